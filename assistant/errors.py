@@ -1,0 +1,67 @@
+"""The error tree. Each message says what was wrong and how to fix it.
+
+    AssistantError
+    ├── ConfigError          a setting has a value that cannot work
+    ├── ManifestError        sources.toml is malformed (names the file, entry and field)
+    ├── BadDocument          one input file cannot be read (names the file); ingestion skips it
+    ├── IndexNotBuilt        there is no index where one was expected
+    ├── EmbedderMismatch     the index was built by another embedder
+    ├── StoreUnavailable     the Chroma store cannot be reached or is corrupt
+    ├── SourceNotFound       a source id names no indexed source
+    ├── InvalidRequest       a question, filter or upload is unusable as given
+    ├── PromptError          a prompt template is missing or a variable is unset
+    └── LLMError             the OpenAI-compatible endpoint failed or answered nonsense
+
+Only the edges (CLI, web app, HTTP API) turn these into user-facing text or status codes.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(AssistantError):
+    """A setting (argument or ASSISTANT_* variable) has a value that cannot work."""
+
+
+class ManifestError(AssistantError):
+    """The source manifest is malformed; the message names the file, the entry and the field."""
+
+
+class BadDocument(AssistantError):
+    """One input file is empty, binary, not UTF-8 or of an unsupported type."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class IndexNotBuilt(AssistantError):
+    """No index (or an empty one) where one was expected."""
+
+
+class EmbedderMismatch(AssistantError):
+    """The collection was built with another embedder or dimension."""
+
+
+class StoreUnavailable(AssistantError):
+    """The Chroma store cannot be reached, or its files are unreadable."""
+
+
+class SourceNotFound(AssistantError):
+    """A source id names no indexed source."""
+
+
+class InvalidRequest(AssistantError):
+    """A question, filter or upload cannot be used as given."""
+
+
+class PromptError(AssistantError):
+    """A prompt template is missing, or rendering it left a variable unset."""
+
+
+class LLMError(AssistantError):
+    """The OpenAI-compatible endpoint could not be reached or answered unusably."""

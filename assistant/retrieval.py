@@ -1,0 +1,219 @@
+"""Hybrid retrieval: dense sentences (Chroma) + BM25 passages, fused by reciprocal rank,
+filtered by side, language and source, and balanced across sides.
+
+Dense: the query vector finds the nearest sentences; a passage scores as its best sentence.
+Lexical: BM25 over passages (lexical.py). Fusion: reciprocal-rank fusion (k=60), which needs no
+score calibration between the two. Balance: when the relevant pool holds passages from several
+sides, the final k keeps the best passages of every side present, so one prolific side cannot
+crowd the other out; sides of the corpus vocabulary with nothing relevant are reported.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .embedders import Embedder
+from .errors import InvalidRequest
+from .lexical import Bm25Index
+from .schema import Passage
+from .store import SourceRecord, Store
+
+RRF_K = 60
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some sides, languages or sources (empty = no restriction)."""
+
+    sides: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, side: Any = None, language: Any = None, source: Any = None) -> Filters:
+        def tup(v: Any) -> tuple[str, ...]:
+            if v is None or v == "":
+                return ()
+            if isinstance(v, str):
+                return tuple(x.strip() for x in v.split(",") if x.strip())
+            if isinstance(v, list | tuple | set):
+                return tuple(str(x) for x in v)
+            raise InvalidRequest(f"a filter must be a string or a list of strings, got {v!r}")
+
+        return cls(tup(side), tup(language), tup(source))
+
+    def where(self) -> dict[str, Any] | None:
+        parts = [
+            {key: {"$in": list(vals)}}
+            for key, vals in (("side", self.sides), ("language", self.languages), ("source_id", self.sources))
+            if vals
+        ]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+@dataclass
+class Retrieval:
+    """The outcome of one retrieval: ranked passages and what the ranking saw."""
+
+    passages: list[Passage]
+    query_vector: np.ndarray
+    sides_present: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    """Searches one store; caches BM25 and the committed-source list until the store changes."""
+
+    def __init__(self, store: Store, embedder: Embedder, refresh_interval: float = 1.0) -> None:
+        self.store, self.embedder = store, embedder
+        self._refresh_interval = refresh_interval
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._checked = 0.0
+        self._bm25: Bm25Index | None = None
+        self._records: dict[str, SourceRecord] = {}
+        self._checked_embedder = False
+
+    # -- cache ------------------------------------------------------------------------------
+
+    def records(self) -> dict[str, SourceRecord]:
+        self._refresh()
+        return self._records
+
+    def _refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and self._bm25 is not None and now - self._checked < self._refresh_interval:
+            return
+        with self._lock:
+            if not self._checked_embedder:
+                self.store.check_embedder(self.embedder.name, self.embedder.dim)
+                self._checked_embedder = True
+            gen = self.store.generation()
+            self._checked = time.monotonic()
+            if gen == self._generation and self._bm25 is not None and not force:
+                return
+            records = self.store.records()
+            committed = {sid: r.version for sid, r in records.items()}
+            rows = [
+                r for r in self.store.iter_passages()
+                if committed.get(r[2].get("source_id")) == r[2].get("version")
+            ]
+            self._bm25 = Bm25Index.build(rows)
+            self._rows = {r[0]: r for r in rows}
+            self._records = records
+            self._generation = gen
+
+    # -- search -----------------------------------------------------------------------------
+
+    def retrieve(
+        self,
+        query: str,
+        k: int = 8,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        balance: bool = True,
+    ) -> Retrieval:
+        """Rank passages for a query.
+
+        Args:
+            query: the question or search words, any language.
+            k: how many passages to return.
+            filters: sides, languages and sources to keep.
+            mode: "hybrid" (default), "dense" or "bm25".
+            balance: keep the best passages of every side present in the relevant pool.
+        """
+        if mode not in MODES:
+            raise InvalidRequest(f"retrieval mode must be one of {MODES}, got {mode!r}")
+        if not query.strip():
+            raise InvalidRequest("the query is empty; type a question or some search words")
+        filters = filters or Filters()
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        self._refresh()
+        timings["refresh_ms"] = (time.perf_counter() - t) * 1000
+        pool = max(3 * k, 24)
+
+        t = time.perf_counter()
+        qv = self.embedder.queries([query])[0] if mode != "bm25" else np.zeros(self.embedder.dim, np.float32)
+        timings["embed_ms"] = (time.perf_counter() - t) * 1000
+
+        dense: dict[str, float] = {}
+        if mode != "bm25":
+            t = time.perf_counter()
+            dense = self._dense(qv, pool, filters)
+            timings["dense_ms"] = (time.perf_counter() - t) * 1000
+        lexical: dict[str, float] = {}
+        if mode != "dense":
+            t = time.perf_counter()
+            lexical = self._lexical(query, pool, filters)
+            timings["bm25_ms"] = (time.perf_counter() - t) * 1000
+
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, pid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
+                fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        order = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
+        passages = [self._passage(pid, fused[pid], dense.get(pid, 0.0), lexical.get(pid, 0.0)) for pid in order]
+        passages = [p for p in passages if p is not None]
+        sides_present = sorted({p.side for p in passages[: 2 * k]})
+        chosen = _balance(passages, k) if balance else passages[:k]
+        return Retrieval(chosen, qv, sides_present, timings)
+
+    def _dense(self, qv: np.ndarray, pool: int, filters: Filters) -> dict[str, float]:
+        """Passage id → best sentence similarity, committed versions only."""
+        committed = {sid: r.version for sid, r in self._records.items()}
+        best: dict[str, float] = {}
+        for _sid, sim, m in self.store.query_sentences(qv, pool * 3, filters.where()):
+            if committed.get(m["source_id"]) != m["version"]:
+                continue
+            pid = f"{m['source_id']}@{m['version']}#p{m['passage']}"
+            if sim > best.get(pid, -1.0):
+                best[pid] = sim
+        return best
+
+    def _lexical(self, query: str, pool: int, filters: Filters) -> dict[str, float]:
+        index = self._bm25
+        if index is None:
+            return {}
+        mask = None
+        for key, vals in (("side", filters.sides), ("language", filters.languages), ("source_id", filters.sources)):
+            if vals:
+                m = np.isin(index.meta[key], list(vals))
+                mask = m if mask is None else mask & m
+        return {index.ids[i]: s for i, s in index.search(query, pool, mask)}
+
+    def _passage(self, pid: str, score: float, dense: float, bm25: float) -> Passage | None:
+        row = self._rows.get(pid)
+        if row is None:  # committed after our cache was built; picked up at the next refresh
+            return None
+        _, text, m = row
+        return Passage(
+            id=pid, source_id=m["source_id"], text=text, start=int(m["start"]), end=int(m["end"]),
+            language=m.get("language", "und"), side=m.get("side", "unknown"),
+            voice=m.get("voice", "unknown"), title=m.get("title", ""), outlet=m.get("outlet", ""),
+            date=m.get("date", ""), score=score, dense=dense, bm25=bm25,
+            version=m.get("version", ""), first=int(m.get("first", 0)), last=int(m.get("last", 0)),
+        )
+
+
+def _balance(passages: list[Passage], k: int, per_side: int = 2) -> list[Passage]:
+    """Top k by fused score, but with the best `per_side` passages of each side in the pool.
+
+    Example: pool sides [A, A, A, A, B], k=3 → A, A, B (not A, A, A).
+    """
+    pool = passages[: 3 * k]
+    reserved: list[Passage] = []
+    for side in dict.fromkeys(p.side for p in pool):
+        reserved.extend([p for p in pool if p.side == side][:per_side])
+    reserved = sorted(reserved, key=lambda p: -p.score)[:k]
+    ids = {p.id for p in reserved}
+    rest = [p for p in passages if p.id not in ids][: max(0, k - len(reserved))]
+    return sorted(reserved + rest, key=lambda p: -p.score)

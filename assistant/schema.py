@@ -1,0 +1,103 @@
+"""The typed, JSON-serialisable results: Passage (a search hit), Citation, SideSummary, Answer.
+
+Plain dataclasses with `to_dict()`: the CLI prints them, the HTTP API returns them, the
+evaluation stores them. Field names are the public contract (README, API schema).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage with its source labels. text == source_text[start:end]."""
+
+    id: str
+    source_id: str
+    text: str
+    start: int
+    end: int
+    language: str
+    side: str
+    voice: str
+    title: str
+    outlet: str
+    date: str
+    score: float
+    dense: float = 0.0
+    bm25: float = 0.0
+    version: str = ""
+    first: int = 0
+    last: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered piece of evidence: a verbatim quote and who says it, from which side."""
+
+    n: int
+    source_id: str
+    title: str
+    outlet: str
+    author: str
+    side: str
+    voice: str
+    language: str
+    date: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    url: str = ""
+    perspective: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def label(self) -> str:
+        who = self.outlet or self.author or self.title or self.source_id
+        return f"{who} — {self.side}, {self.voice}"
+
+
+@dataclass(frozen=True)
+class SideSummary:
+    """What one side's cited sources contribute to an answer."""
+
+    side: str
+    citations: list[int]
+    sources: list[str]
+    figures: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Answer:
+    """An answer: Markdown with [n] markers, the citations they point at, and how it was made."""
+
+    question: str
+    answer: str
+    citations: list[Citation]
+    sides: list[SideSummary]
+    abstained: bool
+    mode: str
+    standalone_question: str = ""
+    sides_without_evidence: list[str] = field(default_factory=list)
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
+    unsupported_sentences: list[str] = field(default_factory=list)
+    dropped_citations: list[int] = field(default_factory=list)
+    retrieved: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self, with_retrieved: bool = True) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if not with_retrieved:
+            d.pop("retrieved")
+        return d

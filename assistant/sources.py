@@ -1,0 +1,221 @@
+"""The source manifest: who each document speaks for, as data the corpus declares.
+
+A corpus directory may hold `sources.toml`:
+
+    [corpus]
+    name = "Japan and the Russia–Ukraine war"
+    [corpus.sides]                      # the side vocabulary of this corpus; "unknown" always exists
+    "pro-Russia" = "argues for the Russian state's position"
+    "pro-Ukraine" = "argues for the Ukrainian state's position"
+
+    [[sources]]
+    file = "000_fa22c8dc189e4776.txt"   # required; id defaults to the file stem
+    title = "…"
+    side = "pro-Russia"                 # one of [corpus.sides] or "unknown"
+    voice = "state-media"               # one of VOICES (fixed, the same for every corpus)
+
+Sides change from one conflict or debate to the next, so they are data. Voices describe the kind
+of speaker and are the same everywhere, so they are a fixed vocabulary defined here.
+A document without an entry is still indexed, with side and voice "unknown".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError
+
+MANIFEST_NAME = "sources.toml"
+UNKNOWN = "unknown"
+
+VOICES: dict[str, str] = {
+    "state-media": "an outlet owned or controlled by a state, or a republication of one",
+    "government-official": "a serving official, diplomat or state body speaking in that role",
+    "state-affiliated-expert": "an analyst or adviser who sits on a state body",
+    "independent-media": "a news outlet not controlled by a state, reporting rather than arguing",
+    "commentary": "opinion, analysis or a video essay by a writer or channel",
+    "aggregator": "a site that republishes others' content, often translated, with little of its own",
+    "academic": "a researcher or research institute",
+    "ngo": "a non-governmental or international organisation",
+    UNKNOWN: "no label: the manifest has no entry for this document",
+}
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_TEXT_FIELDS = ("title", "outlet", "author", "perspective", "evidence", "url", "date", "events_date")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document and the label of its perspective."""
+
+    id: str
+    title: str = ""
+    outlet: str = ""
+    author: str = ""
+    date: str = ""
+    events_date: str = ""
+    url: str = ""
+    languages: tuple[str, ...] = ()
+    side: str = UNKNOWN
+    voice: str = UNKNOWN
+    perspective: str = ""
+    evidence: str = ""
+    file: str = ""
+
+    def label(self) -> str:
+        """'World Today News (pro-Russia, commentary)': who speaks and from where."""
+        who = self.outlet or self.author or self.title or self.id
+        return f"{who} ({self.side}, {self.voice})"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["languages"] = list(self.languages)
+        return d
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The side vocabulary and the labelled sources of one corpus."""
+
+    name: str = ""
+    description: str = ""
+    sides: dict[str, str] = field(default_factory=lambda: {UNKNOWN: "not labelled"})
+    sources: dict[str, Source] = field(default_factory=dict)
+
+    def by_file(self, filename: str) -> Source | None:
+        for s in self.sources.values():
+            if s.file == filename:
+                return s
+        return None
+
+
+def safe_id(text: str) -> str:
+    """A source id from a file stem: unsafe characters become '-'.
+
+    >>> safe_id("Rapport final (v2)")
+    'Rapport-final-v2'
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:128]
+    return cleaned or "document"
+
+
+def check_id(source_id: str) -> str:
+    """Return the id if it is safe to use as a key and in URLs, else raise ValueError."""
+    if not _ID_RE.match(source_id) or ".." in source_id:
+        raise ValueError(
+            f"source id {source_id!r} must be 1–128 characters of letters, digits, '.', '_' "
+            "or '-', start with a letter or digit, and hold no '..'"
+        )
+    return source_id
+
+
+def make_source(
+    fields: Mapping[str, Any], sides: Mapping[str, str], where: str = "source"
+) -> Source:
+    """Validate one entry's fields against the vocabularies and build a Source.
+
+    Args:
+        fields: the entry (from TOML, a web form or an HTTP request).
+        sides: the corpus's side vocabulary ("unknown" is always accepted).
+        where: how to name the entry in error messages.
+    """
+    known = {f.name for f in dataclasses.fields(Source)}
+    for key in fields:
+        if key not in known:
+            raise ManifestError(f"{where}: unknown field {key!r}; known fields: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for key in _TEXT_FIELDS + ("file",):
+        if key in fields and fields[key] is not None:
+            if not isinstance(fields[key], str):
+                raise ManifestError(f"{where}: field {key!r} must be a string")
+            values[key] = fields[key].strip()
+    for key in ("date", "events_date"):
+        if values.get(key) and not _DATE_RE.match(values[key]):
+            raise ManifestError(
+                f"{where}: field {key!r} is {values[key]!r}; write YYYY, YYYY-MM or YYYY-MM-DD"
+            )
+    langs = fields.get("languages", ())
+    if isinstance(langs, str):
+        langs = [x.strip() for x in langs.split(",") if x.strip()]
+    if not isinstance(langs, list | tuple) or not all(isinstance(x, str) for x in langs):
+        raise ManifestError(f"{where}: field 'languages' must be a list of language codes")
+    values["languages"] = tuple(langs)
+    side = fields.get("side") or UNKNOWN
+    if side != UNKNOWN and side not in sides:
+        raise ManifestError(
+            f"{where}: field 'side' is {side!r}; this corpus declares "
+            f"{sorted(set(sides) | {UNKNOWN})} in [corpus.sides]"
+        )
+    voice = fields.get("voice") or UNKNOWN
+    if voice not in VOICES:
+        raise ManifestError(f"{where}: field 'voice' is {voice!r}; use one of {sorted(VOICES)}")
+    source_id = fields.get("id") or safe_id(Path(values.get("file", "")).stem)
+    try:
+        check_id(str(source_id))
+    except ValueError as exc:
+        raise ManifestError(f"{where}: field 'id': {exc}") from exc
+    return Source(id=str(source_id), side=side, voice=voice, **values)
+
+
+def load_manifest(path: Path) -> Corpus:
+    """Read and validate a sources.toml file.
+
+    Args:
+        path: the manifest file.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read the manifest ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: not valid TOML ({exc})") from exc
+    extra = set(data) - {"corpus", "sources"}
+    if extra:
+        raise ManifestError(f"{path}: unknown top-level key(s) {sorted(extra)}; use [corpus] and [[sources]]")
+    corpus = data.get("corpus", {})
+    if not isinstance(corpus, dict):
+        raise ManifestError(f"{path}: [corpus] must be a table")
+    bad = set(corpus) - {"name", "description", "sides"}
+    if bad:
+        raise ManifestError(f"{path}: [corpus] has unknown field(s) {sorted(bad)}")
+    sides = corpus.get("sides", {})
+    if not isinstance(sides, dict) or not all(isinstance(v, str) for v in sides.values()):
+        raise ManifestError(f"{path}: [corpus.sides] must map each side to a one-line description")
+    sides = {**sides, UNKNOWN: sides.get(UNKNOWN, "not labelled")}
+    entries = data.get("sources", [])
+    if not isinstance(entries, list):
+        raise ManifestError(f"{path}: 'sources' must be an array of tables: write [[sources]]")
+    sources: dict[str, Source] = {}
+    for i, entry in enumerate(entries, start=1):
+        where = f"{path}: [[sources]] entry {i}"
+        if not isinstance(entry, dict):
+            raise ManifestError(f"{where}: must be a table")
+        if "file" not in entry:
+            raise ManifestError(f"{where}: field 'file' is missing; name the document file")
+        where = f"{path}: [[sources]] entry {i} ({entry['file']})"
+        source = make_source(entry, sides, where)
+        if source.id in sources:
+            raise ManifestError(f"{where}: field 'id': {source.id!r} is used by two entries")
+        sources[source.id] = source
+    return Corpus(
+        name=str(corpus.get("name", "")),
+        description=str(corpus.get("description", "")),
+        sides=sides,
+        sources=sources,
+    )
+
+
+def find_manifest(paths: list[Path]) -> Path | None:
+    """The sources.toml of the first directory among paths (or the parent of the first file)."""
+    for p in paths:
+        d = p if p.is_dir() else p.parent
+        if (d / MANIFEST_NAME).is_file():
+            return d / MANIFEST_NAME
+    return None

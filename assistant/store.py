@@ -1,0 +1,345 @@
+"""Chroma, embedded at index/ or a server: three collections per corpus.
+
+    <name>            passages: text, offsets, source labels; vector = mean of its sentences
+    <name>-sentences  sentences: the dense search unit (max-sim per passage ranks passages)
+    <name>-sources    one record per source: its whole text, labels and the committed version
+
+A source's passages and sentences carry the `version` (content hash) they were built from; the
+source record, written last, *commits* that version. Readers keep only hits of committed
+versions, so an ingest killed midway never shows half a document, and the next run finishes it.
+The sources collection's metadata holds a `generation` that changes on every write, so other
+processes (several app servers on one Chroma server) know to refresh what they cache.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
+from .sources import UNKNOWN, Corpus, Source
+
+_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """A committed source: its labels, version and bookkeeping."""
+
+    source: Source
+    version: str
+    path: str
+    chars: int
+    passages: int
+    ingested_at: float
+
+
+def _connect(path: str, url: str | None) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if url:
+            u = urlparse(url if "://" in url else f"http://{url}")
+            if not u.hostname:
+                raise StoreUnavailable(f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8000")
+            return chromadb.HttpClient(
+                host=u.hostname,
+                port=u.port or (443 if u.scheme == "https" else 8000),
+                ssl=u.scheme == "https",
+                settings=chroma_settings,
+            )
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
+    except StoreUnavailable:
+        raise
+    except Exception as exc:  # chromadb raises bare ValueError/ConnectionError/RuntimeError here
+        where = f"the Chroma server at {url}" if url else f"the index at {path}"
+        fix = (
+            "start it with `chroma run --path DIR --host 127.0.0.1 --port PORT`"
+            if url
+            else "delete that directory and rebuild it with `assistant ingest data/corpus`"
+        )
+        raise StoreUnavailable(f"cannot open {where} ({type(exc).__name__}: {exc}); {fix}") from exc
+
+
+class Store:
+    """The Chroma collections of one corpus."""
+
+    def __init__(self, path: str, collection: str = "corpus", url: str | None = None) -> None:
+        self.path, self.url, self.name = path, url, collection
+        self._client = _connect(path, url)
+        self._cols: dict[str, Any] = {}
+
+    # -- collections --------------------------------------------------------------------
+
+    def _col(self, suffix: str, create: bool, metadata: dict[str, Any] | None = None) -> Any:
+        name = self.name + suffix
+        if name in self._cols:
+            return self._cols[name]
+        try:
+            if create:
+                col = self._client.get_or_create_collection(
+                    name, metadata=metadata, embedding_function=None
+                )
+            else:
+                col = self._client.get_collection(name, embedding_function=None)
+        except Exception as exc:
+            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+                where = f"Chroma server {self.url}" if self.url else self.path
+                raise IndexNotBuilt(
+                    f"no index named {self.name!r} at {where}; run `assistant ingest data/corpus` first"
+                ) from exc
+            raise self._unavailable(exc) from exc
+        self._cols[name] = col
+        return col
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        if self.url:
+            return StoreUnavailable(
+                f"the Chroma server at {self.url} is not answering ({type(exc).__name__}); "
+                "check that `chroma run` is up, then retry"
+            )
+        return StoreUnavailable(
+            f"the index at {self.path} cannot be read ({type(exc).__name__}: {exc}); delete it and "
+            "rebuild with `assistant ingest data/corpus`"
+        )
+
+    def open_for_write(self, embedder_name: str, dim: int) -> None:
+        """Create the collections if needed and check they were built by this embedder."""
+        meta = {"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim}
+        self._col("", True, meta)
+        self._col("-sentences", True, meta)
+        self._col("-sources", True, {"generation": uuid.uuid4().hex})
+        self.check_embedder(embedder_name, dim)
+
+    def check_embedder(self, embedder_name: str, dim: int) -> None:
+        meta = self._col("", False).metadata or {}
+        if meta.get("embedder") != embedder_name or int(meta.get("dim", -1)) != dim:
+            raise EmbedderMismatch(
+                f"the index {self.name!r} was built with {meta.get('embedder')} "
+                f"({meta.get('dim')} dimensions), not {embedder_name} ({dim}); use that embedder "
+                f"(ASSISTANT_EMBEDDER), or another collection (ASSISTANT_COLLECTION), or rebuild"
+            )
+
+    def exists(self) -> bool:
+        try:
+            self._col("-sources", False)
+            return self.passage_count() > 0
+        except IndexNotBuilt:
+            return False
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a Chroma call, turning transport and storage failures into StoreUnavailable."""
+        try:
+            return fn(*args, **kwargs)
+        except (IndexNotBuilt, EmbedderMismatch):
+            raise
+        except Exception as exc:
+            if isinstance(exc, ValueError | TypeError) and not self.url:
+                raise
+            raise self._unavailable(exc) from exc
+
+    # -- generation: a marker other processes poll ---------------------------------------
+
+    def generation(self) -> str:
+        # Fetched fresh each time: a cached collection object keeps the metadata it was born with.
+        col = self._call(self._client.get_collection, self.name + "-sources", embedding_function=None)
+        return str((col.metadata or {}).get("generation", ""))
+
+    def _bump(self, corpus: Corpus | None = None) -> None:
+        col = self._col("-sources", False)
+        meta = dict(col.metadata or {})
+        meta["generation"] = uuid.uuid4().hex
+        if corpus is not None:
+            meta["corpus"] = json.dumps({"name": corpus.name, "description": corpus.description, "sides": corpus.sides})
+        self._call(col.modify, metadata=meta)
+
+    def corpus_info(self) -> dict[str, Any]:
+        """The corpus name and side vocabulary recorded by the last ingest with a manifest."""
+        meta = self._col("-sources", False).metadata or {}
+        info = json.loads(meta.get("corpus", "{}") or "{}")
+        info.setdefault("sides", {UNKNOWN: "not labelled"})
+        return info
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write_source(
+        self,
+        record: SourceRecord,
+        text: str,
+        passages: list[tuple[str, str, dict[str, Any], np.ndarray]],
+        sentences: list[tuple[str, str, dict[str, Any], np.ndarray]],
+        corpus: Corpus | None = None,
+    ) -> None:
+        """Add a source's passages and sentences, then commit it, then drop older versions.
+
+        Each row is (id, text, metadata, vector). Ids embed the version, so a retry after a kill
+        upserts the same rows instead of duplicating them.
+        """
+        for suffix, rows in (("-sentences", sentences), ("", passages)):
+            col = self._col(suffix, False)
+            for i in range(0, len(rows), _BATCH):
+                chunk = rows[i : i + _BATCH]
+                self._call(
+                    col.upsert,
+                    ids=[r[0] for r in chunk],
+                    documents=[r[1] for r in chunk],
+                    metadatas=[r[2] for r in chunk],
+                    embeddings=np.stack([r[3] for r in chunk]).astype(np.float32),
+                )
+        meta = _source_meta(record)
+        self._call(
+            self._col("-sources", False).upsert,
+            ids=[record.source.id], documents=[text], metadatas=[meta], embeddings=[[1.0]],
+        )
+        self._drop_stale(record.source.id, record.version)
+        self._bump(corpus)
+
+    def relabel(self, record: SourceRecord, corpus: Corpus | None = None) -> None:
+        """New manifest labels for an unchanged source: update metadata, embed nothing."""
+        labels = _labels(record.source)
+        for suffix in ("", "-sentences"):
+            col = self._col(suffix, False)
+            got = self._call(col.get, where={"source_id": record.source.id}, include=["metadatas"])
+            if got["ids"]:
+                metas = [{**m, **labels} for m in got["metadatas"]]
+                for i in range(0, len(metas), _BATCH):
+                    self._call(col.update, ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH])
+        col = self._col("-sources", False)
+        self._call(col.update, ids=[record.source.id], metadatas=[_source_meta(record)])
+        self._bump(corpus)
+
+    def _drop_stale(self, source_id: str, keep_version: str | None) -> int:
+        dropped = 0
+        for suffix in ("", "-sentences"):
+            col = self._col(suffix, False)
+            where: dict[str, Any] = {"source_id": source_id}
+            if keep_version is not None:
+                where = {"$and": [where, {"version": {"$ne": keep_version}}]}
+            got = self._call(col.get, where=where, include=[])
+            if got["ids"]:
+                for i in range(0, len(got["ids"]), _BATCH):
+                    self._call(col.delete, ids=got["ids"][i : i + _BATCH])
+                dropped += len(got["ids"])
+        return dropped
+
+    def delete_source(self, source_id: str) -> bool:
+        """Remove a source, its passages and sentences. True if it existed."""
+        col = self._col("-sources", False)
+        existed = bool(self._call(col.get, ids=[source_id], include=[])["ids"])
+        self._call(col.delete, ids=[source_id])  # uncommit first: readers stop seeing it at once
+        self._drop_stale(source_id, None)
+        self._bump()
+        return existed
+
+    def orphans(self) -> int:
+        """Delete rows whose version is not committed (left by killed ingests). Returns count."""
+        committed = {sid: r.version for sid, r in self.records().items()}
+        dropped = 0
+        for suffix in ("", "-sentences"):
+            col = self._col(suffix, False)
+            got = self._call(col.get, include=["metadatas"])
+            bad = [
+                i for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                if committed.get(m.get("source_id")) != m.get("version")
+            ]
+            for i in range(0, len(bad), _BATCH):
+                self._call(col.delete, ids=bad[i : i + _BATCH])
+            dropped += len(bad)
+        return dropped
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def records(self) -> dict[str, SourceRecord]:
+        """Every committed source, by id."""
+        got = self._call(self._col("-sources", False).get, include=["metadatas"])
+        return {i: _record(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def source_text(self, source_id: str) -> str | None:
+        got = self._call(self._col("-sources", False).get, ids=[source_id], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    def passage_count(self) -> int:
+        return int(self._call(self._col("", False).count))
+
+    def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every passage row (id, text, metadata), committed or not, in pages."""
+        col = self._col("", False)
+        offset = 0
+        while True:
+            got = self._call(col.get, include=["documents", "metadatas"], limit=page, offset=offset)
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            offset += len(got["ids"])
+
+    def query_sentences(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float, dict[str, Any]]]:
+        """Nearest sentences: (id, cosine similarity, metadata)."""
+        col = self._col("-sentences", False)
+        got = self._call(
+            col.query,
+            query_embeddings=[vector.astype(np.float32)],
+            n_results=n,
+            where=where or None,
+            include=["metadatas", "distances"],
+        )
+        return [
+            (i, 1.0 - float(d), m)
+            for i, d, m in zip(got["ids"][0], got["distances"][0], got["metadatas"][0], strict=True)
+        ]
+
+    def sentence_vectors(self, ids: list[str]) -> dict[str, tuple[np.ndarray, dict[str, Any], str]]:
+        """Vectors, metadata and text of the given sentence ids."""
+        if not ids:
+            return {}
+        got = self._call(
+            self._col("-sentences", False).get, ids=ids, include=["embeddings", "metadatas", "documents"]
+        )
+        return {
+            i: (np.asarray(e, dtype=np.float32), m, d)
+            for i, e, m, d in zip(got["ids"], got["embeddings"], got["metadatas"], got["documents"], strict=True)
+        }
+
+
+def _labels(s: Source) -> dict[str, Any]:
+    return {
+        "title": s.title, "outlet": s.outlet, "author": s.author, "side": s.side,
+        "voice": s.voice, "date": s.date,
+    }
+
+
+def _source_meta(r: SourceRecord) -> dict[str, Any]:
+    s = r.source
+    return {
+        **_labels(s),
+        "events_date": s.events_date, "url": s.url, "languages": ",".join(s.languages),
+        "perspective": s.perspective, "evidence": s.evidence, "file": s.file,
+        "version": r.version, "path": r.path, "chars": r.chars, "passages": r.passages,
+        "ingested_at": r.ingested_at,
+    }
+
+
+def _record(source_id: str, m: dict[str, Any]) -> SourceRecord:
+    src = Source(
+        id=source_id,
+        title=m.get("title", ""), outlet=m.get("outlet", ""), author=m.get("author", ""),
+        date=m.get("date", ""), events_date=m.get("events_date", ""), url=m.get("url", ""),
+        languages=tuple(x for x in str(m.get("languages", "")).split(",") if x),
+        side=m.get("side", UNKNOWN), voice=m.get("voice", UNKNOWN),
+        perspective=m.get("perspective", ""), evidence=m.get("evidence", ""), file=m.get("file", ""),
+    )
+    return SourceRecord(
+        source=src, version=str(m.get("version", "")), path=str(m.get("path", "")),
+        chars=int(m.get("chars", 0)), passages=int(m.get("passages", 0)),
+        ingested_at=float(m.get("ingested_at", time.time())),
+    )
