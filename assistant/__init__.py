@@ -1,0 +1,48 @@
+"""A perspective-aware, multilingual research assistant.
+
+The public API — everything another app needs:
+
+    from assistant import Assistant, Answer, Citation, Passage, Source, Settings
+"""
+
+from .config import Settings
+from .core import Assistant
+from .errors import (
+    AssistantError,
+    BadDocument,
+    ConfigError,
+    EmbedderMismatch,
+    IndexNotBuilt,
+    InvalidRequest,
+    LLMError,
+    ManifestError,
+    PromptError,
+    SourceNotFound,
+    StoreUnavailable,
+)
+from .ingest import IngestReport
+from .schema import Answer, Citation, Passage, SideSummary
+from .sources import VOICES, Source
+
+__all__ = [
+    "Answer",
+    "Assistant",
+    "AssistantError",
+    "BadDocument",
+    "Citation",
+    "ConfigError",
+    "EmbedderMismatch",
+    "IndexNotBuilt",
+    "IngestReport",
+    "InvalidRequest",
+    "LLMError",
+    "ManifestError",
+    "Passage",
+    "PromptError",
+    "Settings",
+    "SideSummary",
+    "Source",
+    "SourceNotFound",
+    "StoreUnavailable",
+    "VOICES",
+]

