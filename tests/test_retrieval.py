@@ -1,0 +1,55 @@
+from assistant import Assistant
+from assistant.lexical import tokenize
+from assistant.retrieval import _balance
+from assistant.schema import Passage
+
+
+def test_french_question_ranks_the_kaneko_article_first(assistant: Assistant) -> None:
+    hits = assistant.search("Pourquoi Daisaku Kaneko combat-il aux côtés de la Russie ?")
+    assert hits[0].source_id == "000_fa22c8dc189e4776"
+
+
+def test_english_budget_question_finds_55_9_billion_in_top_3(assistant: Assistant) -> None:
+    hits = assistant.search("What is Japan's military budget for 2024?", k=3)
+    assert any("55.9 billion" in h.text for h in hits)
+
+
+def test_chinese_question_finds_its_answer_in_003(assistant: Assistant) -> None:
+    hits = assistant.search("日本2024年的军费预算是多少？", k=3)
+    assert any(h.source_id == "003_3836cd8526ff3a53" and ("559 亿" in h.text or "55.9" in h.text) for h in hits)
+
+
+def test_russian_question_reaches_english_and_chinese_text(assistant: Assistant) -> None:
+    hits = assistant.search("Сколько Япония тратит на оборону в 2024 году?", k=5)
+    assert any("55.9" in h.text or "559 亿" in h.text for h in hits)
+
+
+def test_filters_restrict_side_language_and_source(assistant: Assistant) -> None:
+    assert {h.side for h in assistant.search("Japan aid", k=10, side="pro-Russia")} == {"pro-Russia"}
+    assert {h.language for h in assistant.search("Japan aid", k=10, language="zh")} == {"zh"}
+    only = assistant.search("Japan", k=10, source="004_c6b0d4f86fb433b5")
+    assert only and {h.source_id for h in only} == {"004_c6b0d4f86fb433b5"}
+    for mode in ("dense", "bm25"):
+        hits = assistant.search("Japan aid Ukraine", k=5, mode=mode, side="pro-Ukraine")
+        assert hits and {h.side for h in hits} == {"pro-Ukraine"}
+
+
+def test_balance_keeps_the_best_of_each_side(assistant: Assistant) -> None:
+    hits = assistant.search("How much aid has Japan given Ukraine?", k=4, balance=True)
+    assert {"pro-Russia", "pro-Ukraine"} <= {h.side for h in hits}
+
+
+def _p(i: int, side: str, score: float) -> Passage:
+    return Passage(str(i), "s", "t", 0, 1, "en", side, "v", "", "", "", score)
+
+
+def test_balance_unit() -> None:
+    pool = [_p(1, "A", 0.9), _p(2, "A", 0.8), _p(3, "A", 0.7), _p(4, "A", 0.6), _p(5, "B", 0.5)]
+    assert [p.id for p in _balance(pool, 3)] == ["1", "2", "5"]
+    assert [p.id for p in _balance(pool[:4], 3)] == ["1", "2", "3"]
+
+
+def test_tokenizer_handles_chinese_cyrillic_and_accents() -> None:
+    assert {"军费", "预算"} <= set(tokenize("日本2024年的军费预算是多少？"))
+    assert {"япония", "помогает", "украине"} <= set(tokenize("Почему Япония помогает Украине?"))
+    assert "blessé" in tokenize("Où Kaneko a-t-il été blessé ?")
