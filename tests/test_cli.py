@@ -1,0 +1,57 @@
+"""The `assistant` command, run as a real subprocess."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import CORPUS, REPO
+
+
+def run(*args: str, index: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", "--index", str(index), *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_search_json_has_the_documented_fields(index_dir: Path) -> None:
+    out = run("search", "Pourquoi Daisaku Kaneko combat-il aux côtés de la Russie ?", "--json", index=index_dir)
+    assert out.returncode == 0, out.stderr
+    hits = json.loads(out.stdout)
+    assert hits[0]["source_id"] == "000_fa22c8dc189e4776"
+    for key in ("source_id", "text", "start", "end", "language", "side", "voice", "score"):
+        assert key in hits[0]
+
+
+def test_ask_json_has_citations_with_sides(index_dir: Path) -> None:
+    out = run("ask", "How much aid has Japan given Ukraine?", "--json", index=index_dir)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["abstained"] is False and answer["answer"]
+    c = answer["citations"][0]
+    for key in ("n", "source_id", "side", "voice", "language", "quote", "start", "end"):
+        assert key in c
+    assert {"pro-Russia", "pro-Ukraine"} <= {c["side"] for c in answer["citations"]}
+
+
+def test_ask_streams_plain_text(index_dir: Path) -> None:
+    out = run("ask", "Où Kaneko a-t-il été blessé ?", index=index_dir)
+    assert out.returncode == 0 and "Avdeevka" in out.stdout
+
+
+def test_ingest_reports_and_errors_are_one_clear_line(tmp_path: Path) -> None:
+    out = run("ingest", str(CORPUS / "004_c6b0d4f86fb433b5.txt"), index=tmp_path / "i")
+    assert out.returncode == 0 and "1 added" in out.stdout
+    out = run("search", "Japan", index=tmp_path / "missing")
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: ") and "assistant ingest" in out.stderr
+    out = run("ingest", str(tmp_path / "nope"), index=tmp_path / "i")
+    assert out.returncode == 2 and "no such file" in out.stderr
+
+
+def test_sources_lists_labels(index_dir: Path) -> None:
+    out = run("sources", "--json", index=index_dir)
+    rows = {r["id"]: r for r in json.loads(out.stdout)}
+    assert rows["002_9ece5d155ad6878c"]["side"] == "pro-Ukraine"
+    assert rows["003_3836cd8526ff3a53"]["languages"] == ["zh", "en"]
