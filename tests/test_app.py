@@ -1,0 +1,57 @@
+"""The web chat: create_app builds without serving; a real launched app answers through gradio_client."""
+
+import html
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, Settings
+
+from .conftest import free_port
+
+
+def test_create_app_starts_nothing(assistant: Assistant) -> None:
+    import app
+
+    demo = app.create_app(assistant)
+    assert demo is not None and not getattr(demo, "is_running", False)
+
+
+def test_document_text_is_escaped(assistant: Assistant, fresh: Assistant, tmp_path: Path) -> None:
+    import app
+
+    docs = tmp_path / "d"
+    docs.mkdir()
+    hostile = "Japan aid report. <script>alert(1)</script> <img src=x onerror=alert(2)> Tokyo sent trucks to Kyiv."
+    (docs / "x.txt").write_text(hostile, encoding="utf-8")
+    fresh.ingest([docs])
+    page = app.document_html(fresh, "x", 0, 17)
+    assert "<script>" not in page and "<img" not in page
+    assert html.escape("<script>alert(1)</script>") in page
+
+
+@pytest.fixture(scope="module")
+def served(index_dir: Path, embedder):  # type: ignore[no-untyped-def]
+    import app
+
+    a = Assistant(Settings.resolve(index_path=index_dir), embedder=embedder)
+    demo = app.create_app(a)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_gradio_client_gets_a_cited_answer(served: str) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from gradio_client import Client
+
+    client = Client(served, verbose=False)
+    chat, panel, _opener, _box = client.predict(
+        "Où Kaneko a-t-il été blessé ?", [], [], [], [], "extractive", api_name="/ask"
+    )
+    reply = chat[-1]["content"]
+    text = reply if isinstance(reply, str) else " ".join(p.get("text", "") for p in reply)
+    assert "Avdeevka" in text and "[1]" in text
+    assert "side-badge" in panel and "pro-Russia" in panel and "<mark>" in panel
