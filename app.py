@@ -59,11 +59,15 @@ def legend_html(assistant: Assistant) -> str:
     sides = assistant.sides()
     colours = side_colours(list(sides))
     rows = [f"{badge(s, colours)} {html.escape(d)}" for s, d in sides.items()]
-    voices = [f'<span class="voice">{html.escape(v)}</span> {html.escape(d)}' for v, d in VOICES.items()]
+    voices = [
+        f'<span class="voice">{html.escape(v)}</span> {html.escape(d)}' for v, d in VOICES.items()
+    ]
     return "<b>Sides</b><br>" + "<br>".join(rows) + "<br><b>Voices</b><br>" + "<br>".join(voices)
 
 
-def citation_html(c: Citation, source_text: str, colours: dict[str, str], context: int = 300) -> str:
+def citation_html(
+    c: Citation, source_text: str, colours: dict[str, str], context: int = 300
+) -> str:
     """One cited source: labels, then the quote highlighted inside its surrounding text."""
     before = source_text[max(0, c.start - context) : c.start]
     after = source_text[c.end : c.end + context]
@@ -72,7 +76,7 @@ def citation_html(c: Citation, source_text: str, colours: dict[str, str], contex
         f'<div class="cite" id="cite-{c.n}"><b>[{c.n}]</b> {badge(c.side, colours)} '
         f'<span class="voice">{html.escape(c.voice)}</span> <b>{html.escape(who)}</b> · '
         f"{html.escape(c.title)} · {html.escape(c.date or 'undated')} · {html.escape(c.language)}"
-        f' · <code>{html.escape(c.source_id)}</code>'
+        f" · <code>{html.escape(c.source_id)}</code>"
         f'<div class="ctx">…{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}…</div></div>'
     )
 
@@ -96,7 +100,13 @@ def document_html(assistant: Assistant, source_id: str, start: int | None, end: 
         f"<p><i>{html.escape(s.perspective)}</i></p><p><small>Label evidence: {html.escape(s.evidence)}</small></p>"
     )
     if start is not None and end is not None and 0 <= start <= end <= len(text):
-        body = html.escape(text[:start]) + "<mark>" + html.escape(text[start:end]) + "</mark>" + html.escape(text[end:])
+        body = (
+            html.escape(text[:start])
+            + "<mark>"
+            + html.escape(text[start:end])
+            + "</mark>"
+            + html.escape(text[end:])
+        )
     else:
         body = html.escape(text)
     return head + f'<div class="ctx" id="document-text">{body}</div>'
@@ -115,20 +125,30 @@ def create_app(assistant: Assistant) -> gr.Blocks:
     """Build the chat interface around an Assistant; starts nothing."""
     sides = [s for s in assistant.sides()]
     records = assistant.sources()
-    languages = sorted({lang for r in records for lang in r.source.languages} | {"en", "fr", "zh", "ru"})
+    languages = sorted(
+        {lang for r in records for lang in r.source.languages} | {"en", "fr", "zh", "ru"}
+    )
     source_choices = [(f"{r.source.id} — {r.source.title[:50]}", r.source.id) for r in records]
     modes = assistant.modes()
 
     def respond(
-        message: str, chat: list[dict[str, Any]], side: list[str], language: list[str],
-        source: list[str], mode: str,
+        message: str,
+        chat: list[dict[str, Any]],
+        side: list[str],
+        language: list[str],
+        source: list[str],
+        mode: str,
     ) -> Iterator[tuple[list[dict[str, Any]], str, Any, str]]:
         history = [(m["role"], _text(m.get("content"))) for m in chat]
         chat = chat + [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         text = ""
         try:
             for item in assistant.stream(
-                message, history or None, mode=mode, side=side or None, language=language or None,
+                message,
+                history or None,
+                mode=mode,
+                side=side or None,
+                language=language or None,
                 source=source or None,
             ):
                 if isinstance(item, str):
@@ -137,8 +157,16 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                     yield chat, "", gr.update(), ""
                 else:
                     chat[-1] = {"role": "assistant", "content": item.answer}
-                    choices = [(f"[{c.n}] {c.outlet or c.title}", f"{c.source_id}:{c.start}:{c.end}") for c in item.citations]
-                    yield chat, sources_html(assistant, item), gr.update(choices=choices, value=None), ""
+                    choices = [
+                        (f"[{c.n}] {c.outlet or c.title}", f"{c.source_id}:{c.start}:{c.end}")
+                        for c in item.citations
+                    ]
+                    yield (
+                        chat,
+                        sources_html(assistant, item),
+                        gr.update(choices=choices, value=None),
+                        "",
+                    )
         except AssistantError as exc:
             chat[-1] = {"role": "assistant", "content": f"⚠ {exc}"}
             yield chat, "", gr.update(), ""
@@ -157,17 +185,27 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
-                box = gr.Textbox(placeholder="Ask a question…", show_label=False, elem_id="question")
+                box = gr.Textbox(
+                    placeholder="Ask a question…", show_label=False, elem_id="question"
+                )
                 with gr.Row():
                     send = gr.Button("Ask", variant="primary", elem_id="ask")
                     clear = gr.Button("Clear conversation", elem_id="clear")
                 gr.Examples(EXAMPLES, inputs=box)
             with gr.Column(scale=2):
-                mode = gr.Radio(modes, value=assistant.settings.mode if assistant.settings.mode in modes else "extractive",
-                                label=f"Answering mode (now: {assistant.mode_label()})", elem_id="mode")
+                mode = gr.Radio(
+                    modes,
+                    value=assistant.settings.mode
+                    if assistant.settings.mode in modes
+                    else "extractive",
+                    label=f"Answering mode (now: {assistant.mode_label()})",
+                    elem_id="mode",
+                )
                 side = gr.CheckboxGroup(sides, label="Sides", elem_id="side-filter")
                 language = gr.CheckboxGroup(languages, label="Languages", elem_id="language-filter")
-                source = gr.Dropdown(source_choices, multiselect=True, label="Sources", elem_id="source-filter")
+                source = gr.Dropdown(
+                    source_choices, multiselect=True, label="Sources", elem_id="source-filter"
+                )
                 with gr.Accordion("Legend: sides and voices", open=False):
                     gr.HTML(legend_html(assistant))
         gr.Markdown("### Cited sources")
@@ -180,7 +218,12 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         outputs = [chatbot, panel, opener, box]
         box.submit(respond, inputs, outputs, api_name="ask")
         send.click(respond, inputs, outputs, api_name=False)
-        clear.click(lambda: ([], "", gr.update(choices=[], value=None), ""), None, [chatbot, panel, opener, document], api_name=False)
+        clear.click(
+            lambda: ([], "", gr.update(choices=[], value=None), ""),
+            None,
+            [chatbot, panel, opener, document],
+            api_name=False,
+        )
         opener.change(open_source, opener, document, api_name=False)
     return demo
 
@@ -192,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     assistant = Assistant()
     try:
+
         def progress(done: int, total: int, name: str) -> None:
             print(f"building the index: {done}/{total} {name}", file=sys.stderr, flush=True)
 

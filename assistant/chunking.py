@@ -128,7 +128,12 @@ def make_passages(
         first, last = sentences[i], sentences[j - 1]
         passages.append(
             PassageSpan(
-                first.start, last.end, text[first.start : last.end], lang, i, j - 1,
+                first.start,
+                last.end,
+                text[first.start : last.end],
+                lang,
+                i,
+                j - 1,
                 sum(s.tokens for s in sentences[i:j]),
             )
         )

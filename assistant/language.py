@@ -52,7 +52,9 @@ def sentence_languages(sentences: Sequence[str], codes: Sequence[str]) -> list[s
     detector = _detector(tuple(codes))
     raw: list[str | None] = []
     for sent, conf in zip(
-        sentences, detector.compute_language_confidence_values_in_parallel(list(sentences)), strict=True
+        sentences,
+        detector.compute_language_confidence_values_in_parallel(list(sentences)),
+        strict=True,
     ):
         letters = sum(ch.isalpha() for ch in sent)
         cjk = sum("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in sent)

@@ -25,8 +25,16 @@ def _stopwords() -> frozenset[str]:
     import bm25s.stopwords as sw
 
     words: set[str] = set()
-    for name in ("STOPWORDS_EN", "STOPWORDS_FRENCH", "STOPWORDS_RUSSIAN", "STOPWORDS_CHINESE",
-                 "STOPWORDS_GERMAN", "STOPWORDS_SPANISH", "STOPWORDS_ITALIAN", "STOPWORDS_PORTUGUESE"):
+    for name in (
+        "STOPWORDS_EN",
+        "STOPWORDS_FRENCH",
+        "STOPWORDS_RUSSIAN",
+        "STOPWORDS_CHINESE",
+        "STOPWORDS_GERMAN",
+        "STOPWORDS_SPANISH",
+        "STOPWORDS_ITALIAN",
+        "STOPWORDS_PORTUGUESE",
+    ):
         words.update(getattr(sw, name, ()))
     return frozenset(w.lower() for w in words)
 

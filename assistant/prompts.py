@@ -38,8 +38,12 @@ def render(directory: Path, name: str, **variables: Any) -> str:
     try:
         return _env(str(directory)).get_template(name).render(**variables)
     except jinja2.TemplateNotFound as exc:
-        raise PromptError(f"prompt {name!r} not found in {directory}; restore it from the repository") from exc
+        raise PromptError(
+            f"prompt {name!r} not found in {directory}; restore it from the repository"
+        ) from exc
     except jinja2.UndefinedError as exc:
-        raise PromptError(f"prompt {name!r}: {exc.message}; pass that variable to render()") from exc
+        raise PromptError(
+            f"prompt {name!r}: {exc.message}; pass that variable to render()"
+        ) from exc
     except jinja2.TemplateSyntaxError as exc:
         raise PromptError(f"prompt {name!r} line {exc.lineno}: {exc.message}") from exc

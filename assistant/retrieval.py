@@ -51,7 +51,11 @@ class Filters:
     def where(self) -> dict[str, Any] | None:
         parts = [
             {key: {"$in": list(vals)}}
-            for key, vals in (("side", self.sides), ("language", self.languages), ("source_id", self.sources))
+            for key, vals in (
+                ("side", self.sides),
+                ("language", self.languages),
+                ("source_id", self.sources),
+            )
             if vals
         ]
         if not parts:
@@ -104,8 +108,9 @@ class Retriever:
             records = self.store.records()
             committed = {sid: r.version for sid, r in records.items()}
             rows = [
-                r for r in self.store.iter_passages()
-                if committed.get(r[2].get("source_id")) == r[2].get("version")
+                r
+                for r in self.store.iter_passages()
+                if committed.get(str(r[2].get("source_id"))) == r[2].get("version")
             ]
             self._bm25 = Bm25Index.build(rows)
             self._rows = {r[0]: r for r in rows}
@@ -143,7 +148,11 @@ class Retriever:
         pool = max(3 * k, 24)
 
         t = time.perf_counter()
-        qv = self.embedder.queries([query])[0] if mode != "bm25" else np.zeros(self.embedder.dim, np.float32)
+        qv = (
+            self.embedder.queries([query])[0]
+            if mode != "bm25"
+            else np.zeros(self.embedder.dim, np.float32)
+        )
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
 
         dense: dict[str, float] = {}
@@ -163,8 +172,11 @@ class Retriever:
             for rank, pid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
                 fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
         order = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
-        passages = [self._passage(pid, fused[pid], dense.get(pid, 0.0), lexical.get(pid, 0.0)) for pid in order]
-        passages = [p for p in passages if p is not None]
+        found = (
+            self._passage(pid, fused[pid], dense.get(pid, 0.0), lexical.get(pid, 0.0))
+            for pid in order
+        )
+        passages = [p for p in found if p is not None]
         sides_present = sorted({p.side for p in passages[: 2 * k]})
         chosen = _balance(passages, k) if balance else passages[:k]
         return Retrieval(chosen, qv, sides_present, hits, timings)
@@ -190,7 +202,11 @@ class Retriever:
         if index is None:
             return {}
         mask = None
-        for key, vals in (("side", filters.sides), ("language", filters.languages), ("source_id", filters.sources)):
+        for key, vals in (
+            ("side", filters.sides),
+            ("language", filters.languages),
+            ("source_id", filters.sources),
+        ):
             if vals:
                 m = np.isin(index.meta[key], list(vals))
                 mask = m if mask is None else mask & m
@@ -202,11 +218,23 @@ class Retriever:
             return None
         _, text, m = row
         return Passage(
-            id=pid, source_id=m["source_id"], text=text, start=int(m["start"]), end=int(m["end"]),
-            language=m.get("language", "und"), side=m.get("side", "unknown"),
-            voice=m.get("voice", "unknown"), title=m.get("title", ""), outlet=m.get("outlet", ""),
-            date=m.get("date", ""), score=score, dense=dense, bm25=bm25,
-            version=m.get("version", ""), first=int(m.get("first", 0)), last=int(m.get("last", 0)),
+            id=pid,
+            source_id=m["source_id"],
+            text=text,
+            start=int(m["start"]),
+            end=int(m["end"]),
+            language=m.get("language", "und"),
+            side=m.get("side", "unknown"),
+            voice=m.get("voice", "unknown"),
+            title=m.get("title", ""),
+            outlet=m.get("outlet", ""),
+            date=m.get("date", ""),
+            score=score,
+            dense=dense,
+            bm25=bm25,
+            version=m.get("version", ""),
+            first=int(m.get("first", 0)),
+            last=int(m.get("last", 0)),
         )
 
 

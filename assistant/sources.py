@@ -48,7 +48,16 @@ VOICES: dict[str, str] = {
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_TEXT_FIELDS = ("title", "outlet", "author", "perspective", "evidence", "url", "date", "events_date")
+_TEXT_FIELDS = (
+    "title",
+    "outlet",
+    "author",
+    "perspective",
+    "evidence",
+    "url",
+    "date",
+    "events_date",
+)
 
 
 @dataclass(frozen=True)
@@ -178,7 +187,9 @@ def load_manifest(path: Path) -> Corpus:
         raise ManifestError(f"{path}: not valid TOML ({exc})") from exc
     extra = set(data) - {"corpus", "sources"}
     if extra:
-        raise ManifestError(f"{path}: unknown top-level key(s) {sorted(extra)}; use [corpus] and [[sources]]")
+        raise ManifestError(
+            f"{path}: unknown top-level key(s) {sorted(extra)}; use [corpus] and [[sources]]"
+        )
     corpus = data.get("corpus", {})
     if not isinstance(corpus, dict):
         raise ManifestError(f"{path}: [corpus] must be a table")

@@ -50,7 +50,9 @@ def _connect(path: str, url: str | None) -> Any:
         if url:
             u = urlparse(url if "://" in url else f"http://{url}")
             if not u.hostname:
-                raise StoreUnavailable(f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8000")
+                raise StoreUnavailable(
+                    f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8000"
+                )
             return chromadb.HttpClient(
                 host=u.hostname,
                 port=u.port or (443 if u.scheme == "https" else 8000),
@@ -151,7 +153,9 @@ class Store:
 
     def generation(self) -> str:
         # Fetched fresh each time: a cached collection object keeps the metadata it was born with.
-        col = self._call(self._client.get_collection, self.name + "-sources", embedding_function=None)
+        col = self._call(
+            self._client.get_collection, self.name + "-sources", embedding_function=None
+        )
         return str((col.metadata or {}).get("generation", ""))
 
     def _bump(self, corpus: Corpus | None = None) -> None:
@@ -159,7 +163,9 @@ class Store:
         meta = dict(col.metadata or {})
         meta["generation"] = uuid.uuid4().hex
         if corpus is not None:
-            meta["corpus"] = json.dumps({"name": corpus.name, "description": corpus.description, "sides": corpus.sides})
+            meta["corpus"] = json.dumps(
+                {"name": corpus.name, "description": corpus.description, "sides": corpus.sides}
+            )
         self._call(col.modify, metadata=meta)
 
     def corpus_info(self) -> dict[str, Any]:
@@ -198,7 +204,10 @@ class Store:
         meta = _source_meta(record)
         self._call(
             self._col("-sources", False).upsert,
-            ids=[record.source.id], documents=[text], metadatas=[meta], embeddings=[[1.0]],
+            ids=[record.source.id],
+            documents=[text],
+            metadatas=[meta],
+            embeddings=[[1.0]],
         )
         self._drop_stale(record.source.id, record.version)
         self._bump(corpus)
@@ -212,7 +221,9 @@ class Store:
             if got["ids"]:
                 metas = [{**m, **labels} for m in got["metadatas"]]
                 for i in range(0, len(metas), _BATCH):
-                    self._call(col.update, ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH])
+                    self._call(
+                        col.update, ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH]
+                    )
         col = self._col("-sources", False)
         self._call(col.update, ids=[record.source.id], metadatas=[_source_meta(record)])
         self._bump(corpus)
@@ -248,7 +259,8 @@ class Store:
             col = self._col(suffix, False)
             got = self._call(col.get, include=["metadatas"])
             bad = [
-                i for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                i
+                for i, m in zip(got["ids"], got["metadatas"], strict=True)
                 if committed.get(m.get("source_id")) != m.get("version")
             ]
             for i in range(0, len(bad), _BATCH):
@@ -303,18 +315,26 @@ class Store:
         if not ids:
             return {}
         got = self._call(
-            self._col("-sentences", False).get, ids=ids, include=["embeddings", "metadatas", "documents"]
+            self._col("-sentences", False).get,
+            ids=ids,
+            include=["embeddings", "metadatas", "documents"],
         )
         return {
             i: (np.asarray(e, dtype=np.float32), m, d)
-            for i, e, m, d in zip(got["ids"], got["embeddings"], got["metadatas"], got["documents"], strict=True)
+            for i, e, m, d in zip(
+                got["ids"], got["embeddings"], got["metadatas"], got["documents"], strict=True
+            )
         }
 
 
 def _labels(s: Source) -> dict[str, Any]:
     return {
-        "title": s.title, "outlet": s.outlet, "author": s.author, "side": s.side,
-        "voice": s.voice, "date": s.date,
+        "title": s.title,
+        "outlet": s.outlet,
+        "author": s.author,
+        "side": s.side,
+        "voice": s.voice,
+        "date": s.date,
     }
 
 
@@ -322,9 +342,16 @@ def _source_meta(r: SourceRecord) -> dict[str, Any]:
     s = r.source
     return {
         **_labels(s),
-        "events_date": s.events_date, "url": s.url, "languages": ",".join(s.languages),
-        "perspective": s.perspective, "evidence": s.evidence, "file": s.file,
-        "version": r.version, "path": r.path, "chars": r.chars, "passages": r.passages,
+        "events_date": s.events_date,
+        "url": s.url,
+        "languages": ",".join(s.languages),
+        "perspective": s.perspective,
+        "evidence": s.evidence,
+        "file": s.file,
+        "version": r.version,
+        "path": r.path,
+        "chars": r.chars,
+        "passages": r.passages,
         "ingested_at": r.ingested_at,
     }
 
@@ -332,14 +359,24 @@ def _source_meta(r: SourceRecord) -> dict[str, Any]:
 def _record(source_id: str, m: dict[str, Any]) -> SourceRecord:
     src = Source(
         id=source_id,
-        title=m.get("title", ""), outlet=m.get("outlet", ""), author=m.get("author", ""),
-        date=m.get("date", ""), events_date=m.get("events_date", ""), url=m.get("url", ""),
+        title=m.get("title", ""),
+        outlet=m.get("outlet", ""),
+        author=m.get("author", ""),
+        date=m.get("date", ""),
+        events_date=m.get("events_date", ""),
+        url=m.get("url", ""),
         languages=tuple(x for x in str(m.get("languages", "")).split(",") if x),
-        side=m.get("side", UNKNOWN), voice=m.get("voice", UNKNOWN),
-        perspective=m.get("perspective", ""), evidence=m.get("evidence", ""), file=m.get("file", ""),
+        side=m.get("side", UNKNOWN),
+        voice=m.get("voice", UNKNOWN),
+        perspective=m.get("perspective", ""),
+        evidence=m.get("evidence", ""),
+        file=m.get("file", ""),
     )
     return SourceRecord(
-        source=src, version=str(m.get("version", "")), path=str(m.get("path", "")),
-        chars=int(m.get("chars", 0)), passages=int(m.get("passages", 0)),
+        source=src,
+        version=str(m.get("version", "")),
+        path=str(m.get("path", "")),
+        chars=int(m.get("chars", 0)),
+        passages=int(m.get("passages", 0)),
         ingested_at=float(m.get("ingested_at", time.time())),
     )

@@ -59,13 +59,19 @@ def main() -> None:
         rows["bare_passages"].append(time.perf_counter() - t)
 
     med = {k: statistics.median(v) for k, v in rows.items()}
-    print(f"corpus: {len(texts)} files, {source_tokens} source tokens, {len(sentences)} sentences, "
-          f"{n_passages} passages; median of {args.repeat} runs, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
+    print(
+        f"corpus: {len(texts)} files, {source_tokens} source tokens, {len(sentences)} sentences, "
+        f"{n_passages} passages; median of {args.repeat} runs, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
+    )
     print(f"{'run':<16}{'seconds':>9}{'tokens/s':>10}{'passages/s':>12}")
     for k, v in med.items():
         print(f"{k:<16}{v:>9.2f}{source_tokens / v:>10.0f}{n_passages / v:>12.1f}")
-    print(f"pipeline / bare embedder on the same sentences: {med['bare_sentences'] / med['pipeline']:.1%}")
-    print(f"pipeline / bare embedder on the passages:       {med['bare_passages'] / med['pipeline']:.1%}")
+    print(
+        f"pipeline / bare embedder on the same sentences: {med['bare_sentences'] / med['pipeline']:.1%}"
+    )
+    print(
+        f"pipeline / bare embedder on the passages:       {med['bare_passages'] / med['pipeline']:.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -60,12 +60,20 @@ def main() -> None:
     g = np.array(gold)
     sim_sent = Q @ S.T
     best = np.stack([sim_sent[:, own == i].max(1) for i in range(len(paras))], axis=1)
-    print(f"{len(questions)} questions, {len(paras)} paragraphs, {len(sents)} sentences ({args.lang})")
+    print(
+        f"{len(questions)} questions, {len(paras)} paragraphs, {len(sents)} sentences ({args.lang})"
+    )
     print(f"embedding time: paragraphs {t_para:.1f}s, sentences {t_sent:.1f}s")
-    for name, scores in (("paragraph vector", Q @ P.T), ("mean of sentences", Q @ M.T), ("best sentence", best)):
+    for name, scores in (
+        ("paragraph vector", Q @ P.T),
+        ("mean of sentences", Q @ M.T),
+        ("best sentence", best),
+    ):
         order = np.argsort(-scores, axis=1)
         ranks = np.array([np.where(order[i] == g[i])[0][0] for i in range(len(g))])
-        print(f"{name:<18} hit@1 {np.mean(ranks < 1):.3f}  hit@5 {np.mean(ranks < 5):.3f}  MRR {np.mean(1 / (ranks + 1)):.3f}")
+        print(
+            f"{name:<18} hit@1 {np.mean(ranks < 1):.3f}  hit@5 {np.mean(ranks < 5):.3f}  MRR {np.mean(1 / (ranks + 1)):.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -54,22 +54,34 @@ class ScriptedOpenAIServer:
 
         @app.get("/v1/models")
         def models() -> dict[str, Any]:
-            return {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "test"}]}
+            return {
+                "object": "list",
+                "data": [{"id": self.model, "object": "model", "owned_by": "test"}],
+            }
 
         @app.post("/v1/chat/completions")
         async def chat(request: Request) -> Any:
             body = await request.json()
             self.requests.append(body)
             if not self.replies:
-                return JSONResponse({"error": {"message": "no scripted reply left"}}, status_code=500)
+                return JSONResponse(
+                    {"error": {"message": "no scripted reply left"}}, status_code=500
+                )
             text = self.replies.popleft()
             created = int(time.time())
             if not body.get("stream"):
                 return {
-                    "id": "chatcmpl-scripted", "object": "chat.completion", "created": created,
+                    "id": "chatcmpl-scripted",
+                    "object": "chat.completion",
+                    "created": created,
                     "model": self.model,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                 "finish_reason": "stop"}],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": "stop",
+                        }
+                    ],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 }
 
@@ -79,12 +91,21 @@ class ScriptedOpenAIServer:
                     delta = {"content": word + (" " if i < len(words) - 1 else "")}
                     if i == 0:
                         delta["role"] = "assistant"
-                    chunk = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk",
-                             "created": created, "model": self.model,
-                             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                    chunk = {
+                        "id": "chatcmpl-scripted",
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": self.model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                    }
                     yield f"data: {json.dumps(chunk)}\n\n"
-                end = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": created,
-                       "model": self.model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                end = {
+                    "id": "chatcmpl-scripted",
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": self.model,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                }
                 yield f"data: {json.dumps(end)}\n\n"
                 yield "data: [DONE]\n\n"
 

@@ -35,7 +35,10 @@ def test_chinese_budget_question_cites_003(assistant: Assistant) -> None:
 
 
 def test_unanswerable_question_abstains(assistant: Assistant) -> None:
-    for q in ("When did humans first land on the Moon?", "Quelle est la recette de la ratatouille ?"):
+    for q in (
+        "When did humans first land on the Moon?",
+        "Quelle est la recette de la ratatouille ?",
+    ):
         answer = assistant.ask(q)
         assert answer.abstained and not answer.citations
         assert "do not answer" in answer.answer
@@ -58,7 +61,20 @@ def test_answer_is_json_serialisable_with_the_documented_fields(assistant: Assis
 
     d = json.loads(json.dumps(assistant.ask("Why does Kaneko fight for Russia?").to_dict()))
     assert {"answer", "abstained", "citations", "sides", "timings"} <= set(d)
-    for key in ("n", "source_id", "side", "voice", "language", "quote", "start", "end", "title", "outlet", "date", "score"):
+    for key in (
+        "n",
+        "source_id",
+        "side",
+        "voice",
+        "language",
+        "quote",
+        "start",
+        "end",
+        "title",
+        "outlet",
+        "date",
+        "score",
+    ):
         assert key in d["citations"][0]
 
 

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from assistant import Settings
-from assistant.chunking import count_tokens, make_passages, split_sentences, Span
+from assistant.chunking import Span, count_tokens, make_passages, split_sentences
 from assistant.ingest import prepare
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
@@ -17,7 +17,9 @@ def test_every_passage_and_sentence_is_an_exact_span_of_its_source() -> None:
             assert text[span.start : span.end] == span.text
         for p in prep.passages:
             assert p.tokens <= settings.chunk_tokens
-            assert count_tokens([p.text])[0] <= settings.chunk_tokens + 10  # joins add whitespace tokens
+            assert (
+                count_tokens([p.text])[0] <= settings.chunk_tokens + 10
+            )  # joins add whitespace tokens
 
 
 def test_bilingual_document_splits_into_chinese_then_english_passages() -> None:
@@ -26,8 +28,13 @@ def test_bilingual_document_splits_into_chinese_then_english_passages() -> None:
     langs = [p.language for p in prep.passages]
     assert set(langs) == {"zh", "en"}
     switch = langs.index("en")
-    assert all(lang == "zh" for lang in langs[:switch]) and all(lang == "en" for lang in langs[switch:])
-    assert "In this video, we explore Japan" in prep.passages[switch].text or "Military Show" in prep.passages[switch].text
+    assert all(lang == "zh" for lang in langs[:switch]) and all(
+        lang == "en" for lang in langs[switch:]
+    )
+    assert (
+        "In this video, we explore Japan" in prep.passages[switch].text
+        or "Military Show" in prep.passages[switch].text
+    )
 
 
 def test_passages_overlap_by_trailing_sentences() -> None:
@@ -36,7 +43,7 @@ def test_passages_overlap_by_trailing_sentences() -> None:
     sents = [Span(s.start, s.end, s.text, "en", s.tokens) for s in sents]
     passages = make_passages(text, sents, max_tokens=60, overlap=15)
     assert len(passages) > 3
-    for a, b in zip(passages, passages[1:]):
+    for a, b in zip(passages, passages[1:], strict=False):
         assert b.first <= a.last, "the next passage starts inside the previous one"
         assert b.first > a.first
 

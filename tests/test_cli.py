@@ -11,12 +11,20 @@ from .conftest import CORPUS, REPO
 def run(*args: str, index: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "assistant", "--index", str(index), *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def test_search_json_has_the_documented_fields(index_dir: Path) -> None:
-    out = run("search", "Pourquoi Daisaku Kaneko combat-il aux côtés de la Russie ?", "--json", index=index_dir)
+    out = run(
+        "search",
+        "Pourquoi Daisaku Kaneko combat-il aux côtés de la Russie ?",
+        "--json",
+        index=index_dir,
+    )
     assert out.returncode == 0, out.stderr
     hits = json.loads(out.stdout)
     assert hits[0]["source_id"] == "000_fa22c8dc189e4776"

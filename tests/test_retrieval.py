@@ -16,7 +16,10 @@ def test_english_budget_question_finds_55_9_billion_in_top_3(assistant: Assistan
 
 def test_chinese_question_finds_its_answer_in_003(assistant: Assistant) -> None:
     hits = assistant.search("日本2024年的军费预算是多少？", k=3)
-    assert any(h.source_id == "003_3836cd8526ff3a53" and ("559 亿" in h.text or "55.9" in h.text) for h in hits)
+    assert any(
+        h.source_id == "003_3836cd8526ff3a53" and ("559 亿" in h.text or "55.9" in h.text)
+        for h in hits
+    )
 
 
 def test_russian_question_reaches_english_and_chinese_text(assistant: Assistant) -> None:
@@ -25,7 +28,9 @@ def test_russian_question_reaches_english_and_chinese_text(assistant: Assistant)
 
 
 def test_filters_restrict_side_language_and_source(assistant: Assistant) -> None:
-    assert {h.side for h in assistant.search("Japan aid", k=10, side="pro-Russia")} == {"pro-Russia"}
+    assert {h.side for h in assistant.search("Japan aid", k=10, side="pro-Russia")} == {
+        "pro-Russia"
+    }
     assert {h.language for h in assistant.search("Japan aid", k=10, language="zh")} == {"zh"}
     only = assistant.search("Japan", k=10, source="004_c6b0d4f86fb433b5")
     assert only and {h.source_id for h in only} == {"004_c6b0d4f86fb433b5"}

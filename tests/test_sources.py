@@ -34,8 +34,14 @@ def write(tmp_path: Path, body: str) -> Path:
         ('[[sources]]\nfile = "a.txt"\nvoice = "blogger"\n', ["entry 1 (a.txt)", "'voice'"]),
         ('[[sources]]\nfile = "a.txt"\ndate = "May 2024"\n', ["'date'", "YYYY-MM-DD"]),
         ('[[sources]]\ntitle = "x"\n', ["entry 1", "'file' is missing"]),
-        ('[[sources]]\nfile = "a.txt"\ncolour = "red"\n', ["entry 1 (a.txt)", "unknown field 'colour'"]),
-        ('[[sources]]\nfile = "a.txt"\n[[sources]]\nfile = "b.txt"\nid = "a"\n', ["entry 2 (b.txt)", "'id'"]),
+        (
+            '[[sources]]\nfile = "a.txt"\ncolour = "red"\n',
+            ["entry 1 (a.txt)", "unknown field 'colour'"],
+        ),
+        (
+            '[[sources]]\nfile = "a.txt"\n[[sources]]\nfile = "b.txt"\nid = "a"\n',
+            ["entry 2 (b.txt)", "'id'"],
+        ),
         ('[[sources]]\nfile = "a.txt"\nid = "../etc"\n', ["entry 1 (a.txt)", "'id'"]),
         ("[[sources]\n", ["not valid TOML"]),
     ],

@@ -37,10 +37,21 @@ class Evidence:
 def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation:
     s = record.source if record else None
     return Citation(
-        n=n, source_id=ev.source_id, title=s.title if s else "", outlet=s.outlet if s else "",
-        author=s.author if s else "", side=ev.side, voice=ev.voice, language=ev.language,
-        date=s.date if s else "", quote=ev.text, start=ev.start, end=ev.end,
-        score=round(ev.score, 4), url=s.url if s else "", perspective=s.perspective if s else "",
+        n=n,
+        source_id=ev.source_id,
+        title=s.title if s else "",
+        outlet=s.outlet if s else "",
+        author=s.author if s else "",
+        side=ev.side,
+        voice=ev.voice,
+        language=ev.language,
+        date=s.date if s else "",
+        quote=ev.text,
+        start=ev.start,
+        end=ev.end,
+        score=round(ev.score, 4),
+        url=s.url if s else "",
+        perspective=s.perspective if s else "",
     )
 
 
@@ -68,7 +79,14 @@ def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
     for c in citations:
         for f in find_figures(c.quote):
             entry = by_value.setdefault(
-                f.usd, {"figure": f.display(), "as_written": [], "citations": [], "sources": [], "sides": []}
+                f.usd,
+                {
+                    "figure": f.display(),
+                    "as_written": [],
+                    "citations": [],
+                    "sources": [],
+                    "sides": [],
+                },
             )
             entry["as_written"].append(f.text)
             for key, val in (("citations", c.n), ("sources", c.source_id), ("sides", c.side)):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+
 import numpy as np
 
 from ..lexical import tokenize
@@ -32,7 +33,8 @@ from .citations import (
 )
 
 QUANTITY = re.compile(
-    r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м", re.I
+    r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м",
+    re.I,
 )
 NO_ANSWER = "The indexed sources do not answer this."
 
@@ -68,13 +70,24 @@ class ExtractiveAnswerer:
             stok = set(tokenize(text))
             lexical = len(qtok & stok) / len(qtok) if qtok else 0.0
             bonus = 0.04 * lexical
-            if wants_amount and re.search(r"\d", text) and re.search(r"\$|dollar|美元|долл|billion|milliard|亿", text, re.I):
+            if (
+                wants_amount
+                and re.search(r"\d", text)
+                and re.search(r"\$|dollar|美元|долл|billion|milliard|亿", text, re.I)
+            ):
                 bonus += 0.03
             out.append(
                 Evidence(
-                    sentence_id=key, source_id=m["source_id"], start=int(m["start"]), end=int(m["end"]),
-                    text=text, language=m.get("language", "und"), side=m.get("side", "unknown"),
-                    voice=m.get("voice", "unknown"), score=float(sim) + bonus, dense=float(sim),
+                    sentence_id=key,
+                    source_id=m["source_id"],
+                    start=int(m["start"]),
+                    end=int(m["end"]),
+                    text=text,
+                    language=m.get("language", "und"),
+                    side=m.get("side", "unknown"),
+                    voice=m.get("voice", "unknown"),
+                    score=float(sim) + bonus,
+                    dense=float(sim),
                     lexical=lexical,
                 )
             )
@@ -93,12 +106,16 @@ class ExtractiveAnswerer:
             for c in chosen:
                 if c.source_id == e.source_id and (e.text in c.text or c.text in e.text):
                     return c
-                if c.source_id == e.source_id and c.language != e.language and _translation(c, e, vectors, self.store):
+                if (
+                    c.source_id == e.source_id
+                    and c.language != e.language
+                    and _translation(c, e, vectors, self.store)
+                ):
                     return c
             return None
 
         # First the best of each side, then the rest by score.
-        firsts = {}
+        firsts: dict[str, Evidence] = {}
         for e in pool:
             firsts.setdefault(e.side, e)
         for e in list(firsts.values()) + pool:
@@ -126,8 +143,13 @@ class ExtractiveAnswerer:
         if not chosen:
             best = evidence[0].score if evidence else 0.0
             return Answer(
-                question=question, answer=f"{NO_ANSWER} (best match scored {best:.2f}, below {self.min_score:.2f}.)",
-                citations=[], sides=[], abstained=True, mode=self.name, retrieved=retrieval.passages,
+                question=question,
+                answer=f"{NO_ANSWER} (best match scored {best:.2f}, below {self.min_score:.2f}.)",
+                citations=[],
+                sides=[],
+                abstained=True,
+                mode=self.name,
+                retrieved=retrieval.passages,
             )
         # Number citations in the order they are shown: by side, then by source, then by score.
         side_order = list(dict.fromkeys(e.side for e in chosen))
@@ -136,11 +158,18 @@ class ExtractiveAnswerer:
             of_side = [e for e in chosen if e.side == side]
             for sid in dict.fromkeys(e.source_id for e in of_side):
                 ordered.extend(e for e in of_side if e.source_id == sid)
-        citations = [make_citation(n, e, records.get(e.source_id)) for n, e in enumerate(ordered, 1)]
+        citations = [
+            make_citation(n, e, records.get(e.source_id)) for n, e in enumerate(ordered, 1)
+        ]
         text = compose(citations, records, sides)
         answer = Answer(
-            question=question, answer=text, citations=citations, sides=side_summaries(citations),
-            abstained=False, mode=self.name, retrieved=retrieval.passages,
+            question=question,
+            answer=text,
+            citations=citations,
+            sides=side_summaries(citations),
+            abstained=False,
+            mode=self.name,
+            retrieved=retrieval.passages,
             sides_without_evidence=sides_without_evidence(citations, records, sides),
             disagreements=disagreements(citations),
         )
@@ -150,8 +179,7 @@ class ExtractiveAnswerer:
     def stream(self, *args: object, **kwargs: object) -> Iterator[str | Answer]:
         """Yield the answer text line by line, then the Answer."""
         answer = self.answer(*args, **kwargs)  # type: ignore[arg-type]
-        for line in answer.answer.splitlines(keepends=True):
-            yield line
+        yield from answer.answer.splitlines(keepends=True)
         yield answer
 
 
@@ -195,13 +223,17 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
 def _coda(answer: Answer) -> str:
     parts = []
     if answer.disagreements:
-        parts.append("\n**Sources disagree on the figures** (they may count different things; read the quotes):")
+        parts.append(
+            "\n**Sources disagree on the figures** (they may count different things; read the quotes):"
+        )
         for d in answer.disagreements:
             refs = ", ".join(f"[{n}]" for n in d["citations"])
             parts.append(f"- {d['figure']} — {', '.join(d['sides'])} {refs}")
     if answer.sides_without_evidence:
         parts.append(
-            "\n" + "; ".join(f"No {s} source in the index addresses this." for s in answer.sides_without_evidence)
+            "\n"
+            + "; ".join(
+                f"No {s} source in the index addresses this." for s in answer.sides_without_evidence
+            )
         )
     return ("\n".join(parts) + "\n") if parts else ""
-

@@ -14,17 +14,36 @@ from dataclasses import dataclass
 
 _NUM = r"(\d+(?:[.,]\d+)?)"
 _SCALE = {
-    "trillion": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6,
-    "milliard": 1e9, "milliards": 1e9, "billions": 1e9, "millions": 1e6,
-    "млрд": 1e9, "миллиард": 1e9, "миллиарда": 1e9, "миллиардов": 1e9, "млн": 1e6,
-    "миллион": 1e6, "миллиона": 1e6, "миллионов": 1e6, "трлн": 1e12,
-    "万亿": 1e12, "亿": 1e8, "万": 1e4,
+    "trillion": 1e12,
+    "billion": 1e9,
+    "bn": 1e9,
+    "million": 1e6,
+    "mn": 1e6,
+    "milliard": 1e9,
+    "milliards": 1e9,
+    "billions": 1e9,
+    "millions": 1e6,
+    "млрд": 1e9,
+    "миллиард": 1e9,
+    "миллиарда": 1e9,
+    "миллиардов": 1e9,
+    "млн": 1e6,
+    "миллион": 1e6,
+    "миллиона": 1e6,
+    "миллионов": 1e6,
+    "трлн": 1e12,
+    "万亿": 1e12,
+    "亿": 1e8,
+    "万": 1e4,
 }
 _PATTERNS = [
     # $7.6 billion, US$ 12 bn, USD 10 billion
     re.compile(rf"(?:US\$|\$|USD\s?)\s?{_NUM}\s*(trillion|billion|bn|million|mn)\b", re.I),
     # 12 milliards de dollars, 12 billion dollars
-    re.compile(rf"{_NUM}\s*(milliards?|millions?|billions?|trillion|billion|million)\s+(?:de\s+)?(?:dollars?|USD|\$)", re.I),
+    re.compile(
+        rf"{_NUM}\s*(milliards?|millions?|billions?|trillion|billion|million)\s+(?:de\s+)?(?:dollars?|USD|\$)",
+        re.I,
+    ),
     # 120 亿美元
     re.compile(rf"{_NUM}\s*(万亿|亿|万)\s*美元"),
     # 10 млрд долларов
@@ -58,8 +77,14 @@ def find_figures(text: str) -> list[Figure]:
             if any(a < m.end() and m.start() < b for a, b in spans):
                 continue
             raw, unit = m.group(1), m.group(2).lower()
-            value = float(raw.replace(",", ".")) if raw.count(",") == 1 and len(raw.split(",")[1]) != 3 else float(raw.replace(",", ""))
-            scale = _SCALE.get(unit) or next((v for k, v in _SCALE.items() if unit.startswith(k)), None)
+            value = (
+                float(raw.replace(",", "."))
+                if raw.count(",") == 1 and len(raw.split(",")[1]) != 3
+                else float(raw.replace(",", ""))
+            )
+            scale = _SCALE.get(unit) or next(
+                (v for k, v in _SCALE.items() if unit.startswith(k)), None
+            )
             if scale is None:
                 continue
             usd = round(value * scale, -6)

@@ -34,15 +34,23 @@ def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> 
     from llama_index.llms.openai_like import OpenAILike
 
     return OpenAILike(
-        model=model, api_base=base_url, api_key=api_key or "not-needed", is_chat_model=True,
-        timeout=timeout, max_retries=1, temperature=0.1, context_window=8192,
+        model=model,
+        api_base=base_url,
+        api_key=api_key or "not-needed",
+        is_chat_model=True,
+        timeout=timeout,
+        max_retries=1,
+        temperature=0.1,
+        context_window=8192,
     )
 
 
 class GenerativeAnswerer:
     """Asks an LLM to write the answer from labelled passages, then verifies its citations."""
 
-    def __init__(self, llm: Any, extractive: ExtractiveAnswerer, prompts_dir: Any, model: str = "") -> None:
+    def __init__(
+        self, llm: Any, extractive: ExtractiveAnswerer, prompts_dir: Any, model: str = ""
+    ) -> None:
         self.llm, self.extractive, self.prompts_dir = llm, extractive, prompts_dir
         self.name = f"llm:{model or getattr(llm, 'model', 'unknown')}"
 
@@ -54,7 +62,10 @@ class GenerativeAnswerer:
         ]
         system = render(self.prompts_dir, "answer.system.md")
         user = render(self.prompts_dir, "answer.user.md", passages=items, question=question)
-        return [ChatMessage(role=MessageRole.SYSTEM, content=system), ChatMessage(role=MessageRole.USER, content=user)]
+        return [
+            ChatMessage(role=MessageRole.SYSTEM, content=system),
+            ChatMessage(role=MessageRole.USER, content=user),
+        ]
 
     def condense(self, question: str, history: Any) -> str:
         """Rewrite a follow-up as a standalone question with the LLM."""
@@ -99,7 +110,12 @@ class GenerativeAnswerer:
         return final
 
     def _finish(
-        self, question: str, text: str, retrieval: Retrieval, records: dict[str, SourceRecord], sides: list[str]
+        self,
+        question: str,
+        text: str,
+        retrieval: Retrieval,
+        records: dict[str, SourceRecord],
+        sides: list[str],
     ) -> Answer:
         evidence = self.extractive.evidence(question, retrieval)
         candidates = [
@@ -114,16 +130,25 @@ class GenerativeAnswerer:
                 f"[{n}]" for n in dropped
             )
         if unsupported and not abstained:
-            shown += "\n\n⚠ **Unsupported** — these sentences cite no source; treat them as unverified:\n" + "\n".join(
-                f"- {s}" for s in unsupported
+            shown += (
+                "\n\n⚠ **Unsupported** — these sentences cite no source; treat them as unverified:\n"
+                + "\n".join(f"- {s}" for s in unsupported)
             )
         if used:
-            shown += "\n\n**Sources**\n" + "\n".join(f"[{c.n}] {c.label()}: “{' '.join(c.quote.split())}”" for c in used)
+            shown += "\n\n**Sources**\n" + "\n".join(
+                f"[{c.n}] {c.label()}: “{' '.join(c.quote.split())}”" for c in used
+            )
         return Answer(
-            question=question, answer=shown + "\n", citations=used, sides=side_summaries(used),
-            abstained=abstained, mode=self.name, retrieved=retrieval.passages,
+            question=question,
+            answer=shown + "\n",
+            citations=used,
+            sides=side_summaries(used),
+            abstained=abstained,
+            mode=self.name,
+            retrieved=retrieval.passages,
             sides_without_evidence=sides_without_evidence(used, records, sides) if used else [],
-            disagreements=disagreements(used), unsupported_sentences=unsupported,
+            disagreements=disagreements(used),
+            unsupported_sentences=unsupported,
             dropped_citations=dropped,
         )
 
@@ -137,11 +162,23 @@ def _best_sentence(p: Passage, evidence: list[Evidence]) -> Evidence:
     """The passage's sentence that best matches the question (or the passage itself)."""
     prefix = f"{p.source_id}@{p.version}#s"
     for e in evidence:  # sorted best first
-        if e.sentence_id.startswith(prefix) and p.first <= int(e.sentence_id.rsplit("#s", 1)[1]) <= p.last:
+        if (
+            e.sentence_id.startswith(prefix)
+            and p.first <= int(e.sentence_id.rsplit("#s", 1)[1]) <= p.last
+        ):
             return e
     return Evidence(
-        sentence_id=p.id, source_id=p.source_id, start=p.start, end=p.end, text=p.text,
-        language=p.language, side=p.side, voice=p.voice, score=p.score, dense=p.dense, lexical=0.0,
+        sentence_id=p.id,
+        source_id=p.source_id,
+        start=p.start,
+        end=p.end,
+        text=p.text,
+        language=p.language,
+        side=p.side,
+        voice=p.voice,
+        score=p.score,
+        dense=p.dense,
+        lexical=0.0,
     )
 
 
