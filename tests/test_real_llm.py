@@ -39,9 +39,23 @@ def llama_server():  # type: ignore[no-untyped-def]
         assert f.read(4) == b"GGUF", "not a GGUF file (bad magic)"
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_port(port, timeout=120)
@@ -63,13 +77,22 @@ def test_real_model_answers_keep_only_verified_citations(
     llama_server: str, index_dir: Path, embedder, question: str
 ) -> None:  # type: ignore[no-untyped-def]
     a = Assistant(
-        Settings.resolve(index_path=index_dir, mode="llm", llm_base_url=llama_server,
-                         llm_model="local", llm_timeout=300, top_k=4, env={}),
+        Settings.resolve(
+            index_path=index_dir,
+            mode="llm",
+            llm_base_url=llama_server,
+            llm_model="local",
+            llm_timeout=300,
+            top_k=4,
+            env={},
+        ),
         embedder=embedder,
     )
     answer = a.ask(question)
-    print(f"\n--- {question}\n{answer.answer}\nkept={[c.n for c in answer.citations]} "
-          f"dropped={answer.dropped_citations} unsupported={len(answer.unsupported_sentences)}")
+    print(
+        f"\n--- {question}\n{answer.answer}\nkept={[c.n for c in answer.citations]} "
+        f"dropped={answer.dropped_citations} unsupported={len(answer.unsupported_sentences)}"
+    )
     retrieved = answer.retrieved
     for c in answer.citations:
         assert 1 <= c.n <= len(retrieved)
