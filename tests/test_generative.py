@@ -32,8 +32,8 @@ def test_streamed_answer_keeps_valid_citations(
     llm_assistant: Assistant, server: ScriptedOpenAIServer
 ) -> None:
     server.script(
-        "According to The Military Show (pro-Ukraine, commentary), Japan pledged $12 billion [1]. "
-        "World Today News (pro-Russia) gives $7.6 billion [2]."
+        "According to The Military Show (pro-Ukraine, commentary), Japan pledged more aid [1]. "
+        "World Today News (pro-Russia) gives another account [2]."
     )
     items = list(llm_assistant.stream("How much aid has Japan given Ukraine?", k=4))
     deltas = [i for i in items if isinstance(i, str)]
@@ -55,7 +55,7 @@ def test_bad_and_missing_citations_are_dropped_and_flagged(
 ) -> None:
     server.script(
         "Japan gave $13 billion to the Gulf coalition [9]. "
-        "Japan pledged $12 billion to Ukraine [1]. "
+        "Japan pledged money to Ukraine [1]. "
         "Japan will certainly send Patriot missiles next year."
     )
     answer = llm_assistant.ask("How much aid has Japan given Ukraine?", k=4)
@@ -68,6 +68,17 @@ def test_bad_and_missing_citations_are_dropped_and_flagged(
         "Unsupported" in answer.answer
         and "Patriot missiles" in answer.answer.split("Unsupported")[1]
     )
+
+
+def test_figures_absent_from_the_cited_passage_are_flagged(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    # The failure small models show: a real marker on a borrowed figure.
+    server.script("Japan gave Ukraine $13 billion [1].")
+    answer = llm_assistant.ask("How much aid has Japan given Ukraine?", k=4)
+    assert "13" not in answer.retrieved[0].text
+    assert answer.unsupported_sentences == ["Japan gave Ukraine $13 billion [1]."]
+    assert "Unsupported" in answer.answer
 
 
 def test_non_streaming_condense_then_answer(

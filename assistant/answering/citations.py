@@ -111,13 +111,50 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _digits(text: str) -> set[str]:
+    """Numbers as digit strings: "4,000,000" and "4000000" match; "7.6" is "76"."""
+    return {re.sub(r"\D", "", n) for n in _NUMBER.findall(text)}
+
+
+def figures_missing(sentence: str, passages: Sequence[str]) -> bool:
+    """Whether the sentence states a number that none of its cited passages contains.
+
+    Money amounts also match across languages by value ("$55.9 billion" ≈ "559 亿美元").
+
+    >>> figures_missing("Japan gave $7.6 billion [1]", ["aid totaling $7.6 billion"])
+    False
+    >>> figures_missing("Japan gave $13 billion [1]", ["aid totaling $7.6 billion"])
+    True
+    """
+    claim = _MARKER.sub("", sentence)
+    numbers = _digits(claim)
+    if not numbers:
+        return False
+    have = set().union(*(_digits(p) for p in passages)) if passages else set()
+    values = {f.usd for p in passages for f in find_figures(p)}
+    money = {f.usd for f in find_figures(claim)}
+    money_digits = {d for f in find_figures(claim) for d in _digits(f.text)}
+    for n in numbers:
+        if n in have:
+            continue
+        if n in money_digits and money <= values:
+            continue
+        return True
+    return False
+
+
 def verify_markers(
-    text: str, citations: Sequence[Citation]
+    text: str, citations: Sequence[Citation], passages: dict[int, str] | None = None
 ) -> tuple[str, list[Citation], list[int], list[str]]:
     """Check a generated answer's [n] markers against the numbered passages it was given.
 
     Returns (text with bad markers removed, citations actually used, dropped marker numbers,
-    sentences without any valid marker). Citations keep their original numbers.
+    unsupported sentences). A sentence is unsupported when it has no valid marker, or (when
+    `passages` maps n to the passage text) states a number none of its cited passages holds,
+    the way small models borrow figures from unrelated sentences. Citations keep their numbers.
     """
     valid = {c.n: c for c in citations}
     dropped: list[int] = []
@@ -138,6 +175,9 @@ def verify_markers(
         # Headings, list bullets without words and very short fragments are not claims.
         if len(re.sub(r"[\W\d_]+", "", s)) < 6 or s.startswith("#"):
             continue
-        if not _MARKER.search(s):
+        cited = [int(n) for n in _MARKER.findall(s)]
+        if not cited:
+            unsupported.append(s)
+        elif passages is not None and figures_missing(s, [passages.get(n, "") for n in cited]):
             unsupported.append(s)
     return clean, [valid[n] for n in used], dropped, unsupported

@@ -122,7 +122,8 @@ class GenerativeAnswerer:
             make_citation(n, _best_sentence(p, evidence), records.get(p.source_id))
             for n, p in enumerate(retrieval.passages, start=1)
         ]
-        clean, used, dropped, unsupported = verify_markers(text, candidates)
+        texts = {n: p.text for n, p in enumerate(retrieval.passages, start=1)}
+        clean, used, dropped, unsupported = verify_markers(text, candidates, texts)
         abstained = NO_ANSWER.lower().rstrip(".") in clean.lower()
         shown = clean.strip()
         if dropped:
@@ -131,7 +132,8 @@ class GenerativeAnswerer:
             )
         if unsupported and not abstained:
             shown += (
-                "\n\n⚠ **Unsupported** — these sentences cite no source; treat them as unverified:\n"
+                "\n\n⚠ **Unsupported** — these sentences cite no source, or state a figure their "
+                "cited passage does not contain; treat them as unverified:\n"
                 + "\n".join(f"- {s}" for s in unsupported)
             )
         if used:
