@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -19,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from assistant import Answer, Assistant, AssistantError, Citation  # noqa: E402
+from assistant import VOICES, Answer, Assistant, AssistantError, Citation  # noqa: E402
 
 EXAMPLES = [
     "How much aid has Japan given Ukraine?",
@@ -54,8 +56,6 @@ def badge(side: str, colours: dict[str, str]) -> str:
 
 
 def legend_html(assistant: Assistant) -> str:
-    from assistant import VOICES
-
     sides = assistant.sides()
     colours = side_colours(list(sides))
     rows = [f"{badge(s, colours)} {html.escape(d)}" for s, d in sides.items()]
@@ -112,6 +112,38 @@ def document_html(assistant: Assistant, source_id: str, start: int | None, end: 
     return head + f'<div class="ctx" id="document-text">{body}</div>'
 
 
+def as_text(text: str) -> str:
+    """Escape markup so that user and source text shows as text; Markdown emphasis still works."""
+    return html.escape(text, quote=False)
+
+
+def linked(text: str) -> str:
+    """Turn [n] markers into links to the citation in the source panel."""
+    return re.sub(r"\[(\d{1,3})\]", r"[[\1]](#cite-\1)", text)
+
+
+def upload(
+    assistant: Assistant, files: list[Any] | None, fields: dict[str, Any], progress: Any
+) -> str:
+    """Ingest uploaded files with the given manifest fields; one line per file."""
+    if not files:
+        return "Choose one or more files (txt, md, html, pdf) first."
+    lines = []
+    for i, f in enumerate(files):
+        path = Path(f if isinstance(f, str) else f.name)
+        progress((i, len(files)), desc=f"ingesting {path.name}")
+        own = dict(fields)
+        if len(files) > 1:
+            own.pop("title", None)  # one title cannot name several documents
+        try:
+            source_id = assistant.add_document(path.name, path.read_bytes(), own)
+            lines.append(f"✔ {path.name}: indexed as {source_id}")
+        except AssistantError as exc:
+            lines.append(f"✘ {path.name}: {exc}")
+    progress((len(files), len(files)), desc="done")
+    return "\n".join(lines)
+
+
 def _text(content: Any) -> str:
     """A chat message's text: Gradio gives a string or a list of {"type": "text", "text": …}."""
     if isinstance(content, str):
@@ -139,8 +171,11 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         source: list[str],
         mode: str,
     ) -> Iterator[tuple[list[dict[str, Any]], str, Any, str]]:
-        history = [(m["role"], _text(m.get("content"))) for m in chat]
-        chat = chat + [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+        history = [(m["role"], html.unescape(_text(m.get("content")))) for m in chat]
+        chat = chat + [
+            {"role": "user", "content": as_text(message)},
+            {"role": "assistant", "content": ""},
+        ]
         text = ""
         try:
             for item in assistant.stream(
@@ -153,10 +188,10 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             ):
                 if isinstance(item, str):
                     text += item
-                    chat[-1] = {"role": "assistant", "content": text}
+                    chat[-1] = {"role": "assistant", "content": as_text(text)}
                     yield chat, "", gr.update(), ""
                 else:
-                    chat[-1] = {"role": "assistant", "content": item.answer}
+                    chat[-1] = {"role": "assistant", "content": linked(as_text(item.answer))}
                     choices = [
                         (f"[{c.n}] {c.outlet or c.title}", f"{c.source_id}:{c.start}:{c.end}")
                         for c in item.citations
@@ -168,7 +203,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                         "",
                     )
         except AssistantError as exc:
-            chat[-1] = {"role": "assistant", "content": f"⚠ {exc}"}
+            chat[-1] = {"role": "assistant", "content": as_text(f"⚠ {exc}")}
             yield chat, "", gr.update(), ""
 
     def open_source(key: str | None) -> str:
@@ -208,6 +243,27 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                 )
                 with gr.Accordion("Legend: sides and voices", open=False):
                     gr.HTML(legend_html(assistant))
+        with gr.Accordion("Add documents", open=False, elem_id="add-documents"):
+            files = gr.File(
+                file_count="multiple",
+                file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
+                label="Files (txt, md, html, pdf)",
+                elem_id="upload-files",
+            )
+            with gr.Row():
+                f_title = gr.Textbox(label="Title (one file only)")
+                f_outlet = gr.Textbox(label="Outlet")
+                f_author = gr.Textbox(label="Author or speaker")
+                f_date = gr.Textbox(label="Date (YYYY, YYYY-MM or YYYY-MM-DD)")
+            with gr.Row():
+                f_side = gr.Dropdown(sides, value="unknown", label="Side")
+                f_voice = gr.Dropdown(list(VOICES), value="unknown", label="Voice")
+                f_langs = gr.Textbox(label="Languages (e.g. en, fr)")
+                f_url = gr.Textbox(label="URL")
+            f_persp = gr.Textbox(label="Perspective (one line)")
+            f_evidence = gr.Textbox(label="Evidence for the label")
+            add = gr.Button("Add to the index", elem_id="add")
+            added = gr.Textbox(label="Result", interactive=False, elem_id="add-result", lines=3)
         gr.Markdown("### Cited sources")
         panel = gr.HTML(elem_id="sources-panel")
         opener = gr.Dropdown([], label="Open a cited source document", elem_id="open-source")
@@ -225,6 +281,57 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             api_name=False,
         )
         opener.change(open_source, opener, document, api_name=False)
+
+        def add_files(
+            files: list[Any] | None,
+            title: str,
+            outlet: str,
+            author: str,
+            date: str,
+            side: str,
+            voice: str,
+            langs: str,
+            url: str,
+            persp: str,
+            evidence: str,
+            progress: Any = gr.Progress(),  # noqa: B008 - Gradio injects progress this way
+        ) -> tuple[str, Any]:
+            fields = {
+                "title": title,
+                "outlet": outlet,
+                "author": author,
+                "date": date,
+                "side": side,
+                "voice": voice,
+                "languages": langs,
+                "url": url,
+                "perspective": persp,
+                "evidence": evidence,
+            }
+            message = upload(assistant, files, fields, progress)
+            choices = [
+                (f"{r.source.id} — {r.source.title[:50]}", r.source.id) for r in assistant.sources()
+            ]
+            return message, gr.update(choices=choices)
+
+        add.click(
+            add_files,
+            [
+                files,
+                f_title,
+                f_outlet,
+                f_author,
+                f_date,
+                f_side,
+                f_voice,
+                f_langs,
+                f_url,
+                f_persp,
+                f_evidence,
+            ],
+            [added, source],
+            api_name="add_documents",
+        )
     return demo
 
 

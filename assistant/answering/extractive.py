@@ -226,9 +226,16 @@ def _coda(answer: Answer) -> str:
         parts.append(
             "\n**Sources disagree on the figures** (they may count different things; read the quotes):"
         )
+        by_n = {c.n: c for c in answer.citations}
         for d in answer.disagreements:
-            refs = ", ".join(f"[{n}]" for n in d["citations"])
-            parts.append(f"- {d['figure']} — {', '.join(d['sides'])} {refs}")
+            who = "; ".join(
+                dict.fromkeys(
+                    f"{by_n[n].outlet or by_n[n].title or by_n[n].source_id} ({by_n[n].side})"
+                    for n in d["citations"]
+                )
+            )
+            refs = " ".join(f"[{n}]" for n in d["citations"])
+            parts.append(f"- {d['figure']} — {who} {refs}")
     if answer.sides_without_evidence:
         parts.append(
             "\n"

@@ -1,0 +1,131 @@
+"""The web chat in a real browser: Playwright driving Debian's headless Chromium against
+`python app.py` started as a user would start it.
+
+Chromium comes from `apt-get install chromium fonts-wqy-microhei` (.ci/run does it). Without it
+the tests skip locally; under CI (CI=true) a missing browser is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import ARTIFACTS, REPO, free_port, wait_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Chromium: apt-get install -y chromium fonts-wqy-microhei")
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def serve(index: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "ASSISTANT_INDEX_PATH": str(index), "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port, timeout=120)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(index_dir: Path) -> Iterator[str]:
+    proc, url = serve(index_dir)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
+    box = page.locator("#question textarea")
+    box.wait_for(timeout=60_000)
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_french_question_streams_a_cited_answer_and_opens_the_source(browser, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(app_url, wait_until="domcontentloaded")
+    ask(page, "Où Kaneko a-t-il été blessé ?")
+    page.locator("#chat", has_text="Avdeevka").wait_for(timeout=60_000)
+    badge = page.locator("#sources-panel .side-badge").first
+    badge.wait_for(timeout=60_000)
+    assert badge.inner_text() == "pro-Russia" and badge.is_visible()
+    assert page.locator("#sources-panel mark", has_text="Avdeevka").count() >= 1
+
+    page.locator("#open-source input").click()
+    page.locator("[role=listbox] [role=option]").first.click()
+    highlighted = page.locator("#document mark")
+    highlighted.wait_for(timeout=30_000)
+    assert "Avdeevka" in highlighted.inner_text()
+    assert "Daisaku Kaneko" in page.locator("#document-text").inner_text()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-french-question.png"), full_page=True)
+    page.close()
+
+
+def test_markup_in_documents_and_questions_shows_as_text(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hostile.txt").write_text(
+        "Japan sent armored vehicles to Ukraine in 2023. <script>window.pwned = 1; alert('x')</script> "
+        "<img src=x onerror=\"window.pwned = 2; alert('y')\"> The shipment included all-terrain vehicles.",
+        encoding="utf-8",
+    )
+    fresh.ingest([docs])
+    proc, url = serve(fresh.settings.index_path)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url, wait_until="domcontentloaded")
+        ask(page, "<b>What</b> vehicles did Japan send? <img src=x onerror=alert('q')>")
+        page.locator("#sources-panel .side-badge").first.wait_for(timeout=60_000)
+        panel = page.locator("#sources-panel").inner_text()
+        chat = page.locator("#chat").inner_text()
+        assert "<script>" in panel or "<img src=x" in panel, "the markup shows as text in the panel"
+        assert "<img src=x onerror=alert('q')>" in chat, "the question shows as typed"
+        page.locator("#open-source input").click()
+        page.locator("[role=listbox] [role=option]").first.click()
+        page.locator("#document mark").wait_for(timeout=30_000)
+        assert "<script>window.pwned = 1" in page.locator("#document-text").inner_text()
+        assert page.evaluate("window.pwned") is None and dialogs == []
+        assert page.locator("img[src='x']").count() == 0
+        assert page.locator("#chat b", has_text="What").count() == 0
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
