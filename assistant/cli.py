@@ -1,4 +1,4 @@
-"""The `assistant` command: ingest, search, ask, sources.
+"""The `assistant` command: ingest, search, ask, sources, eval, eval-compare.
 
 Errors of this package print as one line, `error: <what and how to fix>`, and exit with 2.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from .config import Settings
@@ -62,6 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sources", help="list indexed sources and their labels")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("eval", help="score the assistant on a question set and write a report")
+    p.add_argument("questions", help="a question set (.jsonl), e.g. data/questions.jsonl")
+    p.add_argument("--mode", choices=["extractive", "llm"], default="extractive")
+    p.add_argument("--k", type=int, default=None)
+    p.add_argument("--out", required=True, help="output directory (results, summary, reports)")
+    p.add_argument(
+        "--judge", action="store_true", help="also LLM-judged faithfulness (needs an LLM)"
+    )
+    p.add_argument("--gate", help="a JSON file of minimum scores; exit 1 if any metric is below")
+
+    p = sub.add_parser("eval-compare", help="per-metric and per-question differences of two runs")
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -78,7 +94,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "eval-compare":
+        from .evaluation.compare import compare, format_comparison
+
+        c = compare(Path(args.run_a), Path(args.run_b))
+        if args.json:
+            _print_json(c)
+        else:
+            print(format_comparison(c))
+        return 0
     assistant = Assistant(_settings(args))
+    if args.command == "eval":
+        return _eval(assistant, args)
     if args.command == "ingest":
         return _ingest(assistant, args)
     if args.command == "search":
@@ -165,6 +192,47 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
         for path, reason in report.skipped:
             print(f"skipped {path}: {reason}", file=sys.stderr)
         print(report.summary())
+    return 0
+
+
+def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .evaluation.gate import check_gate
+    from .evaluation.questions import load_questions
+    from .evaluation.runner import run_eval
+
+    questions = load_questions(Path(args.questions))
+    with tqdm(total=len(questions), unit="question", file=sys.stderr) as bar:
+        summary = run_eval(
+            assistant,
+            questions,
+            Path(args.out),
+            mode=args.mode,
+            k=args.k,
+            progress=lambda done, total, qid: bar.update(1),
+            judge=args.judge,
+        )
+    keys = (
+        "hit_at_k",
+        "mrr",
+        "citation_precision",
+        "citation_recall",
+        "quote_validity",
+        "fact_recall",
+        "side_coverage",
+        "abstention_accuracy",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    )
+    for key in keys:
+        print(f"{key:<22}{summary[key]}")
+    print(f"report: {Path(args.out) / 'report.html'}")
+    if args.gate:
+        failures = check_gate(summary, Path(args.gate))
+        for f in failures:
+            print(f"gate: {f}", file=sys.stderr)
+        return 1 if failures else 0
     return 0
 
 

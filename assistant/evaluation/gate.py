@@ -1,0 +1,30 @@
+"""The evaluation gate: minimum scores a run must reach (CI fails below them).
+
+The thresholds file is JSON: {"min": {"hit_at_k": 0.9, ...}, "max": {"latency_p95_ms": 2000}}.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidRequest
+
+
+def check_gate(summary: dict[str, Any], thresholds: Path) -> list[str]:
+    """The metrics that miss their threshold, as readable lines (empty when the run passes)."""
+    try:
+        data = json.loads(thresholds.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"{thresholds}: cannot read the thresholds ({exc})") from exc
+    failures = []
+    for key, low in data.get("min", {}).items():
+        value = summary.get(key)
+        if value is None or value < low:
+            failures.append(f"{key} = {value} is below the threshold {low}")
+    for key, high in data.get("max", {}).items():
+        value = summary.get(key)
+        if value is None or value > high:
+            failures.append(f"{key} = {value} is above the limit {high}")
+    return failures

@@ -1,0 +1,130 @@
+"""Metrics as pure functions: each takes plain values and returns a number (or None where the
+metric does not apply, so that averages skip it). Definitions, in the order of summary.json:
+
+- hit_at_k: 1 if an expected source is among the first k distinct retrieved sources, else 0.
+- mrr: 1 / rank of the first expected source among distinct retrieved sources (0 if absent).
+- citation_precision: |cited ∩ expected| / |cited| over distinct source ids (None if nothing cited).
+- citation_recall: |cited ∩ expected| / |expected|.
+- quote_validity: share of citations whose quote equals source_text[start:end].
+- fact_recall: share of expected facts with at least one acceptable string in the answer.
+- side_coverage: share of expected sides among the sides of the cited sources.
+- abstention_accuracy: 1 if (unanswerable and abstained) or (answerable and not abstained).
+- latency p50/p95: percentiles of the per-question total time.
+
+Answerable-only metrics return None for unanswerable questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+def distinct(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def hit_at_k(retrieved: Sequence[str], expected: Sequence[str], k: int) -> float | None:
+    """
+    >>> hit_at_k(["a", "a", "b", "c"], ["c"], 2), hit_at_k(["a", "b", "c"], ["c"], 3)
+    (0.0, 1.0)
+    """
+    if not expected:
+        return None
+    return 1.0 if set(distinct(retrieved)[:k]) & set(expected) else 0.0
+
+
+def reciprocal_rank(retrieved: Sequence[str], expected: Sequence[str]) -> float | None:
+    """
+    >>> reciprocal_rank(["a", "a", "b", "c"], ["c"])
+    0.3333333333333333
+    """
+    if not expected:
+        return None
+    for rank, sid in enumerate(distinct(retrieved), start=1):
+        if sid in expected:
+            return 1.0 / rank
+    return 0.0
+
+
+def citation_precision(cited: Sequence[str], expected: Sequence[str]) -> float | None:
+    """
+    >>> citation_precision(["a", "b", "b"], ["a", "c"])
+    0.5
+    """
+    c = set(cited)
+    if not c or not expected:
+        return None
+    return len(c & set(expected)) / len(c)
+
+
+def citation_recall(cited: Sequence[str], expected: Sequence[str]) -> float | None:
+    """
+    >>> citation_recall(["a", "b"], ["a", "c", "d", "e"])
+    0.25
+    """
+    if not expected:
+        return None
+    return len(set(cited) & set(expected)) / len(set(expected))
+
+
+def quote_validity(quotes: Sequence[tuple[str, str, int, int]]) -> float | None:
+    """Quotes as (quote, source_text, start, end).
+
+    >>> quote_validity([("abc", "xabcx", 1, 4), ("abd", "xabcx", 1, 4)])
+    0.5
+    """
+    if not quotes:
+        return None
+    return sum(text[a:b] == q for q, text, a, b in quotes) / len(quotes)
+
+
+def fact_recall(answer: str, facts: Sequence[Sequence[str]]) -> float | None:
+    """
+    >>> fact_recall("Japan gave $7.6 BILLION", [["7.6 billion"], ["10 billion", "12 billion"]])
+    0.5
+    """
+    if not facts:
+        return None
+    low = answer.lower()
+    return sum(any(alt.lower() in low for alt in fact) for fact in facts) / len(facts)
+
+
+def side_coverage(cited_sides: Sequence[str], expected: Sequence[str]) -> float | None:
+    """
+    >>> side_coverage(["pro-Russia", "pro-Russia"], ["pro-Russia", "pro-Ukraine"])
+    0.5
+    """
+    if not expected:
+        return None
+    return len(set(cited_sides) & set(expected)) / len(set(expected))
+
+
+def abstention_correct(answerable: bool, abstained: bool) -> float:
+    """
+    >>> abstention_correct(False, True), abstention_correct(True, True)
+    (1.0, 0.0)
+    """
+    return 1.0 if answerable != abstained else 0.0
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Percentile with numpy's default (linear) interpolation.
+
+    >>> percentile([10, 20, 30, 40], 50), percentile([10, 20, 30, 40], 95)
+    (25.0, 38.5)
+    """
+    if not values:
+        return None
+    return float(np.percentile(values, p))
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """Average of the values that apply.
+
+    >>> mean([1.0, None, 0.0])
+    0.5
+    """
+    xs = [v for v in values if v is not None]
+    return sum(xs) / len(xs) if xs else None

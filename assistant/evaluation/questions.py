@@ -1,0 +1,102 @@
+"""The question-set format (JSONL, one object per line):
+
+    {"id": "q01", "question": "Où Kaneko a-t-il été blessé ?", "language": "fr",
+     "expected_sources": ["000_fa22c8dc189e4776"], "expected_facts": [["Avdeevka"]],
+     "expected_sides": ["pro-Russia"], "answerable": true, "reference_answer": "…"}
+
+`expected_facts` is a list of facts; each fact is a list of acceptable strings, any of which
+counts (matched case-insensitively in the answer). `reference_answer` and `tags` are optional.
+A malformed line is an error naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidRequest
+
+REQUIRED = {
+    "id": str,
+    "question": str,
+    "language": str,
+    "expected_sources": list,
+    "expected_facts": list,
+    "expected_sides": list,
+    "answerable": bool,
+}
+OPTIONAL = {"reference_answer": str, "tags": list}
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    language: str
+    expected_sources: list[str]
+    expected_facts: list[list[str]]
+    expected_sides: list[str]
+    answerable: bool
+    reference_answer: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+def parse_line(line: str, where: str) -> Question:
+    try:
+        data: Any = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest(f"{where}: each line must be a JSON object")
+    for key, kind in REQUIRED.items():
+        if key not in data:
+            raise InvalidRequest(f"{where}: field {key!r} is missing")
+        if not isinstance(data[key], kind):
+            raise InvalidRequest(f"{where}: field {key!r} must be a {kind.__name__}")
+    for key, kind in OPTIONAL.items():
+        if key in data and not isinstance(data[key], kind):
+            raise InvalidRequest(f"{where}: field {key!r} must be a {kind.__name__}")
+    unknown = set(data) - set(REQUIRED) - set(OPTIONAL)
+    if unknown:
+        raise InvalidRequest(f"{where}: unknown field(s) {sorted(unknown)}")
+    if not data["question"].strip():
+        raise InvalidRequest(f"{where}: field 'question' is empty")
+    facts = data["expected_facts"]
+    if not all(
+        isinstance(f, list) and f and all(isinstance(x, str) and x for x in f) for f in facts
+    ):
+        raise InvalidRequest(
+            f"{where}: field 'expected_facts' must be a list of non-empty lists of strings, "
+            'e.g. [["55.9 billion", "559 亿"]]'
+        )
+    for key in ("expected_sources", "expected_sides"):
+        if not all(isinstance(x, str) for x in data[key]):
+            raise InvalidRequest(f"{where}: field {key!r} must be a list of strings")
+    return Question(**data)
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read and validate a question set.
+
+    Args:
+        path: a .jsonl file.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"{path}: cannot read the question set ({exc})") from exc
+    out: list[Question] = []
+    seen: set[str] = set()
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        q = parse_line(line, f"{path} line {n}")
+        if q.id in seen:
+            raise InvalidRequest(f"{path} line {n}: field 'id' {q.id!r} is used twice")
+        seen.add(q.id)
+        out.append(q)
+    if not out:
+        raise InvalidRequest(f"{path}: no questions in the file")
+    return out

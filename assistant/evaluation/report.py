@@ -1,0 +1,156 @@
+"""Reports of one evaluation run: report.md and report.html, with three plots (PNG files beside
+them, also embedded in the HTML so it opens on its own): the metrics, a per-language breakdown
+and the latency distribution. Question text and answers are HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from .runner import METRICS
+
+PLOTS = ("metrics.png", "languages.png", "latency.png")
+
+
+def _plots(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; files only
+    import matplotlib.pyplot as plt
+
+    names = [n for n in METRICS if summary.get(n) is not None]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.barh(names[::-1], [summary[n] for n in names][::-1], color="#1d4ed8")
+    ax.set_xlim(0, 1)
+    for i, n in enumerate(names[::-1]):
+        ax.text(min(summary[n] + 0.01, 0.93), i, f"{summary[n]:.2f}", va="center", fontsize=8)
+    ax.set_title(f"Metrics — {summary.get('mode')} — {summary.get('questions')} questions")
+    fig.tight_layout()
+    fig.savefig(out_dir / "metrics.png", dpi=110)
+    plt.close(fig)
+
+    langs = list(summary["by_language"])
+    shown = ["hit_at_k", "citation_recall", "fact_recall", "side_coverage", "abstention_accuracy"]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    width = 0.8 / len(shown)
+    for j, name in enumerate(shown):
+        vals = [summary["by_language"][lang].get(name) or 0.0 for lang in langs]
+        ax.bar([i + j * width for i in range(len(langs))], vals, width, label=name)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(langs))])
+    ax.set_xticklabels([f"{lang} ({summary['by_language'][lang]['questions']})" for lang in langs])
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, ncol=3)
+    ax.set_title("By question language")
+    fig.tight_layout()
+    fig.savefig(out_dir / "languages.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.hist([r["latency_ms"] for r in rows], bins=20, color="#047857")
+    for p in ("latency_p50_ms", "latency_p95_ms"):
+        ax.axvline(summary[p], color="#b91c1c", linestyle="--")
+        ax.text(summary[p], ax.get_ylim()[1] * 0.9, p.split("_")[1], fontsize=8)
+    ax.set_xlabel("ms per question")
+    ax.set_title("Latency")
+    fig.tight_layout()
+    fig.savefig(out_dir / "latency.png", dpi=110)
+    plt.close(fig)
+
+
+def _fmt(v: Any) -> str:
+    return "—" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+
+def write_reports(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    _plots(out_dir, summary, rows)
+    keys = [*METRICS, "latency_p50_ms", "latency_p95_ms"]
+    langs = list(summary["by_language"])
+    md = [
+        f"# Evaluation — {summary['mode']}",
+        "",
+        f"{summary['questions']} questions, k = {summary['k']}, embedder {summary['embedder']}, "
+        f"{summary['errors']} errors, {summary['created']}.",
+        "",
+        "| metric | all | " + " | ".join(langs) + " |",
+        "|---|---|" + "---|" * len(langs),
+    ]
+    for key in keys:
+        md.append(
+            f"| {key} | {_fmt(summary[key])} | "
+            + " | ".join(_fmt(summary["by_language"][lang][key]) for lang in langs)
+            + " |"
+        )
+    if "llm_judged" in summary:
+        md += [
+            "",
+            f"LLM-judged faithfulness (not deterministic): {summary['llm_judged']['faithfulness']:.3f} "
+            f"over {summary['llm_judged']['questions']} questions.",
+        ]
+    md += [
+        "",
+        *[f"![{p}]({p})" for p in PLOTS],
+        "",
+        "## Questions",
+        "",
+        "| id | lang | answerable | abstained | hit@k | cit. recall | facts | sides | ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        s = r["scores"]
+        md.append(
+            f"| {r['id']} | {r['language']} | {r['answerable']} | {r['abstained']} | {_fmt(s['hit_at_k'])} | "
+            f"{_fmt(s['citation_recall'])} | {_fmt(s['fact_recall'])} | {_fmt(s['side_coverage'])} | {r['latency_ms']} |"
+        )
+    (out_dir / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+
+    def img(name: str) -> str:
+        data = base64.b64encode((out_dir / name).read_bytes()).decode()
+        return f'<img alt="{name}" src="data:image/png;base64,{data}" style="max-width:100%">'
+
+    head = "".join(f"<th>{html.escape(x)}</th>" for x in ["metric", "all", *langs])
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(x)}</td>"
+            for x in [
+                k,
+                _fmt(summary[k]),
+                *[_fmt(summary["by_language"][lang][k]) for lang in langs],
+            ]
+        )
+        + "</tr>"
+        for k in keys
+    )
+    qrows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(x))}</td>"
+            for x in [
+                r["id"],
+                r["language"],
+                r["question"],
+                r["answerable"],
+                r["abstained"],
+                _fmt(r["scores"]["hit_at_k"]),
+                _fmt(r["scores"]["fact_recall"]),
+                _fmt(r["scores"]["side_coverage"]),
+                r["latency_ms"],
+                r["answer"][:300],
+            ]
+        )
+        + "</tr>"
+        for r in rows
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Evaluation — {html.escape(summary["mode"])}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ddd;padding:3px 6px;vertical-align:top}}</style></head><body>
+<h1>Evaluation — {html.escape(summary["mode"])}</h1>
+<p>{summary["questions"]} questions, k = {summary["k"]}, embedder {html.escape(summary["embedder"])}, {summary["errors"]} errors, {html.escape(summary["created"])}.</p>
+<table><tr>{head}</tr>{body}</table>
+{"".join(img(p) for p in PLOTS)}
+<h2>Questions</h2><table><tr><th>id</th><th>lang</th><th>question</th><th>answerable</th><th>abstained</th><th>hit@k</th><th>facts</th><th>sides</th><th>ms</th><th>answer</th></tr>{qrows}</table>
+</body></html>"""
+    (out_dir / "report.html").write_text(page, encoding="utf-8")

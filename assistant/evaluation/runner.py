@@ -1,0 +1,192 @@
+"""Run a question set through the same Assistant as the chat and score every answer.
+
+Writes to the output directory: results.jsonl (one line per question: ranked retrieved source
+ids, cited source ids, answer, citations, per-question scores, latency), summary.json, and the
+reports (report.py). An optional LLM-judged faithfulness score is kept apart from the
+deterministic metrics, under "llm_judged".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..core import Assistant
+from ..errors import AssistantError
+from ..prompts import render
+from . import metrics as m
+from .questions import Question
+
+METRICS = (
+    "hit_at_k",
+    "mrr",
+    "citation_precision",
+    "citation_recall",
+    "quote_validity",
+    "fact_recall",
+    "side_coverage",
+    "abstention_accuracy",
+)
+
+
+def score(
+    q: Question, answer: dict[str, Any], texts: dict[str, str], k: int
+) -> dict[str, float | None]:
+    """Every per-question metric of one answer (see metrics.py for definitions)."""
+    retrieved, cited = answer["retrieved_sources"], answer["cited_sources"]
+    quotes = [
+        (c["quote"], texts.get(c["source_id"], ""), c["start"], c["end"])
+        for c in answer["citations"]
+    ]
+    ok = q.answerable
+    return {
+        "hit_at_k": m.hit_at_k(retrieved, q.expected_sources, k) if ok else None,
+        "mrr": m.reciprocal_rank(retrieved, q.expected_sources) if ok else None,
+        "citation_precision": m.citation_precision(cited, q.expected_sources) if ok else None,
+        "citation_recall": m.citation_recall(cited, q.expected_sources) if ok else None,
+        "quote_validity": m.quote_validity(quotes),
+        "fact_recall": m.fact_recall(answer["answer"], q.expected_facts) if ok else None,
+        "side_coverage": m.side_coverage([c["side"] for c in answer["citations"]], q.expected_sides)
+        if ok
+        else None,
+        "abstention_accuracy": m.abstention_correct(q.answerable, answer["abstained"]),
+    }
+
+
+def summarise(rows: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """Means of the per-question scores, latency percentiles, and a per-language breakdown."""
+
+    def block(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in METRICS:
+            if name == "quote_validity":  # micro-average: every citation counts once
+                n = sum(len(r["citations"]) for r in rs)
+                good = sum((r["scores"]["quote_validity"] or 0) * len(r["citations"]) for r in rs)
+                out[name] = round(good / n, 4) if n else None
+            else:
+                v = m.mean(r["scores"][name] for r in rs)
+                out[name] = round(v, 4) if v is not None else None
+        lat = [r["latency_ms"] for r in rs]
+        out["latency_p50_ms"] = round(m.percentile(lat, 50) or 0.0, 1)
+        out["latency_p95_ms"] = round(m.percentile(lat, 95) or 0.0, 1)
+        out["questions"] = len(rs)
+        return out
+
+    summary = {**block(rows), **meta}
+    summary["errors"] = sum(1 for r in rows if r.get("error"))
+    summary["by_language"] = {
+        lang: block([r for r in rows if r["language"] == lang])
+        for lang in sorted({r["language"] for r in rows})
+    }
+    return summary
+
+
+def run_eval(
+    assistant: Assistant,
+    questions: list[Question],
+    out_dir: Path,
+    mode: str = "extractive",
+    k: int | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    judge: bool = False,
+) -> dict[str, Any]:
+    """Ask every question, score the answers, write results, summary and reports.
+
+    Args:
+        assistant: the Assistant to evaluate (the chat's own).
+        questions: from questions.load_questions.
+        out_dir: created if missing; files are overwritten.
+        mode: "extractive" or "llm".
+        k: passages retrieved per question (default: the assistant's top_k).
+        progress: called as (done, total, question id).
+        judge: also ask the configured LLM to judge faithfulness (kept apart).
+    """
+    k = k or assistant.settings.top_k
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    for i, q in enumerate(questions, start=1):
+        t = time.perf_counter()
+        row: dict[str, Any] = {
+            "id": q.id,
+            "question": q.question,
+            "language": q.language,
+            "answerable": q.answerable,
+        }
+        try:
+            answer = assistant.ask(q.question, mode=mode, k=k)
+            row.update(
+                answer=answer.answer,
+                abstained=answer.abstained,
+                retrieved_sources=[p.source_id for p in answer.retrieved],
+                cited_sources=list(dict.fromkeys(c.source_id for c in answer.citations)),
+                citations=[asdict(c) for c in answer.citations],
+                unsupported_sentences=answer.unsupported_sentences,
+            )
+            for c in answer.citations:
+                if c.source_id not in texts:
+                    texts[c.source_id] = assistant.source(c.source_id)[1]
+        except AssistantError as exc:
+            row.update(
+                answer="",
+                abstained=False,
+                retrieved_sources=[],
+                cited_sources=[],
+                citations=[],
+                error=str(exc),
+            )
+        row["latency_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        row["scores"] = score(q, row, texts, k)
+        if judge and assistant.llm is not None and q.answerable and row["citations"]:
+            row["llm_faithfulness"] = judge_faithfulness(assistant, q.question, row)
+        rows.append(row)
+        if progress:
+            progress(i, len(questions), q.id)
+    meta = {
+        "mode": assistant.mode_label(mode),
+        "k": k,
+        "embedder": assistant.embedder.name,
+        "chunk_tokens": assistant.settings.chunk_tokens,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    summary = summarise(rows, meta)
+    judged = [r["llm_faithfulness"] for r in rows if r.get("llm_faithfulness") is not None]
+    if judged:
+        summary["llm_judged"] = {
+            "faithfulness": round(sum(judged) / len(judged), 4),
+            "questions": len(judged),
+        }
+    with (out_dir / "results.jsonl").open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    (out_dir / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    from .report import write_reports
+
+    write_reports(out_dir, summary, rows)
+    return summary
+
+
+def judge_faithfulness(assistant: Assistant, question: str, row: dict[str, Any]) -> float | None:
+    """Ask the LLM for a 0–1 score of how well the cited quotes support the answer."""
+    from llama_index.core.llms import ChatMessage
+
+    prompt = render(
+        assistant.settings.prompts_dir,
+        "judge.md",
+        question=question,
+        answer=row["answer"],
+        quotes=[{"n": c["n"], "quote": c["quote"]} for c in row["citations"]],
+    )
+    try:
+        reply = assistant.llm.chat([ChatMessage(role="user", content=prompt)]).message.content or ""
+    except Exception:  # a judge failure must not fail the deterministic evaluation
+        return None
+    found = re.search(r"([01](?:\.\d+)?)", reply)
+    return min(1.0, float(found.group(1))) if found else None

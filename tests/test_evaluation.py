@@ -1,0 +1,180 @@
+"""Evaluation: question-set format, metrics on hand-computed cases, the runner, reports,
+comparison, and the CI gate on data/questions.jsonl."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, InvalidRequest
+from assistant.evaluation import metrics as m
+from assistant.evaluation.compare import compare, format_comparison
+from assistant.evaluation.gate import check_gate
+from assistant.evaluation.questions import load_questions
+from assistant.evaluation.runner import run_eval, score, summarise
+
+from .conftest import REPO
+
+QUESTIONS = REPO / "data" / "questions.jsonl"
+
+
+def test_bundled_question_set_is_valid_and_covers_what_it_must() -> None:
+    qs = load_questions(QUESTIONS)
+    assert len(qs) >= 40
+    assert {"en", "fr", "zh", "ru"} <= {q.language for q in qs}
+    assert sum(not q.answerable for q in qs) >= 5
+    assert sum("cross-lingual" in q.tags for q in qs) >= 5
+    contested = [q for q in qs if "contested" in q.tags]
+    assert len(contested) >= 3 and all(len(q.expected_sides) >= 2 for q in contested)
+    sources = {p.stem for p in (REPO / "data" / "corpus").glob("*.txt")}
+    assert {s for q in qs for s in q.expected_sources} <= sources
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("{not json", "line 2: not valid JSON"),
+        ('{"id": "x"}', "line 2: field 'question' is missing"),
+        (
+            '{"id": "x", "question": "q", "language": "en", "expected_sources": [], "expected_facts": ["a"], '
+            '"expected_sides": [], "answerable": true}',
+            "line 2: field 'expected_facts'",
+        ),
+        (
+            '{"id": "x", "question": "q", "language": "en", "expected_sources": [], "expected_facts": [], '
+            '"expected_sides": [], "answerable": "yes"}',
+            "line 2: field 'answerable' must be a bool",
+        ),
+    ],
+)
+def test_malformed_lines_name_the_line(tmp_path: Path, line: str, fragment: str) -> None:
+    good = QUESTIONS.read_text(encoding="utf-8").splitlines()[0]
+    path = tmp_path / "q.jsonl"
+    path.write_text(good + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(InvalidRequest, match=fragment):
+        load_questions(path)
+
+
+def test_metrics_on_hand_computed_cases() -> None:
+    retrieved = ["b", "b", "a", "c", "d"]
+    assert m.hit_at_k(retrieved, ["a"], 1) == 0.0
+    assert m.hit_at_k(retrieved, ["a"], 2) == 1.0  # distinct sources: b, a, c, d
+    assert m.reciprocal_rank(retrieved, ["c", "a"]) == 0.5
+    assert m.reciprocal_rank(retrieved, ["z"]) == 0.0
+    assert m.citation_precision(["a", "b", "c"], ["a"]) == pytest.approx(1 / 3)
+    assert m.citation_precision([], ["a"]) is None
+    assert m.citation_recall(["a", "b"], ["a", "c"]) == 0.5
+    text = "Japan gave aid."
+    assert m.quote_validity(
+        [("Japan", text, 0, 5), ("gave", text, 6, 10), ("aid", text, 0, 3)]
+    ) == pytest.approx(2 / 3)
+    assert m.fact_recall(
+        "Avdeevka, says RT", [["avdeevka"], ["Donetsk", "Bakhmut"], ["rt"]]
+    ) == pytest.approx(2 / 3)
+    assert m.side_coverage(["pro-Russia"], ["pro-Russia", "pro-Ukraine"]) == 0.5
+    assert m.abstention_correct(True, False) == 1.0 and m.abstention_correct(False, False) == 0.0
+    assert m.percentile([100.0, 200.0, 300.0, 400.0, 500.0], 50) == 300.0
+    assert m.mean([None, None]) is None
+
+
+def test_unanswerable_questions_skip_answerable_only_metrics() -> None:
+    from assistant.evaluation.questions import Question
+
+    q = Question("u", "Moon?", "en", [], [], [], False)
+    s = score(
+        q,
+        {
+            "retrieved_sources": ["a"],
+            "cited_sources": [],
+            "citations": [],
+            "answer": "x",
+            "abstained": True,
+        },
+        {},
+        5,
+    )
+    assert s["abstention_accuracy"] == 1.0
+    assert all(
+        s[k] is None
+        for k in (
+            "hit_at_k",
+            "mrr",
+            "citation_precision",
+            "citation_recall",
+            "fact_recall",
+            "side_coverage",
+        )
+    )
+    summary = summarise([{"scores": s, "citations": [], "latency_ms": 10.0, "language": "en"}], {})
+    assert summary["abstention_accuracy"] == 1.0 and summary["hit_at_k"] is None
+
+
+def test_runner_writes_results_summary_and_reports_with_plots(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    qs = [q for q in load_questions(QUESTIONS) if q.id in ("q01", "q24", "q37", "q42")]
+    summary = run_eval(assistant, qs, tmp_path / "run")
+    for key in (
+        "hit_at_k",
+        "mrr",
+        "citation_precision",
+        "citation_recall",
+        "quote_validity",
+        "fact_recall",
+        "side_coverage",
+        "abstention_accuracy",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ):
+        assert isinstance(summary[key], float | int), key
+    assert summary["quote_validity"] == 1.0 and summary["abstention_accuracy"] == 1.0
+    rows = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["q01", "q24", "q37", "q42"]
+    assert {
+        "retrieved_sources",
+        "cited_sources",
+        "answer",
+        "citations",
+        "scores",
+        "latency_ms",
+    } <= set(rows[0])
+    for name in (
+        "summary.json",
+        "report.md",
+        "report.html",
+        "metrics.png",
+        "languages.png",
+        "latency.png",
+    ):
+        assert (tmp_path / "run" / name).stat().st_size > 0
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 3 and "Où Kaneko" in page
+
+
+def test_compare_reports_metric_and_question_differences(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    qs = [q for q in load_questions(QUESTIONS) if q.id in ("q01", "q37")]
+    run_eval(assistant, qs, tmp_path / "a", k=8)
+    run_eval(assistant, qs, tmp_path / "b", k=1)
+    c = compare(tmp_path / "a", tmp_path / "b")
+    assert set(c["metrics"]) >= {"hit_at_k", "citation_recall", "latency_p50_ms"}
+    assert c["metrics"]["citation_recall"]["diff"] is not None
+    text = format_comparison(c)
+    assert "B − A" in text and "questions changed" in text
+    with pytest.raises(InvalidRequest, match="assistant eval"):
+        compare(tmp_path / "a", tmp_path / "nothing")
+
+
+def test_eval_gate_on_the_bundled_question_set(assistant: Assistant, tmp_path: Path) -> None:
+    """The CI gate: every deterministic metric at or above its documented threshold."""
+    summary = run_eval(assistant, load_questions(QUESTIONS), tmp_path / "gate")
+    failures = check_gate(summary, REPO / "data" / "eval_thresholds.json")
+    assert failures == [], failures
+
+
+def test_gate_reports_each_miss() -> None:
+    path = REPO / "data" / "eval_thresholds.json"
+    failures = check_gate({"hit_at_k": 0.5, "mrr": 1.0}, path)
+    assert any(f.startswith("hit_at_k = 0.5 is below") for f in failures)
+    assert any(f.startswith("quote_validity = None") for f in failures)
