@@ -1,4 +1,4 @@
-"""The `assistant` command: ingest, search, ask, sources, eval, eval-compare.
+"""The `assistant` command: ingest, search, ask, sources, eval, eval-compare, serve.
 
 Errors of this package print as one line, `error: <what and how to fix>`, and exit with 2.
 """
@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--gate", help="a JSON file of minimum scores; exit 1 if any metric is below")
 
+    p = sub.add_parser("serve", help="the HTTP API with the web chat at /ui")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
     p = sub.add_parser("eval-compare", help="per-metric and per-question differences of two runs")
     p.add_argument("run_a")
     p.add_argument("run_b")
@@ -106,6 +110,11 @@ def _run(args: argparse.Namespace) -> int:
     assistant = Assistant(_settings(args))
     if args.command == "eval":
         return _eval(assistant, args)
+    if args.command == "serve":
+        from .http import serve
+
+        serve(assistant, args.host, args.port)
+        return 0
     if args.command == "ingest":
         return _ingest(assistant, args)
     if args.command == "search":

@@ -40,8 +40,13 @@ class Settings:
     mode: str = "extractive"
     llm_base_url: str | None = None
     llm_model: str | None = None
-    llm_api_key: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 120.0
+    # HTTP API access: read keys may ask and search; admin keys may also add and delete.
+    # Empty means open access (bind to 127.0.0.1 then). repr=False keeps them out of logs.
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    admin_keys: tuple[str, ...] = field(default=(), repr=False)
+    max_upload_mb: int = 20
     prompts_dir: Path = REPO_ROOT / "prompts"
     corpus_path: Path = REPO_ROOT / "data" / "corpus"
     languages: tuple[str, ...] = field(

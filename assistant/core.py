@@ -138,11 +138,16 @@ class Assistant:
 
         Raises BadDocument for unreadable content and ManifestError for bad fields.
         """
-        name = Path(filename).name
+        name = filename
+        # A plain name only: no directories (either separator), no hidden or dot names, no
+        # control characters, so that nothing derived from it can point outside its place.
         if (
             not name
-            or name != filename.replace("\\", "/").rsplit("/", 1)[-1]
+            or "/" in name
+            or "\\" in name
             or name.startswith(".")
+            or any(ord(ch) < 32 for ch in name)
+            or len(name) > 255
         ):
             raise InvalidRequest(f"file name {filename!r} must be a plain name like report.pdf")
         text = text_from_bytes(data, name)

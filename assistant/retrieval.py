@@ -75,9 +75,14 @@ class Retrieval:
 
 
 class Retriever:
-    """Searches one store; caches BM25 and the committed-source list until the store changes."""
+    """Searches one store; caches BM25 and the committed-source list until the store changes.
 
-    def __init__(self, store: Store, embedder: Embedder, refresh_interval: float = 1.0) -> None:
+    Every query first reads the store's generation marker (one small Chroma read, ~1 ms), so a
+    document added by another process on the same Chroma server is searchable at once.
+    `refresh_interval` > 0 trades that for fewer reads.
+    """
+
+    def __init__(self, store: Store, embedder: Embedder, refresh_interval: float = 0.0) -> None:
         self.store, self.embedder = store, embedder
         self._refresh_interval = refresh_interval
         self._lock = threading.Lock()

@@ -12,14 +12,14 @@ from .conftest import free_port
 
 
 def test_create_app_starts_nothing(assistant: Assistant) -> None:
-    import app
+    from assistant import webapp as app
 
     demo = app.create_app(assistant)
     assert demo is not None and not getattr(demo, "is_running", False)
 
 
 def test_document_text_is_escaped(assistant: Assistant, fresh: Assistant, tmp_path: Path) -> None:
-    import app
+    from assistant import webapp as app
 
     docs = tmp_path / "d"
     docs.mkdir()
@@ -33,7 +33,7 @@ def test_document_text_is_escaped(assistant: Assistant, fresh: Assistant, tmp_pa
 
 @pytest.fixture(scope="module")
 def served(index_dir: Path, embedder):  # type: ignore[no-untyped-def]
-    import app
+    from assistant import webapp as app
 
     a = Assistant(Settings.resolve(index_path=index_dir), embedder=embedder)
     demo = app.create_app(a)

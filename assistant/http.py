@@ -1,0 +1,548 @@
+"""The HTTP API (FastAPI), with the Gradio chat mounted at /ui: `assistant serve`.
+
+    GET  /health                      liveness and index size (503 when the store is down)
+    POST /v1/ask                      an Answer as JSON, or server-sent events with "stream": true
+    POST /v1/search                   ranked passages
+    GET  /v1/sources                  every source and its labels
+    GET  /v1/sources/{id}             one source: labels and whole text
+    POST /v1/documents                upload (multipart: file + manifest fields) → ingest   [admin]
+    DELETE /v1/documents/{id}         remove a source                                       [admin]
+    POST /v1/chat/completions         OpenAI-compatible chat (streaming and not)
+    GET  /v1/models                   OpenAI-compatible model list
+
+Errors are JSON, {"error": {"type": ..., "message": ...}}, with the status their type implies.
+Keys (optional): `Authorization: Bearer KEY` or `X-API-Key: KEY`; read keys ask and search,
+admin keys also add and delete. Keys are compared in constant time and never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from .core import MAX_QUESTION_CHARS, Assistant
+from .errors import (
+    AssistantError,
+    BadDocument,
+    ConfigError,
+    EmbedderMismatch,
+    IndexNotBuilt,
+    InvalidRequest,
+    LLMError,
+    ManifestError,
+    SourceNotFound,
+    StoreUnavailable,
+)
+from .schema import Answer
+
+MAX_JSON_BYTES = 256 * 1024
+STATUS = {
+    InvalidRequest: 400,
+    ConfigError: 400,
+    ManifestError: 422,
+    BadDocument: 422,
+    SourceNotFound: 404,
+    IndexNotBuilt: 503,
+    StoreUnavailable: 503,
+    LLMError: 502,
+    EmbedderMismatch: 409,
+}
+
+
+class _Denied(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+
+
+class TooLarge(AssistantError):
+    """A request body or question over its size limit (413)."""
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description=f"any language, at most {MAX_QUESTION_CHARS} characters")
+    history: list[Turn] = Field(default_factory=list, max_length=50)
+    mode: Literal["extractive", "llm"] | None = None
+    k: int | None = Field(default=None, ge=1, le=50)
+    side: list[str] | None = None
+    language: list[str] | None = None
+    source: list[str] | None = None
+    stream: bool = False
+
+
+class SearchRequest(BaseModel):
+    query: str
+    k: int = Field(default=8, ge=1, le=50)
+    side: list[str] | None = None
+    language: list[str] | None = None
+    source: list[str] | None = None
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+
+
+class PassageOut(BaseModel):
+    id: str
+    source_id: str
+    text: str
+    start: int
+    end: int
+    language: str
+    side: str
+    voice: str
+    title: str
+    outlet: str
+    date: str
+    score: float
+
+
+class SearchResponse(BaseModel):
+    results: list[PassageOut]
+
+
+class CitationOut(BaseModel):
+    n: int
+    source_id: str
+    title: str
+    outlet: str
+    author: str
+    side: str
+    voice: str
+    language: str
+    date: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    url: str = ""
+    perspective: str = ""
+
+
+class SideOut(BaseModel):
+    side: str
+    citations: list[int]
+    sources: list[str]
+    figures: list[str] = []
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    mode: str
+    citations: list[CitationOut]
+    sides: list[SideOut]
+    standalone_question: str = ""
+    sides_without_evidence: list[str] = []
+    disagreements: list[dict[str, Any]] = []
+    unsupported_sentences: list[str] = []
+    dropped_citations: list[int] = []
+    retrieved: list[str] = Field(
+        default_factory=list, description="source ids of the retrieved passages, ranked"
+    )
+    timings: dict[str, float] = {}
+
+
+class SourceOut(BaseModel):
+    id: str
+    title: str
+    outlet: str
+    author: str
+    date: str
+    events_date: str
+    url: str
+    languages: list[str]
+    side: str
+    voice: str
+    perspective: str
+    evidence: str
+    file: str
+    passages: int
+    chars: int
+
+
+class SourceText(SourceOut):
+    text: str
+
+
+class DocumentOut(BaseModel):
+    source_id: str
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str = "assistant-extractive"
+    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+def answer_out(a: Answer) -> AnswerOut:
+    d = a.to_dict(with_retrieved=False)
+    d["retrieved"] = [p.source_id for p in a.retrieved]
+    return AnswerOut(**d)
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content or ""
+
+
+def with_sources(a: Answer) -> str:
+    """The answer text with a numbered sources list, for clients that only show text."""
+    if not a.citations:
+        return a.answer
+    lines = [
+        f"[{c.n}] {c.label()}, {c.date or 'undated'}, {c.language}: “{' '.join(c.quote.split())}”"
+        for c in a.citations
+    ]
+    body = a.answer.split("\n\n**Sources**")[0].rstrip()
+    return body + "\n\nSources:\n" + "\n".join(lines)
+
+
+def _error(exc: AssistantError) -> JSONResponse:
+    status = (
+        413
+        if isinstance(exc, TooLarge)
+        else next((s for t, s in STATUS.items() if isinstance(exc, t)), 500)
+    )
+    return JSONResponse(
+        {"error": {"type": type(exc).__name__, "message": str(exc)}}, status_code=status
+    )
+
+
+def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
+    """Build the FastAPI app around an Assistant (starts nothing)."""
+    settings = assistant.settings
+    read_keys = [k.encode() for k in settings.api_keys]
+    admin_keys = [k.encode() for k in settings.admin_keys]
+    max_upload = settings.max_upload_mb * 1024 * 1024
+    app = FastAPI(
+        title="Perspective-aware research assistant",
+        version="0.1.0",
+        description="Cited answers that say which side and voice each source speaks for.",
+    )
+
+    @app.exception_handler(AssistantError)
+    async def _assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
+        return _error(exc)
+
+    @app.middleware("http")
+    async def _limit_size(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        limit = max_upload + 64 * 1024 if request.url.path == "/v1/documents" else MAX_JSON_BYTES
+        if (
+            request.url.path.startswith("/v1/")
+            and length
+            and length.isdigit()
+            and int(length) > limit
+        ):
+            return _error(
+                TooLarge(f"the request body is {int(length)} bytes; the limit here is {limit}")
+            )
+        return await call_next(request)
+
+    def _key(request: Request) -> bytes | None:
+        auth = request.headers.get("authorization", "")
+        key = (
+            auth[7:].strip()
+            if auth.lower().startswith("bearer ")
+            else request.headers.get("x-api-key", "")
+        )
+        return key.encode() if key else None
+
+    def _match(key: bytes | None, keys: list[bytes]) -> bool:
+        # Compare against every key, always, so timing reveals neither which nor how much matched.
+        found = False
+        for k in keys:
+            found |= hmac.compare_digest(key or b"", k)
+        return found
+
+    def require_read(request: Request) -> None:
+        if not read_keys and not admin_keys:
+            return
+        if not _match(_key(request), read_keys + admin_keys):
+            raise _Denied(401, "a valid API key is required: send 'Authorization: Bearer KEY'")
+
+    def require_admin(request: Request) -> None:
+        if not admin_keys:
+            if read_keys:
+                raise _Denied(
+                    403, "adding and deleting documents needs an admin key (ASSISTANT_ADMIN_KEYS)"
+                )
+            return
+        key = _key(request)
+        if not _match(key, admin_keys):
+            status = 403 if _match(key, read_keys) else 401
+            raise _Denied(status, "an admin API key is required for adding and deleting documents")
+
+    @app.exception_handler(_Denied)
+    async def _denied(_: Request, exc: _Denied) -> JSONResponse:
+        kind = "Unauthorized" if exc.status == 401 else "Forbidden"
+        return JSONResponse(
+            {"error": {"type": kind, "message": exc.message}}, status_code=exc.status
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": {
+                    "type": "InternalError",
+                    "message": f"{type(exc).__name__}; see the server log",
+                }
+            },
+            status_code=500,
+        )
+
+    def _check_question(q: str) -> None:
+        if len(q) > MAX_QUESTION_CHARS:
+            raise TooLarge(
+                f"the question is {len(q)} characters; the limit is {MAX_QUESTION_CHARS}"
+            )
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        try:
+            records = assistant.retriever.records()
+            body = {
+                "status": "ok",
+                "sources": len(records),
+                "passages": sum(r.passages for r in records.values()),
+                "modes": assistant.modes(),
+            }
+            return JSONResponse(body)
+        except (StoreUnavailable, IndexNotBuilt) as exc:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "error": {"type": type(exc).__name__, "message": str(exc)},
+                },
+                status_code=503,
+            )
+
+    @app.post(
+        "/v1/ask",
+        response_model=AnswerOut,
+        dependencies=[Depends(require_read)],
+        responses={
+            200: {
+                "content": {"text/event-stream": {}},
+                "description": "Answer, or SSE when stream=true",
+            }
+        },
+    )
+    def ask(req: AskRequest) -> Any:
+        _check_question(req.question)
+        history = [(t.role, t.content) for t in req.history]
+        kwargs: dict[str, Any] = dict(
+            mode=req.mode, k=req.k, side=req.side, language=req.language, source=req.source
+        )
+        if not req.stream:
+            return answer_out(assistant.ask(req.question, history or None, **kwargs))
+        items = assistant.stream(req.question, history or None, **kwargs)
+        first = next(items)  # errors before the first byte still get their status code
+
+        def events() -> Iterator[str]:
+            try:
+                for item in _chain(first, items):
+                    if isinstance(item, str):
+                        yield f"event: delta\ndata: {json.dumps({'text': item}, ensure_ascii=False)}\n\n"
+                    else:
+                        yield f"event: answer\ndata: {answer_out(item).model_dump_json()}\n\n"
+            except AssistantError as exc:
+                yield f"event: error\ndata: {json.dumps({'type': type(exc).__name__, 'message': str(exc)})}\n\n"
+            yield "event: done\ndata: {}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/search", response_model=SearchResponse, dependencies=[Depends(require_read)])
+    def search(req: SearchRequest) -> SearchResponse:
+        _check_question(req.query)
+        hits = assistant.search(
+            req.query, req.k, side=req.side, language=req.language, source=req.source, mode=req.mode
+        )
+        return SearchResponse(
+            results=[
+                PassageOut(**{k: v for k, v in h.to_dict().items() if k in PassageOut.model_fields})
+                for h in hits
+            ]
+        )
+
+    def _source_out(record: Any) -> dict[str, Any]:
+        return {**record.source.to_dict(), "passages": record.passages, "chars": record.chars}
+
+    @app.get("/v1/sources", response_model=list[SourceOut], dependencies=[Depends(require_read)])
+    def sources() -> list[dict[str, Any]]:
+        return [_source_out(r) for r in assistant.sources()]
+
+    @app.get(
+        "/v1/sources/{source_id}", response_model=SourceText, dependencies=[Depends(require_read)]
+    )
+    def source(source_id: str) -> dict[str, Any]:
+        record, text = assistant.source(source_id)
+        return {**_source_out(record), "text": text}
+
+    @app.post(
+        "/v1/documents",
+        response_model=DocumentOut,
+        status_code=201,
+        dependencies=[Depends(require_admin)],
+    )
+    def add_document(
+        file: UploadFile = File(...),  # noqa: B008 - FastAPI declares form parts this way
+        id: str | None = Form(None),
+        title: str | None = Form(None),
+        outlet: str | None = Form(None),
+        author: str | None = Form(None),
+        date: str | None = Form(None),
+        events_date: str | None = Form(None),
+        url: str | None = Form(None),
+        languages: str | None = Form(None),
+        side: str | None = Form(None),
+        voice: str | None = Form(None),
+        perspective: str | None = Form(None),
+        evidence: str | None = Form(None),
+    ) -> DocumentOut:
+        data = file.file.read(max_upload + 1)
+        if len(data) > max_upload:
+            raise TooLarge(
+                f"the file is over {settings.max_upload_mb} MiB (ASSISTANT_MAX_UPLOAD_MB)"
+            )
+        fields = {
+            "id": id,
+            "title": title,
+            "outlet": outlet,
+            "author": author,
+            "date": date,
+            "events_date": events_date,
+            "url": url,
+            "languages": languages,
+            "side": side,
+            "voice": voice,
+            "perspective": perspective,
+            "evidence": evidence,
+        }
+        return DocumentOut(source_id=assistant.add_document(file.filename or "", data, fields))
+
+    @app.delete("/v1/documents/{source_id}", status_code=204, dependencies=[Depends(require_admin)])
+    def delete_document(source_id: str) -> Response:
+        assistant.delete_document(source_id)
+        return Response(status_code=204)
+
+    # -- OpenAI-compatible ------------------------------------------------------------------
+
+    def _models() -> list[str]:
+        return [f"assistant-{m}" for m in assistant.modes()]
+
+    @app.get("/v1/models", dependencies=[Depends(require_read)])
+    def models() -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "object": "list",
+            "data": [
+                {"id": m, "object": "model", "created": now, "owned_by": "assistant"}
+                for m in _models()
+            ],
+        }
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(require_read)])
+    def chat(req: ChatRequest) -> Any:
+        turns = [
+            (m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")
+        ]
+        if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
+            raise InvalidRequest("the last message must be a non-empty user message")
+        mode = req.model.removeprefix("assistant-")
+        if req.model not in _models():
+            raise InvalidRequest(f"unknown model {req.model!r}; GET /v1/models lists {_models()}")
+        question = turns[-1][1]
+        _check_question(question)
+        history = turns[:-1] or None
+        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        if not req.stream:
+            a = assistant.ask(question, history, mode=mode)
+            return {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": req.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": with_sources(a)},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "citations": [c.to_dict() for c in a.citations],
+                "assistant": answer_out(a).model_dump(),
+            }
+        items = assistant.stream(question, history, mode=mode)
+        first = next(items)
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+            body = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": req.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        def events() -> Iterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            sent = ""
+            for item in _chain(first, items):
+                if isinstance(item, str):
+                    sent += item
+                    yield chunk({"content": item})
+                else:
+                    full = with_sources(item)
+                    # The streamed text is the answer as written; the sources list follows it.
+                    tail = full[len(sent) :] if full.startswith(sent) else "\n\n" + full
+                    if tail:
+                        yield chunk({"content": tail})
+                    yield chunk({}, "stop", citations=[c.to_dict() for c in item.citations])
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    if mount_ui:
+        import gradio as gr
+
+        from .webapp import create_app
+
+        app = gr.mount_gradio_app(app, create_app(assistant), path="/ui")
+    return app
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the API and the mounted chat with uvicorn (blocks)."""
+    import uvicorn
+
+    assistant.ensure_index()
+    uvicorn.run(create_api(assistant), host=host, port=port, log_level="info")

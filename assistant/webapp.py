@@ -1,0 +1,361 @@
+"""The web chat (Gradio). `python app.py [--host H] [--port P]` runs it; the HTTP API mounts it.
+
+`create_app(assistant)` builds the Gradio interface and starts nothing; only `__main__` builds
+the index if there is none (from data/corpus, with progress) and launches the server on
+127.0.0.1. Everything from documents or users is HTML-escaped before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+from . import VOICES, Answer, Assistant, AssistantError, Citation  # noqa: E402
+
+EXAMPLES = [
+    "How much aid has Japan given Ukraine?",
+    "Où Kaneko a-t-il été blessé ?",
+    "日本2024年的军费预算是多少？",
+    "Почему Япония помогает Украине?",
+    "Why does Russia call Japan an adversary?",
+]
+
+# Colours for side badges: assigned in vocabulary order, so any corpus's sides get one.
+PALETTE = ["#b91c1c", "#1d4ed8", "#047857", "#7c3aed", "#b45309", "#0e7490", "#be185d"]
+UNKNOWN_COLOUR = "#6b7280"
+
+CSS = """
+.badge {display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+.voice {display:inline-block;padding:1px 8px;border-radius:10px;border:1px solid #9ca3af;font-size:12px}
+.cite {border-left:4px solid #d1d5db;padding:6px 10px;margin:8px 0;background:#fafafa}
+.cite mark {background:#fde68a;padding:0 1px}
+.ctx {color:#4b5563;font-size:13px;white-space:pre-wrap}
+"""
+
+
+def side_colours(sides: list[str]) -> dict[str, str]:
+    named = [s for s in sides if s != "unknown"]
+    colours = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(named)}
+    colours["unknown"] = UNKNOWN_COLOUR
+    return colours
+
+
+def badge(side: str, colours: dict[str, str]) -> str:
+    return f'<span class="badge side-badge" style="background:{colours.get(side, UNKNOWN_COLOUR)}">{html.escape(side)}</span>'
+
+
+def legend_html(assistant: Assistant) -> str:
+    sides = assistant.sides()
+    colours = side_colours(list(sides))
+    rows = [f"{badge(s, colours)} {html.escape(d)}" for s, d in sides.items()]
+    voices = [
+        f'<span class="voice">{html.escape(v)}</span> {html.escape(d)}' for v, d in VOICES.items()
+    ]
+    return "<b>Sides</b><br>" + "<br>".join(rows) + "<br><b>Voices</b><br>" + "<br>".join(voices)
+
+
+def citation_html(
+    c: Citation, source_text: str, colours: dict[str, str], context: int = 300
+) -> str:
+    """One cited source: labels, then the quote highlighted inside its surrounding text."""
+    before = source_text[max(0, c.start - context) : c.start]
+    after = source_text[c.end : c.end + context]
+    who = c.outlet or c.author or c.title or c.source_id
+    return (
+        f'<div class="cite" id="cite-{c.n}"><b>[{c.n}]</b> {badge(c.side, colours)} '
+        f'<span class="voice">{html.escape(c.voice)}</span> <b>{html.escape(who)}</b> · '
+        f"{html.escape(c.title)} · {html.escape(c.date or 'undated')} · {html.escape(c.language)}"
+        f" · <code>{html.escape(c.source_id)}</code>"
+        f'<div class="ctx">…{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}…</div></div>'
+    )
+
+
+def sources_html(assistant: Assistant, answer: Answer) -> str:
+    if answer.abstained or not answer.citations:
+        return "<i>No source quoted: the indexed sources do not answer this.</i>"
+    colours = side_colours(list(assistant.sides()))
+    texts = {c.source_id: assistant.source(c.source_id)[1] for c in answer.citations}
+    return "".join(citation_html(c, texts[c.source_id], colours) for c in answer.citations)
+
+
+def document_html(assistant: Assistant, source_id: str, start: int | None, end: int | None) -> str:
+    """A whole source document, with the cited span highlighted."""
+    record, text = assistant.source(source_id)
+    colours = side_colours(list(assistant.sides()))
+    s = record.source
+    head = (
+        f"<h3>{html.escape(s.title)}</h3>{badge(s.side, colours)} <span class='voice'>{html.escape(s.voice)}</span> "
+        f"{html.escape(s.outlet)} · {html.escape(s.author)} · {html.escape(s.date or 'undated')}"
+        f"<p><i>{html.escape(s.perspective)}</i></p><p><small>Label evidence: {html.escape(s.evidence)}</small></p>"
+    )
+    if start is not None and end is not None and 0 <= start <= end <= len(text):
+        body = (
+            html.escape(text[:start])
+            + "<mark>"
+            + html.escape(text[start:end])
+            + "</mark>"
+            + html.escape(text[end:])
+        )
+    else:
+        body = html.escape(text)
+    return head + f'<div class="ctx" id="document-text">{body}</div>'
+
+
+def as_text(text: str) -> str:
+    """Escape markup so that user and source text shows as text; Markdown emphasis still works."""
+    return html.escape(text, quote=False)
+
+
+def linked(text: str) -> str:
+    """Turn [n] markers into links to the citation in the source panel."""
+    return re.sub(r"\[(\d{1,3})\]", r"[[\1]](#cite-\1)", text)
+
+
+def upload(
+    assistant: Assistant, files: list[Any] | None, fields: dict[str, Any], progress: Any
+) -> str:
+    """Ingest uploaded files with the given manifest fields; one line per file."""
+    if not files:
+        return "Choose one or more files (txt, md, html, pdf) first."
+    lines = []
+    for i, f in enumerate(files):
+        path = Path(f if isinstance(f, str) else f.name)
+        progress((i, len(files)), desc=f"ingesting {path.name}")
+        own = dict(fields)
+        if len(files) > 1:
+            own.pop("title", None)  # one title cannot name several documents
+        try:
+            source_id = assistant.add_document(path.name, path.read_bytes(), own)
+            lines.append(f"✔ {path.name}: indexed as {source_id}")
+        except AssistantError as exc:
+            lines.append(f"✘ {path.name}: {exc}")
+    progress((len(files), len(files)), desc="done")
+    return "\n".join(lines)
+
+
+def _text(content: Any) -> str:
+    """A chat message's text: Gradio gives a string or a list of {"type": "text", "text": …}."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def create_app(assistant: Assistant) -> gr.Blocks:
+    """Build the chat interface around an Assistant; starts nothing."""
+    sides = [s for s in assistant.sides()]
+    records = assistant.sources()
+    languages = sorted(
+        {lang for r in records for lang in r.source.languages} | {"en", "fr", "zh", "ru"}
+    )
+    source_choices = [(f"{r.source.id} — {r.source.title[:50]}", r.source.id) for r in records]
+    modes = assistant.modes()
+
+    def respond(
+        message: str,
+        chat: list[dict[str, Any]],
+        side: list[str],
+        language: list[str],
+        source: list[str],
+        mode: str,
+    ) -> Iterator[tuple[list[dict[str, Any]], str, Any, str]]:
+        history = [(m["role"], html.unescape(_text(m.get("content")))) for m in chat]
+        chat = chat + [
+            {"role": "user", "content": as_text(message)},
+            {"role": "assistant", "content": ""},
+        ]
+        text = ""
+        try:
+            for item in assistant.stream(
+                message,
+                history or None,
+                mode=mode,
+                side=side or None,
+                language=language or None,
+                source=source or None,
+            ):
+                if isinstance(item, str):
+                    text += item
+                    chat[-1] = {"role": "assistant", "content": as_text(text)}
+                    yield chat, "", gr.update(), ""
+                else:
+                    chat[-1] = {"role": "assistant", "content": linked(as_text(item.answer))}
+                    choices = [
+                        (f"[{c.n}] {c.outlet or c.title}", f"{c.source_id}:{c.start}:{c.end}")
+                        for c in item.citations
+                    ]
+                    yield (
+                        chat,
+                        sources_html(assistant, item),
+                        gr.update(choices=choices, value=None),
+                        "",
+                    )
+        except AssistantError as exc:
+            chat[-1] = {"role": "assistant", "content": as_text(f"⚠ {exc}")}
+            yield chat, "", gr.update(), ""
+
+    def open_source(key: str | None) -> str:
+        if not key:
+            return ""
+        source_id, start, end = key.rsplit(":", 2)
+        return document_html(assistant, source_id, int(start), int(end))
+
+    with gr.Blocks(title="Perspective-aware research assistant") as demo:
+        gr.Markdown(
+            "## Perspective-aware research assistant\nAsk in any language; answers quote the sources "
+            "verbatim, in their own language, and say which side and voice each speaks for."
+        )
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
+                box = gr.Textbox(
+                    placeholder="Ask a question…", show_label=False, elem_id="question"
+                )
+                with gr.Row():
+                    send = gr.Button("Ask", variant="primary", elem_id="ask")
+                    clear = gr.Button("Clear conversation", elem_id="clear")
+                gr.Examples(EXAMPLES, inputs=box)
+            with gr.Column(scale=2):
+                mode = gr.Radio(
+                    modes,
+                    value=assistant.settings.mode
+                    if assistant.settings.mode in modes
+                    else "extractive",
+                    label=f"Answering mode (now: {assistant.mode_label()})",
+                    elem_id="mode",
+                )
+                side = gr.CheckboxGroup(sides, label="Sides", elem_id="side-filter")
+                language = gr.CheckboxGroup(languages, label="Languages", elem_id="language-filter")
+                source = gr.Dropdown(
+                    source_choices, multiselect=True, label="Sources", elem_id="source-filter"
+                )
+                with gr.Accordion("Legend: sides and voices", open=False):
+                    gr.HTML(legend_html(assistant))
+        with gr.Accordion("Add documents", open=False, elem_id="add-documents"):
+            files = gr.File(
+                file_count="multiple",
+                file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
+                label="Files (txt, md, html, pdf)",
+                elem_id="upload-files",
+            )
+            with gr.Row():
+                f_title = gr.Textbox(label="Title (one file only)")
+                f_outlet = gr.Textbox(label="Outlet")
+                f_author = gr.Textbox(label="Author or speaker")
+                f_date = gr.Textbox(label="Date (YYYY, YYYY-MM or YYYY-MM-DD)")
+            with gr.Row():
+                f_side = gr.Dropdown(sides, value="unknown", label="Side")
+                f_voice = gr.Dropdown(list(VOICES), value="unknown", label="Voice")
+                f_langs = gr.Textbox(label="Languages (e.g. en, fr)")
+                f_url = gr.Textbox(label="URL")
+            f_persp = gr.Textbox(label="Perspective (one line)")
+            f_evidence = gr.Textbox(label="Evidence for the label")
+            add = gr.Button("Add to the index", elem_id="add")
+            added = gr.Textbox(label="Result", interactive=False, elem_id="add-result", lines=3)
+        gr.Markdown("### Cited sources")
+        panel = gr.HTML(elem_id="sources-panel")
+        opener = gr.Dropdown([], label="Open a cited source document", elem_id="open-source")
+        document = gr.HTML(elem_id="document")
+        gr.HTML(f"<style>{CSS}</style>")
+
+        inputs = [box, chatbot, side, language, source, mode]
+        outputs = [chatbot, panel, opener, box]
+        box.submit(respond, inputs, outputs, api_name="ask")
+        send.click(respond, inputs, outputs, api_visibility="private")
+        clear.click(
+            lambda: ([], "", gr.update(choices=[], value=None), ""),
+            None,
+            [chatbot, panel, opener, document],
+            api_visibility="private",
+        )
+        opener.change(open_source, opener, document, api_visibility="private")
+
+        def add_files(
+            files: list[Any] | None,
+            title: str,
+            outlet: str,
+            author: str,
+            date: str,
+            side: str,
+            voice: str,
+            langs: str,
+            url: str,
+            persp: str,
+            evidence: str,
+            progress: Any = gr.Progress(),  # noqa: B008 - Gradio injects progress this way
+        ) -> tuple[str, Any]:
+            fields = {
+                "title": title,
+                "outlet": outlet,
+                "author": author,
+                "date": date,
+                "side": side,
+                "voice": voice,
+                "languages": langs,
+                "url": url,
+                "perspective": persp,
+                "evidence": evidence,
+            }
+            message = upload(assistant, files, fields, progress)
+            choices = [
+                (f"{r.source.id} — {r.source.title[:50]}", r.source.id) for r in assistant.sources()
+            ]
+            return message, gr.update(choices=choices)
+
+        add.click(
+            add_files,
+            [
+                files,
+                f_title,
+                f_outlet,
+                f_author,
+                f_date,
+                f_side,
+                f_voice,
+                f_langs,
+                f_url,
+                f_persp,
+                f_evidence,
+            ],
+            [added, source],
+            api_name="add_documents",
+        )
+    return demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the web chat on the bundled corpus.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    args = parser.parse_args(argv)
+    assistant = Assistant()
+    try:
+
+        def progress(done: int, total: int, name: str) -> None:
+            print(f"building the index: {done}/{total} {name}", file=sys.stderr, flush=True)
+
+        report = assistant.ensure_index(progress)
+        if report:
+            print(f"index built: {report.summary()}", file=sys.stderr)
+        demo = create_app(assistant)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

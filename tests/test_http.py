@@ -1,0 +1,395 @@
+"""The HTTP API with real clients against a real server on 127.0.0.1: httpx, the official openai
+SDK (streaming and not), gradio_client on the mounted chat, and a bounded schemathesis run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from assistant import Assistant, Settings
+from assistant.http import create_api
+
+from .conftest import CORPUS, REPO, free_port, wait_port
+
+
+class Server:
+    """A uvicorn server in a thread, serving create_api(assistant)."""
+
+    def __init__(self, assistant: Assistant, mount_ui: bool = False) -> None:
+        self.port = free_port()
+        app = create_api(assistant, mount_ui=mount_ui)
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        self._thread.start()
+        wait_port(self.port)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def api(index_dir: Path, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    a = Assistant(Settings.resolve(index_path=index_dir, env={}), embedder=embedder)
+    with Server(a, mount_ui=True) as s:
+        yield s.url
+
+
+@pytest.fixture()
+def writable(tmp_path: Path, embedder) -> Iterator[tuple[str, Assistant]]:  # type: ignore[no-untyped-def]
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    with Server(a) as s:
+        yield s.url, a
+
+
+def test_health_search_sources(api: str) -> None:
+    with httpx.Client(base_url=api, timeout=60) as c:
+        h = c.get("/health").json()
+        assert h["status"] == "ok" and h["sources"] == 5 and h["passages"] > 100
+        r = c.post("/v1/search", json={"query": "Où Kaneko a-t-il été blessé ?", "k": 3})
+        assert r.status_code == 200
+        top = r.json()["results"][0]
+        assert top["source_id"] == "000_fa22c8dc189e4776" and {
+            "start",
+            "end",
+            "side",
+            "voice",
+            "score",
+        } <= set(top)
+        r = c.post("/v1/search", json={"query": "Japan", "k": 5, "side": ["pro-Ukraine"]})
+        assert {x["side"] for x in r.json()["results"]} == {"pro-Ukraine"}
+        sources = c.get("/v1/sources").json()
+        assert {s["id"] for s in sources} == {p.stem for p in CORPUS.glob("*.txt")}
+        one = c.get("/v1/sources/002_9ece5d155ad6878c").json()
+        assert one["side"] == "pro-Ukraine" and one["text"].startswith("Putin raised the stakes")
+        assert c.get("/openapi.json").json()["paths"]["/v1/ask"]
+
+
+def test_ask_json_and_server_sent_events(api: str) -> None:
+    with httpx.Client(base_url=api, timeout=60) as c:
+        a = c.post("/v1/ask", json={"question": "How much aid has Japan given Ukraine?"}).json()
+        assert not a["abstained"] and {"pro-Russia", "pro-Ukraine"} <= {
+            x["side"] for x in a["citations"]
+        }
+        text = c.get(f"/v1/sources/{a['citations'][0]['source_id']}").json()["text"]
+        assert (
+            text[a["citations"][0]["start"] : a["citations"][0]["end"]]
+            == a["citations"][0]["quote"]
+        )
+        events: list[tuple[str, str]] = []
+        with c.stream(
+            "POST", "/v1/ask", json={"question": "Où Kaneko a-t-il été blessé ?", "stream": True}
+        ) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            kind = ""
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    events.append((kind, line[6:]))
+        kinds = [k for k, _ in events]
+        assert kinds[0] == "delta" and kinds[-2:] == ["answer", "done"]
+        final = json.loads(events[-2][1])
+        assert "".join(json.loads(d)["text"] for k, d in events if k == "delta") == final["answer"]
+        assert any("Avdeevka" in x["quote"] for x in final["citations"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "fragment"),
+    [
+        ("post", "/v1/ask", {"question": "   "}, 400, "empty"),
+        ("post", "/v1/ask", {"question": "x" * 5000}, 413, "limit"),
+        ("post", "/v1/ask", {"question": "q", "mode": "llm"}, 400, "ASSISTANT_LLM_BASE_URL"),
+        ("post", "/v1/search", {"query": "Japan", "mode": "fuzzy"}, 422, ""),
+        ("get", "/v1/sources/nope", None, 404, "no source"),
+        ("get", "/v1/sources/a..b", None, 400, "'..'"),
+        (
+            "post",
+            "/v1/chat/completions",
+            {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]},
+            400,
+            "unknown model",
+        ),
+    ],
+)
+def test_errors_are_json_with_the_right_status(
+    api: str, method: str, path: str, body, status: int, fragment: str
+) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.request(method, api + path, json=body, timeout=60)
+    assert r.status_code == status, r.text
+    data = r.json()
+    if status != 422:
+        assert fragment in data["error"]["message"]
+
+
+def test_path_traversal_in_source_ids_is_rejected(api: str) -> None:
+    for path in ("/v1/sources/..%2F..%2Fetc%2Fpasswd", "/v1/sources/%2E%2E", "/v1/sources/..\\x"):
+        r = httpx.get(api + path, timeout=30)
+        assert r.status_code in (400, 404), (path, r.status_code)
+        assert "root:" not in r.text
+
+
+def test_oversize_body_is_413(api: str) -> None:
+    r = httpx.post(
+        api + "/v1/ask",
+        content=b"{" + b" " * 400_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413 and "limit" in r.json()["error"]["message"]
+
+
+def test_upload_then_cite_then_delete(writable: tuple[str, Assistant]) -> None:
+    url, _ = writable
+    with httpx.Client(base_url=url, timeout=120) as c:
+        files = {
+            "file": (
+                "tokyo.txt",
+                "Tokyo delivered 300 snowmobiles to Ukraine in January 2025.".encode(),
+                "text/plain",
+            )
+        }
+        r = c.post(
+            "/v1/documents",
+            files=files,
+            data={"side": "pro-Ukraine", "voice": "independent-media", "outlet": "Test Wire"},
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["source_id"]
+        assert sid == "tokyo"
+        a = c.post(
+            "/v1/ask", json={"question": "What did Tokyo deliver to Ukraine in January 2025?"}
+        ).json()
+        assert (
+            a["citations"][0]["source_id"] == "tokyo" and a["citations"][0]["outlet"] == "Test Wire"
+        )
+        assert c.delete(f"/v1/documents/{sid}").status_code == 204
+        assert c.get(f"/v1/sources/{sid}").status_code == 404
+        assert c.delete(f"/v1/documents/{sid}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "data", "status", "fragment"),
+    [
+        ("../../etc/passwd.txt", b"Japan text here.", {}, 400, "plain name"),
+        ("evil.exe", b"MZ\x00\x00", {}, 422, "unsupported type"),
+        ("empty.txt", b"", {}, 422, "empty"),
+        ("ok.txt", b"Japan text here.", {"side": "pro-Mars"}, 422, "'side'"),
+        ("ok.txt", b"Japan text here.", {"id": "../x"}, 422, "'id'"),
+    ],
+)
+def test_bad_uploads_are_rejected_with_the_reason(
+    writable: tuple[str, Assistant],
+    name: str,
+    content: bytes,
+    data: dict,
+    status: int,
+    fragment: str,
+) -> None:  # type: ignore[type-arg]
+    url, a = writable
+    before = {r.source.id for r in a.sources()}
+    r = httpx.post(
+        url + "/v1/documents",
+        files={"file": (name, content, "application/octet-stream")},
+        data=data,
+        timeout=60,
+    )
+    assert r.status_code == status, r.text
+    assert fragment in r.json()["error"]["message"]
+    assert {r.source.id for r in a.sources()} == before, "nothing lost, nothing added"
+
+
+def test_upload_over_the_limit_is_413(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    a = Assistant(
+        Settings.resolve(index_path=tmp_path / "i", max_upload_mb=1, env={}), embedder=embedder
+    )
+    with Server(a) as s:
+        big = b"Japan. " * 200_000
+        r = httpx.post(
+            s.url + "/v1/documents", files={"file": ("big.txt", big, "text/plain")}, timeout=60
+        )
+        assert r.status_code == 413
+
+
+def test_openai_sdk_streaming_and_not(api: str) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=api + "/v1", api_key="unused", max_retries=0)
+    assert [m.id for m in client.models.list().data] == ["assistant-extractive"]
+    r = client.chat.completions.create(
+        model="assistant-extractive",
+        messages=[{"role": "user", "content": "Où Kaneko a-t-il été blessé ?"}],
+    )
+    content = r.choices[0].message.content or ""
+    assert "Avdeevka" in content and "[1]" in content and "Sources:" in content
+    extra = r.model_extra or {}
+    assert extra["citations"][0]["side"] == "pro-Russia"
+    stream = client.chat.completions.create(
+        model="assistant-extractive",
+        stream=True,
+        messages=[
+            {"role": "user", "content": "Why does Kaneko fight for Russia?"},
+            {"role": "assistant", "content": "…"},
+            {"role": "user", "content": "Et où a-t-il été blessé ?"},
+        ],
+    )
+    text, citations = "", None
+    for chunk in stream:
+        text += chunk.choices[0].delta.content or ""
+        citations = (chunk.model_extra or {}).get("citations", citations)
+    assert "Avdeevka" in text and "Sources:" in text and citations
+
+
+def test_gradio_client_on_the_mounted_chat(api: str) -> None:
+    from gradio_client import Client
+
+    chat, panel, _, _ = Client(api + "/ui/", verbose=False).predict(
+        "日本2024年的军费预算是多少？", [], [], [], [], "extractive", api_name="/ask"
+    )
+    reply = chat[-1]["content"]
+    text = reply if isinstance(reply, str) else " ".join(p.get("text", "") for p in reply)
+    assert "559" in text and "pro-Ukraine" in panel
+
+
+def test_api_keys_read_and_admin(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    a = Assistant(
+        Settings.resolve(
+            index_path=tmp_path / "i", api_keys="reader-key", admin_keys="admin-key", env={}
+        ),
+        embedder=embedder,
+    )
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    with Server(a) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+        q = {"query": "Bezpalko"}
+        assert c.post("/v1/search", json=q).status_code == 401
+        assert (
+            c.post("/v1/search", json=q, headers={"Authorization": "Bearer wrong"}).status_code
+            == 401
+        )
+        assert (
+            c.post("/v1/search", json=q, headers={"Authorization": "Bearer reader-key"}).status_code
+            == 200
+        )
+        assert c.post("/v1/search", json=q, headers={"X-API-Key": "admin-key"}).status_code == 200
+        upload = {"file": ("n.txt", b"Japan sent aid.", "text/plain")}
+        r = c.post("/v1/documents", files=upload, headers={"Authorization": "Bearer reader-key"})
+        assert r.status_code == 403 and "admin" in r.json()["error"]["message"]
+        r = c.post("/v1/documents", files=upload, headers={"Authorization": "Bearer admin-key"})
+        assert r.status_code == 201
+        assert c.get("/health").status_code == 200  # liveness stays open
+        assert "reader-key" not in repr(a.settings) and "admin-key" not in repr(a.settings)
+
+
+def test_schemathesis_finds_no_server_errors(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A bounded fuzz of every operation: no 5xx, and no document lost that was not deleted."""
+    st = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("schemathesis")
+    assert st, "schemathesis is in the dev extra"
+    a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt", CORPUS / "002_9ece5d155ad6878c.txt"])
+    before = set(a.retriever.records())
+    with Server(a) as s:
+        proc = subprocess.run(
+            [
+                st,
+                "run",
+                f"{s.url}/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "15",
+                "--request-timeout",
+                "60",
+                "--phases",
+                "examples,fuzzing",
+                "--no-color",
+                "--report",
+                "har",
+                "--report-dir",
+                str(tmp_path / "report"),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        har = json.loads(next((tmp_path / "report").glob("*.json")).read_text())
+        deleted = {
+            e["request"]["url"].rsplit("/", 1)[-1]
+            for e in har["log"]["entries"]
+            if e["request"]["method"] == "DELETE" and e["response"]["status"] == 204
+        }
+        added = {
+            json.loads(e["response"]["content"].get("text") or "{}").get("source_id")
+            for e in har["log"]["entries"]
+            if e["request"]["method"] == "POST" and e["response"]["status"] == 201
+        }
+        assert len(har["log"]["entries"]) > 30
+        now = set(a.retriever.records())
+        assert before - deleted <= now, "a document disappeared without a DELETE"
+        assert now <= (before | added), "a document appeared without an upload"
+
+
+def test_two_app_processes_share_one_chroma_server(chroma_server: str, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "004_c6b0d4f86fb433b5.txt", corpus)
+    shutil.copy(CORPUS / "sources.toml", corpus)  # declares the sides, "neutral" among them
+    env = {
+        **os.environ,
+        "ASSISTANT_CHROMA_URL": chroma_server,
+        "ASSISTANT_COLLECTION": "shared",
+        "ASSISTANT_CORPUS_PATH": str(corpus),
+    }
+    procs, urls = [], []
+    try:
+        for _ in range(2):
+            port = free_port()
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+                    cwd=REPO,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            wait_port(port, timeout=180)
+            urls.append(f"http://127.0.0.1:{port}")
+        first, second = urls
+        files = {
+            "file": (
+                "osaka.txt",
+                "Osaka shipped 40 field kitchens to Kharkiv in March 2025.".encode(),
+                "text/plain",
+            )
+        }
+        r = httpx.post(first + "/v1/documents", files=files, data={"side": "neutral"}, timeout=120)
+        assert r.status_code == 201, r.text
+        a = httpx.post(
+            second + "/v1/ask", json={"question": "What did Osaka ship to Kharkiv?"}, timeout=120
+        ).json()
+        assert a["citations"] and a["citations"][0]["source_id"] == "osaka"
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
