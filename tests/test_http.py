@@ -164,7 +164,7 @@ def test_upload_then_cite_then_delete(writable: tuple[str, Assistant]) -> None:
         files = {
             "file": (
                 "tokyo.txt",
-                "Tokyo delivered 300 snowmobiles to Ukraine in January 2025.".encode(),
+                b"Tokyo delivered 300 snowmobiles to Ukraine in January 2025.",
                 "text/plain",
             )
         }
@@ -379,7 +379,7 @@ def test_two_app_processes_share_one_chroma_server(chroma_server: str, tmp_path:
         files = {
             "file": (
                 "osaka.txt",
-                "Osaka shipped 40 field kitchens to Kharkiv in March 2025.".encode(),
+                b"Osaka shipped 40 field kitchens to Kharkiv in March 2025.",
                 "text/plain",
             )
         }
