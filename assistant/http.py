@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -540,9 +541,38 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
+class RedactQuery(logging.Filter):
+    """Drop query strings from access-log lines: a key pasted into a URL must not be logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            isinstance(record.args, tuple)
+            and len(record.args) >= 3
+            and isinstance(record.args[2], str)
+        ):
+            args = list(record.args)
+            args[2] = args[2].split("?", 1)[0]
+            record.args = tuple(args)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with query strings removed from the access log."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": RedactQuery}
+    config["handlers"]["access"]["filters"] = ["redact"]
+    return config
+
+
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the API and the mounted chat with uvicorn (blocks)."""
     import uvicorn
 
     assistant.ensure_index()
-    uvicorn.run(create_api(assistant), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_api(assistant), host=host, port=port, log_level="info", log_config=log_config()
+    )

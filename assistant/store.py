@@ -13,6 +13,7 @@ processes (several app servers on one Chroma server) know to refresh what they c
 
 from __future__ import annotations
 
+import errno
 import json
 import time
 import uuid
@@ -104,6 +105,21 @@ class Store:
         return col
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        text = f"{type(exc).__name__}: {exc}".lower()
+        if (
+            isinstance(exc, OSError)
+            and exc.errno in (errno.ENOSPC, errno.EFBIG)
+            or any(
+                marker in text
+                for marker in ("disk is full", "disk i/o", "no space", "file too large")
+            )
+        ):
+            return StoreUnavailable(
+                f"the index at {self.url or self.path} could not be written: the disk is full or a "
+                f"file-size limit was hit ({type(exc).__name__}). Free space and re-run "
+                "`assistant ingest`; sources whose writing failed were not committed and are not "
+                "searchable"
+            )
         if self.url:
             return StoreUnavailable(
                 f"the Chroma server at {self.url} is not answering ({type(exc).__name__}); "

