@@ -545,14 +545,12 @@ class RedactQuery(logging.Filter):
     """Drop query strings from access-log lines: a key pasted into a URL must not be logged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if (
-            isinstance(record.args, tuple)
-            and len(record.args) >= 3
-            and isinstance(record.args[2], str)
-        ):
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
             args = list(record.args)
-            args[2] = args[2].split("?", 1)[0]
-            record.args = tuple(args)
+            path = args[2]
+            if isinstance(path, str):
+                args[2] = path.split("?", 1)[0]
+                record.args = tuple(args)
         return True
 
 
