@@ -137,27 +137,17 @@ def _run(args: argparse.Namespace) -> int:
                 print("   " + " ".join(h.text.split())[:300])
         return 0
     if args.command == "ask":
+        options = {
+            "mode": args.mode,
+            "k": args.k,
+            "side": args.side,
+            "language": args.language,
+            "source": args.source,
+        }
         if args.json:
-            answer = assistant.ask(
-                args.question,
-                mode=args.mode,
-                k=args.k,
-                side=args.side,
-                language=args.language,
-                source=args.source,
-            )
-            d = answer.to_dict(with_retrieved=False)
-            d["retrieved"] = [p.source_id for p in answer.retrieved]
-            _print_json(d)
+            _print_json(assistant.ask(args.question, **options).to_dict(with_retrieved=False))
             return 0
-        for item in assistant.stream(
-            args.question,
-            mode=args.mode,
-            k=args.k,
-            side=args.side,
-            language=args.language,
-            source=args.source,
-        ):
+        for item in assistant.stream(args.question, **options):
             if isinstance(item, str):
                 print(item, end="", flush=True)
         print()
@@ -209,7 +199,7 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
 
     from .evaluation.gate import check_gate
     from .evaluation.questions import load_questions
-    from .evaluation.runner import run_eval
+    from .evaluation.runner import SUMMARY_KEYS, run_eval
 
     questions = load_questions(Path(args.questions))
     with tqdm(total=len(questions), unit="question", file=sys.stderr) as bar:
@@ -222,19 +212,7 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
             progress=lambda done, total, qid: bar.update(1),
             judge=args.judge,
         )
-    keys = (
-        "hit_at_k",
-        "mrr",
-        "citation_precision",
-        "citation_recall",
-        "quote_validity",
-        "fact_recall",
-        "side_coverage",
-        "abstention_accuracy",
-        "latency_p50_ms",
-        "latency_p95_ms",
-    )
-    for key in keys:
+    for key in SUMMARY_KEYS:
         print(f"{key:<22}{summary[key]}")
     print(f"report: {Path(args.out) / 'report.html'}")
     if args.gate:

@@ -42,7 +42,7 @@ from .errors import (
     SourceNotFound,
     StoreUnavailable,
 )
-from .schema import Answer
+from .schema import Answer, Citation, Passage, SideSummary
 
 MAX_JSON_BYTES = 256 * 1024
 STATUS = {
@@ -92,48 +92,8 @@ class SearchRequest(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
 
 
-class PassageOut(BaseModel):
-    id: str
-    source_id: str
-    text: str
-    start: int
-    end: int
-    language: str
-    side: str
-    voice: str
-    title: str
-    outlet: str
-    date: str
-    score: float
-
-
 class SearchResponse(BaseModel):
-    results: list[PassageOut]
-
-
-class CitationOut(BaseModel):
-    n: int
-    source_id: str
-    title: str
-    outlet: str
-    author: str
-    side: str
-    voice: str
-    language: str
-    date: str
-    quote: str
-    start: int
-    end: int
-    score: float
-    url: str = ""
-    perspective: str = ""
-
-
-class SideOut(BaseModel):
-    side: str
-    citations: list[int]
-    sources: list[str]
-    figures: list[str] = []
+    results: list[Passage]
 
 
 class AnswerOut(BaseModel):
@@ -141,8 +101,8 @@ class AnswerOut(BaseModel):
     answer: str
     abstained: bool
     mode: str
-    citations: list[CitationOut]
-    sides: list[SideOut]
+    citations: list[Citation]
+    sides: list[SideSummary]
     standalone_question: str = ""
     sides_without_evidence: list[str] = []
     disagreements: list[dict[str, Any]] = []
@@ -194,9 +154,7 @@ class ChatRequest(BaseModel):
 
 
 def answer_out(a: Answer) -> AnswerOut:
-    d = a.to_dict(with_retrieved=False)
-    d["retrieved"] = [p.source_id for p in a.retrieved]
-    return AnswerOut(**d)
+    return AnswerOut(**a.to_dict(with_retrieved=False))
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
@@ -379,12 +337,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         hits = assistant.search(
             req.query, req.k, side=req.side, language=req.language, source=req.source, mode=req.mode
         )
-        return SearchResponse(
-            results=[
-                PassageOut(**{k: v for k, v in h.to_dict().items() if k in PassageOut.model_fields})
-                for h in hits
-            ]
-        )
+        return SearchResponse(results=hits)
 
     def _source_out(record: Any) -> dict[str, Any]:
         return {**record.source.to_dict(), "passages": record.passages, "chars": record.chars}

@@ -97,7 +97,9 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self, with_retrieved: bool = True) -> dict[str, Any]:
+        """Everything; with_retrieved=False gives the public form (CLI, HTTP, evaluation),
+        where `retrieved` is the ranked list of the retrieved passages' source ids."""
         d = dataclasses.asdict(self)
         if not with_retrieved:
-            d.pop("retrieved")
+            d["retrieved"] = [p.source_id for p in self.retrieved]
         return d

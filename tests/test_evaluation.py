@@ -11,7 +11,7 @@ from assistant.evaluation import metrics as m
 from assistant.evaluation.compare import compare, format_comparison
 from assistant.evaluation.gate import check_gate
 from assistant.evaluation.questions import load_questions
-from assistant.evaluation.runner import run_eval, score, summarise
+from assistant.evaluation.runner import SUMMARY_KEYS, run_eval, score, summarise
 
 from .conftest import REPO
 
@@ -114,7 +114,7 @@ def test_runner_writes_results_summary_and_reports_with_plots(
 ) -> None:
     qs = [q for q in load_questions(QUESTIONS) if q.id in ("q01", "q24", "q37", "q42")]
     summary = run_eval(assistant, qs, tmp_path / "run")
-    for key in (
+    required = (
         "hit_at_k",
         "mrr",
         "citation_precision",
@@ -125,7 +125,9 @@ def test_runner_writes_results_summary_and_reports_with_plots(
         "abstention_accuracy",
         "latency_p50_ms",
         "latency_p95_ms",
-    ):
+    )
+    assert SUMMARY_KEYS == required
+    for key in required:
         assert isinstance(summary[key], float | int), key
     assert summary["quote_validity"] == 1.0 and summary["abstention_accuracy"] == 1.0
     rows = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]

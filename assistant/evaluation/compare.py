@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidRequest
-from .runner import METRICS
+from .runner import METRICS, SUMMARY_KEYS
 
 
 def _load(run: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -32,7 +32,7 @@ def compare(run_a: Path, run_b: Path) -> dict[str, Any]:
     """Differences b − a for every metric, and the questions whose scores changed."""
     sa, ra = _load(run_a)
     sb, rb = _load(run_b)
-    keys = [*METRICS, "latency_p50_ms", "latency_p95_ms"]
+    keys = SUMMARY_KEYS
     metrics = {
         k: {
             "a": sa.get(k),

@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from .runner import METRICS
+from .runner import METRICS, SUMMARY_KEYS
 
 PLOTS = ("metrics.png", "languages.png", "latency.png")
 
@@ -66,7 +66,7 @@ def _fmt(v: Any) -> str:
 
 def write_reports(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     _plots(out_dir, summary, rows)
-    keys = [*METRICS, "latency_p50_ms", "latency_p95_ms"]
+    keys = SUMMARY_KEYS
     langs = list(summary["by_language"])
     md = [
         f"# Evaluation — {summary['mode']}",

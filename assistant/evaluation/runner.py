@@ -22,6 +22,7 @@ from ..prompts import render
 from . import metrics as m
 from .questions import Question
 
+# The deterministic metrics, in the order summary.json, the CLI and the reports list them.
 METRICS = (
     "hit_at_k",
     "mrr",
@@ -32,6 +33,7 @@ METRICS = (
     "side_coverage",
     "abstention_accuracy",
 )
+SUMMARY_KEYS = (*METRICS, "latency_p50_ms", "latency_p95_ms")
 
 
 def score(
