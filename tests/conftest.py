@@ -89,6 +89,34 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+class ThreadedServer:
+    """A real uvicorn server on 127.0.0.1 in a background thread, for an ASGI app."""
+
+    def __init__(self, app: object) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._thread.start()
+        wait_port(self.port)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
 @pytest.fixture()
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     """A real `chroma run` on 127.0.0.1; yields its URL."""

@@ -9,45 +9,29 @@ It stands in for a remote LLM, the one part that cannot run here. It speaks the 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from .conftest import free_port, wait_port
+from .conftest import ThreadedServer
 
 
-class ScriptedOpenAIServer:
+class ScriptedOpenAIServer(ThreadedServer):
     def __init__(self, model: str = "scripted-model") -> None:
         self.model = model
         self.replies: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
-        self.port = free_port()
-        self.app = self._make_app()
-        self._server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        super().__init__(self._make_app())
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.url}/v1"
 
     def script(self, *replies: str) -> None:
         self.replies.extend(replies)
-
-    def __enter__(self) -> ScriptedOpenAIServer:
-        self._thread.start()
-        wait_port(self.port)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
     def _make_app(self) -> FastAPI:
         app = FastAPI()

@@ -8,43 +8,23 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from assistant import Assistant, Settings
 from assistant.http import create_api
 
-from .conftest import CORPUS, REPO, free_port, wait_port
+from .conftest import CORPUS, REPO, ThreadedServer, free_port, wait_port
 
 
-class Server:
-    """A uvicorn server in a thread, serving create_api(assistant)."""
+class Server(ThreadedServer):
+    """create_api(assistant) served for real on 127.0.0.1."""
 
     def __init__(self, assistant: Assistant, mount_ui: bool = False) -> None:
-        self.port = free_port()
-        app = create_api(assistant, mount_ui=mount_ui)
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Server:
-        self._thread.start()
-        wait_port(self.port)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        super().__init__(create_api(assistant, mount_ui=mount_ui))
 
 
 @pytest.fixture(scope="module")
