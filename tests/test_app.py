@@ -55,3 +55,49 @@ def test_gradio_client_gets_a_cited_answer(served: str) -> None:
     text = reply if isinstance(reply, str) else " ".join(p.get("text", "") for p in reply)
     assert "Avdeevka" in text and "[1]" in text
     assert "side-badge" in panel and "pro-Russia" in panel and "<mark>" in panel
+
+
+def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """The page's "Add documents" action, called through gradio_client as the browser would."""
+    from gradio_client import Client, handle_file
+
+    from assistant import webapp as app
+
+    fresh.ingest(
+        [Path(__file__).resolve().parent.parent / "data" / "corpus" / "004_c6b0d4f86fb433b5.txt"]
+    )
+    good = tmp_path / "kyiv-report.md"
+    good.write_text(
+        "# Report\n\nKyiv received 12 Japanese generators in December 2024.", encoding="utf-8"
+    )
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4 not really")
+    demo = app.create_app(fresh)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        message, _sources = client.predict(
+            [handle_file(str(good)), handle_file(str(bad))],
+            "",
+            "Kyiv Post",
+            "",
+            "2024-12",
+            "pro-Ukraine",
+            "independent-media",
+            "en",
+            "",
+            "",
+            "",
+            api_name="/add_documents",
+        )
+    finally:
+        demo.close()
+    assert "✔ kyiv-report.md: indexed as kyiv-report" in message
+    assert "✘ broken.pdf" in message and "not a readable PDF" in message
+    record, _ = fresh.source("kyiv-report")
+    assert record.source.outlet == "Kyiv Post" and record.source.side == "pro-Ukraine"
+    answer = fresh.ask("What did Kyiv receive in December 2024?")
+    assert answer.citations[0].source_id == "kyiv-report"
