@@ -89,6 +89,23 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def spawn(
+    args: list[str], env: dict[str, str], log: object = None, timeout: float = 180
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `python ARGS --port P` from the repo root with extra environment; wait until it
+    listens on 127.0.0.1:P. Output goes to `log` (an open file) or nowhere."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, *args, "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=log or subprocess.DEVNULL,  # type: ignore[arg-type]
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+    )
+    wait_port(port, timeout=timeout)
+    return proc, f"http://127.0.0.1:{port}"
+
+
 class ThreadedServer:
     """A real uvicorn server on 127.0.0.1 in a background thread, for an ASGI app."""
 

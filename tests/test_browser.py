@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, REPO, free_port, wait_port
+from .conftest import ARTIFACTS, spawn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -37,17 +36,10 @@ if not Path(CHROMIUM).exists():
 
 
 def serve(index: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "ASSISTANT_INDEX_PATH": str(index), "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc, url = spawn(
+        ["app.py", "--host", "127.0.0.1"], {"ASSISTANT_INDEX_PATH": str(index)}, timeout=120
     )
-    wait_port(port, timeout=120)
-    return proc, f"http://127.0.0.1:{port}/"
+    return proc, url + "/"
 
 
 @pytest.fixture(scope="module")

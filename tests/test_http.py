@@ -4,7 +4,6 @@ SDK (streaming and not), gradio_client on the mounted chat, and a bounded schema
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.http import create_api
 
-from .conftest import CORPUS, REPO, ThreadedServer, free_port, wait_port
+from .conftest import CORPUS, REPO, ThreadedServer, spawn
 
 
 class Server(ThreadedServer):
@@ -335,7 +334,6 @@ def test_two_app_processes_share_one_chroma_server(chroma_server: str, tmp_path:
     shutil.copy(CORPUS / "004_c6b0d4f86fb433b5.txt", corpus)
     shutil.copy(CORPUS / "sources.toml", corpus)  # declares the sides, "neutral" among them
     env = {
-        **os.environ,
         "ASSISTANT_CHROMA_URL": chroma_server,
         "ASSISTANT_COLLECTION": "shared",
         "ASSISTANT_CORPUS_PATH": str(corpus),
@@ -343,18 +341,9 @@ def test_two_app_processes_share_one_chroma_server(chroma_server: str, tmp_path:
     procs, urls = [], []
     try:
         for _ in range(2):
-            port = free_port()
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
-                    cwd=REPO,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            wait_port(port, timeout=180)
-            urls.append(f"http://127.0.0.1:{port}")
+            proc, url = spawn(["-m", "assistant", "serve"], env)
+            procs.append(proc)
+            urls.append(url)
         first, second = urls
         files = {
             "file": (

