@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..schema import Citation, SideSummary
 from ..sources import UNKNOWN
@@ -32,6 +34,8 @@ class Evidence:
     score: float
     dense: float
     lexical: float
+    # The sentence's stored vector, kept from scoring so that selection reuses it.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation:

@@ -89,6 +89,7 @@ class ExtractiveAnswerer:
                     score=float(sim) + bonus,
                     dense=float(sim),
                     lexical=lexical,
+                    vector=rows[key][0],
                 )
             )
         return sorted(out, key=lambda e: -e.score)
@@ -100,17 +101,12 @@ class ExtractiveAnswerer:
         floor = max(self.min_score, evidence[0].score - self.margin)
         pool = [e for e in evidence if e.score >= floor and _quotable(e.text)]
         chosen: list[Evidence] = []
-        vectors: dict[str, np.ndarray] = {}
 
         def duplicate(e: Evidence) -> Evidence | None:
             for c in chosen:
                 if c.source_id == e.source_id and (e.text in c.text or c.text in e.text):
                     return c
-                if (
-                    c.source_id == e.source_id
-                    and c.language != e.language
-                    and _translation(c, e, vectors, self.store)
-                ):
+                if c.source_id == e.source_id and c.language != e.language and _translation(c, e):
                     return c
             return None
 
@@ -183,13 +179,9 @@ class ExtractiveAnswerer:
         yield answer
 
 
-def _translation(a: Evidence, b: Evidence, cache: dict[str, np.ndarray], store: Store) -> bool:
+def _translation(a: Evidence, b: Evidence) -> bool:
     """Whether two sentences of one source in different languages say the same thing."""
-    for e in (a, b):
-        if e.sentence_id not in cache:
-            cache.update({k: v[0] for k, v in store.sentence_vectors([e.sentence_id]).items()})
-    va, vb = cache.get(a.sentence_id), cache.get(b.sentence_id)
-    return va is not None and vb is not None and float(va @ vb) >= 0.9
+    return a.vector is not None and b.vector is not None and float(a.vector @ b.vector) >= 0.9
 
 
 def _quotable(text: str) -> bool:
