@@ -167,27 +167,30 @@ class Store:
 
     # -- generation: a marker other processes poll ---------------------------------------
 
-    def generation(self) -> str:
-        # Fetched fresh each time: a cached collection object keeps the metadata it was born with.
+    def _sources_meta(self) -> dict[str, Any]:
+        """The sources collection's metadata, read fresh: a cached collection object keeps the
+        metadata it was born with, and another process may have changed it since."""
+        self._col("-sources", False)  # IndexNotBuilt when there is no index yet
         col = self._call(
             self._client.get_collection, self.name + "-sources", embedding_function=None
         )
-        return str((col.metadata or {}).get("generation", ""))
+        return dict(col.metadata or {})
+
+    def generation(self) -> str:
+        return str(self._sources_meta().get("generation", ""))
 
     def _bump(self, corpus: Corpus | None = None) -> None:
-        col = self._col("-sources", False)
-        meta = dict(col.metadata or {})
+        meta = self._sources_meta()
         meta["generation"] = uuid.uuid4().hex
         if corpus is not None:
             meta["corpus"] = json.dumps(
                 {"name": corpus.name, "description": corpus.description, "sides": corpus.sides}
             )
-        self._call(col.modify, metadata=meta)
+        self._call(self._col("-sources", False).modify, metadata=meta)
 
     def corpus_info(self) -> dict[str, Any]:
         """The corpus name and side vocabulary recorded by the last ingest with a manifest."""
-        meta = self._col("-sources", False).metadata or {}
-        info = json.loads(meta.get("corpus", "{}") or "{}")
+        info = json.loads(self._sources_meta().get("corpus", "{}") or "{}")
         info.setdefault("sides", {UNKNOWN: "not labelled"})
         return info
 

