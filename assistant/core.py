@@ -184,17 +184,17 @@ class Assistant:
         return record, text
 
     def sides(self) -> dict[str, str]:
-        """The side vocabulary: the bundled manifest's, plus any recorded in the index."""
-        sides: dict[str, str] = {}
+        """The side vocabulary recorded in the index; before there is an index, the one that
+        data/corpus/sources.toml (settings.corpus_path) declares. "unknown" is always in it."""
         try:
-            sides.update(self.store.corpus_info().get("sides", {}))
+            sides = dict(self.store.corpus_info()["sides"])
         except IndexNotBuilt:
-            pass
-        manifest = self.settings.corpus_path / "sources.toml"
-        if not sides and manifest.is_file():
-            from .sources import load_manifest
+            manifest = self.settings.corpus_path / "sources.toml"
+            sides = {}
+            if manifest.is_file():
+                from .sources import load_manifest
 
-            sides.update(load_manifest(manifest).sides)
+                sides = dict(load_manifest(manifest).sides)
         sides.setdefault(UNKNOWN, "not labelled")
         return sides
 
@@ -298,10 +298,10 @@ class Assistant:
         )
         t2 = time.perf_counter()
         lang = detect(question, self.settings.languages)
-        records = self.retriever.records()
-        vocabulary = list(self.sides())
         answerer: Any = generative or extractive
-        for item in answerer.stream(standalone, retrieval, records, vocabulary, lang):
+        for item in answerer.stream(
+            standalone, retrieval, retrieval.records, retrieval.sides, lang
+        ):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone

@@ -22,6 +22,7 @@ from .embedders import Embedder
 from .errors import InvalidRequest
 from .lexical import Bm25Index
 from .schema import Passage
+from .sources import UNKNOWN
 from .store import SourceRecord, Store
 
 RRF_K = 60
@@ -73,6 +74,10 @@ class Retrieval:
     sides_present: list[str] = field(default_factory=list)
     sentence_hits: list[tuple[str, float, dict[str, Any]]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # The committed sources and side vocabulary this retrieval saw, so that answering uses the
+    # same snapshot without reading the store again.
+    records: dict[str, SourceRecord] = field(default_factory=dict)
+    sides: list[str] = field(default_factory=list)
 
 
 class Retriever:
@@ -91,6 +96,7 @@ class Retriever:
         self._checked = 0.0
         self._bm25: Bm25Index | None = None
         self._records: dict[str, SourceRecord] = {}
+        self._sides: list[str] = []
         self._checked_embedder = False
 
     # -- cache ------------------------------------------------------------------------------
@@ -121,6 +127,7 @@ class Retriever:
             self._bm25 = Bm25Index.build(rows)
             self._rows = {r[0]: r for r in rows}
             self._records = records
+            self._sides = list({**self.store.corpus_info()["sides"], UNKNOWN: ""})
             self._generation = gen
 
     # -- search -----------------------------------------------------------------------------
@@ -191,7 +198,7 @@ class Retriever:
         passages = [p for p in found if p is not None]
         sides_present = sorted({p.side for p in passages[: 2 * k]})
         chosen = _balance(passages, k) if balance else passages[:k]
-        return Retrieval(chosen, qv, sides_present, hits, timings)
+        return Retrieval(chosen, qv, sides_present, hits, timings, self._records, self._sides)
 
     def _dense(
         self, qv: np.ndarray, pool: int, filters: Filters
