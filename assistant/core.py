@@ -29,7 +29,7 @@ from .language import detect
 from .loaders import text_from_bytes
 from .retrieval import Filters, Retriever
 from .schema import Answer, Passage
-from .sources import UNKNOWN, Corpus, Source, check_id, make_source
+from .sources import UNKNOWN, Source, check_id, make_source
 from .store import SourceRecord, Store
 
 MAX_QUESTION_CHARS = 4000
@@ -197,9 +197,6 @@ class Assistant:
                 sides = dict(load_manifest(manifest).sides)
         sides.setdefault(UNKNOWN, "not labelled")
         return sides
-
-    def corpus(self) -> Corpus:
-        return Corpus(sides=self.sides(), sources={r.source.id: r.source for r in self.sources()})
 
     def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
         """Build the index from settings.corpus_path if there is none yet."""

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import LLMError
 from ..prompts import render
 from ..retrieval import Retrieval
-from ..schema import Answer, Citation, Passage
+from ..schema import Answer, Passage
 from ..store import SourceRecord
 from .citations import (
     Evidence,
@@ -189,6 +189,3 @@ def _llm_error(exc: Exception) -> LLMError:
         f"the LLM endpoint failed ({type(exc).__name__}: {exc}); check ASSISTANT_LLM_BASE_URL and "
         "ASSISTANT_LLM_MODEL, that the server is running, or switch to mode 'extractive'"
     )
-
-
-__all__ = ["GenerativeAnswerer", "make_llm", "Citation"]
