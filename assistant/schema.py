@@ -32,6 +32,9 @@ class Passage:
     version: str = ""
     first: int = 0
     last: int = 0
+    # Passage cosine minus the calibrated threshold of its language pair (relevance.py);
+    # ≥ 0 means relevant. None when the passage was found by BM25 or a sentence alone.
+    relevance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

