@@ -2,8 +2,14 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from assistant import Answer, Assistant
+from assistant.answering.citations import Evidence
+from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.figures import find_figures
+from assistant.retrieval import Retrieval
+from assistant.schema import Passage
 
 
 def test_contested_aid_question_shows_both_sides_and_their_figures(assistant: Assistant) -> None:
@@ -124,3 +130,98 @@ def test_instructions_inside_documents_change_nothing(fresh: Assistant, tmp_path
         assert c.quote in fresh.source("note")[1]
         rest = rest.replace(" ".join(c.quote.split()), "")
     assert "cheese" not in rest and "admin" not in rest.lower() and "system prompt" not in rest
+
+
+def test_the_side_arguing_against_is_quoted_when_retrieval_found_it(contested: Assistant) -> None:
+    """The critic of zoos never says "zoo"; its quotes score well below the defender's best."""
+    answer = contested.ask("Should zoos be closed?")
+    assert {"c15_for", "c15_against"} <= {p.source_id for p in answer.retrieved}
+    cited = {(c.source_id, c.side) for c in answer.citations}
+    assert {("c15_for", "for"), ("c15_against", "against")} <= cited, answer.answer
+    best = {s: max(c.score for c in answer.citations if c.side == s) for s in ("for", "against")}
+    assert abs(best["for"] - best["against"]) > 0.004  # one side scores lower, and is still shown
+    assert "**for**" in answer.answer and "**against**" in answer.answer
+
+
+def test_every_claim_in_another_language_still_gets_both_sides(contested: Assistant) -> None:
+    answer = contested.ask("Faut-il légaliser le cannabis ?")
+    assert {c.source_id for c in answer.citations} >= {"c26_for", "c26_against"}
+
+
+def _ev(sid: str, j: int, side: str, score: float) -> Evidence:
+    return Evidence(
+        f"{sid}@v#s{j}",
+        sid,
+        0,
+        1,
+        f"quote {sid} {j} " + "x" * 40,
+        "en",
+        side,
+        "commentary",
+        score,
+        score,
+        0.0,
+    )
+
+
+def _relevant(sid: str, side: str) -> Passage:
+    return Passage(
+        f"{sid}@v#p0",
+        sid,
+        "t",
+        0,
+        1,
+        "en",
+        side,
+        "commentary",
+        "",
+        "",
+        "",
+        1.0,
+        version="v",
+        first=0,
+        last=9,
+        relevance=0.01,
+    )
+
+
+def test_selection_takes_each_sources_first_quote_before_any_second(assistant: Assistant) -> None:
+    """Within a side, a second quote from one source comes after the first quote of every other
+    relevant source; another side is judged against its own best, not the first side's."""
+    evidence = [
+        _ev("a", 0, "A", 0.95),
+        _ev("a", 1, "A", 0.94),
+        _ev("b", 0, "A", 0.93),
+        _ev("c", 0, "B", 0.80),
+        _ev("c", 1, "B", 0.79),
+        _ev("d", 0, "B", 0.60),
+    ]
+    retrieval = Retrieval(
+        [_relevant(s, side) for s, side in (("a", "A"), ("b", "A"), ("c", "B"), ("d", "B"))],
+        np.zeros(2, np.float32),
+        relevance=0.01,
+    )
+    chosen = ExtractiveAnswerer(assistant.store).select(evidence, retrieval, "en")
+    assert [(e.source_id, e.sentence_id[-1]) for e in chosen] == [
+        ("a", "0"),
+        ("b", "0"),
+        ("a", "1"),
+        ("c", "0"),
+    ]
+
+
+def test_junk_questions_abstain(assistant: Assistant) -> None:
+    for q in ("???", "🙂🙂🙂", "... !!! ...", "\x00\x00", "¿¡…!?"):
+        answer = assistant.ask(q)
+        assert answer.abstained and not answer.citations, q
+        assert "no words" in answer.answer
+
+
+def test_cross_lingual_answerable_questions_do_not_abstain(assistant: Assistant) -> None:
+    """A Russian question over English and Chinese text scores lower than a same-language one;
+    the calibrated threshold for another language lets it through."""
+    for q in (
+        "Что Япония решила передать Украине в мае?",
+        "What was Kaneko's job in the Thai army?",
+    ):
+        assert not assistant.ask(q).abstained, q

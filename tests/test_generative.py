@@ -100,8 +100,33 @@ def test_abstaining_model_is_reported_as_abstained(
     llm_assistant: Assistant, server: ScriptedOpenAIServer
 ) -> None:
     server.script("The indexed sources do not answer this.")
-    answer = llm_assistant.ask("When did humans first land on the Moon?")
+    answer = llm_assistant.ask("Did Japan send military equipment to Ukraine?")
+    assert len(server.requests) == 1
     assert answer.abstained and answer.citations == []
+
+
+def test_nothing_relevant_abstains_without_asking_the_model(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    """The calibrated relevance rule applies before generation: no passage to misread."""
+    for question in ("When did humans first land on the Moon?", "???"):
+        answer = llm_assistant.ask(question)
+        assert answer.abstained and answer.citations == [], question
+        assert "do not answer" in answer.answer
+    assert server.requests == []
+
+
+def test_the_prompt_asks_for_every_side_of_balanced_passages(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    server.script("World Today News (pro-Russia) says $7.6 billion [1].")
+    llm_assistant.ask("How much aid has Japan given Ukraine?", k=4)
+    system, user = server.requests[-1]["messages"]
+    assert "each side" in system["content"]
+    labels = [line for line in user["content"].splitlines() if " — side: " in line]
+    assert {"pro-Russia", "pro-Ukraine"} <= {
+        line.split("side: ")[1].split(";")[0] for line in labels
+    }
 
 
 def test_document_instructions_stay_inside_the_passage_block(

@@ -1,28 +1,35 @@
 """The extractive answerer: no LLM, only verbatim quotes, each cited and labelled with its side.
 
-1. Candidates: every sentence of the retrieved passages plus the nearest sentences overall.
-2. Score: cosine similarity of the question and sentence vectors (the embedder's, stored at
+1. Abstain when the question is junk (no letter or digit) or no retrieved passage clears the
+   calibrated relevance threshold of its language pair (relevance.py): quoting unrelated text
+   is worse than saying the sources do not answer.
+2. Candidates: every sentence of the retrieved passages that are relevant themselves.
+3. Score: cosine similarity of the question and sentence vectors (the embedder's, stored at
    ingest), plus a small bonus for shared content words and, for "how much" questions, for
    sentences that state an amount.
-3. Abstain when the best score is below `min_score`: quoting unrelated text is worse than
-   saying the sources do not answer.
-4. Select the best sentences near the top score, keep the best of every side present, drop
-   near-duplicates (a translation of a sentence already quoted counts as one; the one in the
-   question's language wins).
-5. Compose Markdown grouped by side, then by source; list figures that differ between sources;
-   name sides whose sources say nothing on it.
+4. Select per side. A side is relevant when one of its retrieved passages clears the threshold;
+   each relevant side's quotes are judged against that side's own best quote (within `margin`),
+   not against another side's: the side that argues against a claim words it differently and
+   scores lower, and must not drop out for that. Within a side, every relevant source's first
+   quote comes before any source's second. Near-duplicates are dropped (a translation of a
+   sentence already quoted counts as one; the one in the question's language wins).
+5. Compose Markdown by side, quotes in that order, each with who says it; list figures that
+   differ between sources; name sides whose sources say nothing on it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TypeVar
 
 import numpy as np
 
+from ..chunking import letters
 from ..lexical import tokenize
+from ..relevance import is_junk
 from ..retrieval import Retrieval
-from ..schema import Answer, Citation
+from ..schema import Answer, Citation, Passage
 from ..store import SourceRecord, Store
 from .citations import (
     Evidence,
@@ -37,6 +44,7 @@ QUANTITY = re.compile(
     re.I,
 )
 NO_ANSWER = "The indexed sources do not answer this."
+T = TypeVar("T")
 
 
 class ExtractiveAnswerer:
@@ -44,19 +52,28 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(
-        self, store: Store, min_score: float = 0.84, max_quotes: int = 6, margin: float = 0.04
-    ) -> None:
+    def __init__(self, store: Store, max_quotes: int = 6, margin: float = 0.04) -> None:
+        """
+        Args:
+            store: where the sentence vectors are.
+            max_quotes: the most quotes an answer shows.
+            margin: how far below the best (its side's, for a source's first quote; the
+                answer's, for any further quote) a quote may score.
+        """
         self.store = store
-        self.min_score, self.max_quotes, self.margin = min_score, max_quotes, margin
+        self.max_quotes, self.margin = max_quotes, margin
 
     # -- evidence ---------------------------------------------------------------------------
 
-    def evidence(self, question: str, retrieval: Retrieval) -> list[Evidence]:
-        """Score every candidate sentence; best first."""
-        ids = [s[0] for s in retrieval.sentence_hits]
-        for p in retrieval.passages:
-            ids.extend(f"{p.source_id}@{p.version}#s{j}" for j in range(p.first, p.last + 1))
+    def evidence(
+        self, question: str, retrieval: Retrieval, passages: list[Passage] | None = None
+    ) -> list[Evidence]:
+        """Score every sentence of the given passages (default: the relevant ones); best first."""
+        if passages is None:
+            passages = _relevant(retrieval)
+        ids = [
+            f"{p.source_id}@{p.version}#s{j}" for p in passages for j in range(p.first, p.last + 1)
+        ]
         rows = self.store.sentence_vectors(list(dict.fromkeys(ids)))
         if not rows:
             return []
@@ -94,12 +111,34 @@ class ExtractiveAnswerer:
             )
         return sorted(out, key=lambda e: -e.score)
 
-    def select(self, evidence: list[Evidence], question_language: str) -> list[Evidence]:
-        """The quotes to show: near the best score, every side present kept, no duplicates."""
-        if not evidence or evidence[0].score < self.min_score:
+    def select(
+        self, evidence: list[Evidence], retrieval: Retrieval, question_language: str
+    ) -> list[Evidence]:
+        """The quotes to show, in order: sides by their best quote, then within each side every
+        relevant source's first quote before any second one; no duplicates or translations."""
+        # Quotes come only from passages that clear the calibrated threshold themselves.
+        inside = {
+            f"{p.source_id}@{p.version}#s{j}"
+            for p in _relevant(retrieval)
+            for j in range(p.first, p.last + 1)
+        }
+        pool = [e for e in evidence if e.sentence_id in inside and _quotable(e.text)]
+        if not pool:
             return []
-        floor = max(self.min_score, evidence[0].score - self.margin)
-        pool = [e for e in evidence if e.score >= floor and _quotable(e.text)]
+        # A side with a relevant passage is in, however far its best quote scores below another
+        # side's: the side that argues against a claim words it differently.
+        top = pool[0].score
+        ranked: dict[str, list[Evidence]] = {}
+        for side in dict.fromkeys(e.side for e in pool):  # best side first
+            of_side = [e for e in pool if e.side == side]
+            floor = of_side[0].score - self.margin
+            # Each source near its side's best gets its first quote; further quotes only when
+            # they are near the best quote overall.
+            queues = []
+            for sid in dict.fromkeys(e.source_id for e in of_side if e.score >= floor):
+                mine = [e for e in of_side if e.source_id == sid]
+                queues.append(mine[:1] + [e for e in mine[1:] if e.score >= top - self.margin])
+            ranked[side] = _round_robin(queues)
         chosen: list[Evidence] = []
 
         def duplicate(e: Evidence) -> Evidence | None:
@@ -110,19 +149,18 @@ class ExtractiveAnswerer:
                     return c
             return None
 
-        # First the best of each side, then the rest by score.
-        firsts: dict[str, Evidence] = {}
-        for e in pool:
-            firsts.setdefault(e.side, e)
-        for e in list(firsts.values()) + pool:
-            if len(chosen) >= self.max_quotes or e in chosen:
-                continue
+        # Sides take turns, so that every relevant side is quoted before max_quotes runs out.
+        for e in _round_robin(list(ranked.values())):
+            if len(chosen) >= self.max_quotes:
+                break
             twin = duplicate(e)
             if twin is None:
                 chosen.append(e)
             elif twin.language != question_language and e.language == question_language:
                 chosen[chosen.index(twin)] = e
-        return chosen
+        order = {id(e): i for i, e in enumerate(x for side in ranked.values() for x in side)}
+        by_side = list(ranked)
+        return sorted(chosen, key=lambda e: (by_side.index(e.side), order[id(e)]))
 
     # -- composing --------------------------------------------------------------------------
 
@@ -134,29 +172,25 @@ class ExtractiveAnswerer:
         sides: list[str],
         question_language: str = "und",
     ) -> Answer:
-        evidence = self.evidence(question, retrieval)
-        chosen = self.select(evidence, question_language)
-        if not chosen:
-            best = evidence[0].score if evidence else 0.0
-            return Answer(
-                question=question,
-                answer=f"{NO_ANSWER} (best match scored {best:.2f}, below {self.min_score:.2f}.)",
-                citations=[],
-                sides=[],
-                abstained=True,
-                mode=self.name,
-                retrieved=retrieval.passages,
+        if is_junk(question):
+            return self.abstain(
+                question, retrieval, "the question has no words to search for; type a question"
             )
-        # Number citations in the order they are shown: by side, then by source, then by score.
-        side_order = list(dict.fromkeys(e.side for e in chosen))
-        ordered: list[Evidence] = []
-        for side in side_order:
-            of_side = [e for e in chosen if e.side == side]
-            for sid in dict.fromkeys(e.source_id for e in of_side):
-                ordered.extend(e for e in of_side if e.source_id == sid)
-        citations = [
-            make_citation(n, e, records.get(e.source_id)) for n, e in enumerate(ordered, 1)
-        ]
+        if retrieval.relevance < 0:
+            return self.abstain(
+                question,
+                retrieval,
+                f"no passage is close enough to the question: the best falls "
+                f"{-retrieval.relevance:.3f} short of the calibrated threshold",
+            )
+        evidence = self.evidence(question, retrieval)
+        chosen = self.select(evidence, retrieval, question_language)
+        if not chosen:
+            return self.abstain(
+                question, retrieval, "no relevant passage holds a quotable sentence"
+            )
+        # Citations are numbered in the order they are shown (select's order).
+        citations = [make_citation(n, e, records.get(e.source_id)) for n, e in enumerate(chosen, 1)]
         text = compose(citations, records, sides)
         answer = Answer(
             question=question,
@@ -172,11 +206,40 @@ class ExtractiveAnswerer:
         answer.answer = text + _coda(answer)
         return answer
 
+    def abstain(self, question: str, retrieval: Retrieval, why: str) -> Answer:
+        """The answer that says the indexed sources do not answer, and why."""
+        return Answer(
+            question=question,
+            answer=f"{NO_ANSWER} ({why}.)",
+            citations=[],
+            sides=[],
+            abstained=True,
+            mode=self.name,
+            retrieved=retrieval.passages,
+        )
+
     def stream(self, *args: object, **kwargs: object) -> Iterator[str | Answer]:
         """Yield the answer text line by line, then the Answer."""
         answer = self.answer(*args, **kwargs)  # type: ignore[arg-type]
         yield from answer.answer.splitlines(keepends=True)
         yield answer
+
+
+def _relevant(retrieval: Retrieval) -> list[Passage]:
+    """The retrieved passages that clear the calibrated relevance threshold."""
+    return [p for p in retrieval.passages if p.relevance is not None and p.relevance >= 0]
+
+
+def _round_robin(queues: list[list[T]]) -> list[T]:
+    """First items of every queue, then second items, and so on.
+
+    >>> _round_robin([[1, 2, 3], [4], [5, 6]])
+    [1, 4, 5, 2, 6, 3]
+    """
+    out: list[T] = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[i] for q in queues if i < len(q))
+    return out
 
 
 def _translation(a: Evidence, b: Evidence) -> bool:
@@ -186,9 +249,7 @@ def _translation(a: Evidence, b: Evidence) -> bool:
 
 def _quotable(text: str) -> bool:
     """Long enough to be a claim: bylines, headings and captions are not evidence."""
-    cjk = sum("\u3040" <= ch <= "\u9fff" for ch in text)
-    letters = sum(ch.isalpha() for ch in text) - cjk
-    return cjk >= 12 or letters >= 30
+    return letters(text) >= 30
 
 
 def _oneline(text: str) -> str:
@@ -196,18 +257,23 @@ def _oneline(text: str) -> str:
 
 
 def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: list[str]) -> str:
-    """Markdown: a heading per side, a line per source with its label, its quotes with [n]."""
+    """Markdown: a heading per side, then its quotes in order, each with who says it and [n].
+
+    A source quoted again right after itself continues its line instead of repeating the label.
+    """
     lines: list[str] = []
     for side in dict.fromkeys(c.side for c in citations):
         lines.append(f"**{side}**")
-        of_side = [c for c in citations if c.side == side]
-        for sid in dict.fromkeys(c.source_id for c in of_side):
-            cs = [c for c in of_side if c.source_id == sid]
-            c0 = cs[0]
-            who = c0.outlet or c0.author or c0.title or sid
-            meta = ", ".join(x for x in (c0.voice, c0.date) if x)
-            quotes = " … ".join(f"“{_oneline(c.quote)}” [{c.n}]" for c in cs)
-            lines.append(f"- {who} ({meta}) says: {quotes}")
+        previous = None
+        for c in (c for c in citations if c.side == side):
+            quote = f"“{_oneline(c.quote)}” [{c.n}]"
+            if c.source_id == previous:
+                lines[-1] += f" … {quote}"
+                continue
+            who = c.outlet or c.author or c.title or c.source_id
+            meta = ", ".join(x for x in (c.voice, c.date) if x)
+            lines.append(f"- {who} ({meta}) says: {quote}")
+            previous = c.source_id
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import LLMError
 from ..prompts import render
+from ..relevance import is_junk
 from ..retrieval import Retrieval
 from ..schema import Answer, Passage
 from ..store import SourceRecord
@@ -87,7 +88,17 @@ class GenerativeAnswerer:
         sides: list[str],
         question_language: str = "und",
     ) -> Iterator[str | Answer]:
-        """Yield text deltas as the model writes, then the verified Answer."""
+        """Yield text deltas as the model writes, then the verified Answer.
+
+        Junk questions and questions no passage is relevant to abstain as in extractive mode,
+        without asking the model: it would only have unrelated passages to misread.
+        """
+        if is_junk(question) or retrieval.relevance < 0:
+            answer = self.extractive.answer(question, retrieval, records, sides, question_language)
+            answer.mode = self.name
+            yield answer.answer
+            yield answer
+            return
         passages = retrieval.passages
         messages = self._messages(question, passages)
         parts: list[str] = []
@@ -117,7 +128,7 @@ class GenerativeAnswerer:
         records: dict[str, SourceRecord],
         sides: list[str],
     ) -> Answer:
-        evidence = self.extractive.evidence(question, retrieval)
+        evidence = self.extractive.evidence(question, retrieval, retrieval.passages)
         candidates = [
             make_citation(n, _best_sentence(p, evidence), records.get(p.source_id))
             for n, p in enumerate(retrieval.passages, start=1)
