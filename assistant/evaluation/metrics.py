@@ -8,6 +8,8 @@ metric does not apply, so that averages skip it). Definitions, in the order of s
 - quote_validity: share of citations whose quote equals source_text[start:end].
 - fact_recall: share of expected facts with at least one acceptable string in the answer.
 - side_coverage: share of expected sides among the sides of the cited sources.
+- side_balance: for a question with two or more expected sides, 1 if the answer cites every
+  expected side from one of the expected sources, else 0 (None with fewer than two).
 - abstention_accuracy: 1 if (unanswerable and abstained) or (answerable and not abstained).
 - latency p50/p95: percentiles of the per-question total time.
 
@@ -99,6 +101,24 @@ def side_coverage(cited_sides: Sequence[str], expected: Sequence[str]) -> float 
     if not expected:
         return None
     return len(set(cited_sides) & set(expected)) / len(set(expected))
+
+
+def side_balance(
+    cited: Sequence[tuple[str, str]], expected_sources: Sequence[str], expected_sides: Sequence[str]
+) -> float | None:
+    """Citations as (source id, side): is every expected side cited from an expected source?
+
+    >>> side_balance([("a", "for"), ("b", "against")], ["a", "b"], ["for", "against"])
+    1.0
+    >>> side_balance([("a", "for"), ("z", "against")], ["a", "b"], ["for", "against"])
+    0.0
+    >>> side_balance([("a", "for")], ["a"], ["for"]) is None
+    True
+    """
+    if len(set(expected_sides)) < 2:
+        return None
+    found = {side for sid, side in cited if sid in expected_sources}
+    return 1.0 if set(expected_sides) <= found else 0.0
 
 
 def abstention_correct(answerable: bool, abstained: bool) -> float:

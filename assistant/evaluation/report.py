@@ -33,7 +33,14 @@ def _plots(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -
     plt.close(fig)
 
     langs = list(summary["by_language"])
-    shown = ["hit_at_k", "citation_recall", "fact_recall", "side_coverage", "abstention_accuracy"]
+    shown = [
+        "hit_at_k",
+        "citation_recall",
+        "fact_recall",
+        "side_coverage",
+        "side_balance",
+        "abstention_accuracy",
+    ]
     fig, ax = plt.subplots(figsize=(8, 3.6))
     width = 0.8 / len(shown)
     for j, name in enumerate(shown):

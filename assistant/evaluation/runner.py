@@ -31,7 +31,9 @@ METRICS = (
     "quote_validity",
     "fact_recall",
     "side_coverage",
+    "side_balance",
     "abstention_accuracy",
+    "wrong_abstention_rate",
 )
 SUMMARY_KEYS = (*METRICS, "latency_p50_ms", "latency_p95_ms")
 
@@ -56,7 +58,15 @@ def score(
         "side_coverage": m.side_coverage([c["side"] for c in answer["citations"]], q.expected_sides)
         if ok
         else None,
+        "side_balance": m.side_balance(
+            [(c["source_id"], c["side"]) for c in answer["citations"]],
+            q.expected_sources,
+            q.expected_sides,
+        )
+        if ok
+        else None,
         "abstention_accuracy": m.abstention_correct(q.answerable, answer["abstained"]),
+        "wrong_abstention_rate": (1.0 if answer["abstained"] else 0.0) if ok else None,
     }
 
 
