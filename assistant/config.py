@@ -38,8 +38,8 @@ class Settings:
     chunk_overlap: int = 48
     top_k: int = 8
     # Calibrated relevance thresholds of the embedder (relevance.py, bench/abstention.py).
-    relevance_same: float = 0.835
-    relevance_cross: float = 0.781
+    relevance_same: float = 0.833
+    relevance_cross: float = 0.777
     mode: str = "extractive"
     llm_base_url: str | None = None
     llm_model: str | None = None
