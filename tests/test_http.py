@@ -44,7 +44,8 @@ def writable(tmp_path: Path, embedder) -> Iterator[tuple[str, Assistant]]:  # ty
 def test_health_search_sources(api: str) -> None:
     with httpx.Client(base_url=api, timeout=60) as c:
         h = c.get("/health").json()
-        assert h["status"] == "ok" and h["sources"] == 5 and h["passages"] > 100
+        # Passages of up to 256 embedder tokens: the bundled corpus makes 77.
+        assert h["status"] == "ok" and h["sources"] == 5 and h["passages"] > 50
         r = c.post("/v1/search", json={"query": "Où Kaneko a-t-il été blessé ?", "k": 3})
         assert r.status_code == 200
         top = r.json()["results"][0]
