@@ -316,26 +316,20 @@ class Store:
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
         """Nearest passages: (id, cosine similarity). Ids only: callers hold the rows."""
-        col = self._col("", False)
-        got = self._call(
-            col.query,
-            query_embeddings=[vector.astype(np.float32)],
-            n_results=n,
-            where=where or None,
-            include=["distances"],
-        )
-        return [
-            (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
-        ]
+        return self._nearest("", vector, n, where)
 
     def query_sentences(
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
         """Nearest sentences: (id, cosine similarity). Ids only: an id names its source, version
         and position (`source@version#sJ`), and fetching metadata would triple the query's cost."""
-        col = self._col("-sentences", False)
+        return self._nearest("-sentences", vector, n, where)
+
+    def _nearest(
+        self, suffix: str, vector: np.ndarray, n: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float]]:
         got = self._call(
-            col.query,
+            self._col(suffix, False).query,
             query_embeddings=[vector.astype(np.float32)],
             n_results=n,
             where=where or None,
