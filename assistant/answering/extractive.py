@@ -71,10 +71,7 @@ class ExtractiveAnswerer:
         """Score every sentence of the given passages (default: the relevant ones); best first."""
         if passages is None:
             passages = _relevant(retrieval)
-        ids = [
-            f"{p.source_id}@{p.version}#s{j}" for p in passages for j in range(p.first, p.last + 1)
-        ]
-        rows = self.store.sentence_vectors(list(dict.fromkeys(ids)))
+        rows = self.store.sentence_vectors(list(dict.fromkeys(_sentence_ids(passages))))
         if not rows:
             return []
         qtok = set(tokenize(question))
@@ -117,11 +114,7 @@ class ExtractiveAnswerer:
         """The quotes to show, in order: sides by their best quote, then within each side every
         relevant source's first quote before any second one; no duplicates or translations."""
         # Quotes come only from passages that clear the calibrated threshold themselves.
-        inside = {
-            f"{p.source_id}@{p.version}#s{j}"
-            for p in _relevant(retrieval)
-            for j in range(p.first, p.last + 1)
-        }
+        inside = set(_sentence_ids(_relevant(retrieval)))
         pool = [e for e in evidence if e.sentence_id in inside and _quotable(e.text)]
         if not pool:
             return []
@@ -158,9 +151,8 @@ class ExtractiveAnswerer:
                 chosen.append(e)
             elif twin.language != question_language and e.language == question_language:
                 chosen[chosen.index(twin)] = e
-        order = {id(e): i for i, e in enumerate(x for side in ranked.values() for x in side)}
-        by_side = list(ranked)
-        return sorted(chosen, key=lambda e: (by_side.index(e.side), order[id(e)]))
+        kept = {id(e) for e in chosen}
+        return [e for of_side in ranked.values() for e in of_side if id(e) in kept]
 
     # -- composing --------------------------------------------------------------------------
 
@@ -228,6 +220,11 @@ class ExtractiveAnswerer:
 def _relevant(retrieval: Retrieval) -> list[Passage]:
     """The retrieved passages that clear the calibrated relevance threshold."""
     return [p for p in retrieval.passages if p.relevance is not None and p.relevance >= 0]
+
+
+def _sentence_ids(passages: list[Passage]) -> list[str]:
+    """The ids of every sentence the passages hold (as ingest writes them)."""
+    return [f"{p.source_id}@{p.version}#s{j}" for p in passages for j in range(p.first, p.last + 1)]
 
 
 def _round_robin(queues: list[list[T]]) -> list[T]:
