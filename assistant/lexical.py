@@ -123,16 +123,28 @@ class Bm25Index:
         vocab = self.model.vocab_dict
         return sum(t in vocab for t in tokens) / len(tokens)
 
-    def search(self, query: str, k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        """Top-k (row, score) with score > 0, only among rows where mask is true."""
-        if self.model is None or k <= 0:
-            return []
+    def scores(self, query: str, mask: np.ndarray | None) -> np.ndarray | None:
+        """The BM25 score of every row for the query (0 where mask is false); None if no tokens.
+
+        Exact for every row, so that fusion can score any candidate, not only the top k.
+        """
+        if self.model is None:
+            return None
         tokens = tokenize(query)
         if not tokens:
-            return []
-        k = min(k, len(self.ids))
+            return None
         weight = None if mask is None else mask.astype(np.float32)
-        docs, scores = self.model.retrieve(
-            [tokens], k=k, show_progress=False, weight_mask=weight, n_threads=0
-        )
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        return np.asarray(self.model.get_scores(tokens, weight_mask=weight), np.float32)
+
+    def search(self, query: str, k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        """Top-k (row, score) with score > 0, only among rows where mask is true."""
+        scores = self.scores(query, mask) if k > 0 else None
+        return top(scores, k) if scores is not None else []
+
+
+def top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k best (row, score) with score > 0, best first."""
+    k = min(k, len(scores))
+    rows = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    rows = rows[np.argsort(-scores[rows], kind="stable")]
+    return [(int(i), float(scores[i])) for i in rows if scores[i] > 0]

@@ -1,19 +1,19 @@
-"""Hybrid retrieval: three ranked lists of passages fused by reciprocal rank, filtered by side,
-language and source, and balanced across sides.
+"""Hybrid retrieval: three kinds of evidence about each passage fused into one score, filtered
+by side, language and source, and balanced across sides.
 
 1. Passage vectors (Chroma): each passage embedded whole. Its context is what a question
    matches, across languages above all.
-2. Best sentence (Chroma): the nearest sentences; a passage ranks by its best one. Sharp on a
+2. Best sentence (Chroma): the nearest sentences; a passage counts its best one. Sharp on a
    question that one sentence answers.
 3. BM25 over passages (lexical.py): names, numbers, rare words.
 
-Reciprocal-rank fusion (k=60) needs no score calibration between the lists, and a hub (a
-fragment near every query) that tops one list cannot carry the fused ranking alone. The BM25
-list counts in proportion to the share of the query's tokens found in the index (1 for a
-same-language query, near 0 for a cross-lingual one). Measured on XQuAD (README): either dense
-list alone is below the fusion of both in every direction. Balance: when the relevant pool holds
-passages from several sides, the final k keeps the best passages of every side present, so one
-prolific side cannot crowd the other out.
+Fusion (`Retriever._fuse`): the two cosines are added (one model, one scale); in hybrid mode that
+sum and BM25 are standardised over the candidates and BM25 is weighted by the share of the
+query's tokens the index knows. Measured on XQuAD (README, bench/xquad.py): the sum beats
+reciprocal-rank fusion of the same lists in every direction, because rank fusion throws away how
+far apart two passages are, and its flat top let a weak cross-lingual BM25 list reorder them.
+Balance: when the relevant pool holds passages from several sides, the final k keeps the best
+passages of every side present, so one prolific side cannot crowd the other out.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ import numpy as np
 
 from .embedders import Embedder
 from .errors import InvalidRequest
-from .lexical import Bm25Index
+from .lexical import Bm25Index, top
 from .relevance import CROSS_LANGUAGE, SAME_LANGUAGE, margin
 from .schema import Passage
 from .sources import UNKNOWN
 from .store import SourceRecord, Store
 
-RRF_K = 60
 MODES = ("hybrid", "dense", "bm25")
 
 
@@ -120,6 +119,7 @@ class Retriever:
         self._generation: str | None = None
         self._checked = 0.0
         self._bm25: Bm25Index | None = None
+        self._bm25_rows: dict[str, int] = {}
         self._records: dict[str, SourceRecord] = {}
         self._rows: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self._owners: dict[tuple[str, str], dict[int, str]] = {}
@@ -152,6 +152,7 @@ class Retriever:
                 if committed.get(str(r[2].get("source_id"))) == r[2].get("version")
             ]
             self._bm25 = Bm25Index.build(rows)
+            self._bm25_rows = {pid: i for i, pid in enumerate(self._bm25.ids)}
             self._rows = {r[0]: r for r in rows}
             # (source, version) → sentence position → the first passage holding it, so that a
             # sentence hit needs no metadata from Chroma.
@@ -219,19 +220,9 @@ class Retriever:
         lexical: dict[str, float] = {}
         if mode != "dense":
             t = time.perf_counter()
-            lexical = self._lexical(query, pool, filters)
+            lexical = self._lexical(query, pool, filters, [*dense, *best_sentence])
             timings["bm25_ms"] = (time.perf_counter() - t) * 1000
-
-        # Reciprocal-rank fusion, the BM25 list weighted by how much of the query its vocabulary
-        # covers: a cross-lingual question shares few tokens with the passages, and its BM25
-        # ranking would only push noise into the fused list (measured on XQuAD, README).
-        lexical_weight = (
-            1.0 if mode == "bm25" else self._bm25.coverage(query) if lexical and self._bm25 else 0.0
-        )
-        fused: dict[str, float] = {}
-        for ranking, weight in ((dense, 1.0), (best_sentence, 1.0), (lexical, lexical_weight)):
-            for rank, pid in enumerate(sorted(ranking, key=ranking.__getitem__, reverse=True)):
-                fused[pid] = fused.get(pid, 0.0) + weight / (RRF_K + rank + 1)
+        fused = self._fuse(query, mode, dense, best_sentence, lexical)
         order = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
         relevance = {
             pid: margin(
@@ -280,7 +271,42 @@ class Retriever:
                 best[pid] = sim
         return best, hits
 
-    def _lexical(self, query: str, pool: int, filters: Filters) -> dict[str, float]:
+    def _fuse(
+        self,
+        query: str,
+        mode: str,
+        dense: dict[str, float],
+        best_sentence: dict[str, float],
+        lexical: dict[str, float],
+    ) -> dict[str, float]:
+        """Passage id → fused score, over every passage any list found.
+
+        Dense evidence is the passage's cosine plus its best sentence's: both come from one
+        model on one scale, so their sum needs no weights, and unlike a rank fusion it keeps how
+        far apart two passages are. A passage missing from one dense list gets that list's
+        lowest cosine (its own is no higher). In hybrid mode both evidences are z-scored over the
+        candidates and BM25 counts in proportion to the share of the query's tokens the
+        index knows (about 1 in the same language, near 0 across languages, where BM25 only
+        matches numbers and names). Measured on XQuAD against rank fusion: README.
+        """
+        if mode == "bm25":
+            return dict(lexical)
+        floor_p = min(dense.values(), default=0.0)
+        floor_s = min(best_sentence.values(), default=0.0)
+        ids = list(dict.fromkeys([*dense, *best_sentence, *lexical]))
+        semantic = np.array(
+            [dense.get(i, floor_p) + best_sentence.get(i, floor_s) for i in ids], np.float64
+        )
+        if mode == "dense" or not lexical or self._bm25 is None:
+            return dict(zip(ids, semantic.tolist(), strict=True))
+        words = np.array([lexical.get(i, 0.0) for i in ids], np.float64)
+        fused = _z(semantic) + self._bm25.coverage(query) * _z(words)
+        return dict(zip(ids, fused.tolist(), strict=True))
+
+    def _lexical(
+        self, query: str, pool: int, filters: Filters, candidates: list[str]
+    ) -> dict[str, float]:
+        """Passage id → BM25 score: the top `pool`, and the exact score of every candidate."""
         index = self._bm25
         if index is None:
             return {}
@@ -293,7 +319,15 @@ class Retriever:
             if vals:
                 m = np.isin(index.meta[key], list(vals))
                 mask = m if mask is None else mask & m
-        return {index.ids[i]: s for i, s in index.search(query, pool, mask)}
+        scores = index.scores(query, mask)
+        if scores is None:
+            return {}
+        out = {index.ids[i]: s for i, s in top(scores, pool)}
+        for pid in candidates:
+            row = self._bm25_rows.get(pid)
+            if row is not None and pid not in out:
+                out[pid] = float(scores[row])
+        return out
 
     def _passage(
         self, pid: str, score: float, dense: float, bm25: float, relevance: float | None
@@ -322,6 +356,12 @@ class Retriever:
             last=int(m.get("last", 0)),
             relevance=relevance,
         )
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    """Standard scores; all zeros when the values do not vary."""
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
 def _balance(passages: list[Passage], k: int, per_side: int = 2) -> list[Passage]:

