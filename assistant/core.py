@@ -23,7 +23,7 @@ from .answering.extractive import ExtractiveAnswerer
 from .answering.generative import GenerativeAnswerer, make_llm
 from .config import Settings
 from .embedders import Embedder, make_embedder
-from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceNotFound
+from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
 from .ingest import IngestReport, Progress, ingest_paths, ingest_text
 from .language import detect
 from .loaders import text_from_bytes
@@ -136,11 +136,30 @@ class Assistant:
         self._refresh()
         return report
 
-    def add_document(self, filename: str, data: bytes, fields: dict[str, Any] | None = None) -> str:
+    def add_document(
+        self,
+        filename: str,
+        data: bytes,
+        fields: dict[str, Any] | None = None,
+        replace: bool = False,
+        progress: Progress | None = None,
+    ) -> str:
         """Index one uploaded document with its manifest fields; returns its source id.
 
-        Raises BadDocument for unreadable content and ManifestError for bad fields.
+        The id is the `id` field, else the file name's stem (letters of any script kept). An
+        id already indexed is refused (SourceExists) unless `replace` is true: an upload never
+        overwrites a source by accident. Raises BadDocument for unreadable content and
+        ManifestError for bad fields. (The server runs the two steps apart, as a job: jobs.py.)
         """
+        source, text = self.check_upload(filename, data, fields, replace)
+        self.index_upload(source, text, progress)
+        return source.id
+
+    def check_upload(
+        self, filename: str, data: bytes, fields: dict[str, Any] | None, replace: bool = False
+    ) -> tuple[Source, str]:
+        """Everything about an upload that can be checked without embedding it: the file name,
+        its text, the manifest fields, and whether its id is taken. Returns (source, text)."""
         name = filename
         # A plain name only: no directories (either separator), no hidden or dot names, no
         # control characters, so that nothing derived from it can point outside its place.
@@ -153,18 +172,41 @@ class Assistant:
             or len(name) > 255
         ):
             raise InvalidRequest(f"file name {filename!r} must be a plain name like report.pdf")
+        check_unicode(name, "the file name")
         text = text_from_bytes(data, name)
         fields = {k: v for k, v in (fields or {}).items() if v not in (None, "", [])}
+        for key, value in fields.items():
+            if isinstance(value, str):
+                check_unicode(value, f"field {key!r}")
         fields.setdefault("file", name)
         source = make_source(fields, self.sides(), where=f"upload {name}")
         if not source.title:
             from .loaders import guess_title
 
             source = Source(**{**source.__dict__, "title": guess_title(text, Path(name).stem)})
+        existing = self.retriever.records().get(source.id) if self.store.exists() else None
+        if existing is not None and not replace:
+            raise SourceExists(
+                f"a source with id {source.id!r} is indexed already "
+                f"({existing.source.title or existing.source.id!r}); give this upload another "
+                "id (the 'id' field), or ask to replace it explicitly (replace=true)"
+            )
+        return source, text
+
+    def index_upload(self, source: Source, text: str, progress: Progress | None = None) -> None:
+        """Embed and commit a checked upload (see check_upload)."""
         self.store.open_for_write(self.embedder.name, self.embedder.dim)
-        ingest_text(text, source, self.store, self.embedder, self.settings, path="", corpus=None)
+        ingest_text(
+            text,
+            source,
+            self.store,
+            self.embedder,
+            self.settings,
+            path="",
+            corpus=None,
+            progress=progress,
+        )
         self._refresh()
-        return source.id
 
     def delete_document(self, source_id: str) -> None:
         """Remove a source and everything indexed from it."""
@@ -319,9 +361,22 @@ class Assistant:
             yield item
 
 
+def check_unicode(text: str, what: str = "the question") -> None:
+    """Raise InvalidRequest if the text cannot be written as UTF-8 (a lone surrogate, which
+    JSON's "\\ud800" escape can carry): everything downstream would fail on it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequest(
+            f"{what} holds invalid Unicode (a lone surrogate at character {exc.start}); "
+            "send well-formed UTF-8 text"
+        ) from exc
+
+
 def _check_question(text: str) -> None:
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest("the question is empty; type a question")
+    check_unicode(text)
     if len(text) > MAX_QUESTION_CHARS:
         raise InvalidRequest(
             f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}"

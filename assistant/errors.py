@@ -55,6 +55,10 @@ class SourceNotFound(AssistantError):
     """A source id names no indexed source."""
 
 
+class SourceExists(AssistantError):
+    """An upload would replace a source already indexed under the same id."""
+
+
 class InvalidRequest(AssistantError):
     """A question, filter or upload cannot be used as given."""
 

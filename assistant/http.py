@@ -5,7 +5,8 @@
     POST /v1/search                   ranked passages
     GET  /v1/sources                  every source and its labels
     GET  /v1/sources/{id}             one source: labels and whole text
-    POST /v1/documents                upload (multipart: file + manifest fields) → ingest   [admin]
+    POST /v1/documents                upload (multipart: file + manifest fields) → 202, a job [admin]
+    GET  /v1/jobs, /v1/jobs/{id}      ingest jobs: state, progress, outcome                  [admin]
     DELETE /v1/documents/{id}         remove a source                                       [admin]
     POST /v1/chat/completions         OpenAI-compatible chat (streaming and not)
     GET  /v1/models                   OpenAI-compatible model list
@@ -17,7 +18,6 @@ admin keys also add and delete. Keys are compared in constant time and never log
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -26,9 +26,13 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .access import LOGIN_MESSAGE, Keys
 from .core import MAX_QUESTION_CHARS, Assistant
 from .errors import (
     AssistantError,
@@ -39,12 +43,15 @@ from .errors import (
     InvalidRequest,
     LLMError,
     ManifestError,
+    SourceExists,
     SourceNotFound,
     StoreUnavailable,
 )
+from .guard import Guard
+from .jobs import Jobs
+from .markup import inert
 from .schema import Answer, Citation, Passage, SideSummary
 
-MAX_JSON_BYTES = 256 * 1024
 STATUS = {
     InvalidRequest: 400,
     ConfigError: 400,
@@ -55,6 +62,7 @@ STATUS = {
     StoreUnavailable: 503,
     LLMError: 502,
     EmbedderMismatch: 409,
+    SourceExists: 409,
 }
 
 
@@ -136,8 +144,21 @@ class SourceText(SourceOut):
     text: str
 
 
-class DocumentOut(BaseModel):
+class JobOut(BaseModel):
+    """An ingest job: POST /v1/documents answers with one, GET /v1/jobs/{id} follows it."""
+
+    id: str
+    filename: str
     source_id: str
+    state: Literal["queued", "running", "done", "failed"]
+    done: int = Field(description="texts embedded so far")
+    total: int = Field(description="texts to embed (known once the job runs)")
+    progress: float
+    message: str
+    error: dict[str, str] | None = None
+    created: float
+    finished: float | None = None
+    status_url: str
 
 
 class ChatMessage(BaseModel):
@@ -165,13 +186,17 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 
 def with_sources(a: Answer) -> str:
     """The answer text with a numbered sources list, for clients that only show text."""
+    # Chat UIs render Markdown: document text (quotes, labels) is escaped; an extractive
+    # answer is composed inert already, an LLM's text is escaped whole.
+    body = a.answer if a.mode == "extractive" else inert(a.answer)
     if not a.citations:
-        return a.answer
+        return body
     lines = [
-        f"[{c.n}] {c.label()}, {c.date or 'undated'}, {c.language}: “{' '.join(c.quote.split())}”"
+        f"[{c.n}] {inert(c.label())}, {inert(c.date or 'undated')}, {c.language}: "
+        f"“{inert(' '.join(c.quote.split()))}”"
         for c in a.citations
     ]
-    body = a.answer.split("\n\n**Sources**")[0].rstrip()
+    body = body.split("\n\n**Sources**")[0].rstrip()
     return body + "\n\nSources:\n" + "\n".join(lines)
 
 
@@ -189,8 +214,8 @@ def _error(exc: AssistantError) -> JSONResponse:
 def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     """Build the FastAPI app around an Assistant (starts nothing)."""
     settings = assistant.settings
-    read_keys = [k.encode() for k in settings.api_keys]
-    admin_keys = [k.encode() for k in settings.admin_keys]
+    keys = Keys.of(settings.api_keys, settings.admin_keys)
+    jobs = Jobs(assistant)
     max_upload = settings.max_upload_mb * 1024 * 1024
     app = FastAPI(
         title="Perspective-aware research assistant",
@@ -202,53 +227,57 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     async def _assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
         return _error(exc)
 
-    @app.middleware("http")
-    async def _limit_size(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        limit = max_upload + 64 * 1024 if request.url.path == "/v1/documents" else MAX_JSON_BYTES
-        if (
-            request.url.path.startswith("/v1/")
-            and length
-            and length.isdigit()
-            and int(length) > limit
-        ):
-            return _error(
-                TooLarge(f"the request body is {int(length)} bytes; the limit here is {limit}")
-            )
-        return await call_next(request)
+    app.add_middleware(Guard, max_upload=max_upload)
 
-    def _key(request: Request) -> bytes | None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(x) for x in e.get('loc', ()) if x != 'body') or 'body'}: {e.get('msg')}"
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            {
+                "error": {
+                    "type": "ValidationError",
+                    "message": "; ".join(problems) + " (see /docs for the request schema)",
+                    "details": jsonable_encoder(exc.errors()),
+                }
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        return JSONResponse(
+            {"error": {"type": kind, "message": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    def _key(request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
         key = (
             auth[7:].strip()
             if auth.lower().startswith("bearer ")
             else request.headers.get("x-api-key", "")
         )
-        return key.encode() if key else None
-
-    def _match(key: bytes | None, keys: list[bytes]) -> bool:
-        # Compare against every key, always, so timing reveals neither which nor how much matched.
-        found = False
-        for k in keys:
-            found |= hmac.compare_digest(key or b"", k)
-        return found
+        return key or None
 
     def require_read(request: Request) -> None:
-        if not read_keys and not admin_keys:
-            return
-        if not _match(_key(request), read_keys + admin_keys):
+        if not keys.open and keys.role(_key(request)) is None:
             raise _Denied(401, "a valid API key is required: send 'Authorization: Bearer KEY'")
 
     def require_admin(request: Request) -> None:
-        if not admin_keys:
-            if read_keys:
-                raise _Denied(
-                    403, "adding and deleting documents needs an admin key (ASSISTANT_ADMIN_KEYS)"
-                )
+        if keys.open:
             return
-        key = _key(request)
-        if not _match(key, admin_keys):
-            status = 403 if _match(key, read_keys) else 401
+        if not keys.admin:
+            raise _Denied(
+                403, "adding and deleting documents needs an admin key (ASSISTANT_ADMIN_KEYS)"
+            )
+        role = keys.role(_key(request))
+        if role != "admin":
+            status = 403 if role == "read" else 401
             raise _Denied(status, "an admin API key is required for adding and deleting documents")
 
     @app.exception_handler(_Denied)
@@ -355,8 +384,8 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
 
     @app.post(
         "/v1/documents",
-        response_model=DocumentOut,
-        status_code=201,
+        response_model=JobOut,
+        status_code=202,
         dependencies=[Depends(require_admin)],
     )
     def add_document(
@@ -373,7 +402,8 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         voice: str | None = Form(None),
         perspective: str | None = Form(None),
         evidence: str | None = Form(None),
-    ) -> DocumentOut:
+        replace: bool = Form(False),
+    ) -> JobOut:
         data = file.file.read(max_upload + 1)
         if len(data) > max_upload:
             raise TooLarge(
@@ -393,7 +423,17 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             "perspective": perspective,
             "evidence": evidence,
         }
-        return DocumentOut(source_id=assistant.add_document(file.filename or "", data, fields))
+        job = jobs.submit(file.filename or "", data, fields, replace)
+        return JobOut(**job.to_dict(), status_url=f"/v1/jobs/{job.id}")
+
+    @app.get("/v1/jobs", response_model=list[JobOut], dependencies=[Depends(require_admin)])
+    def list_jobs() -> list[JobOut]:
+        return [JobOut(**j.to_dict(), status_url=f"/v1/jobs/{j.id}") for j in jobs.list()]
+
+    @app.get("/v1/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(require_admin)])
+    def get_job(job_id: str) -> JobOut:
+        job = jobs.get(job_id)
+        return JobOut(**job.to_dict(), status_url=f"/v1/jobs/{job.id}")
 
     @app.delete("/v1/documents/{source_id}", status_code=204, dependencies=[Depends(require_admin)])
     def delete_document(source_id: str) -> Response:
@@ -467,8 +507,9 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             sent = ""
             for item in _chain(first, items):
                 if isinstance(item, str):
-                    sent += item
-                    yield chunk({"content": item})
+                    text = item if mode == "extractive" else inert(item)
+                    sent += text
+                    yield chunk({"content": text})
                 else:
                     full = with_sources(item)
                     # The streamed text is the answer as written; the sources list follows it.
@@ -480,12 +521,21 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    # A running ingest gives up at its next batch, so that SIGTERM stops the server in seconds.
+    app.router.on_shutdown.append(jobs.stop)
+    app.state.jobs = jobs
     if mount_ui:
         import gradio as gr
 
         from .webapp import create_app
 
-        app = gr.mount_gradio_app(app, create_app(assistant), path="/ui")
+        app = gr.mount_gradio_app(
+            app,
+            create_app(assistant, keys=keys, jobs=jobs),
+            path="/ui",
+            auth=keys.login(),
+            auth_message=LOGIN_MESSAGE,
+        )
     return app
 
 

@@ -108,10 +108,13 @@ def ingest_text(
     path: str = "",
     corpus: Corpus | None = None,
     records: dict[str, SourceRecord] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[str, int, int, int]:
     """Index one source text. Returns (status, texts embedded, tokens embedded, passages).
 
-    status is "added", "updated", "relabelled" or "unchanged".
+    status is "added", "updated", "relabelled" or "unchanged". `progress(done, total, name)` is
+    called between embedding batches with the texts embedded so far; an exception it raises
+    stops the ingest before anything of this version is written (how a job is cancelled).
     """
     version = version_of(text, settings, embedder.name)
     known = (records if records is not None else store.records()).get(source.id)
@@ -129,8 +132,9 @@ def ingest_text(
     if not prep.passages:
         raise BadDocument(path or source.id, "no sentences found in the text")
     dense = [j for j, s in enumerate(prep.sentences) if letters(s.text) >= MIN_LETTERS]
-    vectors = _embed_unique(embedder, [prep.sentences[j].text for j in dense])
-    passage_vectors = _embed_unique(embedder, [p.text for p in prep.passages])
+    texts = [prep.sentences[j].text for j in dense] + [p.text for p in prep.passages]
+    embedded_all = _embed_unique(embedder, texts, progress, source.id)
+    vectors, passage_vectors = embedded_all[: len(dense)], embedded_all[len(dense) :]
     labels = {
         "source_id": source.id,
         "version": version,
@@ -180,10 +184,26 @@ def ingest_text(
     return status, embedded, tokens, len(pass_rows)
 
 
-def _embed_unique(embedder: Embedder, texts: list[str]) -> np.ndarray:
+# Texts per embedding call when someone watches the progress: small enough to report (and to
+# cancel) every few seconds on 2 cores, large enough to keep the embedder's batching.
+PROGRESS_BATCH = 16
+
+
+def _embed_unique(
+    embedder: Embedder, texts: list[str], progress: Progress | None = None, name: str = ""
+) -> np.ndarray:
     """Embed each distinct text once (headers and boilerplate repeat within a document)."""
     uniq = list(dict.fromkeys(texts))
-    vecs = embedder.passages(uniq)
+    if progress is None or len(uniq) <= PROGRESS_BATCH:
+        vecs = embedder.passages(uniq)
+    else:
+        parts = []
+        for i in range(0, len(uniq), PROGRESS_BATCH):
+            progress(i, len(uniq), name)
+            parts.append(embedder.passages(uniq[i : i + PROGRESS_BATCH]))
+        vecs = np.concatenate(parts)
+    if progress is not None:
+        progress(len(uniq), len(uniq), name)
     index = {t: i for i, t in enumerate(uniq)}
     return vecs[[index[t] for t in texts]]
 

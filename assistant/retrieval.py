@@ -165,6 +165,33 @@ class Retriever:
             self._sides = list({**self.store.corpus_info()["sides"], UNKNOWN: ""})
             self._generation = gen
 
+    def vocabulary(self) -> dict[str, list[str]]:
+        """The values each filter accepts: declared sides, indexed languages, committed sources."""
+        self._refresh()
+        languages: Any = self._bm25.meta["language"] if self._bm25 is not None else []
+        return {
+            "side": sorted(self._sides),
+            "language": sorted(set(languages)),
+            "source": sorted(self._records),
+        }
+
+    def _check(self, filters: Filters) -> None:
+        """An unknown filter value would silently match nothing: name it and the valid ones."""
+        known = None
+        for key, values in (
+            ("side", filters.sides),
+            ("language", filters.languages),
+            ("source", filters.sources),
+        ):
+            if values:
+                known = known or self.vocabulary()
+                bad = [v for v in values if v not in known[key]]
+                if bad:
+                    raise InvalidRequest(
+                        f"unknown {key} filter {', '.join(map(repr, bad))}; this index has: "
+                        f"{', '.join(known[key]) or 'none'}"
+                    )
+
     # -- search -----------------------------------------------------------------------------
 
     def retrieve(
@@ -194,6 +221,7 @@ class Retriever:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         self._refresh()
+        self._check(filters)
         timings["refresh_ms"] = (time.perf_counter() - t) * 1000
         pool = max(3 * k, 24)
 

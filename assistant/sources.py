@@ -24,10 +24,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import regex
 
 from .errors import ManifestError
 
@@ -46,7 +49,10 @@ VOICES: dict[str, str] = {
     UNKNOWN: "no label: the manifest has no entry for this document",
 }
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Letters, marks and digits of any script (the `regex` module knows Unicode classes, `re` does
+# not), so that "доклад" and "日本" stay readable and distinct instead of collapsing to one id.
+_ID_RE = regex.compile(r"^[\p{L}\p{N}][\p{L}\p{M}\p{N}._-]{0,127}$")
+_UNSAFE = regex.compile(r"[^\p{L}\p{M}\p{N}._-]+")
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _TEXT_FIELDS = (
     "title",
@@ -106,12 +112,13 @@ class Corpus:
 
 
 def safe_id(text: str) -> str:
-    """A source id from a file stem: unsafe characters become '-'.
+    """A source id from a file stem: letters and digits of any script kept (NFC), runs of
+    anything else become '-'.
 
-    >>> safe_id("Rapport final (v2)")
-    'Rapport-final-v2'
+    >>> safe_id("Rapport final (v2)"), safe_id("доклад"), safe_id("отчёт"), safe_id("日本 報告")
+    ('Rapport-final-v2', 'доклад', 'отчёт', '日本-報告')
     """
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:128]
+    cleaned = _UNSAFE.sub("-", unicodedata.normalize("NFC", text)).strip("-._")[:128]
     return cleaned or "document"
 
 
@@ -119,7 +126,7 @@ def check_id(source_id: str) -> str:
     """Return the id if it is safe to use as a key and in URLs, else raise ValueError."""
     if not _ID_RE.match(source_id) or ".." in source_id:
         raise ValueError(
-            f"source id {source_id!r} must be 1–128 characters of letters, digits, '.', '_' "
+            f"source id {source_id!r} must be 1–128 letters or digits (any script), '.', '_' "
             "or '-', start with a letter or digit, and hold no '..'"
         )
     return source_id

@@ -2,7 +2,10 @@
 
 `create_app(assistant)` builds the Gradio interface and starts nothing; only `__main__` builds
 the index if there is none (from data/corpus, with progress) and launches the server on
-127.0.0.1. Everything from documents or users is HTML-escaped before it reaches the page.
+127.0.0.1. Document and user text is inert: escaped for Markdown in the chat (markup.py),
+HTML-escaped in the source panels, and the page forbids loading anything from another origin
+(a Content-Security-Policy header, from guard.py, whichever way the page is served).
+With keys configured, Gradio's login guards the page and its API (access.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import html
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +24,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from . import VOICES, Answer, Assistant, AssistantError, Citation  # noqa: E402
+from .access import LOGIN_MESSAGE, Keys  # noqa: E402
+from .guard import Guard  # noqa: E402
+from .jobs import Jobs  # noqa: E402
+from .markup import inert, plain  # noqa: E402
 
 EXAMPLES = [
     "How much aid has Japan given Ukraine?",
@@ -113,8 +122,8 @@ def document_html(assistant: Assistant, source_id: str, start: int | None, end: 
 
 
 def as_text(text: str) -> str:
-    """Escape markup so that user and source text shows as text; Markdown emphasis still works."""
-    return html.escape(text, quote=False)
+    """Text shown in the chat as written: no Markdown or HTML in it takes effect (markup.py)."""
+    return inert(text)
 
 
 def linked(text: str) -> str:
@@ -123,25 +132,40 @@ def linked(text: str) -> str:
 
 
 def upload(
-    assistant: Assistant, files: list[Any] | None, fields: dict[str, Any], progress: Any
-) -> str:
-    """Ingest uploaded files with the given manifest fields; one line per file."""
+    jobs: Jobs, files: list[Any] | None, fields: dict[str, Any], replace: bool = False
+) -> Iterator[str]:
+    """Queue uploaded files as ingest jobs (jobs.py) and report their progress, one line each,
+    until every job is done or failed."""
     if not files:
-        return "Choose one or more files (txt, md, html, pdf) first."
-    lines = []
-    for i, f in enumerate(files):
+        yield "Choose one or more files (txt, md, html, pdf) first."
+        return
+    lines: dict[str, str] = {}
+    queued: dict[str, str] = {}
+    for f in files:
         path = Path(f if isinstance(f, str) else f.name)
-        progress((i, len(files)), desc=f"ingesting {path.name}")
         own = dict(fields)
         if len(files) > 1:
             own.pop("title", None)  # one title cannot name several documents
         try:
-            source_id = assistant.add_document(path.name, path.read_bytes(), own)
-            lines.append(f"✔ {path.name}: indexed as {source_id}")
+            job = jobs.submit(path.name, path.read_bytes(), own, replace)
+            queued[path.name] = job.id
+            lines[path.name] = f"… {path.name}: queued as {job.source_id}"
         except AssistantError as exc:
-            lines.append(f"✘ {path.name}: {exc}")
-    progress((len(files), len(files)), desc="done")
-    return "\n".join(lines)
+            lines[path.name] = f"✘ {path.name}: {exc}"
+    yield "\n".join(lines.values())
+    while queued:
+        time.sleep(0.5)
+        for name, job_id in list(queued.items()):
+            job = jobs.get(job_id)
+            if job.state == "done":
+                lines[name] = f"✔ {name}: indexed as {job.source_id}"
+                del queued[name]
+            elif job.state == "failed":
+                lines[name] = f"✘ {name}: {job.message}"
+                del queued[name]
+            else:
+                lines[name] = f"… {name}: {job.message} ({job.to_dict()['progress']:.0%})"
+        yield "\n".join(lines.values())
 
 
 def _text(content: Any) -> str:
@@ -153,8 +177,20 @@ def _text(content: Any) -> str:
     return ""
 
 
-def create_app(assistant: Assistant) -> gr.Blocks:
-    """Build the chat interface around an Assistant; starts nothing."""
+def create_app(
+    assistant: Assistant, keys: Keys | None = None, jobs: Jobs | None = None
+) -> gr.Blocks:
+    """Build the chat interface around an Assistant.
+
+    Args:
+        assistant: what answers.
+        keys: the access model; with keys, serve the Blocks with `auth=keys.login()` and only
+            admin sessions may add documents (the same rule as the JSON API).
+        jobs: the ingest queue shared with the JSON API (one of its own if not given; its
+            worker thread starts now).
+    """
+    keys = keys or Keys()
+    jobs = jobs or Jobs(assistant)
     sides = [s for s in assistant.sides()]
     records = assistant.sources()
     languages = sorted(
@@ -171,7 +207,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         source: list[str],
         mode: str,
     ) -> Iterator[tuple[list[dict[str, Any]], str, Any, str]]:
-        history = [(m["role"], html.unescape(_text(m.get("content")))) for m in chat]
+        history = [(m["role"], plain(_text(m.get("content")))) for m in chat]
         chat = chat + [
             {"role": "user", "content": as_text(message)},
             {"role": "assistant", "content": ""},
@@ -188,10 +224,14 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             ):
                 if isinstance(item, str):
                     text += item
-                    chat[-1] = {"role": "assistant", "content": as_text(text)}
+                    # An extractive answer is composed inert (document text escaped); an LLM's
+                    # text may repeat a document's markup, so all of it is escaped.
+                    shown = text if mode == "extractive" else as_text(text)
+                    chat[-1] = {"role": "assistant", "content": shown}
                     yield chat, "", gr.update(), ""
                 else:
-                    chat[-1] = {"role": "assistant", "content": linked(as_text(item.answer))}
+                    shown = item.answer if item.mode == "extractive" else as_text(item.answer)
+                    chat[-1] = {"role": "assistant", "content": linked(shown)}
                     choices = [
                         (f"[{c.n}] {c.outlet or c.title}", f"{c.source_id}:{c.start}:{c.end}")
                         for c in item.citations
@@ -243,7 +283,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                 )
                 with gr.Accordion("Legend: sides and voices", open=False):
                     gr.HTML(legend_html(assistant))
-        with gr.Accordion("Add documents", open=False, elem_id="add-documents"):
+        with gr.Accordion("Add documents", open=False, elem_id="add-documents") as adder:
             files = gr.File(
                 file_count="multiple",
                 file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
@@ -262,6 +302,9 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                 f_url = gr.Textbox(label="URL")
             f_persp = gr.Textbox(label="Perspective (one line)")
             f_evidence = gr.Textbox(label="Evidence for the label")
+            f_replace = gr.Checkbox(
+                False, label="Replace a source with the same id (otherwise it is refused)"
+            )
             add = gr.Button("Add to the index", elem_id="add")
             added = gr.Textbox(label="Result", interactive=False, elem_id="add-result", lines=3)
         gr.Markdown("### Cited sources")
@@ -294,8 +337,14 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             url: str,
             persp: str,
             evidence: str,
-            progress: Any = gr.Progress(),  # noqa: B008 - Gradio injects progress this way
-        ) -> tuple[str, Any]:
+            replace: bool,
+            request: gr.Request,
+        ) -> Iterator[tuple[str, Any]]:
+            # The same rule as the JSON API: with keys set, only an admin session adds.
+            if not keys.may_admin(keys.session_role(getattr(request, "username", None))):
+                raise gr.Error(
+                    "adding documents needs an admin key: log in as 'admin' with an admin key"
+                )
             fields = {
                 "title": title,
                 "outlet": outlet,
@@ -308,11 +357,19 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                 "perspective": persp,
                 "evidence": evidence,
             }
-            message = upload(assistant, files, fields, progress)
+            message = ""
+            for message in upload(jobs, files, fields, bool(replace)):
+                yield message, gr.update()
             choices = [
                 (f"{r.source.id} — {r.source.title[:50]}", r.source.id) for r in assistant.sources()
             ]
-            return message, gr.update(choices=choices)
+            yield message, gr.update(choices=choices)
+
+        def admin_only(request: gr.Request) -> Any:
+            role = keys.session_role(getattr(request, "username", None))
+            return gr.update(visible=keys.may_admin(role))
+
+        demo.load(admin_only, None, adder, api_visibility="private")
 
         add.click(
             add_files,
@@ -328,6 +385,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                 f_url,
                 f_persp,
                 f_evidence,
+                f_replace,
             ],
             [added, source],
             api_name="add_documents",
@@ -349,11 +407,24 @@ def main(argv: list[str] | None = None) -> int:
         report = assistant.ensure_index(progress)
         if report:
             print(f"index built: {report.summary()}", file=sys.stderr)
-        demo = create_app(assistant)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS)
+    keys = Keys.of(assistant.settings.api_keys, assistant.settings.admin_keys)
+    demo = create_app(assistant, keys=keys)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        css=CSS,
+        auth=keys.login(),
+        auth_message=LOGIN_MESSAGE,
+        # The same guard as the served API: body limits, strict JSON, the CSP header.
+        app_kwargs={
+            "middleware": [
+                Middleware(Guard, max_upload=assistant.settings.max_upload_mb * 1024 * 1024)
+            ]
+        },
+    )
     return 0
 
 

@@ -1,6 +1,11 @@
 """Load: concurrent clients asking and searching through the HTTP API, on loopback only.
 
-    python bench/load.py [--clients 50] [--seconds 60] [--ask-share 0.5]
+    python bench/load.py [--clients 50] [--seconds 60] [--ask-share 0.5] [--upload-kb 200]
+
+With --upload-kb N, a second phase follows the plain one on the same server: the same clients
+for the same time while one N-KB text document is uploaded at its start and ingests in the
+background (POST /v1/documents → a job). Reported side by side, with the job's outcome and its
+ingest rate (KB of text per second), which sets the upload limit (README).
 
 Starts `assistant serve` on 127.0.0.1 over an index of the bundled corpus (built in a temporary
 directory), runs the clients for a bounded time (and at most --max-requests requests), then
@@ -59,10 +64,14 @@ async def client(
         while time.monotonic() < deadline and budget[0] > 0:
             budget[0] -= 1
             q = rng.choice(QUESTIONS)
-            kind = "ask" if rng.random() < share else "search"
+            roll = rng.random()
+            # One request in ten is a health probe, as a load balancer would send.
+            kind = "health" if roll < 0.1 else "ask" if roll < 0.1 + 0.9 * share else "search"
             t = time.perf_counter()
             try:
-                if kind == "ask":
+                if kind == "health":
+                    r = await c.get("/health")
+                elif kind == "ask":
                     r = await c.post("/v1/ask", json={"question": q})
                 else:
                     r = await c.post("/v1/search", json={"query": q, "k": 8})
@@ -72,12 +81,58 @@ async def client(
             out.append((kind, status, (time.perf_counter() - t) * 1000))
 
 
+def upload_text(kb: int) -> bytes:
+    """Distinct English sentences (so nothing is deduplicated away), about `kb` KB."""
+    rows, i = [], 0
+    while sum(len(r) for r in rows) < kb * 1024:
+        rows.append(
+            f"Ledger entry {i}: the prefecture of Niigata sent {i % 97} generators and "
+            f"{i % 89} heaters to the city of Sumy in week {i % 52} of year {2022 + i % 4}."
+        )
+        i += 1
+    return "\n\n".join(rows).encode()
+
+
+def phase(url: str, args: argparse.Namespace) -> list[tuple[str, int, float]]:
+    results: list[tuple[str, int, float]] = []
+    budget = [args.max_requests]
+    deadline = time.monotonic() + args.seconds
+
+    async def run() -> None:
+        await asyncio.gather(
+            *(client(url, deadline, args.ask_share, results, budget) for _ in range(args.clients))
+        )
+
+    asyncio.run(run())
+    return results
+
+
+def summary(results: list[tuple[str, int, float]], elapsed: float) -> dict[str, object]:
+    report: dict[str, object] = {
+        "requests": len(results),
+        "errors": sum(1 for _, s, _ in results if s != 200),
+        "throughput_rps": round(len(results) / elapsed, 1),
+    }
+    for kind in ("ask", "search", "health", "all"):
+        lat = [ms for k, s, ms in results if kind == k or (kind == "all" and k != "health")]
+        if lat:
+            report[kind] = {
+                f"p{p}_ms": round(float(np.percentile(lat, p)), 1) for p in (50, 95, 99)
+            } | {"n": len(lat)}
+    statuses: dict[str, int] = {}
+    for _, s, _ in results:
+        statuses[str(s)] = statuses.get(str(s), 0) + 1
+    report["statuses"] = statuses
+    return report
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--ask-share", type=float, default=0.5)
     ap.add_argument("--max-requests", type=int, default=200_000)
+    ap.add_argument("--upload-kb", type=int, default=0, help="also a phase with an upload")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
@@ -104,44 +159,39 @@ def main() -> None:
                     time.sleep(0.5)
             httpx.post(url + "/v1/ask", json={"question": QUESTIONS[0]}, timeout=60)  # warm-up
             mem_start = rss_mb(server.pid)
-            results: list[tuple[str, int, float]] = []
-            budget = [args.max_requests]
             t0 = time.monotonic()
-            deadline = t0 + args.seconds
-
-            async def run() -> None:
-                await asyncio.gather(
-                    *(
-                        client(url, deadline, args.ask_share, results, budget)
-                        for _ in range(args.clients)
-                    )
+            plain = phase(url, args)
+            report: dict[str, object] = {
+                "clients": args.clients,
+                "seconds": args.seconds,
+                "plain": summary(plain, time.monotonic() - t0),
+            }
+            if args.upload_kb:
+                data = upload_text(args.upload_kb)
+                r = httpx.post(
+                    url + "/v1/documents", files={"file": ("ledger.txt", data)}, timeout=60
                 )
-
-            asyncio.run(run())
-            elapsed = time.monotonic() - t0
-            mem_end = rss_mb(server.pid)
+                job = r.json()
+                t0 = time.monotonic()
+                loaded = phase(url, args)
+                elapsed = time.monotonic() - t0
+                while job["state"] in ("queued", "running"):
+                    time.sleep(1)
+                    job = httpx.get(url + job["status_url"], timeout=60).json()
+                report["with_upload"] = summary(loaded, elapsed) | {
+                    "upload": {
+                        "kb": round(len(data) / 1024),
+                        "post_status": r.status_code,
+                        "job_state": job["state"],
+                        "ingest_s": round(job["finished"] - job["created"], 1),
+                        "kb_per_s": round(len(data) / 1024 / (job["finished"] - job["created"]), 2),
+                    }
+                }
+            report["memory_mb_start"] = round(mem_start, 1)
+            report["memory_mb_end"] = round(rss_mb(server.pid), 1)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    report: dict[str, object] = {
-        "clients": args.clients,
-        "seconds": round(elapsed, 1),
-        "requests": len(results),
-        "errors": sum(1 for _, s, _ in results if s != 200),
-        "throughput_rps": round(len(results) / elapsed, 1),
-        "memory_mb_start": round(mem_start, 1),
-        "memory_mb_end": round(mem_end, 1),
-    }
-    for kind in ("ask", "search", "all"):
-        lat = [ms for k, s, ms in results if kind in ("all", k)]
-        if lat:
-            report[kind] = {
-                f"p{p}_ms": round(float(np.percentile(lat, p)), 1) for p in (50, 95, 99)
-            } | {"n": len(lat)}
-    statuses: dict[str, int] = {}
-    for _, s, _ in results:
-        statuses[str(s)] = statuses.get(str(s), 0) + 1
-    report["statuses"] = statuses
     print(json.dumps(report, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))

@@ -171,3 +171,19 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def finished_job(client: object, response: object, timeout: float = 300) -> dict:  # type: ignore[type-arg]
+    """POST /v1/documents answers 202 with a job: poll it until done or failed, return it."""
+    import httpx
+
+    assert isinstance(client, httpx.Client) and isinstance(response, httpx.Response)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    sent = response.request.headers
+    auth = {k: sent[k] for k in ("authorization", "x-api-key") if k in sent}
+    deadline = time.monotonic() + timeout
+    while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = client.get(job["status_url"], headers=auth).json()
+    return job

@@ -121,3 +121,60 @@ def test_markup_in_documents_and_questions_shows_as_text(browser, fresh, tmp_pat
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_documents_remote_image_and_script_link_make_no_outside_request(
+    browser, fresh, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Served as `assistant serve` with keys: log in through Gradio's form, ask about a document
+    whose answering sentence carries a remote Markdown image, an HTML image and a javascript:
+    link. Every request the page makes stays on 127.0.0.1, and the markup shows as text."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "kherson.txt").write_text(
+        "Japan sent 40 water purifiers ![pixel](http://evil.example/p.png) to Kherson "
+        "[click here](javascript:alert(1)) in May 2025 <img src=http://evil.example/i.png>.",
+        encoding="utf-8",
+    )
+    fresh.ingest([docs])
+    env = {
+        "ASSISTANT_INDEX_PATH": str(fresh.settings.index_path),
+        "ASSISTANT_API_KEYS": "reader-key",
+        "ASSISTANT_ADMIN_KEYS": "admin-key",
+    }
+    proc, url = spawn(["-m", "assistant", "serve"], env, timeout=120)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        outside: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+                else outside.append(r.url)
+            ),
+        )
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url + "/ui/", wait_until="domcontentloaded")
+        page.locator("input[type=password]").wait_for(timeout=60_000)
+        page.locator("input[type=text]").first.fill("analyst")
+        page.locator("input[type=password]").fill("reader-key")
+        page.locator("button", has_text="Login").click()
+        ask(page, "What did Japan send to Kherson in May 2025?")
+        page.locator("#chat", has_text="water purifiers").wait_for(timeout=60_000)
+        page.locator("#sources-panel .side-badge").first.wait_for(timeout=60_000)
+        chat = page.locator("#chat").inner_text()
+        assert "![pixel](http://evil.example/p.png)" in chat, chat
+        assert page.locator("#chat img[src*='evil']").count() == 0
+        assert page.locator("#chat a[href^='javascript']").count() == 0
+        assert (
+            page.locator("#add-documents").count() == 0
+            or not page.locator("#add-documents").is_visible()
+        ), "a reader's page has no upload form"
+        page.wait_for_timeout(1000)
+        assert outside == [] and dialogs == [], (outside, dialogs)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..chunking import letters
 from ..lexical import tokenize
+from ..markup import inert
 from ..relevance import is_junk
 from ..retrieval import Retrieval
 from ..schema import Answer, Citation, Passage
@@ -260,16 +261,16 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
     """
     lines: list[str] = []
     for side in dict.fromkeys(c.side for c in citations):
-        lines.append(f"**{side}**")
+        lines.append(f"**{inert(side)}**")
         previous = None
         for c in (c for c in citations if c.side == side):
-            quote = f"“{_oneline(c.quote)}” [{c.n}]"
+            quote = f"“{inert(_oneline(c.quote))}” [{c.n}]"
             if c.source_id == previous:
                 lines[-1] += f" … {quote}"
                 continue
             who = c.outlet or c.author or c.title or c.source_id
             meta = ", ".join(x for x in (c.voice, c.date) if x)
-            lines.append(f"- {who} ({meta}) says: {quote}")
+            lines.append(f"- {inert(who)} ({inert(meta)}) says: {quote}")
             previous = c.source_id
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
@@ -285,17 +286,20 @@ def _coda(answer: Answer) -> str:
         for d in answer.disagreements:
             who = "; ".join(
                 dict.fromkeys(
-                    f"{by_n[n].outlet or by_n[n].title or by_n[n].source_id} ({by_n[n].side})"
+                    inert(
+                        f"{by_n[n].outlet or by_n[n].title or by_n[n].source_id} ({by_n[n].side})"
+                    )
                     for n in d["citations"]
                 )
             )
             refs = " ".join(f"[{n}]" for n in d["citations"])
-            parts.append(f"- {d['figure']} — {who} {refs}")
+            parts.append(f"- {inert(d['figure'])} — {who} {refs}")
     if answer.sides_without_evidence:
         parts.append(
             "\n"
             + "; ".join(
-                f"No {s} source in the index addresses this." for s in answer.sides_without_evidence
+                f"No {inert(s)} source in the index addresses this."
+                for s in answer.sides_without_evidence
             )
         )
     return ("\n".join(parts) + "\n") if parts else ""

@@ -1,0 +1,76 @@
+"""Who may do what: one access model for the JSON API and the web chat.
+
+Keys come from settings (ASSISTANT_API_KEYS, ASSISTANT_ADMIN_KEYS). With none configured, every
+door is open to whoever can reach the server. With keys, read keys ask and search, admin keys
+also add and delete documents. Keys are compared in constant time, against every key, so that
+timing reveals neither which key nor how much of one matched.
+
+The web chat uses Gradio's own login (a form, then an HttpOnly session cookie that also covers
+Gradio's API routes under /ui): the password is a key; the user name `admin` asks for the admin
+role and is accepted only with an admin key; any other name gets the read role.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["read", "admin"]
+ADMIN_USER = "admin"
+LOGIN_MESSAGE = (
+    "This server needs an API key. Password: your key. User name: admin (with an admin key) to "
+    "add and delete documents, any other name to ask."
+)
+
+
+@dataclass(frozen=True)
+class Keys:
+    read: tuple[bytes, ...] = ()
+    admin: tuple[bytes, ...] = ()
+
+    @classmethod
+    def of(cls, read: list[str] | tuple[str, ...], admin: list[str] | tuple[str, ...]) -> Keys:
+        return cls(tuple(k.encode() for k in read), tuple(k.encode() for k in admin))
+
+    @property
+    def open(self) -> bool:
+        """No keys configured: anyone who can reach the server may do anything."""
+        return not self.read and not self.admin
+
+    def role(self, key: str | bytes | None) -> Role | None:
+        """The role a key grants, or None for a missing or unknown key."""
+        raw = key.encode() if isinstance(key, str) else (key or b"")
+        is_admin = _match(raw, self.admin)
+        is_read = _match(raw, self.read)
+        return "admin" if is_admin else "read" if is_read else None
+
+    def may_admin(self, role: Role | None) -> bool:
+        return self.open or role == "admin"
+
+    def login(self) -> Callable[[str, str], bool] | None:
+        """Gradio's `auth` callable (None when open): user `admin` needs an admin key."""
+        if self.open:
+            return None
+
+        def check(username: str, password: str) -> bool:
+            role = self.role(password)
+            return role == "admin" if username == ADMIN_USER else role is not None
+
+        return check
+
+    def session_role(self, username: str | None) -> Role | None:
+        """The role of a logged-in Gradio session (its user name passed the login check)."""
+        if self.open:
+            return "admin"
+        if not username:
+            return None
+        return "admin" if username == ADMIN_USER else "read"
+
+
+def _match(key: bytes, keys: tuple[bytes, ...]) -> bool:
+    found = False
+    for k in keys:
+        found |= hmac.compare_digest(key, k)
+    return found and bool(key)

@@ -1,0 +1,185 @@
+"""An ASGI middleware in front of the whole served app (the JSON API and the chat at /ui).
+
+- Body limits that hold whatever the transfer encoding: a declared Content-Length over the limit
+  is refused before reading; a body without one (chunked) is read only up to the limit.
+- JSON bodies must be UTF-8 without lone surrogates (a "\\ud800" escape decodes to one in
+  Python and fails later, deep in the stack); refused with 400 and the reason.
+- A Content-Security-Policy on every response: no script, image, font or connection to another
+  origin, so that a document's remote image or link can never make the browser call out.
+
+Errors use the API's one shape, {"error": {"type", "message"}}.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Gradio's page runs inline bootstrap scripts and styles; everything else comes from here.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'self'"
+)
+
+
+MAX_JSON_BYTES = 256 * 1024
+# The chat sends its whole conversation with every message.
+MAX_UI_BYTES = 4 * 1024 * 1024
+
+
+def body_limit(path: str, max_upload: int) -> int:
+    """The body limit in bytes for a request path, served by the API or by `python app.py`."""
+    if path == "/v1/documents" or path.endswith("/gradio_api/upload"):
+        return max_upload + 64 * 1024  # the file and its form fields
+    return MAX_JSON_BYTES if path.startswith("/v1/") else MAX_UI_BYTES
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The JSON path of the first string holding a lone surrogate, or None.
+
+    >>> lone_surrogate({"q": ["ok", "a\\ud800b"]})
+    'q[1]'
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "(body)"
+        elif isinstance(v, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), x) for k, x in v.items())
+            stack.extend(("(a key)", k) for k in v)
+        elif isinstance(v, list):
+            stack.extend((f"{path}[{i}]", x) for i, x in enumerate(v))
+    return None
+
+
+class Guard:
+    """Wraps an ASGI app; uploads may be `max_upload` bytes (body_limit gives every limit)."""
+
+    def __init__(self, app: ASGIApp, max_upload: int) -> None:
+        self.app, self.max_upload = app, max_upload
+
+    def limit(self, path: str) -> int:
+        return body_limit(path, self.max_upload)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_csp(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"content-security-policy", CSP.encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message["headers"] = headers
+            await send(message)
+
+        path: str = scope.get("path", "")
+        limit = self.limit(path)
+        headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            await _error(send_with_csp, 413, "TooLarge", _too_large(int(length), limit))
+            return
+        is_json = headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json"
+        has_body = scope.get("method") in ("POST", "PUT", "PATCH")
+        if has_body and (is_json or not length.isdigit()):
+            # A JSON body (KiB) is read to be checked; a body without Content-Length (chunked)
+            # is read up to the limit, since nothing else bounds it. Then replayed to the app.
+            # (A declared length is enforced by the HTTP server's framing.)
+            try:
+                body = await _read(receive, limit)
+            except BodyTooLarge:
+                await _error(send_with_csp, 413, "TooLarge", _too_large(None, limit))
+                return
+            problem = _json_problem(body) if is_json else None
+            if problem:
+                await _error(send_with_csp, 400, "InvalidRequest", problem)
+                return
+            await self.app(scope, _replay(body, receive), send_with_csp)
+            return
+        await self.app(scope, receive, send_with_csp)
+
+
+def _too_large(size: int | None, limit: int) -> str:
+    what = f"is {size} bytes" if size is not None else "is over the limit"
+    return f"the request body {what}; the limit here is {limit} bytes"
+
+
+def _json_problem(body: bytes) -> str | None:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"the body is not valid UTF-8 (byte {exc.start}); send UTF-8 JSON"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None  # the app reports malformed JSON with its position
+    where = lone_surrogate(value)
+    if where:
+        return (
+            f"the JSON string at {where} holds invalid Unicode (a lone surrogate escape such "
+            "as \\ud800); send well-formed UTF-8 text"
+        )
+    return None
+
+
+async def _read(receive: Receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _error(send: Send, status: int, kind: str, message: str) -> None:
+    body = json.dumps({"error": {"type": kind, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
