@@ -91,6 +91,7 @@ def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
             "",
             "",
             "",
+            False,
             api_name="/add_documents",
         )
     finally:
