@@ -43,6 +43,11 @@ def body_limit(path: str, max_upload: int) -> int:
     return MAX_JSON_BYTES if path.startswith("/v1/") else MAX_UI_BYTES
 
 
+def error_body(kind: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The one error shape of the served API: {"error": {"type", "message", ...}}."""
+    return {"error": {"type": kind, "message": message, **extra}}
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -171,7 +176,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _error(send: Send, status: int, kind: str, message: str) -> None:
-    body = json.dumps({"error": {"type": kind, "message": message}}).encode()
+    body = json.dumps(error_body(kind, message)).encode()
     await send(
         {
             "type": "http.response.start",

@@ -47,8 +47,8 @@ from .errors import (
     SourceNotFound,
     StoreUnavailable,
 )
-from .guard import Guard
-from .jobs import Jobs
+from .guard import Guard, error_body
+from .jobs import Job, Jobs
 from .markup import inert
 from .schema import Answer, Citation, Passage, SideSummary
 
@@ -160,6 +160,10 @@ class JobOut(BaseModel):
     finished: float | None = None
     status_url: str
 
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        return cls(**job.to_dict(), status_url=f"/v1/jobs/{job.id}")
+
 
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant", "developer", "tool"]
@@ -206,9 +210,7 @@ def _error(exc: AssistantError) -> JSONResponse:
         if isinstance(exc, TooLarge)
         else next((s for t, s in STATUS.items() if isinstance(exc, t)), 500)
     )
-    return JSONResponse(
-        {"error": {"type": type(exc).__name__, "message": str(exc)}}, status_code=status
-    )
+    return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=status)
 
 
 def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
@@ -236,13 +238,11 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             for e in exc.errors()
         ]
         return JSONResponse(
-            {
-                "error": {
-                    "type": "ValidationError",
-                    "message": "; ".join(problems) + " (see /docs for the request schema)",
-                    "details": jsonable_encoder(exc.errors()),
-                }
-            },
+            error_body(
+                "ValidationError",
+                "; ".join(problems) + " (see /docs for the request schema)",
+                details=jsonable_encoder(exc.errors()),
+            ),
             status_code=422,
         )
 
@@ -250,7 +250,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
         return JSONResponse(
-            {"error": {"type": kind, "message": str(exc.detail)}},
+            error_body(kind, str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
@@ -283,19 +283,12 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     @app.exception_handler(_Denied)
     async def _denied(_: Request, exc: _Denied) -> JSONResponse:
         kind = "Unauthorized" if exc.status == 401 else "Forbidden"
-        return JSONResponse(
-            {"error": {"type": kind, "message": exc.message}}, status_code=exc.status
-        )
+        return JSONResponse(error_body(kind, exc.message), status_code=exc.status)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
-            {
-                "error": {
-                    "type": "InternalError",
-                    "message": f"{type(exc).__name__}; see the server log",
-                }
-            },
+            error_body("InternalError", f"{type(exc).__name__}; see the server log"),
             status_code=500,
         )
 
@@ -318,10 +311,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             return JSONResponse(body)
         except (StoreUnavailable, IndexNotBuilt) as exc:
             return JSONResponse(
-                {
-                    "status": "unavailable",
-                    "error": {"type": type(exc).__name__, "message": str(exc)},
-                },
+                {"status": "unavailable", **error_body(type(exc).__name__, str(exc))},
                 status_code=503,
             )
 
@@ -424,16 +414,15 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             "evidence": evidence,
         }
         job = jobs.submit(file.filename or "", data, fields, replace)
-        return JobOut(**job.to_dict(), status_url=f"/v1/jobs/{job.id}")
+        return JobOut.of(job)
 
     @app.get("/v1/jobs", response_model=list[JobOut], dependencies=[Depends(require_admin)])
     def list_jobs() -> list[JobOut]:
-        return [JobOut(**j.to_dict(), status_url=f"/v1/jobs/{j.id}") for j in jobs.list()]
+        return [JobOut.of(j) for j in jobs.list()]
 
     @app.get("/v1/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(require_admin)])
     def get_job(job_id: str) -> JobOut:
-        job = jobs.get(job_id)
-        return JobOut(**job.to_dict(), status_url=f"/v1/jobs/{job.id}")
+        return JobOut.of(jobs.get(job_id))
 
     @app.delete("/v1/documents/{source_id}", status_code=204, dependencies=[Depends(require_admin)])
     def delete_document(source_id: str) -> Response:
