@@ -46,9 +46,6 @@ class Keys:
         is_read = _match(raw, self.read)
         return "admin" if is_admin else "read" if is_read else None
 
-    def may_admin(self, role: Role | None) -> bool:
-        return self.open or role == "admin"
-
     def login(self) -> Callable[[str, str], bool] | None:
         """Gradio's `auth` callable (None when open): user `admin` needs an admin key."""
         if self.open:
@@ -60,13 +57,10 @@ class Keys:
 
         return check
 
-    def session_role(self, username: str | None) -> Role | None:
-        """The role of a logged-in Gradio session (its user name passed the login check)."""
-        if self.open:
-            return "admin"
-        if not username:
-            return None
-        return "admin" if username == ADMIN_USER else "read"
+    def session_is_admin(self, username: str | None) -> bool:
+        """Whether a Gradio session may add documents: anyone when open, else the user name
+        `admin` (which the login accepts only with an admin key)."""
+        return self.open or username == ADMIN_USER
 
 
 def _match(key: bytes, keys: tuple[bytes, ...]) -> bool:

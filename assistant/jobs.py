@@ -111,17 +111,6 @@ class Jobs:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: -j.created)
 
-    def wait(self, job_id: str, timeout: float | None = None) -> Job:
-        """Block until the job is done or failed (or the timeout passes); returns it."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            job = self.get(job_id)
-            if job.state in ("done", "failed"):
-                return job
-            if deadline is not None and time.monotonic() > deadline:
-                return job
-            time.sleep(0.05)
-
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the worker: the running job gives up before writing; queued jobs fail."""
         self._stop.set()

@@ -136,11 +136,6 @@ class Bm25Index:
         weight = None if mask is None else mask.astype(np.float32)
         return np.asarray(self.model.get_scores(tokens, weight_mask=weight), np.float32)
 
-    def search(self, query: str, k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        """Top-k (row, score) with score > 0, only among rows where mask is true."""
-        scores = self.scores(query, mask) if k > 0 else None
-        return top(scores, k) if scores is not None else []
-
 
 def top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     """The k best (row, score) with score > 0, best first."""

@@ -57,16 +57,13 @@ class Filters:
 
         return cls(tup(side), tup(language), tup(source))
 
+    def fields(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(metadata field, wanted values) for each filter that is set."""
+        pairs = (("side", self.sides), ("language", self.languages), ("source_id", self.sources))
+        return tuple((key, vals) for key, vals in pairs if vals)
+
     def where(self) -> dict[str, Any] | None:
-        parts = [
-            {key: {"$in": list(vals)}}
-            for key, vals in (
-                ("side", self.sides),
-                ("language", self.languages),
-                ("source_id", self.sources),
-            )
-            if vals
-        ]
+        parts = [{key: {"$in": list(vals)}} for key, vals in self.fields()]
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else {"$and": parts}
@@ -120,6 +117,7 @@ class Retriever:
         self._checked = 0.0
         self._bm25: Bm25Index | None = None
         self._bm25_rows: dict[str, int] = {}
+        self._languages: list[str] = []
         self._records: dict[str, SourceRecord] = {}
         self._rows: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self._owners: dict[tuple[str, str], dict[int, str]] = {}
@@ -153,6 +151,8 @@ class Retriever:
             ]
             self._bm25 = Bm25Index.build(rows)
             self._bm25_rows = {pid: i for i, pid in enumerate(self._bm25.ids)}
+            # Filter values are checked against this on every filtered query: computed once here.
+            self._languages = sorted(set(self._bm25.meta["language"]))
             self._rows = {r[0]: r for r in rows}
             # (source, version) → sentence position → the first passage holding it, so that a
             # sentence hit needs no metadata from Chroma.
@@ -166,31 +166,24 @@ class Retriever:
             self._generation = gen
 
     def vocabulary(self) -> dict[str, list[str]]:
-        """The values each filter accepts: declared sides, indexed languages, committed sources."""
-        self._refresh()
-        languages: Any = self._bm25.meta["language"] if self._bm25 is not None else []
+        """The values each filter accepts, by metadata field: declared sides, indexed
+        languages, committed sources (as of the last refresh)."""
         return {
             "side": sorted(self._sides),
-            "language": sorted(set(languages)),
-            "source": sorted(self._records),
+            "language": self._languages,
+            "source_id": sorted(self._records),
         }
 
     def _check(self, filters: Filters) -> None:
         """An unknown filter value would silently match nothing: name it and the valid ones."""
-        known = None
-        for key, values in (
-            ("side", filters.sides),
-            ("language", filters.languages),
-            ("source", filters.sources),
-        ):
-            if values:
-                known = known or self.vocabulary()
-                bad = [v for v in values if v not in known[key]]
-                if bad:
-                    raise InvalidRequest(
-                        f"unknown {key} filter {', '.join(map(repr, bad))}; this index has: "
-                        f"{', '.join(known[key]) or 'none'}"
-                    )
+        for key, values in filters.fields():
+            known = self.vocabulary()[key]
+            bad = [v for v in values if v not in known]
+            if bad:
+                raise InvalidRequest(
+                    f"unknown {key.removesuffix('_id')} filter {', '.join(map(repr, bad))}; "
+                    f"this index has: {', '.join(known) or 'none'}"
+                )
 
     # -- search -----------------------------------------------------------------------------
 
@@ -339,14 +332,9 @@ class Retriever:
         if index is None:
             return {}
         mask = None
-        for key, vals in (
-            ("side", filters.sides),
-            ("language", filters.languages),
-            ("source_id", filters.sources),
-        ):
-            if vals:
-                m = np.isin(index.meta[key], list(vals))
-                mask = m if mask is None else mask & m
+        for key, vals in filters.fields():
+            m = np.isin(index.meta[key], list(vals))
+            mask = m if mask is None else mask & m
         scores = index.scores(query, mask)
         if scores is None:
             return {}

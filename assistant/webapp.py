@@ -341,7 +341,7 @@ def create_app(
             request: gr.Request,
         ) -> Iterator[tuple[str, Any]]:
             # The same rule as the JSON API: with keys set, only an admin session adds.
-            if not keys.may_admin(keys.session_role(getattr(request, "username", None))):
+            if not keys.session_is_admin(getattr(request, "username", None)):
                 raise gr.Error(
                     "adding documents needs an admin key: log in as 'admin' with an admin key"
                 )
@@ -366,8 +366,7 @@ def create_app(
             yield message, gr.update(choices=choices)
 
         def admin_only(request: gr.Request) -> Any:
-            role = keys.session_role(getattr(request, "username", None))
-            return gr.update(visible=keys.may_admin(role))
+            return gr.update(visible=keys.session_is_admin(getattr(request, "username", None)))
 
         demo.load(admin_only, None, adder, api_visibility="private")
 

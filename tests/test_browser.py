@@ -60,6 +60,12 @@ def app_url(index_dir: Path) -> Iterator[str]:
     proc.wait(timeout=20)
 
 
+def index_text(assistant, path: Path, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Write one document and ingest it into the (fresh) assistant's index."""
+    path.write_text(text, encoding="utf-8")
+    assistant.ingest([path])
+
+
 def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
     box = page.locator("#question textarea")
     box.wait_for(timeout=60_000)
@@ -90,14 +96,12 @@ def test_french_question_streams_a_cited_answer_and_opens_the_source(browser, ap
 
 
 def test_markup_in_documents_and_questions_shows_as_text(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "hostile.txt").write_text(
+    index_text(
+        fresh,
+        tmp_path / "hostile.txt",
         "Japan sent armored vehicles to Ukraine in 2023. <script>window.pwned = 1; alert('x')</script> "
         "<img src=x onerror=\"window.pwned = 2; alert('y')\"> The shipment included all-terrain vehicles.",
-        encoding="utf-8",
     )
-    fresh.ingest([docs])
     proc, url = serve(fresh.settings.index_path)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
@@ -129,14 +133,12 @@ def test_a_documents_remote_image_and_script_link_make_no_outside_request(
     """Served as `assistant serve` with keys: log in through Gradio's form, ask about a document
     whose answering sentence carries a remote Markdown image, an HTML image and a javascript:
     link. Every request the page makes stays on 127.0.0.1, and the markup shows as text."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "kherson.txt").write_text(
+    index_text(
+        fresh,
+        tmp_path / "kherson.txt",
         "Japan sent 40 water purifiers ![pixel](http://evil.example/p.png) to Kherson "
         "[click here](javascript:alert(1)) in May 2025 <img src=http://evil.example/i.png>.",
-        encoding="utf-8",
     )
-    fresh.ingest([docs])
     env = {
         "ASSISTANT_INDEX_PATH": str(fresh.settings.index_path),
         "ASSISTANT_API_KEYS": "reader-key",
