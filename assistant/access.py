@@ -13,7 +13,7 @@ role and is accepted only with an admin key; any other name gets the read role.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,6 +61,14 @@ class Keys:
         """Whether a Gradio session may add documents: anyone when open, else the user name
         `admin` (which the login accepts only with an admin key)."""
         return self.open or username == ADMIN_USER
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key a request presents: `Authorization: Bearer KEY` or `X-API-Key: KEY`
+    (header names are matched case-insensitively by the mapping given)."""
+    auth = headers.get("authorization", "")
+    key = auth[7:].strip() if auth.lower().startswith("bearer ") else headers.get("x-api-key", "")
+    return key or None
 
 
 def _match(key: bytes, keys: tuple[bytes, ...]) -> bool:

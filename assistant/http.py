@@ -18,10 +18,9 @@ admin keys also add and delete. Keys are compared in constant time and never log
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-import time
-import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -32,7 +31,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .access import LOGIN_MESSAGE, Keys
+from . import openai_api
+from .access import LOGIN_MESSAGE, Keys, presented_key
 from .core import MAX_QUESTION_CHARS, Assistant
 from .errors import (
     AssistantError,
@@ -49,8 +49,8 @@ from .errors import (
 )
 from .guard import Guard, error_body
 from .jobs import Job, Jobs
-from .markup import inert
-from .schema import Answer, Citation, Passage, SideSummary
+from .schema import Passage
+from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
 
 STATUS = {
     InvalidRequest: 400,
@@ -104,46 +104,6 @@ class SearchResponse(BaseModel):
     results: list[Passage]
 
 
-class AnswerOut(BaseModel):
-    question: str
-    answer: str
-    abstained: bool
-    mode: str
-    citations: list[Citation]
-    sides: list[SideSummary]
-    standalone_question: str = ""
-    sides_without_evidence: list[str] = []
-    disagreements: list[dict[str, Any]] = []
-    unsupported_sentences: list[str] = []
-    dropped_citations: list[int] = []
-    retrieved: list[str] = Field(
-        default_factory=list, description="source ids of the retrieved passages, ranked"
-    )
-    timings: dict[str, float] = {}
-
-
-class SourceOut(BaseModel):
-    id: str
-    title: str
-    outlet: str
-    author: str
-    date: str
-    events_date: str
-    url: str
-    languages: list[str]
-    side: str
-    voice: str
-    perspective: str
-    evidence: str
-    file: str
-    passages: int
-    chars: int
-
-
-class SourceText(SourceOut):
-    text: str
-
-
 class JobOut(BaseModel):
     """An ingest job: POST /v1/documents answers with one, GET /v1/jobs/{id} follows it."""
 
@@ -163,45 +123,6 @@ class JobOut(BaseModel):
     @classmethod
     def of(cls, job: Job) -> JobOut:
         return cls(**job.to_dict(), status_url=f"/v1/jobs/{job.id}")
-
-
-class ChatMessage(BaseModel):
-    role: Literal["system", "user", "assistant", "developer", "tool"]
-    content: str | list[dict[str, Any]] | None = None
-
-
-class ChatRequest(BaseModel):
-    model: str = "assistant-extractive"
-    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
-    stream: bool = False
-    temperature: float | None = None
-    max_tokens: int | None = None
-
-
-def answer_out(a: Answer) -> AnswerOut:
-    return AnswerOut(**a.to_dict(with_retrieved=False))
-
-
-def _text(content: str | list[dict[str, Any]] | None) -> str:
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return content or ""
-
-
-def with_sources(a: Answer) -> str:
-    """The answer text with a numbered sources list, for clients that only show text."""
-    # Chat UIs render Markdown: document text (quotes, labels) is escaped; an extractive
-    # answer is composed inert already, an LLM's text is escaped whole.
-    body = a.answer if a.mode == "extractive" else inert(a.answer)
-    if not a.citations:
-        return body
-    lines = [
-        f"[{c.n}] {inert(c.label())}, {inert(c.date or 'undated')}, {c.language}: "
-        f"“{inert(' '.join(c.quote.split()))}”"
-        for c in a.citations
-    ]
-    body = body.split("\n\n**Sources**")[0].rstrip()
-    return body + "\n\nSources:\n" + "\n".join(lines)
 
 
 def _error(exc: AssistantError) -> JSONResponse:
@@ -255,17 +176,8 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             headers=getattr(exc, "headers", None),
         )
 
-    def _key(request: Request) -> str | None:
-        auth = request.headers.get("authorization", "")
-        key = (
-            auth[7:].strip()
-            if auth.lower().startswith("bearer ")
-            else request.headers.get("x-api-key", "")
-        )
-        return key or None
-
     def require_read(request: Request) -> None:
-        if not keys.open and keys.role(_key(request)) is None:
+        if not keys.open and keys.role(presented_key(request.headers)) is None:
             raise _Denied(401, "a valid API key is required: send 'Authorization: Bearer KEY'")
 
     def require_admin(request: Request) -> None:
@@ -275,7 +187,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             raise _Denied(
                 403, "adding and deleting documents needs an admin key (ASSISTANT_ADMIN_KEYS)"
             )
-        role = keys.role(_key(request))
+        role = keys.role(presented_key(request.headers))
         if role != "admin":
             status = 403 if role == "read" else 401
             raise _Denied(status, "an admin API key is required for adding and deleting documents")
@@ -339,7 +251,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
 
         def events() -> Iterator[str]:
             try:
-                for item in _chain(first, items):
+                for item in itertools.chain([first], items):
                     if isinstance(item, str):
                         yield f"event: delta\ndata: {json.dumps({'text': item}, ensure_ascii=False)}\n\n"
                     else:
@@ -358,19 +270,15 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         )
         return SearchResponse(results=hits)
 
-    def _source_out(record: Any) -> dict[str, Any]:
-        return {**record.source.to_dict(), "passages": record.passages, "chars": record.chars}
-
     @app.get("/v1/sources", response_model=list[SourceOut], dependencies=[Depends(require_read)])
-    def sources() -> list[dict[str, Any]]:
-        return [_source_out(r) for r in assistant.sources()]
+    def sources() -> list[SourceOut]:
+        return [source_out(r) for r in assistant.sources()]
 
     @app.get(
         "/v1/sources/{source_id}", response_model=SourceText, dependencies=[Depends(require_read)]
     )
-    def source(source_id: str) -> dict[str, Any]:
-        record, text = assistant.source(source_id)
-        return {**_source_out(record), "text": text}
+    def source(source_id: str) -> SourceText:
+        return source_text(*assistant.source(source_id))
 
     @app.post(
         "/v1/documents",
@@ -429,86 +337,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         assistant.delete_document(source_id)
         return Response(status_code=204)
 
-    # -- OpenAI-compatible ------------------------------------------------------------------
-
-    def _models() -> list[str]:
-        return [f"assistant-{m}" for m in assistant.modes()]
-
-    @app.get("/v1/models", dependencies=[Depends(require_read)])
-    def models() -> dict[str, Any]:
-        now = int(time.time())
-        return {
-            "object": "list",
-            "data": [
-                {"id": m, "object": "model", "created": now, "owned_by": "assistant"}
-                for m in _models()
-            ],
-        }
-
-    @app.post("/v1/chat/completions", dependencies=[Depends(require_read)])
-    def chat(req: ChatRequest) -> Any:
-        turns = [
-            (m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")
-        ]
-        if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
-            raise InvalidRequest("the last message must be a non-empty user message")
-        mode = req.model.removeprefix("assistant-")
-        if req.model not in _models():
-            raise InvalidRequest(f"unknown model {req.model!r}; GET /v1/models lists {_models()}")
-        question = turns[-1][1]
-        _check_question(question)
-        history = turns[:-1] or None
-        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        if not req.stream:
-            a = assistant.ask(question, history, mode=mode)
-            return {
-                "id": cid,
-                "object": "chat.completion",
-                "created": created,
-                "model": req.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": with_sources(a)},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "citations": [c.to_dict() for c in a.citations],
-                "assistant": answer_out(a).model_dump(),
-            }
-        items = assistant.stream(question, history, mode=mode)
-        first = next(items)
-
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-            body = {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": req.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                **extra,
-            }
-            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
-
-        def events() -> Iterator[str]:
-            yield chunk({"role": "assistant", "content": ""})
-            sent = ""
-            for item in _chain(first, items):
-                if isinstance(item, str):
-                    text = item if mode == "extractive" else inert(item)
-                    sent += text
-                    yield chunk({"content": text})
-                else:
-                    full = with_sources(item)
-                    # The streamed text is the answer as written; the sources list follows it.
-                    tail = full[len(sent) :] if full.startswith(sent) else "\n\n" + full
-                    if tail:
-                        yield chunk({"content": tail})
-                    yield chunk({}, "stop", citations=[c.to_dict() for c in item.citations])
-            yield "data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
+    app.include_router(openai_api.router(assistant, require_read, _check_question))
 
     # A running ingest gives up at its next batch, so that SIGTERM stops the server in seconds.
     app.router.on_shutdown.append(jobs.stop)
@@ -526,11 +355,6 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             auth_message=LOGIN_MESSAGE,
         )
     return app
-
-
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
 
 
 class RedactQuery(logging.Filter):

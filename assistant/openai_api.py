@@ -1,0 +1,258 @@
+"""The OpenAI-compatible chat endpoint: `POST /v1/chat/completions` and `GET /v1/models`.
+
+What a client of the OpenAI protocol relies on, kept:
+- `usage` is counted with tiktoken (cl100k_base, the encoding llama-index ships offline):
+  prompt = the text of every message, completion = the text of the reply. With
+  `"stream_options": {"include_usage": true}` the last chunk before `[DONE]` carries it.
+- `max_tokens` (or `max_completion_tokens`) is honoured by cutting the reply at the last sentence
+  boundary (an end of line, a citation marker, a sentence end) whose text, with the sources
+  list of the citations it still holds, fits; `finish_reason` is then "length" and only the
+  citations of the kept text are returned. If not even one sentence fits, the reply is cut at
+  the last whole word that does. When streaming with a limit, the reply is sent once the cut
+  is known.
+- Follow-ups: the history goes to `Assistant.ask`, which condenses an elliptical follow-up
+  (answering/condense.py).
+The reply text carries `[n]` markers and a `Sources:` list; the structured citations ride in
+an extra `citations` field (on the last chunk when streaming) and the whole answer in
+`assistant`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from .core import Assistant
+from .errors import InvalidRequest
+from .markup import inert
+from .schema import Answer, Citation
+from .wire import answer_body, answer_out, sources_list, with_sources
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class ChatRequest(BaseModel):
+    model: str = "assistant-extractive"
+    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+
+    @property
+    def limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+
+def text_of(content: str | list[dict[str, Any]] | None) -> str:
+    """A message's text: a string, or the text parts of a content list."""
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content or ""
+
+
+def count_tokens(text: str) -> int:
+    from .chunking import encoding
+
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the endpoint sends for one answer: text, the citations it holds, why it ended."""
+
+    content: str
+    citations: list[Citation]
+    finish_reason: str
+
+
+def _boundaries(body: str) -> list[int]:
+    """Where the body may be cut: line ends, after each [n] marker, and sentence ends."""
+    import sentencex
+
+    ends = {m.end() for m in _MARKER.finditer(body)}
+    offset = 0
+    for line in body.split("\n"):
+        for b in sentencex.get_sentence_boundaries("en", line):
+            ends.add(offset + len(b["text"].rstrip()) + b["start_index"])
+        offset += len(line) + 1
+        ends.add(offset - 1)
+    return sorted(e for e in ends if 0 < e < len(body))
+
+
+def _kept(text: str, citations: list[Citation]) -> list[Citation]:
+    cited = {int(n) for n in _MARKER.findall(text)}
+    return [c for c in citations if c.n in cited]
+
+
+def reply(a: Answer, limit: int | None, count: Callable[[str], int] = count_tokens) -> Reply:
+    """The reply for an answer, cut to at most `limit` tokens at a sentence boundary."""
+    full = with_sources(a)
+    if limit is None or count(full) <= limit:
+        return Reply(full, a.citations, "stop")
+    body = answer_body(a)
+    best: Reply | None = None
+    for end in _boundaries(body):
+        text = body[:end].rstrip()
+        cites = _kept(text, a.citations)
+        if a.citations and not cites:
+            continue  # a heading alone says nothing: the first cut point holds a citation
+        content = text + "\n\n" + sources_list(cites) if cites else text
+        if count(content) > limit:
+            break  # a longer prefix holds at least as many tokens
+        best = Reply(content, cites, "length")
+    if best is not None:
+        return best
+    from .chunking import encoding
+
+    head = encoding().decode(encoding().encode(body, disallowed_special=())[:limit])
+    head = head[: head.rfind(" ")] if " " in head.strip() else head
+    while head and count(head) > limit:  # decoding can merge pieces into more tokens
+        head = head[:-1]
+    return Reply(head.rstrip(), _kept(head, a.citations), "length")
+
+
+def usage(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def router(
+    assistant: Assistant, require_read: Callable[..., None], check: Callable[[str], None]
+) -> APIRouter:
+    """The OpenAI-compatible routes; `require_read` guards them, `check` vets a question."""
+    api = APIRouter(dependencies=[Depends(require_read)])
+
+    def models_ids() -> list[str]:
+        return [f"assistant-{m}" for m in assistant.modes()]
+
+    @api.get("/v1/models")
+    def models() -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "object": "list",
+            "data": [
+                {"id": m, "object": "model", "created": now, "owned_by": "assistant"}
+                for m in models_ids()
+            ],
+        }
+
+    @api.post("/v1/chat/completions")
+    def chat(req: ChatRequest) -> Any:
+        turns = [
+            (m.role, text_of(m.content)) for m in req.messages if m.role in ("user", "assistant")
+        ]
+        if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
+            raise InvalidRequest("the last message must be a non-empty user message")
+        if req.model not in models_ids():
+            raise InvalidRequest(
+                f"unknown model {req.model!r}; GET /v1/models lists {models_ids()}"
+            )
+        mode = req.model.removeprefix("assistant-")
+        question = turns[-1][1]
+        check(question)
+        history = turns[:-1] or None
+        prompt_tokens = sum(count_tokens(text_of(m.content)) for m in req.messages)
+        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+
+        def extras(a: Answer, r: Reply) -> dict[str, Any]:
+            kept = {c.n for c in r.citations}
+            trimmed = dataclasses.replace(
+                a,
+                citations=r.citations,
+                sides=[
+                    dataclasses.replace(s, citations=[n for n in s.citations if n in kept])
+                    for s in a.sides
+                    if any(n in kept for n in s.citations)
+                ],
+            )
+            return {
+                "citations": [c.to_dict() for c in r.citations],
+                "assistant": answer_out(trimmed).model_dump(),
+            }
+
+        if not req.stream:
+            a = assistant.ask(question, history, mode=mode)
+            r = reply(a, req.limit)
+            return {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": req.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": r.content},
+                        "finish_reason": r.finish_reason,
+                    }
+                ],
+                "usage": usage(prompt_tokens, count_tokens(r.content)),
+                **extras(a, r),
+            }
+        items = assistant.stream(question, history, mode=mode)
+        first = next(items)  # errors before the first byte still get their status code
+
+        head = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": req.model,
+        }
+
+        def sse(body: dict[str, Any]) -> str:
+            return f"data: {json.dumps({**head, **body}, ensure_ascii=False)}\n\n"
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+            return sse(
+                {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+            )
+
+        def events() -> Iterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            sent = ""
+            for item in itertools.chain([first], items):
+                if isinstance(item, str):
+                    if req.limit is None:  # with a limit, the reply goes out once it is cut
+                        text = item if mode == "extractive" else inert(item)
+                        sent += text
+                        yield chunk({"content": text})
+                    continue
+                r = reply(item, req.limit)
+                # The streamed text is the answer as written; the sources list follows it.
+                tail = r.content[len(sent) :] if r.content.startswith(sent) else "\n\n" + r.content
+                if tail:
+                    yield chunk({"content": tail})
+                yield chunk({}, r.finish_reason, **extras(item, r))
+                if req.stream_options and req.stream_options.include_usage:
+                    yield sse(
+                        {"choices": [], "usage": usage(prompt_tokens, count_tokens(r.content))}
+                    )
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return api

@@ -1,0 +1,119 @@
+"""The shapes every edge sends out: the HTTP API, the MCP server and the OpenAI endpoint.
+
+One definition each, so that a source or an answer reads the same through every door:
+`AnswerOut` (an Answer; `retrieved` as ranked source ids), `SourceOut` / `SourceText` (a
+source's labels, and its whole text), and `with_sources()`, the answer as text with a numbered
+sources list, for clients that only show text (chat UIs, agents).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .markup import inert
+from .schema import Answer, Citation, Passage, SideSummary
+from .store import SourceRecord
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    mode: str
+    citations: list[Citation]
+    sides: list[SideSummary]
+    standalone_question: str = ""
+    sides_without_evidence: list[str] = []
+    disagreements: list[dict[str, Any]] = []
+    unsupported_sentences: list[str] = []
+    dropped_citations: list[int] = []
+    retrieved: list[str] = Field(
+        default_factory=list, description="source ids of the retrieved passages, ranked"
+    )
+    timings: dict[str, float] = {}
+
+
+class SourceOut(BaseModel):
+    id: str
+    title: str
+    outlet: str
+    author: str
+    date: str
+    events_date: str
+    url: str
+    languages: list[str]
+    side: str
+    voice: str
+    perspective: str
+    evidence: str
+    file: str
+    passages: int
+    chars: int
+
+
+class SourceText(SourceOut):
+    text: str
+
+
+def answer_out(a: Answer) -> AnswerOut:
+    return AnswerOut(**a.to_dict(with_retrieved=False))
+
+
+def source_out(record: SourceRecord) -> SourceOut:
+    return SourceOut(**record.source.to_dict(), passages=record.passages, chars=record.chars)
+
+
+def source_text(record: SourceRecord, text: str) -> SourceText:
+    return SourceText(**source_out(record).model_dump(), text=text)
+
+
+def sources_list(citations: list[Citation]) -> str:
+    """'Sources:' and one line per citation: who, side, voice, date, language, the quote."""
+    lines = [
+        f"[{c.n}] {inert(c.label())}, {inert(c.date or 'undated')}, {c.language}: "
+        f"“{inert(' '.join(c.quote.split()))}”"
+        for c in citations
+    ]
+    return "Sources:\n" + "\n".join(lines) if lines else ""
+
+
+def answer_body(a: Answer) -> str:
+    """The answer's text without its own sources block, safe for a Markdown renderer."""
+    # Document text (quotes, labels) is escaped: an extractive answer is composed inert
+    # already, an LLM's text is escaped whole.
+    body = a.answer if a.mode == "extractive" else inert(a.answer)
+    return body.split("\n\n**Sources**")[0].rstrip() if a.citations else body
+
+
+def with_sources(a: Answer) -> str:
+    """The answer text with a numbered sources list, for clients that only show text."""
+    if not a.citations:
+        return answer_body(a)
+    return answer_body(a) + "\n\n" + sources_list(a.citations)
+
+
+def passage_metadata(p: Passage, record: SourceRecord | None) -> dict[str, Any]:
+    """Who says a passage and from which side: the metadata framework documents carry.
+
+    Flat str/float values, as LlamaIndex nodes, LangChain documents and vector stores expect.
+    `start`/`end` are the passage's character offsets in the source's whole text.
+    """
+    s = record.source if record else None
+    return {
+        "source_id": p.source_id,
+        "passage_id": p.id,
+        "title": p.title,
+        "outlet": p.outlet,
+        "author": s.author if s else "",
+        "date": p.date,
+        "language": p.language,
+        "side": p.side,
+        "voice": p.voice,
+        "url": s.url if s else "",
+        "perspective": s.perspective if s else "",
+        "start": p.start,
+        "end": p.end,
+        "score": p.score,
+    }
