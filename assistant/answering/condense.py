@@ -1,22 +1,77 @@
 """Follow-up questions → standalone questions.
 
 With an LLM: the `condense.md` prompt asks it to rewrite the follow-up using the conversation.
-Without one (the offline default), a rule that needs no model: a follow-up with few content
-words ("and Russia?", "et en 2023 ?", "那俄罗斯呢？") is read together with the previous user
-question, so retrieval sees both; a follow-up that stands on its own is left as it is.
+Without one (the offline default), a rule that needs no model:
 
-    >>> condense_rule("And the Chinese side?", [("user", "How much aid has Japan given Ukraine?")])
-    'How much aid has Japan given Ukraine? And the Chinese side?'
+1. A follow-up is **elliptical** when it leans on the conversation: it opens as a continuation
+   (`CONTINUATIONS`: "and …", "what about …", "et …", "а …", "那 …", "还有 …"); or it refers back
+   (a pronoun or demonstrative of `BACK_REFERENCES`: "it", "that", "cela", "это", "其", "这", …)
+   with at most `MAX_WITH_BACK_REFERENCE` content words; or it has at most `MAX_CONTENT_WORDS`
+   content words ("Why?"). Measured on questions that stand alone (README, "Follow-ups"): 1 of
+   47 bundled, 1 of 32 contested, 33 of 1,190 XQuAD-en and 10 of 1,190 XQuAD-ru questions are
+   read as elliptical.
+2. Its **subject** is the last user question that stood on its own (not elliptical), so that a
+   chain of follow-ups keeps the topic of the question that opened it.
+3. The standalone question is the subject followed by the follow-up: retrieval then sees the
+   topic ("aid") and what the follow-up adds ("Russia"), and balanced retrieval brings each
+   side's evidence on that topic.
+
+A follow-up that stands on its own is left as it is.
+
+    >>> condense_rule("And what did Russia say about it?",
+    ...               [("user", "How much aid has Japan given Ukraine?")])
+    'How much aid has Japan given Ukraine? And what did Russia say about it?'
+    >>> condense_rule("Who is Daisaku Kaneko and why does he fight for Russia?",
+    ...               [("user", "How much aid has Japan given Ukraine?")])
+    'Who is Daisaku Kaneko and why does he fight for Russia?'
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import regex
+
 from ..lexical import tokenize
 
 History = Sequence[tuple[str, str]] | Sequence[dict[str, str]]
-MAX_CONTENT_WORDS = 4
+# A question of at most this many content words cannot name its own topic ("Et quand ?").
+MAX_CONTENT_WORDS = 1
+# A question that refers back but has more content words than this usually names its subject
+# itself ("Is space exploration worth its cost?").
+MAX_WITH_BACK_REFERENCE = 6
+
+# Words that point back at an earlier turn, per language (lower case). No offline library
+# resolves anaphora in these languages; a short closed list of pronouns and demonstratives is
+# what the rule needs. Latin and Cyrillic entries are matched as whole words, Chinese ones as
+# characters (Chinese has no spaces).
+BACK_REFERENCES = {
+    "en": "it its this that these those they them their such",
+    "fr": "cela ça ceci celui celle ceux celles il elle ils elles leur leurs",
+    "ru": "это этом этого этому этим тот та те того тому там он она оно они их него неё нему ней них",
+    "zh": "这 那 它 此 其 该 他们 她们 它们",
+}
+# Words and phrases that open a follow-up as a continuation of the previous question.
+CONTINUATIONS = {
+    "en": "and, also, what about, how about, then",
+    "fr": "et, aussi, quid, et si, alors",
+    "ru": "а, и, ещё, еще, тогда, а что",
+    "zh": "那, 那么, 还有, 而, 另外",
+}
+
+
+def _entries(table: dict[str, str], sep: str | None) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(word-script entries, Chinese entries) of a table."""
+    items = [w.strip() for ws in table.values() for w in ws.split(sep) if w.strip()]
+    cjk = tuple(w for w in items if regex.match(r"\p{Han}", w))
+    return frozenset(w for w in items if w not in cjk), cjk
+
+
+_BACK_WORDS, _BACK_CJK = _entries(BACK_REFERENCES, None)
+_CONT_WORDS, _CONT_CJK = _entries(CONTINUATIONS, ",")
+# Hyphens stay inside a word: French "a-t-il", "combat-il" invert a subject, they do not
+# point back.
+_WORD = regex.compile(r"[\p{L}\p{M}\p{N}'-]+")
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -31,9 +86,30 @@ def turns(history: History | None) -> list[tuple[str, str]]:
     return out
 
 
+def elliptical(question: str) -> bool:
+    """Does the question lean on an earlier turn (rule 1 above)?
+
+    >>> [elliptical(q) for q in ("Et quand ?", "А что об этом сказала Россия?",
+    ...                           "那俄罗斯呢？", "Why does Russia call Japan an adversary?")]
+    [True, True, True, False]
+    """
+    text = question.strip().lower()
+    words = [w.strip("'") for w in _WORD.findall(text)]
+    if words and (
+        words[0] in _CONT_WORDS or " ".join(words[:2]) in _CONT_WORDS or text.startswith(_CONT_CJK)
+    ):
+        return True
+    content = len(tokenize(question))
+    refers_back = any(w in _BACK_WORDS for w in words) or any(c in text for c in _BACK_CJK)
+    return content <= MAX_CONTENT_WORDS or (refers_back and content <= MAX_WITH_BACK_REFERENCE)
+
+
 def condense_rule(question: str, history: History | None) -> str:
-    """Prefix a short follow-up with the previous user question."""
-    previous = [text for role, text in turns(history) if role == "user" and text.strip()]
-    if not previous or len(tokenize(question)) > MAX_CONTENT_WORDS:
+    """The follow-up prefixed with its subject, the last user question that stood alone."""
+    if not elliptical(question):
         return question
-    return f"{previous[-1].strip()} {question.strip()}"
+    asked = [text.strip() for role, text in turns(history) if role == "user" and text.strip()]
+    if not asked:
+        return question
+    subject = next((q for q in reversed(asked) if not elliptical(q)), asked[0])
+    return f"{subject} {question.strip()}"
