@@ -360,6 +360,36 @@ class Assistant:
                 }
             yield item
 
+    # -- as components of other frameworks (assistant/integrations/) ---------------------------
+
+    def as_retriever(self, k: int | None = None, **options: Any) -> Any:
+        """A LlamaIndex BaseRetriever over this index: nodes with exact offsets, side, voice,
+        outlet, date, language and source id as metadata. Options: side, language, source
+        (filters), mode ("hybrid", "dense", "bm25"), balance."""
+        from .integrations.llamaindex import AssistantRetriever
+
+        return AssistantRetriever(self, k, **options)
+
+    def as_query_engine(self, **options: Any) -> Any:
+        """A LlamaIndex query engine answering with this assistant: the Response's
+        source_nodes are the citations. Options as for ask() (mode, k, side, …)."""
+        from .integrations.llamaindex import AssistantQueryEngine
+
+        return AssistantQueryEngine(assistant=self, options=options)
+
+    def as_tool(self, name: str = "ask_sources", **options: Any) -> Any:
+        """A LlamaIndex FunctionTool for agents: asks, returns the answer with its numbered,
+        side-labelled sources. Options as for ask()."""
+        from .integrations.llamaindex import ask_tool
+
+        return ask_tool(self, name, **options)
+
+    def as_langchain_retriever(self, k: int | None = None, **options: Any) -> Any:
+        """A LangChain BaseRetriever (needs the `langchain` extra); options as for as_retriever."""
+        from .integrations.langchain import AssistantLangChainRetriever
+
+        return AssistantLangChainRetriever(assistant=self, k=k, **options)
+
 
 def check_unicode(text: str, what: str = "the question") -> None:
     """Raise InvalidRequest if the text cannot be written as UTF-8 (a lone surrogate, which

@@ -3,7 +3,8 @@ replying with scripted texts and recording every request it got.
 
 It stands in for a remote LLM, the one part that cannot run here. It speaks the wire format
 (JSON, and server-sent events with `data: {...}` chunks ending in `data: [DONE]` when
-"stream": true), so the client code under test is the real one.
+"stream": true), so the client code under test is the real one. A scripted reply is a text, or
+`ScriptedOpenAIServer.tool_call(name, arguments)`: a function call, as agents receive them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .conftest import ThreadedServer
 class ScriptedOpenAIServer(ThreadedServer):
     def __init__(self, model: str = "scripted-model") -> None:
         self.model = model
-        self.replies: deque[str] = deque()
+        self.replies: deque[str | dict[str, Any]] = deque()
         self.requests: list[dict[str, Any]] = []
         super().__init__(self._make_app())
 
@@ -30,8 +31,17 @@ class ScriptedOpenAIServer(ThreadedServer):
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
-    def script(self, *replies: str) -> None:
+    def script(self, *replies: str | dict[str, Any]) -> None:
         self.replies.extend(replies)
+
+    @staticmethod
+    def tool_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """A scripted reply that calls a tool (OpenAI `tool_calls`)."""
+        return {
+            "id": f"call_{name}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)},
+        }
 
     def _make_app(self) -> FastAPI:
         app = FastAPI()
@@ -51,30 +61,34 @@ class ScriptedOpenAIServer(ThreadedServer):
                 return JSONResponse(
                     {"error": {"message": "no scripted reply left"}}, status_code=500
                 )
-            text = self.replies.popleft()
+            reply = self.replies.popleft()
             created = int(time.time())
+            call = reply if isinstance(reply, dict) else None
+            text = "" if call else str(reply)
+            finish = "tool_calls" if call else "stop"
             if not body.get("stream"):
+                message: dict[str, Any] = {"role": "assistant", "content": text or None}
+                if call:
+                    message["tool_calls"] = [call]
                 return {
                     "id": "chatcmpl-scripted",
                     "object": "chat.completion",
                     "created": created,
                     "model": self.model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": text},
-                            "finish_reason": "stop",
-                        }
-                    ],
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 }
 
             def events() -> Any:
                 words = text.split(" ")
-                for i, word in enumerate(words):
-                    delta = {"content": word + (" " if i < len(words) - 1 else "")}
-                    if i == 0:
-                        delta["role"] = "assistant"
+                deltas: list[dict[str, Any]] = [
+                    {"content": word + (" " if i < len(words) - 1 else "")}
+                    for i, word in enumerate(words)
+                ]
+                if call:
+                    deltas = [{"content": None, "tool_calls": [{"index": 0, **call}]}]
+                deltas[0]["role"] = "assistant"
+                for delta in deltas:
                     chunk = {
                         "id": "chatcmpl-scripted",
                         "object": "chat.completion.chunk",
@@ -88,7 +102,7 @@ class ScriptedOpenAIServer(ThreadedServer):
                     "object": "chat.completion.chunk",
                     "created": created,
                     "model": self.model,
-                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
                 }
                 yield f"data: {json.dumps(end)}\n\n"
                 yield "data: [DONE]\n\n"

@@ -1,0 +1,124 @@
+"""The assistant as LlamaIndex components: a retriever, a query engine and an agent tool.
+
+    >>> from assistant import Assistant
+    >>> a = Assistant()                                              # doctest: +SKIP
+    >>> nodes = a.as_retriever(k=4, side="pro-Russia").retrieve("aid to Ukraine")  # doctest: +SKIP
+    >>> nodes[0].node.metadata["side"], nodes[0].node.start_char_idx   # doctest: +SKIP
+
+- `AssistantRetriever` returns our ranked passages as `NodeWithScore`s: the passage text, its
+  exact `start_char_idx`/`end_char_idx` in the source's whole text, and who says it
+  (`wire.passage_metadata`). Use it in any LlamaIndex pipeline (`RetrieverQueryEngine`,
+  `CitationQueryEngine`, …); the side and voice are in the metadata the LLM sees.
+- `AssistantQueryEngine` answers with our own answerer (extractive or LLM, side-balanced): the
+  `Response` text is the answer, `source_nodes` are its citations (verbatim quotes with
+  offsets, n in the metadata), and `metadata["answer"]` is the whole answer as JSON.
+- `ask_tool()` is a `FunctionTool` for agents: the answer with its numbered, side-labelled
+  sources list, the text an agent reads best.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.base.response.schema import Response
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.query_engine import CustomQueryEngine
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.tools import FunctionTool
+from pydantic import Field
+
+from ..core import Assistant
+from ..schema import Answer, Citation
+from ..wire import answer_out, passage_metadata, with_sources
+
+# Metadata that helps a reader but only costs an LLM tokens.
+_NOT_FOR_LLM = ["passage_id", "start", "end", "score", "url"]
+
+ASK_DESCRIPTION = (
+    "Ask the research assistant a question about its document collection, in any language. "
+    "Returns an answer of verbatim quotes, each numbered and labelled with who says it and "
+    "from which side and voice, and where sources disagree, each side's figures. Quote the "
+    "sides as sides; do not turn one side's claim into fact."
+)
+
+
+class AssistantRetriever(BaseRetriever):
+    """Our hybrid, side-aware retrieval as a LlamaIndex retriever (see the module doc)."""
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        k: int | None = None,
+        *,
+        side: Any = None,
+        language: Any = None,
+        source: Any = None,
+        mode: str = "hybrid",
+        balance: bool = False,
+        callback_manager: CallbackManager | None = None,
+    ) -> None:
+        super().__init__(callback_manager=callback_manager)
+        self.assistant, self.k, self.mode, self.balance = assistant, k, mode, balance
+        self.filters = {"side": side, "language": language, "source": source}
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        passages = self.assistant.search(
+            query_bundle.query_str, self.k, mode=self.mode, balance=self.balance, **self.filters
+        )
+        records = self.assistant.retriever.records()
+        return [
+            NodeWithScore(
+                node=_node(
+                    p.id, p.text, p.start, p.end, passage_metadata(p, records.get(p.source_id))
+                ),
+                score=p.score,
+            )
+            for p in passages
+        ]
+
+
+class AssistantQueryEngine(CustomQueryEngine):
+    """Our answerer as a LlamaIndex query engine (see the module doc)."""
+
+    assistant: Any = Field(description="the Assistant that answers")
+    options: dict[str, Any] = Field(default_factory=dict, description="Assistant.ask options")
+
+    def custom_query(self, query_str: str) -> Response:
+        return to_response(self.assistant.ask(query_str, **self.options))
+
+
+def to_response(a: Answer) -> Response:
+    """An Answer as a LlamaIndex Response: text, citations as source nodes, the whole answer."""
+    return Response(
+        response=a.answer,
+        source_nodes=[NodeWithScore(node=_citation_node(c), score=c.score) for c in a.citations],
+        metadata={"answer": answer_out(a).model_dump()},
+    )
+
+
+def ask_tool(assistant: Assistant, name: str = "ask_sources", **options: Any) -> FunctionTool:
+    """A FunctionTool that asks the assistant; options go to Assistant.ask (side, mode, …)."""
+
+    def ask_sources(question: str) -> str:
+        """Ask the research assistant (see the tool's description)."""
+        return with_sources(assistant.ask(question, **options))
+
+    return FunctionTool.from_defaults(fn=ask_sources, name=name, description=ASK_DESCRIPTION)
+
+
+def _citation_node(c: Citation) -> TextNode:
+    meta = {k: v for k, v in c.to_dict().items() if k not in ("quote", "start", "end")}
+    return _node(f"{c.source_id}:{c.start}-{c.end}", c.quote, c.start, c.end, meta)
+
+
+def _node(node_id: str, text: str, start: int, end: int, meta: dict[str, Any]) -> TextNode:
+    return TextNode(
+        id_=node_id,
+        text=text,
+        start_char_idx=start,
+        end_char_idx=end,
+        metadata=meta,
+        excluded_llm_metadata_keys=[k for k in _NOT_FOR_LLM if k in meta],
+        excluded_embed_metadata_keys=list(meta),
+    )
