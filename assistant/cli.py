@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
 
+    p = sub.add_parser(
+        "mcp", help="a Model Context Protocol server (stdio; --http for streamable HTTP)"
+    )
+    p.add_argument(
+        "--http", metavar="HOST:PORT", help="serve streamable HTTP at http://HOST:PORT/mcp"
+    )
+
     p = sub.add_parser("eval-compare", help="per-metric and per-question differences of two runs")
     p.add_argument("run_a")
     p.add_argument("run_b")
@@ -114,6 +121,12 @@ def _run(args: argparse.Namespace) -> int:
         from .http import serve
 
         serve(assistant, args.host, args.port)
+        return 0
+    if args.command == "mcp":
+        from .mcp_server import serve as serve_mcp
+
+        assistant.ensure_index()
+        serve_mcp(assistant, args.http)
         return 0
     if args.command == "ingest":
         return _ingest(assistant, args)

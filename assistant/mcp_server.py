@@ -1,0 +1,190 @@
+"""The assistant as a Model Context Protocol server: `assistant mcp` (the `mcp` extra).
+
+Built on the official `mcp` SDK (MCPServer). Agent hosts (desktop assistants, IDEs, agent
+frameworks) start it over stdio, or reach it over streamable HTTP with `--http HOST:PORT`, where
+it sits behind the same keys as the HTTP API (`Authorization: Bearer KEY`; a read key is enough).
+
+Tools, each with structured output (the same JSON shapes as the HTTP API, `wire.py`):
+    ask(question, side?, language?, source?, mode?)   an answer: verbatim quotes, citations with
+                                                      side and voice, each side's summary
+    search(query, k?, side?, language?, source?, mode?)  ranked passages with their labels
+    list_sources()                                    every source and its labels
+    get_source(source_id)                             one source's labels and whole text
+Resources: `source://{source_id}`, each source's whole text (citation offsets point into it);
+`resources/list` lists the sources indexed now.
+Errors (an unknown filter value, an empty question) come back as tool errors whose text says
+the fix, as everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+import anyio.to_thread
+from pydantic import Field
+
+from .access import Keys, presented_key
+from .core import Assistant
+from .errors import AssistantError, ConfigError
+from .schema import Passage
+from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
+
+try:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp_types import Resource
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ConfigError("the MCP server needs the mcp SDK: pip install -e '.[mcp]'") from exc
+
+T = TypeVar("T")
+INSTRUCTIONS = (
+    "A research assistant over a collection of documents from opposing sides of a conflict or "
+    "debate, in several languages. Ask in any language; evidence comes back verbatim in the "
+    "language it was written, each quote labelled with who says it and from which side and "
+    "voice. Report each side's claims as that side's claims, never as fact; where sources "
+    "disagree on figures, say so."
+)
+Filter = Annotated[
+    list[str] | None, Field(description="keep only these values (list_sources shows them)")
+]
+
+
+class AssistantMCP(MCPServer[Any]):
+    """MCPServer whose resource list is the index's sources at the time of asking."""
+
+    def __init__(self, assistant: Assistant, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.assistant = assistant
+
+    async def list_resources(self) -> list[Resource]:
+        records = await anyio.to_thread.run_sync(self.assistant.sources)
+        return [
+            Resource(
+                uri=f"source://{r.source.id}",
+                name=r.source.id,
+                title=r.source.title or r.source.id,
+                description=f"{r.source.label()}; {r.source.date or 'undated'}; "
+                f"{', '.join(r.source.languages)}",
+                mime_type="text/plain",
+            )
+            for r in records
+        ]
+
+
+async def _call(fn: Callable[[], T]) -> T:
+    """Run blocking work off the event loop; our errors become tool errors that say the fix."""
+    try:
+        return await anyio.to_thread.run_sync(fn)
+    except AssistantError as exc:
+        raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def create_server(assistant: Assistant) -> AssistantMCP:
+    mcp = AssistantMCP(
+        assistant,
+        name="perspective-assistant",
+        instructions=INSTRUCTIONS,
+        version="0.1.0",
+        log_level="WARNING",
+    )
+
+    @mcp.tool(structured_output=True)
+    async def ask(
+        question: Annotated[str, Field(description="any language")],
+        side: Filter = None,
+        language: Filter = None,
+        source: Filter = None,
+        mode: Literal["extractive", "llm"] | None = None,
+    ) -> AnswerOut:
+        """Answer with verbatim, cited quotes; each citation says who says it (outlet,
+        author, date, language) and from which side and voice; `sides` summarises each side,
+        `sides_without_evidence` names the sides with nothing relevant."""
+        return await _call(
+            lambda: answer_out(
+                assistant.ask(question, mode=mode, side=side, language=language, source=source)
+            )
+        )
+
+    @mcp.tool(structured_output=True)
+    async def search(
+        query: Annotated[str, Field(description="words or a question, any language")],
+        k: Annotated[int, Field(ge=1, le=50)] = 8,
+        side: Filter = None,
+        language: Filter = None,
+        source: Filter = None,
+        mode: Literal["hybrid", "dense", "bm25"] = "hybrid",
+    ) -> list[Passage]:
+        """Ranked passages with their source labels; `text` is exactly the source's text
+        between `start` and `end`."""
+        return await _call(
+            lambda: assistant.search(
+                query, k, side=side, language=language, source=source, mode=mode
+            )
+        )
+
+    @mcp.tool(structured_output=True)
+    async def list_sources() -> list[SourceOut]:
+        """Every indexed source with its labels: side, voice, outlet, author, date, languages."""
+        return await _call(lambda: [source_out(r) for r in assistant.sources()])
+
+    @mcp.tool(structured_output=True)
+    async def get_source(
+        source_id: Annotated[str, Field(description="an id from list_sources")],
+    ) -> SourceText:
+        """One source's labels and whole text (citation offsets point into it)."""
+        return await _call(lambda: source_text(*assistant.source(source_id)))
+
+    @mcp.resource("source://{source_id}", mime_type="text/plain")
+    async def source_resource(source_id: str) -> str:
+        """A source's whole text."""
+        return (await _call(lambda: assistant.source(source_id)))[1]
+
+    return mcp
+
+
+class RequireKey:
+    """ASGI middleware: with keys configured, every request needs a read or admin key."""
+
+    def __init__(self, app: Any, keys: Keys) -> None:
+        self.app, self.keys = app, keys
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self.keys.open:
+            from starlette.datastructures import Headers
+            from starlette.responses import JSONResponse
+
+            from .guard import error_body
+
+            if self.keys.role(presented_key(Headers(scope=scope))) is None:
+                response = JSONResponse(
+                    error_body(
+                        "Unauthorized",
+                        "a valid API key is required: send 'Authorization: Bearer KEY'",
+                    ),
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def http_app(assistant: Assistant, host: str = "127.0.0.1") -> Any:
+    """The streamable-HTTP MCP app at /mcp, behind the assistant's keys."""
+    s = assistant.settings
+    app = create_server(assistant).streamable_http_app(host=host)
+    return RequireKey(app, Keys.of(s.api_keys, s.admin_keys))
+
+
+def serve(assistant: Assistant, http: str | None = None) -> None:
+    """stdio by default; `http="HOST:PORT"` for streamable HTTP at http://HOST:PORT/mcp."""
+    if not http:
+        create_server(assistant).run("stdio")
+        return
+    import uvicorn
+
+    host, _, port = http.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--http wants HOST:PORT, e.g. 127.0.0.1:8765; got {http!r}")
+    uvicorn.run(http_app(assistant, host), host=host, port=int(port), log_level="warning")
