@@ -238,3 +238,45 @@ def test_cross_lingual_answerable_questions_do_not_abstain(assistant: Assistant)
         "What was Kaneko's job in the Thai army?",
     ):
         assert not assistant.ask(q).abstained, q
+
+
+def test_a_reply_cut_to_max_tokens_keeps_whole_sentences_and_their_citations() -> None:
+    from assistant.openai_api import count_tokens, reply
+    from assistant.schema import Citation
+
+    def cite(n: int, quote: str) -> Citation:
+        return Citation(
+            n,
+            f"s{n}",
+            "",
+            f"Outlet {n}",
+            "",
+            "side-a",
+            "commentary",
+            "en",
+            "",
+            quote,
+            0,
+            len(quote),
+            1.0,
+        )
+
+    first, second = "Japan gave aid, says one side.", "The other side disputes the figure entirely."
+    a = Answer(
+        "q",
+        f"- “{first}” [1] … “{second}” [2]",
+        [cite(1, first), cite(2, second)],
+        [],
+        False,
+        "extractive",
+    )
+    whole = reply(a, None)
+    assert whole.finish_reason == "stop" and [c.n for c in whole.citations] == [1, 2]
+    cut = reply(a, count_tokens(whole.content) - 1)
+    assert cut.finish_reason == "length" and [c.n for c in cut.citations] == [1]
+    assert cut.content.startswith(f"- “{first}” [1]") and "[2]" not in cut.content
+    assert count_tokens(cut.content) < count_tokens(whole.content)
+    # Not even one sentence fits: cut at the last whole word within the limit, no citation.
+    tiny = reply(a, 5)
+    assert tiny.finish_reason == "length" and count_tokens(tiny.content) <= 5 and not tiny.citations
+    assert a.answer.startswith(tiny.content)

@@ -1,23 +1,114 @@
-"""The README's Python example runs as written (against the session's index)."""
+"""Every embedding example in the README runs as written: against the session's index, and
+against a real server on 127.0.0.1 where an example names http://127.0.0.1:8000."""
 
+from __future__ import annotations
+
+import asyncio
 import contextlib
 import io
+import json
 import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from assistant import Assistant, Settings
+from assistant.http import create_api
+
+from .conftest import REPO, ThreadedServer
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+EXAMPLE_URL = "http://127.0.0.1:8000"
 
 
-def test_readme_python_example_runs(index_dir, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Python", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S)
-    assert code, "the README has a Python example"
-    monkeypatch.setenv("ASSISTANT_INDEX_PATH", str(index_dir))
-    monkeypatch.chdir(REPO)
+def example(section: str, lang: str = "python") -> str:
+    """The first `lang` code block of the README section headed `### {section}`."""
+    body = README.split(f"\n### {section}\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    code = re.search(rf"```{lang}\n(.*?)```", body, re.S)
+    assert code, f"the README's {section} section has a {lang} example"
+    return code.group(1)
+
+
+def run_python(code: str, url: str = EXAMPLE_URL) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code.group(1), "README.md", "exec"), {})  # noqa: S102 - our own README
-    printed = out.getvalue()
+        exec(compile(code.replace(EXAMPLE_URL, url), "README.md", "exec"), {})  # noqa: S102
+    return out.getvalue()
+
+
+@pytest.fixture()
+def in_repo(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_INDEX_PATH", str(index_dir))
+    monkeypatch.chdir(REPO)
+
+
+@pytest.fixture(scope="module")
+def server(index_dir: Path, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    a = Assistant(Settings.resolve(index_path=index_dir, env={}), embedder=embedder)
+    with ThreadedServer(create_api(a, mount_ui=True)) as s:
+        yield s.url
+
+
+def test_python_example(in_repo: None) -> None:
+    printed = run_python(example("Python"))
     assert "Avdeevka" in printed and "pro-Russia" in printed and "5 unchanged" in printed
+
+
+def test_http_example(server: str) -> None:
+    script = example("HTTP API", "bash").replace(EXAMPLE_URL, server)
+    out = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert '"status":"ok"' in out.stdout and "event: answer" in out.stdout
+    for expected in ("pro-Russia", '"results":[{', '"language":"zh"', '"text":'):
+        assert expected in out.stdout, expected
+
+
+def test_openai_compatible_example(server: str) -> None:
+    printed = run_python(example("OpenAI-compatible"), server)
+    assert "prompt_tokens=" in printed and "7.6 billion" in printed
+    assert "length" in printed or "stop" in printed
+
+
+def test_llamaindex_example(in_repo: None) -> None:
+    printed = run_python(example("LlamaIndex"))
+    assert "pro-Russia" in printed and "Avdeevka" in printed and "559" in printed
+
+
+def test_langchain_example(in_repo: None) -> None:
+    printed = run_python(example("LangChain"))
+    assert "[pro-Russia, World Today News]" in printed and "[pro-Ukraine" in printed
+
+
+def test_mcp_host_config_starts_our_server(index_dir: Path) -> None:
+    """What an MCP host does with the README's config: start the command, list the tools."""
+    from mcp.client import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    config = json.loads(example("MCP (agent hosts)", "json"))["mcpServers"]["perspective-assistant"]
+    command = config["command"].replace("/path/to/checkout", str(REPO))
+    env = {
+        k: v.replace("/path/to/checkout/index", str(index_dir)) for k, v in config["env"].items()
+    }
+    assert Path(command).name == "assistant"
+    local = REPO / ".venv" / "bin" / "assistant"
+    if not local.exists():  # a checkout installed elsewhere: the same script on PATH
+        import shutil
+
+        command = shutil.which("assistant") or command
+
+    async def tools() -> list[str]:
+        params = StdioServerParameters(command=command, args=config["args"], env=env, cwd=REPO)
+        async with Client(params) as c:
+            names = [t.name for t in (await c.list_tools()).tools]
+            r = await c.call_tool("ask", {"question": "Où Kaneko a-t-il été blessé ?"})
+            names.append("Avdeevka" if "Avdeevka" in json.dumps(r.structured_content) else "")
+            return names
+
+    assert asyncio.run(tools()) == ["ask", "search", "list_sources", "get_source", "Avdeevka"]
+
+
+def test_gradio_client_example(server: str) -> None:
+    printed = run_python(example("gradio_client"), server)
+    assert "559" in printed
