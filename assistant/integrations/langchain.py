@@ -2,9 +2,9 @@
 
     pip install -e '.[langchain]'
 
-    >>> retriever = Assistant().as_langchain_retriever(k=4)           # doctest: +SKIP
-    >>> docs = retriever.invoke("How much aid has Japan given Ukraine?")  # doctest: +SKIP
-    >>> docs[0].metadata["side"], docs[0].metadata["start"]            # doctest: +SKIP
+    retriever = Assistant().as_langchain_retriever(k=4)
+    docs = retriever.invoke("How much aid has Japan given Ukraine?")
+    docs[0].metadata["side"], docs[0].metadata["start"]
 
 Each `Document` is one passage: `page_content` is its text, exactly `source_text[start:end]`,
 and the metadata says who says it and from which side (`wire.passage_metadata`). It is a

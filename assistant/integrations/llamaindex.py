@@ -1,9 +1,8 @@
 """The assistant as LlamaIndex components: a retriever, a query engine and an agent tool.
 
-    >>> from assistant import Assistant
-    >>> a = Assistant()                                              # doctest: +SKIP
-    >>> nodes = a.as_retriever(k=4, side="pro-Russia").retrieve("aid to Ukraine")  # doctest: +SKIP
-    >>> nodes[0].node.metadata["side"], nodes[0].node.start_char_idx   # doctest: +SKIP
+    a = Assistant()
+    nodes = a.as_retriever(k=4, side="pro-Russia").retrieve("aid to Ukraine")
+    nodes[0].node.metadata["side"], nodes[0].node.start_char_idx
 
 - `AssistantRetriever` returns our ranked passages as `NodeWithScore`s: the passage text, its
   exact `start_char_idx`/`end_char_idx` in the source's whole text, and who says it
