@@ -24,12 +24,12 @@ from .answering.generative import GenerativeAnswerer, make_llm
 from .config import Settings
 from .embedders import Embedder, make_embedder
 from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
-from .ingest import IngestReport, Progress, ingest_paths, ingest_text
+from .ingest import IngestReport, Progress, ingest_paths, ingest_text, with_title
 from .language import detect
-from .loaders import text_from_bytes
+from .loaders import read_document
 from .retrieval import Filters, Retriever
 from .schema import Answer, Passage
-from .sources import UNKNOWN, Source, check_id, make_source
+from .sources import UNKNOWN, Outlet, Source, check_id, find_outlet, load_outlets, make_source
 from .store import SourceRecord, Store
 
 MAX_QUESTION_CHARS = 4000
@@ -173,17 +173,17 @@ class Assistant:
         ):
             raise InvalidRequest(f"file name {filename!r} must be a plain name like report.pdf")
         check_unicode(name, "the file name")
-        text = text_from_bytes(data, name)
+        doc = read_document(data, name)
         fields = {k: v for k, v in (fields or {}).items() if v not in (None, "", [])}
         for key, value in fields.items():
             if isinstance(value, str):
                 check_unicode(value, f"field {key!r}")
         fields.setdefault("file", name)
         source = make_source(fields, self.sides(), where=f"upload {name}")
-        if not source.title:
-            from .loaders import guess_title
-
-            source = Source(**{**source.__dict__, "title": guess_title(text, Path(name).stem)})
+        source = source.filled_from(doc.metadata)
+        source = with_title(
+            source.labelled_by(find_outlet(self.outlets(), source)), doc.text, Path(name).stem
+        )
         existing = self.retriever.records().get(source.id) if self.store.exists() else None
         if existing is not None and not replace:
             raise SourceExists(
@@ -191,7 +191,7 @@ class Assistant:
                 f"({existing.source.title or existing.source.id!r}); give this upload another "
                 "id (the 'id' field), or ask to replace it explicitly (replace=true)"
             )
-        return source, text
+        return source, doc.text
 
     def index_upload(self, source: Source, text: str, progress: Progress | None = None) -> None:
         """Embed and commit a checked upload (see check_upload)."""
@@ -242,6 +242,15 @@ class Assistant:
                 sides = dict(load_manifest(manifest).sides)
         sides.setdefault(UNKNOWN, "not labelled")
         return sides
+
+    def outlets(self) -> dict[str, Outlet]:
+        """The outlets the corpus declares (recorded in the index by the last ingest with a
+        manifest): an upload naming one, or from one of its domains, takes its labels."""
+        try:
+            recorded = self.store.corpus_info().get("outlets", [])
+        except IndexNotBuilt:
+            return {}
+        return load_outlets(recorded, self.sides(), "the index's recorded corpus: ")
 
     def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
         """Build the index from settings.corpus_path if there is none yet."""

