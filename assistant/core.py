@@ -24,12 +24,12 @@ from .answering.generative import GenerativeAnswerer, make_llm
 from .config import Settings
 from .embedders import Embedder, make_embedder
 from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
-from .ingest import IngestReport, Progress, ingest_paths, ingest_text, with_title
+from .ingest import IngestReport, Progress, completed, ingest_paths, ingest_text
 from .language import detect
 from .loaders import read_document
 from .retrieval import Filters, Retriever
 from .schema import Answer, Passage
-from .sources import UNKNOWN, Outlet, Source, check_id, find_outlet, load_outlets, make_source
+from .sources import UNKNOWN, Outlet, Source, check_id, load_outlets, make_source
 from .store import SourceRecord, Store
 
 MAX_QUESTION_CHARS = 4000
@@ -179,11 +179,8 @@ class Assistant:
             if isinstance(value, str):
                 check_unicode(value, f"field {key!r}")
         fields.setdefault("file", name)
-        source = make_source(fields, self.sides(), where=f"upload {name}")
-        source = source.filled_from(doc.metadata)
-        source = with_title(
-            source.labelled_by(find_outlet(self.outlets(), source)), doc.text, Path(name).stem
-        )
+        declared = make_source(fields, self.sides(), where=f"upload {name}")
+        source = completed(declared, doc, self.outlets(), Path(name).stem)
         existing = self.retriever.records().get(source.id) if self.store.exists() else None
         if existing is not None and not replace:
             raise SourceExists(
@@ -397,7 +394,7 @@ class Assistant:
         """A LangChain BaseRetriever (needs the `langchain` extra); options as for as_retriever."""
         from .integrations.langchain import AssistantLangChainRetriever
 
-        return AssistantLangChainRetriever(assistant=self, k=k, **options)
+        return AssistantLangChainRetriever(assistant=self, k=k, search_kwargs=options)
 
 
 def check_unicode(text: str, what: str = "the question") -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from .embedders import Embedder
 from .errors import AssistantError, BadDocument, InvalidRequest
 from .language import detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
-from .sources import Corpus, Source, find_manifest, find_outlet, load_manifest, safe_id
+from .sources import Corpus, Outlet, Source, find_manifest, find_outlet, load_manifest, safe_id
 from .store import SourceRecord, Store
 
 Progress = Callable[[int, int, str], None]
@@ -222,20 +222,22 @@ def _first_passage(prep: Prepared) -> list[int]:
 
 
 def source_for(path: Path, doc: Document, corpus: Corpus | None) -> Source:
-    """The manifest entry for a file, or an 'unknown'-side source named after it; empty fields
-    are filled from the file's own metadata, unknown labels from its declared outlet, then a
-    missing title from its first line."""
+    """The manifest entry for a file, or an 'unknown'-side source named after it, completed
+    from the file (see completed)."""
     entry = corpus.by_file(path.name) if corpus else None
-    source = (entry or Source(id=safe_id(path.stem), file=path.name)).filled_from(doc.metadata)
-    if corpus:
-        source = source.labelled_by(find_outlet(corpus.outlets, source))
-    return with_title(source, doc.text, path.stem)
+    source = entry or Source(id=safe_id(path.stem), file=path.name)
+    return completed(source, doc, corpus.outlets if corpus else {}, path.stem)
 
 
-def with_title(source: Source, text: str, stem: str) -> Source:
-    """A source without a title gets its text's first line (not recorded as extracted: it is
-    a stand-in, not the page's declared title)."""
-    return source if source.title else dataclasses.replace(source, title=guess_title(text, stem))
+def completed(source: Source, doc: Document, outlets: Mapping[str, Outlet], stem: str) -> Source:
+    """A declared source (manifest entry or upload form) with its empty fields filled from the
+    file's own metadata, its unknown labels from its declared outlet, and a missing title from
+    the text's first line (a stand-in, so not recorded as extracted)."""
+    source = source.filled_from(doc.metadata)  # a URL read from the page can name the outlet
+    source = source.labelled_by(find_outlet(outlets, source))
+    return (
+        source if source.title else dataclasses.replace(source, title=guess_title(doc.text, stem))
+    )
 
 
 def ingest_paths(

@@ -1,4 +1,33 @@
 """The assistant as a component of other frameworks: LlamaIndex (llamaindex.py), LangChain
 (langchain.py, an optional extra). Reach them through `Assistant.as_retriever()`,
 `as_query_engine()`, `as_tool()` and `as_langchain_retriever()`; the MCP server is
-`assistant/mcp_server.py`."""
+`assistant/mcp_server.py`.
+
+Both retrievers take the options of `Assistant.search` as they are (side, language, source,
+mode, balance) and return the same passages with the same metadata, through the two helpers
+below."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ..core import Assistant
+from ..schema import Passage
+from ..wire import passage_metadata
+
+
+def search_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options, once Assistant.search accepts their names: an unknown one is a TypeError
+    when the retriever is made, not at its first query."""
+    inspect.signature(Assistant.search).bind(None, "", **options)
+    return options
+
+
+def labelled_passages(
+    assistant: Assistant, query: str, k: int | None, options: dict[str, Any]
+) -> list[tuple[Passage, dict[str, Any]]]:
+    """Assistant.search's passages, each with who says it (wire.passage_metadata)."""
+    passages = assistant.search(query, k, **options)
+    records = assistant.retriever.records()
+    return [(p, passage_metadata(p, records.get(p.source_id))) for p in passages]

@@ -25,9 +25,9 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     raise ConfigError(
         "the LangChain retriever needs langchain-core: pip install -e '.[langchain]'"
     ) from exc
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field, field_validator
 
-from ..wire import passage_metadata
+from . import labelled_passages, search_options
 
 
 class AssistantLangChainRetriever(BaseRetriever):
@@ -37,30 +37,18 @@ class AssistantLangChainRetriever(BaseRetriever):
 
     assistant: Any
     k: int | None = None
-    side: Any = None
-    language: Any = None
-    source: Any = None
-    mode: str = "hybrid"
-    balance: bool = False
+    # Assistant.search's options: side, language, source, mode, balance.
+    search_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("search_kwargs")
+    @classmethod
+    def _known_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return search_options(value)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        passages = self.assistant.search(
-            query,
-            self.k,
-            side=self.side,
-            language=self.language,
-            source=self.source,
-            mode=self.mode,
-            balance=self.balance,
-        )
-        records = self.assistant.retriever.records()
         return [
-            Document(
-                id=p.id,
-                page_content=p.text,
-                metadata=passage_metadata(p, records.get(p.source_id)),
-            )
-            for p in passages
+            Document(id=p.id, page_content=p.text, metadata=meta)
+            for p, meta in labelled_passages(self.assistant, query, self.k, self.search_kwargs)
         ]

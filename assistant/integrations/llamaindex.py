@@ -29,7 +29,8 @@ from pydantic import Field
 
 from ..core import Assistant
 from ..schema import Answer, Citation
-from ..wire import answer_out, passage_metadata, with_sources
+from ..wire import answer_out, with_sources
+from . import labelled_passages, search_options
 
 # Metadata that helps a reader but only costs an LLM tokens.
 _NOT_FOR_LLM = ["passage_id", "start", "end", "score", "url"]
@@ -50,30 +51,19 @@ class AssistantRetriever(BaseRetriever):
         assistant: Assistant,
         k: int | None = None,
         *,
-        side: Any = None,
-        language: Any = None,
-        source: Any = None,
-        mode: str = "hybrid",
-        balance: bool = False,
         callback_manager: CallbackManager | None = None,
+        **options: Any,
     ) -> None:
+        """options: as for Assistant.search (side, language, source, mode, balance)."""
         super().__init__(callback_manager=callback_manager)
-        self.assistant, self.k, self.mode, self.balance = assistant, k, mode, balance
-        self.filters = {"side": side, "language": language, "source": source}
+        self.assistant, self.k, self.options = assistant, k, search_options(options)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        passages = self.assistant.search(
-            query_bundle.query_str, self.k, mode=self.mode, balance=self.balance, **self.filters
-        )
-        records = self.assistant.retriever.records()
         return [
-            NodeWithScore(
-                node=_node(
-                    p.id, p.text, p.start, p.end, passage_metadata(p, records.get(p.source_id))
-                ),
-                score=p.score,
+            NodeWithScore(node=_node(p.id, p.text, p.start, p.end, meta), score=p.score)
+            for p, meta in labelled_passages(
+                self.assistant, query_bundle.query_str, self.k, self.options
             )
-            for p in passages
         ]
 
 
