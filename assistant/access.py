@@ -15,10 +15,14 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 Role = Literal["read", "admin"]
 ADMIN_USER = "admin"
+READ_KEY_REQUIRED = "a valid API key is required: send 'Authorization: Bearer KEY'"
 LOGIN_MESSAGE = (
     "This server needs an API key. Password: your key. User name: admin (with an admin key) to "
     "add and delete documents, any other name to ask."
@@ -34,6 +38,11 @@ class Keys:
     def of(cls, read: list[str] | tuple[str, ...], admin: list[str] | tuple[str, ...]) -> Keys:
         return cls(tuple(k.encode() for k in read), tuple(k.encode() for k in admin))
 
+    @classmethod
+    def of_settings(cls, settings: Settings) -> Keys:
+        """The keys ASSISTANT_API_KEYS and ASSISTANT_ADMIN_KEYS configure."""
+        return cls.of(settings.api_keys, settings.admin_keys)
+
     @property
     def open(self) -> bool:
         """No keys configured: anyone who can reach the server may do anything."""
@@ -45,6 +54,11 @@ class Keys:
         is_admin = _match(raw, self.admin)
         is_read = _match(raw, self.read)
         return "admin" if is_admin else "read" if is_read else None
+
+    def admits(self, headers: Mapping[str, str]) -> bool:
+        """Whether a request may read (ask, search, sources): no keys are configured, or its
+        headers present a read or admin key."""
+        return self.open or self.role(presented_key(headers)) is not None
 
     def login(self) -> Callable[[str, str], bool] | None:
         """Gradio's `auth` callable (None when open): user `admin` needs an admin key."""

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import openai_api
-from .access import LOGIN_MESSAGE, Keys, presented_key
+from .access import LOGIN_MESSAGE, READ_KEY_REQUIRED, Keys, presented_key
 from .core import MAX_QUESTION_CHARS, Assistant
 from .errors import (
     AssistantError,
@@ -137,7 +137,7 @@ def _error(exc: AssistantError) -> JSONResponse:
 def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     """Build the FastAPI app around an Assistant (starts nothing)."""
     settings = assistant.settings
-    keys = Keys.of(settings.api_keys, settings.admin_keys)
+    keys = Keys.of_settings(settings)
     jobs = Jobs(assistant)
     max_upload = settings.max_upload_mb * 1024 * 1024
     app = FastAPI(
@@ -177,8 +177,8 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         )
 
     def require_read(request: Request) -> None:
-        if not keys.open and keys.role(presented_key(request.headers)) is None:
-            raise _Denied(401, "a valid API key is required: send 'Authorization: Bearer KEY'")
+        if not keys.admits(request.headers):
+            raise _Denied(401, READ_KEY_REQUIRED)
 
     def require_admin(request: Request) -> None:
         if keys.open:

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import anyio.to_thread
 from pydantic import Field
 
-from .access import Keys, presented_key
+from .access import READ_KEY_REQUIRED, Keys
 from .core import Assistant
 from .errors import AssistantError, ConfigError
 from .schema import Passage
@@ -150,31 +150,27 @@ class RequireKey:
         self.app, self.keys = app, keys
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not self.keys.open:
-            from starlette.datastructures import Headers
+        from starlette.datastructures import Headers
+
+        if scope["type"] == "http" and not self.keys.admits(Headers(scope=scope)):
             from starlette.responses import JSONResponse
 
             from .guard import error_body
 
-            if self.keys.role(presented_key(Headers(scope=scope))) is None:
-                response = JSONResponse(
-                    error_body(
-                        "Unauthorized",
-                        "a valid API key is required: send 'Authorization: Bearer KEY'",
-                    ),
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-                await response(scope, receive, send)
-                return
+            response = JSONResponse(
+                error_body("Unauthorized", READ_KEY_REQUIRED),
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 
 def http_app(assistant: Assistant, host: str = "127.0.0.1") -> Any:
     """The streamable-HTTP MCP app at /mcp, behind the assistant's keys."""
-    s = assistant.settings
     app = create_server(assistant).streamable_http_app(host=host)
-    return RequireKey(app, Keys.of(s.api_keys, s.admin_keys))
+    return RequireKey(app, Keys.of_settings(assistant.settings))
 
 
 def serve(assistant: Assistant, http: str | None = None) -> None:

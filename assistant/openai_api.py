@@ -85,6 +85,7 @@ class Reply:
     content: str
     citations: list[Citation]
     finish_reason: str
+    tokens: int  # the content's, counted once: the cut needs it and so does `usage`
 
 
 def _boundaries(body: str) -> list[int]:
@@ -109,8 +110,9 @@ def _kept(text: str, citations: list[Citation]) -> list[Citation]:
 def reply(a: Answer, limit: int | None, count: Callable[[str], int] = count_tokens) -> Reply:
     """The reply for an answer, cut to at most `limit` tokens at a sentence boundary."""
     full = with_sources(a)
-    if limit is None or count(full) <= limit:
-        return Reply(full, a.citations, "stop")
+    tokens = count(full)
+    if limit is None or tokens <= limit:
+        return Reply(full, a.citations, "stop", tokens)
     body = answer_body(a)
     best: Reply | None = None
     for end in _boundaries(body):
@@ -119,9 +121,10 @@ def reply(a: Answer, limit: int | None, count: Callable[[str], int] = count_toke
         if a.citations and not cites:
             continue  # a heading alone says nothing: the first cut point holds a citation
         content = text + "\n\n" + sources_list(cites) if cites else text
-        if count(content) > limit:
+        tokens = count(content)
+        if tokens > limit:
             break  # a longer prefix holds at least as many tokens
-        best = Reply(content, cites, "length")
+        best = Reply(content, cites, "length", tokens)
     if best is not None:
         return best
     from .chunking import encoding
@@ -130,7 +133,8 @@ def reply(a: Answer, limit: int | None, count: Callable[[str], int] = count_toke
     head = head[: head.rfind(" ")] if " " in head.strip() else head
     while head and count(head) > limit:  # decoding can merge pieces into more tokens
         head = head[:-1]
-    return Reply(head.rstrip(), _kept(head, a.citations), "length")
+    head = head.rstrip()
+    return Reply(head, _kept(head, a.citations), "length", count(head))
 
 
 def usage(prompt: int, completion: int) -> dict[str, int]:
@@ -210,7 +214,7 @@ def router(
                         "finish_reason": r.finish_reason,
                     }
                 ],
-                "usage": usage(prompt_tokens, count_tokens(r.content)),
+                "usage": usage(prompt_tokens, r.tokens),
                 **extras(a, r),
             }
         items = assistant.stream(question, history, mode=mode)
@@ -248,9 +252,7 @@ def router(
                     yield chunk({"content": tail})
                 yield chunk({}, r.finish_reason, **extras(item, r))
                 if req.stream_options and req.stream_options.include_usage:
-                    yield sse(
-                        {"choices": [], "usage": usage(prompt_tokens, count_tokens(r.content))}
-                    )
+                    yield sse({"choices": [], "usage": usage(prompt_tokens, r.tokens)})
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")

@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    keys = Keys.of(assistant.settings.api_keys, assistant.settings.admin_keys)
+    keys = Keys.of_settings(assistant.settings)
     demo = create_app(assistant, keys=keys)
     demo.launch(
         server_name=args.host,
