@@ -1,4 +1,4 @@
-"""The `assistant` command: ingest, search, ask, sources, eval, eval-compare, serve.
+"""The `assistant` command: ingest, search, ask, sources, label, eval, eval-compare, serve, mcp.
 
 Errors of this package print as one line, `error: <what and how to fix>`, and exit with 2.
 """
@@ -13,7 +13,8 @@ from typing import Any
 
 from .config import Settings
 from .core import Assistant
-from .errors import AssistantError
+from .errors import AssistantError, InvalidRequest
+from .sources import side_label
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -62,6 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(p)
 
     p = sub.add_parser("sources", help="list indexed sources and their labels")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "label",
+        help="list unlabelled and suggested sources; write accepted labels into sources.toml",
+        description="Without ids: list the sources without a declared side, with any suggested "
+        "side and its evidence. With ids: write each one's label (its suggestion, or --side and "
+        "--voice) into the sources.toml of its folder, then apply it to the index.",
+    )
+    p.add_argument("ids", nargs="*", help="source ids to label")
+    p.add_argument("--side", help="the side to write (default: the suggested one)")
+    p.add_argument("--voice", help="the voice to write (default: the suggested one, if any)")
+    p.add_argument("--all-suggested", action="store_true", help="accept every suggestion")
+    p.add_argument("--manifest", help="the sources.toml to write (default: the file's folder's)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("eval", help="score the assistant on a question set and write a report")
@@ -130,6 +145,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "ingest":
         return _ingest(assistant, args)
+    if args.command == "label":
+        return _label(assistant, args)
     if args.command == "search":
         hits = assistant.search(
             args.query,
@@ -174,8 +191,9 @@ def _run(args: argparse.Namespace) -> int:
         else:
             for r in records:
                 s = r.source
+                side = side_label(s.side, s.suggested_side)
                 print(
-                    f"{s.id}  {s.side:<12} {s.voice:<24} {','.join(s.languages) or '-':<6} {s.title[:60]}"
+                    f"{s.id}  {side:<12} {s.voice:<24} {','.join(s.languages) or '-':<6} {s.title[:60]}"
                 )
         return 0
     raise AssertionError(args.command)
@@ -203,6 +221,41 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
     else:
         for path, reason in report.skipped:
             print(f"skipped {path}: {reason}", file=sys.stderr)
+        for path, note in report.notes:
+            print(f"note {path}: {note}", file=sys.stderr)
+        print(report.summary())
+    return 0
+
+
+def _label(assistant: Assistant, args: argparse.Namespace) -> int:
+    from .labelling import decide, manifest_of, pending, write_labels
+
+    records = {r.source.id: r for r in assistant.sources()}
+    todo = pending(records.values())
+    ids = list(args.ids) + [r.source.id for r in todo if args.all_suggested and r.source.suggestion]
+    if not ids:
+        if args.json:
+            _print_json([{**r.source.to_dict(), "path": r.path} for r in todo])
+            return 0
+        for r in todo:
+            s = r.source
+            said = f"suggested {s.suggestion.summary()}" if s.suggestion else "no suggestion"
+            print(f"{s.id}  {s.file or '(uploaded)'}  {said}")
+        if not todo:
+            print("every source has a declared side")
+        return 0
+    unknown = [i for i in ids if i not in records]
+    if unknown:
+        raise InvalidRequest(f"no source {unknown[0]!r}; list them with `assistant label`")
+    by_manifest: dict[Path, list[Any]] = {}
+    for sid in dict.fromkeys(ids):
+        manifest = Path(args.manifest) if args.manifest else manifest_of(records[sid])
+        by_manifest.setdefault(manifest, []).append(decide(records[sid], args.side, args.voice))
+    for manifest, labels in by_manifest.items():
+        for change in write_labels(manifest, labels, assistant.sides()):
+            print(f"{manifest}: {change}")
+        files = [Path(records[a.source.id].path) for a in labels]
+        report = assistant.ingest([f for f in files if f.is_file()], manifest=manifest)
         print(report.summary())
     return 0
 

@@ -12,6 +12,7 @@ other apps can pass their own; they are built lazily so that constructing is che
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -24,13 +25,32 @@ from .answering.generative import GenerativeAnswerer, make_llm
 from .config import Settings
 from .embedders import Embedder, make_embedder
 from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
-from .ingest import IngestReport, Progress, completed, ingest_paths, ingest_text
+from .ingest import (
+    IngestReport,
+    Progress,
+    completed,
+    earlier_suggestion,
+    ingest_paths,
+    ingest_text,
+)
 from .language import detect
 from .loaders import read_document
 from .retrieval import Filters, Retriever
 from .schema import Answer, Passage
-from .sources import UNKNOWN, Outlet, Source, check_id, load_outlets, make_source
+from .sources import (
+    MANIFEST_NAME,
+    UNKNOWN,
+    Corpus,
+    Outlet,
+    Source,
+    check_id,
+    load_manifest,
+    load_markers,
+    load_outlets,
+    make_source,
+)
 from .store import SourceRecord, Store
+from .suggest import Suggester
 
 MAX_QUESTION_CHARS = 4000
 
@@ -132,6 +152,7 @@ class Assistant:
             Path(manifest) if manifest else None,
             prune,
             progress,
+            self.llm,
         )
         self._refresh()
         return report
@@ -179,8 +200,9 @@ class Assistant:
             if isinstance(value, str):
                 check_unicode(value, f"field {key!r}")
         fields.setdefault("file", name)
-        declared = make_source(fields, self.sides(), where=f"upload {name}")
-        source = completed(declared, doc, self.outlets(), Path(name).stem)
+        corpus = self.corpus()
+        declared = make_source(fields, corpus.sides, where=f"upload {name}")
+        source = completed(declared, doc, corpus.outlets, Path(name).stem)
         existing = self.retriever.records().get(source.id) if self.store.exists() else None
         if existing is not None and not replace:
             raise SourceExists(
@@ -190,9 +212,18 @@ class Assistant:
             )
         return source, doc.text
 
-    def index_upload(self, source: Source, text: str, progress: Progress | None = None) -> None:
-        """Embed and commit a checked upload (see check_upload)."""
+    def index_upload(
+        self, source: Source, text: str, progress: Progress | None = None
+    ) -> list[str]:
+        """Suggest a side if the upload is unlabelled, then embed and commit it (see
+        check_upload). Returns notes on the suggestion (an LLM proposal dropped, and why).
+
+        The suggestion is made here, not in check_upload, because an LLM may be asked: the
+        server runs this as a job, not inside the request."""
         self.store.open_for_write(self.embedder.name, self.embedder.dim)
+        existing = self.retriever.records().get(source.id)
+        earlier = earlier_suggestion(existing, text, self.settings, self.embedder.name)
+        source, notes = self.suggester().apply(source, text, earlier)
         ingest_text(
             text,
             source,
@@ -204,6 +235,7 @@ class Assistant:
             progress=progress,
         )
         self._refresh()
+        return notes
 
     def delete_document(self, source_id: str) -> None:
         """Remove a source and everything indexed from it."""
@@ -225,29 +257,41 @@ class Assistant:
             raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
         return record, text
 
-    def sides(self) -> dict[str, str]:
-        """The side vocabulary recorded in the index; before there is an index, the one that
-        data/corpus/sources.toml (settings.corpus_path) declares. "unknown" is always in it."""
+    def corpus(self) -> Corpus:
+        """The corpus's declarations without its sources: name, side vocabulary, outlets and
+        markers, as recorded in the index by the last ingest with a manifest; before there is an
+        index, as data/corpus/sources.toml (settings.corpus_path) declares them."""
         try:
-            sides = dict(self.store.corpus_info()["sides"])
+            info = self.store.corpus_info()
         except IndexNotBuilt:
-            manifest = self.settings.corpus_path / "sources.toml"
-            sides = {}
+            manifest = self.settings.corpus_path / MANIFEST_NAME
             if manifest.is_file():
-                from .sources import load_manifest
+                return dataclasses.replace(load_manifest(manifest), sources={})
+            return Corpus()
+        sides = {**info["sides"], UNKNOWN: info["sides"].get(UNKNOWN, "not labelled")}
+        where = "the index's recorded corpus: "
+        return Corpus(
+            name=str(info.get("name", "")),
+            description=str(info.get("description", "")),
+            sides=sides,
+            outlets=load_outlets(info.get("outlets", []), sides, where),
+            markers=load_markers(info.get("markers", {}), sides, where),
+        )
 
-                sides = dict(load_manifest(manifest).sides)
-        sides.setdefault(UNKNOWN, "not labelled")
-        return sides
+    def sides(self) -> dict[str, str]:
+        """The side vocabulary (see corpus()); "unknown" is always in it."""
+        return self.corpus().sides
 
     def outlets(self) -> dict[str, Outlet]:
-        """The outlets the corpus declares (recorded in the index by the last ingest with a
-        manifest): an upload naming one, or from one of its domains, takes its labels."""
-        try:
-            recorded = self.store.corpus_info().get("outlets", [])
-        except IndexNotBuilt:
-            return {}
-        return load_outlets(recorded, self.sides(), "the index's recorded corpus: ")
+        """The outlets the corpus declares (see corpus()): an upload naming one, or from one of
+        its domains, takes its labels."""
+        return self.corpus().outlets
+
+    def suggester(self, corpus: Corpus | None = None) -> Suggester:
+        """Suggests sides for unlabelled documents: the corpus's markers, and the LLM if one is
+        configured (suggest.py)."""
+        corpus = corpus or self.corpus()
+        return Suggester(corpus.markers, corpus.sides, self.llm, self.settings.prompts_dir)
 
     def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
         """Build the index from settings.corpus_path if there is none yet."""

@@ -30,8 +30,18 @@ from .embedders import Embedder
 from .errors import AssistantError, BadDocument, InvalidRequest
 from .language import detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
-from .sources import Corpus, Outlet, Source, find_manifest, find_outlet, load_manifest, safe_id
+from .sources import (
+    Corpus,
+    Outlet,
+    Source,
+    Suggestion,
+    find_manifest,
+    find_outlet,
+    load_manifest,
+    safe_id,
+)
 from .store import SourceRecord, Store
+from .suggest import Suggester
 
 Progress = Callable[[int, int, str], None]
 # A sentence needs this many letters to get a vector of its own (see the module docstring).
@@ -221,12 +231,10 @@ def _first_passage(prep: Prepared) -> list[int]:
     return owner
 
 
-def source_for(path: Path, doc: Document, corpus: Corpus | None) -> Source:
-    """The manifest entry for a file, or an 'unknown'-side source named after it, completed
-    from the file (see completed)."""
+def declared_for(path: Path, corpus: Corpus | None) -> Source:
+    """The manifest entry for a file, or an 'unknown'-side source named after it."""
     entry = corpus.by_file(path.name) if corpus else None
-    source = entry or Source(id=safe_id(path.stem), file=path.name)
-    return completed(source, doc, corpus.outlets if corpus else {}, path.stem)
+    return entry or Source(id=safe_id(path.stem), file=path.name)
 
 
 def completed(source: Source, doc: Document, outlets: Mapping[str, Outlet], stem: str) -> Source:
@@ -240,6 +248,15 @@ def completed(source: Source, doc: Document, outlets: Mapping[str, Outlet], stem
     )
 
 
+def earlier_suggestion(
+    known: SourceRecord | None, text: str, settings: Settings, embedder_name: str
+) -> Suggestion | None:
+    """The suggestion indexed for a source if its text is the same as now, else None."""
+    if known is None or known.version != version_of(text, settings, embedder_name):
+        return None
+    return known.source.suggestion
+
+
 def ingest_paths(
     paths: list[Path],
     store: Store,
@@ -248,6 +265,7 @@ def ingest_paths(
     manifest: Path | None = None,
     prune: bool = False,
     progress: Progress | None = None,
+    llm: Any = None,
 ) -> IngestReport:
     """Ingest files and directories; report what happened to each file.
 
@@ -259,6 +277,8 @@ def ingest_paths(
         manifest: a sources.toml; by default the one in the first directory given, if any.
         prune: also remove indexed sources whose file, under a given directory, is gone.
         progress: called as (done, total, file name) after each file.
+        llm: a llama-index LLM to propose sides for unlabelled documents (suggest.py), or None
+            for the corpus's markers alone.
     """
     t0 = time.perf_counter()
     missing = [str(p) for p in paths if not p.exists()]
@@ -266,6 +286,12 @@ def ingest_paths(
         raise InvalidRequest(f"no such file or directory: {', '.join(missing)}")
     manifest = manifest or find_manifest(paths)
     corpus = load_manifest(manifest) if manifest else None
+    suggester = Suggester(
+        corpus.markers if corpus else {},
+        corpus.sides if corpus else {},
+        llm,
+        settings.prompts_dir,
+    )
     store.open_for_write(embedder.name, embedder.dim)
     records = store.records()
     files = iter_files(paths)
@@ -275,9 +301,15 @@ def ingest_paths(
         try:
             doc = load_document(f)
             text = doc.text
-            source = source_for(f, doc, corpus)
-            if doc.note:
-                report.notes.append((str(f), doc.note))
+            source = completed(
+                declared_for(f, corpus), doc, corpus.outlets if corpus else {}, f.stem
+            )
+            source, notes = suggester.apply(
+                source,
+                text,
+                earlier_suggestion(records.get(source.id), text, settings, embedder.name),
+            )
+            report.notes += [(str(f), note) for note in [doc.note] * bool(doc.note) + notes]
             if source.id in seen:
                 raise BadDocument(
                     str(f),

@@ -140,7 +140,7 @@ class Jobs:
             job.state, job.message = "running", "splitting and detecting languages"
             self._save(job)
             try:
-                self.assistant.index_upload(source, text, progress)
+                notes = self.assistant.index_upload(source, text, progress)
             except Stopped:
                 with self._lock:
                     self._fail(job, "Stopped", _STOPPED)
@@ -153,7 +153,8 @@ class Jobs:
                 with self._lock:
                     self._fail(job, "InternalError", f"{type(exc).__name__}; see the server log")
                 continue
-            job.state, job.message, job.finished = "done", "indexed", time.time()
+            job.state, job.finished = "done", time.time()
+            job.message = "; ".join(["indexed", *notes])
             self._save(job)
 
     def _fail(self, job: Job, kind: str, message: str) -> None:

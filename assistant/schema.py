@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .sources import side_label
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -59,13 +61,19 @@ class Citation:
     score: float
     url: str = ""
     perspective: str = ""
+    # The side suggested for an unlabelled source (suggest.py); side stays "unknown".
+    suggested_side: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def side_shown(self) -> str:
+        """'pro-Russia', or 'unknown, suggested pro-Russia': a suggestion is called one."""
+        return side_label(self.side, self.suggested_side)
+
     def label(self) -> str:
         who = self.outlet or self.author or self.title or self.source_id
-        return f"{who} — {self.side}, {self.voice}"
+        return f"{who} — {self.side_shown()}, {self.voice}"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ A corpus directory may hold `sources.toml`:
     [corpus.sides]                      # the side vocabulary of this corpus; "unknown" always exists
     "pro-Russia" = "argues for the Russian state's position"
     "pro-Ukraine" = "argues for the Ukrainian state's position"
+    [corpus.markers]                    # optional: framing phrases that evidence a side
+    "pro-Russia" = ["special military operation", "Kiev regime", "киевск* режим*"]
 
     [[sources]]
     file = "000_fa22c8dc189e4776.txt"   # required; id defaults to the file stem
@@ -16,7 +18,8 @@ A corpus directory may hold `sources.toml`:
 
 Sides change from one conflict or debate to the next, so they are data. Voices describe the kind
 of speaker and are the same everywhere, so they are a fixed vocabulary defined here.
-A document without an entry is still indexed, with side and voice "unknown".
+A document without an entry is still indexed, with side and voice "unknown"; when the corpus
+declares markers, it may carry a *suggested* side (suggest.py), which is never its label.
 """
 
 from __future__ import annotations
@@ -68,6 +71,63 @@ _TEXT_FIELDS = (
 
 
 @dataclass(frozen=True)
+class Mark:
+    """One piece of evidence for a suggested side: text[start:end] == quote."""
+
+    quote: str
+    start: int
+    end: int
+    side: str
+    # The declared marker that matched, or "" for a quote an LLM gave as evidence.
+    marker: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A side (and maybe a voice) proposed for an unlabelled document, with verbatim evidence.
+
+    Never a label: the source's `side` stays "unknown" until someone accepts the suggestion
+    into the manifest (`assistant label`).
+    """
+
+    side: str
+    voice: str = UNKNOWN
+    by: str = "markers"  # "markers", "llm:<model>" or "markers+llm:<model>"
+    evidence: tuple[Mark, ...] = ()
+    # Marker occurrences per side, most first: how clearly the markers point one way.
+    tally: tuple[tuple[str, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "side": self.side,
+            "voice": self.voice,
+            "by": self.by,
+            "evidence": [m.to_dict() for m in self.evidence],
+            "tally": dict(self.tally),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Suggestion:
+        return cls(
+            side=str(d["side"]),
+            voice=str(d.get("voice", UNKNOWN)),
+            by=str(d.get("by", "markers")),
+            evidence=tuple(Mark(**m) for m in d.get("evidence", [])),
+            tally=tuple((str(k), int(v)) for k, v in dict(d.get("tally", {})).items()),
+        )
+
+    def summary(self, limit: int = 3) -> str:
+        """'pro-Russia (markers: “Kiev regime” @120, “SVO” @388, …)'."""
+        quotes = ", ".join(f"“{m.quote}” @{m.start}" for m in self.evidence[:limit])
+        more = f", +{len(self.evidence) - limit} more" if len(self.evidence) > limit else ""
+        voice = f", {self.voice}" if self.voice != UNKNOWN else ""
+        return f"{self.side}{voice} ({self.by}: {quotes}{more})"
+
+
+@dataclass(frozen=True)
 class Source:
     """One document and the label of its perspective."""
 
@@ -87,16 +147,24 @@ class Source:
     # The fields that ingest filled from the file itself (an HTML page's metadata), not from
     # the manifest or the upload form; `sources --json`, the API and MCP report them.
     extracted: tuple[str, ...] = ()
+    # For an unlabelled document only: a side its text points to (suggest.py). Not a label.
+    suggestion: Suggestion | None = None
 
     def label(self) -> str:
-        """'World Today News (pro-Russia, commentary)': who speaks and from where."""
+        """'World Today News (pro-Russia, commentary)': who speaks and from where; an unlabelled
+        source with a suggestion reads 'X (unknown, suggested pro-Russia, unknown)'."""
         who = self.outlet or self.author or self.title or self.id
-        return f"{who} ({self.side}, {self.voice})"
+        return f"{who} ({side_label(self.side, self.suggested_side)}, {self.voice})"
+
+    @property
+    def suggested_side(self) -> str:
+        return self.suggestion.side if self.suggestion and self.side == UNKNOWN else ""
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["languages"] = list(self.languages)
         d["extracted"] = list(self.extracted)
+        d["suggestion"] = self.suggestion.to_dict() if self.suggestion else None
         return d
 
     def filled_from(self, found: Mapping[str, str]) -> Source:
@@ -106,7 +174,7 @@ class Source:
         >>> Source("a", outlet="Declared").filled_from({"outlet": "Page", "author": "X"})
         Source(id='a', title='', outlet='Declared', author='X', date='', events_date='', \
 url='', languages=(), side='unknown', voice='unknown', perspective='', evidence='', file='', \
-extracted=('author',))
+extracted=('author',), suggestion=None)
         """
         values: dict[str, Any] = {}
         for key, value in found.items():
@@ -141,6 +209,15 @@ extracted=('author',))
             evidence=self.evidence
             or (f"{note}: {outlet.description}" if outlet.description else note),
         )
+
+
+def side_label(side: str, suggested: str = "") -> str:
+    """How a side is shown where people read it: a suggestion is always called one.
+
+    >>> side_label("unknown", "pro-Russia"), side_label("pro-Ukraine")
+    ('unknown, suggested pro-Russia', 'pro-Ukraine')
+    """
+    return f"{side}, suggested {suggested}" if side == UNKNOWN and suggested else side
 
 
 @dataclass(frozen=True)
@@ -185,6 +262,8 @@ class Corpus:
     sides: dict[str, str] = field(default_factory=lambda: {UNKNOWN: "not labelled"})
     sources: dict[str, Source] = field(default_factory=dict)
     outlets: dict[str, Outlet] = field(default_factory=dict)
+    # Per side, the framing phrases that evidence it ([corpus.markers]; suggest.py).
+    markers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def by_file(self, filename: str) -> Source | None:
         for s in self.sources.values():
@@ -224,7 +303,7 @@ def make_source(
         sides: the corpus's side vocabulary ("unknown" is always accepted).
         where: how to name the entry in error messages.
     """
-    known = {f.name for f in dataclasses.fields(Source)} - {"extracted"}
+    known = {f.name for f in dataclasses.fields(Source)} - {"extracted", "suggestion"}
     for key in fields:
         if key not in known:
             raise ManifestError(f"{where}: unknown field {key!r}; known fields: {sorted(known)}")
@@ -291,7 +370,7 @@ def load_manifest(path: Path) -> Corpus:
     corpus = data.get("corpus", {})
     if not isinstance(corpus, dict):
         raise ManifestError(f"{path}: [corpus] must be a table")
-    bad = set(corpus) - {"name", "description", "sides"}
+    bad = set(corpus) - {"name", "description", "sides", "markers"}
     if bad:
         raise ManifestError(f"{path}: [corpus] has unknown field(s) {sorted(bad)}")
     sides = corpus.get("sides", {})
@@ -319,7 +398,35 @@ def load_manifest(path: Path) -> Corpus:
         sides=sides,
         sources=sources,
         outlets=load_outlets(data.get("outlets", []), sides, f"{path}: "),
+        markers=load_markers(corpus.get("markers", {}), sides, f"{path}: "),
     )
+
+
+def load_markers(
+    entries: Any, sides: Mapping[str, str], where: str = ""
+) -> dict[str, tuple[str, ...]]:
+    """Validate [corpus.markers]: each declared side (not "unknown") → a list of phrases."""
+    example = '"pro-Russia" = ["special military operation", "Kiev regime"]'
+    if not isinstance(entries, dict):
+        raise ManifestError(f"{where}[corpus.markers] must be a table like {example}")
+    markers: dict[str, tuple[str, ...]] = {}
+    for side, phrases in entries.items():
+        if side == UNKNOWN or side not in sides:
+            raise ManifestError(
+                f"{where}[corpus.markers] names side {side!r}; markers are for the sides "
+                f"[corpus.sides] declares: {sorted(set(sides) - {UNKNOWN})}"
+            )
+        if not isinstance(phrases, list) or not all(
+            isinstance(x, str) and x.strip(" *") for x in phrases
+        ):
+            raise ManifestError(
+                f"{where}[corpus.markers] {side!r} must be a list of non-empty phrases, "
+                f"like {example}"
+            )
+        markers[side] = tuple(
+            dict.fromkeys(unicodedata.normalize("NFC", " ".join(x.split())) for x in phrases)
+        )
+    return markers
 
 
 def load_outlets(entries: Any, sides: Mapping[str, str], where: str = "") -> dict[str, Outlet]:

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
-from .sources import UNKNOWN, Corpus, Source
+from .sources import UNKNOWN, Corpus, Source, Suggestion
 
 _BATCH = 2000
 
@@ -189,13 +189,14 @@ class Store:
                     "description": corpus.description,
                     "sides": corpus.sides,
                     "outlets": [o.to_dict() for o in corpus.outlets.values()],
+                    "markers": {side: list(ms) for side, ms in corpus.markers.items()},
                 }
             )
         self._call(self._col("-sources", False).modify, metadata=meta)
 
     def corpus_info(self) -> dict[str, Any]:
-        """The corpus name, side vocabulary and outlets recorded by the last ingest with a
-        manifest."""
+        """The corpus name, side vocabulary, outlets and markers recorded by the last ingest
+        with a manifest."""
         info = json.loads(self._sources_meta().get("corpus", "{}") or "{}")
         info.setdefault("sides", {UNKNOWN: "not labelled"})
         return info
@@ -384,6 +385,10 @@ def _source_meta(r: SourceRecord) -> dict[str, Any]:
         "evidence": s.evidence,
         "file": s.file,
         "extracted": ",".join(s.extracted),
+        # Chroma metadata values are flat; the suggestion with its evidence travels as JSON.
+        "suggestion": json.dumps(s.suggestion.to_dict(), ensure_ascii=False)
+        if s.suggestion
+        else "",
         "version": r.version,
         "path": r.path,
         "chars": r.chars,
@@ -408,6 +413,9 @@ def _record(source_id: str, m: dict[str, Any]) -> SourceRecord:
         evidence=m.get("evidence", ""),
         file=m.get("file", ""),
         extracted=tuple(x for x in str(m.get("extracted", "")).split(",") if x),
+        suggestion=Suggestion.from_dict(json.loads(m["suggestion"]))
+        if m.get("suggestion")
+        else None,
     )
     return SourceRecord(
         source=src,

@@ -31,6 +31,7 @@ from .access import LOGIN_MESSAGE, Keys  # noqa: E402
 from .guard import Guard  # noqa: E402
 from .jobs import Jobs  # noqa: E402
 from .markup import inert, plain  # noqa: E402
+from .sources import Source  # noqa: E402
 
 EXAMPLES = [
     "How much aid has Japan given Ukraine?",
@@ -46,6 +47,7 @@ UNKNOWN_COLOUR = "#6b7280"
 
 CSS = """
 .badge {display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+.suggested {display:inline-block;padding:0 7px;border-radius:10px;border:2px dashed;font-size:12px;font-weight:600}
 .voice {display:inline-block;padding:1px 8px;border-radius:10px;border:1px solid #9ca3af;font-size:12px}
 .cite {border-left:4px solid #d1d5db;padding:6px 10px;margin:8px 0;background:#fafafa}
 .cite mark {background:#fde68a;padding:0 1px}
@@ -62,6 +64,35 @@ def side_colours(sides: list[str]) -> dict[str, str]:
 
 def badge(side: str, colours: dict[str, str]) -> str:
     return f'<span class="badge side-badge" style="background:{colours.get(side, UNKNOWN_COLOUR)}">{html.escape(side)}</span>'
+
+
+def suggested_badge(side: str, colours: dict[str, str], title: str = "") -> str:
+    """A suggested side: dashed, and saying so in words, never looking like a label."""
+    colour = colours.get(side, UNKNOWN_COLOUR)
+    return (
+        f'<span class="suggested suggested-badge" style="border-color:{colour};color:{colour}" '
+        f'title="{html.escape(title)}">suggested: {html.escape(side)}</span>'
+    )
+
+
+def suggestion_html(s: Source, colours: dict[str, str]) -> str:
+    """A source's suggested side with every piece of its evidence, for the document view."""
+    if s.suggestion is None or s.side != "unknown":
+        return ""
+    g = s.suggestion
+    items = "".join(
+        f"<li>“{html.escape(m.quote)}” at {m.start}–{m.end}"
+        + (f" (marker {html.escape(m.marker)})" if m.marker and m.marker != m.quote else "")
+        + "</li>"
+        for m in g.evidence
+    )
+    voice = f", voice {html.escape(g.voice)}" if g.voice != "unknown" else ""
+    return (
+        f'<div class="suggestion" id="suggestion">{suggested_badge(g.side, colours)} '
+        f"<small>Not a label: suggested by {html.escape(g.by)}{voice} from this evidence in the "
+        f"text (accept it with <code>assistant label {html.escape(s.id)}</code>):</small>"
+        f"<ul>{items}</ul></div>"
+    )
 
 
 def legend_html(assistant: Assistant) -> str:
@@ -81,8 +112,13 @@ def citation_html(
     before = source_text[max(0, c.start - context) : c.start]
     after = source_text[c.end : c.end + context]
     who = c.outlet or c.author or c.title or c.source_id
+    suggested = (
+        " " + suggested_badge(c.suggested_side, colours, "a suggestion from the text, not a label")
+        if c.suggested_side
+        else ""
+    )
     return (
-        f'<div class="cite" id="cite-{c.n}"><b>[{c.n}]</b> {badge(c.side, colours)} '
+        f'<div class="cite" id="cite-{c.n}"><b>[{c.n}]</b> {badge(c.side, colours)}{suggested} '
         f'<span class="voice">{html.escape(c.voice)}</span> <b>{html.escape(who)}</b> · '
         f"{html.escape(c.title)} · {html.escape(c.date or 'undated')} · {html.escape(c.language)}"
         f" · <code>{html.escape(c.source_id)}</code>"
@@ -107,6 +143,7 @@ def document_html(assistant: Assistant, source_id: str, start: int | None, end: 
         f"<h3>{html.escape(s.title)}</h3>{badge(s.side, colours)} <span class='voice'>{html.escape(s.voice)}</span> "
         f"{html.escape(s.outlet)} · {html.escape(s.author)} · {html.escape(s.date or 'undated')}"
         f"<p><i>{html.escape(s.perspective)}</i></p><p><small>Label evidence: {html.escape(s.evidence)}</small></p>"
+        + suggestion_html(s, colours)
     )
     if start is not None and end is not None and 0 <= start <= end <= len(text):
         body = (

@@ -35,6 +35,24 @@ class AnswerOut(BaseModel):
     timings: dict[str, float] = {}
 
 
+class MarkOut(BaseModel):
+    quote: str = Field(description="verbatim: the source's text[start:end]")
+    start: int
+    end: int
+    side: str
+    marker: str = Field(description="the declared marker that matched; empty for an LLM's quote")
+
+
+class SuggestionOut(BaseModel):
+    """A side suggested for an unlabelled source, with its evidence; not a label."""
+
+    side: str
+    voice: str
+    by: str = Field(description="markers, llm:<model>, or markers+llm:<model>")
+    evidence: list[MarkOut]
+    tally: dict[str, int] = Field(description="marker occurrences per side")
+
+
 class SourceOut(BaseModel):
     id: str
     title: str
@@ -51,6 +69,9 @@ class SourceOut(BaseModel):
     file: str
     extracted: list[str] = Field(
         default_factory=list, description="fields filled from the file's own metadata"
+    )
+    suggestion: SuggestionOut | None = Field(
+        default=None, description="for an unlabelled source: a suggested side, with evidence"
     )
     passages: int
     chars: int
@@ -113,6 +134,7 @@ def passage_metadata(p: Passage, record: SourceRecord | None) -> dict[str, Any]:
         "date": p.date,
         "language": p.language,
         "side": p.side,
+        "suggested_side": s.suggested_side if s else "",
         "voice": p.voice,
         "url": s.url if s else "",
         "perspective": s.perspective if s else "",

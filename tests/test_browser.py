@@ -180,3 +180,43 @@ def test_a_documents_remote_image_and_script_link_make_no_outside_request(
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_an_unlabelled_document_shows_its_suggested_side_with_evidence(
+    browser, fresh, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A marker-bearing document without a label: its citation keeps the grey 'unknown' badge
+    and adds a dashed 'suggested: …' one; its document view lists the evidence with offsets."""
+    from .test_suggest import MANIFEST, UNLABELLED
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "sources.toml").write_text(MANIFEST, encoding="utf-8")
+    (folder / "unlabelled.txt").write_text(UNLABELLED, encoding="utf-8")
+    fresh.ingest([folder])
+    proc, url = serve(fresh.settings.index_path)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url, wait_until="domcontentloaded")
+        ask(page, "Who keeps arming the Kiev regime?")
+        suggested = page.locator("#sources-panel .suggested-badge").first
+        suggested.wait_for(timeout=60_000)
+        assert suggested.inner_text() == "suggested: pro-Russia" and suggested.is_visible()
+        assert page.locator("#sources-panel .side-badge").first.inner_text() == "unknown"
+        assert "side suggested: pro-Russia" in page.locator("#chat").inner_text()
+
+        page.locator("#open-source input").click()
+        page.locator("[role=listbox] [role=option]").first.click()
+        box = page.locator("#document #suggestion")
+        box.wait_for(timeout=30_000)
+        evidence = box.inner_text()
+        assert "Not a label: suggested by markers" in evidence
+        start = UNLABELLED.index("киевский режим")
+        assert f"“киевский режим” at {start}–{start + len('киевский режим')}" in evidence
+        assert f"“Kiev regime” at {UNLABELLED.index('Kiev regime')}–" in evidence
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-suggested-side.png"), full_page=True)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -269,7 +269,8 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
                 lines[-1] += f" … {quote}"
                 continue
             who = c.outlet or c.author or c.title or c.source_id
-            meta = ", ".join(x for x in (c.voice, c.date) if x)
+            suggested = f"side suggested: {c.suggested_side}" if c.suggested_side else ""
+            meta = ", ".join(x for x in (suggested, c.voice, c.date) if x)
             lines.append(f"- {inert(who)} ({inert(meta)}) says: {quote}")
             previous = c.source_id
         lines.append("")
