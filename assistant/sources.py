@@ -154,7 +154,11 @@ class Source:
         """'World Today News (pro-Russia, commentary)': who speaks and from where; an unlabelled
         source with a suggestion reads 'X (unknown, suggested pro-Russia, unknown)'."""
         who = self.outlet or self.author or self.title or self.id
-        return f"{who} ({side_label(self.side, self.suggested_side)}, {self.voice})"
+        return f"{who} ({self.labels()})"
+
+    def labels(self) -> str:
+        """'pro-Russia, commentary', or 'unknown, suggested pro-Russia, unknown'."""
+        return f"{side_label(self.side, self.suggested_side)}, {self.voice}"
 
     @property
     def suggested_side(self) -> str:

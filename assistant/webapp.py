@@ -195,7 +195,12 @@ def upload(
         for name, job_id in list(queued.items()):
             job = jobs.get(job_id)
             if job.state == "done":
-                lines[name] = f"✔ {name}: indexed as {job.source_id}"
+                record = jobs.assistant.retriever.records().get(job.source_id)
+                labels = f" ({record.source.labels()})" if record else ""
+                notes = job.message.removeprefix("indexed").lstrip("; ")
+                lines[name] = f"✔ {name}: indexed as {job.source_id}{labels}" + (
+                    f"; {notes}" if notes else ""
+                )
                 del queued[name]
             elif job.state == "failed":
                 lines[name] = f"✘ {name}: {job.message}"

@@ -96,7 +96,7 @@ def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
         )
     finally:
         demo.close()
-    assert "✔ kyiv-report.md: indexed as kyiv-report" in message
+    assert "✔ kyiv-report.md: indexed as kyiv-report (pro-Ukraine, independent-media)" in message
     assert "✘ broken.pdf" in message and "not a readable PDF" in message
     record, _ = fresh.source("kyiv-report")
     assert record.source.outlet == "Kyiv Post" and record.source.side == "pro-Ukraine"

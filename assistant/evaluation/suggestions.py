@@ -29,10 +29,10 @@ def leave_one_out(folder: Path, llm: Any = None, prompts_dir: Path | None = None
         bare = Source(id=entry.id, file=entry.file)  # its entry left out
         source = completed(bare, doc, corpus.outlets, Path(entry.file).stem)
         source, notes = suggester.apply(source, doc.text)
+        suggested: str | None = source.suggestion.side if source.suggestion else None
         if source.side != "unknown":  # labelled by its outlet: not a suggestion to score
             outcome, suggested = "outlet", source.side
         else:
-            suggested = source.suggestion.side if source.suggestion else None
             outcome = (
                 "none" if suggested is None else "correct" if suggested == entry.side else "wrong"
             )
