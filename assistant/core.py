@@ -154,7 +154,7 @@ class Assistant:
             progress,
             self.llm,
         )
-        self._refresh()
+        self.refresh()
         return report
 
     def add_document(
@@ -234,7 +234,7 @@ class Assistant:
             corpus=None,
             progress=progress,
         )
-        self._refresh()
+        self.refresh()
         return notes
 
     def delete_document(self, source_id: str) -> None:
@@ -242,7 +242,7 @@ class Assistant:
         _check_source_id(source_id)
         if not self.store.delete_source(source_id):
             raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
-        self._refresh()
+        self.refresh()
 
     def sources(self) -> list[SourceRecord]:
         """Every indexed source with its labels, sorted by id."""
@@ -299,9 +299,11 @@ class Assistant:
             return None
         return self.ingest([self.settings.corpus_path], progress=progress)
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
+        """Re-read the index now. Searches notice other processes' changes by themselves within
+        a second or two; call this after writing to the store behind the Assistant's back."""
         if self._retriever is not None:
-            self._retriever._refresh(force=True)
+            self._retriever.refresh(force=True)
 
     # -- search and ask -----------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
 from .config import Settings
 from .embedders import Embedder
 from .errors import AssistantError, BadDocument, InvalidRequest
+from .ids import passage_id, sentence_id
 from .language import detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
 from .sources import (
@@ -158,7 +159,7 @@ def ingest_text(
     owner = _first_passage(prep)
     sent_rows = [
         (
-            f"{source.id}@{version}#s{j}",
+            sentence_id(source.id, version, j),
             s.text,
             {
                 **labels,
@@ -189,7 +190,7 @@ def ingest_text(
             "tokens": p.tokens,
             "n": i,
         }
-        pass_rows.append((f"{source.id}@{version}#p{i}", p.text, meta, v))
+        pass_rows.append((passage_id(source.id, version, i), p.text, meta, v))
     record = SourceRecord(source, version, path, len(text), len(prep.passages), time.time())
     store.write_source(record, text, pass_rows, sent_rows, corpus)
     status = "added" if known is None else "updated"

@@ -27,6 +27,7 @@ import numpy as np
 
 from .embedders import Embedder
 from .errors import InvalidRequest
+from .ids import parse
 from .lexical import Bm25Index, top
 from .relevance import CROSS_LANGUAGE, SAME_LANGUAGE, margin
 from .schema import Passage
@@ -127,10 +128,12 @@ class Retriever:
     # -- cache ------------------------------------------------------------------------------
 
     def records(self) -> dict[str, SourceRecord]:
-        self._refresh()
+        self.refresh()
         return self._records
 
-    def _refresh(self, force: bool = False) -> None:
+    def refresh(self, force: bool = False) -> None:
+        """Re-read the committed sources and passages if the store's generation changed (checked
+        at most every refresh_interval seconds), or now with force=True."""
         now = time.monotonic()
         if not force and self._bm25 is not None and now - self._checked < self._refresh_interval:
             return
@@ -213,7 +216,7 @@ class Retriever:
         filters = filters or Filters()
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        self._refresh()
+        self.refresh()
         self._check(filters)
         timings["refresh_ms"] = (time.perf_counter() - t) * 1000
         pool = max(3 * k, 24)
@@ -282,9 +285,8 @@ class Retriever:
         best: dict[str, float] = {}
         hits = []
         for sid, sim in self.store.query_sentences(qv, pool, filters.where()):
-            source_version, _, j = sid.rpartition("#s")
-            source, _, version = source_version.rpartition("@")
-            pid = self._owners.get((source, version), {}).get(int(j))
+            row = parse(sid)
+            pid = self._owners.get((row.source, row.version), {}).get(row.n)
             if pid is None:  # not committed when the cache was built
                 continue
             hits.append((sid, sim))

@@ -310,13 +310,25 @@ class Store:
 
     def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every passage row (id, text, metadata), committed or not, in pages."""
+        for got in self._pages(["documents", "metadatas"], page):
+            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+
+    def iter_passage_vectors(
+        self, page: int = 5000
+    ) -> Iterator[tuple[str, dict[str, Any], np.ndarray]]:
+        """Every passage row's (text, metadata, vector): to copy the index elsewhere."""
+        for got in self._pages(["documents", "metadatas", "embeddings"], page):
+            vectors = [np.asarray(e, dtype=np.float32) for e in got["embeddings"]]
+            yield from zip(got["documents"], got["metadatas"], vectors, strict=True)
+
+    def _pages(self, include: list[str], page: int) -> Iterator[dict[str, Any]]:
         col = self._col("", False)
         offset = 0
         while True:
-            got = self._call(col.get, include=["documents", "metadatas"], limit=page, offset=offset)
+            got = self._call(col.get, include=include, limit=page, offset=offset)
             if not got["ids"]:
                 return
-            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            yield got
             offset += len(got["ids"])
 
     def query_passages(
@@ -329,7 +341,7 @@ class Store:
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
         """Nearest sentences: (id, cosine similarity). Ids only: an id names its source, version
-        and position (`source@version#sJ`), and fetching metadata would triple the query's cost."""
+        and position (ids.py), and fetching metadata would triple the query's cost."""
         return self._nearest("-sentences", vector, n, where)
 
     def _nearest(

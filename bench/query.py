@@ -171,7 +171,7 @@ def run(
         t = time.perf_counter()
         baseline = llama_index_baseline(passages, d, embedder)
         print(f"[{name}] llama-index baseline built in {time.perf_counter() - t:.0f}s")
-        a.retriever._refresh(force=True)
+        a.refresh()
         rows = {
             "our search (hybrid)": timed(lambda q: a.search(q, 8), questions, rounds),
             "our search (dense only)": timed(
@@ -186,22 +186,7 @@ def run(
 
 
 def passages_of(a: Assistant) -> list[tuple[str, dict[str, Any], np.ndarray]]:
-    col = a.store._col("", False)
-    out = []
-    offset = 0
-    while True:
-        got = col.get(include=["documents", "metadatas", "embeddings"], limit=5000, offset=offset)
-        if not got["ids"]:
-            return out
-        out.extend(
-            zip(
-                got["documents"],
-                got["metadatas"],
-                [np.asarray(e) for e in got["embeddings"]],
-                strict=True,
-            )
-        )
-        offset += len(got["ids"])
+    return list(a.store.iter_passage_vectors())
 
 
 def xquad_sentences(limit_lang: Sequence[str] = ("en", "ru")) -> dict[str, list[str]]:

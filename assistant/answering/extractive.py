@@ -26,6 +26,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..chunking import letters
+from ..ids import sentence_id
 from ..lexical import tokenize
 from ..markup import inert
 from ..relevance import is_junk
@@ -225,7 +226,9 @@ def _relevant(retrieval: Retrieval) -> list[Passage]:
 
 def _sentence_ids(passages: list[Passage]) -> list[str]:
     """The ids of every sentence the passages hold (as ingest writes them)."""
-    return [f"{p.source_id}@{p.version}#s{j}" for p in passages for j in range(p.first, p.last + 1)]
+    return [
+        sentence_id(p.source_id, p.version, j) for p in passages for j in range(p.first, p.last + 1)
+    ]
 
 
 def _round_robin(queues: list[list[T]]) -> list[T]:

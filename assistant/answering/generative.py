@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import LLMError
+from ..ids import parse
 from ..prompts import render
 from ..relevance import is_junk
 from ..retrieval import Retrieval
@@ -173,11 +174,10 @@ def _label(p: Passage) -> str:
 
 def _best_sentence(p: Passage, evidence: list[Evidence]) -> Evidence:
     """The passage's sentence that best matches the question (or the passage itself)."""
-    prefix = f"{p.source_id}@{p.version}#s"
     for e in evidence:  # sorted best first
-        if (
-            e.sentence_id.startswith(prefix)
-            and p.first <= int(e.sentence_id.rsplit("#s", 1)[1]) <= p.last
+        row = parse(e.sentence_id)
+        if (row.source, row.version, row.kind) == (p.source_id, p.version, "s") and (
+            p.first <= row.n <= p.last
         ):
             return e
     return Evidence(
