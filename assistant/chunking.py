@@ -53,12 +53,22 @@ class PassageSpan:
 
 @lru_cache(maxsize=1)
 def encoding() -> tiktoken.Encoding:
-    """cl100k_base, read from the copy llama-index ships so that nothing is downloaded."""
+    """cl100k_base, read from the copy llama-index ships so that nothing is downloaded.
+
+    tiktoken finds its files through TIKTOKEN_CACHE_DIR only; as llama-index's own
+    get_tokenizer() does, it points there for this one load and is put back after, so that
+    nothing else in the process sees a changed environment. A cache dir the user set wins.
+    """
     import llama_index.core
 
+    if "TIKTOKEN_CACHE_DIR" in os.environ:
+        return tiktoken.get_encoding("cl100k_base")
     cache = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache))
-    return tiktoken.get_encoding("cl100k_base")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+    try:
+        return tiktoken.get_encoding("cl100k_base")
+    finally:
+        del os.environ["TIKTOKEN_CACHE_DIR"]
 
 
 Counter = Callable[[Sequence[str]], list[int]]

@@ -1,7 +1,7 @@
 """Settings, resolved in one place: explicit argument → ASSISTANT_* environment → default.
 
-No other module reads the environment. Every setting is listed in `FIELDS` with its variable name,
-so the README table and the resolver cannot drift apart.
+No other module reads ASSISTANT_* variables. Every field of `Settings` is a setting, and its
+variable is `ASSISTANT_` + the field name in capitals: one list, so they cannot drift apart.
 
     >>> Settings.resolve(top_k=5, env={"ASSISTANT_TOP_K": "9"}).top_k
     5

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .answering import Answerer, final
 from .answering.condense import History, condense_rule
 from .answering.extractive import ExtractiveAnswerer
 from .answering.generative import GenerativeAnswerer, make_llm
@@ -334,12 +335,7 @@ class Assistant:
 
     def ask(self, question: str, history: History | None = None, **options: Any) -> Answer:
         """Answer a question with cited, side-labelled evidence (options as for stream())."""
-        final = None
-        for item in self.stream(question, history, **options):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
+        return final(self.stream(question, history, **options))
 
     def stream(
         self,
@@ -397,16 +393,15 @@ class Assistant:
             detect(standalone, self.settings.languages) if standalone != question else lang,
         )
         t2 = time.perf_counter()
-        answerer: Any = generative or extractive
-        for item in answerer.stream(
-            standalone, retrieval, retrieval.records, retrieval.sides, lang
-        ):
+        answerer: Answerer = generative or extractive
+        for item in answerer.stream(standalone, retrieval, lang):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone
                 item.timings = {
                     "condense_ms": (t1 - t0) * 1000,
                     "retrieve_ms": (t2 - t1) * 1000,
+                    **{f"retrieve_{step}": ms for step, ms in retrieval.timings.items()},
                     "answer_ms": (time.perf_counter() - t2) * 1000,
                     "total_ms": (time.perf_counter() - t0) * 1000,
                 }

@@ -27,7 +27,7 @@ import numpy as np
 from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
 from .config import Settings
 from .embedders import Embedder
-from .errors import AssistantError, BadDocument, InvalidRequest
+from .errors import BadDocument, InvalidRequest
 from .ids import passage_id, sentence_id
 from .language import detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
@@ -325,10 +325,8 @@ def ingest_paths(
             report.texts_embedded += n_texts
             report.tokens_embedded += n_tok
             report.passages_written += n_pass
-        except BadDocument as exc:
+        except BadDocument as exc:  # other errors (the store, the manifest) stop the ingest
             report.skipped.append((str(f), exc.reason))
-        except AssistantError:
-            raise
         if progress:
             progress(n, len(files), f.name)
     if prune:

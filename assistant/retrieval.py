@@ -78,9 +78,9 @@ class Retrieval:
     query_vector: np.ndarray
     # The best relevance margin of any passage (relevance.py): < 0 means nothing relevant.
     relevance: float = float("-inf")
-    sides_present: list[str] = field(default_factory=list)
     # The nearest sentences as (sentence id, cosine), best first.
     sentence_hits: list[tuple[str, float]] = field(default_factory=list)
+    # Milliseconds spent in each step (dense_ms, bm25_ms); answers report them.
     timings: dict[str, float] = field(default_factory=dict)
     # The committed sources and side vocabulary this retrieval saw, so that answering uses the
     # same snapshot without reading the store again.
@@ -265,13 +265,11 @@ class Retriever:
             for pid in order
         )
         passages = [p for p in found if p is not None]
-        sides_present = sorted({p.side for p in passages[: 2 * k]})
         chosen = _balance(passages, k) if balance else passages[:k]
         return Retrieval(
             chosen,
             qv,
             max(relevance.values(), default=float("-inf")),
-            sides_present,
             hits,
             timings,
             self._records,

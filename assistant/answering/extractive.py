@@ -33,6 +33,7 @@ from ..relevance import is_junk
 from ..retrieval import Retrieval
 from ..schema import Answer, Citation, Passage
 from ..store import SourceRecord, Store
+from . import final
 from .citations import (
     Evidence,
     disagreements,
@@ -158,14 +159,19 @@ class ExtractiveAnswerer:
 
     # -- composing --------------------------------------------------------------------------
 
-    def answer(
-        self,
-        question: str,
-        retrieval: Retrieval,
-        records: dict[str, SourceRecord],
-        sides: list[str],
-        question_language: str = "und",
-    ) -> Answer:
+    def stream(
+        self, question: str, retrieval: Retrieval, question_language: str = "und"
+    ) -> Iterator[str | Answer]:
+        """Yield the answer text line by line, then the Answer."""
+        answer = self._compose(question, retrieval, question_language)
+        yield from answer.answer.splitlines(keepends=True)
+        yield answer
+
+    def answer(self, question: str, retrieval: Retrieval, question_language: str = "und") -> Answer:
+        return final(self.stream(question, retrieval, question_language))
+
+    def _compose(self, question: str, retrieval: Retrieval, question_language: str) -> Answer:
+        records, sides = retrieval.records, retrieval.sides
         if is_junk(question):
             return self.abstain(
                 question, retrieval, "the question has no words to search for; type a question"
@@ -211,12 +217,6 @@ class ExtractiveAnswerer:
             mode=self.name,
             retrieved=retrieval.passages,
         )
-
-    def stream(self, *args: object, **kwargs: object) -> Iterator[str | Answer]:
-        """Yield the answer text line by line, then the Answer."""
-        answer = self.answer(*args, **kwargs)  # type: ignore[arg-type]
-        yield from answer.answer.splitlines(keepends=True)
-        yield answer
 
 
 def _relevant(retrieval: Retrieval) -> list[Passage]:

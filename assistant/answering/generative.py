@@ -18,7 +18,7 @@ from ..prompts import render
 from ..relevance import is_junk
 from ..retrieval import Retrieval
 from ..schema import Answer, Passage
-from ..store import SourceRecord
+from . import final
 from .citations import (
     Evidence,
     disagreements,
@@ -82,12 +82,7 @@ class GenerativeAnswerer:
         return text[0].strip() if text and text[0].strip() else question
 
     def stream(
-        self,
-        question: str,
-        retrieval: Retrieval,
-        records: dict[str, SourceRecord],
-        sides: list[str],
-        question_language: str = "und",
+        self, question: str, retrieval: Retrieval, question_language: str = "und"
     ) -> Iterator[str | Answer]:
         """Yield text deltas as the model writes, then the verified Answer.
 
@@ -95,7 +90,7 @@ class GenerativeAnswerer:
         without asking the model: it would only have unrelated passages to misread.
         """
         if is_junk(question) or retrieval.relevance < 0:
-            answer = self.extractive.answer(question, retrieval, records, sides, question_language)
+            answer = self.extractive.answer(question, retrieval, question_language)
             answer.mode = self.name
             yield answer.answer
             yield answer
@@ -111,24 +106,13 @@ class GenerativeAnswerer:
                     yield delta
         except Exception as exc:
             raise _llm_error(exc) from exc
-        yield self._finish(question, "".join(parts), retrieval, records, sides)
+        yield self._finish(question, "".join(parts), retrieval)
 
-    def answer(self, *args: Any, **kwargs: Any) -> Answer:
-        final = None
-        for item in self.stream(*args, **kwargs):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
+    def answer(self, question: str, retrieval: Retrieval, question_language: str = "und") -> Answer:
+        return final(self.stream(question, retrieval, question_language))
 
-    def _finish(
-        self,
-        question: str,
-        text: str,
-        retrieval: Retrieval,
-        records: dict[str, SourceRecord],
-        sides: list[str],
-    ) -> Answer:
+    def _finish(self, question: str, text: str, retrieval: Retrieval) -> Answer:
+        records, sides = retrieval.records, retrieval.sides
         evidence = self.extractive.evidence(question, retrieval, retrieval.passages)
         candidates = [
             make_citation(n, _best_sentence(p, evidence), records.get(p.source_id))
