@@ -22,13 +22,13 @@ import itertools
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import openai_api
@@ -50,6 +50,7 @@ from .errors import (
 from .guard import Guard, error_body
 from .jobs import Job, Jobs
 from .schema import Passage
+from .sources import DECLARED
 from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
 
 STATUS = {
@@ -64,6 +65,25 @@ STATUS = {
     EmbedderMismatch: 409,
     SourceExists: 409,
 }
+
+
+# The upload form: the file, the fields a person declares for a document (sources.DECLARED,
+# the one list the manifest and the web chat's form read too), and whether to replace. An
+# unknown field is refused by name rather than silently dropped.
+class UploadParts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file: UploadFile = Field(description="the document: txt, md, html or pdf")
+    replace: bool = Field(False, description="replace an indexed source with the same id")
+
+
+if TYPE_CHECKING:
+    UploadForm = UploadParts
+else:
+    UploadForm = create_model(
+        "UploadForm",
+        __base__=UploadParts,
+        **{f.name: (str | None, Field(None, description=f.label)) for f in DECLARED},
+    )
 
 
 class _Denied(Exception):
@@ -286,42 +306,14 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         status_code=202,
         dependencies=[Depends(require_admin)],
     )
-    def add_document(
-        file: UploadFile = File(...),  # noqa: B008 - FastAPI declares form parts this way
-        id: str | None = Form(None),
-        title: str | None = Form(None),
-        outlet: str | None = Form(None),
-        author: str | None = Form(None),
-        date: str | None = Form(None),
-        events_date: str | None = Form(None),
-        url: str | None = Form(None),
-        languages: str | None = Form(None),
-        side: str | None = Form(None),
-        voice: str | None = Form(None),
-        perspective: str | None = Form(None),
-        evidence: str | None = Form(None),
-        replace: bool = Form(False),
-    ) -> JobOut:
-        data = file.file.read(max_upload + 1)
+    def add_document(form: Annotated[UploadForm, File()]) -> JobOut:
+        data = form.file.file.read(max_upload + 1)
         if len(data) > max_upload:
             raise TooLarge(
                 f"the file is over {settings.max_upload_mb} MiB (ASSISTANT_MAX_UPLOAD_MB)"
             )
-        fields = {
-            "id": id,
-            "title": title,
-            "outlet": outlet,
-            "author": author,
-            "date": date,
-            "events_date": events_date,
-            "url": url,
-            "languages": languages,
-            "side": side,
-            "voice": voice,
-            "perspective": perspective,
-            "evidence": evidence,
-        }
-        job = jobs.submit(file.filename or "", data, fields, replace)
+        fields = form.model_dump(exclude={"file", "replace"})
+        job = jobs.submit(form.file.filename or "", data, fields, form.replace)
         return JobOut.of(job)
 
     @app.get("/v1/jobs", response_model=list[JobOut], dependencies=[Depends(require_admin)])

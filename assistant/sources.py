@@ -25,6 +25,7 @@ declares markers, it may carry a *suggested* side (suggest.py), which is never i
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import tomllib
 import unicodedata
@@ -67,6 +68,34 @@ _TEXT_FIELDS = (
     "url",
     "date",
     "events_date",
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field a person declares for a document, and how forms ask for it."""
+
+    name: str
+    label: str
+    choices: str = ""  # "sides" or "voices": a dropdown of that vocabulary
+
+
+# The fields a person declares for a document, in the order forms show them. The manifest's
+# [[sources]] entries (plus `file`), the web chat's upload form and the API's upload form all
+# read this one list: a new field is added here (and to Source), nowhere else.
+DECLARED: tuple[Field, ...] = (
+    Field("id", "Id (default: from the file name)"),
+    Field("title", "Title (one file only)"),
+    Field("outlet", "Outlet"),
+    Field("author", "Author or speaker"),
+    Field("date", "Date (YYYY, YYYY-MM or YYYY-MM-DD)"),
+    Field("events_date", "Date of the events, if different"),
+    Field("url", "URL"),
+    Field("languages", "Languages (e.g. en, fr)"),
+    Field("side", "Side", choices="sides"),
+    Field("voice", "Voice", choices="voices"),
+    Field("perspective", "Perspective (one line)"),
+    Field("evidence", "Evidence for the label"),
 )
 
 
@@ -170,6 +199,35 @@ class Source:
         d["extracted"] = list(self.extracted)
         d["suggestion"] = self.suggestion.to_dict() if self.suggestion else None
         return d
+
+    def to_flat(self) -> dict[str, str]:
+        """Every field as a string, for stores that keep flat metadata (Chroma): lists joined
+        by commas, the suggestion with its evidence as JSON."""
+        flat = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            elif isinstance(value, Suggestion):
+                value = json.dumps(value.to_dict(), ensure_ascii=False)
+            flat[f.name] = value if value is not None else ""
+        return flat
+
+    @classmethod
+    def from_flat(cls, source_id: str, m: Mapping[str, Any]) -> Source:
+        """The inverse of to_flat (missing fields take their defaults)."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = m.get(f.name)
+            if f.name == "id" or raw is None:
+                continue
+            if f.name in ("languages", "extracted"):
+                values[f.name] = tuple(x for x in str(raw).split(",") if x)
+            elif f.name == "suggestion":
+                values[f.name] = Suggestion.from_dict(json.loads(raw)) if raw else None
+            else:
+                values[f.name] = str(raw)
+        return cls(id=source_id, **values)
 
     def filled_from(self, found: Mapping[str, str]) -> Source:
         """This source with its empty fields filled from a file's metadata (declared fields
@@ -307,7 +365,7 @@ def make_source(
         sides: the corpus's side vocabulary ("unknown" is always accepted).
         where: how to name the entry in error messages.
     """
-    known = {f.name for f in dataclasses.fields(Source)} - {"extracted", "suggestion"}
+    known = {f.name for f in DECLARED} | {"file"}
     for key in fields:
         if key not in known:
             raise ManifestError(f"{where}: unknown field {key!r}; known fields: {sorted(known)}")

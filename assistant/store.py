@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
-from .sources import UNKNOWN, Corpus, Source, Suggestion
+from .sources import UNKNOWN, Corpus, Source
 
 _BATCH = 2000
 
@@ -387,20 +387,8 @@ def _labels(s: Source) -> dict[str, Any]:
 
 
 def _source_meta(r: SourceRecord) -> dict[str, Any]:
-    s = r.source
     return {
-        **_labels(s),
-        "events_date": s.events_date,
-        "url": s.url,
-        "languages": ",".join(s.languages),
-        "perspective": s.perspective,
-        "evidence": s.evidence,
-        "file": s.file,
-        "extracted": ",".join(s.extracted),
-        # Chroma metadata values are flat; the suggestion with its evidence travels as JSON.
-        "suggestion": json.dumps(s.suggestion.to_dict(), ensure_ascii=False)
-        if s.suggestion
-        else "",
+        **r.source.to_flat(),
         "version": r.version,
         "path": r.path,
         "chars": r.chars,
@@ -410,25 +398,7 @@ def _source_meta(r: SourceRecord) -> dict[str, Any]:
 
 
 def _record(source_id: str, m: dict[str, Any]) -> SourceRecord:
-    src = Source(
-        id=source_id,
-        title=m.get("title", ""),
-        outlet=m.get("outlet", ""),
-        author=m.get("author", ""),
-        date=m.get("date", ""),
-        events_date=m.get("events_date", ""),
-        url=m.get("url", ""),
-        languages=tuple(x for x in str(m.get("languages", "")).split(",") if x),
-        side=m.get("side", UNKNOWN),
-        voice=m.get("voice", UNKNOWN),
-        perspective=m.get("perspective", ""),
-        evidence=m.get("evidence", ""),
-        file=m.get("file", ""),
-        extracted=tuple(x for x in str(m.get("extracted", "")).split(",") if x),
-        suggestion=Suggestion.from_dict(json.loads(m["suggestion"]))
-        if m.get("suggestion")
-        else None,
-    )
+    src = Source.from_flat(source_id, m)
     return SourceRecord(
         source=src,
         version=str(m.get("version", "")),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import inspect
 import os
 import re
 import sys
@@ -28,7 +29,7 @@ from .access import LOGIN_MESSAGE, Keys
 from .guard import Guard
 from .jobs import Jobs
 from .markup import inert, plain
-from .sources import Source
+from .sources import DECLARED, Source
 
 EXAMPLES = [
     "How much aid has Japan given Ukraine?",
@@ -330,18 +331,17 @@ def create_app(
                 label="Files (txt, md, html, pdf)",
                 elem_id="upload-files",
             )
-            with gr.Row():
-                f_title = gr.Textbox(label="Title (one file only)")
-                f_outlet = gr.Textbox(label="Outlet")
-                f_author = gr.Textbox(label="Author or speaker")
-                f_date = gr.Textbox(label="Date (YYYY, YYYY-MM or YYYY-MM-DD)")
-            with gr.Row():
-                f_side = gr.Dropdown(sides, value="unknown", label="Side")
-                f_voice = gr.Dropdown(list(VOICES), value="unknown", label="Voice")
-                f_langs = gr.Textbox(label="Languages (e.g. en, fr)")
-                f_url = gr.Textbox(label="URL")
-            f_persp = gr.Textbox(label="Perspective (one line)")
-            f_evidence = gr.Textbox(label="Evidence for the label")
+            # One input per declared field (sources.DECLARED: the list the manifest and the
+            # API's form read too), four to a row.
+            boxes: dict[str, Any] = {}
+            for row in range(0, len(DECLARED), 4):
+                with gr.Row():
+                    for f in DECLARED[row : row + 4]:
+                        if f.choices:
+                            vocabulary = sides if f.choices == "sides" else list(VOICES)
+                            boxes[f.name] = gr.Dropdown(vocabulary, value="unknown", label=f.label)
+                        else:
+                            boxes[f.name] = gr.Textbox(value="", label=f.label)
             f_replace = gr.Checkbox(
                 False, label="Replace a source with the same id (otherwise it is refused)"
             )
@@ -365,38 +365,15 @@ def create_app(
         )
         opener.change(open_source, opener, document, api_visibility="private")
 
-        def add_files(
-            files: list[Any] | None,
-            title: str,
-            outlet: str,
-            author: str,
-            date: str,
-            side: str,
-            voice: str,
-            langs: str,
-            url: str,
-            persp: str,
-            evidence: str,
-            replace: bool,
-            request: gr.Request,
-        ) -> Iterator[tuple[str, Any]]:
+        def add_files(*args: Any) -> Iterator[tuple[str, Any]]:
+            # Called as (files, *declared field values, replace, request): see its signature.
+            files, values, replace, request = args[0], args[1:-2], args[-2], args[-1]
             # The same rule as the JSON API: with keys set, only an admin session adds.
             if not keys.session_is_admin(getattr(request, "username", None)):
                 raise gr.Error(
                     "adding documents needs an admin key: log in as 'admin' with an admin key"
                 )
-            fields = {
-                "title": title,
-                "outlet": outlet,
-                "author": author,
-                "date": date,
-                "side": side,
-                "voice": voice,
-                "languages": langs,
-                "url": url,
-                "perspective": persp,
-                "evidence": evidence,
-            }
+            fields = dict(zip(boxes, values, strict=True))
             message = ""
             for message in upload(jobs, files, fields, bool(replace)):
                 yield message, gr.update()
@@ -410,22 +387,31 @@ def create_app(
 
         demo.load(admin_only, None, adder, api_visibility="private")
 
+        # Gradio names the API's parameters, and finds where to pass the request, from the
+        # signature: give it the declared fields by name.
+        # Every field may be left out (an empty form field, as in the browser).
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        add_files.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter("files", kind, annotation=list[Any] | None),
+                *(
+                    inspect.Parameter(
+                        f.name, kind, annotation=str, default="unknown" if f.choices else ""
+                    )
+                    for f in DECLARED
+                ),
+                inspect.Parameter("replace", kind, annotation=bool, default=False),
+                inspect.Parameter("request", kind, annotation=gr.Request, default=None),
+            ]
+        )
+        # Gradio reads the type hints apart from the signature to find the request parameter.
+        add_files.__annotations__ = {
+            p.name: p.annotation
+            for p in add_files.__signature__.parameters.values()  # type: ignore[attr-defined]
+        }
         add.click(
             add_files,
-            [
-                files,
-                f_title,
-                f_outlet,
-                f_author,
-                f_date,
-                f_side,
-                f_voice,
-                f_langs,
-                f_url,
-                f_persp,
-                f_evidence,
-                f_replace,
-            ],
+            [files, *boxes.values(), f_replace],
             [added, source],
             api_name="add_documents",
         )

@@ -8,12 +8,14 @@ sources list, for clients that only show text (chat UIs, agents).
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from .markup import inert
 from .schema import Answer, Citation, Passage, SideSummary
+from .sources import Source
 from .store import SourceRecord
 
 
@@ -53,28 +55,36 @@ class SuggestionOut(BaseModel):
     tally: dict[str, int] = Field(description="marker occurrences per side")
 
 
-class SourceOut(BaseModel):
-    id: str
-    title: str
-    outlet: str
-    author: str
-    date: str
-    events_date: str
-    url: str
-    languages: list[str]
-    side: str
-    voice: str
-    perspective: str
-    evidence: str
-    file: str
-    extracted: list[str] = Field(
-        default_factory=list, description="fields filled from the file's own metadata"
-    )
-    suggestion: SuggestionOut | None = Field(
-        default=None, description="for an unlabelled source: a suggested side, with evidence"
-    )
+class SourceCounts(BaseModel):
     passages: int
     chars: int
+
+
+# SourceOut is every field of sources.Source (one definition: a field added there appears here)
+# and the counts. Lists travel as lists; the suggestion as SuggestionOut.
+_SOURCE_FIELD_NOTES = {
+    "extracted": "fields filled from the file's own metadata",
+    "suggestion": "for an unlabelled source: a suggested side, with evidence",
+}
+
+
+def _source_field(f: dataclasses.Field[Any]) -> tuple[Any, Any]:
+    note = _SOURCE_FIELD_NOTES.get(f.name)
+    if f.name == "suggestion":
+        return SuggestionOut | None, Field(None, description=note)
+    if str(f.type).startswith("tuple"):
+        return list[str], Field(default_factory=list, description=note)
+    return str, Field(description=note) if note else ...
+
+
+if TYPE_CHECKING:
+    SourceOut = SourceCounts
+else:
+    SourceOut = create_model(
+        "SourceOut",
+        **{f.name: _source_field(f) for f in dataclasses.fields(Source)},
+        **{name: (f.annotation, ...) for name, f in SourceCounts.model_fields.items()},
+    )
 
 
 class SourceText(SourceOut):

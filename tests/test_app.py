@@ -79,19 +79,16 @@ def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        # The form's inputs are the declared fields (sources.DECLARED), by name.
         message, _sources = client.predict(
-            [handle_file(str(good)), handle_file(str(bad))],
-            "",
-            "Kyiv Post",
-            "",
-            "2024-12",
-            "pro-Ukraine",
-            "independent-media",
-            "en",
-            "",
-            "",
-            "",
-            False,
+            files=[handle_file(str(good)), handle_file(str(bad))],
+            outlet="Kyiv Post",
+            date="2024-12",
+            events_date="2024-11",
+            side="pro-Ukraine",
+            voice="independent-media",
+            languages="en",
+            replace=False,
             api_name="/add_documents",
         )
     finally:
@@ -100,5 +97,6 @@ def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
     assert "✘ broken.pdf" in message and "not a readable PDF" in message
     record, _ = fresh.source("kyiv-report")
     assert record.source.outlet == "Kyiv Post" and record.source.side == "pro-Ukraine"
+    assert record.source.events_date == "2024-11"  # a field the form gained from DECLARED
     answer = fresh.ask("What did Kyiv receive in December 2024?")
     assert answer.citations[0].source_id == "kyiv-report"

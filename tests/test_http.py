@@ -154,10 +154,18 @@ def test_upload_then_cite_then_delete(writable: tuple[str, Assistant]) -> None:
                 "text/plain",
             )
         }
+        # The form is the declared fields (sources.DECLARED); a misspelt one is refused by name.
+        typo = c.post("/v1/documents", files=files, data={"outlett": "Test Wire"})
+        assert typo.status_code == 422 and "outlett" in typo.json()["error"]["message"], typo.text
         r = c.post(
             "/v1/documents",
             files=files,
-            data={"side": "pro-Ukraine", "voice": "independent-media", "outlet": "Test Wire"},
+            data={
+                "side": "pro-Ukraine",
+                "voice": "independent-media",
+                "outlet": "Test Wire",
+                "events_date": "2025-01",
+            },
         )
         job = finished_job(c, r)
         assert job["state"] == "done" and job["progress"] == 1.0, job
@@ -169,6 +177,7 @@ def test_upload_then_cite_then_delete(writable: tuple[str, Assistant]) -> None:
         assert (
             a["citations"][0]["source_id"] == "tokyo" and a["citations"][0]["outlet"] == "Test Wire"
         )
+        assert c.get(f"/v1/sources/{sid}").json()["events_date"] == "2025-01"
         assert c.delete(f"/v1/documents/{sid}").status_code == 204
         assert c.get(f"/v1/sources/{sid}").status_code == 404
         assert c.delete(f"/v1/documents/{sid}").status_code == 404

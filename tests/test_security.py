@@ -71,15 +71,15 @@ def test_the_chat_and_its_gradio_api_need_a_key(
     assert "[1]" in str(chat[-1]["content"])
     forged = tmp_path / "004_c6b0d4f86fb433b5.txt"
     forged.write_text("Forged text that would replace a bundled source.", encoding="utf-8")
-    args = ["", "Forged", "", "", "unknown", "unknown", "", "", "", "", True]
+    fields = {"outlet": "Forged", "replace": True}
     with pytest.raises(Exception, match="(?i)admin"):
-        reader.predict([handle_file(str(forged))], *args, api_name="/add_documents")
+        reader.predict(files=[handle_file(str(forged))], **fields, api_name="/add_documents")
     assert "Forged" not in a.source("004_c6b0d4f86fb433b5")[1]
 
     admin = Client(url + "/ui/", auth=("admin", "admin-key"), verbose=False)
     new = tmp_path / "kherson.txt"
     new.write_text(HOSTILE, encoding="utf-8")
-    message, _ = admin.predict([handle_file(str(new))], *args, api_name="/add_documents")
+    message, _ = admin.predict(files=[handle_file(str(new))], **fields, api_name="/add_documents")
     assert "✔ kherson.txt: indexed as kherson" in message, message
     r = httpx.get(url + "/ui/", timeout=30)
     assert "content-security-policy" in r.headers
