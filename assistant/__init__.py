@@ -17,12 +17,14 @@ from .errors import (
     LLMError,
     ManifestError,
     PromptError,
+    SourceExists,
     SourceNotFound,
     StoreUnavailable,
+    TooLarge,
 )
 from .ingest import IngestReport
 from .schema import Answer, Citation, Passage, SideSummary
-from .sources import VOICES, Source
+from .sources import VOICES, Mark, Source, Suggestion
 
 __all__ = [
     "Answer",
@@ -41,8 +43,12 @@ __all__ = [
     "PromptError",
     "Settings",
     "SideSummary",
+    "Mark",
     "Source",
+    "SourceExists",
     "SourceNotFound",
     "StoreUnavailable",
+    "Suggestion",
+    "TooLarge",
     "VOICES",
 ]

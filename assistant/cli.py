@@ -161,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             for i, h in enumerate(hits, 1):
                 print(
-                    f"{i}. [{h.source_id}] {h.outlet or h.title} — {h.side}, {h.voice}, {h.language} "
+                    f"{i}. [{h.source_id}] {h.who()} — {h.side}, {h.voice}, {h.language} "
                     f"(score {h.score:.4f}, chars {h.start}–{h.end})"
                 )
                 print("   " + " ".join(h.text.split())[:300])

@@ -25,7 +25,14 @@ from .answering.extractive import ExtractiveAnswerer
 from .answering.generative import GenerativeAnswerer, make_llm
 from .config import Settings
 from .embedders import Embedder, make_embedder
-from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
+from .errors import (
+    ConfigError,
+    IndexNotBuilt,
+    InvalidRequest,
+    SourceExists,
+    SourceNotFound,
+    TooLarge,
+)
 from .ingest import (
     IngestReport,
     Progress,
@@ -328,7 +335,7 @@ class Assistant:
             mode: "hybrid", "dense" or "bm25".
             balance: keep the best passages of every side present.
         """
-        _check_question(query)
+        check_question(query)
         return self.retriever.retrieve(
             query, k or self.settings.top_k, Filters.of(side, language, source), mode, balance
         ).passages
@@ -357,7 +364,7 @@ class Assistant:
             k: passages to retrieve (default settings.top_k).
             side, language, source: retrieval filters.
         """
-        _check_question(question)
+        check_question(question)
         mode = mode or self.settings.mode
         if mode not in ("extractive", "llm"):
             raise InvalidRequest(f"mode must be 'extractive' or 'llm', got {mode!r}")
@@ -450,14 +457,14 @@ def check_unicode(text: str, what: str = "the question") -> None:
         ) from exc
 
 
-def _check_question(text: str) -> None:
+def check_question(text: str) -> None:
+    """Refuse a question that cannot be searched: empty, broken Unicode, or over the limit.
+    The edges call it too, before they start a streamed reply."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest("the question is empty; type a question")
     check_unicode(text)
     if len(text) > MAX_QUESTION_CHARS:
-        raise InvalidRequest(
-            f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}"
-        )
+        raise TooLarge(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
 
 
 def _check_source_id(source_id: str) -> None:

@@ -63,6 +63,10 @@ class InvalidRequest(AssistantError):
     """A question, filter or upload cannot be used as given."""
 
 
+class TooLarge(InvalidRequest):
+    """A question or an uploaded file over its size limit (HTTP 413)."""
+
+
 class PromptError(AssistantError):
     """A prompt template is missing, or rendering it left a variable unset."""
 

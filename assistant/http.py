@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import openai_api
 from .access import LOGIN_MESSAGE, READ_KEY_REQUIRED, Keys, presented_key
-from .core import MAX_QUESTION_CHARS, Assistant
+from .core import MAX_QUESTION_CHARS, Assistant, check_question
 from .errors import (
     AssistantError,
     BadDocument,
@@ -46,6 +46,7 @@ from .errors import (
     SourceExists,
     SourceNotFound,
     StoreUnavailable,
+    TooLarge,
 )
 from .guard import Guard, error_body
 from .jobs import Job, Jobs
@@ -53,7 +54,8 @@ from .schema import Passage
 from .sources import DECLARED
 from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
 
-STATUS = {
+STATUS = {  # first match wins: subclasses before their bases
+    TooLarge: 413,
     InvalidRequest: 400,
     ConfigError: 400,
     ManifestError: 422,
@@ -89,10 +91,6 @@ else:
 class _Denied(Exception):
     def __init__(self, status: int, message: str) -> None:
         self.status, self.message = status, message
-
-
-class TooLarge(AssistantError):
-    """A request body or question over its size limit (413)."""
 
 
 class Turn(BaseModel):
@@ -146,11 +144,7 @@ class JobOut(BaseModel):
 
 
 def _error(exc: AssistantError) -> JSONResponse:
-    status = (
-        413
-        if isinstance(exc, TooLarge)
-        else next((s for t, s in STATUS.items() if isinstance(exc, t)), 500)
-    )
+    status = next((s for t, s in STATUS.items() if isinstance(exc, t)), 500)
     return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=status)
 
 
@@ -224,12 +218,6 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             status_code=500,
         )
 
-    def _check_question(q: str) -> None:
-        if len(q) > MAX_QUESTION_CHARS:
-            raise TooLarge(
-                f"the question is {len(q)} characters; the limit is {MAX_QUESTION_CHARS}"
-            )
-
     @app.get("/health")
     def health() -> JSONResponse:
         try:
@@ -259,7 +247,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         },
     )
     def ask(req: AskRequest) -> Any:
-        _check_question(req.question)
+        check_question(req.question)
         history = [(t.role, t.content) for t in req.history]
         kwargs: dict[str, Any] = dict(
             mode=req.mode, k=req.k, side=req.side, language=req.language, source=req.source
@@ -284,7 +272,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
 
     @app.post("/v1/search", response_model=SearchResponse, dependencies=[Depends(require_read)])
     def search(req: SearchRequest) -> SearchResponse:
-        _check_question(req.query)
+        check_question(req.query)
         hits = assistant.search(
             req.query, req.k, side=req.side, language=req.language, source=req.source, mode=req.mode
         )
@@ -329,7 +317,7 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         assistant.delete_document(source_id)
         return Response(status_code=204)
 
-    app.include_router(openai_api.router(assistant, require_read, _check_question))
+    app.include_router(openai_api.router(assistant, require_read, check_question))
 
     # A running ingest gives up at its next batch, so that SIGTERM stops the server in seconds.
     app.router.on_shutdown.append(jobs.stop)

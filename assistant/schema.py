@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sources import side_label
+from .sources import side_label, speaker
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class Passage:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def who(self) -> str:
+        return speaker(self.outlet, "", self.title, self.source_id)
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,10 @@ class Citation:
         return side_label(self.side, self.suggested_side)
 
     def label(self) -> str:
-        who = self.outlet or self.author or self.title or self.source_id
-        return f"{who} — {self.side_shown()}, {self.voice}"
+        return f"{self.who()} — {self.side_shown()}, {self.voice}"
+
+    def who(self) -> str:
+        return speaker(self.outlet, self.author, self.title, self.source_id)
 
 
 @dataclass(frozen=True)

@@ -182,8 +182,7 @@ class Source:
     def label(self) -> str:
         """'World Today News (pro-Russia, commentary)': who speaks and from where; an unlabelled
         source with a suggestion reads 'X (unknown, suggested pro-Russia, unknown)'."""
-        who = self.outlet or self.author or self.title or self.id
-        return f"{who} ({self.labels()})"
+        return f"{speaker(self.outlet, self.author, self.title, self.id)} ({self.labels()})"
 
     def labels(self) -> str:
         """'pro-Russia, commentary', or 'unknown, suggested pro-Russia, unknown'."""
@@ -271,6 +270,12 @@ extracted=('author',), suggestion=None)
             evidence=self.evidence
             or (f"{note}: {outlet.description}" if outlet.description else note),
         )
+
+
+def speaker(outlet: str, author: str, title: str, ident: str) -> str:
+    """Who says it, as every label shows it: the outlet, else the author, else the title, else
+    the id."""
+    return outlet or author or title or ident
 
 
 def side_label(side: str, suggested: str = "") -> str:

@@ -109,7 +109,7 @@ def citation_html(
     """One cited source: labels, then the quote highlighted inside its surrounding text."""
     before = source_text[max(0, c.start - context) : c.start]
     after = source_text[c.end : c.end + context]
-    who = c.outlet or c.author or c.title or c.source_id
+    who = c.who()
     suggested = (
         " " + suggested_badge(c.suggested_side, colours, "a suggestion from the text, not a label")
         if c.suggested_side
@@ -273,7 +273,7 @@ def create_app(
                     shown = item.answer if item.mode == "extractive" else as_text(item.answer)
                     chat[-1] = {"role": "assistant", "content": linked(shown)}
                     choices = [
-                        (f"[{c.n}] {c.outlet or c.title}", f"{c.source_id}:{c.start}:{c.end}")
+                        (f"[{c.n}] {c.who()}", f"{c.source_id}:{c.start}:{c.end}")
                         for c in item.citations
                     ]
                     yield (

@@ -1,3 +1,5 @@
+import pytest
+
 import assistant
 
 
@@ -15,14 +17,28 @@ def test_public_names_are_pinned() -> None:
         "InvalidRequest",
         "LLMError",
         "ManifestError",
+        "Mark",
         "Passage",
         "PromptError",
         "Settings",
         "SideSummary",
         "Source",
+        "SourceExists",
         "SourceNotFound",
         "StoreUnavailable",
+        "Suggestion",
+        "TooLarge",
         "VOICES",
     ]
     for name in assistant.__all__:
         assert getattr(assistant, name) is not None
+
+
+def test_a_question_over_the_limit_is_too_large_everywhere(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One rule, one error: the API answers it with 413, every other edge names the limit."""
+    a = assistant.Assistant(index_path=tmp_path / "idx")
+    with pytest.raises(assistant.TooLarge, match="the limit is 4000") as info:
+        a.ask("x" * 4001)
+    assert isinstance(info.value, assistant.InvalidRequest)
+    with pytest.raises(assistant.TooLarge):
+        a.search("x" * 4001)

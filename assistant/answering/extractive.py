@@ -271,7 +271,7 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
             if c.source_id == previous:
                 lines[-1] += f" … {quote}"
                 continue
-            who = c.outlet or c.author or c.title or c.source_id
+            who = c.who()
             suggested = f"side suggested: {c.suggested_side}" if c.suggested_side else ""
             meta = ", ".join(x for x in (suggested, c.voice, c.date) if x)
             lines.append(f"- {inert(who)} ({inert(meta)}) says: {quote}")
@@ -289,12 +289,7 @@ def _coda(answer: Answer) -> str:
         by_n = {c.n: c for c in answer.citations}
         for d in answer.disagreements:
             who = "; ".join(
-                dict.fromkeys(
-                    inert(
-                        f"{by_n[n].outlet or by_n[n].title or by_n[n].source_id} ({by_n[n].side})"
-                    )
-                    for n in d["citations"]
-                )
+                dict.fromkeys(inert(f"{by_n[n].who()} ({by_n[n].side})") for n in d["citations"])
             )
             refs = " ".join(f"[{n}]" for n in d["citations"])
             parts.append(f"- {inert(d['figure'])} — {who} {refs}")

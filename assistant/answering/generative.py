@@ -152,8 +152,7 @@ class GenerativeAnswerer:
 
 
 def _label(p: Passage) -> str:
-    who = p.outlet or p.title or p.source_id
-    return f"{who} — side: {p.side}; voice: {p.voice}; language: {p.language}; date: {p.date or 'unknown'}"
+    return f"{p.who()} — side: {p.side}; voice: {p.voice}; language: {p.language}; date: {p.date or 'unknown'}"
 
 
 def _best_sentence(p: Passage, evidence: list[Evidence]) -> Evidence:
