@@ -264,8 +264,9 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .evaluation.gate import check_gate
+    from .evaluation.metrics import SUMMARY_KEYS
     from .evaluation.questions import load_questions
-    from .evaluation.runner import SUMMARY_KEYS, run_eval
+    from .evaluation.runner import run_eval
 
     questions = load_questions(Path(args.questions))
     with tqdm(total=len(questions), unit="question", file=sys.stderr) as bar:

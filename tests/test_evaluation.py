@@ -10,8 +10,9 @@ from assistant import Assistant, InvalidRequest
 from assistant.evaluation import metrics as m
 from assistant.evaluation.compare import compare, format_comparison
 from assistant.evaluation.gate import check_gate
+from assistant.evaluation.metrics import SUMMARY_KEYS
 from assistant.evaluation.questions import load_questions
-from assistant.evaluation.runner import SUMMARY_KEYS, run_eval, score, summarise
+from assistant.evaluation.runner import run_eval, score, summarise
 
 from .conftest import REPO
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidRequest
-from .runner import METRICS, SUMMARY_KEYS
+from .metrics import METRICS, SUMMARY_KEYS
 
 
 def _load(run: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

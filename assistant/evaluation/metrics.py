@@ -22,6 +22,21 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+# The deterministic metrics, in the order summary.json, the CLI and the reports list them.
+METRICS = (
+    "hit_at_k",
+    "mrr",
+    "citation_precision",
+    "citation_recall",
+    "quote_validity",
+    "fact_recall",
+    "side_coverage",
+    "side_balance",
+    "abstention_accuracy",
+    "wrong_abstention_rate",
+)
+SUMMARY_KEYS = (*METRICS, "latency_p50_ms", "latency_p95_ms")
+
 
 def distinct(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))

@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from .runner import METRICS, SUMMARY_KEYS
+from .metrics import METRICS, SUMMARY_KEYS
 
 PLOTS = ("metrics.png", "languages.png", "latency.png")
 

@@ -20,22 +20,9 @@ from ..core import Assistant
 from ..errors import AssistantError
 from ..prompts import render
 from . import metrics as m
+from .metrics import METRICS
 from .questions import Question
-
-# The deterministic metrics, in the order summary.json, the CLI and the reports list them.
-METRICS = (
-    "hit_at_k",
-    "mrr",
-    "citation_precision",
-    "citation_recall",
-    "quote_validity",
-    "fact_recall",
-    "side_coverage",
-    "side_balance",
-    "abstention_accuracy",
-    "wrong_abstention_rate",
-)
-SUMMARY_KEYS = (*METRICS, "latency_p50_ms", "latency_p95_ms")
+from .report import write_reports
 
 
 def score(
@@ -185,7 +172,6 @@ def run_eval(
     (out_dir / "summary.json").write_text(
         json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
     )
-    from .report import write_reports
 
     write_reports(out_dir, summary, rows)
     return summary

@@ -1,0 +1,240 @@
+"""The API's routes, by concern: answers (ask, search), documents (sources, uploads, jobs,
+deletion) and health. Each route reaches the Assistant, its keys and its jobs through the app's
+state (dependencies below), so routers are plain module-level objects.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from .access import READ_KEY_REQUIRED, Keys, presented_key
+from .api_errors import Denied
+from .core import MAX_QUESTION_CHARS, Assistant, check_question
+from .errors import AssistantError, IndexNotBuilt, StoreUnavailable, TooLarge
+from .guard import error_body
+from .jobs import Job, Jobs
+from .schema import Passage
+from .sources import DECLARED
+from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
+
+# -- what routes depend on ----------------------------------------------------------------------
+
+
+def assistant_of(request: Request) -> Assistant:
+    return request.app.state.assistant  # type: ignore[no-any-return]
+
+
+def jobs_of(request: Request) -> Jobs:
+    return request.app.state.jobs  # type: ignore[no-any-return]
+
+
+def require_read(request: Request) -> None:
+    keys: Keys = request.app.state.keys
+    if not keys.admits(request.headers):
+        raise Denied(401, READ_KEY_REQUIRED)
+
+
+def require_admin(request: Request) -> None:
+    keys: Keys = request.app.state.keys
+    if keys.open:
+        return
+    if not keys.admin:
+        raise Denied(403, "adding and deleting documents needs an admin key (ASSISTANT_ADMIN_KEYS)")
+    role = keys.role(presented_key(request.headers))
+    if role != "admin":
+        status = 403 if role == "read" else 401
+        raise Denied(status, "an admin API key is required for adding and deleting documents")
+
+
+AssistantDep = Annotated[Assistant, Depends(assistant_of)]
+JobsDep = Annotated[Jobs, Depends(jobs_of)]
+
+# -- request and response models ------------------------------------------------------------------
+
+
+# The upload form: the file, the fields a person declares for a document (sources.DECLARED,
+# the one list the manifest and the web chat's form read too), and whether to replace. An
+# unknown field is refused by name rather than silently dropped.
+class UploadParts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file: UploadFile = Field(description="the document: txt, md, html or pdf")
+    replace: bool = Field(False, description="replace an indexed source with the same id")
+
+
+if TYPE_CHECKING:
+    UploadForm = UploadParts
+else:
+    UploadForm = create_model(
+        "UploadForm",
+        __base__=UploadParts,
+        **{f.name: (str | None, Field(None, description=f.label)) for f in DECLARED},
+    )
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description=f"any language, at most {MAX_QUESTION_CHARS} characters")
+    history: list[Turn] = Field(default_factory=list, max_length=50)
+    mode: Literal["extractive", "llm"] | None = None
+    k: int | None = Field(default=None, ge=1, le=50)
+    side: list[str] | None = None
+    language: list[str] | None = None
+    source: list[str] | None = None
+    stream: bool = False
+
+
+class SearchRequest(BaseModel):
+    query: str
+    k: int = Field(default=8, ge=1, le=50)
+    side: list[str] | None = None
+    language: list[str] | None = None
+    source: list[str] | None = None
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+
+
+class SearchResponse(BaseModel):
+    results: list[Passage]
+
+
+class JobOut(BaseModel):
+    """An ingest job: POST /v1/documents answers with one, GET /v1/jobs/{id} follows it."""
+
+    id: str
+    filename: str
+    source_id: str
+    state: Literal["queued", "running", "done", "failed"]
+    done: int = Field(description="texts embedded so far")
+    total: int = Field(description="texts to embed (known once the job runs)")
+    progress: float
+    message: str
+    error: dict[str, str] | None = None
+    created: float
+    finished: float | None = None
+    status_url: str
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        return cls(**job.to_dict(), status_url=f"/v1/jobs/{job.id}")
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+health = APIRouter()
+answers = APIRouter(prefix="/v1", dependencies=[Depends(require_read)])
+reading = APIRouter(prefix="/v1", dependencies=[Depends(require_read)])
+documents = APIRouter(prefix="/v1", dependencies=[Depends(require_admin)])
+
+
+@health.get("/health")
+def health_check(assistant: AssistantDep) -> JSONResponse:
+    try:
+        records = assistant.retriever.records()
+        body = {
+            "status": "ok",
+            "sources": len(records),
+            "passages": sum(r.passages for r in records.values()),
+            "modes": assistant.modes(),
+        }
+        return JSONResponse(body)
+    except (StoreUnavailable, IndexNotBuilt) as exc:
+        return JSONResponse(
+            {"status": "unavailable", **error_body(type(exc).__name__, str(exc))},
+            status_code=503,
+        )
+
+
+@answers.post(
+    "/ask",
+    response_model=AnswerOut,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Answer, or SSE when stream=true",
+        }
+    },
+)
+def ask(req: AskRequest, assistant: AssistantDep) -> Any:
+    check_question(req.question)
+    history = [(t.role, t.content) for t in req.history]
+    kwargs: dict[str, Any] = dict(
+        mode=req.mode, k=req.k, side=req.side, language=req.language, source=req.source
+    )
+    if not req.stream:
+        return answer_out(assistant.ask(req.question, history or None, **kwargs))
+    items = assistant.stream(req.question, history or None, **kwargs)
+    first = next(items)  # errors before the first byte still get their status code
+    return StreamingResponse(
+        _events(itertools.chain([first], items)), media_type="text/event-stream"
+    )
+
+
+def _events(items: Iterator[Any]) -> Iterator[str]:
+    """An answer stream as server-sent events: delta…, answer, done (error if it breaks)."""
+    try:
+        for item in items:
+            if isinstance(item, str):
+                yield f"event: delta\ndata: {json.dumps({'text': item}, ensure_ascii=False)}\n\n"
+            else:
+                yield f"event: answer\ndata: {answer_out(item).model_dump_json()}\n\n"
+    except AssistantError as exc:
+        yield f"event: error\ndata: {json.dumps({'type': type(exc).__name__, 'message': str(exc)})}\n\n"
+    yield "event: done\ndata: {}\n\n"
+
+
+@answers.post("/search", response_model=SearchResponse)
+def search(req: SearchRequest, assistant: AssistantDep) -> SearchResponse:
+    check_question(req.query)
+    hits = assistant.search(
+        req.query, req.k, side=req.side, language=req.language, source=req.source, mode=req.mode
+    )
+    return SearchResponse(results=hits)
+
+
+@reading.get("/sources", response_model=list[SourceOut])
+def sources(assistant: AssistantDep) -> list[SourceOut]:
+    return [source_out(r) for r in assistant.sources()]
+
+
+@reading.get("/sources/{source_id}", response_model=SourceText)
+def source(source_id: str, assistant: AssistantDep) -> SourceText:
+    return source_text(*assistant.source(source_id))
+
+
+@documents.post("/documents", response_model=JobOut, status_code=202)
+def add_document(
+    form: Annotated[UploadForm, File()], assistant: AssistantDep, jobs: JobsDep
+) -> JobOut:
+    limit_mb = assistant.settings.max_upload_mb
+    data = form.file.file.read(limit_mb * 1024 * 1024 + 1)
+    if len(data) > limit_mb * 1024 * 1024:
+        raise TooLarge(f"the file is over {limit_mb} MiB (ASSISTANT_MAX_UPLOAD_MB)")
+    fields = form.model_dump(exclude={"file", "replace"})
+    job = jobs.submit(form.file.filename or "", data, fields, form.replace)
+    return JobOut.of(job)
+
+
+@documents.get("/jobs", response_model=list[JobOut])
+def list_jobs(jobs: JobsDep) -> list[JobOut]:
+    return [JobOut.of(j) for j in jobs.list()]
+
+
+@documents.get("/jobs/{job_id}", response_model=JobOut)
+def get_job(job_id: str, jobs: JobsDep) -> JobOut:
+    return JobOut.of(jobs.get(job_id))
+
+
+@documents.delete("/documents/{source_id}", status_code=204)
+def delete_document(source_id: str, assistant: AssistantDep) -> Response:
+    assistant.delete_document(source_id)
+    return Response(status_code=204)
