@@ -43,20 +43,18 @@ from .ingest import (
 )
 from .language import detect
 from .loaders import read_document
-from .retrieval import Filters, Retriever
-from .schema import Answer, Passage
-from .sources import (
+from .manifest import (
     MANIFEST_NAME,
-    UNKNOWN,
     Corpus,
     Outlet,
-    Source,
-    check_id,
     load_manifest,
     load_markers,
     load_outlets,
     make_source,
 )
+from .retrieval import Filters, Retriever
+from .schema import Answer, Passage
+from .sources import UNKNOWN, Source, check_id
 from .store import SourceRecord, Store
 from .suggest import Suggester
 

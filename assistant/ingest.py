@@ -31,16 +31,8 @@ from .errors import BadDocument, InvalidRequest
 from .ids import passage_id, sentence_id
 from .language import detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
-from .sources import (
-    Corpus,
-    Outlet,
-    Source,
-    Suggestion,
-    find_manifest,
-    find_outlet,
-    load_manifest,
-    safe_id,
-)
+from .manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
+from .sources import Source, Suggestion, safe_id
 from .store import SourceRecord, Store
 from .suggest import Suggester
 

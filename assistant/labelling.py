@@ -18,7 +18,8 @@ import tomlkit
 import tomlkit.exceptions
 
 from .errors import InvalidRequest, ManifestError
-from .sources import MANIFEST_NAME, UNKNOWN, VOICES, Source, load_manifest
+from .manifest import MANIFEST_NAME, load_manifest
+from .sources import UNKNOWN, VOICES, Source
 from .store import SourceRecord
 
 

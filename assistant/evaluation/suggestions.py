@@ -15,7 +15,8 @@ from typing import Any
 
 from ..ingest import completed
 from ..loaders import load_document
-from ..sources import MANIFEST_NAME, Source, load_manifest
+from ..manifest import MANIFEST_NAME, load_manifest
+from ..sources import Source
 from ..suggest import Suggester
 
 
