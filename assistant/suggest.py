@@ -105,9 +105,6 @@ class Markers:
             else None
         )
 
-    def __bool__(self) -> bool:
-        return self._re is not None
-
     def find(self, text: str) -> list[Mark]:
         """Every marker used in the text (mentions left out: is_mention), in order, with its
         offsets."""
@@ -159,9 +156,6 @@ class Suggester:
         self.markers = Markers(markers)
         self.sides = dict(sides)
         self.llm, self.prompts_dir = llm, prompts_dir
-
-    def __bool__(self) -> bool:
-        return bool(self.markers) or self.llm is not None
 
     def apply(
         self, source: Source, text: str, earlier: Suggestion | None = None

@@ -75,9 +75,9 @@ def suggested_badge(side: str, colours: dict[str, str], title: str = "") -> str:
 
 def suggestion_html(s: Source, colours: dict[str, str]) -> str:
     """A source's suggested side with every piece of its evidence, for the document view."""
-    if s.suggestion is None or s.side != "unknown":
-        return ""
     g = s.suggestion
+    if g is None or not s.suggested_side:  # only an unlabelled source shows one
+        return ""
     items = "".join(
         f"<li>“{html.escape(m.quote)}” at {m.start}–{m.end}"
         + (f" (marker {html.escape(m.marker)})" if m.marker and m.marker != m.quote else "")
