@@ -1,0 +1,140 @@
+"""The web chat's HTML: side badges, citations with their context, the document view, the legend.
+
+Everything shown from a document or a user is escaped here (html.escape) or made inert for the
+chat's Markdown (markup.py); webapp.py only places these pieces on the page.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from . import VOICES, Answer, Assistant, Citation
+from .markup import inert
+from .sources import Source
+
+# Colours for side badges: assigned in vocabulary order, so any corpus's sides get one.
+PALETTE = ["#b91c1c", "#1d4ed8", "#047857", "#7c3aed", "#b45309", "#0e7490", "#be185d"]
+UNKNOWN_COLOUR = "#6b7280"
+
+CSS = """
+.badge {display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+.suggested {display:inline-block;padding:0 7px;border-radius:10px;border:2px dashed;font-size:12px;font-weight:600}
+.voice {display:inline-block;padding:1px 8px;border-radius:10px;border:1px solid #9ca3af;font-size:12px}
+.cite {border-left:4px solid #d1d5db;padding:6px 10px;margin:8px 0;background:#fafafa}
+.cite mark {background:#fde68a;padding:0 1px}
+.ctx {color:#4b5563;font-size:13px;white-space:pre-wrap}
+"""
+
+
+def side_colours(sides: list[str]) -> dict[str, str]:
+    named = [s for s in sides if s != "unknown"]
+    colours = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(named)}
+    colours["unknown"] = UNKNOWN_COLOUR
+    return colours
+
+
+def badge(side: str, colours: dict[str, str]) -> str:
+    return f'<span class="badge side-badge" style="background:{colours.get(side, UNKNOWN_COLOUR)}">{html.escape(side)}</span>'
+
+
+def suggested_badge(side: str, colours: dict[str, str], title: str = "") -> str:
+    """A suggested side: dashed, and saying so in words, never looking like a label."""
+    colour = colours.get(side, UNKNOWN_COLOUR)
+    return (
+        f'<span class="suggested suggested-badge" style="border-color:{colour};color:{colour}" '
+        f'title="{html.escape(title)}">suggested: {html.escape(side)}</span>'
+    )
+
+
+def suggestion_html(s: Source, colours: dict[str, str]) -> str:
+    """A source's suggested side with every piece of its evidence, for the document view."""
+    g = s.suggestion
+    if g is None or not s.suggested_side:  # only an unlabelled source shows one
+        return ""
+    items = "".join(
+        f"<li>“{html.escape(m.quote)}” at {m.start}–{m.end}"
+        + (f" (marker {html.escape(m.marker)})" if m.marker and m.marker != m.quote else "")
+        + "</li>"
+        for m in g.evidence
+    )
+    voice = f", voice {html.escape(g.voice)}" if g.voice != "unknown" else ""
+    return (
+        f'<div class="suggestion" id="suggestion">{suggested_badge(g.side, colours)} '
+        f"<small>Not a label: suggested by {html.escape(g.by)}{voice} from this evidence in the "
+        f"text (accept it with <code>assistant label {html.escape(s.id)}</code>):</small>"
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def legend_html(assistant: Assistant) -> str:
+    sides = assistant.sides()
+    colours = side_colours(list(sides))
+    rows = [f"{badge(s, colours)} {html.escape(d)}" for s, d in sides.items()]
+    voices = [
+        f'<span class="voice">{html.escape(v)}</span> {html.escape(d)}' for v, d in VOICES.items()
+    ]
+    return "<b>Sides</b><br>" + "<br>".join(rows) + "<br><b>Voices</b><br>" + "<br>".join(voices)
+
+
+def citation_html(
+    c: Citation, source_text: str, colours: dict[str, str], context: int = 300
+) -> str:
+    """One cited source: labels, then the quote highlighted inside its surrounding text."""
+    before = source_text[max(0, c.start - context) : c.start]
+    after = source_text[c.end : c.end + context]
+    who = c.who()
+    suggested = (
+        " " + suggested_badge(c.suggested_side, colours, "a suggestion from the text, not a label")
+        if c.suggested_side
+        else ""
+    )
+    return (
+        f'<div class="cite" id="cite-{c.n}"><b>[{c.n}]</b> {badge(c.side, colours)}{suggested} '
+        f'<span class="voice">{html.escape(c.voice)}</span> <b>{html.escape(who)}</b> · '
+        f"{html.escape(c.title)} · {html.escape(c.date or 'undated')} · {html.escape(c.language)}"
+        f" · <code>{html.escape(c.source_id)}</code>"
+        f'<div class="ctx">…{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}…</div></div>'
+    )
+
+
+def sources_html(assistant: Assistant, answer: Answer) -> str:
+    if answer.abstained or not answer.citations:
+        return "<i>No source quoted: the indexed sources do not answer this.</i>"
+    colours = side_colours(list(assistant.sides()))
+    texts = {c.source_id: assistant.source(c.source_id)[1] for c in answer.citations}
+    return "".join(citation_html(c, texts[c.source_id], colours) for c in answer.citations)
+
+
+def document_html(assistant: Assistant, source_id: str, start: int | None, end: int | None) -> str:
+    """A whole source document, with the cited span highlighted."""
+    record, text = assistant.source(source_id)
+    colours = side_colours(list(assistant.sides()))
+    s = record.source
+    head = (
+        f"<h3>{html.escape(s.title)}</h3>{badge(s.side, colours)} <span class='voice'>{html.escape(s.voice)}</span> "
+        f"{html.escape(s.outlet)} · {html.escape(s.author)} · {html.escape(s.date or 'undated')}"
+        f"<p><i>{html.escape(s.perspective)}</i></p><p><small>Label evidence: {html.escape(s.evidence)}</small></p>"
+        + suggestion_html(s, colours)
+    )
+    if start is not None and end is not None and 0 <= start <= end <= len(text):
+        body = (
+            html.escape(text[:start])
+            + "<mark>"
+            + html.escape(text[start:end])
+            + "</mark>"
+            + html.escape(text[end:])
+        )
+    else:
+        body = html.escape(text)
+    return head + f'<div class="ctx" id="document-text">{body}</div>'
+
+
+def as_text(text: str) -> str:
+    """Text shown in the chat as written: no Markdown or HTML in it takes effect (markup.py)."""
+    return inert(text)
+
+
+def linked(text: str) -> str:
+    """Turn [n] markers into links to the citation in the source panel."""
+    return re.sub(r"\[(\d{1,3})\]", r"[[\1]](#cite-\1)", text)

@@ -1,0 +1,154 @@
+"""The web chat's "Add documents" form: one input per declared field, queued ingest jobs.
+
+The form is generated from sources.DECLARED (the list the manifest and the API's form read
+too), so a new manifest field appears here without an edit. Adding follows the JSON API's
+rule: with keys set, only an admin session adds (access.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from . import VOICES, Assistant, AssistantError
+from .access import Keys
+from .jobs import Jobs
+from .sources import DECLARED
+
+FILE_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+
+
+def source_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    """The sources filter's entries: "id — title" shown, the id passed."""
+    return [(f"{r.source.id} — {r.source.title[:50]}", r.source.id) for r in assistant.sources()]
+
+
+def upload(
+    jobs: Jobs, files: list[Any] | None, fields: dict[str, Any], replace: bool = False
+) -> Iterator[str]:
+    """Queue uploaded files as ingest jobs (jobs.py) and report their progress, one line each,
+    until every job is done or failed."""
+    if not files:
+        yield "Choose one or more files (txt, md, html, pdf) first."
+        return
+    lines: dict[str, str] = {}
+    queued: dict[str, str] = {}
+    for f in files:
+        path = Path(f if isinstance(f, str) else f.name)
+        own = dict(fields)
+        if len(files) > 1:
+            own.pop("title", None)  # one title cannot name several documents
+        try:
+            job = jobs.submit(path.name, path.read_bytes(), own, replace)
+            queued[path.name] = job.id
+            lines[path.name] = f"… {path.name}: queued as {job.source_id}"
+        except AssistantError as exc:
+            lines[path.name] = f"✘ {path.name}: {exc}"
+    yield "\n".join(lines.values())
+    while queued:
+        time.sleep(0.5)
+        for name, job_id in list(queued.items()):
+            line = _progress(jobs, name, job_id)
+            lines[name] = line
+            if not line.startswith("…"):
+                del queued[name]
+        yield "\n".join(lines.values())
+
+
+def _progress(jobs: Jobs, name: str, job_id: str) -> str:
+    """One file's line: ✔ with its labels when indexed, ✘ with the reason, … while it runs."""
+    job = jobs.get(job_id)
+    if job.state == "done":
+        record = jobs.assistant.retriever.records().get(job.source_id)
+        labels = f" ({record.source.labels()})" if record else ""
+        notes = job.message.removeprefix("indexed").lstrip("; ")
+        return f"✔ {name}: indexed as {job.source_id}{labels}" + (f"; {notes}" if notes else "")
+    if job.state == "failed":
+        return f"✘ {name}: {job.message}"
+    return f"… {name}: {job.message} ({job.to_dict()['progress']:.0%})"
+
+
+def field_inputs(sides: list[str]) -> dict[str, Any]:
+    """One input per declared field, four to a row: a dropdown for a vocabulary, else a box."""
+    boxes: dict[str, Any] = {}
+    for row in range(0, len(DECLARED), 4):
+        with gr.Row():
+            for f in DECLARED[row : row + 4]:
+                if f.choices:
+                    vocabulary = sides if f.choices == "sides" else list(VOICES)
+                    boxes[f.name] = gr.Dropdown(vocabulary, value="unknown", label=f.label)
+                else:
+                    boxes[f.name] = gr.Textbox(value="", label=f.label)
+    return boxes
+
+
+def add_handler(
+    assistant: Assistant, keys: Keys, jobs: Jobs
+) -> Callable[..., Iterator[tuple[str, Any]]]:
+    """The "Add to the index" event: (files, *declared fields, replace, request) → progress
+    lines, then the refreshed sources filter. Its signature names every declared field, so
+    the page's API (gradio_client) takes them by name."""
+
+    def add_files(*args: Any) -> Iterator[tuple[str, Any]]:
+        files, values, replace, request = args[0], args[1:-2], args[-2], args[-1]
+        if not keys.session_is_admin(getattr(request, "username", None)):
+            raise gr.Error(
+                "adding documents needs an admin key: log in as 'admin' with an admin key"
+            )
+        fields = {f.name: v for f, v in zip(DECLARED, values, strict=True)}
+        message = ""
+        for message in upload(jobs, files, fields, bool(replace)):
+            yield message, gr.update()
+        yield message, gr.update(choices=source_choices(assistant))
+
+    # Gradio names the API's parameters, and finds where to pass the request, from the
+    # signature; every field may be left out (an empty form field, as in the browser).
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = inspect.Signature(
+        [
+            inspect.Parameter("files", kind, annotation=list[Any] | None),
+            *(
+                inspect.Parameter(
+                    f.name, kind, annotation=str, default="unknown" if f.choices else ""
+                )
+                for f in DECLARED
+            ),
+            inspect.Parameter("replace", kind, annotation=bool, default=False),
+            inspect.Parameter("request", kind, annotation=gr.Request, default=None),
+        ]
+    )
+    add_files.__signature__ = signature  # type: ignore[attr-defined]  # read by gradio
+    # Gradio reads the type hints apart from the signature to find the request parameter.
+    add_files.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    return add_files
+
+
+def add_documents(
+    assistant: Assistant, keys: Keys, jobs: Jobs, sides: list[str], source: Any
+) -> Any:
+    """The "Add documents" accordion, wired; visible to admin sessions only. Returns it."""
+    with gr.Accordion("Add documents", open=False, elem_id="add-documents") as adder:
+        files = gr.File(
+            file_count="multiple",
+            file_types=FILE_TYPES,
+            label="Files (txt, md, html, pdf)",
+            elem_id="upload-files",
+        )
+        boxes = field_inputs(sides)
+        replace = gr.Checkbox(
+            False, label="Replace a source with the same id (otherwise it is refused)"
+        )
+        add = gr.Button("Add to the index", elem_id="add")
+        added = gr.Textbox(label="Result", interactive=False, elem_id="add-result", lines=3)
+    add.click(
+        add_handler(assistant, keys, jobs),
+        [files, *boxes.values(), replace],
+        [added, source],
+        api_name="add_documents",
+    )
+    return adder
