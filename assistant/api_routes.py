@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .access import READ_KEY_REQUIRED, Keys, presented_key
 from .api_errors import Denied
-from .core import MAX_QUESTION_CHARS, Assistant, check_question
+from .checks import MAX_QUESTION_CHARS, check_question
+from .config import AnswerMode
+from .core import Assistant
 from .errors import AssistantError, IndexNotBuilt, StoreUnavailable, TooLarge
 from .guard import error_body
 from .jobs import Job, Jobs
@@ -86,7 +88,7 @@ class Turn(BaseModel):
 class AskRequest(BaseModel):
     question: str = Field(description=f"any language, at most {MAX_QUESTION_CHARS} characters")
     history: list[Turn] = Field(default_factory=list, max_length=50)
-    mode: Literal["extractive", "llm"] | None = None
+    mode: AnswerMode | None = None
     k: int | None = Field(default=None, ge=1, le=50)
     side: list[str] | None = None
     language: list[str] | None = None

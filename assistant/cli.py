@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from .config import MODES, Settings
 from .core import Assistant
 from .errors import AssistantError, InvalidRequest
 from .sources import side_label
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="a cited, side-labelled answer")
     p.add_argument("question")
-    p.add_argument("--mode", choices=["extractive", "llm"], default=None)
+    p.add_argument("--mode", choices=MODES, default=None)
     _filters(p)
 
     p = sub.add_parser("sources", help="list indexed sources and their labels")
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score the assistant on a question set and write a report")
     p.add_argument("questions", help="a question set (.jsonl), e.g. data/questions.jsonl")
-    p.add_argument("--mode", choices=["extractive", "llm"], default="extractive")
+    p.add_argument("--mode", choices=MODES, default="extractive")
     p.add_argument("--k", type=int, default=None)
     p.add_argument("--out", required=True, help="output directory (results, summary, reports)")
     p.add_argument(

@@ -16,13 +16,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-MODES = ("extractive", "llm")
+# How an answer is written: quotes alone, or an LLM's text with verified citations.
+AnswerMode = Literal["extractive", "llm"]
+MODES: tuple[str, ...] = get_args(AnswerMode)
 
 
 @dataclass(frozen=True)

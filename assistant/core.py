@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from .answering import Answerer, final
-from .answering.condense import History, condense_rule
+from .answering.condense import History, condense
 from .answering.extractive import ExtractiveAnswerer
 from .answering.generative import GenerativeAnswerer, make_llm
-from .config import Settings
+from .checks import check_filename, check_question, check_source_id, check_unicode
+from .config import MODES, Settings
 from .embedders import Embedder, make_embedder
 from .errors import (
     ConfigError,
@@ -31,7 +32,6 @@ from .errors import (
     InvalidRequest,
     SourceExists,
     SourceNotFound,
-    TooLarge,
 )
 from .ingest import (
     IngestReport,
@@ -54,11 +54,9 @@ from .manifest import (
 )
 from .retrieval import Filters, Retriever
 from .schema import Answer, Passage
-from .sources import UNKNOWN, Source, check_id
+from .sources import UNKNOWN, Source
 from .store import SourceRecord, Store
 from .suggest import Suggester
-
-MAX_QUESTION_CHARS = 4000
 
 
 class Assistant:
@@ -129,9 +127,23 @@ class Assistant:
     def modes(self) -> list[str]:
         """The answering modes available: extractive always, llm when one is configured."""
         return (
-            ["extractive", "llm"]
-            if (self._llm is not None or self.settings.llm_base_url)
-            else ["extractive"]
+            list(MODES) if (self._llm is not None or self.settings.llm_base_url) else ["extractive"]
+        )
+
+    def answerer(self, mode: str | None = None) -> Answerer:
+        """The answerer for a mode (default settings.mode); it works from a Retrieval alone."""
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise InvalidRequest(f"mode must be one of {MODES}, got {mode!r}")
+        if mode == "extractive":
+            return ExtractiveAnswerer()
+        if self.llm is None:
+            raise ConfigError(
+                "mode 'llm' needs an OpenAI-compatible endpoint: set ASSISTANT_LLM_BASE_URL and "
+                "ASSISTANT_LLM_MODEL, or use mode 'extractive'"
+            )
+        return GenerativeAnswerer(
+            self.llm, self.settings.prompts_dir, self.settings.llm_model or ""
         )
 
     def mode_label(self, mode: str | None = None) -> str:
@@ -188,18 +200,7 @@ class Assistant:
         """Everything about an upload that can be checked without embedding it: the file name,
         its text, the manifest fields, and whether its id is taken. Returns (source, text)."""
         name = filename
-        # A plain name only: no directories (either separator), no hidden or dot names, no
-        # control characters, so that nothing derived from it can point outside its place.
-        if (
-            not name
-            or "/" in name
-            or "\\" in name
-            or name.startswith(".")
-            or any(ord(ch) < 32 for ch in name)
-            or len(name) > 255
-        ):
-            raise InvalidRequest(f"file name {filename!r} must be a plain name like report.pdf")
-        check_unicode(name, "the file name")
+        check_filename(name)
         doc = read_document(data, name)
         fields = {k: v for k, v in (fields or {}).items() if v not in (None, "", [])}
         for key, value in fields.items():
@@ -245,7 +246,7 @@ class Assistant:
 
     def delete_document(self, source_id: str) -> None:
         """Remove a source and everything indexed from it."""
-        _check_source_id(source_id)
+        check_source_id(source_id)
         if not self.store.delete_source(source_id):
             raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
         self.refresh()
@@ -256,7 +257,7 @@ class Assistant:
 
     def source(self, source_id: str) -> tuple[SourceRecord, str]:
         """A source's record and its whole text (offsets of citations point into it)."""
-        _check_source_id(source_id)
+        check_source_id(source_id)
         record = self.retriever.records().get(source_id)
         text = self.store.source_text(source_id) if record else None
         if record is None or text is None:
@@ -364,29 +365,10 @@ class Assistant:
         """
         check_question(question)
         mode = mode or self.settings.mode
-        if mode not in ("extractive", "llm"):
-            raise InvalidRequest(f"mode must be 'extractive' or 'llm', got {mode!r}")
-        if mode == "llm" and self.llm is None:
-            raise ConfigError(
-                "mode 'llm' needs an OpenAI-compatible endpoint: set ASSISTANT_LLM_BASE_URL and "
-                "ASSISTANT_LLM_MODEL, or use mode 'extractive'"
-            )
+        answerer = self.answerer(mode)  # refuses an unknown or unconfigured mode before work
         t0 = time.perf_counter()
-        extractive = ExtractiveAnswerer(self.store)
-        generative = (
-            GenerativeAnswerer(
-                self.llm, extractive, self.settings.prompts_dir, self.settings.llm_model or ""
-            )
-            if mode == "llm"
-            else None
-        )
-        standalone = question
-        if history:
-            standalone = (
-                generative.condense(question, history)
-                if generative
-                else condense_rule(question, history)
-            )
+        llm = self.llm if mode == "llm" else None
+        standalone = condense(question, history, llm, self.settings.prompts_dir)
         t1 = time.perf_counter()
         lang = detect(question, self.settings.languages)
         retrieval = self.retriever.retrieve(
@@ -396,9 +378,9 @@ class Assistant:
             "hybrid",
             True,
             detect(standalone, self.settings.languages) if standalone != question else lang,
+            sentences=True,
         )
         t2 = time.perf_counter()
-        answerer: Answerer = generative or extractive
         for item in answerer.stream(standalone, retrieval, lang):
             if isinstance(item, Answer):
                 item.question = question
@@ -441,32 +423,3 @@ class Assistant:
         from .integrations.langchain import AssistantLangChainRetriever
 
         return AssistantLangChainRetriever(assistant=self, k=k, search_kwargs=options)
-
-
-def check_unicode(text: str, what: str = "the question") -> None:
-    """Raise InvalidRequest if the text cannot be written as UTF-8 (a lone surrogate, which
-    JSON's "\\ud800" escape can carry): everything downstream would fail on it."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidRequest(
-            f"{what} holds invalid Unicode (a lone surrogate at character {exc.start}); "
-            "send well-formed UTF-8 text"
-        ) from exc
-
-
-def check_question(text: str) -> None:
-    """Refuse a question that cannot be searched: empty, broken Unicode, or over the limit.
-    The edges call it too, before they start a streamed reply."""
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidRequest("the question is empty; type a question")
-    check_unicode(text)
-    if len(text) > MAX_QUESTION_CHARS:
-        raise TooLarge(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
-
-
-def _check_source_id(source_id: str) -> None:
-    try:
-        check_id(source_id)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc)) from exc

@@ -73,3 +73,11 @@ class PromptError(AssistantError):
 
 class LLMError(AssistantError):
     """The OpenAI-compatible endpoint could not be reached or answered unusably."""
+
+    @classmethod
+    def failed(cls, exc: Exception) -> LLMError:
+        """The client's exception, said with what to check."""
+        return cls(
+            f"the LLM endpoint failed ({type(exc).__name__}: {exc}); check ASSISTANT_LLM_BASE_URL "
+            "and ASSISTANT_LLM_MODEL, that the server is running, or switch to mode 'extractive'"
+        )

@@ -25,7 +25,8 @@ from fastapi import FastAPI
 
 from . import api_errors, api_routes, openai_api
 from .access import LOGIN_MESSAGE, Keys
-from .core import Assistant, check_question
+from .checks import check_question
+from .core import Assistant
 from .guard import Guard
 from .jobs import Jobs
 

@@ -28,10 +28,10 @@ from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
 from .config import Settings
 from .embedders import Embedder
 from .errors import BadDocument, InvalidRequest
-from .ids import passage_id, sentence_id
 from .language import detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
 from .manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
+from .rows import passage_id, passage_meta, sentence_id, sentence_meta
 from .sources import Source, Suggestion, safe_id
 from .store import SourceRecord, Store
 from .suggest import Suggester
@@ -142,47 +142,20 @@ def ingest_text(
     texts = [prep.sentences[j].text for j in dense] + [p.text for p in prep.passages]
     embedded_all = _embed_unique(embedder, texts, progress, source.id)
     vectors, passage_vectors = embedded_all[: len(dense)], embedded_all[len(dense) :]
-    labels = {
-        "source_id": source.id,
-        "version": version,
-        "side": source.side,
-        "voice": source.voice,
-    }
     owner = _first_passage(prep)
     sent_rows = [
         (
             sentence_id(source.id, version, j),
-            s.text,
-            {
-                **labels,
-                "language": s.language,
-                "start": s.start,
-                "end": s.end,
-                "passage": owner[j],
-                "n": j,
-            },
+            prep.sentences[j].text,
+            sentence_meta(source, version, j, prep.sentences[j], owner[j]),
             vector,
         )
         for j, vector in zip(dense, vectors, strict=True)
-        for s in (prep.sentences[j],)
     ]
-    pass_rows = []
-    for i, (p, v) in enumerate(zip(prep.passages, passage_vectors, strict=True)):
-        meta = {
-            **labels,
-            "title": source.title,
-            "outlet": source.outlet,
-            "author": source.author,
-            "date": source.date,
-            "language": p.language,
-            "start": p.start,
-            "end": p.end,
-            "first": p.first,
-            "last": p.last,
-            "tokens": p.tokens,
-            "n": i,
-        }
-        pass_rows.append((passage_id(source.id, version, i), p.text, meta, v))
+    pass_rows = [
+        (passage_id(source.id, version, i), p.text, passage_meta(source, version, i, p), v)
+        for i, (p, v) in enumerate(zip(prep.passages, passage_vectors, strict=True))
+    ]
     record = SourceRecord(source, version, path, len(text), len(prep.passages), time.time())
     store.write_source(record, text, pass_rows, sent_rows, corpus)
     status = "added" if known is None else "updated"

@@ -25,6 +25,7 @@ import anyio.to_thread
 from pydantic import Field
 
 from .access import READ_KEY_REQUIRED, Keys
+from .config import AnswerMode
 from .core import Assistant
 from .errors import AssistantError, ConfigError
 from .schema import Passage
@@ -95,7 +96,7 @@ def create_server(assistant: Assistant) -> AssistantMCP:
         side: Filter = None,
         language: Filter = None,
         source: Filter = None,
-        mode: Literal["extractive", "llm"] | None = None,
+        mode: AnswerMode | None = None,
     ) -> AnswerOut:
         """Answer with verbatim, cited quotes; each citation says who says it (outlet,
         author, date, language) and from which side and voice; `sides` summarises each side,

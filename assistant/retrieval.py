@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +29,9 @@ import numpy as np
 
 from .embedders import Embedder
 from .errors import InvalidRequest
-from .ids import parse
 from .lexical import Bm25Index, top
 from .relevance import CROSS_LANGUAGE, SAME_LANGUAGE, margin
+from .rows import Sentence, parse, passage_of, sentence_ids
 from .schema import Passage
 from .sources import UNKNOWN
 from .store import SourceRecord, Store
@@ -86,6 +88,9 @@ class Retrieval:
     # same snapshot without reading the store again.
     records: dict[str, SourceRecord] = field(default_factory=dict)
     sides: list[str] = field(default_factory=list)
+    # Every sentence of the passages, with its vector: what an answerer quotes and scores.
+    # Filled when asked for (retrieve(..., sentences=True)); None otherwise.
+    sentences: dict[str, Sentence] | None = None
 
 
 class Retriever:
@@ -198,6 +203,7 @@ class Retriever:
         mode: str = "hybrid",
         balance: bool = True,
         query_language: str = "und",
+        sentences: bool = False,
     ) -> Retrieval:
         """Rank passages for a query.
 
@@ -208,6 +214,8 @@ class Retriever:
             mode: "hybrid" (default), "dense" or "bm25".
             balance: keep the best passages of every side present in the relevant pool.
             query_language: the query's language, for the relevance margins.
+            sentences: also read every sentence of the chosen passages with its vector (one
+                more store read), so that an answerer needs nothing else (Retrieval.sentences).
         """
         if mode not in MODES:
             raise InvalidRequest(f"retrieval mode must be one of {MODES}, got {mode!r}")
@@ -215,58 +223,53 @@ class Retriever:
             raise InvalidRequest("the query is empty; type a question or some search words")
         filters = filters or Filters()
         timings: dict[str, float] = {}
-        t = time.perf_counter()
-        self.refresh()
-        self._check(filters)
-        timings["refresh_ms"] = (time.perf_counter() - t) * 1000
+        with _timed(timings, "refresh_ms"):
+            self.refresh()
+            self._check(filters)
         pool = max(3 * k, 24)
-
-        t = time.perf_counter()
-        qv = (
-            self.embedder.queries([query])[0]
-            if mode != "bm25"
-            else np.zeros(self.embedder.dim, np.float32)
-        )
-        timings["embed_ms"] = (time.perf_counter() - t) * 1000
-
+        with _timed(timings, "embed_ms"):
+            qv = (
+                self.embedder.queries([query])[0]
+                if mode != "bm25"
+                else np.zeros(self.embedder.dim, np.float32)
+            )
         dense: dict[str, float] = {}
         best_sentence: dict[str, float] = {}
         hits: list[tuple[str, float]] = []
         if mode != "bm25":
-            t = time.perf_counter()
-            dense = {
-                pid: sim
-                for pid, sim in self.store.query_passages(qv, pool, filters.where())
-                if pid in self._rows  # committed when the cache was built
-            }
-            best_sentence, hits = self._sentences(qv, pool, filters)
-            timings["dense_ms"] = (time.perf_counter() - t) * 1000
+            with _timed(timings, "dense_ms"):
+                dense = {
+                    pid: sim
+                    for pid, sim in self.store.query_passages(qv, pool, filters.where())
+                    if pid in self._rows  # committed when the cache was built
+                }
+                best_sentence, hits = self._sentences(qv, pool, filters)
         lexical: dict[str, float] = {}
         if mode != "dense":
-            t = time.perf_counter()
-            lexical = self._lexical(query, pool, filters, [*dense, *best_sentence])
-            timings["bm25_ms"] = (time.perf_counter() - t) * 1000
+            with _timed(timings, "bm25_ms"):
+                lexical = self._lexical(query, pool, filters, [*dense, *best_sentence])
         fused = self._fuse(query, mode, dense, best_sentence, lexical)
-        order = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
         relevance = {
             pid: margin(
                 cos, query_language, self._rows[pid][2].get("language", "und"), *self.thresholds
             )
             for pid, cos in dense.items()
         }
-        found = (
-            self._passage(
+        passages = [
+            passage_of(
                 pid,
+                self._rows[pid][1],
+                self._rows[pid][2],
                 fused[pid],
                 dense.get(pid, best_sentence.get(pid, 0.0)),
                 lexical.get(pid, 0.0),
                 relevance.get(pid),
             )
-            for pid in order
-        )
-        passages = [p for p in found if p is not None]
+            for pid in sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
+            if pid in self._rows  # committed after the cache was built: at the next refresh
+        ]
         chosen = _balance(passages, k) if balance else passages[:k]
-        return Retrieval(
+        found = Retrieval(
             chosen,
             qv,
             max(relevance.values(), default=float("-inf")),
@@ -275,6 +278,10 @@ class Retriever:
             self._records,
             self._sides,
         )
+        if sentences:
+            with _timed(timings, "sentences_ms"):
+                found.sentences = self.store.sentences(sentence_ids(chosen))
+        return found
 
     def _sentences(
         self, qv: np.ndarray, pool: int, filters: Filters
@@ -345,33 +352,15 @@ class Retriever:
                 out[pid] = float(scores[row])
         return out
 
-    def _passage(
-        self, pid: str, score: float, dense: float, bm25: float, relevance: float | None
-    ) -> Passage | None:
-        row = self._rows.get(pid)
-        if row is None:  # committed after our cache was built; picked up at the next refresh
-            return None
-        _, text, m = row
-        return Passage(
-            id=pid,
-            source_id=m["source_id"],
-            text=text,
-            start=int(m["start"]),
-            end=int(m["end"]),
-            language=m.get("language", "und"),
-            side=m.get("side", "unknown"),
-            voice=m.get("voice", "unknown"),
-            title=m.get("title", ""),
-            outlet=m.get("outlet", ""),
-            date=m.get("date", ""),
-            score=score,
-            dense=dense,
-            bm25=bm25,
-            version=m.get("version", ""),
-            first=int(m.get("first", 0)),
-            last=int(m.get("last", 0)),
-            relevance=relevance,
-        )
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Add the milliseconds the block takes to timings[name]."""
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + (time.perf_counter() - t) * 1000
 
 
 def _z(x: np.ndarray) -> np.ndarray:

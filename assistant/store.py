@@ -26,6 +26,7 @@ import numpy as np
 
 from .errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
 from .manifest import Corpus
+from .rows import Sentence, relabelled, sentence_of
 from .sources import UNKNOWN, Source
 
 _BATCH = 2000
@@ -241,12 +242,11 @@ class Store:
 
     def relabel(self, record: SourceRecord, corpus: Corpus | None = None) -> None:
         """New manifest labels for an unchanged source: update metadata, embed nothing."""
-        labels = _labels(record.source)
         for suffix in ("", "-sentences"):
             col = self._col(suffix, False)
             got = self._call(col.get, where={"source_id": record.source.id}, include=["metadatas"])
             if got["ids"]:
-                metas = [{**m, **labels} for m in got["metadatas"]]
+                metas = [relabelled(m, record.source) for m in got["metadatas"]]
                 for i in range(0, len(metas), _BATCH):
                     self._call(
                         col.update, ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH]
@@ -359,8 +359,8 @@ class Store:
             (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
-    def sentence_vectors(self, ids: list[str]) -> dict[str, tuple[np.ndarray, dict[str, Any], str]]:
-        """Vectors, metadata and text of the given sentence ids."""
+    def sentences(self, ids: list[str]) -> dict[str, Sentence]:
+        """The given sentences with their vectors, by id (ids not stored are left out)."""
         if not ids:
             return {}
         got = self._call(
@@ -369,22 +369,11 @@ class Store:
             include=["embeddings", "metadatas", "documents"],
         )
         return {
-            i: (np.asarray(e, dtype=np.float32), m, d)
+            i: sentence_of(i, np.asarray(e, dtype=np.float32), m, d)
             for i, e, m, d in zip(
                 got["ids"], got["embeddings"], got["metadatas"], got["documents"], strict=True
             )
         }
-
-
-def _labels(s: Source) -> dict[str, Any]:
-    return {
-        "title": s.title,
-        "outlet": s.outlet,
-        "author": s.author,
-        "side": s.side,
-        "voice": s.voice,
-        "date": s.date,
-    }
 
 
 def _source_meta(r: SourceRecord) -> dict[str, Any]:

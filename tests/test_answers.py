@@ -1,12 +1,13 @@
 """The extractive answerer on the bundled corpus (every answer's quotes are checked by conftest)."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant import Answer, Assistant
-from assistant.answering.citations import Evidence
+from assistant.answering.evidence import Evidence
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.figures import find_figures
 from assistant.retrieval import Retrieval
@@ -214,7 +215,7 @@ def test_selection_takes_each_sources_first_quote_before_any_second(assistant: A
         np.zeros(2, np.float32),
         relevance=0.01,
     )
-    chosen = ExtractiveAnswerer(assistant.store).select(evidence, retrieval, "en")
+    chosen = ExtractiveAnswerer().select(evidence, retrieval, "en")
     assert [(e.source_id, e.sentence_id[-1]) for e in chosen] == [
         ("a", "0"),
         ("b", "0"),
@@ -280,3 +281,50 @@ def test_a_reply_cut_to_max_tokens_keeps_whole_sentences_and_their_citations() -
     tiny = reply(a, 5)
     assert tiny.finish_reason == "length" and count_tokens(tiny.content) <= 5 and not tiny.citations
     assert a.answer.startswith(tiny.content)
+
+
+def test_an_answerer_works_from_a_retrieval_alone() -> None:
+    """No store, no embedder: a Retrieval built by hand carries every sentence with its vector,
+    and the answer quotes the sentence nearest the question from each relevant side."""
+    from assistant.rows import Sentence
+
+    texts = {
+        ("a", "A", 0): (
+            "Japan sent four billion dollars of aid to the government in Kyiv.",
+            [1, 0],
+        ),
+        ("a", "A", 1): ("The weather in the capital was mild throughout the whole spring.", [0, 1]),
+        ("b", "B", 0): (
+            "Moscow says the aid prolongs the war and serves foreign interests.",
+            [0.9, 0.1],
+        ),
+    }
+    sentences = {}
+    for (sid, side, j), (text, vec) in texts.items():
+        v = np.asarray(vec, np.float32)
+        sentences[f"{sid}@v#s{j}"] = Sentence(
+            f"{sid}@v#s{j}",
+            sid,
+            0,
+            len(text),
+            text,
+            "en",
+            side,
+            "commentary",
+            v / np.linalg.norm(v),
+        )
+    passages = [
+        dataclasses.replace(_relevant("a", "A"), last=1),
+        dataclasses.replace(_relevant("b", "B"), last=0),
+    ]
+    retrieval = Retrieval(passages, np.asarray([1, 0], np.float32), 0.01, sentences=sentences)
+    answer = ExtractiveAnswerer().answer("How much aid did Japan send?", retrieval, "en")
+    assert not answer.abstained
+    assert [(c.source_id, c.quote[:5]) for c in answer.citations] == [
+        ("a", "Japan"),
+        ("b", "Mosco"),
+    ]
+    assert {s.side for s in answer.sides} == {"A", "B"}
+
+    with pytest.raises(ValueError, match="sentences=True"):
+        ExtractiveAnswerer().answer("How much aid?", dataclasses.replace(retrieval, sentences=None))

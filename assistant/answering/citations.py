@@ -8,34 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from ..schema import Citation, SideSummary
 from ..sources import UNKNOWN
 from ..store import SourceRecord
+from .evidence import Evidence
 from .figures import find_figures
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A candidate quote: one sentence of a source, scored against the question."""
-
-    sentence_id: str
-    source_id: str
-    start: int
-    end: int
-    text: str
-    language: str
-    side: str
-    voice: str
-    score: float
-    dense: float
-    lexical: float
-    # The sentence's stored vector, kept from scoring so that selection reuses it.
-    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation:

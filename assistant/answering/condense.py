@@ -29,10 +29,14 @@ A follow-up that stands on its own is left as it is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import regex
 
+from ..errors import LLMError
 from ..lexical import tokenize
+from ..prompts import render
 
 History = Sequence[tuple[str, str]] | Sequence[dict[str, str]]
 # A question of at most this many content words cannot name its own topic ("Et quand ?").
@@ -113,3 +117,28 @@ def condense_rule(question: str, history: History | None) -> str:
         return question
     subject = next((q for q in reversed(asked) if not elliptical(q)), asked[0])
     return f"{subject} {question.strip()}"
+
+
+def condense_llm(llm: Any, prompts_dir: Path, question: str, history: History | None) -> str:
+    """Rewrite a follow-up as a standalone question with an LLM (prompts/condense.md); its
+    first line, or the question itself when the reply is empty."""
+    from llama_index.core.llms import ChatMessage
+
+    prompt = render(prompts_dir, "condense.md", history=turns(history), question=question)
+    try:
+        reply = llm.chat([ChatMessage(role="user", content=prompt)])
+    except Exception as exc:
+        raise LLMError.failed(exc) from exc
+    text = (reply.message.content or "").strip().splitlines()
+    return text[0].strip() if text and text[0].strip() else question
+
+
+def condense(
+    question: str, history: History | None, llm: Any = None, prompts_dir: Path | None = None
+) -> str:
+    """The standalone question: by the LLM when one is given, else by the rule."""
+    if not history:
+        return question
+    if llm is not None and prompts_dir is not None:
+        return condense_llm(llm, prompts_dir, question, history)
+    return condense_rule(question, history)

@@ -4,9 +4,8 @@
    calibrated relevance threshold of its language pair (relevance.py): quoting unrelated text
    is worse than saying the sources do not answer.
 2. Candidates: every sentence of the retrieved passages that are relevant themselves.
-3. Score: cosine similarity of the question and sentence vectors (the embedder's, stored at
-   ingest), plus a small bonus for shared content words and, for "how much" questions, for
-   sentences that state an amount.
+3. Score them (evidence.score): the question's cosine with each sentence's vector, which the
+   Retrieval carries, plus small lexical and amount bonuses.
 4. Select per side. A side is relevant when one of its retrieved passages clears the threshold;
    each relevant side's quotes are judged against that side's own best quote (within `margin`),
    not against another side's: the side that argues against a claim words it differently and
@@ -19,34 +18,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import TypeVar
 
-import numpy as np
-
 from ..chunking import letters
-from ..ids import sentence_id
-from ..lexical import tokenize
 from ..markup import inert
-from ..relevance import is_junk
 from ..retrieval import Retrieval
-from ..schema import Answer, Citation, Passage
-from ..store import SourceRecord, Store
+from ..rows import sentence_ids
+from ..schema import Answer, Citation
+from ..store import SourceRecord
 from . import final
-from .citations import (
-    Evidence,
-    disagreements,
-    make_citation,
-    side_summaries,
-    sides_without_evidence,
-)
+from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
+from .evidence import Evidence, abstain, abstention, relevant, score
 
-QUANTITY = re.compile(
-    r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м",
-    re.I,
-)
-NO_ANSWER = "The indexed sources do not answer this."
 T = TypeVar("T")
 
 
@@ -55,61 +39,14 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(self, store: Store, max_quotes: int = 6, margin: float = 0.04) -> None:
+    def __init__(self, max_quotes: int = 6, margin: float = 0.04) -> None:
         """
         Args:
-            store: where the sentence vectors are.
             max_quotes: the most quotes an answer shows.
             margin: how far below the best (its side's, for a source's first quote; the
                 answer's, for any further quote) a quote may score.
         """
-        self.store = store
         self.max_quotes, self.margin = max_quotes, margin
-
-    # -- evidence ---------------------------------------------------------------------------
-
-    def evidence(
-        self, question: str, retrieval: Retrieval, passages: list[Passage] | None = None
-    ) -> list[Evidence]:
-        """Score every sentence of the given passages (default: the relevant ones); best first."""
-        if passages is None:
-            passages = _relevant(retrieval)
-        rows = self.store.sentence_vectors(list(dict.fromkeys(_sentence_ids(passages))))
-        if not rows:
-            return []
-        qtok = set(tokenize(question))
-        wants_amount = bool(QUANTITY.search(question))
-        keys = list(rows)
-        sims = np.stack([rows[k][0] for k in keys]) @ retrieval.query_vector
-        out = []
-        for key, sim in zip(keys, sims, strict=True):
-            _, m, text = rows[key]
-            stok = set(tokenize(text))
-            lexical = len(qtok & stok) / len(qtok) if qtok else 0.0
-            bonus = 0.04 * lexical
-            if (
-                wants_amount
-                and re.search(r"\d", text)
-                and re.search(r"\$|dollar|美元|долл|billion|milliard|亿", text, re.I)
-            ):
-                bonus += 0.03
-            out.append(
-                Evidence(
-                    sentence_id=key,
-                    source_id=m["source_id"],
-                    start=int(m["start"]),
-                    end=int(m["end"]),
-                    text=text,
-                    language=m.get("language", "und"),
-                    side=m.get("side", "unknown"),
-                    voice=m.get("voice", "unknown"),
-                    score=float(sim) + bonus,
-                    dense=float(sim),
-                    lexical=lexical,
-                    vector=rows[key][0],
-                )
-            )
-        return sorted(out, key=lambda e: -e.score)
 
     def select(
         self, evidence: list[Evidence], retrieval: Retrieval, question_language: str
@@ -117,7 +54,7 @@ class ExtractiveAnswerer:
         """The quotes to show, in order: sides by their best quote, then within each side every
         relevant source's first quote before any second one; no duplicates or translations."""
         # Quotes come only from passages that clear the calibrated threshold themselves.
-        inside = set(_sentence_ids(_relevant(retrieval)))
+        inside = set(sentence_ids(relevant(retrieval)))
         pool = [e for e in evidence if e.sentence_id in inside and _quotable(e.text)]
         if not pool:
             return []
@@ -172,22 +109,14 @@ class ExtractiveAnswerer:
 
     def _compose(self, question: str, retrieval: Retrieval, question_language: str) -> Answer:
         records, sides = retrieval.records, retrieval.sides
-        if is_junk(question):
-            return self.abstain(
-                question, retrieval, "the question has no words to search for; type a question"
-            )
-        if retrieval.relevance < 0:
-            return self.abstain(
-                question,
-                retrieval,
-                f"no passage is close enough to the question: the best falls "
-                f"{-retrieval.relevance:.3f} short of the calibrated threshold",
-            )
-        evidence = self.evidence(question, retrieval)
+        why = abstention(question, retrieval)
+        if why is not None:
+            return abstain(question, retrieval, why, self.name)
+        evidence = score(question, retrieval, relevant(retrieval))
         chosen = self.select(evidence, retrieval, question_language)
         if not chosen:
-            return self.abstain(
-                question, retrieval, "no relevant passage holds a quotable sentence"
+            return abstain(
+                question, retrieval, "no relevant passage holds a quotable sentence", self.name
             )
         # Citations are numbered in the order they are shown (select's order).
         citations = [make_citation(n, e, records.get(e.source_id)) for n, e in enumerate(chosen, 1)]
@@ -205,30 +134,6 @@ class ExtractiveAnswerer:
         )
         answer.answer = text + _coda(answer)
         return answer
-
-    def abstain(self, question: str, retrieval: Retrieval, why: str) -> Answer:
-        """The answer that says the indexed sources do not answer, and why."""
-        return Answer(
-            question=question,
-            answer=f"{NO_ANSWER} ({why}.)",
-            citations=[],
-            sides=[],
-            abstained=True,
-            mode=self.name,
-            retrieved=retrieval.passages,
-        )
-
-
-def _relevant(retrieval: Retrieval) -> list[Passage]:
-    """The retrieved passages that clear the calibrated relevance threshold."""
-    return [p for p in retrieval.passages if p.relevance is not None and p.relevance >= 0]
-
-
-def _sentence_ids(passages: list[Passage]) -> list[str]:
-    """The ids of every sentence the passages hold (as ingest writes them)."""
-    return [
-        sentence_id(p.source_id, p.version, j) for p in passages for j in range(p.first, p.last + 1)
-    ]
 
 
 def _round_robin(queues: list[list[T]]) -> list[T]:

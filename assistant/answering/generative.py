@@ -13,22 +13,19 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import LLMError
-from ..ids import parse
 from ..prompts import render
-from ..relevance import is_junk
 from ..retrieval import Retrieval
+from ..rows import parse
 from ..schema import Answer, Passage
 from . import final
 from .citations import (
-    Evidence,
     disagreements,
     make_citation,
     side_summaries,
     sides_without_evidence,
     verify_markers,
 )
-from .condense import turns
-from .extractive import NO_ANSWER, ExtractiveAnswerer
+from .evidence import NO_ANSWER, Evidence, abstain, abstention, score
 
 
 def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> Any:
@@ -50,10 +47,8 @@ def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> 
 class GenerativeAnswerer:
     """Asks an LLM to write the answer from labelled passages, then verifies its citations."""
 
-    def __init__(
-        self, llm: Any, extractive: ExtractiveAnswerer, prompts_dir: Any, model: str = ""
-    ) -> None:
-        self.llm, self.extractive, self.prompts_dir = llm, extractive, prompts_dir
+    def __init__(self, llm: Any, prompts_dir: Any, model: str = "") -> None:
+        self.llm, self.prompts_dir = llm, prompts_dir
         self.name = f"llm:{model or getattr(llm, 'model', 'unknown')}"
 
     def _messages(self, question: str, passages: Sequence[Passage]) -> list[Any]:
@@ -69,18 +64,6 @@ class GenerativeAnswerer:
             ChatMessage(role=MessageRole.USER, content=user),
         ]
 
-    def condense(self, question: str, history: Any) -> str:
-        """Rewrite a follow-up as a standalone question with the LLM."""
-        from llama_index.core.llms import ChatMessage
-
-        prompt = render(self.prompts_dir, "condense.md", history=turns(history), question=question)
-        try:
-            reply = self.llm.chat([ChatMessage(role="user", content=prompt)])
-        except Exception as exc:
-            raise _llm_error(exc) from exc
-        text = (reply.message.content or "").strip().splitlines()
-        return text[0].strip() if text and text[0].strip() else question
-
     def stream(
         self, question: str, retrieval: Retrieval, question_language: str = "und"
     ) -> Iterator[str | Answer]:
@@ -89,9 +72,9 @@ class GenerativeAnswerer:
         Junk questions and questions no passage is relevant to abstain as in extractive mode,
         without asking the model: it would only have unrelated passages to misread.
         """
-        if is_junk(question) or retrieval.relevance < 0:
-            answer = self.extractive.answer(question, retrieval, question_language)
-            answer.mode = self.name
+        why = abstention(question, retrieval)
+        if why is not None:
+            answer = abstain(question, retrieval, why, self.name)
             yield answer.answer
             yield answer
             return
@@ -105,7 +88,7 @@ class GenerativeAnswerer:
                     parts.append(delta)
                     yield delta
         except Exception as exc:
-            raise _llm_error(exc) from exc
+            raise LLMError.failed(exc) from exc
         yield self._finish(question, "".join(parts), retrieval)
 
     def answer(self, question: str, retrieval: Retrieval, question_language: str = "und") -> Answer:
@@ -113,7 +96,7 @@ class GenerativeAnswerer:
 
     def _finish(self, question: str, text: str, retrieval: Retrieval) -> Answer:
         records, sides = retrieval.records, retrieval.sides
-        evidence = self.extractive.evidence(question, retrieval, retrieval.passages)
+        evidence = score(question, retrieval, retrieval.passages)
         candidates = [
             make_citation(n, _best_sentence(p, evidence), records.get(p.source_id))
             for n, p in enumerate(retrieval.passages, start=1)
@@ -163,23 +146,4 @@ def _best_sentence(p: Passage, evidence: list[Evidence]) -> Evidence:
             p.first <= row.n <= p.last
         ):
             return e
-    return Evidence(
-        sentence_id=p.id,
-        source_id=p.source_id,
-        start=p.start,
-        end=p.end,
-        text=p.text,
-        language=p.language,
-        side=p.side,
-        voice=p.voice,
-        score=p.score,
-        dense=p.dense,
-        lexical=0.0,
-    )
-
-
-def _llm_error(exc: Exception) -> LLMError:
-    return LLMError(
-        f"the LLM endpoint failed ({type(exc).__name__}: {exc}); check ASSISTANT_LLM_BASE_URL and "
-        "ASSISTANT_LLM_MODEL, that the server is running, or switch to mode 'extractive'"
-    )
+    return Evidence.of_passage(p)

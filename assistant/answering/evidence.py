@@ -1,0 +1,129 @@
+"""Evidence: the retrieved sentences scored against the question, and when to abstain.
+
+Both answerers read a `Retrieval` alone (its passages, query vector, relevance, and the
+sentences it carries with their vectors): the extractive one selects quotes from this evidence,
+the generative one cites each passage by its best sentence. Neither reads the store.
+
+Score: cosine similarity of the question and sentence vectors (the embedder's, stored at
+ingest), plus a small bonus for shared content words and, for "how much" questions, for
+sentences that state an amount.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..lexical import tokenize
+from ..relevance import is_junk
+from ..retrieval import Retrieval
+from ..rows import Sentence, sentence_ids
+from ..schema import Answer, Passage
+
+QUANTITY = re.compile(
+    r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м",
+    re.I,
+)
+AMOUNT = re.compile(r"\$|dollar|美元|долл|billion|milliard|亿", re.I)
+NO_ANSWER = "The indexed sources do not answer this."
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate quote: one sentence of a source, scored against the question."""
+
+    sentence_id: str
+    source_id: str
+    start: int
+    end: int
+    text: str
+    language: str
+    side: str
+    voice: str
+    score: float
+    dense: float
+    lexical: float
+    # The sentence's stored vector, kept from scoring so that selection reuses it.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of_passage(cls, p: Passage) -> Evidence:
+        """A whole passage standing in for its sentences (none of them is stored)."""
+        return cls(
+            p.id, p.source_id, p.start, p.end, p.text, p.language, p.side, p.voice, p.score,
+            p.dense, 0.0,
+        )  # fmt: skip
+
+
+def relevant(retrieval: Retrieval) -> list[Passage]:
+    """The retrieved passages that clear the calibrated relevance threshold."""
+    return [p for p in retrieval.passages if p.relevance is not None and p.relevance >= 0]
+
+
+def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[Evidence]:
+    """Every stored sentence of the given passages scored against the question; best first."""
+    if retrieval.sentences is None:
+        raise ValueError(
+            "this Retrieval carries no sentences; retrieve with sentences=True to answer from it"
+        )
+    rows: list[Sentence] = [
+        retrieval.sentences[i] for i in sentence_ids(passages) if i in retrieval.sentences
+    ]
+    if not rows:
+        return []
+    qtok = set(tokenize(question))
+    wants_amount = bool(QUANTITY.search(question))
+    sims = np.stack([s.vector for s in rows]) @ retrieval.query_vector
+    out = []
+    for s, sim in zip(rows, sims, strict=True):
+        lexical = len(qtok & set(tokenize(s.text))) / len(qtok) if qtok else 0.0
+        bonus = 0.04 * lexical
+        if wants_amount and re.search(r"\d", s.text) and AMOUNT.search(s.text):
+            bonus += 0.03
+        out.append(
+            Evidence(
+                s.id,
+                s.source_id,
+                s.start,
+                s.end,
+                s.text,
+                s.language,
+                s.side,
+                s.voice,
+                float(sim) + bonus,
+                float(sim),
+                lexical,
+                s.vector,
+            )  # fmt: skip
+        )
+    return sorted(out, key=lambda e: -e.score)
+
+
+def abstention(question: str, retrieval: Retrieval) -> str | None:
+    """Why no answer should be attempted (junk, or nothing relevant retrieved), or None.
+
+    Quoting unrelated text, or handing it to a model to misread, is worse than saying the
+    sources do not answer."""
+    if is_junk(question):
+        return "the question has no words to search for; type a question"
+    if retrieval.relevance < 0:
+        return (
+            f"no passage is close enough to the question: the best falls "
+            f"{-retrieval.relevance:.3f} short of the calibrated threshold"
+        )
+    return None
+
+
+def abstain(question: str, retrieval: Retrieval, why: str, mode: str) -> Answer:
+    """The answer that says the indexed sources do not answer, and why."""
+    return Answer(
+        question=question,
+        answer=f"{NO_ANSWER} ({why}.)",
+        citations=[],
+        sides=[],
+        abstained=True,
+        mode=mode,
+        retrieved=retrieval.passages,
+    )

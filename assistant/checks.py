@@ -1,0 +1,57 @@
+"""What a request must be before anything runs: a searchable question, a valid source id, a
+plain upload file name, well-formed Unicode. Each refusal is an InvalidRequest that says the fix.
+
+The edges (HTTP, OpenAI-compatible, MCP) call check_question too, before they start a streamed
+reply, so that a bad question is a 400/413 rather than an error inside a stream.
+"""
+
+from __future__ import annotations
+
+from .errors import InvalidRequest, TooLarge
+from .sources import check_id
+
+MAX_QUESTION_CHARS = 4000
+
+
+def check_unicode(text: str, what: str = "the question") -> None:
+    """Raise InvalidRequest if the text cannot be written as UTF-8 (a lone surrogate, which
+    JSON's "\\ud800" escape can carry): everything downstream would fail on it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequest(
+            f"{what} holds invalid Unicode (a lone surrogate at character {exc.start}); "
+            "send well-formed UTF-8 text"
+        ) from exc
+
+
+def check_question(text: str) -> None:
+    """Refuse a question that cannot be searched: empty, broken Unicode, or over the limit."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequest("the question is empty; type a question")
+    check_unicode(text)
+    if len(text) > MAX_QUESTION_CHARS:
+        raise TooLarge(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
+
+
+def check_source_id(source_id: str) -> None:
+    """A source id as the index writes them (sources.check_id), as an InvalidRequest."""
+    try:
+        check_id(source_id)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from exc
+
+
+def check_filename(name: str) -> None:
+    """A plain name only: no directories (either separator), no hidden or dot names, no control
+    characters, so that nothing derived from it can point outside its place."""
+    if (
+        not name
+        or "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or any(ord(ch) < 32 for ch in name)
+        or len(name) > 255
+    ):
+        raise InvalidRequest(f"file name {name!r} must be a plain name like report.pdf")
+    check_unicode(name, "the file name")
