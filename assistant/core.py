@@ -23,40 +23,19 @@ from .answering import Answerer, final
 from .answering.condense import History, condense
 from .answering.extractive import ExtractiveAnswerer
 from .answering.generative import GenerativeAnswerer, make_llm
-from .checks import check_filename, check_question, check_source_id, check_unicode
+from .checks import check_question, check_source_id
 from .config import MODES, Settings
 from .embedders import Embedder, make_embedder
-from .errors import (
-    ConfigError,
-    IndexNotBuilt,
-    InvalidRequest,
-    SourceExists,
-    SourceNotFound,
-)
-from .ingest import (
-    IngestReport,
-    Progress,
-    completed,
-    earlier_suggestion,
-    ingest_paths,
-    ingest_text,
-)
+from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
+from .ingest import IngestReport, Progress, earlier_suggestion, ingest_paths, ingest_text
 from .language import detect
-from .loaders import read_document
-from .manifest import (
-    MANIFEST_NAME,
-    Corpus,
-    Outlet,
-    load_manifest,
-    load_markers,
-    load_outlets,
-    make_source,
-)
+from .manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest, recorded_corpus
 from .retrieval import Filters, Retriever
 from .schema import Answer, Passage
-from .sources import UNKNOWN, Source
+from .sources import Source
 from .store import SourceRecord, Store
 from .suggest import Suggester
+from .uploads import declared_upload
 
 
 class Assistant:
@@ -199,17 +178,7 @@ class Assistant:
     ) -> tuple[Source, str]:
         """Everything about an upload that can be checked without embedding it: the file name,
         its text, the manifest fields, and whether its id is taken. Returns (source, text)."""
-        name = filename
-        check_filename(name)
-        doc = read_document(data, name)
-        fields = {k: v for k, v in (fields or {}).items() if v not in (None, "", [])}
-        for key, value in fields.items():
-            if isinstance(value, str):
-                check_unicode(value, f"field {key!r}")
-        fields.setdefault("file", name)
-        corpus = self.corpus()
-        declared = make_source(fields, corpus.sides, where=f"upload {name}")
-        source = completed(declared, doc, corpus.outlets, Path(name).stem)
+        source, text = declared_upload(filename, data, fields, self.corpus())
         existing = self.retriever.records().get(source.id) if self.store.exists() else None
         if existing is not None and not replace:
             raise SourceExists(
@@ -217,7 +186,7 @@ class Assistant:
                 f"({existing.source.title or existing.source.id!r}); give this upload another "
                 "id (the 'id' field), or ask to replace it explicitly (replace=true)"
             )
-        return source, doc.text
+        return source, text
 
     def index_upload(
         self, source: Source, text: str, progress: Progress | None = None
@@ -275,15 +244,7 @@ class Assistant:
             if manifest.is_file():
                 return dataclasses.replace(load_manifest(manifest), sources={})
             return Corpus()
-        sides = {**info["sides"], UNKNOWN: info["sides"].get(UNKNOWN, "not labelled")}
-        where = "the index's recorded corpus: "
-        return Corpus(
-            name=str(info.get("name", "")),
-            description=str(info.get("description", "")),
-            sides=sides,
-            outlets=load_outlets(info.get("outlets", []), sides, where),
-            markers=load_markers(info.get("markers", {}), sides, where),
-        )
+        return recorded_corpus(info)
 
     def sides(self) -> dict[str, str]:
         """The side vocabulary (see corpus()); "unknown" is always in it."""

@@ -264,3 +264,17 @@ def find_manifest(paths: list[Path]) -> Path | None:
         if (d / MANIFEST_NAME).is_file():
             return d / MANIFEST_NAME
     return None
+
+
+def recorded_corpus(info: dict[str, Any]) -> Corpus:
+    """The corpus declarations an index records (Store.corpus_info), validated like a manifest's;
+    "unknown" is always a side."""
+    sides = {**info["sides"], UNKNOWN: info["sides"].get(UNKNOWN, "not labelled")}
+    where = "the index's recorded corpus: "
+    return Corpus(
+        name=str(info.get("name", "")),
+        description=str(info.get("description", "")),
+        sides=sides,
+        outlets=load_outlets(info.get("outlets", []), sides, where),
+        markers=load_markers(info.get("markers", {}), sides, where),
+    )

@@ -26,7 +26,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
@@ -145,6 +145,103 @@ def usage(prompt: int, completion: int) -> dict[str, int]:
     }
 
 
+def extras(a: Answer, r: Reply) -> dict[str, Any]:
+    """The fields beyond OpenAI's: the structured citations and the whole answer, both trimmed
+    to the citations the (possibly cut) reply still holds."""
+    kept = {c.n for c in r.citations}
+    trimmed = dataclasses.replace(
+        a,
+        citations=r.citations,
+        sides=[
+            dataclasses.replace(s, citations=[n for n in s.citations if n in kept])
+            for s in a.sides
+            if any(n in kept for n in s.citations)
+        ],
+    )
+    return {
+        "citations": [c.to_dict() for c in r.citations],
+        "assistant": answer_out(trimmed).model_dump(),
+    }
+
+
+@dataclass(frozen=True)
+class Call:
+    """One chat request, read and checked: what the reply is built from."""
+
+    req: ChatRequest
+    mode: str
+    question: str
+    history: list[tuple[str, str]] | None
+    prompt_tokens: int
+    id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex[:24]}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    @classmethod
+    def of(cls, req: ChatRequest, models: list[str], check: Callable[[str], None]) -> Call:
+        turns: list[tuple[str, str]] = [
+            (m.role, text_of(m.content)) for m in req.messages if m.role in ("user", "assistant")
+        ]
+        if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
+            raise InvalidRequest("the last message must be a non-empty user message")
+        if req.model not in models:
+            raise InvalidRequest(f"unknown model {req.model!r}; GET /v1/models lists {models}")
+        check(turns[-1][1])
+        prompt_tokens = sum(count_tokens(text_of(m.content)) for m in req.messages)
+        mode = req.model.removeprefix("assistant-")
+        return cls(req, mode, turns[-1][1], turns[:-1] or None, prompt_tokens)
+
+    def head(self, kind: str) -> dict[str, Any]:
+        return {"id": self.id, "object": kind, "created": self.created, "model": self.req.model}
+
+
+def completion(call: Call, a: Answer) -> dict[str, Any]:
+    """The non-streamed chat.completion for an answer."""
+    r = reply(a, call.req.limit)
+    return {
+        **call.head("chat.completion"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": r.content},
+                "finish_reason": r.finish_reason,
+            }
+        ],
+        "usage": usage(call.prompt_tokens, r.tokens),
+        **extras(a, r),
+    }
+
+
+def events(call: Call, items: Iterator[str | Answer]) -> Iterator[str]:
+    """The server-sent chat.completion.chunk events for a streamed answer, then [DONE]."""
+    head = call.head("chat.completion.chunk")
+    limit = call.req.limit
+
+    def sse(body: dict[str, Any]) -> str:
+        return f"data: {json.dumps({**head, **body}, ensure_ascii=False)}\n\n"
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        return sse({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
+
+    yield chunk({"role": "assistant", "content": ""})
+    sent = ""
+    for item in items:
+        if isinstance(item, str):
+            if limit is None:  # with a limit, the reply goes out once it is cut
+                text = item if call.mode == "extractive" else inert(item)
+                sent += text
+                yield chunk({"content": text})
+            continue
+        r = reply(item, limit)
+        # The streamed text is the answer as written; the sources list follows it.
+        tail = r.content[len(sent) :] if r.content.startswith(sent) else "\n\n" + r.content
+        if tail:
+            yield chunk({"content": tail})
+        yield chunk({}, r.finish_reason, **extras(item, r))
+        if call.req.stream_options and call.req.stream_options.include_usage:
+            yield sse({"choices": [], "usage": usage(call.prompt_tokens, r.tokens)})
+    yield "data: [DONE]\n\n"
+
+
 def router(
     assistant: Assistant, require_read: Callable[..., None], check: Callable[[str], None]
 ) -> APIRouter:
@@ -167,94 +264,13 @@ def router(
 
     @api.post("/v1/chat/completions")
     def chat(req: ChatRequest) -> Any:
-        turns = [
-            (m.role, text_of(m.content)) for m in req.messages if m.role in ("user", "assistant")
-        ]
-        if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
-            raise InvalidRequest("the last message must be a non-empty user message")
-        if req.model not in models_ids():
-            raise InvalidRequest(
-                f"unknown model {req.model!r}; GET /v1/models lists {models_ids()}"
-            )
-        mode = req.model.removeprefix("assistant-")
-        question = turns[-1][1]
-        check(question)
-        history = turns[:-1] or None
-        prompt_tokens = sum(count_tokens(text_of(m.content)) for m in req.messages)
-        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-
-        def extras(a: Answer, r: Reply) -> dict[str, Any]:
-            kept = {c.n for c in r.citations}
-            trimmed = dataclasses.replace(
-                a,
-                citations=r.citations,
-                sides=[
-                    dataclasses.replace(s, citations=[n for n in s.citations if n in kept])
-                    for s in a.sides
-                    if any(n in kept for n in s.citations)
-                ],
-            )
-            return {
-                "citations": [c.to_dict() for c in r.citations],
-                "assistant": answer_out(trimmed).model_dump(),
-            }
-
+        call = Call.of(req, models_ids(), check)
         if not req.stream:
-            a = assistant.ask(question, history, mode=mode)
-            r = reply(a, req.limit)
-            return {
-                "id": cid,
-                "object": "chat.completion",
-                "created": created,
-                "model": req.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": r.content},
-                        "finish_reason": r.finish_reason,
-                    }
-                ],
-                "usage": usage(prompt_tokens, r.tokens),
-                **extras(a, r),
-            }
-        items = assistant.stream(question, history, mode=mode)
+            return completion(call, assistant.ask(call.question, call.history, mode=call.mode))
+        items = assistant.stream(call.question, call.history, mode=call.mode)
         first = next(items)  # errors before the first byte still get their status code
-
-        head = {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": req.model,
-        }
-
-        def sse(body: dict[str, Any]) -> str:
-            return f"data: {json.dumps({**head, **body}, ensure_ascii=False)}\n\n"
-
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-            return sse(
-                {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-            )
-
-        def events() -> Iterator[str]:
-            yield chunk({"role": "assistant", "content": ""})
-            sent = ""
-            for item in itertools.chain([first], items):
-                if isinstance(item, str):
-                    if req.limit is None:  # with a limit, the reply goes out once it is cut
-                        text = item if mode == "extractive" else inert(item)
-                        sent += text
-                        yield chunk({"content": text})
-                    continue
-                r = reply(item, req.limit)
-                # The streamed text is the answer as written; the sources list follows it.
-                tail = r.content[len(sent) :] if r.content.startswith(sent) else "\n\n" + r.content
-                if tail:
-                    yield chunk({"content": tail})
-                yield chunk({}, r.finish_reason, **extras(item, r))
-                if req.stream_options and req.stream_options.include_usage:
-                    yield sse({"choices": [], "usage": usage(prompt_tokens, r.tokens)})
-            yield "data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
+        return StreamingResponse(
+            events(call, itertools.chain([first], items)), media_type="text/event-stream"
+        )
 
     return api
