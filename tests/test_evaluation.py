@@ -12,6 +12,7 @@ from assistant.evaluation.compare import compare, format_comparison
 from assistant.evaluation.gate import check_gate
 from assistant.evaluation.metrics import SUMMARY_KEYS
 from assistant.evaluation.questions import load_questions
+from assistant.evaluation.results import Result
 from assistant.evaluation.runner import run_eval, score, summarise
 
 from .conftest import REPO
@@ -82,18 +83,9 @@ def test_unanswerable_questions_skip_answerable_only_metrics() -> None:
     from assistant.evaluation.questions import Question
 
     q = Question("u", "Moon?", "en", [], [], [], False)
-    s = score(
-        q,
-        {
-            "retrieved_sources": ["a"],
-            "cited_sources": [],
-            "citations": [],
-            "answer": "x",
-            "abstained": True,
-        },
-        {},
-        5,
-    )
+    row = Result.asked(q)
+    row.retrieved_sources, row.answer, row.abstained = ["a"], "x", True
+    s = score(q, row, {}, 5)
     assert s["abstention_accuracy"] == 1.0
     assert all(
         s[k] is None
@@ -106,7 +98,8 @@ def test_unanswerable_questions_skip_answerable_only_metrics() -> None:
             "side_coverage",
         )
     )
-    summary = summarise([{"scores": s, "citations": [], "latency_ms": 10.0, "language": "en"}], {})
+    row.scores, row.latency_ms = s, 10.0
+    summary = summarise([row], {})
     assert summary["abstention_accuracy"] == 1.0 and summary["hit_at_k"] is None
 
 
@@ -143,6 +136,7 @@ def test_runner_writes_results_summary_and_reports_with_plots(
         "scores",
         "latency_ms",
     } <= set(rows[0])
+    assert all(Result.from_dict(r).to_dict() == r for r in rows)  # typed rows, read back as written
     for name in (
         "summary.json",
         "report.md",

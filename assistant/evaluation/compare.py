@@ -11,21 +11,22 @@ from typing import Any
 
 from ..errors import InvalidRequest
 from .metrics import METRICS, SUMMARY_KEYS
+from .results import Result
 
 
-def _load(run: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _load(run: Path) -> tuple[dict[str, Any], dict[str, Result]]:
     try:
         summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
         rows = [
-            json.loads(line)
+            Result.from_dict(json.loads(line))
             for line in (run / "results.jsonl").read_text(encoding="utf-8").splitlines()
             if line
         ]
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, json.JSONDecodeError, TypeError) as exc:
         raise InvalidRequest(
             f"{run} is not an evaluation run directory ({exc}); make one with `assistant eval`"
         ) from exc
-    return summary, {r["id"]: r for r in rows}
+    return summary, {r.id: r for r in rows}
 
 
 def compare(run_a: Path, run_b: Path) -> dict[str, Any]:
@@ -44,12 +45,12 @@ def compare(run_a: Path, run_b: Path) -> dict[str, Any]:
     questions = []
     for qid in sorted(set(ra) & set(rb)):
         changed = {
-            k: (ra[qid]["scores"].get(k), rb[qid]["scores"].get(k))
+            k: (ra[qid].scores.get(k), rb[qid].scores.get(k))
             for k in METRICS
-            if ra[qid]["scores"].get(k) != rb[qid]["scores"].get(k)
+            if ra[qid].scores.get(k) != rb[qid].scores.get(k)
         }
         if changed:
-            questions.append({"id": qid, "question": ra[qid]["question"], "changed": changed})
+            questions.append({"id": qid, "question": ra[qid].question, "changed": changed})
     return {
         "a": str(run_a),
         "b": str(run_b),

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from .metrics import METRICS, SUMMARY_KEYS
+from .results import Result
 
 PLOTS = ("metrics.png", "languages.png", "latency.png")
 
 
-def _plots(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+def _plots(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # no display; files only
@@ -56,7 +57,7 @@ def _plots(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(8, 3))
-    ax.hist([r["latency_ms"] for r in rows], bins=20, color="#047857")
+    ax.hist([r.latency_ms for r in rows], bins=20, color="#047857")
     for p in ("latency_p50_ms", "latency_p95_ms"):
         ax.axvline(summary[p], color="#b91c1c", linestyle="--")
         ax.text(summary[p], ax.get_ylim()[1] * 0.9, p.split("_")[1], fontsize=8)
@@ -71,8 +72,14 @@ def _fmt(v: Any) -> str:
     return "—" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
-def write_reports(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+def write_reports(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> None:
+    """report.md and report.html (plots embedded) beside the run's results."""
     _plots(out_dir, summary, rows)
+    (out_dir / "report.md").write_text(_markdown(summary, rows), encoding="utf-8")
+    (out_dir / "report.html").write_text(_html(out_dir, summary, rows), encoding="utf-8")
+
+
+def _markdown(summary: dict[str, Any], rows: list[Result]) -> str:
     keys = SUMMARY_KEYS
     langs = list(summary["by_language"])
     md = [
@@ -106,12 +113,17 @@ def write_reports(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, A
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        s = r["scores"]
+        s = r.scores
         md.append(
-            f"| {r['id']} | {r['language']} | {r['answerable']} | {r['abstained']} | {_fmt(s['hit_at_k'])} | "
-            f"{_fmt(s['citation_recall'])} | {_fmt(s['fact_recall'])} | {_fmt(s['side_coverage'])} | {r['latency_ms']} |"
+            f"| {r.id} | {r.language} | {r.answerable} | {r.abstained} | {_fmt(s['hit_at_k'])} | "
+            f"{_fmt(s['citation_recall'])} | {_fmt(s['fact_recall'])} | {_fmt(s['side_coverage'])} | {r.latency_ms} |"
         )
-    (out_dir / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    return "\n".join(md) + "\n"
+
+
+def _html(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> str:
+    keys = SUMMARY_KEYS
+    langs = list(summary["by_language"])
 
     def img(name: str) -> str:
         data = base64.b64encode((out_dir / name).read_bytes()).decode()
@@ -136,16 +148,16 @@ def write_reports(out_dir: Path, summary: dict[str, Any], rows: list[dict[str, A
         + "".join(
             f"<td>{html.escape(str(x))}</td>"
             for x in [
-                r["id"],
-                r["language"],
-                r["question"],
-                r["answerable"],
-                r["abstained"],
-                _fmt(r["scores"]["hit_at_k"]),
-                _fmt(r["scores"]["fact_recall"]),
-                _fmt(r["scores"]["side_coverage"]),
-                r["latency_ms"],
-                r["answer"][:300],
+                r.id,
+                r.language,
+                r.question,
+                r.answerable,
+                r.abstained,
+                _fmt(r.scores["hit_at_k"]),
+                _fmt(r.scores["fact_recall"]),
+                _fmt(r.scores["side_coverage"]),
+                r.latency_ms,
+                r.answer[:300],
             ]
         )
         + "</tr>"
@@ -160,4 +172,4 @@ td,th{{border:1px solid #ddd;padding:3px 6px;vertical-align:top}}</style></head>
 {"".join(img(p) for p in PLOTS)}
 <h2>Questions</h2><table><tr><th>id</th><th>lang</th><th>question</th><th>answerable</th><th>abstained</th><th>hit@k</th><th>facts</th><th>sides</th><th>ms</th><th>answer</th></tr>{qrows}</table>
 </body></html>"""
-    (out_dir / "report.html").write_text(page, encoding="utf-8")
+    return page

@@ -12,7 +12,6 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +22,13 @@ from . import metrics as m
 from .metrics import METRICS
 from .questions import Question
 from .report import write_reports
+from .results import Result, Scores
 
 
-def score(
-    q: Question, answer: dict[str, Any], texts: dict[str, str], k: int
-) -> dict[str, float | None]:
+def score(q: Question, answer: Result, texts: dict[str, str], k: int) -> Scores:
     """Every per-question metric of one answer (see metrics.py for definitions)."""
-    retrieved, cited = answer["retrieved_sources"], answer["cited_sources"]
-    quotes = [
-        (c["quote"], texts.get(c["source_id"], ""), c["start"], c["end"])
-        for c in answer["citations"]
-    ]
+    retrieved, cited = answer.retrieved_sources, answer.cited_sources
+    quotes = [(c.quote, texts.get(c.source_id, ""), c.start, c.end) for c in answer.citations]
     ok = q.answerable
     return {
         "hit_at_k": m.hit_at_k(retrieved, q.expected_sources, k) if ok else None,
@@ -41,46 +36,46 @@ def score(
         "citation_precision": m.citation_precision(cited, q.expected_sources) if ok else None,
         "citation_recall": m.citation_recall(cited, q.expected_sources) if ok else None,
         "quote_validity": m.quote_validity(quotes),
-        "fact_recall": m.fact_recall(answer["answer"], q.expected_facts) if ok else None,
-        "side_coverage": m.side_coverage([c["side"] for c in answer["citations"]], q.expected_sides)
+        "fact_recall": m.fact_recall(answer.answer, q.expected_facts) if ok else None,
+        "side_coverage": m.side_coverage([c.side for c in answer.citations], q.expected_sides)
         if ok
         else None,
         "side_balance": m.side_balance(
-            [(c["source_id"], c["side"]) for c in answer["citations"]],
+            [(c.source_id, c.side) for c in answer.citations],
             q.expected_sources,
             q.expected_sides,
         )
         if ok
         else None,
-        "abstention_accuracy": m.abstention_correct(q.answerable, answer["abstained"]),
-        "wrong_abstention_rate": (1.0 if answer["abstained"] else 0.0) if ok else None,
+        "abstention_accuracy": m.abstention_correct(q.answerable, answer.abstained),
+        "wrong_abstention_rate": (1.0 if answer.abstained else 0.0) if ok else None,
     }
 
 
-def summarise(rows: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+def summarise(rows: list[Result], meta: dict[str, Any]) -> dict[str, Any]:
     """Means of the per-question scores, latency percentiles, and a per-language breakdown."""
 
-    def block(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    def block(rs: list[Result]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in METRICS:
             if name == "quote_validity":  # micro-average: every citation counts once
-                n = sum(len(r["citations"]) for r in rs)
-                good = sum((r["scores"]["quote_validity"] or 0) * len(r["citations"]) for r in rs)
+                n = sum(len(r.citations) for r in rs)
+                good = sum((r.scores["quote_validity"] or 0) * len(r.citations) for r in rs)
                 out[name] = round(good / n, 4) if n else None
             else:
-                v = m.mean(r["scores"][name] for r in rs)
+                v = m.mean(r.scores[name] for r in rs)
                 out[name] = round(v, 4) if v is not None else None
-        lat = [r["latency_ms"] for r in rs]
+        lat = [r.latency_ms for r in rs]
         out["latency_p50_ms"] = round(m.percentile(lat, 50) or 0.0, 1)
         out["latency_p95_ms"] = round(m.percentile(lat, 95) or 0.0, 1)
         out["questions"] = len(rs)
         return out
 
     summary = {**block(rows), **meta}
-    summary["errors"] = sum(1 for r in rows if r.get("error"))
+    summary["errors"] = sum(1 for r in rows if r.error)
     summary["by_language"] = {
-        lang: block([r for r in rows if r["language"] == lang])
-        for lang in sorted({r["language"] for r in rows})
+        lang: block([r for r in rows if r.language == lang])
+        for lang in sorted({r.language for r in rows})
     }
     return summary
 
@@ -108,7 +103,7 @@ def run_eval(
     k = k or assistant.settings.top_k
     out_dir.mkdir(parents=True, exist_ok=True)
     texts: dict[str, str] = {}
-    rows: list[dict[str, Any]] = []
+    rows: list[Result] = []
     # One unscored question first: the language detector, jieba and the BM25 index load on
     # first use, and that one-time cost is not the latency of answering.
     try:
@@ -116,51 +111,14 @@ def run_eval(
     except AssistantError:
         pass  # the scored run reports it
     for i, q in enumerate(questions, start=1):
-        t = time.perf_counter()
-        row: dict[str, Any] = {
-            "id": q.id,
-            "question": q.question,
-            "language": q.language,
-            "answerable": q.answerable,
-        }
-        try:
-            answer = assistant.ask(q.question, mode=mode, k=k)
-            row.update(
-                answer=answer.answer,
-                abstained=answer.abstained,
-                retrieved_sources=[p.source_id for p in answer.retrieved],
-                cited_sources=list(dict.fromkeys(c.source_id for c in answer.citations)),
-                citations=[asdict(c) for c in answer.citations],
-                unsupported_sentences=answer.unsupported_sentences,
-            )
-            for c in answer.citations:
-                if c.source_id not in texts:
-                    texts[c.source_id] = assistant.source(c.source_id)[1]
-        except AssistantError as exc:
-            row.update(
-                answer="",
-                abstained=False,
-                retrieved_sources=[],
-                cited_sources=[],
-                citations=[],
-                error=str(exc),
-            )
-        row["latency_ms"] = round((time.perf_counter() - t) * 1000, 1)
-        row["scores"] = score(q, row, texts, k)
-        if judge and assistant.llm is not None and q.answerable and row["citations"]:
-            row["llm_faithfulness"] = judge_faithfulness(assistant, q.question, row)
+        row = ask_one(assistant, q, mode, k, texts)
+        if judge and assistant.llm is not None and q.answerable and row.citations:
+            row.llm_faithfulness = judge_faithfulness(assistant, q.question, row)
         rows.append(row)
         if progress:
             progress(i, len(questions), q.id)
-    meta = {
-        "mode": assistant.mode_label(mode),
-        "k": k,
-        "embedder": assistant.embedder.name,
-        "chunk_tokens": assistant.settings.chunk_tokens,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-    summary = summarise(rows, meta)
-    judged = [r["llm_faithfulness"] for r in rows if r.get("llm_faithfulness") is not None]
+    summary = summarise(rows, run_meta(assistant, mode, k))
+    judged = [r.llm_faithfulness for r in rows if r.llm_faithfulness is not None]
     if judged:
         summary["llm_judged"] = {
             "faithfulness": round(sum(judged) / len(judged), 4),
@@ -168,16 +126,42 @@ def run_eval(
         }
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as f:
         for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
     (out_dir / "summary.json").write_text(
         json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
     )
-
     write_reports(out_dir, summary, rows)
     return summary
 
 
-def judge_faithfulness(assistant: Assistant, question: str, row: dict[str, Any]) -> float | None:
+def ask_one(assistant: Assistant, q: Question, mode: str, k: int, texts: dict[str, str]) -> Result:
+    """Ask one question and score the answer; `texts` caches the cited sources' texts."""
+    t = time.perf_counter()
+    row = Result.asked(q)
+    try:
+        row.answered(assistant.ask(q.question, mode=mode, k=k))
+        for c in row.citations:
+            if c.source_id not in texts:
+                texts[c.source_id] = assistant.source(c.source_id)[1]
+    except AssistantError as exc:
+        row.error = str(exc)
+    row.latency_ms = round((time.perf_counter() - t) * 1000, 1)
+    row.scores = score(q, row, texts, k)
+    return row
+
+
+def run_meta(assistant: Assistant, mode: str, k: int) -> dict[str, Any]:
+    """What a run was made with, recorded in its summary."""
+    return {
+        "mode": assistant.mode_label(mode),
+        "k": k,
+        "embedder": assistant.embedder.name,
+        "chunk_tokens": assistant.settings.chunk_tokens,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def judge_faithfulness(assistant: Assistant, question: str, row: Result) -> float | None:
     """Ask the LLM for a 0–1 score of how well the cited quotes support the answer."""
     from llama_index.core.llms import ChatMessage
 
@@ -185,8 +169,8 @@ def judge_faithfulness(assistant: Assistant, question: str, row: dict[str, Any])
         assistant.settings.prompts_dir,
         "judge.md",
         question=question,
-        answer=row["answer"],
-        quotes=[{"n": c["n"], "quote": c["quote"]} for c in row["citations"]],
+        answer=row.answer,
+        quotes=[{"n": c.n, "quote": c.quote} for c in row.citations],
     )
     try:
         reply = assistant.llm.chat([ChatMessage(role="user", content=prompt)]).message.content or ""
