@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -22,6 +22,7 @@ from .core import Assistant
 from .errors import AssistantError, IndexNotBuilt, StoreUnavailable, TooLarge
 from .guard import error_body
 from .jobs import Job, Jobs
+from .retrieval import SearchMode
 from .schema import Passage
 from .sources import DECLARED
 from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
@@ -30,11 +31,13 @@ from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, sour
 
 
 def assistant_of(request: Request) -> Assistant:
-    return request.app.state.assistant  # type: ignore[no-any-return]
+    """The Assistant the app was assembled with (http.create_api puts it in app.state)."""
+    return cast(Assistant, request.app.state.assistant)
 
 
 def jobs_of(request: Request) -> Jobs:
-    return request.app.state.jobs  # type: ignore[no-any-return]
+    """The ingest queue shared by the API and the mounted web chat."""
+    return cast(Jobs, request.app.state.jobs)
 
 
 def require_read(request: Request) -> None:
@@ -102,7 +105,7 @@ class SearchRequest(BaseModel):
     side: list[str] | None = None
     language: list[str] | None = None
     source: list[str] | None = None
-    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    mode: SearchMode = "hybrid"
 
 
 class SearchResponse(BaseModel):

@@ -14,6 +14,7 @@ from typing import Any
 from .config import MODES, Settings
 from .core import Assistant
 from .errors import AssistantError, InvalidRequest
+from .retrieval import SEARCH_MODES
 from .sources import side_label
 
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="ranked passages with their source labels")
     p.add_argument("query")
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid")
     _filters(p)
 
     p = sub.add_parser("ask", help="a cited, side-labelled answer")

@@ -295,13 +295,23 @@ def ingest_paths(
         if progress:
             progress(n, len(files), f.name)
     if prune:
-        dirs = [p.resolve() for p in paths if p.is_dir()]
-        for sid, rec in records.items():
-            if sid in seen or not rec.path:
-                continue
-            if any(Path(rec.path).is_relative_to(d) for d in dirs) and not Path(rec.path).exists():
-                store.delete_source(sid)
-                report.pruned.append(sid)
-        store.orphans()
+        report.pruned = _prune(paths, records, set(seen), store)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _prune(
+    paths: list[Path], records: dict[str, SourceRecord], seen: set[str], store: Store
+) -> list[str]:
+    """Delete the indexed sources whose file, under one of the given directories, is gone;
+    then the rows no committed source owns. Returns the deleted ids."""
+    dirs = [p.resolve() for p in paths if p.is_dir()]
+    pruned = []
+    for sid, rec in records.items():
+        if sid in seen or not rec.path:
+            continue
+        if any(Path(rec.path).is_relative_to(d) for d in dirs) and not Path(rec.path).exists():
+            store.delete_source(sid)
+            pruned.append(sid)
+    store.orphans()
+    return pruned

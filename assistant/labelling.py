@@ -42,11 +42,12 @@ def pending(records: Iterable[SourceRecord]) -> list[SourceRecord]:
 def decide(record: SourceRecord, side: str | None = None, voice: str | None = None) -> Accepted:
     """The label to write for a source: the side and voice given, else its suggestion's."""
     s, suggested = record.source, record.source.suggestion
-    if side is None and suggested is None:
-        raise InvalidRequest(
-            f"source {s.id!r} has no suggested side; give one: assistant label {s.id} --side SIDE"
-        )
-    side = side or suggested.side  # type: ignore[union-attr]
+    if side is None:
+        if suggested is None:
+            raise InvalidRequest(
+                f"source {s.id!r} has no suggested side; give one: assistant label {s.id} --side SIDE"
+            )
+        side = suggested.side
     own_voice = s.voice if s.voice != UNKNOWN else ""
     voice = voice or own_voice or (suggested.voice if suggested else UNKNOWN)
     if voice not in VOICES:

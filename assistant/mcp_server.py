@@ -19,7 +19,7 @@ the fix, as everywhere else.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from pydantic import Field
@@ -28,6 +28,7 @@ from .access import READ_KEY_REQUIRED, Keys
 from .config import AnswerMode
 from .core import Assistant
 from .errors import AssistantError, ConfigError
+from .retrieval import SearchMode
 from .schema import Passage
 from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
 
@@ -114,7 +115,7 @@ def create_server(assistant: Assistant) -> AssistantMCP:
         side: Filter = None,
         language: Filter = None,
         source: Filter = None,
-        mode: Literal["hybrid", "dense", "bm25"] = "hybrid",
+        mode: SearchMode = "hybrid",
     ) -> list[Passage]:
         """Ranked passages with their source labels; `text` is exactly the source's text
         between `start` and `end`."""

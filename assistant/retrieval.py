@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -36,7 +36,9 @@ from .schema import Passage
 from .sources import UNKNOWN
 from .store import SourceRecord, Store
 
-MODES = ("hybrid", "dense", "bm25")
+# How passages are ranked: fused (the default), vectors alone, or BM25 alone.
+SearchMode = Literal["hybrid", "dense", "bm25"]
+SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
 
 
 @dataclass(frozen=True)
@@ -217,8 +219,8 @@ class Retriever:
             sentences: also read every sentence of the chosen passages with its vector (one
                 more store read), so that an answerer needs nothing else (Retrieval.sentences).
         """
-        if mode not in MODES:
-            raise InvalidRequest(f"retrieval mode must be one of {MODES}, got {mode!r}")
+        if mode not in SEARCH_MODES:
+            raise InvalidRequest(f"retrieval mode must be one of {SEARCH_MODES}, got {mode!r}")
         if not query.strip():
             raise InvalidRequest("the query is empty; type a question or some search words")
         filters = filters or Filters()
@@ -255,19 +257,7 @@ class Retriever:
             )
             for pid, cos in dense.items()
         }
-        passages = [
-            passage_of(
-                pid,
-                self._rows[pid][1],
-                self._rows[pid][2],
-                fused[pid],
-                dense.get(pid, best_sentence.get(pid, 0.0)),
-                lexical.get(pid, 0.0),
-                relevance.get(pid),
-            )
-            for pid in sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
-            if pid in self._rows  # committed after the cache was built: at the next refresh
-        ]
+        passages = self._ranked(fused, pool, dense, best_sentence, lexical, relevance)
         chosen = _balance(passages, k) if balance else passages[:k]
         found = Retrieval(
             chosen,
@@ -282,6 +272,30 @@ class Retriever:
             with _timed(timings, "sentences_ms"):
                 found.sentences = self.store.sentences(sentence_ids(chosen))
         return found
+
+    def _ranked(
+        self,
+        fused: dict[str, float],
+        pool: int,
+        dense: dict[str, float],
+        best_sentence: dict[str, float],
+        lexical: dict[str, float],
+        relevance: dict[str, float],
+    ) -> list[Passage]:
+        """The top `pool` passages by fused score, each with the evidence it was ranked on."""
+        return [
+            passage_of(
+                pid,
+                self._rows[pid][1],
+                self._rows[pid][2],
+                fused[pid],
+                dense.get(pid, best_sentence.get(pid, 0.0)),
+                lexical.get(pid, 0.0),
+                relevance.get(pid),
+            )
+            for pid in sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
+            if pid in self._rows  # committed after the cache was built: at the next refresh
+        ]
 
     def _sentences(
         self, qv: np.ndarray, pool: int, filters: Filters

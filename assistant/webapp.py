@@ -100,6 +100,29 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
     return respond
 
 
+def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
+    """The answering mode and the side, language and source filters; then the legend."""
+    modes = assistant.modes()
+    languages = sorted(
+        {lang for r in assistant.sources() for lang in r.source.languages}
+        | {"en", "fr", "zh", "ru"}
+    )
+    mode = gr.Radio(
+        modes,
+        value=assistant.settings.mode if assistant.settings.mode in modes else "extractive",
+        label=f"Answering mode (now: {assistant.mode_label()})",
+        elem_id="mode",
+    )
+    side = gr.CheckboxGroup(list(assistant.sides()), label="Sides", elem_id="side-filter")
+    language = gr.CheckboxGroup(languages, label="Languages", elem_id="language-filter")
+    source = gr.Dropdown(
+        source_choices(assistant), multiselect=True, label="Sources", elem_id="source-filter"
+    )
+    with gr.Accordion("Legend: sides and voices", open=False):
+        gr.HTML(legend_html(assistant))
+    return mode, side, language, source
+
+
 def create_app(
     assistant: Assistant, keys: Keys | None = None, jobs: Jobs | None = None
 ) -> gr.Blocks:
@@ -114,12 +137,6 @@ def create_app(
     """
     keys = keys or Keys()
     jobs = jobs or Jobs(assistant)
-    sides = list(assistant.sides())
-    languages = sorted(
-        {lang for r in assistant.sources() for lang in r.source.languages}
-        | {"en", "fr", "zh", "ru"}
-    )
-    modes = assistant.modes()
 
     def open_source(key: str | None) -> str:
         if not key:
@@ -147,25 +164,8 @@ def create_app(
                     clear = gr.Button("Clear conversation", elem_id="clear")
                 gr.Examples(EXAMPLES, inputs=box)
             with gr.Column(scale=2):
-                mode = gr.Radio(
-                    modes,
-                    value=assistant.settings.mode
-                    if assistant.settings.mode in modes
-                    else "extractive",
-                    label=f"Answering mode (now: {assistant.mode_label()})",
-                    elem_id="mode",
-                )
-                side = gr.CheckboxGroup(sides, label="Sides", elem_id="side-filter")
-                language = gr.CheckboxGroup(languages, label="Languages", elem_id="language-filter")
-                source = gr.Dropdown(
-                    source_choices(assistant),
-                    multiselect=True,
-                    label="Sources",
-                    elem_id="source-filter",
-                )
-                with gr.Accordion("Legend: sides and voices", open=False):
-                    gr.HTML(legend_html(assistant))
-        adder = add_documents(assistant, keys, jobs, sides, source)
+                mode, side, language, source = controls(assistant)
+        adder = add_documents(assistant, keys, jobs, list(assistant.sides()), source)
         gr.Markdown("### Cited sources")
         panel = gr.HTML(elem_id="sources-panel")
         opener = gr.Dropdown([], label="Open a cited source document", elem_id="open-source")
