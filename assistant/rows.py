@@ -70,7 +70,8 @@ class Sentence:
     language: str
     side: str
     voice: str
-    vector: np.ndarray = field(compare=False, repr=False)
+    # The embedder's vector of the text; None for a stand-in that has none.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def _labels(source: Source, version: str) -> dict[str, Any]:

@@ -164,17 +164,17 @@ def test_every_claim_in_another_language_still_gets_both_sides(contested: Assist
 
 def _ev(sid: str, j: int, side: str, score: float) -> Evidence:
     return Evidence(
-        f"{sid}@v#s{j}",
-        sid,
-        0,
-        1,
-        f"quote {sid} {j} " + "x" * 40,
-        "en",
-        side,
-        "commentary",
-        score,
-        score,
-        0.0,
+        id=f"{sid}@v#s{j}",
+        source_id=sid,
+        start=0,
+        end=1,
+        text=f"quote {sid} {j} " + "x" * 40,
+        language="en",
+        side=side,
+        voice="commentary",
+        score=score,
+        dense=score,
+        lexical=0.0,
     )
 
 
@@ -216,7 +216,7 @@ def test_selection_takes_each_sources_first_quote_before_any_second(assistant: A
         relevance=0.01,
     )
     chosen = ExtractiveAnswerer().select(evidence, retrieval, "en")
-    assert [(e.source_id, e.sentence_id[-1]) for e in chosen] == [
+    assert [(e.source_id, e.id[-1]) for e in chosen] == [
         ("a", "0"),
         ("b", "0"),
         ("a", "1"),

@@ -12,7 +12,7 @@ sentences that state an amount.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -30,30 +30,26 @@ AMOUNT = re.compile(r"\$|dollar|美元|долл|billion|milliard|亿", re.I)
 NO_ANSWER = "The indexed sources do not answer this."
 
 
-@dataclass(frozen=True)
-class Evidence:
+@dataclass(frozen=True, kw_only=True)
+class Evidence(Sentence):
     """A candidate quote: one sentence of a source, scored against the question."""
 
-    sentence_id: str
-    source_id: str
-    start: int
-    end: int
-    text: str
-    language: str
-    side: str
-    voice: str
     score: float
     dense: float
     lexical: float
-    # The sentence's stored vector, kept from scoring so that selection reuses it.
-    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def scored(cls, s: Sentence, score: float, dense: float, lexical: float) -> Evidence:
+        own = {f.name: getattr(s, f.name) for f in fields(Sentence)}
+        return cls(**own, score=score, dense=dense, lexical=lexical)
 
     @classmethod
     def of_passage(cls, p: Passage) -> Evidence:
         """A whole passage standing in for its sentences (none of them is stored)."""
         return cls(
-            p.id, p.source_id, p.start, p.end, p.text, p.language, p.side, p.voice, p.score,
-            p.dense, 0.0,
+            id=p.id, source_id=p.source_id, start=p.start, end=p.end, text=p.text,
+            language=p.language, side=p.side, voice=p.voice, score=p.score, dense=p.dense,
+            lexical=0.0,
         )  # fmt: skip
 
 
@@ -68,36 +64,24 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
         raise ValueError(
             "this Retrieval carries no sentences; retrieve with sentences=True to answer from it"
         )
+    # Only sentences with a vector (every stored one has one).
     rows: list[Sentence] = [
-        retrieval.sentences[i] for i in sentence_ids(passages) if i in retrieval.sentences
+        retrieval.sentences[i]
+        for i in sentence_ids(passages)
+        if i in retrieval.sentences and retrieval.sentences[i].vector is not None
     ]
     if not rows:
         return []
     qtok = set(tokenize(question))
     wants_amount = bool(QUANTITY.search(question))
-    sims = np.stack([s.vector for s in rows]) @ retrieval.query_vector
+    sims = np.stack([s.vector for s in rows if s.vector is not None]) @ retrieval.query_vector
     out = []
     for s, sim in zip(rows, sims, strict=True):
         lexical = len(qtok & set(tokenize(s.text))) / len(qtok) if qtok else 0.0
         bonus = 0.04 * lexical
         if wants_amount and re.search(r"\d", s.text) and AMOUNT.search(s.text):
             bonus += 0.03
-        out.append(
-            Evidence(
-                s.id,
-                s.source_id,
-                s.start,
-                s.end,
-                s.text,
-                s.language,
-                s.side,
-                s.voice,
-                float(sim) + bonus,
-                float(sim),
-                lexical,
-                s.vector,
-            )  # fmt: skip
-        )
+        out.append(Evidence.scored(s, float(sim) + bonus, float(sim), lexical))
     return sorted(out, key=lambda e: -e.score)
 
 

@@ -55,7 +55,7 @@ class ExtractiveAnswerer:
         relevant source's first quote before any second one; no duplicates or translations."""
         # Quotes come only from passages that clear the calibrated threshold themselves.
         inside = set(sentence_ids(relevant(retrieval)))
-        pool = [e for e in evidence if e.sentence_id in inside and _quotable(e.text)]
+        pool = [e for e in evidence if e.id in inside and _quotable(e.text)]
         if not pool:
             return []
         # A side with a relevant passage is in, however far its best quote scores below another

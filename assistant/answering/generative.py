@@ -141,7 +141,7 @@ def _label(p: Passage) -> str:
 def _best_sentence(p: Passage, evidence: list[Evidence]) -> Evidence:
     """The passage's sentence that best matches the question (or the passage itself)."""
     for e in evidence:  # sorted best first
-        row = parse(e.sentence_id)
+        row = parse(e.id)
         if (row.source, row.version, row.kind) == (p.source_id, p.version, "s") and (
             p.first <= row.n <= p.last
         ):
