@@ -112,3 +112,44 @@ def test_mcp_host_config_starts_our_server(index_dir: Path) -> None:
 def test_gradio_client_example(server: str) -> None:
     printed = run_python(example("gradio_client"), server)
     assert "559" in printed
+
+
+# Folders the file tree names as a whole: data sets, and the index's git-ignored contents.
+WHOLE_FOLDERS = ("data/corpus/", "data/contested/", "data/xquad/", "index/")
+
+
+def tree() -> list[str]:
+    """The paths the README's Files section names, one per line."""
+    block = README.split("\n## Files\n", 1)[1].split("```", 2)[1]
+    return [line.split()[0] for line in block.splitlines() if line and not line.startswith(" ")]
+
+
+def test_the_file_tree_names_every_tracked_file() -> None:
+    """Every file in the repository has its line (data sets by folder); every line is a file."""
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    named = tree()
+    assert set(WHOLE_FOLDERS) <= set(named)
+    missing = [
+        f
+        for f in tracked
+        if f not in named and not f.startswith(WHOLE_FOLDERS) and f != ".gitignore"
+    ]
+    assert missing == [], f"README's Files section lacks {missing}"
+    gone = [p for p in named if not (REPO / p).exists()]
+    assert gone == [], f"README's Files section names what is not there: {gone}"
+
+
+def test_the_json_field_lists_are_the_fields_printed() -> None:
+    """`search --json` and `ask --json` print these dataclasses' to_dict: the README names every
+    field, in order."""
+    import dataclasses
+
+    from assistant.schema import Answer, Citation, Passage
+
+    text = " ".join(README.split("`search --json` prints", 1)[1].split("Errors print")[0].split())
+    lists = [
+        [x.strip() for x in m.split(",")] for m in re.findall(r"`([a-z_0-9]+(?:, [a-z_0-9]+){5,})`", text)
+    ]
+    assert lists == [[f.name for f in dataclasses.fields(c)] for c in (Passage, Answer, Citation)]
