@@ -9,32 +9,38 @@ sources list, for clients that only show text (chat UIs, agents).
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, create_model
 
 from .markup import inert
-from .schema import Answer, Citation, Passage, SideSummary
+from .schema import Answer, Citation, Passage
 from .sources import Source
 from .store import SourceRecord
 
 
-class AnswerOut(BaseModel):
-    question: str
-    answer: str
-    abstained: bool
-    mode: str
-    citations: list[Citation]
-    sides: list[SideSummary]
-    standalone_question: str = ""
-    sides_without_evidence: list[str] = []
-    disagreements: list[dict[str, Any]] = []
-    unsupported_sentences: list[str] = []
-    dropped_citations: list[int] = []
-    retrieved: list[str] = Field(
-        default_factory=list, description="source ids of the retrieved passages, ranked"
+def _answer_field(f: dataclasses.Field[Any], hints: dict[str, Any]) -> tuple[Any, Any]:
+    if f.name == "retrieved":  # the public form: ranked source ids, not whole passages
+        return list[str], Field(
+            default_factory=list, description="source ids of the retrieved passages, ranked"
+        )
+    if f.default is not dataclasses.MISSING:
+        return hints[f.name], Field(f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return hints[f.name], Field(default_factory=f.default_factory)
+    return hints[f.name], ...
+
+
+# AnswerOut is every field of schema.Answer (one definition: a field added there appears here),
+# with `retrieved` as the ranked source ids.
+if TYPE_CHECKING:
+    AnswerOut = BaseModel
+else:
+    _hints = typing.get_type_hints(Answer)
+    AnswerOut = create_model(
+        "AnswerOut", **{f.name: _answer_field(f, _hints) for f in dataclasses.fields(Answer)}
     )
-    timings: dict[str, float] = {}
 
 
 class MarkOut(BaseModel):
