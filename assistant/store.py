@@ -342,7 +342,7 @@ class Store:
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
         """Nearest sentences: (id, cosine similarity). Ids only: an id names its source, version
-        and position (ids.py), and fetching metadata would triple the query's cost."""
+        and position (rows.py), and fetching metadata would triple the query's cost."""
         return self._nearest("-sentences", vector, n, where)
 
     def _nearest(
