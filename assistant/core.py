@@ -339,7 +339,7 @@ class Assistant:
             "hybrid",
             True,
             detect(standalone, self.settings.languages) if standalone != question else lang,
-            sentences=True,
+            sentences=answerer.sentences,
         )
         t2 = time.perf_counter()
         for item in answerer.stream(standalone, retrieval, lang):

@@ -39,6 +39,8 @@ from .store import SourceRecord, Store
 # How passages are ranked: fused (the default), vectors alone, or BM25 alone.
 SearchMode = Literal["hybrid", "dense", "bm25"]
 SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
+# Which passages' sentences a retrieval carries for answering (Retrieval.sentences).
+SentenceScope = Literal["none", "relevant", "all"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,12 @@ class Retrieval:
     records: dict[str, SourceRecord] = field(default_factory=dict)
     sides: list[str] = field(default_factory=list)
     # Every sentence of the passages, with its vector: what an answerer quotes and scores.
-    # Filled when asked for (retrieve(..., sentences=True)); None otherwise.
+    # Filled when asked for (retrieve(..., sentences="relevant" or "all")); None otherwise.
     sentences: dict[str, Sentence] | None = None
+
+    def relevant(self) -> list[Passage]:
+        """The passages that clear the calibrated relevance threshold themselves."""
+        return [p for p in self.passages if p.relevance is not None and p.relevance >= 0]
 
 
 class Retriever:
@@ -205,7 +211,7 @@ class Retriever:
         mode: str = "hybrid",
         balance: bool = True,
         query_language: str = "und",
-        sentences: bool = False,
+        sentences: SentenceScope = "none",
     ) -> Retrieval:
         """Rank passages for a query.
 
@@ -216,8 +222,9 @@ class Retriever:
             mode: "hybrid" (default), "dense" or "bm25".
             balance: keep the best passages of every side present in the relevant pool.
             query_language: the query's language, for the relevance margins.
-            sentences: also read every sentence of the chosen passages with its vector (one
-                more store read), so that an answerer needs nothing else (Retrieval.sentences).
+            sentences: also read the sentences, with their vectors, of the "relevant" chosen
+                passages or of "all" of them (one more store read), so that an answerer
+                needs nothing else (Retrieval.sentences); an Answerer says which it needs.
         """
         if mode not in SEARCH_MODES:
             raise InvalidRequest(f"retrieval mode must be one of {SEARCH_MODES}, got {mode!r}")
@@ -268,9 +275,10 @@ class Retriever:
             self._records,
             self._sides,
         )
-        if sentences:
+        if sentences != "none":
             with _timed(timings, "sentences_ms"):
-                found.sentences = self.store.sentences(sentence_ids(chosen))
+                of = chosen if sentences == "all" else found.relevant()
+                found.sentences = self.store.sentences(sentence_ids(of))
         return found
 
     def _ranked(

@@ -150,6 +150,7 @@ def test_the_json_field_lists_are_the_fields_printed() -> None:
 
     text = " ".join(README.split("`search --json` prints", 1)[1].split("Errors print")[0].split())
     lists = [
-        [x.strip() for x in m.split(",")] for m in re.findall(r"`([a-z_0-9]+(?:, [a-z_0-9]+){5,})`", text)
+        [x.strip() for x in m.split(",")]
+        for m in re.findall(r"`([a-z_0-9]+(?:, [a-z_0-9]+){5,})`", text)
     ]
     assert lists == [[f.name for f in dataclasses.fields(c)] for c in (Passage, Answer, Citation)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from ..retrieval import Retrieval
+from ..retrieval import Retrieval, SentenceScope
 from ..schema import Answer
 
 
@@ -18,6 +18,8 @@ class Answerer(Protocol):
     """What `Assistant.stream` asks of an answerer."""
 
     name: str
+    # Which passages' sentences it reads from the Retrieval (Retriever.retrieve's `sentences`).
+    sentences: SentenceScope
 
     def stream(
         self, question: str, retrieval: Retrieval, question_language: str = "und"

@@ -53,16 +53,12 @@ class Evidence(Sentence):
         )  # fmt: skip
 
 
-def relevant(retrieval: Retrieval) -> list[Passage]:
-    """The retrieved passages that clear the calibrated relevance threshold."""
-    return [p for p in retrieval.passages if p.relevance is not None and p.relevance >= 0]
-
-
 def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[Evidence]:
     """Every stored sentence of the given passages scored against the question; best first."""
     if retrieval.sentences is None:
         raise ValueError(
-            "this Retrieval carries no sentences; retrieve with sentences=True to answer from it"
+            "this Retrieval carries no sentences; retrieve with sentences='relevant' or 'all' "
+            "(the answerer's `sentences`) to answer from it"
         )
     # Only sentences with a vector (every stored one has one).
     rows: list[Sentence] = [

@@ -23,13 +23,13 @@ from typing import TypeVar
 
 from ..chunking import letters
 from ..markup import inert
-from ..retrieval import Retrieval
+from ..retrieval import Retrieval, SentenceScope
 from ..rows import sentence_ids
 from ..schema import Answer, Citation
 from ..store import SourceRecord
 from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
-from .evidence import Evidence, abstain, abstention, relevant, score
+from .evidence import Evidence, abstain, abstention, score
 
 T = TypeVar("T")
 
@@ -38,6 +38,7 @@ class ExtractiveAnswerer:
     """Answers with verbatim, cited quotes from the retrieved sentences."""
 
     name = "extractive"
+    sentences: SentenceScope = "relevant"  # it quotes only passages that are relevant themselves
 
     def __init__(self, max_quotes: int = 6, margin: float = 0.04) -> None:
         """
@@ -54,7 +55,7 @@ class ExtractiveAnswerer:
         """The quotes to show, in order: sides by their best quote, then within each side every
         relevant source's first quote before any second one; no duplicates or translations."""
         # Quotes come only from passages that clear the calibrated threshold themselves.
-        inside = set(sentence_ids(relevant(retrieval)))
+        inside = set(sentence_ids(retrieval.relevant()))
         pool = [e for e in evidence if e.id in inside and _quotable(e.text)]
         if not pool:
             return []
@@ -112,7 +113,7 @@ class ExtractiveAnswerer:
         why = abstention(question, retrieval)
         if why is not None:
             return abstain(question, retrieval, why, self.name)
-        evidence = score(question, retrieval, relevant(retrieval))
+        evidence = score(question, retrieval, retrieval.relevant())
         chosen = self.select(evidence, retrieval, question_language)
         if not chosen:
             return abstain(

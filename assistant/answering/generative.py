@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import LLMError
 from ..prompts import render
-from ..retrieval import Retrieval
+from ..retrieval import Retrieval, SentenceScope
 from ..rows import parse
 from ..schema import Answer, Passage
 from . import final
@@ -46,6 +46,8 @@ def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> 
 
 class GenerativeAnswerer:
     """Asks an LLM to write the answer from labelled passages, then verifies its citations."""
+
+    sentences: SentenceScope = "all"  # every passage it shows may be cited by its best sentence
 
     def __init__(self, llm: Any, prompts_dir: Any, model: str = "") -> None:
         self.llm, self.prompts_dir = llm, prompts_dir
