@@ -27,10 +27,11 @@ from .checks import check_question, check_source_id
 from .config import MODES, Settings
 from .embedders import Embedder, make_embedder
 from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
+from .filters import Filters
 from .ingest import IngestReport, Progress, earlier_suggestion, ingest_paths, ingest_text
 from .language import detect
 from .manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest, recorded_corpus
-from .retrieval import Filters, Retriever
+from .retrieval import Retriever
 from .schema import Answer, Passage
 from .sources import Source
 from .store import SourceRecord, Store

@@ -29,6 +29,7 @@ import numpy as np
 
 from .embedders import Embedder
 from .errors import InvalidRequest
+from .filters import Filters
 from .lexical import Bm25Index, top
 from .relevance import CROSS_LANGUAGE, SAME_LANGUAGE, margin
 from .rows import Sentence, parse, passage_of, sentence_ids
@@ -41,39 +42,6 @@ SearchMode = Literal["hybrid", "dense", "bm25"]
 SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
 # Which passages' sentences a retrieval carries for answering (Retrieval.sentences).
 SentenceScope = Literal["none", "relevant", "all"]
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict retrieval to some sides, languages or sources (empty = no restriction)."""
-
-    sides: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, side: Any = None, language: Any = None, source: Any = None) -> Filters:
-        def tup(v: Any) -> tuple[str, ...]:
-            if v is None or v == "":
-                return ()
-            if isinstance(v, str):
-                return tuple(x.strip() for x in v.split(",") if x.strip())
-            if isinstance(v, list | tuple | set):
-                return tuple(str(x) for x in v)
-            raise InvalidRequest(f"a filter must be a string or a list of strings, got {v!r}")
-
-        return cls(tup(side), tup(language), tup(source))
-
-    def fields(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        """(metadata field, wanted values) for each filter that is set."""
-        pairs = (("side", self.sides), ("language", self.languages), ("source_id", self.sources))
-        return tuple((key, vals) for key, vals in pairs if vals)
-
-    def where(self) -> dict[str, Any] | None:
-        parts = [{key: {"$in": list(vals)}} for key, vals in self.fields()]
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 @dataclass
@@ -265,7 +233,7 @@ class Retriever:
             for pid, cos in dense.items()
         }
         passages = self._ranked(fused, pool, dense, best_sentence, lexical, relevance)
-        chosen = _balance(passages, k) if balance else passages[:k]
+        chosen = balanced(passages, k) if balance else passages[:k]
         found = Retrieval(
             chosen,
             qv,
@@ -391,7 +359,7 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
-def _balance(passages: list[Passage], k: int, per_side: int = 2) -> list[Passage]:
+def balanced(passages: list[Passage], k: int, per_side: int = 2) -> list[Passage]:
     """Top k by fused score, but with the best `per_side` passages of each side in the pool.
 
     Example: pool sides [A, A, A, A, B], k=3 → A, A, B (not A, A, A).

@@ -181,7 +181,9 @@ class Store:
     def generation(self) -> str:
         return str(self._sources_meta().get("generation", ""))
 
-    def _bump(self, corpus: Corpus | None = None) -> None:
+    def bump(self, corpus: Corpus | None = None) -> None:
+        """Mark the index changed (a new generation, so every reader refreshes), recording the
+        corpus's declarations when given; without one, the recorded ones are kept."""
         meta = self._sources_meta()
         meta["generation"] = uuid.uuid4().hex
         if corpus is not None:
@@ -238,7 +240,7 @@ class Store:
             embeddings=[[1.0]],
         )
         self._drop_stale(record.source.id, record.version)
-        self._bump(corpus)
+        self.bump(corpus)
 
     def relabel(self, record: SourceRecord, corpus: Corpus | None = None) -> None:
         """New manifest labels for an unchanged source: update metadata, embed nothing."""
@@ -253,7 +255,7 @@ class Store:
                     )
         col = self._col("-sources", False)
         self._call(col.update, ids=[record.source.id], metadatas=[_source_meta(record)])
-        self._bump(corpus)
+        self.bump(corpus)
 
     def _drop_stale(self, source_id: str, keep_version: str | None) -> int:
         dropped = 0
@@ -275,7 +277,7 @@ class Store:
         existed = bool(self._call(col.get, ids=[source_id], include=[])["ids"])
         self._call(col.delete, ids=[source_id])  # uncommit first: readers stop seeing it at once
         self._drop_stale(source_id, None)
-        self._bump()
+        self.bump()
         return existed
 
     def orphans(self) -> int:

@@ -1,8 +1,9 @@
 from pathlib import Path
 
 from assistant import Assistant
+from assistant.filters import Filters
 from assistant.lexical import tokenize
-from assistant.retrieval import Filters, _balance
+from assistant.retrieval import balanced
 from assistant.schema import Passage
 
 
@@ -52,8 +53,8 @@ def _p(i: int, side: str, score: float) -> Passage:
 
 def test_balance_unit() -> None:
     pool = [_p(1, "A", 0.9), _p(2, "A", 0.8), _p(3, "A", 0.7), _p(4, "A", 0.6), _p(5, "B", 0.5)]
-    assert [p.id for p in _balance(pool, 3)] == ["1", "2", "5"]
-    assert [p.id for p in _balance(pool[:4], 3)] == ["1", "2", "3"]
+    assert [p.id for p in balanced(pool, 3)] == ["1", "2", "5"]
+    assert [p.id for p in balanced(pool[:4], 3)] == ["1", "2", "3"]
 
 
 def test_tokenizer_handles_chinese_cyrillic_and_accents() -> None:
