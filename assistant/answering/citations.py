@@ -35,7 +35,7 @@ def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation
         score=round(ev.score, 4),
         url=s.url if s else "",
         perspective=s.perspective if s else "",
-        suggested_side=s.suggested_side if s and ev.side == UNKNOWN else "",
+        suggested_side=s.suggested_side if s else "",  # non-empty only while unlabelled
     )
 
 
