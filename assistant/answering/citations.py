@@ -35,7 +35,9 @@ def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation
         score=round(ev.score, 4),
         url=s.url if s else "",
         perspective=s.perspective if s else "",
-        suggested_side=s.suggested_side if s else "",  # non-empty only while unlabelled
+        # The side shown is the row's (ev.side); the record may lag a relabel made by another
+        # process, so a suggestion is tied to the side the citation shows, not the record's.
+        suggested_side=s.suggested_side if s and ev.side == UNKNOWN else "",
     )
 
 
