@@ -29,8 +29,6 @@ from .manifest import Corpus
 from .rows import Sentence, relabelled, sentence_of
 from .sources import UNKNOWN, Source
 
-_BATCH = 2000
-
 
 @dataclass(frozen=True)
 class SourceRecord:
@@ -78,8 +76,12 @@ def _connect(path: str, url: str | None) -> Any:
 class Store:
     """The Chroma collections of one corpus."""
 
-    def __init__(self, path: str, collection: str = "corpus", url: str | None = None) -> None:
-        self.path, self.url, self.name = path, url, collection
+    def __init__(
+        self, path: str, collection: str = "corpus", url: str | None = None, batch: int = 2000
+    ) -> None:
+        """batch: rows per Chroma write; one call with every row of a long document can pass
+        the limit Chroma sets on a batch."""
+        self.path, self.url, self.name, self.batch = path, url, collection, batch
         self._client = _connect(path, url)
         self._cols: dict[str, Any] = {}
 
@@ -156,6 +158,11 @@ class Store:
         except IndexNotBuilt:
             return False
 
+    def _batched(self, write: Any, **columns: Any) -> None:
+        """A Chroma write (upsert, update, delete) of aligned columns, `batch` rows per call."""
+        for i in range(0, len(columns["ids"]), self.batch):
+            self._call(write, **{k: v[i : i + self.batch] for k, v in columns.items()})
+
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a Chroma call, turning transport and storage failures into StoreUnavailable."""
         try:
@@ -221,15 +228,13 @@ class Store:
         upserts the same rows instead of duplicating them.
         """
         for suffix, rows in (("-sentences", sentences), ("", passages)):
-            col = self._col(suffix, False)
-            for i in range(0, len(rows), _BATCH):
-                chunk = rows[i : i + _BATCH]
-                self._call(
-                    col.upsert,
-                    ids=[r[0] for r in chunk],
-                    documents=[r[1] for r in chunk],
-                    metadatas=[r[2] for r in chunk],
-                    embeddings=np.stack([r[3] for r in chunk]).astype(np.float32),
+            if rows:  # np.stack needs at least one vector
+                self._batched(
+                    self._col(suffix, False).upsert,
+                    ids=[r[0] for r in rows],
+                    documents=[r[1] for r in rows],
+                    metadatas=[r[2] for r in rows],
+                    embeddings=np.stack([r[3] for r in rows]).astype(np.float32),
                 )
         meta = _source_meta(record)
         self._call(
@@ -247,12 +252,8 @@ class Store:
         for suffix in ("", "-sentences"):
             col = self._col(suffix, False)
             got = self._call(col.get, where={"source_id": record.source.id}, include=["metadatas"])
-            if got["ids"]:
-                metas = [relabelled(m, record.source) for m in got["metadatas"]]
-                for i in range(0, len(metas), _BATCH):
-                    self._call(
-                        col.update, ids=got["ids"][i : i + _BATCH], metadatas=metas[i : i + _BATCH]
-                    )
+            metas = [relabelled(m, record.source) for m in got["metadatas"]]
+            self._batched(col.update, ids=got["ids"], metadatas=metas)
         col = self._col("-sources", False)
         self._call(col.update, ids=[record.source.id], metadatas=[_source_meta(record)])
         self.bump(corpus)
@@ -265,10 +266,8 @@ class Store:
             if keep_version is not None:
                 where = {"$and": [where, {"version": {"$ne": keep_version}}]}
             got = self._call(col.get, where=where, include=[])
-            if got["ids"]:
-                for i in range(0, len(got["ids"]), _BATCH):
-                    self._call(col.delete, ids=got["ids"][i : i + _BATCH])
-                dropped += len(got["ids"])
+            self._batched(col.delete, ids=got["ids"])
+            dropped += len(got["ids"])
         return dropped
 
     def delete_source(self, source_id: str) -> bool:
@@ -292,8 +291,7 @@ class Store:
                 for i, m in zip(got["ids"], got["metadatas"], strict=True)
                 if committed.get(m.get("source_id")) != m.get("version")
             ]
-            for i in range(0, len(bad), _BATCH):
-                self._call(col.delete, ids=bad[i : i + _BATCH])
+            self._batched(col.delete, ids=bad)
             dropped += len(bad)
         return dropped
 

