@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .centroids import tallies
 from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
 from .config import Settings
 from .embedders import Embedder
@@ -31,7 +32,7 @@ from .errors import BadDocument, InvalidRequest
 from .language import detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
 from .manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
-from .rows import passage_id, passage_meta, sentence_id, sentence_meta
+from .rows import passage_id, passage_meta, sentence_id, sentence_meta, tally_rows
 from .sources import Source, Suggestion, safe_id
 from .store import SourceRecord, Store
 from .suggest import Suggester
@@ -156,8 +157,14 @@ def ingest_text(
         (passage_id(source.id, version, i), p.text, passage_meta(source, version, i, p), v)
         for i, (p, v) in enumerate(zip(prep.passages, passage_vectors, strict=True))
     ]
+    # What this version adds to its languages' centroids (centroids.py).
+    parts = tallies("passage", [p.language for p in prep.passages], passage_vectors) + tallies(
+        "sentence", [prep.sentences[j].language for j in dense], vectors
+    )
     record = SourceRecord(source, version, path, len(text), len(prep.passages), time.time())
-    store.write_source(record, text, pass_rows, sent_rows, corpus)
+    store.write_source(
+        record, text, pass_rows, sent_rows, corpus, tally_rows(source, version, parts)
+    )
     status = "added" if known is None else "updated"
     embedded = len(dense) + len(prep.passages)
     tokens = sum(prep.sentences[j].tokens for j in dense) + sum(p.tokens for p in prep.passages)

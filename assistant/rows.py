@@ -1,8 +1,9 @@
 """Rows in the store: the one place that writes and reads their ids and their metadata.
 
-A passage is `{source}@{version}#p{i}`, a sentence `{source}@{version}#s{j}`: the id names its
-source, the text version it was cut from and its position, so a retry after a kill upserts the
-same rows, and a sentence hit is placed in its passage without fetching its metadata.
+A passage is `{source}@{version}#p{i}`, a sentence `{source}@{version}#s{j}`, a language tally
+(centroids.py) `{source}@{version}#t{k}`: the id names its source, the text version it was cut
+from and its position, so a retry after a kill upserts the same rows, and a sentence hit is
+placed in its passage without fetching its metadata.
 
 Each row's metadata carries its source's labels (side, voice; a passage also title, outlet,
 author, date) so that a filter is a Chroma `where` and a hit is shown without another read.
@@ -16,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .centroids import Kind, Tally
 from .chunking import PassageSpan, Span
 from .schema import Passage
 from .sources import UNKNOWN, Source
@@ -24,7 +26,7 @@ from .sources import UNKNOWN, Source
 class RowId(NamedTuple):
     source: str
     version: str
-    kind: str  # "p" (passage) or "s" (sentence)
+    kind: str  # "p" (passage), "s" (sentence) or "t" (tally)
     n: int
 
 
@@ -34,6 +36,10 @@ def passage_id(source: str, version: str, i: int) -> str:
 
 def sentence_id(source: str, version: str, j: int) -> str:
     return f"{source}@{version}#s{j}"
+
+
+def tally_id(source: str, version: str, k: int) -> str:
+    return f"{source}@{version}#t{k}"
 
 
 def parse(row_id: str) -> RowId:
@@ -166,3 +172,34 @@ def sentence_of(sid: str, vector: np.ndarray, m: dict[str, Any], text: str) -> S
         voice=m.get("voice", UNKNOWN),
         vector=vector,
     )
+
+
+# A tally row: (id, text, metadata, vector), the shape of every row the store writes.
+Row = tuple[str, str, dict[str, Any], np.ndarray]
+
+
+def tally_rows(source: Source, version: str, parts: list[Tally]) -> list[Row]:
+    """A source version's language tallies as rows: the vector is the sum, the metadata the
+    kind, language and count."""
+    return [
+        (
+            tally_id(source.id, version, k),
+            "",
+            # No side or voice: a relabelled source keeps its tallies as they are.
+            {
+                "source_id": source.id,
+                "version": version,
+                "kind": t.kind,
+                "language": t.language,
+                "count": t.count,
+            },
+            t.total.astype(np.float32),
+        )
+        for k, t in enumerate(parts)
+    ]
+
+
+def tally_of(m: dict[str, Any], vector: np.ndarray) -> Tally:
+    """A stored tally row as a Tally."""
+    kind: Kind = "sentence" if m.get("kind") == "sentence" else "passage"
+    return Tally(kind, str(m.get("language", "und")), int(m.get("count", 0)), vector)

@@ -1,7 +1,8 @@
-"""Chroma, embedded at index/ or a server: three collections per corpus.
+"""Chroma, embedded at index/ or a server: four collections per corpus.
 
     <name>            passages: text, offsets, source labels; vector = the passage embedded whole
     <name>-sentences  sentences with letters: vectors for quoting and for best-sentence ranking
+    <name>-tallies    per source, kind and language: row count; vector = the rows' sum (centroids.py)
     <name>-sources    one record per source: its whole text, labels and the committed version
 
 A source's passages and sentences carry the `version` (content hash) they were built from; the
@@ -24,10 +25,13 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from .centroids import KINDS, Tally, tallies
 from .errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
 from .manifest import Corpus
-from .rows import Sentence, relabelled, sentence_of
+from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
 from .sources import UNKNOWN, Source
+
+TALLIES = "-tallies"
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,15 @@ class Store:
         meta = {"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim}
         self._col("", True, meta)
         self._col("-sentences", True, meta)
+        self._col(TALLIES, True, meta)
         self._col("-sources", True, {"generation": uuid.uuid4().hex})
         self.check_embedder(embedder_name, dim)
+
+    def _rows_cols(self) -> list[Any]:
+        """The collections that hold a source's versioned rows. An index built before tallies
+        existed has none: writing to it creates the collection (its tallies are then computed
+        from the stored vectors by whoever reads them, `row_tallies`)."""
+        return [self._col("", False), self._col("-sentences", False), self._col(TALLIES, True)]
 
     def check_embedder(self, embedder_name: str, dim: int) -> None:
         meta = self._col("", False).metadata or {}
@@ -218,19 +229,21 @@ class Store:
         self,
         record: SourceRecord,
         text: str,
-        passages: list[tuple[str, str, dict[str, Any], np.ndarray]],
-        sentences: list[tuple[str, str, dict[str, Any], np.ndarray]],
+        passages: list[Row],
+        sentences: list[Row],
         corpus: Corpus | None = None,
+        tally_rows: list[Row] | None = None,
     ) -> None:
-        """Add a source's passages and sentences, then commit it, then drop older versions.
+        """Add a source's passages, sentences and language tallies, then commit it, then drop
+        older versions.
 
         Each row is (id, text, metadata, vector). Ids embed the version, so a retry after a kill
         upserts the same rows instead of duplicating them.
         """
-        for suffix, rows in (("-sentences", sentences), ("", passages)):
+        for suffix, rows in (("-sentences", sentences), ("", passages), (TALLIES, tally_rows)):
             if rows:  # np.stack needs at least one vector
                 self._batched(
-                    self._col(suffix, False).upsert,
+                    self._col(suffix, suffix == TALLIES).upsert,
                     ids=[r[0] for r in rows],
                     documents=[r[1] for r in rows],
                     metadatas=[r[2] for r in rows],
@@ -260,8 +273,7 @@ class Store:
 
     def _drop_stale(self, source_id: str, keep_version: str | None) -> int:
         dropped = 0
-        for suffix in ("", "-sentences"):
-            col = self._col(suffix, False)
+        for col in self._rows_cols():
             where: dict[str, Any] = {"source_id": source_id}
             if keep_version is not None:
                 where = {"$and": [where, {"version": {"$ne": keep_version}}]}
@@ -283,8 +295,7 @@ class Store:
         """Delete rows whose version is not committed (left by killed ingests). Returns count."""
         committed = {sid: r.version for sid, r in self.records().items()}
         dropped = 0
-        for suffix in ("", "-sentences"):
-            col = self._col(suffix, False)
+        for col in self._rows_cols():
             got = self._call(col.get, include=["metadatas"])
             bad = [
                 i
@@ -301,6 +312,43 @@ class Store:
         """Every committed source, by id."""
         got = self._call(self._col("-sources", False).get, include=["metadatas"])
         return {i: _record(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def tallies(self) -> dict[tuple[str, str], list[Tally]]:
+        """Every stored language tally, by (source, version), committed or not; none in an
+        index built before tallies existed."""
+        try:
+            col = self._col(TALLIES, False)
+        except IndexNotBuilt:
+            return {}
+        out: dict[tuple[str, str], list[Tally]] = {}
+        offset, page = 0, 5000
+        while True:
+            got = self._call(
+                col.get, include=["metadatas", "embeddings"], limit=page, offset=offset
+            )
+            if not got["ids"]:
+                return out
+            for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"], strict=True):
+                row = parse(i)
+                out.setdefault((row.source, row.version), []).append(
+                    tally_of(m, np.asarray(e, dtype=np.float64))
+                )
+            offset += len(got["ids"])
+
+    def row_tallies(self, source_id: str, version: str) -> list[Tally]:
+        """A source version's language tallies computed from its stored rows (for a source
+        ingested before tallies were written): reads vectors, embeds nothing."""
+        out: list[Tally] = []
+        for kind, suffix in zip(KINDS, ("", "-sentences"), strict=True):
+            got = self._call(
+                self._col(suffix, False).get,
+                where={"$and": [{"source_id": source_id}, {"version": version}]},
+                include=["metadatas", "embeddings"],
+            )
+            if got["ids"]:
+                langs = [str(m.get("language", "und")) for m in got["metadatas"]]
+                out += tallies(kind, langs, np.asarray(got["embeddings"], dtype=np.float64))
+        return out
 
     def source_text(self, source_id: str) -> str | None:
         got = self._call(self._col("-sources", False).get, ids=[source_id], include=["documents"])

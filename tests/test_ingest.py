@@ -182,14 +182,15 @@ def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
         from assistant.store import Store
         calls = []
         original = Store.write_source
-        def write_then_die(self, record, text, passages, sentences, corpus=None):
+        def write_then_die(self, record, text, passages, sentences, corpus=None, tallies=None):
             calls.append(1)
             if len(calls) == 3:
-                col = self._col("", False)
-                col.upsert(ids=[p[0] for p in passages], documents=[p[1] for p in passages],
-                           metadatas=[p[2] for p in passages], embeddings=[p[3] for p in passages])
+                for suffix, rows in (("", passages), ("-tallies", tallies)):
+                    self._col(suffix, False).upsert(
+                        ids=[p[0] for p in rows], documents=[p[1] for p in rows],
+                        metadatas=[p[2] for p in rows], embeddings=[p[3] for p in rows])
                 os.kill(os.getpid(), signal.SIGKILL)
-            return original(self, record, text, passages, sentences, corpus)
+            return original(self, record, text, passages, sentences, corpus, tallies)
         Store.write_source = write_then_die
         Assistant(Settings.resolve(index_path={str(index)!r})).ingest([{str(CORPUS)!r}])
     """)
@@ -206,6 +207,9 @@ def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
     ids = [pid for pid, _, _ in a.store.iter_passages()]
     assert len(ids) == len(set(ids))
     assert len(ids) == sum(r.passages for r in a.retriever.records().values())
+    # The language tallies the killed run wrote are the completed source's, not a second set.
+    committed = {(sid, r.version) for sid, r in a.retriever.records().items()}
+    assert set(a.store.tallies()) == committed
 
 
 def test_other_embedder_on_the_index_is_a_clear_error(index_dir: Path) -> None:
