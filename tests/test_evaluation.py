@@ -170,6 +170,9 @@ def test_eval_gate_on_the_bundled_question_set(assistant: Assistant, tmp_path: P
     summary = run_eval(assistant, load_questions(QUESTIONS), tmp_path / "gate")
     failures = check_gate(summary, REPO / "data" / "eval_thresholds.json")
     assert failures == [], failures
+    # The mixed-language questions are reported on a line (a column) of their own.
+    assert summary["by_tag"]["mixed-language"]["questions"] >= 8
+    assert "#mixed-language (" in (tmp_path / "gate" / "report.md").read_text(encoding="utf-8")
 
 
 def test_gate_reports_each_miss() -> None:
@@ -177,6 +180,11 @@ def test_gate_reports_each_miss() -> None:
     failures = check_gate({"hit_at_k": 0.5, "mrr": 1.0}, path)
     assert any(f.startswith("hit_at_k = 0.5 is below") for f in failures)
     assert any(f.startswith("quote_validity = None") for f in failures)
+    # A tag's own floors are checked against that tag's line.
+    by_tag = {"mixed-language": {"hit_at_k": 1.0, "side_balance": 0.1}}
+    failures = check_gate({"by_tag": by_tag}, path)
+    assert any(f.startswith("#mixed-language side_balance = 0.1 is below") for f in failures)
+    assert not any(f.startswith("#mixed-language hit_at_k") for f in failures)
 
 
 def test_eval_gate_on_the_contested_claims(contested: Assistant, tmp_path: Path) -> None:

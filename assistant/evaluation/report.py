@@ -79,22 +79,32 @@ def write_reports(out_dir: Path, summary: dict[str, Any], rows: list[Result]) ->
     (out_dir / "report.html").write_text(_html(out_dir, summary, rows), encoding="utf-8")
 
 
+def _columns(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The breakdown columns: each question language, then each tag (as #tag)."""
+    return {
+        **summary["by_language"],
+        **{f"#{tag}": b for tag, b in summary.get("by_tag", {}).items()},
+    }
+
+
 def _markdown(summary: dict[str, Any], rows: list[Result]) -> str:
     keys = SUMMARY_KEYS
-    langs = list(summary["by_language"])
+    columns = _columns(summary)
     md = [
         f"# Evaluation — {summary['mode']}",
         "",
         f"{summary['questions']} questions, k = {summary['k']}, embedder {summary['embedder']}, "
         f"{summary['errors']} errors, {summary['created']}.",
         "",
-        "| metric | all | " + " | ".join(langs) + " |",
-        "|---|---|" + "---|" * len(langs),
+        "| metric | all | "
+        + " | ".join(f"{c} ({b['questions']})" for c, b in columns.items())
+        + " |",
+        "|---|---|" + "---|" * len(columns),
     ]
     for key in keys:
         md.append(
             f"| {key} | {_fmt(summary[key])} | "
-            + " | ".join(_fmt(summary["by_language"][lang][key]) for lang in langs)
+            + " | ".join(_fmt(b[key]) for b in columns.values())
             + " |"
         )
     if "llm_judged" in summary:
@@ -123,13 +133,16 @@ def _markdown(summary: dict[str, Any], rows: list[Result]) -> str:
 
 def _html(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> str:
     keys = SUMMARY_KEYS
-    langs = list(summary["by_language"])
+    columns = _columns(summary)
 
     def img(name: str) -> str:
         data = base64.b64encode((out_dir / name).read_bytes()).decode()
         return f'<img alt="{name}" src="data:image/png;base64,{data}" style="max-width:100%">'
 
-    head = "".join(f"<th>{html.escape(x)}</th>" for x in ["metric", "all", *langs])
+    head = "".join(
+        f"<th>{html.escape(x)}</th>"
+        for x in ["metric", "all", *(f"{c} ({b['questions']})" for c, b in columns.items())]
+    )
     body = "".join(
         "<tr>"
         + "".join(
@@ -137,7 +150,7 @@ def _html(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> str:
             for x in [
                 k,
                 _fmt(summary[k]),
-                *[_fmt(summary["by_language"][lang][k]) for lang in langs],
+                *[_fmt(b[k]) for b in columns.values()],
             ]
         )
         + "</tr>"

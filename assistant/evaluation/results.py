@@ -25,6 +25,7 @@ class Result:
     question: str
     language: str
     answerable: bool
+    tags: list[str] = field(default_factory=list)
     answer: str = ""
     abstained: bool = False
     retrieved_sources: list[str] = field(default_factory=list)
@@ -38,7 +39,7 @@ class Result:
 
     @classmethod
     def asked(cls, q: Question) -> Result:
-        return cls(q.id, q.question, q.language, q.answerable)
+        return cls(q.id, q.question, q.language, q.answerable, list(q.tags))
 
     def answered(self, a: Answer) -> None:
         """Record what the answer holds that the metrics read."""

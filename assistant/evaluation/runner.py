@@ -53,7 +53,8 @@ def score(q: Question, answer: Result, texts: dict[str, str], k: int) -> Scores:
 
 
 def summarise(rows: list[Result], meta: dict[str, Any]) -> dict[str, Any]:
-    """Means of the per-question scores, latency percentiles, and a per-language breakdown."""
+    """Means of the per-question scores, latency percentiles, and breakdowns by language and
+    by tag."""
 
     def block(rs: list[Result]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -76,6 +77,11 @@ def summarise(rows: list[Result], meta: dict[str, Any]) -> dict[str, Any]:
     summary["by_language"] = {
         lang: block([r for r in rows if r.language == lang])
         for lang in sorted({r.language for r in rows})
+    }
+    # A set's tags (contested, cross-lingual, mixed-language…) each get their own line too.
+    summary["by_tag"] = {
+        tag: block([r for r in rows if tag in r.tags])
+        for tag in sorted({t for r in rows for t in r.tags})
     }
     return summary
 
