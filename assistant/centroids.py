@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -66,23 +66,25 @@ def tallies(kind: Kind, languages: Sequence[str], vectors: np.ndarray) -> list[T
 class Centroids:
     """Each language's centroid, per kind, from the tallies of the committed source versions."""
 
-    def __init__(self, by_source: Mapping[str, Iterable[Tally]], dim: int) -> None:
+    def __init__(self, by_source: Mapping[Any, Iterable[Tally]], dim: int) -> None:
         """
         Args:
             by_source: each committed source's tallies (any key naming one source version).
             dim: the embedder's dimension (for an empty index).
         """
         means: dict[Kind, dict[str, list[np.ndarray]]] = {k: defaultdict(list) for k in KINDS}
-        self.counts: dict[Kind, dict[str, int]] = {k: defaultdict(int) for k in KINDS}
+        counts: dict[Kind, dict[str, int]] = {k: defaultdict(int) for k in KINDS}
         for parts in by_source.values():
             for t in parts:
                 if t.count > 0:
                     means[t.kind][t.language].append(t.total / t.count)
-                    self.counts[t.kind][t.language] += t.count
+                    counts[t.kind][t.language] += t.count
+        # Kind → language → rows of it in the index.
+        self.counts = {kind: dict(c) for kind, c in counts.items()}
         self._languages: dict[Kind, list[str]] = {}
         self._matrix: dict[Kind, np.ndarray] = {}
         # Languages with enough sources that their centroid is mostly their own.
-        self._known = {
+        self._established = {
             kind: {lang for lang, ms in means[kind].items() if len(ms) >= PRIOR_SOURCES}
             for kind in KINDS
         }
@@ -135,7 +137,7 @@ class Centroids:
             return {}
         values = self._matrix[kind] @ np.asarray(query, np.float32)
         out = {lang: float(v) for lang, v in zip(langs, values, strict=True)}
-        others = [v for lang, v in out.items() if lang != own and lang in self._known[kind]]
+        others = [v for lang, v in out.items() if lang != own and lang in self._established[kind]]
         if gap > 0 and own in out and others:
             out[own] = max(out[own], max(others) + gap)
         return out

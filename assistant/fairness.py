@@ -63,10 +63,11 @@ def nearest(
     hits = Hits(found, {}, min((c for _, c in got), default=0.0))
     if len(baselines) < 2 or len(got) < pool:  # one language, or every row is in the list
         return hits
-    scores = sorted(c - baselines.get(language(i) or "", 0.0) for i, c in found.items())
+    lift = _lifts(baselines)
+    scores = sorted(c + lift(language(i) or "") for i, c in found.items())
     kth = scores[-pool] if len(scores) >= pool else float("-inf")
-    for lang, base in baselines.items():
-        if (only and lang not in only) or hits.bound - base <= kth:
+    for lang in baselines:
+        if (only and lang not in only) or hits.bound + lift(lang) <= kth:
             continue
         clause = {"language": lang}
         own = search(query, pool, {"$and": [where, clause]} if where else clause)
@@ -88,11 +89,17 @@ def centred(
     ...         np.array(["en", "ru", "en", "ru"], dtype=object)).round(2).tolist()
     [0.9, 0.9, 0.65, 0.8]
     """
-    top = max(baselines.values(), default=0.0)
+    lift = _lifts(baselines)
     return np.array(
         [
-            hits.cosines.get(i, hits.bound_of(lang)) + top - baselines.get(lang, top)
+            hits.cosines.get(i, hits.bound_of(lang)) + lift(lang)
             for i, lang in zip(ids, languages, strict=True)
         ],
         np.float64,
     )
+
+
+def _lifts(baselines: dict[str, float]) -> Callable[[str], float]:
+    """Language → how far its baseline sits below the highest (0 for a language without one)."""
+    top = max(baselines.values(), default=0.0)
+    return lambda language: top - baselines.get(language, top)

@@ -127,7 +127,11 @@ class Bm25Index:
         tokens = tokenize(query)
         if self.model is None or not tokens:
             return 0.0
-        vocab = self.model.vocab_dict if language is None else self.vocabularies.get(language, {})
+        vocab = (
+            self.model.vocab_dict
+            if language is None
+            else self.vocabularies.get(language, frozenset())
+        )
         return sum(t in vocab for t in tokens) / len(tokens)
 
     def scores(self, query: str, mask: np.ndarray | None) -> np.ndarray | None:

@@ -1,5 +1,5 @@
-"""Hybrid retrieval: three kinds of evidence about each passage fused into one score, filtered
-by side, language and source, fair across languages, and balanced across sides.
+"""Hybrid retrieval: three kinds of evidence about each passage fused into one score, fair across
+languages, filtered by side, language and source, and balanced across sides.
 
 1. Passage vectors (Chroma): each passage embedded whole. Its context is what a question
    matches, across languages above all.
@@ -7,21 +7,18 @@ by side, language and source, fair across languages, and balanced across sides.
    question that one sentence answers.
 3. BM25 over passages (lexical.py): names, numbers, rare words.
 
-Language fairness (centroids.py): each cosine is measured against its language's baseline,
-q·μ_L, and the question's own language against at least the others' plus the calibrated gap
-between a same-language and a cross-language match (relevance.py), so that a passage in another
-language is not outranked for its language alone. Each language present gets its own candidates
-when the shared list could have missed some (fairness.py). BM25 ranks within a
-language only: it cannot lift one language's passages above another's, since across languages
-it matches names and numbers alone.
+Fair across languages (centroids.py, fairness.py): each cosine is measured against its
+language's baseline q·μ_L, and the question's own language against at least the others' plus
+the calibrated gap between a same-language and a cross-language match (relevance.py), so that
+a passage is not outranked for its language alone; a language gets its own candidate list when
+the shared one could have missed some. BM25 orders passages within a language only: across
+languages it matches names and numbers alone.
 
-Fusion (`Retriever._fuse`): the two dense scores are added (one model, one scale); in hybrid
-mode that sum and BM25 are standardised over the candidates and BM25 is weighted by the share of
-the query's tokens the language's passages know. Measured on XQuAD (README, bench/xquad.py): the
-sum beats reciprocal-rank fusion of the same lists in every direction, because rank fusion
-throws away how far apart two passages are, and its flat top let a weak cross-lingual BM25 list
-reorder them. In a corpus of one language the baselines are one constant per query and BM25's
-languages one, so the ranking is what it was without them.
+Fusion (`Retriever._fuse`): the two dense scores are added (one model, one scale; the sum beat
+reciprocal-rank fusion in every XQuAD direction, README). Within each language, that sum and
+BM25 are standardised and BM25 weighted by the share of the query's tokens the language's
+passages know; the passages take their language's dense scores in that order. With one
+language the baselines are one constant and the ranking is the hybrid one, as before them.
 Balance: when the relevant pool holds passages from several sides, the final k keeps the best
 passages of every side present, so one prolific side cannot crowd the other out.
 """
@@ -120,7 +117,8 @@ class Retriever:
             languages: ISO 639-1 codes a query's language is detected among, when the caller
                 does not give it (settings.languages).
             fair: measure each passage against its language's baseline (centroids.py);
-                False ranks by raw cosines, as a plain vector search does.
+                False ranks as before fairness: raw cosines, and BM25 standardised over every
+                candidate (the bench's "not fair" line).
         """
         self.store, self.embedder = store, embedder
         self.thresholds = thresholds
@@ -178,36 +176,39 @@ class Retriever:
                 for r in self.store.iter_passages()
                 if committed.get(str(r[2].get("source_id"))) == r[2].get("version")
             ]
-            self._bm25 = Bm25Index.build(rows)
-            self._bm25_rows = {pid: i for i, pid in enumerate(self._bm25.ids)}
-            # Filter values are checked against this on every filtered query: computed once here.
-            self._languages = sorted(set(self._bm25.meta["language"]))
-            self._rows = {r[0]: r for r in rows}
+            bm25 = Bm25Index.build(rows)
             # (source, version) → sentence position → the first passage holding it, so that a
             # sentence hit needs no metadata from Chroma.
             owners: dict[tuple[str, str], dict[int, str]] = {}
             for pid, _, m in sorted(rows, key=lambda r: -int(r[2].get("n", 0))):
                 own = owners.setdefault((str(m["source_id"]), str(m["version"])), {})
                 own.update((j, pid) for j in range(int(m["first"]), int(m["last"]) + 1))
-            self._owners = owners
-            self._centroids = self._read_centroids(committed)
-            self._records = records
-            self._sides = list({**self.store.corpus_info()["sides"], UNKNOWN: ""})
+            centroids = self._read_centroids(committed)
+            sides = list({**self.store.corpus_info()["sides"], UNKNOWN: ""})
+            # Every read is done: swap the snapshot in at once, so that a query running beside
+            # this refresh (queries take no lock) never sees new rows with old centroids.
+            self._bm25, self._bm25_rows = bm25, {pid: i for i, pid in enumerate(bm25.ids)}
+            # Filter values are checked against this on every filtered query: computed once here.
+            self._languages = sorted(set(bm25.meta["language"]))
+            self._rows = {r[0]: r for r in rows}
+            self._owners, self._centroids = owners, centroids
+            self._records, self._sides = records, sides
             self._generation = gen
 
     def _read_centroids(self, committed: dict[str, str]) -> Centroids:
-        """The committed sources' language centroids, from their stored tallies; a source
-        ingested before tallies were kept has them computed from its vectors, once."""
+        """The committed sources' language centroids, from their stored tallies; those of sources
+        ingested before tallies were kept are computed from their stored vectors, in one scan,
+        once per process."""
         stored = self.store.tallies()
         keys = set(committed.items())
         self._computed = {key: t for key, t in self._computed.items() if key in keys}
-        by_source: dict[str, list[Tally]] = {}
-        for key in keys:
-            parts = stored.get(key) or self._computed.get(key)
-            if parts is None:
-                parts = self._computed[key] = self.store.row_tallies(*key)
-            by_source[key[0]] = parts
-        return Centroids(by_source, self.embedder.dim)
+        missing = {key for key in keys if key not in stored and key not in self._computed}
+        if missing:
+            self._computed.update(self.store.row_tallies(missing))
+        return Centroids(
+            {key: stored.get(key) or self._computed.get(key, []) for key in keys},
+            self.embedder.dim,
+        )
 
     def vocabulary(self) -> dict[str, list[str]]:
         """The values each filter accepts, by metadata field: declared sides, indexed
@@ -321,9 +322,11 @@ class Retriever:
         if not self.fair or len(c.languages("passage")) < 2:
             return {}, {}
         passage_gap, sentence_gap = self.gaps
+        # An undetermined question has no language of its own to hold back (as in relevance.py).
+        own = "" if query_language == UNDETERMINED else query_language
         return (
-            c.baselines(qv, "passage", query_language, passage_gap),
-            c.baselines(qv, "sentence", query_language, sentence_gap),
+            c.baselines(qv, "passage", own, passage_gap),
+            c.baselines(qv, "sentence", own, sentence_gap),
         )
 
     def _lang(self, pid: str) -> str | None:
@@ -410,6 +413,7 @@ class Retriever:
         Measured on XQuAD against rank fusion and in mixed-language pools: README.
 
         >>> r = Retriever.__new__(Retriever)
+        >>> r.fair = True
         >>> r._rows = {i: (i, "", {"language": i[:2]}) for i in ("en1", "en2", "en3", "ru1")}
         >>> r._bm25 = Bm25Index.build([(i, t, {"language": "en"}) for i, t in
         ...                            (("en1", "x"), ("en2", "Lyon libraries"), ("en3", "y"))])
@@ -429,6 +433,9 @@ class Retriever:
         if mode == "dense" or not lexical or self._bm25 is None:
             return dict(zip(ids, semantic.tolist(), strict=True))
         words = np.array([lexical.get(i, 0.0) for i in ids], np.float64)
+        if not self.fair:  # as before fairness: one standardisation over every candidate
+            fused = _z(semantic) + self._bm25.coverage(query) * _z(words)
+            return dict(zip(ids, fused.tolist(), strict=True))
         fused = semantic.copy()
         for lang in dict.fromkeys(langs):
             of = np.flatnonzero(langs == lang)

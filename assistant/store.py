@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .centroids import KINDS, Tally, tallies
+from .centroids import KINDS, Kind, Tally
 from .errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
 from .manifest import Corpus
 from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
@@ -232,7 +232,7 @@ class Store:
         passages: list[Row],
         sentences: list[Row],
         corpus: Corpus | None = None,
-        tally_rows: list[Row] | None = None,
+        language_tallies: list[Row] | None = None,
     ) -> None:
         """Add a source's passages, sentences and language tallies, then commit it, then drop
         older versions.
@@ -240,7 +240,11 @@ class Store:
         Each row is (id, text, metadata, vector). Ids embed the version, so a retry after a kill
         upserts the same rows instead of duplicating them.
         """
-        for suffix, rows in (("-sentences", sentences), ("", passages), (TALLIES, tally_rows)):
+        for suffix, rows in (
+            ("-sentences", sentences),
+            ("", passages),
+            (TALLIES, language_tallies),
+        ):
             if rows:  # np.stack needs at least one vector
                 self._batched(
                     self._col(suffix, suffix == TALLIES).upsert,
@@ -283,7 +287,7 @@ class Store:
         return dropped
 
     def delete_source(self, source_id: str) -> bool:
-        """Remove a source, its passages and sentences. True if it existed."""
+        """Remove a source, its passages, sentences and language tallies. True if it existed."""
         col = self._col("-sources", False)
         existed = bool(self._call(col.get, ids=[source_id], include=[])["ids"])
         self._call(col.delete, ids=[source_id])  # uncommit first: readers stop seeing it at once
@@ -335,19 +339,22 @@ class Store:
                 )
             offset += len(got["ids"])
 
-    def row_tallies(self, source_id: str, version: str) -> list[Tally]:
-        """A source version's language tallies computed from its stored rows (for a source
-        ingested before tallies were written): reads vectors, embeds nothing."""
-        out: list[Tally] = []
+    def row_tallies(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[Tally]]:
+        """The language tallies of some (source, version)s computed from their stored rows, for
+        sources ingested before tallies were written: one scan of the rows' vectors, nothing
+        embedded."""
+        sums: dict[tuple[str, str, Kind, str], list[Any]] = {}
         for kind, suffix in zip(KINDS, ("", "-sentences"), strict=True):
-            got = self._call(
-                self._col(suffix, False).get,
-                where={"$and": [{"source_id": source_id}, {"version": version}]},
-                include=["metadatas", "embeddings"],
-            )
-            if got["ids"]:
-                langs = [str(m.get("language", "und")) for m in got["metadatas"]]
-                out += tallies(kind, langs, np.asarray(got["embeddings"], dtype=np.float64))
+            for got in self._pages(["metadatas", "embeddings"], 5000, suffix):
+                for m, e in zip(got["metadatas"], got["embeddings"], strict=True):
+                    key = (str(m.get("source_id")), str(m.get("version")))
+                    if key in keys:
+                        acc = sums.setdefault((*key, kind, str(m.get("language", "und"))), [0, 0.0])
+                        acc[0] += 1
+                        acc[1] = acc[1] + np.asarray(e, dtype=np.float64)
+        out: dict[tuple[str, str], list[Tally]] = {key: [] for key in keys}
+        for (source, version, kind, lang), (count, total) in sums.items():
+            out[(source, version)].append(Tally(kind, lang, count, total))
         return out
 
     def source_text(self, source_id: str) -> str | None:
@@ -370,8 +377,8 @@ class Store:
             vectors = [np.asarray(e, dtype=np.float32) for e in got["embeddings"]]
             yield from zip(got["documents"], got["metadatas"], vectors, strict=True)
 
-    def _pages(self, include: list[str], page: int) -> Iterator[dict[str, Any]]:
-        col = self._col("", False)
+    def _pages(self, include: list[str], page: int, suffix: str = "") -> Iterator[dict[str, Any]]:
+        col = self._col(suffix, False)
         offset = 0
         while True:
             got = self._call(col.get, include=include, limit=page, offset=offset)

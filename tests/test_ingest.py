@@ -182,15 +182,16 @@ def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
         from assistant.store import Store
         calls = []
         original = Store.write_source
-        def write_then_die(self, record, text, passages, sentences, corpus=None, tallies=None):
+        def write_then_die(self, record, text, passages, sentences, corpus=None,
+                           language_tallies=None):
             calls.append(1)
             if len(calls) == 3:
-                for suffix, rows in (("", passages), ("-tallies", tallies)):
+                for suffix, rows in (("", passages), ("-tallies", language_tallies)):
                     self._col(suffix, False).upsert(
                         ids=[p[0] for p in rows], documents=[p[1] for p in rows],
                         metadatas=[p[2] for p in rows], embeddings=[p[3] for p in rows])
                 os.kill(os.getpid(), signal.SIGKILL)
-            return original(self, record, text, passages, sentences, corpus, tallies)
+            return original(self, record, text, passages, sentences, corpus, language_tallies)
         Store.write_source = write_then_die
         Assistant(Settings.resolve(index_path={str(index)!r})).ingest([{str(CORPUS)!r}])
     """)
