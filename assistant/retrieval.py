@@ -8,10 +8,10 @@ languages, filtered by side, language and source, and balanced across sides.
 3. BM25 over passages (lexical.py): names, numbers, rare words.
 
 Fair across languages (centroids.py, fairness.py): each cosine is measured against its
-language's baseline q·μ_L, and the question's own language against at least the others' plus
-the calibrated gap between a same-language and a cross-language match (relevance.py), so that
-a passage is not outranked for its language alone; a language gets its own candidate list when
-the shared one could have missed some. BM25 orders passages within a language only: across
+language's baseline q·μ_L, and the question's own language against at least the others' (those
+with PRIOR_SOURCES sources or more) plus the calibrated gap between a same-language and a
+cross-language match (relevance.py), so that a passage is not outranked for its language alone;
+a language gets its own candidate list when the shared one could have missed some. BM25 orders passages within a language only: across
 languages it matches names and numbers alone.
 
 Fusion (`Retriever._fuse`): the two dense scores are added (one model, one scale; the sum beat

@@ -30,6 +30,28 @@ def test_contested_aid_question_shows_both_sides_and_their_figures(assistant: As
     assert by_side["pro-Russia"].citations and by_side["pro-Ukraine"].citations
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "日本向乌克兰提供了多少援助？",
+        "Combien d'aide le Japon a-t-il donnée à l'Ukraine ?",
+        "Сколько помощи Япония оказала Украине?",
+    ],
+)
+def test_the_aid_question_in_other_languages_shows_both_sides_figures(
+    assistant: Assistant, question: str
+) -> None:
+    """Asked in Chinese, French or Russian, the answer quotes across languages and shows the two
+    sides' figures, as in English. (Before language fairness, the Chinese question quoted only
+    the Chinese half of one pro-Ukraine document.)"""
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    assert {"pro-Russia", "pro-Ukraine"} <= {c.side for c in answer.citations}
+    assert len({c.language for c in answer.citations}) >= 2, answer.answer
+    assert len({s for d in answer.disagreements for s in d["sides"]}) == 2, answer.answer
+    assert "Sources disagree" in answer.answer
+
+
 def test_french_question_quotes_avdeevka(assistant: Assistant) -> None:
     answer = assistant.ask("Où Kaneko a-t-il été blessé ?")
     assert not answer.abstained
