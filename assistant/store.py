@@ -321,23 +321,17 @@ class Store:
         """Every stored language tally, by (source, version), committed or not; none in an
         index built before tallies existed."""
         try:
-            col = self._col(TALLIES, False)
+            self._col(TALLIES, False)
         except IndexNotBuilt:
             return {}
         out: dict[tuple[str, str], list[Tally]] = {}
-        offset, page = 0, 5000
-        while True:
-            got = self._call(
-                col.get, include=["metadatas", "embeddings"], limit=page, offset=offset
-            )
-            if not got["ids"]:
-                return out
+        for got in self._pages(["metadatas", "embeddings"], 5000, TALLIES):
             for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"], strict=True):
                 row = parse(i)
                 out.setdefault((row.source, row.version), []).append(
                     tally_of(m, np.asarray(e, dtype=np.float64))
                 )
-            offset += len(got["ids"])
+        return out
 
     def row_tallies(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[Tally]]:
         """The language tallies of some (source, version)s computed from their stored rows, for
