@@ -282,9 +282,8 @@ class Retriever:
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
                 passages = nearest(
-                    self.store.query_passages, qv, pool, filters.where(), base_p, self._lang,
-                    filters.languages,
-                )  # fmt: skip
+                    self.store.query_passages, qv, pool, filters.where(), base_p, self._lang
+                )
                 best_sentence, hits = self._sentences(qv, pool, filters, base_s)
         dense, best = passages.cosines, best_sentence.cosines
         lexical: dict[str, float] = {}
@@ -366,19 +365,16 @@ class Retriever:
     def _sentences(
         self, qv: np.ndarray, pool: int, filters: Filters, baselines: dict[str, float]
     ) -> tuple[Hits, list[tuple[str, float]]]:
-        """Passage id → its best sentence's cosine (with the sentence search's bounds), and the
+        """Passage id → its best sentence's cosine (with the sentence search's bound), and the
         sentence hits, best first; committed only."""
 
         def language(sid: str) -> str | None:
             pid = self._owner(sid)
             return None if pid is None else self._lang(pid)  # passages hold one language
 
-        found = nearest(
-            self.store.query_sentences, qv, pool, filters.where(), baselines, language,
-            filters.languages,
-        )  # fmt: skip
+        found = nearest(self.store.query_sentences, qv, pool, filters.where(), baselines, language)
         hits = sorted(found.cosines.items(), key=lambda h: -h[1])
-        best = Hits({}, found.bounds, found.bound)
+        best = Hits({}, found.bound)
         for sid, sim in hits:
             pid = self._owner(sid)
             if pid is not None and sim > best.cosines.get(pid, -1.0):
