@@ -14,7 +14,8 @@ normal ingest pipeline chunks, labels (alternating sides) and writes to Chroma u
 passage count is reached. Re-embedding every repeat would take hours on 2 cores, so a lookup
 embedder returns the stored vector of each sentence it has seen (and embeds any other text for
 real). The LlamaIndex baseline indexes the same passages with the same vectors.
-Latency is wall time per query after a warm-up, p50/p95 over every question × round.
+Latency is wall time per query after a warm-up, p50/p95 over every question × round, the four
+paths interleaved question by question (run one after another, the first ran measurably slower).
 """
 
 from __future__ import annotations
@@ -129,14 +130,18 @@ def llama_index_baseline(
     return index.as_retriever(similarity_top_k=8)
 
 
-def timed(fn: Any, questions: list[str], rounds: int) -> list[float]:
-    fn(questions[0])  # warm-up
-    out = []
+def timed(paths: dict[str, Any], questions: list[str], rounds: int) -> dict[str, list[float]]:
+    """Wall ms per call of each path, the paths interleaved question by question, so that a
+    noisy stretch of the machine falls on all of them alike rather than on whichever ran then."""
+    for fn in paths.values():
+        fn(questions[0])  # warm-up
+    out: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(rounds):
         for q in questions:
-            t = time.perf_counter()
-            fn(q)
-            out.append((time.perf_counter() - t) * 1000)
+            for name, fn in paths.items():
+                t = time.perf_counter()
+                fn(q)
+                out[name].append((time.perf_counter() - t) * 1000)
     return out
 
 
@@ -172,16 +177,16 @@ def run(
         baseline = llama_index_baseline(passages, d, embedder)
         print(f"[{name}] llama-index baseline built in {time.perf_counter() - t:.0f}s")
         a.refresh()
-        rows = {
-            "our search (hybrid)": timed(lambda q: a.search(q, 8), questions, rounds),
-            "our search (dense only)": timed(
-                lambda q: a.search(q, 8, mode="dense"), questions, rounds
-            ),
-            "our ask (extractive)": timed(lambda q: a.ask(q), questions, rounds),
-            "llama-index retrieve (dense)": timed(
-                lambda q: baseline.retrieve(q), questions, rounds
-            ),
-        }
+        rows = timed(
+            {
+                "our search (hybrid)": lambda q: a.search(q, 8),
+                "our search (dense only)": lambda q: a.search(q, 8, mode="dense"),
+                "our ask (extractive)": lambda q: a.ask(q),
+                "llama-index retrieve (dense)": lambda q: baseline.retrieve(q),
+            },
+            questions,
+            rounds,
+        )
     return report(name, rows)
 
 
