@@ -3,9 +3,9 @@ and cosines measured against each language's baseline (centroids.py).
 
 In a pool that mixes languages the rows of another language than the question's sit lower for
 their language alone, so a list of `pool` rows can miss the ones that, measured against their own
-baseline, belong in the top. `nearest` reads `pool` rows per language measured (at most DEEPEST
-times `pool`) in one shared query, so a corpus of one language costs one query of `pool` rows, as
-before.
+baseline, belong in the top. `nearest` reads room for `pool` rows of each language measured (at
+most DEEPEST times `pool`) in one shared query, so a corpus of one language costs one query of
+`pool` rows, as before.
 """
 
 from __future__ import annotations
@@ -38,14 +38,17 @@ def nearest(
     where: dict[str, Any] | None,
     baselines: dict[str, float],
     language: Callable[[str], str | None],
+    rows: dict[str, int],
 ) -> Hits:
     """The rows nearest the query: `pool` of them, or, when several languages are measured
-    against their baselines, `pool` per language in one shared list (at most DEEPEST times
-    `pool`), so that rows of a language lifted by its baseline are among the candidates.
+    against their baselines, room for `pool` of each language in one shared list (a language
+    of fewer rows needs only those; DEEPEST times `pool` at most), so that rows of a language
+    lifted by its baseline are among the candidates.
 
     One unfiltered list, not one Chroma query per language: a `where` on the language costs
     15–190 ms on a 10,000-passage index (its metadata filter scans), an unfiltered list of 1,000
-    rows 10 ms (README, Query latency).
+    rows 10 ms (README, Query latency). Sizing by rows keeps a pool of one language with a few
+    passages taken for another (lingua on names) at about `pool`, as before.
 
     Args:
         search: the Chroma query (passages or sentences).
@@ -54,8 +57,18 @@ def nearest(
         where: the caller's filters as a Chroma where (None for none).
         baselines: language → baseline; empty or one language: one list, as a plain search.
         language: a row's language, or None for a row not to keep (not committed).
+        rows: language → how many rows the index holds in it (Centroids.counts).
+
+    >>> seen = []
+    >>> _ = nearest(lambda q, n, w: seen.append(n) or [], np.zeros(2), 24, None,
+    ...             {"en": 0.8, "fr": 0.7, "pl": 0.7}, str, {"en": 900, "fr": 300, "pl": 1})
+    >>> seen
+    [49]
     """
-    n = pool * min(max(len(baselines), 1), DEEPEST)
+    n = pool
+    if len(baselines) > 1:
+        room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
+        n = max(pool, min(room, DEEPEST * pool))
     got = search(query, n, where)
     found = {i: c for i, c in got if language(i) is not None}
     return Hits(found, min((c for _, c in got), default=0.0))

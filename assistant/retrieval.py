@@ -282,8 +282,9 @@ class Retriever:
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
                 passages = nearest(
-                    self.store.query_passages, qv, pool, filters.where(), base_p, self._lang
-                )
+                    self.store.query_passages, qv, pool, filters.where(), base_p, self._lang,
+                    self._centroids.counts["passage"],
+                )  # fmt: skip
                 best_sentence, hits = self._sentences(qv, pool, filters, base_s)
         dense, best = passages.cosines, best_sentence.cosines
         lexical: dict[str, float] = {}
@@ -372,7 +373,10 @@ class Retriever:
             pid = self._owner(sid)
             return None if pid is None else self._lang(pid)  # passages hold one language
 
-        found = nearest(self.store.query_sentences, qv, pool, filters.where(), baselines, language)
+        found = nearest(
+            self.store.query_sentences, qv, pool, filters.where(), baselines, language,
+            self._centroids.counts["sentence"],
+        )  # fmt: skip
         hits = sorted(found.cosines.items(), key=lambda h: -h[1])
         best = Hits({}, found.bound)
         for sid, sim in hits:
