@@ -24,8 +24,8 @@ DEEPEST = 4
 
 @dataclass
 class Hits:
-    """What a vector search found: row id → cosine, and the most a row it did not return can
-    score (the lowest cosine of the list)."""
+    """What a vector search found: row id → cosine (best first), and the most a row it did not
+    return can score (the lowest cosine of the list)."""
 
     cosines: dict[str, float] = field(default_factory=dict)
     bound: float = 0.0
@@ -37,7 +37,6 @@ def nearest(
     pool: int,
     where: dict[str, Any] | None,
     baselines: dict[str, float],
-    language: Callable[[str], str | None],
     rows: dict[str, int],
 ) -> Hits:
     """The rows nearest the query: `pool` of them, or, when several languages are measured
@@ -56,12 +55,11 @@ def nearest(
         pool: how many rows a list holds per language.
         where: the caller's filters as a Chroma where (None for none).
         baselines: language → baseline; empty or one language: one list, as a plain search.
-        language: a row's language, or None for a row not to keep (not committed).
         rows: language → how many rows the index holds in it (Centroids.counts).
 
     >>> seen = []
     >>> _ = nearest(lambda q, n, w: seen.append(n) or [], np.zeros(2), 24, None,
-    ...             {"en": 0.8, "fr": 0.7, "pl": 0.7}, str, {"en": 900, "fr": 300, "pl": 1})
+    ...             {"en": 0.8, "fr": 0.7, "pl": 0.7}, {"en": 900, "fr": 300, "pl": 1})
     >>> seen
     [49]
     """
@@ -70,8 +68,7 @@ def nearest(
         room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
         n = max(pool, min(room, DEEPEST * pool))
     got = search(query, n, where)
-    found = {i: c for i, c in got if language(i) is not None}
-    return Hits(found, min((c for _, c in got), default=0.0))
+    return Hits(dict(got), min((c for _, c in got), default=0.0))
 
 
 def centred(

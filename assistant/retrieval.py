@@ -11,8 +11,8 @@ Fair across languages (centroids.py, fairness.py): each cosine is measured again
 language's baseline q·μ_L, and the question's own language against at least the others' (those
 with PRIOR_SOURCES sources or more) plus the calibrated gap between a same-language and a
 cross-language match (relevance.py), so that a passage is not outranked for its language alone;
-a language gets its own candidate list when the shared one could have missed some. BM25 orders passages within a language only: across
-languages it matches names and numbers alone.
+the candidate list has room for each language's best. BM25 orders passages within a language
+only: across languages it matches names and numbers alone.
 
 Fusion (`Retriever._fuse`): the two dense scores are added (one model, one scale; the sum beat
 reciprocal-rank fusion in every XQuAD direction, README). Within each language, that sum and
@@ -281,10 +281,14 @@ class Retriever:
         base_p, base_s = self._baselines(qv, query_language) if mode != "bm25" else ({}, {})
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
-                passages = nearest(
-                    self.store.query_passages, qv, pool, filters.where(), base_p, self._lang,
+                near = nearest(
+                    self.store.query_passages, qv, pool, filters.where(), base_p,
                     self._centroids.counts["passage"],
                 )  # fmt: skip
+                # Committed when the cache was built; the bound stays that of the whole list.
+                passages = Hits(
+                    {pid: c for pid, c in near.cosines.items() if pid in self._rows}, near.bound
+                )
                 best_sentence, hits = self._sentences(qv, pool, filters, base_s)
         dense, best = passages.cosines, best_sentence.cosines
         lexical: dict[str, float] = {}
@@ -368,20 +372,18 @@ class Retriever:
     ) -> tuple[Hits, list[tuple[str, float]]]:
         """Passage id → its best sentence's cosine (with the sentence search's bound), and the
         sentence hits, best first; committed only."""
-
-        def language(sid: str) -> str | None:
-            pid = self._owner(sid)
-            return None if pid is None else self._lang(pid)  # passages hold one language
-
         found = nearest(
-            self.store.query_sentences, qv, pool, filters.where(), baselines, language,
+            self.store.query_sentences, qv, pool, filters.where(), baselines,
             self._centroids.counts["sentence"],
         )  # fmt: skip
-        hits = sorted(found.cosines.items(), key=lambda h: -h[1])
         best = Hits({}, found.bound)
-        for sid, sim in hits:
+        hits = []
+        for sid, sim in found.cosines.items():
             pid = self._owner(sid)
-            if pid is not None and sim > best.cosines.get(pid, -1.0):
+            if pid is None:  # not committed when the cache was built
+                continue
+            hits.append((sid, sim))
+            if sim > best.cosines.get(pid, -1.0):
                 best.cosines[pid] = sim
         return best, hits
 
@@ -401,7 +403,7 @@ class Retriever:
         its language's baseline (fairness.centred): both come from one model on one scale, so
         their sum needs no weights, and unlike a rank fusion it keeps how far apart two
         passages are. A passage missing from one dense list gets the most it could score there
-        (the lowest cosine of the list that covered its language).
+        (the lowest cosine of that list, `Hits.bound`).
 
         In hybrid mode, within each language, both evidences are z-scored over that language's
         candidates and BM25's is added in proportion to the share of the query's tokens the
