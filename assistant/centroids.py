@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .language import UNDETERMINED
+
 Kind = Literal["passage", "sentence"]
 KINDS: tuple[Kind, ...] = ("passage", "sentence")
 # How many sources' worth of the all-language mean a language's own mean is blended with.
@@ -76,7 +78,9 @@ class Centroids:
         counts: dict[Kind, dict[str, int]] = {k: defaultdict(int) for k in KINDS}
         for parts in by_source.values():
             for t in parts:
-                if t.count > 0:
+                # Undetermined rows (too short to detect) are no language: they get no baseline
+                # and are measured by their raw cosine, as the highest language is.
+                if t.count > 0 and t.language != UNDETERMINED:
                     means[t.kind][t.language].append(t.total / t.count)
                     counts[t.kind][t.language] += t.count
         # Kind → language → rows of it in the index.

