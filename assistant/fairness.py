@@ -29,6 +29,8 @@ class Hits:
 
     cosines: dict[str, float] = field(default_factory=dict)
     bound: float = 0.0
+    # The list holds every row its filters allow (it came back shorter than asked).
+    complete: bool = False
 
 
 def nearest(
@@ -68,7 +70,7 @@ def nearest(
         room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
         n = max(pool, min(room, DEEPEST * pool))
     got = search(query, n, where)
-    return Hits(dict(got), min((c for _, c in got), default=0.0))
+    return Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
 
 
 def centred(

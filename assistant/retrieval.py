@@ -19,8 +19,12 @@ reciprocal-rank fusion in every XQuAD direction, README). Within each language, 
 BM25 are standardised and BM25 weighted by the share of the query's tokens the language's
 passages know; the passages take their language's dense scores in that order. With one
 language the baselines are one constant and the ranking is the hybrid one, as before them.
-Balance: when the relevant pool holds passages from several sides, the final k keeps the best
-passages of every side present, so one prolific side cannot crowd the other out.
+Every side (`Retriever._each_side`, `balanced`): each declared side within the filters has its
+best passages among the candidates, from the shared lists or, when they missed it, a query of
+its own; an answer's list leads with each relevant side's best, side by side, so one prolific
+side, or one worded closer to the question, cannot crowd the other out. The retrieval records
+how relevant each searched side can be (`Retrieval.side_relevance`): the ground for any
+statement that a side has no evidence.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -56,6 +61,9 @@ from .store import SourceRecord, Store
 # How passages are ranked: fused (the default), vectors alone, or BM25 alone.
 SearchMode = Literal["hybrid", "dense", "bm25"]
 SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
+# A side with fewer candidates than this in the shared lists gets a search of its own, and
+# this many of each relevant side's passages lead the balanced list (balanced()).
+PER_SIDE = 2
 # Which passages' sentences a retrieval carries for answering (Retrieval.sentences).
 SentenceScope = Literal["none", "relevant", "all"]
 
@@ -79,10 +87,22 @@ class Retrieval:
     # Every sentence of the passages, with its vector: what an answerer quotes and scores.
     # Filled when asked for (retrieve(..., sentences="relevant" or "all")); None otherwise.
     sentences: dict[str, Sentence] | None = None
+    # Each side this retrieval searched (a declared side with committed rows within the
+    # filters) → the most relevance any of its passages can have (relevance.py): its best
+    # candidate's margin, or, where rows of the side went unseen, the most an unseen one could
+    # score. A side the filters left out is not here: it was not searched.
+    side_relevance: dict[str, float] = field(default_factory=dict)
+    # The filters it searched within.
+    filters: Filters = field(default_factory=Filters)
 
     def relevant(self) -> list[Passage]:
         """The passages that clear the calibrated relevance threshold themselves."""
         return [p for p in self.passages if p.relevance is not None and p.relevance >= 0]
+
+    def sides_without_evidence(self) -> list[str]:
+        """The declared sides that were searched and have nothing relevant: the only sides of
+        which an answer may say that no source addresses the question."""
+        return [s for s, best in self.side_relevance.items() if best < 0 and s != UNKNOWN]
 
 
 class Retriever:
@@ -279,17 +299,12 @@ class Retriever:
         passages, best_sentence = Hits(), Hits()
         hits: list[tuple[str, float]] = []
         base_p, base_s = self._baselines(qv, query_language) if mode != "bm25" else ({}, {})
+        searched = self._searched(filters)
+        unseen: dict[str, float] = {}
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
-                near = nearest(
-                    self.store.query_passages, qv, pool, filters.where(), base_p,
-                    self._centroids.counts["passage"],
-                )  # fmt: skip
-                # Committed when the cache was built; the bound stays that of the whole list.
-                passages = Hits(
-                    {pid: c for pid, c in near.cosines.items() if pid in self._rows}, near.bound
-                )
-                best_sentence, hits = self._sentences(qv, pool, filters, base_s)
+                passages, best_sentence, hits = self._dense(qv, pool, filters, base_p, base_s)
+                unseen = self._each_side(qv, pool, filters, searched, passages, best_sentence, hits)
         dense, best = passages.cosines, best_sentence.cosines
         lexical: dict[str, float] = {}
         if mode != "dense":
@@ -302,6 +317,11 @@ class Retriever:
         }
         ranked = self._ranked(fused, pool, dense, best, lexical, relevance)
         chosen = balanced(ranked, k) if balance else ranked[:k]
+        by_side = {side: unseen.get(side, float("-inf")) for side in searched}
+        for pid, m in relevance.items():
+            side = str(self._rows[pid][2].get("side", UNKNOWN))
+            if side in by_side:
+                by_side[side] = max(by_side[side], m)
         found = Retrieval(
             chosen,
             qv,
@@ -310,12 +330,90 @@ class Retriever:
             timings,
             self._records,
             self._sides,
+            side_relevance=by_side if mode != "bm25" else {},
+            filters=filters,
         )
         if sentences != "none":
             with _timed(timings, "sentences_ms"):
                 of = chosen if sentences == "all" else found.relevant()
                 found.sentences = self.store.sentences(sentence_ids(of))
         return found
+
+    def _dense(
+        self,
+        qv: np.ndarray,
+        pool: int,
+        filters: Filters,
+        base_p: dict[str, float],
+        base_s: dict[str, float],
+    ) -> tuple[Hits, Hits, list[tuple[str, float]]]:
+        """The shared passage and sentence lists: passage cosines, each passage's best
+        sentence, and the sentence hits (committed rows only)."""
+        near = nearest(
+            self.store.query_passages, qv, pool, filters.where(), base_p,
+            self._centroids.counts["passage"],
+        )  # fmt: skip
+        # Committed when the cache was built; the bound stays that of the whole list.
+        passages = Hits(
+            {pid: c for pid, c in near.cosines.items() if pid in self._rows},
+            near.bound,
+            near.complete,
+        )
+        best_sentence, hits = self._sentences(qv, pool, filters, base_s)
+        return passages, best_sentence, hits
+
+    def _searched(self, filters: Filters) -> list[str]:
+        """The declared sides that have committed passages within the filters."""
+        index = self._bm25
+        if index is None or not index.ids:
+            return []
+        column = index.meta["side"]
+        mask = self._mask(filters)
+        present = set(column.tolist() if mask is None else column[mask].tolist())
+        return [side for side in self._sides if side in present]
+
+    def _each_side(
+        self,
+        qv: np.ndarray,
+        pool: int,
+        filters: Filters,
+        searched: list[str],
+        passages: Hits,
+        best_sentence: Hits,
+        hits: list[tuple[str, float]],
+    ) -> dict[str, float]:
+        """Make sure every searched side has its best passages among the candidates.
+
+        The shared list usually holds every side. A side with fewer than PER_SIDE candidates
+        there, whose unseen rows could still clear the lower (cross-language) relevance
+        threshold, gets a list of its own (a Chroma query filtered to it: slower, so only
+        then); its rows are added to `passages`, `best_sentence` and `hits` in place.
+
+        Returns side → the most relevance margin a row of that side that no list returned can
+        have (-inf when its list held every row of it).
+        """
+        cross = self.thresholds[1]
+        counts: dict[str, int] = {}
+        for pid in {*passages.cosines, *best_sentence.cosines}:
+            side = str(self._rows[pid][2].get("side", UNKNOWN))
+            counts[side] = counts.get(side, 0) + 1
+
+        def beyond(hits: Hits) -> float:
+            return float("-inf") if hits.complete else hits.bound - cross
+
+        unseen = {side: beyond(passages) for side in searched}
+        for side in searched:
+            if counts.get(side, 0) >= PER_SIDE or unseen[side] < 0 or len(searched) < 2:
+                continue
+            own = Filters(sides=(side,), languages=filters.languages, sources=filters.sources)
+            extra, extra_best, extra_hits = self._dense(qv, pool, own, {}, {})
+            for pid, c in extra.cosines.items():
+                passages.cosines.setdefault(pid, c)
+            for pid, c in extra_best.cosines.items():
+                best_sentence.cosines[pid] = max(c, best_sentence.cosines.get(pid, -1.0))
+            hits.extend(h for h in extra_hits if h not in hits)
+            unseen[side] = beyond(extra)
+        return unseen
 
     def _baselines(
         self, qv: np.ndarray, query_language: str
@@ -446,6 +544,16 @@ class Retriever:
             fused[of[np.argsort(-hybrid, kind="stable")]] = np.sort(semantic[of])[::-1]
         return dict(zip(ids, fused.tolist(), strict=True))
 
+    def _mask(self, filters: Filters) -> np.ndarray | None:
+        """The cached passages the filters keep (None: every one)."""
+        index = self._bm25
+        mask = None
+        for key, vals in filters.fields():
+            if index is not None:
+                m = np.isin(index.meta[key], list(vals))
+                mask = m if mask is None else mask & m
+        return mask
+
     def _lexical(
         self, query: str, pool: int, filters: Filters, candidates: list[str]
     ) -> dict[str, float]:
@@ -453,11 +561,7 @@ class Retriever:
         index = self._bm25
         if index is None:
             return {}
-        mask = None
-        for key, vals in filters.fields():
-            m = np.isin(index.meta[key], list(vals))
-            mask = m if mask is None else mask & m
-        scores = index.scores(query, mask)
+        scores = index.scores(query, self._mask(filters))
         if scores is None:
             return {}
         out = {index.ids[i]: s for i, s in top(scores, pool)}
@@ -484,16 +588,23 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
-def balanced(passages: list[Passage], k: int, per_side: int = 2) -> list[Passage]:
-    """Top k by fused score, but with the best `per_side` passages of each side in the pool.
+def balanced(passages: list[Passage], k: int) -> list[Passage]:
+    """The top k with every relevant side side by side: the best PER_SIDE relevant passages
+    (those that clear the calibrated threshold themselves) of each side, taken in turn, the
+    side with the best passage first; then the rest by score.
 
-    Example: pool sides [A, A, A, A, B], k=3 → A, A, B (not A, A, A).
+    A side is judged by its own passages, not by how far below another side's they score: the
+    passage that argues against a claim is worded far from it. A side with nothing relevant
+    gets no place it did not earn by score. (Taking every relevant passage in turn, not the
+    best two, quoted more of the weaker side on the bundled set for no gain elsewhere: README.)
+
+    Example: relevant sides [A, A, A, B], k=3 → A, B, A (not A, A, A).
     """
-    pool = passages[: 3 * k]
-    reserved: list[Passage] = []
-    for side in dict.fromkeys(p.side for p in pool):
-        reserved.extend([p for p in pool if p.side == side][:per_side])
-    reserved = sorted(reserved, key=lambda p: -p.score)[:k]
-    ids = {p.id for p in reserved}
-    rest = [p for p in passages if p.id not in ids][: max(0, k - len(reserved))]
-    return sorted(reserved + rest, key=lambda p: -p.score)
+    queues: dict[str, list[Passage]] = {}
+    for p in passages:
+        if p.relevance is not None and p.relevance >= 0:
+            queues.setdefault(p.side, []).append(p)
+    turns = list(zip_longest(*queues.values()))[:PER_SIDE]
+    first = [p for turn in turns for p in turn if p is not None]
+    ids = {p.id for p in first}
+    return (first + [p for p in passages if p.id not in ids])[:k]

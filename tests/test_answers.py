@@ -10,6 +10,7 @@ from assistant import Answer, Assistant
 from assistant.answering.evidence import Evidence
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.figures import find_figures
+from assistant.filters import Filters
 from assistant.retrieval import Retrieval
 from assistant.schema import Passage
 
@@ -86,10 +87,45 @@ def test_answer_reports_sides_without_evidence(assistant: Assistant) -> None:
     assert "No pro-Ukraine source" in answer.answer
 
 
-def test_sides_without_evidence_are_named(contested: Assistant) -> None:
+def test_a_filtered_ask_says_nothing_of_the_sides_it_left_out(contested: Assistant) -> None:
+    """The filter kept the against side out of the search: that it has no evidence would be
+    false (c15_against answers this), so the answer must not say it."""
     answer = contested.ask("Should zoos be closed?", side=["for"])
-    assert answer.citations and "against" in answer.sides_without_evidence
+    assert answer.citations and {c.side for c in answer.citations} == {"for"}
+    assert answer.sides_without_evidence == []
+    assert "No against source" not in answer.answer
+    found = contested.retriever.retrieve("Should zoos be closed?", 8, Filters.of(side="for"))
+    assert set(found.side_relevance) == {"for"}  # the only side searched
+
+
+def test_a_side_searched_with_nothing_relevant_is_named(fresh: Assistant, tmp_path: Path) -> None:
+    """The statement is made when it is true: the side was searched, within the filters, and
+    none of its passages is relevant."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tax.txt").write_text(
+        "A tax on sugary drinks cut sales of soda by a fifth within two years in Mexico.\n\n"
+        "Health economists credit the sugar tax with fewer cases of diabetes among children.",
+        encoding="utf-8",
+    )
+    (docs / "rail.txt").write_text(
+        "The new high-speed railway line will halve the journey time between the two ports.\n\n"
+        "Engineers expect the viaducts to be finished before the end of the decade.",
+        encoding="utf-8",
+    )
+    (docs / "sources.toml").write_text(
+        '[corpus.sides]\nfor = "argues for"\nagainst = "argues against"\n\n'
+        '[[sources]]\nfile = "tax.txt"\nside = "for"\n\n'
+        '[[sources]]\nfile = "rail.txt"\nside = "against"\n',
+        encoding="utf-8",
+    )
+    fresh.ingest([docs])
+    answer = fresh.ask("Did the sugar tax reduce soda sales?")
+    assert {c.source_id for c in answer.citations} == {"tax"}
+    assert answer.sides_without_evidence == ["against"]
     assert "No against source in the index addresses this." in answer.answer
+    language = fresh.ask("Did the sugar tax reduce soda sales?", language="en")
+    assert "No against source among those searched addresses this." in language.answer
 
 
 def test_streaming_yields_text_then_the_same_answer(assistant: Assistant) -> None:
@@ -350,3 +386,73 @@ def test_an_answerer_works_from_a_retrieval_alone() -> None:
 
     with pytest.raises(ValueError, match="sentences=.relevant. or .all."):
         ExtractiveAnswerer().answer("How much aid?", dataclasses.replace(retrieval, sentences=None))
+
+
+DEBATE = {
+    # The claim's own two documents: the one against never mentions museums or entry fees.
+    "free_for": (
+        "for",
+        "Free entry to museums brings in visitors who have never been inside "
+        "one, and children learn more from collections they can visit every week.",
+    ),
+    "free_against": (
+        "against",
+        "Public money is scarce, and hospitals and schools need every "
+        "euro of it more urgently than galleries do.",
+    ),
+    # Other claims about museums, for: they share the claim's words, not its question.
+    "hours_for": (
+        "for",
+        "Museums should stay open until late in the evening so that people "
+        "who work during the day can visit their collections.",
+    ),
+    "loot_for": (
+        "for",
+        "Museums must return looted artefacts to the countries they were taken "
+        "from during colonial rule.",
+    ),
+    "guides_for": (
+        "for",
+        "Museum guides should be trained volunteers, because museum visitors "
+        "enjoy talking with local enthusiasts.",
+    ),
+    # Another claim altogether, against.
+    "rail_against": (
+        "against",
+        "A high-speed railway between the two ports would cost far more "
+        "than its builders admit and carry few passengers.",
+    ),
+}
+
+
+@pytest.fixture()
+def debate(fresh: Assistant, tmp_path: Path) -> Assistant:
+    docs = tmp_path / "debate"
+    docs.mkdir()
+    toml = '[corpus.sides]\nfor = "argues for"\nagainst = "argues against"\n'
+    for name, (side, text) in DEBATE.items():
+        (docs / f"{name}.txt").write_text(text, encoding="utf-8")
+        toml += f'\n[[sources]]\nfile = "{name}.txt"\nside = "{side}"\nlanguages = ["en"]\n'
+    (docs / "sources.toml").write_text(toml, encoding="utf-8")
+    fresh.ingest([docs])
+    return fresh
+
+
+def test_a_counter_argument_worded_far_from_the_claim_is_retrieved_and_quoted(
+    debate: Assistant,
+) -> None:
+    question = "Should all museums be free of charge?"
+    found = debate.retriever.retrieve(question, 4)
+    plain = [p.source_id for p in debate.search(question, 4)]
+    # By score alone, the other museum claims come before the argument against (the reason
+    # side-aware retrieval exists); side by side, each side's best comes first.
+    assert plain.index("free_against") > 1, plain
+    assert {p.source_id for p in found.passages[:2]} == {"free_for", "free_against"}
+    answer = debate.ask(question)
+    assert {"free_for", "free_against"} <= {c.source_id for c in answer.citations}, answer.answer
+    assert answer.sides_without_evidence == []
+
+
+def test_a_document_of_an_unrelated_claim_is_not_quoted(debate: Assistant) -> None:
+    answer = debate.ask("Should all museums be free of charge?")
+    assert "rail_against" not in {c.source_id for c in answer.citations}, answer.answer

@@ -47,14 +47,17 @@ def test_balance_keeps_the_best_of_each_side(assistant: Assistant) -> None:
     assert {"pro-Russia", "pro-Ukraine"} <= {h.side for h in hits}
 
 
-def _p(i: int, side: str, score: float) -> Passage:
-    return Passage(str(i), "s", "t", 0, 1, "en", side, "v", "", "", "", score)
+def _p(i: int, side: str, score: float, relevance: float | None = 0.01) -> Passage:
+    return Passage(str(i), "s", "t", 0, 1, "en", side, "v", "", "", "", score, relevance=relevance)
 
 
-def test_balance_unit() -> None:
+def test_balance_takes_relevant_sides_in_turn_and_lifts_no_irrelevant_side() -> None:
     pool = [_p(1, "A", 0.9), _p(2, "A", 0.8), _p(3, "A", 0.7), _p(4, "A", 0.6), _p(5, "B", 0.5)]
-    assert [p.id for p in balanced(pool, 3)] == ["1", "2", "5"]
+    assert [p.id for p in balanced(pool, 3)] == ["1", "5", "2"]
     assert [p.id for p in balanced(pool[:4], 3)] == ["1", "2", "3"]
+    # B's passage does not clear the threshold: it keeps the place its score gives it.
+    pool[4] = _p(5, "B", 0.5, relevance=-0.01)
+    assert [p.id for p in balanced(pool, 3)] == ["1", "2", "3"]
 
 
 def test_tokenizer_handles_chinese_cyrillic_and_accents() -> None:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ..retrieval import Retrieval
 from ..schema import Citation, SideSummary
 from ..sources import UNKNOWN
 from ..store import SourceRecord
@@ -84,13 +85,13 @@ def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
     return [by_value[v] for v in sorted(by_value)]
 
 
-def sides_without_evidence(
-    citations: Sequence[Citation], records: dict[str, SourceRecord], vocabulary: Sequence[str]
-) -> list[str]:
-    """Sides that have indexed sources but none of them is cited."""
+def sides_without_evidence(citations: Sequence[Citation], retrieval: Retrieval) -> list[str]:
+    """The sides of which an answer may say that no source addresses the question: searched
+    (declared, within the filters), nothing relevant found (Retrieval.sides_without_evidence),
+    and so not cited. A side the filters left out, or one with relevant passages that are not
+    quoted, is not named."""
     cited = {c.side for c in citations}
-    indexed = {r.source.side for r in records.values()}
-    return [s for s in vocabulary if s != UNKNOWN and s in indexed and s not in cited]
+    return [s for s in retrieval.sides_without_evidence() if s not in cited]
 
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")

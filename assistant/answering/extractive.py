@@ -130,10 +130,10 @@ class ExtractiveAnswerer:
             abstained=False,
             mode=self.name,
             retrieved=retrieval.passages,
-            sides_without_evidence=sides_without_evidence(citations, records, sides),
+            sides_without_evidence=sides_without_evidence(citations, retrieval),
             disagreements=disagreements(citations),
         )
-        answer.answer = text + _coda(answer)
+        answer.answer = text + _coda(answer, bool(retrieval.filters.fields()))
         return answer
 
 
@@ -186,7 +186,7 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _coda(answer: Answer) -> str:
+def _coda(answer: Answer, filtered: bool = False) -> str:
     parts = []
     if answer.disagreements:
         parts.append(
@@ -200,10 +200,13 @@ def _coda(answer: Answer) -> str:
             refs = " ".join(f"[{n}]" for n in d["citations"])
             parts.append(f"- {inert(d['figure'])} — {who} {refs}")
     if answer.sides_without_evidence:
+        # Only searched sides are named (citations.sides_without_evidence); under filters the
+        # search did not cover the whole index, and the sentence says so.
+        where = "among those searched" if filtered else "in the index"
         parts.append(
             "\n"
             + "; ".join(
-                f"No {inert(s)} source in the index addresses this."
+                f"No {inert(s)} source {where} addresses this."
                 for s in answer.sides_without_evidence
             )
         )

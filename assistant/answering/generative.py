@@ -9,7 +9,7 @@ its offsets, so the quote can be checked against the source like an extractive o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import LLMError
@@ -17,6 +17,7 @@ from ..prompts import render
 from ..retrieval import Retrieval, SentenceScope
 from ..rows import parse
 from ..schema import Answer, Passage
+from ..sources import UNKNOWN
 from . import final
 from .citations import (
     disagreements,
@@ -53,14 +54,25 @@ class GenerativeAnswerer:
         self.llm, self.prompts_dir = llm, prompts_dir
         self.name = f"llm:{model or getattr(llm, 'model', 'unknown')}"
 
-    def _messages(self, question: str, passages: Sequence[Passage]) -> list[Any]:
+    def _messages(self, question: str, retrieval: Retrieval) -> list[Any]:
         from llama_index.core.llms import ChatMessage, MessageRole
 
         items = [
-            {"n": n, "label": _label(p), "text": p.text} for n, p in enumerate(passages, start=1)
+            {"n": n, "label": _label(p), "text": p.text}
+            for n, p in enumerate(retrieval.passages, start=1)
+        ]
+        # What the model may say about a side's evidence is what the search established: the
+        # sides searched with nothing relevant, and the sides the filters left out (unknown).
+        shown = {p.side for p in retrieval.passages}
+        empty = [s for s in retrieval.sides_without_evidence() if s not in shown]
+        unsearched = [
+            s for s in retrieval.sides if s != UNKNOWN and s not in retrieval.side_relevance
         ]
         system = render(self.prompts_dir, "answer.system.md")
-        user = render(self.prompts_dir, "answer.user.md", passages=items, question=question)
+        user = render(
+            self.prompts_dir, "answer.user.md", passages=items, question=question,
+            sides_without_evidence=empty, sides_not_searched=unsearched,
+        )  # fmt: skip
         return [
             ChatMessage(role=MessageRole.SYSTEM, content=system),
             ChatMessage(role=MessageRole.USER, content=user),
@@ -80,8 +92,7 @@ class GenerativeAnswerer:
             yield answer.answer
             yield answer
             return
-        passages = retrieval.passages
-        messages = self._messages(question, passages)
+        messages = self._messages(question, retrieval)
         parts: list[str] = []
         try:
             for chunk in self.llm.stream_chat(messages):
@@ -97,7 +108,7 @@ class GenerativeAnswerer:
         return final(self.stream(question, retrieval, question_language))
 
     def _finish(self, question: str, text: str, retrieval: Retrieval) -> Answer:
-        records, sides = retrieval.records, retrieval.sides
+        records = retrieval.records
         evidence = score(question, retrieval, retrieval.passages)
         candidates = [
             make_citation(n, _best_sentence(p, evidence), records.get(p.source_id))
@@ -129,7 +140,7 @@ class GenerativeAnswerer:
             abstained=abstained,
             mode=self.name,
             retrieved=retrieval.passages,
-            sides_without_evidence=sides_without_evidence(used, records, sides) if used else [],
+            sides_without_evidence=sides_without_evidence(used, retrieval) if used else [],
             disagreements=disagreements(used),
             unsupported_sentences=unsupported,
             dropped_citations=dropped,
