@@ -101,7 +101,8 @@ def create_server(assistant: Assistant) -> AssistantMCP:
     ) -> AnswerOut:
         """Answer with verbatim, cited quotes; each citation says who says it (outlet,
         author, date, language) and from which side and voice; `sides` summarises each side,
-        `sides_without_evidence` names the sides with nothing relevant."""
+        `sides_without_evidence` names the sides searched (within the filters) with nothing
+        relevant."""
         return await _call(
             lambda: answer_out(
                 assistant.ask(question, mode=mode, side=side, language=language, source=source)

@@ -158,6 +158,7 @@ class Retriever:
         self._rows: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self._owners: dict[tuple[str, str], dict[int, str]] = {}
         self._sides: list[str] = []
+        self._present: set[str] = set()
         self._checked_embedder = False
         self._centroids = Centroids({}, embedder.dim)
         # Tallies computed from stored vectors, for sources ingested before tallies were kept.
@@ -210,6 +211,7 @@ class Retriever:
             self._bm25, self._bm25_rows = bm25, {pid: i for i, pid in enumerate(bm25.ids)}
             # Filter values are checked against this on every filtered query: computed once here.
             self._languages = sorted(set(bm25.meta["language"]))
+            self._present = set(bm25.meta["side"].tolist())  # sides with committed passages
             self._rows = {r[0]: r for r in rows}
             self._owners, self._centroids = owners, centroids
             self._records, self._sides = records, sides
@@ -367,9 +369,8 @@ class Retriever:
         index = self._bm25
         if index is None or not index.ids:
             return []
-        column = index.meta["side"]
         mask = self._mask(filters)
-        present = set(column.tolist() if mask is None else column[mask].tolist())
+        present = self._present if mask is None else set(index.meta["side"][mask].tolist())
         return [side for side in self._sides if side in present]
 
     def _each_side(

@@ -181,3 +181,17 @@ def test_unreachable_endpoint_is_a_clear_error(index_dir: Path, embedder) -> Non
 def test_llm_mode_without_endpoint_says_how_to_configure(assistant: Assistant) -> None:
     with pytest.raises(ConfigError, match="ASSISTANT_LLM_BASE_URL"):
         assistant.ask("How much aid?", mode="llm")
+
+
+def test_the_prompt_names_a_filtered_out_side_as_not_searched_never_as_without_evidence(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    server.script("World Today News (pro-Russia) says $7.6 billion [1].")
+    answer = llm_assistant.ask("How much aid has Japan given Ukraine?", side="pro-Russia")
+    system, user = server.requests[-1]["messages"]
+    assert "only when the user's message lists it as searched" in system["content"]
+    assert "Sides not searched (left out by the user's filters): " in user["content"]
+    not_searched = user["content"].split("Sides not searched (left out by the user's filters): ")
+    assert "pro-Ukraine" in not_searched[1].splitlines()[0]
+    assert "Sides searched with nothing relevant found" not in user["content"]
+    assert answer.sides_without_evidence == []

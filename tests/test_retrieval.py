@@ -130,3 +130,35 @@ def test_fragments_without_letters_get_no_sentence_vector(fresh: Assistant, tmp_
     # One sentence of the four has letters: it is the only one with a vector.
     assert [sid.rsplit("#s", 1)[1] for sid, _ in r.sentence_hits] == ["0"]
     assert r.passages and r.passages[0].source_id == "junk"  # the passage itself is indexed
+
+
+def test_a_side_the_shared_list_missed_gets_a_search_of_its_own(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """Sixty documents for, all close to the question, fill the shared candidate list; the one
+    document against is still found, by a query of its side alone."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    toml = '[corpus.sides]\nfor = "argues for"\nagainst = "argues against"\n'
+    topics = ["science", "history", "art", "design", "music", "nature", "maps", "coins", "toys",
+              "ships", "trains", "clocks", "fossils", "textiles", "glass"]  # fmt: skip
+    openings = ["Free entry to", "No ticket price at", "Dropping the fee at", "Free access to"]
+    for i in range(60):
+        topic, opening = topics[i % len(topics)], openings[i // len(topics)]
+        text = f"{opening} {topic} museums brings more visitors. Free museums of {topic} teach children."
+        (docs / f"for{i:02d}.txt").write_text(text, encoding="utf-8")
+        toml += f'\n[[sources]]\nfile = "for{i:02d}.txt"\nside = "for"\nlanguages = ["en"]\n'
+    (docs / "against.txt").write_text(
+        "Public money is scarce, and hospitals and schools need every euro of it more urgently "
+        "than museums do.",
+        encoding="utf-8",
+    )
+    toml += '\n[[sources]]\nfile = "against.txt"\nside = "against"\nlanguages = ["en"]\n'
+    (docs / "sources.toml").write_text(toml, encoding="utf-8")
+    fresh.ingest([docs])
+    question = "Should museums be free of charge?"
+    shared = fresh.store.query_passages(fresh.embedder.queries([question])[0], 24, None)
+    assert all(not pid.startswith("against") for pid, _ in shared)  # the shared list missed it
+    found = fresh.retriever.retrieve(question, 8)
+    assert "against" in [p.source_id for p in found.passages[:2]]
+    assert found.side_relevance["against"] >= 0 and found.sides_without_evidence() == []
