@@ -298,7 +298,8 @@ class Assistant:
             k: how many (default settings.top_k).
             side, language, source: filters (a value, a list, or comma-separated).
             mode: "hybrid", "dense" or "bm25".
-            balance: keep the best passages of every side present.
+            balance: lead with the best two relevant passages of every side, side by side
+                (retrieval.balanced).
         """
         check_question(query)
         return self.retriever.retrieve(

@@ -92,13 +92,16 @@ def prepare(
     """Sentences (with languages) and passages of one source text, sized in the embedder's
     tokens and never longer than it reads at once.
 
-    `declared`: the languages the source's labels give. When it names one, that language is
-    what a sentence too short to detect ("Prison is punishment.") is taken to be, so that a
-    one-language corpus of short texts stays one language (a row of undetermined language is
-    measured without a language baseline, retrieval.py).
+    `declared`: the languages the source's labels give. When it names exactly one, and one of
+    `settings.languages`, that language is what a sentence too short to detect ("Prison is
+    punishment.") is taken to be, so that a one-language corpus of short texts stays one
+    language (a row of undetermined language is measured without a language baseline,
+    centroids.py).
     """
     max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
-    fallback = declared[0] if len(declared) == 1 else UNDETERMINED
+    # Only a language detection could also give: another would make a group of the short rows.
+    one = declared[0] if len(declared) == 1 else ""
+    fallback = one if one in settings.languages else UNDETERMINED
     main = detect(text[:3000], settings.languages)
     main = fallback if main == UNDETERMINED else main
     raw = split_sentences(

@@ -92,8 +92,9 @@ class Retrieval:
     # candidate's margin, or, where rows of the side went unseen, the most an unseen one could
     # score. A side the filters left out is not here: it was not searched.
     side_relevance: dict[str, float] = field(default_factory=dict)
-    # The filters it searched within.
+    # The filters it searched within, and the declared sides with passages they left out.
     filters: Filters = field(default_factory=Filters)
+    sides_not_searched: list[str] = field(default_factory=list)
 
     def relevant(self) -> list[Passage]:
         """The passages that clear the calibrated relevance threshold themselves."""
@@ -271,7 +272,8 @@ class Retriever:
             k: how many passages to return.
             filters: sides, languages and sources to keep.
             mode: "hybrid" (default), "dense" or "bm25".
-            balance: keep the best passages of every side present in the relevant pool.
+            balance: lead with the best PER_SIDE relevant passages of every side, side by
+                side (balanced()), and search a side the shared lists missed on its own.
             query_language: the query's language, for the relevance margins and the language
                 baselines; detected among `languages` when not given.
             sentences: also read the sentences, with their vectors, of the "relevant" chosen
@@ -306,7 +308,9 @@ class Retriever:
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
                 passages, best_sentence, hits = self._dense(qv, pool, filters, base_p, base_s)
-                unseen = self._each_side(qv, pool, filters, searched, passages, best_sentence, hits)
+                unseen = self._each_side(
+                    qv, pool, filters, searched, passages, best_sentence, hits, search_own=balance
+                )
         dense, best = passages.cosines, best_sentence.cosines
         lexical: dict[str, float] = {}
         if mode != "dense":
@@ -317,11 +321,14 @@ class Retriever:
             pid: margin(cos, query_language, self._lang(pid) or "und", *self.thresholds)
             for pid, cos in dense.items()
         }
-        ranked = self._ranked(fused, pool, dense, best, lexical, relevance)
+        # Balancing looks past the first `pool`: a side's own list may rank below them.
+        ranked = self._ranked(
+            fused, len(fused) if balance else pool, dense, best, lexical, relevance
+        )
         chosen = balanced(ranked, k) if balance else ranked[:k]
         by_side = {side: unseen.get(side, float("-inf")) for side in searched}
         for pid, m in relevance.items():
-            side = str(self._rows[pid][2].get("side", UNKNOWN))
+            side = self._side(pid)
             if side in by_side:
                 by_side[side] = max(by_side[side], m)
         found = Retrieval(
@@ -334,6 +341,9 @@ class Retriever:
             self._sides,
             side_relevance=by_side if mode != "bm25" else {},
             filters=filters,
+            sides_not_searched=[
+                s for s in self._sides if s != UNKNOWN and s in self._present and s not in searched
+            ],
         )
         if sentences != "none":
             with _timed(timings, "sentences_ms"):
@@ -369,7 +379,7 @@ class Retriever:
         index = self._bm25
         if index is None or not index.ids:
             return []
-        mask = self._mask(filters)
+        mask = self._mask(filters, index)
         present = self._present if mask is None else set(index.meta["side"][mask].tolist())
         return [side for side in self._sides if side in present]
 
@@ -382,29 +392,32 @@ class Retriever:
         passages: Hits,
         best_sentence: Hits,
         hits: list[tuple[str, float]],
+        search_own: bool = True,
     ) -> dict[str, float]:
         """Make sure every searched side has its best passages among the candidates.
 
-        The shared list usually holds every side. A side with fewer than PER_SIDE candidates
-        there, whose unseen rows could still clear the lower (cross-language) relevance
-        threshold, gets a list of its own (a Chroma query filtered to it: slower, so only
-        then); its rows are added to `passages`, `best_sentence` and `hits` in place.
+        The shared list usually holds every side. A declared side with fewer than PER_SIDE
+        passages there (by passage cosine: only those can be judged relevant), whose unseen
+        rows could still clear the lower relevance threshold, gets a list of its own (a Chroma
+        query filtered to it, passages and sentences: slower, so only then, and only when
+        `search_own`, for an answer); its rows are added to `passages`, `best_sentence` and `hits`
+        in place.
 
         Returns side → the most relevance margin a row of that side that no list returned can
         have (-inf when its list held every row of it).
         """
-        cross = self.thresholds[1]
+        cross = min(self.thresholds)
         counts: dict[str, int] = {}
-        for pid in {*passages.cosines, *best_sentence.cosines}:
-            side = str(self._rows[pid][2].get("side", UNKNOWN))
+        for pid in passages.cosines:
+            side = self._side(pid)
             counts[side] = counts.get(side, 0) + 1
 
         def beyond(hits: Hits) -> float:
             return float("-inf") if hits.complete else hits.bound - cross
 
         unseen = {side: beyond(passages) for side in searched}
-        for side in searched:
-            if counts.get(side, 0) >= PER_SIDE or unseen[side] < 0 or len(searched) < 2:
+        for side in searched if search_own and len(searched) > 1 else ():
+            if side == UNKNOWN or counts.get(side, 0) >= PER_SIDE or unseen[side] < 0:
                 continue
             own = Filters(sides=(side,), languages=filters.languages, sources=filters.sources)
             extra, extra_best, extra_hits = self._dense(qv, pool, own, {}, {})
@@ -413,8 +426,14 @@ class Retriever:
             for pid, c in extra_best.cosines.items():
                 best_sentence.cosines[pid] = max(c, best_sentence.cosines.get(pid, -1.0))
             hits.extend(h for h in extra_hits if h not in hits)
+            hits.sort(key=lambda h: -h[1])
             unseen[side] = beyond(extra)
         return unseen
+
+    def _side(self, pid: str) -> str:
+        """A cached passage's side (UNKNOWN if a refresh beside this query dropped it)."""
+        row = self._rows.get(pid)
+        return UNKNOWN if row is None else str(row[2].get("side", UNKNOWN))
 
     def _baselines(
         self, qv: np.ndarray, query_language: str
@@ -545,14 +564,15 @@ class Retriever:
             fused[of[np.argsort(-hybrid, kind="stable")]] = np.sort(semantic[of])[::-1]
         return dict(zip(ids, fused.tolist(), strict=True))
 
-    def _mask(self, filters: Filters) -> np.ndarray | None:
-        """The cached passages the filters keep (None: every one)."""
-        index = self._bm25
+    @staticmethod
+    def _mask(filters: Filters, index: Bm25Index) -> np.ndarray | None:
+        """The passages of `index` (the cached BM25 index) the filters keep (None: every one).
+        The caller passes the index it holds, so that a refresh beside it cannot pair one
+        snapshot's index with another's mask."""
         mask = None
         for key, vals in filters.fields():
-            if index is not None:
-                m = np.isin(index.meta[key], list(vals))
-                mask = m if mask is None else mask & m
+            m = np.isin(index.meta[key], list(vals))
+            mask = m if mask is None else mask & m
         return mask
 
     def _lexical(
@@ -562,7 +582,7 @@ class Retriever:
         index = self._bm25
         if index is None:
             return {}
-        scores = index.scores(query, self._mask(filters))
+        scores = index.scores(query, self._mask(filters, index))
         if scores is None:
             return {}
         out = {index.ids[i]: s for i, s in top(scores, pool)}

@@ -17,7 +17,6 @@ from ..prompts import render
 from ..retrieval import Retrieval, SentenceScope
 from ..rows import parse
 from ..schema import Answer, Passage
-from ..sources import UNKNOWN
 from . import final
 from .citations import (
     disagreements,
@@ -65,13 +64,10 @@ class GenerativeAnswerer:
         # sides searched with nothing relevant, and the sides the filters left out (unknown).
         shown = {p.side for p in retrieval.passages}
         empty = [s for s in retrieval.sides_without_evidence() if s not in shown]
-        unsearched = [
-            s for s in retrieval.sides if s != UNKNOWN and s not in retrieval.side_relevance
-        ]
         system = render(self.prompts_dir, "answer.system.md")
         user = render(
             self.prompts_dir, "answer.user.md", passages=items, question=question,
-            sides_without_evidence=empty, sides_not_searched=unsearched,
+            sides_without_evidence=empty, sides_not_searched=retrieval.sides_not_searched,
         )  # fmt: skip
         return [
             ChatMessage(role=MessageRole.SYSTEM, content=system),
