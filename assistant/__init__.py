@@ -23,7 +23,7 @@ from .errors import (
     TooLarge,
 )
 from .ingest import IngestReport
-from .schema import Answer, Citation, Passage, SideSummary
+from .schema import Answer, Citation, Claim, Passage, SideSummary
 from .sources import VOICES, Mark, Source, Suggestion
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "AssistantError",
     "BadDocument",
     "Citation",
+    "Claim",
     "ConfigError",
     "EmbedderMismatch",
     "IndexNotBuilt",

@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="a cited, side-labelled answer")
     p.add_argument("question")
     p.add_argument("--mode", choices=MODES, default=None)
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text: the answer as it is written, then its sources; markdown: an export with the "
+        "question and full references; json: the structured answer (same as --json)",
+    )
     _filters(p)
 
     p = sub.add_parser("sources", help="list indexed sources and their labels")
@@ -175,13 +182,17 @@ def _run(args: argparse.Namespace) -> int:
             "language": args.language,
             "source": args.source,
         }
-        if args.json:
+        from .answering.text import export, stream_full
+
+        fmt = "json" if args.json else args.format
+        if fmt == "json":
             _print_json(assistant.ask(args.question, **options).to_dict(with_retrieved=False))
-            return 0
-        for item in assistant.stream(args.question, **options):
-            if isinstance(item, str):
-                print(item, end="", flush=True)
-        print()
+        elif fmt == "markdown":
+            print(export([assistant.ask(args.question, **options)]), end="")
+        else:
+            for item in stream_full(assistant.stream(args.question, **options)):
+                if isinstance(item, str):
+                    print(item, end="", flush=True)
         return 0
     if args.command == "sources":
         records = assistant.sources()

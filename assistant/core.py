@@ -127,7 +127,12 @@ class Assistant:
                 "ASSISTANT_LLM_MODEL, or use mode 'extractive'"
             )
         return GenerativeAnswerer(
-            self.llm, self.settings.prompts_dir, self.settings.llm_model or ""
+            self.llm,
+            self.settings.prompts_dir,
+            self.settings.llm_model or "",
+            embed=self.embedder.queries,
+            languages=self.settings.languages,
+            elsewhere=self.retriever.nearest_sentences,
         )
 
     def mode_label(self, mode: str | None = None) -> str:

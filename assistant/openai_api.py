@@ -5,14 +5,13 @@ What a client of the OpenAI protocol relies on, kept:
   prompt = the text of every message, completion = the text of the reply. With
   `"stream_options": {"include_usage": true}` the last chunk before `[DONE]` carries it.
 - `max_tokens` (or `max_completion_tokens`) is honoured by cutting the reply at the last sentence
-  boundary (an end of line, a citation marker, a sentence end) whose text, with the sources
-  list of the citations it still holds, fits; `finish_reason` is then "length" and only the
-  citations of the kept text are returned. If not even one sentence fits, the reply is cut at
-  the last whole word that does. When streaming with a limit, the reply is sent once the cut
-  is known.
+  boundary whose text, with the references of the citations it still holds, fits (text.cut);
+  `finish_reason` is then "length" and only the citations of the kept text are returned. When
+  streaming with a limit, the reply is sent once the cut is known.
 - Follow-ups: the history goes to `Assistant.ask`, which condenses an elliptical follow-up
   (answering/condense.py).
-The reply text carries `[n]` markers and a `Sources:` list; the structured citations ride in
+The reply text is the answer's body with `[n]` markers, then its references list (text.full), in
+both modes; the structured citations ride in
 an extra `citations` field (on the last chunk when streaming) and the whole answer in
 `assistant`.
 """
@@ -22,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,13 +31,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from .answering.text import Cut, cut
 from .core import Assistant
 from .errors import InvalidRequest
-from .markup import inert
-from .schema import Answer, Citation
-from .wire import answer_body, answer_out, sources_list, with_sources
-
-_MARKER = re.compile(r"\[(\d+)\]")
+from .schema import Answer
+from .wire import answer_out
 
 
 class ChatMessage(BaseModel):
@@ -78,63 +74,9 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
 
 
-@dataclass(frozen=True)
-class Reply:
-    """What the endpoint sends for one answer: text, the citations it holds, why it ended."""
-
-    content: str
-    citations: list[Citation]
-    finish_reason: str
-    tokens: int  # the content's, counted once: the cut needs it and so does `usage`
-
-
-def _boundaries(body: str) -> list[int]:
-    """Where the body may be cut: line ends, after each [n] marker, and sentence ends."""
-    import sentencex
-
-    ends = {m.end() for m in _MARKER.finditer(body)}
-    offset = 0
-    for line in body.split("\n"):
-        for b in sentencex.get_sentence_boundaries("en", line):
-            ends.add(offset + len(b["text"].rstrip()) + b["start_index"])
-        offset += len(line) + 1
-        ends.add(offset - 1)
-    return sorted(e for e in ends if 0 < e < len(body))
-
-
-def _kept(text: str, citations: list[Citation]) -> list[Citation]:
-    cited = {int(n) for n in _MARKER.findall(text)}
-    return [c for c in citations if c.n in cited]
-
-
-def reply(a: Answer, limit: int | None, count: Callable[[str], int] = count_tokens) -> Reply:
-    """The reply for an answer, cut to at most `limit` tokens at a sentence boundary."""
-    full = with_sources(a)
-    tokens = count(full)
-    if limit is None or tokens <= limit:
-        return Reply(full, a.citations, "stop", tokens)
-    body = answer_body(a)
-    best: Reply | None = None
-    for end in _boundaries(body):
-        text = body[:end].rstrip()
-        cites = _kept(text, a.citations)
-        if a.citations and not cites:
-            continue  # a heading alone says nothing: the first cut point holds a citation
-        content = text + "\n\n" + sources_list(cites) if cites else text
-        tokens = count(content)
-        if tokens > limit:
-            break  # a longer prefix holds at least as many tokens
-        best = Reply(content, cites, "length", tokens)
-    if best is not None:
-        return best
-    from .chunking import encoding
-
-    head = encoding().decode(encoding().encode(body, disallowed_special=())[:limit])
-    head = head[: head.rfind(" ")] if " " in head.strip() else head
-    while head and count(head) > limit:  # decoding can merge pieces into more tokens
-        head = head[:-1]
-    head = head.rstrip()
-    return Reply(head, _kept(head, a.citations), "length", count(head))
+def reply(a: Answer, limit: int | None) -> Cut:
+    """The reply for an answer: its text with references, cut to `limit` tokens (text.cut)."""
+    return cut(a, limit, count_tokens)
 
 
 def usage(prompt: int, completion: int) -> dict[str, int]:
@@ -145,7 +87,7 @@ def usage(prompt: int, completion: int) -> dict[str, int]:
     }
 
 
-def extras(a: Answer, r: Reply) -> dict[str, Any]:
+def extras(a: Answer, r: Cut) -> dict[str, Any]:
     """The fields beyond OpenAI's: the structured citations and the whole answer, both trimmed
     to the citations the (possibly cut) reply still holds."""
     kept = {c.n for c in r.citations}
@@ -227,9 +169,8 @@ def events(call: Call, items: Iterator[str | Answer]) -> Iterator[str]:
     for item in items:
         if isinstance(item, str):
             if limit is None:  # with a limit, the reply goes out once it is cut
-                text = item if call.mode == "extractive" else inert(item)
-                sent += text
-                yield chunk({"content": text})
+                sent += item  # safe Markdown in both modes (answering/text.py)
+                yield chunk({"content": item})
             continue
         r = reply(item, limit)
         # The streamed text is the answer as written; the sources list follows it.

@@ -94,6 +94,23 @@ class SideSummary:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an LLM's answer: the [n] it cites, and whether they support it.
+
+    `quotes` holds, per cited n, the sentence of passage n that best supports this sentence:
+    {"n", "quote", "start", "end", "cosine"} (offsets in the source's whole text)."""
+
+    text: str
+    citations: list[int]
+    supported: bool
+    why: str = ""  # why it is flagged; "" when supported
+    quotes: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 @dataclass
 class Answer:
     """An answer: Markdown with [n] markers, the citations they point at, and how it was made."""
@@ -108,6 +125,8 @@ class Answer:
     sides_without_evidence: list[str] = field(default_factory=list)
     disagreements: list[dict[str, Any]] = field(default_factory=list)
     unsupported_sentences: list[str] = field(default_factory=list)
+    # LLM mode: every sentence of the answer with its support (answering/claims.py).
+    claims: list[Claim] = field(default_factory=list)
     dropped_citations: list[int] = field(default_factory=list)
     retrieved: list[Passage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)

@@ -21,10 +21,10 @@ from starlette.middleware import Middleware
 
 from . import Assistant, AssistantError
 from .access import LOGIN_MESSAGE, Keys
+from .answering.text import linked, plain
 from .guard import Guard
 from .jobs import Jobs
-from .markup import plain
-from .webrender import CSS, as_text, document_html, legend_html, linked, sources_html
+from .webrender import CSS, as_text, document_html, legend_html, sources_html
 from .webupload import add_documents, source_choices
 
 EXAMPLES = [
@@ -78,15 +78,13 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
                 source=source or None,
             ):
                 if isinstance(item, str):
+                    # Both modes stream safe Markdown (answering/text.py): document text
+                    # inert, an LLM's Markdown without raw HTML, images or links.
                     text += item
-                    # An extractive answer is composed inert (document text escaped); an LLM's
-                    # text may repeat a document's markup, so all of it is escaped.
-                    shown = text if mode == "extractive" else as_text(text)
-                    chat[-1] = {"role": "assistant", "content": shown}
+                    chat[-1] = {"role": "assistant", "content": text}
                     yield chat, "", gr.update(), ""
                 else:
-                    shown = item.answer if item.mode == "extractive" else as_text(item.answer)
-                    chat[-1] = {"role": "assistant", "content": linked(shown)}
+                    chat[-1] = {"role": "assistant", "content": linked(item.answer)}
                     choices = [
                         (f"[{c.n}] {c.who()}", f"{c.source_id}:{c.start}:{c.end}")
                         for c in item.citations

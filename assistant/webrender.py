@@ -1,16 +1,15 @@
 """The web chat's HTML: side badges, citations with their context, the document view, the legend.
 
 Everything shown from a document or a user is escaped here (html.escape) or made inert for the
-chat's Markdown (markup.py); webapp.py only places these pieces on the page.
+chat's Markdown (answering/text.py); webapp.py only places these pieces on the page.
 """
 
 from __future__ import annotations
 
 import html
-import re
 
 from . import VOICES, Answer, Assistant, Citation
-from .markup import inert
+from .answering.text import inert
 from .sources import Source
 
 # Colours for side badges: assigned in vocabulary order, so any corpus's sides get one.
@@ -131,10 +130,5 @@ def document_html(assistant: Assistant, source_id: str, start: int | None, end: 
 
 
 def as_text(text: str) -> str:
-    """Text shown in the chat as written: no Markdown or HTML in it takes effect (markup.py)."""
+    """Text shown in the chat as written: no Markdown or HTML in it takes effect (answering/text.py)."""
     return inert(text)
-
-
-def linked(text: str) -> str:
-    """Turn [n] markers into links to the citation in the source panel."""
-    return re.sub(r"\[(\d{1,3})\]", r"[[\1]](#cite-\1)", text)

@@ -2,8 +2,8 @@
 
 One definition each, so that a source or an answer reads the same through every door:
 `AnswerOut` (an Answer; `retrieved` as ranked source ids), `SourceOut` / `SourceText` (a
-source's labels, and its whole text), and `with_sources()`, the answer as text with a numbered
-sources list, for clients that only show text (chat UIs, agents).
+source's labels, and its whole text). An answer's text (body, references, cut, export) has its
+own owner: answering/text.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, create_model
 
-from .markup import inert
-from .schema import Answer, Citation, Passage
+from .schema import Answer, Passage
 from .sources import Source
 from .store import SourceRecord
 
@@ -107,31 +106,6 @@ def source_out(record: SourceRecord) -> SourceOut:
 
 def source_text(record: SourceRecord, text: str) -> SourceText:
     return SourceText(**source_out(record).model_dump(), text=text)
-
-
-def sources_list(citations: list[Citation]) -> str:
-    """'Sources:' and one line per citation: who, side, voice, date, language, the quote."""
-    lines = [
-        f"[{c.n}] {inert(c.label())}, {inert(c.date or 'undated')}, {c.language}: "
-        f"“{inert(' '.join(c.quote.split()))}”"
-        for c in citations
-    ]
-    return "Sources:\n" + "\n".join(lines) if lines else ""
-
-
-def answer_body(a: Answer) -> str:
-    """The answer's text without its own sources block, safe for a Markdown renderer."""
-    # Document text (quotes, labels) is escaped: an extractive answer is composed inert
-    # already, an LLM's text is escaped whole.
-    body = a.answer if a.mode == "extractive" else inert(a.answer)
-    return body.split("\n\n**Sources**")[0].rstrip() if a.citations else body
-
-
-def with_sources(a: Answer) -> str:
-    """The answer text with a numbered sources list, for clients that only show text."""
-    if not a.citations:
-        return answer_body(a)
-    return answer_body(a) + "\n\n" + sources_list(a.citations)
 
 
 def passage_metadata(p: Passage, record: SourceRecord | None) -> dict[str, Any]:

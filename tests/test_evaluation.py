@@ -119,11 +119,15 @@ def test_runner_writes_results_summary_and_reports_with_plots(
         "side_balance",
         "abstention_accuracy",
         "wrong_abstention_rate",
+        "unsupported_claim_rate",
         "latency_p50_ms",
         "latency_p95_ms",
     )
     assert SUMMARY_KEYS == required
     for key in required:
+        if key == "unsupported_claim_rate":  # an extractive answer makes no claim of its own
+            assert summary[key] is None
+            continue
         assert isinstance(summary[key], float | int), key
     assert summary["quote_validity"] == 1.0 and summary["abstention_accuracy"] == 1.0
     rows = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]

@@ -32,18 +32,25 @@ def test_streamed_answer_keeps_valid_citations(
     llm_assistant: Assistant, server: ScriptedOpenAIServer
 ) -> None:
     server.script(
-        "According to The Military Show (pro-Ukraine, commentary), Japan pledged more aid [1]. "
-        "World Today News (pro-Russia) gives another account [2]."
+        "According to The Military Show (pro-Ukraine), Japan had already provided $10 billion in "
+        "aid to Ukraine as of February 2024 [3]. "
+        "**Bezpalko**, quoted by a pro-Russia outlet, notes that Japan was cautious and "
+        "reluctant to impose anti-Russian sanctions [2]."
     )
     items = list(llm_assistant.stream("How much aid has Japan given Ukraine?", k=4))
     deltas = [i for i in items if isinstance(i, str)]
     answer = items[-1]
-    assert isinstance(answer, Answer) and len(deltas) > 3
+    assert isinstance(answer, Answer) and len(deltas) >= 2  # streamed sentence by sentence
+    assert "".join(deltas) == answer.answer and "**Bezpalko**" in answer.answer
     assert answer.mode == "llm:scripted-model"
-    assert [c.n for c in answer.citations] == [1, 2]
+    assert [c.n for c in answer.citations] == [2, 3]
     assert answer.dropped_citations == [] and answer.unsupported_sentences == []
+    assert all(c.supported for c in answer.claims) and len(answer.claims) == 2
     passages = answer.retrieved
-    assert answer.citations[0].source_id == passages[0].source_id
+    # Each citation quotes the sentence that supports the claim, not the question's best match.
+    assert [c.source_id for c in answer.citations] == [passages[1].source_id, passages[2].source_id]
+    assert "cautious and reluctant" in answer.citations[0].quote
+    assert "$10 billion" in answer.citations[1].quote
     request = server.requests[-1]
     assert request["stream"] is True and request["model"] == "scripted-model"
     user = request["messages"][-1]["content"]

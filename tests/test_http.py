@@ -236,7 +236,7 @@ def test_openai_sdk_streaming_and_not(api: str) -> None:
         messages=[{"role": "user", "content": "Où Kaneko a-t-il été blessé ?"}],
     )
     content = r.choices[0].message.content or ""
-    assert "Avdeevka" in content and "[1]" in content and "Sources:" in content
+    assert "Avdeevka" in content and "[1]" in content and "**Sources**" in content
     extra = r.model_extra or {}
     assert extra["citations"][0]["side"] == "pro-Russia"
     stream = client.chat.completions.create(
@@ -252,7 +252,7 @@ def test_openai_sdk_streaming_and_not(api: str) -> None:
     for chunk in stream:
         text += chunk.choices[0].delta.content or ""
         citations = (chunk.model_extra or {}).get("citations", citations)
-    assert "Avdeevka" in text and "Sources:" in text and citations
+    assert "Avdeevka" in text and "**Sources**" in text and citations
 
 
 def test_openai_usage_and_max_tokens(api: str) -> None:
@@ -281,7 +281,7 @@ def test_openai_usage_and_max_tokens(api: str) -> None:
     kept = cut.choices[0].message.content or ""
     assert cut.choices[0].finish_reason == "length"
     assert cut.usage is not None and cut.usage.completion_tokens == tokens(kept) <= 200
-    body, _, sources = kept.partition("\n\nSources:\n")
+    body, _, sources = kept.partition("\n\n**Sources**\n\n")
     assert text.startswith(body) and body.rstrip().endswith("]")  # cut after a citation
     cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", body)}
     extra = cut.model_extra or {}

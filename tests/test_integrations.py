@@ -130,7 +130,7 @@ def test_a_llamaindex_agent_calls_our_tool(
     tool_turn = next(m for m in llm_server.requests[1]["messages"] if m["role"] == "tool")
     # The agent's LLM got our answer: quotes with each side's label and a sources list.
     assert "pro-Russia" in tool_turn["content"] and "7.6 billion" in tool_turn["content"]
-    assert "Sources:" in tool_turn["content"]
+    assert "**Sources**" in tool_turn["content"]
 
 
 # -- LangChain ------------------------------------------------------------------------------

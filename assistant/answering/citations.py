@@ -1,12 +1,11 @@
 """Citations: building them from evidence, summarising them by side, finding where sources give
-different figures, and verifying the [n] markers of a generated answer.
+different figures, and which sides an answer may say have no evidence.
 
 Shared by both answerers so that an extractive and an LLM answer carry the same structure.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,11 +61,11 @@ def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
     Returns [] unless at least two different amounts come from at least two sources.
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
     """
-    by_value: dict[float, dict[str, Any]] = {}
+    by_value: dict[tuple[str, float], dict[str, Any]] = {}
     for c in citations:
         for f in find_figures(c.quote):
             entry = by_value.setdefault(
-                f.usd,
+                (f.unit, f.amount),
                 {
                     "figure": f.display(),
                     "as_written": [],
@@ -92,79 +91,3 @@ def sides_without_evidence(citations: Sequence[Citation], retrieval: Retrieval) 
     quoted, is not named."""
     cited = {c.side for c in citations}
     return [s for s in retrieval.sides_without_evidence() if s not in cited]
-
-
-_MARKER = re.compile(r"\[(\d{1,3})\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
-
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-
-
-def _digits(text: str) -> set[str]:
-    """Numbers as digit strings: "4,000,000" and "4000000" match; "7.6" is "76"."""
-    return {re.sub(r"\D", "", n) for n in _NUMBER.findall(text)}
-
-
-def figures_missing(sentence: str, passages: Sequence[str]) -> bool:
-    """Whether the sentence states a number that none of its cited passages contains.
-
-    Money amounts also match across languages by value ("$55.9 billion" ≈ "559 亿美元").
-
-    >>> figures_missing("Japan gave $7.6 billion [1]", ["aid totaling $7.6 billion"])
-    False
-    >>> figures_missing("Japan gave $13 billion [1]", ["aid totaling $7.6 billion"])
-    True
-    """
-    claim = _MARKER.sub("", sentence)
-    numbers = _digits(claim)
-    if not numbers:
-        return False
-    have = set().union(*(_digits(p) for p in passages)) if passages else set()
-    values = {f.usd for p in passages for f in find_figures(p)}
-    money = {f.usd for f in find_figures(claim)}
-    money_digits = {d for f in find_figures(claim) for d in _digits(f.text)}
-    for n in numbers:
-        if n in have:
-            continue
-        if n in money_digits and money <= values:
-            continue
-        return True
-    return False
-
-
-def verify_markers(
-    text: str, citations: Sequence[Citation], passages: dict[int, str] | None = None
-) -> tuple[str, list[Citation], list[int], list[str]]:
-    """Check a generated answer's [n] markers against the numbered passages it was given.
-
-    Returns (text with bad markers removed, citations actually used, dropped marker numbers,
-    unsupported sentences). A sentence is unsupported when it has no valid marker, or (when
-    `passages` maps n to the passage text) states a number none of its cited passages holds,
-    the way small models borrow figures from unrelated sentences. Citations keep their numbers.
-    """
-    valid = {c.n: c for c in citations}
-    dropped: list[int] = []
-
-    def keep(m: re.Match[str]) -> str:
-        n = int(m.group(1))
-        if n in valid:
-            return m.group(0)
-        if n not in dropped:
-            dropped.append(n)
-        return ""
-
-    clean = _MARKER.sub(keep, text)
-    used = sorted({int(n) for n in _MARKER.findall(clean)})
-    unsupported = []
-    for sentence in _SENTENCE_END.split(clean):
-        s = sentence.strip()
-        # Headings, list bullets without words and very short fragments are not claims.
-        if len(re.sub(r"[\W\d_]+", "", s)) < 6 or s.startswith("#"):
-            continue
-        cited = [int(n) for n in _MARKER.findall(s)]
-        if not cited:
-            unsupported.append(s)
-        elif passages is not None and figures_missing(s, [passages.get(n, "") for n in cited]):
-            unsupported.append(s)
-    return clean, [valid[n] for n in used], dropped, unsupported

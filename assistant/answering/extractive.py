@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from ..chunking import letters
-from ..markup import inert
 from ..retrieval import Retrieval, SentenceScope
 from ..rows import sentence_ids
 from ..schema import Answer, Citation
@@ -30,6 +29,7 @@ from ..store import SourceRecord
 from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
 from .evidence import Evidence, abstain, abstention, score
+from .text import inert, oneline
 
 T = TypeVar("T")
 
@@ -159,10 +159,6 @@ def _quotable(text: str) -> bool:
     return letters(text) >= 30
 
 
-def _oneline(text: str) -> str:
-    return " ".join(text.split())
-
-
 def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: list[str]) -> str:
     """Markdown: a heading per side, then its quotes in order, each with who says it and [n].
 
@@ -173,7 +169,7 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
         lines.append(f"**{inert(side)}**")
         previous = None
         for c in (c for c in citations if c.side == side):
-            quote = f"“{inert(_oneline(c.quote))}” [{c.n}]"
+            quote = f"“{inert(oneline(c.quote))}” [{c.n}]"
             if c.source_id == previous:
                 lines[-1] += f" … {quote}"
                 continue

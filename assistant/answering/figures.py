@@ -1,93 +1,185 @@
-"""Money figures in quotes, normalised so that sources can be compared across languages.
+"""Quantities in text, read as amount, unit and scale, so that figures compare across languages.
 
-"$7.6 billion", "12 milliards de dollars", "120 亿美元" and "10 млрд долларов" all become US-dollar
-amounts, so the answer can say that sources give different figures for the same thing. Only
-amounts with a currency and a magnitude are read; bare numbers are too ambiguous to compare.
-No library here reads multilingual money expressions (price-parser and quantulum3 are
-English-only and miss 亿), so this is a small table of patterns, tested on each language.
+"$12bn", "12 billion dollars", "12 milliards de dollars", "120 亿美元" and "12 млрд долларов" are
+all 12e9 USD; "€2.3 млрд" is 2.3e9 EUR; "19 states" is the count 19, which no "$19 billion" can
+support. Two uses:
+- `find_figures`: the money amounts of quotes, for side summaries and for saying that sources
+  give different figures (citations.disagreements);
+- `quantities_missing`: whether a sentence of an LLM's answer states a quantity that none of its
+  cited passages states (the same amount in the same unit), the way small models borrow a
+  figure from an unrelated sentence.
+
+Why a table of patterns and not a library: price-parser reads one price and its currency from a
+short string but not scale words ("bn", "milliards", 亿); quantulum3 and text2num read English
+(text2num also French) only, and none reads 亿/万 or "млрд". The table is small, and tested on
+every language we serve (tests/test_answers.py, "figure check").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-_NUM = r"(\d+(?:[.,]\d+)?)"
-_SCALE = {
-    "trillion": 1e12,
-    "billion": 1e9,
-    "bn": 1e9,
-    "million": 1e6,
-    "mn": 1e6,
-    "milliard": 1e9,
-    "milliards": 1e9,
-    "billions": 1e9,
-    "millions": 1e6,
-    "млрд": 1e9,
-    "миллиард": 1e9,
-    "миллиарда": 1e9,
-    "миллиардов": 1e9,
-    "млн": 1e6,
-    "миллион": 1e6,
-    "миллиона": 1e6,
-    "миллионов": 1e6,
-    "трлн": 1e12,
-    "万亿": 1e12,
-    "亿": 1e8,
-    "万": 1e4,
-}
-_PATTERNS = [
-    # $7.6 billion, US$ 12 bn, USD 10 billion
-    re.compile(rf"(?:US\$|\$|USD\s?)\s?{_NUM}\s*(trillion|billion|bn|million|mn)\b", re.I),
-    # 12 milliards de dollars, 12 billion dollars
-    re.compile(
-        rf"{_NUM}\s*(milliards?|millions?|billions?|trillion|billion|million)\s+(?:de\s+)?(?:dollars?|USD|\$)",
-        re.I,
-    ),
-    # 120 亿美元
-    re.compile(rf"{_NUM}\s*(万亿|亿|万)\s*美元"),
-    # 10 млрд долларов
-    re.compile(rf"{_NUM}\s*(млрд|миллиард\w*|млн|миллион\w*|трлн)\.?\s*(?:долл|\$|USD)", re.I),
-]
+# Scale words, longest first so that "万亿" wins over "万" and "milliards" over "million".
+_SCALES = {
+    "trillions": 1e12, "trillion": 1e12, "billions": 1e9, "billion": 1e9, "bn": 1e9,
+    "millions": 1e6, "million": 1e6, "mln": 1e6, "thousand": 1e3,
+    "milliards": 1e9, "milliard": 1e9, "mille": 1e3,
+    "трлн": 1e12, "триллион": 1e12, "млрд": 1e9, "миллиард": 1e9, "млн": 1e6,
+    "миллион": 1e6, "тыс": 1e3, "тысяч": 1e3,
+    "万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3,
+}  # fmt: skip
+# Currency words and signs → ISO code. "¥" alone is ambiguous (yen or yuan) and so not read.
+_CURRENCIES = {
+    "us$": "USD", "$": "USD", "usd": "USD", "dollars": "USD", "dollar": "USD", "美元": "USD",
+    "долларов": "USD", "доллара": "USD", "доллар": "USD", "долл": "USD",
+    "€": "EUR", "eur": "EUR", "euros": "EUR", "euro": "EUR", "欧元": "EUR", "евро": "EUR",
+    "£": "GBP", "gbp": "GBP", "pounds": "GBP",
+    "jpy": "JPY", "yens": "JPY", "yen": "JPY", "円": "JPY", "日元": "JPY", "иен": "JPY",
+    "rub": "RUB", "₽": "RUB", "roubles": "RUB", "rubles": "RUB", "rouble": "RUB",
+    "ruble": "RUB", "卢布": "RUB", "рублей": "RUB", "рубля": "RUB", "руб": "RUB",
+    "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "人民币": "CNY", "юаней": "CNY",
+    "uah": "UAH", "₴": "UAH", "hryvnias": "UAH", "hryvnia": "UAH", "гривен": "UAH",
+}  # fmt: skip
+_PERCENT = ("%", "％", "percent", "per cent", "pour cent", "pourcent", "процент")
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def _alternation(words: Sequence[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_NUMBER = r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?|\d+"
+_SCALE = rf"(?:{_alternation(list(_SCALES))})\.?"
+_CURRENCY = _alternation(list(_CURRENCIES))
+# [currency] number [scale] [of] [currency | percent]; words end at a non-letter.
+_QUANTITY = re.compile(
+    rf"(?P<pre>{_CURRENCY})?\s?(?<![\d.,])(?P<num>{_NUMBER})(?!\d)\s*(?P<scale>{_SCALE})?(?![a-zа-яё])"
+    rf"(?:\s*(?:de\s+|d['’]\s*|of\s+)?(?P<post>{_CURRENCY}|{_alternation(_PERCENT)})\w*)?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
-class Figure:
-    """A money amount found in a text: the words as written and the value in US dollars."""
+class Quantity:
+    """A quantity as written and as read: amount (scale applied) and unit.
+
+    unit: an ISO currency code, "%", or "" for a count or a bare number."""
 
     text: str
-    usd: float
+    amount: float
+    unit: str
+
+    @property
+    def money(self) -> bool:
+        return self.unit not in ("", "%")
+
+    def same(self, other: Quantity) -> bool:
+        """The same amount in the same unit (a count matches a count only)."""
+        if self.unit != other.unit:
+            return False
+        return abs(self.amount - other.amount) <= 1e-6 * max(abs(self.amount), 1.0)
 
     def display(self) -> str:
-        if self.usd >= 1e9:
-            return f"${self.usd / 1e9:g} billion"
-        return f"${self.usd / 1e6:g} million"
+        """'$7.6 billion', '€2.3 billion', 'JPY 500 billion', '19', '5%'."""
+        if self.unit == "%":
+            return f"{self.amount:g}%"
+        for scale, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+            if abs(self.amount) >= scale:
+                number = f"{round(self.amount / scale, 6):g} {word}"
+                break
+        else:
+            number = f"{self.amount:g}"
+        if not self.money:
+            return number
+        symbol = _SYMBOLS.get(self.unit)
+        return f"{symbol}{number}" if symbol else f"{self.unit} {number}"
+
+    # The name the answer's JSON has always used for a money figure's value.
+    @property
+    def usd(self) -> float:
+        return self.amount if self.unit == "USD" else float("nan")
 
 
-def find_figures(text: str) -> list[Figure]:
-    """Money amounts in a text, in order, without repeats.
+Figure = Quantity
 
-    >>> [f.display() for f in find_figures("aid totaling $7.6 billion; 120 亿美元")]
+
+def _value(raw: str) -> float:
+    """'7.6' → 7.6; '4,000,000' and '4 000 000' → 4e6; '2,3' (decimal comma) → 2.3."""
+    raw = re.sub(r"[\u00a0\u202f ]", "", raw)
+    groups = re.split(r"[.,]", raw)
+    if len(groups) == 1:
+        return float(raw)
+    if len(groups) == 2 and len(groups[1]) != 3:
+        return float(f"{groups[0]}.{groups[1]}")
+    if all(len(g) == 3 for g in groups[1:]):
+        return float("".join(groups))
+    return float("".join(groups[:-1]) + "." + groups[-1])
+
+
+def _code(word: str | None) -> str | None:
+    if not word:
+        return None
+    w = word.lower()
+    return _CURRENCIES.get(w) or next((c for k, c in _CURRENCIES.items() if w.startswith(k)), None)
+
+
+def find_quantities(text: str) -> list[Quantity]:
+    """Every number in a text, read with its scale and unit, in order.
+
+    >>> [q.display() for q in find_quantities("$12bn to 19 states, 120 亿美元, €2,3 млрд, 5 %")]
+    ['$12 billion', '19', '$12 billion', '€2.3 billion', '5%']
+    """
+    out = []
+    for m in _QUANTITY.finditer(text):
+        try:
+            amount = _value(m.group("num"))
+        except ValueError:
+            continue
+        scale = m.group("scale")
+        if scale:
+            key = scale.rstrip(".").lower()
+            amount *= _SCALES.get(key) or next(v for k, v in _SCALES.items() if key.startswith(k))
+        post = m.group("post") or ""
+        if any(post.lower().startswith(p) for p in _PERCENT):
+            unit = "%"
+        else:
+            unit = _code(m.group("pre")) or _code(post) or ""
+        out.append(Quantity(m.group(0).strip(), amount, unit))
+    return out
+
+
+def find_figures(text: str) -> list[Quantity]:
+    """The money amounts of a text, in order, without repeats.
+
+    >>> [f.display() for f in find_figures("aid totaling $7.6 billion; 120 亿美元; 76 亿美元")]
     ['$7.6 billion', '$12 billion']
     """
-    found: dict[float, Figure] = {}
-    spans: list[tuple[int, int]] = []
-    for pattern in _PATTERNS:
-        for m in pattern.finditer(text):
-            if any(a < m.end() and m.start() < b for a, b in spans):
-                continue
-            raw, unit = m.group(1), m.group(2).lower()
-            value = (
-                float(raw.replace(",", "."))
-                if raw.count(",") == 1 and len(raw.split(",")[1]) != 3
-                else float(raw.replace(",", ""))
-            )
-            scale = _SCALE.get(unit) or next(
-                (v for k, v in _SCALE.items() if unit.startswith(k)), None
-            )
-            if scale is None:
-                continue
-            usd = round(value * scale, -6)
-            spans.append((m.start(), m.end()))
-            found.setdefault(usd, Figure(m.group(0).strip(), usd))
-    return sorted(found.values(), key=lambda f: text.find(f.text))
+    found: list[Quantity] = []
+    for q in find_quantities(text):
+        if q.money and q.amount >= 1e6 and not any(q.same(f) for f in found):
+            found.append(q)
+    return found
+
+
+def quantities_missing(claim: str, passages: Sequence[str]) -> list[Quantity]:
+    """The quantities a claim states that none of the passages states (same amount and unit).
+
+    A claim's amount with a unit (a currency, %) needs the same amount in the same unit; a bare
+    amount, any unit: "$19 billion" is not supported by "19 states", nor "19 states" by
+    "$19 billion" (the amounts differ), but "12 billion" is by "$12 billion".
+
+    >>> [q.text for q in quantities_missing("Japan gave $19 billion [1]", ["aid to 19 states"])]
+    ['$19 billion']
+    >>> quantities_missing("Japan gave 12 billion dollars", ["120 亿美元的援助"])
+    []
+    """
+    have = [q for p in passages for q in find_quantities(p)]
+    # [n] citation markers are not figures.
+    stated = find_quantities(re.sub(r"\[\d{1,3}\]", " ", claim))
+    return [
+        q
+        for q in stated
+        if not any(q.same(h) or (not q.unit and q.amount == h.amount) for h in have)
+    ]

@@ -1,31 +1,27 @@
 """The generative answerer: any OpenAI-compatible chat endpoint, through llama-index's OpenAILike.
 
 The retrieved passages go into prompts/answer.user.md numbered [1]…[k] with their source, side and
-voice. The reply is then checked (citations.verify_markers): a marker that names no passage is
-dropped and reported, a sentence without a marker is reported as unsupported and shown as such.
-Each kept citation quotes the passage's sentence that best matches the question, verbatim, with
-its offsets, so the quote can be checked against the source like an extractive one.
+voice. The reply is made safe Markdown as it streams (text.SafeMarkdown: no raw HTML, images or
+links), a marker that names no passage is removed and reported, and each sentence is attributed
+(claims.py): each citation quotes, verbatim and with its offsets, the sentence of its passage that
+best supports a sentence citing it, and a sentence its cited passages do not support is flagged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import LLMError
 from ..prompts import render
 from ..retrieval import Retrieval, SentenceScope
-from ..rows import parse
 from ..schema import Answer, Passage
 from . import final
-from .citations import (
-    disagreements,
-    make_citation,
-    side_summaries,
-    sides_without_evidence,
-    verify_markers,
-)
-from .evidence import NO_ANSWER, Evidence, abstain, abstention, score
+from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
+from .claims import Elsewhere, Embed, attribute_retrieval
+from .evidence import NO_ANSWER, Evidence, abstain, abstention
+from .text import MARKER, SafeMarkdown, inert, inert_but_markers, markers
 
 
 def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> Any:
@@ -49,8 +45,28 @@ class GenerativeAnswerer:
 
     sentences: SentenceScope = "all"  # every passage it shows may be cited by its best sentence
 
-    def __init__(self, llm: Any, prompts_dir: Any, model: str = "") -> None:
+    def __init__(
+        self,
+        llm: Any,
+        prompts_dir: Any,
+        model: str = "",
+        *,
+        embed: Embed,
+        languages: Sequence[str] = ("en", "fr", "zh", "ru"),
+        elsewhere: Elsewhere | None = None,
+    ) -> None:
+        """
+        Args:
+            llm: a llama-index LLM (make_llm).
+            prompts_dir: where answer.system.md and answer.user.md are.
+            model: the model's name, for `Answer.mode`.
+            embed: the embedder's query encoder: claims are embedded to find their support.
+            languages: the languages detection may give a claim (settings.languages).
+            elsewhere: the index's sentences nearest a claim (Retriever.nearest_sentences),
+                to flag a claim another source states better than the one it cites.
+        """
         self.llm, self.prompts_dir = llm, prompts_dir
+        self.embed, self.languages, self.elsewhere = embed, tuple(languages), elsewhere
         self.name = f"llm:{model or getattr(llm, 'model', 'unknown')}"
 
     def _messages(self, question: str, retrieval: Retrieval) -> list[Any]:
@@ -77,7 +93,8 @@ class GenerativeAnswerer:
     def stream(
         self, question: str, retrieval: Retrieval, question_language: str = "und"
     ) -> Iterator[str | Answer]:
-        """Yield text deltas as the model writes, then the verified Answer.
+        """Yield the answer's safe Markdown as the model writes it (block by block), then the
+        notes on what was removed or is unsupported, then the verified Answer.
 
         Junk questions and questions no passage is relevant to abstain as in extractive mode,
         without asking the model: it would only have unrelated passages to misread.
@@ -89,70 +106,87 @@ class GenerativeAnswerer:
             yield answer
             return
         messages = self._messages(question, retrieval)
-        parts: list[str] = []
+        valid = range(1, len(retrieval.passages) + 1)
+        dropped: list[int] = []
+
+        def checked(text: str) -> str:
+            """A marker that names no passage is removed (and reported)."""
+
+            def keep(m: re.Match[str]) -> str:
+                n = int(m.group(1))
+                if n in valid:
+                    return m.group(0)
+                if n not in dropped:
+                    dropped.append(n)
+                return ""
+
+            return MARKER.sub(keep, text)
+
+        safe, body = SafeMarkdown(), ""
         try:
             for chunk in self.llm.stream_chat(messages):
-                delta = chunk.delta or ""
-                if delta:
-                    parts.append(delta)
-                    yield delta
+                if text := checked(safe.feed(chunk.delta or "")):
+                    body += text
+                    yield text
         except Exception as exc:
             raise LLMError.failed(exc) from exc
-        yield self._finish(question, "".join(parts), retrieval)
+        if text := checked(safe.close()):
+            body += text
+            yield text
+        answer = self._finish(question, body, dropped, retrieval)
+        if notes := answer.answer[len(body) :]:  # what _finish added: removed and unsupported
+            yield notes
+        yield answer
 
     def answer(self, question: str, retrieval: Retrieval, question_language: str = "und") -> Answer:
         return final(self.stream(question, retrieval, question_language))
 
-    def _finish(self, question: str, text: str, retrieval: Retrieval) -> Answer:
-        records = retrieval.records
-        evidence = score(question, retrieval, retrieval.passages)
-        candidates = [
-            make_citation(n, _best_sentence(p, evidence), records.get(p.source_id))
-            for n, p in enumerate(retrieval.passages, start=1)
-        ]
-        texts = {n: p.text for n, p in enumerate(retrieval.passages, start=1)}
-        clean, used, dropped, unsupported = verify_markers(text, candidates, texts)
-        abstained = NO_ANSWER.lower().rstrip(".") in clean.lower()
-        shown = clean.strip()
+    def _finish(self, question: str, body: str, dropped: list[int], retrieval: Retrieval) -> Answer:
+        """The Answer for a safe body: each claim attributed, each citation quoting the
+        sentence of its passage that best supports a claim citing it."""
+        records, passages = retrieval.records, retrieval.passages
+        claims, support = attribute_retrieval(
+            body, retrieval, self.embed, self.languages, self.elsewhere
+        )
+        used = []
+        for n in sorted(set(markers(body)) & set(range(1, len(passages) + 1))):
+            s = support.get(n)
+            ev = (
+                Evidence.scored(s.sentence, s.cosine, s.cosine, 0.0)
+                if s
+                else Evidence.of_passage(passages[n - 1])
+            )
+            used.append(make_citation(n, ev, records.get(ev.source_id)))
+        abstained = NO_ANSWER.lower().rstrip(".") in body.lower()
+        unsupported = [c for c in claims if not c.supported]
+        shown = body if body.endswith("\n") else body + "\n"
         if dropped:
-            shown += "\n\n⚠ Citations removed because they name no retrieved passage: " + ", ".join(
-                f"[{n}]" for n in dropped
+            shown += (
+                "\n⚠ Citations removed because they name no retrieved passage: "
+                + ", ".join(f"[{n}]" for n in dropped)
+                + "\n"
             )
         if unsupported and not abstained:
             shown += (
-                "\n\n⚠ **Unsupported** — these sentences cite no source, or state a figure their "
-                "cited passage does not contain; treat them as unverified:\n"
-                + "\n".join(f"- {s}" for s in unsupported)
-            )
-        if used:
-            shown += "\n\n**Sources**\n" + "\n".join(
-                f"[{c.n}] {c.label()}: “{' '.join(c.quote.split())}”" for c in used
+                "\n⚠ **Unsupported** — treat these sentences as unverified; they cite no "
+                "source, or their cited passages do not support them:\n\n"
+                + "".join(f"- {inert_but_markers(c.text)} — {inert(c.why)}\n" for c in unsupported)
             )
         return Answer(
             question=question,
-            answer=shown + "\n",
+            answer=shown,
             citations=used,
             sides=side_summaries(used),
             abstained=abstained,
             mode=self.name,
-            retrieved=retrieval.passages,
+            retrieved=passages,
             sides_without_evidence=sides_without_evidence(used, retrieval) if used else [],
             disagreements=disagreements(used),
-            unsupported_sentences=unsupported,
+            unsupported_sentences=[c.text for c in unsupported],
+            claims=claims,
             dropped_citations=dropped,
         )
 
 
 def _label(p: Passage) -> str:
     return f"{p.who()} — side: {p.side}; voice: {p.voice}; language: {p.language}; date: {p.date or 'unknown'}"
-
-
-def _best_sentence(p: Passage, evidence: list[Evidence]) -> Evidence:
-    """The passage's sentence that best matches the question (or the passage itself)."""
-    for e in evidence:  # sorted best first
-        row = parse(e.id)
-        if (row.source, row.version, row.kind) == (p.source_id, p.version, "s") and (
-            p.first <= row.n <= p.last
-        ):
-            return e
-    return Evidence.of_passage(p)

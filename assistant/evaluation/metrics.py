@@ -11,6 +11,9 @@ metric does not apply, so that averages skip it). Definitions, in the order of s
 - side_balance: for a question with two or more expected sides, 1 if the answer cites every
   expected side from one of the expected sources, else 0 (None with fewer than two).
 - abstention_accuracy: 1 if (unanswerable and abstained) or (answerable and not abstained).
+- wrong_abstention_rate: 1 if an answerable question was refused, else 0.
+- unsupported_claim_rate: LLM mode: the share of the answer's sentences flagged unsupported
+  (answering/claims.py); None for an extractive answer, which makes no claim of its own.
 - latency p50/p95: percentiles of the per-question total time.
 
 Answerable-only metrics return None for unanswerable questions.
@@ -34,6 +37,7 @@ METRICS = (
     "side_balance",
     "abstention_accuracy",
     "wrong_abstention_rate",
+    "unsupported_claim_rate",
 )
 SUMMARY_KEYS = (*METRICS, "latency_p50_ms", "latency_p95_ms")
 
@@ -134,6 +138,11 @@ def side_balance(
         return None
     found = {side for sid, side in cited if sid in expected_sources}
     return 1.0 if set(expected_sides) <= found else 0.0
+
+
+def unsupported_claim_rate(unsupported: int, claims: int) -> float | None:
+    """Flagged sentences / checked sentences (None when none was checked)."""
+    return unsupported / claims if claims else None
 
 
 def abstention_correct(answerable: bool, abstained: bool) -> float:

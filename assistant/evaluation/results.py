@@ -32,6 +32,7 @@ class Result:
     cited_sources: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     unsupported_sentences: list[str] = field(default_factory=list)
+    claims: int = 0  # LLM mode: the answer's sentences checked against their citations
     error: str | None = None  # the AssistantError that stopped this question, if one did
     latency_ms: float = 0.0
     scores: Scores = field(default_factory=dict)
@@ -48,6 +49,7 @@ class Result:
         self.cited_sources = list(dict.fromkeys(c.source_id for c in a.citations))
         self.citations = list(a.citations)
         self.unsupported_sentences = list(a.unsupported_sentences)
+        self.claims = len(a.claims)
 
     def to_dict(self) -> dict[str, Any]:
         """The results.jsonl line; `error` and `llm_faithfulness` only when they are set."""

@@ -49,6 +49,9 @@ def score(q: Question, answer: Result, texts: dict[str, str], k: int) -> Scores:
         else None,
         "abstention_accuracy": m.abstention_correct(q.answerable, answer.abstained),
         "wrong_abstention_rate": (1.0 if answer.abstained else 0.0) if ok else None,
+        "unsupported_claim_rate": m.unsupported_claim_rate(
+            len(answer.unsupported_sentences), answer.claims
+        ),
     }
 
 

@@ -27,9 +27,10 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.tools import FunctionTool
 from pydantic import Field
 
+from ..answering.text import full
 from ..core import Assistant
 from ..schema import Answer, Citation
-from ..wire import answer_out, with_sources
+from ..wire import answer_out
 from . import labelled_passages, search_options
 
 # Metadata that helps a reader but only costs an LLM tokens.
@@ -91,7 +92,7 @@ def ask_tool(assistant: Assistant, name: str = "ask_sources", **options: Any) ->
 
     def ask_sources(question: str) -> str:
         """Ask the research assistant (see the tool's description)."""
-        return with_sources(assistant.ask(question, **options))
+        return full(assistant.ask(question, **options))
 
     return FunctionTool.from_defaults(fn=ask_sources, name=name, description=ASK_DESCRIPTION)
 

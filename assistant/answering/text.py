@@ -1,0 +1,364 @@
+"""The answer's text format, with one owner: the body and its [n] markers, the references list,
+document text made inert, LLM Markdown made safe, the cut at a token budget, and the export.
+
+An `Answer` is the single source of truth; every edge renders its text from it here:
+- `Answer.answer` is the **body**: Markdown with `[n]` markers and no references list, safe for
+  any Markdown renderer in both modes. Document text in it is inert (`inert`); an LLM's Markdown
+  keeps emphasis, lists, headings and code, and loses raw HTML, images and links (`SafeMarkdown`).
+- `full(answer)`: the body, then the references list (`references`): what clients that only
+  show text receive (the OpenAI endpoint, agent tools, the CLI).
+- `cut(answer, limit)`: `full` cut to a token budget at a sentence boundary, with the
+  references of the text it keeps.
+- `export(answers)`: a Markdown document of one answer or a conversation, with references.
+- `linked(body)`: the web chat's form, each `[n]` a link to its citation in the sources panel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..schema import Answer, Citation
+
+MARKER = re.compile(r"\[(\d{1,3})\]")
+# CommonMark lets a backslash escape any ASCII punctuation; escaping the characters that open
+# inline markup (emphasis, code, links, images, raw HTML, entities, strikethrough, table cells)
+# is enough for text that sits inside one line. `.`, `:` and `$` are left alone so that
+# figures such as "$7.6 billion" read and match as written.
+_INLINE = re.compile(r"([\\`*_\[\]<>&~|!#])")
+
+
+def inert(text: str) -> str:
+    r"""Document or user text, backslash-escaped so that no Markdown or HTML in it takes effect:
+    an image `![x](http://host/pixel.png)` in a quote would make each reader's browser report
+    to that host, and `<img>`, links and emphasis would let a document restyle the answer.
+
+    >>> inert("see ![x](http://evil.example/x.png) and **bold** <b>")
+    'see \\!\\[x\\](http://evil.example/x.png) and \\*\\*bold\\*\\* \\<b\\>'
+    """
+    return _INLINE.sub(r"\\\1", text)
+
+
+def inert_but_markers(text: str) -> str:
+    r"""inert(), with the [n] citation markers kept as markers.
+
+    >>> inert_but_markers("a *b* [2]")
+    'a \\*b\\* [2]'
+    """
+    return re.sub(r"\\\[(\d{1,3})\\\]", r"[\1]", inert(text))
+
+
+def plain(text: str) -> str:
+    """Undo inert(): the text as written (for reading a rendered turn back).
+
+    >>> plain(inert("a *b* [1] <c>")) == "a *b* [1] <c>"
+    True
+    """
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def oneline(text: str) -> str:
+    return " ".join(text.split())
+
+
+def markers(text: str) -> list[int]:
+    """The [n] markers of a text, in order of first appearance.
+
+    >>> markers("a [2] b [1][2]")
+    [2, 1]
+    """
+    return list(dict.fromkeys(int(n) for n in MARKER.findall(text)))
+
+
+# -- an LLM's Markdown, made safe ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    """markdown-it-py parsing with mdformat's renderer, which writes tokens back as Markdown
+    (escaping text so that it stays text)."""
+    from mdformat._util import build_mdit
+    from mdformat.renderer import MDRenderer
+
+    return build_mdit(MDRenderer, mdformat_opts={"wrap": "keep", "number": True})
+
+
+def _cleaned(tokens: list[Any]) -> list[Any]:
+    """Tokens without raw HTML, images (their alt text stays) or links (their text stays)."""
+    from markdown_it.token import Token
+
+    out = []
+    for t in tokens:
+        if t.type in ("html_block", "html_inline"):
+            continue
+        if t.type == "inline" and t.children is not None:
+            kids = []
+            for c in t.children:
+                if c.type in ("link_open", "link_close", "html_inline"):
+                    continue
+                kids.append(Token("text", "", 0, content=c.content) if c.type == "image" else c)
+            t.children = kids
+        out.append(t)
+    return out
+
+
+def _blocks(tokens: list[Any]) -> list[tuple[int, list[Any]]]:
+    """Top-level blocks as (first source line, tokens)."""
+    blocks: list[tuple[int, list[Any]]] = []
+    for t in tokens:
+        if t.level == 0 and t.nesting >= 0 or not blocks:  # an opening or a whole block
+            blocks.append((t.map[0] if t.map else 0, []))
+        blocks[-1][1].append(t)
+    return blocks
+
+
+def _render(tokens: list[Any]) -> str:
+    mdit = _parser()
+    return str(mdit.renderer.render(_cleaned(tokens), mdit.options, {})).strip("\n")
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+
+
+def _sentence(text: str) -> str:
+    """One sentence of a paragraph, rendered alone as inline Markdown."""
+    from markdown_it.token import Token
+
+    mdit = _parser()
+    tokens = [Token("paragraph_open", "p", 1), *mdit.parseInline(text, {})]
+    return _render([*tokens, Token("paragraph_close", "p", -1)])
+
+
+def _paragraph(tokens: list[Any]) -> list[str] | None:
+    """A paragraph block's sentences as written (None for any other block)."""
+    if [t.type for t in tokens] != ["paragraph_open", "inline", "paragraph_close"]:
+        return None
+    return [x for x in _SENTENCE.split(tokens[1].content) if x.strip()]
+
+
+class SafeMarkdown:
+    """An LLM's Markdown, made safe as it streams.
+
+    Text is written out sentence by sentence inside a paragraph, and block by block otherwise
+    (a list, a heading or a code block once the next block starts), so what was streamed is
+    always a prefix of the whole (`close()` ends it). Raw HTML, images and links are removed
+    (an image's alt text and a link's text stay); emphasis, lists, headings, code and `[n]`
+    markers stay. A paragraph's sentences are rendered one by one (emphasis spanning two
+    sentences shows its asterisks, inert). Used whole: `safe_markdown(text)`.
+    """
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self.consumed = 0  # lines of raw already written out
+        self.sentences = 0  # sentences already written of the paragraph at line `consumed`
+        self.written = ""
+
+    def feed(self, delta: str) -> str:
+        """Add text; return the safe Markdown that became final."""
+        self.raw += delta
+        return self._emit(final=False)
+
+    def close(self) -> str:
+        """The rest, now that the text is whole."""
+        return self._emit(final=True)
+
+    def _put(self, text: str, joiner: str) -> str:
+        if not text:
+            return ""
+        out = (joiner if self.written else "") + text
+        self.written += out
+        return out
+
+    def _emit(self, final: bool) -> str:
+        lines = self.raw.split("\n")
+        blocks = _blocks(_parser().parse("\n".join(lines[self.consumed :]), {}))
+        out = ""
+        for i, (start, tokens) in enumerate(blocks):
+            whole = final or i < len(blocks) - 1
+            sentences = _paragraph(tokens)
+            if sentences is None:
+                if whole:
+                    out += self._put(_render(tokens), "\n\n")
+                continue
+            ready = sentences if whole else sentences[:-1]
+            for n, text in enumerate(ready[self.sentences :], start=self.sentences):
+                out += self._put(_sentence(text), " " if n else "\n\n")
+            self.sentences = len(ready)
+            if whole:
+                self.sentences = 0
+            else:
+                self.consumed += start
+        if final:
+            self.consumed = len(lines)
+            out += self._put("\n", "") if self.written else ""
+        elif blocks and _paragraph(blocks[-1][1]) is None:
+            self.consumed += blocks[-1][0]
+        return out
+
+
+def safe_markdown(text: str) -> str:
+    """An LLM's Markdown, made safe (see SafeMarkdown).
+
+    >>> safe_markdown("Japan **gave** aid [1]. ![x](http://e.example/x.png) <img src=x> [see](http://e.example)")
+    'Japan **gave** aid [1]. x  see\\n'
+    """
+    s = SafeMarkdown()
+    return s.feed(text) + s.close()
+
+
+# -- references ---------------------------------------------------------------------------------
+
+
+def reference(c: Citation) -> str:
+    """One reference: who (outlet, author), side and voice, date, language, the quote, where in
+    the source it is (id and character offsets), and the URL. Every field inert."""
+    who = c.outlet or c.title or c.source_id
+    if c.author and c.author != who:
+        who += f", {c.author}"
+    parts = [
+        f"{inert(who)} — {inert(c.side_shown())}, {inert(c.voice)}",
+        inert(c.date or "undated"),
+        inert(c.language),
+        f"“{inert(oneline(c.quote))}”",
+        f"{inert(c.source_id)} {c.start}–{c.end}",
+    ]
+    if c.url:
+        parts.append(inert(c.url))
+    return f"- [{c.n}] " + " · ".join(parts)
+
+
+_REFERENCE = re.compile(
+    r"^- \[(?P<n>\d+)\] (?P<who>.*?) · .*“(?P<quote>.*)” · (?P<source_id>\S+) "
+    r"(?P<start>\d+)–(?P<end>\d+)",
+    re.M,
+)
+
+
+def read_references(text: str) -> dict[int, dict[str, Any]]:
+    """The references of a rendered text, by number: n, who, quote (as written), source_id,
+    start, end. For clients and tests that check a text against its sources."""
+    return {
+        int(m["n"]): {
+            "who": plain(m["who"]),
+            "quote": plain(m["quote"]),
+            "source_id": plain(m["source_id"]),
+            "start": int(m["start"]),
+            "end": int(m["end"]),
+        }
+        for m in _REFERENCE.finditer(text)
+    }
+
+
+REFERENCES_HEADING = "**Sources**"
+
+
+def references(citations: Sequence[Citation]) -> str:
+    """The references list, one bullet per citation, under a 'Sources' heading ('' if none)."""
+    if not citations:
+        return ""
+    return REFERENCES_HEADING + "\n\n" + "\n".join(reference(c) for c in citations) + "\n"
+
+
+def full(a: Answer) -> str:
+    """The body, then the references list: for clients that only show text."""
+    body = a.answer.rstrip()
+    return body + "\n\n" + references(a.citations) if a.citations else body + "\n"
+
+
+def stream_full(items: Iterator[str | Answer]) -> Iterator[str | Answer]:
+    """An answer stream whose text ends with the references list; the Answer passes through."""
+    for item in items:
+        if isinstance(item, Answer) and item.citations:
+            yield "\n" + references(item.citations)
+        yield item
+
+
+# -- the cut at a token budget ------------------------------------------------------------------
+
+_CJK_STOP = re.compile(r"[。！？]")
+
+
+def _boundaries(body: str) -> list[int]:
+    """Where the body may be cut: line ends, after each [n] marker, and sentence ends."""
+    import sentencex
+
+    ends = {m.end() for m in MARKER.finditer(body)} | {m.end() for m in _CJK_STOP.finditer(body)}
+    offset = 0
+    for line in body.split("\n"):
+        for b in sentencex.get_sentence_boundaries("en", line):
+            ends.add(offset + len(b["text"].rstrip()) + b["start_index"])
+        offset += len(line) + 1
+        ends.add(offset - 1)
+    return sorted(e for e in ends if 0 < e < len(body))
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The text sent for an answer: its content, the citations it holds, why it ended."""
+
+    content: str
+    citations: list[Citation]
+    finish_reason: str  # "stop", or "length" when cut
+    tokens: int  # the content's, counted once: the cut needs it and so does `usage`
+
+
+def _kept(text: str, citations: Sequence[Citation]) -> list[Citation]:
+    cited = set(markers(text))
+    return [c for c in citations if c.n in cited]
+
+
+def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
+    """`full(a)` in at most `limit` tokens: the longest prefix of the body that ends at a
+    sentence boundary and, with the references of the citations it still holds, fits. If not
+    even one sentence fits, the body is cut at the last whole word that does."""
+    whole = full(a)
+    tokens = count(whole)
+    if limit is None or tokens <= limit:
+        return Cut(whole, list(a.citations), "stop", tokens)
+    body = a.answer.rstrip()
+    best: Cut | None = None
+    for end in _boundaries(body):
+        text = body[:end].rstrip()
+        cites = _kept(text, a.citations)
+        if a.citations and not cites:
+            continue  # a heading alone says nothing: the first cut point holds a citation
+        content = text + "\n\n" + references(cites) if cites else text
+        n = count(content)
+        if n > limit:
+            break  # a longer prefix holds at least as many tokens
+        best = Cut(content, cites, "length", n)
+    if best is not None:
+        return best
+    words = body.split(" ")
+    head = ""
+    for i in range(len(words), 0, -1):  # the longest run of whole words that fits
+        head = " ".join(words[:i]).rstrip()
+        if count(head) <= limit:
+            break
+    else:
+        head = ""
+    return Cut(head, _kept(head, a.citations), "length", count(head))
+
+
+# -- the export and the web chat's form ---------------------------------------------------------
+
+
+def export(answers: Sequence[Answer], title: str = "") -> str:
+    """A Markdown document: each question as a heading, its answer with [n] markers, then its
+    references (quote, outlet, author, date, language, side, voice, offsets, URL)."""
+    parts = [f"# {inert(title)}\n"] if title else []
+    for a in answers:
+        parts.append(f"## {inert(oneline(a.question))}\n\n{full(a)}")
+    return "\n".join(parts)
+
+
+def linked(body: str) -> str:
+    """Each [n] marker a link to its citation in the chat's sources panel.
+
+    >>> linked("says so [2].")
+    'says so [[2]](#cite-2).'
+    """
+    return MARKER.sub(r"[[\1]](#cite-\1)", body)
