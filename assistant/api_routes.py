@@ -15,11 +15,12 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .access import READ_KEY_REQUIRED, Keys, presented_key
+from .answering.text import export
 from .api_errors import Denied
 from .checks import MAX_QUESTION_CHARS, check_question
 from .config import AnswerMode
 from .core import Assistant
-from .errors import AssistantError, IndexNotBuilt, StoreUnavailable, TooLarge
+from .errors import AssistantError, IndexNotBuilt, InvalidRequest, StoreUnavailable, TooLarge
 from .guard import error_body
 from .jobs import Job, Jobs
 from .retrieval import SearchMode
@@ -97,6 +98,31 @@ class AskRequest(BaseModel):
     language: list[str] | None = None
     source: list[str] | None = None
     stream: bool = False
+    format: Literal["json", "markdown"] | None = Field(
+        default=None,
+        description="json (the structured answer) or markdown (the answer with its references, "
+        "as text/markdown); by default, what the Accept header prefers, else json",
+    )
+
+
+def wants_markdown(accept: str) -> bool:
+    """Whether an Accept header prefers text/markdown to JSON (q-values honoured; */* is JSON).
+
+    >>> wants_markdown("text/markdown"), wants_markdown("application/json, text/markdown;q=0.5")
+    (True, False)
+    >>> wants_markdown("text/markdown;q=0.9, application/json;q=0.1"), wants_markdown("*/*")
+    (True, False)
+    """
+    best: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            best[media.lower()] = float(q)
+        except ValueError:
+            continue
+    json_q = max(best.get("application/json", 0.0), best.get("*/*", 0.0))
+    return best.get("text/markdown", 0.0) > json_q
 
 
 class SearchRequest(BaseModel):
@@ -164,17 +190,30 @@ def health_check(assistant: AssistantDep) -> JSONResponse:
     response_model=AnswerOut,
     responses={
         200: {
-            "content": {"text/event-stream": {}},
-            "description": "Answer, or SSE when stream=true",
+            "content": {"text/event-stream": {}, "text/markdown": {}},
+            "description": "Answer; SSE when stream=true; Markdown with references when "
+            "format=markdown or Accept: text/markdown",
         }
     },
 )
-def ask(req: AskRequest, assistant: AssistantDep) -> Any:
+def ask(req: AskRequest, request: Request, assistant: AssistantDep) -> Any:
     check_question(req.question)
+    markdown = req.format == "markdown" or (
+        req.format is None and wants_markdown(request.headers.get("accept", ""))
+    )
+    if markdown and req.stream:
+        raise InvalidRequest(
+            "the Markdown export is sent whole: drop stream, or ask for JSON (format json)"
+        )
     history = [(t.role, t.content) for t in req.history]
     kwargs: dict[str, Any] = dict(
         mode=req.mode, k=req.k, side=req.side, language=req.language, source=req.source
     )
+    if markdown:
+        answer = assistant.ask(req.question, history or None, **kwargs)
+        return Response(
+            export([answer]), media_type="text/markdown; charset=utf-8", headers={"Vary": "Accept"}
+        )
     if not req.stream:
         return answer_out(assistant.ask(req.question, history or None, **kwargs))
     items = assistant.stream(req.question, history or None, **kwargs)

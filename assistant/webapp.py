@@ -2,7 +2,7 @@
 
 `create_app(assistant)` builds the Gradio interface and starts nothing; only `__main__` builds
 the index if there is none (from data/corpus, with progress) and launches the server on
-127.0.0.1. Document and user text is inert: escaped for Markdown in the chat (markup.py),
+127.0.0.1. Document and user text is inert: escaped for Markdown in the chat (answering/text.py),
 HTML-escaped in the source panels, and the page forbids loading anything from another origin
 (a Content-Security-Policy header, from guard.py, whichever way the page is served).
 With keys configured, Gradio's login guards the page and its API (access.py).
@@ -13,15 +13,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
 
-from . import Assistant, AssistantError
+from . import Answer, Assistant, AssistantError
 from .access import LOGIN_MESSAGE, Keys
-from .answering.text import linked, plain
+from .answering.text import export, linked, plain
 from .guard import Guard
 from .jobs import Jobs
 from .webrender import CSS, as_text, document_html, legend_html, sources_html
@@ -47,7 +51,7 @@ def _text(content: Any) -> str:
     return ""
 
 
-Update = tuple[list[dict[str, Any]], str, Any, str]
+Update = tuple[list[dict[str, Any]], str, Any, str, list[Answer]]
 
 
 def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
@@ -61,7 +65,9 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
         language: list[str],
         source: list[str],
         mode: str,
+        answers: list[Answer] | None = None,
     ) -> Iterator[Update]:
+        answers = list(answers or [])
         history = [(m["role"], plain(_text(m.get("content")))) for m in chat]
         chat = chat + [
             {"role": "user", "content": as_text(message)},
@@ -82,7 +88,7 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
                     # inert, an LLM's Markdown without raw HTML, images or links.
                     text += item
                     chat[-1] = {"role": "assistant", "content": text}
-                    yield chat, "", gr.update(), ""
+                    yield chat, "", gr.update(), "", answers
                 else:
                     chat[-1] = {"role": "assistant", "content": linked(item.answer)}
                     choices = [
@@ -90,12 +96,28 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
                         for c in item.citations
                     ]
                     panel = sources_html(assistant, item)
-                    yield chat, panel, gr.update(choices=choices, value=None), ""
+                    answers.append(item)
+                    yield chat, panel, gr.update(choices=choices, value=None), "", answers
         except AssistantError as exc:
             chat[-1] = {"role": "assistant", "content": as_text(f"⚠ {exc}")}
-            yield chat, "", gr.update(), ""
+            yield chat, "", gr.update(), "", answers
 
     return respond
+
+
+def exporter(folder: Path) -> Callable[[list[Answer] | None], Any]:
+    """The Export button's file: the conversation as Markdown with every answer's references
+    (answering/text.export), written under `folder` (Gradio serves it from its cache)."""
+
+    def export_file(answers: list[Answer] | None) -> Any:
+        if not answers:
+            return gr.update(value=None, interactive=False)
+        stamp = time.strftime("%Y-%m-%d %H:%M")
+        path = folder / f"conversation-{uuid.uuid4().hex[:12]}.md"
+        path.write_text(export(answers, f"Conversation, exported {stamp}"), encoding="utf-8")
+        return gr.update(value=str(path), interactive=True)
+
+    return export_file
 
 
 def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
@@ -160,6 +182,9 @@ def create_app(
                 with gr.Row():
                     send = gr.Button("Ask", variant="primary", elem_id="ask")
                     clear = gr.Button("Clear conversation", elem_id="clear")
+                    download = gr.DownloadButton(
+                        "Export (Markdown)", interactive=False, elem_id="export"
+                    )
                 gr.Examples(EXAMPLES, inputs=box)
             with gr.Column(scale=2):
                 mode, side, language, source = controls(assistant)
@@ -171,14 +196,26 @@ def create_app(
         gr.HTML(f"<style>{CSS}</style>")
 
         respond = responder(assistant)
-        inputs = [box, chatbot, side, language, source, mode]
-        outputs = [chatbot, panel, opener, box]
-        box.submit(respond, inputs, outputs, api_name="ask")
-        send.click(respond, inputs, outputs, api_visibility="private")
+        answers = gr.State([])  # this session's answers, for the Export button
+        export_file = exporter(Path(tempfile.mkdtemp(prefix="assistant-export-")))
+        inputs = [box, chatbot, side, language, source, mode, answers]
+        outputs = [chatbot, panel, opener, box, answers]
+        for event in (
+            box.submit(respond, inputs, outputs, api_name="ask"),
+            send.click(respond, inputs, outputs, api_visibility="private"),
+        ):
+            event.then(export_file, answers, download, api_visibility="private")
         clear.click(
-            lambda: ([], "", gr.update(choices=[], value=None), ""),
+            lambda: (
+                [],
+                "",
+                gr.update(choices=[], value=None),
+                "",
+                [],
+                gr.update(value=None, interactive=False),
+            ),
             None,
-            [chatbot, panel, opener, document],
+            [chatbot, panel, opener, document, answers, download],
             api_visibility="private",
         )
         opener.change(open_source, opener, document, api_visibility="private")

@@ -220,3 +220,58 @@ def test_an_unlabelled_document_shows_its_suggested_side_with_evidence(
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_llm_answer_renders_markdown_links_markers_and_exports(
+    browser, index_dir: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """LLM mode in the chat: bold shows as bold with no backslash, each [n] links to its
+    citation in the panel, the LLM's image and link neither load nor navigate, and Export
+    downloads the conversation with every answer's references."""
+    from assistant import Assistant, Settings
+
+    from .scripted_openai import ScriptedOpenAIServer
+    from .test_llm_edges import AID, check_text, grounded_reply
+
+    with ScriptedOpenAIServer() as llm:
+        env = {"ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_MODEL": llm.model}
+        a = Assistant(
+            Settings.resolve(index_path=index_dir, mode="llm", env=env), embedder=embedder
+        )
+        reply = grounded_reply(a, llm)
+        llm.script(reply)
+        proc, url = spawn(
+            ["app.py", "--host", "127.0.0.1"],
+            {"ASSISTANT_INDEX_PATH": str(index_dir), "ASSISTANT_MODE": "llm", **env},
+            timeout=120,
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            page.goto(url + "/", wait_until="domcontentloaded")
+            ask(page, AID)
+            page.locator("#sources-panel .cite").first.wait_for(timeout=90_000)
+            chat = page.locator("#chat")
+            chat.locator("strong", has_text="The sources disagree.").wait_for(timeout=30_000)
+            shown = chat.inner_text()
+            assert "\\*" not in shown and "**" not in shown and "\\[" not in shown, shown
+            links = chat.locator("a[href^='#cite-']")
+            assert links.count() >= 2
+            for i in range(links.count()):
+                target = links.nth(i).get_attribute("href") or ""
+                assert page.locator(f"#sources-panel {target}").count() == 1, target
+            assert chat.locator("img[src*='evil'], a[href*='evil']").count() == 0
+            assert "pixel" in shown and "read more" in shown  # alt text and link text, inert
+            assert not [u for u in requested if "evil.example" in u]
+            with page.expect_download(timeout=30_000) as download:
+                page.locator("#export").click()
+            text = Path(download.value.path()).read_text(encoding="utf-8")
+            assert f"## {AID}" in text and "**The sources disagree.**" in text
+            check_text(text.split(f"## {AID}", 1)[1], a)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "browser-llm-answer.png"), full_page=True)
+            page.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)

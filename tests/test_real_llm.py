@@ -6,13 +6,17 @@ installed (it is not a dependency: it builds from source in ~5 minutes).
     ASSISTANT_TEST_GGUF=/path/to/model.gguf .venv/bin/python -m pytest tests/test_real_llm.py -s
 
 Small models invent figures and drop markers; what this checks is that verification holds:
-every citation kept names a retrieved passage, and every flagged sentence is shown as unsupported.
+every citation kept names a retrieved passage, every flagged sentence is shown as unsupported,
+every claim's quote is the source's text, and the text the OpenAI endpoint sends (plain,
+streamed, cut by max_tokens) has one references list, no escaped Markdown, and the citations of
+the text it keeps.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
+from assistant.answering.text import MARKER, full, inert_but_markers, read_references
 
 from .conftest import free_port, wait_port
 
@@ -103,4 +108,54 @@ def test_real_model_answers_keep_only_verified_citations(
         shown = answer.answer.split("Unsupported", 1)
         assert len(shown) == 2
         for s in answer.unsupported_sentences:
-            assert s in shown[1]
+            assert inert_but_markers(s) in shown[1]
+    # Each claim's quote is the source's text, and the text every door sends is well formed.
+    for claim in answer.claims:
+        for q in claim.quotes:
+            n = q["n"]
+            _, text = a.source(retrieved[n - 1].source_id)
+            assert text[q["start"] : q["end"]] == q["quote"]
+    whole = full(answer)
+    assert whole.count("**Sources**") == (1 if answer.citations else 0)
+    assert not re.search(r"\\\[\d+\\\]|\\\*\\\*", whole) and "<img" not in whole
+
+
+def test_real_model_through_the_openai_endpoint(
+    llama_server: str, index_dir: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """The real model behind our OpenAI endpoint: plain, streamed and cut by max_tokens."""
+    from openai import OpenAI
+
+    from assistant.http import create_api
+
+    from .conftest import ThreadedServer
+
+    a = Assistant(
+        Settings.resolve(
+            index_path=index_dir, mode="llm", llm_base_url=llama_server, llm_model="local",
+            llm_timeout=300, top_k=4, env={},
+        ),
+        embedder=embedder,
+    )  # fmt: skip
+    with ThreadedServer(create_api(a)) as s:
+        client = OpenAI(base_url=s.url + "/v1", api_key="unused", max_retries=0, timeout=600)
+        messages = [{"role": "user", "content": QUESTIONS[0]}]
+        plain = client.chat.completions.create(model="assistant-llm", messages=messages)
+        content = plain.choices[0].message.content or ""
+        print(f"\n--- plain\n{content}")
+        refs = read_references(content)
+        assert content.count("**Sources**") <= 1 and not re.search(r"\\\[\d+\\\]", content)
+        assert set(int(n) for n in MARKER.findall(content.split("**Sources**")[0])) <= set(refs)
+        streamed = "".join(
+            (c.choices[0].delta.content or "") if c.choices else ""
+            for c in client.chat.completions.create(
+                model="assistant-llm", messages=messages, stream=True
+            )
+        )
+        assert streamed.count("**Sources**") <= 1 and not re.search(r"\\\[\d+\\\]", streamed)
+        short = client.chat.completions.create(
+            model="assistant-llm", messages=messages, max_tokens=120
+        )
+        kept = short.choices[0].message.content or ""
+        cited = {c["n"] for c in (short.model_extra or {})["citations"]}
+        assert cited == set(int(n) for n in MARKER.findall(kept.split("**Sources**")[0]))

@@ -132,9 +132,13 @@ def _sentence(text: str) -> str:
     return _render([*tokens, Token("paragraph_close", "p", -1)])
 
 
-def _paragraph(tokens: list[Any]) -> list[str] | None:
-    """A paragraph block's sentences as written (None for any other block)."""
-    if [t.type for t in tokens] != ["paragraph_open", "inline", "paragraph_close"]:
+def _paragraph(tokens: list[Any], heading: bool = False) -> list[str] | None:
+    """A paragraph block's sentences as written (None for any other block; with `heading`, a
+    heading's too)."""
+    kinds = [t.type for t in tokens]
+    if kinds != ["paragraph_open", "inline", "paragraph_close"] and not (
+        heading and kinds == ["heading_open", "inline", "heading_close"]
+    ):
         return None
     return [x for x in _SENTENCE.split(tokens[1].content) if x.strip()]
 
@@ -174,28 +178,46 @@ class SafeMarkdown:
 
     def _emit(self, final: bool) -> str:
         lines = self.raw.split("\n")
-        blocks = _blocks(_parser().parse("\n".join(lines[self.consumed :]), {}))
+        rest = lines[self.consumed :]
+        blocks = _blocks(_parser().parse("\n".join(rest), {}))
         out = ""
         for i, (start, tokens) in enumerate(blocks):
-            whole = final or i < len(blocks) - 1
+            if final:
+                whole = True
+            elif i == len(blocks) - 1:
+                whole = False  # it may still grow
+            else:
+                # A quote or a list takes in an unindented next line (a lazy continuation),
+                # so it is whole only once a blank line ends it.
+                lazy = tokens[0].type in (
+                    "blockquote_open",
+                    "bullet_list_open",
+                    "ordered_list_open",
+                )
+                whole = not lazy or not rest[blocks[i + 1][0] - 1].strip()
             sentences = _paragraph(tokens)
+            if sentences is None and i == 0 and self.sentences:
+                # A paragraph already partly written became a setext heading ("text\n---"):
+                # the rest of it is written as sentences too, never twice.
+                sentences = _paragraph(tokens, heading=True)
             if sentences is None:
-                if whole:
-                    out += self._put(_render(tokens), "\n\n")
+                if not whole:
+                    self.consumed += start
+                    break
+                out += self._put(_render(tokens), "\n\n")
                 continue
             ready = sentences if whole else sentences[:-1]
             for n, text in enumerate(ready[self.sentences :], start=self.sentences):
                 out += self._put(_sentence(text), " " if n else "\n\n")
-            self.sentences = len(ready)
-            if whole:
-                self.sentences = 0
-            else:
+            if not whole:
+                self.sentences = max(self.sentences, len(ready))
                 self.consumed += start
-        if final:
-            self.consumed = len(lines)
-            out += self._put("\n", "") if self.written else ""
-        elif blocks and _paragraph(blocks[-1][1]) is None:
-            self.consumed += blocks[-1][0]
+                break
+            self.sentences = 0
+        else:
+            if final:
+                self.consumed = len(lines)
+                out += self._put("\n", "") if self.written else ""
         return out
 
 
@@ -313,7 +335,7 @@ def _kept(text: str, citations: Sequence[Citation]) -> list[Citation]:
 def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
     """`full(a)` in at most `limit` tokens: the longest prefix of the body that ends at a
     sentence boundary and, with the references of the citations it still holds, fits. If not
-    even one sentence fits, the body is cut at the last whole word that does."""
+    even one sentence fits, the body's words that fit, without markers or references."""
     whole = full(a)
     tokens = count(whole)
     if limit is None or tokens <= limit:
@@ -332,15 +354,17 @@ def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
         best = Cut(content, cites, "length", n)
     if best is not None:
         return best
-    words = body.split(" ")
+    # Not even one sentence fits with its references: the longest run of whole words, without
+    # markers (a marker whose reference is not sent would point at nothing).
+    words = MARKER.sub("", body).split(" ")
     head = ""
-    for i in range(len(words), 0, -1):  # the longest run of whole words that fits
+    for i in range(len(words), 0, -1):
         head = " ".join(words[:i]).rstrip()
         if count(head) <= limit:
             break
     else:
         head = ""
-    return Cut(head, _kept(head, a.citations), "length", count(head))
+    return Cut(head, [], "length", count(head))
 
 
 # -- the export and the web chat's form ---------------------------------------------------------

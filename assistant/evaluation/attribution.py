@@ -90,7 +90,7 @@ def measure(assistant: Assistant, items: list[dict[str, Any]]) -> dict[str, Any]
                 "kind": item.get("kind", ""),
                 "flagged": not claim.supported,
                 "why": claim.why,
-                "quote_right": bool(quote) and _overlap((quote["start"], quote["end"]), span),
+                "quote_right": quote is not None and _overlap((quote["start"], quote["end"]), span),
                 "quote": (quote or {}).get("quote", ""),
                 "cosine": (quote or {}).get("cosine"),
             }

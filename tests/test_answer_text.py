@@ -1,0 +1,198 @@
+"""The answer's text format (answering/text.py) and the figure check (answering/figures.py):
+pure functions, no index."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.answering.figures import find_quantities, quantities_missing
+from assistant.answering.text import (
+    SafeMarkdown,
+    cut,
+    export,
+    full,
+    linked,
+    read_references,
+    references,
+    safe_markdown,
+)
+from assistant.schema import Answer, Citation
+
+SOURCE = (
+    "Intro. Japan gave aid totaling $7.6 billion, it says. <b>Other</b> *claims* [x](y) follow."
+)
+
+
+def citation(n: int, quote: str, **kw: str) -> Citation:
+    start = SOURCE.index(quote)
+    fields = dict(title="T", outlet=f"Outlet {n}", author="A. Author", side="pro-Russia",
+                  voice="state media", language="en", date="2024-01-02", url="https://example.org/a")  # fmt: skip
+    fields.update(kw)
+    return Citation(
+        n=n, source_id="001_src", quote=quote, start=start, end=start + len(quote), score=1.0,
+        **fields,
+    )  # fmt: skip
+
+
+def test_llm_markdown_keeps_emphasis_lists_code_and_markers_and_drops_html_images_links() -> None:
+    text = (
+        "**Both sides** give figures:\n\n- one says *$7.6 billion* [1]\n- `code` stays [2]\n\n"
+        "![pixel](http://evil.example/p.png) <img src=x onerror=alert(1)> "
+        "[click](http://evil.example/) <http://evil.example/auto> <script>x()</script>\n"
+    )
+    safe = safe_markdown(text)
+    assert "**Both sides**" in safe and "*$7.6 billion* [1]" in safe and "`code` stays [2]" in safe
+    assert "- one says" in safe
+    assert "evil.example/p.png" not in safe and "<img" not in safe and "<script" not in safe
+    assert "](http" not in safe and "<http" not in safe
+    assert "pixel" in safe and "click" in safe  # an image's alt text and a link's text stay
+
+
+# Markdown-ish text: words, markers, emphasis, list items, headings, fences, blank lines.
+PIECES = st.sampled_from(
+    ["Japan", " gave", " aid", ".", " It", " did", " [1]", " [2]", "**", "*", "`", "\n",
+     "\n\n", "- ", "1. ", "# ", "```\n", "<b>", "![a](http://x.example/i.png)", "[l](http://x)",
+     "。", "日本", "!", "?", " > "]
+)  # fmt: skip
+
+
+def streamed(text: str, step: int) -> str:
+    s, out = SafeMarkdown(), ""
+    for i in range(0, len(text), step):
+        out += s.feed(text[i : i + step])
+    return out + s.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(PIECES, max_size=40), st.integers(min_value=1, max_value=9))
+def test_whatever_the_chunks_the_streamed_markdown_renders_no_tag_image_or_link(
+    pieces: list[str], step: int
+) -> None:
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").render(streamed("".join(pieces), step))
+    assert "<img" not in html and "<a " not in html and "<b>" not in html, html
+
+
+ANSWER = (
+    "**Both sides** give figures. The first is larger [1].\n\n- one says *$7.6 billion* [1]\n"
+    "- another says $12 billion [2]\n\nA paragraph. Then another sentence [2]! And a third?\n\n"
+    "```\ncode <b>\n\nstill code\n```\n\n1. first\n2. second [3]\n\n> quoted\nlazy line\n\n"
+    "日本提供了援助。俄罗斯反对。\n"
+)
+
+
+@pytest.mark.parametrize("step", [1, 2, 5, 13, 1000])
+def test_what_streams_is_the_whole_answer_for_any_chunk_size(step: int) -> None:
+    assert streamed(ANSWER, step) == safe_markdown(ANSWER)
+
+
+def test_a_paragraph_that_becomes_a_heading_is_not_written_twice() -> None:
+    out = streamed("First sentence. Second one\n---\nAfter.", 3)
+    assert out.count("First sentence.") == 1 and out.count("Second one") == 1
+
+
+def test_references_round_trip_with_every_field() -> None:
+    a = Answer(
+        "How much?",
+        "One side gives a figure [1]; another makes claims [2].\n",
+        [
+            citation(1, "Japan gave aid totaling $7.6 billion, it says."),
+            citation(
+                2,
+                "<b>Other</b> *claims* [x](y) follow.",
+                side="unknown",
+                suggested_side="pro-Ukraine",
+            ),
+        ],  # fmt: skip
+        [],
+        False,
+        "llm:m",
+    )
+    text = export([a], "Export")
+    assert text.startswith("# Export\n\n## How much?\n") and text.count("**Sources**") == 1
+    refs = read_references(text)
+    assert sorted(refs) == [1, 2]
+    for c in a.citations:
+        r = refs[c.n]
+        assert (
+            r["quote"] == c.quote == SOURCE[r["start"] : r["end"]] and r["source_id"] == "001_src"
+        )
+    line = references(a.citations).splitlines()[2]
+    for field in ("Outlet 1, A. Author", "pro-Russia, state media", "2024-01-02", " en ",
+                  "https://example.org/a"):  # fmt: skip
+        assert field in line, field
+    # Document text stays inert in the references: no tag, emphasis or link takes effect.
+    assert "\\<b\\>" in text and "\\*claims\\*" in text and "\\[x\\](y)" in text
+    assert "unknown, suggested pro-Ukraine" in text
+
+
+def test_full_text_has_one_references_list_and_a_cut_keeps_whole_sentences() -> None:
+    a = Answer(
+        "q",
+        "Japan gave aid, says one side [1]. The other side disputes the figure entirely [2].\n",
+        [
+            citation(1, "Japan gave aid totaling $7.6 billion, it says."),
+            citation(2, "<b>Other</b> *claims* [x](y) follow."),
+        ],  # fmt: skip
+        [],
+        False,
+        "llm:m",
+    )
+    whole = full(a)
+    assert whole.count("**Sources**") == 1 and whole.startswith(a.answer.rstrip())
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    kept = cut(a, words(whole) - 1, words)
+    assert kept.finish_reason == "length" and [c.n for c in kept.citations] == [1]
+    assert (
+        kept.content.startswith("Japan gave aid, says one side [1].") and "[2]" not in kept.content
+    )
+    assert kept.content.count("**Sources**") == 1
+    assert cut(a, None, words).content == whole
+
+
+def test_chat_links_each_marker_to_its_citation() -> None:
+    assert linked("a [1] and [12]") == "a [[1]](#cite-1) and [[12]](#cite-12)"
+
+
+# -- the figure check: (claim, passage, the passage states the claim's quantity) ---------------
+
+FIGURES = [
+    ("Japan has given Ukraine $19 billion", "assistance to 19 states", False),
+    ("aid went to 19 states", "Japan pledged $19 billion", False),
+    ("Japan pledged $12bn", "12 billion dollars in aid", True),
+    ("Japan pledged $12bn", "日本承诺提供 120 亿美元", True),
+    ("Japan pledged 12 billion dollars", "12 milliards de dollars d'aide", True),
+    ("Le Japon a promis 12 milliards de dollars", "$12 billion", True),
+    ("Япония выделила 12 млрд долларов", "$12bn", True),
+    ("Япония выделила €2,3 млрд", "2,3 milliards d'euros", True),
+    ("€2.3 млрд", "2.3 billion euros", True),
+    ("€2.3 billion", "$2.3 billion", False),
+    ("Japan gave $7.6 billion", "aid totaling $7.6 billion", True),
+    ("Japan gave $7.6 billion", "aid totaling $76 billion", False),
+    ("日本2024年军费559亿美元", "$55.9 billion in 2024", True),
+    ("$55.9 million", "559 亿美元", False),
+    ("85% of Japanese support Ukraine", "85 % des Japonais", True),
+    ("58% of Japanese support Ukraine", "85% of Japanese people", False),
+    ("90 % de la population", "более 90 процентов", True),
+    ("1500 万美元", "$15 million", True),
+    ("Patriot missiles worth $19 million", "价值 1900 万美元的爱国者导弹", True),
+    ("Patriot missiles worth $19 million", "价值 1900 亿美元", False),
+    ("In 2016 Abe planned cooperation", "in 2016", True),
+    ("in 2017", "in 2016", False),
+    ("4,000,000 refugees", "4 000 000 réfugiés", True),
+    ("5 billion yen", "5 billion dollars", False),
+    ("Japan gave 12 billion", "$12 billion", True),  # a bare amount matches any unit
+    ("500 млн рублей", "500 million roubles", True),
+]
+
+
+@pytest.mark.parametrize(("claim", "passage", "same"), FIGURES)
+def test_figure_check_reads_amount_unit_and_scale(claim: str, passage: str, same: bool) -> None:
+    assert find_quantities(claim), claim
+    assert (quantities_missing(claim, [passage]) == []) is same

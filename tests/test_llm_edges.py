@@ -1,0 +1,253 @@
+"""LLM mode at every edge: the OpenAI endpoint (plain, streamed, max_tokens) through the openai SDK
+and LangChain's ChatOpenAI, /v1/ask (JSON, stream, Markdown export), the CLI, MCP over stdio, and
+LlamaIndex's tool and query engine. The LLM is ScriptedOpenAIServer, a scripted stand-in that
+speaks the real protocol; its reply is Markdown an LLM writes (bold, a list, an image, a link,
+raw HTML), citing sentences of the passages it was given."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from assistant import Answer, Assistant, Settings
+from assistant.answering.text import MARKER, read_references
+from assistant.http import create_api
+
+from .conftest import REPO, ThreadedServer
+from .scripted_openai import ScriptedOpenAIServer
+
+AID = "How much aid has Japan given Ukraine?"
+ESCAPED = re.compile(r"\\\*\\\*|\\\[\d+\\\]")  # Markdown escaped wholesale: \*\* or \[1\]
+TRAPS = (
+    "![pixel](http://evil.example/p.png) <img src=x onerror=alert(1)> "
+    "[read more](http://evil.example/more)"
+)
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedOpenAIServer]:
+    with ScriptedOpenAIServer() as s:
+        yield s
+
+
+def llm_settings(index_dir: Path, llm: ScriptedOpenAIServer) -> Settings:
+    return Settings.resolve(
+        index_path=index_dir, mode="llm", llm_base_url=llm.base_url, llm_model=llm.model, env={}
+    )
+
+
+@pytest.fixture(scope="module")
+def llm_assistant(index_dir: Path, llm: ScriptedOpenAIServer, embedder) -> Assistant:  # type: ignore[no-untyped-def]
+    return Assistant(llm_settings(index_dir, llm), embedder=embedder)
+
+
+def first_sentence(text: str) -> str:
+    """A sentence of a passage as an LLM would repeat it: one line, at least 40 characters."""
+    flat = " ".join(text.split())
+    return next(s for s in re.split(r"(?<=[.!?])\s+", flat) if len(s) >= 40 and "[" not in s)
+
+
+def grounded_reply(a: Assistant, llm: ScriptedOpenAIServer, question: str = AID) -> str:
+    """An LLM answer in Markdown citing one passage of each of the first two sides retrieved
+    (the retrieval is deterministic: a first ask shows which passages the endpoint will number)."""
+    llm.script("placeholder")
+    passages = a.ask(question, mode="llm").retrieved
+    picks: dict[str, int] = {}
+    for n, p in enumerate(passages, 1):
+        picks.setdefault(p.side, n)
+    (n1, n2) = list(picks.values())[:2]
+    s1, s2 = first_sentence(passages[n1 - 1].text), first_sentence(passages[n2 - 1].text)
+    return (
+        f"**The sources disagree.**\n\n- {s1.rstrip('.')} [{n1}].\n- {s2.rstrip('.')} [{n2}].\n\n"
+        f"{TRAPS}\n"
+    )
+
+
+def check_text(content: str, a: Assistant) -> None:
+    """One references list, no escaped Markdown, every [n] referenced with its exact quote, and
+    nothing of the LLM's images, links or HTML."""
+    assert content.count("**Sources**") == 1, content
+    assert not ESCAPED.search(content), content  # no \*\* or \[n\] (document text may escape)
+    assert "evil.example" not in content and "<img" not in content, content
+    body, _, _ = content.partition("\n\n**Sources**")
+    refs = read_references(content)
+    assert set(int(n) for n in MARKER.findall(body)) <= set(refs) and refs
+    for r in refs.values():
+        _, text = a.source(r["source_id"])
+        assert " ".join(text[r["start"] : r["end"]].split()) == r["quote"]
+
+
+@pytest.fixture(scope="module")
+def api(llm_assistant: Assistant) -> Iterator[str]:
+    with ThreadedServer(create_api(llm_assistant)) as s:
+        yield s.url
+
+
+def test_openai_endpoint_plain_streamed_and_cut(
+    api: str, llm: ScriptedOpenAIServer, llm_assistant: Assistant
+) -> None:
+    from openai import OpenAI
+
+    from assistant.openai_api import count_tokens
+
+    reply = grounded_reply(llm_assistant, llm)
+    client = OpenAI(base_url=api + "/v1", api_key="unused", max_retries=0)
+    messages = [{"role": "user", "content": AID}]
+    llm.script(reply)
+    plain = client.chat.completions.create(model="assistant-llm", messages=messages)
+    content = plain.choices[0].message.content or ""
+    check_text(content, llm_assistant)
+    assert "**The sources disagree.**" in content and "pixel" in content
+    cited = {c["n"] for c in (plain.model_extra or {})["citations"]}
+    assert cited == set(read_references(content))
+
+    llm.script(reply)
+    streamed = ""
+    for chunk in client.chat.completions.create(
+        model="assistant-llm", messages=messages, stream=True
+    ):
+        streamed += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+    assert streamed == content
+
+    # A budget 30 tokens short of the whole reply: cut at a sentence, its citations kept.
+    llm.script(reply)
+    limit = count_tokens(content) - 30
+    short = client.chat.completions.create(
+        model="assistant-llm", messages=messages, max_tokens=limit
+    )
+    kept = short.choices[0].message.content or ""
+    assert short.choices[0].finish_reason == "length" and count_tokens(kept) <= limit
+    check_text(kept, llm_assistant)
+    body = kept.partition("\n\n**Sources**")[0]
+    whole_body = content.partition("\n\n**Sources**")[0]
+    # Cut at a sentence end, after a marker, or at a line end.
+    assert whole_body.startswith(body) and len(body) < len(whole_body)
+    assert re.search(r"(\]|[.!?])$", body) or whole_body[len(body)] == "\n", body
+    kept_cited = {c["n"] for c in (short.model_extra or {})["citations"]}
+    assert kept_cited == set(int(n) for n in MARKER.findall(body)) and kept_cited
+
+
+def test_langchain_chat_model_on_our_endpoint(
+    api: str, llm: ScriptedOpenAIServer, llm_assistant: Assistant
+) -> None:
+    from langchain_openai import ChatOpenAI
+
+    llm.script(grounded_reply(llm_assistant, llm))
+    chat = ChatOpenAI(model="assistant-llm", base_url=api + "/v1", api_key="unused", max_retries=0)
+    check_text(str(chat.invoke(AID).content), llm_assistant)
+
+
+def test_ask_json_stream_and_markdown_export(
+    api: str, llm: ScriptedOpenAIServer, llm_assistant: Assistant
+) -> None:
+    reply = grounded_reply(llm_assistant, llm)
+    llm.script(reply)
+    answer = httpx.post(api + "/v1/ask", json={"question": AID}, timeout=120).json()
+    # JSON: the body alone, safe Markdown, the references in `citations`.
+    assert "**Sources**" not in answer["answer"] and "\\*" not in answer["answer"]
+    assert (
+        "**The sources disagree.**" in answer["answer"] and "evil.example" not in answer["answer"]
+    )
+    assert [c["supported"] for c in answer["claims"]][:2] == [True, True]
+
+    llm.script(reply)
+    events = httpx.post(api + "/v1/ask", json={"question": AID, "stream": True}, timeout=120).text
+    deltas = [json.loads(line[6:])["text"] for line in events.splitlines()
+              if line.startswith("data: {\"text\"")]  # fmt: skip
+    assert "".join(deltas) == answer["answer"]
+
+    for request in ({"json": {"question": AID, "format": "markdown"}},
+                    {"json": {"question": AID}, "headers": {"Accept": "text/markdown"}}):  # fmt: skip
+        llm.script(reply)
+        r = httpx.post(api + "/v1/ask", timeout=120, **request)  # type: ignore[arg-type]
+        assert r.headers["content-type"].startswith("text/markdown")
+        assert r.text.startswith(f"## {AID}") and answer["answer"].rstrip() in r.text
+        check_text(r.text, llm_assistant)
+    bad = httpx.post(api + "/v1/ask", json={"question": AID, "format": "markdown", "stream": True})
+    assert bad.status_code in (400, 422) and "stream" in bad.json()["error"]["message"]
+
+
+def test_cli_prints_text_with_references_and_exports_markdown(
+    index_dir: Path, llm: ScriptedOpenAIServer, llm_assistant: Assistant
+) -> None:
+    reply = grounded_reply(llm_assistant, llm)
+    env = {**os.environ, "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_MODEL": llm.model,
+           "OMP_NUM_THREADS": "2"}  # fmt: skip
+    for fmt in ("text", "markdown"):
+        llm.script(reply)
+        out = subprocess.run(
+            [sys.executable, "-m", "assistant", "--index", str(index_dir), "ask", AID,
+             "--mode", "llm", "--format", fmt],
+            capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=True,
+        ).stdout  # fmt: skip
+        check_text(out, llm_assistant)
+        assert out.startswith(f"## {AID}") is (fmt == "markdown")
+
+
+def test_llamaindex_tool_and_query_engine(
+    llm: ScriptedOpenAIServer, llm_assistant: Assistant
+) -> None:
+    reply = grounded_reply(llm_assistant, llm)
+    llm.script(reply)
+    output = llm_assistant.as_tool(mode="llm").call(question=AID)
+    check_text(str(output.content), llm_assistant)
+    llm.script(reply)
+    response = llm_assistant.as_query_engine(mode="llm").query(AID)
+    answer = response.metadata["answer"]
+    assert str(response) == answer["answer"] and "**Sources**" not in str(response)
+    assert "\\*" not in str(response) and [n.node.metadata["n"] for n in response.source_nodes]
+
+
+def test_mcp_ask_in_llm_mode(
+    index_dir: Path, llm: ScriptedOpenAIServer, llm_assistant: Assistant
+) -> None:
+    from mcp.client import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    llm.script(grounded_reply(llm_assistant, llm))
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "assistant", "--index", str(index_dir), "mcp"],
+        env={
+            **os.environ,
+            "ASSISTANT_LLM_BASE_URL": llm.base_url,
+            "ASSISTANT_LLM_MODEL": llm.model,
+            "OMP_NUM_THREADS": "2",
+        },  # fmt: skip
+        cwd=REPO,
+    )
+
+    async def ask() -> dict[str, Any]:
+        async with Client(params) as c:
+            r = await c.call_tool("ask", {"question": AID, "mode": "llm"})
+            return dict(r.structured_content or {})
+
+    answer = asyncio.run(ask())
+    assert answer["mode"] == "llm:scripted-model" and answer["citations"]
+    assert "**The sources disagree.**" in answer["answer"] and "\\*" not in answer["answer"]
+    assert "**Sources**" not in answer["answer"] and "evil.example" not in answer["answer"]
+
+
+def test_a_claim_its_passage_does_not_support_is_flagged_at_the_edges(
+    api: str, llm: ScriptedOpenAIServer, llm_assistant: Assistant
+) -> None:
+    """ "Bbabo NET says Japan has given Ukraine $19 billion [n]" where passage n says "19 states"."""
+    llm.script("placeholder")
+    passages = llm_assistant.ask(
+        "To how many states will Japan give gratuitous assistance?"
+    ).retrieved
+    n = next(i for i, p in enumerate(passages, 1) if "19 states" in p.text)
+    llm.script(f"Bbabo NET says Japan has given Ukraine $19 billion [{n}].")
+    a: Answer = llm_assistant.ask("To how many states will Japan give gratuitous assistance?")
+    assert a.unsupported_sentences and not a.claims[0].supported
+    assert "$19 billion" in a.claims[0].why and "Unsupported" in a.answer
