@@ -190,9 +190,13 @@ def _run(args: argparse.Namespace) -> int:
         elif fmt == "markdown":
             print(export([assistant.ask(args.question, **options)]), end="")
         else:
+            last = ""
             for item in stream_full(assistant.stream(args.question, **options)):
-                if isinstance(item, str):
+                if isinstance(item, str) and item:
                     print(item, end="", flush=True)
+                    last = item
+            if not last.endswith("\n"):
+                print()
         return 0
     if args.command == "sources":
         records = assistant.sources()

@@ -28,6 +28,7 @@ from .access import LOGIN_MESSAGE, Keys
 from .answering.text import export, linked, plain
 from .guard import Guard
 from .jobs import Jobs
+from .sources import safe_id
 from .webrender import CSS, as_text, document_html, legend_html, sources_html
 from .webupload import add_documents, source_choices
 
@@ -105,15 +106,17 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
     return respond
 
 
-def exporter(folder: Path) -> Callable[[list[Answer] | None], Any]:
+def exporter(folder: Path) -> Callable[..., Any]:
     """The Export button's file: the conversation as Markdown with every answer's references
     (answering/text.export), written under `folder` (Gradio serves it from its cache)."""
 
-    def export_file(answers: list[Answer] | None) -> Any:
+    def export_file(answers: list[Answer] | None, request: gr.Request) -> Any:
         if not answers:
             return gr.update(value=None, interactive=False)
         stamp = time.strftime("%Y-%m-%d %H:%M")
-        path = folder / f"conversation-{uuid.uuid4().hex[:12]}.md"
+        # One file per session, rewritten after each answer.
+        session = getattr(request, "session_hash", None) or uuid.uuid4().hex
+        path = folder / f"conversation-{safe_id(str(session))[:40]}.md"
         path.write_text(export(answers, f"Conversation, exported {stamp}"), encoding="utf-8")
         return gr.update(value=str(path), interactive=True)
 

@@ -156,6 +156,40 @@ def test_full_text_has_one_references_list_and_a_cut_keeps_whole_sentences() -> 
     assert cut(a, None, words).content == whole
 
 
+def test_a_cut_never_ends_inside_code_and_keeps_word_of_flagged_claims() -> None:
+    from assistant.schema import Claim
+
+    body = "Intro sentence [1].\n\n```\nline one\nline two\nline three\n```\n\nTail [1].\n"
+    a = Answer("q", body, [citation(1, "Japan gave aid totaling $7.6 billion, it says.")], [],
+               False, "llm:m")  # fmt: skip
+    whole = full(a)
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    for limit in range(words(references(a.citations)) + 3, words(whole)):
+        kept = cut(a, limit, words).content.partition("\n\n**Sources**")[0]
+        assert kept.count("```") % 2 == 0, kept
+    notes = "⚠ **Unsupported** — these sentences:\n" + "- Japan gave $19 billion [1].\n" * 20
+    body = "Japan gave $19 billion [1]. " + "Another sentence of the answer [1]. " * 30
+    flagged = Answer("q", body + "\n\n" + notes,
+                     a.citations, [], False, "llm:m",
+                     unsupported_sentences=["Japan gave $19 billion [1]."],
+                     claims=[Claim("Japan gave $19 billion [1].", [1], False, "figures")])  # fmt: skip
+    short = cut(flagged, words(full(flagged)) // 2, words).content
+    assert "**Unsupported**" not in short and "Cut for length: 1 sentence(s)" in short
+    assert "Another sentence of the answer [1]." in short and short.count("**Sources**") == 1
+
+
+def test_references_read_back_quotes_that_hold_quotation_marks() -> None:
+    quote = "<b>Other</b> *claims* [x](y) follow."
+    c = citation(1, quote)
+    line = references([c])
+    assert read_references(line)[1]["quote"] == quote
+    c2 = Citation(**{**c.to_dict(), "quote": "He called it “a gift” today · really"})
+    assert read_references(references([c2]))[1]["quote"] == "He called it “a gift” today · really"
+
+
 def test_chat_links_each_marker_to_its_citation() -> None:
     assert linked("a [1] and [12]") == "a [[1]](#cite-1) and [[12]](#cite-12)"
 
@@ -189,10 +223,42 @@ FIGURES = [
     ("5 billion yen", "5 billion dollars", False),
     ("Japan gave 12 billion", "$12 billion", True),  # a bare amount matches any unit
     ("500 млн рублей", "500 million roubles", True),
+    ("Япония выделила 12 миллиардов долларов", "$12 billion", True),
+    ("5 миллионов рублей", "5 million roubles", True),
+    ("3 тысячи беженцев", "3,000 refugees", True),
+    ("Japan gave 12 billion US dollars", "$12 billion", True),
+    ("2.01 billion", "20.1 亿美元", True),
+    ("In 2022 300 troops", "300 soldiers in 2022", True),
+    ("10 rubbish bins", "10 bins", True),  # "rubbish" is no rouble
+    ("le secteur 2 a reçu 5 millions", "5 million for sector 2", True),  # "-eur" is no euro
 ]
+
+
+def test_numbers_side_by_side_stay_apart_and_words_are_not_currencies() -> None:
+    assert [q.amount for q in find_quantities("In 2022 300 troops")] == [2022, 300]
+    assert [q.unit for q in find_quantities("10 rubbish, 4 gbps, 3 eurodeputies, 2 eurozone")] == [
+        "",
+        "",
+        "",
+        "",
+    ]
 
 
 @pytest.mark.parametrize(("claim", "passage", "same"), FIGURES)
 def test_figure_check_reads_amount_unit_and_scale(claim: str, passage: str, same: bool) -> None:
     assert find_quantities(claim), claim
     assert (quantities_missing(claim, [passage]) == []) is same
+
+
+def test_claims_split_at_sentences_not_at_abbreviations() -> None:
+    from assistant.answering.claims import split_claims
+
+    assert split_claims(
+        "According to the U.S. government, Japan gave aid [1]. Dr. Smith disagrees, e.g. on "
+        "figures [2].\n- 日本提供了援助[1]。俄罗斯反对这一点[2]。"
+    ) == [
+        "According to the U.S. government, Japan gave aid [1].",
+        "Dr. Smith disagrees, e.g. on figures [2].",
+        "日本提供了援助[1]。",
+        "俄罗斯反对这一点[2]。",
+    ]

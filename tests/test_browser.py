@@ -166,7 +166,7 @@ def test_a_documents_remote_image_and_script_link_make_no_outside_request(
         ask(page, "What did Japan send to Kherson in May 2025?")
         page.locator("#chat", has_text="water purifiers").wait_for(timeout=60_000)
         page.locator("#sources-panel .side-badge").first.wait_for(timeout=60_000)
-        chat = page.locator("#chat").inner_text()
+        chat = page.locator("#chat").inner_text().replace("\u200b", "")  # unlinked() URLs
         assert "![pixel](http://evil.example/p.png)" in chat, chat
         assert page.locator("#chat img[src*='evil']").count() == 0
         assert page.locator("#chat a[href^='javascript']").count() == 0

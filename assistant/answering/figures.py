@@ -12,7 +12,7 @@ support. Two uses:
 Why a table of patterns and not a library: price-parser reads one price and its currency from a
 short string but not scale words ("bn", "milliards", 亿); quantulum3 and text2num read English
 (text2num also French) only, and none reads 亿/万 or "млрд". The table is small, and tested on
-every language we serve (tests/test_answers.py, "figure check").
+every language we serve (tests/test_answer_text.py, the figure table).
 """
 
 from __future__ import annotations
@@ -21,42 +21,61 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Scale words, longest first so that "万亿" wins over "万" and "milliards" over "million".
+# Scale words. Latin ones as written (a plural "s" allowed), Cyrillic ones with any ending
+# ("миллиардов", "тысячи"), CJK ones exact; longest first so that "万亿" wins over "万".
 _SCALES = {
-    "trillions": 1e12, "trillion": 1e12, "billions": 1e9, "billion": 1e9, "bn": 1e9,
-    "millions": 1e6, "million": 1e6, "mln": 1e6, "thousand": 1e3,
-    "milliards": 1e9, "milliard": 1e9, "mille": 1e3,
+    "trillion": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mln": 1e6,
+    "thousand": 1e3, "milliard": 1e9, "mille": 1e3,
     "трлн": 1e12, "триллион": 1e12, "млрд": 1e9, "миллиард": 1e9, "млн": 1e6,
     "миллион": 1e6, "тыс": 1e3, "тысяч": 1e3,
     "万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3,
 }  # fmt: skip
-# Currency words and signs → ISO code. "¥" alone is ambiguous (yen or yuan) and so not read.
-_CURRENCIES = {
-    "us$": "USD", "$": "USD", "usd": "USD", "dollars": "USD", "dollar": "USD", "美元": "USD",
-    "долларов": "USD", "доллара": "USD", "доллар": "USD", "долл": "USD",
-    "€": "EUR", "eur": "EUR", "euros": "EUR", "euro": "EUR", "欧元": "EUR", "евро": "EUR",
-    "£": "GBP", "gbp": "GBP", "pounds": "GBP",
-    "jpy": "JPY", "yens": "JPY", "yen": "JPY", "円": "JPY", "日元": "JPY", "иен": "JPY",
-    "rub": "RUB", "₽": "RUB", "roubles": "RUB", "rubles": "RUB", "rouble": "RUB",
-    "ruble": "RUB", "卢布": "RUB", "рублей": "RUB", "рубля": "RUB", "руб": "RUB",
-    "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "人民币": "CNY", "юаней": "CNY",
-    "uah": "UAH", "₴": "UAH", "hryvnias": "UAH", "hryvnia": "UAH", "гривен": "UAH",
+# Currency signs and ISO codes (before or after the number) and words (after it) → ISO code.
+# "¥" alone is ambiguous (yen or yuan) and so not read.
+_SIGNS = {
+    "us$": "USD", "$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR", "£": "GBP",
+    "gbp": "GBP", "jpy": "JPY", "rub": "RUB", "₽": "RUB", "cny": "CNY", "rmb": "CNY",
+    "uah": "UAH", "₴": "UAH",
+}  # fmt: skip
+_WORDS = {
+    "dollar": "USD", "美元": "USD", "долл": "USD", "euro": "EUR", "欧元": "EUR", "евро": "EUR",
+    "pound": "GBP", "yen": "JPY", "円": "JPY", "日元": "JPY", "иен": "JPY", "rouble": "RUB",
+    "ruble": "RUB", "卢布": "RUB", "рубл": "RUB", "руб": "RUB", "yuan": "CNY", "人民币": "CNY",
+    "юан": "CNY", "hryvnia": "UAH", "гривн": "UAH", "гривен": "UAH",
 }  # fmt: skip
 _PERCENT = ("%", "％", "percent", "per cent", "pour cent", "pourcent", "процент")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
+_LATIN = re.compile(r"[a-z]", re.I)
 
 
-def _alternation(words: Sequence[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+def _words(words: Sequence[str], plural: bool = True) -> str:
+    """An alternation in which a Latin word may take a plural "s" (a code may not), a Cyrillic
+    one any ending, and nothing else continues a word ("rubbish" is not "rub", "gbps" not
+    "gbp", "eurozone" not "euro")."""
+    out = []
+    for w in sorted(words, key=len, reverse=True):
+        if _CYRILLIC.search(w):
+            out.append(re.escape(w) + r"[а-яё]*\.?")
+        elif _LATIN.search(w):
+            out.append(re.escape(w) + (r"s?" if plural else "") + r"(?![a-z])")
+        else:
+            out.append(re.escape(w))
+    return "|".join(out)
 
 
-_NUMBER = r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?|\d+"
-_SCALE = rf"(?:{_alternation(list(_SCALES))})\.?"
-_CURRENCY = _alternation(list(_CURRENCIES))
-# [currency] number [scale] [of] [currency | percent]; words end at a non-letter.
+# 1,234,567.8 / 1 234 567 (groups of three after one to three digits) / 7.6 / 2,3 / 2024
+_NUMBER = (
+    r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+(?:,\d+)?"
+    r"|\d{1,3}(?:[\u00a0\u202f ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
+)
+_PRE = _words(list(_SIGNS), plural=False)
+_POST = _words(list(_SIGNS), plural=False) + "|" + _words(list(_WORDS))
+# [sign or code] number [scale] [of] [US] [currency or percent]
 _QUANTITY = re.compile(
-    rf"(?P<pre>{_CURRENCY})?\s?(?<![\d.,])(?P<num>{_NUMBER})(?!\d)\s*(?P<scale>{_SCALE})?(?![a-zа-яё])"
-    rf"(?:\s*(?:de\s+|d['’]\s*|of\s+)?(?P<post>{_CURRENCY}|{_alternation(_PERCENT)})\w*)?",
+    rf"(?<![a-z])(?P<pre>{_PRE})?\s?(?<![\d.,])(?P<num>{_NUMBER})(?![\d])\s*"
+    rf"(?P<scale>{_words(list(_SCALES))})?"
+    rf"(?:\s*(?:de\s+|d['’]\s*|of\s+)?(?:U\.?S\.?\s*)?(?P<post>{_POST}|{_words(_PERCENT)}))?",
     re.IGNORECASE,
 )
 
@@ -106,7 +125,7 @@ Figure = Quantity
 
 
 def _value(raw: str) -> float:
-    """'7.6' → 7.6; '4,000,000' and '4 000 000' → 4e6; '2,3' (decimal comma) → 2.3."""
+    """'7.6' → 7.6; '4,000,000', '4.000.000' and '4 000 000' → 4e6; '2,3' (decimal comma) → 2.3."""
     raw = re.sub(r"[\u00a0\u202f ]", "", raw)
     groups = re.split(r"[.,]", raw)
     if len(groups) == 1:
@@ -121,8 +140,10 @@ def _value(raw: str) -> float:
 def _code(word: str | None) -> str | None:
     if not word:
         return None
-    w = word.lower()
-    return _CURRENCIES.get(w) or next((c for k, c in _CURRENCIES.items() if w.startswith(k)), None)
+    w = word.lower().rstrip(".")
+    table = {**_SIGNS, **_WORDS}
+    return table.get(w) or next((c for k, c in sorted(table.items(), key=lambda x: -len(x[0]))
+                                 if w.startswith(k)), None)  # fmt: skip
 
 
 def find_quantities(text: str) -> list[Quantity]:
@@ -140,7 +161,9 @@ def find_quantities(text: str) -> list[Quantity]:
         scale = m.group("scale")
         if scale:
             key = scale.rstrip(".").lower()
-            amount *= _SCALES.get(key) or next(v for k, v in _SCALES.items() if key.startswith(k))
+            amount *= _SCALES.get(key) or next(
+                v for k, v in sorted(_SCALES.items(), key=lambda x: -len(x[0])) if key.startswith(k)
+            )
         post = m.group("post") or ""
         if any(post.lower().startswith(p) for p in _PERCENT):
             unit = "%"
@@ -181,5 +204,7 @@ def quantities_missing(claim: str, passages: Sequence[str]) -> list[Quantity]:
     return [
         q
         for q in stated
-        if not any(q.same(h) or (not q.unit and q.amount == h.amount) for h in have)
+        if not any(
+            q.same(h) or (not q.unit and q.same(Quantity(h.text, h.amount, ""))) for h in have
+        )
     ]

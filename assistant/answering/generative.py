@@ -21,7 +21,7 @@ from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
 from .claims import Elsewhere, Embed, attribute_retrieval
 from .evidence import NO_ANSWER, Evidence, abstain, abstention
-from .text import MARKER, SafeMarkdown, inert, inert_but_markers, markers
+from .text import MARKER, UNSUPPORTED, SafeMarkdown, inert, inert_but_markers, markers
 
 
 def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> Any:
@@ -123,13 +123,10 @@ class GenerativeAnswerer:
             return MARKER.sub(keep, text)
 
         safe, body = SafeMarkdown(), ""
-        try:
-            for chunk in self.llm.stream_chat(messages):
-                if text := checked(safe.feed(chunk.delta or "")):
-                    body += text
-                    yield text
-        except Exception as exc:
-            raise LLMError.failed(exc) from exc
+        for delta in _deltas(self.llm, messages):
+            if text := checked(safe.feed(delta)):
+                body += text
+                yield text
         if text := checked(safe.close()):
             body += text
             yield text
@@ -161,14 +158,15 @@ class GenerativeAnswerer:
         unsupported = [c for c in claims if not c.supported]
         shown = body if body.endswith("\n") else body + "\n"
         if dropped:
+            # Numbers, not markers: a marker here would link to no citation.
             shown += (
-                "\n⚠ Citations removed because they name no retrieved passage: "
-                + ", ".join(f"[{n}]" for n in dropped)
+                "\n⚠ Citation numbers removed because they name no retrieved passage: "
+                + ", ".join(str(n) for n in dropped)
                 + "\n"
             )
         if unsupported and not abstained:
             shown += (
-                "\n⚠ **Unsupported** — treat these sentences as unverified; they cite no "
+                f"\n{UNSUPPORTED} — treat these sentences as unverified; they cite no "
                 "source, or their cited passages do not support them:\n\n"
                 + "".join(f"- {inert_but_markers(c.text)} — {inert(c.why)}\n" for c in unsupported)
             )
@@ -186,6 +184,20 @@ class GenerativeAnswerer:
             claims=claims,
             dropped_citations=dropped,
         )
+
+
+def _deltas(llm: Any, messages: list[Any]) -> Iterator[str]:
+    """The model's text as it streams; its failures (and only its) become LLMError."""
+    try:
+        stream = iter(llm.stream_chat(messages))
+        while True:
+            try:
+                chunk = next(stream)
+            except StopIteration:
+                return
+            yield chunk.delta or ""
+    except Exception as exc:
+        raise LLMError.failed(exc) from exc
 
 
 def _label(p: Passage) -> str:

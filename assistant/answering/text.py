@@ -31,15 +31,34 @@ MARKER = re.compile(r"\[(\d{1,3})\]")
 _INLINE = re.compile(r"([\\`*_\[\]<>&~|!#])")
 
 
-def inert(text: str) -> str:
+# GFM renderers (a chat UI's, Gradio's) turn a bare "http://…" or "www.…" into a link. A zero-width
+# space after the scheme or "www" leaves the text as it reads and makes it no link; plain() takes
+# it out again.
+_BARE_LINK = re.compile(r"(?i)\b(https?|ftp)(?=://)|\b(www)(?=\.)")
+_DEFANGED = re.compile(r"(?i)\b(https?|ftp|www)\u200b(?=://|\.)")
+
+
+def unlinked(text: str) -> str:
+    """Text in which no bare URL becomes a link.
+
+    >>> unlinked("see https://x.example and www.y.example") == "see https\u200b://x.example and www\u200b.y.example"
+    True
+    """
+    return _BARE_LINK.sub(lambda m: (m.group(1) or m.group(2)) + "\u200b", text)
+
+
+def inert(text: str, links: bool = False) -> str:
     r"""Document or user text, backslash-escaped so that no Markdown or HTML in it takes effect:
     an image `![x](http://host/pixel.png)` in a quote would make each reader's browser report
     to that host, and `<img>`, links and emphasis would let a document restyle the answer.
 
-    >>> inert("see ![x](http://evil.example/x.png) and **bold** <b>")
+    A bare URL in it is no link either (`unlinked`), unless `links` (a source's own URL in its
+    reference).
+
+    >>> inert("see ![x](http://evil.example/x.png) and **bold** <b>", links=True)
     'see \\!\\[x\\](http://evil.example/x.png) and \\*\\*bold\\*\\* \\<b\\>'
     """
-    return _INLINE.sub(r"\\\1", text)
+    return _INLINE.sub(r"\\\1", text if links else unlinked(text))
 
 
 def inert_but_markers(text: str) -> str:
@@ -57,7 +76,7 @@ def plain(text: str) -> str:
     >>> plain(inert("a *b* [1] <c>")) == "a *b* [1] <c>"
     True
     """
-    return re.sub(r"\\(.)", r"\1", text)
+    return _DEFANGED.sub(r"\1", re.sub(r"\\(.)", r"\1", text))
 
 
 def oneline(text: str) -> str:
@@ -87,7 +106,8 @@ def _parser() -> Any:
 
 
 def _cleaned(tokens: list[Any]) -> list[Any]:
-    """Tokens without raw HTML, images (their alt text stays) or links (their text stays)."""
+    """Tokens without raw HTML, images (their alt text stays), links (their text stays) or
+    bare URLs that a renderer would turn into links (`unlinked`)."""
     from markdown_it.token import Token
 
     out = []
@@ -99,7 +119,9 @@ def _cleaned(tokens: list[Any]) -> list[Any]:
             for c in t.children:
                 if c.type in ("link_open", "link_close", "html_inline"):
                     continue
-                kids.append(Token("text", "", 0, content=c.content) if c.type == "image" else c)
+                if c.type in ("image", "text"):
+                    c = Token("text", "", 0, content=unlinked(c.content))
+                kids.append(c)
             t.children = kids
         out.append(t)
     return out
@@ -238,7 +260,7 @@ def reference(c: Citation) -> str:
     """One reference: who (outlet, author), side and voice, date, language, the quote, where in
     the source it is (id and character offsets), and the URL. Every field inert."""
     who = c.outlet or c.title or c.source_id
-    if c.author and c.author != who:
+    if c.author and c.author not in who:  # "The Military Show" beside "The Military Show (YouTube)"
         who += f", {c.author}"
     parts = [
         f"{inert(who)} — {inert(c.side_shown())}, {inert(c.voice)}",
@@ -248,13 +270,15 @@ def reference(c: Citation) -> str:
         f"{inert(c.source_id)} {c.start}–{c.end}",
     ]
     if c.url:
-        parts.append(inert(c.url))
+        parts.append(inert(c.url, links=True))  # the source's own address, declared or extracted
     return f"- [{c.n}] " + " · ".join(parts)
 
 
+# Fields by position: who — side, voice · date · language · “quote” · id start–end[ · URL]. The
+# quote may hold “ ” and ·, so it runs to the last "” · id start–end".
 _REFERENCE = re.compile(
-    r"^- \[(?P<n>\d+)\] (?P<who>.*?) · .*“(?P<quote>.*)” · (?P<source_id>\S+) "
-    r"(?P<start>\d+)–(?P<end>\d+)",
+    r"^- \[(?P<n>\d+)\] (?P<who>[^·\n]*?) · [^·\n]* · [^·\n]* · “(?P<quote>.*)” · "
+    r"(?P<source_id>\S+) (?P<start>\d+)–(?P<end>\d+)",
     re.M,
 )
 
@@ -275,6 +299,7 @@ def read_references(text: str) -> dict[int, dict[str, Any]]:
 
 
 REFERENCES_HEADING = "**Sources**"
+UNSUPPORTED = "⚠ **Unsupported**"  # opens the notes on flagged sentences (generative.py)
 
 
 def references(citations: Sequence[Citation]) -> str:
@@ -304,17 +329,23 @@ _CJK_STOP = re.compile(r"[。！？]")
 
 
 def _boundaries(body: str) -> list[int]:
-    """Where the body may be cut: line ends, after each [n] marker, and sentence ends."""
+    """Where the body may be cut: line ends, after each [n] marker, and sentence ends; never
+    inside a code block (a cut there would pull the references into the code)."""
     import sentencex
 
     ends = {m.end() for m in MARKER.finditer(body)} | {m.end() for m in _CJK_STOP.finditer(body)}
-    offset = 0
+    starts = [0]
     for line in body.split("\n"):
         for b in sentencex.get_sentence_boundaries("en", line):
-            ends.add(offset + len(b["text"].rstrip()) + b["start_index"])
-        offset += len(line) + 1
-        ends.add(offset - 1)
-    return sorted(e for e in ends if 0 < e < len(body))
+            ends.add(starts[-1] + len(b["text"].rstrip()) + b["start_index"])
+        starts.append(starts[-1] + len(line) + 1)
+        ends.add(starts[-1] - 1)
+    code = [
+        (starts[t.map[0]], starts[t.map[1]] - 1)
+        for t in _parser().parse(body, {})
+        if t.type in ("fence", "code_block") and t.map
+    ]
+    return sorted(e for e in ends if 0 < e < len(body) and not any(a < e < b for a, b in code))
 
 
 @dataclass(frozen=True)
@@ -347,6 +378,12 @@ def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
         cites = _kept(text, a.citations)
         if a.citations and not cites:
             continue  # a heading alone says nothing: the first cut point holds a citation
+        if a.unsupported_sentences and UNSUPPORTED not in text:
+            # The flags sit at the end of the answer: a cut must not pass its claims as checked.
+            text += (
+                f"\n\n⚠ Cut for length: {len(a.unsupported_sentences)} sentence(s) of the whole "
+                "answer are flagged unsupported (`claims`); treat figures as unverified."
+            )
         content = text + "\n\n" + references(cites) if cites else text
         n = count(content)
         if n > limit:
