@@ -99,10 +99,16 @@ def markers(text: str) -> list[int]:
 def _parser() -> Any:
     """markdown-it-py parsing with mdformat's renderer, which writes tokens back as Markdown
     (escaping text so that it stays text)."""
-    from mdformat._util import build_mdit
+    from markdown_it import MarkdownIt
     from mdformat.renderer import MDRenderer
 
-    return build_mdit(MDRenderer, mdformat_opts={"wrap": "keep", "number": True})
+    # The options mdformat.text() sets, with no plugins: text kept as wrapped, lists numbered.
+    mdit = MarkdownIt(renderer_cls=MDRenderer)  # type: ignore[arg-type]  # as mdformat does
+    mdit.options.update(
+        mdformat={"wrap": "keep", "number": True}, store_labels=True, parser_extension=[],
+        codeformatters={},
+    )  # fmt: skip
+    return mdit
 
 
 def _cleaned(tokens: list[Any]) -> list[Any]:
