@@ -13,6 +13,8 @@ role and is accepted only with an admin key; any other name gets the read role.
 from __future__ import annotations
 
 import hmac
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -75,6 +77,41 @@ class Keys:
         """Whether a Gradio session may add documents: anyone when open, else the user name
         `admin` (which the login accepts only with an admin key)."""
         return self.open or username == ADMIN_USER
+
+
+class Failures:
+    """Failed key or password attempts per client, to throttle guessing.
+
+    A client (its address) with `limit` failures within the last `window` seconds is refused
+    until the oldest of them is `window` seconds old. Only failures count, so a client that
+    presents a good key is never slowed; state is kept per process, in memory, and bounded.
+    """
+
+    def __init__(self, limit: int = 20, window: float = 60.0, clients: int = 10_000) -> None:
+        self.limit, self.window, self.clients = limit, window, clients
+        self._seen: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str, now: float | None = None) -> int:
+        """Seconds this client must wait (0: it may try)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            times = [t for t in self._seen.get(client, []) if now - t < self.window]
+            if times:
+                self._seen[client] = times
+            else:
+                self._seen.pop(client, None)
+            if len(times) < self.limit:
+                return 0
+            return max(1, int(self.window - (now - times[0])) + 1)
+
+    def failed(self, client: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if client not in self._seen and len(self._seen) >= self.clients:
+                self._seen.pop(next(iter(self._seen)))  # the longest-known client goes first
+            self._seen.setdefault(client, []).append(now)
+            del self._seen[client][: -self.limit]
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:

@@ -255,7 +255,20 @@ def source(source_id: str, assistant: AssistantDep) -> SourceText:
     return source_text(*assistant.source(source_id))
 
 
-@documents.post("/documents", response_model=JobOut, status_code=202)
+async def one_file(request: Request) -> None:
+    """Refuse a multipart body with several `file` parts: one would be dropped unseen.
+    (Starlette keeps the parsed form for the route's own parameters.)"""
+    form = await request.form()
+    if len(form.getlist("file")) > 1:
+        raise InvalidRequest("send one file per request (this one has several `file` parts)")
+    for key in form:
+        if key != "file" and len(form.getlist(key)) > 1:
+            raise InvalidRequest(f"the field {key!r} is sent more than once; send it once")
+
+
+@documents.post(
+    "/documents", response_model=JobOut, status_code=202, dependencies=[Depends(one_file)]
+)
 def add_document(
     form: Annotated[UploadForm, File()], assistant: AssistantDep, jobs: JobsDep
 ) -> JobOut:

@@ -112,6 +112,21 @@ class Settings:
             raise ConfigError(f"top_k must be 1–100, got {self.top_k}")
         if len(self.collection) < 3:
             raise ConfigError(f"collection name needs ≥ 3 characters, got {self.collection!r}")
+        for var, keys in (
+            ("ASSISTANT_API_KEYS", self.api_keys),
+            ("ASSISTANT_ADMIN_KEYS", self.admin_keys),
+        ):
+            short = [k for k in keys if len(k) < MIN_KEY_CHARS]
+            if short:
+                # The key itself is never printed; its length and position are enough.
+                raise ConfigError(
+                    f"{var} holds a key of {len(short[0])} characters; keys must have at least "
+                    f"{MIN_KEY_CHARS}, or they can be guessed: make one with "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+                )
+
+
+MIN_KEY_CHARS = 16
 
 
 def _coerce(name: str, type_: Any, value: Any) -> Any:

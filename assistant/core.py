@@ -26,7 +26,14 @@ from .answering.generative import GenerativeAnswerer, make_llm
 from .checks import check_question, check_source_id
 from .config import MODES, Settings
 from .embedders import Embedder, make_embedder
-from .errors import ConfigError, IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
+from .errors import (
+    ConfigError,
+    IndexNotBuilt,
+    InvalidRequest,
+    SourceExists,
+    SourceNotFound,
+    TooLarge,
+)
 from .filters import Filters
 from .ingest import IngestReport, Progress, earlier_suggestion, ingest_paths, ingest_text
 from .language import detect
@@ -307,9 +314,20 @@ class Assistant:
                 (retrieval.balanced).
         """
         check_question(query)
+        self._within_the_embedder(query)
         return self.retriever.retrieve(
             query, k or self.settings.top_k, Filters.of(side, language, source), mode, balance
         ).passages
+
+    def _within_the_embedder(self, text: str) -> None:
+        """Refuse a question longer than the embedder reads: characters do not bound the cost
+        ("a" and 3,999 combining marks is 4,000 tokens and took seconds to embed), tokens do."""
+        n = self.embedder.count_tokens([text])[0]
+        if n > self.embedder.max_tokens:
+            raise TooLarge(
+                f"the question is {n} tokens long; the embedder reads at most "
+                f"{self.embedder.max_tokens}: shorten it"
+            )
 
     def ask(self, question: str, history: History | None = None, **options: Any) -> Answer:
         """Answer a question with cited, side-labelled evidence (options as for stream())."""
@@ -336,6 +354,7 @@ class Assistant:
             side, language, source: retrieval filters.
         """
         check_question(question)
+        self._within_the_embedder(question)
         mode = mode or self.settings.mode
         answerer = self.answerer(mode)  # refuses an unknown or unconfigured mode before work
         t0 = time.perf_counter()

@@ -2,8 +2,12 @@
 
 - Body limits that hold whatever the transfer encoding: a declared Content-Length over the limit
   is refused before reading; a body without one (chunked) is read only up to the limit.
-- JSON bodies must be UTF-8 without lone surrogates (a "\\ud800" escape decodes to one in
-  Python and fails later, deep in the stack); refused with 400 and the reason.
+- JSON bodies (application/json or application/*+json, in any case) must be UTF-8 without lone
+  surrogates (a "\\ud800" escape decodes to one in Python and fails later, deep in the stack),
+  without NaN or Infinity (not JSON; they broke the error reply), and nested at most
+  MAX_JSON_DEPTH levels (deeper raised RecursionError); refused with 400 and the reason.
+- Guessing is throttled: a client address with 20 failed keys or passwords (401 from the API,
+  a refused login of the chat) within a minute gets 429 with Retry-After (access.Failures).
 - A Content-Security-Policy on every response: no script, image, font or connection to another
   origin, so that a document's remote image or link can never make the browser call out.
 
@@ -15,6 +19,8 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from .access import Failures
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -77,8 +83,9 @@ def lone_surrogate(value: Any) -> str | None:
 class Guard:
     """Wraps an ASGI app; uploads may be `max_upload` bytes (body_limit gives every limit)."""
 
-    def __init__(self, app: ASGIApp, max_upload: int) -> None:
+    def __init__(self, app: ASGIApp, max_upload: int, failures: Failures | None = None) -> None:
         self.app, self.max_upload = app, max_upload
+        self.failures = failures or Failures()
 
     def limit(self, path: str) -> int:
         return body_limit(path, self.max_upload)
@@ -97,13 +104,31 @@ class Guard:
             await send(message)
 
         path: str = scope.get("path", "")
+        client = (scope.get("client") or ("unknown", 0))[0]
+        wait = self.failures.retry_after(client)
+        if wait:
+            await _error(
+                send_with_csp, 429, "TooManyFailures",
+                f"too many failed keys or passwords from this address; try again in {wait} s",
+                retry_after=wait,
+            )  # fmt: skip
+            return
+        login = path.endswith("/login")
+
+        async def send_counting(message: Message) -> None:
+            if message["type"] == "http.response.start" and (
+                message["status"] == 401 or (login and message["status"] >= 400)
+            ):
+                self.failures.failed(client)
+            await send_with_csp(message)
+
         limit = self.limit(path)
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
             await _error(send_with_csp, 413, "TooLarge", _too_large(int(length), limit))
             return
-        is_json = headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json"
+        is_json = _is_json(headers.get(b"content-type", b""))
         has_body = scope.get("method") in ("POST", "PUT", "PATCH")
         if has_body and (is_json or not length.isdigit()):
             # A JSON body (KiB) is read to be checked; a body without Content-Length (chunked)
@@ -118,9 +143,9 @@ class Guard:
             if problem:
                 await _error(send_with_csp, 400, "InvalidRequest", problem)
                 return
-            await self.app(scope, _replay(body, receive), send_with_csp)
+            await self.app(scope, _replay(body, receive), send_counting)
             return
-        await self.app(scope, receive, send_with_csp)
+        await self.app(scope, receive, send_counting)
 
 
 def _too_large(size: int | None, limit: int) -> str:
@@ -128,13 +153,67 @@ def _too_large(size: int | None, limit: int) -> str:
     return f"the request body {what}; the limit here is {limit} bytes"
 
 
+def _is_json(content_type: bytes) -> bool:
+    """What FastAPI reads as JSON: application/json and application/*+json, in any case.
+
+    >>> _is_json(b"Application/JSON; charset=utf-8"), _is_json(b"application/vnd.api+json")
+    (True, True)
+    """
+    kind = content_type.split(b";")[0].strip().lower()
+    return kind == b"application/json" or (
+        kind.startswith(b"application/") and kind.endswith(b"+json")
+    )
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not JSON (JSON has no NaN or Infinity); send a number or null")
+
+
+# Deeper than any request of this API; Python's parser would hit its recursion limit first.
+MAX_JSON_DEPTH = 64
+
+
+def _depth(text: str) -> int:
+    """How deeply arrays and objects nest (brackets inside strings are not counted).
+
+    >>> _depth('{"a": [[1], "[[["]}')
+    3
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def _json_problem(body: bytes) -> str | None:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"the body is not valid UTF-8 (byte {exc.start}); send UTF-8 JSON"
+    if _depth(text) > MAX_JSON_DEPTH:
+        return f"the JSON nests deeper than {MAX_JSON_DEPTH} levels; no request here needs that"
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_constant)
+    except _NotJson as exc:
+        return str(exc)
     except ValueError:
         return None  # the app reports malformed JSON with its position
     where = lone_surrogate(value)
@@ -175,16 +254,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _error(send: Send, status: int, kind: str, message: str) -> None:
+async def _error(
+    send: Send, status: int, kind: str, message: str, retry_after: int | None = None
+) -> None:
     body = json.dumps(error_body(kind, message)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -10,8 +10,9 @@ Jobs run one at a time (the embedder is the bottleneck; two at once would only s
 `stop()` (the server's shutdown) makes the running job give up at its next embedding batch,
 before anything of it is written: a source becomes visible only when its record is committed
 last (store.py), so a stopped job leaves nothing half-indexed. Job states are kept as JSON
-files beside the index; a job found queued or running at the next start is reported failed,
-with the fix (upload again).
+files beside the index; a job found queued or running at the next start follows the store: done
+if its version was committed (a crash can fall between the commit and the job file), else
+failed, with the fix (upload again).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from .core import Assistant
 from .errors import AssistantError, InvalidRequest, SourceExists, SourceNotFound
+from .ingest import version_of
 from .sources import Source
 
 STATES = ("queued", "running", "done", "failed")
@@ -48,6 +50,9 @@ class Job:
     error: dict[str, str] | None = None
     created: float = field(default_factory=time.time)
     finished: float | None = None
+    # The version the upload commits (ingest.version_of): how a restart tells whether a job
+    # interrupted by a crash was committed after all.
+    version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -94,6 +99,7 @@ class Jobs:
                     "it (GET /v1/jobs/ID) or give this upload another id"
                 )
             job = Job(uuid.uuid4().hex[:16], filename, source.id, message="waiting")
+            job.version = version_of(text, self.assistant.settings, self.assistant.embedder.name)
             self._jobs[job.id] = job
             self._work[job.id] = (source, text)
             self._save(job)
@@ -182,12 +188,32 @@ class Jobs:
             except (OSError, ValueError, TypeError):
                 continue
             if job.state in ("queued", "running"):
-                self._fail(job, "Interrupted", _INTERRUPTED)
+                self._settle(job)
             self._jobs[job.id] = job
+
+    def _settle(self, job: Job) -> None:
+        """A job the last run left unfinished: its state follows the store's commit record
+        (a crash can fall after the commit and before the job file says so)."""
+        try:
+            record = self.assistant.store.records().get(job.source_id)
+        except AssistantError as exc:
+            self._fail(job, "Interrupted", f"{_INTERRUPTED_UNKNOWN} ({exc})")
+            return
+        if job.version and record is not None and record.version == job.version:
+            job.state, job.finished = "done", time.time()
+            job.message = "indexed (the server stopped after committing it)"
+            job.error = None
+            self._save(job)
+        else:
+            self._fail(job, "Interrupted", _INTERRUPTED)
 
 
 _STOPPED = (
     "the server stopped before this job finished; nothing of it was indexed; upload the file again"
+)
+_INTERRUPTED_UNKNOWN = (
+    "the server stopped (or crashed) before this job finished, and the index could not be read "
+    "to tell whether it was committed; see GET /v1/sources before uploading again"
 )
 _INTERRUPTED = (
     "the server stopped (or crashed) before this job finished; nothing of it was committed; "

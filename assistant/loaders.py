@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,11 @@ def read_document(data: bytes, name: str) -> Document:
         doc = Document(_decode(data, name))
     if not doc.text.strip():
         raise BadDocument(name, "no readable text in the file")
+    if not any(unicodedata.category(ch)[0] == "L" for ch in doc.text):
+        # Such a text matches no question, yet ranks first for any when nothing else does.
+        raise BadDocument(
+            name, "the text has no letter in any script (only digits, punctuation or symbols)"
+        )
     return doc
 
 
@@ -162,7 +168,7 @@ def _html_text(html: str) -> str:
 
 def _pdf_text(data: bytes, name: str) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -171,7 +177,9 @@ def _pdf_text(data: bytes, name: str) -> str:
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
     except BadDocument:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    except PyPdfError as exc:  # LimitReachedError too: a stream that inflates past pypdf's bounds
+        raise BadDocument(name, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise BadDocument(name, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
     return "\n\n".join(p for p in pages if p)
 

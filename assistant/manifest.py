@@ -24,6 +24,7 @@ without an entry is still indexed, with side and voice "unknown".
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
@@ -90,6 +91,20 @@ class Corpus:
         return None
 
 
+def checked_url(url: str, where: str = "source") -> str:
+    """An http(s) address, or ManifestError: a `javascript:` or `data:` URL would run or
+    render wherever a client makes the source's URL a link.
+
+    >>> checked_url("https://example.org/a")
+    'https://example.org/a'
+    """
+    if not re.match(r"https?://[^\s/]+", url, re.I):
+        raise ManifestError(
+            f"{where}: field 'url' is {url[:60]!r}; give an http:// or https:// address"
+        )
+    return url
+
+
 def make_source(
     fields: Mapping[str, Any], sides: Mapping[str, str], where: str = "source"
 ) -> Source:
@@ -115,6 +130,8 @@ def make_source(
             raise ManifestError(
                 f"{where}: field {key!r} is {values[key]!r}; write YYYY, YYYY-MM or YYYY-MM-DD"
             )
+    if values.get("url"):
+        values["url"] = checked_url(values["url"], where)
     langs = fields.get("languages", ())
     if isinstance(langs, str):
         langs = [x.strip() for x in langs.split(",") if x.strip()]

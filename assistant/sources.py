@@ -225,6 +225,8 @@ extracted=('author',), suggestion=None)
             if key == "languages":
                 if not self.languages and value:
                     values[key] = tuple(x for x in value.split(",") if x)
+            elif key == "url" and not re.match(r"https?://", value or "", re.I):
+                continue  # a page's own URL is kept only when it is an http(s) address
             elif key in TEXT_FIELDS and value and not getattr(self, key):
                 values[key] = value
         if not values:

@@ -138,8 +138,14 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
     )
     side = gr.CheckboxGroup(list(assistant.sides()), label="Sides", elem_id="side-filter")
     language = gr.CheckboxGroup(languages, label="Languages", elem_id="language-filter")
+    # Its entries follow the index (refreshed on page load and when opened, below); an id not
+    # among them, sent by an API client, reaches retrieval, which names the valid ones.
     source = gr.Dropdown(
-        source_choices(assistant), multiselect=True, label="Sources", elem_id="source-filter"
+        source_choices(assistant),
+        multiselect=True,
+        label="Sources",
+        elem_id="source-filter",
+        allow_custom_value=True,
     )
     with gr.Accordion("Legend: sides and voices", open=False):
         gr.HTML(legend_html(assistant))
@@ -223,6 +229,13 @@ def create_app(
         )
         opener.change(open_source, opener, document, api_visibility="private")
         demo.load(admin_only, None, adder, api_visibility="private")
+
+        def current_sources() -> Any:
+            return gr.update(choices=source_choices(assistant))
+
+        # Documents added since start-up (by any client, or `assistant ingest`) appear.
+        demo.load(current_sources, None, source, api_visibility="private")
+        source.focus(current_sources, None, source, api_visibility="private")
     return demo
 
 

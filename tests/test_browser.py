@@ -141,8 +141,8 @@ def test_a_documents_remote_image_and_script_link_make_no_outside_request(
     )
     env = {
         "ASSISTANT_INDEX_PATH": str(fresh.settings.index_path),
-        "ASSISTANT_API_KEYS": "reader-key",
-        "ASSISTANT_ADMIN_KEYS": "admin-key",
+        "ASSISTANT_API_KEYS": "reader-key-0123456789",
+        "ASSISTANT_ADMIN_KEYS": "admin-key-0123456789",
     }
     proc, url = spawn(["-m", "assistant", "serve"], env, timeout=120)
     try:
@@ -161,7 +161,7 @@ def test_a_documents_remote_image_and_script_link_make_no_outside_request(
         page.goto(url + "/ui/", wait_until="domcontentloaded")
         page.locator("input[type=password]").wait_for(timeout=60_000)
         page.locator("input[type=text]").first.fill("analyst")
-        page.locator("input[type=password]").fill("reader-key")
+        page.locator("input[type=password]").fill("reader-key-0123456789")
         page.locator("button", has_text="Login").click()
         ask(page, "What did Japan send to Kherson in May 2025?")
         page.locator("#chat", has_text="water purifiers").wait_for(timeout=60_000)
@@ -275,3 +275,38 @@ def test_llm_answer_renders_markdown_links_markers_and_exports(
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+def test_the_sources_filter_follows_the_index(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A document uploaded through the API after the page was built appears in the chat's
+    Sources filter (it used to be fixed at start-up)."""
+    import httpx
+
+    index_text(fresh, tmp_path / "first.txt", "Japan sent aid to Ukraine in 2024.")
+    env = {"ASSISTANT_INDEX_PATH": str(fresh.settings.index_path)}
+    proc, url = spawn(["-m", "assistant", "serve"], env, timeout=120)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url + "/ui/", wait_until="domcontentloaded")
+        page.locator("#source-filter input").wait_for(timeout=60_000)
+        job = httpx.post(
+            url + "/v1/documents",
+            files={"file": ("later.txt", b"Russia objected to Japan's aid in 2025.")},
+            timeout=60,
+        ).json()
+        for _ in range(120):
+            state = httpx.get(url + f"/v1/jobs/{job['id']}", timeout=30).json()["state"]
+            if state in ("done", "failed"):
+                break
+            page.wait_for_timeout(500)
+        assert state == "done"
+        page.locator("#source-filter input").click()
+        page.locator("[role=listbox] [role=option]", has_text="later").wait_for(timeout=30_000)
+        options = page.locator("[role=listbox] [role=option]").all_inner_texts()
+        assert any(o.startswith("first") for o in options) and any(
+            o.startswith("later") for o in options
+        ), options
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

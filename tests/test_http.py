@@ -337,7 +337,10 @@ def test_gradio_client_on_the_mounted_chat(api: str) -> None:
 def test_api_keys_read_and_admin(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     a = Assistant(
         Settings.resolve(
-            index_path=tmp_path / "i", api_keys="reader-key", admin_keys="admin-key", env={}
+            index_path=tmp_path / "i",
+            api_keys="reader-key-0123456789",
+            admin_keys="admin-key-0123456789",
+            env={},
         ),
         embedder=embedder,
     )
@@ -350,18 +353,29 @@ def test_api_keys_read_and_admin(tmp_path: Path, embedder) -> None:  # type: ign
             == 401
         )
         assert (
-            c.post("/v1/search", json=q, headers={"Authorization": "Bearer reader-key"}).status_code
+            c.post(
+                "/v1/search", json=q, headers={"Authorization": "Bearer reader-key-0123456789"}
+            ).status_code
             == 200
         )
-        assert c.post("/v1/search", json=q, headers={"X-API-Key": "admin-key"}).status_code == 200
+        assert (
+            c.post("/v1/search", json=q, headers={"X-API-Key": "admin-key-0123456789"}).status_code
+            == 200
+        )
         upload = {"file": ("n.txt", b"Japan sent aid.", "text/plain")}
-        r = c.post("/v1/documents", files=upload, headers={"Authorization": "Bearer reader-key"})
+        r = c.post(
+            "/v1/documents", files=upload, headers={"Authorization": "Bearer reader-key-0123456789"}
+        )
         assert r.status_code == 403 and "admin" in r.json()["error"]["message"]
-        r = c.post("/v1/documents", files=upload, headers={"Authorization": "Bearer admin-key"})
+        r = c.post(
+            "/v1/documents", files=upload, headers={"Authorization": "Bearer admin-key-0123456789"}
+        )
         assert finished_job(c, r)["state"] == "done"
         assert c.get(r.json()["status_url"]).status_code == 401  # jobs are an admin matter
         assert c.get("/health").status_code == 200  # liveness stays open
-        assert "reader-key" not in repr(a.settings) and "admin-key" not in repr(a.settings)
+        assert "reader-key-0123456789" not in repr(
+            a.settings
+        ) and "admin-key-0123456789" not in repr(a.settings)
 
 
 def test_schemathesis_finds_no_server_errors(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -232,7 +232,7 @@ def test_mcp_server_over_http_behind_the_keys(index_dir: Path, embedder) -> None
 
     from assistant.mcp_server import http_app
 
-    settings = Settings.resolve(index_path=index_dir, api_keys="reader-key", env={})
+    settings = Settings.resolve(index_path=index_dir, api_keys="reader-key-0123456789", env={})
     with ThreadedServer(http_app(Assistant(settings, embedder=embedder))) as s:
         url = s.url + "/mcp"
         denied = httpx2.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
@@ -241,7 +241,7 @@ def test_mcp_server_over_http_behind_the_keys(index_dir: Path, embedder) -> None
         assert httpx2.post(url, json={}, headers=wrong).status_code == 401
 
         async def with_key() -> dict[str, Any]:
-            headers = {"Authorization": "Bearer reader-key"}
+            headers = {"Authorization": "Bearer reader-key-0123456789"}
             async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
                 return await _use_mcp(streamable_http_client(url, http_client=http))
 

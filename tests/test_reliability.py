@@ -181,8 +181,10 @@ def test_wrong_encodings_are_bad_documents_or_text(text: str, encoding: str) -> 
     try:
         out = read_document(data, "enc.txt").text
     except BadDocument as exc:
-        # Every refusal names its cause: wrong encoding, binary, empty, or only a BOM/blanks.
-        assert any(why in str(exc) for why in ("UTF-8", "binary", "empty", "no readable text"))
+        # Every refusal names its cause: wrong encoding, binary, empty, only a BOM/blanks, or
+        # no letter at all.
+        whys = ("UTF-8", "binary", "empty", "no readable text", "no letter")
+        assert any(why in str(exc) for why in whys)
     else:
         assert out == data.decode("utf-8").removeprefix("\ufeff")
 
@@ -244,18 +246,25 @@ def test_keys_are_compared_against_every_key(
 
     monkeypatch.setattr(hmac, "compare_digest", counting)
     a = Assistant(
-        Settings.resolve(index_path=tmp_path / "i", api_keys="k1,k2,k3", env={}), embedder=embedder
+        Settings.resolve(
+            index_path=tmp_path / "i",
+            api_keys="key-one-0123456789,key-two-0123456789,key-three-012345678",
+            env={},
+        ),
+        embedder=embedder,
     )
     a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
     with Server(a) as s:
-        for key in ("k1", "nope"):
+        for key in ("key-one-0123456789", "nope"):
             calls.clear()
             httpx.post(
                 s.url + "/v1/search",
                 json={"query": "Japan"},
                 headers={"Authorization": f"Bearer {key}"},
             )
-            assert sorted(calls) == [b"k1", b"k2", b"k3"]
+            assert sorted(calls) == sorted(
+                [b"key-one-0123456789", b"key-two-0123456789", b"key-three-012345678"]
+            )
 
 
 def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
@@ -263,8 +272,8 @@ def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
     env = {
         "ASSISTANT_INDEX_PATH": str(index),
         "ASSISTANT_CORPUS_PATH": str(tmp_path / "c"),
-        "ASSISTANT_API_KEYS": "read-secret-123",
-        "ASSISTANT_ADMIN_KEYS": "admin-secret-456",
+        "ASSISTANT_API_KEYS": "read-secret-123456789",
+        "ASSISTANT_ADMIN_KEYS": "admin-secret-456789012",
     }
     (tmp_path / "c").mkdir()
     shutil.copy(CORPUS / "004_c6b0d4f86fb433b5.txt", tmp_path / "c")
@@ -272,7 +281,11 @@ def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
     with log.open("w") as out:
         proc, url = spawn(["-m", "assistant", "serve"], env, log=out)
         try:
-            for key in ("read-secret-123", "admin-secret-456", "wrong-secret-789"):
+            for key in (
+                "read-secret-123456789",
+                "admin-secret-456789012",
+                "wrong-secret-789012345",
+            ):
                 httpx.post(
                     url + "/v1/search",
                     json={"query": "Japan"},
@@ -283,7 +296,7 @@ def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
             httpx.post(
                 url + "/v1/ask",
                 json={"question": "x" * 5000},
-                headers={"X-API-Key": "read-secret-123"},
+                headers={"X-API-Key": "read-secret-123456789"},
                 timeout=60,
             )
         finally:
@@ -291,5 +304,5 @@ def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
             proc.wait(timeout=20)
     text = log.read_text()
     assert "POST /v1/search" in text, "the access log is on, so the check means something"
-    for secret in ("read-secret-123", "admin-secret-456", "wrong-secret-789"):
+    for secret in ("read-secret-123456789", "admin-secret-456789012", "wrong-secret-789012345"):
         assert secret not in text

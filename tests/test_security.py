@@ -31,7 +31,10 @@ HOSTILE = (
 def keyed(tmp_path: Path, embedder) -> Iterator[tuple[str, Assistant]]:  # type: ignore[no-untyped-def]
     a = Assistant(
         Settings.resolve(
-            index_path=tmp_path / "i", api_keys="reader-key", admin_keys="admin-key", env={}
+            index_path=tmp_path / "i",
+            api_keys="reader-key-0123456789",
+            admin_keys="admin-key-0123456789",
+            env={},
         ),
         embedder=embedder,
     )
@@ -64,9 +67,11 @@ def test_the_chat_and_its_gradio_api_need_a_key(
     with pytest.raises(Exception, match="(?i)login|auth|401|403"):
         Client(url + "/ui/", verbose=False)
     with pytest.raises(Exception, match="(?i)login|auth|incorrect|401|403"):
-        Client(url + "/ui/", auth=("admin", "reader-key"), verbose=False)  # admin needs admin key
+        Client(
+            url + "/ui/", auth=("admin", "reader-key-0123456789"), verbose=False
+        )  # admin needs admin key
 
-    reader = Client(url + "/ui/", auth=("analyst", "reader-key"), verbose=False)
+    reader = Client(url + "/ui/", auth=("analyst", "reader-key-0123456789"), verbose=False)
     chat, *_ = reader.predict("Who is Bezpalko?", [], [], [], [], "extractive", api_name="/ask")
     assert "[1]" in str(chat[-1]["content"])
     forged = tmp_path / "004_c6b0d4f86fb433b5.txt"
@@ -76,7 +81,7 @@ def test_the_chat_and_its_gradio_api_need_a_key(
         reader.predict(files=[handle_file(str(forged))], **fields, api_name="/add_documents")
     assert "Forged" not in a.source("004_c6b0d4f86fb433b5")[1]
 
-    admin = Client(url + "/ui/", auth=("admin", "admin-key"), verbose=False)
+    admin = Client(url + "/ui/", auth=("admin", "admin-key-0123456789"), verbose=False)
     new = tmp_path / "kherson.txt"
     new.write_text(HOSTILE, encoding="utf-8")
     message, _ = admin.predict(files=[handle_file(str(new))], **fields, api_name="/add_documents")

@@ -1,0 +1,192 @@
+"""Hardening, second round: what an outsider or a careless admin found, each against the served
+API on 127.0.0.1 with httpx (docs/RELIABILITY.md lists each with its status and test)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.http import create_api
+
+from .conftest import CORPUS, ThreadedServer
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    a = Assistant(
+        Settings.resolve(index_path=tmp_path_factory.mktemp("hard") / "idx", env={}),
+        embedder=embedder,
+    )
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    with ThreadedServer(create_api(a)) as s:
+        yield s.url
+
+
+def refused(r: httpx.Response, status: tuple[int, ...], *words: str) -> None:
+    """A 4xx in the one error shape whose message says what was wrong."""
+    assert r.status_code in status, (r.status_code, r.text)
+    message = r.json()["error"]["message"]
+    for w in words:
+        assert w in message, message
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        ("[" * 5000 + "]" * 5000, "application/json", ("nests deeper",)),
+        ('{"question": NaN}', "application/json", ("NaN is not JSON",)),
+        ('{"question": Infinity}', "application/json", ("Infinity is not JSON",)),
+        ('{"question": "a\\ud800"}', "application/vnd.api+json", ("lone surrogate",)),
+        ('{"question": "a\\ud800"}', "Application/JSON", ("lone surrogate",)),
+    ],
+)
+def test_malformed_json_is_a_400_in_the_error_shape(
+    url: str, body: str, content_type: str, words: tuple[str, ...]
+) -> None:
+    r = httpx.post(url + "/v1/ask", content=body, headers={"content-type": content_type})
+    refused(r, (400,), *words)
+
+
+def pdf_bomb() -> bytes:
+    """A 78 KB PDF whose cross-reference table declares a billion entries (pypdf's
+    LimitReachedError), with one content stream that inflates to 80 MB."""
+    stream = zlib.compress(b" " * 80_000_000, 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % 10**9
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "fields", "words"),
+    [
+        ("bomb.pdf", pdf_bomb(), {}, ("bomb.pdf", "not a readable PDF", "LimitReachedError")),
+        ("noise.txt", "... !!! ??? 123 %%% — ….".encode(), {}, ("noise.txt", "no letter")),
+        (
+            "linked.txt",
+            b"Japan sent aid to Ukraine.",
+            {"url": "javascript:alert(1)"},
+            ("url", "http"),
+        ),  # fmt: skip
+    ],
+)
+def test_bad_uploads_are_refused_with_422_naming_the_problem(
+    url: str, name: str, data: bytes, fields: dict[str, str], words: tuple[str, ...]
+) -> None:
+    r = httpx.post(url + "/v1/documents", files={"file": (name, data)}, data=fields, timeout=60)
+    refused(r, (422,), *words)
+
+
+def test_two_file_parts_are_refused_not_one_dropped(url: str) -> None:
+    files = [("file", ("a.txt", b"Japan sent aid.")), ("file", ("b.txt", b"Russia objected."))]
+    refused(httpx.post(url + "/v1/documents", files=files), (400, 422), "one file")
+    doubled = {"side": ["pro-Russia", "pro-Ukraine"]}
+    r = httpx.post(url + "/v1/documents", files={"file": ("c.txt", b"Text.")}, data=doubled)
+    refused(r, (400, 422), "'side'", "once")
+
+
+def test_no_letter_files_are_skipped_at_ingest_with_a_note(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "noise.txt").write_text("... !!! ???", encoding="utf-8")
+    (docs / "real.txt").write_text("Japan sent aid to Ukraine.", encoding="utf-8")
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
+    report = a.ingest([docs])
+    assert [s.source.id for s in a.sources()] == ["real"]
+    skipped = {Path(name).name: why for name, why in report.skipped}
+    assert "no letter" in skipped["noise.txt"]
+
+
+def test_a_page_url_that_is_not_http_is_not_kept() -> None:
+    from assistant.sources import Source
+
+    s = Source("a").filled_from({"url": "javascript:alert(1)", "author": "X"})
+    assert s.url == "" and s.author == "X"
+    assert Source("b").filled_from({"url": "https://example.org/p"}).url == "https://example.org/p"
+
+
+def test_a_question_is_bounded_by_the_embedders_tokens_not_its_characters(url: str) -> None:
+    """'a' and 3,999 combining marks: 4,000 characters (within the limit), 3,999 tokens
+    (seconds to embed): refused before any embedding, at every door."""
+    question = "a" + "\u0301" * 3999
+    refused(httpx.post(url + "/v1/ask", json={"question": question}), (413,), "3999 tokens")
+    refused(httpx.post(url + "/v1/search", json={"query": question}), (413,), "tokens")
+    chat = {"model": "assistant-extractive", "messages": [{"role": "user", "content": question}]}
+    refused(httpx.post(url + "/v1/chat/completions", json=chat), (413,), "tokens")
+
+
+def test_a_short_key_refuses_to_start_and_says_how_to_make_one(tmp_path: Path) -> None:
+    from assistant import ConfigError
+
+    with pytest.raises(ConfigError, match="at least 16.*secrets.token_urlsafe") as info:
+        Settings.resolve(index_path=tmp_path, api_keys="short-key", env={})
+    assert "short-key" not in str(info.value)  # a key is never printed
+
+
+def test_repeated_wrong_keys_and_passwords_are_throttled(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.resolve(
+        index_path=tmp_path / "idx", api_keys="reader-key-0123456789", env={}
+    )
+    a = Assistant(settings, embedder=embedder)
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    with ThreadedServer(create_api(a, mount_ui=True)) as s:
+        wrong = {"Authorization": "Bearer wrong-key-0123456789"}
+        codes = [httpx.get(s.url + "/v1/sources", headers=wrong).status_code for _ in range(20)]
+        assert codes == [401] * 20
+        r = httpx.get(s.url + "/v1/sources", headers=wrong)
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 61
+        refused(r, (429,), "too many failed", "try again in")
+        # The address is held back whatever it sends next, a good key included.
+        good = {"Authorization": "Bearer reader-key-0123456789"}
+        assert httpx.get(s.url + "/v1/sources", headers=good).status_code == 429
+    with ThreadedServer(create_api(a, mount_ui=True)) as s:
+        login = s.url + "/ui/login"
+        form = {"username": "analyst", "password": "not-the-key-0123"}
+        codes = [httpx.post(login, data=form).status_code for _ in range(21)]
+        assert codes[0] >= 400 and codes[-1] == 429
+
+
+def test_a_job_interrupted_after_its_commit_says_done_after_a_restart(
+    tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 between the store's commit and the job file's update leaves a job file saying
+    "running" for a source that is indexed; the restarted server must say done, not "upload
+    again" (which would then be refused with 409)."""
+    import json
+
+    from assistant.ingest import version_of
+    from assistant.jobs import Job
+
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
+    text = "Japan sent aid to Ukraine in 2024."
+    source, _ = a.check_upload("aid.txt", text.encode(), {}, False)
+    a.index_upload(source, text)
+    jobs = tmp_path / "idx" / "jobs"
+    jobs.mkdir(parents=True, exist_ok=True)
+    committed = Job("a" * 16, "aid.txt", "aid", state="running",
+                    version=version_of(text, a.settings, a.embedder.name))  # fmt: skip
+    lost = Job("b" * 16, "other.txt", "other", state="running", version="x")
+    for job in (committed, lost):
+        (jobs / f"{job.id}.json").write_text(json.dumps(job.__dict__), encoding="utf-8")
+    restarted = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
+    with ThreadedServer(create_api(restarted)) as s:
+        done = httpx.get(s.url + f"/v1/jobs/{'a' * 16}").json()
+        failed = httpx.get(s.url + f"/v1/jobs/{'b' * 16}").json()
+    assert done["state"] == "done" and "after committing" in done["message"]
+    assert failed["state"] == "failed" and "upload the file again" in failed["message"]
