@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
 from typing import Any
 
-from .access import Failures
+from .access import Failures, Keys
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -146,6 +147,46 @@ class Guard:
             await self.app(scope, _replay(body, receive), send_counting)
             return
         await self.app(scope, receive, send_counting)
+
+
+class AdminUploads:
+    """Gradio's file-upload route (`…/gradio_api/upload`) for admin sessions only, when keys are
+    set: a reader's session may ask, not park files in Gradio's temp directory.
+
+    The session's user is Gradio's own (its login cookie names a token in the Gradio app's
+    `tokens`); `gradio` returns that app once it exists (after launch or mount)."""
+
+    def __init__(self, app: ASGIApp, keys: Keys, gradio: Callable[[], Any]) -> None:
+        self.app, self.keys, self.gradio = app, keys, gradio
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] == "http"
+            and scope.get("method") == "POST"
+            and path.rstrip("/").endswith("/gradio_api/upload")
+            and not self.keys.session_is_admin(self._user(scope))
+        ):
+            await _error(
+                send, 403, "Denied",
+                "only an admin session may upload files (log in as `admin` with an admin key)",
+            )  # fmt: skip
+            return
+        await self.app(scope, receive, send)
+
+    def _user(self, scope: Scope) -> str | None:
+        ui = self.gradio()
+        if ui is None:
+            return None
+        cookies = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                cookies.load(value.decode("latin-1"))
+        for name in (f"access-token-{ui.cookie_id}", f"access-token-unsecure-{ui.cookie_id}"):
+            if name in cookies:
+                user = ui.tokens.get(cookies[name].value)
+                return str(user) if user is not None else None
+        return None
 
 
 def _too_large(size: int | None, limit: int) -> str:

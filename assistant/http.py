@@ -22,12 +22,13 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from . import api_errors, api_routes, openai_api
 from .access import LOGIN_MESSAGE, Keys
 from .checks import check_question
 from .core import Assistant
-from .guard import Guard
+from .guard import AdminUploads, Guard
 from .jobs import Jobs
 
 
@@ -62,6 +63,8 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
             auth=keys.login(),
             auth_message=LOGIN_MESSAGE,
         )
+        ui: Any = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "/ui")
+        ui.add_middleware(AdminUploads, keys=keys, gradio=lambda: ui)
     return app
 
 

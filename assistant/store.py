@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import shutil
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -72,9 +76,29 @@ def _connect(path: str, url: str | None) -> Any:
         fix = (
             "start it with `chroma run --path DIR --host 127.0.0.1 --port PORT`"
             if url
-            else "delete that directory and rebuild it with `assistant ingest data/corpus`"
+            else "check that this process may read and write it; if it is damaged, rebuild it "
+            "into a new directory with `assistant --index NEW ingest data/corpus` (nothing is "
+            "deleted for you)"
         )
         raise StoreUnavailable(f"cannot open {where} ({type(exc).__name__}: {exc}); {fix}") from exc
+
+
+def _read_only(path: str) -> bool:
+    """An existing index directory this process may not write (a read-only mount, say)."""
+    return os.path.isdir(path) and not os.access(path, os.W_OK)
+
+
+def _writable_copy(path: str) -> str:
+    """A private copy of a read-only index to read from: Chroma's SQLite writes even to open a
+    database (its journal), so a read-only directory cannot be opened in place."""
+    copy = os.path.join(tempfile.mkdtemp(prefix="assistant-readonly-index-"), "index")
+    shutil.copytree(path, copy, ignore=shutil.ignore_patterns("jobs"))
+    print(
+        f"note: the index at {path} is read-only; reading a copy at {copy} "
+        "(documents cannot be added or deleted)",
+        file=sys.stderr,
+    )
+    return copy
 
 
 class Store:
@@ -86,8 +110,21 @@ class Store:
         """batch: rows per Chroma write; one call with every row of a long document can pass
         the limit Chroma sets on a batch."""
         self.path, self.url, self.name, self.batch = path, url, collection, batch
-        self._client = _connect(path, url)
+        # Where the index is read from: `path`, or a copy of it when `path` is read-only.
+        self.read_from = path
+        try:
+            self._client = _connect(path, url)
+        except StoreUnavailable:
+            if url or not _read_only(path):
+                raise
+            self.read_from = _writable_copy(path)
+            self._client = _connect(self.read_from, None)
         self._cols: dict[str, Any] = {}
+
+    @property
+    def read_only(self) -> bool:
+        """The index is read from a copy: its own directory cannot be written."""
+        return self.read_from != self.path
 
     # -- collections --------------------------------------------------------------------
 
@@ -134,12 +171,19 @@ class Store:
                 "check that `chroma run` is up, then retry"
             )
         return StoreUnavailable(
-            f"the index at {self.path} cannot be read ({type(exc).__name__}: {exc}); delete it and "
-            "rebuild with `assistant ingest data/corpus`"
+            f"the index at {self.path} cannot be read ({type(exc).__name__}: {exc}); if it is "
+            "damaged, rebuild it into a new directory with `assistant --index NEW ingest "
+            "data/corpus` and keep this one until the new one works"
         )
 
     def open_for_write(self, embedder_name: str, dim: int) -> None:
         """Create the collections if needed and check they were built by this embedder."""
+        if self.read_only:
+            raise StoreUnavailable(
+                f"the index at {self.path} is read-only here (it is being read from a copy); "
+                "adding or deleting documents needs write access to it: remount it writable, or "
+                "copy it to a writable place and point ASSISTANT_INDEX_PATH there"
+            )
         meta = {"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim}
         self._col("", True, meta)
         self._col("-sentences", True, meta)

@@ -26,7 +26,7 @@ from starlette.middleware import Middleware
 from . import Answer, Assistant, AssistantError
 from .access import LOGIN_MESSAGE, Keys
 from .answering.text import export, linked, plain
-from .guard import Guard
+from .guard import AdminUploads, Guard
 from .jobs import Jobs
 from .sources import safe_id
 from .webrender import CSS, as_text, document_html, legend_html, sources_html
@@ -177,7 +177,12 @@ def create_app(
         return gr.update(visible=keys.session_is_admin(getattr(request, "username", None)))
 
     # No telemetry: the page is for people's research questions, and the product runs offline.
-    with gr.Blocks(title="Perspective-aware research assistant", analytics_enabled=False) as demo:
+    # Gradio's cache (uploads, exports) is emptied of files older than an hour, every hour.
+    with gr.Blocks(
+        title="Perspective-aware research assistant",
+        analytics_enabled=False,
+        delete_cache=(3600, 3600),
+    ) as demo:
         gr.Markdown(
             "## Perspective-aware research assistant\nAsk in any language; answers quote the sources "
             "verbatim, in their own language, and say which side and voice each speaks for."
@@ -269,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         # The same guard as the served API: body limits, strict JSON, the CSP header.
         app_kwargs={
             "middleware": [
-                Middleware(Guard, max_upload=assistant.settings.max_upload_mb * 1024 * 1024)
+                Middleware(Guard, max_upload=assistant.settings.max_upload_mb * 1024 * 1024),
+                Middleware(AdminUploads, keys=keys, gradio=lambda: demo.server_app),
             ]
         },
     )

@@ -190,3 +190,68 @@ def test_a_job_interrupted_after_its_commit_says_done_after_a_restart(
         failed = httpx.get(s.url + f"/v1/jobs/{'b' * 16}").json()
     assert done["state"] == "done" and "after committing" in done["message"]
     assert failed["state"] == "failed" and "upload the file again" in failed["message"]
+
+
+def test_a_read_only_index_is_read_and_nothing_advises_deleting_it(
+    tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """The index on a read-only mount: search and ask work (from a private copy: Chroma's SQLite
+    writes even to open), an upload's job fails saying why, and no message says to delete it."""
+    import subprocess
+
+    built = tmp_path / "built"
+    a = Assistant(Settings.resolve(index_path=built, env={}), embedder=embedder)
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(built), str(ro)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount here (needs privileges): {mounted.stderr.decode()[:80]}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True)
+        with pytest.raises(OSError):
+            (ro / "probe").write_text("x")
+        reader = Assistant(Settings.resolve(index_path=ro, env={}), embedder=embedder)
+        with ThreadedServer(create_api(reader)) as s:
+            hits = httpx.post(s.url + "/v1/search", json={"query": "Bezpalko", "k": 2}, timeout=60)
+            assert hits.status_code == 200 and hits.json()["results"]
+            answer = httpx.post(
+                s.url + "/v1/ask", json={"question": "Who is Bezpalko?"}, timeout=60
+            )
+            assert answer.status_code == 200 and answer.json()["citations"]
+            job = httpx.post(
+                s.url + "/v1/documents", files={"file": ("new.txt", b"Japan sent aid.")}
+            ).json()
+            for _ in range(60):
+                state = httpx.get(s.url + f"/v1/jobs/{job['id']}").json()
+                if state["state"] in ("done", "failed"):
+                    break
+                __import__("time").sleep(0.5)
+        assert state["state"] == "failed" and "read-only" in state["message"]
+        assert "delete" not in state["message"].lower()
+    finally:
+        subprocess.run(["umount", str(ro)], capture_output=True)
+
+
+def test_a_reader_session_cannot_park_files_in_gradios_upload_directory(
+    tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.resolve(
+        index_path=tmp_path / "idx", api_keys="reader-key-0123456789",
+        admin_keys="admin-key-0123456789", env={},
+    )  # fmt: skip
+    a = Assistant(settings, embedder=embedder)
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    with ThreadedServer(create_api(a, mount_ui=True)) as s:
+        upload = s.url + "/ui/gradio_api/upload"
+        files = {"files": ("big.txt", b"x" * 100_000)}
+        assert httpx.post(upload, files=files).status_code in (401, 403)  # no session at all
+        for user, key, status in (("analyst", "reader-key-0123456789", 403),
+                                  ("admin", "admin-key-0123456789", 200)):  # fmt: skip
+            with httpx.Client() as c:
+                login = c.post(s.url + "/ui/login", data={"username": user, "password": key})
+                assert login.status_code == 200, login.text
+                r = c.post(upload, files=files)
+                assert r.status_code == status, (user, r.status_code, r.text[:200])
+                if status == 403:
+                    refused(r, (403,), "only an admin session may upload")
