@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ class Settings:
     # From the measured ingest rate, about 1.2 KB of text per second on 2 cores (README): a
     # 2 MiB text file is a job of about half an hour; PDF and HTML carry less text per byte.
     max_upload_mb: int = 2
+    # Other sites whose pages may call the API and the chat with the user's credentials
+    # (CORS, and writes from a page of that site). Default: none; e.g. https://research.example.org
+    allowed_origins: tuple[str, ...] = ()
     prompts_dir: Path = REPO_ROOT / "prompts"
     corpus_path: Path = REPO_ROOT / "data" / "corpus"
     languages: tuple[str, ...] = field(
@@ -112,6 +116,12 @@ class Settings:
             raise ConfigError(f"top_k must be 1–100, got {self.top_k}")
         if len(self.collection) < 3:
             raise ConfigError(f"collection name needs ≥ 3 characters, got {self.collection!r}")
+        for origin in self.allowed_origins:
+            if not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ConfigError(
+                    f"ASSISTANT_ALLOWED_ORIGINS holds {origin!r}; give each as scheme://host[:port] "
+                    "with no path, e.g. https://research.example.org"
+                )
         for var, keys in (
             ("ASSISTANT_API_KEYS", self.api_keys),
             ("ASSISTANT_ADMIN_KEYS", self.admin_keys),

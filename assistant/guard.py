@@ -8,6 +8,10 @@
   MAX_JSON_DEPTH levels (deeper raised RecursionError); refused with 400 and the reason.
 - Guessing is throttled: a client address with 20 failed keys or passwords (401 from the API,
   a refused login of the chat) within a minute gets 429 with Retry-After (access.Failures).
+- Requests from another site's page: a write (any method but GET/HEAD/OPTIONS) whose Origin is
+  neither this server nor an allowed origin (ASSISTANT_ALLOWED_ORIGINS) is refused with 403, so
+  no page elsewhere can ask, upload or log in (CSRF) as a visitor; cookies are SameSite=Lax, and
+  Secure behind HTTPS. (CORS itself is Starlette's CORSMiddleware, set in http.py.)
 - A Content-Security-Policy on every response: no script, image, font or connection to another
   origin, so that a document's remote image or link can never make the browser call out.
 
@@ -84,9 +88,16 @@ def lone_surrogate(value: Any) -> str | None:
 class Guard:
     """Wraps an ASGI app; uploads may be `max_upload` bytes (body_limit gives every limit)."""
 
-    def __init__(self, app: ASGIApp, max_upload: int, failures: Failures | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_upload: int,
+        failures: Failures | None = None,
+        origins: tuple[str, ...] = (),
+    ) -> None:
         self.app, self.max_upload = app, max_upload
         self.failures = failures or Failures()
+        self.origins = {o.lower().rstrip("/") for o in origins}
 
     def limit(self, path: str) -> int:
         return body_limit(path, self.max_upload)
@@ -96,9 +107,14 @@ class Guard:
             await self.app(scope, receive, send)
             return
 
+        secure = _https(scope)
+
         async def send_with_csp(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = [
+                    (k, _same_site(v, secure) if k.lower() == b"set-cookie" else v)
+                    for k, v in message.get("headers", [])
+                ]
                 headers.append((b"content-security-policy", CSP.encode()))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 message["headers"] = headers
@@ -115,6 +131,21 @@ class Guard:
             )  # fmt: skip
             return
         login = path.endswith("/login")
+        origin = _origin(scope)
+        if (
+            origin is not None
+            and scope.get("method") not in ("GET", "HEAD", "OPTIONS")
+            and origin not in self.origins
+            and not _same_origin(origin, scope)
+        ):
+            # A page of another site sending a write (an ask, an upload, a login: CSRF) is
+            # refused whatever it carries; browsers always send Origin with such requests.
+            await _error(
+                send_with_csp, 403, "CrossSiteRequest",
+                f"requests from another site ({origin}) may not change anything here; to allow "
+                "that site, list it in ASSISTANT_ALLOWED_ORIGINS",
+            )  # fmt: skip
+            return
 
         async def send_counting(message: Message) -> None:
             if message["type"] == "http.response.start" and (
@@ -147,6 +178,50 @@ class Guard:
             await self.app(scope, _replay(body, receive), send_counting)
             return
         await self.app(scope, receive, send_counting)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", []):
+        if k == name:
+            return str(v.decode("latin-1"))
+    return None
+
+
+def _origin(scope: Scope) -> str | None:
+    origin = _header(scope, b"origin")
+    return origin.strip().lower().rstrip("/") if origin else None
+
+
+def _same_origin(origin: str, scope: Scope) -> bool:
+    """Whether Origin names this server: its host (as the client or a proxy gave it).
+
+    >>> _same_origin("https://r.example.org", {"headers": [(b"host", b"r.example.org")]})
+    True
+    >>> _same_origin("https://evil.example", {"headers": [(b"host", b"r.example.org")]})
+    False
+    """
+    host = (_header(scope, b"x-forwarded-host") or _header(scope, b"host") or "").split(",")[0]
+    return bool(host) and origin.split("://", 1)[-1] == host.strip().lower()
+
+
+def _https(scope: Scope) -> bool:
+    proto = (_header(scope, b"x-forwarded-proto") or "").split(",")[0].strip().lower()
+    return scope.get("scheme") == "https" or proto == "https"
+
+
+def _same_site(cookie: bytes, secure: bool) -> bytes:
+    """A cookie no other site's page can send: SameSite=Lax (Gradio sets None on one), and
+    Secure when the request came over HTTPS.
+
+    >>> _same_site(b"a=1; Path=/; SameSite=none", True)
+    b'a=1; Path=/; SameSite=Lax; Secure'
+    """
+    parts = [p.strip() for p in cookie.split(b";")]
+    parts = [p for p in parts if not p.lower().startswith(b"samesite")]
+    parts.append(b"SameSite=Lax")
+    if secure and not any(p.lower() == b"secure" for p in parts):
+        parts.append(b"Secure")
+    return b"; ".join(parts)
 
 
 class AdminUploads:

@@ -22,6 +22,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 
 from . import api_errors, api_routes, openai_api
@@ -45,26 +46,59 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     )
     app.state.assistant, app.state.keys, app.state.jobs = assistant, keys, jobs
     api_errors.install(app)
-    app.add_middleware(Guard, max_upload=assistant.settings.max_upload_mb * 1024 * 1024)
+    _guard(app, assistant)
     for router in (api_routes.health, api_routes.answers, api_routes.reading, api_routes.documents):
         app.include_router(router)
     app.include_router(openai_api.router(assistant, api_routes.require_read, check_question))
     # A running ingest gives up at its next batch, so that SIGTERM stops the server in seconds.
     app.router.on_shutdown.append(jobs.stop)
     if mount_ui:
-        import gradio as gr
+        app = _mount_chat(app, assistant, keys, jobs, "/ui")
+    return app
 
-        from .webapp import create_app
 
-        app = gr.mount_gradio_app(
-            app,
-            create_app(assistant, keys=keys, jobs=jobs),
-            path="/ui",
-            auth=keys.login(),
-            auth_message=LOGIN_MESSAGE,
-        )
-        ui: Any = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "/ui")
-        ui.add_middleware(AdminUploads, keys=keys, gradio=lambda: ui)
+def create_chat(assistant: Assistant) -> FastAPI:
+    """The web chat alone at / (what `python app.py` serves), behind the same guard and CORS
+    rules as the API (starts nothing)."""
+    keys = Keys.of_settings(assistant.settings)
+    jobs = Jobs(assistant)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    _guard(app, assistant)
+    app.router.on_shutdown.append(jobs.stop)
+    return _mount_chat(app, assistant, keys, jobs, "/")
+
+
+def _guard(app: FastAPI, assistant: Assistant) -> None:
+    """The guard (guard.py) and CORS for the configured origins only (Starlette's middleware;
+    Gradio leaves CORS to a parent app that configures it, and so no longer reflects any
+    Origin with credentials behind a proxy)."""
+    origins = assistant.settings.allowed_origins
+    app.add_middleware(
+        Guard, max_upload=assistant.settings.max_upload_mb * 1024 * 1024, origins=origins
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+
+
+def _mount_chat(app: FastAPI, assistant: Assistant, keys: Keys, jobs: Jobs, path: str) -> FastAPI:
+    import gradio as gr
+
+    from .webapp import create_app
+
+    app = gr.mount_gradio_app(
+        app,
+        create_app(assistant, keys=keys, jobs=jobs),
+        path=path,
+        auth=keys.login(),
+        auth_message=LOGIN_MESSAGE,
+    )
+    ui: Any = [r for r in app.routes if isinstance(r, Mount)][-1].app
+    ui.add_middleware(AdminUploads, keys=keys, gradio=lambda: ui)
     return app
 
 

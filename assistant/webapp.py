@@ -1,8 +1,8 @@
 """The web chat (Gradio). `python app.py [--host H] [--port P]` runs it; the HTTP API mounts it.
 
 `create_app(assistant)` builds the Gradio interface and starts nothing; only `__main__` builds
-the index if there is none (from data/corpus, with progress) and launches the server on
-127.0.0.1. Document and user text is inert: escaped for Markdown in the chat (answering/text.py),
+the index if there is none (from data/corpus, with progress) and serves the chat at / on
+127.0.0.1 with uvicorn (http.create_chat: the API's guard, CORS rules and upload rule). Document and user text is inert: escaped for Markdown in the chat (answering/text.py),
 HTML-escaped in the source panels, and the page forbids loading anything from another origin
 (a Content-Security-Policy header, from guard.py, whichever way the page is served).
 With keys configured, Gradio's login guards the page and its API (access.py).
@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 
 from . import Answer, Assistant, AssistantError
-from .access import LOGIN_MESSAGE, Keys
+from .access import Keys
 from .answering.text import export, linked, plain
-from .guard import AdminUploads, Guard
 from .jobs import Jobs
 from .sources import safe_id
 from .webrender import CSS, as_text, document_html, legend_html, sources_html
@@ -263,22 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    keys = Keys.of_settings(assistant.settings)
-    demo = create_app(assistant, keys=keys)
-    demo.launch(
-        server_name=args.host,
-        server_port=args.port,
-        css=CSS,
-        auth=keys.login(),
-        auth_message=LOGIN_MESSAGE,
-        # The same guard as the served API: body limits, strict JSON, the CSP header.
-        app_kwargs={
-            "middleware": [
-                Middleware(Guard, max_upload=assistant.settings.max_upload_mb * 1024 * 1024),
-                Middleware(AdminUploads, keys=keys, gradio=lambda: demo.server_app),
-            ]
-        },
-    )
+    import uvicorn
+
+    from .http import create_chat, log_config
+
+    print(f"the chat: http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    uvicorn.run(create_chat(assistant), host=args.host, port=args.port, log_config=log_config())
     return 0
 
 

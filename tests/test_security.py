@@ -77,7 +77,8 @@ def test_the_chat_and_its_gradio_api_need_a_key(
     forged = tmp_path / "004_c6b0d4f86fb433b5.txt"
     forged.write_text("Forged text that would replace a bundled source.", encoding="utf-8")
     fields = {"outlet": "Forged", "replace": True}
-    with pytest.raises(Exception, match="(?i)admin"):
+    # Refused at the file upload itself (403: only admin sessions upload), or at the event.
+    with pytest.raises(Exception, match="(?i)admin|403"):
         reader.predict(files=[handle_file(str(forged))], **fields, api_name="/add_documents")
     assert "Forged" not in a.source("004_c6b0d4f86fb433b5")[1]
 
