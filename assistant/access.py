@@ -82,9 +82,10 @@ class Keys:
 class Failures:
     """Failed key or password attempts per client, to throttle guessing.
 
-    A client (its address) with `limit` failures within the last `window` seconds is refused
-    until the oldest of them is `window` seconds old. Only failures count, so a client that
-    presents a good key is never slowed; state is kept per process, in memory, and bounded.
+    A client (its address) with `limit` failures within the last `window` seconds has its
+    further guesses refused until the oldest failure is `window` seconds old (guard.py decides
+    what is a guess: a login, or a key that is not valid); state is per process, in memory,
+    and bounded.
     """
 
     def __init__(self, limit: int = 20, window: float = 60.0, clients: int = 10_000) -> None:

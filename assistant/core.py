@@ -360,6 +360,8 @@ class Assistant:
         t0 = time.perf_counter()
         llm = self.llm if mode == "llm" else None
         standalone = condense(question, history, llm, self.settings.prompts_dir)
+        # A follow-up is searched with an earlier turn in front of it: bounded the same way.
+        self._within_the_embedder(standalone)
         t1 = time.perf_counter()
         lang = detect(question, self.settings.languages)
         retrieval = self.retriever.retrieve(

@@ -4,10 +4,11 @@
   is refused before reading; a body without one (chunked) is read only up to the limit.
 - JSON bodies (application/json or application/*+json, in any case) must be UTF-8 without lone
   surrogates (a "\\ud800" escape decodes to one in Python and fails later, deep in the stack),
-  without NaN or Infinity (not JSON; they broke the error reply), and nested at most
-  MAX_JSON_DEPTH levels (deeper raised RecursionError); refused with 400 and the reason.
-- Guessing is throttled: a client address with 20 failed keys or passwords (401 from the API,
-  a refused login of the chat) within a minute gets 429 with Retry-After (access.Failures).
+  without NaN or Infinity (not JSON; they broke the error reply), and not nested so deeply that
+  the parser gives up (RecursionError, which was a 500); refused with 400 and the reason.
+- Guessing is throttled: after 20 failed keys or passwords from one address within a minute (a
+  401 to a request that presented a key, a refused login of the chat), its further guesses get
+  429 with Retry-After (access.Failures); valid keys, sessions and keyless requests go on.
 - Requests from another site's page: a write (any method but GET/HEAD/OPTIONS) whose Origin is
   neither this server nor an allowed origin (ASSISTANT_ALLOWED_ORIGINS) is refused with 403, so
   no page elsewhere can ask, upload or log in (CSRF) as a visitor; cookies are SameSite=Lax, and
@@ -22,10 +23,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from http.cookies import SimpleCookie
 from typing import Any
 
-from .access import Failures, Keys
+from starlette.requests import cookie_parser
+
+from .access import Failures, Keys, presented_key
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -94,10 +96,12 @@ class Guard:
         max_upload: int,
         failures: Failures | None = None,
         origins: tuple[str, ...] = (),
+        keys: Keys | None = None,
     ) -> None:
         self.app, self.max_upload = app, max_upload
         self.failures = failures or Failures()
-        self.origins = {o.lower().rstrip("/") for o in origins}
+        self.origins = {normal_origin(o) for o in origins}
+        self.keys = keys or Keys()
 
     def limit(self, path: str) -> int:
         return body_limit(path, self.max_upload)
@@ -122,7 +126,14 @@ class Guard:
 
         path: str = scope.get("path", "")
         client = (scope.get("client") or ("unknown", 0))[0]
-        wait = self.failures.retry_after(client)
+        login = path.rstrip("/").endswith("/login")
+        presented = presented_key({k.decode("latin-1"): v.decode("latin-1")
+                                   for k, v in scope.get("headers", [])})  # fmt: skip
+        # Only guesses are held back: a login, or a key that is not valid. A valid key, a
+        # session and a request with no key go on as usual, so one guesser behind a shared
+        # address (a proxy, a NAT) does not lock the others out.
+        guessing = login or (presented is not None and self.keys.role(presented) is None)
+        wait = self.failures.retry_after(client) if guessing else 0
         if wait:
             await _error(
                 send_with_csp, 429, "TooManyFailures",
@@ -130,7 +141,6 @@ class Guard:
                 retry_after=wait,
             )  # fmt: skip
             return
-        login = path.endswith("/login")
         origin = _origin(scope)
         if (
             origin is not None
@@ -143,13 +153,17 @@ class Guard:
             await _error(
                 send_with_csp, 403, "CrossSiteRequest",
                 f"requests from another site ({origin}) may not change anything here; to allow "
-                "that site, list it in ASSISTANT_ALLOWED_ORIGINS",
+                "that site, list it in ASSISTANT_ALLOWED_ORIGINS. If that is this server behind a "
+                "proxy, have the proxy pass the Host header (nginx: proxy_set_header Host $host)",
             )  # fmt: skip
             return
 
         async def send_counting(message: Message) -> None:
+            # Counted: a wrong key (a 401 to a request that presented one) or a refused login;
+            # a missing key is no guess.
             if message["type"] == "http.response.start" and (
-                message["status"] == 401 or (login and message["status"] >= 400)
+                (message["status"] == 401 and presented is not None)
+                or (login and message["status"] >= 400)
             ):
                 self.failures.failed(client)
             await send_with_csp(message)
@@ -187,9 +201,22 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def normal_origin(origin: str) -> str:
+    """scheme://host[:port], lower case, without a trailing slash or the scheme's default port.
+
+    >>> normal_origin("HTTPS://R.example.org:443/"), normal_origin("http://x:8000")
+    ('https://r.example.org', 'http://x:8000')
+    """
+    o = origin.strip().lower().rstrip("/")
+    for scheme, port in (("https://", ":443"), ("http://", ":80")):
+        if o.startswith(scheme) and o.endswith(port):
+            return o[: -len(port)]
+    return o
+
+
 def _origin(scope: Scope) -> str | None:
     origin = _header(scope, b"origin")
-    return origin.strip().lower().rstrip("/") if origin else None
+    return normal_origin(origin) if origin else None
 
 
 def _same_origin(origin: str, scope: Scope) -> bool:
@@ -201,7 +228,8 @@ def _same_origin(origin: str, scope: Scope) -> bool:
     False
     """
     host = (_header(scope, b"x-forwarded-host") or _header(scope, b"host") or "").split(",")[0]
-    return bool(host) and origin.split("://", 1)[-1] == host.strip().lower()
+    scheme = origin.split("://", 1)[0]
+    return bool(host.strip()) and origin == normal_origin(f"{scheme}://{host.strip()}")
 
 
 def _https(scope: Scope) -> bool:
@@ -217,7 +245,7 @@ def _same_site(cookie: bytes, secure: bool) -> bytes:
     b'a=1; Path=/; SameSite=Lax; Secure'
     """
     parts = [p.strip() for p in cookie.split(b";")]
-    parts = [p for p in parts if not p.lower().startswith(b"samesite")]
+    parts = parts[:1] + [p for p in parts[1:] if not p.lower().startswith(b"samesite")]
     parts.append(b"SameSite=Lax")
     if secure and not any(p.lower() == b"secure" for p in parts):
         parts.append(b"Secure")
@@ -253,13 +281,11 @@ class AdminUploads:
         ui = self.gradio()
         if ui is None:
             return None
-        cookies = SimpleCookie()
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                cookies.load(value.decode("latin-1"))
+        # Starlette's parser, as Gradio reads its own cookie: lenient with other apps' cookies.
+        cookies = cookie_parser(_header(scope, b"cookie") or "")
         for name in (f"access-token-{ui.cookie_id}", f"access-token-unsecure-{ui.cookie_id}"):
             if name in cookies:
-                user = ui.tokens.get(cookies[name].value)
+                user = ui.tokens.get(cookies[name])
                 return str(user) if user is not None else None
         return None
 
@@ -289,47 +315,17 @@ def _constant(name: str) -> Any:
     raise _NotJson(f"{name} is not JSON (JSON has no NaN or Infinity); send a number or null")
 
 
-# Deeper than any request of this API; Python's parser would hit its recursion limit first.
-MAX_JSON_DEPTH = 64
-
-
-def _depth(text: str) -> int:
-    """How deeply arrays and objects nest (brackets inside strings are not counted).
-
-    >>> _depth('{"a": [[1], "[[["]}')
-    3
-    """
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
 def _json_problem(body: bytes) -> str | None:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"the body is not valid UTF-8 (byte {exc.start}); send UTF-8 JSON"
-    if _depth(text) > MAX_JSON_DEPTH:
-        return f"the JSON nests deeper than {MAX_JSON_DEPTH} levels; no request here needs that"
     try:
         value = json.loads(text, parse_constant=_constant)
     except _NotJson as exc:
         return str(exc)
+    except RecursionError:
+        return "the JSON nests too deeply (Python's parser gives up); no request here needs that"
     except ValueError:
         return None  # the app reports malformed JSON with its position
     where = lone_surrogate(value)

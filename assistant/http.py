@@ -29,7 +29,7 @@ from . import api_errors, api_routes, openai_api
 from .access import LOGIN_MESSAGE, Keys
 from .checks import check_question
 from .core import Assistant
-from .guard import AdminUploads, Guard
+from .guard import AdminUploads, Guard, normal_origin
 from .jobs import Jobs
 
 
@@ -72,9 +72,12 @@ def _guard(app: FastAPI, assistant: Assistant) -> None:
     """The guard (guard.py) and CORS for the configured origins only (Starlette's middleware;
     Gradio leaves CORS to a parent app that configures it, and so no longer reflects any
     Origin with credentials behind a proxy)."""
-    origins = assistant.settings.allowed_origins
+    origins = tuple(normal_origin(o) for o in assistant.settings.allowed_origins)
     app.add_middleware(
-        Guard, max_upload=assistant.settings.max_upload_mb * 1024 * 1024, origins=origins
+        Guard,
+        max_upload=assistant.settings.max_upload_mb * 1024 * 1024,
+        origins=origins,
+        keys=Keys.of_settings(assistant.settings),
     )
     app.add_middleware(
         CORSMiddleware,

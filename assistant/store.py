@@ -14,6 +14,7 @@ processes (several app servers on one Chroma server) know to refresh what they c
 
 from __future__ import annotations
 
+import atexit
 import errno
 import json
 import os
@@ -91,11 +92,13 @@ def _read_only(path: str) -> bool:
 def _writable_copy(path: str) -> str:
     """A private copy of a read-only index to read from: Chroma's SQLite writes even to open a
     database (its journal), so a read-only directory cannot be opened in place."""
-    copy = os.path.join(tempfile.mkdtemp(prefix="assistant-readonly-index-"), "index")
+    folder = tempfile.mkdtemp(prefix="assistant-readonly-index-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a snapshot for this process
+    copy = os.path.join(folder, "index")
     shutil.copytree(path, copy, ignore=shutil.ignore_patterns("jobs"))
     print(
-        f"note: the index at {path} is read-only; reading a copy at {copy} "
-        "(documents cannot be added or deleted)",
+        f"note: the index at {path} is read-only; reading a snapshot of it at {copy} "
+        "(documents cannot be added or deleted; later changes by another writer are not seen)",
         file=sys.stderr,
     )
     return copy
