@@ -132,9 +132,8 @@ class Guard:
         # Only guesses are held back: a login, or a key that is not valid. A valid key, a
         # session and a request with no key go on as usual, so one guesser behind a shared
         # address (a proxy, a NAT) does not lock the others out.
-        guessing = login or (presented is not None and self.keys.role(presented) is None)
-        wait = self.failures.retry_after(client) if guessing else 0
-        if wait:
+        wait = self.failures.retry_after(client)
+        if wait and (login or (presented is not None and self.keys.role(presented) is None)):
             await _error(
                 send_with_csp, 429, "TooManyFailures",
                 f"too many failed keys or passwords from this address; try again in {wait} s",

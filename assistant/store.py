@@ -78,8 +78,8 @@ def _connect(path: str, url: str | None) -> Any:
             "start it with `chroma run --path DIR --host 127.0.0.1 --port PORT`"
             if url
             else "check that this process may read and write it; if it is damaged, rebuild it "
-            "into a new directory with `assistant --index NEW ingest data/corpus` (nothing is "
-            "deleted for you)"
+            "with `assistant ingest data/corpus` into a new directory (`--index NEW`; nothing "
+            "is deleted for you)"
         )
         raise StoreUnavailable(f"cannot open {where} ({type(exc).__name__}: {exc}); {fix}") from exc
 
@@ -175,8 +175,8 @@ class Store:
             )
         return StoreUnavailable(
             f"the index at {self.path} cannot be read ({type(exc).__name__}: {exc}); if it is "
-            "damaged, rebuild it into a new directory with `assistant --index NEW ingest "
-            "data/corpus` and keep this one until the new one works"
+            "damaged, rebuild it with `assistant ingest data/corpus` into a new directory "
+            "(`--index NEW`) and keep this one until the new one works"
         )
 
     def open_for_write(self, embedder_name: str, dim: int) -> None:
