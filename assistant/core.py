@@ -101,10 +101,16 @@ class Assistant:
                         store,
                         embedder,
                         thresholds=(s.relevance_same, s.relevance_cross),
-                        sentence_thresholds=(s.relevance_sentence_same, s.relevance_sentence_cross),
+                        sentence_thresholds=self.sentence_thresholds,
                         languages=s.languages,
                     )
         return self._retriever
+
+    @property
+    def sentence_thresholds(self) -> tuple[float, float]:
+        """The embedder's calibrated sentence thresholds (same language, another), from
+        settings: the retriever ranks by their gap, the LLM answer's claims are judged by them."""
+        return (self.settings.relevance_sentence_same, self.settings.relevance_sentence_cross)
 
     @property
     def llm(self) -> Any:
@@ -140,6 +146,7 @@ class Assistant:
             embed=self.embedder.queries,
             languages=self.settings.languages,
             elsewhere=self.retriever.nearest_sentences,
+            thresholds=self.sentence_thresholds,
         )
 
     def mode_label(self, mode: str | None = None) -> str:

@@ -24,7 +24,6 @@ without an entry is still indexed, with side and voice "unknown".
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
@@ -34,7 +33,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .errors import ManifestError
-from .sources import DATE_PATTERN, DECLARED, TEXT_FIELDS, UNKNOWN, VOICES, Source, check_id, safe_id
+from .sources import (
+    DATE_PATTERN,
+    DECLARED,
+    TEXT_FIELDS,
+    UNKNOWN,
+    VOICES,
+    Source,
+    check_id,
+    safe_id,
+    web_address,
+)
 
 MANIFEST_NAME = "sources.toml"
 
@@ -92,13 +101,12 @@ class Corpus:
 
 
 def checked_url(url: str, where: str = "source") -> str:
-    """An http(s) address, or ManifestError: a `javascript:` or `data:` URL would run or
-    render wherever a client makes the source's URL a link.
+    """An http(s) address (sources.web_address), or ManifestError.
 
     >>> checked_url("https://example.org/a")
     'https://example.org/a'
     """
-    if not re.match(r"https?://[^\s/]+", url, re.I):
+    if not web_address(url):
         raise ManifestError(
             f"{where}: field 'url' is {url[:60]!r}; give an http:// or https:// address"
         )

@@ -486,14 +486,15 @@ class Retriever:
         ]
 
     def nearest_sentences(self, vector: np.ndarray, n: int = 4) -> list[tuple[str, str, float]]:
-        """The committed sentences of the whole index nearest a vector, `n` in each language, as
-        (source id, language, cosine): where else a claim could come from (answering/claims.py).
+        """The committed sentences of the whole index nearest a vector, `n` in each language the
+        index holds, as (source id, language, cosine): where else a claim could come from
+        (answering/claims.py).
 
         Per language, because one list would hold the vector's own language alone (a
         multilingual encoder also encodes the language; see centroids.py)."""
         self.refresh()
         out = []
-        for language in self.languages:
+        for language in self._centroids.languages("sentence"):
             for sid, cosine in self.store.query_sentences(vector, n, {"language": language}):
                 if self._owner(sid) is not None:
                     out.append((parse(sid).source, language, cosine))

@@ -225,7 +225,7 @@ extracted=('author',), suggestion=None)
             if key == "languages":
                 if not self.languages and value:
                     values[key] = tuple(x for x in value.split(",") if x)
-            elif key == "url" and not re.match(r"https?://", value or "", re.I):
+            elif key == "url" and not web_address(value or ""):
                 continue  # a page's own URL is kept only when it is an http(s) address
             elif key in TEXT_FIELDS and value and not getattr(self, key):
                 values[key] = value
@@ -255,6 +255,16 @@ extracted=('author',), suggestion=None)
             evidence=self.evidence
             or (f"{note}: {outlet.description}" if outlet.description else note),
         )
+
+
+def web_address(url: str) -> bool:
+    """An http(s) address with a host: the only URL a source may carry (a `javascript:` or
+    `data:` URL would run or render wherever a client makes it a link).
+
+    >>> web_address("https://example.org/a"), web_address("javascript:alert(1)")
+    (True, False)
+    """
+    return re.match(r"https?://[^\s/]+", url, re.I) is not None
 
 
 def speaker(outlet: str, author: str, title: str, ident: str) -> str:

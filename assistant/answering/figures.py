@@ -137,13 +137,17 @@ def _value(raw: str) -> float:
     return float("".join(groups[:-1]) + "." + groups[-1])
 
 
+_UNITS = {**_SIGNS, **_WORDS}
+# Longest first, so that a word with an ending ("миллиардов", "долларов") finds its stem.
+_UNITS_BY_LENGTH = sorted(_UNITS.items(), key=lambda x: -len(x[0]))
+_SCALES_BY_LENGTH = sorted(_SCALES.items(), key=lambda x: -len(x[0]))
+
+
 def _code(word: str | None) -> str | None:
     if not word:
         return None
     w = word.lower().rstrip(".")
-    table = {**_SIGNS, **_WORDS}
-    return table.get(w) or next((c for k, c in sorted(table.items(), key=lambda x: -len(x[0]))
-                                 if w.startswith(k)), None)  # fmt: skip
+    return _UNITS.get(w) or next((c for k, c in _UNITS_BY_LENGTH if w.startswith(k)), None)
 
 
 def find_quantities(text: str) -> list[Quantity]:
@@ -161,9 +165,7 @@ def find_quantities(text: str) -> list[Quantity]:
         scale = m.group("scale")
         if scale:
             key = scale.rstrip(".").lower()
-            amount *= _SCALES.get(key) or next(
-                v for k, v in sorted(_SCALES.items(), key=lambda x: -len(x[0])) if key.startswith(k)
-            )
+            amount *= _SCALES.get(key) or next(v for k, v in _SCALES_BY_LENGTH if key.startswith(k))
         post = m.group("post") or ""
         if any(post.lower().startswith(p) for p in _PERCENT):
             unit = "%"

