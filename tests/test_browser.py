@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, spawn
+from .conftest import ARTIFACTS, finished_job, spawn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -289,17 +289,10 @@ def test_the_sources_filter_follows_the_index(browser, fresh, tmp_path: Path) ->
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(url + "/ui/", wait_until="domcontentloaded")
         page.locator("#source-filter input").wait_for(timeout=60_000)
-        job = httpx.post(
-            url + "/v1/documents",
-            files={"file": ("later.txt", b"Russia objected to Japan's aid in 2025.")},
-            timeout=60,
-        ).json()
-        for _ in range(120):
-            state = httpx.get(url + f"/v1/jobs/{job['id']}", timeout=30).json()["state"]
-            if state in ("done", "failed"):
-                break
-            page.wait_for_timeout(500)
-        assert state == "done"
+        with httpx.Client(base_url=url, timeout=60) as client:
+            upload = {"file": ("later.txt", b"Russia objected to Japan's aid in 2025.")}
+            job = finished_job(client, client.post("/v1/documents", files=upload))
+        assert job["state"] == "done", job
         page.locator("#source-filter input").click()
         page.locator("[role=listbox] [role=option]", has_text="later").wait_for(timeout=30_000)
         options = page.locator("[role=listbox] [role=option]").all_inner_texts()

@@ -13,7 +13,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.http import create_api
 
-from .conftest import CORPUS, ThreadedServer
+from .conftest import CORPUS, ThreadedServer, finished_job
 
 
 @pytest.fixture(scope="module")
@@ -222,14 +222,9 @@ def test_a_read_only_index_is_read_and_nothing_advises_deleting_it(
                 s.url + "/v1/ask", json={"question": "Who is Bezpalko?"}, timeout=60
             )
             assert answer.status_code == 200 and answer.json()["citations"]
-            job = httpx.post(
-                s.url + "/v1/documents", files={"file": ("new.txt", b"Japan sent aid.")}
-            ).json()
-            for _ in range(60):
-                state = httpx.get(s.url + f"/v1/jobs/{job['id']}").json()
-                if state["state"] in ("done", "failed"):
-                    break
-                __import__("time").sleep(0.5)
+            with httpx.Client(base_url=s.url, timeout=60) as client:
+                upload = {"file": ("new.txt", b"Japan sent aid.")}
+                state = finished_job(client, client.post("/v1/documents", files=upload))
         assert state["state"] == "failed" and "read-only" in state["message"]
         assert "delete" not in state["message"].lower()
     finally:
