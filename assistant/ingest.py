@@ -87,7 +87,11 @@ class Prepared:
 
 
 def prepare(
-    text: str, settings: Settings, embedder: Embedder, declared: Sequence[str] = ()
+    text: str,
+    settings: Settings,
+    embedder: Embedder,
+    declared: Sequence[str] = (),
+    check: Callable[[], None] | None = None,
 ) -> Prepared:
     """Sentences (with languages) and passages of one source text, sized in the embedder's
     tokens and never longer than it reads at once.
@@ -97,6 +101,8 @@ def prepare(
     punishment.") is taken to be, so that a one-language corpus of short texts stays one
     language (a row of undetermined language is measured without a language baseline,
     centroids.py).
+
+    `check` is called between steps and blocks of sentences; it may raise to abandon the work.
     """
     max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
     # Only a language detection could also give: another would make a group of the short rows.
@@ -109,8 +115,10 @@ def prepare(
     )
     langs = [
         fallback if lang == UNDETERMINED else lang
-        for lang in sentence_languages([s.text for s in raw], settings.languages)
+        for lang in sentence_languages([s.text for s in raw], settings.languages, check)
     ]
+    if check is not None:
+        check()
     sentences = [
         Span(s.start, s.end, s.text, lang, s.tokens) for s, lang in zip(raw, langs, strict=True)
     ]
@@ -139,8 +147,9 @@ def ingest_text(
     """Index one source text. Returns (status, texts embedded, tokens embedded, passages).
 
     status is "added", "updated", "relabelled" or "unchanged". `progress(done, total, name)` is
-    called between embedding batches with the texts embedded so far; an exception it raises
-    stops the ingest before anything of this version is written (how a job is cancelled).
+    called between embedding batches with the texts embedded so far, and with total 0 while the
+    text is split and its languages detected; an exception it raises stops the ingest before
+    anything of this version is written (how a job is cancelled).
     """
     version = version_of(text, settings, embedder.name)
     known = (records if records is not None else store.records()).get(source.id)
@@ -154,7 +163,8 @@ def ingest_text(
             corpus,
         )
         return "relabelled", 0, 0, 0
-    prep = prepare(text, settings, embedder, source.languages)
+    check = None if progress is None else (lambda: progress(0, 0, source.id))
+    prep = prepare(text, settings, embedder, source.languages, check)
     if not prep.passages:
         raise BadDocument(path or source.id, "no sentences found in the text")
     dense = [j for j, s in enumerate(prep.sentences) if letters(s.text) >= MIN_LETTERS]

@@ -9,7 +9,7 @@ bilingual document splits into clean runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
@@ -42,20 +42,30 @@ def detect(text: str, codes: Sequence[str]) -> str:
     return lang.iso_code_639_1.name.lower() if lang else UNDETERMINED
 
 
-def sentence_languages(sentences: Sequence[str], codes: Sequence[str]) -> list[str]:
+# Sentences detected between two checks: large enough to keep lingua's threads busy.
+_BLOCK = 1024
+
+
+def sentence_languages(
+    sentences: Sequence[str], codes: Sequence[str], check: Callable[[], None] | None = None
+) -> list[str]:
     """One language code per sentence, with short or unsure sentences smoothed.
 
     Args:
         sentences: the sentences of one document, in order.
         codes: ISO 639-1 codes to choose among.
+        check: called between blocks of sentences; it may raise to abandon the work (a
+            cancelled job: a long document's detection takes minutes).
     """
     detector = _detector(tuple(codes))
+    confidences = []
+    for start in range(0, len(sentences), _BLOCK):
+        if check is not None:
+            check()
+        block = list(sentences[start : start + _BLOCK])
+        confidences.extend(detector.compute_language_confidence_values_in_parallel(block))
     raw: list[str | None] = []
-    for sent, conf in zip(
-        sentences,
-        detector.compute_language_confidence_values_in_parallel(list(sentences)),
-        strict=True,
-    ):
+    for sent, conf in zip(sentences, confidences, strict=True):
         letters = sum(ch.isalpha() for ch in sent)
         cjk = sum("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in sent)
         # CJK characters carry more signal each, so fewer of them suffice.

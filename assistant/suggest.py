@@ -26,7 +26,7 @@ import dataclasses
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,18 @@ def _pattern(marker: str) -> str:
     return head + body + tail
 
 
+def _blocks(text: str, size: int = 65_536) -> list[tuple[int, int]]:
+    """(start, end) of blocks of whole paragraphs, about `size` characters each: no marker
+    phrase spans a blank line, so scanning block by block finds what one scan would."""
+    out, start = [], 0
+    while start < len(text):
+        cut = text.find("\n\n", start + size)
+        end = len(text) if cut < 0 else cut
+        out.append((start, end))
+        start = end
+    return out
+
+
 class Markers:
     """The declared markers of a corpus, compiled once into one pattern (longest first, so a
     side's longer phrase wins over another side's phrase inside it)."""
@@ -105,23 +117,27 @@ class Markers:
             else None
         )
 
-    def find(self, text: str) -> list[Mark]:
+    def find(self, text: str, check: Callable[[], None] | None = None) -> list[Mark]:
         """Every marker used in the text (mentions left out: is_mention), in order, with its
-        offsets."""
+        offsets. `check` is called between paragraphs' blocks and may raise to abandon the scan
+        (the pattern runs at about 70 KB/s: a long upload's scan takes tens of seconds)."""
         if self._re is None:
             return []
         marks = []
-        for m in self._re.finditer(text):
-            if is_mention(text, m.start(), m.end()):
-                continue
-            side, marker = self._of[int(str(m.lastgroup)[1:])]
-            marks.append(Mark(m.group(), m.start(), m.end(), side, marker))
+        for start, end in _blocks(text):
+            if check is not None:
+                check()
+            for m in self._re.finditer(text, start, end):
+                if is_mention(text, m.start(), m.end()):
+                    continue
+                side, marker = self._of[int(str(m.lastgroup)[1:])]
+                marks.append(Mark(m.group(), m.start(), m.end(), side, marker))
         return marks
 
-    def suggest(self, text: str) -> Suggestion | None:
+    def suggest(self, text: str, check: Callable[[], None] | None = None) -> Suggestion | None:
         """The side the markers clearly point to, with every occurrence of its markers as
         evidence; None when they are too few or point more than one way."""
-        marks = self.find(text)
+        marks = self.find(text, check)
         tally = Counter(m.side for m in marks).most_common()
         if not tally or tally[0][1] < MIN_HITS:
             return None
@@ -158,17 +174,22 @@ class Suggester:
         self.llm, self.prompts_dir = llm, prompts_dir
 
     def apply(
-        self, source: Source, text: str, earlier: Suggestion | None = None
+        self,
+        source: Source,
+        text: str,
+        earlier: Suggestion | None = None,
+        check: Callable[[], None] | None = None,
     ) -> tuple[Source, list[str]]:
         """The source with a suggestion if it is unlabelled and its text points one way, and
         notes for the report (an LLM proposal dropped, and why).
 
         `earlier` is this same text's suggestion from a previous ingest: its LLM part is reused
-        instead of asking the LLM again (answers vary from run to run; cost does not).
+        instead of asking the LLM again (answers vary from run to run; cost does not). `check`
+        may raise to abandon the work (Markers.find).
         """
         if source.side != UNKNOWN:
             return dataclasses.replace(source, suggestion=None), []
-        by_markers = self.markers.suggest(text)
+        by_markers = self.markers.suggest(text, check)
         notes: list[str] = []
         by_llm = None
         if self.llm is not None:
