@@ -16,10 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .errors import (
     AssistantError,
     BadDocument,
+    Busy,
     ConfigError,
     EmbedderMismatch,
     IndexNotBuilt,
     InvalidRequest,
+    JobFinished,
     LLMError,
     ManifestError,
     SourceExists,
@@ -41,6 +43,8 @@ STATUS = {  # first match wins: subclasses before their bases
     LLMError: 502,
     EmbedderMismatch: 409,
     SourceExists: 409,
+    JobFinished: 409,
+    Busy: 429,
 }
 
 
@@ -53,7 +57,10 @@ class Denied(Exception):
 
 def error_response(exc: AssistantError) -> JSONResponse:
     status = next((s for t, s in STATUS.items() if isinstance(exc, t)), 500)
-    return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+    return JSONResponse(
+        error_body(type(exc).__name__, str(exc)), status_code=status, headers=headers
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
+import anyio
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -22,7 +23,7 @@ from .config import AnswerMode
 from .core import Assistant
 from .errors import AssistantError, IndexNotBuilt, InvalidRequest, StoreUnavailable, TooLarge
 from .guard import error_body
-from .jobs import Job, Jobs
+from .jobs import UNFINISHED, Job, Jobs
 from .retrieval import SearchMode
 from .schema import Passage
 from .sources import DECLARED
@@ -144,7 +145,10 @@ class JobOut(BaseModel):
     id: str
     filename: str
     source_id: str
-    state: Literal["queued", "running", "done", "failed"]
+    state: Literal["queued", "running", "done", "failed", "cancelled"] = Field(
+        description="queued (being read, or waiting for the embedder), running (embedding), "
+        "then done, failed or cancelled"
+    )
     done: int = Field(description="texts embedded so far")
     total: int = Field(description="texts to embed (known once the job runs)")
     progress: float
@@ -167,8 +171,19 @@ reading = APIRouter(prefix="/v1", dependencies=[Depends(require_read)])
 documents = APIRouter(prefix="/v1", dependencies=[Depends(require_admin)])
 
 
+# Liveness must not queue behind the asks that fill the shared thread pool (40 threads, and
+# under load every one is busy embedding): it runs in two threads of its own. The route and
+# its state lookup are async for the same reason (FastAPI runs sync ones in the shared pool).
+_HEALTH_THREADS = anyio.CapacityLimiter(2)
+
+
 @health.get("/health")
-def health_check(assistant: AssistantDep) -> JSONResponse:
+async def health_check(request: Request) -> JSONResponse:
+    assistant = assistant_of(request)
+    return await anyio.to_thread.run_sync(_health, assistant, limiter=_HEALTH_THREADS)
+
+
+def _health(assistant: Assistant) -> JSONResponse:
     try:
         records = assistant.retriever.records()
         body = {
@@ -289,6 +304,20 @@ def list_jobs(jobs: JobsDep) -> list[JobOut]:
 @documents.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: str, jobs: JobsDep) -> JobOut:
     return JobOut.of(jobs.get(job_id))
+
+
+@documents.delete(
+    "/jobs/{job_id}",
+    response_model=JobOut,
+    responses={202: {"description": "still stopping: follow it with GET /v1/jobs/{id}"}},
+)
+def cancel_job(job_id: str, jobs: JobsDep, response: Response) -> JobOut:
+    """Cancel an unfinished ingest job: 200 with the job once it is cancelled (or done, when
+    its commit came first), 202 while it is still stopping, 409 for a finished job."""
+    job = jobs.cancel(job_id)
+    if job.state in UNFINISHED:
+        response.status_code = 202
+    return JobOut.of(job)
 
 
 @documents.delete("/documents/{source_id}", status_code=204)

@@ -58,6 +58,15 @@ class Settings:
     # From the measured ingest rate, about 1.2 KB of text per second on 2 cores (README): a
     # 2 MiB text file is a job of about half an hour; PDF and HTML carry less text per byte.
     max_upload_mb: int = 2
+    # The most characters of text an upload may carry once read: a PDF or a page can inflate
+    # far past its bytes (a 48 KB PDF held 10 MB of text), and embedding cost follows the text.
+    # The default matches the largest text file the upload limit lets in.
+    max_text_chars: int = 2_000_000
+    # Unfinished ingest jobs the server holds at once; one more upload gets 429 + Retry-After.
+    max_jobs: int = 8
+    # How long an upload request waits for its file to be read, so that an unreadable file is
+    # still refused in the request (422); a slower read goes on in its job.
+    upload_wait_s: float = 5.0
     # Other sites whose pages may call the API and the chat with the user's credentials
     # (CORS, and writes from a page of that site). Default: none; e.g. https://research.example.org
     allowed_origins: tuple[str, ...] = ()
@@ -114,6 +123,15 @@ class Settings:
             )
         if not 1 <= self.top_k <= 100:
             raise ConfigError(f"top_k must be 1–100, got {self.top_k}")
+        for name in ("max_upload_mb", "max_text_chars", "max_jobs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"ASSISTANT_{name.upper()} must be at least 1, got {getattr(self, name)}"
+                )
+        if not 0 <= self.upload_wait_s <= 60:
+            raise ConfigError(
+                f"ASSISTANT_UPLOAD_WAIT_S must be 0–60 seconds, got {self.upload_wait_s}"
+            )
         if len(self.collection) < 3:
             raise ConfigError(f"collection name needs ≥ 3 characters, got {self.collection!r}")
         for origin in self.allowed_origins:

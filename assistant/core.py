@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from .schema import Answer, Passage
 from .sources import Source
 from .store import SourceRecord, Store
 from .suggest import Suggester
-from .uploads import declared_upload
+from .uploads import declared_upload, read_upload
 
 
 class Assistant:
@@ -190,19 +190,21 @@ class Assistant:
 
         The id is the `id` field, else the file name's stem (letters of any script kept). An
         id already indexed is refused (SourceExists) unless `replace` is true: an upload never
-        overwrites a source by accident. Raises BadDocument for unreadable content and
-        ManifestError for bad fields. (The server runs the two steps apart, as a job: jobs.py.)
+        overwrites a source by accident. Raises BadDocument for unreadable content or text over
+        ASSISTANT_MAX_TEXT_CHARS, and ManifestError for bad fields. (The server runs the
+        steps apart: the check in the request, the reading and embedding in a job: jobs.py.)
         """
-        source, text = self.check_upload(filename, data, fields, replace)
+        declared = self.check_upload(filename, data, fields, replace)
+        source, text = self.read_upload(declared, filename, data)
         self.index_upload(source, text, progress)
         return source.id
 
     def check_upload(
         self, filename: str, data: bytes, fields: dict[str, Any] | None, replace: bool = False
-    ) -> tuple[Source, str]:
-        """Everything about an upload that can be checked without embedding it: the file name,
-        its text, the manifest fields, and whether its id is taken. Returns (source, text)."""
-        source, text = declared_upload(filename, data, fields, self.corpus())
+    ) -> Source:
+        """What an upload's request can check at once: the file's name, type and size, the
+        manifest fields, and whether its id is taken. Returns the Source the fields declare."""
+        source = declared_upload(filename, data, fields, self.corpus())
         existing = self.retriever.records().get(source.id) if self.store.exists() else None
         if existing is not None and not replace:
             raise SourceExists(
@@ -210,7 +212,21 @@ class Assistant:
                 f"({existing.source.title or existing.source.id!r}); give this upload another "
                 "id (the 'id' field), or ask to replace it explicitly (replace=true)"
             )
-        return source, text
+        return source
+
+    def read_upload(
+        self,
+        declared: Source,
+        filename: str,
+        data: bytes,
+        check: Callable[[], None] | None = None,
+    ) -> tuple[Source, str]:
+        """An upload's text (at most ASSISTANT_MAX_TEXT_CHARS) and its Source completed from
+        the file's metadata. `check` is called while a PDF is read and may raise to abandon it.
+        Returns (source, text) for index_upload."""
+        return read_upload(
+            declared, filename, data, self.corpus(), self.settings.max_text_chars, check
+        )
 
     def index_upload(
         self, source: Source, text: str, progress: Progress | None = None
@@ -223,7 +239,8 @@ class Assistant:
         self.store.open_for_write(self.embedder.name, self.embedder.dim)
         existing = self.retriever.records().get(source.id)
         earlier = earlier_suggestion(existing, text, self.settings, self.embedder.name)
-        source, notes = self.suggester().apply(source, text, earlier)
+        check = None if progress is None else (lambda: progress(0, 0, source.id))
+        source, notes = self.suggester().apply(source, text, earlier, check)
         ingest_text(
             text,
             source,

@@ -8,7 +8,11 @@
     ├── EmbedderMismatch     the index was built by another embedder
     ├── StoreUnavailable     the Chroma store cannot be reached or is corrupt
     ├── SourceNotFound       a source id names no indexed source
+    ├── SourceExists         an upload would overwrite an indexed source
     ├── InvalidRequest       a question, filter or upload is unusable as given
+    │   └── TooLarge         over a size limit
+    ├── Busy                 the ingest queue is full: retry after `retry_after` seconds
+    ├── JobFinished          a finished ingest job cannot be cancelled
     ├── PromptError          a prompt template is missing or a variable is unset
     └── LLMError             the OpenAI-compatible endpoint failed or answered nonsense
 
@@ -65,6 +69,18 @@ class InvalidRequest(AssistantError):
 
 class TooLarge(InvalidRequest):
     """A question or an uploaded file over its size limit (HTTP 413)."""
+
+
+class Busy(AssistantError):
+    """The server has as many ingest jobs as it takes (HTTP 429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class JobFinished(AssistantError):
+    """A cancel for an ingest job that has finished already (HTTP 409)."""
 
 
 class PromptError(AssistantError):

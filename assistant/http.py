@@ -7,11 +7,13 @@
     GET  /v1/sources/{id}             one source: labels and whole text
     POST /v1/documents                upload (multipart: file + manifest fields) → 202, a job [admin]
     GET  /v1/jobs, /v1/jobs/{id}      ingest jobs: state, progress, outcome                  [admin]
+    DELETE /v1/jobs/{id}              cancel an unfinished job (nothing of it is indexed)    [admin]
     DELETE /v1/documents/{id}         remove a source                                       [admin]
     POST /v1/chat/completions         OpenAI-compatible chat (streaming and not)
     GET  /v1/models                   OpenAI-compatible model list
 
-Errors are JSON, {"error": {"type": ..., "message": ...}}, with the status their type implies.
+Errors are JSON, {"error": {"type": ..., "message": ...}}, with the status their type implies
+(429 with Retry-After when the ingest queue is full, ASSISTANT_MAX_JOBS).
 Keys (optional): `Authorization: Bearer KEY` or `X-API-Key: KEY`; read keys ask and search,
 admin keys also add and delete. Keys are compared in constant time and never logged.
 """

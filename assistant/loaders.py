@@ -16,8 +16,10 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import BadDocument
 
@@ -57,8 +59,8 @@ def load_document(path: Path) -> Document:
     return read_document(data, path.name)
 
 
-def read_document(data: bytes, name: str) -> Document:
-    """Decode one document's bytes by the type its name says (used for uploads too)."""
+def check_file(data: bytes, name: str) -> None:
+    """What can be told of a file without reading its text: its type, size and emptiness."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED:
         raise BadDocument(
@@ -68,12 +70,32 @@ def read_document(data: bytes, name: str) -> Document:
         raise BadDocument(name, f"larger than {MAX_BYTES // 2**20} MiB; split it first")
     if not data.strip():
         raise BadDocument(name, "the file is empty")
+
+
+def read_document(
+    data: bytes,
+    name: str,
+    max_chars: int | None = None,
+    check: Callable[[], None] | None = None,
+) -> Document:
+    """Decode one document's bytes by the type its name says (used for uploads too).
+
+    Args:
+        max_chars: refuse a text longer than this (BadDocument naming ASSISTANT_MAX_TEXT_CHARS);
+            a PDF's extraction stops as soon as it passes it, so the cap bounds the work too.
+        check: called now and then while a PDF is read; it may raise to abandon the reading
+            (a cancelled or stopped job).
+    """
+    check_file(data, name)
+    suffix = Path(name).suffix.lower()
     if suffix == ".pdf":
-        doc = Document(_pdf_text(data, name), method="pdf")
+        doc = Document(_pdf_text(data, name, max_chars, check), method="pdf")
     elif suffix in (".html", ".htm"):
         doc = _html_document(_decode(data, name))
     else:
         doc = Document(_decode(data, name))
+    if max_chars is not None and len(doc.text) > max_chars:
+        raise _too_long(name, max_chars)
     if not doc.text.strip():
         raise BadDocument(name, "no readable text in the file")
     if not any(unicodedata.category(ch)[0] == "L" for ch in doc.text):
@@ -166,15 +188,41 @@ def _html_text(html: str) -> str:
     return _tidy(soup.get_text("\n"))
 
 
-def _pdf_text(data: bytes, name: str) -> str:
+def _too_long(name: str, max_chars: int) -> BadDocument:
+    return BadDocument(
+        name,
+        f"its text is over {max_chars:,} characters (ASSISTANT_MAX_TEXT_CHARS); split the "
+        "document, or raise the setting if the server may spend that long embedding it",
+    )
+
+
+def _pdf_text(
+    data: bytes, name: str, max_chars: int | None, check: Callable[[], None] | None
+) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    read = 0
+
+    def count(text: str, *_: Any) -> None:
+        # pypdf calls this for each piece of text it lays out: raising here stops a page whose
+        # content stream inflates to megabytes of text, not only the pages after it.
+        nonlocal read
+        read += len(text)
+        if max_chars is not None and read > max_chars:
+            raise _too_long(name, max_chars)
+        if check is not None:
+            check()
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise BadDocument(name, "the PDF is encrypted; save an unencrypted copy first")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        pages = []
+        for page in reader.pages:
+            if check is not None:
+                check()
+            pages.append((page.extract_text(visitor_text=count) or "").strip())
     except BadDocument:
         raise
     except PyPdfError as exc:  # LimitReachedError too: a stream that inflates past pypdf's bounds

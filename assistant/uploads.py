@@ -1,36 +1,54 @@
-"""An uploaded file and its form fields → the Source it declares and its text, checked.
+"""An uploaded file and its form fields → the Source it declares and its text, checked in two
+steps: what a request can tell at once, and what reading the file takes.
 
-Everything here runs before anything is embedded, so that the server can refuse a bad upload in
-the request and queue only a good one (jobs.py). Whether the id is already taken is the
-Assistant's question (core.check_upload): it needs the index.
+`declared_upload` runs in the request: the file name, type and size, and the form's fields
+against the corpus's sides. `read_upload` reads the text (bounded by ASSISTANT_MAX_TEXT_CHARS)
+and fills the Source's gaps from the file's own metadata; the server runs it in the upload's job
+(jobs.py), because a small PDF can hold minutes of text extraction. Whether the id is already
+taken is the Assistant's question (core.check_upload): it needs the index.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .checks import check_filename, check_unicode
 from .ingest import completed
-from .loaders import read_document
+from .loaders import check_file, read_document
 from .manifest import Corpus, make_source
 from .sources import Source
 
 
 def declared_upload(
     filename: str, data: bytes, fields: dict[str, Any] | None, corpus: Corpus
-) -> tuple[Source, str]:
-    """The upload's Source (its fields validated against the corpus's sides, gaps filled from
-    the file's metadata and declared outlets) and its text.
+) -> Source:
+    """The Source the upload's fields declare, validated against the corpus's sides.
 
-    Raises InvalidRequest for a file name that is not a plain name or text that is not valid
-    Unicode, BadDocument for unreadable content, ManifestError for bad fields."""
+    Raises InvalidRequest for a file name that is not a plain name or a field that is not valid
+    Unicode, BadDocument for an unsupported, empty or oversized file, ManifestError for bad
+    fields."""
     check_filename(filename)
-    doc = read_document(data, filename)
+    check_file(data, filename)
     given = {k: v for k, v in (fields or {}).items() if v not in (None, "", [])}
     for key, value in given.items():
         if isinstance(value, str):
             check_unicode(value, f"field {key!r}")
     given.setdefault("file", filename)
-    declared = make_source(given, corpus.sides, where=f"upload {filename}")
+    return make_source(given, corpus.sides, where=f"upload {filename}")
+
+
+def read_upload(
+    declared: Source,
+    filename: str,
+    data: bytes,
+    corpus: Corpus,
+    max_chars: int,
+    check: Callable[[], None] | None = None,
+) -> tuple[Source, str]:
+    """The upload's text, and its Source with gaps filled from the file's metadata and declared
+    outlets. Raises BadDocument for unreadable content or text over `max_chars`; `check` may
+    raise to abandon the reading (loaders.read_document)."""
+    doc = read_document(data, filename, max_chars, check)
     return completed(declared, doc, corpus.outlets, Path(filename).stem), doc.text

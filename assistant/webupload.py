@@ -30,11 +30,12 @@ def source_choices(assistant: Assistant) -> list[tuple[str, str]]:
 
 def upload(
     jobs: Jobs, files: list[Any] | None, fields: dict[str, Any], replace: bool = False
-) -> Iterator[str]:
+) -> Iterator[tuple[str, list[str]]]:
     """Queue uploaded files as ingest jobs (jobs.py) and report their progress, one line each,
-    until every job is done or failed."""
+    until every job is done, failed or cancelled. Yields (the lines, the unfinished job ids):
+    the ids are what the Cancel button cancels."""
     if not files:
-        yield "Choose one or more files (txt, md, html, pdf) first."
+        yield "Choose one or more files (txt, md, html, pdf) first.", []
         return
     lines: dict[str, str] = {}
     queued: dict[str, str] = {}
@@ -49,7 +50,7 @@ def upload(
             lines[path.name] = f"… {path.name}: queued as {job.source_id}"
         except AssistantError as exc:
             lines[path.name] = f"✘ {path.name}: {exc}"
-    yield "\n".join(lines.values())
+    yield "\n".join(lines.values()), list(queued.values())
     while queued:
         time.sleep(0.5)
         for name, job_id in list(queued.items()):
@@ -57,7 +58,7 @@ def upload(
             lines[name] = line
             if not line.startswith("…"):
                 del queued[name]
-        yield "\n".join(lines.values())
+        yield "\n".join(lines.values()), list(queued.values())
 
 
 def _progress(jobs: Jobs, name: str, job_id: str) -> str:
@@ -68,7 +69,7 @@ def _progress(jobs: Jobs, name: str, job_id: str) -> str:
         labels = f" ({record.source.labels()})" if record else ""
         notes = job.message.removeprefix("indexed").lstrip("; ")
         return f"✔ {name}: indexed as {job.source_id}{labels}" + (f"; {notes}" if notes else "")
-    if job.state == "failed":
+    if job.state in ("failed", "cancelled"):
         return f"✘ {name}: {job.message}"
     return f"… {name}: {job.message} ({job.to_dict()['progress']:.0%})"
 
@@ -89,12 +90,13 @@ def field_inputs(sides: list[str]) -> dict[str, Any]:
 
 def add_handler(
     assistant: Assistant, keys: Keys, jobs: Jobs
-) -> Callable[..., Iterator[tuple[str, Any]]]:
+) -> Callable[..., Iterator[tuple[str, Any, list[str]]]]:
     """The "Add to the index" event: (files, *declared fields, replace, request) → progress
-    lines, then the refreshed sources filter. Its signature names every declared field, so
+    lines, then the refreshed sources filter (and, as page state, the unfinished job ids the
+    Cancel button cancels). Its signature names every declared field, so
     the page's API (gradio_client) takes them by name."""
 
-    def add_files(*args: Any) -> Iterator[tuple[str, Any]]:
+    def add_files(*args: Any) -> Iterator[tuple[str, Any, list[str]]]:
         files, values, replace, request = args[0], args[1:-2], args[-2], args[-1]
         if not keys.session_is_admin(getattr(request, "username", None)):
             raise gr.Error(
@@ -102,9 +104,9 @@ def add_handler(
             )
         fields = {f.name: v for f, v in zip(DECLARED, values, strict=True)}
         message = ""
-        for message in upload(jobs, files, fields, bool(replace)):
-            yield message, gr.update()
-        yield message, gr.update(choices=source_choices(assistant))
+        for message, unfinished in upload(jobs, files, fields, bool(replace)):
+            yield message, gr.update(), unfinished
+        yield message, gr.update(choices=source_choices(assistant)), []
 
     # Gradio names the API's parameters, and finds where to pass the request, from the
     # signature; every field may be left out (an empty form field, as in the browser).
@@ -128,6 +130,27 @@ def add_handler(
     return add_files
 
 
+def cancel_handler(keys: Keys, jobs: Jobs) -> Callable[..., str]:
+    """The "Cancel" event: cancel this page's unfinished uploads (their ids are the page's
+    state, set by the add event); the add event's progress lines then say "cancelled"."""
+
+    def cancel_uploads(job_ids: list[str] | None, request: gr.Request) -> str:
+        if not keys.session_is_admin(getattr(request, "username", None)):
+            raise gr.Error("cancelling uploads needs an admin key")
+        cancelled = 0
+        for job_id in job_ids or []:
+            try:
+                jobs.cancel(job_id, wait_s=0)
+                cancelled += 1
+            except AssistantError:
+                pass  # finished meanwhile: its own line says how
+        if not cancelled:
+            return "Nothing to cancel: no upload of this page is unfinished."
+        return f"Cancelling {cancelled} upload(s); nothing of them will be indexed."
+
+    return cancel_uploads
+
+
 def add_documents(
     assistant: Assistant, keys: Keys, jobs: Jobs, sides: list[str], source: Any
 ) -> Any:
@@ -143,12 +166,17 @@ def add_documents(
         replace = gr.Checkbox(
             False, label="Replace a source with the same id (otherwise it is refused)"
         )
-        add = gr.Button("Add to the index", elem_id="add")
+        with gr.Row():
+            add = gr.Button("Add to the index", elem_id="add")
+            cancel = gr.Button("Cancel", elem_id="cancel-upload", variant="stop")
         added = gr.Textbox(label="Result", interactive=False, elem_id="add-result", lines=3)
+        cancelled = gr.Markdown(elem_id="cancel-result")
+        unfinished = gr.State([])
     add.click(
         add_handler(assistant, keys, jobs),
         [files, *boxes.values(), replace],
-        [added, source],
+        [added, source, unfinished],
         api_name="add_documents",
     )
+    cancel.click(cancel_handler(keys, jobs), [unfinished], [cancelled], api_name="cancel_uploads")
     return adder

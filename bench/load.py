@@ -1,11 +1,17 @@
 """Load: concurrent clients asking and searching through the HTTP API, on loopback only.
 
-    python bench/load.py [--clients 50] [--seconds 60] [--ask-share 0.5] [--upload-kb 200]
+    python bench/load.py [--clients 50] [--seconds 60] [--ask-share 0.5]
+                         [--upload-kb 200 | --upload-pdf]
 
 With --upload-kb N, a second phase follows the plain one on the same server: the same clients
 for the same time while one N-KB text document is uploaded at its start and ingests in the
 background (POST /v1/documents → a job). Reported side by side, with the job's outcome and its
 ingest rate (KB of text per second), which sets the upload limit (README).
+
+With --upload-pdf the upload is the largest PDF the server accepts (ASSISTANT_MAX_UPLOAD_MB,
+pages of uncompressed text): its reading runs in the job too. The POST's latency is reported,
+and a job still unfinished when the phase ends is cancelled (DELETE /v1/jobs/{id}), with that
+request's latency and the job's final state.
 
 Starts `assistant serve` on 127.0.0.1 over an index of the bundled corpus (built in a temporary
 directory), runs the clients for a bounded time (and at most --max-requests requests), then
@@ -93,6 +99,42 @@ def upload_text(kb: int) -> bytes:
     return "\n\n".join(rows).encode()
 
 
+def upload_pdf(max_bytes: int) -> bytes:
+    """A PDF just under `max_bytes`: pages of distinct ledger lines, uncompressed (the most
+    text a PDF of that size holds without inflating past the text cap)."""
+    lines = upload_text(max_bytes // 1024).decode().split("\n\n")
+    pages: list[bytes] = []
+    for start in range(0, len(lines), 40):
+        ops = b"".join(b"(%s) Tj T* " % ln.encode() for ln in lines[start : start + 40])
+        pages.append(b"BT /F1 9 Tf 36 780 Td 11 TL " + ops + b"ET")
+    while True:  # drop pages until the file fits
+        n = len(pages)
+        objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+        kids = b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n))
+        objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, n))
+        objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+        for i, content in enumerate(pages):
+            objects.append(
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+                b"/Resources << /Font << /F1 3 0 R >> >> >>" % (5 + 2 * i)
+            )
+            objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+        out, offsets = bytearray(b"%PDF-1.4\n"), []
+        for i, body in enumerate(objects, 1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+        out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+            len(objects) + 1,
+            xref,
+        )
+        if len(out) <= max_bytes:
+            return bytes(out)
+        pages = pages[: int(n * max_bytes / len(out) * 0.99)]
+
+
 def phase(url: str, args: argparse.Namespace) -> list[tuple[str, int, float]]:
     results: list[tuple[str, int, float]] = []
     budget = [args.max_requests]
@@ -133,6 +175,9 @@ def main() -> None:
     ap.add_argument("--ask-share", type=float, default=0.5)
     ap.add_argument("--max-requests", type=int, default=200_000)
     ap.add_argument("--upload-kb", type=int, default=0, help="also a phase with an upload")
+    ap.add_argument(
+        "--upload-pdf", action="store_true", help="the phase's upload: the largest allowed PDF"
+    )
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
@@ -166,27 +211,44 @@ def main() -> None:
                 "seconds": args.seconds,
                 "plain": summary(plain, time.monotonic() - t0),
             }
-            if args.upload_kb:
-                data = upload_text(args.upload_kb)
-                r = httpx.post(
-                    url + "/v1/documents", files={"file": ("ledger.txt", data)}, timeout=60
-                )
+            if args.upload_kb or args.upload_pdf:
+                if args.upload_pdf:
+                    name, data = "ledger.pdf", upload_pdf(2 * 1024 * 1024)  # the default limit
+                else:
+                    name, data = "ledger.txt", upload_text(args.upload_kb)
+                t0 = time.monotonic()
+                r = httpx.post(url + "/v1/documents", files={"file": (name, data)}, timeout=120)
+                post_ms = (time.monotonic() - t0) * 1000
                 job = r.json()
                 t0 = time.monotonic()
                 loaded = phase(url, args)
                 elapsed = time.monotonic() - t0
+                upload: dict[str, object] = {
+                    "file": name,
+                    "kb": round(len(data) / 1024),
+                    "post_status": r.status_code,
+                    "post_ms": round(post_ms, 1),
+                }
+                if args.upload_pdf:
+                    job = httpx.get(url + job["status_url"], timeout=60).json()
+                    upload["state_at_phase_end"] = job["state"]
+                    upload["embedded_at_phase_end"] = f"{job['done']}/{job['total']}"
+                    if job["state"] in ("queued", "running"):
+                        t0 = time.monotonic()
+                        c = httpx.delete(url + job["status_url"], timeout=60)
+                        upload["cancel_status"] = c.status_code
+                        upload["cancel_ms"] = round((time.monotonic() - t0) * 1000, 1)
                 while job["state"] in ("queued", "running"):
                     time.sleep(1)
                     job = httpx.get(url + job["status_url"], timeout=60).json()
-                report["with_upload"] = summary(loaded, elapsed) | {
-                    "upload": {
-                        "kb": round(len(data) / 1024),
-                        "post_status": r.status_code,
-                        "job_state": job["state"],
-                        "ingest_s": round(job["finished"] - job["created"], 1),
-                        "kb_per_s": round(len(data) / 1024 / (job["finished"] - job["created"]), 2),
+                upload["job_state"] = job["state"]
+                if job["state"] == "done":
+                    took = job["finished"] - job["created"]
+                    upload |= {
+                        "ingest_s": round(took, 1),
+                        "kb_per_s": round(len(data) / 1024 / took, 2),
                     }
-                }
+                report["with_upload"] = summary(loaded, elapsed) | {"upload": upload}
             report["memory_mb_start"] = round(mem_start, 1)
             report["memory_mb_end"] = round(rss_mb(server.pid), 1)
         finally:

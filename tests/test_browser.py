@@ -303,3 +303,39 @@ def test_the_sources_filter_follows_the_index(browser, fresh, tmp_path: Path) ->
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_an_admin_cancels_an_upload_from_the_chat(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A long upload from the "Add documents" form, cancelled with its Cancel button while it
+    embeds: its line says cancelled, and nothing of it is indexed."""
+    import httpx
+
+    from .test_hardening import long_text
+
+    index_text(fresh, tmp_path / "first.txt", "Japan sent aid to Ukraine in 2024.")
+    (tmp_path / "long.txt").write_text(long_text(), encoding="utf-8")
+    env = {"ASSISTANT_INDEX_PATH": str(fresh.settings.index_path)}
+    proc, url = spawn(["-m", "assistant", "serve"], env, timeout=120)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url + "/ui/", wait_until="domcontentloaded")
+        page.locator("#add-documents").get_by_text("Add documents").click()
+        page.locator("#upload-files input[type=file]").set_input_files(str(tmp_path / "long.txt"))
+        page.locator("#add").click()
+        result = page.locator("#add-result textarea")
+        page.wait_for_function(
+            "el => el.value.includes('embedding')", arg=result.element_handle(), timeout=120_000
+        )
+        page.locator("#cancel-upload").click()
+        page.locator("#cancel-result", has_text="Cancelling 1 upload").wait_for(timeout=30_000)
+        page.wait_for_function(
+            "el => el.value.includes('cancelled')", arg=result.element_handle(), timeout=60_000
+        )
+        assert "✘ long.txt: cancelled by an admin" in result.input_value()
+        with httpx.Client(base_url=url, timeout=60) as client:
+            assert [s["id"] for s in client.get("/v1/sources").json()] == ["first"]
+            assert client.get("/v1/jobs").json()[0]["state"] == "cancelled"
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -3,6 +3,7 @@ API on 127.0.0.1 with httpx (docs/RELIABILITY.md lists each with its status and 
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,8 +179,7 @@ def test_a_job_interrupted_after_its_commit_says_done_after_a_restart(
 
     a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
     text = "Japan sent aid to Ukraine in 2024."
-    source, _ = a.check_upload("aid.txt", text.encode(), {}, False)
-    a.index_upload(source, text)
+    a.add_document("aid.txt", text.encode())
     jobs = tmp_path / "idx" / "jobs"
     jobs.mkdir(parents=True, exist_ok=True)
     committed = Job("a" * 16, "aid.txt", "aid", state="running",
@@ -318,3 +318,101 @@ def test_cookies_are_secure_behind_https(keyed_ui: str) -> None:
                    data={"username": "a", "password": "reader-key-0123456789"})  # fmt: skip
     cookies = r.headers.get_list("set-cookie")
     assert cookies and all("; secure" in x.lower() for x in cookies), cookies
+
+
+def text_pdf(lines: int) -> bytes:
+    """A PDF of a few KB whose one page's content stream inflates to `lines` × 108 characters
+    of text (Flate compresses repeated text about 250:1)."""
+    line = b"(" + b"Japan sent aid to Ukraine. " * 4 + b") Tj T* "
+    stream = zlib.compress(b"BT /F1 12 Tf 72 720 Td 14 TL " + line * lines + b"ET", 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_a_pdf_whose_text_passes_the_cap_is_refused_naming_the_setting(url: str) -> None:
+    """9 KB of PDF, 2.2 million characters of text: over the default cap (2,000,000, the
+    largest text file the upload limit lets in). Refused with the setting's name; a small one
+    of the same make is read."""
+    bomb = text_pdf(20_000)
+    assert len(bomb) < 10_000
+    r = httpx.post(url + "/v1/documents", files={"file": ("inflated.pdf", bomb)}, timeout=60)
+    refused(r, (422,), "inflated.pdf", "2,000,000 characters", "ASSISTANT_MAX_TEXT_CHARS")
+    with httpx.Client(base_url=url, timeout=60) as client:
+        small = client.post("/v1/documents", files={"file": ("small.pdf", text_pdf(30))})
+        assert finished_job(client, small)["state"] == "done"
+
+
+def long_text() -> str:
+    """About 300 KB of the corpus's own text: minutes of embedding, so that its job is still
+    running when it is cancelled."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))]
+    return "\n\n".join(f"Part {i}.\n\n{t}" for i in range(4) for t in texts)
+
+
+@pytest.fixture()
+def small_queue(tmp_path: Path, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A server that holds two unfinished jobs and answers uploads at once (no wait for
+    their reading: upload_wait_s=0)."""
+    a = Assistant(
+        Settings.resolve(index_path=tmp_path / "idx", max_jobs=2, upload_wait_s=0, env={}),
+        embedder=embedder,
+    )
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    with ThreadedServer(create_api(a)) as s:
+        yield s.url
+
+
+def test_reading_runs_in_the_job_and_its_failure_is_the_jobs(small_queue: str) -> None:
+    """With no wait, the request answers 202 before the file is read; the cap's refusal is
+    then the job's outcome, in the same words."""
+    with httpx.Client(base_url=small_queue, timeout=60) as client:
+        r = client.post("/v1/documents", files={"file": ("inflated.pdf", text_pdf(20_000))})
+        assert r.status_code == 202 and r.json()["state"] == "queued", r.text
+        job = finished_job(client, r)
+    assert job["state"] == "failed" and job["error"]["type"] == "BadDocument", job
+    assert "ASSISTANT_MAX_TEXT_CHARS" in job["message"]
+
+
+def test_an_admin_cancels_jobs_and_a_full_queue_says_when_to_retry(small_queue: str) -> None:
+    """Two long uploads fill a queue of two: a third gets 429 with Retry-After. The waiting
+    job is cancelled at once, the running one at its next batch; nothing of either is indexed,
+    and a finished job cannot be cancelled (409)."""
+    text = long_text().encode()
+    with httpx.Client(base_url=small_queue, timeout=60) as client:
+        first = client.post("/v1/documents", files={"file": ("first.txt", text)}).json()
+        second = client.post("/v1/documents", files={"file": ("second.txt", text)}).json()
+        third = client.post("/v1/documents", files={"file": ("third.txt", b"Japan sent aid.")})
+        refused(third, (429,), "ASSISTANT_MAX_JOBS", "GET /v1/jobs")
+        assert int(third.headers["retry-after"]) > 0
+        deadline = time.monotonic() + 120
+        while client.get(first["status_url"]).json()["state"] != "running":
+            assert time.monotonic() < deadline, "the first job never started"
+            time.sleep(0.2)
+        waiting = client.delete(f"/v1/jobs/{second['id']}")
+        assert waiting.status_code == 200 and waiting.json()["state"] == "cancelled", waiting.text
+        running = client.delete(f"/v1/jobs/{first['id']}")
+        assert running.status_code in (200, 202), running.text
+        job = finished_job(client, running) if running.status_code == 202 else running.json()
+        assert job["state"] == "cancelled" and "nothing of it was indexed" in job["message"]
+        ids = {s["id"] for s in client.get("/v1/sources").json()}
+        assert ids.isdisjoint({"first", "second"}), ids
+        refused(client.delete(f"/v1/jobs/{first['id']}"), (409,), "cancelled already")
+        refused(client.delete("/v1/jobs/" + "0" * 16), (404,), "no job")
+        # The queue has room again, and what is queued now is indexed.
+        again = client.post("/v1/documents", files={"file": ("third.txt", b"Japan sent aid.")})
+        assert finished_job(client, again)["state"] == "done"
+        refused(client.delete(again.json()["status_url"]), (409,), "DELETE /v1/documents/third")

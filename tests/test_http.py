@@ -372,6 +372,8 @@ def test_api_keys_read_and_admin(tmp_path: Path, embedder) -> None:  # type: ign
         )
         assert finished_job(c, r)["state"] == "done"
         assert c.get(r.json()["status_url"]).status_code == 401  # jobs are an admin matter
+        reader = {"Authorization": "Bearer reader-key-0123456789"}
+        assert c.delete(r.json()["status_url"], headers=reader).status_code == 403
         assert c.get("/health").status_code == 200  # liveness stays open
         assert "reader-key-0123456789" not in repr(
             a.settings

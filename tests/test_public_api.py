@@ -9,6 +9,7 @@ def test_public_names_are_pinned() -> None:
         "Assistant",
         "AssistantError",
         "BadDocument",
+        "Busy",
         "Citation",
         "Claim",
         "ConfigError",
@@ -16,6 +17,7 @@ def test_public_names_are_pinned() -> None:
         "IndexNotBuilt",
         "IngestReport",
         "InvalidRequest",
+        "JobFinished",
         "LLMError",
         "ManifestError",
         "Mark",
@@ -31,8 +33,13 @@ def test_public_names_are_pinned() -> None:
         "TooLarge",
         "VOICES",
     ]
-    for name in assistant.__all__:
-        assert getattr(assistant, name) is not None
+    namespace: dict[str, object] = {}
+    exec("from assistant import *", namespace)  # what a user's star import gets
+    assert set(assistant.__all__) <= set(namespace)
+    errors = [n for n in assistant.__all__ if n in assistant.errors.__dict__]
+    assert len(errors) == 15 and all(
+        issubclass(getattr(assistant, n), assistant.AssistantError) for n in errors
+    ), errors
 
 
 def test_a_question_over_the_limit_is_too_large_everywhere(tmp_path) -> None:  # type: ignore[no-untyped-def]
