@@ -146,8 +146,8 @@ class JobOut(BaseModel):
     filename: str
     source_id: str
     state: Literal["queued", "running", "done", "failed", "cancelled"] = Field(
-        description="queued (being read, or waiting for the embedder), running (embedding), "
-        "then done, failed or cancelled"
+        description="queued (being read, or waiting for the embedder), running (marker scan, "
+        "splitting, language detection, embedding), then done, failed or cancelled"
     )
     done: int = Field(description="texts embedded so far")
     total: int = Field(description="texts to embed (known once the job runs)")
@@ -171,16 +171,13 @@ reading = APIRouter(prefix="/v1", dependencies=[Depends(require_read)])
 documents = APIRouter(prefix="/v1", dependencies=[Depends(require_admin)])
 
 
-# Liveness must not queue behind the asks that fill the shared thread pool (40 threads, and
-# under load every one is busy embedding): it runs in two threads of its own. The route and
-# its state lookup are async for the same reason (FastAPI runs sync ones in the shared pool).
-_HEALTH_THREADS = anyio.CapacityLimiter(2)
-
-
 @health.get("/health")
 async def health_check(request: Request) -> JSONResponse:
-    assistant = assistant_of(request)
-    return await anyio.to_thread.run_sync(_health, assistant, limiter=_HEALTH_THREADS)
+    # Liveness must not queue behind the asks that fill the shared thread pool (40 threads,
+    # under load all busy embedding): it runs in two threads of the app's own (http.py). The
+    # route and its state lookup are async for the same reason (FastAPI runs sync ones there).
+    assistant, limiter = assistant_of(request), request.app.state.health_threads
+    return await anyio.to_thread.run_sync(_health, assistant, limiter=limiter)
 
 
 def _health(assistant: Assistant) -> JSONResponse:
@@ -312,8 +309,9 @@ def get_job(job_id: str, jobs: JobsDep) -> JobOut:
     responses={202: {"description": "still stopping: follow it with GET /v1/jobs/{id}"}},
 )
 def cancel_job(job_id: str, jobs: JobsDep, response: Response) -> JobOut:
-    """Cancel an unfinished ingest job: 200 with the job once it is cancelled (or done, when
-    its commit came first), 202 while it is still stopping, 409 for a finished job."""
+    """Cancel an unfinished ingest job: 200 with the job once it has stopped (state cancelled,
+    or done when its commit came first), 202 while it is still stopping, 409 for a finished
+    job."""
     job = jobs.cancel(job_id)
     if job.state in UNFINISHED:
         response.status_code = 202

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
@@ -47,6 +48,8 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
         description="Cited answers that say which side and voice each source speaks for.",
     )
     app.state.assistant, app.state.keys, app.state.jobs = assistant, keys, jobs
+    # Liveness's own two threads (api_routes.health_check), one pair per app.
+    app.state.health_threads = anyio.CapacityLimiter(2)
     api_errors.install(app)
     _guard(app, assistant)
     for router in (api_routes.health, api_routes.answers, api_routes.reading, api_routes.documents):

@@ -137,7 +137,13 @@ class Jobs:
             job = Job(uuid.uuid4().hex[:16], filename, declared.id, message="reading the file")
             self._jobs[job.id] = job
             self._save(job)
-        read = self._reader.submit(self._read, job, declared, data)
+        try:
+            read = self._reader.submit(self._read, job, declared, data)
+        except RuntimeError:  # stop() shut the reader between the check above and here
+            self._forget(job)
+            raise InvalidRequest(
+                "the server is shutting down; upload again once it is back"
+            ) from None
         finished, _ = wait([read], timeout=settings.upload_wait_s)
         error = read.result() if finished else None
         if error is not None:
@@ -202,7 +208,7 @@ class Jobs:
         """Raise if the job is to give up now (called between batches and PDF elements)."""
         if self._stop.is_set():
             raise Stopped
-        if job.id in self._cancel:
+        if job.id in self._cancel or job.state == "cancelled":
             raise Cancelled
 
     def _read(self, job: Job, declared: Source, data: bytes) -> AssistantError | None:
@@ -216,8 +222,9 @@ class Jobs:
             return None  # stop() and cancel() set the job's state
         except AssistantError as exc:
             with self._lock:
-                if job.state == "queued":  # not cancelled meanwhile
-                    self._fail(job, type(exc).__name__, str(exc))
+                if job.state != "queued":  # cancelled meanwhile: that is its outcome
+                    return None
+                self._fail(job, type(exc).__name__, str(exc))
             return exc
         except Exception as exc:  # the job fails, the reader lives on
             with self._lock:
@@ -281,11 +288,13 @@ class Jobs:
     def _fail(self, job: Job, kind: str, message: str) -> None:
         job.state, job.message, job.finished = "failed", message, time.time()
         job.error = {"type": kind, "message": message}
+        self._cancel.discard(job.id)
         self._save(job)
 
     def _cancelled(self, job: Job) -> None:
         job.state, job.finished = "cancelled", time.time()
         job.message = "cancelled by an admin; nothing of it was indexed"
+        self._cancel.discard(job.id)  # the state says it from now on (_check)
         self._save(job)
 
     # -- persistence --------------------------------------------------------------------------

@@ -223,6 +223,12 @@ def _pdf_text(
             if check is not None:
                 check()
             pages.append((page.extract_text(visitor_text=count) or "").strip())
+        # pypdf swallows what a visitor raises inside a form XObject (and drops its text): a
+        # cap passed there is caught here, so such a PDF is refused, not indexed without it.
+        if max_chars is not None and read > max_chars:
+            raise _too_long(name, max_chars)
+        if check is not None:
+            check()
     except BadDocument:
         raise
     except PyPdfError as exc:  # LimitReachedError too: a stream that inflates past pypdf's bounds

@@ -78,19 +78,25 @@ def _pattern(marker: str) -> str:
         # Typewriter and typographic apostrophes are the same mark to a reader.
         stem = "".join(_APOSTROPHES if ch in "'’ʼ" else regex.escape(ch) for ch in word.rstrip("*"))
         words.append(stem + (r"[\p{L}\p{M}]*" if word.endswith("*") else ""))
-    body = r"\s+".join(words)
+    # Words of a phrase are apart by spaces and at most one line break: a blank line ends the
+    # paragraph, so a phrase never spans one (which also lets find() scan block by block).
+    body = r"(?=\s)[^\S\n]*(?:\n[^\S\n]*)?".join(words)
     first, last = marker[0], marker.rstrip("*")[-1]
     head = "" if _UNSPACED.match(first) else r"(?<![\p{L}\p{M}\p{N}])"
     tail = "" if _UNSPACED.match(last) or marker.endswith("*") else r"(?![\p{L}\p{M}\p{N}])"
     return head + body + tail
 
 
-def _blocks(text: str, size: int = 65_536) -> list[tuple[int, int]]:
-    """(start, end) of blocks of whole paragraphs, about `size` characters each: no marker
-    phrase spans a blank line, so scanning block by block finds what one scan would."""
+# Characters scanned between two checks (about a second of the pattern's work).
+BLOCK_CHARS = 65_536
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of blocks of whole paragraphs, about BLOCK_CHARS each: no marker phrase
+    spans a blank line (_pattern), so scanning block by block finds what one scan would."""
     out, start = [], 0
     while start < len(text):
-        cut = text.find("\n\n", start + size)
+        cut = text.find("\n\n", start + BLOCK_CHARS)
         end = len(text) if cut < 0 else cut
         out.append((start, end))
         start = end

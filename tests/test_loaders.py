@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from assistant import BadDocument
-from assistant.loaders import load_document
+from assistant.loaders import load_document, read_document
 
 
 def make_pdf(path: Path, text: str) -> Path:
@@ -218,3 +218,43 @@ def test_declared_fields_win_and_extracted_ones_are_recorded(fresh, tmp_path: Pa
     assert "Accepter tout" not in text and ARTICLE["fr"][3][0] in text
     answer = fresh.ask("Quelle aide le Japon a-t-il annoncée ?")
     assert any(c.source_id == "fr" and c.author == "Marie Dupont" for c in answer.citations)
+
+
+def pdf_of(objects: list[bytes]) -> bytes:
+    """A PDF of the given objects (1 is the catalog), with a correct cross-reference table."""
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref, n = len(out), len(objects) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % n
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (n, xref)
+    return bytes(out)
+
+
+def stream(content: bytes, extra: bytes = b"") -> bytes:
+    return b"<< /Length %d %s >>\nstream\n" % (len(content), extra) + content + b"\nendstream"
+
+
+@pytest.mark.parametrize("in_form", [False, True], ids=["on the page", "inside a form"])
+def test_a_pdf_over_the_text_cap_is_refused_wherever_its_text_sits(in_form: bool) -> None:
+    """The cap stops pypdf's extraction at the first piece of text past it; inside a form
+    XObject pypdf swallows that stop (and drops the form's text), so the total is checked
+    again after the pages: either way the PDF is refused, not indexed short."""
+    text = b"(Japan sent aid to Ukraine.) Tj T* " * 200  # 5,400 characters
+    font = b"/Resources << /Font << /F1 4 0 R >> >>"
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R %s >>"
+    body = b"BT /F1 12 Tf 72 720 Td 14 TL " + text + b"ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        page % (b"/Resources << /XObject << /Fm1 6 0 R >> >>" if in_form else font),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        stream(b"BT /F1 12 Tf 72 760 Td (Header.) Tj ET /Fm1 Do" if in_form else body),
+        stream(body, b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] " + font),
+    ]
+    data = pdf_of(objects)
+    assert "Japan sent aid" in read_document(data, "cap.pdf").text
+    with pytest.raises(BadDocument, match="over 1,000 characters.*ASSISTANT_MAX_TEXT_CHARS"):
+        read_document(data, "cap.pdf", max_chars=1000)

@@ -77,26 +77,28 @@ def test_quoted_or_so_called_markers_are_mentions_and_count_for_no_side() -> Non
     assert m.suggest(text) is None
 
 
-def test_a_long_text_is_scanned_in_blocks_that_find_what_one_scan_finds() -> None:
+def test_a_long_text_is_scanned_in_blocks_that_find_what_one_scan_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Over 64K characters the scan goes block by block (so a cancelled job can stop between
-    blocks): every mark found is the one a scan of its paragraph alone finds, at the same
-    offsets, and the check is called once per block."""
+    blocks): it finds what one scan of the whole text finds, at the same offsets. A phrase
+    broken by a blank line is two paragraphs, not a marker, however the text is cut."""
+    from assistant import suggest
+
     m = Markers(MARKERS)
     paragraphs = [
         f"Paragraph {i}: " + ("Japan sent money. " * 40) + ("the Kiev regime said so." if i % 3 else
         "a so-called Kiev regime, and the special military operation.")
         for i in range(300)
     ]  # fmt: skip
-    text = "\n\n".join(paragraphs)
-    assert len(text) > 3 * 65_536
+    text = "\n\n".join(paragraphs) + "\n\nthe special\n\nmilitary operation; the Kiev\nregime"
+    assert len(text) > 3 * suggest.BLOCK_CHARS
     checks: list[int] = []
-    found = m.find(text, lambda: checks.append(1))
-    expected, offset = [], 0
-    for paragraph in paragraphs:
-        expected += [(x.quote, x.start + offset) for x in m.find(paragraph)]
-        offset += len(paragraph) + 2
-    assert [(x.quote, x.start) for x in found] == expected and len(expected) == 300
+    found = [(x.quote, x.start) for x in m.find(text, lambda: checks.append(1))]
     assert len(checks) >= 3
+    monkeypatch.setattr(suggest, "BLOCK_CHARS", 10**9)
+    assert [(x.quote, x.start) for x in m.find(text)] == found
+    assert len(found) == 301 and found[-1] == ("Kiev\nregime", text.rindex("Kiev"))
 
 
 def test_a_side_is_suggested_only_when_its_markers_point_clearly_one_way() -> None:
