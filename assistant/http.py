@@ -55,7 +55,9 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     for router in (api_routes.health, api_routes.answers, api_routes.reading, api_routes.documents):
         app.include_router(router)
     app.include_router(openai_api.router(assistant, api_routes.require_read, check_question))
-    # A running ingest gives up at its next batch, so that SIGTERM stops the server in seconds.
+    # Job states left by a previous run are settled when the server starts, not when the app
+    # is built; a running ingest gives up at its next batch, so SIGTERM stops it in seconds.
+    app.router.on_startup.append(jobs.start)
     app.router.on_shutdown.append(jobs.stop)
     if mount_ui:
         app = _mount_chat(app, assistant, keys, jobs, "/ui")
@@ -69,6 +71,7 @@ def create_chat(assistant: Assistant) -> FastAPI:
     jobs = Jobs(assistant)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     _guard(app, assistant)
+    app.router.on_startup.append(jobs.start)
     app.router.on_shutdown.append(jobs.stop)
     return _mount_chat(app, assistant, keys, jobs, "/")
 

@@ -101,11 +101,21 @@ class Jobs:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._load()
-        self._thread = threading.Thread(target=self._run, name="ingest-jobs", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
 
     # -- public -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Read the job states a previous run left (an unfinished one follows the store's
+        commit record) and start the worker, once. Building the queue does neither: the server
+        calls this at start-up, and every method below calls it first."""
+        with self._starting:
+            if self._thread is not None:
+                return
+            self._load()
+            self._thread = threading.Thread(target=self._run, name="ingest-jobs", daemon=True)
+            self._thread.start()
 
     def submit(
         self, filename: str, data: bytes, fields: dict[str, Any] | None, replace: bool = False
@@ -115,6 +125,7 @@ class Jobs:
         raises its BadDocument here, as if it had been read in the request.
 
         Raises Busy when the server holds ASSISTANT_MAX_JOBS unfinished jobs already."""
+        self.start()
         if self._stop.is_set():
             raise InvalidRequest("the server is shutting down; upload again once it is back")
         settings = self.assistant.settings
@@ -153,6 +164,7 @@ class Jobs:
         return job
 
     def get(self, job_id: str) -> Job:
+        self.start()
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
@@ -160,6 +172,7 @@ class Jobs:
         return job
 
     def list(self) -> list[Job]:
+        self.start()
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: -j.created)
 
@@ -169,6 +182,7 @@ class Jobs:
         batch), waited for up to `wait_s` seconds. Nothing of a cancelled job is indexed; a job whose commit came first is done.
 
         Raises SourceNotFound for an unknown job, JobFinished for a finished one."""
+        self.start()
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
@@ -196,7 +210,8 @@ class Jobs:
         self._stop.set()
         self._queue.put(None)
         self._reader.shutdown(wait=False, cancel_futures=True)
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
         with self._lock:
             for job in self._jobs.values():
                 if job.state in UNFINISHED:

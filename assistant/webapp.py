@@ -160,7 +160,7 @@ def create_app(
         keys: the access model; with keys, serve the Blocks with `auth=keys.login()` and only
             admin sessions may add documents (the same rule as the JSON API).
         jobs: the ingest queue shared with the JSON API (one of its own if not given; its
-            worker thread starts now).
+            worker starts with the first upload).
     """
     keys = keys or Keys()
     jobs = jobs or Jobs(assistant)

@@ -11,11 +11,37 @@ from assistant import Assistant, Settings
 from .conftest import free_port
 
 
-def test_create_app_starts_nothing(assistant: Assistant) -> None:
-    from assistant import webapp as app
+def test_building_the_apps_starts_nothing_and_writes_nothing(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """create_app, create_api and create_chat build; only serving starts the ingest worker
+    and settles job files a previous run left (here: one left "running")."""
+    import json
+    import threading
 
-    demo = app.create_app(assistant)
-    assert demo is not None and not getattr(demo, "is_running", False)
+    from fastapi.testclient import TestClient
+
+    from assistant import webapp as app
+    from assistant.http import create_api, create_chat
+    from assistant.jobs import Job
+
+    index_text = "Japan sent aid to Ukraine in 2024."
+    (tmp_path / "seed.txt").write_text(index_text, encoding="utf-8")
+    fresh.ingest([tmp_path / "seed.txt"])
+    jobs = Path(fresh.settings.index_path) / "jobs"
+    jobs.mkdir()
+    left = Job("c" * 16, "lost.txt", "lost", state="running", version="x")
+    (jobs / f"{left.id}.json").write_text(json.dumps(left.__dict__), encoding="utf-8")
+    before = {t.name for t in threading.enumerate()}
+    demo = app.create_app(fresh)
+    api = create_api(fresh)
+    create_chat(fresh)
+    assert not getattr(demo, "is_running", False)
+    assert "ingest-jobs" not in {t.name for t in threading.enumerate()} - before
+    assert json.loads((jobs / f"{left.id}.json").read_text())["state"] == "running"
+    with TestClient(api) as client:  # serving: startup settles the left-over job
+        assert json.loads((jobs / f"{left.id}.json").read_text())["state"] == "failed"
+        assert client.get(f"/v1/jobs/{left.id}").json()["state"] == "failed"
 
 
 def test_document_text_is_escaped(assistant: Assistant, fresh: Assistant, tmp_path: Path) -> None:
