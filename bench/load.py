@@ -13,7 +13,8 @@ pages of uncompressed text): its reading runs in the job too. The POST's latency
 and a job still unfinished when the phase ends is cancelled (DELETE /v1/jobs/{id}), with that
 request's latency and the job's final state.
 
-Starts `assistant serve` on 127.0.0.1 over an index of the bundled corpus (built in a temporary
+Starts `assistant serve` on 127.0.0.1 over an index of the bundled corpus (--index DIR: a copy
+of an existing one, else one built in a temporary
 directory), runs the clients for a bounded time (and at most --max-requests requests), then
 stops the server. Reports errors, throughput, p50/p95/p99 latency per kind, and the server's
 resident memory at start and end. Results go to bench/results/load.json.
@@ -26,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -178,9 +180,12 @@ def main() -> None:
     ap.add_argument(
         "--upload-pdf", action="store_true", help="the phase's upload: the largest allowed PDF"
     )
+    ap.add_argument("--index", type=Path, help="copy this index of data/corpus instead of building")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
+        if args.index:  # a copy: the upload phase writes to it
+            shutil.copytree(args.index, f"{d}/index")
         port = free_port()
         env = {
             **os.environ,

@@ -36,7 +36,8 @@ SMOKE = {
     "abstention.py": ["--articles", "2", "--out", "{out}"],
     "attribution.py": ["--index", "{index}", "--out", "{out}"],
     "suggestions.py": ["--out", "{out}"],
-    "load.py": ["--clients", "2", "--seconds", "2", "--upload-pdf", "--out", "{out}"],
+    "load.py": ["--index", "{index}", "--clients", "2", "--seconds", "2", "--upload-pdf"]
+    + ["--out", "{out}"],
 }
 
 
