@@ -26,6 +26,8 @@ from pathlib import Path
 import sentencex
 import tiktoken
 
+from .language import CJK
+
 
 @dataclass(frozen=True)
 class Span:
@@ -75,7 +77,6 @@ Counter = Callable[[Sequence[str]], list[int]]
 
 # Regular expressions, not a loop over characters: ingest calls this for every sentence.
 _LETTER = re.compile(r"[^\W\d_]")
-_CJK = re.compile("[\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def letters(text: str) -> int:
@@ -84,7 +85,7 @@ def letters(text: str) -> int:
     >>> letters("2024."), letters(":133–134:38-1"), letters("Japan"), letters("日本")
     (0, 0, 5, 6)
     """
-    return len(_LETTER.findall(text)) + 2 * len(_CJK.findall(text))
+    return len(_LETTER.findall(text)) + 2 * len(CJK.findall(text))
 
 
 def count_tokens(texts: Sequence[str]) -> list[int]:

@@ -9,6 +9,7 @@ bilingual document splits into clean runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
@@ -17,6 +18,12 @@ from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 from .errors import ConfigError
 
 UNDETERMINED = "und"
+# Characters that each carry more than a letter does (about a word): kana, CJK ideographs
+# (unified, extension A, compatibility) and Hangul syllables. The one definition read by
+# letters (chunking), tokens (lexical) and detection (below).
+CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+CJK = re.compile(f"[{CJK_RANGES}]")
+
 _MIN_LETTERS = 25
 _MIN_CONFIDENCE = 0.6
 
@@ -67,7 +74,7 @@ def sentence_languages(
     raw: list[str | None] = []
     for sent, conf in zip(sentences, confidences, strict=True):
         letters = sum(ch.isalpha() for ch in sent)
-        cjk = sum("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in sent)
+        cjk = len(CJK.findall(sent))
         # CJK characters carry more signal each, so fewer of them suffice.
         enough = letters >= _MIN_LETTERS or cjk >= 6
         if conf and enough and conf[0].value >= _MIN_CONFIDENCE:

@@ -18,8 +18,9 @@ from typing import Any
 import bm25s
 import numpy as np
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_PIECES = re.compile(rf"([{_CJK}]+)|([^\W{_CJK}]+)", re.UNICODE)
+from .language import CJK_RANGES
+
+_PIECES = re.compile(rf"([{CJK_RANGES}]+)|([^\W{CJK_RANGES}]+)", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
