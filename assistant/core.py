@@ -35,7 +35,14 @@ from .errors import (
     TooLarge,
 )
 from .filters import Filters
-from .ingest import IngestReport, Progress, earlier_suggestion, ingest_paths, ingest_text
+from .ingest import (
+    IngestReport,
+    Progress,
+    checkpoint,
+    earlier_suggestion,
+    ingest_paths,
+    ingest_text,
+)
 from .language import detect
 from .manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest, recorded_corpus
 from .retrieval import Retriever
@@ -239,7 +246,7 @@ class Assistant:
         self.store.open_for_write(self.embedder.name, self.embedder.dim)
         existing = self.retriever.records().get(source.id)
         earlier = earlier_suggestion(existing, text, self.settings, self.embedder.name)
-        check = None if progress is None else (lambda: progress(0, 0, source.id))
+        check = checkpoint(progress, source.id)
         source, notes = self.suggester().apply(source, text, earlier, check)
         ingest_text(
             text,

@@ -126,6 +126,12 @@ def prepare(
     return Prepared(sentences, passages)
 
 
+def checkpoint(progress: Progress | None, name: str) -> Callable[[], None] | None:
+    """A check to call between steps before any embedding: `progress` with nothing embedded
+    and total 0, so that what `progress` raises (a cancel, a stop) abandons the work there too."""
+    return None if progress is None else (lambda: progress(0, 0, name))
+
+
 def version_of(text: str, settings: Settings, embedder_name: str) -> str:
     """Content hash + everything that changes the rows built from it."""
     h = hashlib.sha256(text.encode("utf-8"))
@@ -163,8 +169,7 @@ def ingest_text(
             corpus,
         )
         return "relabelled", 0, 0, 0
-    check = None if progress is None else (lambda: progress(0, 0, source.id))
-    prep = prepare(text, settings, embedder, source.languages, check)
+    prep = prepare(text, settings, embedder, source.languages, checkpoint(progress, source.id))
     if not prep.passages:
         raise BadDocument(path or source.id, "no sentences found in the text")
     dense = [j for j, s in enumerate(prep.sentences) if letters(s.text) >= MIN_LETTERS]
