@@ -96,7 +96,7 @@ class Jobs:
         self.directory = directory or Path(assistant.settings.index_path) / "jobs"
         self._jobs: dict[str, Job] = {}
         self._work: dict[str, tuple[Source, str]] = {}
-        self._cancel: set[str] = set()  # ids of jobs an admin cancelled
+        self._cancel: set[str] = set()  # running jobs an admin cancelled, until they stop
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-reader")
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -127,7 +127,7 @@ class Jobs:
         Raises Busy when the server holds ASSISTANT_MAX_JOBS unfinished jobs already."""
         self.start()
         if self._stop.is_set():
-            raise InvalidRequest("the server is shutting down; upload again once it is back")
+            raise InvalidRequest(_SHUTTING_DOWN)
         settings = self.assistant.settings
         declared = self.assistant.check_upload(filename, data, fields, replace)
         with self._lock:
@@ -152,9 +152,7 @@ class Jobs:
             read = self._reader.submit(self._read, job, declared, data)
         except RuntimeError:  # stop() shut the reader between the check above and here
             self._forget(job)
-            raise InvalidRequest(
-                "the server is shutting down; upload again once it is back"
-            ) from None
+            raise InvalidRequest(_SHUTTING_DOWN) from None
         finished, _ = wait([read], timeout=settings.upload_wait_s)
         error = read.result() if finished else None
         if error is not None:
@@ -179,14 +177,12 @@ class Jobs:
     def cancel(self, job_id: str, wait_s: float = 10.0) -> Job:
         """Cancel an unfinished job. A queued one (being read, or waiting) is cancelled at
         once; a running one gives up at its next check (a block of sentences, an embedding
-        batch), waited for up to `wait_s` seconds. Nothing of a cancelled job is indexed; a job whose commit came first is done.
+        batch), waited for up to `wait_s` seconds. Nothing of a cancelled job is indexed; a
+        job whose commit came first is done.
 
         Raises SourceNotFound for an unknown job, JobFinished for a finished one."""
-        self.start()
+        job = self.get(job_id)
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise SourceNotFound(f"no job {job_id!r}; GET /v1/jobs lists the known jobs")
             if job.state not in UNFINISHED:
                 fix = (
                     f"; to remove its document, DELETE /v1/documents/{job.source_id}"
@@ -194,11 +190,11 @@ class Jobs:
                     else ""
                 )
                 raise JobFinished(f"job {job_id} is {job.state} already; nothing to cancel{fix}")
-            self._cancel.add(job.id)
-            if job.state == "queued":
+            if job.state == "queued":  # its reader or the worker sees the state (_check)
                 self._work.pop(job.id, None)
                 self._cancelled(job)
             else:
+                self._cancel.add(job.id)
                 job.message = "cancelling: it stops at its next block of work"
         deadline = time.monotonic() + wait_s
         while job.state == "running" and time.monotonic() < deadline:
@@ -357,6 +353,7 @@ class Jobs:
             self._fail(job, "Interrupted", _INTERRUPTED)
 
 
+_SHUTTING_DOWN = "the server is shutting down; upload again once it is back"
 _STOPPED = (
     "the server stopped before this job finished; nothing of it was indexed; upload the file again"
 )

@@ -231,9 +231,8 @@ def _pdf_text(
             check()
     except BadDocument:
         raise
-    except PyPdfError as exc:  # LimitReachedError too: a stream that inflates past pypdf's bounds
-        raise BadDocument(name, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    # PyPdfError covers LimitReachedError too: a stream that inflates past pypdf's bounds.
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise BadDocument(name, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
     return "\n\n".join(p for p in pages if p)
 
