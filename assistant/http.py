@@ -40,25 +40,19 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     """Build the FastAPI app around an Assistant (starts nothing): the routers of
     api_routes.py and openai_api.py, the error shapes of api_errors.py, the guard, and the
     chat at /ui."""
-    keys = Keys.of_settings(assistant.settings)
-    jobs = Jobs(assistant)
     app = FastAPI(
         title="Perspective-aware research assistant",
         version="0.1.0",
         description="Cited answers that say which side and voice each source speaks for.",
     )
+    keys, jobs = _served(app, assistant)
     app.state.assistant, app.state.keys, app.state.jobs = assistant, keys, jobs
     # Liveness's own two threads (api_routes.health_check), one pair per app.
     app.state.health_threads = anyio.CapacityLimiter(2)
     api_errors.install(app)
-    _guard(app, assistant)
     for router in (api_routes.health, api_routes.answers, api_routes.reading, api_routes.documents):
         app.include_router(router)
     app.include_router(openai_api.router(assistant, api_routes.require_read, check_question))
-    # Job states left by a previous run are settled when the server starts, not when the app
-    # is built; a running ingest gives up at its next batch, so SIGTERM stops it in seconds.
-    app.router.on_startup.append(jobs.start)
-    app.router.on_shutdown.append(jobs.stop)
     if mount_ui:
         app = _mount_chat(app, assistant, keys, jobs, "/ui")
     return app
@@ -67,25 +61,26 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
 def create_chat(assistant: Assistant) -> FastAPI:
     """The web chat alone at / (what `python app.py` serves), behind the same guard and CORS
     rules as the API (starts nothing)."""
-    keys = Keys.of_settings(assistant.settings)
-    jobs = Jobs(assistant)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    _guard(app, assistant)
-    app.router.on_startup.append(jobs.start)
-    app.router.on_shutdown.append(jobs.stop)
+    keys, jobs = _served(app, assistant)
     return _mount_chat(app, assistant, keys, jobs, "/")
 
 
-def _guard(app: FastAPI, assistant: Assistant) -> None:
-    """The guard (guard.py) and CORS for the configured origins only (Starlette's middleware;
-    Gradio leaves CORS to a parent app that configures it, and so no longer reflects any
-    Origin with credentials behind a proxy)."""
+def _served(app: FastAPI, assistant: Assistant) -> tuple[Keys, Jobs]:
+    """What every served app has: its keys; the guard (guard.py) and CORS for the configured
+    origins only (Starlette's middleware; Gradio leaves CORS to a parent app that configures
+    it, and so no longer reflects any Origin with credentials behind a proxy); and an ingest
+    queue that starts and stops with the server. Job states a previous run left are settled
+    at start-up, not when the app is built; a running ingest gives up at its next batch, so
+    SIGTERM stops the server in seconds."""
+    keys = Keys.of_settings(assistant.settings)
+    jobs = Jobs(assistant)
     origins = tuple(normal_origin(o) for o in assistant.settings.allowed_origins)
     app.add_middleware(
         Guard,
         max_upload=assistant.settings.max_upload_mb * 1024 * 1024,
         origins=origins,
-        keys=Keys.of_settings(assistant.settings),
+        keys=keys,
     )
     app.add_middleware(
         CORSMiddleware,
@@ -94,6 +89,9 @@ def _guard(app: FastAPI, assistant: Assistant) -> None:
         allow_methods=["*"],
         allow_headers=["*"],
     )
+    app.router.on_startup.append(jobs.start)
+    app.router.on_shutdown.append(jobs.stop)
+    return keys, jobs
 
 
 def _mount_chat(app: FastAPI, assistant: Assistant, keys: Keys, jobs: Jobs, path: str) -> FastAPI:
