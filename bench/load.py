@@ -151,6 +151,48 @@ def phase(url: str, args: argparse.Namespace) -> list[tuple[str, int, float]]:
     return results
 
 
+def upload_phase(url: str, args: argparse.Namespace) -> dict[str, object]:
+    """The second phase: the same load while one upload is read and ingested behind it (a
+    job); with --upload-pdf, a job still unfinished at the phase's end is cancelled."""
+    if args.upload_pdf:
+        name, data = "ledger.pdf", upload_pdf(2 * 1024 * 1024)  # the default limit
+    else:
+        name, data = "ledger.txt", upload_text(args.upload_kb)
+    t0 = time.monotonic()
+    r = httpx.post(url + "/v1/documents", files={"file": (name, data)}, timeout=120)
+    post_ms = (time.monotonic() - t0) * 1000
+    job = r.json()
+    t0 = time.monotonic()
+    loaded = phase(url, args)
+    elapsed = time.monotonic() - t0
+    upload: dict[str, object] = {
+        "file": name,
+        "kb": round(len(data) / 1024),
+        "post_status": r.status_code,
+        "post_ms": round(post_ms, 1),
+    }
+    if args.upload_pdf:
+        job = httpx.get(url + job["status_url"], timeout=60).json()
+        upload["state_at_phase_end"] = job["state"]
+        upload["embedded_at_phase_end"] = f"{job['done']}/{job['total']}"
+        if job["state"] in ("queued", "running"):
+            t0 = time.monotonic()
+            c = httpx.delete(url + job["status_url"], timeout=60)
+            upload["cancel_status"] = c.status_code
+            upload["cancel_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    while job["state"] in ("queued", "running"):
+        time.sleep(1)
+        job = httpx.get(url + job["status_url"], timeout=60).json()
+    upload["job_state"] = job["state"]
+    if job["state"] == "done":
+        took = job["finished"] - job["created"]
+        upload |= {
+            "ingest_s": round(took, 1),
+            "kb_per_s": round(len(data) / 1024 / took, 2),
+        }
+    return summary(loaded, elapsed) | {"upload": upload}
+
+
 def summary(results: list[tuple[str, int, float]], elapsed: float) -> dict[str, object]:
     report: dict[str, object] = {
         "requests": len(results),
@@ -217,43 +259,7 @@ def main() -> None:
                 "plain": summary(plain, time.monotonic() - t0),
             }
             if args.upload_kb or args.upload_pdf:
-                if args.upload_pdf:
-                    name, data = "ledger.pdf", upload_pdf(2 * 1024 * 1024)  # the default limit
-                else:
-                    name, data = "ledger.txt", upload_text(args.upload_kb)
-                t0 = time.monotonic()
-                r = httpx.post(url + "/v1/documents", files={"file": (name, data)}, timeout=120)
-                post_ms = (time.monotonic() - t0) * 1000
-                job = r.json()
-                t0 = time.monotonic()
-                loaded = phase(url, args)
-                elapsed = time.monotonic() - t0
-                upload: dict[str, object] = {
-                    "file": name,
-                    "kb": round(len(data) / 1024),
-                    "post_status": r.status_code,
-                    "post_ms": round(post_ms, 1),
-                }
-                if args.upload_pdf:
-                    job = httpx.get(url + job["status_url"], timeout=60).json()
-                    upload["state_at_phase_end"] = job["state"]
-                    upload["embedded_at_phase_end"] = f"{job['done']}/{job['total']}"
-                    if job["state"] in ("queued", "running"):
-                        t0 = time.monotonic()
-                        c = httpx.delete(url + job["status_url"], timeout=60)
-                        upload["cancel_status"] = c.status_code
-                        upload["cancel_ms"] = round((time.monotonic() - t0) * 1000, 1)
-                while job["state"] in ("queued", "running"):
-                    time.sleep(1)
-                    job = httpx.get(url + job["status_url"], timeout=60).json()
-                upload["job_state"] = job["state"]
-                if job["state"] == "done":
-                    took = job["finished"] - job["created"]
-                    upload |= {
-                        "ingest_s": round(took, 1),
-                        "kb_per_s": round(len(data) / 1024 / took, 2),
-                    }
-                report["with_upload"] = summary(loaded, elapsed) | {"upload": upload}
+                report["with_upload"] = upload_phase(url, args)
             report["memory_mb_start"] = round(mem_start, 1)
             report["memory_mb_end"] = round(rss_mb(server.pid), 1)
         finally:
