@@ -140,7 +140,7 @@ class Assistant:
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {MODES}, got {mode!r}")
         if mode == "extractive":
-            return ExtractiveAnswerer()
+            return ExtractiveAnswerer(thresholds=self.sentence_thresholds)
         if self.llm is None:
             raise ConfigError(
                 "mode 'llm' needs an OpenAI-compatible endpoint: set ASSISTANT_LLM_BASE_URL and "

@@ -28,8 +28,9 @@ import unicodedata
 SAME_LANGUAGE = 0.833
 CROSS_LANGUAGE = 0.777
 # Fitted the same way on the best sentence's cosine (bench/abstention.py, 2026-12-01). No answer
-# is refused by them; their gap ranks sentences across languages (centroids.py), as the passage
-# thresholds' gap ranks passages.
+# is refused by them: they judge whether a side's nearest sentence speaks to the question (the
+# extractive answer) and whether an LLM's claim is supported, and their gap ranks sentences
+# across languages (centroids.py), as the passage thresholds' gap ranks passages.
 SENTENCE_SAME_LANGUAGE = 0.840
 SENTENCE_CROSS_LANGUAGE = 0.791
 

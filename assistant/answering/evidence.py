@@ -28,6 +28,9 @@ QUANTITY = re.compile(
 )
 AMOUNT = re.compile(r"\$|dollar|美元|долл|billion|milliard|亿", re.I)
 NO_ANSWER = "The indexed sources do not answer this."
+# Question marks of the scripts the detector knows (Latin, CJK full-width, Arabic, Greek) and
+# their doubled and mixed forms.
+QUESTION_MARKS = "?\uff1f\u061f\u037e\u2047\u2048\u2049\ufe56"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +82,18 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
             bonus += 0.03
         out.append(Evidence.scored(s, float(sim) + bonus, float(sim), lexical))
     return sorted(out, key=lambda e: -e.score)
+
+
+def is_claim(question: str) -> bool:
+    """Whether the text puts a claim to weigh ("Zoos should be closed") rather than asking a
+    question: it does not end with a question mark. Every side argues a claim; a question is
+    answered by the sides whose sentences speak to it (extractive.select).
+
+    >>> is_claim("Zoos should be closed"), is_claim("Should zoos be closed?"), is_claim("谁？ ")
+    (True, False, False)
+    """
+    text = question.rstrip()
+    return not text or text[-1] not in QUESTION_MARKS
 
 
 def abstention(question: str, retrieval: Retrieval) -> str | None:

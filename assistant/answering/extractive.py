@@ -6,8 +6,11 @@
 2. Candidates: every sentence of the retrieved passages that are relevant themselves.
 3. Score them (evidence.score): the question's cosine with each sentence's vector, which the
    Retrieval carries, plus small lexical and amount bonuses.
-4. Select per side. A side is relevant when one of its retrieved passages clears the threshold;
-   each relevant side's quotes are judged against that side's own best quote (within `margin`),
+4. Select per side. A side speaks to a question when one of its retrieved passages clears the
+   threshold and its nearest sentence clears the sentence threshold, or comes within `margin`
+   of the best side's (a debate's sides paraphrase, and are judged against each other); to a
+   claim put as a statement, when one of its passages clears the threshold. Each such side's
+   quotes are judged against that side's own best quote (within `margin`),
    not against another side's: the side that argues against a claim words it differently and
    scores lower, and must not drop out for that. Within a side, every relevant source's first
    quote comes before any source's second. Near-duplicates are dropped (a translation of a
@@ -22,13 +25,14 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from ..chunking import letters
+from ..relevance import SENTENCE_CROSS_LANGUAGE, SENTENCE_SAME_LANGUAGE, margin
 from ..retrieval import Retrieval, SentenceScope
 from ..rows import sentence_ids
 from ..schema import Answer, Citation
 from ..store import SourceRecord
 from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
-from .evidence import Evidence, abstain, abstention, score
+from .evidence import Evidence, abstain, abstention, is_claim, score
 from .text import inert, oneline
 
 T = TypeVar("T")
@@ -40,31 +44,60 @@ class ExtractiveAnswerer:
     name = "extractive"
     sentences: SentenceScope = "relevant"  # it quotes only passages that are relevant themselves
 
-    def __init__(self, max_quotes: int = 6, margin: float = 0.04) -> None:
+    def __init__(
+        self,
+        max_quotes: int = 6,
+        margin: float = 0.04,
+        thresholds: tuple[float, float] = (SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE),
+    ) -> None:
         """
         Args:
             max_quotes: the most quotes an answer shows.
             margin: how far below the best (its side's, for a source's first quote; the
                 answer's, for any further quote) a quote may score.
+            thresholds: the embedder's calibrated sentence thresholds (same language,
+                another), which judge whether a side speaks to the question.
         """
-        self.max_quotes, self.margin = max_quotes, margin
+        self.max_quotes, self.margin, self.thresholds = max_quotes, margin, thresholds
+
+    def fit(self, e: Evidence, question_language: str) -> float:
+        """How far a sentence's cosine clears the calibrated sentence threshold of its language
+        pair (relevance.py; ≥ 0: the sentence itself answers, not only its passage)."""
+        return margin(e.dense, question_language, e.language, *self.thresholds)
 
     def select(
-        self, evidence: list[Evidence], retrieval: Retrieval, question_language: str
+        self,
+        evidence: list[Evidence],
+        retrieval: Retrieval,
+        question_language: str,
+        claim: bool = False,
     ) -> list[Evidence]:
         """The quotes to show, in order: sides by their best quote, then within each side every
-        relevant source's first quote before any second one; no duplicates or translations."""
+        relevant source's first quote before any second one; no duplicates or translations.
+
+        `claim`: the question puts a claim (evidence.is_claim), so every side with a relevant
+        passage argues it."""
         # Quotes come only from passages that clear the calibrated threshold themselves.
         inside = set(sentence_ids(retrieval.relevant()))
         pool = [e for e in evidence if e.id in inside and _quotable(e.text)]
         if not pool:
             return []
-        # A side with a relevant passage is in, however far its best quote scores below another
-        # side's: the side that argues against a claim words it differently.
         top = pool[0].score
+        # Which sides speak to the question. A passage that clears its threshold is on the
+        # question's subject, and in a corpus about one subject nearly every passage is; so to
+        # a question, a side speaks when its nearest sentence clears the sentence threshold
+        # itself, or comes within `margin` of the best side's: where every side paraphrases (a
+        # debate), no sentence clears it and sides are judged against each other. A claim put
+        # as a statement is argued by every side with a relevant passage, however far its
+        # sentences score below: the side against a claim words it differently.
+        fits = {id(e): self.fit(e, question_language) for e in pool}
+        best = max(fits.values())
+        bar = float("-inf") if claim else min(0.0, best - self.margin)
         ranked: dict[str, list[Evidence]] = {}
         for side in dict.fromkeys(e.side for e in pool):  # best side first
             of_side = [e for e in pool if e.side == side]
+            if max(fits[id(e)] for e in of_side) < bar:
+                continue
             floor = of_side[0].score - self.margin
             # Each source near its side's best gets its first quote; further quotes only when
             # they are near the best quote overall.
@@ -114,7 +147,7 @@ class ExtractiveAnswerer:
         if why is not None:
             return abstain(question, retrieval, why, self.name)
         evidence = score(question, retrieval, retrieval.relevant())
-        chosen = self.select(evidence, retrieval, question_language)
+        chosen = self.select(evidence, retrieval, question_language, is_claim(question))
         if not chosen:
             return abstain(
                 question, retrieval, "no relevant passage holds a quotable sentence", self.name
