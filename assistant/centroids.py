@@ -19,7 +19,7 @@ again, and every process on one Chroma server reads the same ones.
 Estimated as the mean of the language's sources' means (one long source does not stand for its
 language), shrunk towards the mean over every source by `PRIOR_SOURCES` pseudo-sources: a
 language with one document would otherwise be centred on that document, topic and all, and its
-passages would score zero against any question (README, "Mixed-language pools", measured with
+passages would score zero against any question (docs/figures.md, "Mixed-language pools", measured with
 one, three, ten and thirty documents in the minor language).
 """
 
@@ -117,7 +117,7 @@ class Centroids:
         highest other language's baseline plus `gap`. Centring removes the mean offset of a
         language; `gap` is the calibrated difference between the relevance thresholds of a
         same-language and a cross-language match (relevance.py), and where the model puts two
-        languages close together the mean offset is smaller than that (README). Only languages
+        languages close together the mean offset is smaller than that (docs/figures.md). Only languages
         with PRIOR_SOURCES sources or more count as the other language here: the centroid of a
         language with one stray passage (a paragraph detected as French in an English and
         Russian pool) is mostly the all-language mean, and would set the bar for the rest.

@@ -8,7 +8,7 @@ with the last `overlap` tokens' worth of sentences of the previous one.
 Tokens are counted by a function passed in; ingest passes the embedder's own tokenizer, because
 a passage must fit what the embedder sees, and cl100k_base is English-centred: a Russian XQuAD
 paragraph is 360 cl100k tokens but 195 multilingual-e5 tokens (medians), so cl100k-sized passages
-cut Russian text twice as finely as English (README, "How it works"). cl100k_base stays the
+cut Russian text twice as finely as English (docs/how-it-works.md). cl100k_base stays the
 default counter for callers without an embedder.
 
 The invariant every later step relies on: ``text[p.start:p.end] == p.text`` for every span.

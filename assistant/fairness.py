@@ -48,7 +48,7 @@ def nearest(
 
     One unfiltered list, not one Chroma query per language: a `where` on the language costs
     15–190 ms on a 10,000-passage index (its metadata filter scans), an unfiltered list of 1,000
-    rows 10 ms (README, Query latency). Sizing by rows keeps a pool of one language with a few
+    rows 10 ms (docs/figures.md, Query latency). Sizing by rows keeps a pool of one language with a few
     passages taken for another (lingua on names) at about `pool`, as before.
 
     Args:

@@ -9,7 +9,7 @@ Two kinds of vectors, each text embedded once: every passage as a whole (the con
 matches across languages) and every sentence with letters in it (the extractive answerer quotes
 sentences, and retrieval fuses a passage's best sentence with its whole-passage score). Fragments
 without letters (")", "2024.", page references) get no sentence vector: alone they sit near every
-query of a language, hubs that outrank real passages (measured on XQuAD, README).
+query of a language, hubs that outrank real passages (measured on XQuAD, docs/figures.md).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def _stem(word: str) -> str:
     """Snowball stem by script: Russian for Cyrillic words, English for the rest.
 
     Stemming matters most for Russian, whose inflections otherwise split one word into many
-    BM25 terms (measured on XQuAD-ru, README). Other Latin-script languages get the English
+    BM25 terms (measured on XQuAD-ru, docs/figures.md). Other Latin-script languages get the English
     stemmer's suffix rules: imperfect, but applied alike to questions and passages.
     PyStemmer objects are not thread-safe, hence one pair per thread.
     """

@@ -1,7 +1,7 @@
 """The typed, JSON-serialisable results: Passage (a search hit), Citation, SideSummary, Answer.
 
 Plain dataclasses with `to_dict()`: the CLI prints them, the HTTP API returns them, the
-evaluation stores them. Field names are the public contract (README, API schema).
+evaluation stores them. Field names are the public contract (docs/usage.md, docs/embedding.md).
 """
 
 from __future__ import annotations

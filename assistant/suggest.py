@@ -16,7 +16,7 @@ a label, until someone accepts it into the manifest with `assistant label`):
   text, the side is one the corpus declares and the voice one of VOICES; a proposal that
   contradicts a clear marker suggestion is dropped, and the report says why.
 
-The marker rule's thresholds were set before measuring, not tuned: the README reports how
+The marker rule's thresholds were set before measuring, not tuned: docs/manifest.md reports how
 often it is right, wrong or silent with each labelled source left out in turn.
 """
 

@@ -6,7 +6,7 @@
 With --upload-kb N, a second phase follows the plain one on the same server: the same clients
 for the same time while one N-KB text document is uploaded at its start and ingests in the
 background (POST /v1/documents → a job). Reported side by side, with the job's outcome and its
-ingest rate (KB of text per second), which sets the upload limit (README).
+ingest rate (KB of text per second), which sets the upload limit (docs/figures.md).
 
 With --upload-pdf the upload is the largest PDF the server accepts (ASSISTANT_MAX_UPLOAD_MB,
 pages of uncompressed text): its reading runs in the job too. The POST's latency is reported,

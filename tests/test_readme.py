@@ -1,5 +1,6 @@
-"""Every embedding example in the README runs as written: against the session's index, and
-against a real server on 127.0.0.1 where an example names http://127.0.0.1:8000."""
+"""Every embedding example in the README and docs/ runs as written: against the session's index,
+and against a real server on 127.0.0.1 where an example names http://127.0.0.1:8000. The file
+list in docs/files.md names every tracked file."""
 
 from __future__ import annotations
 
@@ -20,15 +21,34 @@ from assistant.http import create_api
 from .conftest import REPO, ThreadedServer
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
+# The README first: a section it holds is the one its readers run.
+PAGES = [README, *(p.read_text(encoding="utf-8") for p in sorted((REPO / "docs").glob("*.md")))]
 EXAMPLE_URL = "http://127.0.0.1:8000"
 
 
 def example(section: str, lang: str = "python") -> str:
-    """The first `lang` code block of the README section headed `### {section}`."""
-    body = README.split(f"\n### {section}\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
-    code = re.search(rf"```{lang}\n(.*?)```", body, re.S)
-    assert code, f"the README's {section} section has a {lang} example"
-    return code.group(1)
+    """The first `lang` code block of the first section headed `{section}` (any level) that has
+    one, in the README or a page of docs/."""
+    for page in PAGES:
+        for title, body in sections(page):
+            code = re.search(rf"```{lang}\n(.*?)```", body, re.S)
+            if title == section and code:
+                return code.group(1)
+    raise AssertionError(f"no {section!r} section with a {lang} example in README.md or docs/")
+
+
+def sections(page: str) -> Iterator[tuple[str, str]]:
+    """(heading, body) of each section of a Markdown page; a `#` line in a code block is code."""
+    title, body, fenced = "", [], False
+    for line in page.splitlines():
+        fenced ^= line.startswith("```")
+        heading = re.match(r"#+ (.*)$", line)
+        if heading and not fenced:
+            yield title, "\n".join(body)
+            title, body = heading.group(1), []
+        else:
+            body.append(line)
+    yield title, "\n".join(body)
 
 
 def run_python(code: str, url: str = EXAMPLE_URL) -> str:
@@ -119,8 +139,8 @@ WHOLE_FOLDERS = ("data/corpus/", "data/contested/", "data/xquad/", "index/")
 
 
 def tree() -> list[str]:
-    """The paths the README's Files section names, one per line."""
-    block = README.split("\n## Files\n", 1)[1].split("```", 2)[1]
+    """The paths docs/files.md names, one per line."""
+    block = (REPO / "docs" / "files.md").read_text(encoding="utf-8").split("```", 2)[1]
     return [line.split()[0] for line in block.splitlines() if line and not line.startswith(" ")]
 
 
@@ -136,21 +156,47 @@ def test_the_file_tree_names_every_tracked_file() -> None:
         for f in tracked
         if f not in named and not f.startswith(WHOLE_FOLDERS) and f != ".gitignore"
     ]
-    assert missing == [], f"README's Files section lacks {missing}"
+    assert missing == [], f"docs/files.md lacks {missing}"
     gone = [p for p in named if not (REPO / p).exists()]
-    assert gone == [], f"README's Files section names what is not there: {gone}"
+    assert gone == [], f"docs/files.md names what is not there: {gone}"
 
 
 def test_the_json_field_lists_are_the_fields_printed() -> None:
-    """`search --json` and `ask --json` print these dataclasses' to_dict: the README names every
-    field, in order."""
+    """`search --json` and `ask --json` print these dataclasses' to_dict: docs/usage.md names
+    every field, in order."""
     import dataclasses
 
     from assistant.schema import Answer, Citation, Passage
 
-    text = " ".join(README.split("`search --json` prints", 1)[1].split("Errors print")[0].split())
+    usage = (REPO / "docs" / "usage.md").read_text(encoding="utf-8")
+    text = " ".join(usage.split("`search --json` prints", 1)[1].split("Errors print")[0].split())
     lists = [
         [x.strip() for x in m.split(",")]
         for m in re.findall(r"`([a-z_0-9]+(?:, [a-z_0-9]+){5,})`", text)
     ]
     assert lists == [[f.name for f in dataclasses.fields(c)] for c in (Passage, Answer, Citation)]
+
+
+def _slug(heading: str) -> str:
+    """A heading's anchor as GitHub writes it: lower case, punctuation dropped, spaces → '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_readme_is_a_front_door_and_every_link_lands() -> None:
+    """The README stays short (the reference lives in docs/), names paths that exist, and every
+    relative link of it and of docs/ reaches a file and, where it names one, a heading."""
+    assert len(README.splitlines()) <= 300
+    block = README.split("\n## Files\n", 1)[1].split("```", 2)[1]
+    top = [line.split()[0] for line in block.splitlines() if line and not line.startswith(" ")]
+    assert top and all((REPO / p).exists() for p in top), top
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # an absolute URL
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            assert file.exists(), f"{page.name}: {target}"
+            if anchor:
+                headings = re.findall(r"^#+ (.*)$", file.read_text(encoding="utf-8"), re.M)
+                assert anchor in {_slug(h) for h in headings}, f"{page.name}: {target}"

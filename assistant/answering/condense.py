@@ -7,7 +7,7 @@ Without one (the offline default), a rule that needs no model:
    (`CONTINUATIONS`: "and …", "what about …", "et …", "а …", "那 …", "还有 …"); or it refers back
    (a pronoun or demonstrative of `BACK_REFERENCES`: "it", "that", "cela", "это", "其", "这", …)
    with at most `MAX_WITH_BACK_REFERENCE` content words; or it has at most `MAX_CONTENT_WORDS`
-   content words ("Why?"). Measured on questions that stand alone (README, "Follow-ups"): 1 of
+   content words ("Why?"). Measured on questions that stand alone (docs/usage.md, "Follow-ups"): 1 of
    47 bundled, 1 of 32 contested, 33 of 1,190 XQuAD-en and 10 of 1,190 XQuAD-ru questions are
    read as elliptical.
 2. Its **subject** is the last user question that stood on its own (not elliptical), so that a
