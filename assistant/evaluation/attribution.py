@@ -80,7 +80,7 @@ def measure(assistant: Assistant, items: list[dict[str, Any]]) -> dict[str, Any]
         claims, _ = attribute_retrieval(
             f"{item['claim']} [{n}]", retrieval, assistant.embedder.queries,
             assistant.settings.languages, assistant.retriever.nearest_sentences,
-            assistant.sentence_thresholds,
+            assistant.thresholds.sentence,
         )  # fmt: skip
         claim = claims[0]
         quote = claim.quotes[0] if claim.quotes else None
