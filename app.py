@@ -1,10 +1,10 @@
 """The web chat on the bundled corpus: `python app.py [--host H] [--port P]`.
 
 Builds index/ from data/corpus first if there is none, then serves on 127.0.0.1. The interface
-itself lives in assistant/webapp.py so that the HTTP API can mount it too.
+itself lives in assistant/web/app.py so that the HTTP API can mount it too.
 """
 
-from assistant.webapp import CSS, EXAMPLES, create_app, document_html, main, sources_html
+from assistant.web.app import CSS, EXAMPLES, create_app, document_html, main, sources_html
 
 __all__ = ["CSS", "EXAMPLES", "create_app", "document_html", "main", "sources_html"]
 

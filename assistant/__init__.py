@@ -5,9 +5,9 @@ The public API — everything another app needs:
     from assistant import Assistant, Answer, Citation, Passage, Source, Settings
 """
 
-from .config import Settings
-from .core import Assistant
-from .errors import (
+from assistant.config import Settings
+from assistant.core import Assistant
+from assistant.errors import (
     AssistantError,
     BadDocument,
     Busy,
@@ -24,9 +24,9 @@ from .errors import (
     StoreUnavailable,
     TooLarge,
 )
-from .ingest import IngestReport
-from .schema import Answer, Citation, Claim, Passage, SideSummary
-from .sources import VOICES, Mark, Source, Suggestion
+from assistant.ingest.pipeline import IngestReport
+from assistant.schema import Answer, Citation, Claim, Passage, SideSummary
+from assistant.sources.model import VOICES, Mark, Source, Suggestion
 
 __all__ = [
     "Answer",

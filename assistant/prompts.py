@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from .errors import PromptError
+from assistant.errors import PromptError
 
 
 @lru_cache(maxsize=4)

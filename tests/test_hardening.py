@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.http import create_api
+from assistant.serve.http import create_api
 
 from .conftest import CORPUS, ThreadedServer, finished_job
 
@@ -115,7 +115,7 @@ def test_no_letter_files_are_skipped_at_ingest_with_a_note(tmp_path: Path, embed
 
 
 def test_a_page_url_that_is_not_http_is_not_kept() -> None:
-    from assistant.sources import Source
+    from assistant.sources.model import Source
 
     s = Source("a").filled_from({"url": "javascript:alert(1)", "author": "X"})
     assert s.url == "" and s.author == "X"
@@ -174,8 +174,8 @@ def test_a_job_interrupted_after_its_commit_says_done_after_a_restart(
     again" (which would then be refused with 409)."""
     import json
 
-    from assistant.ingest import version_of
-    from assistant.jobs import Job
+    from assistant.ingest.pipeline import version_of
+    from assistant.serve.jobs import Job
 
     a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
     text = "Japan sent aid to Ukraine in 2024."

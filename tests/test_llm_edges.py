@@ -21,7 +21,7 @@ import pytest
 
 from assistant import Answer, Assistant, Settings
 from assistant.answering.text import MARKER, read_references
-from assistant.http import create_api
+from assistant.serve.http import create_api
 
 from .conftest import REPO, ThreadedServer
 from .scripted_openai import ScriptedOpenAIServer
@@ -99,7 +99,7 @@ def test_openai_endpoint_plain_streamed_and_cut(
 ) -> None:
     from openai import OpenAI
 
-    from assistant.openai_api import count_tokens
+    from assistant.serve.openai_api import count_tokens
 
     reply = grounded_reply(llm_assistant, llm)
     client = OpenAI(base_url=api + "/v1", api_key="unused", max_retries=0)

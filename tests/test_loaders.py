@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from assistant import BadDocument
-from assistant.loaders import load_document, read_document
+from assistant.ingest.loaders import load_document, read_document
 
 
 def make_pdf(path: Path, text: str) -> Path:

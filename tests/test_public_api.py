@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 
 import assistant
@@ -50,3 +52,36 @@ def test_a_question_over_the_limit_is_too_large_everywhere(tmp_path) -> None:  #
     assert isinstance(info.value, assistant.InvalidRequest)
     with pytest.raises(assistant.TooLarge):
         a.search("x" * 4001)
+
+
+SUBPACKAGES = ("sources", "ingest", "store", "retrieval", "answering", "serve", "web")
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_each_subpackage_names_its_public_surface_and_it_imports(package: str) -> None:
+    """A sub-package's docstring lists its public surface, one `module.Name: what` line each;
+    every name there imports from its module, in a fresh interpreter (no import cycle hides
+    behind another test's imports)."""
+    import re
+    import subprocess
+    import sys
+
+    doc = importlib.import_module(f"assistant.{package}").__doc__ or ""
+    names = re.findall(r"^ {4}(\w+)(?:\.(\w+))?:", doc, re.M)
+    assert names, f"assistant/{package}/__init__.py names no public surface"
+    code = "\n".join(
+        f"from assistant.{package}.{module} import {name}"
+        if name
+        else f"import assistant.{package}.{module}"
+        for module, name in names
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_top_level_holds_at_most_15_modules() -> None:
+    """The pipeline and the doors live in sub-packages that follow the data flow."""
+    from pathlib import Path
+
+    top = [p.name for p in Path(assistant.__file__).parent.glob("*.py")]
+    assert len(top) <= 15, sorted(top)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.http import create_api
+from assistant.serve.http import create_api
 
 from .conftest import REPO, ThreadedServer
 

@@ -126,7 +126,7 @@ def test_real_model_through_the_openai_endpoint(
     """The real model behind our OpenAI endpoint: plain, streamed and cut by max_tokens."""
     from openai import OpenAI
 
-    from assistant.http import create_api
+    from assistant.serve.http import create_api
 
     from .conftest import ThreadedServer
 

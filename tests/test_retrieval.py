@@ -1,9 +1,9 @@
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.filters import Filters
-from assistant.lexical import tokenize
-from assistant.retrieval import balanced
+from assistant.retrieval.bm25 import tokenize
+from assistant.retrieval.filters import Filters
+from assistant.retrieval.hybrid import balanced
 from assistant.schema import Passage
 
 from .conftest import debate_corpus

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.http import create_api
+from assistant.serve.http import create_api
 
 from .conftest import CORPUS, ThreadedServer, finished_job, spawn
 

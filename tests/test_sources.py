@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from assistant import ManifestError
-from assistant.manifest import load_manifest
-from assistant.sources import UNKNOWN, VOICES
+from assistant.sources.manifest import load_manifest
+from assistant.sources.model import UNKNOWN, VOICES
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 

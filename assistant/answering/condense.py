@@ -34,9 +34,9 @@ from typing import Any
 
 import regex
 
-from ..errors import LLMError
-from ..lexical import tokenize
-from ..prompts import render
+from assistant.errors import LLMError
+from assistant.prompts import render
+from assistant.retrieval.bm25 import tokenize
 
 History = Sequence[tuple[str, str]] | Sequence[dict[str, str]]
 # A question of at most this many content words cannot name its own topic ("Et quand ?").

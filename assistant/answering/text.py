@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..schema import Answer, Citation
+from assistant.schema import Answer, Citation
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # CommonMark lets a backslash escape any ASCII punctuation; escaping the characters that open

@@ -22,10 +22,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..answering.claims import attribute_retrieval
-from ..core import Assistant
-from ..errors import InvalidRequest
-from ..filters import Filters
+from assistant.answering.claims import attribute_retrieval
+from assistant.core import Assistant
+from assistant.errors import InvalidRequest
+from assistant.retrieval.filters import Filters
 
 
 def load(path: Path) -> list[dict[str, Any]]:

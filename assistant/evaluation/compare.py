@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidRequest
+from assistant.errors import InvalidRequest
+
 from .metrics import METRICS, SUMMARY_KEYS
 from .results import Result
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidRequest
+from assistant.errors import InvalidRequest
 
 
 def check_gate(summary: dict[str, Any], thresholds: Path) -> list[str]:

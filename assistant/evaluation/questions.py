@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidRequest
+from assistant.errors import InvalidRequest
 
 REQUIRED = {
     "id": str,

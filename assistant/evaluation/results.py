@@ -11,7 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..schema import Answer, Citation
+from assistant.schema import Answer, Citation
+
 from .questions import Question
 
 Scores = dict[str, float | None]

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..core import Assistant
-from ..errors import AssistantError
-from ..prompts import render
+from assistant.core import Assistant
+from assistant.errors import AssistantError
+from assistant.prompts import render
+
 from . import metrics as m
 from .metrics import METRICS
 from .questions import Question

@@ -13,11 +13,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..ingest import completed
-from ..loaders import load_document
-from ..manifest import MANIFEST_NAME, load_manifest
-from ..sources import Source
-from ..suggest import Suggester
+from assistant.ingest.loaders import load_document
+from assistant.ingest.pipeline import completed
+from assistant.sources.manifest import MANIFEST_NAME, load_manifest
+from assistant.sources.model import Source
+from assistant.sources.suggest import Suggester
 
 
 def leave_one_out(folder: Path, llm: Any = None, prompts_dir: Path | None = None) -> dict[str, Any]:

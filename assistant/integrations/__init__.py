@@ -1,7 +1,7 @@
 """The assistant as a component of other frameworks: LlamaIndex (llamaindex.py), LangChain
 (langchain.py, an optional extra). Reach them through `Assistant.as_retriever()`,
 `as_query_engine()`, `as_tool()` and `as_langchain_retriever()`; the MCP server is
-`assistant/mcp_server.py`.
+`assistant/serve/mcp_server.py`.
 
 Both retrievers take the options of `Assistant.search` as they are (side, language, source,
 mode, balance) and return the same passages with the same metadata, through the two helpers
@@ -12,9 +12,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..core import Assistant
-from ..schema import Passage
-from ..wire import passage_metadata
+from assistant.core import Assistant
+from assistant.schema import Passage
+from assistant.serve.shapes import passage_metadata
 
 
 def search_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ try:
     from langchain_core.documents import Document
     from langchain_core.retrievers import BaseRetriever
 except ImportError as exc:  # pragma: no cover - depends on the install
-    from ..errors import ConfigError
+    from assistant.errors import ConfigError
 
     raise ConfigError(
         "the LangChain retriever needs langchain-core: pip install -e '.[langchain]'"

@@ -27,10 +27,11 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.tools import FunctionTool
 from pydantic import Field
 
-from ..answering.text import full
-from ..core import Assistant
-from ..schema import Answer, Citation
-from ..wire import answer_out
+from assistant.answering.text import full
+from assistant.core import Assistant
+from assistant.schema import Answer, Citation
+from assistant.serve.shapes import answer_out
+
 from . import labelled_passages, search_options
 
 # Metadata that helps a reader but only costs an LLM tokens.

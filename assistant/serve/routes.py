@@ -15,19 +15,26 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from assistant.answering.text import export
+from assistant.config import AnswerMode
+from assistant.core import Assistant
+from assistant.errors import (
+    AssistantError,
+    IndexNotBuilt,
+    InvalidRequest,
+    StoreUnavailable,
+    TooLarge,
+)
+from assistant.inputs import MAX_QUESTION_CHARS, check_question
+from assistant.retrieval.hybrid import SearchMode
+from assistant.schema import Passage
+from assistant.sources.model import DECLARED
+
 from .access import READ_KEY_REQUIRED, Keys, presented_key
-from .answering.text import export
-from .api_errors import Denied
-from .checks import MAX_QUESTION_CHARS, check_question
-from .config import AnswerMode
-from .core import Assistant
-from .errors import AssistantError, IndexNotBuilt, InvalidRequest, StoreUnavailable, TooLarge
-from .guard import error_body
+from .errors import Denied
 from .jobs import UNFINISHED, Job, Jobs
-from .retrieval import SearchMode
-from .schema import Passage
-from .sources import DECLARED
-from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
+from .middleware import error_body
+from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
 
 # -- what routes depend on ----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ Retry-After), so the queue's memory (texts waiting to be embedded) is bounded to
 `stop()` (the server's shutdown) and `cancel()` make a job give up at its next check (a PDF's
 next piece of text, the next block of sentences whose language is detected, the next embedding
 batch), before anything of it is written: a source becomes visible only when
-its record is committed last (store.py), so a stopped or cancelled job leaves nothing
+its record is committed last (store/chroma.py), so a stopped or cancelled job leaves nothing
 half-indexed. Job states are kept as JSON files beside the index; a job found queued or running
 at the next start follows the store: done if its version was committed (a crash can fall
 between the commit and the job file), else failed, with the fix (upload again).
@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .core import Assistant
-from .errors import (
+from assistant.core import Assistant
+from assistant.errors import (
     AssistantError,
     Busy,
     InvalidRequest,
@@ -43,8 +43,8 @@ from .errors import (
     SourceExists,
     SourceNotFound,
 )
-from .ingest import version_of
-from .sources import Source
+from assistant.ingest.pipeline import version_of
+from assistant.sources.model import Source
 
 # queued: being read, or waiting for the embedder; running: being embedded.
 STATES = ("queued", "running", "done", "failed", "cancelled")

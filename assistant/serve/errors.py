@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .errors import (
+from assistant.errors import (
     AssistantError,
     BadDocument,
     Busy,
@@ -29,7 +29,8 @@ from .errors import (
     StoreUnavailable,
     TooLarge,
 )
-from .guard import error_body
+
+from .middleware import error_body
 
 STATUS = {  # first match wins: subclasses before their bases
     TooLarge: 413,

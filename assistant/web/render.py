@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import html
 
-from . import VOICES, Answer, Assistant, Citation
-from .answering.text import inert
-from .sources import Source
+from assistant import VOICES, Answer, Assistant, Citation
+from assistant.answering.text import inert
+from assistant.sources.model import Source
 
 # Colours for side badges: assigned in vocabulary order, so any corpus's sides get one.
 PALETTE = ["#b91c1c", "#1d4ed8", "#047857", "#7c3aed", "#b45309", "#0e7490", "#be185d"]

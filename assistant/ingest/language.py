@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 UNDETERMINED = "und"
 # Characters that each carry more than a letter does (about a word): kana, CJK ideographs

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .checks import check_filename, check_unicode
-from .ingest import completed
+from assistant.inputs import check_filename, check_unicode
+from assistant.sources.manifest import Corpus, make_source
+from assistant.sources.model import Source
+
 from .loaders import check_file, read_document
-from .manifest import Corpus, make_source
-from .sources import Source
+from .pipeline import completed
 
 
 def declared_upload(

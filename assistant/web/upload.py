@@ -15,10 +15,10 @@ from typing import Any
 
 import gradio as gr
 
-from . import VOICES, Assistant, AssistantError
-from .access import Keys
-from .jobs import Jobs
-from .sources import DECLARED
+from assistant import VOICES, Assistant, AssistantError
+from assistant.serve.access import Keys
+from assistant.serve.jobs import Jobs
+from assistant.sources.model import DECLARED
 
 FILE_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 

@@ -31,11 +31,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from .answering.text import Cut, cut
-from .core import Assistant
-from .errors import InvalidRequest
-from .schema import Answer
-from .wire import answer_out
+from assistant.answering.text import Cut, cut
+from assistant.core import Assistant
+from assistant.errors import InvalidRequest
+from assistant.schema import Answer
+
+from .shapes import answer_out
 
 
 class ChatMessage(BaseModel):
@@ -69,7 +70,7 @@ def text_of(content: str | list[dict[str, Any]] | None) -> str:
 
 
 def count_tokens(text: str) -> int:
-    from .chunking import encoding
+    from assistant.ingest.chunking import encoding
 
     return len(encoding().encode(text, disallowed_special=()))
 

@@ -30,11 +30,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from assistant.errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
+from assistant.sources.manifest import Corpus
+from assistant.sources.model import UNKNOWN, Source
+
 from .centroids import KINDS, Kind, Tally
-from .errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
-from .manifest import Corpus
 from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
-from .sources import UNKNOWN, Source
 
 TALLIES = "-tallies"
 

@@ -17,7 +17,7 @@ A corpus directory may hold `sources.toml`:
     voice = "state-media"               # one of VOICES (fixed, the same for every corpus)
 
 Every entry is validated against the vocabularies (sides declared here, voices fixed in
-sources.py); an error names the file, the entry and the field, and says the fix. A document
+sources/model.py); an error names the file, the entry and the field, and says the fix. A document
 without an entry is still indexed, with side and voice "unknown".
 """
 
@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import ManifestError
-from .sources import (
+from assistant.errors import ManifestError
+
+from .model import (
     DATE_PATTERN,
     DECLARED,
     TEXT_FIELDS,

@@ -22,13 +22,14 @@ from typing import Any
 
 import gradio as gr
 
-from . import Answer, Assistant, AssistantError
-from .access import Keys
-from .answering.text import export, linked, plain
-from .jobs import Jobs
-from .sources import safe_id
-from .webrender import CSS, as_text, document_html, legend_html, sources_html
-from .webupload import add_documents, source_choices
+from assistant import Answer, Assistant, AssistantError
+from assistant.answering.text import export, linked, plain
+from assistant.serve.access import Keys
+from assistant.serve.jobs import Jobs
+from assistant.sources.model import safe_id
+
+from .render import CSS, as_text, document_html, legend_html, sources_html
+from .upload import add_documents, source_choices
 
 EXAMPLES = [
     "How much aid has Japan given Ukraine?",
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import uvicorn
 
-    from .http import create_chat, log_config
+    from assistant.serve.http import create_chat, log_config
 
     print(f"the chat: http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     uvicorn.run(create_chat(assistant), host=args.host, port=args.port, log_config=log_config())

@@ -7,8 +7,8 @@ reply, so that a bad question is a 400/413 rather than an error inside a stream.
 
 from __future__ import annotations
 
-from .errors import InvalidRequest, TooLarge
-from .sources import check_id
+from assistant.errors import InvalidRequest, TooLarge
+from assistant.sources.model import check_id
 
 MAX_QUESTION_CHARS = 4000
 

@@ -4,7 +4,7 @@ Built on the official `mcp` SDK (MCPServer). Agent hosts (desktop assistants, ID
 frameworks) start it over stdio, or reach it over streamable HTTP with `--http HOST:PORT`, where
 it sits behind the same keys as the HTTP API (`Authorization: Bearer KEY`; a read key is enough).
 
-Tools, each with structured output (the same JSON shapes as the HTTP API, `wire.py`):
+Tools, each with structured output (the same JSON shapes as the HTTP API, `shapes.py`):
     ask(question, side?, language?, source?, mode?)   an answer: verbatim quotes, citations with
                                                       side and voice, each side's summary
     search(query, k?, side?, language?, source?, mode?)  ranked passages with their labels
@@ -24,13 +24,14 @@ from typing import Annotated, Any, TypeVar
 import anyio.to_thread
 from pydantic import Field
 
+from assistant.config import AnswerMode
+from assistant.core import Assistant
+from assistant.errors import AssistantError, ConfigError
+from assistant.retrieval.hybrid import SearchMode
+from assistant.schema import Passage
+
 from .access import READ_KEY_REQUIRED, Keys
-from .config import AnswerMode
-from .core import Assistant
-from .errors import AssistantError, ConfigError
-from .retrieval import SearchMode
-from .schema import Passage
-from .wire import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
+from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
 
 try:
     from mcp.server.mcpserver import MCPServer
@@ -158,7 +159,7 @@ class RequireKey:
         if scope["type"] == "http" and not self.keys.admits(Headers(scope=scope)):
             from starlette.responses import JSONResponse
 
-            from .guard import error_body
+            from .middleware import error_body
 
             response = JSONResponse(
                 error_body("Unauthorized", READ_KEY_REQUIRED),

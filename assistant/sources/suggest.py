@@ -32,8 +32,9 @@ from typing import Any
 
 import regex
 
-from .prompts import render
-from .sources import UNKNOWN, VOICES, Mark, Source, Suggestion
+from assistant.prompts import render
+
+from .model import UNKNOWN, VOICES, Mark, Source, Suggestion
 
 MIN_HITS = 2
 DOMINANCE = 2.0

@@ -17,10 +17,11 @@ from pathlib import Path
 import tomlkit
 import tomlkit.exceptions
 
-from .errors import InvalidRequest, ManifestError
+from assistant.errors import InvalidRequest, ManifestError
+from assistant.store.chroma import SourceRecord
+
 from .manifest import MANIFEST_NAME, load_manifest
-from .sources import UNKNOWN, VOICES, Source
-from .store import SourceRecord
+from .model import UNKNOWN, VOICES, Source
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from assistant.ingest.chunking import PassageSpan, Span
+from assistant.schema import Passage
+from assistant.sources.model import UNKNOWN, Source
+
 from .centroids import Kind, Tally
-from .chunking import PassageSpan, Span
-from .schema import Passage
-from .sources import UNKNOWN, Source
 
 
 class RowId(NamedTuple):

@@ -12,7 +12,7 @@ one dot product per language per query, and it leaves the order within a languag
 
 Kept as sufficient statistics: per committed source version, per kind (passage or sentence)
 and language, the number of rows and the sum of their vectors (`Tally`). Ingest writes a
-source's tallies beside its rows and its record commits them with the rest (store.py), so the
+source's tallies beside its rows and its record commits them with the rest (chroma.py), so the
 centroids follow the corpus as documents are added, replaced or deleted, nothing is embedded
 again, and every process on one Chroma server reads the same ones.
 
@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .language import UNDETERMINED
+from assistant.ingest.language import UNDETERMINED
 
 Kind = Literal["passage", "sentence"]
 KINDS: tuple[Kind, ...] = ("passage", "sentence")

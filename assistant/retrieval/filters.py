@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidRequest
+from assistant.errors import InvalidRequest
 
 
 @dataclass(frozen=True)

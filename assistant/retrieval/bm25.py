@@ -18,7 +18,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from .language import CJK_RANGES
+from assistant.ingest.language import CJK_RANGES
 
 _PIECES = re.compile(rf"([{CJK_RANGES}]+)|([^\W{CJK_RANGES}]+)", re.UNICODE)
 

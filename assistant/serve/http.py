@@ -28,17 +28,20 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 
-from . import api_errors, api_routes, openai_api
+from assistant.core import Assistant
+from assistant.inputs import check_question
+from assistant.serve import errors as api_errors
+from assistant.serve import openai_api as openai_api
+from assistant.serve import routes as api_routes
+
 from .access import LOGIN_MESSAGE, Keys
-from .checks import check_question
-from .core import Assistant
-from .guard import AdminUploads, Guard, normal_origin
 from .jobs import Jobs
+from .middleware import AdminUploads, Guard, normal_origin
 
 
 def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     """Build the FastAPI app around an Assistant (starts nothing): the routers of
-    api_routes.py and openai_api.py, the error shapes of api_errors.py, the guard, and the
+    routes.py and openai_api.py, the error shapes of errors.py, the guard, and the
     chat at /ui."""
     app = FastAPI(
         title="Perspective-aware research assistant",
@@ -67,7 +70,7 @@ def create_chat(assistant: Assistant) -> FastAPI:
 
 
 def _served(app: FastAPI, assistant: Assistant) -> tuple[Keys, Jobs]:
-    """What every served app has: its keys; the guard (guard.py) and CORS for the configured
+    """What every served app has: its keys; the guard (middleware.py) and CORS for the configured
     origins only (Starlette's middleware; Gradio leaves CORS to a parent app that configures
     it, and so no longer reflects any Origin with credentials behind a proxy); and an ingest
     queue that starts and stops with the server. Job states a previous run left are settled
@@ -97,7 +100,7 @@ def _served(app: FastAPI, assistant: Assistant) -> tuple[Keys, Jobs]:
 def _mount_chat(app: FastAPI, assistant: Assistant, keys: Keys, jobs: Jobs, path: str) -> FastAPI:
     import gradio as gr
 
-    from .webapp import create_app
+    from assistant.web.app import create_app
 
     app = gr.mount_gradio_app(
         app,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from assistant.config import Settings
 
 Role = Literal["read", "admin"]
 ADMIN_USER = "admin"
@@ -83,7 +83,7 @@ class Failures:
     """Failed key or password attempts per client, to throttle guessing.
 
     A client (its address) with `limit` failures within the last `window` seconds has its
-    further guesses refused until the oldest failure is `window` seconds old (guard.py decides
+    further guesses refused until the oldest failure is `window` seconds old (middleware.py decides
     what is a guess: a login, or a key that is not valid); state is per process, in memory,
     and bounded.
     """

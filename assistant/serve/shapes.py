@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, create_model
 
-from .schema import Answer, Passage
-from .sources import Source
-from .store import SourceRecord
+from assistant.schema import Answer, Passage
+from assistant.sources.model import Source
+from assistant.store.chroma import SourceRecord
 
 
 def _answer_field(f: dataclasses.Field[Any], hints: dict[str, Any]) -> tuple[Any, Any]:
