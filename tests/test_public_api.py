@@ -67,7 +67,7 @@ def test_each_subpackage_names_its_public_surface_and_it_imports(package: str) -
     import sys
 
     doc = importlib.import_module(f"assistant.{package}").__doc__ or ""
-    names = re.findall(r"^ {4}(\w+)(?:\.(\w+))?:", doc, re.M)
+    names = re.findall(r"^ *([a-z_]+)(?:\.(\w+))?: ", doc, re.M)
     assert names, f"assistant/{package}/__init__.py names no public surface"
     code = "\n".join(
         f"from assistant.{package}.{module} import {name}"

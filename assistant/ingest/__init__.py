@@ -1,11 +1,11 @@
 """From files to the rows the store keeps: read, detect languages, cut, embed.
 
-    loaders.read_document: txt / md / html / pdf → text and page metadata (BadDocument if not)
-    language.detect: the language of a text, among the configured ones (lingua)
-    chunking.make_passages: token-sized passages with exact offsets, over sentences
-    pipeline.ingest_paths: the incremental, resumable ingest of files and folders
-    pipeline.ingest_text: one text into the store, committed as a source version last
-    pipeline.IngestReport: what an ingest added, updated, relabelled, skipped and pruned
-    pipeline.prepare: one text's passages and sentences, with their languages
-    uploads.declared_upload: an uploaded file's declared fields checked before it is read
+loaders.read_document: txt / md / html / pdf → text and page metadata (BadDocument if not)
+language.detect: the language of a text, among the configured ones (lingua)
+chunking.make_passages: token-sized passages with exact offsets, over sentences
+pipeline.ingest_paths: the incremental, resumable ingest of files and folders
+pipeline.ingest_text: one text into the store, committed as a source version last
+pipeline.IngestReport: what an ingest added, updated, relabelled, skipped and pruned
+pipeline.prepare: one text's passages and sentences, with their languages
+uploads.declared_upload: an uploaded file's declared fields checked before it is read
 """
