@@ -47,6 +47,7 @@ from assistant.inputs import check_question, check_source_id
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.relevance import Thresholds
+from assistant.retrieval.snapshot import Snapshot
 from assistant.schema import Answer, Passage
 from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest, recorded_corpus
 from assistant.sources.model import Source
@@ -237,7 +238,7 @@ class Assistant:
         """What an upload's request can check at once: the file's name, type and size, the
         manifest fields, and whether its id is taken. Returns the Source the fields declare."""
         source = declared_upload(filename, data, fields, self.corpus())
-        existing = self.retriever.records().get(source.id) if self.store.exists() else None
+        existing = self.snapshot().records.get(source.id) if self.store.exists() else None
         if existing is not None and not replace:
             raise SourceExists(
                 f"a source with id {source.id!r} is indexed already "
@@ -269,7 +270,7 @@ class Assistant:
         The suggestion is made here, not in check_upload, because an LLM may be asked: the
         server runs this as a job, not inside the request."""
         self.store.open_for_write(self.embedder.name, self.embedder.dim)
-        existing = self.retriever.records().get(source.id)
+        existing = self.snapshot().records.get(source.id)
         earlier = earlier_suggestion(existing, text, self.settings, self.embedder.name)
         check = checkpoint(progress, source.id)
         source, notes = self.suggester().apply(source, text, earlier, check)
@@ -295,12 +296,12 @@ class Assistant:
 
     def sources(self) -> list[SourceRecord]:
         """Every indexed source with its labels, sorted by id."""
-        return [r for _, r in sorted(self.retriever.records().items())]
+        return [r for _, r in sorted(self.snapshot().records.items())]
 
     def source(self, source_id: str) -> tuple[SourceRecord, str]:
         """A source's record and its whole text (offsets of citations point into it)."""
         check_source_id(source_id)
-        record = self.retriever.records().get(source_id)
+        record = self.snapshot().records.get(source_id)
         text = self.store.source_text(source_id) if record else None
         if record is None or text is None:
             raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
@@ -345,6 +346,11 @@ class Assistant:
         a second or two; call this after writing to the store behind the Assistant's back."""
         if self._retriever is not None:
             self._retriever.refresh(force=True)
+
+    def snapshot(self) -> Snapshot:
+        """The index as the store's current generation left it: committed sources and their
+        records, passages, sides and languages, read once per generation and shared."""
+        return self.retriever.snapshot()
 
     # -- search and ask -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from assistant.answering.evidence import Evidence, is_claim
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.figures import find_figures
 from assistant.retrieval.filters import Filters
-from assistant.retrieval.hybrid import Retrieval
+from assistant.retrieval.result import Retrieval
 from assistant.schema import Passage
 
 from .conftest import debate_corpus

@@ -3,7 +3,7 @@ from pathlib import Path
 from assistant import Assistant
 from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.filters import Filters
-from assistant.retrieval.hybrid import balanced
+from assistant.retrieval.result import balanced
 from assistant.schema import Passage
 
 from .conftest import debate_corpus

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from assistant.retrieval.hybrid import Retrieval, SentenceScope
+from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.retrieval.hybrid import Retrieval
+from assistant.retrieval.result import Retrieval
 from assistant.schema import Citation, SideSummary
 from assistant.sources.model import UNKNOWN
 from assistant.store.chroma import SourceRecord

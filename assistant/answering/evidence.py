@@ -17,8 +17,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from assistant.retrieval.bm25 import tokenize
-from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.relevance import is_junk
+from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Passage
 from assistant.store.rows import Sentence, sentence_ids
 

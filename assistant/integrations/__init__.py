@@ -29,5 +29,5 @@ def labelled_passages(
 ) -> list[tuple[Passage, dict[str, Any]]]:
     """Assistant.search's passages, each with who says it (wire.passage_metadata)."""
     passages = assistant.search(query, k, **options)
-    records = assistant.retriever.records()
+    records = assistant.snapshot().records
     return [(p, passage_metadata(p, records.get(p.source_id))) for p in passages]

@@ -189,7 +189,7 @@ async def health_check(request: Request) -> JSONResponse:
 
 def _health(assistant: Assistant) -> JSONResponse:
     try:
-        records = assistant.retriever.records()
+        records = assistant.snapshot().records
         body = {
             "status": "ok",
             "sources": len(records),

@@ -65,7 +65,7 @@ def _progress(jobs: Jobs, name: str, job_id: str) -> str:
     """One file's line: ✔ with its labels when indexed, ✘ with the reason, … while it runs."""
     job = jobs.get(job_id)
     if job.state == "done":
-        record = jobs.assistant.retriever.records().get(job.source_id)
+        record = jobs.assistant.snapshot().records.get(job.source_id)
         labels = f" ({record.source.labels()})" if record else ""
         notes = job.message.removeprefix("indexed").lstrip("; ")
         return f"✔ {name}: indexed as {job.source_id}{labels}" + (f"; {notes}" if notes else "")
