@@ -49,7 +49,7 @@ from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.relevance import Thresholds
 from assistant.retrieval.snapshot import Snapshot
 from assistant.schema import Answer, Passage
-from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest, recorded_corpus
+from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest
 from assistant.sources.model import Source
 from assistant.sources.suggest import Suggester
 from assistant.store.chroma import SourceRecord, Store
@@ -312,13 +312,12 @@ class Assistant:
         markers, as recorded in the index by the last ingest with a manifest; before there is an
         index, as data/corpus/sources.toml (settings.corpus_path) declares them."""
         try:
-            info = self.store.corpus_info()
+            return self.store.recorded_corpus()
         except IndexNotBuilt:
             manifest = self.settings.corpus_path / MANIFEST_NAME
             if manifest.is_file():
                 return dataclasses.replace(load_manifest(manifest), sources={})
             return Corpus()
-        return recorded_corpus(info)
 
     def sides(self) -> dict[str, str]:
         """The side vocabulary (see corpus()); "unknown" is always in it."""

@@ -298,12 +298,12 @@ def test_metadata_written_by_one_client_is_read_fresh_by_another(tmp_path: Path)
 
     a, b = Store(str(tmp_path / "i")), Store(str(tmp_path / "i"))
     a.open_for_write("e", 3)
-    before = b.corpus_info()["sides"]  # b now holds a cached collection object
+    before = b.recorded_corpus().sides  # b now holds a cached collection object
     a.bump(Corpus(name="x", sides={"left": "l", "unknown": "u"}))
     assert before == {"unknown": "not labelled"}
-    assert b.corpus_info()["sides"] == {"left": "l", "unknown": "u"}
+    assert b.recorded_corpus().sides == {"left": "l", "unknown": "u"}
     b.bump()  # a bump without a corpus keeps the one another client recorded
-    assert a.corpus_info()["sides"] == {"left": "l", "unknown": "u"}
+    assert a.recorded_corpus().sides == {"left": "l", "unknown": "u"}
 
 
 OUTLETS_MANIFEST = """

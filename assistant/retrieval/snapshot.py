@@ -87,7 +87,7 @@ class Snapshot:
             bm25_rows={pid: i for i, pid in enumerate(bm25.ids)},
             languages=sorted(set(bm25.meta["language"])),
             present=set(bm25.meta["side"].tolist()),
-            sides=list({**store.corpus_info()["sides"], UNKNOWN: ""}),
+            sides=list(store.recorded_corpus().sides),
             centroids=centroids,
         )
 

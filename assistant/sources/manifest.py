@@ -24,6 +24,7 @@ without an entry is still indexed, with side and voice "unknown".
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 import unicodedata
 from collections.abc import Mapping
@@ -82,13 +83,23 @@ def find_outlet(outlets: Mapping[str, Outlet], source: Source) -> Outlet | None:
     return None
 
 
+def with_unknown(sides: Mapping[str, str]) -> dict[str, str]:
+    """A side vocabulary with "unknown" in it, wherever it came from: every document without a
+    label has that side (its description, if the corpus gives one, is kept).
+
+    >>> with_unknown({"a": "A"})
+    {'a': 'A', 'unknown': 'not labelled'}
+    """
+    return {**sides, UNKNOWN: sides.get(UNKNOWN, "not labelled")}
+
+
 @dataclass(frozen=True)
 class Corpus:
     """The side vocabulary, declared outlets and labelled sources of one corpus."""
 
     name: str = ""
     description: str = ""
-    sides: dict[str, str] = field(default_factory=lambda: {UNKNOWN: "not labelled"})
+    sides: dict[str, str] = field(default_factory=lambda: with_unknown({}))
     sources: dict[str, Source] = field(default_factory=dict)
     outlets: dict[str, Outlet] = field(default_factory=dict)
     # Per side, the framing phrases that evidence it ([corpus.markers]; suggest.py).
@@ -99,6 +110,38 @@ class Corpus:
             if s.file == filename:
                 return s
         return None
+
+    def to_json(self) -> str:
+        """The declarations an index records (Store.bump): name, description, sides, outlets
+        and markers; not the sources, which the index records one by one."""
+        return json.dumps(
+            {
+                "name": self.name,
+                "description": self.description,
+                "sides": self.sides,
+                "outlets": [o.to_dict() for o in self.outlets.values()],
+                "markers": {side: list(ms) for side, ms in self.markers.items()},
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Corpus:
+        """The declarations an index recorded (to_json), validated like a manifest's. "unknown"
+        is always a side; an index that recorded none has it alone.
+
+        >>> Corpus.from_json(Corpus(sides={"a": "A"}).to_json()).sides
+        {'a': 'A', 'unknown': 'not labelled'}
+        """
+        info = json.loads(text or "{}")
+        sides = with_unknown(info.get("sides", {}))
+        where = "the index's recorded corpus: "
+        return cls(
+            name=str(info.get("name", "")),
+            description=str(info.get("description", "")),
+            sides=sides,
+            outlets=load_outlets(info.get("outlets", []), sides, where),
+            markers=load_markers(info.get("markers", {}), sides, where),
+        )
 
 
 def checked_url(url: str, where: str = "source") -> str:
@@ -199,7 +242,7 @@ def load_manifest(path: Path) -> Corpus:
     sides = corpus.get("sides", {})
     if not isinstance(sides, dict) or not all(isinstance(v, str) for v in sides.values()):
         raise ManifestError(f"{path}: [corpus.sides] must map each side to a one-line description")
-    sides = {**sides, UNKNOWN: sides.get(UNKNOWN, "not labelled")}
+    sides = with_unknown(sides)
     entries = data.get("sources", [])
     if not isinstance(entries, list):
         raise ManifestError(f"{path}: 'sources' must be an array of tables: write [[sources]]")
@@ -290,17 +333,3 @@ def find_manifest(paths: list[Path]) -> Path | None:
         if (d / MANIFEST_NAME).is_file():
             return d / MANIFEST_NAME
     return None
-
-
-def recorded_corpus(info: dict[str, Any]) -> Corpus:
-    """The corpus declarations an index records (Store.corpus_info), validated like a manifest's;
-    "unknown" is always a side."""
-    sides = {**info["sides"], UNKNOWN: info["sides"].get(UNKNOWN, "not labelled")}
-    where = "the index's recorded corpus: "
-    return Corpus(
-        name=str(info.get("name", "")),
-        description=str(info.get("description", "")),
-        sides=sides,
-        outlets=load_outlets(info.get("outlets", []), sides, where),
-        markers=load_markers(info.get("markers", {}), sides, where),
-    )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import errno
-import json
 import os
 import shutil
 import sys
@@ -32,7 +31,7 @@ import numpy as np
 
 from assistant.errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
 from assistant.sources.manifest import Corpus
-from assistant.sources.model import UNKNOWN, Source
+from assistant.sources.model import Source
 
 from .centroids import KINDS, Kind, Tally
 from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
@@ -253,23 +252,13 @@ class Store:
         meta = self._sources_meta()
         meta["generation"] = uuid.uuid4().hex
         if corpus is not None:
-            meta["corpus"] = json.dumps(
-                {
-                    "name": corpus.name,
-                    "description": corpus.description,
-                    "sides": corpus.sides,
-                    "outlets": [o.to_dict() for o in corpus.outlets.values()],
-                    "markers": {side: list(ms) for side, ms in corpus.markers.items()},
-                }
-            )
+            meta["corpus"] = corpus.to_json()
         self._call(self._col("-sources", False).modify, metadata=meta)
 
-    def corpus_info(self) -> dict[str, Any]:
-        """The corpus name, side vocabulary, outlets and markers recorded by the last ingest
-        with a manifest."""
-        info = json.loads(self._sources_meta().get("corpus", "{}") or "{}")
-        info.setdefault("sides", {UNKNOWN: "not labelled"})
-        return info
+    def recorded_corpus(self) -> Corpus:
+        """The corpus declarations (name, sides, outlets, markers) recorded by the last ingest
+        with a manifest (Corpus.from_json)."""
+        return Corpus.from_json(self._sources_meta().get("corpus"))
 
     # -- writing ----------------------------------------------------------------------------
 
