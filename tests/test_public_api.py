@@ -57,6 +57,7 @@ def test_a_question_over_the_limit_is_too_large_everywhere(tmp_path) -> None:  #
 SUBPACKAGES = ("sources", "ingest", "store", "retrieval", "answering", "serve", "web")
 
 
+@pytest.mark.slow  # a fresh interpreter per sub-package
 @pytest.mark.parametrize("package", SUBPACKAGES)
 def test_each_subpackage_names_its_public_surface_and_it_imports(package: str) -> None:
     """A sub-package's docstring lists its public surface, one `module.Name: what` line each;
