@@ -81,8 +81,8 @@ def test_unanswerable_question_abstains(assistant: Assistant) -> None:
     strict=True,
     reason="known defect: a pro-Ukraine English passage clears the cross-language relevance "
     "threshold (0.777, calibrated on XQuAD as 'same subject or not') by 0.003. Its side is no "
-    "longer quoted (its nearest sentence does not speak to the question), but a statement of "
-    "absence rests on passages, and by them the side has a relevant one",
+    "longer quoted, and the answer says why (its sentences do not speak to the question), but "
+    "sides_without_evidence, absence from the index, rests on passages: by them it has one",
 )
 def test_answer_reports_sides_without_evidence(assistant: Assistant) -> None:
     answer = assistant.ask("Où Kaneko a-t-il été blessé ?")
@@ -320,7 +320,9 @@ def test_a_claim_put_as_a_statement_is_argued_by_every_side_with_a_relevant_pass
     assert _sides_quoted(evidence, claim=True) == {"A", "B"}
     assert _sides_quoted(evidence, claim=False) == {"A"}
     assert is_claim("Zoos should be closed") and is_claim("Vaccination must be compulsory ")
-    assert not any(map(is_claim, ("Should zoos be closed?", "谁赢了？", "لماذا؟", "Ποιος\u037e")))
+    questions = ("Should zoos be closed?", "谁赢了？", "لماذا؟", "Ποιος\u037e", "Ποιος είναι;")
+    questions += ('Is it "safe?"', "Really?! 🙂", "How much aid…? and Russia", "支援しましたか。")
+    assert not any(map(is_claim, questions))
 
 
 def test_a_factual_question_quotes_only_the_side_that_answers_it(assistant: Assistant) -> None:
@@ -330,6 +332,9 @@ def test_a_factual_question_quotes_only_the_side_that_answers_it(assistant: Assi
     answer = assistant.ask("Whose assassination in July 2022 cost Putin his biggest Japanese ally?")
     assert {c.side for c in answer.citations} == {"pro-Ukraine"}, answer.answer
     assert any("Abe" in c.quote for c in answer.citations)
+    # Not silence: the side left out is named, and why.
+    assert "No pro-Russia source is quoted" in answer.answer
+    assert "speaks to this question" in answer.answer
     answer = assistant.ask("Who is Bogdan Bezpalko?")
     assert {c.side for c in answer.citations} == {"pro-Russia"}, answer.answer
 

