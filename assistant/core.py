@@ -197,7 +197,7 @@ class Assistant:
         prune: bool = False,
         progress: Progress | None = None,
     ) -> IngestReport:
-        """Index files and directories (see ingest.ingest_paths)."""
+        """Index files and directories (see ingest/pipeline.ingest_paths)."""
         report = ingest_paths(
             [Path(p) for p in paths],
             self.store,
@@ -349,7 +349,13 @@ class Assistant:
     def snapshot(self) -> Snapshot:
         """The index as the store's current generation left it: committed sources and their
         records, passages, sides and languages, read once per generation and shared."""
-        return self.retriever.snapshot()
+        try:
+            return self.retriever.snapshot()
+        except ConfigError:
+            # No relevance thresholds for this embedder (self.thresholds says which to set):
+            # nothing can be searched, but what the index holds can still be listed (sources,
+            # /health), read afresh each time until the settings are mended.
+            return Snapshot.read(self.store, self.store.generation(), self.embedder.dim, {})
 
     # -- search and ask -----------------------------------------------------------------------
 
@@ -372,7 +378,7 @@ class Assistant:
             side, language, source: filters (a value, a list, or comma-separated).
             mode: "hybrid", "dense" or "bm25".
             balance: lead with the best two relevant passages of every side, side by side
-                (retrieval.balanced).
+                (retrieval/result.balanced).
         """
         check_question(query)
         self._within_the_embedder(query)

@@ -270,6 +270,10 @@ def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> No
     a.ingest([CORPUS / "002_9ece5d155ad6878c.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     hits = a.search("council for interethnic relations Bezpalko", k=3, mode="dense")
     assert hits[0].source_id == "004_c6b0d4f86fb433b5"
+    # Without thresholds nothing is searched, but what the index holds is still listed.
+    assert {r.source.id for r in bare.sources()} == {hit.source_id for hit in a.search("Japan")}
+    with pytest.raises(ConfigError, match="no calibrated relevance thresholds"):
+        bare.search("Japan")
     v = a.embedder.queries(["hello"])
     assert np.isclose(np.linalg.norm(v[0]), 1.0, atol=1e-3)
 

@@ -20,6 +20,7 @@ from assistant.config import AnswerMode
 from assistant.core import Assistant
 from assistant.errors import (
     AssistantError,
+    ConfigError,
     IndexNotBuilt,
     InvalidRequest,
     StoreUnavailable,
@@ -73,7 +74,7 @@ JobsDep = Annotated[Jobs, Depends(jobs_of)]
 # -- request and response models ------------------------------------------------------------------
 
 
-# The upload form: the file, the fields a person declares for a document (sources.DECLARED,
+# The upload form: the file, the fields a person declares for a document (sources/model.DECLARED,
 # the one list the manifest and the web chat's form read too), and whether to replace. An
 # unknown field is refused by name rather than silently dropped.
 class UploadParts(BaseModel):
@@ -197,7 +198,8 @@ def _health(assistant: Assistant) -> JSONResponse:
             "modes": assistant.modes(),
         }
         return JSONResponse(body)
-    except (StoreUnavailable, IndexNotBuilt) as exc:
+    except (StoreUnavailable, IndexNotBuilt, ConfigError) as exc:
+        # Not ready to answer, for a reason an operator fixes (the store, the index, settings).
         return JSONResponse(
             {"status": "unavailable", **error_body(type(exc).__name__, str(exc))},
             status_code=503,
