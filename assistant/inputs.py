@@ -35,7 +35,7 @@ def check_question(text: str) -> None:
 
 
 def check_source_id(source_id: str) -> None:
-    """A source id as the index writes them (sources.check_id), as an InvalidRequest."""
+    """A source id as the index writes them (sources/model.check_id), as an InvalidRequest."""
     try:
         check_id(source_id)
     except ValueError as exc:

@@ -54,7 +54,10 @@ def test_a_question_over_the_limit_is_too_large_everywhere(tmp_path) -> None:  #
         a.search("x" * 4001)
 
 
-SUBPACKAGES = ("sources", "ingest", "store", "retrieval", "answering", "serve", "web")
+SUBPACKAGES = (
+    "sources", "ingest", "store", "retrieval", "answering", "evaluation", "serve", "web",
+    "integrations",
+)  # fmt: skip
 
 
 @pytest.mark.slow  # a fresh interpreter per sub-package

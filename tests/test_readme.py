@@ -198,5 +198,6 @@ def test_the_readme_is_a_front_door_and_every_link_lands() -> None:
             file = (page.parent / path).resolve() if path else page
             assert file.exists(), f"{page.name}: {target}"
             if anchor:
-                headings = re.findall(r"^#+ (.*)$", file.read_text(encoding="utf-8"), re.M)
+                body = re.sub(r"```.*?```", "", file.read_text(encoding="utf-8"), flags=re.S)
+                headings = re.findall(r"^#+ (.*)$", body, re.M)
                 assert anchor in {_slug(h) for h in headings}, f"{page.name}: {target}"

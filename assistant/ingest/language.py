@@ -20,7 +20,7 @@ from assistant.errors import ConfigError
 UNDETERMINED = "und"
 # Characters that each carry more than a letter does (about a word): kana, CJK ideographs
 # (unified, extension A, compatibility) and Hangul syllables. The one definition read by
-# letters (chunking), tokens (lexical) and detection (below).
+# letters (chunking), tokens (retrieval/bm25) and detection (below).
 CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 CJK = re.compile(f"[{CJK_RANGES}]")
 

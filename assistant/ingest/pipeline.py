@@ -2,7 +2,7 @@
 
 Incremental: a source's version is a hash of its text and the chunking and embedding settings;
 an unchanged file embeds nothing, a changed one replaces its rows, a relabelled one (new manifest
-fields, same text) only has its metadata updated. Resumable: see store.py for how a killed run is
+fields, same text) only has its metadata updated. Resumable: see store/chroma.py for how a killed run is
 completed by the next. Bad files are reported by name and skipped; the rest go in.
 
 Two kinds of vectors, each text embedded once: every passage as a whole (the context a question

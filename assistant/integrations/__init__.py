@@ -5,7 +5,13 @@
 
 Both retrievers take the options of `Assistant.search` as they are (side, language, source,
 mode, balance) and return the same passages with the same metadata, through the two helpers
-below."""
+below.
+
+llamaindex.AssistantRetriever: our retrieval as a LlamaIndex retriever (nodes with exact offsets)
+llamaindex.AssistantQueryEngine: our answerer as a LlamaIndex query engine, citations as nodes
+llamaindex.ask_tool: the assistant as a LlamaIndex FunctionTool for agents
+langchain.AssistantLangChainRetriever: our retrieval as a LangChain retriever (the extra)
+"""
 
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ def search_options(options: dict[str, Any]) -> dict[str, Any]:
 def labelled_passages(
     assistant: Assistant, query: str, k: int | None, options: dict[str, Any]
 ) -> list[tuple[Passage, dict[str, Any]]]:
-    """Assistant.search's passages, each with who says it (wire.passage_metadata)."""
+    """Assistant.search's passages, each with who says it (serve/shapes.passage_metadata)."""
     passages = assistant.search(query, k, **options)
     records = assistant.snapshot().records
     return [(p, passage_metadata(p, records.get(p.source_id))) for p in passages]

@@ -7,7 +7,7 @@
     docs[0].metadata["side"], docs[0].metadata["start"]
 
 Each `Document` is one passage: `page_content` is its text, exactly `source_text[start:end]`,
-and the metadata says who says it and from which side (`wire.passage_metadata`). It is a
+and the metadata says who says it and from which side (`serve/shapes.passage_metadata`). It is a
 `Runnable`, so it composes in LCEL chains (`retriever | format_docs`, …).
 """
 

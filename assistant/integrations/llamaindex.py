@@ -6,7 +6,7 @@
 
 - `AssistantRetriever` returns our ranked passages as `NodeWithScore`s: the passage text, its
   exact `start_char_idx`/`end_char_idx` in the source's whole text, and who says it
-  (`wire.passage_metadata`). Use it in any LlamaIndex pipeline (`RetrieverQueryEngine`,
+  (`serve/shapes.passage_metadata`). Use it in any LlamaIndex pipeline (`RetrieverQueryEngine`,
   `CitationQueryEngine`, …); the side and voice are in the metadata the LLM sees.
 - `AssistantQueryEngine` answers with our own answerer (extractive or LLM, side-balanced): the
   `Response` text is the answer, `source_nodes` are its citations (verbatim quotes with

@@ -127,10 +127,6 @@ class Retriever:
             # One assignment: a query running beside this refresh keeps the snapshot it took.
             self._snapshot = snapshot
 
-    def vocabulary(self) -> dict[str, list[str]]:
-        """The values each filter accepts, by metadata field (as of the last refresh)."""
-        return self._snapshot.vocabulary()
-
     # -- search -----------------------------------------------------------------------------
 
     def retrieve(

@@ -30,10 +30,8 @@ from starlette.routing import Mount
 
 from assistant.core import Assistant
 from assistant.inputs import check_question
-from assistant.serve import errors as api_errors
-from assistant.serve import openai_api as openai_api
-from assistant.serve import routes as api_routes
 
+from . import errors, openai_api, routes
 from .access import LOGIN_MESSAGE, Keys
 from .jobs import Jobs
 from .middleware import AdminUploads, Guard, normal_origin
@@ -50,12 +48,12 @@ def create_api(assistant: Assistant, mount_ui: bool = True) -> FastAPI:
     )
     keys, jobs = _served(app, assistant)
     app.state.assistant, app.state.keys, app.state.jobs = assistant, keys, jobs
-    # Liveness's own two threads (api_routes.health_check), one pair per app.
+    # Liveness's own two threads (routes.health_check), one pair per app.
     app.state.health_threads = anyio.CapacityLimiter(2)
-    api_errors.install(app)
-    for router in (api_routes.health, api_routes.answers, api_routes.reading, api_routes.documents):
+    errors.install(app)
+    for router in (routes.health, routes.answers, routes.reading, routes.documents):
         app.include_router(router)
-    app.include_router(openai_api.router(assistant, api_routes.require_read, check_question))
+    app.include_router(openai_api.router(assistant, routes.require_read, check_question))
     if mount_ui:
         app = _mount_chat(app, assistant, keys, jobs, "/ui")
     return app

@@ -73,7 +73,7 @@ class Job:
     error: dict[str, str] | None = None
     created: float = field(default_factory=time.time)
     finished: float | None = None
-    # The version the upload commits (ingest.version_of): how a restart tells whether a job
+    # The version the upload commits (ingest/pipeline.version_of): how a restart tells whether a job
     # interrupted by a crash was committed after all.
     version: str = ""
 

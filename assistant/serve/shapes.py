@@ -65,7 +65,7 @@ class SourceCounts(BaseModel):
     chars: int
 
 
-# SourceOut is every field of sources.Source (one definition: a field added there appears here)
+# SourceOut is every field of sources/model.Source (one definition: a field added there appears here)
 # and the counts. Lists travel as lists; the suggestion as SuggestionOut.
 _SOURCE_FIELD_NOTES = {
     "extracted": "fields filled from the file's own metadata",

@@ -44,7 +44,7 @@ def tally_id(source: str, version: str, k: int) -> str:
 
 
 def parse(row_id: str) -> RowId:
-    """The parts of a row id. Source ids hold no '@' or '#' (sources.check_id).
+    """The parts of a row id. Source ids hold no '@' or '#' (sources/model.check_id).
 
     >>> parse("002_9ece5d155ad6878c@0f3a#s12")
     RowId(source='002_9ece5d155ad6878c', version='0f3a', kind='s', n=12)

@@ -2,9 +2,10 @@
 
 `create_app(assistant)` builds the Gradio interface and starts nothing; only `__main__` builds
 the index if there is none (from data/corpus, with progress) and serves the chat at / on
-127.0.0.1 with uvicorn (http.create_chat: the API's guard, CORS rules and upload rule). Document and user text is inert: escaped for Markdown in the chat (answering/text.py),
+127.0.0.1 with uvicorn (serve/http.create_chat: the API's guard, CORS rules and upload rule).
+Document and user text is inert: escaped for Markdown in the chat (answering/text.py),
 HTML-escaped in the source panels, and the page forbids loading anything from another origin
-(a Content-Security-Policy header, from guard.py, whichever way the page is served).
+(a Content-Security-Policy header, from serve/middleware.py, whichever way it is served).
 With keys configured, Gradio's login guards the page and its API (access.py).
 """
 

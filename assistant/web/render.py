@@ -1,7 +1,7 @@
 """The web chat's HTML: side badges, citations with their context, the document view, the legend.
 
 Everything shown from a document or a user is escaped here (html.escape) or made inert for the
-chat's Markdown (answering/text.py); webapp.py only places these pieces on the page.
+chat's Markdown (answering/text.py); app.py only places these pieces on the page.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The web chat's "Add documents" form: one input per declared field, queued ingest jobs.
 
-The form is generated from sources.DECLARED (the list the manifest and the API's form read
+The form is generated from sources/model.DECLARED (the list the manifest and the API's form read
 too), so a new manifest field appears here without an edit. Adding follows the JSON API's
 rule: with keys set, only an admin session adds (access.py).
 """
