@@ -52,7 +52,8 @@ from assistant.schema import Answer, Passage
 from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest
 from assistant.sources.model import Source
 from assistant.sources.suggest import Suggester
-from assistant.store.chroma import SourceRecord, Store
+from assistant.store.chroma import Store
+from assistant.store.records import SourceRecord
 
 
 class Assistant:

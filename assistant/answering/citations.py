@@ -12,7 +12,7 @@ from typing import Any
 from assistant.retrieval.result import Retrieval
 from assistant.schema import Citation, SideSummary
 from assistant.sources.model import UNKNOWN
-from assistant.store.chroma import SourceRecord
+from assistant.store.records import SourceRecord
 
 from .evidence import Evidence
 from .figures import find_figures

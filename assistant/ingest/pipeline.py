@@ -31,7 +31,8 @@ from assistant.sources.manifest import Corpus, Outlet, find_manifest, find_outle
 from assistant.sources.model import Source, Suggestion, safe_id
 from assistant.sources.suggest import Suggester
 from assistant.store.centroids import tallies
-from assistant.store.chroma import SourceRecord, Store
+from assistant.store.chroma import Store
+from assistant.store.records import SourceRecord
 from assistant.store.rows import passage_id, passage_meta, sentence_id, sentence_meta, tally_rows
 
 from .chunking import PassageSpan, Span, letters, make_passages, split_sentences

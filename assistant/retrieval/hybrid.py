@@ -31,7 +31,8 @@ from assistant.ingest.language import UNDETERMINED, detect
 from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
-from assistant.store.chroma import SourceRecord, Store
+from assistant.store.chroma import Store
+from assistant.store.records import SourceRecord
 from assistant.store.rows import parse, passage_of, sentence_ids
 
 from .fairness import Hits, nearest

@@ -12,7 +12,7 @@ import numpy as np
 
 from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
-from assistant.store.chroma import SourceRecord
+from assistant.store.records import SourceRecord
 from assistant.store.rows import Sentence
 
 from .filters import Filters

@@ -16,7 +16,8 @@ from assistant.errors import InvalidRequest
 from assistant.ingest.language import UNDETERMINED
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
-from assistant.store.chroma import SourceRecord, Store
+from assistant.store.chroma import Store
+from assistant.store.records import SourceRecord
 from assistant.store.rows import parse
 
 from .bm25 import Bm25Index

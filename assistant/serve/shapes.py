@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, create_model
 
 from assistant.schema import Answer, Passage
 from assistant.sources.model import Source
-from assistant.store.chroma import SourceRecord
+from assistant.store.records import SourceRecord
 
 
 def _answer_field(f: dataclasses.Field[Any], hints: dict[str, Any]) -> tuple[Any, Any]:

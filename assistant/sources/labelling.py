@@ -18,7 +18,7 @@ import tomlkit
 import tomlkit.exceptions
 
 from assistant.errors import InvalidRequest, ManifestError
-from assistant.store.chroma import SourceRecord
+from assistant.store.records import SourceRecord
 
 from .manifest import MANIFEST_NAME, load_manifest
 from .model import UNKNOWN, VOICES, Source

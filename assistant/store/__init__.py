@@ -1,7 +1,8 @@
 """The index in Chroma: versioned rows, committed per source, and their language tallies.
 
 chroma.Store: the collections, writes in batches, commit records, the generation marker
-chroma.SourceRecord: a committed source's labels and version
+records.SourceRecord: a committed source's labels and version, as the index keeps it
+client.connect: Chroma embedded at a directory or a server at a URL; errors say the fix
 rows.Sentence: a stored sentence row; rows also owns every row id and its metadata
 centroids.Centroids: each language's centroid from per-source tallies (its baseline)
 """

@@ -14,94 +14,22 @@ processes (several app servers on one Chroma server) know to refresh what they c
 
 from __future__ import annotations
 
-import atexit
 import errno
-import os
-import shutil
-import sys
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from assistant.errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
 from assistant.sources.manifest import Corpus
-from assistant.sources.model import Source
 
 from .centroids import KINDS, Kind, Tally
+from .client import connect, read_only_directory, writable_copy
+from .records import SourceRecord, record_meta, record_of
 from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
 
 TALLIES = "-tallies"
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    """A committed source: its labels, version and bookkeeping."""
-
-    source: Source
-    version: str
-    path: str
-    chars: int
-    passages: int
-    ingested_at: float
-
-
-def _connect(path: str, url: str | None) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    try:
-        if url:
-            u = urlparse(url if "://" in url else f"http://{url}")
-            if not u.hostname:
-                raise StoreUnavailable(
-                    f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8000"
-                )
-            return chromadb.HttpClient(
-                host=u.hostname,
-                port=u.port or (443 if u.scheme == "https" else 8000),
-                ssl=u.scheme == "https",
-                settings=chroma_settings,
-            )
-        return chromadb.PersistentClient(path=path, settings=chroma_settings)
-    except StoreUnavailable:
-        raise
-    except Exception as exc:  # chromadb raises bare ValueError/ConnectionError/RuntimeError here
-        where = f"the Chroma server at {url}" if url else f"the index at {path}"
-        fix = (
-            "start it with `chroma run --path DIR --host 127.0.0.1 --port PORT`"
-            if url
-            else "check that this process may read and write it; if it is damaged, rebuild it "
-            "with `assistant ingest data/corpus` into a new directory (`--index NEW`; nothing "
-            "is deleted for you)"
-        )
-        raise StoreUnavailable(f"cannot open {where} ({type(exc).__name__}: {exc}); {fix}") from exc
-
-
-def _read_only(path: str) -> bool:
-    """An existing index directory this process may not write (a read-only mount, say)."""
-    return os.path.isdir(path) and not os.access(path, os.W_OK)
-
-
-def _writable_copy(path: str) -> str:
-    """A private copy of a read-only index to read from: Chroma's SQLite writes even to open a
-    database (its journal), so a read-only directory cannot be opened in place."""
-    folder = tempfile.mkdtemp(prefix="assistant-readonly-index-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a snapshot for this process
-    copy = os.path.join(folder, "index")
-    shutil.copytree(path, copy, ignore=shutil.ignore_patterns("jobs"))
-    print(
-        f"note: the index at {path} is read-only; reading a snapshot of it at {copy} "
-        "(documents cannot be added or deleted; later changes by another writer are not seen)",
-        file=sys.stderr,
-    )
-    return copy
 
 
 class Store:
@@ -116,12 +44,12 @@ class Store:
         # Where the index is read from: `path`, or a copy of it when `path` is read-only.
         self.read_from = path
         try:
-            self._client = _connect(path, url)
+            self._client = connect(path, url)
         except StoreUnavailable:
-            if url or not _read_only(path):
+            if url or not read_only_directory(path):
                 raise
-            self.read_from = _writable_copy(path)
-            self._client = _connect(self.read_from, None)
+            self.read_from = writable_copy(path)
+            self._client = connect(self.read_from, None)
         self._cols: dict[str, Any] = {}
 
     @property
@@ -290,7 +218,7 @@ class Store:
                     metadatas=[r[2] for r in rows],
                     embeddings=np.stack([r[3] for r in rows]).astype(np.float32),
                 )
-        meta = _source_meta(record)
+        meta = record_meta(record)
         self._call(
             self._col("-sources", False).upsert,
             ids=[record.source.id],
@@ -309,7 +237,7 @@ class Store:
             metas = [relabelled(m, record.source) for m in got["metadatas"]]
             self._batched(col.update, ids=got["ids"], metadatas=metas)
         col = self._col("-sources", False)
-        self._call(col.update, ids=[record.source.id], metadatas=[_source_meta(record)])
+        self._call(col.update, ids=[record.source.id], metadatas=[record_meta(record)])
         self.bump(corpus)
 
     def _drop_stale(self, source_id: str, keep_version: str | None) -> int:
@@ -352,7 +280,7 @@ class Store:
     def records(self) -> dict[str, SourceRecord]:
         """Every committed source, by id."""
         got = self._call(self._col("-sources", False).get, include=["metadatas"])
-        return {i: _record(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        return {i: record_of(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
     def tallies(self) -> dict[tuple[str, str], list[Tally]]:
         """Every stored language tally, by (source, version), committed or not; none in an
@@ -460,26 +388,3 @@ class Store:
                 got["ids"], got["embeddings"], got["metadatas"], got["documents"], strict=True
             )
         }
-
-
-def _source_meta(r: SourceRecord) -> dict[str, Any]:
-    return {
-        **r.source.to_flat(),
-        "version": r.version,
-        "path": r.path,
-        "chars": r.chars,
-        "passages": r.passages,
-        "ingested_at": r.ingested_at,
-    }
-
-
-def _record(source_id: str, m: dict[str, Any]) -> SourceRecord:
-    src = Source.from_flat(source_id, m)
-    return SourceRecord(
-        source=src,
-        version=str(m.get("version", "")),
-        path=str(m.get("path", "")),
-        chars=int(m.get("chars", 0)),
-        passages=int(m.get("passages", 0)),
-        ingested_at=float(m.get("ingested_at", time.time())),
-    )

@@ -1,0 +1,67 @@
+"""Opening Chroma: embedded at a directory or a server at a URL, and a read-only index read
+from a private copy. Every failure is a StoreUnavailable that says the fix."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from typing import Any
+from urllib.parse import urlparse
+
+from assistant.errors import StoreUnavailable
+
+
+def connect(path: str, url: str | None) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if url:
+            u = urlparse(url if "://" in url else f"http://{url}")
+            if not u.hostname:
+                raise StoreUnavailable(
+                    f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8000"
+                )
+            return chromadb.HttpClient(
+                host=u.hostname,
+                port=u.port or (443 if u.scheme == "https" else 8000),
+                ssl=u.scheme == "https",
+                settings=chroma_settings,
+            )
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
+    except StoreUnavailable:
+        raise
+    except Exception as exc:  # chromadb raises bare ValueError/ConnectionError/RuntimeError here
+        where = f"the Chroma server at {url}" if url else f"the index at {path}"
+        fix = (
+            "start it with `chroma run --path DIR --host 127.0.0.1 --port PORT`"
+            if url
+            else "check that this process may read and write it; if it is damaged, rebuild it "
+            "with `assistant ingest data/corpus` into a new directory (`--index NEW`; nothing "
+            "is deleted for you)"
+        )
+        raise StoreUnavailable(f"cannot open {where} ({type(exc).__name__}: {exc}); {fix}") from exc
+
+
+def read_only_directory(path: str) -> bool:
+    """An existing index directory this process may not write (a read-only mount, say)."""
+    return os.path.isdir(path) and not os.access(path, os.W_OK)
+
+
+def writable_copy(path: str) -> str:
+    """A private copy of a read-only index to read from: Chroma's SQLite writes even to open a
+    database (its journal), so a read-only directory cannot be opened in place."""
+    folder = tempfile.mkdtemp(prefix="assistant-readonly-index-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a snapshot for this process
+    copy = os.path.join(folder, "index")
+    shutil.copytree(path, copy, ignore=shutil.ignore_patterns("jobs"))
+    print(
+        f"note: the index at {path} is read-only; reading a snapshot of it at {copy} "
+        "(documents cannot be added or deleted; later changes by another writer are not seen)",
+        file=sys.stderr,
+    )
+    return copy
