@@ -8,15 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.answering.figures import find_quantities, quantities_missing
+from assistant.answering.markdown import SafeMarkdown, safe_markdown
 from assistant.answering.text import (
-    SafeMarkdown,
     cut,
     export,
     full,
     linked,
     read_references,
     references,
-    safe_markdown,
 )
 from assistant.schema import Answer, Citation
 

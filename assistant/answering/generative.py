@@ -1,7 +1,7 @@
 """The generative answerer: any OpenAI-compatible chat endpoint, through llama-index's OpenAILike.
 
 The retrieved passages go into prompts/answer.user.md numbered [1]…[k] with their source, side and
-voice. The reply is made safe Markdown as it streams (text.SafeMarkdown: no raw HTML, images or
+voice. The reply is made safe Markdown as it streams (markdown.SafeMarkdown: no raw HTML, images or
 links), a marker that names no passage is removed and reported, and each sentence is attributed
 (claims.py): each citation quotes, verbatim and with its offsets, the sentence of its passage that
 best supports a sentence citing it, and a sentence its cited passages do not support is flagged.
@@ -23,7 +23,8 @@ from . import final
 from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
 from .claims import Elsewhere, Embed, attribute_retrieval
 from .evidence import NO_ANSWER, Evidence, abstain, abstention
-from .text import MARKER, UNSUPPORTED, SafeMarkdown, inert, inert_but_markers, markers
+from .markdown import SafeMarkdown
+from .text import MARKER, UNSUPPORTED, inert, inert_but_markers, markers
 
 
 def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> Any:
