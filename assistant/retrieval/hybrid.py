@@ -164,16 +164,13 @@ class Retriever:
         with _timed(timings, "refresh_ms"):
             snap = self.snapshot()  # this query reads this snapshot alone, whatever refreshes
             snap.check(filters)
-        if query_language is None:
-            query_language = (
-                detect(query, self.languages) if len(self.languages) > 1 else UNDETERMINED
-            )
+        if query_language is None and len(self.languages) > 1:
+            query_language = detect(query, self.languages)
+        query_language = query_language or UNDETERMINED
         pool = max(3 * k, 24)
         with _timed(timings, "embed_ms"):
             qv = (
-                self.embedder.queries([query])[0]
-                if mode != "bm25"
-                else np.zeros(self.embedder.dim, np.float32)
+                self.embedder.queries([query])[0] if mode != "bm25" else np.zeros(self.embedder.dim)
             )
         passages, best_sentence = Hits(), Hits()
         hits: list[tuple[str, float]] = []
@@ -201,11 +198,6 @@ class Retriever:
             snap, fused, len(fused) if balance else pool, dense, best, lexical, relevance
         )
         chosen = balanced(ranked, k) if balance else ranked[:k]
-        by_side = {side: unseen.get(side, float("-inf")) for side in searched}
-        for pid, m in relevance.items():
-            side = snap.side(pid)
-            if side in by_side:
-                by_side[side] = max(by_side[side], m)
         found = Retrieval(
             chosen,
             qv,
@@ -214,7 +206,9 @@ class Retriever:
             timings,
             snap.records,
             snap.sides,
-            side_relevance=by_side if mode != "bm25" else {},
+            side_relevance=_side_relevance(snap, searched, relevance, unseen)
+            if mode != "bm25"
+            else {},
             filters=filters,
             sides_not_searched=[
                 s for s in snap.sides if s != UNKNOWN and s in snap.present and s not in searched
@@ -378,6 +372,19 @@ class Retriever:
             if sim > best.cosines.get(pid, -1.0):
                 best.cosines[pid] = sim
         return best, hits
+
+
+def _side_relevance(
+    snap: Snapshot, searched: list[str], relevance: dict[str, float], unseen: dict[str, float]
+) -> dict[str, float]:
+    """Each searched side → the most relevance any of its passages can have: its best
+    candidate's margin, or what an unseen row of it could score (Retrieval.side_relevance)."""
+    by_side = {side: unseen.get(side, float("-inf")) for side in searched}
+    for pid, m in relevance.items():
+        side = snap.side(pid)
+        if side in by_side:
+            by_side[side] = max(by_side[side], m)
+    return by_side
 
 
 @contextmanager
