@@ -170,7 +170,9 @@ class Retriever:
         pool = max(3 * k, 24)
         with _timed(timings, "embed_ms"):
             qv = (
-                self.embedder.queries([query])[0] if mode != "bm25" else np.zeros(self.embedder.dim)
+                self.embedder.queries([query])[0]
+                if mode != "bm25"
+                else np.zeros(self.embedder.dim, np.float32)
             )
         passages, best_sentence = Hits(), Hits()
         hits: list[tuple[str, float]] = []
