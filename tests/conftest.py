@@ -220,3 +220,26 @@ def finished_job(client: object, response: object, timeout: float = 300) -> dict
         time.sleep(0.2)
         job = client.get(job["status_url"], headers=auth).json()
     return job
+
+
+def chat_ask(client: object, question: str) -> tuple[str, str]:
+    """The chat page's /ask through gradio_client, as docs/embedding.md shows it: the reply's
+    text and the cited-sources panel's HTML."""
+    chat, panel, *_ = client.predict(  # type: ignore[attr-defined]
+        question, [], [], [], [], "extractive", api_name="/ask"
+    )
+    reply = chat[-1]["content"]
+    text = reply if isinstance(reply, str) else " ".join(p.get("text", "") for p in reply)
+    return text, panel
+
+
+def mcp_stdio(index: Path, **env: str) -> object:
+    """`assistant mcp` over stdio on an index, as an MCP host starts it (StdioServerParameters)."""
+    from mcp.client.stdio import StdioServerParameters
+
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "assistant", "--index", str(index), "mcp"],
+        env={**os.environ, "OMP_NUM_THREADS": "2", **env},
+        cwd=REPO,
+    )

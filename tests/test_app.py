@@ -8,7 +8,7 @@ import pytest
 
 from assistant import Assistant, Settings
 
-from .conftest import free_port
+from .conftest import chat_ask, free_port
 
 
 def test_building_the_apps_starts_nothing_and_writes_nothing(
@@ -73,12 +73,7 @@ def test_gradio_client_gets_a_cited_answer(served: str) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from gradio_client import Client
 
-    client = Client(served, verbose=False)
-    chat, panel, _opener, _box = client.predict(
-        "Où Kaneko a-t-il été blessé ?", [], [], [], [], "extractive", api_name="/ask"
-    )
-    reply = chat[-1]["content"]
-    text = reply if isinstance(reply, str) else " ".join(p.get("text", "") for p in reply)
+    text, panel = chat_ask(Client(served, verbose=False), "Où Kaneko a-t-il été blessé ?")
     assert "Avdeevka" in text and "[1]" in text
     assert "side-badge" in panel and "pro-Russia" in panel and "<mark>" in panel
 

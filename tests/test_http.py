@@ -16,7 +16,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.serve.http import create_api
 
-from .conftest import CORPUS, REPO, ThreadedServer, finished_job, spawn
+from .conftest import CORPUS, REPO, ThreadedServer, chat_ask, finished_job, spawn
 
 
 class Server(ThreadedServer):
@@ -326,11 +326,7 @@ def test_openai_follow_up_without_an_llm(api: str) -> None:
 def test_gradio_client_on_the_mounted_chat(api: str) -> None:
     from gradio_client import Client
 
-    chat, panel, _, _ = Client(api + "/ui/", verbose=False).predict(
-        "日本2024年的军费预算是多少？", [], [], [], [], "extractive", api_name="/ask"
-    )
-    reply = chat[-1]["content"]
-    text = reply if isinstance(reply, str) else " ".join(p.get("text", "") for p in reply)
+    text, panel = chat_ask(Client(api + "/ui/", verbose=False), "日本2024年的军费预算是多少？")
     assert "559" in text and "pro-Ukraine" in panel
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 
 from assistant import Assistant, Settings
 
-from .conftest import REPO, ThreadedServer
+from .conftest import ThreadedServer, mcp_stdio
 from .scripted_openai import ScriptedOpenAIServer
 
 AID = "How much aid has Japan given Ukraine?"
@@ -215,15 +213,7 @@ def check_mcp(out: dict[str, Any]) -> None:
 
 
 def test_mcp_server_over_stdio(index_dir: Path) -> None:
-    from mcp.client.stdio import StdioServerParameters
-
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "assistant", "--index", str(index_dir), "mcp"],
-        env={**os.environ, "OMP_NUM_THREADS": "2"},
-        cwd=REPO,
-    )
-    check_mcp(asyncio.run(_use_mcp(params)))
+    check_mcp(asyncio.run(_use_mcp(mcp_stdio(index_dir))))
 
 
 def test_mcp_server_over_http_behind_the_keys(index_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]

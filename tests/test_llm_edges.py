@@ -23,7 +23,7 @@ from assistant import Answer, Assistant, Settings
 from assistant.answering.text import MARKER, read_references
 from assistant.serve.http import create_api
 
-from .conftest import REPO, ThreadedServer
+from .conftest import REPO, ThreadedServer, mcp_stdio
 from .scripted_openai import ScriptedOpenAIServer
 
 AID = "How much aid has Japan given Ukraine?"
@@ -214,19 +214,10 @@ def test_mcp_ask_in_llm_mode(
     index_dir: Path, llm: ScriptedOpenAIServer, llm_assistant: Assistant
 ) -> None:
     from mcp.client import Client
-    from mcp.client.stdio import StdioServerParameters
 
     llm.script(grounded_reply(llm_assistant, llm))
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "assistant", "--index", str(index_dir), "mcp"],
-        env={
-            **os.environ,
-            "ASSISTANT_LLM_BASE_URL": llm.base_url,
-            "ASSISTANT_LLM_MODEL": llm.model,
-            "OMP_NUM_THREADS": "2",
-        },  # fmt: skip
-        cwd=REPO,
+    params = mcp_stdio(
+        index_dir, ASSISTANT_LLM_BASE_URL=llm.base_url, ASSISTANT_LLM_MODEL=llm.model
     )
 
     async def ask() -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.serve.http import create_api
 
-from .conftest import CORPUS, ThreadedServer, finished_job, spawn
+from .conftest import CORPUS, ThreadedServer, chat_ask, finished_job, spawn
 
 # One sentence, so that the quote answering the question carries every kind of markup.
 HOSTILE = (
@@ -72,8 +72,8 @@ def test_the_chat_and_its_gradio_api_need_a_key(
         )  # admin needs admin key
 
     reader = Client(url + "/ui/", auth=("analyst", "reader-key-0123456789"), verbose=False)
-    chat, *_ = reader.predict("Who is Bezpalko?", [], [], [], [], "extractive", api_name="/ask")
-    assert "[1]" in str(chat[-1]["content"])
+    text, _ = chat_ask(reader, "Who is Bezpalko?")
+    assert "[1]" in text
     forged = tmp_path / "004_c6b0d4f86fb433b5.txt"
     forged.write_text("Forged text that would replace a bundled source.", encoding="utf-8")
     fields = {"outlet": "Forged", "replace": True}
