@@ -100,10 +100,15 @@ class ExtractiveAnswerer:
         `claim`: the question puts a claim (evidence.is_claim), so every side with a relevant
         passage argues it."""
         pool = _pool(evidence, retrieval)
+        return self._quotes(pool, self.speaking(pool, question_language, claim), question_language)
+
+    def _quotes(
+        self, pool: list[Evidence], speaking: list[str], question_language: str
+    ) -> list[Evidence]:
+        """select() on a pool whose speaking sides are known (best first)."""
         if not pool:
             return []
         top = pool[0].score
-        speaking = self.speaking(pool, question_language, claim)
         ranked: dict[str, list[Evidence]] = {}
         for side in speaking:  # best side first
             of_side = [e for e in pool if e.side == side]
@@ -155,9 +160,9 @@ class ExtractiveAnswerer:
         why = abstention(question, retrieval)
         if why is not None:
             return abstain(question, retrieval, why, self.name)
-        evidence = score(question, retrieval, retrieval.relevant())
-        claim = is_claim(question)
-        chosen = self.select(evidence, retrieval, question_language, claim)
+        pool = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
+        speaking = self.speaking(pool, question_language, is_claim(question))
+        chosen = self._quotes(pool, speaking, question_language)
         if not chosen:
             return abstain(
                 question, retrieval, "no relevant passage holds a quotable sentence", self.name
@@ -176,8 +181,7 @@ class ExtractiveAnswerer:
             sides_without_evidence=sides_without_evidence(citations, retrieval),
             disagreements=disagreements(citations),
         )
-        pool = _pool(evidence, retrieval)
-        speaking = set(self.speaking(pool, question_language, claim))
+        # Sides with relevant passages whose sentences do not speak to the question.
         off_point = [
             side
             for side in dict.fromkeys(e.side for e in pool)
