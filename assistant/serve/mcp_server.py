@@ -187,4 +187,12 @@ def serve(assistant: Assistant, http: str | None = None) -> None:
     host, _, port = http.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--http wants HOST:PORT, e.g. 127.0.0.1:8765; got {http!r}")
-    uvicorn.run(http_app(assistant, host), host=host, port=int(port), log_level="warning")
+    from assistant.serve.http import SHUTDOWN_GRACE_S
+
+    uvicorn.run(
+        http_app(assistant, host),
+        host=host,
+        port=int(port),
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )

@@ -87,12 +87,20 @@ class Store:
             and exc.errno in (errno.ENOSPC, errno.EFBIG)
             or any(
                 marker in text
-                for marker in ("disk is full", "disk i/o", "no space", "file too large")
+                # Chroma applies new rows to its segments after writing its log ("compaction"):
+                # on a full disk that step fails with Chroma's own error, not the OS's.
+                for marker in (
+                    "disk is full",
+                    "disk i/o",
+                    "no space",
+                    "file too large",
+                    "error in compaction",
+                )
             )
         ):
             return StoreUnavailable(
                 f"the index at {self.url or self.path} could not be written: the disk is full or a "
-                f"file-size limit was hit ({type(exc).__name__}). Free space and re-run "
+                f"file-size limit was hit ({type(exc).__name__}: {exc}). Free space and re-run "
                 "`assistant ingest`; sources whose writing failed were not committed and are not "
                 "searchable"
             )

@@ -265,10 +265,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import uvicorn
 
-    from assistant.serve.http import create_chat, log_config
+    from assistant.serve.http import SHUTDOWN_GRACE_S, create_chat, log_config
 
     print(f"the chat: http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    uvicorn.run(create_chat(assistant), host=args.host, port=args.port, log_config=log_config())
+    uvicorn.run(
+        create_chat(assistant),
+        host=args.host,
+        port=args.port,
+        log_config=log_config(),
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
     return 0
 
 
