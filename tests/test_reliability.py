@@ -146,7 +146,7 @@ def test_full_disk_during_ingest_is_clear_and_leaves_nothing_half_written(
     assert out.returncode == 2, out.stdout + out.stderr
     assert "disk is full" in out.stderr and "re-run `assistant ingest`" in out.stderr
     after = Assistant(Settings.resolve(index_path=index, env={}), embedder=embedder)
-    assert set(after.retriever.records()) == {"004_c6b0d4f86fb433b5"}
+    assert set(after.snapshot().records) == {"004_c6b0d4f86fb433b5"}
     assert all(
         h.source_id == "004_c6b0d4f86fb433b5"
         for h in after.search("Putin partial mobilization referendums", k=10)

@@ -115,7 +115,7 @@ def test_unicode_names_get_distinct_readable_ids_and_a_taken_id_is_409(
             assert job["state"] == "done", job
             ids.append(job["source_id"])
         assert ids == ["доклад", "отчёт", "日本"]
-        assert {"доклад", "отчёт", "日本"} <= set(a.retriever.records())
+        assert {"доклад", "отчёт", "日本"} <= set(a.snapshot().records)
 
         bundled = "004_c6b0d4f86fb433b5"
         before = a.source(bundled)[1]
@@ -208,7 +208,7 @@ def test_health_and_asks_answer_while_a_large_document_ingests(
         assert seen_running and len(latencies) >= 2, (job, latencies)
         assert job["state"] == "done", job
         assert max(latencies) < 15, latencies  # not blocked behind the ingest (it takes longer)
-        assert "sumy" in a.retriever.records()
+        assert "sumy" in a.snapshot().records
 
 
 @pytest.mark.slow  # spawns a server twice
@@ -295,7 +295,7 @@ def test_a_chunked_body_cannot_pass_the_limit(open_server: tuple[str, Assistant]
             yield b"Japan. " * 1200
         yield b"\r\n--b--\r\n"
 
-    before = set(a.retriever.records())
+    before = set(a.snapshot().records)
     small = Assistant(
         Settings.resolve(index_path=a.settings.index_path, max_upload_mb=1, env={}),
         embedder=a.embedder,
@@ -308,7 +308,7 @@ def test_a_chunked_body_cannot_pass_the_limit(open_server: tuple[str, Assistant]
             timeout=120,
         )
     assert r.status_code == 413, r.text
-    assert set(a.retriever.records()) == before
+    assert set(a.snapshot().records) == before
 
 
 @pytest.mark.parametrize("question", ["???", "🙂🙂🙂", "!!! ...", "\u0000\u0000"])

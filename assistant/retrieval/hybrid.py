@@ -32,7 +32,6 @@ from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import Store
-from assistant.store.records import SourceRecord
 from assistant.store.rows import parse, passage_of, sentence_ids
 
 from .fairness import Hits, nearest
@@ -101,9 +100,6 @@ class Retriever:
         self.refresh()
         return self._snapshot
 
-    def records(self) -> dict[str, SourceRecord]:
-        return self.snapshot().records
-
     @property
     def centroids(self) -> Centroids:
         """The language centroids of the committed sources."""
@@ -166,14 +162,9 @@ class Retriever:
             snap.check(filters)
         if query_language is None and len(self.languages) > 1:
             query_language = detect(query, self.languages)
-        query_language = query_language or UNDETERMINED
-        pool = max(3 * k, 24)
+        query_language, pool = query_language or UNDETERMINED, max(3 * k, 24)
         with _timed(timings, "embed_ms"):
-            qv = (
-                self.embedder.queries([query])[0]
-                if mode != "bm25"
-                else np.zeros(self.embedder.dim, np.float32)
-            )
+            qv = self._query_vector(query, mode)
         passages, best_sentence = Hits(), Hits()
         hits: list[tuple[str, float]] = []
         base_p, base_s = self._baselines(snap, qv, query_language) if mode != "bm25" else ({}, {})
@@ -191,36 +182,43 @@ class Retriever:
             with _timed(timings, "bm25_ms"):
                 lexical = bm25_scores(snap, query, pool, filters, [*dense, *best])
         fused = fuse(snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair)
-        relevance = {
-            pid: margin(cos, query_language, snap.language(pid) or "und", *self.thresholds)
-            for pid, cos in dense.items()
-        }
+        relevance = self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = self._ranked(
             snap, fused, len(fused) if balance else pool, dense, best, lexical, relevance
         )
         chosen = balanced(ranked, k) if balance else ranked[:k]
         found = Retrieval(
-            chosen,
-            qv,
-            max(relevance.values(), default=float("-inf")),
-            hits,
-            timings,
-            snap.records,
-            snap.sides,
-            side_relevance=_side_relevance(snap, searched, relevance, unseen)
-            if mode != "bm25"
-            else {},
+            chosen, qv, max(relevance.values(), default=float("-inf")), hits, timings,
+            snap.records, snap.sides,
+            side_relevance=(
+                _side_relevance(snap, searched, relevance, unseen) if mode != "bm25" else {}
+            ),
             filters=filters,
             sides_not_searched=[
                 s for s in snap.sides if s != UNKNOWN and s in snap.present and s not in searched
             ],
-        )
+        )  # fmt: skip
         if sentences != "none":
             with _timed(timings, "sentences_ms"):
                 of = chosen if sentences == "all" else found.relevant()
                 found.sentences = self.store.sentences(sentence_ids(of))
         return found
+
+    def _query_vector(self, query: str, mode: str) -> np.ndarray:
+        """The query's vector; a placeholder of zeros for a BM25-only search (nothing dense)."""
+        if mode == "bm25":
+            return np.zeros(self.embedder.dim, np.float32)
+        return self.embedder.queries([query])[0]
+
+    def _relevance(
+        self, snap: Snapshot, dense: dict[str, float], query_language: str
+    ) -> dict[str, float]:
+        """Passage id → its relevance margin for the question's language (relevance.margin)."""
+        return {
+            pid: margin(cos, query_language, snap.language(pid) or UNDETERMINED, *self.thresholds)
+            for pid, cos in dense.items()
+        }
 
     def _dense(
         self,

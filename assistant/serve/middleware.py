@@ -110,51 +110,15 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-
-        secure = _https(scope)
-
-        async def send_with_csp(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (k, _same_site(v, secure) if k.lower() == b"set-cookie" else v)
-                    for k, v in message.get("headers", [])
-                ]
-                headers.append((b"content-security-policy", CSP.encode()))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                message["headers"] = headers
-            await send(message)
-
+        send_with_csp = _with_policy(send, _https(scope))
         path: str = scope.get("path", "")
         client = (scope.get("client") or ("unknown", 0))[0]
         login = path.rstrip("/").endswith("/login")
         presented = presented_key({k.decode("latin-1"): v.decode("latin-1")
                                    for k, v in scope.get("headers", [])})  # fmt: skip
-        # Only guesses are held back: a login, or a key that is not valid. A valid key, a
-        # session and a request with no key go on as usual, so one guesser behind a shared
-        # address (a proxy, a NAT) does not lock the others out.
-        wait = self.failures.retry_after(client)
-        if wait and (login or (presented is not None and self.keys.role(presented) is None)):
-            await _error(
-                send_with_csp, 429, "TooManyFailures",
-                f"too many failed keys or passwords from this address; try again in {wait} s",
-                retry_after=wait,
-            )  # fmt: skip
-            return
-        origin = _origin(scope)
-        if (
-            origin is not None
-            and scope.get("method") not in ("GET", "HEAD", "OPTIONS")
-            and origin not in self.origins
-            and not _same_origin(origin, scope)
-        ):
-            # A page of another site sending a write (an ask, an upload, a login: CSRF) is
-            # refused whatever it carries; browsers always send Origin with such requests.
-            await _error(
-                send_with_csp, 403, "CrossSiteRequest",
-                f"requests from another site ({origin}) may not change anything here; to allow "
-                "that site, list it in ASSISTANT_ALLOWED_ORIGINS. If that is this server behind a "
-                "proxy, have the proxy pass the Host header (nginx: proxy_set_header Host $host)",
-            )  # fmt: skip
+        refusal = self._refusal(scope, client, login, presented)
+        if refusal is not None:
+            await _error(send_with_csp, *refusal)
             return
 
         async def send_counting(message: Message) -> None:
@@ -167,30 +131,87 @@ class Guard:
                 self.failures.failed(client)
             await send_with_csp(message)
 
-        limit = self.limit(path)
+        await self._checked_body(scope, receive, send_with_csp, send_counting, self.limit(path))
+
+    def _refusal(
+        self, scope: Scope, client: str, login: bool, presented: str | None
+    ) -> tuple[int, str, str, int | None] | None:
+        """(status, kind, message, retry after) for a request refused before it is read:
+        a guesser held back, or a write from another site; None for one that goes on."""
+        # Only guesses are held back: a login, or a key that is not valid. A valid key, a
+        # session and a request with no key go on as usual, so one guesser behind a shared
+        # address (a proxy, a NAT) does not lock the others out.
+        wait = self.failures.retry_after(client)
+        if wait and (login or (presented is not None and self.keys.role(presented) is None)):
+            return (
+                429, "TooManyFailures",
+                f"too many failed keys or passwords from this address; try again in {wait} s",
+                wait,
+            )  # fmt: skip
+        origin = _origin(scope)
+        if (
+            origin is not None
+            and scope.get("method") not in ("GET", "HEAD", "OPTIONS")
+            and origin not in self.origins
+            and not _same_origin(origin, scope)
+        ):
+            # A page of another site sending a write (an ask, an upload, a login: CSRF) is
+            # refused whatever it carries; browsers always send Origin with such requests.
+            return (
+                403, "CrossSiteRequest",
+                f"requests from another site ({origin}) may not change anything here; to allow "
+                "that site, list it in ASSISTANT_ALLOWED_ORIGINS. If that is this server behind a "
+                "proxy, have the proxy pass the Host header (nginx: proxy_set_header Host $host)",
+                None,
+            )  # fmt: skip
+        return None
+
+    async def _checked_body(
+        self, scope: Scope, receive: Receive, refuse: Send, send: Send, limit: int
+    ) -> None:
+        """Pass the request on if its body is within `limit` and, when JSON, well formed;
+        else answer 413 or 400 through `refuse`."""
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
-            await _error(send_with_csp, 413, "TooLarge", _too_large(int(length), limit))
+            await _error(refuse, 413, "TooLarge", _too_large(int(length), limit))
             return
         is_json = _is_json(headers.get(b"content-type", b""))
         has_body = scope.get("method") in ("POST", "PUT", "PATCH")
-        if has_body and (is_json or not length.isdigit()):
-            # A JSON body (KiB) is read to be checked; a body without Content-Length (chunked)
-            # is read up to the limit, since nothing else bounds it. Then replayed to the app.
-            # (A declared length is enforced by the HTTP server's framing.)
-            try:
-                body = await _read(receive, limit)
-            except BodyTooLarge:
-                await _error(send_with_csp, 413, "TooLarge", _too_large(None, limit))
-                return
-            problem = _json_problem(body) if is_json else None
-            if problem:
-                await _error(send_with_csp, 400, "InvalidRequest", problem)
-                return
-            await self.app(scope, _replay(body, receive), send_counting)
+        if not (has_body and (is_json or not length.isdigit())):
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send_counting)
+        # A JSON body (KiB) is read to be checked; a body without Content-Length (chunked) is
+        # read up to the limit, since nothing else bounds it. Then replayed to the app. (A
+        # declared length is enforced by the HTTP server's framing.)
+        try:
+            body = await _read(receive, limit)
+        except BodyTooLarge:
+            await _error(refuse, 413, "TooLarge", _too_large(None, limit))
+            return
+        problem = _json_problem(body) if is_json else None
+        if problem:
+            await _error(refuse, 400, "InvalidRequest", problem)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _with_policy(send: Send, secure: bool) -> Send:
+    """`send` with the content security policy and nosniff added to every response, and its
+    cookies made SameSite (and Secure behind HTTPS)."""
+
+    async def send_with_csp(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [
+                (k, _same_site(v, secure) if k.lower() == b"set-cookie" else v)
+                for k, v in message.get("headers", [])
+            ]
+            headers.append((b"content-security-policy", CSP.encode()))
+            headers.append((b"x-content-type-options", b"nosniff"))
+            message["headers"] = headers
+        await send(message)
+
+    return send_with_csp
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

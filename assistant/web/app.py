@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,17 +107,21 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
     return respond
 
 
-def exporter(folder: Path) -> Callable[..., Any]:
+def exporter() -> Callable[..., Any]:
     """The Export button's file: the conversation as Markdown with every answer's references
-    (answering/text.export), written under `folder` (Gradio serves it from its cache)."""
+    (answering/text.export), written under a temporary folder made at the first export (building
+    the page creates nothing; Gradio serves the file from its cache)."""
+    folder: list[Path] = []
 
     def export_file(answers: list[Answer] | None, request: gr.Request) -> Any:
         if not answers:
             return gr.update(value=None, interactive=False)
+        if not folder:
+            folder.append(Path(tempfile.mkdtemp(prefix="assistant-export-")))
         stamp = time.strftime("%Y-%m-%d %H:%M")
         # One file per session, rewritten after each answer.
         session = getattr(request, "session_hash", None) or uuid.uuid4().hex
-        path = folder / f"conversation-{safe_id(str(session))[:40]}.md"
+        path = folder[0] / f"conversation-{safe_id(str(session))[:40]}.md"
         path.write_text(export(answers, f"Conversation, exported {stamp}"), encoding="utf-8")
         return gr.update(value=str(path), interactive=True)
 
@@ -167,14 +172,11 @@ def create_app(
     keys = keys or Keys()
     jobs = jobs or Jobs(assistant)
 
-    def open_source(key: str | None) -> str:
-        if not key:
-            return ""
-        source_id, start, end = key.rsplit(":", 2)
-        return document_html(assistant, source_id, int(start), int(end))
-
     def admin_only(request: gr.Request) -> Any:
         return gr.update(visible=keys.session_is_admin(getattr(request, "username", None)))
+
+    def current_sources() -> Any:
+        return gr.update(choices=source_choices(assistant))
 
     # No telemetry: the page is for people's research questions, and the product runs offline.
     # Gradio's cache (uploads, exports) is emptied of files older than an hour, every hour.
@@ -189,59 +191,79 @@ def create_app(
         )
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
-                box = gr.Textbox(
-                    placeholder="Ask a question…", show_label=False, elem_id="question"
-                )
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary", elem_id="ask")
-                    clear = gr.Button("Clear conversation", elem_id="clear")
-                    download = gr.DownloadButton(
-                        "Export (Markdown)", interactive=False, elem_id="export"
-                    )
-                gr.Examples(EXAMPLES, inputs=box)
+                chat = _conversation()
             with gr.Column(scale=2):
                 mode, side, language, source = controls(assistant)
         adder = add_documents(assistant, keys, jobs, list(assistant.sides()), source)
-        gr.Markdown("### Cited sources")
-        panel = gr.HTML(elem_id="sources-panel")
-        opener = gr.Dropdown([], label="Open a cited source document", elem_id="open-source")
-        document = gr.HTML(elem_id="document")
-        gr.HTML(f"<style>{CSS}</style>")
-
-        respond = responder(assistant)
-        answers = gr.State([])  # this session's answers, for the Export button
-        export_file = exporter(Path(tempfile.mkdtemp(prefix="assistant-export-")))
-        inputs = [box, chatbot, side, language, source, mode, answers]
-        outputs = [chatbot, panel, opener, box, answers]
-        for event in (
-            box.submit(respond, inputs, outputs, api_name="ask"),
-            send.click(respond, inputs, outputs, api_visibility="private"),
-        ):
-            event.then(export_file, answers, download, api_visibility="private")
-        clear.click(
-            lambda: (
-                [],
-                "",
-                gr.update(choices=[], value=None),
-                "",
-                [],
-                gr.update(value=None, interactive=False),
-            ),
-            None,
-            [chatbot, panel, opener, document, answers, download],
-            api_visibility="private",
-        )
-        opener.change(open_source, opener, document, api_visibility="private")
+        _answering(assistant, chat, [side, language, source, mode])
         demo.load(admin_only, None, adder, api_visibility="private")
-
-        def current_sources() -> Any:
-            return gr.update(choices=source_choices(assistant))
-
         # Documents added since start-up (by any client, or `assistant ingest`) appear.
         demo.load(current_sources, None, source, api_visibility="private")
         source.focus(current_sources, None, source, api_visibility="private")
     return demo
+
+
+@dataclass
+class _Conversation:
+    """The page's conversation: the chat, the question box and its buttons."""
+
+    chatbot: Any
+    box: Any
+    send: Any
+    clear: Any
+    download: Any
+
+
+def _conversation() -> _Conversation:
+    chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
+    box = gr.Textbox(placeholder="Ask a question…", show_label=False, elem_id="question")
+    with gr.Row():
+        send = gr.Button("Ask", variant="primary", elem_id="ask")
+        clear = gr.Button("Clear conversation", elem_id="clear")
+        download = gr.DownloadButton("Export (Markdown)", interactive=False, elem_id="export")
+    gr.Examples(EXAMPLES, inputs=box)
+    return _Conversation(chatbot, box, send, clear, download)
+
+
+def _answering(assistant: Assistant, chat: _Conversation, filters: list[Any]) -> None:
+    """The cited sources under the conversation, and the events that ask, export, clear and
+    open a cited document. `filters`: side, language, source and mode, as `respond` takes them."""
+    gr.Markdown("### Cited sources")
+    panel = gr.HTML(elem_id="sources-panel")
+    opener = gr.Dropdown([], label="Open a cited source document", elem_id="open-source")
+    document = gr.HTML(elem_id="document")
+    gr.HTML(f"<style>{CSS}</style>")
+
+    def open_source(key: str | None) -> str:
+        if not key:
+            return ""
+        source_id, start, end = key.rsplit(":", 2)
+        return document_html(assistant, source_id, int(start), int(end))
+
+    respond = responder(assistant)
+    answers = gr.State([])  # this session's answers, for the Export button
+    export_file = exporter()
+    inputs = [chat.box, chat.chatbot, *filters, answers]
+    outputs = [chat.chatbot, panel, opener, chat.box, answers]
+    for event in (
+        chat.box.submit(respond, inputs, outputs, api_name="ask"),
+        chat.send.click(respond, inputs, outputs, api_visibility="private"),
+    ):
+        event.then(export_file, answers, chat.download, api_visibility="private")
+    chat.clear.click(
+        lambda: (
+            [],
+            "",
+            gr.update(choices=[], value=None),
+            "",
+            [],
+            gr.update(value=None, interactive=False),
+        ),
+        None,
+        [chat.chatbot, panel, opener, document, answers, chat.download],
+        api_visibility="private",
+    )
+    opener.change(open_source, opener, document, api_visibility="private")
 
 
 def main(argv: list[str] | None = None) -> int:
