@@ -1,0 +1,201 @@
+"""The documents half of the `Assistant` facade: index, upload, delete and list sources, and the
+corpus's declarations. `Assistant` (core.py) inherits it, so `Assistant().ingest(...)` and
+`Assistant().sources()` are one object's methods; this class only keeps core.py to one concern
+(collaborators, search and ask) and is not used alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.config import Settings
+from assistant.errors import IndexNotBuilt, SourceExists, SourceNotFound
+from assistant.ingest.pipeline import (
+    IngestReport,
+    Progress,
+    checkpoint,
+    earlier_suggestion,
+    ingest_paths,
+    ingest_text,
+)
+from assistant.ingest.uploads import declared_upload, read_upload
+from assistant.inputs import check_source_id
+from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest
+from assistant.sources.model import Source
+from assistant.sources.suggest import Suggester
+from assistant.store.records import SourceRecord
+
+if TYPE_CHECKING:
+    from assistant.embedders import Embedder
+    from assistant.retrieval.snapshot import Snapshot
+    from assistant.store.chroma import Store
+
+
+class Documents:
+    """Index, upload, delete and list the sources of the Assistant's index."""
+
+    settings: Settings
+
+    if TYPE_CHECKING:  # provided by Assistant (core.py)
+
+        @property
+        def store(self) -> Store: ...
+        @property
+        def embedder(self) -> Embedder: ...
+        @property
+        def llm(self) -> Any: ...
+        def snapshot(self) -> Snapshot: ...
+        def refresh(self) -> None: ...
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        manifest: str | Path | None = None,
+        prune: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Index files and directories (see ingest/pipeline.ingest_paths)."""
+        report = ingest_paths(
+            [Path(p) for p in paths],
+            self.store,
+            self.embedder,
+            self.settings,
+            Path(manifest) if manifest else None,
+            prune,
+            progress,
+            self.llm,
+        )
+        self.refresh()
+        return report
+
+    def add_document(
+        self,
+        filename: str,
+        data: bytes,
+        fields: dict[str, Any] | None = None,
+        replace: bool = False,
+        progress: Progress | None = None,
+    ) -> str:
+        """Index one uploaded document with its manifest fields; returns its source id.
+
+        The id is the `id` field, else the file name's stem (letters of any script kept). An
+        id already indexed is refused (SourceExists) unless `replace` is true: an upload never
+        overwrites a source by accident. Raises BadDocument for unreadable content or text over
+        ASSISTANT_MAX_TEXT_CHARS, and ManifestError for bad fields. (The server runs the
+        steps apart: the check in the request, the reading and embedding in a job: jobs.py.)
+        """
+        declared = self.check_upload(filename, data, fields, replace)
+        source, text = self.read_upload(declared, filename, data)
+        self.index_upload(source, text, progress)
+        return source.id
+
+    def check_upload(
+        self, filename: str, data: bytes, fields: dict[str, Any] | None, replace: bool = False
+    ) -> Source:
+        """What an upload's request can check at once: the file's name, type and size, the
+        manifest fields, and whether its id is taken. Returns the Source the fields declare."""
+        source = declared_upload(filename, data, fields, self.corpus())
+        existing = self.snapshot().records.get(source.id) if self.store.exists() else None
+        if existing is not None and not replace:
+            raise SourceExists(
+                f"a source with id {source.id!r} is indexed already "
+                f"({existing.source.title or existing.source.id!r}); give this upload another "
+                "id (the 'id' field), or ask to replace it explicitly (replace=true)"
+            )
+        return source
+
+    def read_upload(
+        self,
+        declared: Source,
+        filename: str,
+        data: bytes,
+        check: Callable[[], None] | None = None,
+    ) -> tuple[Source, str]:
+        """An upload's text (at most ASSISTANT_MAX_TEXT_CHARS) and its Source completed from
+        the file's metadata. `check` is called while a PDF is read and may raise to abandon it.
+        Returns (source, text) for index_upload."""
+        return read_upload(
+            declared, filename, data, self.corpus(), self.settings.max_text_chars, check
+        )
+
+    def index_upload(
+        self, source: Source, text: str, progress: Progress | None = None
+    ) -> list[str]:
+        """Suggest a side if the upload is unlabelled, then embed and commit it (see
+        check_upload). Returns notes on the suggestion (an LLM proposal dropped, and why).
+
+        The suggestion is made here, not in check_upload, because an LLM may be asked: the
+        server runs this as a job, not inside the request."""
+        self.store.open_for_write(self.embedder.name, self.embedder.dim)
+        existing = self.snapshot().records.get(source.id)
+        earlier = earlier_suggestion(existing, text, self.settings, self.embedder.name)
+        check = checkpoint(progress, source.id)
+        source, notes = self.suggester().apply(source, text, earlier, check)
+        ingest_text(
+            text,
+            source,
+            self.store,
+            self.embedder,
+            self.settings,
+            path="",
+            corpus=None,
+            progress=progress,
+        )
+        self.refresh()
+        return notes
+
+    def delete_document(self, source_id: str) -> None:
+        """Remove a source and everything indexed from it."""
+        check_source_id(source_id)
+        if not self.store.delete_source(source_id):
+            raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
+        self.refresh()
+
+    def sources(self) -> list[SourceRecord]:
+        """Every indexed source with its labels, sorted by id."""
+        return [r for _, r in sorted(self.snapshot().records.items())]
+
+    def source(self, source_id: str) -> tuple[SourceRecord, str]:
+        """A source's record and its whole text (offsets of citations point into it)."""
+        check_source_id(source_id)
+        record = self.snapshot().records.get(source_id)
+        text = self.store.source_text(source_id) if record else None
+        if record is None or text is None:
+            raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
+        return record, text
+
+    def corpus(self) -> Corpus:
+        """The corpus's declarations without its sources: name, side vocabulary, outlets and
+        markers, as recorded in the index by the last ingest with a manifest; before there is an
+        index, as data/corpus/sources.toml (settings.corpus_path) declares them."""
+        try:
+            return self.store.recorded_corpus()
+        except IndexNotBuilt:
+            manifest = self.settings.corpus_path / MANIFEST_NAME
+            if manifest.is_file():
+                return dataclasses.replace(load_manifest(manifest), sources={})
+            return Corpus()
+
+    def sides(self) -> dict[str, str]:
+        """The side vocabulary (see corpus()); "unknown" is always in it."""
+        return self.corpus().sides
+
+    def outlets(self) -> dict[str, Outlet]:
+        """The outlets the corpus declares (see corpus()): an upload naming one, or from one of
+        its domains, takes its labels."""
+        return self.corpus().outlets
+
+    def suggester(self, corpus: Corpus | None = None) -> Suggester:
+        """Suggests sides for unlabelled documents: the corpus's markers, and the LLM if one is
+        configured (suggest.py)."""
+        corpus = corpus or self.corpus()
+        return Suggester(corpus.markers, corpus.sides, self.llm, self.settings.prompts_dir)
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+        """Build the index from settings.corpus_path if there is none yet."""
+        if self.store.exists():
+            return None
+        return self.ingest([self.settings.corpus_path], progress=progress)
