@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.retrieval.result import Retrieval
-from assistant.schema import Citation, SideSummary
+from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN
 from assistant.store.records import SourceRecord
 
@@ -92,3 +92,29 @@ def sides_without_evidence(citations: Sequence[Citation], retrieval: Retrieval) 
     quoted, is not named."""
     cited = {c.side for c in citations}
     return [s for s in retrieval.sides_without_evidence() if s not in cited]
+
+
+def cited_answer(
+    question: str,
+    text: str,
+    citations: list[Citation],
+    retrieval: Retrieval,
+    mode: str,
+    abstained: bool = False,
+    **extra: Any,
+) -> Answer:
+    """An Answer whose side summaries, disagreements and sides without evidence are derived from
+    its citations and its retrieval, the same way whichever answerer wrote the text. `extra`:
+    the Answer's other fields (the LLM's unsupported sentences, claims, dropped numbers)."""
+    return Answer(
+        question=question,
+        answer=text,
+        citations=citations,
+        sides=side_summaries(citations),
+        abstained=abstained,
+        mode=mode,
+        retrieved=retrieval.passages,
+        sides_without_evidence=sides_without_evidence(citations, retrieval) if citations else [],
+        disagreements=disagreements(citations),
+        **extra,
+    )

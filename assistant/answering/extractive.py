@@ -33,7 +33,7 @@ from assistant.store.records import SourceRecord
 from assistant.store.rows import sentence_ids
 
 from . import final
-from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
+from .citations import cited_answer, make_citation
 from .evidence import Evidence, abstain, abstention, is_claim, score
 from .text import inert, oneline
 
@@ -170,17 +170,7 @@ class ExtractiveAnswerer:
         # Citations are numbered in the order they are shown (select's order).
         citations = [make_citation(n, e, records.get(e.source_id)) for n, e in enumerate(chosen, 1)]
         text = compose(citations, records, sides)
-        answer = Answer(
-            question=question,
-            answer=text,
-            citations=citations,
-            sides=side_summaries(citations),
-            abstained=False,
-            mode=self.name,
-            retrieved=retrieval.passages,
-            sides_without_evidence=sides_without_evidence(citations, retrieval),
-            disagreements=disagreements(citations),
-        )
+        answer = cited_answer(question, text, citations, retrieval, self.name)
         # Sides with relevant passages whose sentences do not speak to the question.
         off_point = [
             side

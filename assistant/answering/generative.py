@@ -20,7 +20,7 @@ from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Passage
 
 from . import final
-from .citations import disagreements, make_citation, side_summaries, sides_without_evidence
+from .citations import cited_answer, make_citation
 from .claims import Elsewhere, Embed, attribute_retrieval
 from .evidence import NO_ANSWER, Evidence, abstain, abstention
 from .markdown import SafeMarkdown
@@ -176,20 +176,11 @@ class GenerativeAnswerer:
                 "source, or their cited passages do not support them:\n\n"
                 + "".join(f"- {inert_but_markers(c.text)} — {inert(c.why)}\n" for c in unsupported)
             )
-        return Answer(
-            question=question,
-            answer=shown,
-            citations=used,
-            sides=side_summaries(used),
-            abstained=abstained,
-            mode=self.name,
-            retrieved=passages,
-            sides_without_evidence=sides_without_evidence(used, retrieval) if used else [],
-            disagreements=disagreements(used),
-            unsupported_sentences=[c.text for c in unsupported],
-            claims=claims,
+        return cited_answer(
+            question, shown, used, retrieval, self.name, abstained,
+            unsupported_sentences=[c.text for c in unsupported], claims=claims,
             dropped_citations=dropped,
-        )
+        )  # fmt: skip
 
 
 def _deltas(llm: Any, messages: list[Any]) -> Iterator[str]:
