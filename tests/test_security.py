@@ -17,7 +17,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.serve.http import create_api
 
-from .conftest import CORPUS, ThreadedServer, chat_ask, finished_job, spawn
+from .conftest import CORPUS, ThreadedServer, chat_ask, finished_job, keyed_assistant, spawn
 
 # One sentence, so that the quote answering the question carries every kind of markup.
 HOSTILE = (
@@ -29,16 +29,7 @@ HOSTILE = (
 
 @pytest.fixture()
 def keyed(tmp_path: Path, embedder) -> Iterator[tuple[str, Assistant]]:  # type: ignore[no-untyped-def]
-    a = Assistant(
-        Settings.resolve(
-            index_path=tmp_path / "i",
-            api_keys="reader-key-0123456789",
-            admin_keys="admin-key-0123456789",
-            env={},
-        ),
-        embedder=embedder,
-    )
-    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    a = keyed_assistant(tmp_path, embedder)
     with ThreadedServer(create_api(a, mount_ui=True)) as s:
         yield s.url, a
 
