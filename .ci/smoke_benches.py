@@ -93,18 +93,22 @@ def main() -> int:
             shutil.copytree(paths["index"], index)  # a bench may write to its index
             argv = [a.format(**{**paths, "index": index}, out=out) for a in SMOKE[name]]
             t = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, str(BENCH / name), *argv],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            ok = done.returncode == 0 and ("{out}" not in SMOKE[name] or _json(out))
+            try:
+                done = subprocess.run(
+                    [sys.executable, str(BENCH / name), *argv],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                )
+                ok = done.returncode == 0 and ("{out}" not in SMOKE[name] or _json(out))
+                said = done.stdout[-2000:] + done.stderr[-3000:]
+            except subprocess.TimeoutExpired:
+                ok, said = False, "still running after 900 s on a tiny input"
             print(f"{'ok  ' if ok else 'FAIL'} {name:<24} {time.perf_counter() - t:6.1f} s")
             if not ok:
                 failed.append(name)
-                print(done.stdout[-2000:] + done.stderr[-3000:])
+                print(said)
     if failed:
         print(f"benches that failed on a tiny input: {', '.join(failed)}")
     return 1 if failed else 0

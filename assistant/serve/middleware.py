@@ -167,10 +167,10 @@ class Guard:
         return None
 
     async def _checked_body(
-        self, scope: Scope, receive: Receive, refuse: Send, send: Send, limit: int
+        self, scope: Scope, receive: Receive, refuse: Send, forward: Send, limit: int
     ) -> None:
-        """Pass the request on if its body is within `limit` and, when JSON, well formed;
-        else answer 413 or 400 through `refuse`."""
+        """Pass the request on to the app, its responses sent through `forward`, if its body is
+        within `limit` and, when JSON, well formed; else answer 413 or 400 through `refuse`."""
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
@@ -179,7 +179,7 @@ class Guard:
         is_json = _is_json(headers.get(b"content-type", b""))
         has_body = scope.get("method") in ("POST", "PUT", "PATCH")
         if not (has_body and (is_json or not length.isdigit())):
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, forward)
             return
         # A JSON body (KiB) is read to be checked; a body without Content-Length (chunked) is
         # read up to the limit, since nothing else bounds it. Then replayed to the app. (A
@@ -193,7 +193,7 @@ class Guard:
         if problem:
             await _error(refuse, 400, "InvalidRequest", problem)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, _replay(body, receive), forward)
 
 
 def _with_policy(send: Send, secure: bool) -> Send:

@@ -87,15 +87,7 @@ class Store:
             and exc.errno in (errno.ENOSPC, errno.EFBIG)
             or any(
                 marker in text
-                # Chroma applies new rows to its segments after writing its log ("compaction"):
-                # on a full disk that step fails with Chroma's own error, not the OS's.
-                for marker in (
-                    "disk is full",
-                    "disk i/o",
-                    "no space",
-                    "file too large",
-                    "error in compaction",
-                )
+                for marker in ("disk is full", "disk i/o", "no space", "file too large")
             )
         ):
             return StoreUnavailable(
@@ -103,6 +95,18 @@ class Store:
                 f"file-size limit was hit ({type(exc).__name__}: {exc}). Free space and re-run "
                 "`assistant ingest`; sources whose writing failed were not committed and are not "
                 "searchable"
+            )
+        if "error in compaction" in text:
+            # Chroma applies new rows to its segments after writing its log ("compaction"). A
+            # full disk fails that step with Chroma's own error, naming no OS error; so can a
+            # damaged index. Both remedies, the likelier first.
+            return StoreUnavailable(
+                f"the index at {self.url or self.path} could not be written: Chroma could not "
+                f"apply its log ({type(exc).__name__}: {exc}), as when the disk is full or a "
+                "file-size limit is hit. Free space and re-run `assistant ingest`; sources whose "
+                "writing failed were not committed and are not searchable. If space was not "
+                "short, the index may be damaged: rebuild it with `assistant ingest data/corpus` "
+                "into a new directory (`--index NEW`) and keep this one until the new one works"
             )
         if self.url:
             return StoreUnavailable(

@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -112,12 +113,14 @@ def exporter() -> Callable[..., Any]:
     (answering/text.export), written under a temporary folder made at the first export (building
     the page creates nothing; Gradio serves the file from its cache)."""
     folder: list[Path] = []
+    making = threading.Lock()  # two sessions' first exports make one folder
 
     def export_file(answers: list[Answer] | None, request: gr.Request) -> Any:
         if not answers:
             return gr.update(value=None, interactive=False)
-        if not folder:
-            folder.append(Path(tempfile.mkdtemp(prefix="assistant-export-")))
+        with making:
+            if not folder:
+                folder.append(Path(tempfile.mkdtemp(prefix="assistant-export-")))
         stamp = time.strftime("%Y-%m-%d %H:%M")
         # One file per session, rewritten after each answer.
         session = getattr(request, "session_hash", None) or uuid.uuid4().hex
