@@ -14,7 +14,6 @@ processes (several app servers on one Chroma server) know to refresh what they c
 
 from __future__ import annotations
 
-import errno
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +25,7 @@ from assistant.sources.manifest import Corpus
 
 from .centroids import KINDS, Kind, Tally
 from .client import connect, read_only_directory, writable_copy
+from .failures import explained
 from .records import SourceRecord, record_meta, record_of
 from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
 
@@ -76,48 +76,9 @@ class Store:
                 raise IndexNotBuilt(
                     f"no index named {self.name!r} at {where}; run `assistant ingest data/corpus` first"
                 ) from exc
-            raise self._unavailable(exc) from exc
+            raise explained(exc, self.path, self.url) from exc
         self._cols[name] = col
         return col
-
-    def _unavailable(self, exc: Exception) -> StoreUnavailable:
-        text = f"{type(exc).__name__}: {exc}".lower()
-        if (
-            isinstance(exc, OSError)
-            and exc.errno in (errno.ENOSPC, errno.EFBIG)
-            or any(
-                marker in text
-                for marker in ("disk is full", "disk i/o", "no space", "file too large")
-            )
-        ):
-            return StoreUnavailable(
-                f"the index at {self.url or self.path} could not be written: the disk is full or a "
-                f"file-size limit was hit ({type(exc).__name__}: {exc}). Free space and re-run "
-                "`assistant ingest`; sources whose writing failed were not committed and are not "
-                "searchable"
-            )
-        if "error in compaction" in text:
-            # Chroma applies new rows to its segments after writing its log ("compaction"). A
-            # full disk fails that step with Chroma's own error, naming no OS error; so can a
-            # damaged index. Both remedies, the likelier first.
-            return StoreUnavailable(
-                f"the index at {self.url or self.path} could not be written: Chroma could not "
-                f"apply its log ({type(exc).__name__}: {exc}), as when the disk is full or a "
-                "file-size limit is hit. Free space and re-run `assistant ingest`; sources whose "
-                "writing failed were not committed and are not searchable. If space was not "
-                "short, the index may be damaged: rebuild it with `assistant ingest data/corpus` "
-                "into a new directory (`--index NEW`) and keep this one until the new one works"
-            )
-        if self.url:
-            return StoreUnavailable(
-                f"the Chroma server at {self.url} is not answering ({type(exc).__name__}); "
-                "check that `chroma run` is up, then retry"
-            )
-        return StoreUnavailable(
-            f"the index at {self.path} cannot be read ({type(exc).__name__}: {exc}); if it is "
-            "damaged, rebuild it with `assistant ingest data/corpus` into a new directory "
-            "(`--index NEW`) and keep this one until the new one works"
-        )
 
     def open_for_write(self, embedder_name: str, dim: int) -> None:
         """Create the collections if needed and check they were built by this embedder."""
@@ -170,7 +131,7 @@ class Store:
         except Exception as exc:
             if isinstance(exc, ValueError | TypeError) and not self.url:
                 raise
-            raise self._unavailable(exc) from exc
+            raise explained(exc, self.path, self.url) from exc
 
     # -- generation: a marker other processes poll ---------------------------------------
 
