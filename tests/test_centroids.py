@@ -4,6 +4,7 @@ of one language ranks as it did without them."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from assistant.ingest.pipeline import prepare
 from assistant.retrieval.hybrid import Retriever
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import TALLIES
+from assistant.store.client import connect
 
 # One English document answers; the Chinese ones are about other public works and the weather.
 ENGLISH = {
@@ -113,30 +115,20 @@ def test_the_centroids_follow_documents_added_and_deleted(fresh: Assistant, tmp_
     assert not any(key[0] == "museum" for key in fresh.store.tallies()), "tallies deleted too"
 
 
-def test_an_index_built_before_tallies_gets_them_from_its_vectors(mixed: Assistant) -> None:
+def test_an_index_built_before_tallies_gets_them_from_its_vectors(
+    mixed: Assistant, tmp_path: Path
+) -> None:
     q = mixed.embedder.queries([CHINESE_QUESTION])[0]
     kept = mixed.retriever.centroids.baselines(q, "passage", "zh", 0.05)
-    tallies = mixed.store.tallies()
-    mixed.store._client.delete_collection(mixed.store.name + TALLIES)
-    try:  # an index as it was before tallies, opened by a new process
-        old = Assistant(index_path=mixed.settings.index_path, embedder=mixed.embedder)
-        assert old.store.tallies() == {}
-        rebuilt = old.retriever.centroids.baselines(q, "passage", "zh", 0.05)
-        assert rebuilt == pytest.approx(kept, abs=1e-5)
-        assert old.search(CHINESE_QUESTION, k=1)[0].source_id == "lyon"
-    finally:  # put them back for the module's other tests
-        col = mixed.store._client.get_or_create_collection(mixed.store.name + TALLIES)
-        mixed.store._cols.pop(mixed.store.name + TALLIES, None)
-        for (source, version), parts in tallies.items():
-            for k, t in enumerate(parts):
-                col.upsert(
-                    ids=[f"{source}@{version}#t{k}"],
-                    embeddings=[t.total.astype(np.float32)],
-                    metadatas=[
-                        {"source_id": source, "version": version, "kind": t.kind,
-                         "language": t.language, "count": t.count}
-                    ],
-                )  # fmt: skip
+    # A copy of the index as it was before tallies, opened by a new process.
+    copy = tmp_path / "before-tallies"
+    shutil.copytree(mixed.settings.index_path, copy)
+    connect(str(copy), None).delete_collection(mixed.store.name + TALLIES)
+    old = Assistant(index_path=copy, embedder=mixed.embedder)
+    assert old.store.tallies() == {}
+    rebuilt = old.retriever.centroids.baselines(q, "passage", "zh", 0.05)
+    assert rebuilt == pytest.approx(kept, abs=1e-5)
+    assert old.search(CHINESE_QUESTION, k=1)[0].source_id == "lyon"
 
 
 def test_a_corpus_of_one_language_ranks_as_without_fairness(
