@@ -53,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", help="a sources.toml (default: the one in the first directory)")
     p.add_argument("--prune", action="store_true", help="remove sources whose files are gone")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const=True,
+        metavar="ADDRESS",
+        help="build the rows as Ray tasks (the ray extra): on a local cluster, or the one at "
+        "ADDRESS (e.g. auto, or HOST:6379)",
+    )
 
     p = sub.add_parser("search", help="ranked passages with their source labels")
     p.add_argument("query")
@@ -236,7 +244,7 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
         bar.update(1)
 
     report = assistant.ingest(
-        args.paths, manifest=args.manifest, prune=args.prune, progress=progress
+        args.paths, manifest=args.manifest, prune=args.prune, progress=progress, ray=args.ray
     )
     if bar is not None:
         bar.close()

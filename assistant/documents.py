@@ -13,14 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.errors import IndexNotBuilt, SourceExists, SourceNotFound
-from assistant.ingest.pipeline import (
-    IngestReport,
-    Progress,
-    checkpoint,
-    earlier_suggestion,
-    ingest_paths,
-    ingest_text,
-)
+from assistant.ingest.building import Progress, checkpoint
+from assistant.ingest.pipeline import IngestReport, earlier_suggestion, ingest_paths, ingest_text
 from assistant.ingest.uploads import declared_upload, read_upload
 from assistant.inputs import check_source_id
 from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest
@@ -56,18 +50,25 @@ class Documents:
         manifest: str | Path | None = None,
         prune: bool = False,
         progress: Progress | None = None,
+        ray: str | bool | None = None,
     ) -> IngestReport:
-        """Index files and directories (see ingest/pipeline.ingest_paths)."""
-        report = ingest_paths(
-            [Path(p) for p in paths],
-            self.store,
-            self.embedder,
-            self.settings,
-            Path(manifest) if manifest else None,
-            prune,
-            progress,
-            self.llm,
-        )
+        """Index files and directories (see ingest/pipeline.ingest_paths).
+
+        `ray`: build the rows as Ray tasks (ingest/ray_ingest.py, the `ray` extra): True for a
+        local cluster, or a running cluster's address; they are written here as they come back,
+        into this Assistant's store (the embedded index or its Chroma server)."""
+        args = (
+            [Path(p) for p in paths], self.store, self.embedder, self.settings,
+            Path(manifest) if manifest else None, prune, progress, self.llm,
+        )  # fmt: skip
+        if ray:
+            from assistant.ingest.ray_ingest import OnRay
+
+            address = ray if isinstance(ray, str) else None
+            with OnRay(self.settings, self.embedder.name, address) as builder:
+                report = ingest_paths(*args, builder=builder)
+        else:
+            report = ingest_paths(*args)
         self.refresh()
         return report
 

@@ -14,6 +14,7 @@
     ├── Busy                 the ingest queue is full: retry after `retry_after` seconds
     ├── JobFinished          a finished ingest job cannot be cancelled
     ├── PromptError          a prompt template is missing or a variable is unset
+    ├── ClusterError         a Ray cluster failed to build a source's rows, after its retries
     └── LLMError             the OpenAI-compatible endpoint failed or answered nonsense
 
 Only the edges (CLI, web app, HTTP API) turn these into user-facing text or status codes.
@@ -85,6 +86,11 @@ class JobFinished(AssistantError):
 
 class PromptError(AssistantError):
     """A prompt template is missing, or rendering it left a variable unset."""
+
+
+class ClusterError(AssistantError):
+    """A Ray task building a source's rows failed after its retries (`assistant ingest --ray`);
+    the sources committed before it stay, and a re-run completes the rest."""
 
 
 class LLMError(AssistantError):

@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import Settings  # noqa: E402
 from assistant.embedders import Embedder, make_embedder  # noqa: E402
+from assistant.ingest.building import MIN_LETTERS, prepare  # noqa: E402
 from assistant.ingest.chunking import letters  # noqa: E402
 from assistant.ingest.language import detect  # noqa: E402
-from assistant.ingest.pipeline import MIN_LETTERS, prepare  # noqa: E402
 
 LANGS = ("en", "ru")
 

