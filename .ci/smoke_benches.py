@@ -90,7 +90,8 @@ def main() -> int:
         for name in names:
             out = tmp / f"{Path(name).stem}.json"
             index = tmp / f"index-{Path(name).stem}"
-            shutil.copytree(paths["index"], index)  # a bench may write to its index
+            if "{index}" in SMOKE[name]:
+                shutil.copytree(paths["index"], index)  # a bench may write to its index
             argv = [a.format(**{**paths, "index": index}, out=out) for a in SMOKE[name]]
             t = time.perf_counter()
             try:

@@ -14,7 +14,7 @@
     ├── Busy                 the ingest queue is full: retry after `retry_after` seconds
     ├── JobFinished          a finished ingest job cannot be cancelled
     ├── PromptError          a prompt template is missing or a variable is unset
-    ├── ClusterError         a Ray cluster failed to build a source's rows, after its retries
+    ├── ClusterError         a Ray task failed to build a source's rows (lost workers retried first)
     └── LLMError             the OpenAI-compatible endpoint failed or answered nonsense
 
 Only the edges (CLI, web app, HTTP API) turn these into user-facing text or status codes.
@@ -89,8 +89,9 @@ class PromptError(AssistantError):
 
 
 class ClusterError(AssistantError):
-    """A Ray task building a source's rows failed after its retries (`assistant ingest --ray`);
-    the sources committed before it stay, and a re-run completes the rest."""
+    """A Ray task building a source's rows failed (`assistant ingest --ray`; a task whose worker
+    was lost is run again first): the sources committed before it stay, and a re-run completes
+    the rest."""
 
 
 class LLMError(AssistantError):

@@ -100,6 +100,14 @@ def ingest_text(
     if settled is not None:
         return settled, 0, 0, 0
     built = build_rows(text, source, version, path, settings, embedder, progress)
+    return _written(store, corpus, text, known, built)
+
+
+def _written(
+    store: Store, corpus: Corpus | None, text: str, known: SourceRecord | None, built: Built
+) -> tuple[str, int, int, int]:
+    """Commit one built source version (its record last: Store.write_source); returns what
+    ingest_text returns."""
     store.write_source(built.record, text, built.passages, built.sentences, corpus, built.tallies)
     return built.outcome(known)
 
@@ -244,13 +252,12 @@ def _commit(
     key: tuple[Path, str, SourceRecord | None],
     built: Built | BadDocument,
 ) -> None:
-    """Write one built source (its record last: Store.write_source) and count it."""
+    """Write one built source (_written) and count it in the report."""
     f, text, known = key
     if isinstance(built, BadDocument):
         report.skipped.append((str(f), built.reason))
         return
-    store.write_source(built.record, text, built.passages, built.sentences, corpus, built.tallies)
-    status, n_texts, n_tok, n_pass = built.outcome(known)
+    status, n_texts, n_tok, n_pass = _written(store, corpus, text, known, built)
     getattr(report, status).append(built.record.source.id)
     report.texts_embedded += n_texts
     report.tokens_embedded += n_tok

@@ -91,8 +91,9 @@ class OnRay:
         except self._ray.exceptions.RayError as exc:
             raise ClusterError(
                 f"building {key[0] if isinstance(key, tuple) else key} failed on the Ray cluster "
-                f"after {RETRIES} retries ({type(exc).__name__}: {str(exc)[:300]}); the sources "
-                "written before it are committed, and re-running the ingest completes the rest"
+                f"({type(exc).__name__}: {str(exc)[:300]}; a lost worker's task is run again "
+                f"up to {RETRIES} times); the sources written before it are committed, and "
+                "re-running the ingest completes the rest"
             ) from exc
         if isinstance(out, tuple):  # ("bad", path, reason): exceptions do not travel well
             return BadDocument(out[1], out[2])
