@@ -65,12 +65,17 @@ def nearest(
     >>> seen
     [49]
     """
-    n = pool
-    if len(baselines) > 1:
-        room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
-        n = max(pool, min(room, DEEPEST * pool))
+    n = listed(pool, baselines, rows)
     got = search(query, n, where)
     return Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
+
+
+def listed(pool: int, baselines: dict[str, float], rows: dict[str, int]) -> int:
+    """How many rows a shared list holds (nearest)."""
+    if len(baselines) < 2:
+        return pool
+    room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
+    return max(pool, min(room, DEEPEST * pool))
 
 
 def centred(

