@@ -31,6 +31,7 @@ SMOKE: dict[str, list[str]] = {
     "attribution.py": ["--index", "{index}", "--out", "{out}"],
     "balance.py": ["--set", "tiny={debates}", "--out", "{out}"],
     "ingest.py": ["--corpus", "{corpus}", "--repeat", "1"],
+    "ingest_stages.py": ["--data", "{xquad}", "--passages", "10", "20", "--out", "{out}"],
     "load.py": ["--index", "{index}", "--clients", "2", "--seconds", "2", "--upload-pdf"]
     + ["--out", "{out}"],
     "query.py": ["--skip-large", "--rounds", "1", "--out", "{out}"],
