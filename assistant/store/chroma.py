@@ -13,8 +13,9 @@
 Sentences are not rows of a vector index: a passage holds about eight, so an HNSW row each made
 sentences most of the index's memory and of an ingest's write time, while scoring them for
 the retrieved passages alone ranks as well (docs/figures.md, "Sentence vectors"). An index
-written before keeps one HNSW row per sentence in `<name>-sentences`; the first process to open
-it regroups those rows, nothing re-embedded (`Store.check_embedder`).
+written before keeps one HNSW row per sentence in `<name>-sentences`; opening it converts it
+in place, nothing re-embedded (regroup.py; a read-only index is converted in its temporary copy,
+each time it is opened).
 
 A source's passages and sentences carry the `version` (content hash) they were built from; the
 source record, written last, *commits* that version. Readers keep only hits of committed
@@ -32,19 +33,17 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
-from assistant.ingest.chunking import Span
 from assistant.sources.manifest import Corpus
 
 from .centroids import Kind, Tally
 from .client import connect, read_only_directory, writable_copy
 from .failures import explained
 from .records import SourceRecord, record_meta, record_of
-from .rows import Row, Sentence, grouped, parse, relabelled, sentences_of, tally_of
+from .regroup import regroup
+from .rows import Row, Sentence, parse, relabelled, sentences_of, tally_of
 
 TALLIES = "-tallies"
 SENTENCES = "-passage-sentences"
-# Where an index written before sentence groups keeps one HNSW row per sentence.
-OLD_SENTENCES = "-sentences"
 
 
 class Store:
@@ -129,37 +128,18 @@ class Store:
         self.regroup()
 
     def regroup(self) -> int:
-        """Move the sentence rows of an index written before sentence groups (one HNSW row per
-        sentence in `<name>-sentences`) into one group row per passage, with the vectors they
-        have (nothing is re-embedded), then drop that collection. Returns the groups written;
-        0 when there was nothing to move. Safe to repeat: the rows are upserted by id."""
-        try:
-            self._col(OLD_SENTENCES, False)
-        except IndexNotBuilt:
-            return 0
-        found: dict[tuple[str, str], dict[int, tuple[str, dict[str, Any], np.ndarray]]] = {}
-        for got in self._pages(["documents", "metadatas", "embeddings"], 5000, OLD_SENTENCES):
-            for i, d, m, e in zip(
-                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-            ):
-                row = parse(i)
-                found.setdefault((row.source, row.version), {})[row.n] = (d, m, np.asarray(e))
-        groups = []
-        for pid, _, m in self.iter_passages():
-            of = found.get((str(m["source_id"]), str(m["version"])), {})
-            members = [
-                (j, Span(int(sm["start"]), int(sm["end"]), text, sm.get("language", "und")), v)
-                for j in range(int(m["first"]), int(m["last"]) + 1)
-                if j in of
-                for text, sm, v in [of[j]]
-            ]
-            if members:
-                groups.append(grouped(pid, m, members))
-        self._upsert(self._col(SENTENCES, True), groups)
-        self._call(self._client.delete_collection, self.name + OLD_SENTENCES)
-        self._cols.pop(self.name + OLD_SENTENCES, None)
-        self.bump()
-        return len(groups)
+        """Convert an index written before sentence groups in place (regroup.py); returns the
+        group rows written (0: nothing to convert)."""
+        written = self._call(
+            regroup,
+            self._client,
+            self.name,
+            self.iter_passages,
+            lambda rows: self._upsert(self._col(SENTENCES, True), rows),
+        )
+        if written:
+            self.bump()
+        return int(written)
 
     def exists(self) -> bool:
         try:
@@ -292,12 +272,9 @@ class Store:
         committed = {sid: r.version for sid, r in self.records().items()}
         dropped = 0
         for col in self._rows_cols():
-            got = self._call(col.get, include=["metadatas"])
-            bad = [
-                i
-                for i, m in zip(got["ids"], got["metadatas"], strict=True)
-                if committed.get(m.get("source_id")) != m.get("version")
-            ]
+            # Ids name their source and version (rows.py): no metadata, no vectors read.
+            ids = self._call(col.get, include=[])["ids"]
+            bad = [i for i in ids if committed.get(parse(i).source) != parse(i).version]
             self._batched(col.delete, ids=bad)
             dropped += len(bad)
         return dropped
