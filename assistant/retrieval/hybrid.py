@@ -216,7 +216,7 @@ class Retriever:
             unread = [p.id for p in of if p.id not in scored]  # a BM25-only search read none
             if unread:
                 with timed(timings, "sentences_ms"):
-                    read.update(self.store.sentences(unread))
+                    read.update(self.store.sentences([snap.rows[p] for p in unread]))
             found.sentences = {i: read[i] for i in sentence_ids(of) if i in read}
         return found
 
@@ -306,7 +306,7 @@ class Retriever:
         Scored over the candidates the passage and BM25 lists found, not searched for over
         every sentence: on XQuAD the best sentence of the top 24 passages ranks as the best
         of all sentences does (docs/figures.md), and no sentence index is kept or queried."""
-        sentences = self.store.sentences([pid for pid in candidates if pid in snap.rows])
+        sentences = self.store.sentences([snap.rows[p] for p in candidates if p in snap.rows])
         sims = sorted(
             ((float(s.vector @ qv), s.id) for s in sentences.values() if s.vector is not None),
             reverse=True,
@@ -374,7 +374,7 @@ class Retriever:
         out: list[tuple[str, str, float]] = []
         for language in snap.centroids.languages("sentence"):
             near = self.store.query_passages(vector, 2 * n, {"language": language})
-            sentences = self.store.sentences([pid for pid, _ in near if pid in snap.rows])
+            sentences = self.store.sentences([snap.rows[p] for p, _ in near if p in snap.rows])
             cosines = sorted(
                 (float(s.vector @ vector), s.source_id)
                 for s in sentences.values()

@@ -40,7 +40,7 @@ from .client import connect, read_only_directory, writable_copy
 from .failures import explained
 from .records import SourceRecord, record_meta, record_of
 from .regroup import regroup
-from .rows import Row, Sentence, parse, relabelled, sentences_of, tally_of
+from .rows import Row, Sentence, group_vectors, parse, relabelled, sentences_of, tally_of
 
 TALLIES = "-tallies"
 SENTENCES = "-passage-sentences"
@@ -318,14 +318,17 @@ class Store:
                 key = (str(m.get("source_id")), str(m.get("version")))
                 if key in keys:
                     add(key, "passage", str(m.get("language", "und")), e)
-        seen: set[str] = set()  # a sentence of two overlapping passages counts once
-        for got in self._pages(["documents", "metadatas"], 1000, SENTENCES):
-            for d, m in zip(got["documents"], got["metadatas"], strict=True):
+        seen: set[tuple[tuple[str, str], int]] = set()  # a sentence of two passages counts once
+        for got in self._pages(["metadatas"], 1000, SENTENCES):
+            for m in got["metadatas"]:
                 key = (str(m.get("source_id")), str(m.get("version")))
-                for sentence in sentences_of(d, m) if key in keys else ():
-                    if sentence.id not in seen:
-                        seen.add(sentence.id)
-                        add(key, "sentence", sentence.language, sentence.vector)
+                if key not in keys:
+                    continue
+                spans, vectors = group_vectors(m)
+                for (j, _, _, language), vector in zip(spans, vectors, strict=True):
+                    if (key, j) not in seen:
+                        seen.add((key, j))
+                        add(key, "sentence", language, vector)
         out: dict[tuple[str, str], list[Tally]] = {key: [] for key in keys}
         for (source, version, kind, lang), (count, total) in sums.items():
             out[(source, version)].append(Tally(kind, lang, count, total))
@@ -381,18 +384,16 @@ class Store:
             (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
-    def sentences(self, passage_ids: list[str]) -> dict[str, Sentence]:
-        """The sentences with letters of the given passages, with their vectors, by sentence
-        id (each once; passages not stored are left out)."""
-        if not passage_ids:
+    def sentences(self, passages: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Sentence]:
+        """The sentences with letters of the given passage rows (id, text, metadata), with their
+        vectors, by sentence id (each once; passages without a stored group are left out).
+        Metadata only is read: texts are cut from the passages (rows.sentences_of)."""
+        rows = {p[0]: p for p in passages}
+        if not rows:
             return {}
-        got = self._call(
-            self._col(SENTENCES, False).get,
-            ids=list(dict.fromkeys(passage_ids)),
-            include=["metadatas", "documents"],
-        )
+        got = self._call(self._col(SENTENCES, False).get, ids=list(rows), include=["metadatas"])
         return {
             s.id: s
-            for d, m in zip(got["documents"], got["metadatas"], strict=True)
-            for s in sentences_of(d, m)
+            for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            for s in sentences_of(rows[i], m)
         }

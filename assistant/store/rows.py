@@ -113,9 +113,9 @@ Row = tuple[str, str, dict[str, Any], np.ndarray]
 def sentence_group(
     source: Source, version: str, i: int, sentences: list[tuple[int, Span, np.ndarray]]
 ) -> Row:
-    """Passage i's sentences with vectors, (position j, span, vector) each, as one row: the
-    texts as a JSON list, each sentence's [j, start, end, language] and the vectors (float16,
-    base64) in the metadata. The row's own vector is a placeholder: it is read by id, never
+    """Passage i's sentences with vectors, (position j, span, vector) each, as one row: each
+    sentence's [j, start, end, language] and the vectors (float16, base64) in the metadata;
+    the texts are the passage's own (sentences_of). The row's own vector is a placeholder: it is read by id, never
     searched. float16 keeps a cosine within 1e-3 of float32's, at a quarter of a float32 HNSW
     row's bytes and none of its index."""
     return grouped(passage_id(source.id, version, i), _labels(source, version), sentences)
@@ -129,7 +129,7 @@ def grouped(pid: str, labels: dict[str, Any], sentences: list[tuple[int, Span, n
         "sentences": json.dumps([[j, s.start, s.end, s.language] for j, s, _ in sentences]),
         "vectors": base64.b64encode(vectors.tobytes()).decode("ascii"),
     }
-    return pid, json.dumps([s.text for _, s, _ in sentences], ensure_ascii=False), meta, PLACEHOLDER
+    return pid, "", meta, PLACEHOLDER
 
 
 # Stored sentence vectors: float16, little-endian whatever the machine.
@@ -139,25 +139,32 @@ F16 = np.dtype("<f2")
 PLACEHOLDER = np.ones(1, np.float32)
 
 
-def sentences_of(texts: str, m: dict[str, Any]) -> list[Sentence]:
-    """A stored sentence group (sentence_group) as its Sentences."""
+def group_vectors(m: dict[str, Any]) -> tuple[list[list[Any]], np.ndarray]:
+    """A stored sentence group's [j, start, end, language] per sentence, and their vectors."""
     spans = json.loads(m["sentences"])
-    vectors = np.frombuffer(base64.b64decode(m["vectors"]), F16).reshape(len(spans), -1)
+    return spans, np.frombuffer(base64.b64decode(m["vectors"]), F16).reshape(len(spans), -1)
+
+
+def sentences_of(passage: tuple[str, str, dict[str, Any]], m: dict[str, Any]) -> list[Sentence]:
+    """A stored sentence group (sentence_group) as its Sentences, their texts cut from the
+    passage row (id, text, metadata) that holds them: a passage's text is its source's from
+    `start`, so a sentence's offsets place it there."""
+    _, text, pm = passage
+    spans, vectors = group_vectors(m)
+    at = int(pm["start"])
     return [
         Sentence(
             id=sentence_id(m["source_id"], m["version"], j),
             source_id=m["source_id"],
             start=int(start),
             end=int(end),
-            text=text,
+            text=text[int(start) - at : int(end) - at],
             language=language,
             side=m.get("side", UNKNOWN),
             voice=m.get("voice", UNKNOWN),
             vector=vector.astype(np.float32),
         )
-        for (j, start, end, language), text, vector in zip(
-            spans, json.loads(texts), vectors, strict=True
-        )
+        for (j, start, end, language), vector in zip(spans, vectors, strict=True)
     ]
 
 
