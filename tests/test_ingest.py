@@ -116,12 +116,13 @@ def test_writes_in_small_batches_leave_the_same_rows_as_one_batch(
         '[corpus.sides]\n"a" = "side a"\n"b" = "side b"\n[[sources]]\nfile = "x.txt"\nside = "{}"\n'
     )
     (docs / "sources.toml").write_text(manifest.format("a"), encoding="utf-8")
+    query = embedder.queries(["trucks"])[0]
 
     def rows(store: Store) -> tuple[dict[str, str], dict[str, str]]:
         """Every passage and sentence id with the side its row carries."""
-        rows = list(store.iter_passages())
-        passages = {i: str(m["side"]) for i, _, m in rows}
-        return passages, {i: s.side for i, s in store.sentences(rows).items()}
+        passages = {i: str(m["side"]) for i, _, m in store.iter_passages()}
+        ids = [i for i, _ in store.query_sentences(query, 100, None)]
+        return passages, {i: s.side for i, s in store.sentences(ids).items()}
 
     stores = {batch: Store(str(tmp_path / f"idx{batch}"), batch=batch) for batch in (2, 2000)}
     assistants = {

@@ -4,7 +4,6 @@ embedded store and in a Chroma server; a worker killed mid-task is retried and n
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 from pathlib import Path
@@ -58,15 +57,8 @@ def assert_same_index(plain: Any, on_ray: Any) -> None:
         assert a[name].keys() == b[name].keys(), name
         for row_id, (text, meta, vector) in a[name].items():
             text_b, meta_b, vector_b = b[name][row_id]
-            # A sentence group's vectors are float16 (rows.sentence_group): compared as vectors.
-            blob, blob_b = meta.pop("vectors", ""), meta_b.pop("vectors", "")
             assert (text, meta) == (text_b, meta_b), row_id
             assert np.allclose(vector, vector_b, atol=1e-5), row_id
-            assert np.allclose(f16(blob), f16(blob_b), atol=1e-3), row_id
-
-
-def f16(blob: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(blob), np.float16).astype(np.float32)
 
 
 def small_corpus(folder: Path, *names: str) -> Path:

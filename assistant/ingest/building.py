@@ -29,7 +29,8 @@ from assistant.store.rows import (
     Row,
     passage_id,
     passage_meta,
-    sentence_group,
+    sentence_id,
+    sentence_meta,
     tally_rows,
 )
 
@@ -101,7 +102,6 @@ class Built:
 
     record: SourceRecord
     passages: list[Row]
-    # Each passage's sentences with their vectors, one row per passage (rows.sentence_group).
     sentences: list[Row]
     tallies: list[Row]
     embedded: int  # texts embedded
@@ -132,20 +132,15 @@ def build_rows(
     texts = [prep.sentences[j].text for j in dense] + [p.text for p in prep.passages]
     embedded_all = _embed_unique(embedder, texts, progress, source.id)
     vectors, passage_vectors = embedded_all[: len(dense)], embedded_all[len(dense) :]
-    by_position = dict(zip(dense, vectors, strict=True))
-    groups = [
-        sentence_group(
-            source,
-            version,
-            i,
-            [
-                (j, prep.sentences[j], by_position[j])
-                for j in range(p.first, p.last + 1)
-                if j in by_position
-            ],
+    owner = _first_passage(prep)
+    sent_rows = [
+        (
+            sentence_id(source.id, version, j),
+            prep.sentences[j].text,
+            sentence_meta(source, version, j, prep.sentences[j], owner[j]),
+            vector,
         )
-        for i, p in enumerate(prep.passages)
-        if any(j in by_position for j in range(p.first, p.last + 1))
+        for j, vector in zip(dense, vectors, strict=True)
     ]
     pass_rows = [
         (passage_id(source.id, version, i), p.text, passage_meta(source, version, i, p), v)
@@ -157,7 +152,9 @@ def build_rows(
     )
     record = SourceRecord(source, version, path, len(text), len(prep.passages), time.time())
     tokens = sum(prep.sentences[j].tokens for j in dense) + sum(p.tokens for p in prep.passages)
-    return Built(record, pass_rows, groups, tally_rows(source, version, parts), len(texts), tokens)
+    return Built(
+        record, pass_rows, sent_rows, tally_rows(source, version, parts), len(texts), tokens
+    )
 
 
 # Texts per embedding call when someone watches the progress: small enough to report (and to
@@ -182,6 +179,15 @@ def _embed_unique(
         progress(len(uniq), len(uniq), name)
     index = {t: i for i, t in enumerate(uniq)}
     return vecs[[index[t] for t in texts]]
+
+
+def _first_passage(prep: Prepared) -> list[int]:
+    owner = [0] * len(prep.sentences)
+    for i in reversed(range(len(prep.passages))):
+        p = prep.passages[i]
+        for j in range(p.first, p.last + 1):
+            owner[j] = i
+    return owner
 
 
 class Builder(Protocol):

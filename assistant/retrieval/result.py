@@ -4,9 +4,6 @@ best passages side by side (`balanced`).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Literal
@@ -35,7 +32,7 @@ class Retrieval:
     query_vector: np.ndarray
     # The best relevance margin of any passage (relevance.py): < 0 means nothing relevant.
     relevance: float = float("-inf")
-    # The best sentences of the candidate passages as (sentence id, cosine), best first.
+    # The nearest sentences as (sentence id, cosine), best first.
     sentence_hits: list[tuple[str, float]] = field(default_factory=list)
     # Milliseconds spent in each step (dense_ms, bm25_ms); answers report them.
     timings: dict[str, float] = field(default_factory=dict)
@@ -85,13 +82,3 @@ def balanced(passages: list[Passage], k: int) -> list[Passage]:
     first = [p for turn in turns for p in turn if p is not None]
     ids = {p.id for p in first}
     return (first + [p for p in passages if p.id not in ids])[:k]
-
-
-@contextmanager
-def timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    """Add the milliseconds the block takes to timings[name] (Retrieval.timings)."""
-    t = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + (time.perf_counter() - t) * 1000

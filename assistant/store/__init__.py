@@ -4,7 +4,6 @@ chroma.Store: the collections, writes in batches, commit records, the generation
 records.SourceRecord: a committed source's labels and version, as the index keeps it
 client.connect: Chroma embedded at a directory or a server at a URL; errors say the fix
 failures.explained: a failing Chroma call as the StoreUnavailable that names its remedy
-rows.Sentence: a stored sentence (a passage's are stored together); rows owns every row id and its metadata
-regroup.regroup: an index of one vector row per sentence converted to sentence groups
+rows.Sentence: a stored sentence row; rows also owns every row id and its metadata
 centroids.Centroids: each language's centroid from per-source tallies (its baseline)
 """

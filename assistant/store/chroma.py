@@ -1,21 +1,9 @@
 """Chroma, embedded at index/ or a server: four collections per corpus.
 
-    <name>                    passages: text, offsets, source labels; vector = the passage
-                              embedded whole (the one vector index)
-    <name>-passage-sentences  per passage, its sentences with letters and their vectors
-                              (float16), read by passage id: for quoting and for best-sentence
-                              ranking of the passages a question retrieved (rows.sentence_group)
-    <name>-tallies            per source, kind and language: row count; vector = the rows' sum
-                              (centroids.py)
-    <name>-sources            one record per source: its whole text, labels and the committed
-                              version
-
-Sentences are not rows of a vector index: a passage holds about eight, so an HNSW row each made
-sentences most of the index's memory and of an ingest's write time, while scoring them for
-the retrieved passages alone ranks as well (docs/figures.md, "Sentence vectors"). An index
-written before keeps one HNSW row per sentence in `<name>-sentences`; opening it converts it
-in place, nothing re-embedded (regroup.py; a read-only index is converted in its temporary copy,
-each time it is opened).
+    <name>            passages: text, offsets, source labels; vector = the passage embedded whole
+    <name>-sentences  sentences with letters: vectors for quoting and for best-sentence ranking
+    <name>-tallies    per source, kind and language: row count; vector = the rows' sum (centroids.py)
+    <name>-sources    one record per source: its whole text, labels and the committed version
 
 A source's passages and sentences carry the `version` (content hash) they were built from; the
 source record, written last, *commits* that version. Readers keep only hits of committed
@@ -35,15 +23,13 @@ import numpy as np
 from assistant.errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
 from assistant.sources.manifest import Corpus
 
-from .centroids import Kind, Tally
+from .centroids import KINDS, Kind, Tally
 from .client import connect, read_only_directory, writable_copy
 from .failures import explained
 from .records import SourceRecord, record_meta, record_of
-from .regroup import regroup
-from .rows import Row, Sentence, group_vectors, parse, relabelled, sentences_of, tally_of
+from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
 
 TALLIES = "-tallies"
-SENTENCES = "-passage-sentences"
 
 
 class Store:
@@ -104,7 +90,7 @@ class Store:
             )
         meta = {"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim}
         self._col("", True, meta)
-        self._col(SENTENCES, True)
+        self._col("-sentences", True, meta)
         self._col(TALLIES, True, meta)
         self._col("-sources", True, {"generation": uuid.uuid4().hex})
         self.check_embedder(embedder_name, dim)
@@ -113,11 +99,9 @@ class Store:
         """The collections that hold a source's versioned rows. An index built before tallies
         existed has none: writing to it creates the collection (its tallies are then computed
         from the stored vectors by whoever reads them, `row_tallies`)."""
-        return [self._col("", False), self._col(SENTENCES, True), self._col(TALLIES, True)]
+        return [self._col("", False), self._col("-sentences", False), self._col(TALLIES, True)]
 
     def check_embedder(self, embedder_name: str, dim: int) -> None:
-        """Check the index was built by this embedder; the first check in a process also
-        regroups the sentences of an index written before sentence groups (regroup)."""
         meta = self._col("", False).metadata or {}
         if meta.get("embedder") != embedder_name or int(meta.get("dim", -1)) != dim:
             raise EmbedderMismatch(
@@ -125,21 +109,6 @@ class Store:
                 f"({meta.get('dim')} dimensions), not {embedder_name} ({dim}); use that embedder "
                 f"(ASSISTANT_EMBEDDER), or another collection (ASSISTANT_COLLECTION), or rebuild"
             )
-        self.regroup()
-
-    def regroup(self) -> int:
-        """Convert an index written before sentence groups in place (regroup.py); returns the
-        group rows written (0: nothing to convert)."""
-        written = self._call(
-            regroup,
-            self._client,
-            self.name,
-            self.iter_passages,
-            lambda rows: self._upsert(self._col(SENTENCES, True), rows),
-        )
-        if written:
-            self.bump()
-        return int(written)
 
     def exists(self) -> bool:
         try:
@@ -152,16 +121,6 @@ class Store:
         """A Chroma write (upsert, update, delete) of aligned columns, `batch` rows per call."""
         for i in range(0, len(columns["ids"]), self.batch):
             self._call(write, **{k: v[i : i + self.batch] for k, v in columns.items()})
-
-    def _upsert(self, col: Any, rows: list[Row]) -> None:
-        if rows:  # np.stack needs at least one vector
-            self._batched(
-                col.upsert,
-                ids=[r[0] for r in rows],
-                documents=[r[1] for r in rows],
-                metadatas=[r[2] for r in rows],
-                embeddings=np.stack([r[3] for r in rows]).astype(np.float32),
-            )
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a Chroma call, turning transport and storage failures into StoreUnavailable."""
@@ -220,11 +179,18 @@ class Store:
         upserts the same rows instead of duplicating them.
         """
         for suffix, rows in (
-            (SENTENCES, sentences),
+            ("-sentences", sentences),
             ("", passages),
-            (TALLIES, language_tallies or []),
+            (TALLIES, language_tallies),
         ):
-            self._upsert(self._col(suffix, suffix != ""), rows)
+            if rows:  # np.stack needs at least one vector
+                self._batched(
+                    self._col(suffix, suffix == TALLIES).upsert,
+                    ids=[r[0] for r in rows],
+                    documents=[r[1] for r in rows],
+                    metadatas=[r[2] for r in rows],
+                    embeddings=np.stack([r[3] for r in rows]).astype(np.float32),
+                )
         meta = record_meta(record)
         self._call(
             self._col("-sources", False).upsert,
@@ -238,7 +204,7 @@ class Store:
 
     def relabel(self, record: SourceRecord, corpus: Corpus | None = None) -> None:
         """New manifest labels for an unchanged source: update metadata, embed nothing."""
-        for suffix in ("", SENTENCES):
+        for suffix in ("", "-sentences"):
             col = self._col(suffix, False)
             got = self._call(col.get, where={"source_id": record.source.id}, include=["metadatas"])
             metas = [relabelled(m, record.source) for m in got["metadatas"]]
@@ -272,9 +238,12 @@ class Store:
         committed = {sid: r.version for sid, r in self.records().items()}
         dropped = 0
         for col in self._rows_cols():
-            # Ids name their source and version (rows.py): no metadata, no vectors read.
-            ids = self._call(col.get, include=[])["ids"]
-            bad = [i for i in ids if committed.get(parse(i).source) != parse(i).version]
+            got = self._call(col.get, include=["metadatas"])
+            bad = [
+                i
+                for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                if committed.get(m.get("source_id")) != m.get("version")
+            ]
             self._batched(col.delete, ids=bad)
             dropped += len(bad)
         return dropped
@@ -307,28 +276,14 @@ class Store:
         sources ingested before tallies were written: one scan of the rows' vectors, nothing
         embedded."""
         sums: dict[tuple[str, str, Kind, str], list[Any]] = {}
-
-        def add(key: tuple[str, str], kind: Kind, language: str, vector: Any) -> None:
-            acc = sums.setdefault((*key, kind, language), [0, 0.0])
-            acc[0] += 1
-            acc[1] = acc[1] + np.asarray(vector, dtype=np.float64)
-
-        for got in self._pages(["metadatas", "embeddings"], 5000):
-            for m, e in zip(got["metadatas"], got["embeddings"], strict=True):
-                key = (str(m.get("source_id")), str(m.get("version")))
-                if key in keys:
-                    add(key, "passage", str(m.get("language", "und")), e)
-        seen: set[tuple[tuple[str, str], int]] = set()  # a sentence of two passages counts once
-        for got in self._pages(["metadatas"], 1000, SENTENCES):
-            for m in got["metadatas"]:
-                key = (str(m.get("source_id")), str(m.get("version")))
-                if key not in keys:
-                    continue
-                spans, vectors = group_vectors(m)
-                for (j, _, _, language), vector in zip(spans, vectors, strict=True):
-                    if (key, j) not in seen:
-                        seen.add((key, j))
-                        add(key, "sentence", language, vector)
+        for kind, suffix in zip(KINDS, ("", "-sentences"), strict=True):
+            for got in self._pages(["metadatas", "embeddings"], 5000, suffix):
+                for m, e in zip(got["metadatas"], got["embeddings"], strict=True):
+                    key = (str(m.get("source_id")), str(m.get("version")))
+                    if key in keys:
+                        acc = sums.setdefault((*key, kind, str(m.get("language", "und"))), [0, 0.0])
+                        acc[0] += 1
+                        acc[1] = acc[1] + np.asarray(e, dtype=np.float64)
         out: dict[tuple[str, str], list[Tally]] = {key: [] for key in keys}
         for (source, version, kind, lang), (count, total) in sums.items():
             out[(source, version)].append(Tally(kind, lang, count, total))
@@ -370,6 +325,13 @@ class Store:
         """Nearest passages: (id, cosine similarity). Ids only: callers hold the rows."""
         return self._nearest("", vector, n, where)
 
+    def query_sentences(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float]]:
+        """Nearest sentences: (id, cosine similarity). Ids only: an id names its source, version
+        and position (rows.py), and fetching metadata would triple the query's cost."""
+        return self._nearest("-sentences", vector, n, where)
+
     def _nearest(
         self, suffix: str, vector: np.ndarray, n: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
@@ -384,16 +346,18 @@ class Store:
             (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
-    def sentences(self, passages: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Sentence]:
-        """The sentences with letters of the given passage rows (id, text, metadata), with their
-        vectors, by sentence id (each once; passages without a stored group are left out).
-        Metadata only is read: texts are cut from the passages (rows.sentences_of)."""
-        rows = {p[0]: p for p in passages}
-        if not rows:
+    def sentences(self, ids: list[str]) -> dict[str, Sentence]:
+        """The given sentences with their vectors, by id (ids not stored are left out)."""
+        if not ids:
             return {}
-        got = self._call(self._col(SENTENCES, False).get, ids=list(rows), include=["metadatas"])
+        got = self._call(
+            self._col("-sentences", False).get,
+            ids=ids,
+            include=["embeddings", "metadatas", "documents"],
+        )
         return {
-            s.id: s
-            for i, m in zip(got["ids"], got["metadatas"], strict=True)
-            for s in sentences_of(rows[i], m)
+            i: sentence_of(i, np.asarray(e, dtype=np.float32), m, d)
+            for i, e, m, d in zip(
+                got["ids"], got["embeddings"], got["metadatas"], got["documents"], strict=True
+            )
         }

@@ -2,21 +2,16 @@
 
 A passage is `{source}@{version}#p{i}`, a sentence `{source}@{version}#s{j}`, a language tally
 (centroids.py) `{source}@{version}#t{k}`: the id names its source, the text version it was cut
-from and its position, so a retry after a kill upserts the same rows.
-
-A passage's sentences are stored as one row under the passage's id (`sentence_group`): their
-texts, offsets and languages, and their vectors as one float16 array. They are scored only for
-the passages a question retrieves, so they need no vector index of their own (chroma.py).
+from and its position, so a retry after a kill upserts the same rows, and a sentence hit is
+placed in its passage without fetching its metadata.
 
 Each row's metadata carries its source's labels (side, voice; a passage also title, outlet,
 author, date) so that a filter is a Chroma `where` and a hit is shown without another read.
-`passage_meta`/`sentence_group` write it; `passage_of`/`sentences_of` read it back.
+`passage_meta`/`sentence_meta` write it; `passage_of`/`sentence_of` read it back.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -106,66 +101,16 @@ def relabelled(m: dict[str, Any], source: Source) -> dict[str, Any]:
     return {**m, **{k: v for k, v in new.items() if k in m}}
 
 
-# A row: (id, text, metadata, vector), the shape of every row the store writes.
-Row = tuple[str, str, dict[str, Any], np.ndarray]
-
-
-def sentence_group(
-    source: Source, version: str, i: int, sentences: list[tuple[int, Span, np.ndarray]]
-) -> Row:
-    """Passage i's sentences with vectors, (position j, span, vector) each, as one row: each
-    sentence's [j, start, end, language] and the vectors (float16, base64) in the metadata;
-    the texts are the passage's own (sentences_of). The row's own vector is a placeholder: it is read by id, never
-    searched. float16 keeps a cosine within 1e-3 of float32's, at a quarter of a float32 HNSW
-    row's bytes and none of its index."""
-    return grouped(passage_id(source.id, version, i), _labels(source, version), sentences)
-
-
-def grouped(pid: str, labels: dict[str, Any], sentences: list[tuple[int, Span, np.ndarray]]) -> Row:
-    """A sentence group row (sentence_group) from a passage id and its source's labels."""
-    vectors = np.stack([v for _, _, v in sentences]).astype(F16)
-    meta = {
-        **{k: labels[k] for k in ("source_id", "version", "side", "voice")},
-        "sentences": json.dumps([[j, s.start, s.end, s.language] for j, s, _ in sentences]),
-        "vectors": base64.b64encode(vectors.tobytes()).decode("ascii"),
+def sentence_meta(source: Source, version: str, j: int, s: Span, passage: int) -> dict[str, Any]:
+    """Sentence j's metadata; `passage` is the first passage that holds it."""
+    return {
+        **_labels(source, version),
+        "language": s.language,
+        "start": s.start,
+        "end": s.end,
+        "passage": passage,
+        "n": j,
     }
-    return pid, "", meta, PLACEHOLDER
-
-
-# Stored sentence vectors: float16, little-endian whatever the machine.
-F16 = np.dtype("<f2")
-# The vector of a row that is read by id and never searched: the same for every row (an HNSW of
-# 120,000 such rows took the same time per 20,000 rows throughout, measured).
-PLACEHOLDER = np.ones(1, np.float32)
-
-
-def group_vectors(m: dict[str, Any]) -> tuple[list[list[Any]], np.ndarray]:
-    """A stored sentence group's [j, start, end, language] per sentence, and their vectors."""
-    spans = json.loads(m["sentences"])
-    return spans, np.frombuffer(base64.b64decode(m["vectors"]), F16).reshape(len(spans), -1)
-
-
-def sentences_of(passage: tuple[str, str, dict[str, Any]], m: dict[str, Any]) -> list[Sentence]:
-    """A stored sentence group (sentence_group) as its Sentences, their texts cut from the
-    passage row (id, text, metadata) that holds them: a passage's text is its source's from
-    `start`, so a sentence's offsets place it there."""
-    _, text, pm = passage
-    spans, vectors = group_vectors(m)
-    at = int(pm["start"])
-    return [
-        Sentence(
-            id=sentence_id(m["source_id"], m["version"], j),
-            source_id=m["source_id"],
-            start=int(start),
-            end=int(end),
-            text=text[int(start) - at : int(end) - at],
-            language=language,
-            side=m.get("side", UNKNOWN),
-            voice=m.get("voice", UNKNOWN),
-            vector=vector.astype(np.float32),
-        )
-        for (j, start, end, language), vector in zip(spans, vectors, strict=True)
-    ]
 
 
 def passage_meta(source: Source, version: str, i: int, p: PassageSpan) -> dict[str, Any]:
@@ -213,6 +158,25 @@ def passage_of(
         last=int(m.get("last", 0)),
         relevance=relevance,
     )
+
+
+def sentence_of(sid: str, vector: np.ndarray, m: dict[str, Any], text: str) -> Sentence:
+    """A stored sentence row as a Sentence."""
+    return Sentence(
+        id=sid,
+        source_id=m["source_id"],
+        start=int(m["start"]),
+        end=int(m["end"]),
+        text=text,
+        language=m.get("language", "und"),
+        side=m.get("side", UNKNOWN),
+        voice=m.get("voice", UNKNOWN),
+        vector=vector,
+    )
+
+
+# A tally row: (id, text, metadata, vector), the shape of every row the store writes.
+Row = tuple[str, str, dict[str, Any], np.ndarray]
 
 
 def tally_rows(source: Source, version: str, parts: list[Tally]) -> list[Row]:
