@@ -140,7 +140,7 @@ def ray_start_cluster() -> Iterator[str]:
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
         )
         yield address
     finally:
