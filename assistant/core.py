@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from assistant.answering import Answerer, final
@@ -33,6 +34,7 @@ from assistant.ingest.language import detect
 from assistant.inputs import check_question
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
+from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.relevance import Thresholds
 from assistant.retrieval.snapshot import Snapshot
 from assistant.schema import Answer, Passage
@@ -95,6 +97,12 @@ class Assistant(Documents):
                         thresholds=thresholds.passage,
                         sentence_thresholds=thresholds.sentence,
                         languages=self.settings.languages,
+                        # An embedded index keeps its snapshot beside it (persisted.py).
+                        kept=(
+                            SnapshotFiles(Path(store.read_from) / f"snapshot-{store.name}")
+                            if store.url is None
+                            else None
+                        ),
                     )
         return self._retriever
 

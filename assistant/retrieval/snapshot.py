@@ -2,7 +2,9 @@
 
 A Snapshot is read once per store generation (`Snapshot.read`) and never changed; the retriever
 swaps a new one in with one assignment, so a query that took the old one sees old rows, old BM25
-and old centroids together, never a mix (queries take no lock).
+and old centroids together, never a mix (queries take no lock). A new generation's snapshot is
+read from the one before: only the sources whose records changed are read from the store and
+tokenized again; the first one a process reads may come from disk (persisted.py).
 """
 
 from __future__ import annotations
@@ -61,24 +63,50 @@ class Snapshot:
         generation: str | None,
         dim: int,
         computed: dict[tuple[str, str], list[Tally]],
+        previous: Snapshot | None = None,
     ) -> Snapshot:
         """The committed sources and their passages (rows of other versions are left out).
+
+        With `previous` (the snapshot of an earlier generation), only the passages of sources
+        committed or relabelled since are read from the store and tokenized; the rest, with
+        their BM25 tokens and sentence owners, are carried over. What comes out is what a read
+        from scratch gives. Without it every passage row is read.
 
         `computed`: the reader's tallies computed from stored vectors, for sources ingested
         before tallies were kept; kept across reads (read_centroids)."""
         records = store.records()
         committed = {sid: r.version for sid, r in records.items()}
         centroids = read_centroids(store, committed, dim, computed)
-        rows = [
-            r
-            for r in store.iter_passages()
-            if committed.get(str(r[2].get("source_id"))) == r[2].get("version")
-        ]
-        bm25 = Bm25Index.build(rows)
+        kept: list[Row] = []
         owners: dict[tuple[str, str], dict[int, str]] = {}
-        for pid, _, m in sorted(rows, key=lambda r: -int(r[2].get("n", 0))):
-            own = owners.setdefault((str(m["source_id"]), str(m["version"])), {})
-            own.update((j, pid) for j in range(int(m["first"]), int(m["last"]) + 1))
+        if previous is None or previous.generation is None:
+            fetched = store.iter_passages()
+        else:
+            # A new version, a new source or new labels: its rows are read again.
+            changed = {sid for sid, r in records.items() if previous.records.get(sid) != r}
+            kept = [
+                r
+                for r in previous.rows.values()
+                if str(r[2].get("source_id")) in committed
+                and str(r[2].get("source_id")) not in changed
+            ]
+            owners = {
+                key: own
+                for key, own in previous.owners.items()
+                if committed.get(key[0]) == key[1] and key[0] not in changed
+            }
+            fetched = store.passages_of(sorted(changed))
+        new = [
+            r for r in fetched if committed.get(str(r[2].get("source_id"))) == r[2].get("version")
+        ]
+        rows = kept + new
+        if previous is not None and previous.bm25 is not None and not new and (
+            len(kept) == len(previous.rows)
+        ):
+            bm25 = previous.bm25  # nothing changed (a process starting from a kept snapshot)
+        else:
+            bm25 = Bm25Index.build(rows, previous.bm25 if previous is not None else None)
+        _own(new, owners)
         return cls(
             generation=generation,
             records=records,
@@ -90,6 +118,30 @@ class Snapshot:
             present=set(bm25.meta["side"].tolist()),
             sides=list(store.recorded_corpus().sides),
             centroids=centroids,
+        )
+
+    @classmethod
+    def kept(
+        cls,
+        generation: str,
+        records: dict[str, SourceRecord],
+        rows: list[Row],
+        bm25: Bm25Index,
+    ) -> Snapshot:
+        """A snapshot kept on disk (persisted.py), to be the `previous` of the next read:
+        that read compares it with the store and fills in what it leaves out (sides,
+        centroids)."""
+        return cls(
+            generation=generation,
+            records=records,
+            rows={r[0]: r for r in rows},
+            owners=_own(rows, {}),
+            bm25=bm25,
+            bm25_rows={pid: i for i, pid in enumerate(bm25.ids)},
+            languages=sorted(set(bm25.meta["language"])),
+            present=set(bm25.meta["side"].tolist()),
+            sides=[],
+            centroids=Centroids({}, 0),
         )
 
     def side(self, pid: str) -> str:
@@ -144,6 +196,17 @@ class Snapshot:
         mask = self.mask(filters)
         present = self.present if mask is None else set(self.bm25.meta["side"][mask].tolist())
         return [side for side in self.sides if side in present]
+
+
+def _own(
+    rows: list[Row], owners: dict[tuple[str, str], dict[int, str]]
+) -> dict[tuple[str, str], dict[int, str]]:
+    """Add the rows' sentences to `owners`: (source, version) → sentence position → the first
+    passage holding it (later passages are written first, so the first one's entry stays)."""
+    for pid, _, m in sorted(rows, key=lambda r: -int(r[2].get("n", 0))):
+        own = owners.setdefault((str(m["source_id"]), str(m["version"])), {})
+        own.update((j, pid) for j in range(int(m["first"]), int(m["last"]) + 1))
+    return owners
 
 
 def read_centroids(

