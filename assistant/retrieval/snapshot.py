@@ -100,8 +100,11 @@ class Snapshot:
             r for r in fetched if committed.get(str(r[2].get("source_id"))) == r[2].get("version")
         ]
         rows = kept + new
-        if previous is not None and previous.bm25 is not None and not new and (
-            len(kept) == len(previous.rows)
+        if (
+            previous is not None
+            and previous.bm25 is not None
+            and not new
+            and (len(kept) == len(previous.rows))
         ):
             bm25 = previous.bm25  # nothing changed (a process starting from a kept snapshot)
         else:
