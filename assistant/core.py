@@ -180,11 +180,12 @@ class Assistant(Documents):
             return f"llm:{self.settings.llm_model or getattr(self.llm, 'model', 'unknown')}"
         return "extractive"
 
-    def refresh(self) -> None:
+    def refresh(self, everything: bool = True) -> None:
         """Re-read the index now. Searches notice other processes' changes by themselves within
-        a second or two; call this after writing to the store behind the Assistant's back."""
+        a second or two; call this after writing to the store behind the Assistant's back.
+        everything=False reads only the sources whose records changed (after its own writes)."""
         if self._retriever is not None:
-            self._retriever.refresh(force=True)
+            self._retriever.refresh(force=True, everything=everything)
 
     def snapshot(self) -> Snapshot:
         """The index as the store's current generation left it: committed sources and their

@@ -43,7 +43,7 @@ class Documents:
         @property
         def llm(self) -> Any: ...
         def snapshot(self) -> Snapshot: ...
-        def refresh(self) -> None: ...
+        def refresh(self, everything: bool = True) -> None: ...
 
     def ingest(
         self,
@@ -70,7 +70,7 @@ class Documents:
                 [Path(p) for p in paths], self.store, self.embedder, self.settings,
                 Path(manifest) if manifest else None, prune, progress, self.llm, builder=on,
             )  # fmt: skip
-        self.refresh()
+        self.refresh(everything=False)  # its own writes changed their records
         return report
 
     def add_document(
@@ -146,7 +146,7 @@ class Documents:
             corpus=None,
             progress=progress,
         )
-        self.refresh()
+        self.refresh(everything=False)  # its own writes changed their records
         return notes
 
     def delete_document(self, source_id: str) -> None:
@@ -154,7 +154,7 @@ class Documents:
         check_source_id(source_id)
         if not self.store.delete_source(source_id):
             raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
-        self.refresh()
+        self.refresh(everything=False)  # its own writes changed their records
 
     def sources(self) -> list[SourceRecord]:
         """Every indexed source with its labels, sorted by id."""

