@@ -99,7 +99,9 @@ class Snapshot:
         new = [
             r for r in fetched if committed.get(str(r[2].get("source_id"))) == r[2].get("version")
         ]
-        rows = kept + new
+        # In id order, however they were read: BM25's ties then break alike in every process
+        # (an embedded index, a server, a refresh or a read from scratch).
+        rows = sorted(kept + new, key=lambda r: r[0])
         if (
             previous is not None
             and previous.bm25 is not None
