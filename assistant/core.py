@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from assistant.answering import Answerer, final
@@ -97,12 +96,8 @@ class Assistant(Documents):
                         thresholds=thresholds.passage,
                         sentence_thresholds=thresholds.sentence,
                         languages=self.settings.languages,
-                        # An embedded index keeps its snapshot beside it (persisted.py).
-                        kept=(
-                            SnapshotFiles(Path(store.read_from) / f"snapshot-{store.name}")
-                            if store.url is None
-                            else None
-                        ),
+                        # Beside an embedded index; a server's in the local index folder.
+                        kept=SnapshotFiles.of(store),
                     )
         return self._retriever
 

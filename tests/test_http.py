@@ -321,6 +321,8 @@ def test_two_app_processes_share_one_chroma_server(chroma_server: str, tmp_path:
     env = {
         "ASSISTANT_CHROMA_URL": chroma_server,
         "ASSISTANT_COLLECTION": "shared",
+        # Both replicas keep their snapshot (and jobs) in this one local folder.
+        "ASSISTANT_INDEX_PATH": str(tmp_path / "local"),
         "ASSISTANT_CORPUS_PATH": str(corpus),
     }
     procs, urls = [], []

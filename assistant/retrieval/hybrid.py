@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Literal, get_args
 
@@ -98,6 +99,9 @@ class Retriever:
         self._snapshot = Snapshot.empty(embedder.dim)
         # Tallies computed from stored vectors, for sources ingested before tallies were kept.
         self._computed: dict[tuple[str, str], list[Tally]] = {}
+        # One saver thread: saves happen in order, and a superseded one is skipped (_keep).
+        self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-save")
+        self._saving: Future[None] | None = None
 
     # -- cache ------------------------------------------------------------------------------
 
@@ -131,17 +135,30 @@ class Retriever:
             # (Snapshot.read), the first time since the one kept on disk.
             previous: Snapshot | None = None if everything else self._snapshot
             if previous is not None and previous.generation is None and self.kept is not None:
-                previous = self.kept.load()
+                previous = self.kept.load(self.store.identity())
             snapshot = Snapshot.read(self.store, gen, self.embedder.dim, self._computed, previous)
             # One assignment: a query running beside this refresh keeps the snapshot it took.
             self._snapshot = snapshot
             if self.kept is not None and (previous is None or snapshot.bm25 is not previous.bm25):
-                try:
-                    self.kept.save(snapshot)
-                except Exception:  # noqa: BLE001
-                    # A cache: a full disk, a read-only folder or anything else that fails to
-                    # save costs the next start only, never this query.
-                    pass
+                # Saved by a thread of its own, so that no query waits for the disk.
+                self._saving = self._saver.submit(self._keep, snapshot, self.store.identity())
+
+    def _keep(self, snapshot: Snapshot, identity: str) -> None:
+        """Save a snapshot to disk, unless a newer one has been read since (saved next)."""
+        if self.kept is None or snapshot is not self._snapshot:
+            return
+        try:
+            self.kept.save(snapshot, identity)
+        except Exception:  # noqa: BLE001
+            # A cache: a full disk, a read-only folder or anything else that fails to save
+            # costs the next start only, never a query.
+            pass
+
+    def saved(self) -> None:
+        """Wait until the last snapshot read is kept on disk (tests, benches; a process that
+        exits waits for it anyway)."""
+        if self._saving is not None:
+            self._saving.result()
 
     # -- search -----------------------------------------------------------------------------
 

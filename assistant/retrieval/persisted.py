@@ -1,38 +1,48 @@
-"""The snapshot kept on disk beside an embedded index (`<index>/snapshot-<collection>/`), so
-that a new process starts from it instead of building it: it loads the passage rows, their BM25
-tokens and the bm25s model (memory-mapped), then reads from Chroma only the records, and the
-passages of the sources that changed since it was kept (Snapshot.read with it as `previous`).
+"""The snapshot kept on disk, so that a new process starts from it instead of building it: it
+loads the passage rows, their BM25 tokens and the bm25s model (memory-mapped), then reads from
+Chroma only the records, and the passages of the sources that changed since it was kept
+(Snapshot.read with it as `previous`). An embedded index keeps it beside itself
+(`<index>/snapshot-<collection>/`); a process reading a Chroma server keeps it in its own local
+index folder, one per server and collection (`<index>/snapshot-<collection>@<host>-<port>/`), so
+that every replica starts from its own.
 
 It is a cache: whatever it holds is checked against the store's records on load, and anything
-unreadable, of another format or made by another tokenizer is ignored (the process then reads
-every row, as without it). Each save writes a folder of its own, then points `current.json` at
-it with one atomic rename, so a process loading never sees half a save; older folders are
-removed after.
+unreadable, of another format, made by another tokenizer or kept for another index (one deleted
+and built again under the same name) is ignored (the process then reads every row, as without
+it). Each save writes a folder of its own, then points `current.json` at it with one atomic
+rename, so a process loading never sees half a save; older folders are removed after. Savers
+take a file lock (filelock: the same on every platform), so that two processes saving at once
+never remove the folder the other one's `current.json` points at.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import bm25s
 import numpy as np
+from filelock import FileLock
 
+from assistant.store.chroma import Store
 from assistant.store.records import record_meta, record_of
 
 from .bm25 import Bm25Index, tokenize
 from .snapshot import Row, Snapshot
 
 # Bump when what is kept changes shape.
-FORMAT = 1
+FORMAT = 2
 # Kept tokens are only good for the tokenizer that made them: a changed tokenizer (stemmer,
 # stopwords, segmenter) tokenizes this differently, and the kept snapshot is ignored.
 PROBE = "Japan's aid in 2024: l'aide du Japon, помощь Японии Украине, 日本对乌克兰的援助"
 CURRENT = "current.json"
+LOCK = "save.lock"
 
 
 class SnapshotFiles:
@@ -41,12 +51,24 @@ class SnapshotFiles:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def load(self) -> Snapshot | None:
-        """The snapshot last saved; None when there is none or it cannot be used."""
+    @classmethod
+    def of(cls, store: Store) -> SnapshotFiles:
+        """Where a store's readers keep its snapshot: beside an embedded index; for a Chroma
+        server, in the reader's local index folder (`store.path`), named after the server."""
+        if store.url is None:
+            return cls(Path(store.read_from) / f"snapshot-{store.name}")
+        server = re.sub(r"[^A-Za-z0-9.]+", "-", urlsplit(store.url).netloc or store.url)
+        return cls(Path(store.path) / f"snapshot-{store.name}@{server.strip('-')}")
+
+    def load(self, identity: str) -> Snapshot | None:
+        """The snapshot last saved for the index `identity` (Store.identity); None when there
+        is none or it cannot be used."""
         try:
             head = json.loads((self.folder / CURRENT).read_text(encoding="utf-8"))
             if head.get("format") != FORMAT or head.get("tokenizer") != tokenize(PROBE):
                 return None
+            if head.get("index") != identity:
+                return None  # the index was deleted and built again since
             part = self.folder / head["folder"]
             rows: list[Row] = [
                 (r[0], r[1], r[2])
@@ -66,11 +88,17 @@ class SnapshotFiles:
             # to the reader: ignore it and read the store.
             return None
 
-    def save(self, snap: Snapshot) -> None:
-        """Keep this snapshot for the next process (nothing when it has no BM25 yet)."""
+    def save(self, snap: Snapshot, identity: str) -> None:
+        """Keep this snapshot of the index `identity` for the next process (nothing when it
+        has no BM25 yet)."""
         bm25 = snap.bm25
         if bm25 is None or bm25.model is None or snap.generation is None:
             return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.folder / LOCK):
+            self._save(snap, bm25, identity)
+
+    def _save(self, snap: Snapshot, bm25: Bm25Index, identity: str) -> None:
         name = f"s-{uuid.uuid4().hex[:12]}"
         part = self.folder / name
         (part / "bm25").mkdir(parents=True)
@@ -79,10 +107,12 @@ class SnapshotFiles:
         _write(part / "vocab.json", sorted(bm25.vocab, key=bm25.vocab.__getitem__))
         np.save(part / "tokens.npy", np.concatenate(bm25.tokens).astype(np.int64))
         np.save(part / "ends.npy", np.cumsum([len(t) for t in bm25.tokens], dtype=np.int64))
+        assert bm25.model is not None  # save() checked
         bm25.model.save(str(part / "bm25"), show_progress=False)
         head = {
             "format": FORMAT,
             "tokenizer": tokenize(PROBE),
+            "index": identity,
             "generation": snap.generation,
             "records": {sid: record_meta(r) for sid, r in snap.records.items()},
             "folder": name,

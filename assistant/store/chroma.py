@@ -147,6 +147,11 @@ class Store:
     def generation(self) -> str:
         return str(self._sources_meta().get("generation", ""))
 
+    def identity(self) -> str:
+        """Which index this is: the sources collection's id, new whenever the index is deleted
+        and built again, though its name, records and generation may come back the same."""
+        return str(self._col("-sources", False).id)
+
     def bump(self, corpus: Corpus | None = None) -> None:
         """Mark the index changed (a new generation, so every reader refreshes), recording the
         corpus's declarations when given; without one, the recorded ones are kept."""
