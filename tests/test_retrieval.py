@@ -159,3 +159,32 @@ def test_a_side_the_shared_list_missed_gets_a_search_of_its_own(
     found = fresh.retriever.retrieve(question, 8)
     assert "against" in [p.source_id for p in found.passages[:2]]
     assert found.side_relevance["against"] >= 0 and found.sides_without_evidence() == []
+
+
+def test_bm25_matrix_is_the_one_bm25s_builds_row_by_row() -> None:
+    """Our numpy build of the BM25 index (bm25._Bm25) gives bm25s's own matrix, bit for bit:
+    on the bundled corpus's paragraphs and on random token ids with repeats and empty rows."""
+    import bm25s
+    import numpy as np
+
+    from assistant.retrieval.bm25 import _Bm25
+
+    from .conftest import CORPUS
+
+    vocab: dict[str, int] = {}
+    texts = [p for f in sorted(CORPUS.glob("*.txt")) for p in f.read_text("utf-8").split("\n\n")]
+    corpora = [[np.array([vocab.setdefault(t, len(vocab)) for t in tokenize(x)]) for x in texts]]
+    rng = np.random.default_rng(0)
+    corpora.append([rng.integers(0, 50, rng.integers(0, 30)) for _ in range(300)])
+    for tokens in corpora:
+        size = max(int(max((t.max(initial=0) for t in tokens), default=0)) + 1, len(vocab))
+        words = {str(i): i for i in range(size)}
+        ours, theirs = _Bm25(), bm25s.BM25()
+        ours.index((tokens, dict(words)), show_progress=False)
+        theirs.index(([t.tolist() for t in tokens], dict(words)), show_progress=False)
+        for key in ("data", "indices", "indptr"):
+            assert np.array_equal(ours.scores[key], theirs.scores[key]), key
+            assert ours.scores[key].dtype == theirs.scores[key].dtype, key
+        assert ours.scores["num_docs"] == theirs.scores["num_docs"] == len(tokens)
+        query = [int(t) for t in tokens[1][:3]]
+        assert np.array_equal(ours.get_scores(query), theirs.get_scores(query))
