@@ -96,8 +96,9 @@ class Assistant(Documents):
                         thresholds=thresholds.passage,
                         sentence_thresholds=thresholds.sentence,
                         languages=self.settings.languages,
-                        # Beside an embedded index; a server's in the local index folder.
-                        kept=SnapshotFiles.of(store),
+                        # Beside an embedded index; a server's in the local index folder;
+                        # none for a read-only index (read from a copy deleted at exit).
+                        kept=None if store.read_only else SnapshotFiles.of(store),
                     )
         return self._retriever
 

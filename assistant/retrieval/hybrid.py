@@ -141,14 +141,19 @@ class Retriever:
             self._snapshot = snapshot
             if self.kept is not None and (previous is None or snapshot.bm25 is not previous.bm25):
                 # Saved by a thread of its own, so that no query waits for the disk.
-                self._saving = self._saver.submit(self._keep, snapshot, self.store.identity())
+                try:
+                    self._saving = self._saver.submit(self._keep, snapshot, self.store.identity())
+                except RuntimeError:
+                    pass  # the interpreter is shutting down: a cache, never a query's failure
 
     def _keep(self, snapshot: Snapshot, identity: str) -> None:
-        """Save a snapshot to disk, unless a newer one has been read since (saved next)."""
-        if self.kept is None or snapshot is not self._snapshot:
+        """Save the current snapshot to disk, unless one with other rows than `snapshot`'s has
+        been read since (its own save is queued after this one)."""
+        current = self._snapshot
+        if self.kept is None or current.bm25 is not snapshot.bm25:
             return
         try:
-            self.kept.save(snapshot, identity)
+            self.kept.save(current, identity)
         except Exception:  # noqa: BLE001
             # A cache: a full disk, a read-only folder or anything else that fails to save
             # costs the next start only, never a query.

@@ -4,7 +4,8 @@ Chroma only the records, and the passages of the sources that changed since it w
 (Snapshot.read with it as `previous`). An embedded index keeps it beside itself
 (`<index>/snapshot-<collection>/`); a process reading a Chroma server keeps it in its own local
 index folder, one per server and collection (`<index>/snapshot-<collection>@<host>-<port>/`), so
-that every replica starts from its own.
+that a replica restarted, or one given a copy of that folder, starts from it (processes of one
+machine may share one folder).
 
 It is a cache: whatever it holds is checked against the store's records on load, and anything
 unreadable, of another format, made by another tokenizer or kept for another index (one deleted
@@ -24,13 +25,13 @@ import shutil
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import bm25s
 import numpy as np
 from filelock import FileLock
 
 from assistant.store.chroma import Store
+from assistant.store.client import server_address
 from assistant.store.records import record_meta, record_of
 
 from .bm25 import Bm25Index, tokenize
@@ -43,6 +44,7 @@ FORMAT = 2
 PROBE = "Japan's aid in 2024: l'aide du Japon, помощь Японии Украине, 日本对乌克兰的援助"
 CURRENT = "current.json"
 LOCK = "save.lock"
+LOCK_WAIT_S = 60
 
 
 class SnapshotFiles:
@@ -57,8 +59,9 @@ class SnapshotFiles:
         server, in the reader's local index folder (`store.path`), named after the server."""
         if store.url is None:
             return cls(Path(store.read_from) / f"snapshot-{store.name}")
-        server = re.sub(r"[^A-Za-z0-9.]+", "-", urlsplit(store.url).netloc or store.url)
-        return cls(Path(store.path) / f"snapshot-{store.name}@{server.strip('-')}")
+        host, port, _ = server_address(store.url)
+        server = re.sub(r"[^A-Za-z0-9.]+", "-", host).strip("-")
+        return cls(Path(store.path) / f"snapshot-{store.name}@{server}-{port}")
 
     def load(self, identity: str) -> Snapshot | None:
         """The snapshot last saved for the index `identity` (Store.identity); None when there
@@ -95,7 +98,8 @@ class SnapshotFiles:
         if bm25 is None or bm25.model is None or snap.generation is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        with FileLock(self.folder / LOCK):
+        # A lock held longer than any save (a stuck process) skips this one: it is a cache.
+        with FileLock(self.folder / LOCK, timeout=LOCK_WAIT_S):
             self._save(snap, bm25, identity)
 
     def _save(self, snap: Snapshot, bm25: Bm25Index, identity: str) -> None:

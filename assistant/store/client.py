@@ -14,6 +14,18 @@ from urllib.parse import urlparse
 from assistant.errors import StoreUnavailable
 
 
+def server_address(url: str) -> tuple[str, int, bool]:
+    """A Chroma server URL's host, port (Chroma's 8000 when none is given, 443 for https) and
+    whether it is https."""
+    u = urlparse(url if "://" in url else f"http://{url}")
+    if not u.hostname:
+        raise StoreUnavailable(
+            f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8000"
+        )
+    https = u.scheme == "https"
+    return u.hostname, u.port or (443 if https else 8000), https
+
+
 def connect(path: str, url: str | None) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -21,17 +33,8 @@ def connect(path: str, url: str | None) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
         if url:
-            u = urlparse(url if "://" in url else f"http://{url}")
-            if not u.hostname:
-                raise StoreUnavailable(
-                    f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8000"
-                )
-            return chromadb.HttpClient(
-                host=u.hostname,
-                port=u.port or (443 if u.scheme == "https" else 8000),
-                ssl=u.scheme == "https",
-                settings=chroma_settings,
-            )
+            host, port, https = server_address(url)
+            return chromadb.HttpClient(host=host, port=port, ssl=https, settings=chroma_settings)
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except StoreUnavailable:
         raise
