@@ -183,16 +183,17 @@ def reads(
 
     shutil.rmtree(Path(path) / f"snapshot-{settings.collection}", ignore_errors=True)
 
-    def started() -> None:  # a new process: the store opened, the snapshot read
-        opened.append(reader().retriever)
-        opened[-1].refresh()
+    def started() -> tuple[Any, float]:
+        """A new process's reader, and how long opening the store and reading took."""
+        t = time.perf_counter()
+        retriever = reader().retriever
+        retriever.refresh()
+        return retriever, time.perf_counter() - t
 
-    opened: list[Any] = []
-    first_s = timed(started)
-    opened[-1].saved()
-    kept = timed(started)
-    serving = reader().retriever
-    serving.refresh()
+    first, first_s = started()
+    first.saved()
+    _, kept = started()
+    serving, _ = started()
     serving.saved()
     kept_files = serving.kept
     assert kept_files is not None
