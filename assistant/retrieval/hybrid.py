@@ -33,7 +33,7 @@ from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import Store
-from assistant.store.rows import parse, passage_of, sentence_id, sentence_ids
+from assistant.store.rows import parse, passage_of, sentence_ids
 
 from .fairness import Hits, nearest
 from .filters import Filters
@@ -223,12 +223,6 @@ class Retriever:
             with _timed(timings, "bm25_ms"):
                 lexical = bm25_scores(snap, query, pool, filters, [*dense, *best])
         fused = fuse(snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair)
-        if base_p:
-            with _timed(timings, "exact_ms"):
-                if self._exact(snap, qv, fused, pool, passages, best_sentence):
-                    fused = fuse(
-                        snap, query, mode, passages, best_sentence, lexical, base_p, base_s, True
-                    )
         relevance = self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = self._ranked(
@@ -290,48 +284,6 @@ class Retriever:
         )
         best_sentence, hits = self._sentences(snap, qv, pool, filters, base_s)
         return passages, best_sentence, hits
-
-    def _exact(
-        self,
-        snap: Snapshot,
-        qv: np.ndarray,
-        fused: dict[str, float],
-        pool: int,
-        passages: Hits,
-        best_sentence: Hits,
-    ) -> bool:
-        """Give the leading `pool` candidates that a dense list missed their exact evidence
-        (their stored vectors, one Chroma read per kind), in `passages` and `best_sentence` in
-        place. Returns whether any was missing.
-
-        Why. A passage a list did not return scores the most it could there (`Hits.bound`, the
-        list's last cosine) plus its language's lift. Between languages the model places far
-        apart that bound is loose: for a Chinese question over English and Chinese paragraphs
-        the sentence list holds Chinese sentences only, and every English passage found by
-        its passage vector took the last Chinese sentence's cosine, lifted to English's
-        baseline, as its best sentence, and outranked the Chinese paragraph that answers
-        (docs/figures.md, Mixed-language pools). Only when languages are measured against
-        baselines: with one language a missed passage ranks at most level with the list's
-        last, as before.
-        """
-        leading = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
-        need_p = [pid for pid in leading if pid not in passages.cosines]
-        sentences = {
-            sid: pid
-            for pid in leading
-            if pid not in best_sentence.cosines
-            for sid in _sentence_ids(snap, pid)
-        }
-        if not need_p and not sentences:
-            return False
-        q = qv / (np.linalg.norm(qv) or 1.0)
-        for pid, v in self.store.vectors(need_p, "passage").items():
-            passages.cosines[pid] = _cosine(v, q)
-        for sid, v in self.store.vectors(list(sentences), "sentence").items():
-            pid, c = sentences[sid], _cosine(v, q)
-            if c > best_sentence.cosines.get(pid, -1.0):
-                best_sentence.cosines[pid] = c
-        return True
 
     def _each_side(
         self,
@@ -461,19 +413,6 @@ class Retriever:
             if sim > best.cosines.get(pid, -1.0):
                 best.cosines[pid] = sim
         return best, hits
-
-
-def _sentence_ids(snap: Snapshot, pid: str) -> list[str]:
-    """The ids of the sentences a committed passage holds."""
-    row, m = parse(pid), snap.rows[pid][2]
-    return [
-        sentence_id(row.source, row.version, j) for j in range(int(m["first"]), int(m["last"]) + 1)
-    ]
-
-
-def _cosine(v: np.ndarray, unit: np.ndarray) -> float:
-    """A stored vector's cosine with a unit query vector (Chroma's cosine space)."""
-    return float(v @ unit) / (float(np.linalg.norm(v)) or 1.0)
 
 
 def _side_relevance(

@@ -365,21 +365,6 @@ class Store:
             (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
-    def vectors(self, ids: list[str], kind: Kind) -> dict[str, np.ndarray]:
-        """The stored vectors of some passage or sentence rows, by id (ids not stored are left
-        out): a candidate's exact cosine when a nearest-neighbour list did not return it."""
-        if not ids:
-            return {}
-        got = self._call(
-            self._col("" if kind == "passage" else "-sentences", False).get,
-            ids=ids,
-            include=["embeddings"],
-        )
-        return {
-            i: np.asarray(e, dtype=np.float32)
-            for i, e in zip(got["ids"], got["embeddings"], strict=True)
-        }
-
     def sentences(self, ids: list[str]) -> dict[str, Sentence]:
         """The given sentences with their vectors, by id (ids not stored are left out)."""
         if not ids:
