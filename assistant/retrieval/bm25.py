@@ -5,6 +5,14 @@ clause into one token. Here runs of CJK characters go through jieba's search-mod
 (its dictionary ships in the package) and everything else is split on Unicode word characters,
 so Cyrillic and accented Latin words survive. Stopwords of the languages bm25s knows are removed,
 and words are stemmed (PyStemmer's Snowball: Russian for Cyrillic, English for Latin script).
+
+A large index takes an upload as a delta segment (Bm25Index.extended), as Lucene does: the base's
+matrix stays, the rows of replaced or deleted sources are tombstoned, the new rows get a small
+bm25s matrix of their own, and each query term's base scores are rescaled to the idf of the rows
+now live. So an upload costs the size of the upload, not of the index. Until the segments are
+merged (Bm25Index.build, done by the retriever's background thread), two things are as the base
+left them: the average passage length in the term-frequency part, and which tokens a language
+holds (coverage may count a token only a deleted passage had).
 """
 
 from __future__ import annotations
@@ -56,6 +64,11 @@ def _jieba() -> Any:
 ANY = "*"
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _local = threading.local()
+# An index of at least this many rows takes an upload as a delta segment; a smaller one is built
+# again (under a second: bench/results/bm25_refresh.json), so small indexes stay exact.
+SEGMENT_FROM = 20_000
+# A delta segment, or the base rows tombstoned, past this share of the base: built again.
+SEGMENT_SHARE = 0.1
 
 
 def _stem(word: str) -> str:
@@ -95,7 +108,13 @@ class _Bm25(bm25s.BM25):
     row: the same document frequencies, bm25s's own idf and term-frequency scorers and its CSC
     builder, so the same matrix (test_retrieval.py compares them), 4.7× faster at 20k passages
     (bench/results/ingest_reads.json). `build_index_from_ids` is the step bm25s documents as
-    the one to override; its helpers are private to bm25s, whose version is pinned for it."""
+    the one to override; its helpers are private to bm25s, whose version is pinned for it.
+
+    `stats` (document frequency by token id, document count, average length), when given, are
+    the collection's instead of these rows' own: a delta segment's rows are then scored as
+    rows of the whole index."""
+
+    stats: tuple[np.ndarray, int, float] | None = None
 
     def build_index_from_ids(
         self,
@@ -123,16 +142,19 @@ class _Bm25(bm25s.BM25):
             return_counts=True,
         )
         rows, vocab = np.divmod(pairs, n_vocab)
-        df = np.bincount(vocab, minlength=n_vocab)
+        df, n_all, l_avg = np.bincount(vocab, minlength=n_vocab), n_docs, lengths.mean()
+        if self.stats is not None:
+            df, n_all, l_avg = self.stats
+            df = np.pad(df, (0, max(0, n_vocab - len(df))))[:n_vocab]
         idf = np.zeros(n_vocab, dtype=self.dtype)
         held = df > 0
         idf[held] = np.vectorize(_select_idf_scorer(self.idf_method), otypes=[float])(
-            df[held], n_docs
+            df[held], n_all
         )
         tfc = _select_tfc_scorer(self.method)(
             tf_array=tf.astype(self.dtype),
             l_d=lengths[rows],
-            l_avg=lengths.mean(),
+            l_avg=l_avg,
             k1=self.k1,
             b=self.b,
             delta=self.delta,
@@ -159,6 +181,10 @@ class Bm25Index:
     tokenizes only the rows it has not seen (`build(rows, previous)`); bm25s then indexes the
     ids. The scores are those of an index built from scratch: the same tokens, document
     frequencies and lengths; only the ids' numbering differs.
+
+    Rows are positions: those of `model` (the base) first, then those of `delta`. A row of the
+    base whose source was replaced or deleted stays in place, tombstoned (`live`), until the
+    next build.
     """
 
     ids: list[str]
@@ -170,13 +196,33 @@ class Bm25Index:
     vocab: dict[str, int] = field(default_factory=dict)
     # Language → which ids of `vocab` its passages hold (ANY → those of any language).
     present: dict[str, np.ndarray] = field(default_factory=dict)
+    # Passage id → its position, for live rows.
+    row: dict[str, int] = field(default_factory=dict)
+    # Each row's length in tokens.
+    lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # The delta segment (rows after the base's), its live rows' document frequencies by token
+    # id and their count, and which rows are live (None: all of them, no delta).
+    delta: bm25s.BM25 | None = None
+    df: np.ndarray | None = None
+    n_live: int = 0
+    live: np.ndarray | None = None
+
+    @property
+    def base(self) -> int:
+        """How many rows the base matrix holds."""
+        return 0 if self.model is None else int(self.model.scores["num_docs"])
+
+    @property
+    def segmented(self) -> bool:
+        """Whether it holds a delta segment or tombstones (a build merges them)."""
+        return self.live is not None
 
     @classmethod
     def build(
         cls, rows: list[tuple[str, str, dict[str, Any]]], previous: Bm25Index | None = None
     ) -> Bm25Index:
-        """The index of `rows`; rows that `previous` holds keep their tokens (not tokenized
-        again: a row id names one text of one source version)."""
+        """The index of `rows`, one segment; rows that `previous` holds keep their tokens (not
+        tokenized again: a row id names one text of one source version)."""
         if not rows:
             return cls.assembled(rows, None, [], {})
         vocab = dict(previous.vocab) if previous is not None else {}
@@ -200,17 +246,71 @@ class Bm25Index:
     ) -> Bm25Index:
         """The index of rows whose tokens and bm25s model are at hand (built, or loaded)."""
         ids = [r[0] for r in rows]
-        meta = {
-            key: np.array([str(r[2].get(key, "")) for r in rows], dtype=object)
-            for key in ("source_id", "side", "language", "voice")
-        }
-        present = {ANY: np.zeros(len(vocab), bool)}
-        for lang in dict.fromkeys(meta["language"]):
-            held = [t for t, rl in zip(tokens, meta["language"], strict=True) if rl == lang]
-            present[lang] = np.zeros(len(vocab), bool)
-            present[lang][np.concatenate(held)] = True
-            present[ANY] |= present[lang]
-        return cls(ids, meta, model, tokens, vocab, present)
+        meta = _meta(rows)
+        present = _present(tokens, meta["language"], len(vocab), {})
+        lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+        row = {pid: i for i, pid in enumerate(ids)}
+        return cls(ids, meta, model, tokens, vocab, present, row, lengths)
+
+    def extended(
+        self, new: list[tuple[str, str, dict[str, Any]]], gone: set[str]
+    ) -> Bm25Index | None:
+        """This index with the rows of the sources `gone` tombstoned and `new` rows added, in a
+        delta segment; None when a build is due instead (a small index, or a delta or
+        tombstones past SEGMENT_SHARE of the base)."""
+        base = self.base
+        if self.model is None or base < SEGMENT_FROM:
+            return None
+        sources = self.meta["source_id"]
+        live = np.ones(len(self.ids), bool) if self.live is None else self.live.copy()
+        dead = [i for i in (i for i, sid in enumerate(sources) if sid in gone) if live[i]]
+        live[dead] = False
+        kept = [i for i in range(base, len(self.ids)) if live[i]]
+        n_delta = len(kept) + len(new)
+        if n_delta > SEGMENT_SHARE * base or base - live[:base].sum() > SEGMENT_SHARE * base:
+            return None
+        vocab = dict(self.vocab)
+        rows = sorted(
+            [(self.ids[i], "", _meta_of(self.meta, i)) for i in kept] + new, key=lambda r: r[0]
+        )
+        known = {self.ids[i]: self.tokens[i] for i in kept}
+        delta_tokens = [
+            known[pid] if pid in known else _token_ids(tokenize(text), vocab)
+            for pid, text, _ in rows
+        ]
+        # The live rows' document frequencies: the last ones (the base's, from its matrix: a
+        # column's entries are its rows), less the rows tombstoned now, plus the new rows'.
+        if self.df is None:
+            df = np.diff(np.asarray(self.model.scores["indptr"])).astype(np.int64)
+        else:
+            df = self.df.copy()
+        df = np.pad(df, (0, len(vocab) - len(df)))
+        df -= _df([self.tokens[i] for i in dead], len(vocab))
+        added = [t for t, r in zip(delta_tokens, rows, strict=True) if r[0] not in known]
+        df += _df(added, len(vocab))
+        n_live = int(live[:base].sum()) + n_delta
+        model = None
+        if rows:
+            model = _Bm25()
+            model.stats = (df, n_live, float(self.lengths[:base].mean()))
+            model.index((delta_tokens, dict(vocab)), show_progress=False)
+
+        ids = self.ids[:base] + [r[0] for r in rows]
+        delta_meta = _meta(rows)
+        meta = {k: np.concatenate([v[:base], delta_meta[k]]) for k, v in self.meta.items()}
+        tokens = self.tokens[:base] + delta_tokens
+        row = dict(self.row)
+        for i in dead + kept:
+            row.pop(self.ids[i], None)
+        row.update((pid, base + j) for j, (pid, _, _) in enumerate(rows))
+        present = _present(delta_tokens, delta_meta["language"], len(vocab), self.present)
+        lengths = np.concatenate(
+            [self.lengths[:base], np.fromiter(map(len, delta_tokens), np.int64)]
+        )
+        live = np.concatenate([live[:base], np.ones(len(rows), bool)])
+        return Bm25Index(
+            ids, meta, self.model, tokens, vocab, present, row, lengths, model, df, n_live, live
+        )
 
     def coverage(self, query: str, language: str | None = None) -> float:
         """Share of the query's tokens that occur in the indexed text, or in the passages of
@@ -233,7 +333,8 @@ class Bm25Index:
         return sum(i is not None and bool(held[i]) for i in found) / len(tokens)
 
     def scores(self, query: str, mask: np.ndarray | None) -> np.ndarray | None:
-        """The BM25 score of every row for the query (0 where mask is false); None if no tokens.
+        """The BM25 score of every row for the query (0 where mask is false or the row is
+        tombstoned); None if no tokens.
 
         Exact for every row, so that fusion can score any candidate, not only the top k.
         """
@@ -242,8 +343,67 @@ class Bm25Index:
         tokens = tokenize(query)
         if not tokens:
             return None
-        weight = None if mask is None else mask.astype(np.float32)
-        return np.asarray(self.model.get_scores(tokens, weight_mask=weight), np.float32)
+        if self.live is None:
+            weight = None if mask is None else mask.astype(np.float32)
+            return np.asarray(self.model.get_scores(tokens, weight_mask=weight), np.float32)
+        weight = (self.live if mask is None else self.live & mask).astype(np.float32)
+        base, ids = self.base, [self.vocab[t] for t in tokens if t in self.vocab]
+        assert self.df is not None  # segmented
+        matrix = self.model.scores
+        indptr = matrix["indptr"]
+        idf = _select_idf_scorer(self.model.idf_method)
+        out = np.zeros(len(self.ids), np.float32)
+        # The base's columns of the query's terms, each from its idf to the live rows' (the
+        # same term frequencies), summed in one pass.
+        terms = [(i, int(indptr[i]), int(indptr[i + 1])) for i in ids if i < len(indptr) - 1]
+        terms = [(i, s, e) for i, s, e in terms if e > s]  # a column's entries are its rows
+        if terms:
+            rows = np.concatenate([matrix["indices"][s:e] for _, s, e in terms])
+            weights = np.concatenate(
+                [
+                    matrix["data"][s:e] * (idf(self.df[i], self.n_live) / idf(e - s, base))
+                    for i, s, e in terms
+                ]
+            )
+            out[:base] = np.bincount(rows, weights=weights, minlength=base)
+        if ids and self.delta is not None:
+            out[base:] = self.delta.get_scores_from_ids(ids)
+        return out * weight
+
+
+def _meta(rows: list[tuple[str, str, dict[str, Any]]]) -> dict[str, np.ndarray]:
+    """The filterable metadata of rows, as one array per field."""
+    return {
+        key: np.array([str(r[2].get(key, "")) for r in rows], dtype=object)
+        for key in ("source_id", "side", "language", "voice")
+    }
+
+
+def _meta_of(meta: dict[str, np.ndarray], i: int) -> dict[str, Any]:
+    return {key: values[i] for key, values in meta.items()}
+
+
+def _present(
+    tokens: list[np.ndarray],
+    languages: np.ndarray,
+    n_vocab: int,
+    previous: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Language → which token ids its rows hold (ANY: any language's), added to `previous`."""
+    present = {k: np.pad(v, (0, n_vocab - len(v))) for k, v in previous.items()}
+    present.setdefault(ANY, np.zeros(n_vocab, bool))
+    for lang in dict.fromkeys(languages):
+        held = [t for t, rl in zip(tokens, languages, strict=True) if rl == lang]
+        present.setdefault(lang, np.zeros(n_vocab, bool))[np.concatenate(held)] = True
+        present[ANY] |= present[lang]
+    return present
+
+
+def _df(tokens: list[np.ndarray], n_vocab: int) -> np.ndarray:
+    """How many of the rows hold each token id."""
+    if not tokens:
+        return np.zeros(n_vocab, np.int64)
+    return np.bincount(np.concatenate([np.unique(t) for t in tokens]), minlength=n_vocab)
 
 
 def _token_ids(tokens: list[str], vocab: dict[str, int]) -> np.ndarray:

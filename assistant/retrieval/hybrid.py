@@ -139,18 +139,30 @@ class Retriever:
             snapshot = Snapshot.read(self.store, gen, self.embedder.dim, self._computed, previous)
             # One assignment: a query running beside this refresh keeps the snapshot it took.
             self._snapshot = snapshot
-            if self.kept is not None and (previous is None or snapshot.bm25 is not previous.bm25):
-                # Saved by a thread of its own, so that no query waits for the disk.
+            fresh = previous is None or snapshot.bm25 is not previous.bm25
+            segmented = snapshot.bm25 is not None and snapshot.bm25.segmented
+            if fresh and (self.kept is not None or segmented):
+                # Merged and saved by a thread of its own, so that no query waits for either.
                 try:
                     self._saving = self._saver.submit(self._keep, snapshot, self.store.identity())
                 except RuntimeError:
                     pass  # the interpreter is shutting down: a cache, never a query's failure
 
     def _keep(self, snapshot: Snapshot, identity: str) -> None:
-        """Save the current snapshot to disk, unless one with other rows than `snapshot`'s has
-        been read since (its own save is queued after this one)."""
+        """Merge the current snapshot's BM25 segments, then save it to disk, unless one with
+        other rows than `snapshot`'s has been read since (its own save is queued after this
+        one). The merge is Lucene's: queries read the segments until the merged index is
+        swapped in, exact again (bm25.py)."""
+        if self._snapshot.bm25 is not snapshot.bm25:
+            return
+        merged = snapshot.merged()
+        if merged is not snapshot:
+            with self._lock:
+                if self._snapshot.bm25 is not snapshot.bm25:
+                    return
+                self._snapshot = merged
         current = self._snapshot
-        if self.kept is None or current.bm25 is not snapshot.bm25:
+        if self.kept is None or current.bm25 is not merged.bm25:
             return
         try:
             self.kept.save(current, identity)

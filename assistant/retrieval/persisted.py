@@ -95,8 +95,8 @@ class SnapshotFiles:
         """Keep this snapshot of the index `identity` for the next process (nothing when it
         has no BM25 yet)."""
         bm25 = snap.bm25
-        if bm25 is None or bm25.model is None or snap.generation is None:
-            return
+        if bm25 is None or bm25.model is None or bm25.segmented or snap.generation is None:
+            return  # nothing to keep, or segments (kept once merged: Retriever._keep)
         self.folder.mkdir(parents=True, exist_ok=True)
         # A lock held longer than any save (a stuck process) skips this one: it is a cache.
         with FileLock(self.folder / LOCK, timeout=LOCK_WAIT_S):

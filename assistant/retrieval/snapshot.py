@@ -9,6 +9,8 @@ tokenized again; the first one a process reads may come from disk (persisted.py)
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,11 +81,13 @@ class Snapshot:
         centroids = read_centroids(store, committed, dim, computed)
         kept: list[Row] = []
         owners: dict[tuple[str, str], dict[int, str]] = {}
+        gone: set[str] = set()
         if previous is None or previous.generation is None:
             fetched = store.iter_passages()
         else:
             # A new version, a new source or new labels: its rows are read again.
             changed = {sid for sid, r in records.items() if previous.records.get(sid) != r}
+            gone = changed | (set(previous.records) - set(committed))
             kept = [
                 r
                 for r in previous.rows.values()
@@ -110,20 +114,50 @@ class Snapshot:
         ):
             bm25 = previous.bm25  # nothing changed (a process starting from a kept snapshot)
         else:
-            bm25 = Bm25Index.build(rows, previous.bm25 if previous is not None else None)
+            # A large index takes the change as a delta segment; otherwise (or when a build is
+            # due) it is built again, reusing the tokens it has.
+            last = previous.bm25 if previous is not None else None
+            bm25 = (last.extended(new, gone) if last is not None and gone else None) or (
+                Bm25Index.build(rows, last)
+            )
         _own(new, owners)
+        return cls.of(
+            generation, records, rows, owners, bm25, store.recorded_corpus().sides, centroids
+        )
+
+    @classmethod
+    def of(
+        cls,
+        generation: str | None,
+        records: dict[str, SourceRecord],
+        rows: list[Row],
+        owners: dict[tuple[str, str], dict[int, str]],
+        bm25: Bm25Index,
+        sides: Iterable[str],
+        centroids: Centroids,
+    ) -> Snapshot:
+        """The snapshot of these parts, with what is derived from them."""
+        live = bm25.meta if bm25.live is None else {k: v[bm25.live] for k, v in bm25.meta.items()}
         return cls(
             generation=generation,
             records=records,
             rows={r[0]: r for r in rows},
             owners=owners,
             bm25=bm25,
-            bm25_rows={pid: i for i, pid in enumerate(bm25.ids)},
-            languages=sorted(set(bm25.meta["language"])),
-            present=set(bm25.meta["side"].tolist()),
-            sides=list(store.recorded_corpus().sides),
+            bm25_rows=bm25.row,
+            languages=sorted(set(live["language"])),
+            present=set(live["side"].tolist()),
+            sides=list(sides),
             centroids=centroids,
         )
+
+    def merged(self) -> Snapshot:
+        """This snapshot with its BM25 index in one segment (what a read from scratch gives)."""
+        if self.bm25 is None or not self.bm25.segmented:
+            return self
+        rows = sorted(self.rows.values(), key=lambda r: r[0])
+        bm25 = Bm25Index.build(rows, self.bm25)
+        return dataclasses.replace(self, bm25=bm25, bm25_rows=bm25.row)
 
     @classmethod
     def kept(
@@ -136,18 +170,7 @@ class Snapshot:
         """A snapshot kept on disk (persisted.py), to be the `previous` of the next read:
         that read compares it with the store and fills in what it leaves out (sides,
         centroids)."""
-        return cls(
-            generation=generation,
-            records=records,
-            rows={r[0]: r for r in rows},
-            owners=_own(rows, {}),
-            bm25=bm25,
-            bm25_rows={pid: i for i, pid in enumerate(bm25.ids)},
-            languages=sorted(set(bm25.meta["language"])),
-            present=set(bm25.meta["side"].tolist()),
-            sides=[],
-            centroids=Centroids({}, 0),
-        )
+        return cls.of(generation, records, rows, _own(rows, {}), bm25, [], Centroids({}, 0))
 
     def side(self, pid: str) -> str:
         """A passage's side (UNKNOWN if it was not committed in this snapshot)."""
@@ -188,7 +211,7 @@ class Snapshot:
         """The passages of the BM25 index the filters keep (None: every one)."""
         if self.bm25 is None:
             return None
-        mask = None
+        mask = self.bm25.live
         for key, vals in filters.fields():
             m = np.isin(self.bm25.meta[key], list(vals))
             mask = m if mask is None else mask & m
