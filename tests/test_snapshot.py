@@ -20,6 +20,7 @@ from assistant.retrieval import bm25
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.snapshot import Snapshot
+from assistant.store.centroids import KINDS, Tally
 from assistant.store.chroma import Store
 
 from .conftest import CORPUS
@@ -38,6 +39,7 @@ class CountingStore(Store):
     def __init__(self, path: str, url: str | None = None) -> None:
         super().__init__(path, url=url)
         self.read: list[str] = []
+        self.tallied: list[str] = []  # the sources whose language tallies were read
 
     def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for row in super().iter_passages(page):
@@ -51,10 +53,16 @@ class CountingStore(Store):
             self.read.append(str(row[2]["source_id"]))
             yield row
 
+    def tallies(self, source_ids: list[str] | None = None) -> dict[tuple[str, str], list[Tally]]:
+        got = super().tallies(source_ids)
+        self.tallied.extend(source for source, _ in got)
+        return got
+
 
 def assert_same(a: Snapshot, b: Snapshot) -> None:
     assert a.records == b.records and a.rows == b.rows and a.owners == b.owners
     assert (a.languages, a.present, a.sides) == (b.languages, b.present, b.sides)
+    assert_same_tallies(a, b)
     assert a.bm25 is not None and b.bm25 is not None
     assert sorted(a.bm25.ids) == sorted(b.bm25.ids)
     for key in a.bm25.meta:
@@ -68,6 +76,22 @@ def assert_same(a: Snapshot, b: Snapshot) -> None:
         assert np.allclose(sa, sb[order], rtol=1e-6, atol=1e-6), query
         for language in (None, *a.languages, "ru"):
             assert a.bm25.coverage(query, language) == b.bm25.coverage(query, language)
+
+
+def assert_same_tallies(a: Snapshot, b: Snapshot) -> None:
+    assert a.tallies.keys() == b.tallies.keys()
+    for key, parts in a.tallies.items():
+        assert [(t.kind, t.language, t.count) for t in parts] == [
+            (t.kind, t.language, t.count) for t in b.tallies[key]
+        ]
+        assert all(
+            np.allclose(x.total, y.total) for x, y in zip(parts, b.tallies[key], strict=True)
+        )
+    assert a.centroids.counts == b.centroids.counts
+    q = np.random.default_rng(0).standard_normal(384)
+    for kind in KINDS:
+        ba, bb = a.centroids.baselines(q, kind), b.centroids.baselines(q, kind)
+        assert ba.keys() == bb.keys() and np.allclose(list(ba.values()), list(bb.values()))
 
 
 def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
@@ -95,16 +119,19 @@ def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
     assert report.added == ["002_9ece5d155ad6878c"]
     assert report.relabelled == ["004_c6b0d4f86fb433b5"]
     store.read.clear()
+    store.tallied.clear()
     second = Snapshot.read(store, store.generation(), embedder.dim, {}, first)
     assert set(store.read) == {"002_9ece5d155ad6878c", "004_c6b0d4f86fb433b5"}
+    assert set(store.tallied) == {"002_9ece5d155ad6878c", "004_c6b0d4f86fb433b5"}
     assert_same(second, Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {}))
     assert {second.side(pid) for pid in second.rows if pid.startswith("004_")} == {"pro-Ukraine"}
 
     # One source deleted: nothing is read, and its rows are gone.
     a.delete_document("000_fa22c8dc189e4776")
     store.read.clear()
+    store.tallied.clear()
     third = Snapshot.read(store, store.generation(), embedder.dim, {}, second)
-    assert store.read == []
+    assert store.read == [] and store.tallied == []
     assert not any(pid.startswith("000_") for pid in third.rows)
     assert_same(third, Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {}))
 

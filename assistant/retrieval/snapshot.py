@@ -52,6 +52,9 @@ class Snapshot:
     # The declared sides, `unknown` included.
     sides: list[str]
     centroids: Centroids
+    # The committed source versions' language tallies the centroids come from (the next read
+    # reads only the changed sources' again).
+    tallies: dict[tuple[str, str], list[Tally]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def empty(cls, dim: int) -> Snapshot:
@@ -69,19 +72,20 @@ class Snapshot:
     ) -> Snapshot:
         """The committed sources and their passages (rows of other versions are left out).
 
-        With `previous` (the snapshot of an earlier generation), only the passages of sources
-        committed or relabelled since are read from the store and tokenized; the rest, with
-        their BM25 tokens and sentence owners, are carried over. What comes out is what a read
-        from scratch gives. Without it every passage row is read.
+        With `previous` (the snapshot of an earlier generation), only the passages and language
+        tallies of sources committed or relabelled since are read from the store (the passages
+        tokenized); the rest, with their BM25 tokens and sentence owners, are carried over.
+        What comes out is what a read from scratch gives (a large index's BM25 is in segments
+        until merged: bm25.py). Without it every passage row and tally is read.
 
         `computed`: the reader's tallies computed from stored vectors, for sources ingested
-        before tallies were kept; kept across reads (read_centroids)."""
+        before tallies were kept; kept across reads (read_tallies)."""
         records = store.records()
         committed = {sid: r.version for sid, r in records.items()}
-        centroids = read_centroids(store, committed, dim, computed)
         kept: list[Row] = []
         owners: dict[tuple[str, str], dict[int, str]] = {}
         gone: set[str] = set()
+        changed: set[str] | None = None
         if previous is None or previous.generation is None:
             fetched = store.iter_passages()
         else:
@@ -121,8 +125,18 @@ class Snapshot:
                 Bm25Index.build(rows, last)
             )
         _own(new, owners)
+        # The tallies of unchanged sources are the last read's; a kept snapshot has none.
+        known = previous.tallies if previous is not None and changed is not None else {}
+        tallies = read_tallies(store, committed, computed, known, changed or set())
         return cls.of(
-            generation, records, rows, owners, bm25, store.recorded_corpus().sides, centroids
+            generation,
+            records,
+            rows,
+            owners,
+            bm25,
+            store.recorded_corpus().sides,
+            Centroids(tallies, dim),
+            tallies,
         )
 
     @classmethod
@@ -135,6 +149,7 @@ class Snapshot:
         bm25: Bm25Index,
         sides: Iterable[str],
         centroids: Centroids,
+        tallies: dict[tuple[str, str], list[Tally]] | None = None,
     ) -> Snapshot:
         """The snapshot of these parts, with what is derived from them."""
         live = bm25.meta if bm25.live is None else {k: v[bm25.live] for k, v in bm25.meta.items()}
@@ -149,6 +164,7 @@ class Snapshot:
             present=set(live["side"].tolist()),
             sides=list(sides),
             centroids=centroids,
+            tallies=tallies or {},
         )
 
     def merged(self) -> Snapshot:
@@ -237,20 +253,28 @@ def _own(
     return owners
 
 
-def read_centroids(
+def read_tallies(
     store: Store,
     committed: dict[str, str],
-    dim: int,
     computed: dict[tuple[str, str], list[Tally]],
-) -> Centroids:
-    """The committed sources' language centroids, from their stored tallies; those of sources
-    ingested before tallies were kept are computed from their stored vectors, in one scan, once
-    per process (`computed` keeps them, and drops those of versions no longer committed)."""
-    stored = store.tallies()
+    known: dict[tuple[str, str], list[Tally]] | None = None,
+    changed: set[str] | None = None,
+) -> dict[tuple[str, str], list[Tally]]:
+    """The committed source versions' language tallies. Those in `known` (a previous read's)
+    are kept unless their source is in `changed`; the rest are read from the store (every one
+    when `known` is empty). Those of sources ingested before tallies were kept are computed from
+    their stored vectors, in one scan, once per process (`computed` keeps them, and drops those
+    of versions no longer committed)."""
     keys = set(committed.items())
+    changed = changed or set()
+    reuse = {k: v for k, v in (known or {}).items() if k in keys and k[0] not in changed}
+    unread = sorted({sid for sid, _ in keys - set(reuse)})
+    stored = store.tallies(unread if known else None) if unread else {}
     for key in [key for key in computed if key not in keys]:
         del computed[key]
-    missing = {key for key in keys if key not in stored and key not in computed}
+    missing = {
+        key for key in keys if key not in stored and key not in reuse and key not in computed
+    }
     if missing:
         computed.update(store.row_tallies(missing))
-    return Centroids({key: stored.get(key) or computed.get(key, []) for key in keys}, dim)
+    return {key: reuse.get(key) or stored.get(key) or computed.get(key, []) for key in keys}

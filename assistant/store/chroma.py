@@ -15,7 +15,7 @@ processes (several app servers on one Chroma server) know to refresh what they c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -260,15 +260,27 @@ class Store:
         got = self._call(self._col("-sources", False).get, include=["metadatas"])
         return {i: record_of(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
-    def tallies(self) -> dict[tuple[str, str], list[Tally]]:
-        """Every stored language tally, by (source, version), committed or not; none in an
-        index built before tallies existed."""
+    def tallies(self, source_ids: list[str] | None = None) -> dict[tuple[str, str], list[Tally]]:
+        """Every stored language tally, or those of some sources, by (source, version),
+        committed or not; none in an index built before tallies existed."""
         try:
-            self._col(TALLIES, False)
+            col = self._col(TALLIES, False)
         except IndexNotBuilt:
             return {}
         out: dict[tuple[str, str], list[Tally]] = {}
-        for got in self._pages(["metadatas", "embeddings"], 5000, TALLIES):
+        pages: Iterable[dict[str, Any]] = (
+            self._pages(["metadatas", "embeddings"], 5000, TALLIES)
+            if source_ids is None
+            else (
+                self._call(
+                    col.get,
+                    where={"source_id": {"$in": source_ids[i : i + 200]}},
+                    include=["metadatas", "embeddings"],
+                )
+                for i in range(0, len(source_ids), 200)
+            )
+        )
+        for got in pages:
             for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"], strict=True):
                 row = parse(i)
                 out.setdefault((row.source, row.version), []).append(
