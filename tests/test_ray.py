@@ -45,8 +45,14 @@ def rows(client: Any) -> dict[str, dict[str, tuple[str, dict[str, Any], np.ndarr
     out = {}
     for col in client.list_collections():
         got = client.get_collection(col.name).get(include=["embeddings", "metadatas", "documents"])
+        # A stamp fingerprints its whole record, WHEN included: it differs as the record does.
+        stamped = col.name.endswith("-stamps")
         out[col.name] = {
-            i: (t, {k: v for k, v in (m or {}).items() if k not in WHEN}, np.asarray(e))
+            i: (
+                "" if stamped else t,
+                {k: v for k, v in (m or {}).items() if k not in WHEN},
+                np.asarray(e),
+            )
             for i, t, m, e in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             )
