@@ -494,9 +494,17 @@ def test_a_reader_merges_the_segments_in_the_background_and_keeps_the_merged_ind
         bm25_index = a.retriever.snapshot().bm25
         assert bm25_index is not None and bm25_index.segmented
         assert any(p.id.startswith("002_") for p in a.search("Kaneko", k=8))
+        # A later read with the same rows shares the segmented index (here: a newer
+        # generation): the merge lands on it, never puts the older snapshot back.
+        last = a.retriever._snapshot
+        newer = dataclasses.replace(last, generation="a newer read", records=dict(last.records))
+        a.retriever._snapshot = newer
     finally:
         held.go.set()
     a.retriever.saved()
+    landed = a.retriever._snapshot
+    assert landed.generation == "a newer read" and landed.records is newer.records
+    assert landed.bm25 is not None and not landed.bm25.segmented
     merged = a.retriever.snapshot()
     assert merged.bm25 is not None and not merged.bm25.segmented
     shutil.copytree(path / "snapshot-corpus", tmp_path / "kept")

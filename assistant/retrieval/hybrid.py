@@ -17,6 +17,7 @@ ground for any statement that a side has no evidence. Queries read one Snapshot 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -155,12 +156,19 @@ class Retriever:
         swapped in, exact again (bm25.py)."""
         if self._snapshot.bm25 is not snapshot.bm25:
             return
-        merged = snapshot.merged()
+        try:
+            merged = snapshot.merged()
+        except Exception:  # noqa: BLE001
+            return  # queries keep reading the segments; the next refresh builds if due
         if merged is not snapshot:
             with self._lock:
                 if self._snapshot.bm25 is not snapshot.bm25:
                     return
-                self._snapshot = merged
+                # Onto the current snapshot: a later read with the same rows shares this BM25
+                # index but may hold a newer generation, records or sides.
+                self._snapshot = dataclasses.replace(
+                    self._snapshot, bm25=merged.bm25, bm25_rows=merged.bm25_rows
+                )
         current = self._snapshot
         if self.kept is None or current.bm25 is not merged.bm25:
             return

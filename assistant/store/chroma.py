@@ -279,7 +279,9 @@ class Store:
         small part of reading every record's metadata (docs/figures.md). When nothing seems
         changed, every record is read, as without `known`: a writer that stamps nothing (an
         older release on the same server) still changes the generation, so a refresh that
-        finds no changed stamp reads everything rather than miss its write."""
+        finds no changed stamp reads everything rather than miss its write. (Its write is
+        seen late when a stamped write lands in the same refresh: the next refresh that finds
+        no changed stamp reads it. Releases mixed on one server should be brief.)"""
         col = self._col("-sources", False)
         stamps = self.stamps() if known else {}
         if stamps:  # an index written before stamps has none: every record is read
