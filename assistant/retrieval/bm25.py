@@ -227,10 +227,7 @@ class Bm25Index:
             return cls.assembled(rows, None, [], {})
         vocab = dict(previous.vocab) if previous is not None else {}
         known = dict(zip(previous.ids, previous.tokens, strict=True)) if previous else {}
-        tokens = [
-            known[pid] if pid in known else _token_ids(tokenize(text), vocab)
-            for pid, text, _ in rows
-        ]
+        tokens = _tokens_of(rows, known, vocab)
         model = _Bm25()
         # bm25s adds its empty token to the vocabulary it is given: a copy, so ours stays.
         model.index((tokens, dict(vocab)), show_progress=False)
@@ -263,7 +260,7 @@ class Bm25Index:
             return None
         sources = self.meta["source_id"]
         live = np.ones(len(self.ids), bool) if self.live is None else self.live.copy()
-        dead = [i for i in (i for i, sid in enumerate(sources) if sid in gone) if live[i]]
+        dead = [i for i, sid in enumerate(sources) if sid in gone and live[i]]
         live[dead] = False
         kept = [i for i in range(base, len(self.ids)) if live[i]]
         n_delta = len(kept) + len(new)
@@ -274,10 +271,7 @@ class Bm25Index:
             [(self.ids[i], "", _meta_of(self.meta, i)) for i in kept] + new, key=lambda r: r[0]
         )
         known = {self.ids[i]: self.tokens[i] for i in kept}
-        delta_tokens = [
-            known[pid] if pid in known else _token_ids(tokenize(text), vocab)
-            for pid, text, _ in rows
-        ]
+        delta_tokens = _tokens_of(rows, known, vocab)
         # The live rows' document frequencies: the last ones (the base's, from its matrix: a
         # column's entries are its rows), less the rows tombstoned now, plus the new rows'.
         if self.df is None:
@@ -404,6 +398,18 @@ def _df(tokens: list[np.ndarray], n_vocab: int) -> np.ndarray:
     if not tokens:
         return np.zeros(n_vocab, np.int64)
     return np.bincount(np.concatenate([np.unique(t) for t in tokens]), minlength=n_vocab)
+
+
+def _tokens_of(
+    rows: list[tuple[str, str, dict[str, Any]]],
+    known: dict[str, np.ndarray],
+    vocab: dict[str, int],
+) -> list[np.ndarray]:
+    """Each row's tokens as ids of `vocab`: those `known` by row id as they are, the rest
+    tokenized (a row id names one text of one source version)."""
+    return [
+        known[pid] if pid in known else _token_ids(tokenize(text), vocab) for pid, text, _ in rows
+    ]
 
 
 def _token_ids(tokens: list[str], vocab: dict[str, int]) -> np.ndarray:

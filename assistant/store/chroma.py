@@ -17,7 +17,7 @@ processes (several app servers on one Chroma server) know to refresh what they c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -314,21 +314,15 @@ class Store:
         """Every stored language tally, or those of some sources, by (source, version),
         committed or not; none in an index built before tallies existed."""
         try:
-            col = self._col(TALLIES, False)
+            self._col(TALLIES, False)
         except IndexNotBuilt:
             return {}
         out: dict[tuple[str, str], list[Tally]] = {}
-        pages: Iterable[dict[str, Any]] = (
-            self._pages(["metadatas", "embeddings"], 5000, TALLIES)
+        include = ["metadatas", "embeddings"]
+        pages = (
+            self._pages(include, 5000, TALLIES)
             if source_ids is None
-            else (
-                self._call(
-                    col.get,
-                    where={"source_id": {"$in": source_ids[i : i + 200]}},
-                    include=["metadatas", "embeddings"],
-                )
-                for i in range(0, len(source_ids), 200)
-            )
+            else self._of_sources(TALLIES, source_ids, include)
         )
         for got in pages:
             for i, m, e in zip(got["ids"], got["metadatas"], got["embeddings"], strict=True):
@@ -373,14 +367,18 @@ class Store:
     ) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """The passage rows (id, text, metadata) of some sources, committed or not: what a
         reader that holds the rest reads after an upload."""
-        col = self._col("", False)
-        for i in range(0, len(source_ids), chunk):
-            got = self._call(
-                col.get,
-                where={"source_id": {"$in": source_ids[i : i + chunk]}},
-                include=["documents", "metadatas"],
-            )
+        for got in self._of_sources("", source_ids, ["documents", "metadatas"], chunk):
             yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+
+    def _of_sources(
+        self, suffix: str, source_ids: list[str], include: list[str], chunk: int = 200
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of some sources in one collection, `chunk` sources per Chroma call."""
+        col = self._col(suffix, False)
+        for i in range(0, len(source_ids), chunk):
+            yield self._call(
+                col.get, where={"source_id": {"$in": source_ids[i : i + chunk]}}, include=include
+            )
 
     def iter_passage_vectors(
         self, page: int = 5000
