@@ -65,6 +65,19 @@ class Assistant(Documents):
         self._retriever: Retriever | None = None
         self._init_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Finish the background work on the index folder (a snapshot being merged or kept on
+        disk), so that the folder can be deleted or copied. `with Assistant(...) as a:` calls
+        it on leaving."""
+        if self._retriever is not None:
+            self._retriever.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- collaborators, built on first use ----------------------------------------------------
 
     @property

