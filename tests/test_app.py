@@ -121,3 +121,28 @@ def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
     assert record.source.events_date == "2024-11"  # a field the form gained from DECLARED
     answer = fresh.ask("What did Kyiv receive in December 2024?")
     assert answer.citations[0].source_id == "kyiv-report"
+
+
+def test_exported_conversations_are_deleted_when_the_process_exits() -> None:
+    """The Export button's folder holds people's conversations: written while the app runs,
+    gone once its process exits (a real process, as a server stops)."""
+    import subprocess
+    import sys
+
+    script = """
+from types import SimpleNamespace
+from assistant.schema import Answer
+from assistant.web.app import exporter
+
+export = exporter()
+answer = Answer("Who?", "Someone [1].", [], [], False, "extractive")
+update = export([answer], SimpleNamespace(session_hash="s1"))
+print(update["value"])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    path = Path(done.stdout.strip().splitlines()[-1])
+    assert path.name == "conversation-s1.md", done.stdout
+    assert path.parent.name.startswith("assistant-export-")
+    assert not path.parent.exists()

@@ -111,8 +111,9 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
 def exporter() -> Callable[..., Any]:
     """The Export button's file: the conversation as Markdown with every answer's references
     (answering/text.export), written under a temporary folder made at the first export (building
-    the page creates nothing; Gradio serves the file from its cache)."""
-    folder: list[Path] = []
+    the page creates nothing; Gradio serves the file from its cache). The folder, which holds
+    people's conversations, is deleted when the process exits."""
+    folder: list[tempfile.TemporaryDirectory[str]] = []
     making = threading.Lock()  # two sessions' first exports make one folder
 
     def export_file(answers: list[Answer] | None, request: gr.Request) -> Any:
@@ -120,11 +121,12 @@ def exporter() -> Callable[..., Any]:
             return gr.update(value=None, interactive=False)
         with making:
             if not folder:
-                folder.append(Path(tempfile.mkdtemp(prefix="assistant-export-")))
+                # Its finalizer deletes it at exit, however the server stops short of a kill.
+                folder.append(tempfile.TemporaryDirectory(prefix="assistant-export-"))
         stamp = time.strftime("%Y-%m-%d %H:%M")
         # One file per session, rewritten after each answer.
         session = getattr(request, "session_hash", None) or uuid.uuid4().hex
-        path = folder[0] / f"conversation-{safe_id(str(session))[:40]}.md"
+        path = Path(folder[0].name) / f"conversation-{safe_id(str(session))[:40]}.md"
         path.write_text(export(answers, f"Conversation, exported {stamp}"), encoding="utf-8")
         return gr.update(value=str(path), interactive=True)
 
