@@ -10,8 +10,8 @@ take minutes, with document frequencies that are not all multiples of one count.
 ten rows each. At each size:
 - **build**: Bm25Index.build over every row (tokens at hand, as a refresh has them): the cost
   of a refresh before segments, and of the merge now (done by the reader's saver thread);
-- **upload**: one source replaced (its ten rows tombstoned) and one new source of ten rows,
-  taken as a delta segment (Bm25Index.extended), then a second upload on top of the first;
+- **upload**: one source's ten rows tombstoned (as when it is replaced or deleted) and twenty
+  new rows of two new sources, taken as a delta segment (Bm25Index.extended), then a second upload on top of the first;
 - **query**: BM25 scores of every row for XQuAD questions, one segment against the segments,
   interleaved question by question;
 - **agreement**: for the same questions, the top 10 of the segments against the top 10 of
@@ -95,8 +95,9 @@ def measure(n: int, texts: list[tuple[str, str]], questions: list[str], seed: Bm
     index = Bm25Index.build(rows, with_tokens(rows, tokens, seed))
     build_s = time.perf_counter() - t
 
-    # Upload k: source k replaced by a new version, and one new source; their texts are
-    # paragraphs, tokenized in the upload as a refresh tokenizes the rows it reads.
+    # Upload k: source k's rows tombstoned and two new sources' rows added (what replacing a
+    # source costs: its old rows out, its new ones in); their texts are paragraphs, tokenized
+    # in the upload as a refresh tokenizes the rows it reads.
     def upload(index: Bm25Index, k: int) -> tuple[Bm25Index | None, float]:
         new, _ = rows_of(20, texts, seed, start=n + 1000 * k, tag="u")
         new = [

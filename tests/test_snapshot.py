@@ -466,8 +466,20 @@ def test_a_large_index_takes_an_upload_as_a_delta_segment_and_merges_to_a_read_f
     assert third.searched(Filters()) == scratch.searched(Filters())
     assert_same(third.merged(), scratch)
 
+    # A source of the base deleted: its rows tombstoned in the base matrix.
+    a.delete_document("000_fa22c8dc189e4776")
+    fourth = Snapshot.read(store, store.generation(), embedder.dim, {}, third)
+    scratch = Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {})
+    assert fourth.bm25 is not None and fourth.bm25.model is first.bm25.model
+    assert fourth.bm25.live is not None and not fourth.bm25.live[: fourth.bm25.base].all()
+    assert not any(pid.startswith("000_") for pid in fourth.bm25_rows)
+    # Most of the base is gone here (far past SEGMENT_SHARE in use): its average length, which
+    # still counts 000's rows until the merge, moves the scores by up to 10%, not the order.
+    assert_close(fourth, scratch, coverage=False, rtol=0.15)
+    assert_same(fourth.merged(), scratch)
 
-def assert_close(a: Snapshot, b: Snapshot, coverage: bool = True) -> None:
+
+def assert_close(a: Snapshot, b: Snapshot, coverage: bool = True, rtol: float = 0.05) -> None:
     """`a` (segmented) holds what `b` (read from scratch) holds; its BM25 scores are within the
     average-length difference of `b`'s, in the same order; rows it tombstoned score 0."""
     assert a.records == b.records and a.rows == b.rows and a.owners == b.owners
@@ -480,7 +492,7 @@ def assert_close(a: Snapshot, b: Snapshot, coverage: bool = True) -> None:
         }
     for query in QUERIES:
         sa, sb = live_scores(a, query), live_scores(b, query)
-        assert np.allclose([sa[p] for p in sb], list(sb.values()), rtol=0.05), query
+        assert np.allclose([sa[p] for p in sb], list(sb.values()), rtol=rtol), query
         assert [p for p, _ in sorted(sa.items(), key=lambda x: -x[1])[:8]] == [
             p for p, _ in sorted(sb.items(), key=lambda x: -x[1])[:8]
         ], query
