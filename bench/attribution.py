@@ -29,9 +29,14 @@ def main() -> int:
     parser.add_argument("--index", help="an index of data/corpus (default: build one)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "attribution.json"))
     args = parser.parse_args()
-    index = Path(args.index or tempfile.mkdtemp(prefix="attribution-"))
-    a = Assistant(Settings.resolve(index_path=index))
-    a.ensure_index()
+    with tempfile.TemporaryDirectory(prefix="attribution-") as tmp:
+        with Assistant(Settings.resolve(index_path=Path(args.index or tmp))) as a:
+            a.ensure_index()
+            return run(a, args.out)
+
+
+def run(a: Assistant, path: str) -> int:
+    """Every margin measured on `a`'s index, written to `path`."""
     items = load(ROOT / "data" / "attribution" / "claims.jsonl")
     shipped = claims.ELSEWHERE_MARGIN
     out: dict[str, object] = {}
@@ -44,10 +49,8 @@ def main() -> int:
         out.setdefault("sensitivity", {})[str(m)] = summary  # type: ignore[index]
         print(f"ELSEWHERE_MARGIN={m}: {json.dumps(summary)}")
     claims.ELSEWHERE_MARGIN = shipped
-    Path(args.out).write_text(
-        json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    print(f"wrote {args.out}")
+    Path(path).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
     return 0
 
 
