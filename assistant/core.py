@@ -64,13 +64,17 @@ class Assistant(Documents):
         self._embedder, self._store, self._llm = embedder, store, llm
         self._retriever: Retriever | None = None
         self._init_lock = threading.Lock()
+        self._closed = False  # close(): a retriever built after it runs no background work
 
     def close(self) -> None:
         """Finish the background work on the index folder (a snapshot being merged or kept on
         disk), so that the folder can be deleted or copied. `with Assistant(...) as a:` calls
         it on leaving."""
-        if self._retriever is not None:
-            self._retriever.close()
+        with self._init_lock:
+            self._closed = True
+            retriever = self._retriever
+        if retriever is not None:
+            retriever.close()
 
     def __enter__(self) -> Assistant:
         return self
@@ -113,6 +117,8 @@ class Assistant(Documents):
                         # none for a read-only index (read from a copy deleted at exit).
                         kept=None if store.read_only else SnapshotFiles.of(store),
                     )
+                    if self._closed:
+                        self._retriever.close()
         return self._retriever
 
     @property

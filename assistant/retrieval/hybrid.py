@@ -161,27 +161,8 @@ class Retriever:
             merged = snapshot.merged()
         except Exception:  # noqa: BLE001
             return  # queries keep reading the segments; the next refresh builds if due
-        if merged is not snapshot:
-            with self._lock:
-                current = self._snapshot
-                if current.bm25 is snapshot.bm25:
-                    # Onto the current snapshot: a later read with the same rows shares this
-                    # BM25 index but may hold a newer generation, records or sides.
-                    self._snapshot = dataclasses.replace(
-                        current, bm25=merged.bm25, bm25_rows=merged.bm25_rows
-                    )
-                else:
-                    # Read while merging: what changed since goes onto the merged base as a
-                    # delta (Snapshot.onto), then that is merged in turn; otherwise uploads
-                    # faster than a merge would throw every merge away.
-                    rebased = current.onto(merged)
-                    if rebased is not None:
-                        self._snapshot = rebased
-                        try:
-                            self._saving = self._saver.submit(self._keep, rebased, identity)
-                        except RuntimeError:
-                            pass  # closed: the next process merges (or builds) it
-                    return
+        if merged is not snapshot and not self._swap(snapshot, merged, identity):
+            return
         current = self._snapshot
         if self.kept is None or current.bm25 is not merged.bm25:
             return
@@ -191,6 +172,38 @@ class Retriever:
             # A cache: a full disk, a read-only folder or anything else that fails to save
             # costs the next start only, never a query.
             pass
+
+    def _swap(self, snapshot: Snapshot, merged: Snapshot, identity: str) -> bool:
+        """Swap `snapshot`'s merged index in; True when it landed (and is to be saved).
+
+        A snapshot read during the merge is rebased instead: what changed since goes onto the
+        merged base as a delta (Snapshot.onto, built outside the lock, as it tokenizes the
+        uploads), and that is merged in turn; otherwise uploads faster than a merge would
+        throw every merge away."""
+        with self._lock:
+            current = self._snapshot
+            if current.bm25 is snapshot.bm25:
+                # Onto the current snapshot: a later read with the same rows shares this BM25
+                # index but may hold a newer generation, records or sides.
+                self._snapshot = dataclasses.replace(
+                    current, bm25=merged.bm25, bm25_rows=merged.bm25_rows
+                )
+                return True
+        try:
+            rebased = current.onto(merged)
+        except Exception:  # noqa: BLE001
+            return False  # `current`'s own queued call merges it from its rows
+        if rebased is None:
+            return False
+        with self._lock:
+            if self._snapshot is not current:
+                return False  # read again meanwhile: that read's own queued call merges
+            self._snapshot = rebased
+        try:
+            self._saving = self._saver.submit(self._keep, rebased, identity)
+        except RuntimeError:
+            pass  # closed: the next process merges (or builds) it
+        return False
 
     def saved(self) -> None:
         """Wait until the last snapshot read is kept on disk (tests, benches; a process that
