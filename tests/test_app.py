@@ -8,7 +8,7 @@ import pytest
 
 from assistant import Assistant, Settings
 
-from .conftest import chat_ask, free_port
+from .conftest import REPO, chat_ask, free_port, wait_port
 
 
 def test_building_the_apps_starts_nothing_and_writes_nothing(
@@ -123,26 +123,48 @@ def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
     assert answer.citations[0].source_id == "kyiv-report"
 
 
-def test_exported_conversations_are_deleted_when_the_process_exits() -> None:
+@pytest.mark.parametrize("stop", ["exit", "SIGTERM"])
+def test_exported_conversations_are_deleted_when_the_process_exits(stop: str) -> None:
     """The Export button's folder holds people's conversations: written while the app runs,
-    gone once its process exits (a real process, as a server stops)."""
+    gone once its process ends, by itself or stopped with SIGTERM while serving (docker stop,
+    systemd), which uvicorn alone ends without exit handlers."""
+    import signal
     import subprocess
     import sys
 
-    script = """
+    port = free_port()
+    script = f"""
 from types import SimpleNamespace
+from fastapi import FastAPI
 from assistant.schema import Answer
+from assistant.serve.http import run_server
 from assistant.web.app import exporter
 
 export = exporter()
 answer = Answer("Who?", "Someone [1].", [], [], False, "extractive")
 update = export([answer], SimpleNamespace(session_hash="s1"))
-print(update["value"])
+print(update["value"], flush=True)
+if {stop == "SIGTERM"}:
+    run_server(FastAPI(), "127.0.0.1", {port}, log_level="warning")
+else:
+    input()  # ends when told
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
-    path = Path(done.stdout.strip().splitlines()[-1])
-    assert path.name == "conversation-s1.md", done.stdout
+    assert proc.stdout is not None and proc.stdin is not None
+    path = Path(proc.stdout.readline().strip())
+    assert path.name == "conversation-s1.md" and path.is_file()
     assert path.parent.name.startswith("assistant-export-")
+    if stop == "SIGTERM":
+        wait_port(port)
+        proc.send_signal(signal.SIGTERM)
+    else:
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+    assert proc.wait(timeout=60) == (128 + signal.SIGTERM if stop == "SIGTERM" else 0)
     assert not path.parent.exists()

@@ -21,6 +21,9 @@ admin keys also add and delete. Keys are compared in constant time and never log
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from types import FrameType
 from typing import Any
 
 import anyio
@@ -144,14 +147,22 @@ def log_config() -> dict[str, Any]:
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the API and the mounted chat with uvicorn (blocks)."""
+    assistant.ensure_index()
+    run_server(create_api(assistant), host, port, log_level="info", log_config=log_config())
+
+
+def run_server(app: Any, host: str, port: int, **options: Any) -> None:
+    """uvicorn.run with our grace period, ended by SIGTERM (docker stop, systemd, kill) as by
+    Ctrl-C. uvicorn shuts down gracefully, then raises the signal again; its default action
+    ends the process without exit handlers, which left temporary folders behind (exported
+    conversations, a read-only index's copy) and snapshot saves unfinished. Handled as
+    SystemExit, they run."""
     import uvicorn
 
-    assistant.ensure_index()
-    uvicorn.run(
-        create_api(assistant),
-        host=host,
-        port=port,
-        log_level="info",
-        log_config=log_config(),
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-    )
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit)
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=SHUTDOWN_GRACE_S, **options)
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)

@@ -182,17 +182,9 @@ def serve(assistant: Assistant, http: str | None = None) -> None:
     if not http:
         create_server(assistant).run("stdio")
         return
-    import uvicorn
-
     host, _, port = http.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--http wants HOST:PORT, e.g. 127.0.0.1:8765; got {http!r}")
-    from assistant.serve.http import SHUTDOWN_GRACE_S
+    from assistant.serve.http import run_server
 
-    uvicorn.run(
-        http_app(assistant, host),
-        host=host,
-        port=int(port),
-        log_level="warning",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-    )
+    run_server(http_app(assistant, host), host, int(port), log_level="warning")

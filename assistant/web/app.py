@@ -290,18 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    import uvicorn
-
-    from assistant.serve.http import SHUTDOWN_GRACE_S, create_chat, log_config
+    from assistant.serve.http import create_chat, log_config, run_server
 
     print(f"the chat: http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    uvicorn.run(
-        create_chat(assistant),
-        host=args.host,
-        port=args.port,
-        log_config=log_config(),
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-    )
+    run_server(create_chat(assistant), args.host, args.port, log_config=log_config())
     return 0
 
 
