@@ -11,7 +11,8 @@ ten rows each. At each size:
 - **build**: Bm25Index.build over every row (tokens at hand, as a refresh has them): the cost
   of a refresh before segments, and of the merge now (done by the reader's saver thread);
 - **upload**: one source's ten rows tombstoned (as when it is replaced or deleted) and twenty
-  new rows of two new sources, taken as a delta segment (Bm25Index.extended), then a second upload on top of the first;
+  new rows of two new sources, taken as a delta segment (Bm25Index.extended), then a second
+  upload on top of the first;
 - **query**: BM25 scores of every row for XQuAD questions, one segment against the segments,
   interleaved question by question;
 - **agreement**: for the same questions, the top 10 of the segments against the top 10 of

@@ -97,8 +97,7 @@ class Snapshot:
             kept = [
                 r
                 for r in previous.rows.values()
-                if str(r[2].get("source_id")) in committed
-                and str(r[2].get("source_id")) not in changed
+                if _source(r) in committed and _source(r) not in changed
             ]
             owners = {
                 key: own
@@ -106,9 +105,7 @@ class Snapshot:
                 if committed.get(key[0]) == key[1] and key[0] not in changed
             }
             fetched = store.passages_of(sorted(changed))
-        new = [
-            r for r in fetched if committed.get(str(r[2].get("source_id"))) == r[2].get("version")
-        ]
+        new = [r for r in fetched if committed.get(_source(r)) == r[2].get("version")]
         # In id order, however they were read: BM25's ties then break alike in every process
         # (an embedded index, a server, a refresh or a read from scratch).
         rows = sorted(kept + new, key=lambda r: r[0])
@@ -185,11 +182,11 @@ class Snapshot:
         if self.bm25 is None or not self.bm25.segmented or merged.bm25 is None:
             return None
         before, now = merged.rows, self.rows
-        changed = {str(r[2].get("source_id")) for pid, r in now.items() if before.get(pid) != r}
-        changed |= {str(r[2].get("source_id")) for pid, r in before.items() if pid not in now}
+        changed = {_source(r) for pid, r in now.items() if before.get(pid) != r}
+        changed |= {_source(r) for pid, r in before.items() if pid not in now}
         if not changed:
             return None
-        new = [r for r in now.values() if str(r[2].get("source_id")) in changed]
+        new = [r for r in now.values() if _source(r) in changed]
         bm25 = merged.bm25.extended(sorted(new, key=lambda r: r[0]), changed)
         return None if bm25 is None else dataclasses.replace(self, bm25=bm25, bm25_rows=bm25.row)
 
@@ -258,6 +255,11 @@ class Snapshot:
         mask = self.mask(filters)
         present = self.present if mask is None else set(self.bm25.meta["side"][mask].tolist())
         return [side for side in self.sides if side in present]
+
+
+def _source(row: Row) -> str:
+    """The id of the source a passage row belongs to."""
+    return str(row[2].get("source_id"))
 
 
 def _own(
