@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from assistant.errors import ConfigError
+from assistant.inputs import MAX_K
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,8 +122,8 @@ class Settings:
             raise ConfigError(
                 f"chunk_overlap must be ≥ 0 and < chunk_tokens/2, got {self.chunk_overlap}"
             )
-        if not 1 <= self.top_k <= 100:
-            raise ConfigError(f"top_k must be 1–100, got {self.top_k}")
+        if not 1 <= self.top_k <= MAX_K:
+            raise ConfigError(f"top_k must be 1–{MAX_K}, got {self.top_k}")
         for name in ("max_upload_mb", "max_text_chars", "max_jobs"):
             if getattr(self, name) < 1:
                 raise ConfigError(

@@ -30,7 +30,7 @@ from assistant.errors import (
     TooLarge,
 )
 from assistant.ingest.language import detect
-from assistant.inputs import check_question
+from assistant.inputs import check_question, passages_wanted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.persisted import SnapshotFiles
@@ -239,7 +239,11 @@ class Assistant(Documents):
         check_question(query)
         self._within_the_embedder(query)
         return self.retriever.retrieve(
-            query, k or self.settings.top_k, Filters.of(side, language, source), mode, balance
+            query,
+            passages_wanted(k, self.settings.top_k),
+            Filters.of(side, language, source),
+            mode,
+            balance,
         ).passages
 
     def _within_the_embedder(self, text: str) -> None:
@@ -289,7 +293,7 @@ class Assistant(Documents):
         lang = detect(question, self.settings.languages)
         retrieval = self.retriever.retrieve(
             standalone,
-            k or self.settings.top_k,
+            passages_wanted(k, self.settings.top_k),
             Filters.of(side, language, source),
             "hybrid",
             True,

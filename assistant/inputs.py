@@ -11,6 +11,8 @@ from assistant.errors import InvalidRequest, TooLarge
 from assistant.sources.model import check_id
 
 MAX_QUESTION_CHARS = 4000
+# The most passages one question retrieves (settings' top_k has the same bound).
+MAX_K = 100
 
 
 def check_unicode(text: str, what: str = "the question") -> None:
@@ -32,6 +34,25 @@ def check_question(text: str) -> None:
     check_unicode(text)
     if len(text) > MAX_QUESTION_CHARS:
         raise TooLarge(f"the question is {len(text)} characters; the limit is {MAX_QUESTION_CHARS}")
+
+
+def passages_wanted(k: int | None, default: int) -> int:
+    """How many passages to retrieve: `k`, or `default` when it is None; anything but a whole
+    number from 1 to MAX_K is refused (0 is not "the default", and a negative k would slice
+    the ranking from its end).
+
+    >>> passages_wanted(None, 8), passages_wanted(3, 8)
+    (8, 3)
+    >>> passages_wanted(-3, 8)
+    Traceback (most recent call last):
+    ...
+    assistant.errors.InvalidRequest: k must be a whole number from 1 to 100, got -3
+    """
+    if k is None:
+        return default
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise InvalidRequest(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+    return k
 
 
 def check_source_id(source_id: str) -> None:

@@ -58,8 +58,14 @@ def test_ingest_reports_and_errors_are_one_clear_line(tmp_path: Path) -> None:
     out = run("search", "Japan", index=tmp_path / "missing")
     assert out.returncode == 2
     assert out.stderr.startswith("error: ") and "assistant ingest" in out.stderr
-    out = run("ingest", str(tmp_path / "nope"), index=tmp_path / "i")
+    out = run("ingest", str(tmp_path / "nope"), index=tmp_path / "refused")
     assert out.returncode == 2 and "no such file" in out.stderr
+    # Neither a read of a missing index nor a refused ingest leaves an empty index behind.
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "refused").exists()
+    # k is 1 to 100: 0 is not "the default", and a negative k would slice from the end.
+    for args in (("search", "Japan", "--k", "-3"), ("ask", "Japan", "--k", "0")):
+        out = run(*args, index=tmp_path / "i")
+        assert out.returncode == 2 and "k must be a whole number from 1 to 100" in out.stderr
 
 
 def test_sources_lists_labels(index_dir: Path) -> None:

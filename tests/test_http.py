@@ -95,6 +95,9 @@ def test_ask_json_and_server_sent_events(api: str) -> None:
         ("post", "/v1/ask", {"question": "q", "mode": "llm"}, 400, "ASSISTANT_LLM_BASE_URL"),
         ("post", "/v1/search", {"query": "Japan", "mode": "fuzzy"}, 422, "mode"),
         ("post", "/v1/ask", {"question": 5}, 422, "question"),
+        # A mistyped filter is named, not dropped (an unfiltered answer would look filtered).
+        ("post", "/v1/ask", {"question": "aid", "sidee": ["pro-Russia"]}, 422, "sidee"),
+        ("post", "/v1/search", {"query": "aid", "k": 3, "langauge": ["fr"]}, 422, "langauge"),
         ("post", "/v1/ask", {"question": "aid", "side": ["pro-Mars"]}, 400, "pro-Russia"),
         ("post", "/v1/search", {"query": "aid", "language": ["xx"]}, 400, "unknown language"),
         ("post", "/v1/search", {"query": "aid", "source": ["nope"]}, 400, "unknown source"),

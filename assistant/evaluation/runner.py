@@ -17,6 +17,7 @@ from typing import Any
 
 from assistant.core import Assistant
 from assistant.errors import AssistantError
+from assistant.inputs import passages_wanted
 from assistant.prompts import render
 
 from . import metrics as m
@@ -110,7 +111,7 @@ def run_eval(
         progress: called as (done, total, question id).
         judge: also ask the configured LLM to judge faithfulness (kept apart).
     """
-    k = k or assistant.settings.top_k
+    k = passages_wanted(k, assistant.settings.top_k)
     out_dir.mkdir(parents=True, exist_ok=True)
     texts: dict[str, str] = {}
     rows: list[Result] = []

@@ -94,11 +94,14 @@ else:
 
 
 class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant", "system"]
     content: str
 
 
 class AskRequest(BaseModel):
+    # A mistyped field ("sidee") is a 422 that names it, not an answer without its filter.
+    model_config = ConfigDict(extra="forbid")
     question: str = Field(description=f"any language, at most {MAX_QUESTION_CHARS} characters")
     history: list[Turn] = Field(default_factory=list, max_length=50)
     mode: AnswerMode | None = None
@@ -135,6 +138,7 @@ def wants_markdown(accept: str) -> bool:
 
 
 class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     query: str
     k: int = Field(default=8, ge=1, le=50)
     side: list[str] | None = None

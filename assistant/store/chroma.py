@@ -16,6 +16,7 @@ processes (several app servers on one Chroma server) know to refresh what they c
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -46,14 +47,26 @@ class Store:
         self.path, self.url, self.name, self.batch = path, url, collection, batch
         # Where the index is read from: `path`, or a copy of it when `path` is read-only.
         self.read_from = path
-        try:
-            self._client = connect(path, url)
-        except StoreUnavailable:
-            if url or not read_only_directory(path):
-                raise
-            self.read_from = writable_copy(path)
-            self._client = connect(self.read_from, None)
+        self._client: Any = None
         self._cols: dict[str, Any] = {}
+        # An embedded index not built yet is opened when first written: Chroma creates its
+        # files on opening, and a read or a refused ingest must leave nothing behind.
+        if url or self._built():
+            self._connect()
+
+    def _built(self) -> bool:
+        return os.path.exists(os.path.join(self.path, "chroma.sqlite3"))
+
+    def _connect(self) -> Any:
+        if self._client is None:
+            try:
+                self._client = connect(self.path, self.url)
+            except StoreUnavailable:
+                if self.url or not read_only_directory(self.path):
+                    raise
+                self.read_from = writable_copy(self.path)
+                self._client = connect(self.read_from, None)
+        return self._client
 
     @property
     def read_only(self) -> bool:
@@ -68,13 +81,19 @@ class Store:
             return self._cols[name]
         try:
             if create:
-                col = self._client.get_or_create_collection(
+                col = self._connect().get_or_create_collection(
                     name, metadata=metadata, embedding_function=None
                 )
+            elif self._client is None and not self._built():
+                raise IndexNotBuilt(f"no index at {self.path}")  # explained below
             else:
-                col = self._client.get_collection(name, embedding_function=None)
+                col = self._connect().get_collection(name, embedding_function=None)
         except Exception as exc:
-            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+            if not create and (
+                isinstance(exc, IndexNotBuilt)
+                or "does not exist" in str(exc)
+                or "NotFound" in type(exc).__name__
+            ):
                 where = f"Chroma server {self.url}" if self.url else self.path
                 raise IndexNotBuilt(
                     f"no index named {self.name!r} at {where}; run `assistant ingest data/corpus` first"
@@ -143,7 +162,7 @@ class Store:
         metadata it was born with, and another process may have changed it since."""
         self._col("-sources", False)  # IndexNotBuilt when there is no index yet
         col = self._call(
-            self._client.get_collection, self.name + "-sources", embedding_function=None
+            self._connect().get_collection, self.name + "-sources", embedding_function=None
         )
         return dict(col.metadata or {})
 
