@@ -124,6 +124,26 @@ class Corpus:
             }
         )
 
+    def updated_by(self, other: Corpus) -> Corpus:
+        """These declarations with another corpus's added: its sides, outlets and markers join
+        (its own win where both declare one), its name and description replace when given.
+        An index holding two corpora keeps both vocabularies: its documents keep their sides.
+
+        >>> a = Corpus("A", sides=with_unknown({"pro-A": "a"}))
+        >>> b = Corpus("", sides=with_unknown({"pro-B": "b"}))
+        >>> c = a.updated_by(b)
+        >>> c.name, sorted(c.sides)
+        ('A', ['pro-A', 'pro-B', 'unknown'])
+        """
+        return dataclasses.replace(
+            self,
+            name=other.name or self.name,
+            description=other.description or self.description,
+            sides=with_unknown({**self.sides, **other.sides}),
+            outlets={**self.outlets, **other.outlets},
+            markers={**self.markers, **other.markers},
+        )
+
     @classmethod
     def from_json(cls, text: str | None) -> Corpus:
         """The declarations an index recorded (to_json), validated like a manifest's. "unknown"

@@ -175,12 +175,14 @@ class Store:
         return str(self._col("-sources", False).id)
 
     def bump(self, corpus: Corpus | None = None) -> None:
-        """Mark the index changed (a new generation, so every reader refreshes), recording the
-        corpus's declarations when given; without one, the recorded ones are kept."""
+        """Mark the index changed (a new generation, so every reader refreshes), adding the
+        corpus's declarations to those recorded when given (Corpus.updated_by: a second corpus
+        ingested into one index does not take the first one's sides away)."""
         meta = self._sources_meta()
         meta["generation"] = uuid.uuid4().hex
         if corpus is not None:
-            meta["corpus"] = corpus.to_json()
+            recorded = Corpus.from_json(meta.get("corpus"))
+            meta["corpus"] = recorded.updated_by(corpus).to_json()
         self._call(self._col("-sources", False).modify, metadata=meta)
 
     def recorded_corpus(self) -> Corpus:
