@@ -106,6 +106,17 @@ def test_no_letter_files_are_skipped_at_ingest_with_a_note(tmp_path: Path, embed
     assert "no letter" in skipped["noise.txt"]
 
 
+def test_an_empty_folder_and_an_emptied_index_say_so(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "empty").mkdir()
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
+    assert "no files here" in a.ingest([tmp_path / "empty"]).notes[0][1]
+    sid = a.add_document("a.txt", b"Japan sent aid to Ukraine.", {})
+    a.delete_document(sid)
+    answer = a.ask("How much aid did Japan send?")
+    # Before: "the best falls inf short of the calibrated threshold".
+    assert answer.abstained and "the index holds no documents" in answer.answer
+
+
 def test_a_page_url_that_is_not_http_is_not_kept() -> None:
     from assistant.sources.model import Source
 

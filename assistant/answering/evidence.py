@@ -121,6 +121,11 @@ def abstention(question: str, retrieval: Retrieval) -> str | None:
     sources do not answer."""
     if is_junk(question):
         return "the question has no words to search for; type a question"
+    if retrieval.relevance == float("-inf"):  # not one passage was scored
+        return (
+            "no passage was found: the index holds no documents, or none within the filters; "
+            "add documents (`assistant ingest DIR`, or an upload) or widen the filters"
+        )
     if retrieval.relevance < 0:
         return (
             f"no passage is close enough to the question: the best falls "

@@ -13,7 +13,9 @@ writes what comes back, one source at a time, its record last.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -112,6 +114,29 @@ def _written(
     return built.outcome(known)
 
 
+def _not_another(
+    known: SourceRecord | None, source_id: str, version: str, path: str, f: Path
+) -> None:
+    """Refuse a file whose id is indexed from another document that is still there (a file of
+    the same name in another folder, or an upload): replacing it would lose that document. A
+    file moved since it was indexed (its old path gone) updates it, as an edit in place does."""
+    if known is None or known.version == version or known.path == path:
+        return
+    if known.path and os.path.exists(known.path):
+        origin = f"from {known.path}"
+    elif not known.path:
+        origin = "from an upload"
+    else:
+        return
+    raise BadDocument(
+        str(f),
+        f"its id {source_id!r} is already indexed {origin}, a different text; replacing that "
+        f"would lose it: give this file an id of its own in sources.toml ([[sources]] "
+        f'file = "{f.name}", id = "{source_id}-2"), or delete the indexed one first '
+        f"(DELETE /v1/sources/{source_id})",
+    )
+
+
 def _settled(
     text: str,
     source: Source,
@@ -203,6 +228,11 @@ def ingest_paths(
     builder = builder or InProcess(settings, embedder)
     files = iter_files(paths)
     report = IngestReport()
+    if manifest and corpus:
+        report.notes += unmatched_entries(manifest, corpus, files)
+    if not files:
+        where = ", ".join(map(str, paths))
+        report.notes.append((where, "no files here (hidden files and sources.toml are skipped)"))
     seen: dict[str, Path] = {}
     for n, f in enumerate(files, start=1):
         try:
@@ -226,6 +256,7 @@ def ingest_paths(
             seen[source.id] = f
             version, path = version_of(text, settings, embedder.name), str(f.resolve())
             known = records.get(source.id)
+            _not_another(known, source.id, version, path, f)
             settled = _settled(text, source, version, store, path, corpus, known)
             if settled is not None:
                 getattr(report, settled).append(source.id)
@@ -243,6 +274,28 @@ def ingest_paths(
         report.pruned = _prune(paths, records, set(seen), store)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def unmatched_entries(manifest: Path, corpus: Corpus, files: list[Path]) -> list[tuple[str, str]]:
+    """A note for each manifest entry whose file is neither being ingested nor in the
+    manifest's folder: a mistyped name, which would leave the document it meant to label
+    unlabelled without a word (entries for files elsewhere in that folder are for another
+    ingest of it, and say nothing)."""
+    names = {f.name for f in files} | {f.name for f in manifest.parent.rglob("*") if f.is_file()}
+    notes = []
+    for source in corpus.sources.values():
+        if source.file and source.file not in names:
+            close = difflib.get_close_matches(source.file, sorted(names), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            notes.append(
+                (
+                    str(manifest),
+                    f"the entry for file {source.file!r} matches no file; {hint}a document it "
+                    "was meant to label is indexed as side 'unknown' until the name is fixed "
+                    "(then ingest again: it is relabelled without embedding)",
+                )
+            )
+    return notes
 
 
 def _commit(
