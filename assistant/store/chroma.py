@@ -17,6 +17,7 @@ processes (several app servers on one Chroma server) know to refresh what they c
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +29,7 @@ from assistant.sources.manifest import Corpus
 
 from .centroids import KINDS, Kind, Tally
 from .client import connect, read_only_directory, writable_copy
-from .failures import explained
+from .failures import explained, written_elsewhere
 from .records import SourceRecord, record_meta, record_of, stamp
 from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
 
@@ -49,6 +50,7 @@ class Store:
         self.read_from = path
         self._client: Any = None
         self._cols: dict[str, Any] = {}
+        self._reopening = threading.Lock()
         # An embedded index not built yet is opened when first written: Chroma creates its
         # files on opening, and a read or a refused ingest must leave nothing behind.
         if url or self._built():
@@ -67,6 +69,31 @@ class Store:
                 self.read_from = writable_copy(self.path)
                 self._client = connect(self.read_from, None)
         return self._client
+
+    def _reopened(self, fn: Any) -> Any:
+        """Open this embedded index afresh and return `fn` bound to the new client or
+        collection. Chroma keeps one in-process system per path, and its vector index, loaded
+        when opened, does not see rows another process adds (a server running while
+        `assistant ingest` writes); a new system reads them from disk. The old system is
+        stopped when this store was its only user (another Store on this path in this process
+        keeps its own until it reopens too)."""
+        from chromadb.api.shared_system_client import SharedSystemClient as Shared
+
+        with self._reopening:
+            old = self._client
+            ident = str(getattr(old, "_identifier", ""))
+            with Shared._refcount_lock:
+                users = Shared._identifier_to_refcount.pop(ident, 0)
+                system = Shared._identifier_to_system.pop(ident, None)
+            if system is not None and users <= 1:
+                system.stop()
+            self._client, self._cols = None, {}
+            self._connect()
+        owner, name = getattr(fn, "__self__", None), fn.__name__
+        if owner is old:
+            return getattr(self._client, name)
+        suffix = str(getattr(owner, "name", self.name))[len(self.name) :]
+        return getattr(self._col(suffix, False), name)
 
     @property
     def read_only(self) -> bool:
@@ -145,12 +172,20 @@ class Store:
             self._call(write, **{k: v[i : i + self.batch] for k, v in columns.items()})
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a Chroma call, turning transport and storage failures into StoreUnavailable."""
+        """Run a Chroma call, turning transport and storage failures into StoreUnavailable. An
+        embedded index another process wrote since this one opened it is reopened, and the
+        call made again, once (`_reopened`)."""
         try:
             return fn(*args, **kwargs)
         except (IndexNotBuilt, EmbedderMismatch):
             raise
         except Exception as exc:
+            if not self.url and written_elsewhere(exc):
+                fn = self._reopened(fn)
+                try:
+                    return fn(*args, **kwargs)
+                except Exception as again:
+                    raise explained(again, self.path, self.url) from again
             if isinstance(exc, ValueError | TypeError) and not self.url:
                 raise
             raise explained(exc, self.path, self.url) from exc

@@ -21,6 +21,12 @@ REBUILD = (
 NO_SPACE = ("disk is full", "disk i/o", "no space", "file too large")
 
 
+def written_elsewhere(exc: Exception) -> bool:
+    """Chroma's error when an embedded index was written by another process after this one
+    opened it: its in-memory vector index lacks rows the shared SQLite file already holds."""
+    return "error finding id" in str(exc).lower()
+
+
 def explained(exc: Exception, path: str, url: str | None = None) -> StoreUnavailable:
     """The StoreUnavailable to raise for a Chroma failure at `path` (or the server at `url`).
 
@@ -43,6 +49,14 @@ def explained(exc: Exception, path: str, url: str | None = None) -> StoreUnavail
             f"the index at {where} could not be written: Chroma could not apply its log "
             f"({text}), as when the disk is full or a file-size limit is hit. {FREE_SPACE}. "
             f"If space was not short, the index may be damaged: {REBUILD}"
+        )
+    if written_elsewhere(exc) and not url:
+        return StoreUnavailable(
+            f"the index at {path} was changed by another process while this one had it open "
+            f"({text}), and reopening it did not help. An embedded index has one writing "
+            "process: add documents through this one (an upload, POST /v1/documents), or "
+            "restart it after an `assistant ingest`; for several processes, run a Chroma "
+            "server (`chroma run`) and point each at it (ASSISTANT_CHROMA_URL)"
         )
     if url:
         return StoreUnavailable(
