@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.errors import IndexNotBuilt, SourceExists, SourceNotFound
+from assistant.errors import IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
 from assistant.ingest.building import Progress, checkpoint
 from assistant.ingest.pipeline import IngestReport, earlier_suggestion, ingest_paths, ingest_text
 from assistant.ingest.uploads import declared_upload, read_upload
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from assistant.embedders import Embedder
     from assistant.retrieval.snapshot import Snapshot
     from assistant.store.chroma import Store
+
+# Every door reaches this: name each one's way to list the sources.
+LIST_SOURCES = "list them with `assistant sources`, GET /v1/sources, or the MCP tool list_sources"
 
 
 class Documents:
@@ -99,6 +102,11 @@ class Documents:
     ) -> Source:
         """What an upload's request can check at once: the file's name, type and size, the
         manifest fields, and whether its id is taken. Returns the Source the fields declare."""
+        if not isinstance(data, bytes | bytearray):
+            raise InvalidRequest(
+                f"a document's content is the file's bytes, got {type(data).__name__}; "
+                "pass text encoded, e.g. text.encode('utf-8')"
+            )
         source = declared_upload(filename, data, fields, self.corpus())
         existing = self.snapshot().records.get(source.id) if self.store.exists() else None
         if existing is not None and not replace:
@@ -153,7 +161,7 @@ class Documents:
         """Remove a source and everything indexed from it."""
         check_source_id(source_id)
         if not self.store.delete_source(source_id):
-            raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
+            raise SourceNotFound(f"no source {source_id!r}; {LIST_SOURCES}")
         self.refresh(everything=False)  # its own writes changed their records
 
     def sources(self) -> list[SourceRecord]:
@@ -166,7 +174,7 @@ class Documents:
         record = self.snapshot().records.get(source_id)
         text = self.store.source_text(source_id) if record else None
         if record is None or text is None:
-            raise SourceNotFound(f"no source {source_id!r}; list them with `assistant sources`")
+            raise SourceNotFound(f"no source {source_id!r}; {LIST_SOURCES}")
         return record, text
 
     def corpus(self) -> Corpus:

@@ -29,7 +29,9 @@ def check_unicode(text: str, what: str = "the question") -> None:
 
 def check_question(text: str) -> None:
     """Refuse a question that cannot be searched: empty, broken Unicode, or over the limit."""
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidRequest(f"the question must be text (str), got {type(text).__name__}")
+    if not text.strip():
         raise InvalidRequest("the question is empty; type a question")
     check_unicode(text)
     if len(text) > MAX_QUESTION_CHARS:

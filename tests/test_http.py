@@ -124,6 +124,15 @@ def test_errors_are_json_with_the_right_status(
     assert fragment in data["error"]["message"]
 
 
+def test_filters_take_one_value_or_comma_separated_ones_as_in_python(api: str) -> None:
+    for side in ("pro-Russia", "pro-Russia,pro-Ukraine", ["pro-Russia", "pro-Ukraine"]):
+        r = httpx.post(api + "/v1/search", json={"query": "aid", "side": side}, timeout=60)
+        assert r.status_code == 200, r.text  # a string was a 422 "Input should be a valid list"
+        sides = {h["side"] for h in r.json()["results"]}
+        assert sides and sides <= {"pro-Russia", "pro-Ukraine"}
+        assert (sides == {"pro-Russia"}) == (side == "pro-Russia")
+
+
 def test_path_traversal_in_source_ids_is_rejected(api: str) -> None:
     for path in ("/v1/sources/..%2F..%2Fetc%2Fpasswd", "/v1/sources/%2E%2E", "/v1/sources/..\\x"):
         r = httpx.get(api + path, timeout=30)

@@ -191,6 +191,11 @@ async def _use_mcp(server: Any) -> dict[str, Any]:
         out["resources"] = [str(x.uri) for x in resources]
         read = await c.read_resource(resources[0].uri)
         out["resource_text"] = read.contents[0].text
+        try:
+            await c.read_resource("source://nope")
+            out["missing"] = "read"
+        except Exception as exc:  # noqa: BLE001 - the SDK's error type, whatever its name
+            out["missing"] = str(exc)
     return out
 
 
@@ -207,6 +212,8 @@ def check_mcp(out: dict[str, Any]) -> None:
     assert is_error and "unknown side filter 'nope'" in message and "pro-Russia" in message
     assert {s["side"] for s in out["sources"]} >= {"pro-Russia", "pro-Ukraine"}
     assert out["source"]["text"] == out["resource_text"]
+    # The fix reaches the host (was "Error creating resource from template" and a traceback).
+    assert "no source 'nope'" in out["missing"] and "list_sources" in out["missing"]
     assert len(out["resources"]) == len(out["sources"]) and out["resources"][0].startswith(
         "source://"
     )

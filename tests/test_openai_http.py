@@ -99,3 +99,25 @@ def test_openai_follow_up_without_an_llm(api: str) -> None:
     russian = [c for c in answer["citations"] if c["side"] == "pro-Russia"]
     assert russian and any("aid" in c["quote"] for c in russian)
     assert "7.6 billion" in (second.choices[0].message.content or "")
+
+
+def test_a_long_conversation_is_answered_and_n_above_one_is_refused(api: str) -> None:
+    import openai
+    from openai import OpenAI
+
+    client = OpenAI(base_url=api + "/v1", api_key="unused", max_retries=0)
+    earlier = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i}"} for i in range(120)
+    ]
+    question = {"role": "user", "content": "How much aid has Japan given Ukraine?"}
+    # A chat client sends its whole conversation: 121 messages were a 422 (at most 100).
+    long = client.chat.completions.create(
+        model="assistant-extractive", messages=[*earlier, question]
+    )
+    assert "7.6 billion" in (long.choices[0].message.content or "")
+    # One choice only: n=2 was answered with one, and a client reading choices[1] failed.
+    try:
+        client.chat.completions.create(model="assistant-extractive", messages=[question], n=2)
+        raise AssertionError("n=2 was accepted")
+    except openai.UnprocessableEntityError as exc:
+        assert "n" in str(exc) and "less than or equal to 1" in str(exc)

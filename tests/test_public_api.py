@@ -54,6 +54,20 @@ def test_a_question_over_the_limit_is_too_large_everywhere(tmp_path) -> None:  #
         a.search("x" * 4001)
 
 
+def test_python_callers_get_the_fix_for_a_wrong_shape(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Each was a bare ValueError or TypeError, or a misleading message ("the question is
+    empty" for bytes), or silently accepted (a turn of role "bot")."""
+    a = assistant.Assistant(index_path=tmp_path / "idx", embedder=embedder)
+    for history in ("How much aid?", ["q", "a"], [("user", "x", "y")], [("bot", "x")],
+                    [{"role": "user"}]):  # fmt: skip
+        with pytest.raises(assistant.InvalidRequest, match=r"\(role, text\) pair"):
+            a.ask("And Russia?", history=history)
+    with pytest.raises(assistant.InvalidRequest, match="must be text"):
+        a.search(b"aid")  # type: ignore[arg-type]
+    with pytest.raises(assistant.InvalidRequest, match="encode"):
+        a.add_document("x.txt", "text, not bytes", {})  # type: ignore[arg-type]
+
+
 SUBPACKAGES = (
     "sources", "ingest", "store", "retrieval", "answering", "evaluation", "serve", "web",
     "integrations",

@@ -34,12 +34,19 @@ from typing import Any
 
 import regex
 
-from assistant.errors import LLMError
+from assistant.errors import InvalidRequest, LLMError
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
 
 History = Sequence[tuple[str, str]] | Sequence[dict[str, str]]
 # A question of at most this many content words cannot name its own topic ("Et quand ?").
+# How many of the latest history turns a follow-up is condensed from.
+KEPT_TURNS = 50
+ROLES = ("user", "assistant", "system")
+FORMS = (
+    'give each turn as a (role, text) pair or a {"role": ..., "content": ...} dict, '
+    "role one of user, assistant, system"
+)
 MAX_CONTENT_WORDS = 1
 # A question that refers back but has more content words than this usually names its subject
 # itself ("Is space exploration worth its cost?").
@@ -79,14 +86,27 @@ _WORD = regex.compile(r"[\p{L}\p{M}\p{N}'-]+")
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
-    """Normalise history given as (role, text) pairs or OpenAI-style {"role", "content"} dicts."""
+    """The last KEPT_TURNS turns of a history given as (role, text) pairs or OpenAI-style
+    {"role", "content"} dicts; anything else is an InvalidRequest naming both forms. Older
+    turns are dropped, not refused: a chat client sends its whole conversation, and a
+    follow-up leans on the last few.
+
+    >>> turns([("user", "How much aid?"), {"role": "assistant", "content": "7.6 billion"}])
+    [('user', 'How much aid?'), ('assistant', '7.6 billion')]
+    """
+    if isinstance(history, str | bytes | dict):
+        raise InvalidRequest(f"history must be a list of turns; {FORMS}")
     out: list[tuple[str, str]] = []
-    for item in history or []:
+    for n, item in enumerate(list(history or [])[-KEPT_TURNS:], start=1):
         if isinstance(item, dict):
-            out.append((str(item.get("role", "")), str(item.get("content", ""))))
-        else:
+            role, text = item.get("role"), item.get("content")
+        elif isinstance(item, list | tuple) and len(item) == 2:
             role, text = item
-            out.append((str(role), str(text)))
+        else:
+            role = text = None
+        if role not in ROLES or not isinstance(text, str):
+            raise InvalidRequest(f"history turn {n} is {str(item)[:80]!r}; {FORMS}")
+        out.append((role, text))
     return out
 
 
@@ -137,6 +157,7 @@ def condense(
     question: str, history: History | None, llm: Any = None, prompts_dir: Path | None = None
 ) -> str:
     """The standalone question: by the LLM when one is given, else by the rule."""
+    history = turns(history)  # refuses a malformed history whether or not it is needed
     if not history:
         return question
     if llm is not None and prompts_dir is not None:

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from assistant.config import AnswerMode
 from assistant.core import Assistant
-from assistant.errors import AssistantError, ConfigError
+from assistant.errors import AssistantError, ConfigError, SourceNotFound
 from assistant.retrieval.hybrid import SearchMode
 from assistant.schema import Passage
 
@@ -35,7 +35,7 @@ from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_out, so
 
 try:
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
     from mcp_types import Resource
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ConfigError("the MCP server needs the mcp SDK: pip install -e '.[mcp]'") from exc
@@ -49,7 +49,11 @@ INSTRUCTIONS = (
     "disagree on figures, say so."
 )
 Filter = Annotated[
-    list[str] | None, Field(description="keep only these values (list_sources shows them)")
+    list[str] | str | None,
+    Field(
+        description="keep only these values: a list, or one or several comma-separated "
+        "(list_sources shows them)"
+    ),
 ]
 
 
@@ -142,7 +146,14 @@ def create_server(assistant: Assistant) -> AssistantMCP:
     @mcp.resource("source://{source_id}", mime_type="text/plain")
     async def source_resource(source_id: str) -> str:
         """A source's whole text."""
-        return (await _call(lambda: assistant.source(source_id)))[1]
+        # Raised as the SDK's resource errors, whose message reaches the client; anything
+        # else becomes "Error creating resource from template" and a traceback in the log.
+        try:
+            return (await anyio.to_thread.run_sync(assistant.source, source_id))[1]
+        except SourceNotFound as exc:
+            raise ResourceNotFoundError(f"{type(exc).__name__}: {exc}") from exc
+        except AssistantError as exc:
+            raise ResourceError(f"{type(exc).__name__}: {exc}") from exc
 
     return mcp
 

@@ -50,7 +50,11 @@ class StreamOptions(BaseModel):
 
 class ChatRequest(BaseModel):
     model: str = "assistant-extractive"
-    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    # Any number: a chat client sends its whole conversation; the body's size bounds it, and
+    # a follow-up is condensed from the latest turns (condense.KEPT_TURNS).
+    messages: list[ChatMessage] = Field(min_length=1)
+    # One choice: answers are quoted, not sampled, so n > 1 would repeat it.
+    n: int = Field(default=1, ge=1, le=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = None

@@ -93,6 +93,11 @@ else:
     )
 
 
+# A filter: a list of values, or one value or several comma-separated, as in the Python API
+# (Filters.of).
+FilterValues = list[str] | str | None
+
+
 class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant", "system"]
@@ -103,12 +108,13 @@ class AskRequest(BaseModel):
     # A mistyped field ("sidee") is a 422 that names it, not an answer without its filter.
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description=f"any language, at most {MAX_QUESTION_CHARS} characters")
-    history: list[Turn] = Field(default_factory=list, max_length=50)
+    # Any number (the body's size bounds it): the latest turns are used (condense.KEPT_TURNS).
+    history: list[Turn] = Field(default_factory=list)
     mode: AnswerMode | None = None
     k: int | None = Field(default=None, ge=1, le=50)
-    side: list[str] | None = None
-    language: list[str] | None = None
-    source: list[str] | None = None
+    side: FilterValues = None
+    language: FilterValues = None
+    source: FilterValues = None
     stream: bool = False
     format: Literal["json", "markdown"] | None = Field(
         default=None,
@@ -141,9 +147,9 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str
     k: int = Field(default=8, ge=1, le=50)
-    side: list[str] | None = None
-    language: list[str] | None = None
-    source: list[str] | None = None
+    side: FilterValues = None
+    language: FilterValues = None
+    source: FilterValues = None
     mode: SearchMode = "hybrid"
 
 
