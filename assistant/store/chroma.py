@@ -51,6 +51,7 @@ class Store:
         self._client: Any = None
         self._cols: dict[str, Any] = {}
         self._reopening = threading.Lock()
+        self._opened = 0  # how many times it was reopened (_reopened)
         # An embedded index not built yet is opened when first written: Chroma creates its
         # files on opening, and a read or a refused ingest must leave nothing behind.
         if url or self._built():
@@ -70,7 +71,7 @@ class Store:
                 self._client = connect(self.read_from, None)
         return self._client
 
-    def _reopened(self, fn: Any) -> Any:
+    def _reopened(self, fn: Any, opened: int) -> Any:
         """Open this embedded index afresh and return `fn` bound to the new client or
         collection. Chroma keeps one in-process system per path, and its vector index, loaded
         when opened, does not see rows another process adds (a server running while
@@ -81,6 +82,8 @@ class Store:
 
         with self._reopening:
             old = self._client
+            if self._opened != opened:  # another thread's call reopened it meanwhile
+                return self._rebound(fn, None)
             ident = str(getattr(old, "_identifier", ""))
             with Shared._refcount_lock:
                 users = Shared._identifier_to_refcount.pop(ident, 0)
@@ -89,8 +92,13 @@ class Store:
                 system.stop()
             self._client, self._cols = None, {}
             self._connect()
+            self._opened += 1
+        return self._rebound(fn, old)
+
+    def _rebound(self, fn: Any, old_client: Any) -> Any:
+        """`fn`, a method of a client or a collection, bound to the current one."""
         owner, name = getattr(fn, "__self__", None), fn.__name__
-        if owner is old:
+        if owner is old_client or not hasattr(owner, "name"):
             return getattr(self._client, name)
         suffix = str(getattr(owner, "name", self.name))[len(self.name) :]
         return getattr(self._col(suffix, False), name)
@@ -175,13 +183,14 @@ class Store:
         """Run a Chroma call, turning transport and storage failures into StoreUnavailable. An
         embedded index another process wrote since this one opened it is reopened, and the
         call made again, once (`_reopened`)."""
+        opened = self._opened
         try:
             return fn(*args, **kwargs)
         except (IndexNotBuilt, EmbedderMismatch):
             raise
         except Exception as exc:
             if not self.url and written_elsewhere(exc):
-                fn = self._reopened(fn)
+                fn = self._reopened(fn, opened)
                 try:
                     return fn(*args, **kwargs)
                 except Exception as again:
