@@ -78,6 +78,26 @@ def test_gradio_client_gets_a_cited_answer(served: str) -> None:
     assert "side-badge" in panel and "pro-Russia" in panel and "<mark>" in panel
 
 
+def test_a_refused_question_stays_in_the_box_and_languages_are_the_indexs(
+    served: str, index_dir: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from gradio_client import Client
+
+    from assistant.web.app import language_choices
+
+    long = "Japan " * 900
+    chat, _, _, box = Client(served, verbose=False).predict(
+        long, [], [], [], [], "extractive", api_name="/ask"
+    )
+    # Was emptied with the error, and the user's text was lost.
+    assert "the limit is 4000" in str(chat[-1]["content"]) and box == long
+    # The bundled corpus has no Russian passage: "ru" was offered, then refused.
+    a = Assistant(Settings.resolve(index_path=index_dir), embedder=embedder)
+    values = [value for _, value in language_choices(a)]
+    assert {"en", "fr", "zh"} <= set(values) and "ru" not in values
+
+
 def test_documents_added_from_the_page_are_ingested_and_bad_ones_explained(
     fresh: Assistant, tmp_path: Path
 ) -> None:

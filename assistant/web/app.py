@@ -27,6 +27,7 @@ import gradio as gr
 
 from assistant import Answer, Assistant, AssistantError
 from assistant.answering.text import export, linked, plain
+from assistant.ingest.language import UNDETERMINED
 from assistant.serve.access import Keys
 from assistant.serve.jobs import Jobs
 from assistant.sources.model import safe_id
@@ -103,7 +104,8 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
                     yield chat, panel, gr.update(choices=choices, value=None), "", answers
         except AssistantError as exc:
             chat[-1] = {"role": "assistant", "content": as_text(f"⚠ {exc}")}
-            yield chat, "", gr.update(), "", answers
+            # The question stays in the box, to be mended (a question over the limit was lost).
+            yield chat, "", gr.update(), message, answers
 
     return respond
 
@@ -133,13 +135,17 @@ def exporter() -> Callable[..., Any]:
     return export_file
 
 
+def language_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    """The languages filter's entries: those the index's passages are in ("und": too short
+    to tell)."""
+    names = {UNDETERMINED: "und (undetermined)"}
+    languages = assistant.snapshot().vocabulary()["language"]
+    return [(names.get(lang, lang), lang) for lang in sorted(languages)]
+
+
 def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
     """The answering mode and the side, language and source filters; then the legend."""
     modes = assistant.modes()
-    languages = sorted(
-        {lang for r in assistant.sources() for lang in r.source.languages}
-        | {"en", "fr", "zh", "ru"}
-    )
     mode = gr.Radio(
         modes,
         value=assistant.settings.mode if assistant.settings.mode in modes else "extractive",
@@ -147,7 +153,11 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
         elem_id="mode",
     )
     side = gr.CheckboxGroup(list(assistant.sides()), label="Sides", elem_id="side-filter")
-    language = gr.CheckboxGroup(languages, label="Languages", elem_id="language-filter")
+    # The index's own languages (refreshed with the sources, below): one it lacks, offered,
+    # could only be refused.
+    language = gr.CheckboxGroup(
+        language_choices(assistant), label="Languages", elem_id="language-filter"
+    )
     # Its entries follow the index (refreshed on page load and when opened, below); an id not
     # among them, sent by an API client, reaches retrieval, which names the valid ones.
     source = gr.Dropdown(
@@ -183,6 +193,9 @@ def create_app(
     def current_sources() -> Any:
         return gr.update(choices=source_choices(assistant))
 
+    def current_languages() -> Any:
+        return gr.update(choices=language_choices(assistant))
+
     # No telemetry: the page is for people's research questions, and the product runs offline.
     # Gradio's cache (uploads, exports) is emptied of files older than an hour, every hour.
     with gr.Blocks(
@@ -205,6 +218,7 @@ def create_app(
         # Documents added since start-up (by any client, or `assistant ingest`) appear.
         demo.load(current_sources, None, source, api_visibility="private")
         source.focus(current_sources, None, source, api_visibility="private")
+        demo.load(current_languages, None, language, api_visibility="private")
     return demo
 
 
