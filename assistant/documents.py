@@ -179,8 +179,9 @@ class Documents:
 
     def corpus(self) -> Corpus:
         """The corpus's declarations without its sources: name, side vocabulary, outlets and
-        markers, as recorded in the index by the last ingest with a manifest; before there is an
-        index, as data/corpus/sources.toml (settings.corpus_path) declares them."""
+        markers, as recorded in the index by every ingest with a manifest (Corpus.updated_by);
+        before there is an index, as data/corpus/sources.toml (settings.corpus_path) declares
+        them."""
         try:
             return self.store.recorded_corpus()
         except IndexNotBuilt:

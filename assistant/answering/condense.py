@@ -43,6 +43,7 @@ History = Sequence[tuple[str, str]] | Sequence[dict[str, str]]
 # How many of the latest history turns a follow-up is condensed from.
 KEPT_TURNS = 50
 ROLES = ("user", "assistant", "system")
+SKIPPED_ROLES = ("developer", "tool")
 FORMS = (
     'give each turn as a (role, text) pair or a {"role": ..., "content": ...} dict, '
     "role one of user, assistant, system"
@@ -87,27 +88,31 @@ _WORD = regex.compile(r"[\p{L}\p{M}\p{N}'-]+")
 
 def turns(history: History | None) -> list[tuple[str, str]]:
     """The last KEPT_TURNS turns of a history given as (role, text) pairs or OpenAI-style
-    {"role", "content"} dicts; anything else is an InvalidRequest naming both forms. Older
-    turns are dropped, not refused: a chat client sends its whole conversation, and a
-    follow-up leans on the last few.
+    {"role", "content"} dicts (a "developer" or "tool" message is left out, as the OpenAI
+    endpoint does); any other shape is an InvalidRequest naming both forms. Older turns are
+    dropped, not refused: a chat client sends its whole conversation, and a follow-up leans on
+    the last few.
 
     >>> turns([("user", "How much aid?"), {"role": "assistant", "content": "7.6 billion"}])
     [('user', 'How much aid?'), ('assistant', '7.6 billion')]
     """
     if isinstance(history, str | bytes | dict):
         raise InvalidRequest(f"history must be a list of turns; {FORMS}")
+    given = list(history or [])
     out: list[tuple[str, str]] = []
-    for n, item in enumerate(list(history or [])[-KEPT_TURNS:], start=1):
+    for n, item in enumerate(given, start=1):
         if isinstance(item, dict):
             role, text = item.get("role"), item.get("content")
         elif isinstance(item, list | tuple) and len(item) == 2:
             role, text = item
         else:
             role = text = None
+        if role in SKIPPED_ROLES:
+            continue
         if role not in ROLES or not isinstance(text, str):
             raise InvalidRequest(f"history turn {n} is {str(item)[:80]!r}; {FORMS}")
         out.append((role, text))
-    return out
+    return out[-KEPT_TURNS:]
 
 
 def elliptical(question: str) -> bool:

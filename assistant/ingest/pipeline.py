@@ -256,7 +256,8 @@ def ingest_paths(
             seen[source.id] = f
             version, path = version_of(text, settings, embedder.name), str(f.resolve())
             known = records.get(source.id)
-            _not_another(known, source.id, version, path, f)
+            if source.id == safe_id(f.stem):  # an id a manifest gives is the user's decision
+                _not_another(known, source.id, version, path, f)
             settled = _settled(text, source, version, store, path, corpus, known)
             if settled is not None:
                 getattr(report, settled).append(source.id)
@@ -281,7 +282,7 @@ def unmatched_entries(manifest: Path, corpus: Corpus, files: list[Path]) -> list
     manifest's folder: a mistyped name, which would leave the document it meant to label
     unlabelled without a word (entries for files elsewhere in that folder are for another
     ingest of it, and say nothing)."""
-    names = {f.name for f in files} | {f.name for f in manifest.parent.rglob("*") if f.is_file()}
+    names = {f.name for f in files} | {f.name for f in iter_files([manifest.parent])}
     notes = []
     for source in corpus.sources.values():
         if source.file and source.file not in names:

@@ -93,6 +93,14 @@ def with_unknown(sides: Mapping[str, str]) -> dict[str, str]:
     return {**sides, UNKNOWN: sides.get(UNKNOWN, "not labelled")}
 
 
+def _unknown(earlier: Mapping[str, str], later: Mapping[str, str]) -> str:
+    """The description of "unknown" after a merge: the later corpus's, unless it is only the
+    default (every corpus has one), then the earlier's."""
+    default = with_unknown({})[UNKNOWN]
+    given = later.get(UNKNOWN, default)
+    return given if given != default else earlier.get(UNKNOWN, default)
+
+
 @dataclass(frozen=True)
 class Corpus:
     """The side vocabulary, declared outlets and labelled sources of one corpus."""
@@ -128,6 +136,8 @@ class Corpus:
         """These declarations with another corpus's added: its sides, outlets and markers join
         (its own win where both declare one), its name and description replace when given.
         An index holding two corpora keeps both vocabularies: its documents keep their sides.
+        A side renamed in a manifest stays declared under its old name too (harmless: only
+        sides with passages are searched or reported); delete and rebuild the index to drop it.
 
         >>> a = Corpus("A", sides=with_unknown({"pro-A": "a"}))
         >>> b = Corpus("", sides=with_unknown({"pro-B": "b"}))
@@ -139,7 +149,7 @@ class Corpus:
             self,
             name=other.name or self.name,
             description=other.description or self.description,
-            sides=with_unknown({**self.sides, **other.sides}),
+            sides={**self.sides, **other.sides, UNKNOWN: _unknown(self.sides, other.sides)},
             outlets={**self.outlets, **other.outlets},
             markers={**self.markers, **other.markers},
         )

@@ -76,20 +76,16 @@ class Store:
         collection. Chroma keeps one in-process system per path, and its vector index, loaded
         when opened, does not see rows another process adds (a server running while
         `assistant ingest` writes); a new system reads them from disk. The old system is
-        stopped when this store was its only user (another Store on this path in this process
-        keeps its own until it reopens too)."""
+        forgotten, not stopped: a call under way in another thread, or another Store on this
+        path, keeps working on it (and reopens in turn if it must)."""
         from chromadb.api.shared_system_client import SharedSystemClient as Shared
 
         with self._reopening:
             old = self._client
             if self._opened != opened:  # another thread's call reopened it meanwhile
                 return self._rebound(fn, None)
-            ident = str(getattr(old, "_identifier", ""))
             with Shared._refcount_lock:
-                users = Shared._identifier_to_refcount.pop(ident, 0)
-                system = Shared._identifier_to_system.pop(ident, None)
-            if system is not None and users <= 1:
-                system.stop()
+                Shared._identifier_to_system.pop(str(getattr(old, "_identifier", "")), None)
             self._client, self._cols = None, {}
             self._connect()
             self._opened += 1
