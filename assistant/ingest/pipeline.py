@@ -282,16 +282,19 @@ def unmatched_entries(manifest: Path, corpus: Corpus, files: list[Path]) -> list
     manifest's folder: a mistyped name, which would leave the document it meant to label
     unlabelled without a word (entries for files elsewhere in that folder are for another
     ingest of it, and say nothing)."""
-    names = {f.name for f in files} | {f.name for f in iter_files([manifest.parent])}
+    names = {f.name for f in files}
+    missing = [s.file for s in corpus.sources.values() if s.file and s.file not in names]
+    if missing:  # the folder is walked only when what is ingested leaves entries unmatched
+        names |= {f.name for f in iter_files([manifest.parent])}
     notes = []
-    for source in corpus.sources.values():
-        if source.file and source.file not in names:
-            close = difflib.get_close_matches(source.file, sorted(names), n=1)
+    for file in missing:
+        if file not in names:
+            close = difflib.get_close_matches(file, sorted(names), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             notes.append(
                 (
                     str(manifest),
-                    f"the entry for file {source.file!r} matches no file; {hint}a document it "
+                    f"the entry for file {file!r} matches no file; {hint}a document it "
                     "was meant to label is indexed as side 'unknown' until the name is fixed "
                     "(then ingest again: it is relabelled without embedding)",
                 )

@@ -91,6 +91,12 @@ class Store:
             self._opened += 1
         return self._rebound(fn, old)
 
+    def _not_built(self) -> IndexNotBuilt:
+        where = f"Chroma server {self.url}" if self.url else self.path
+        return IndexNotBuilt(
+            f"no index named {self.name!r} at {where}; run `assistant ingest data/corpus` first"
+        )
+
     def _rebound(self, fn: Any, old_client: Any) -> Any:
         """`fn`, a method of a client or a collection, bound to the current one."""
         owner, name = getattr(fn, "__self__", None), fn.__name__
@@ -110,25 +116,18 @@ class Store:
         name = self.name + suffix
         if name in self._cols:
             return self._cols[name]
+        if not create and self._client is None and not self._built():
+            raise self._not_built()
         try:
             if create:
                 col = self._connect().get_or_create_collection(
                     name, metadata=metadata, embedding_function=None
                 )
-            elif self._client is None and not self._built():
-                raise IndexNotBuilt(f"no index at {self.path}")  # explained below
             else:
                 col = self._connect().get_collection(name, embedding_function=None)
         except Exception as exc:
-            if not create and (
-                isinstance(exc, IndexNotBuilt)
-                or "does not exist" in str(exc)
-                or "NotFound" in type(exc).__name__
-            ):
-                where = f"Chroma server {self.url}" if self.url else self.path
-                raise IndexNotBuilt(
-                    f"no index named {self.name!r} at {where}; run `assistant ingest data/corpus` first"
-                ) from exc
+            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+                raise self._not_built() from exc
             raise explained(exc, self.path, self.url) from exc
         self._cols[name] = col
         return col
