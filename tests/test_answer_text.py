@@ -180,6 +180,21 @@ def test_a_cut_never_ends_inside_code_and_keeps_word_of_flagged_claims() -> None
     assert "Another sentence of the answer [1]." in short and short.count("**Sources**") == 1
 
 
+def test_a_limit_under_the_first_word_still_sends_what_fits() -> None:
+    """max_tokens=1 gets the first token's worth of text, as a model's reply would, not an
+    empty reply that says the limit was reached."""
+    from assistant.serve.openai_api import count_tokens as tokens
+
+    quote = "Japan gave aid totaling $7.6 billion, it says."
+    a = Answer("q", f"**pro-Ukraine**\n- Kyiv Independent says: “{quote}” [1]\n",
+               [citation(1, quote)], [], False, "extractive")  # fmt: skip
+    for limit in (1, 2, 3):
+        kept = cut(a, limit, tokens)
+        assert kept.content and kept.tokens <= limit and kept.finish_reason == "length"
+        assert a.answer.startswith(kept.content) and kept.citations == []
+    assert cut(a, 1, tokens).content == "**"
+
+
 def test_references_read_back_quotes_that_hold_quotation_marks() -> None:
     quote = "<b>Other</b> *claims* [x](y) follow."
     c = citation(1, quote)

@@ -210,7 +210,9 @@ def _kept(text: str, citations: Sequence[Citation]) -> list[Citation]:
 def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
     """`full(a)` in at most `limit` tokens: the longest prefix of the body that ends at a
     sentence boundary and, with the references of the citations it still holds, fits. If not
-    even one sentence fits, the body's words that fit, without markers or references."""
+    even one sentence fits, the body's words that fit, without markers or references; if not
+    even one word fits, the characters that do (as a model stops mid-word at its limit: an
+    empty reply would say the limit was met by nothing)."""
     whole = full(a)
     tokens = count(whole)
     if limit is None or tokens <= limit:
@@ -237,14 +239,22 @@ def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
         return best
     # Not even one sentence fits with its references: the longest run of whole words, without
     # markers (a marker whose reference is not sent would point at nothing).
-    words = MARKER.sub("", body).split(" ")
-    head = ""
+    plain = MARKER.sub("", body)
+    words = plain.split(" ")
     for i in range(len(words), 0, -1):
         head = " ".join(words[:i]).rstrip()
         if count(head) <= limit:
-            break
-    else:
-        head = ""
+            return Cut(head, [], "length", count(head))
+    # The first word alone is over the limit: its longest prefix that fits (a prefix's count
+    # grows with its length, so a bisection finds it).
+    low, high = 0, len(words[0])
+    while low < high:
+        mid = (low + high + 1) // 2
+        if count(plain[:mid]) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    head = plain[:low]
     return Cut(head, [], "length", count(head))
 
 
