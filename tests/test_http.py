@@ -98,6 +98,18 @@ def test_ask_json_and_server_sent_events(api: str) -> None:
         # A mistyped filter is named, not dropped (an unfiltered answer would look filtered).
         ("post", "/v1/ask", {"question": "aid", "sidee": ["pro-Russia"]}, 422, "sidee"),
         ("post", "/v1/search", {"query": "aid", "k": 3, "langauge": ["fr"]}, 422, "langauge"),
+        # JSON types are strict: a string or a boolean is not read as a number, nor "yes" as true.
+        ("post", "/v1/search", {"query": "aid", "k": "3"}, 422, "k"),
+        ("post", "/v1/search", {"query": "aid", "k": True}, 422, "k"),
+        ("post", "/v1/search", {"query": "aid", "k": 101}, 422, "100"),
+        ("post", "/v1/ask", {"question": "aid", "stream": "yes"}, 422, "stream"),
+        (
+            "post",
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "aid"}], "max_tokens": "300"},
+            422,
+            "max_tokens",
+        ),
         ("post", "/v1/ask", {"question": "aid", "side": ["pro-Mars"]}, 400, "pro-Russia"),
         ("post", "/v1/search", {"query": "aid", "language": ["xx"]}, 400, "unknown language"),
         ("post", "/v1/search", {"query": "aid", "source": ["nope"]}, 400, "unknown source"),
@@ -131,6 +143,13 @@ def test_filters_take_one_value_or_comma_separated_ones_as_in_python(api: str) -
         sides = {h["side"] for h in r.json()["results"]}
         assert sides and sides <= {"pro-Russia", "pro-Ukraine"}
         assert (sides == {"pro-Russia"}) == (side == "pro-Russia")
+
+
+def test_k_has_the_same_range_on_every_door(api: str) -> None:
+    """1–100, as in Python and the CLI (inputs.MAX_K): the API stopped at 50."""
+    r = httpx.post(api + "/v1/search", json={"query": "aid", "k": 80}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert 8 < len(r.json()["results"]) <= 80
 
 
 def test_path_traversal_in_source_ids_is_rejected(api: str) -> None:

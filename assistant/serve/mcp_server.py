@@ -27,6 +27,7 @@ from pydantic import Field
 from assistant.config import AnswerMode
 from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError, SourceNotFound
+from assistant.inputs import MAX_K
 from assistant.retrieval.hybrid import SearchMode
 from assistant.schema import Passage
 
@@ -117,7 +118,7 @@ def create_server(assistant: Assistant) -> AssistantMCP:
     @mcp.tool(structured_output=True)
     async def search(
         query: Annotated[str, Field(description="words or a question, any language")],
-        k: Annotated[int, Field(ge=1, le=50)] = 8,
+        k: Annotated[int, Field(ge=1, le=MAX_K)] = 8,
         side: Filter = None,
         language: Filter = None,
         source: Filter = None,

@@ -45,7 +45,7 @@ class ChatMessage(BaseModel):
 
 
 class StreamOptions(BaseModel):
-    include_usage: bool = False
+    include_usage: bool = Field(default=False, strict=True)
 
 
 class ChatRequest(BaseModel):
@@ -54,12 +54,14 @@ class ChatRequest(BaseModel):
     # a follow-up is condensed from the latest turns (condense.KEPT_TURNS).
     messages: list[ChatMessage] = Field(min_length=1)
     # One choice: answers are quoted, not sampled, so n > 1 would repeat it.
-    n: int = Field(default=1, ge=1, le=1)
-    stream: bool = False
+    # Strict, as OpenAI's API is: "yes" for stream or "300" for max_tokens is a 422 naming the
+    # field, not read as True or 300.
+    n: int = Field(default=1, ge=1, le=1, strict=True)
+    stream: bool = Field(default=False, strict=True)
     stream_options: StreamOptions | None = None
     temperature: float | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, strict=True)
+    max_completion_tokens: int | None = Field(default=None, ge=1, strict=True)
 
     @property
     def limit(self) -> int | None:

@@ -26,7 +26,7 @@ from assistant.errors import (
     StoreUnavailable,
     TooLarge,
 )
-from assistant.inputs import MAX_QUESTION_CHARS, check_question
+from assistant.inputs import MAX_K, MAX_QUESTION_CHARS, check_question
 from assistant.retrieval.hybrid import SearchMode
 from assistant.schema import Passage
 from assistant.sources.model import DECLARED
@@ -111,11 +111,13 @@ class AskRequest(BaseModel):
     # Any number (the body's size bounds it): the latest turns are used (condense.KEPT_TURNS).
     history: list[Turn] = Field(default_factory=list)
     mode: AnswerMode | None = None
-    k: int | None = Field(default=None, ge=1, le=50)
+    # Strict, as a JSON API should be: "3" or true for k, "yes" for stream, are refused with
+    # the field named, not read as 3 or True.
+    k: int | None = Field(default=None, ge=1, le=MAX_K, strict=True)
     side: FilterValues = None
     language: FilterValues = None
     source: FilterValues = None
-    stream: bool = False
+    stream: bool = Field(default=False, strict=True)
     format: Literal["json", "markdown"] | None = Field(
         default=None,
         description="json (the structured answer) or markdown (the answer with its references, "
@@ -146,7 +148,7 @@ def wants_markdown(accept: str) -> bool:
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str
-    k: int = Field(default=8, ge=1, le=50)
+    k: int = Field(default=8, ge=1, le=MAX_K, strict=True)
     side: FilterValues = None
     language: FilterValues = None
     source: FilterValues = None
