@@ -70,7 +70,14 @@ def test_chroma_server_down_gives_503_and_recovers(tmp_path: Path, embedder: Nan
     port = free_port()
     chroma = _chroma(tmp_path / "chroma", port)
     a = Assistant(
-        Settings.resolve(chroma_url=f"http://127.0.0.1:{port}", collection="fault", env={}),
+        # Its own index folder: the snapshot of a server's index is kept there, and the default
+        # one is the repository's index/.
+        Settings.resolve(
+            chroma_url=f"http://127.0.0.1:{port}",
+            collection="fault",
+            index_path=tmp_path / "index",
+            env={},
+        ),
         embedder=embedder,
     )
     a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
