@@ -184,6 +184,8 @@ async def _use_mcp(server: Any) -> dict[str, Any]:
         out["search"] = r.structured_content["result"]
         r = await c.call_tool("search", {"query": "军费预算", "side": ["nope"]})
         out["bad"] = (r.is_error, r.content[0].text)
+        r = await c.call_tool("search", {"query": "军费预算", "sidee": ["pro-Russia"]})
+        out["typo"] = (r.is_error, r.content[0].text)
         out["sources"] = (await c.call_tool("list_sources", {})).structured_content["result"]
         r = await c.call_tool("get_source", {"source_id": out["sources"][0]["id"]})
         out["source"] = r.structured_content
@@ -210,6 +212,9 @@ def check_mcp(out: dict[str, Any]) -> None:
     assert out["search"] and all(h["language"] == "zh" for h in out["search"][:1])
     is_error, message = out["bad"]
     assert is_error and "unknown side filter 'nope'" in message and "pro-Russia" in message
+    # A mistyped argument is named, not dropped (an unfiltered answer would look filtered).
+    is_error, message = out["typo"]
+    assert is_error and "'sidee'" in message and "'side'" in message, message
     assert {s["side"] for s in out["sources"]} >= {"pro-Russia", "pro-Ukraine"}
     assert out["source"]["text"] == out["resource_text"]
     # The fix reaches the host (was "Error creating resource from template" and a traceback).

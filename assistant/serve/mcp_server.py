@@ -65,6 +65,20 @@ class AssistantMCP(MCPServer[Any]):
         super().__init__(**kwargs)
         self.assistant = assistant
 
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """A call naming an argument its tool does not take is refused, naming it and the
+        ones it takes: the SDK's argument model drops it, so a host's model that wrote
+        "sidee" got an unfiltered answer that looked filtered (the JSON API refuses it too)."""
+        schema = next((t.input_schema for t in await self.list_tools() if t.name == name), None)
+        if schema is not None:
+            takes = list(schema.get("properties", {}))
+            unknown = sorted(set(arguments or {}) - set(takes))
+            if unknown:
+                raise ToolError(
+                    f"InvalidRequest: {name} takes no argument(s) {unknown}; it takes {takes}"
+                )
+        return await super().call_tool(name, arguments, context)
+
     async def list_resources(self) -> list[Resource]:
         records = await anyio.to_thread.run_sync(self.assistant.sources)
         return [
