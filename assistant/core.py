@@ -256,6 +256,28 @@ class Assistant(Documents):
                 f"{self.embedder.max_tokens}: shorten it"
             )
 
+    def _fitted(self, standalone: str, question: str) -> str:
+        """A follow-up's standalone question within what the embedder reads. The user typed the
+        question, which fits (checked before); what the condensing added in front of it (an
+        earlier turn) loses its last words until the whole fits, and an LLM's rewrite its own
+        last words. Refusing would blame the user for a length they did not type."""
+        limit = self.embedder.max_tokens
+        if self.embedder.count_tokens([standalone])[0] <= limit:
+            return standalone
+        if standalone.endswith(question):  # the rule's form: the subject, then the follow-up
+            words, tail = standalone[: -len(question)].split(), " " + question
+        else:
+            words, tail = standalone.split(), ""
+        # The most words in front that fit (a longer prefix never has fewer tokens).
+        low, high = 0, len(words)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.embedder.count_tokens([" ".join(words[:mid]) + tail])[0] <= limit:
+                low = mid
+            else:
+                high = mid - 1
+        return (" ".join(words[:low]) + tail).strip() or question
+
     def ask(self, question: str, history: History | None = None, **options: Any) -> Answer:
         """Answer a question with cited, side-labelled evidence (options as for stream())."""
         return final(self.stream(question, history, **options))
@@ -286,9 +308,9 @@ class Assistant(Documents):
         answerer = self.answerer(mode)  # refuses an unknown or unconfigured mode before work
         t0 = time.perf_counter()
         llm = self.llm if mode == "llm" else None
-        standalone = condense(question, history, llm, self.settings.prompts_dir)
-        # A follow-up is searched with an earlier turn in front of it: bounded the same way.
-        self._within_the_embedder(standalone)
+        standalone = self._fitted(
+            condense(question, history, llm, self.settings.prompts_dir), question
+        )
         t1 = time.perf_counter()
         lang = detect(question, self.settings.languages)
         retrieval = self.retriever.retrieve(

@@ -156,6 +156,22 @@ def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
     assert any("Avdeevka" in c.quote for c in answer.citations)
 
 
+def test_a_follow_up_to_a_long_question_is_answered_not_refused(assistant: Assistant) -> None:
+    """The earlier question fits the embedder and so does the follow-up; together they do not.
+    The earlier turn is cut to fit (was: refused as "the question is 510 tokens long")."""
+    words = "Où Kaneko a-t-il été blessé ? " + "Précisez le lieu et les circonstances. " * 200
+    limit = assistant.embedder.max_tokens
+    first = " ".join(words.split()[: next(
+        n for n in range(10, 2000) if assistant.embedder.count_tokens([" ".join(words.split()[:n])])[0] > limit - 3
+    )])  # fmt: skip
+    assert assistant.embedder.count_tokens([first])[0] <= limit
+    answer = assistant.ask("Et quand ?", history=[("user", first)])
+    standalone = answer.standalone_question
+    assert standalone.startswith("Où Kaneko") and standalone.endswith(" Et quand ?")
+    assert assistant.embedder.count_tokens([standalone])[0] <= limit
+    assert answer.answer and answer.question == "Et quand ?"
+
+
 def test_figures_are_read_across_languages() -> None:
     cases = {
         "aid totaling $7.6 billion": 7.6e9,
