@@ -103,6 +103,39 @@ def test_unanswerable_questions_skip_answerable_only_metrics() -> None:
     assert summary["abstention_accuracy"] == 1.0 and summary["hit_at_k"] is None
 
 
+def test_related_sources_count_as_relevant_but_are_not_required(tmp_path: Path) -> None:
+    """The same debate in another language (`related_sources`): finding or citing it is
+    relevant; recall still asks for the expected sources."""
+    from assistant.evaluation.questions import Question
+    from assistant.schema import Citation
+
+    def cite(n: int, sid: str, side: str) -> Citation:
+        return Citation(n, sid, "", "", "", side, "", "ru", "", "q", 0, 1, 0.9)
+
+    q = Question("c", "Keep the clock change?", "en", ["en_for", "en_against"], [],
+                 ["for", "against"], True, related_sources=["ru_for"])  # fmt: skip
+    row = Result.asked(q)
+    row.retrieved_sources = ["ru_for", "en_against", "other"]
+    row.citations = [cite(1, "ru_for", "for"), cite(2, "en_against", "against")]
+    row.cited_sources = ["ru_for", "en_against"]
+    s = score(q, row, {}, 1)
+    assert (s["hit_at_k"], s["mrr"], s["citation_precision"]) == (1.0, 1.0, 1.0)
+    assert s["citation_recall"] == 0.5 and s["side_balance"] == 1.0
+    plain = Question(*[getattr(q, f) for f in ("id", "question", "language", "expected_sources",
+                     "expected_facts", "expected_sides", "answerable")])  # fmt: skip
+    s = score(plain, row, {}, 1)
+    assert (s["hit_at_k"], s["mrr"], s["citation_precision"], s["side_balance"]) == (
+        0.0, 0.5, 0.5, 0.0,
+    )  # fmt: skip
+    bad = tmp_path / "q.jsonl"
+    line = {"id": "x", "question": "q", "language": "en", "expected_sources": ["a"],
+            "expected_facts": [], "expected_sides": [], "answerable": True,
+            "related_sources": ["a"]}  # fmt: skip
+    bad.write_text(json.dumps(line) + "\n")
+    with pytest.raises(InvalidRequest, match="both expected and related"):
+        load_questions(bad)
+
+
 def test_runner_writes_results_summary_and_reports_with_plots(
     assistant: Assistant, tmp_path: Path
 ) -> None:

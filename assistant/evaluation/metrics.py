@@ -1,6 +1,10 @@
 """Metrics as pure functions: each takes plain values and returns a number (or None where the
 metric does not apply, so that averages skip it). Definitions, in the order of summary.json:
 
+Where a question names related sources (questions.py), the runner passes expected ∪ related as
+the "expected" of hit_at_k, mrr, citation_precision and side_balance; recall gets the expected
+alone.
+
 - hit_at_k: 1 if an expected source is among the first k distinct retrieved sources, else 0.
 - mrr: 1 / rank of the first expected source among distinct retrieved sources (0 if absent).
 - citation_precision: |cited ∩ expected| / |cited| over distinct source ids (None if nothing cited).

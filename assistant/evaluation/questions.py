@@ -5,7 +5,12 @@
      "expected_sides": ["pro-Russia"], "answerable": true, "reference_answer": "…"}
 
 `expected_facts` is a list of facts; each fact is a list of acceptable strings, any of which
-counts (matched case-insensitively in the answer). `reference_answer` and `tags` are optional.
+counts (matched case-insensitively in the answer). `reference_answer`, `tags` and
+`related_sources` are optional. `related_sources` are sources that answer the question too,
+without being required of an answer: the same debate or story in another language, say. One
+retrieved or cited counts as relevant (hit@k, MRR, citation precision, side balance); recall
+asks for the expected sources alone. Without it, a corpus that tells one story in two
+languages would score the assistant down for finding it in the other one.
 A malformed line is an error naming the file, the line and the field.
 """
 
@@ -27,7 +32,7 @@ REQUIRED = {
     "expected_sides": list,
     "answerable": bool,
 }
-OPTIONAL = {"reference_answer": str, "tags": list}
+OPTIONAL = {"reference_answer": str, "tags": list, "related_sources": list}
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,12 @@ class Question:
     answerable: bool
     reference_answer: str = ""
     tags: list[str] = field(default_factory=list)
+    related_sources: list[str] = field(default_factory=list)
+
+    @property
+    def relevant_sources(self) -> list[str]:
+        """The sources whose retrieval or citation counts as relevant: expected, then related."""
+        return [*self.expected_sources, *self.related_sources]
 
 
 def parse_line(line: str, where: str) -> Question:
@@ -71,9 +82,14 @@ def parse_line(line: str, where: str) -> Question:
             f"{where}: field 'expected_facts' must be a list of non-empty lists of strings, "
             'e.g. [["55.9 billion", "559 亿"]]'
         )
-    for key in ("expected_sources", "expected_sides"):
-        if not all(isinstance(x, str) for x in data[key]):
+    for key in ("expected_sources", "expected_sides", "related_sources"):
+        if not all(isinstance(x, str) for x in data.get(key, [])):
             raise InvalidRequest(f"{where}: field {key!r} must be a list of strings")
+    both = set(data["expected_sources"]) & set(data.get("related_sources", []))
+    if both:
+        raise InvalidRequest(
+            f"{where}: {sorted(both)} are both expected and related; a source is one or the other"
+        )
     return Question(**data)
 
 

@@ -32,10 +32,13 @@ def score(q: Question, answer: Result, texts: dict[str, str], k: int) -> Scores:
     retrieved, cited = answer.retrieved_sources, answer.cited_sources
     quotes = [(c.quote, texts.get(c.source_id, ""), c.start, c.end) for c in answer.citations]
     ok = q.answerable
+    # Related sources count as relevant wherever relevance is judged; recall asks for the
+    # expected ones alone (questions.py).
+    relevant = q.relevant_sources
     return {
-        "hit_at_k": m.hit_at_k(retrieved, q.expected_sources, k) if ok else None,
-        "mrr": m.reciprocal_rank(retrieved, q.expected_sources) if ok else None,
-        "citation_precision": m.citation_precision(cited, q.expected_sources) if ok else None,
+        "hit_at_k": m.hit_at_k(retrieved, relevant, k) if ok else None,
+        "mrr": m.reciprocal_rank(retrieved, relevant) if ok else None,
+        "citation_precision": m.citation_precision(cited, relevant) if ok else None,
         "citation_recall": m.citation_recall(cited, q.expected_sources) if ok else None,
         "quote_validity": m.quote_validity(quotes),
         "fact_recall": m.fact_recall(answer.answer, q.expected_facts) if ok else None,
@@ -44,7 +47,7 @@ def score(q: Question, answer: Result, texts: dict[str, str], k: int) -> Scores:
         else None,
         "side_balance": m.side_balance(
             [(c.source_id, c.side) for c in answer.citations],
-            q.expected_sources,
+            relevant,
             q.expected_sides,
         )
         if ok
