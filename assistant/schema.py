@@ -138,3 +138,22 @@ class Answer:
         if not with_retrieved:
             d["retrieved"] = [p.source_id for p in self.retrieved]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Answer:
+        """The Answer that to_dict() gave, either form (the public one's `retrieved`, source
+        ids only, comes back empty). Fields it does not know are refused by name."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"not fields of an Answer: {unknown}")
+        retrieved = [Passage(**p) for p in d.get("retrieved", []) if isinstance(p, dict)]
+        return cls(
+            **{
+                **d,
+                "citations": [Citation(**c) for c in d.get("citations", [])],
+                "sides": [SideSummary(**x) for x in d.get("sides", [])],
+                "claims": [Claim(**c) for c in d.get("claims", [])],
+                "retrieved": retrieved,
+            }
+        )

@@ -69,6 +69,28 @@ def served(index_dir: Path, embedder):  # type: ignore[no-untyped-def]
     demo.close()
 
 
+def test_a_kept_conversation_round_trips_for_its_user_only(assistant: Assistant) -> None:
+    import json
+
+    from assistant.web.app import kept, restored
+
+    answer = assistant.ask("Où Kaneko a-t-il été blessé ?")
+    chat = [
+        {"role": "user", "content": answer.question},
+        {"role": "assistant", "content": [{"type": "text", "text": answer.answer}]},
+    ]
+    saved = json.loads(json.dumps(kept(chat, [answer], "ana")))  # what localStorage holds
+    got = restored(saved, "ana")
+    assert got is not None
+    chat_then, answers = got
+    assert chat_then[1]["content"] == answer.answer and answers[0].citations == answer.citations
+    assert answers[0].answer == answer.answer and answers[0].sides == answer.sides
+    # Another user of the same browser, or something unreadable, starts empty.
+    assert restored(saved, "bob") is None and restored(saved, "") is None
+    assert restored({"user": "ana", "chat": [{"x": 1}]}, "ana") is None
+    assert restored("garbage", "ana") is None
+
+
 def test_gradio_client_gets_a_cited_answer(served: str) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from gradio_client import Client

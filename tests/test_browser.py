@@ -95,6 +95,34 @@ def test_french_question_streams_a_cited_answer_and_opens_the_source(browser, ap
     page.close()
 
 
+def test_the_conversation_survives_a_reload_until_cleared(browser, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Reloading the page kept nothing before: the conversation, its sources and the export
+    were Gradio session state."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(app_url, wait_until="domcontentloaded")
+    ask(page, "Où Kaneko a-t-il été blessé ?")
+    page.locator("#chat", has_text="Avdeevka").wait_for(timeout=60_000)
+    page.locator("#sources-panel .side-badge").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1_000)  # the answer is kept once it is complete
+    page.reload(wait_until="domcontentloaded")
+    page.locator("#chat", has_text="Avdeevka").wait_for(timeout=60_000)
+    assert page.locator("#chat", has_text="Où Kaneko a-t-il été blessé ?").count() == 1
+    page.locator("#sources-panel .side-badge").first.wait_for(timeout=30_000)
+    export = page.locator("#export")
+    page.wait_for_function("!document.querySelector('#export').disabled", timeout=30_000)
+    assert export.is_enabled()
+    page.locator("#clear").click()
+    page.wait_for_function(
+        "!document.querySelector('#chat').innerText.includes('Avdeevka')", timeout=30_000
+    )
+    page.wait_for_timeout(1_000)
+    page.reload(wait_until="domcontentloaded")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    page.wait_for_timeout(3_000)  # the load event has run: nothing comes back
+    assert "Avdeevka" not in page.locator("#chat").inner_text()
+    page.close()
+
+
 def test_markup_in_documents_and_questions_shows_as_text(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     index_text(
         fresh,

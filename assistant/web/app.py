@@ -35,6 +35,10 @@ from assistant.sources.model import safe_id
 from .render import CSS, as_text, document_html, legend_html, sources_html
 from .upload import add_documents, source_choices
 
+# A conversation kept in the browser holds its latest messages and answers: localStorage holds
+# a few megabytes, and an answer with its citations is a few kilobytes.
+KEPT_MESSAGES = 100
+KEPT_ANSWERS = 50
 EXAMPLES = [
     "How much aid has Japan given Ukraine?",
     "Où Kaneko a-t-il été blessé ?",
@@ -95,10 +99,7 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
                     yield chat, "", gr.update(), "", answers
                 else:
                     chat[-1] = {"role": "assistant", "content": linked(item.answer)}
-                    choices = [
-                        (f"[{c.n}] {c.who()}", f"{c.source_id}:{c.start}:{c.end}")
-                        for c in item.citations
-                    ]
+                    choices = citation_choices(item)
                     panel = sources_html(assistant, item)
                     answers.append(item)
                     yield chat, panel, gr.update(choices=choices, value=None), "", answers
@@ -108,6 +109,11 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
             yield chat, "", gr.update(), message, answers
 
     return respond
+
+
+def citation_choices(answer: Answer) -> list[tuple[str, str]]:
+    """The cited-document picker's entries: "[n] who", keyed by source and quote offsets."""
+    return [(f"[{c.n}] {c.who()}", f"{c.source_id}:{c.start}:{c.end}") for c in answer.citations]
 
 
 def exporter() -> Callable[..., Any]:
@@ -213,7 +219,8 @@ def create_app(
             with gr.Column(scale=2):
                 mode, side, language, source = controls(assistant)
         adder = add_documents(assistant, keys, jobs, list(assistant.sides()), source)
-        _answering(assistant, chat, [side, language, source, mode])
+        restore = _answering(assistant, chat, [side, language, source, mode])
+        restore(demo)
         demo.load(admin_only, None, adder, api_visibility="private")
         # Documents added since start-up (by any client, or `assistant ingest`) appear.
         demo.load(current_sources, None, source, api_visibility="private")
@@ -244,9 +251,40 @@ def _conversation() -> _Conversation:
     return _Conversation(chatbot, box, send, clear, download)
 
 
-def _answering(assistant: Assistant, chat: _Conversation, filters: list[Any]) -> None:
+def kept(chat: list[dict[str, Any]], answers: list[Answer], user: str) -> dict[str, Any]:
+    """What the browser keeps of a conversation: its latest messages and answers, and whose
+    it is."""
+    return {
+        "user": user,
+        "chat": [
+            {"role": m["role"], "content": _text(m.get("content"))} for m in chat[-KEPT_MESSAGES:]
+        ],
+        "answers": [a.to_dict(with_retrieved=False) for a in answers[-KEPT_ANSWERS:]],
+    }
+
+
+def restored(saved: Any, user: str) -> tuple[list[dict[str, Any]], list[Answer]] | None:
+    """The chat and answers the browser kept for this user, or None (nothing kept, another
+    user's, or not readable as a conversation: the page then starts empty, as before)."""
+    if not isinstance(saved, dict) or not saved.get("chat") or saved.get("user") != user:
+        return None
+    try:
+        answers = [Answer.from_dict(a) for a in saved.get("answers", [])]
+        chat = [{"role": m["role"], "content": str(m["content"])} for m in saved["chat"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return chat, answers
+
+
+def _answering(
+    assistant: Assistant, chat: _Conversation, filters: list[Any]
+) -> Callable[[gr.Blocks], None]:
     """The cited sources under the conversation, and the events that ask, export, clear and
-    open a cited document. `filters`: side, language, source and mode, as `respond` takes them."""
+    open a cited document. `filters`: side, language, source and mode, as `respond` takes them.
+
+    The conversation is kept in the browser (its localStorage, encrypted with a secret of this
+    server's run) and restored when the page loads, so a reload keeps it; a server restart or
+    Clear conversation forgets it. Returns what registers the restoring on the page's load."""
     gr.Markdown("### Cited sources")
     panel = gr.HTML(elem_id="sources-panel")
     opener = gr.Dropdown([], label="Open a cited source document", elem_id="open-source")
@@ -261,14 +299,34 @@ def _answering(assistant: Assistant, chat: _Conversation, filters: list[Any]) ->
 
     respond = responder(assistant)
     answers = gr.State([])  # this session's answers, for the Export button
+    saved = gr.BrowserState({}, storage_key="assistant-conversation")
     export_file = exporter()
     inputs = [chat.box, chat.chatbot, *filters, answers]
     outputs = [chat.chatbot, panel, opener, chat.box, answers]
+
+    def keep(chat_now: list[dict[str, Any]], done: list[Answer], request: gr.Request) -> Any:
+        return kept(chat_now, done, _user(request))
+
+    def restore(saved_now: Any, request: gr.Request) -> tuple[Any, ...]:
+        got = restored(saved_now, _user(request))
+        if got is None:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        chat_then, done = got
+        last = done[-1] if done else None
+        return (
+            chat_then,
+            sources_html(assistant, last) if last else "",
+            gr.update(choices=citation_choices(last) if last else [], value=None),
+            done,
+        )
+
     for event in (
         chat.box.submit(respond, inputs, outputs, api_name="ask"),
         chat.send.click(respond, inputs, outputs, api_visibility="private"),
     ):
-        event.then(export_file, answers, chat.download, api_visibility="private")
+        event.then(export_file, answers, chat.download, api_visibility="private").then(
+            keep, [chat.chatbot, answers], saved, api_visibility="private"
+        )
     chat.clear.click(
         lambda: (
             [],
@@ -277,12 +335,26 @@ def _answering(assistant: Assistant, chat: _Conversation, filters: list[Any]) ->
             "",
             [],
             gr.update(value=None, interactive=False),
+            {},
         ),
         None,
-        [chat.chatbot, panel, opener, document, answers, chat.download],
+        [chat.chatbot, panel, opener, document, answers, chat.download, saved],
         api_visibility="private",
     )
     opener.change(open_source, opener, document, api_visibility="private")
+
+    def on_load(demo: gr.Blocks) -> None:
+        demo.load(
+            restore, saved, [chat.chatbot, panel, opener, answers], api_visibility="private"
+        ).then(export_file, answers, chat.download, api_visibility="private")
+
+    return on_load
+
+
+def _user(request: gr.Request) -> str:
+    """Who is signed in ("" without keys): a conversation kept in a browser is restored only
+    for the user who had it."""
+    return str(getattr(request, "username", None) or "")
 
 
 def main(argv: list[str] | None = None) -> int:
