@@ -59,6 +59,10 @@ def test_french_question_quotes_avdeevka(assistant: Assistant) -> None:
 def test_chinese_budget_question_cites_003(assistant: Assistant) -> None:
     answer = assistant.ask("日本2024年的军费预算是多少？")
     assert any(c.source_id == "003_3836cd8526ff3a53" and "559" in c.quote for c in answer.citations)
+    # The pro-Russia source states no budget: its headline ("Tokyo positions itself as a
+    # military adversary to Moscow – 2024-09-06 12:46:30") was quoted as its answer.
+    assert {c.side for c in answer.citations} == {"pro-Ukraine"}, answer.answer
+    assert "No pro-Russia source is quoted" in answer.answer
 
 
 def test_unanswerable_question_abstains(assistant: Assistant) -> None:

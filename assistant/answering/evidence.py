@@ -75,7 +75,7 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
     if not rows:
         return []
     qtok = set(tokenize(question))
-    wants_amount = bool(QUANTITY.search(question))
+    wants_amount = asks_amount(question)
     sims = np.stack([s.vector for s in rows if s.vector is not None]) @ retrieval.query_vector
     out = []
     for s, sim in zip(rows, sims, strict=True):
@@ -85,6 +85,15 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
             bonus += 0.03
         out.append(Evidence.scored(s, float(sim) + bonus, float(sim), lexical))
     return sorted(out, key=lambda e: -e.score)
+
+
+def asks_amount(question: str) -> bool:
+    """Whether the question asks for an amount ("how much", "combien", "多少", "сколько").
+
+    >>> asks_amount("How much aid has Japan given?"), asks_amount("Who is Kaneko?")
+    (True, False)
+    """
+    return bool(QUANTITY.search(question))
 
 
 def is_claim(question: str) -> bool:

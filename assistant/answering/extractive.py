@@ -35,7 +35,16 @@ from assistant.store.rows import sentence_ids
 
 from . import final
 from .citations import cited_answer, make_citation
-from .evidence import QUESTION_MARKS, Evidence, abstain, abstention, is_claim, score
+from .evidence import (
+    QUESTION_MARKS,
+    Evidence,
+    abstain,
+    abstention,
+    asks_amount,
+    is_claim,
+    score,
+)
+from .figures import find_figures
 from .text import inert, oneline
 
 T = TypeVar("T")
@@ -71,7 +80,11 @@ class ExtractiveAnswerer:
         return margin(e.dense, question_language, e.language, *self.thresholds)
 
     def speaking(
-        self, pool: list[Evidence], question_language: str, claim: bool = False
+        self,
+        pool: list[Evidence],
+        question_language: str,
+        claim: bool = False,
+        amount: bool = False,
     ) -> list[str]:
         """The sides that speak to the question, best first, among those with quotable
         sentences in relevant passages (`pool`, best first).
@@ -82,13 +95,24 @@ class ExtractiveAnswerer:
         best side's: where every side paraphrases (a debate), no sentence clears it and sides
         are judged against each other. A claim put as a statement is argued by every side with
         a relevant passage, however far its sentences score below: the side against a claim
-        words it differently."""
+        words it differently.
+
+        `amount`: the question asks for an amount ("how much", "多少"). Once the sentence
+        nearest it states a money figure, a side none of whose sentences states one speaks only
+        within `margin` of the best side: its nearest sentence is on the subject (a headline,
+        say), not an answer to the question."""
         sides = list(dict.fromkeys(e.side for e in pool))
         if claim or not pool:
             return sides
         fits = {id(e): self.fit(e, question_language) for e in pool}
-        bar = min(0.0, max(fits.values()) - self.margin)
-        return [s for s in sides if max(fits[id(e)] for e in pool if e.side == s) >= bar]
+        best = max(fits.values())
+        bar = min(0.0, best - self.margin)
+        nearest = {s: max(fits[id(e)] for e in pool if e.side == s) for s in sides}
+        out = [s for s in sides if nearest[s] >= bar]
+        if amount and find_figures(max(pool, key=lambda e: fits[id(e)]).text):
+            stating = {e.side for e in pool if find_figures(e.text)}
+            out = [s for s in out if s in stating or nearest[s] >= best - self.margin]
+        return out
 
     def select(
         self,
@@ -164,7 +188,7 @@ class ExtractiveAnswerer:
         if why is not None:
             return abstain(question, retrieval, why, self.name)
         pool = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
-        speaking = self.speaking(pool, question_language, is_claim(question))
+        speaking = self.speaking(pool, question_language, is_claim(question), asks_amount(question))
         chosen = self._quotes(pool, speaking, question_language)
         if not chosen:
             return abstain(
