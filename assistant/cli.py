@@ -104,7 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--judge", action="store_true", help="also LLM-judged faithfulness (needs an LLM)"
     )
-    p.add_argument("--gate", help="a JSON file of minimum scores; exit 1 if any metric is below")
+    p.add_argument(
+        "--gate",
+        help='thresholds, JSON: {"min": {"hit_at_k": 0.9}, "max": {"latency_p95_ms": 2000}, '
+        '"by_tag": {"TAG": {"min": {...}}}}; exit 1 if a metric misses one',
+    )
 
     p = sub.add_parser("serve", help="the HTTP API with the web chat at /ui")
     p.add_argument("--host", default="127.0.0.1")
@@ -295,12 +299,16 @@ def _label(assistant: Assistant, args: argparse.Namespace) -> int:
 def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from assistant.evaluation.gate import check_gate
+    from assistant.evaluation.gate import check_gate, read_gate
     from assistant.evaluation.metrics import SUMMARY_KEYS
-    from assistant.evaluation.questions import load_questions
+    from assistant.evaluation.questions import load_questions, unknown_references
     from assistant.evaluation.runner import run_eval
 
     questions = load_questions(Path(args.questions))
+    # The gate is read first: a file it cannot use would fail only once every question ran.
+    gate = read_gate(Path(args.gate), {t for q in questions for t in q.tags}) if args.gate else None
+    for note in unknown_references(questions, assistant):
+        print(f"note: {note}", file=sys.stderr)
     with tqdm(total=len(questions), unit="question", file=sys.stderr) as bar:
         summary = run_eval(
             assistant,
@@ -312,10 +320,19 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
             judge=args.judge,
         )
     for key in SUMMARY_KEYS:
-        print(f"{key:<22}{summary[key]}")
+        print(f"{key:<24}{summary[key]}")
     print(f"report: {Path(args.out) / 'report.html'}")
-    if args.gate:
-        failures = check_gate(summary, Path(args.gate))
+    if summary["errors"]:
+        # Not a score: the run is incomplete, and says which questions failed and why.
+        print(
+            f"error: {summary['errors']} of {summary['questions']} questions failed, so the run "
+            f"is incomplete (each one's error is in results.jsonl); the first: "
+            f"{summary['error_examples'][0]}",
+            file=sys.stderr,
+        )
+        return 2
+    if gate is not None:
+        failures = check_gate(summary, gate)
         for f in failures:
             print(f"gate: {f}", file=sys.stderr)
         return 1 if failures else 0

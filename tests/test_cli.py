@@ -73,3 +73,25 @@ def test_sources_lists_labels(index_dir: Path) -> None:
     rows = {r["id"]: r for r in json.loads(out.stdout)}
     assert rows["002_9ece5d155ad6878c"]["side"] == "pro-Ukraine"
     assert rows["003_3836cd8526ff3a53"]["languages"] == ["zh", "en"]
+
+
+def test_eval_fails_loudly_when_questions_fail_and_reads_its_gate_first(
+    index_dir: Path, tmp_path: Path
+) -> None:
+    """A run whose questions failed exited 0 with normal-looking metrics; a gate file that
+    could not be used was read only after every question had been asked."""
+    good = (REPO / "data" / "questions.jsonl").read_text(encoding="utf-8").splitlines()[36]
+    bad = json.dumps({**json.loads(good), "id": "long", "question": "aid " * 1500})
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(good + "\n" + bad + "\n", encoding="utf-8")
+    gate = tmp_path / "gate.json"
+    gate.write_text('{"min": {"hit_at_kk": 0.5}}', encoding="utf-8")
+    out = run("eval", str(questions), "--out", str(tmp_path / "g"), "--gate", str(gate),
+              index=index_dir)  # fmt: skip
+    assert out.returncode == 2 and "unknown metric 'hit_at_kk'" in out.stderr
+    assert not (tmp_path / "g").exists()
+    out = run("eval", str(questions), "--out", str(tmp_path / "run"), index=index_dir)
+    assert out.returncode == 2, out.stderr
+    assert "1 of 2 questions failed" in out.stderr and "long: TooLarge" in out.stderr
+    assert (tmp_path / "run" / "results.jsonl").exists()  # written all the same
+    assert "unsupported_claim_rate  None" in out.stdout  # was "unsupported_claim_rateNone"

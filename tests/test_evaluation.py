@@ -47,6 +47,11 @@ def test_bundled_question_set_is_valid_and_covers_what_it_must() -> None:
             '"expected_sides": [], "answerable": "yes"}',
             "line 2: field 'answerable' must be a bool",
         ),
+        (  # crashed the run once every question had been answered, and nothing was written
+            '{"id": "x", "question": "q", "language": "en", "expected_sources": [], "expected_facts": [], '
+            '"expected_sides": [], "answerable": true, "tags": [1, "a"]}',
+            "line 2: field 'tags' must be a list of strings",
+        ),
     ],
 )
 def test_malformed_lines_name_the_line(tmp_path: Path, line: str, fragment: str) -> None:
@@ -55,6 +60,89 @@ def test_malformed_lines_name_the_line(tmp_path: Path, line: str, fragment: str)
     path.write_text(good + "\n" + line + "\n", encoding="utf-8")
     with pytest.raises(InvalidRequest, match=fragment):
         load_questions(path)
+
+
+def test_a_question_set_file_says_what_it_needs(tmp_path: Path) -> None:
+    good = QUESTIONS.read_text(encoding="utf-8").splitlines()[0]
+    path = tmp_path / "q.jsonl"
+    path.write_text("\ufeff" + good + "\n", encoding="utf-8")  # a byte-order mark is no error
+    assert [q.id for q in load_questions(path)] == ["q01"]
+    path.write_bytes((good + "\n").encode() + '{"id": "é"}\n'.encode("latin-1"))
+    with pytest.raises(InvalidRequest, match="line 2: not UTF-8.*save the file as UTF-8"):
+        load_questions(path)
+    path.write_text("[" + good + "]", encoding="utf-8")
+    with pytest.raises(InvalidRequest, match="JSON array.*one question object per line"):
+        load_questions(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ('{"hit_at_k": 0.99}', r"unknown key\(s\) \['hit_at_k'\] in the file"),
+        ('{"minimum": {"mrr": 0.9}}', r"unknown key\(s\) \['minimum'\]"),
+        ('{"by_tag": {"contested": {"mrr": 0.9}}}', r"unknown key\(s\) \['mrr'\] in by_tag.contested"),
+        ('{"by_tag": {"contested": {}}}', "holds neither 'min' nor 'max'"),
+        ('{"min": [["hit_at_k", 0.9]]}', "min must be an object of metric: number"),
+        ('[{"min": {}}]', "the file must be a JSON object"),
+        ('{"min": {"hit_at_k": "0.9"}}', 'min.hit_at_k must be a number, got "0.9"'),
+        ('{"min": {"hit_at_k": null}}', "min.hit_at_k must be a number, got null"),
+        ('{"min": {"hit_at_kk": 0.5}}', "unknown metric 'hit_at_kk' in min .known: hit_at_k"),
+        ('{"by_tag": {"mixed_language": {"min": {"mrr": 0.5}}}}', "no question of the set has the tag 'mixed_language'"),
+        ("{not json", "cannot read the thresholds"),
+    ],
+)  # fmt: skip
+def test_a_gate_file_of_another_shape_is_refused(
+    tmp_path: Path, content: str, fragment: str
+) -> None:
+    """Each passed silently (nothing checked), crashed with a traceback, or was reported as a
+    score below its threshold, and only after every question had been asked."""
+    from assistant.evaluation.gate import read_gate
+
+    path = tmp_path / "gate.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidRequest, match=fragment):
+        read_gate(path, {"contested", "mixed-language"})
+
+
+def test_a_failed_question_is_not_scored_and_a_run_that_cannot_start_does_not_start(
+    assistant: Assistant, embedder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from assistant import ConfigError, IndexNotBuilt, Settings
+    from assistant.evaluation.questions import Question
+
+    ok = next(q for q in load_questions(QUESTIONS) if q.id == "q37")
+    long = Question("long", "aid " * 1500, "en", ["x"], [], [], True)
+    summary = run_eval(assistant, [ok, long], tmp_path / "run")
+    # Was: scored as an answer that did not abstain (abstention accuracy 1.0).
+    assert summary["errors"] == 1 and summary["error_examples"][0].startswith("long: TooLarge")
+    assert summary["abstention_accuracy"] == 1.0 and summary["by_language"]["en"]["questions"] == 2
+    rows = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert all(v is None for v in rows[1]["scores"].values()) and rows[1]["error"]
+    assert "error: TooLarge" in (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    # No index, or a mode with no LLM: refused before any question, nothing written.
+    empty = Assistant(Settings.resolve(index_path=tmp_path / "none", env={}), embedder=embedder)
+    with pytest.raises(IndexNotBuilt, match="assistant ingest"):
+        run_eval(empty, [ok], tmp_path / "out1")
+    with pytest.raises(ConfigError, match="ASSISTANT_LLM_BASE_URL"):
+        run_eval(assistant, [ok], tmp_path / "out2", mode="llm")
+    with pytest.raises(ConfigError, match="ASSISTANT_LLM_BASE_URL"):
+        run_eval(assistant, [ok], tmp_path / "out3", judge=True)
+    assert not any((tmp_path / d).exists() for d in ("out1", "out2", "out3"))
+    with pytest.raises(InvalidRequest, match="cannot make the output folder"):
+        run_eval(assistant, [ok], tmp_path / "run" / "summary.json" / "x")
+
+
+def test_unknown_ids_and_sides_of_a_question_are_named(assistant: Assistant) -> None:
+    from assistant.evaluation.questions import Question, unknown_references
+
+    q = Question("t2", "q", "en", ["000_fa22c8dc189e4776.txt"], [], ["pro-russia"], True,
+                 related_sources=["999_nope"])  # fmt: skip
+    notes = unknown_references([q], assistant)
+    assert any("'000_fa22c8dc189e4776.txt'" in n and "did you mean '000_fa22c8dc189e4776'" in n
+               for n in notes)  # fmt: skip
+    assert any("'pro-russia'" in n and "did you mean 'pro-Russia'" in n for n in notes)
+    assert any("'999_nope'" in n for n in notes) and len(notes) == 3
+    assert unknown_references(load_questions(QUESTIONS), assistant) == []
 
 
 def test_metrics_on_hand_computed_cases() -> None:
@@ -197,7 +285,15 @@ def test_compare_reports_metric_and_question_differences(
     assert set(c["metrics"]) >= {"hit_at_k", "citation_recall", "latency_p50_ms"}
     assert c["metrics"]["citation_recall"]["diff"] is not None
     text = format_comparison(c)
-    assert "B − A" in text and "questions changed" in text
+    assert "B − A" in text and "changed:" in text and "k = 1, 2 questions" in text
+    # Runs of different questions say so (the text gave only "0 questions changed").
+    run_eval(assistant, qs[:1], tmp_path / "c", k=8)
+    assert "Only in A: 1 question(s) (q37)" in format_comparison(
+        compare(tmp_path / "a", tmp_path / "c")
+    )
+    (tmp_path / "c" / "summary.json").write_text("[1, 2]")
+    with pytest.raises(InvalidRequest, match="summary.json is not a JSON object"):
+        compare(tmp_path / "a", tmp_path / "c")
     with pytest.raises(InvalidRequest, match="assistant eval"):
         compare(tmp_path / "a", tmp_path / "nothing")
 
@@ -216,7 +312,7 @@ def test_gate_reports_each_miss() -> None:
     path = REPO / "data" / "eval_thresholds.json"
     failures = check_gate({"hit_at_k": 0.5, "mrr": 1.0}, path)
     assert any(f.startswith("hit_at_k = 0.5 is below") for f in failures)
-    assert any(f.startswith("quote_validity = None") for f in failures)
+    assert any(f.startswith("quote_validity was not measured") for f in failures)
     # A tag's own floors are checked against that tag's line.
     by_tag = {"mixed-language": {"hit_at_k": 1.0, "side_balance": 0.1}}
     failures = check_gate({"by_tag": by_tag}, path)

@@ -16,7 +16,9 @@ A malformed line is an error naming the file, the line and the field.
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,9 +84,11 @@ def parse_line(line: str, where: str) -> Question:
             f"{where}: field 'expected_facts' must be a list of non-empty lists of strings, "
             'e.g. [["55.9 billion", "559 亿"]]'
         )
-    for key in ("expected_sources", "expected_sides", "related_sources"):
+    for key in ("expected_sources", "expected_sides", "related_sources", "tags"):
         if not all(isinstance(x, str) for x in data.get(key, [])):
             raise InvalidRequest(f"{where}: field {key!r} must be a list of strings")
+    if any(not t.strip() for t in data.get("tags", [])):
+        raise InvalidRequest(f"{where}: field 'tags' holds an empty tag")
     both = set(data["expected_sources"]) & set(data.get("related_sources", []))
     if both:
         raise InvalidRequest(
@@ -100,9 +104,21 @@ def load_questions(path: Path) -> list[Question]:
         path: a .jsonl file.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        # utf-8-sig: a byte-order mark, which some editors write, is not part of the JSON.
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        at = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise InvalidRequest(
+            f"{path} line {at}: not UTF-8 text ({exc.reason}); save the file as UTF-8"
+        ) from exc
+    except OSError as exc:
         raise InvalidRequest(f"{path}: cannot read the question set ({exc})") from exc
+    lines = text.splitlines()
+    if text.lstrip().startswith("["):
+        raise InvalidRequest(
+            f"{path}: a JSON array; a question set is JSON Lines, one question object per line "
+            "(e.g. `jq -c '.[]' set.json > set.jsonl`)"
+        )
     out: list[Question] = []
     seen: set[str] = set()
     for n, line in enumerate(lines, start=1):
@@ -116,3 +132,28 @@ def load_questions(path: Path) -> list[Question]:
     if not out:
         raise InvalidRequest(f"{path}: no questions in the file")
     return out
+
+
+def unknown_references(questions: Sequence[Question], assistant: Any) -> list[str]:
+    """What a question names that the index lacks: a source id of `expected_sources` or
+    `related_sources` not indexed, a side of `expected_sides` the corpus does not declare.
+    Each would score zero without a word (a file name for an id, "pro-russia" for
+    "pro-Russia"); each note gives the likely meant name."""
+    ids = [r.source.id for r in assistant.sources()]
+    sides = list(assistant.sides())
+    notes = []
+    for q in questions:
+        for field_name, names, known in (
+            ("expected_sources", q.expected_sources, ids),
+            ("related_sources", q.related_sources, ids),
+            ("expected_sides", q.expected_sides, sides),
+        ):
+            for name in names:
+                if name not in known:
+                    near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                    hint = f"; did you mean {near[0]!r}?" if near else ""
+                    what = "side" if field_name == "expected_sides" else "source"
+                    notes.append(
+                        f"question {q.id}: {field_name} names {name!r}, no {what} of the index{hint}"
+                    )
+    return notes

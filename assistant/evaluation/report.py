@@ -119,7 +119,7 @@ def _markdown(summary: dict[str, Any], rows: list[Result]) -> str:
         "",
         "## Questions",
         "",
-        "| id | lang | answerable | abstained | hit@k | cit. recall | facts | sides | ms |",
+        "| id | lang | answerable | abstained | hit@k | cit. recall | facts | side coverage | ms |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -167,22 +167,31 @@ def _html(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> str:
                 r.answerable,
                 r.abstained,
                 _fmt(r.scores["hit_at_k"]),
+                _fmt(r.scores["citation_recall"]),
                 _fmt(r.scores["fact_recall"]),
                 _fmt(r.scores["side_coverage"]),
                 r.latency_ms,
-                r.answer[:300],
+                f"error: {r.error}" if r.error else r.answer[:300],
             ]
         )
         + "</tr>"
         for r in rows
     )
+    judged = ""
+    if "llm_judged" in summary:  # as in report.md
+        j = summary["llm_judged"]
+        judged = (
+            f"<p>LLM-judged faithfulness (not deterministic): {j['faithfulness']:.3f} over "
+            f"{j['questions']} questions.</p>"
+        )
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Evaluation — {html.escape(summary["mode"])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ddd;padding:3px 6px;vertical-align:top}}</style></head><body>
 <h1>Evaluation — {html.escape(summary["mode"])}</h1>
 <p>{summary["questions"]} questions, k = {summary["k"]}, embedder {html.escape(summary["embedder"])}, {summary["errors"]} errors, {html.escape(summary["created"])}.</p>
 <table><tr>{head}</tr>{body}</table>
+{judged}
 {"".join(img(p) for p in PLOTS)}
-<h2>Questions</h2><table><tr><th>id</th><th>lang</th><th>question</th><th>answerable</th><th>abstained</th><th>hit@k</th><th>facts</th><th>sides</th><th>ms</th><th>answer</th></tr>{qrows}</table>
+<h2>Questions</h2><table><tr><th>id</th><th>lang</th><th>question</th><th>answerable</th><th>abstained</th><th>hit@k</th><th>cit. recall</th><th>facts</th><th>side coverage</th><th>ms</th><th>answer</th></tr>{qrows}</table>
 </body></html>"""
     return page

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core import Assistant
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InvalidRequest
 from assistant.inputs import passages_wanted
 from assistant.prompts import render
 
@@ -82,6 +82,8 @@ def summarise(rows: list[Result], meta: dict[str, Any]) -> dict[str, Any]:
 
     summary = {**block(rows), **meta}
     summary["errors"] = sum(1 for r in rows if r.error)
+    # The first few, so that a run that failed says why where it is read (results hold all).
+    summary["error_examples"] = [f"{r.id}: {r.error}" for r in rows if r.error][:3]
     summary["by_language"] = {
         lang: block([r for r in rows if r.language == lang])
         for lang in sorted({r.language for r in rows})
@@ -115,15 +117,28 @@ def run_eval(
         judge: also ask the configured LLM to judge faithfulness (kept apart).
     """
     k = passages_wanted(k, assistant.settings.top_k)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # What would fail every question fails the run before it starts: a mode or a judge with
+    # no LLM configured (the answerer says how to configure one) ...
+    assistant.answerer(mode)
+    if judge:
+        assistant.answerer("llm")
+    # ... and, in the unscored questions below, no index or an unreachable store. One per
+    # language of the set: the language detector, jieba, the BM25 index and each language's
+    # first search load on first use, and that one-time cost is not the latency of answering.
+    for first in {q.language: q for q in reversed(questions)}.values():
+        try:
+            assistant.ask(first.question, mode="extractive", k=k)
+        except InvalidRequest:
+            pass  # this question's own fault (too long, say): the scored run reports it
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidRequest(
+            f"cannot make the output folder {out_dir} ({exc.strerror}); give --out a folder "
+            "path that can be created"
+        ) from exc
     texts: dict[str, str] = {}
     rows: list[Result] = []
-    # One unscored question first: the language detector, jieba and the BM25 index load on
-    # first use, and that one-time cost is not the latency of answering.
-    try:
-        assistant.ask(questions[0].question, mode="extractive", k=k)
-    except AssistantError:
-        pass  # the scored run reports it
     for i, q in enumerate(questions, start=1):
         row = ask_one(assistant, q, mode, k, texts)
         if judge and assistant.llm is not None and q.answerable and row.citations:
@@ -158,9 +173,11 @@ def ask_one(assistant: Assistant, q: Question, mode: str, k: int, texts: dict[st
             if c.source_id not in texts:
                 texts[c.source_id] = assistant.source(c.source_id)[1]
     except AssistantError as exc:
-        row.error = str(exc)
+        row.error = f"{type(exc).__name__}: {exc}"
     row.latency_ms = round((time.perf_counter() - t) * 1000, 1)
-    row.scores = score(q, row, texts, k)
+    # A question that failed has no answer to score: not a good one (it did not abstain), nor
+    # a bad one; the run's `errors` counts it, and the CLI says so.
+    row.scores = {name: None for name in METRICS} if row.error else score(q, row, texts, k)
     return row
 
 
