@@ -87,6 +87,15 @@ def _columns(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _cell(text: str) -> str:
+    """A question set's own text in a Markdown table cell: a "|" would end the cell.
+
+    >>> _cell("#a|b")
+    '#a\\|b'
+    """
+    return text.replace("|", "\\|")
+
+
 def _markdown(summary: dict[str, Any], rows: list[Result]) -> str:
     keys = SUMMARY_KEYS
     columns = _columns(summary)
@@ -97,7 +106,7 @@ def _markdown(summary: dict[str, Any], rows: list[Result]) -> str:
         f"{summary['errors']} errors, {summary['created']}.",
         "",
         "| metric | all | "
-        + " | ".join(f"{c} ({b['questions']})" for c, b in columns.items())
+        + " | ".join(f"{_cell(c)} ({b['questions']})" for c, b in columns.items())
         + " |",
         "|---|---|" + "---|" * len(columns),
     ]
@@ -125,7 +134,7 @@ def _markdown(summary: dict[str, Any], rows: list[Result]) -> str:
     for r in rows:
         s = r.scores
         md.append(
-            f"| {r.id} | {r.language} | {r.answerable} | {r.abstained} | {_fmt(s['hit_at_k'])} | "
+            f"| {_cell(r.id)} | {_cell(r.language)} | {r.answerable} | {r.abstained} | {_fmt(s['hit_at_k'])} | "
             f"{_fmt(s['citation_recall'])} | {_fmt(s['fact_recall'])} | {_fmt(s['side_coverage'])} | {r.latency_ms} |"
         )
     return "\n".join(md) + "\n"
