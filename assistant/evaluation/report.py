@@ -90,8 +90,8 @@ def _columns(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _cell(text: str) -> str:
     """A question set's own text in a Markdown table cell: a "|" would end the cell.
 
-    >>> _cell("#a|b")
-    '#a\\|b'
+    >>> print(_cell("#a|b"))
+    #a\\|b
     """
     return text.replace("|", "\\|")
 
