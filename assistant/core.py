@@ -349,9 +349,10 @@ class Assistant(Documents):
     def as_query_engine(self, **options: Any) -> Any:
         """A LlamaIndex query engine answering with this assistant: the Response's
         source_nodes are the citations. Options as for ask() (mode, k, side, …)."""
+        from assistant.integrations import ask_options
         from assistant.integrations.llamaindex import AssistantQueryEngine
 
-        return AssistantQueryEngine(assistant=self, options=options)
+        return AssistantQueryEngine(assistant=self, options=ask_options(options))
 
     def as_tool(self, name: str = "ask_sources", **options: Any) -> Any:
         """A LlamaIndex FunctionTool for agents: asks, returns the answer with its numbered,
@@ -364,4 +365,6 @@ class Assistant(Documents):
         """A LangChain BaseRetriever (needs the `langchain` extra); options as for as_retriever."""
         from assistant.integrations.langchain import AssistantLangChainRetriever
 
+        if k is not None:
+            passages_wanted(k, 1)  # refused now, not at the first query
         return AssistantLangChainRetriever(assistant=self, k=k, search_kwargs=options)

@@ -134,6 +134,78 @@ def test_a_llamaindex_agent_calls_our_tool(
 # -- LangChain ------------------------------------------------------------------------------
 
 
+def test_framework_options_are_checked_when_built_and_async_leaves_the_loop_free(
+    assistant: Assistant,
+) -> None:
+    """From a developer's check of the integrations: each of these was accepted and failed, or
+    silently did something else, at the first query; async calls ran on the event loop."""
+    import asyncio
+    import time
+
+    from llama_index.core.schema import QueryBundle
+
+    from assistant import InvalidRequest
+
+    for build in (
+        lambda: assistant.as_query_engine(sides="pro-Russia"),
+        lambda: assistant.as_tool(sides="pro-Mars"),
+        lambda: assistant.as_retriever(similarity_top_k=3),
+    ):
+        with pytest.raises(InvalidRequest, match="the options are .*k=4"):
+            build()
+    for build in (
+        lambda: assistant.as_langchain_retriever(k=4, balance="false"),
+        lambda: assistant.as_retriever(balance="no"),
+    ):
+        with pytest.raises(InvalidRequest, match="balance must be True or False"):
+            build()
+    with pytest.raises(InvalidRequest, match="k must be a whole number"):
+        assistant.as_langchain_retriever(k=0)
+    # LangChain: options given to invoke() apply to that call; k in search_kwargs, as
+    # LangChain's own retrievers take it.
+    from assistant.integrations.langchain import AssistantLangChainRetriever
+
+    retriever = assistant.as_langchain_retriever(k=4)
+    docs = retriever.invoke(AID, side="pro-Russia", k=2)
+    assert len(docs) == 2 and {d.metadata["side"] for d in docs} == {"pro-Russia"}
+    with pytest.raises(InvalidRequest, match="pro-Mars"):
+        retriever.invoke(AID, side="pro-Mars")
+    assert (
+        len(AssistantLangChainRetriever(assistant=assistant, search_kwargs={"k": 3}).invoke(AID))
+        == 3
+    )
+    # Whether a passage is on the question, beside the score that ranks it.
+    relevances = [d.metadata["relevance"] for d in docs]
+    assert all(r is None or r >= 0 for r in relevances) and any(r is not None for r in relevances)
+
+    async def ticks_while(coro: Any) -> int:
+        count = 0
+
+        async def ticker() -> None:
+            nonlocal count
+            while True:
+                await asyncio.sleep(0.005)
+                count += 1
+
+        task = asyncio.create_task(ticker())
+        await coro
+        task.cancel()
+        return count
+
+    async def both() -> tuple[int, int]:
+        r = assistant.as_retriever(k=4)
+        q = assistant.as_query_engine()
+        return (
+            await ticks_while(r.aretrieve(QueryBundle(AID))),
+            await ticks_while(q.aquery(AID)),
+        )
+
+    t = time.perf_counter()
+    retrieved, answered = asyncio.run(both())
+    assert time.perf_counter() - t > 0.02  # the work took long enough to tick
+    assert retrieved > 0 and answered > 0  # the loop ran while it worked (0 before)
+
+
 def test_langchain_retriever_in_an_lcel_chain(
     assistant: Assistant, llm_server: ScriptedOpenAIServer
 ) -> None:

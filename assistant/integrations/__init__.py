@@ -19,14 +19,36 @@ import inspect
 from typing import Any
 
 from assistant.core import Assistant
+from assistant.errors import InvalidRequest
+from assistant.inputs import passages_wanted
 from assistant.schema import Passage
 from assistant.serve.shapes import passage_metadata
 
 
 def search_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The options, once Assistant.search accepts their names: an unknown one is a TypeError
-    when the retriever is made, not at its first query."""
-    inspect.signature(Assistant.search).bind(None, "", **options)
+    """The options, once Assistant.search accepts them: an unknown name, a k that is not 1–100
+    or a balance that is not a bool is refused when the retriever is made, not at its first
+    query (a string "false" would have turned balancing on)."""
+    return _checked(Assistant.search, options, "side, language, source, mode, balance")
+
+
+def ask_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The same for Assistant.ask's options (a query engine's, a tool's)."""
+    return _checked(Assistant.stream, options, "mode, k, side, language, source, history")
+
+
+def _checked(method: Any, options: dict[str, Any], names: str) -> dict[str, Any]:
+    try:
+        inspect.signature(method).bind(None, "", **options)
+    except TypeError as exc:
+        raise InvalidRequest(
+            f"{exc}; the options are {names} (k is the number of passages: k=4, not "
+            "similarity_top_k or search_kwargs)"
+        ) from exc
+    if options.get("k") is not None:
+        passages_wanted(options["k"], 1)
+    if "balance" in options and not isinstance(options["balance"], bool):
+        raise InvalidRequest(f"balance must be True or False, got {options['balance']!r}")
     return options
 
 

@@ -43,12 +43,17 @@ class AssistantLangChainRetriever(BaseRetriever):
     @field_validator("search_kwargs")
     @classmethod
     def _known_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # k is taken here too, as LangChain's own retrievers take it (search_kwargs={"k": 3}).
         return search_options(value)
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
+        # Options given to invoke() apply to that call, over the retriever's own, as in
+        # LangChain's VectorStoreRetriever (they were dropped: a side filter was ignored).
+        options = search_options({**self.search_kwargs, **kwargs})
+        k = options.pop("k", self.k)
         return [
             Document(id=p.id, page_content=p.text, metadata=meta)
-            for p, meta in labelled_passages(self.assistant, query, self.k, self.search_kwargs)
+            for p, meta in labelled_passages(self.assistant, query, k, options)
         ]

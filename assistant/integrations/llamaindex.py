@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from llama_index.core.base.response.schema import Response
@@ -32,10 +33,10 @@ from assistant.core import Assistant
 from assistant.schema import Answer, Citation
 from assistant.serve.shapes import answer_out
 
-from . import labelled_passages, search_options
+from . import ask_options, labelled_passages, search_options
 
 # Metadata that helps a reader but only costs an LLM tokens.
-_NOT_FOR_LLM = ["passage_id", "start", "end", "score", "url"]
+_NOT_FOR_LLM = ["passage_id", "start", "end", "score", "relevance", "url"]
 
 ASK_DESCRIPTION = (
     "Ask the research assistant a question about its document collection, in any language. "
@@ -58,7 +59,9 @@ class AssistantRetriever(BaseRetriever):
     ) -> None:
         """options: as for Assistant.search (side, language, source, mode, balance)."""
         super().__init__(callback_manager=callback_manager)
-        self.assistant, self.k, self.options = assistant, k, search_options(options)
+        self.assistant, self.k = assistant, k
+        self.options = search_options({**options, "k": k} if k is not None else options)
+        self.options.pop("k", None)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [
@@ -67,6 +70,10 @@ class AssistantRetriever(BaseRetriever):
                 self.assistant, query_bundle.query_str, self.k, self.options
             )
         ]
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        # In a thread: the default ran the search on the event loop, stalling it.
+        return await asyncio.to_thread(self._retrieve, query_bundle)
 
 
 class AssistantQueryEngine(CustomQueryEngine):
@@ -77,6 +84,10 @@ class AssistantQueryEngine(CustomQueryEngine):
 
     def custom_query(self, query_str: str) -> Response:
         return to_response(self.assistant.ask(query_str, **self.options))
+
+    async def acustom_query(self, query_str: str) -> Response:
+        # In a thread: the default ran the whole answer (an LLM's call too) on the event loop.
+        return await asyncio.to_thread(self.custom_query, query_str)
 
 
 def to_response(a: Answer) -> Response:
@@ -90,6 +101,8 @@ def to_response(a: Answer) -> Response:
 
 def ask_tool(assistant: Assistant, name: str = "ask_sources", **options: Any) -> FunctionTool:
     """A FunctionTool that asks the assistant; options go to Assistant.ask (side, mode, …)."""
+
+    ask_options(options)  # a wrong option is refused now, not at the agent's first call
 
     def ask_sources(question: str) -> str:
         """Ask the research assistant (see the tool's description)."""

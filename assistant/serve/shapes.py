@@ -131,4 +131,7 @@ def passage_metadata(p: Passage, record: SourceRecord | None) -> dict[str, Any]:
         "start": p.start,
         "end": p.end,
         "score": p.score,
+        # The calibrated margin (≥ 0: relevant; relevance.py); None when found by BM25 or a
+        # sentence alone. The score ranks; this says whether a passage is on the question.
+        "relevance": p.relevance,
     }
