@@ -57,7 +57,7 @@ def test_ingest_reports_and_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert out.returncode == 0 and "1 added" in out.stdout
     out = run("search", "Japan", index=tmp_path / "missing")
     assert out.returncode == 2
-    assert out.stderr.startswith("error: ") and "assistant ingest" in out.stderr
+    assert out.stderr.startswith("error: ") and "ingest data/corpus" in out.stderr
     out = run("ingest", str(tmp_path / "nope"), index=tmp_path / "refused")
     assert out.returncode == 2 and "no such file" in out.stderr
     # Neither a read of a missing index nor a refused ingest leaves an empty index behind.

@@ -121,7 +121,7 @@ def test_a_failed_question_is_not_scored_and_a_run_that_cannot_start_does_not_st
     assert "error: TooLarge" in (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     # No index, or a mode with no LLM: refused before any question, nothing written.
     empty = Assistant(Settings.resolve(index_path=tmp_path / "none", env={}), embedder=embedder)
-    with pytest.raises(IndexNotBuilt, match="assistant ingest"):
+    with pytest.raises(IndexNotBuilt, match="ingest data/corpus"):
         run_eval(empty, [ok], tmp_path / "out1")
     with pytest.raises(ConfigError, match="ASSISTANT_LLM_BASE_URL"):
         run_eval(assistant, [ok], tmp_path / "out2", mode="llm")

