@@ -30,7 +30,7 @@ from assistant.errors import (
     TooLarge,
 )
 from assistant.ingest.language import detect
-from assistant.inputs import check_question, passages_wanted
+from assistant.inputs import check_question, longest_fitting, passages_wanted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.persisted import SnapshotFiles
@@ -269,13 +269,10 @@ class Assistant(Documents):
         else:
             words, tail = standalone.split(), ""
         # The most words in front that fit (a longer prefix never has fewer tokens).
-        low, high = 0, len(words)
-        while low < high:
-            mid = (low + high + 1) // 2
-            if self.embedder.count_tokens([" ".join(words[:mid]) + tail])[0] <= limit:
-                low = mid
-            else:
-                high = mid - 1
+        low = longest_fitting(
+            len(words),
+            lambda i: self.embedder.count_tokens([" ".join(words[:i]) + tail])[0] <= limit,
+        )
         return (" ".join(words[:low]) + tail).strip() or question
 
     def ask(self, question: str, history: History | None = None, **options: Any) -> Answer:

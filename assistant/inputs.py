@@ -7,6 +7,9 @@ reply, so that a bad question is a 400/413 rather than an error inside a stream.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable, Iterable
+
 from assistant.errors import InvalidRequest, TooLarge
 from assistant.sources.model import check_id
 
@@ -78,3 +81,36 @@ def check_filename(name: str) -> None:
     ):
         raise InvalidRequest(f"file name {name!r} must be a plain name like report.pdf")
     check_unicode(name, "the file name")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """The hint for a mistyped name: "did you mean 'x'?" for the closest known name, or ""
+    when none is close (difflib's ratio ≥ 0.6).
+
+    >>> did_you_mean("pro-russia", ["pro-Russia", "pro-Ukraine"])
+    "did you mean 'pro-Russia'?"
+    >>> did_you_mean("zzz", ["pro-Russia"])
+    ''
+    """
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def longest_fitting(n: int, fits: Callable[[int], bool]) -> int:
+    """The largest i in 0..n with fits(i), for a `fits` that holds up to some i and not past it
+    (a text's prefixes, whose token counts grow with their length): a bisection, so a long
+    text costs log2(n) counts rather than n. 0 when only the empty prefix fits.
+
+    >>> longest_fitting(10, lambda i: i * i <= 30)
+    5
+    >>> longest_fitting(3, lambda i: i == 0)
+    0
+    """
+    low, high = 0, n
+    while low < high:
+        mid = (low + high + 1) // 2
+        if fits(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low

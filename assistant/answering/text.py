@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.inputs import longest_fitting
 from assistant.schema import Answer, Citation
 
 from .markdown import parser
@@ -247,13 +248,7 @@ def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
             return Cut(head, [], "length", count(head))
     # The first word alone is over the limit: its longest prefix that fits (a prefix's count
     # grows with its length, so a bisection finds it).
-    low, high = 0, len(words[0])
-    while low < high:
-        mid = (low + high + 1) // 2
-        if count(plain[:mid]) <= limit:
-            low = mid
-        else:
-            high = mid - 1
+    low = longest_fitting(len(words[0]), lambda i: count(plain[:i]) <= limit)
     head = plain[:low]
     return Cut(head, [], "length", count(head))
 

@@ -16,7 +16,6 @@ A malformed line is an error naming the file, the line and the field.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import InvalidRequest
+from assistant.inputs import did_you_mean
 
 REQUIRED = {
     "id": str,
@@ -150,8 +150,8 @@ def unknown_references(questions: Sequence[Question], assistant: Any) -> list[st
         ):
             for name in names:
                 if name not in known:
-                    near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-                    hint = f"; did you mean {near[0]!r}?" if near else ""
+                    hint = did_you_mean(name, known)
+                    hint = f"; {hint}" if hint else ""
                     what = "side" if field_name == "expected_sides" else "source"
                     notes.append(
                         f"question {q.id}: {field_name} names {name!r}, no {what} of the index{hint}"

@@ -13,7 +13,6 @@ writes what comes back, one source at a time, its record last.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import os
 import time
@@ -25,6 +24,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.embedders import Embedder
 from assistant.errors import BadDocument, InvalidRequest
+from assistant.inputs import did_you_mean
 from assistant.sources.manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
 from assistant.sources.model import Source, Suggestion, safe_id
 from assistant.sources.suggest import Suggester
@@ -289,8 +289,8 @@ def unmatched_entries(manifest: Path, corpus: Corpus, files: list[Path]) -> list
     notes = []
     for file in missing:
         if file not in names:
-            close = difflib.get_close_matches(file, sorted(names), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = did_you_mean(file, names)
+            hint = f"{hint} " if hint else ""
             notes.append(
                 (
                     str(manifest),
