@@ -9,7 +9,7 @@
     ├── StoreUnavailable     the Chroma store cannot be reached or is corrupt
     ├── SourceNotFound       a source id names no indexed source
     ├── SourceExists         an upload would overwrite an indexed source
-    ├── InvalidRequest       a question, filter or upload is unusable as given
+    ├── InvalidRequest       a question, filter or upload is unusable as given (a ValueError too)
     │   └── TooLarge         over a size limit
     ├── Busy                 the ingest queue is full: retry after `retry_after` seconds
     ├── JobFinished          a finished ingest job cannot be cancelled
@@ -64,8 +64,12 @@ class SourceExists(AssistantError):
     """An upload would replace a source already indexed under the same id."""
 
 
-class InvalidRequest(AssistantError):
-    """A question, filter or upload cannot be used as given."""
+class InvalidRequest(AssistantError, ValueError):
+    """A question, filter or upload cannot be used as given.
+
+    Also a ValueError, as Python's own bad arguments are: code written for the standard
+    library's convention, and frameworks that treat a ValueError as the caller's mistake (a
+    LangChain tool's validation, pydantic validators), catch it without knowing this package."""
 
 
 class TooLarge(InvalidRequest):

@@ -160,6 +160,28 @@ def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
     assert any("Avdeevka" in c.quote for c in answer.citations)
 
 
+def test_a_follow_up_takes_langchain_and_llamaindex_messages(assistant: Assistant) -> None:
+    """A framework app passes its own chat history: LangChain's HumanMessage/AIMessage (content
+    a string or blocks) and LlamaIndex's ChatMessage (role an enum). Each was refused as a turn
+    of the wrong shape."""
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+    from llama_index.core.llms import ChatMessage, MessageRole
+
+    first, reply = "Où Kaneko a-t-il été blessé ?", "À Avdeevka [1]"
+    langchain = [
+        SystemMessage("Answer from the sources."),
+        HumanMessage(content=[{"type": "text", "text": first}]),
+        AIMessage(reply),
+        ToolMessage("search results", tool_call_id="t1"),  # left out, as "tool" turns are
+    ]
+    llamaindex = [ChatMessage(role=MessageRole.USER, content=first),
+                  ChatMessage(role="assistant", content=reply)]  # fmt: skip
+    for history in (langchain, llamaindex):
+        answer = assistant.ask("Et quand ?", history=history)
+        assert answer.standalone_question.startswith("Où Kaneko")
+        assert any("Avdeevka" in c.quote for c in answer.citations)
+
+
 def test_a_follow_up_to_a_long_question_is_answered_not_refused(assistant: Assistant) -> None:
     """The earlier question fits the embedder and so does the follow-up; together they do not.
     The earlier turn is cut to fit (was: refused as "the question is 510 tokens long")."""

@@ -53,6 +53,7 @@ def test_llamaindex_retriever_nodes_carry_offsets_and_perspective(assistant: Ass
     nodes = assistant.as_retriever(k=5, language="zh").retrieve("日本2024年的军费预算是多少？")
     assert nodes and all(n.node.metadata["language"] == "zh" for n in nodes)
     assert_exact_offsets(assistant, nodes)
+    assert all(n.node.ref_doc_id == n.node.metadata["source_id"] for n in nodes)
     meta = nodes[0].node.metadata
     assert {"side", "voice", "outlet", "date", "language", "source_id", "author"} <= set(meta)
     # What an LLM sees of a node names the side and voice, not the offsets.
@@ -102,6 +103,10 @@ def test_query_engine_response_carries_the_answer_and_its_citations(assistant: A
     ]
     assert {n.node.metadata["side"] for n in response.source_nodes} == {"pro-Russia", "pro-Ukraine"}
     assert_exact_offsets(assistant, response.source_nodes)
+    # Each node names its document as LlamaIndex's parsers do (it was None).
+    assert [n.node.ref_doc_id for n in response.source_nodes] == [
+        c["source_id"] for c in answer["citations"]
+    ]
 
 
 def test_a_llamaindex_agent_calls_our_tool(

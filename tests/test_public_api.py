@@ -64,6 +64,8 @@ def test_python_callers_get_the_fix_for_a_wrong_shape(tmp_path, embedder) -> Non
             a.ask("And Russia?", history=history)
     with pytest.raises(assistant.InvalidRequest, match="must be text"):
         a.search(b"aid")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="k must be a whole number"):  # the stdlib's convention
+        a.search("aid", k=0)
     with pytest.raises(assistant.InvalidRequest, match="encode"):
         a.add_document("x.txt", "text, not bytes", {})  # type: ignore[arg-type]
 

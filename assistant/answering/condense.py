@@ -38,16 +38,26 @@ from assistant.errors import InvalidRequest, LLMError
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
 
-History = Sequence[tuple[str, str]] | Sequence[dict[str, str]]
+# (role, text) pairs, OpenAI-style {"role", "content"} dicts, or a framework's message objects
+# (LangChain's HumanMessage/AIMessage…, LlamaIndex's ChatMessage), read by their attributes.
+History = Sequence[tuple[str, str]] | Sequence[dict[str, str]] | Sequence[Any]
 # A question of at most this many content words cannot name its own topic ("Et quand ?").
 # How many of the latest history turns a follow-up is condensed from.
 KEPT_TURNS = 50
 ROLES = ("user", "assistant", "system")
 SKIPPED_ROLES = ("developer", "tool")
 FORMS = (
-    'give each turn as a (role, text) pair or a {"role": ..., "content": ...} dict, '
-    "role one of user, assistant, system"
+    'give each turn as a (role, text) pair, a {"role": ..., "content": ...} dict or a '
+    "LangChain or LlamaIndex chat message, role one of user, assistant, system"
 )
+# A framework message's role, by the names LangChain's `type` and LlamaIndex's MessageRole use.
+FRAMEWORK_ROLES = {
+    "human": "user",
+    "ai": "assistant",
+    "chatbot": "assistant",
+    "model": "assistant",
+    "function": "tool",
+}
 MAX_CONTENT_WORDS = 1
 # A question that refers back but has more content words than this usually names its subject
 # itself ("Is space exploration worth its cost?").
@@ -87,11 +97,11 @@ _WORD = regex.compile(r"[\p{L}\p{M}\p{N}'-]+")
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
-    """The last KEPT_TURNS turns of a history given as (role, text) pairs or OpenAI-style
-    {"role", "content"} dicts (a "developer" or "tool" message is left out, as the OpenAI
-    endpoint does); any other shape is an InvalidRequest naming both forms. Older turns are
-    dropped, not refused: a chat client sends its whole conversation, and a follow-up leans on
-    the last few.
+    """The last KEPT_TURNS turns of a history given as (role, text) pairs, OpenAI-style
+    {"role", "content"} dicts or framework message objects (a "developer" or "tool" message is
+    left out, as the OpenAI endpoint does); any other shape is an InvalidRequest naming the
+    forms. Older turns are dropped, not refused: a chat client sends its whole conversation, and
+    a follow-up leans on the last few.
 
     >>> turns([("user", "How much aid?"), {"role": "assistant", "content": "7.6 billion"}])
     [('user', 'How much aid?'), ('assistant', '7.6 billion')]
@@ -106,13 +116,38 @@ def turns(history: History | None) -> list[tuple[str, str]]:
         elif isinstance(item, list | tuple) and len(item) == 2:
             role, text = item
         else:
-            role = text = None
+            role, text = _message(item)
         if role in SKIPPED_ROLES:
             continue
         if role not in ROLES or not isinstance(text, str):
             raise InvalidRequest(f"history turn {n} is {str(item)[:80]!r}; {FORMS}")
         out.append((role, text))
     return out[-KEPT_TURNS:]
+
+
+def _message(item: Any) -> tuple[Any, Any]:
+    """(role, text) of a framework's chat message, read by duck typing so that neither framework
+    is imported: LangChain's messages name the role in `type` ("human", "ai"; a ChatMessage in
+    `role`), LlamaIndex's ChatMessage in `role` (an enum whose value is the name); `content` is
+    a string or a list of blocks, whose text parts are the turn. (None, None) for anything else.
+
+    >>> from types import SimpleNamespace as M
+    >>> _message(M(type="human", content="How much aid?"))
+    ('user', 'How much aid?')
+    >>> _message(M(type="ai", content=[{"type": "text", "text": "7.6"}, {"type": "image"}, "bn"]))
+    ('assistant', '7.6\\nbn')
+    """
+    role = getattr(item, "role", None) or getattr(item, "type", None)
+    role = getattr(role, "value", role)  # an enum (LlamaIndex's MessageRole)
+    if not isinstance(role, str) or not hasattr(item, "content"):
+        return None, None
+    text = item.content
+    if isinstance(text, list):  # content blocks: the text ones, in order
+        parts = [
+            b if isinstance(b, str) else b.get("text") for b in text if isinstance(b, str | dict)
+        ]
+        text = "\n".join(p for p in parts if isinstance(p, str))
+    return FRAMEWORK_ROLES.get(role, role), text
 
 
 def elliptical(question: str) -> bool:

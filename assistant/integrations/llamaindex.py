@@ -24,7 +24,13 @@ from llama_index.core.base.response.schema import Response
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import (
+    NodeRelationship,
+    NodeWithScore,
+    QueryBundle,
+    RelatedNodeInfo,
+    TextNode,
+)
 from llama_index.core.tools import FunctionTool
 from pydantic import Field
 
@@ -117,8 +123,12 @@ def _citation_node(c: Citation) -> TextNode:
 
 
 def _node(node_id: str, text: str, start: int, end: int, meta: dict[str, Any]) -> TextNode:
+    # The source document is the node's SOURCE, as LlamaIndex's own parsers set it: ref_doc_id,
+    # and what groups nodes by document (a response's get_formatted_sources, a docstore).
+    source = RelatedNodeInfo(node_id=meta["source_id"], metadata={"title": meta.get("title", "")})
     return TextNode(
         id_=node_id,
+        relationships={NodeRelationship.SOURCE: source},
         text=text,
         start_char_idx=start,
         end_char_idx=end,
