@@ -302,7 +302,7 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     from assistant.evaluation.gate import check_gate, read_gate
     from assistant.evaluation.metrics import SUMMARY_KEYS
     from assistant.evaluation.questions import load_questions, unknown_references
-    from assistant.evaluation.runner import run_eval
+    from assistant.evaluation.runner import PARTIAL, run_eval
 
     questions = load_questions(Path(args.questions))
     # The gate is read first: a file it cannot use would fail only once every question ran.
@@ -310,15 +310,24 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     for note in unknown_references(questions, assistant):
         print(f"note: {note}", file=sys.stderr)
     with tqdm(total=len(questions), unit="question", file=sys.stderr) as bar:
-        summary = run_eval(
-            assistant,
-            questions,
-            Path(args.out),
-            mode=args.mode,
-            k=args.k,
-            progress=lambda done, total, qid: bar.update(1),
-            judge=args.judge,
-        )
+        try:
+            summary = run_eval(
+                assistant,
+                questions,
+                Path(args.out),
+                mode=args.mode,
+                k=args.k,
+                progress=lambda done, total, qid: bar.update(1),
+                judge=args.judge,
+            )
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted after {bar.n} of {len(questions)} questions: their results are "
+                f"in {Path(args.out) / PARTIAL}; the folder's summary and reports, if any, are "
+                "an earlier run's",
+                file=sys.stderr,
+            )
+            return 130
     for key in SUMMARY_KEYS:
         print(f"{key:<24}{summary[key]}")
     print(f"report: {Path(args.out) / 'report.html'}")

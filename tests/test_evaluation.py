@@ -73,6 +73,13 @@ def test_a_question_set_file_says_what_it_needs(tmp_path: Path) -> None:
     path.write_text("[" + good + "]", encoding="utf-8")
     with pytest.raises(InvalidRequest, match="JSON array.*one question object per line"):
         load_questions(path)
+    # A language's name or regional code is its code: one column of the report, not two.
+    named = good.replace('"language": "fr"', '"language": "French"')
+    path.write_text(named + "\n" + named.replace('"q01"', '"q02"').replace("French", "fr-FR"))
+    assert [q.language for q in load_questions(path)] == ["fr", "fr"]
+    path.write_text(good.replace('"language": "fr"', '"language": "Frnch"'))
+    with pytest.raises(InvalidRequest, match="'Frnch', not a language; write its ISO 639-1 code"):
+        load_questions(path)
 
 
 @pytest.mark.parametrize(
@@ -273,6 +280,30 @@ def test_runner_writes_results_summary_and_reports_with_plots(
         assert (tmp_path / "run" / name).stat().st_size > 0
     page = (tmp_path / "run" / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and "Où Kaneko" in page
+
+
+def test_a_stopped_run_keeps_its_answers_and_leaves_the_earlier_run_whole(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    """Stopped half way, a run wrote nothing, and a folder could mix two runs' files; now the
+    answered questions are kept apart and the earlier run's files stay whole until replaced."""
+    qs = [q for q in load_questions(QUESTIONS) if q.id in ("q01", "q24", "q37")]
+    out = tmp_path / "run"
+    run_eval(assistant, qs[:1], out)
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def stop_after_two(done: int, total: int, qid: str) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(assistant, qs, out, progress=stop_after_two)
+    kept = [json.loads(x)["id"] for x in (out / "results.partial.jsonl").read_text().splitlines()]
+    assert kept == ["q01", "q24"]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name in earlier} == earlier
+    run_eval(assistant, qs, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(earlier)  # no partial, no staging
+    assert json.loads((out / "summary.json").read_text())["questions"] == 3
 
 
 def test_compare_reports_metric_and_question_differences(

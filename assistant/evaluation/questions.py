@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import InvalidRequest
+from assistant.ingest.language import language_code
 from assistant.inputs import did_you_mean
 
 REQUIRED = {
@@ -87,6 +88,13 @@ def parse_line(line: str, where: str) -> Question:
     for key in ("expected_sources", "expected_sides", "related_sources", "tags"):
         if not all(isinstance(x, str) for x in data.get(key, [])):
             raise InvalidRequest(f"{where}: field {key!r} must be a list of strings")
+    code = language_code(data["language"])
+    if code is None:
+        raise InvalidRequest(
+            f"{where}: field 'language' is {data['language']!r}, not a language; write its "
+            "ISO 639-1 code, such as 'en', 'fr', 'zh' or 'ru'"
+        )
+    data["language"] = code  # "English" and "en-GB" are one column of the report with "en"
     if any(not t.strip() for t in data.get("tags", [])):
         raise InvalidRequest(f"{where}: field 'tags' holds an empty tag")
     both = set(data["expected_sources"]) & set(data.get("related_sources", []))

@@ -10,6 +10,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .metrics import METRICS, SUMMARY_KEYS
 from .results import Result
 
@@ -45,8 +47,14 @@ def _plots(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> None:
     fig, ax = plt.subplots(figsize=(8, 3.6))
     width = 0.8 / len(shown)
     for j, name in enumerate(shown):
-        vals = [summary["by_language"][lang].get(name) or 0.0 for lang in langs]
-        ax.bar([i + j * width for i in range(len(langs))], vals, width, label=name)
+        vals = [summary["by_language"][lang].get(name) for lang in langs]
+        xs = [i + j * width for i in range(len(langs))]
+        # A metric that does not apply to a language's questions (no unanswerable one, say)
+        # has no bar and says so: a zero bar would read as a score of zero.
+        ax.bar(xs, [np.nan if v is None else v for v in vals], width, label=name)
+        for x, v in zip(xs, vals, strict=True):
+            if v is None:
+                ax.text(x, 0.01, "n/a", rotation=90, ha="center", va="bottom", fontsize=6)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(langs))])
     ax.set_xticklabels([f"{lang} ({summary['by_language'][lang]['questions']})" for lang in langs])
     ax.set_ylim(0, 1.05)
@@ -58,9 +66,10 @@ def _plots(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 3))
     ax.hist([r.latency_ms for r in rows], bins=20, color="#047857")
-    for p in ("latency_p50_ms", "latency_p95_ms"):
+    for p, height in (("latency_p50_ms", 0.92), ("latency_p95_ms", 0.80)):
+        # Each label at its own height and right of its line: p50 and p95 can be close.
         ax.axvline(summary[p], color="#b91c1c", linestyle="--")
-        ax.text(summary[p], ax.get_ylim()[1] * 0.9, p.split("_")[1], fontsize=8)
+        ax.text(summary[p], ax.get_ylim()[1] * height, " " + p.split("_")[1], fontsize=8)
     ax.set_xlabel("ms per question")
     ax.set_title("Latency")
     fig.tight_layout()

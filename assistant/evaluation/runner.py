@@ -4,12 +4,19 @@ Writes to the output directory: results.jsonl (one line per question: ranked ret
 ids, cited source ids, answer, citations, per-question scores, latency), summary.json, and the
 reports (report.py). An optional LLM-judged faithfulness score is kept apart from the
 deterministic metrics, under "llm_judged".
+
+While it runs, each answered question is appended to results.partial.jsonl, so a run stopped
+half way keeps what it did; the run's files are written into a folder of their own and moved
+into place only when all are written, so a folder never mixes one run's report with another's
+results (an earlier run's files stay until the new ones replace them).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -96,6 +103,10 @@ def summarise(rows: list[Result], meta: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+# The questions answered so far, one line each, while a run is under way.
+PARTIAL = "results.partial.jsonl"
+
+
 def run_eval(
     assistant: Assistant,
     questions: list[Question],
@@ -110,7 +121,7 @@ def run_eval(
     Args:
         assistant: the Assistant to evaluate (the chat's own).
         questions: from questions.load_questions.
-        out_dir: created if missing; files are overwritten.
+        out_dir: created if missing; an earlier run's files are replaced when this one ends.
         mode: "extractive" or "llm".
         k: passages retrieved per question (default: the assistant's top_k).
         progress: called as (done, total, question id).
@@ -139,13 +150,17 @@ def run_eval(
         ) from exc
     texts: dict[str, str] = {}
     rows: list[Result] = []
-    for i, q in enumerate(questions, start=1):
-        row = ask_one(assistant, q, mode, k, texts)
-        if judge and assistant.llm is not None and q.answerable and row.citations:
-            row.llm_faithfulness = judge_faithfulness(assistant, q.question, row)
-        rows.append(row)
-        if progress:
-            progress(i, len(questions), q.id)
+    partial = out_dir / PARTIAL
+    with partial.open("w", encoding="utf-8") as kept:
+        for i, q in enumerate(questions, start=1):
+            row = ask_one(assistant, q, mode, k, texts)
+            if judge and assistant.llm is not None and q.answerable and row.citations:
+                row.llm_faithfulness = judge_faithfulness(assistant, q.question, row)
+            rows.append(row)
+            kept.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+            kept.flush()
+            if progress:
+                progress(i, len(questions), q.id)
     summary = summarise(rows, run_meta(assistant, mode, k))
     judged = [r.llm_faithfulness for r in rows if r.llm_faithfulness is not None]
     if judged:
@@ -153,13 +168,20 @@ def run_eval(
             "faithfulness": round(sum(judged) / len(judged), 4),
             "questions": len(judged),
         }
-    with (out_dir / "results.jsonl").open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-    (out_dir / "summary.json").write_text(
-        json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
-    )
-    write_reports(out_dir, summary, rows)
+    staging = out_dir / f".run-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir()
+        shutil.copyfile(partial, staging / "results.jsonl")  # the same lines, now complete
+        (staging / "summary.json").write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        write_reports(staging, summary, rows)
+        for path in staging.iterdir():
+            path.replace(out_dir / path.name)
+        partial.unlink()
+    finally:  # stopped while writing: the answers stay in the partial file, nothing half-made
+        shutil.rmtree(staging, ignore_errors=True)
     return summary
 
 

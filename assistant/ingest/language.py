@@ -43,6 +43,23 @@ def _detector(codes: tuple[str, ...]):  # type: ignore[no-untyped-def]
     return LanguageDetectorBuilder.from_languages(*langs).build()
 
 
+def language_code(value: str) -> str | None:
+    """The ISO 639-1 code a person meant by a language's code or English name, in any case, with
+    a region or not ("en", "EN", "en-US", "English", "zh_Hans"), as lingua knows them; None for
+    anything else. What a hand-written file says "English" in would otherwise be a language of
+    its own beside "en".
+
+    >>> [language_code(v) for v in ("en", "EN", "en-US", "English", "russian", "zh_Hans", "xx")]
+    ['en', 'en', 'en', 'en', 'ru', 'zh', None]
+    """
+    name = value.strip()
+    code = getattr(IsoCode639_1, name.replace("_", "-").split("-")[0].upper(), None)
+    if isinstance(code, IsoCode639_1):
+        return code.name.lower()
+    language = getattr(Language, name.upper(), None)
+    return language.iso_code_639_1.name.lower() if isinstance(language, Language) else None
+
+
 def detect(text: str, codes: Sequence[str]) -> str:
     """The ISO 639-1 code of one text (a question, say), or 'und'."""
     lang = _detector(tuple(codes)).detect_language_of(text)
