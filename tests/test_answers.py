@@ -85,7 +85,7 @@ def test_unanswerable_question_abstains(assistant: Assistant) -> None:
 def test_answer_reports_sides_without_evidence(assistant: Assistant) -> None:
     answer = assistant.ask("Où Kaneko a-t-il été blessé ?")
     assert "pro-Ukraine" in answer.sides_without_evidence
-    assert "No pro-Ukraine source" in answer.answer
+    assert "No passage of the pro-Ukraine side" in answer.answer
 
 
 def test_a_filtered_ask_says_nothing_of_the_sides_it_left_out(contested: Assistant) -> None:
@@ -94,7 +94,7 @@ def test_a_filtered_ask_says_nothing_of_the_sides_it_left_out(contested: Assista
     answer = contested.ask("Should zoos be closed?", side=["for"])
     assert answer.citations and {c.side for c in answer.citations} == {"for"}
     assert answer.sides_without_evidence == []
-    assert "No against source" not in answer.answer
+    assert "against side" not in answer.answer
     found = contested.retriever.retrieve("Should zoos be closed?", 8, Filters.of(side="for"))
     assert set(found.side_relevance) == {"for"}  # the only side searched
 
@@ -115,9 +115,39 @@ def test_a_side_searched_with_nothing_relevant_is_named(fresh: Assistant, tmp_pa
     answer = fresh.ask("Did the sugar tax reduce soda sales?")
     assert {c.source_id for c in answer.citations} == {"tax"}
     assert answer.sides_without_evidence == ["against"]
-    assert "No against source in the index addresses this." in answer.answer
+    assert "No passage of the against side was found relevant to this question" in answer.answer
     language = fresh.ask("Did the sugar tax reduce soda sales?", language="en")
-    assert "No against source among those searched addresses this." in language.answer
+    assert "No passage of the against side within the filters was found relevant" in language.answer
+
+
+def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """A page's furniture names its subject, so it scores high against a question on it: a
+    byline in emphasis and a question headline were quoted as a side's answer, and a heading
+    was a source's first quote before the sentence that answers. A headline stays quotable
+    after its source's running text (it can be a side's own framing)."""
+    blog = (
+        "# Why cyclists back the congestion charge\n\n"
+        "*By Tom Reyes, congestion charge campaigner — posted 2 March 2025*\n\n"
+        "The congestion charge will cut car traffic in the old town by a fifth, the city's "
+        "traffic model says. Cyclists expect safer streets once fewer cars cross the centre.\n"
+    )
+    letter = (
+        "Congestion charge: who tells the truth about traffic?\n\n"
+        "Shops in the old town expect to lose a third of their customers once the congestion "
+        "charge applies, and traffic will simply move to the ring road.\n\n"
+        "Jean Ferrand, president of the congestion charge opponents' union\n"
+    )
+    docs = debate_corpus(tmp_path / "docs", {"blog": ("for", blog), "letter": ("against", letter)})
+    fresh.ingest([docs])
+    answer = fresh.ask("Will the congestion charge cut car traffic?")
+    quotes = [c.quote for c in answer.citations]
+    assert {c.side for c in answer.citations} == {"for", "against"}, quotes
+    assert not any(q.startswith("*By") or q.endswith("traffic?") for q in quotes), quotes
+    firsts = {c.source_id: c.quote for c in reversed(answer.citations)}
+    assert firsts["blog"].startswith("The congestion charge will cut"), quotes
+    assert firsts["letter"].startswith("Shops in the old town"), quotes
 
 
 def test_streaming_yields_text_then_the_same_answer(assistant: Assistant) -> None:

