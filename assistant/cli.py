@@ -16,7 +16,7 @@ from assistant.config import MODES, Settings
 from assistant.core import Assistant
 from assistant.errors import AssistantError, InvalidRequest
 from assistant.retrieval.hybrid import SEARCH_MODES
-from assistant.sources.model import side_label
+from assistant.sources.model import side_label, voice_label
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -188,7 +188,7 @@ def _search(assistant: Assistant, args: argparse.Namespace) -> int:
         return 0
     for i, h in enumerate(hits, 1):
         print(
-            f"{i}. [{h.source_id}] {h.who()} — {h.side}, {h.voice}, {h.language} "
+            f"{i}. [{h.source_id}] {h.who()} — {h.side}, {voice_label(h.voice)}, {h.language} "
             f"(score {h.score:.4f}, chars {h.start}–{h.end})"
         )
         print("   " + " ".join(h.text.split())[:300])
@@ -228,10 +228,20 @@ def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
             [{**r.source.to_dict(), "passages": r.passages, "chars": r.chars} for r in records]
         )
         return 0
-    for r in records:
-        s = r.source
-        side = side_label(s.side, s.suggested_side)
-        print(f"{s.id}  {side:<12} {s.voice:<24} {','.join(s.languages) or '-':<6} {s.title[:60]}")
+    rows = [
+        (
+            r.source.id,
+            side_label(r.source.side, r.source.suggested_side),
+            r.source.voice,
+            ",".join(r.source.languages) or "-",  # declared in the manifest ("-": none declared)
+            r.source.title[:60],
+        )
+        for r in records
+    ]
+    # Columns as wide as their widest cell: ids and sides are the corpus's own, of any length.
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    for row in rows:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[4]]))
     return 0
 
 

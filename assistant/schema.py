@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.sources.model import side_label, speaker
+from assistant.sources.model import side_label, speaker, voice_label
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,12 @@ class Citation:
         """'pro-Russia', or 'unknown, suggested pro-Russia': a suggestion is called one."""
         return side_label(self.side, self.suggested_side)
 
+    def voice_shown(self) -> str:
+        """'government-official', or 'voice unknown' (sources.model.voice_label)."""
+        return voice_label(self.voice)
+
     def label(self) -> str:
-        return f"{self.who()} — {self.side_shown()}, {self.voice}"
+        return f"{self.who()} — {self.side_shown()}, {self.voice_shown()}"
 
     def who(self) -> str:
         return speaker(self.outlet, self.author, self.title, self.source_id)

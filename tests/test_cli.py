@@ -73,6 +73,11 @@ def test_sources_lists_labels(index_dir: Path) -> None:
     rows = {r["id"]: r for r in json.loads(out.stdout)}
     assert rows["002_9ece5d155ad6878c"]["side"] == "pro-Ukraine"
     assert rows["003_3836cd8526ff3a53"]["languages"] == ["zh", "en"]
+    table = run("sources", index=index_dir).stdout.splitlines()
+    titles = [line.index(rows[line.split()[0]]["title"][:20]) for line in table]
+    assert len(table) == len(rows) and len(set(titles)) == 1, (
+        table
+    )  # one column, however long the side
 
 
 def test_eval_fails_loudly_when_questions_fail_and_reads_its_gate_first(

@@ -229,7 +229,7 @@ def test_a_suggestion_is_shown_as_one_everywhere_labels_are(suggested: Assistant
     assert s.suggestion.side == "pro-Russia" and s.suggestion.by == "markers"
     assert all(text[e.start : e.end] == e.quote for e in s.suggestion.evidence)
     assert suggested.source("declared")[0].source.suggestion is None
-    assert s.label().endswith("(unknown, suggested pro-Russia, unknown)")
+    assert s.label().endswith("(unknown, suggested pro-Russia, voice unknown)")
 
     # Citations: side stays unknown, the suggestion is named as such.
     answer = suggested.ask("Who keeps arming the Kiev regime?")

@@ -267,7 +267,7 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
                 continue
             who = c.who()
             suggested = f"side suggested: {c.suggested_side}" if c.suggested_side else ""
-            meta = ", ".join(x for x in (suggested, c.voice, c.date) if x)
+            meta = ", ".join(x for x in (suggested, c.voice_shown(), c.date) if x)
             lines.append(f"- {inert(who)} ({inert(meta)}) says: {quote}")
             previous = c.source_id
         lines.append("")

@@ -108,7 +108,7 @@ def reference(c: Citation) -> str:
     if c.author and c.author not in who:  # "The Military Show" beside "The Military Show (YouTube)"
         who += f", {c.author}"
     parts = [
-        f"{inert(who)} — {inert(c.side_shown())}, {inert(c.voice)}",
+        f"{inert(who)} — {inert(c.side_shown())}, {inert(c.voice_shown())}",
         inert(c.date or "undated"),
         inert(c.language),
         f"“{inert(oneline(c.quote))}”",

@@ -164,12 +164,12 @@ class Source:
 
     def label(self) -> str:
         """'World Today News (pro-Russia, commentary)': who speaks and from where; an unlabelled
-        source with a suggestion reads 'X (unknown, suggested pro-Russia, unknown)'."""
+        source with a suggestion reads 'X (unknown, suggested pro-Russia, voice unknown)'."""
         return f"{speaker(self.outlet, self.author, self.title, self.id)} ({self.labels()})"
 
     def labels(self) -> str:
-        """'pro-Russia, commentary', or 'unknown, suggested pro-Russia, unknown'."""
-        return f"{side_label(self.side, self.suggested_side)}, {self.voice}"
+        """'pro-Russia, commentary', or 'unknown, suggested pro-Russia, voice unknown'."""
+        return f"{side_label(self.side, self.suggested_side)}, {voice_label(self.voice)}"
 
     @property
     def suggested_side(self) -> str:
@@ -280,6 +280,16 @@ def side_label(side: str, suggested: str = "") -> str:
     ('unknown, suggested pro-Russia', 'pro-Ukraine')
     """
     return f"{side}, suggested {suggested}" if side == UNKNOWN and suggested else side
+
+
+def voice_label(voice: str) -> str:
+    """How a voice is shown beside a side: an unknown one says it is the voice, as a bare
+    "unknown" after a side reads as the side's.
+
+    >>> voice_label("unknown"), voice_label("state-media")
+    ('voice unknown', 'state-media')
+    """
+    return f"voice {voice}" if voice == UNKNOWN else voice
 
 
 def safe_id(text: str) -> str:
