@@ -188,3 +188,37 @@ def test_bm25_matrix_is_the_one_bm25s_builds_row_by_row() -> None:
         assert ours.scores["num_docs"] == theirs.scores["num_docs"] == len(tokens)
         query = [int(t) for t in tokens[1][:3]]
         assert np.array_equal(ours.get_scores(query), theirs.get_scores(query))
+
+
+def test_a_keyword_search_finds_the_one_document_of_its_language_holding_every_word(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """Found by a user's own corpus: "tarif réduit artisans" ranked the only French document
+    holding all three words below English documents holding none, the French question's
+    language being held to the calibrated same/cross gap. A passage of the question's language
+    holding every word of it is measured against its language's centroid alone."""
+    docs = {
+        "taxi": ("against", "Lyon taxi and ride-hail drivers rally against the \"city tax grab\"\n\n"
+                 "About two hundred drivers blocked the Place Bellecour on Monday morning to "
+                 "protest against the congestion charge. \"This is a city tax grab dressed up as "
+                 "ecology,\" said one driver. The drivers say the charge will push customers "
+                 "towards the metro and cut their income."),
+        "model": ("for", "The city's traffic model says the congestion charge will cut car "
+                  "traffic in the centre of Lyon by a fifth in its first year."),
+        "study": ("for", "A study of the congestion charges of Stockholm and Milan compares "
+                  "their outcomes with the forecasts made for the Lyon scheme."),
+        "respire": ("for", "Avis de l'association Respire Lyon sur le péage de la Presqu'île\n\n"
+                    "L'association Respire Lyon soutient le péage de décongestion voté par la "
+                    "Métropole. Chaque année, la pollution au dioxyde d'azote est responsable "
+                    "d'environ 600 décès prématurés dans l'agglomération lyonnaise.\n\n"
+                    "Nous demandons toutefois un tarif réduit de 3 euros pour les artisans et les "
+                    "aides à domicile, afin que la mesure ne pèse pas sur les métiers qui ne "
+                    "peuvent pas se passer de véhicule.\n\nLe péage de décongestion doit "
+                    "s'accompagner d'une hausse de la fréquence des bus de nuit."),
+        "commerce": ("against", "Les commerçants de la Presqu'île craignent de perdre un tiers "
+                     "de leurs clients dès que le péage urbain entrera en vigueur."),
+        "conseil": ("against", "Le conseiller d'opposition conteste le coût du péage urbain "
+                    "annoncé par la Métropole et demande une étude indépendante."),
+    }  # fmt: skip
+    fresh.ingest([debate_corpus(tmp_path / "docs", docs)])
+    assert [p.source_id for p in fresh.search("tarif réduit artisans", k=3)][0] == "respire"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -325,6 +326,24 @@ class Bm25Index:
             return 0.0
         found = [self.vocab.get(t) for t in tokens]
         return sum(i is not None and bool(held[i]) for i in found) / len(tokens)
+
+    def holding_every_term(self, query: str, ids: Iterable[str]) -> set[str]:
+        """The ids among `ids` whose row holds every distinct token of the query: two or more
+        (one word says too little), each known to the index.
+
+        >>> index = Bm25Index.build([(p, t, {"language": "fr"}) for p, t in
+        ...     (("a", "un tarif réduit pour les artisans"), ("b", "le tarif des taxis"))])
+        >>> index.holding_every_term("tarif réduit artisans", ["a", "b"])
+        {'a'}
+        """
+        wanted = {self.vocab.get(t) for t in tokenize(query)}
+        if len(wanted) < 2 or None in wanted:
+            return set()
+        return {
+            i
+            for i in ids
+            if (r := self.row.get(i)) is not None and wanted <= set(self.tokens[r].tolist())
+        }
 
     def scores(self, query: str, mask: np.ndarray | None) -> np.ndarray | None:
         """The BM25 score of every row for the query (0 where mask is false or the row is

@@ -24,6 +24,7 @@ def fuse(
     base_p: dict[str, float],
     base_s: dict[str, float],
     fair: bool = True,
+    held: tuple[str, float] = ("", 0.0),
 ) -> dict[str, float]:
     """Passage id → fused score, over every passage any list found.
 
@@ -41,6 +42,13 @@ def fuse(
     passages but cannot lift them above another language's, and with one language the
     ranking is the hybrid one. `fair=False` ranks as before fairness (Retriever(fair=False)).
     Measured on XQuAD against rank fusion and in mixed-language pools: docs/figures.md.
+
+    `held`: the question's language and how far its baselines were raised past its centroid's
+    (the calibrated same/cross gap, centroids.py). A passage of that language holding every
+    word of the question (two or more) is measured against its centroid alone: the gap stands
+    in for what a same-language cosine gains from the language, and such a passage shows on its
+    words that it is on the question (a keyword search, "tarif réduit artisans", ranked the one
+    French document holding all three words below English ones that hold none).
 
     >>> from assistant.retrieval.bm25 import Bm25Index
     >>> from assistant.store.centroids import Centroids
@@ -71,7 +79,13 @@ def fuse(
         hybrid = _z(semantic[of]) + snap.bm25.coverage(query, lang) * _z(words[of])
         # The language keeps its dense scores; BM25 decides which of its passages gets which.
         fused[of[np.argsort(-hybrid, kind="stable")]] = np.sort(semantic[of])[::-1]
-    return dict(zip(ids, fused.tolist(), strict=True))
+    out = dict(zip(ids, fused.tolist(), strict=True))
+    own, gap = held
+    if gap > 0:
+        mine = [i for i, lang in zip(ids, langs, strict=True) if lang == own and i in lexical]
+        for i in snap.bm25.holding_every_term(query, mine):
+            out[i] += gap
+    return out
 
 
 def bm25_scores(

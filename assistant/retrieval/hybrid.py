@@ -263,7 +263,9 @@ class Retriever:
             qv = self._query_vector(query, mode)
         passages, best_sentence = Hits(), Hits()
         hits: list[tuple[str, float]] = []
-        base_p, base_s = self._baselines(snap, qv, query_language) if mode != "bm25" else ({}, {})
+        base_p, base_s, held = (
+            self._baselines(snap, qv, query_language) if mode != "bm25" else ({}, {}, ("", 0.0))
+        )
         searched = snap.searched(filters)
         unseen: dict[str, float] = {}
         if mode != "bm25":
@@ -277,7 +279,9 @@ class Retriever:
         if mode != "dense":
             with _timed(timings, "bm25_ms"):
                 lexical = bm25_scores(snap, query, pool, filters, [*dense, *best])
-        fused = fuse(snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair)
+        fused = fuse(
+            snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair, held
+        )
         relevance = self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = self._ranked(
@@ -390,19 +394,24 @@ class Retriever:
 
     def _baselines(
         self, snap: Snapshot, qv: np.ndarray, query_language: str
-    ) -> tuple[dict[str, float], dict[str, float]]:
+    ) -> tuple[dict[str, float], dict[str, float], tuple[str, float]]:
         """Language → baseline, for passages and for sentences (centroids.py); none when the
-        index holds one language (nothing to be fair between) or fairness is off."""
+        index holds one language (nothing to be fair between) or fairness is off. And the
+        question's language with how far the gap raised its baselines past its centroids'
+        (fusion.fuse's `held`)."""
         c = snap.centroids
         if not self.fair or len(c.languages("passage")) < 2:
-            return {}, {}
+            return {}, {}, ("", 0.0)
         passage_gap, sentence_gap = self.gaps
         # An undetermined question has no language of its own to hold back (as in relevance.py).
         own = "" if query_language == UNDETERMINED else query_language
-        return (
-            c.baselines(qv, "passage", own, passage_gap),
-            c.baselines(qv, "sentence", own, sentence_gap),
+        base_p = c.baselines(qv, "passage", own, passage_gap)
+        base_s = c.baselines(qv, "sentence", own, sentence_gap)
+        raw_p, raw_s = c.baselines(qv, "passage"), c.baselines(qv, "sentence")
+        raised = (base_p.get(own, 0.0) - raw_p.get(own, 0.0)) + (
+            base_s.get(own, 0.0) - raw_s.get(own, 0.0)
         )
+        return base_p, base_s, (own, raised)
 
     def _ranked(
         self,
