@@ -83,17 +83,27 @@ def check_filename(name: str) -> None:
     check_unicode(name, "the file name")
 
 
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to a mistyped one (difflib's ratio ≥ 0.6), or None.
+
+    >>> closest("reprot.txt", ["report.txt", "notes.md"]), closest("zzz", ["report.txt"])
+    ('report.txt', None)
+    """
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """The hint for a mistyped name: "did you mean 'x'?" for the closest known name, or ""
-    when none is close (difflib's ratio ≥ 0.6).
+    when none is close.
 
     >>> did_you_mean("pro-russia", ["pro-Russia", "pro-Ukraine"])
     "did you mean 'pro-Russia'?"
     >>> did_you_mean("zzz", ["pro-Russia"])
     ''
     """
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else ""
+    near = closest(name, known)
+    return f"did you mean {near!r}?" if near else ""
 
 
 def longest_fitting(n: int, fits: Callable[[int], bool]) -> int:

@@ -328,3 +328,33 @@ def test_leave_one_out_counts_every_labelled_source_once(folder: Path) -> None:
             if row["suggested"] == row["side"]
             else "wrong"
         )
+
+
+def test_labelling_a_source_takes_the_mistyped_entry_meant_for_it(tmp_path: Path) -> None:
+    """Ingest notes "the entry for file 'opposition_elus.txt' matches no file; did you mean
+    'opposition_elu.txt'?". `assistant label opposition_elu` appended a second, bare entry, and
+    once the typo was fixed by hand the manifest gave the id twice; it labels that entry now,
+    its title and outlet kept, and fixes its file name."""
+    from assistant.sources.labelling import Accepted, write_labels
+    from assistant.sources.model import Source
+
+    (tmp_path / "opposition_elu.txt").write_text("Intervention au conseil.", encoding="utf-8")
+    manifest = tmp_path / "sources.toml"
+    manifest.write_text(
+        '[corpus.sides]\npro = "for the charge"\nanti = "against it"\n\n'
+        '[[sources]]\nfile = "opposition_elus.txt"  # mistyped\n'
+        'title = "Intervention de Pierre Vautrin"\noutlet = "Conseil de la Métropole"\n',
+        encoding="utf-8",
+    )
+    source = Source(id="opposition_elu", file="opposition_elu.txt")
+    changes = write_labels(
+        manifest, [Accepted(source, "anti", "government-official", "by hand")], {}
+    )
+    assert "now names 'opposition_elu.txt'" in changes[0]
+    (entry,) = load_manifest(manifest).sources.values()
+    assert (entry.file, entry.side, entry.title) == (
+        "opposition_elu.txt",
+        "anti",
+        "Intervention de Pierre Vautrin",
+    )
+    assert "# mistyped" in manifest.read_text(encoding="utf-8")  # the file as people wrote it

@@ -18,6 +18,7 @@ import tomlkit
 import tomlkit.exceptions
 
 from assistant.errors import InvalidRequest, ManifestError
+from assistant.inputs import closest
 from assistant.store.records import SourceRecord
 
 from .manifest import MANIFEST_NAME, load_manifest
@@ -90,9 +91,22 @@ def write_labels(manifest: Path, labels: list[Accepted], sides: dict[str, str]) 
         doc.add("corpus", corpus)
     entries = doc.setdefault("sources", tomlkit.aot())
     changes = []
+    present = {f.name for f in manifest.parent.iterdir()} if manifest.parent.is_dir() else set()
     for label in labels:
         file = label.source.file
         entry = next((e for e in entries if e.get("file") == file), None)
+        fixed = ""
+        if entry is None:
+            # An entry naming no file here, close to this one's name, was meant for it (ingest
+            # said "did you mean …?"): label that entry, its title and outlet kept, and fix its
+            # file name, rather than add a second entry that, once the typo is fixed by hand,
+            # gives the id twice.
+            stray = {str(e.get("file")): e for e in entries if e.get("file") not in present}
+            near = closest(file, stray) if file else None
+            if near is not None:
+                entry = stray[near]
+                entry["file"] = file
+                fixed = f" (the entry for {near!r}, which matched no file, now names {file!r})"
         if entry is None:
             entry = tomlkit.table()
             entry.add("file", file)
@@ -104,7 +118,7 @@ def write_labels(manifest: Path, labels: list[Accepted], sides: dict[str, str]) 
             entry["voice"] = label.voice
         if not entry.get("evidence"):
             entry["evidence"] = label.evidence
-        changes.append(f"{label.source.id}: side {label.side}, voice {label.voice}")
+        changes.append(f"{label.source.id}: side {label.side}, voice {label.voice}{fixed}")
     text = tomlkit.dumps(doc)
     tmp = manifest.with_name(f".{manifest.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
