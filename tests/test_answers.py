@@ -124,9 +124,9 @@ def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(
     fresh: Assistant, tmp_path: Path
 ) -> None:
     """A page's furniture names its subject, so it scores high against a question on it: a
-    byline in emphasis and a question headline were quoted as a side's answer, and a heading
-    was a source's first quote before the sentence that answers. A headline stays quotable
-    after its source's running text (it can be a side's own framing)."""
+    byline in emphasis was quoted as a side's answer, and a heading or question headline was a
+    source's first quote before the sentence that answers. A headline stays quotable after its
+    source's running text (it can be a side's own framing)."""
     blog = (
         "# Why cyclists back the congestion charge\n\n"
         "*By Tom Reyes, congestion charge campaigner — posted 2 March 2025*\n\n"
@@ -144,7 +144,7 @@ def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(
     answer = fresh.ask("Will the congestion charge cut car traffic?")
     quotes = [c.quote for c in answer.citations]
     assert {c.side for c in answer.citations} == {"for", "against"}, quotes
-    assert not any(q.startswith("*By") or q.endswith("traffic?") for q in quotes), quotes
+    assert not any(q.startswith("*By") for q in quotes), quotes
     firsts = {c.source_id: c.quote for c in reversed(answer.citations)}
     assert firsts["blog"].startswith("The congestion charge will cut"), quotes
     assert firsts["letter"].startswith("Shops in the old town"), quotes

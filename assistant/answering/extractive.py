@@ -217,8 +217,9 @@ class ExtractiveAnswerer:
 
 def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence], set[str]]:
     """The quotable sentences of the passages that clear the calibrated threshold themselves,
-    best first, bylines, captions and question headlines left out: the only ones an answer
-    quotes; and the ids of those among them that are headings, quoted last (quotable.py)."""
+    best first, bylines and captions left out: the only ones an answer quotes; and the ids of
+    those among them that are headings, never a source's first quote while it has running
+    text near its side's best (quotable.py)."""
     relevant = retrieval.relevant()
     inside = set(sentence_ids(relevant))
     pool, headings = [], set()

@@ -9,12 +9,14 @@ because they name it, and quoted as a side's answer they crowd out the sentences
 (found by trying a corpus of a user's own, with a Markdown post, an HTML page and a signed
 letter). By their form, not their words (`line_kind`):
 - **never quoted**: a line in emphasis ("*By Tom Reyes — posted 2 March 2025*", a byline or
-  caption) and a question standing as a line of its own ("Who tells the truth on the
-  figures?", a headline: it asks, it does not say);
-- **headings, quoted last**: a Markdown heading, or a line of its own that does not end as a
-  sentence ends (a headline, a title, a signature). A headline can be a side's own framing
-  ("Tokyo positions itself as a military adversary to Moscow", the only place its outlet says
-  so), so it stays quotable, but after its source's sentences of running text (extractive.py);
+  caption);
+- **headings, not a source's first quote while it has running text near its side's best**
+  (extractive.py): a Markdown heading, a line of its own that does not end as a sentence ends
+  (a headline, a title, a signature), or a question standing as a line of its own ("Who tells
+  the truth on the figures?"). A headline can be a side's own framing ("Tokyo positions itself
+  as a military adversary to Moscow", the only place its outlet says so), and a debate's
+  perspective can be a rhetorical question on its own line ("If we allow GM foods, where will
+  science stop?", 29 of Perspectrum's 3,583 lines), so neither is left out;
 - a list item is content, with or without a full stop.
 
 Whether a sentence stands on a line of its own is read from the passage that holds it (the
@@ -82,7 +84,7 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     >>> line_kind("Tokyo positions itself as a military adversary to Moscow – 2024-09-06", "", "\\n")
     'heading'
     >>> line_kind("Péage urbain : qui dit vrai sur les chiffres ?", "\\n\\n", "\\n")
-    'furniture'
+    'heading'
     >>> line_kind("The city puts the cost at 48 million euros.", "\\n", "\\n")
     'text'
     >>> line_kind("- Residents and disabled drivers will be exempt", "\\n", "\\n")
@@ -98,9 +100,8 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     own_line = before.rstrip(" \t").endswith("\n") or before == ""
     own_line = own_line and (after.lstrip(" \t").startswith("\n") or after == "")
     body = text.strip().rstrip(_CLOSERS)
-    if own_line and body.endswith(tuple(QUESTION_MARKS)):
-        return "furniture"
-    if heading or (own_line and not body.endswith(SENTENCE_END)):
+    ends = body.endswith(SENTENCE_END) and not body.endswith(tuple(QUESTION_MARKS))
+    if heading or (own_line and not ends):
         return "heading"
     return "text"
 
