@@ -360,8 +360,12 @@ class Assistant(Documents):
 
     def as_langchain_retriever(self, k: int | None = None, **options: Any) -> Any:
         """A LangChain BaseRetriever (needs the `langchain` extra); options as for as_retriever."""
+        from assistant.integrations import search_options
         from assistant.integrations.langchain import AssistantLangChainRetriever
 
         if k is not None:
             passages_wanted(k, 1)  # refused now, not at the first query
+        # Checked here too, not only by the model's validator: pydantic turns a ValueError
+        # raised in a validator (InvalidRequest is one) into its own ValidationError.
+        search_options(options)
         return AssistantLangChainRetriever(assistant=self, k=k, search_kwargs=options)
