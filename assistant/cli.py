@@ -331,10 +331,14 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
                 judge=args.judge,
             )
         except KeyboardInterrupt:
+            kept = (
+                f"their results are in {Path(args.out) / PARTIAL}"
+                if bar.n
+                else "nothing of this run was written"
+            )
             print(
-                f"\ninterrupted after {bar.n} of {len(questions)} questions: their results are "
-                f"in {Path(args.out) / PARTIAL}; the folder's summary and reports, if any, are "
-                "an earlier run's",
+                f"\ninterrupted after {bar.n} of {len(questions)} questions: {kept}; the "
+                "folder's summary and reports, if any, are an earlier run's",
                 file=sys.stderr,
             )
             return 130

@@ -86,7 +86,7 @@ def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
 
 
 def sides_without_evidence(citations: Sequence[Citation], retrieval: Retrieval) -> list[str]:
-    """The sides of which an answer may say that no source addresses the question: searched
+    """The sides of which an answer may say that nothing of theirs was found relevant: searched
     (declared, within the filters), nothing relevant found (Retrieval.sides_without_evidence),
     and so not cited. A side the filters left out, or one with relevant passages that are not
     quoted, is not named."""

@@ -23,7 +23,7 @@ from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Passage
 from assistant.store.rows import Sentence, sentence_ids
 
-from .figures import find_figures
+from .figures import find_quantities
 
 QUANTITY = re.compile(
     r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м",
@@ -82,9 +82,10 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
     for s, sim in zip(rows, sims, strict=True):
         lexical = len(qtok & set(tokenize(s.text))) / len(qtok) if qtok else 0.0
         bonus = 0.04 * lexical
-        # The money amounts figures.py reads, in any currency it knows (a list of dollar words
-        # here missed "48 million euros").
-        if wants_amount and find_figures(s.text):
+        # An amount as figures.py reads it: money in any currency it knows, or a number
+        # scaled to millions or more ("7.6 billion"); a list of dollar words here missed
+        # "48 million euros".
+        if wants_amount and any(q.money or q.amount >= 1e6 for q in find_quantities(s.text)):
             bonus += 0.03
         out.append(Evidence.scored(s, float(sim) + bonus, float(sim), lexical))
     return sorted(out, key=lambda e: -e.score)

@@ -227,7 +227,8 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
         if e.id not in inside or not quotable(e.text):
             continue
         record = retrieval.records.get(e.source_id)
-        kind = line_kind(e.text, *surroundings(e, relevant, record.chars if record else None))
+        length = record.chars if record and record.chars else None  # 0: not recorded
+        kind = line_kind(e.text, *surroundings(e, relevant, length))
         if kind != "furniture":
             pool.append(e)
         if kind == "heading":

@@ -8,8 +8,8 @@ Lines of a page that are not running text score high against a question on their
 because they name it, and quoted as a side's answer they crowd out the sentences that answer
 (found by trying a corpus of a user's own, with a Markdown post, an HTML page and a signed
 letter). By their form, not their words (`line_kind`):
-- **never quoted**: a line in emphasis ("*By Tom Reyes — posted 2 March 2025*", a byline or
-  caption);
+- **never quoted**: a line of its own in italics ("*By Tom Reyes — posted 2 March 2025*", a
+  byline or caption; a line in bold is a key sentence);
 - **headings, not a source's first quote while it has running text near its side's best**
   (extractive.py): a Markdown heading, a line of its own that does not end as a sentence ends
   (a headline, a title, a signature), or a question standing as a line of its own ("Who tells
@@ -46,7 +46,8 @@ _CLOSERS = "\"'”’»)*_ \u00a0\u202f"
 # A list item: "- ", "• ", "* ", "1. ", "2) ", "a) ".
 _LIST_ITEM = re.compile(r"^\s*(?:[-–—•·▪*+]\s|\(?\w{1,2}[.)]\s)")
 _MARKDOWN_HEADING = re.compile(r"^\s*#{1,6}\s")
-_EMPHASIS = re.compile(r"^\s*([*_]{1,3})\S.*\S\1\s*$", re.S)
+# A whole line in italics (one * or _): a byline or caption; bold is a key sentence.
+_EMPHASIS = re.compile(r"^\s*([*_])(?![*_])\S.*\S(?<![*_])\1\s*$", re.S)
 
 
 def quotable(text: str) -> bool:
@@ -79,8 +80,10 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
 
     >>> line_kind("# Why Lyon's cyclists back the charge", None, None)
     'heading'
-    >>> line_kind("*By Tom Reyes, volunteer — posted 2 March 2025*", "\\n", "\\n")
+    >>> line_kind("*By Tom Reyes, volunteer — posted 2 March 2025*", "\\n", "\\r\\n")
     'furniture'
+    >>> line_kind("**The charge will raise 48 million euros a year.**", "\\n", "\\n")
+    'text'
     >>> line_kind("Tokyo positions itself as a military adversary to Moscow – 2024-09-06", "", "\\n")
     'heading'
     >>> line_kind("Péage urbain : qui dit vrai sur les chiffres ?", "\\n\\n", "\\n")
@@ -92,13 +95,13 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     >>> line_kind("Those talks were extremely productive", "said. ", "\\n")  # running text
     'text'
     """
-    if _EMPHASIS.match(text):
-        return "furniture"
     heading = bool(_MARKDOWN_HEADING.match(text))
     if before is None or after is None or _LIST_ITEM.match(text):
         return "heading" if heading else "text"
-    own_line = before.rstrip(" \t").endswith("\n") or before == ""
-    own_line = own_line and (after.lstrip(" \t").startswith("\n") or after == "")
+    own_line = before.rstrip(" \t\r").endswith("\n") or before.strip(" \t") == ""
+    own_line = own_line and (after.lstrip(" \t\r").startswith("\n") or after.strip() == "")
+    if own_line and _EMPHASIS.match(text):
+        return "furniture"
     body = text.strip().rstrip(_CLOSERS)
     ends = body.endswith(SENTENCE_END) and not body.endswith(tuple(QUESTION_MARKS))
     if heading or (own_line and not ends):
@@ -122,11 +125,11 @@ def surroundings(
         if p.source_id != s.source_id or not (p.start <= s.start and s.end <= p.end):
             continue
         if s.start > p.start:
-            before = p.text[: s.start - p.start][-3:]
+            before = p.text[: s.start - p.start][-12:]
         elif p.start == 0 or s.start == 0:
             before = ""
         if s.end < p.end:
-            after = p.text[s.end - p.start :][:3]
+            after = p.text[s.end - p.start :][:12]
         elif length is not None and length - s.end <= 2:
             after = ""  # the source's last sentence (line breaks at most follow)
         if before is not None and after is not None:

@@ -45,7 +45,8 @@ def fuse(
 
     `held`: the question's language and how far its baselines were raised past its centroid's
     (the calibrated same/cross gap, centroids.py). A passage of that language holding every
-    word of the question (two or more) is measured against its centroid alone: the gap stands
+    word of the question (two or more) is measured against its centroid alone, when fewer than
+    half of the language's dense candidates hold them all: the gap stands
     in for what a same-language cosine gains from the language, and such a passage shows on its
     words that it is on the question (a keyword search, "tarif réduit artisans", ranked the one
     French document holding all three words below English ones that hold none).
@@ -82,9 +83,16 @@ def fuse(
     out = dict(zip(ids, fused.tolist(), strict=True))
     own, gap = held
     if gap > 0:
-        mine = [i for i, lang in zip(ids, langs, strict=True) if lang == own and i in lexical]
-        for i in snap.bm25.holding_every_term(query, mine):
-            out[i] += gap
+        # Passages with a cosine of their own (not a list's bound), of the question's language.
+        mine = [
+            i for i, lang in zip(ids, langs, strict=True) if lang == own and i in passages.cosines
+        ]
+        holding = snap.bm25.holding_every_term(query, mine)
+        # Words most of the language's candidates hold (a topical query over a corpus on that
+        # topic) tell none of them apart: lifting them all would undo the gap for the language.
+        if 2 * len(holding) < len(mine):
+            for i in holding:
+                out[i] += gap
     return out
 
 

@@ -58,7 +58,7 @@ class Retrieval:
 
     def sides_without_evidence(self) -> list[str]:
         """The declared sides that were searched and have nothing relevant: the only sides of
-        which an answer may say that no source addresses the question."""
+        which an answer may say that nothing of theirs was found relevant to the question."""
         return [s for s, best in self.side_relevance.items() if best < 0 and s != UNKNOWN]
 
 

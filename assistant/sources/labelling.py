@@ -18,6 +18,7 @@ import tomlkit
 import tomlkit.exceptions
 
 from assistant.errors import InvalidRequest, ManifestError
+from assistant.ingest.loaders import iter_files
 from assistant.inputs import closest
 from assistant.store.records import SourceRecord
 
@@ -91,7 +92,8 @@ def write_labels(manifest: Path, labels: list[Accepted], sides: dict[str, str]) 
         doc.add("corpus", corpus)
     entries = doc.setdefault("sources", tomlkit.aot())
     changes = []
-    present = {f.name for f in manifest.parent.iterdir()} if manifest.parent.is_dir() else set()
+    # The file names an ingest of the folder matches entries against (its whole tree).
+    present = {f.name for f in iter_files([manifest.parent])} if manifest.parent.is_dir() else set()
     for label in labels:
         file = label.source.file
         entry = next((e for e in entries if e.get("file") == file), None)
@@ -101,9 +103,14 @@ def write_labels(manifest: Path, labels: list[Accepted], sides: dict[str, str]) 
             # said "did you mean …?"): label that entry, its title and outlet kept, and fix its
             # file name, rather than add a second entry that, once the typo is fixed by hand,
             # gives the id twice.
-            stray = {str(e.get("file")): e for e in entries if e.get("file") not in present}
+            stray = {
+                str(e.get("file")): e
+                for e in entries
+                if e.get("file") not in present and e.get("id", label.source.id) == label.source.id
+            }
             near = closest(file, stray) if file else None
-            if near is not None:
+            # Only the entry whose closest file is this one: the one ingest's note named.
+            if near is not None and closest(near, present) == file:
                 entry = stray[near]
                 entry["file"] = file
                 fixed = f" (the entry for {near!r}, which matched no file, now names {file!r})"
