@@ -405,9 +405,9 @@ class Retriever:
         passage_gap, sentence_gap = self.gaps
         # An undetermined question has no language of its own to hold back (as in relevance.py).
         own = "" if query_language == UNDETERMINED else query_language
-        base_p = c.baselines(qv, "passage", own, passage_gap)
-        base_s = c.baselines(qv, "sentence", own, sentence_gap)
         raw_p, raw_s = c.baselines(qv, "passage"), c.baselines(qv, "sentence")
+        base_p = c.held(raw_p, "passage", own, passage_gap)
+        base_s = c.held(raw_s, "sentence", own, sentence_gap)
         raised = (base_p.get(own, 0.0) - raw_p.get(own, 0.0)) + (
             base_s.get(own, 0.0) - raw_s.get(own, 0.0)
         )

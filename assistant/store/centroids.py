@@ -140,7 +140,22 @@ class Centroids:
         if not langs:
             return {}
         values = self._matrix[kind] @ np.asarray(query, np.float32)
-        out = {lang: float(v) for lang, v in zip(langs, values, strict=True)}
+        raw = {lang: float(v) for lang, v in zip(langs, values, strict=True)}
+        return self.held(raw, kind, own, gap)
+
+    def held(self, raw: dict[str, float], kind: Kind, own: str, gap: float) -> dict[str, float]:
+        """`baselines` with the question's language held to the gap, from the baselines
+        without it (`baselines(query, kind)`), for a caller that needs both: the product
+        with the centroids is made once.
+
+        >>> one = {"a": [Tally("passage", "en", 1, np.array([1.0, 0.0]))]}
+        >>> three = {f"a{i}": one["a"] for i in range(3)}
+        >>> Centroids(three, 2).held({"en": 0.6, "ru": 0.7}, "passage", "ru", 0.1)
+        {'en': 0.6, 'ru': 0.7}
+        >>> Centroids(three, 2).held({"en": 0.75, "ru": 0.7}, "passage", "ru", 0.1)
+        {'en': 0.75, 'ru': 0.85}
+        """
+        out = dict(raw)
         others = [v for lang, v in out.items() if lang != own and lang in self._established[kind]]
         if gap > 0 and own in out and others:
             out[own] = max(out[own], max(others) + gap)
