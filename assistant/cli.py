@@ -241,7 +241,9 @@ def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
     # Columns as wide as their widest cell: ids and sides are the corpus's own, of any length.
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
     for row in rows:
-        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[4]]))
+        print(
+            "  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
+        )
     return 0
 
 

@@ -363,9 +363,8 @@ class Assistant(Documents):
         from assistant.integrations import search_options
         from assistant.integrations.langchain import AssistantLangChainRetriever
 
-        if k is not None:
-            passages_wanted(k, 1)  # refused now, not at the first query
-        # Checked here too, not only by the model's validator: pydantic turns a ValueError
-        # raised in a validator (InvalidRequest is one) into its own ValidationError.
-        search_options(options)
+        # k and the options are refused now, not at the first query; here, not only by the
+        # model's validator: pydantic turns a ValueError raised in a validator (InvalidRequest
+        # is one) into its own ValidationError.
+        search_options({**options, "k": k})
         return AssistantLangChainRetriever(assistant=self, k=k, search_kwargs=options)

@@ -66,8 +66,8 @@ class AssistantRetriever(BaseRetriever):
         """options: as for Assistant.search (side, language, source, mode, balance)."""
         super().__init__(callback_manager=callback_manager)
         self.assistant, self.k = assistant, k
-        self.options = search_options({**options, "k": k} if k is not None else options)
-        self.options.pop("k", None)
+        self.options = search_options({**options, "k": k})  # k checked with the rest
+        self.options.pop("k")
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [
