@@ -2,6 +2,9 @@
 comparison, and the CI gate on data/questions.jsonl."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -301,8 +304,16 @@ def test_a_stopped_run_keeps_its_answers_and_leaves_the_earlier_run_whole(
     kept = [json.loads(x)["id"] for x in (out / "results.partial.jsonl").read_text().splitlines()]
     assert kept == ["q01", "q24"]
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.name in earlier} == earlier
+    # A run killed outright (SIGKILL, a lost machine) left its staging folder; one of a run
+    # still going (another process writing the same folder) is that run's.
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    (out / f".run-{done.pid}").mkdir()
+    (out / f".run-{done.pid}" / "summary.json").write_text("{}")
+    (out / f".run-{os.getppid()}").mkdir()
     run_eval(assistant, qs, out)
-    assert sorted(p.name for p in out.iterdir()) == sorted(earlier)  # no partial, no staging
+    # No partial, no staging of a dead run; the live one's is left alone.
+    assert sorted(p.name for p in out.iterdir()) == sorted([*earlier, f".run-{os.getppid()}"])
     assert json.loads((out / "summary.json").read_text())["questions"] == 3
 
 

@@ -222,3 +222,19 @@ def test_a_keyword_search_finds_the_one_document_of_its_language_holding_every_w
     }  # fmt: skip
     fresh.ingest([debate_corpus(tmp_path / "docs", docs)])
     assert [p.source_id for p in fresh.search("tarif réduit artisans", k=3)][0] == "respire"
+
+
+def test_sources_sharing_one_text_rank_in_id_order_whatever_order_they_were_added(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """Debate corpora reuse one perspective under several claims: tied passages are ordered by
+    id, not by the order the vector index returns them in, which differs between builds."""
+    shared = "Execution helps alleviate the overcrowding of prisons."
+    for name in ("zeta", "alpha", "mid"):  # added in this order, not in id order
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text(shared, encoding="utf-8")
+        fresh.ingest([folder])
+    found = fresh.search("New prisons need to be built to ease overcrowding", k=3)
+    assert [p.source_id for p in found] == ["alpha", "mid", "zeta"]
+    assert len({p.score for p in found}) == 1  # a true tie, settled by the id alone

@@ -169,7 +169,8 @@ def run_eval(
             "questions": len(judged),
         }
     staging = out_dir / f".run-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
+    for folder in [staging, *_abandoned(out_dir)]:
+        shutil.rmtree(folder, ignore_errors=True)
     try:
         staging.mkdir()
         shutil.copyfile(partial, staging / "results.jsonl")  # the same lines, now complete
@@ -183,6 +184,25 @@ def run_eval(
     finally:  # stopped while writing: the answers stay in the partial file, nothing half-made
         shutil.rmtree(staging, ignore_errors=True)
     return summary
+
+
+def _abandoned(out_dir: Path) -> list[Path]:
+    """Staging folders of runs killed outright while writing (their process is gone): a run
+    stopped any other way removes its own."""
+    if os.name != "posix":  # os.kill(pid, 0) is a liveness check on POSIX only
+        return []
+    gone = []
+    for folder in out_dir.glob(".run-*"):
+        pid = folder.name.removeprefix(".run-")
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            gone.append(folder)
+        except OSError:  # alive, another user's
+            pass
+    return gone
 
 
 def ask_one(assistant: Assistant, q: Question, mode: str, k: int, texts: dict[str, str]) -> Result:

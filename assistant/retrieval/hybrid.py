@@ -434,7 +434,9 @@ class Retriever:
                 lexical.get(pid, 0.0),
                 relevance.get(pid),
             )
-            for pid in sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
+            # Ties (the same text in several sources) in id order, not in the order the
+            # vector index returned them, which differs between builds of one corpus.
+            for pid in sorted(fused, key=lambda pid: (-fused[pid], pid))[:pool]
             if pid in snap.rows  # committed after the snapshot was read: at the next refresh
         ]
 
