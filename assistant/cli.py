@@ -16,6 +16,7 @@ from assistant.config import MODES, Settings
 from assistant.core import Assistant
 from assistant.errors import AssistantError, InvalidRequest
 from assistant.retrieval.hybrid import SEARCH_MODES
+from assistant.serve.shapes import source_out
 from assistant.sources.model import side_label, voice_label
 
 
@@ -223,17 +224,17 @@ def _ask(assistant: Assistant, args: argparse.Namespace) -> int:
 
 def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
     records = assistant.sources()
+    found = assistant.snapshot().source_languages
     if args.json:
-        _print_json(
-            [{**r.source.to_dict(), "passages": r.passages, "chars": r.chars} for r in records]
-        )
+        _print_json([source_out(r, found.get(r.source.id, [])).model_dump() for r in records])
         return 0
     rows = [
         (
             r.source.id,
             side_label(r.source.side, r.source.suggested_side),
             r.source.voice,
-            ",".join(r.source.languages) or "-",  # declared in the manifest ("-": none declared)
+            # Detected in its text; a declared language none of its passages holds in brackets.
+            _languages(found.get(r.source.id, []), r.source.languages),
             r.source.title[:60],
         )
         for r in records
@@ -245,6 +246,17 @@ def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
             "  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
         )
     return 0
+
+
+def _languages(detected: list[str], declared: tuple[str, ...]) -> str:
+    """A source's languages for the table: those detected in its passages, then in brackets
+    any its manifest declares that none of them holds ("-": none either way).
+
+    >>> _languages(["en", "zh"], ("en",)), _languages(["en"], ("en", "fr")), _languages([], ())
+    ('en,zh', 'en,(fr)', '-')
+    """
+    shown = [*detected, *(f"({lang})" for lang in declared if lang not in detected)]
+    return ",".join(shown) or "-"
 
 
 def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:

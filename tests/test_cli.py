@@ -72,8 +72,13 @@ def test_sources_lists_labels(index_dir: Path) -> None:
     out = run("sources", "--json", index=index_dir)
     rows = {r["id"]: r for r in json.loads(out.stdout)}
     assert rows["002_9ece5d155ad6878c"]["side"] == "pro-Ukraine"
-    assert rows["003_3836cd8526ff3a53"]["languages"] == ["zh", "en"]
+    assert rows["003_3836cd8526ff3a53"]["languages"] == ["zh", "en"]  # as its manifest declares
+    # What the index holds, detected in the text (the table showed only the declared ones).
+    assert sorted(rows["003_3836cd8526ff3a53"]["detected_languages"]) == ["en", "zh"]
+    assert rows["000_fa22c8dc189e4776"]["detected_languages"] == ["fr"]
     table = run("sources", index=index_dir).stdout.splitlines()
+    line = next(x for x in table if x.startswith("003_"))
+    assert ",".join(rows["003_3836cd8526ff3a53"]["detected_languages"]) in line.split(), line
     titles = [line.index(rows[line.split()[0]]["title"][:20]) for line in table]
     assert len(table) == len(rows) and len(set(titles)) == 1, (
         table

@@ -55,6 +55,8 @@ def test_health_search_sources(api: str) -> None:
         assert {s["id"] for s in sources} == {p.stem for p in CORPUS.glob("*.txt")}
         one = c.get("/v1/sources/002_9ece5d155ad6878c").json()
         assert one["side"] == "pro-Ukraine" and one["text"].startswith("Putin raised the stakes")
+        assert one["detected_languages"] == ["en"]
+        assert {lang for s in sources for lang in s["detected_languages"]} == {"en", "fr", "zh"}
         assert c.get("/openapi.json").json()["paths"]["/v1/ask"]
 
 

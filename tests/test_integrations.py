@@ -289,6 +289,8 @@ def check_mcp(out: dict[str, Any]) -> None:
     is_error, message = out["typo"]
     assert is_error and "'sidee'" in message and "'side'" in message, message
     assert {s["side"] for s in out["sources"]} >= {"pro-Russia", "pro-Ukraine"}
+    assert all(s["detected_languages"] for s in out["sources"])
+    assert out["source"]["detected_languages"] == out["sources"][0]["detected_languages"]
     assert out["source"]["text"] == out["resource_text"]
     # The fix reaches the host (was "Error creating resource from template" and a traceback).
     assert "no source 'nope'" in out["missing"] and "list_sources" in out["missing"]

@@ -10,6 +10,8 @@ tokenized again; the first one a process reads may come from disk (persisted.py)
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -212,6 +214,17 @@ class Snapshot:
         """A passage's language, or None if it was not committed in this snapshot."""
         row = self.rows.get(pid)
         return None if row is None else str(row[2].get("language", UNDETERMINED))
+
+    @functools.cached_property
+    def source_languages(self) -> dict[str, list[str]]:
+        """Source id → the languages detected in its committed passages, the most passages
+        first: what the index holds, where a manifest declares what a source should hold (a
+        bilingual page declared English shows "en,zh"). Read once per snapshot."""
+        counts: dict[str, Counter[str]] = {}
+        for _, _, meta in self.rows.values():
+            lang = str(meta.get("language", UNDETERMINED))
+            counts.setdefault(str(meta.get("source_id")), Counter())[lang] += 1
+        return {sid: [lang for lang, _ in c.most_common()] for sid, c in counts.items()}
 
     def owner(self, sid: str) -> str | None:
         """The committed passage that holds a sentence (None if not committed)."""

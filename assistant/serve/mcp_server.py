@@ -32,7 +32,7 @@ from assistant.retrieval.hybrid import SearchMode
 from assistant.schema import Passage
 
 from .access import READ_KEY_REQUIRED, Keys
-from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
+from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_text, sources_out
 
 try:
     from mcp.server.mcpserver import MCPServer
@@ -149,14 +149,14 @@ def create_server(assistant: Assistant) -> AssistantMCP:
     @mcp.tool(structured_output=True)
     async def list_sources() -> list[SourceOut]:
         """Every indexed source with its labels: side, voice, outlet, author, date, languages."""
-        return await _call(lambda: [source_out(r) for r in assistant.sources()])
+        return await _call(lambda: sources_out(assistant))
 
     @mcp.tool(structured_output=True)
     async def get_source(
         source_id: Annotated[str, Field(description="an id from list_sources")],
     ) -> SourceText:
         """One source's labels and whole text (citation offsets point into it)."""
-        return await _call(lambda: source_text(*assistant.source(source_id)))
+        return await _call(lambda: source_text(assistant, source_id))
 
     @mcp.resource("source://{source_id}", mime_type="text/plain")
     async def source_resource(source_id: str) -> str:

@@ -35,7 +35,7 @@ from .access import READ_KEY_REQUIRED, Keys, presented_key
 from .errors import Denied
 from .jobs import UNFINISHED, Job, Jobs
 from .middleware import error_body
-from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_out, source_text
+from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_text, sources_out
 
 # -- what routes depend on ----------------------------------------------------------------------
 
@@ -280,12 +280,12 @@ def search(req: SearchRequest, assistant: AssistantDep) -> SearchResponse:
 
 @reading.get("/sources", response_model=list[SourceOut])
 def sources(assistant: AssistantDep) -> list[SourceOut]:
-    return [source_out(r) for r in assistant.sources()]
+    return sources_out(assistant)
 
 
 @reading.get("/sources/{source_id}", response_model=SourceText)
 def source(source_id: str, assistant: AssistantDep) -> SourceText:
-    return source_text(*assistant.source(source_id))
+    return source_text(assistant, source_id)
 
 
 async def one_file(request: Request) -> None:

@@ -18,6 +18,9 @@ from assistant.schema import Answer, Passage
 from assistant.sources.model import Source
 from assistant.store.records import SourceRecord
 
+if TYPE_CHECKING:
+    from assistant.core import Assistant
+
 
 def _answer_field(f: dataclasses.Field[Any], hints: dict[str, Any]) -> tuple[Any, Any]:
     if f.name == "retrieved":  # the public form: ranked source ids, not whole passages
@@ -63,6 +66,11 @@ class SuggestionOut(BaseModel):
 class SourceCounts(BaseModel):
     passages: int
     chars: int
+    detected_languages: list[str] = Field(
+        default_factory=list,
+        description="the languages detected in its indexed passages, the most passages first "
+        "(`languages` is what its manifest declares)",
+    )
 
 
 # SourceOut is every field of sources/model.Source (one definition: a field added there appears here)
@@ -100,12 +108,26 @@ def answer_out(a: Answer) -> AnswerOut:
     return AnswerOut(**a.to_dict(with_retrieved=False))
 
 
-def source_out(record: SourceRecord) -> SourceOut:
-    return SourceOut(**record.source.to_dict(), passages=record.passages, chars=record.chars)
+def source_out(record: SourceRecord, detected: list[str] | None = None) -> SourceOut:
+    return SourceOut(
+        **record.source.to_dict(),
+        passages=record.passages,
+        chars=record.chars,
+        detected_languages=detected or [],
+    )
 
 
-def source_text(record: SourceRecord, text: str) -> SourceText:
-    return SourceText(**source_out(record).model_dump(), text=text)
+def sources_out(assistant: Assistant) -> list[SourceOut]:
+    """Every indexed source, with the languages detected in it (one door's answer for all)."""
+    found = assistant.snapshot().source_languages
+    return [source_out(r, found.get(r.source.id)) for r in assistant.sources()]
+
+
+def source_text(assistant: Assistant, source_id: str) -> SourceText:
+    """One source's labels, counts, detected languages and whole text."""
+    record, text = assistant.source(source_id)
+    detected = assistant.snapshot().source_languages.get(source_id)
+    return SourceText(**source_out(record, detected).model_dump(), text=text)
 
 
 def passage_metadata(p: Passage, record: SourceRecord | None) -> dict[str, Any]:
