@@ -1,6 +1,7 @@
 """The `assistant` command, run as a real subprocess."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,23 @@ def test_search_json_has_the_documented_fields(index_dir: Path) -> None:
     assert hits[0]["source_id"] == "000_fa22c8dc189e4776"
     for key in ("source_id", "text", "start", "end", "language", "side", "voice", "score"):
         assert key in hits[0]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(index_dir: Path) -> None:
+    """`assistant ask … | head -3` printed a BrokenPipeError traceback: here the reader has
+    gone before the first line."""
+    read, write = os.pipe()
+    os.close(read)
+    with subprocess.Popen(
+        [sys.executable, "-m", "assistant", "--index", str(index_dir), "sources"],
+        cwd=REPO,
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        os.close(write)
+        _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and err == "", err
 
 
 def test_ask_json_has_citations_with_sides(index_dir: Path) -> None:
