@@ -112,8 +112,7 @@ def split_sentences(
         if not stripped:
             continue
         start += len(raw) - len(raw.lstrip())
-        end = start + len(stripped)
-        spans.append(Span(start, end, stripped))
+        spans.extend(_off_headings(Span(start, start + len(stripped), stripped)))
     counts = count([s.text for s in spans])
     out: list[Span] = []
     for span, n in zip(spans, counts, strict=True):
@@ -121,6 +120,33 @@ def split_sentences(
             out.append(Span(span.start, span.end, span.text, tokens=n))
         else:
             out.extend(_cut(span, max_tokens, count))
+    return out
+
+
+# A Markdown heading: a line of its own, a block whatever follows it on the next line.
+_HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t][^\n]*$", re.M)
+
+
+def _off_headings(span: Span) -> list[Span]:
+    """The span with each Markdown heading line a sentence of its own: the sentence splitter
+    joins "# Title" to the text on the next line, and the headline became a quote's start.
+
+    >>> [s.text for s in _off_headings(Span(0, 24, "# Dam\\nThe dam is built."))]
+    ['# Dam', 'The dam is built.']
+    """
+    cuts = sorted(
+        {c for m in _HEADING_LINE.finditer(span.text) for c in (m.start(), m.end())}
+        | {0, len(span.text)}
+    )
+    if len(cuts) == 2:
+        return [span]
+    out = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        piece = span.text[a:b]
+        text = piece.strip()
+        if text:
+            s = span.start + a + len(piece) - len(piece.lstrip())
+            out.append(Span(s, s + len(text), text))
     return out
 
 

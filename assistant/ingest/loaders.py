@@ -155,7 +155,9 @@ def _html_document(html: str) -> Document:
     text = ""
     if found is not None:
         page = found if isinstance(found, dict) else found.as_dict()
-        text = _tidy(page.get("text") or "")
+        # trafilatura puts each block (heading, paragraph, list item) on a line of its own: a
+        # blank line between them keeps a headline out of the first sentence after it.
+        text = _tidy((page.get("text") or "").replace("\n", "\n\n"))
         for theirs, ours in _PAGE_FIELDS.items():
             value = " ".join(str(page.get(theirs) or "").split())
             if value and (ours != "date" or _DATE.match(value)):
