@@ -6,12 +6,13 @@ Errors of this package print as one line, `error: <what and how to fix>`, and ex
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from assistant.config import MODES, Settings
 from assistant.core import Assistant
@@ -130,8 +131,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Control characters a terminal acts on (C0 but tab and newline, DEL, C1): a document's
+# "\x1b[…" would recolour, retitle or rewrite the reader's terminal.
+_CONTROLS = {c: "\ufffd" for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\t\n"}
+
+
+class _Inert(io.TextIOBase):
+    """A text stream that writes through to another with control characters replaced (U+FFFD,
+    one character for one): what documents say reaches a terminal as text."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, s: str) -> int:
+        return self.out.write(s.translate(_CONTROLS))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def fileno(self) -> int:
+        return self.out.fileno()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Text for people goes through _Inert; JSON is for programs (json.dumps escapes C0 itself).
+    raw = getattr(args, "json", False) or getattr(args, "format", "") == "json"
+    streams = sys.stdout, sys.stderr
+    if not raw:
+        sys.stdout = _Inert(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _Inert(sys.stderr)  # type: ignore[assignment]
+    try:
+        return _main(args)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         code = _run(args)
         sys.stdout.flush()  # here, where a closed pipe is caught below, not at exit
@@ -206,7 +242,7 @@ def _search(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def _ask(assistant: Assistant, args: argparse.Namespace) -> int:
-    from assistant.answering.text import export, stream_full
+    from assistant.answering.text import export, plain, stream_full
 
     options = {
         "mode": args.mode,
@@ -224,7 +260,9 @@ def _ask(assistant: Assistant, args: argparse.Namespace) -> int:
         last = ""
         for item in stream_full(assistant.stream(args.question, **options)):
             if isinstance(item, str) and item:
-                print(item, end="", flush=True)
+                # As written: the backslashes that keep a document's Markdown inert where
+                # the answer is rendered (answering/text.py) are noise in a terminal.
+                print(plain(item), end="", flush=True)
                 last = item
         if not last.endswith("\n"):
             print()

@@ -68,6 +68,24 @@ def test_ask_json_has_citations_with_sides(index_dir: Path) -> None:
 def test_ask_streams_plain_text(index_dir: Path) -> None:
     out = run("ask", "Où Kaneko a-t-il été blessé ?", index=index_dir)
     assert out.returncode == 0 and "Avdeevka" in out.stdout
+    # As written, not Markdown-escaped for a renderer (was "000\\_fa22c8dc189e4776").
+    assert "000_fa22c8dc189e4776" in out.stdout and "\\_" not in out.stdout
+
+
+def test_a_document_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """A document's escape sequences reach a terminal as text: ESC and the other controls
+    are shown as U+FFFD, one for one; JSON output keeps the text exact (escaped by JSON)."""
+    (tmp_path / "esc.txt").write_text(
+        "Red \x1b[31malert\x1b[0m text here.\x07 Another sentence about the aid.\n",
+        encoding="utf-8",
+    )
+    assert run("ingest", str(tmp_path / "esc.txt"), index=tmp_path / "i").returncode == 0
+    for args in (("search", "alert"), ("ask", "alert text?"), ("sources",)):
+        out = run(*args, index=tmp_path / "i")
+        assert out.returncode == 0 and "\ufffd[31malert" in out.stdout, out.stdout
+        assert not any(c in out.stdout for c in "\x1b\x07"), args
+    hits = json.loads(run("search", "alert", "--json", index=tmp_path / "i").stdout)
+    assert "\x1b[31malert" in hits[0]["text"]
 
 
 def test_ingest_reports_and_errors_are_one_clear_line(tmp_path: Path) -> None:
