@@ -222,6 +222,9 @@ def test_a_keyword_search_finds_the_one_document_of_its_language_holding_every_w
     }  # fmt: skip
     fresh.ingest([debate_corpus(tmp_path / "docs", docs)])
     assert [p.source_id for p in fresh.search("tarif réduit artisans", k=3)][0] == "respire"
+    # One word too ("осетровых", a new user's keyword search, ranked tenth): the only French
+    # passage holding it, over English ones on the same subject.
+    assert [p.source_id for p in fresh.search("décongestion", k=3)][0] == "respire"
 
 
 def test_sources_sharing_one_text_rank_in_id_order_whatever_order_they_were_added(

@@ -328,8 +328,10 @@ class Bm25Index:
         return sum(i is not None and bool(held[i]) for i in found) / len(tokens)
 
     def holding_every_term(self, query: str, ids: Iterable[str]) -> set[str]:
-        """The ids among `ids` whose row holds every distinct token of the query: two or more
-        (one word says too little), each known to the index.
+        """The ids among `ids` whose row holds every distinct token of the query, each known
+        to the index (a one-word keyword search too: "осетровых" over a mixed pool ranked the
+        one Russian passage holding it tenth; the caller lifts such passages only when few of
+        their language's candidates hold the words, fusion.fuse).
 
         >>> index = Bm25Index.build([(p, t, {"language": "fr"}) for p, t in
         ...     (("a", "un tarif réduit pour les artisans"), ("b", "le tarif des taxis"))])
@@ -337,7 +339,7 @@ class Bm25Index:
         {'a'}
         """
         wanted = {self.vocab.get(t) for t in tokenize(query)}
-        if len(wanted) < 2 or None in wanted:
+        if not wanted or None in wanted:
             return set()
         return {
             i

@@ -45,7 +45,7 @@ def fuse(
 
     `held`: the question's language and how far its baselines were raised past its centroid's
     (the calibrated same/cross gap, centroids.py). A passage of that language holding every
-    word of the question (two or more) is measured against its centroid alone, when fewer than
+    word of the question (one word or many) is measured against its centroid alone, when fewer than
     half of the language's dense candidates hold them all: the gap stands
     in for what a same-language cosine gains from the language, and such a passage shows on its
     words that it is on the question (a keyword search, "tarif réduit artisans", ranked the one
