@@ -152,15 +152,19 @@ class _Inert(io.TextIOBase):
     def fileno(self) -> int:
         return self.out.fileno()
 
+    def isatty(self) -> bool:  # progress bars draw only on a terminal
+        return self.out.isatty()
+
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Text for people goes through _Inert; JSON is for programs (json.dumps escapes C0 itself).
-    raw = getattr(args, "json", False) or getattr(args, "format", "") == "json"
+    # Text for people goes through _Inert; JSON is for programs (json.dumps escapes C0 itself),
+    # and the servers keep the real streams (MCP speaks JSON-RPC on stdout's bytes).
     streams = sys.stdout, sys.stderr
-    if not raw:
-        sys.stdout = _Inert(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = _Inert(sys.stderr)  # type: ignore[assignment]
+    if args.command not in ("serve", "mcp"):
+        if not (getattr(args, "json", False) or getattr(args, "format", "") == "json"):
+            sys.stdout = _Inert(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = _Inert(sys.stderr)  # type: ignore[assignment]
     try:
         return _main(args)
     finally:
