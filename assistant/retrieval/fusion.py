@@ -65,7 +65,10 @@ def fuse(
     """
     if mode == "bm25":
         return dict(lexical)
-    ids = list(dict.fromkeys([*passages.cosines, *best_sentence.cosines, *lexical]))
+    # In id order: ties (the same text under several sources) then resolve the same way
+    # whatever order the lists came in, which differs between a snapshot read from the store
+    # and one kept on disk.
+    ids = sorted({*passages.cosines, *best_sentence.cosines, *lexical})
     langs = np.array([snap.language(i) or UNDETERMINED for i in ids], dtype=object)
     semantic = centred(passages, base_p, ids, langs) + centred(best_sentence, base_s, ids, langs)
     if mode == "dense" or not lexical or snap.bm25 is None:
