@@ -10,7 +10,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,6 +18,7 @@ from assistant.config import MODES, Settings
 from assistant.core import Assistant
 from assistant.errors import AssistantError, InvalidRequest
 from assistant.retrieval.hybrid import SEARCH_MODES
+from assistant.schema import Answer
 from assistant.serve.shapes import source_out
 from assistant.sources.model import side_label, voice_label
 
@@ -80,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="text: the answer as it is written, then its sources; markdown: an export with the "
         "question and full references; json: the structured answer (same as --json)",
     )
+    _filters(p)
+
+    p = sub.add_parser(
+        "chat",
+        help="questions one per line from stdin, each follow-up read with the earlier ones",
+        description="Ask questions one after another, one per line (a terminal prompts with "
+        "'? '; Ctrl-D or 'exit' ends). A follow-up ('And the other side?') is read with the "
+        "questions before it, as in the web chat. With --json, one answer per line (JSON Lines).",
+    )
+    p.add_argument("--mode", choices=MODES, default=None)
     _filters(p)
 
     p = sub.add_parser("sources", help="list indexed sources and their labels")
@@ -208,6 +219,7 @@ def _run(args: argparse.Namespace) -> int:
         "label": _label,
         "search": _search,
         "ask": _ask,
+        "chat": _chat,
         "sources": _sources,
     }
     return commands[args.command](Assistant(_settings(args)), args)
@@ -245,32 +257,80 @@ def _search(assistant: Assistant, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask(assistant: Assistant, args: argparse.Namespace) -> int:
-    from assistant.answering.text import export, plain, stream_full
-
-    options = {
+def _ask_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
         "mode": args.mode,
         "k": args.k,
         "side": args.side,
         "language": args.language,
         "source": args.source,
     }
+
+
+def _ask(assistant: Assistant, args: argparse.Namespace) -> int:
+    from assistant.answering.text import export
+
+    options = _ask_options(args)
     fmt = "json" if args.json else args.format
     if fmt == "json":
         _print_json(assistant.ask(args.question, **options).to_dict(with_retrieved=False))
     elif fmt == "markdown":
         print(export([assistant.ask(args.question, **options)]), end="")
     else:
-        last = ""
-        for item in stream_full(assistant.stream(args.question, **options)):
+        _print_answer(assistant, args.question, options)
+    return 0
+
+
+def _print_answer(
+    assistant: Assistant, question: str, options: dict[str, Any], history: Any = None
+) -> Answer:
+    """Stream an answer's text, then its sources, as written; the Answer."""
+    from assistant.answering import final
+    from assistant.answering.text import plain, stream_full
+
+    last = ""
+
+    def shown() -> Iterator[str | Answer]:
+        nonlocal last
+        for item in stream_full(assistant.stream(question, history, **options)):
             if isinstance(item, str) and item:
                 # As written: the backslashes that keep a document's Markdown inert where
                 # the answer is rendered (answering/text.py) are noise in a terminal.
                 print(plain(item), end="", flush=True)
                 last = item
-        if not last.endswith("\n"):
-            print()
-    return 0
+            yield item
+
+    answer = final(shown())
+    if not last.endswith("\n"):
+        print()
+    return answer
+
+
+def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
+    """Questions from stdin, one per line; each answered with the turns before it."""
+    options = _ask_options(args)
+    history: list[tuple[str, str]] = []
+    prompt = "? " if sys.stdin.isatty() else ""
+    while True:
+        try:
+            question = input(prompt).strip()
+        except EOFError:
+            return 0
+        if question.lower() in ("exit", "quit"):
+            return 0
+        if not question:
+            continue
+        try:
+            if args.json:
+                answer = assistant.ask(question, history, **options)
+                print(json.dumps(answer.to_dict(with_retrieved=False), ensure_ascii=False))
+            else:
+                answer = _print_answer(assistant, question, options, history)
+                print()
+        except AssistantError as exc:  # this question's fault: say so and take the next
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        history += [("user", question), ("assistant", answer.answer)]
 
 
 def _sources(assistant: Assistant, args: argparse.Namespace) -> int:

@@ -72,6 +72,29 @@ def test_ask_streams_plain_text(index_dir: Path) -> None:
     assert "000_fa22c8dc189e4776" in out.stdout and "\\_" not in out.stdout
 
 
+def test_chat_reads_each_follow_up_with_the_questions_before_it(index_dir: Path) -> None:
+    """The CLI asked one question at a time; `chat` takes one per line from stdin, keeps the
+    turns, and goes on after a question it refuses."""
+    too_long = "Japan " * 1000
+    lines = f"Pourquoi Daisaku Kaneko combat-il aux côtés de la Russie ?\n\n{too_long}\nEt où a-t-il été blessé ?\n"
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "--index", str(index_dir), "chat", "--json"],
+        input=lines, cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    answers = [json.loads(x) for x in out.stdout.splitlines()]
+    assert len(answers) == 2 and "the limit is 4000" in out.stderr  # said, and no turn
+    follow_up = answers[1]
+    assert follow_up["standalone_question"].startswith("Pourquoi Daisaku Kaneko")
+    assert "Avdeevka" in " ".join(c["quote"] for c in follow_up["citations"])
+    text = subprocess.run(
+        [sys.executable, "-m", "assistant", "--index", str(index_dir), "chat"],
+        input="Où Kaneko a-t-il été blessé ?\nexit\nnot asked\n", cwd=REPO,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert text.returncode == 0 and text.stdout.count("**Sources**") == 1, text.stdout
+
+
 def test_a_document_cannot_drive_the_terminal(tmp_path: Path) -> None:
     """A document's escape sequences reach a terminal as text: ESC and the other controls
     are shown as U+FFFD, one for one; JSON output keeps the text exact (escaped by JSON)."""
