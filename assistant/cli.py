@@ -1,4 +1,5 @@
-"""The `assistant` command: ingest, search, ask, sources, label, eval, eval-compare, serve, mcp.
+"""The `assistant` command: ingest, search, ask, chat, sources, label, eval, eval-compare, serve,
+mcp.
 
 Errors of this package print as one line, `error: <what and how to fix>`, and exit with 2.
 """
@@ -19,7 +20,6 @@ from assistant.core import Assistant
 from assistant.errors import AssistantError, InvalidRequest
 from assistant.retrieval.hybrid import SEARCH_MODES
 from assistant.schema import Answer
-from assistant.serve.shapes import source_out
 from assistant.sources.model import side_label, voice_label
 
 
@@ -154,6 +154,14 @@ class _Inert(io.TextIOBase):
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.out.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self.out.errors
+
     def write(self, s: str) -> int:
         return self.out.write(s.translate(_CONTROLS))
 
@@ -163,7 +171,7 @@ class _Inert(io.TextIOBase):
     def fileno(self) -> int:
         return self.out.fileno()
 
-    def isatty(self) -> bool:  # progress bars draw only on a terminal
+    def isatty(self) -> bool:
         return self.out.isatty()
 
 
@@ -171,15 +179,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Text for people goes through _Inert; JSON is for programs (json.dumps escapes C0 itself),
     # and the servers keep the real streams (MCP speaks JSON-RPC on stdout's bytes).
-    streams = sys.stdout, sys.stderr
-    if args.command not in ("serve", "mcp"):
-        if not (getattr(args, "json", False) or getattr(args, "format", "") == "json"):
-            sys.stdout = _Inert(sys.stdout)  # type: ignore[assignment]
-        sys.stderr = _Inert(sys.stderr)  # type: ignore[assignment]
+    # Messages on stderr go through _warn (progress bars draw there with "\r").
+    stdout = sys.stdout
+    json_out = getattr(args, "json", False) or getattr(args, "format", "") == "json"
+    if args.command not in ("serve", "mcp") and not json_out:
+        sys.stdout = _Inert(sys.stdout)  # type: ignore[assignment]
     try:
         return _main(args)
     finally:
-        sys.stdout, sys.stderr = streams
+        sys.stdout = stdout
+
+
+def _warn(message: str) -> None:
+    """A message on stderr, control characters shown as U+FFFD (file names, errors quoting
+    documents): the stream itself stays raw for progress bars."""
+    print(message.translate(_CONTROLS), file=sys.stderr)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -188,10 +202,10 @@ def _main(args: argparse.Namespace) -> int:
         sys.stdout.flush()  # here, where a closed pipe is caught below, not at exit
         return code
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _warn(f"error: {exc}")
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the next ingest completes any half-written source", file=sys.stderr)
+        _warn("interrupted; the next ingest completes any half-written source")
         return 130
     except BrokenPipeError:
         # The reader stopped early (`assistant ask … | head`): nothing is wrong. Python would
@@ -289,14 +303,16 @@ def _print_answer(
     from assistant.answering.text import plain, stream_full
 
     last = ""
+    terminal = sys.stdout.isatty()
 
     def shown() -> Iterator[str | Answer]:
         nonlocal last
         for item in stream_full(assistant.stream(question, history, **options)):
             if isinstance(item, str) and item:
-                # As written: the backslashes that keep a document's Markdown inert where
-                # the answer is rendered (answering/text.py) are noise in a terminal.
-                print(plain(item), end="", flush=True)
+                # In a terminal, as written: the backslashes that keep a document's Markdown
+                # inert where the answer is rendered (answering/text.py) are noise there.
+                # Elsewhere (a file, a pipe) the text may be rendered: it stays inert.
+                print(plain(item) if terminal else item, end="", flush=True)
                 last = item
             yield item
 
@@ -309,15 +325,21 @@ def _print_answer(
 def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
     """Questions from stdin, one per line; each answered with the turns before it."""
     options = _ask_options(args)
+    assistant.answerer(options["mode"])  # no LLM for --mode llm: said once, before any question
     history: list[tuple[str, str]] = []
-    prompt = "? " if sys.stdin.isatty() else ""
+    refused = 0
+    # A prompt only for a person at a terminal: input() writes it to stdout.
+    prompt = "? " if sys.stdin.isatty() and sys.stdout.isatty() else ""
     while True:
         try:
             question = input(prompt).strip()
         except EOFError:
-            return 0
+            break
+        except KeyboardInterrupt:
+            print()
+            break
         if question.lower() in ("exit", "quit"):
-            return 0
+            break
         if not question:
             continue
         try:
@@ -327,18 +349,24 @@ def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
             else:
                 answer = _print_answer(assistant, question, options, history)
                 print()
-        except AssistantError as exc:  # this question's fault: say so and take the next
-            print(f"error: {exc}", file=sys.stderr)
+        except InvalidRequest as exc:  # this question's fault: say so and take the next
+            _warn(f"error: {exc}")
+            refused += 1
             continue
         history += [("user", question), ("assistant", answer.answer)]
+    # A refused question fails the run for a script (an index or server fault ends it at once).
+    return 2 if refused else 0
 
 
 def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
-    records = assistant.sources()
-    found = assistant.snapshot().source_languages
+    from assistant.serve.shapes import sources_out
+
+    listed = sources_out(assistant)
     if args.json:
-        _print_json([source_out(r, found.get(r.source.id, [])).model_dump() for r in records])
+        _print_json([s.model_dump() for s in listed])
         return 0
+    found = {s.id: s.detected_languages for s in listed}  # type: ignore[attr-defined]
+    records = assistant.sources()
     rows = [
         (
             r.source.id,
@@ -363,10 +391,15 @@ def _languages(detected: list[str], declared: tuple[str, ...]) -> str:
     """A source's languages for the table: those detected in its passages, then in brackets
     any its manifest declares that none of them holds ("-": none either way).
 
-    >>> _languages(["en", "zh"], ("en",)), _languages(["en"], ("en", "fr")), _languages([], ())
-    ('en,zh', 'en,(fr)', '-')
+    >>> _languages(["en", "zh"], ("en-US",)), _languages(["en"], ("en", "French")), _languages([], ())
+    ('en,zh', 'en,(French)', '-')
     """
-    shown = [*detected, *(f"({lang})" for lang in declared if lang not in detected)]
+    from assistant.ingest.language import language_code
+
+    shown = [
+        *detected,
+        *(f"({lang})" for lang in declared if (language_code(lang) or lang) not in detected),
+    ]
     return ",".join(shown) or "-"
 
 
@@ -391,9 +424,9 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
         _print_json(report.to_dict())
     else:
         for path, reason in report.skipped:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
+            _warn(f"skipped {path}: {reason}")
         for path, note in report.notes:
-            print(f"note {path}: {note}", file=sys.stderr)
+            _warn(f"note {path}: {note}")
         print(report.summary())
     return 0
 
@@ -443,7 +476,7 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     # The gate is read first: a file it cannot use would fail only once every question ran.
     gate = read_gate(Path(args.gate), {t for q in questions for t in q.tags}) if args.gate else None
     for note in unknown_references(questions, assistant):
-        print(f"note: {note}", file=sys.stderr)
+        _warn(f"note: {note}")
     with tqdm(total=len(questions), unit="question", file=sys.stderr) as bar:
         try:
             summary = run_eval(
@@ -461,10 +494,9 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
                 if bar.n
                 else "nothing of this run was written"
             )
-            print(
+            _warn(
                 f"\ninterrupted after {bar.n} of {len(questions)} questions: {kept}; the "
                 "folder's summary and reports, if any, are an earlier run's",
-                file=sys.stderr,
             )
             return 130
     for key in SUMMARY_KEYS:
@@ -472,17 +504,16 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     print(f"report: {Path(args.out) / 'report.html'}")
     if summary["errors"]:
         # Not a score: the run is incomplete, and says which questions failed and why.
-        print(
+        _warn(
             f"error: {summary['errors']} of {summary['questions']} questions failed, so the run "
             f"is incomplete (each one's error is in results.jsonl); the first: "
             f"{summary['error_examples'][0]}",
-            file=sys.stderr,
         )
         return 2
     if gate is not None:
         failures = check_gate(summary, gate)
         for f in failures:
-            print(f"gate: {f}", file=sys.stderr)
+            _warn(f"gate: {f}")
         return 1 if failures else 0
     return 0
 

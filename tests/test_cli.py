@@ -2,6 +2,7 @@
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -68,8 +69,28 @@ def test_ask_json_has_citations_with_sides(index_dir: Path) -> None:
 def test_ask_streams_plain_text(index_dir: Path) -> None:
     out = run("ask", "Où Kaneko a-t-il été blessé ?", index=index_dir)
     assert out.returncode == 0 and "Avdeevka" in out.stdout
-    # As written, not Markdown-escaped for a renderer (was "000\\_fa22c8dc189e4776").
-    assert "000_fa22c8dc189e4776" in out.stdout and "\\_" not in out.stdout
+    # Into a pipe or a file the text may be rendered: document text stays inert there.
+    assert "000\\_fa22c8dc189e4776" in out.stdout
+    # In a terminal, as written (was "000\\_fa22c8dc189e4776", the escapes shown).
+    main, tty = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "assistant", "--index", str(index_dir), "ask",
+         "Où Kaneko a-t-il été blessé ?"],
+        cwd=REPO, stdout=tty, stderr=subprocess.DEVNULL,
+    ) as proc:  # fmt: skip
+        os.close(tty)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(main)
+    text = shown.decode("utf-8", "replace")
+    assert proc.returncode == 0 and "000_fa22c8dc189e4776" in text and "\\_" not in text, text
 
 
 def test_chat_reads_each_follow_up_with_the_questions_before_it(index_dir: Path) -> None:
@@ -81,9 +102,10 @@ def test_chat_reads_each_follow_up_with_the_questions_before_it(index_dir: Path)
         [sys.executable, "-m", "assistant", "--index", str(index_dir), "chat", "--json"],
         input=lines, cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    # The refused question is said and fails the run for a script; the next is still asked.
+    assert out.returncode == 2 and "the limit is 4000" in out.stderr, out.stderr
     answers = [json.loads(x) for x in out.stdout.splitlines()]
-    assert len(answers) == 2 and "the limit is 4000" in out.stderr  # said, and no turn
+    assert len(answers) == 2  # and no turn for the refused one
     follow_up = answers[1]
     assert follow_up["standalone_question"].startswith("Pourquoi Daisaku Kaneko")
     assert "Avdeevka" in " ".join(c["quote"] for c in follow_up["citations"])
@@ -93,6 +115,12 @@ def test_chat_reads_each_follow_up_with_the_questions_before_it(index_dir: Path)
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert text.returncode == 0 and text.stdout.count("**Sources**") == 1, text.stdout
+    # A fault of the whole run (no index here) ends it at once, said once.
+    none = subprocess.run(
+        [sys.executable, "-m", "assistant", "--index", str(index_dir.parent / "none"), "chat"],
+        input="a\nb\n", cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert none.returncode == 2 and none.stderr.count("error:") == 1, none.stderr
 
 
 def test_a_document_cannot_drive_the_terminal(tmp_path: Path) -> None:
@@ -105,7 +133,9 @@ def test_a_document_cannot_drive_the_terminal(tmp_path: Path) -> None:
     assert run("ingest", str(tmp_path / "esc.txt"), index=tmp_path / "i").returncode == 0
     for args in (("search", "alert"), ("ask", "alert text?"), ("sources",)):
         out = run(*args, index=tmp_path / "i")
-        assert out.returncode == 0 and "\ufffd[31malert" in out.stdout, out.stdout
+        assert out.returncode == 0 and "\ufffd" in out.stdout and "31malert" in out.stdout, (
+            out.stdout
+        )
         assert not any(c in out.stdout for c in "\x1b\x07"), args
     hits = json.loads(run("search", "alert", "--json", index=tmp_path / "i").stdout)
     assert "\x1b[31malert" in hits[0]["text"]

@@ -188,19 +188,20 @@ def run_eval(
 
 def _abandoned(out_dir: Path) -> list[Path]:
     """Staging folders of runs killed outright while writing (their process is gone): a run
-    stopped any other way removes its own."""
+    stopped any other way removes its own. The check sees this machine's processes only: two
+    machines or containers writing one shared --out folder at once are not told apart."""
     if os.name != "posix":  # os.kill(pid, 0) is a liveness check on POSIX only
         return []
     gone = []
     for folder in out_dir.glob(".run-*"):
         pid = folder.name.removeprefix(".run-")
-        if not pid.isdigit():
+        if not pid.isascii() or not pid.isdigit():
             continue
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
             gone.append(folder)
-        except OSError:  # alive, another user's
+        except (OSError, OverflowError):  # alive (another user's), or no process id at all
             pass
     return gone
 

@@ -131,7 +131,7 @@ def _off_headings(span: Span) -> list[Span]:
     """The span with each Markdown heading line a sentence of its own: the sentence splitter
     joins "# Title" to the text on the next line, and the headline became a quote's start.
 
-    >>> [s.text for s in _off_headings(Span(0, 24, "# Dam\\nThe dam is built."))]
+    >>> [s.text for s in _off_headings(Span(0, 23, "# Dam\\nThe dam is built."))]
     ['# Dam', 'The dam is built.']
     """
     cuts = sorted(

@@ -183,7 +183,10 @@ def _trafilatura_config() -> Any:
     """trafilatura's defaults, but an article of 100 characters is one: below its 250, it
     falls back to a baseline that joins the page's blocks with spaces, and a short Chinese
     article (120 characters, a dozen sentences' worth) came back as one line, its headline and
-    byline glued to the text."""
+    byline glued to the text. The same setting also scales when trafilatura looks at <div>
+    blocks and when it tries its justext and readability fallbacks (3×, 1× and 2× of it), so
+    pages of 100 to 750 characters of text take other paths than before: checked on the
+    article pages of tests/test_loaders.py (fr, ru, zh), not on a wider set."""
     from trafilatura.settings import use_config
 
     config = use_config()

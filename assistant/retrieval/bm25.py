@@ -329,7 +329,8 @@ class Bm25Index:
 
     def holding_every_term(self, query: str, ids: Iterable[str]) -> set[str]:
         """The ids among `ids` whose row holds every distinct token of the query, each known
-        to the index (a one-word keyword search too: "осетровых" over a mixed pool ranked the
+        to the index; tokens as BM25 reads them, stopwords dropped, so "Qui est Kaneko ?" is
+        one token (a one-word keyword search too: "осетровых" over a mixed pool ranked the
         one Russian passage holding it tenth; the caller lifts such passages only when few of
         their language's candidates hold the words, fusion.fuse).
 

@@ -148,7 +148,8 @@ def create_server(assistant: Assistant) -> AssistantMCP:
 
     @mcp.tool(structured_output=True)
     async def list_sources() -> list[SourceOut]:
-        """Every indexed source with its labels: side, voice, outlet, author, date, languages."""
+        """Every indexed source with its labels: side, voice, outlet, author, date, languages
+        (declared, and detected_languages found in its text)."""
         return await _call(lambda: sources_out(assistant))
 
     @mcp.tool(structured_output=True)

@@ -69,7 +69,8 @@ class SourceCounts(BaseModel):
     detected_languages: list[str] = Field(
         default_factory=list,
         description="the languages detected in its indexed passages, the most passages first "
-        "(`languages` is what its manifest declares)",
+        "(`languages` is what its manifest declares; a sentence too short to detect takes a "
+        "single declared language)",
     )
 
 
@@ -96,7 +97,7 @@ else:
     SourceOut = create_model(
         "SourceOut",
         **{f.name: _source_field(f) for f in dataclasses.fields(Source)},
-        **{name: (f.annotation, ...) for name, f in SourceCounts.model_fields.items()},
+        **{name: (f.annotation, f) for name, f in SourceCounts.model_fields.items()},
     )
 
 
@@ -119,8 +120,9 @@ def source_out(record: SourceRecord, detected: list[str] | None = None) -> Sourc
 
 def sources_out(assistant: Assistant) -> list[SourceOut]:
     """Every indexed source, with the languages detected in it (one door's answer for all)."""
-    found = assistant.snapshot().source_languages
-    return [source_out(r, found.get(r.source.id)) for r in assistant.sources()]
+    snap = assistant.snapshot()  # one generation for the records and their languages
+    found = snap.source_languages
+    return [source_out(r, found.get(sid)) for sid, r in sorted(snap.records.items())]
 
 
 def source_text(assistant: Assistant, source_id: str) -> SourceText:
