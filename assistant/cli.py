@@ -361,12 +361,11 @@ def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
 def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
     from assistant.serve.shapes import sources_out
 
-    listed = sources_out(assistant)
+    snap = assistant.snapshot()  # one generation for the records and their languages
     if args.json:
-        _print_json([s.model_dump() for s in listed])
+        _print_json([s.model_dump() for s in sources_out(snap)])
         return 0
-    found = {s.id: s.detected_languages for s in listed}  # type: ignore[attr-defined]
-    records = assistant.sources()
+    found = snap.source_languages
     rows = [
         (
             r.source.id,
@@ -376,7 +375,7 @@ def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
             _languages(found.get(r.source.id, []), r.source.languages),
             r.source.title[:60],
         )
-        for r in records
+        for _, r in sorted(snap.records.items())
     ]
     # Columns as wide as their widest cell: ids and sides are the corpus's own, of any length.
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]

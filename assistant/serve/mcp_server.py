@@ -150,7 +150,7 @@ def create_server(assistant: Assistant) -> AssistantMCP:
     async def list_sources() -> list[SourceOut]:
         """Every indexed source with its labels: side, voice, outlet, author, date, languages
         (declared, and detected_languages found in its text)."""
-        return await _call(lambda: sources_out(assistant))
+        return await _call(lambda: sources_out(assistant.snapshot()))
 
     @mcp.tool(structured_output=True)
     async def get_source(

@@ -280,7 +280,7 @@ def search(req: SearchRequest, assistant: AssistantDep) -> SearchResponse:
 
 @reading.get("/sources", response_model=list[SourceOut])
 def sources(assistant: AssistantDep) -> list[SourceOut]:
-    return sources_out(assistant)
+    return sources_out(assistant.snapshot())
 
 
 @reading.get("/sources/{source_id}", response_model=SourceText)

@@ -20,6 +20,7 @@ from assistant.store.records import SourceRecord
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
+    from assistant.retrieval.snapshot import Snapshot
 
 
 def _answer_field(f: dataclasses.Field[Any], hints: dict[str, Any]) -> tuple[Any, Any]:
@@ -118,9 +119,9 @@ def source_out(record: SourceRecord, detected: list[str] | None = None) -> Sourc
     )
 
 
-def sources_out(assistant: Assistant) -> list[SourceOut]:
-    """Every indexed source, with the languages detected in it (one door's answer for all)."""
-    snap = assistant.snapshot()  # one generation for the records and their languages
+def sources_out(snap: Snapshot) -> list[SourceOut]:
+    """Every source of one index generation (Assistant.snapshot()), with the languages
+    detected in it: every door's list."""
     found = snap.source_languages
     return [source_out(r, found.get(sid)) for sid, r in sorted(snap.records.items())]
 
