@@ -168,10 +168,13 @@ class Documents:
         """Every indexed source with its labels, sorted by id."""
         return [r for _, r in sorted(self.snapshot().records.items())]
 
-    def source(self, source_id: str) -> tuple[SourceRecord, str]:
-        """A source's record and its whole text (offsets of citations point into it)."""
+    def source(self, source_id: str, snap: Snapshot | None = None) -> tuple[SourceRecord, str]:
+        """A source's record and its whole text (offsets of citations point into it).
+
+        `snap`: the snapshot to read the record from, when the caller reads more from it (the
+        index's current one by default)."""
         check_source_id(source_id)
-        record = self.snapshot().records.get(source_id)
+        record = (snap or self.snapshot()).records.get(source_id)
         text = self.store.source_text(source_id) if record else None
         if record is None or text is None:
             raise SourceNotFound(f"no source {source_id!r}; {LIST_SOURCES}")

@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from assistant.ingest.chunking import letters
+from assistant.ingest.chunking import MARKDOWN_HEADING, letters
 from assistant.ingest.language import CJK
 from assistant.retrieval.result import Passage
 from assistant.store.rows import Sentence
@@ -45,7 +45,6 @@ SENTENCE_END = tuple(".!…。！" + QUESTION_MARKS)
 _CLOSERS = "\"'”’»)*_ \u00a0\u202f"
 # A list item: "- ", "• ", "* ", "1. ", "2) ", "a) ".
 _LIST_ITEM = re.compile(r"^\s*(?:[-–—•·▪*+]\s|\(?\w{1,2}[.)]\s)")
-_MARKDOWN_HEADING = re.compile(r"^\s*#{1,6}\s")
 # A whole line in italics (one * or _): a byline or caption; bold is a key sentence.
 _EMPHASIS = re.compile(r"^\s*([*_])(?![*_])\S.*\S(?<![*_])\1\s*$", re.S)
 
@@ -95,7 +94,7 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     >>> line_kind("Those talks were extremely productive", "said. ", "\\n")  # running text
     'text'
     """
-    heading = bool(_MARKDOWN_HEADING.match(text))
+    heading = bool(MARKDOWN_HEADING.match(text.lstrip()))
     if before is None or after is None or _LIST_ITEM.match(text):
         return "heading" if heading else "text"
     own_line = before.rstrip(" \t\r").endswith("\n") or before.strip(" \t") == ""

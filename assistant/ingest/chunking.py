@@ -123,8 +123,11 @@ def split_sentences(
     return out
 
 
+# A Markdown heading's mark: one to six "#" then a space, at a line's start (quotable.py reads
+# it too, to tell a heading from running text).
+MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]", re.M)
 # A Markdown heading: a line of its own, a block whatever follows it on the next line.
-_HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t][^\n]*$", re.M)
+_HEADING_LINE = re.compile(MARKDOWN_HEADING.pattern + r"[^\n]*$", re.M)
 
 
 def _off_headings(span: Span) -> list[Span]:

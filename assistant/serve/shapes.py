@@ -128,8 +128,9 @@ def sources_out(snap: Snapshot) -> list[SourceOut]:
 
 def source_text(assistant: Assistant, source_id: str) -> SourceText:
     """One source's labels, counts, detected languages and whole text."""
-    record, text = assistant.source(source_id)
-    detected = assistant.snapshot().source_languages.get(source_id)
+    snap = assistant.snapshot()  # one read: the record and its languages from the same index
+    record, text = assistant.source(source_id, snap)
+    detected = snap.source_languages.get(source_id)
     return SourceText(**source_out(record, detected).model_dump(), text=text)
 
 
