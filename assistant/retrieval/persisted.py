@@ -35,7 +35,7 @@ from assistant.store.client import server_address
 from assistant.store.records import record_meta, record_of
 
 from .bm25 import Bm25Index, tokenize
-from .snapshot import Row, Snapshot
+from .snapshot import Row, Snapshot, lean
 
 # Bump when what is kept changes shape.
 FORMAT = 2
@@ -74,7 +74,7 @@ class SnapshotFiles:
                 return None  # the index was deleted and built again since
             part = self.folder / head["folder"]
             rows: list[Row] = [
-                (r[0], r[1], r[2])
+                lean((r[0], r[1], r[2]))
                 for r in json.loads((part / "rows.json").read_text(encoding="utf-8"))
             ]
             words = json.loads((part / "vocab.json").read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ class Snapshot:
                 if committed.get(key[0]) == key[1] and key[0] not in changed
             }
             fetched = store.passages_of(sorted(changed))
-        new = [r for r in fetched if committed.get(_source(r)) == r[2].get("version")]
+        new = [lean(r) for r in fetched if committed.get(_source(r)) == r[2].get("version")]
         # In id order, however they were read: BM25's ties then break alike in every process
         # (an embedded index, a server, a refresh or a read from scratch).
         rows = sorted(kept + new, key=lambda r: r[0])
@@ -268,6 +269,18 @@ class Snapshot:
         mask = self.mask(filters)
         present = self.present if mask is None else set(self.bm25.meta["side"][mask].tolist())
         return [side for side in self.sides if side in present]
+
+
+def lean(row: Row) -> Row:
+    """The row with its metadata's keys and string values interned. Every passage of a source
+    repeats the source's labels, and every row read from Chroma (or from the kept snapshot's
+    JSON) comes with copies of its own: about 1 KB a passage held twice (docs/figures.md)."""
+    pid, text, meta = row
+    return (
+        pid,
+        text,
+        {sys.intern(k): sys.intern(v) if isinstance(v, str) else v for k, v in meta.items()},
+    )
 
 
 def _source(row: Row) -> str:
