@@ -5,6 +5,7 @@ It stands in for a remote LLM, the one part that cannot run here. It speaks the 
 (JSON, and server-sent events with `data: {...}` chunks ending in `data: [DONE]` when
 "stream": true), so the client code under test is the real one. A scripted reply is a text, or
 `ScriptedOpenAIServer.tool_call(name, arguments)`: a function call, as agents receive them.
+`pace` (seconds) spaces a stream's chunks, as a model that writes slowly does.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from .conftest import ThreadedServer
 
 
 class ScriptedOpenAIServer(ThreadedServer):
-    def __init__(self, model: str = "scripted-model") -> None:
-        self.model = model
+    def __init__(self, model: str = "scripted-model", pace: float = 0.0) -> None:
+        self.model, self.pace = model, pace
         self.replies: deque[str | dict[str, Any]] = deque()
         self.requests: list[dict[str, Any]] = []
         super().__init__(self._make_app())
@@ -88,7 +89,9 @@ class ScriptedOpenAIServer(ThreadedServer):
                 if call:
                     deltas = [{"content": None, "tool_calls": [{"index": 0, **call}]}]
                 deltas[0]["role"] = "assistant"
-                for delta in deltas:
+                for i, delta in enumerate(deltas):
+                    if i and self.pace:
+                        time.sleep(self.pace)  # a sync generator: Starlette runs it in a thread
                     chunk = {
                         "id": "chatcmpl-scripted",
                         "object": "chat.completion.chunk",

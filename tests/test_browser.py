@@ -123,6 +123,44 @@ def test_the_conversation_survives_a_reload_until_cleared(browser, app_url: str)
     page.close()
 
 
+def test_a_reload_mid_answer_keeps_the_question_and_says_the_answer_did_not_finish(
+    browser, index_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A reload while an answer was written lost the question with it: the conversation was
+    kept only once an answer completed. A slow model (the scripted server, paced) is reloaded
+    over mid-answer."""
+    from assistant.web.app import INTERRUPTED
+
+    from .scripted_openai import ScriptedOpenAIServer
+
+    words = " ".join(f"word{i}" for i in range(40))
+    with ScriptedOpenAIServer(pace=0.25) as llm:
+        llm.script(f"The sources disagree.\n\n{words}\n")
+        env = {"ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_MODEL": llm.model}
+        proc, url = spawn(
+            ["app.py", "--host", "127.0.0.1"],
+            {"ASSISTANT_INDEX_PATH": str(index_dir), "ASSISTANT_MODE": "llm", **env},
+            timeout=120,
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(url + "/", wait_until="domcontentloaded")
+            question = "What did Japan send to Ukraine?"
+            ask(page, question)
+            page.locator("#chat", has_text="The sources disagree.").wait_for(timeout=60_000)
+            assert "word39" not in page.locator("#chat").inner_text()  # still being written
+            page.reload(wait_until="domcontentloaded")
+            page.locator("#chat", has_text=question).wait_for(timeout=60_000)
+            page.locator("#chat", has_text="This answer did not finish").wait_for(timeout=30_000)
+            shown = page.locator("#chat").inner_text()
+            assert shown.count(question) == 1 and INTERRUPTED.split(":")[0] in shown, shown
+            assert "word39" not in shown
+            page.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
 def test_markup_in_documents_and_questions_shows_as_text(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     index_text(
         fresh,

@@ -39,6 +39,11 @@ from .upload import add_documents, source_choices
 # a few megabytes, and an answer with its citations is a few kilobytes.
 KEPT_MESSAGES = 100
 KEPT_ANSWERS = 50
+# What a question asked shows in its answer's place when the page is reloaded or closed before
+# the answer completes: the question is kept as it is asked, the answer only once complete.
+INTERRUPTED = (
+    "⚠ This answer did not finish: the page was reloaded or closed while it was written. Ask again."
+)
 EXAMPLES = [
     "How much aid has Japan given Ukraine?",
     "Où Kaneko a-t-il été blessé ?",
@@ -307,6 +312,19 @@ def _answering(
     def keep(chat_now: list[dict[str, Any]], done: list[Answer], request: gr.Request) -> Any:
         return kept(chat_now, done, _user(request))
 
+    def asked(
+        message: str, chat_now: list[dict[str, Any]], done: list[Answer], request: gr.Request
+    ) -> Any:
+        """The conversation kept with the question just asked, before it is answered: a reload
+        mid-answer then shows the question and that its answer did not finish."""
+        if not message.strip():
+            return gr.update()
+        turn = [
+            {"role": "user", "content": as_text(message)},
+            {"role": "assistant", "content": INTERRUPTED},
+        ]
+        return kept(chat_now + turn, done, _user(request))
+
     def restore(saved_now: Any, request: gr.Request) -> tuple[Any, ...]:
         got = restored(saved_now, _user(request))
         if got is None:
@@ -320,9 +338,14 @@ def _answering(
             done,
         )
 
+    question = [chat.box, chat.chatbot, answers]
     for event in (
-        chat.box.submit(respond, inputs, outputs, api_name="ask"),
-        chat.send.click(respond, inputs, outputs, api_visibility="private"),
+        chat.box.submit(asked, question, saved, api_visibility="private").then(
+            respond, inputs, outputs, api_name="ask"
+        ),
+        chat.send.click(asked, question, saved, api_visibility="private").then(
+            respond, inputs, outputs, api_visibility="private"
+        ),
     ):
         event.then(export_file, answers, chat.download, api_visibility="private").then(
             keep, [chat.chatbot, answers], saved, api_visibility="private"
