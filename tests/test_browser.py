@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,26 @@ def serve(index: Path) -> tuple[subprocess.Popen[bytes], str]:
         ["app.py", "--host", "127.0.0.1"], {"ASSISTANT_INDEX_PATH": str(index)}, timeout=120
     )
     return proc, url + "/"
+
+
+def llm_env(llm) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The settings that point the assistant at a scripted OpenAI-compatible server."""
+    return {"ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_MODEL": llm.model}
+
+
+@contextmanager
+def llm_chat(index: Path, llm) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`python app.py` in LLM mode over `index`, answering with the scripted server: its URL."""
+    proc, url = spawn(
+        ["app.py", "--host", "127.0.0.1"],
+        {"ASSISTANT_INDEX_PATH": str(index), "ASSISTANT_MODE": "llm", **llm_env(llm)},
+        timeout=120,
+    )
+    try:
+        yield url + "/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -136,15 +157,9 @@ def test_a_reload_mid_answer_keeps_the_question_and_says_the_answer_did_not_fini
     words = " ".join(f"word{i}" for i in range(40))
     with ScriptedOpenAIServer(pace=0.25) as llm:
         llm.script(f"The sources disagree.\n\n{words}\n")
-        env = {"ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_MODEL": llm.model}
-        proc, url = spawn(
-            ["app.py", "--host", "127.0.0.1"],
-            {"ASSISTANT_INDEX_PATH": str(index_dir), "ASSISTANT_MODE": "llm", **env},
-            timeout=120,
-        )
-        try:
+        with llm_chat(index_dir, llm) as url:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.goto(url + "/", wait_until="domcontentloaded")
+            page.goto(url, wait_until="domcontentloaded")
             question = "What did Japan send to Ukraine?"
             ask(page, question)
             page.locator("#chat", has_text="The sources disagree.").wait_for(timeout=60_000)
@@ -156,9 +171,6 @@ def test_a_reload_mid_answer_keeps_the_question_and_says_the_answer_did_not_fini
             assert shown.count(question) == 1 and INTERRUPTED.split(":")[0] in shown, shown
             assert "word39" not in shown
             page.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
 
 
 def test_markup_in_documents_and_questions_shows_as_text(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -300,22 +312,17 @@ def test_llm_answer_renders_markdown_links_markers_and_exports(
     from .test_llm_edges import AID, check_text, grounded_reply
 
     with ScriptedOpenAIServer() as llm:
-        env = {"ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_MODEL": llm.model}
         a = Assistant(
-            Settings.resolve(index_path=index_dir, mode="llm", env=env), embedder=embedder
+            Settings.resolve(index_path=index_dir, mode="llm", env=llm_env(llm)),
+            embedder=embedder,
         )
         reply = grounded_reply(a, llm)
         llm.script(reply)
-        proc, url = spawn(
-            ["app.py", "--host", "127.0.0.1"],
-            {"ASSISTANT_INDEX_PATH": str(index_dir), "ASSISTANT_MODE": "llm", **env},
-            timeout=120,
-        )
-        try:
+        with llm_chat(index_dir, llm) as url:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
             requested: list[str] = []
             page.on("request", lambda r: requested.append(r.url))
-            page.goto(url + "/", wait_until="domcontentloaded")
+            page.goto(url, wait_until="domcontentloaded")
             ask(page, AID)
             page.locator("#sources-panel .cite").first.wait_for(timeout=90_000)
             chat = page.locator("#chat")
@@ -338,9 +345,6 @@ def test_llm_answer_renders_markdown_links_markers_and_exports(
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "browser-llm-answer.png"), full_page=True)
             page.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
 
 
 def test_the_sources_filter_follows_the_index(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
