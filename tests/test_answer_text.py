@@ -245,6 +245,16 @@ FIGURES = [
     ("In 2022 300 troops", "300 soldiers in 2022", True),
     ("10 rubbish bins", "10 bins", True),  # "rubbish" is no rouble
     ("le secteur 2 a reçu 5 millions", "5 million for sector 2", True),  # "-eur" is no euro
+    ("The plan will cost 340 million euros", "costará 340 millones de euros", True),
+    ("costará 340 millones de euros", "€340 billion", False),
+    ("1,2 mil millones de dólares", "$1.2 billion", True),
+    ("1 billón de euros", "€1 trillion", True),  # the Spanish long scale
+    ("custou 3 bilhões de reais", "3 billion", True),
+    ("3 miliardi di euro", "€3 billion", True),
+    ("Kosten von 2,5 Milliarden Euro", "€2.5 billion", True),
+    ("4,8 Mio. Euro", "€4.8 million", True),
+    ("4,8 Mio. Euro", "$4.8 million", False),  # the euro read after the abbreviation
+    ("340 mil habitantes", "340,000 inhabitants", True),
 ]
 
 

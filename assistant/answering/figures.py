@@ -12,7 +12,8 @@ support. Two uses:
 Why a table of patterns and not a library: price-parser reads one price and its currency from a
 short string but not scale words ("bn", "milliards", 亿); quantulum3 and text2num read English
 (text2num also French) only, and none reads 亿/万 or "млрд". The table is small, and tested on
-every language we serve (tests/test_answer_text.py, the figure table).
+every language we serve, and the scale words of Spanish, Portuguese, Italian and German, in
+which evidence is often written (tests/test_answer_text.py, the figure table).
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ from dataclasses import dataclass
 _SCALES = {
     "trillion": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mln": 1e6,
     "thousand": 1e3, "milliard": 1e9, "mille": 1e3,
+    # Evidence comes in any language: Spanish and Portuguese (a Spanish "billón" is 10^12, a
+    # Brazilian "bilhão" 10^9), Italian, German ("Billion" reads as the English word).
+    "mil millones": 1e9, "millones": 1e6, "millón": 1e6, "billones": 1e12, "billón": 1e12,
+    "mil milhões": 1e9, "milhões": 1e6, "milhão": 1e6, "bilhões": 1e9, "bilhão": 1e9,
+    "miliardi": 1e9, "miliardo": 1e9, "milioni": 1e6, "milione": 1e6,
+    "milliarden": 1e9, "milliarde": 1e9, "mrd.": 1e9, "mrd": 1e9, "millionen": 1e6,
+    "mio.": 1e6, "mio": 1e6,
+    "mil": 1e3,
     "трлн": 1e12, "триллион": 1e12, "млрд": 1e9, "миллиард": 1e9, "млн": 1e6,
     "миллион": 1e6, "тыс": 1e3, "тысяч": 1e3,
     "万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3,
@@ -42,6 +51,7 @@ _WORDS = {
     "pound": "GBP", "yen": "JPY", "円": "JPY", "日元": "JPY", "иен": "JPY", "rouble": "RUB",
     "ruble": "RUB", "卢布": "RUB", "рубл": "RUB", "руб": "RUB", "yuan": "CNY", "人民币": "CNY",
     "юан": "CNY", "hryvnia": "UAH", "гривн": "UAH", "гривен": "UAH",
+    "dólares": "USD", "dólar": "USD", "dollari": "USD", "dólares americanos": "USD",
 }  # fmt: skip
 _PERCENT = ("%", "％", "percent", "per cent", "pour cent", "pourcent", "процент")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -75,7 +85,7 @@ _POST = _words(list(_SIGNS), plural=False) + "|" + _words(list(_WORDS))
 _QUANTITY = re.compile(
     rf"(?<![a-z])(?P<pre>{_PRE})?\s?(?<![\d.,])(?P<num>{_NUMBER})(?![\d])\s*"
     rf"(?P<scale>{_words(list(_SCALES))})?"
-    rf"(?:\s*(?:de\s+|d['’]\s*|of\s+)?(?:U\.?S\.?\s*)?(?P<post>{_POST}|{_words(_PERCENT)}))?",
+    rf"(?:\s*(?:de\s+|di\s+|d['’]\s*|of\s+)?(?:U\.?S\.?\s*)?(?P<post>{_POST}|{_words(_PERCENT)}))?",
     re.IGNORECASE,
 )
 
