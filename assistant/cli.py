@@ -322,6 +322,14 @@ def _print_answer(
     return answer
 
 
+def _shown(text: str) -> str:
+    """A user's text on one line, as written in a terminal, inert where the output may be
+    rendered as Markdown (a file, a pipe), as answers are (_print_answer)."""
+    from assistant.answering.text import inert, oneline
+
+    return oneline(text) if sys.stdout.isatty() else inert(oneline(text))
+
+
 def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
     """Questions from stdin, one per line; each answered with the turns before it."""
     options = _ask_options(args)
@@ -347,6 +355,8 @@ def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
                 answer = assistant.ask(question, history, **options)
                 print(json.dumps(answer.to_dict(with_retrieved=False), ensure_ascii=False))
             else:
+                if not sys.stdin.isatty():  # questions from a file: say which one is answered
+                    print(f"## {_shown(question)}\n", flush=True)
                 answer = _print_answer(assistant, question, options, history)
                 print()
         except InvalidRequest as exc:  # this question's fault: say so and take the next
@@ -402,6 +412,12 @@ def _languages(detected: list[str], declared: tuple[str, ...]) -> str:
     return ",".join(shown) or "-"
 
 
+def _no_bar(total: int) -> bool:
+    """No progress bar for one item, or when stderr is not a terminal: a bar redrawn with
+    carriage returns is noise in a log file or a pipe."""
+    return total < 2 or not sys.stderr.isatty()
+
+
 def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -410,9 +426,9 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
     def progress(done: int, total: int, name: str) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="file", file=sys.stderr, disable=total < 2)
-        bar.set_postfix_str(name[:40])
+            bar = tqdm(total=total, unit="file", file=sys.stderr, disable=_no_bar(total))
         bar.update(1)
+        bar.set_postfix_str(name[:40])  # the file just read, counted in the total above
 
     report = assistant.ingest(
         args.paths, manifest=args.manifest, prune=args.prune, progress=progress, ray=args.ray
@@ -476,7 +492,9 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     gate = read_gate(Path(args.gate), {t for q in questions for t in q.tags}) if args.gate else None
     for note in unknown_references(questions, assistant):
         _warn(f"note: {note}")
-    with tqdm(total=len(questions), unit="question", file=sys.stderr) as bar:
+    with tqdm(
+        total=len(questions), unit="question", file=sys.stderr, disable=_no_bar(len(questions))
+    ) as bar:
         try:
             summary = run_eval(
                 assistant,

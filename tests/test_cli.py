@@ -115,6 +115,8 @@ def test_chat_reads_each_follow_up_with_the_questions_before_it(index_dir: Path)
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert text.returncode == 0 and text.stdout.count("**Sources**") == 1, text.stdout
+    # From a pipe, the answer follows its question as a heading (answers ran together).
+    assert text.stdout.startswith("## Où Kaneko a-t-il été blessé ?\n"), text.stdout
     # A fault of the whole run (no index here) ends it at once, said once.
     none = subprocess.run(
         [sys.executable, "-m", "assistant", "--index", str(index_dir.parent / "none"), "chat"],
@@ -144,6 +146,14 @@ def test_a_document_cannot_drive_the_terminal(tmp_path: Path) -> None:
 def test_ingest_reports_and_errors_are_one_clear_line(tmp_path: Path) -> None:
     out = run("ingest", str(CORPUS / "004_c6b0d4f86fb433b5.txt"), index=tmp_path / "i")
     assert out.returncode == 0 and "1 added" in out.stdout
+    # Into a pipe or a log, no progress bar: its carriage-return redraws were noise there.
+    two = tmp_path / "two"
+    two.mkdir()
+    for name in ("a", "b"):
+        (two / f"{name}.txt").write_text(f"Note {name}: the council met on Monday.", "utf-8")
+    out = run("ingest", str(two), index=tmp_path / "i")
+    assert out.returncode == 0 and "2 added" in out.stdout
+    assert "\r" not in out.stderr and "file/s" not in out.stderr, out.stderr
     out = run("search", "Japan", index=tmp_path / "missing")
     assert out.returncode == 2
     assert out.stderr.startswith("error: ") and "ingest data/corpus" in out.stderr
