@@ -296,9 +296,14 @@ def _ask(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def _print_answer(
-    assistant: Assistant, question: str, options: dict[str, Any], history: Any = None
+    assistant: Assistant,
+    question: str,
+    options: dict[str, Any],
+    history: Any = None,
+    heading: str = "",
 ) -> Answer:
-    """Stream an answer's text, then its sources, as written; the Answer."""
+    """Stream an answer's text, then its sources, as written; the Answer. `heading` is printed
+    before the answer's first line (nothing of it for a refused question)."""
     from assistant.answering import final
     from assistant.answering.text import plain, stream_full
 
@@ -309,6 +314,8 @@ def _print_answer(
         nonlocal last
         for item in stream_full(assistant.stream(question, history, **options)):
             if isinstance(item, str) and item:
+                if heading and not last:
+                    print(heading, flush=True)
                 # In a terminal, as written: the backslashes that keep a document's Markdown
                 # inert where the answer is rendered (answering/text.py) are noise there.
                 # Elsewhere (a file, a pipe) the text may be rendered: it stays inert.
@@ -355,9 +362,9 @@ def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
                 answer = assistant.ask(question, history, **options)
                 print(json.dumps(answer.to_dict(with_retrieved=False), ensure_ascii=False))
             else:
-                if not sys.stdin.isatty():  # questions from a file: say which one is answered
-                    print(f"## {_shown(question)}\n", flush=True)
-                answer = _print_answer(assistant, question, options, history)
+                # Questions from a file: each answer says which one it answers.
+                heading = "" if sys.stdin.isatty() else f"## {_shown(question)}\n"
+                answer = _print_answer(assistant, question, options, history, heading)
                 print()
         except InvalidRequest as exc:  # this question's fault: say so and take the next
             _warn(f"error: {exc}")

@@ -174,7 +174,7 @@ class Documents:
         `snap`: the snapshot to read the record from, when the caller reads more from it (the
         index's current one by default)."""
         check_source_id(source_id)
-        record = (snap or self.snapshot()).records.get(source_id)
+        record = (snap if snap is not None else self.snapshot()).records.get(source_id)
         text = self.store.source_text(source_id) if record else None
         if record is None or text is None:
             raise SourceNotFound(f"no source {source_id!r}; {LIST_SOURCES}")

@@ -254,7 +254,9 @@ FIGURES = [
     ("Kosten von 2,5 Milliarden Euro", "€2.5 billion", True),
     ("4,8 Mio. Euro", "€4.8 million", True),
     ("4,8 Mio. Euro", "$4.8 million", False),  # the euro read after the abbreviation
-    ("340 mil habitantes", "340,000 inhabitants", True),
+    ("1,2 mil\nmillones de dólares", "$1.2 billion", True),  # a line break inside
+    ("2 Billionen Euro", "€2 trillion", True),
+    ("a 3 mil plastic sheet", "3,000 sheets", False),  # "mil" alone is not read
 ]
 
 

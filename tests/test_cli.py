@@ -111,12 +111,14 @@ def test_chat_reads_each_follow_up_with_the_questions_before_it(index_dir: Path)
     assert "Avdeevka" in " ".join(c["quote"] for c in follow_up["citations"])
     text = subprocess.run(
         [sys.executable, "-m", "assistant", "--index", str(index_dir), "chat"],
-        input="Où Kaneko a-t-il été blessé ?\nexit\nnot asked\n", cwd=REPO,
+        input=f"Où Kaneko a-t-il été blessé ?\n{too_long}\nexit\nnot asked\n", cwd=REPO,
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert text.returncode == 0 and text.stdout.count("**Sources**") == 1, text.stdout
-    # From a pipe, the answer follows its question as a heading (answers ran together).
+    assert text.returncode == 2 and text.stdout.count("**Sources**") == 1, text.stdout
+    # From a pipe, the answer follows its question as a heading (answers ran together); a
+    # refused question has none.
     assert text.stdout.startswith("## Où Kaneko a-t-il été blessé ?\n"), text.stdout
+    assert text.stdout.count("## ") == 1 and "Japan Japan" not in text.stdout
     # A fault of the whole run (no index here) ends it at once, said once.
     none = subprocess.run(
         [sys.executable, "-m", "assistant", "--index", str(index_dir.parent / "none"), "chat"],

@@ -28,13 +28,14 @@ _SCALES = {
     "trillion": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mln": 1e6,
     "thousand": 1e3, "milliard": 1e9, "mille": 1e3,
     # Evidence comes in any language: Spanish and Portuguese (a Spanish "billón" is 10^12, a
-    # Brazilian "bilhão" 10^9), Italian, German ("Billion" reads as the English word).
+    # Brazilian "bilhão" 10^9), Italian, German. Words spelt alike in two languages keep the
+    # English reading: a German "Billion" (10^12) reads as 10^9, and "mil" alone (Spanish for
+    # a thousand, English slang for a million or a thousandth of an inch) is not read.
     "mil millones": 1e9, "millones": 1e6, "millón": 1e6, "billones": 1e12, "billón": 1e12,
     "mil milhões": 1e9, "milhões": 1e6, "milhão": 1e6, "bilhões": 1e9, "bilhão": 1e9,
     "miliardi": 1e9, "miliardo": 1e9, "milioni": 1e6, "milione": 1e6,
     "milliarden": 1e9, "milliarde": 1e9, "mrd.": 1e9, "mrd": 1e9, "millionen": 1e6,
-    "mio.": 1e6, "mio": 1e6,
-    "mil": 1e3,
+    "mio.": 1e6, "mio": 1e6, "billionen": 1e12,
     "трлн": 1e12, "триллион": 1e12, "млрд": 1e9, "миллиард": 1e9, "млн": 1e6,
     "миллион": 1e6, "тыс": 1e3, "тысяч": 1e3,
     "万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3,
@@ -51,7 +52,7 @@ _WORDS = {
     "pound": "GBP", "yen": "JPY", "円": "JPY", "日元": "JPY", "иен": "JPY", "rouble": "RUB",
     "ruble": "RUB", "卢布": "RUB", "рубл": "RUB", "руб": "RUB", "yuan": "CNY", "人民币": "CNY",
     "юан": "CNY", "hryvnia": "UAH", "гривн": "UAH", "гривен": "UAH",
-    "dólares": "USD", "dólar": "USD", "dollari": "USD", "dólares americanos": "USD",
+    "dólares": "USD", "dólar": "USD", "dollari": "USD",
 }  # fmt: skip
 _PERCENT = ("%", "％", "percent", "per cent", "pour cent", "pourcent", "процент")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -68,7 +69,9 @@ def _words(words: Sequence[str], plural: bool = True) -> str:
         if _CYRILLIC.search(w):
             out.append(re.escape(w) + r"[а-яё]*\.?")
         elif _LATIN.search(w):
-            out.append(re.escape(w) + (r"s?" if plural else "") + r"(?![a-z])")
+            # Words of a multi-word entry ("mil millones") apart by any space, a line break too.
+            word = r"\s+".join(re.escape(part) for part in w.split())
+            out.append(word + (r"s?" if plural else "") + r"(?![a-z])")
         else:
             out.append(re.escape(w))
     return "|".join(out)
@@ -174,7 +177,8 @@ def find_quantities(text: str) -> list[Quantity]:
             continue
         scale = m.group("scale")
         if scale:
-            key = scale.rstrip(".").lower()
+            key = " ".join(scale.split()).lower()
+            key = key if key in _SCALES else key.rstrip(".")
             amount *= _SCALES.get(key) or next(v for k, v in _SCALES_BY_LENGTH if key.startswith(k))
         post = m.group("post") or ""
         if any(post.lower().startswith(p) for p in _PERCENT):

@@ -81,7 +81,12 @@ def responder(assistant: Assistant) -> Callable[..., Iterator[Update]]:
         answers: list[Answer] | None = None,
     ) -> Iterator[Update]:
         answers = list(answers or [])
-        history = [(m["role"], plain(_text(m.get("content")))) for m in chat]
+        # An answer a reload cut short (its placeholder) is no context for the next question.
+        history = [
+            (m["role"], plain(_text(m.get("content"))))
+            for m in chat
+            if _text(m.get("content")) != INTERRUPTED
+        ]
         chat = chat + [
             {"role": "user", "content": as_text(message)},
             {"role": "assistant", "content": ""},
@@ -318,7 +323,7 @@ def _answering(
         """The conversation kept with the question just asked, before it is answered: a reload
         mid-answer then shows the question and that its answer did not finish."""
         if not message.strip():
-            return gr.update()
+            return gr.skip()
         turn = [
             {"role": "user", "content": as_text(message)},
             {"role": "assistant", "content": INTERRUPTED},
@@ -338,14 +343,13 @@ def _answering(
             done,
         )
 
-    question = [chat.box, chat.chatbot, answers]
+    # Beside the answer, not before it: the answer stays the trigger's own event, which Gradio
+    # runs once at a time (a second question while one streams is not taken).
+    for trigger in (chat.box.submit, chat.send.click):
+        trigger(asked, [chat.box, chat.chatbot, answers], saved, api_visibility="private")
     for event in (
-        chat.box.submit(asked, question, saved, api_visibility="private").then(
-            respond, inputs, outputs, api_name="ask"
-        ),
-        chat.send.click(asked, question, saved, api_visibility="private").then(
-            respond, inputs, outputs, api_visibility="private"
-        ),
+        chat.box.submit(respond, inputs, outputs, api_name="ask"),
+        chat.send.click(respond, inputs, outputs, api_visibility="private"),
     ):
         event.then(export_file, answers, chat.download, api_visibility="private").then(
             keep, [chat.chatbot, answers], saved, api_visibility="private"
