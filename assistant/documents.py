@@ -169,16 +169,20 @@ class Documents:
         return [r for _, r in sorted(self.snapshot().records.items())]
 
     def source(self, source_id: str, snap: Snapshot | None = None) -> tuple[SourceRecord, str]:
-        """A source's record and its whole text (offsets of citations point into it).
+        """A source's record and its whole text (offsets of citations point into it), of one
+        version.
 
-        `snap`: the snapshot to read the record from, when the caller reads more from it (the
-        index's current one by default)."""
+        `snap`: the snapshot that says whether the source is committed, when the caller reads
+        more from it (the index's current one by default)."""
         check_source_id(source_id)
-        record = (snap if snap is not None else self.snapshot()).records.get(source_id)
-        text = self.store.source_text(source_id) if record else None
-        if record is None or text is None:
+        known = (snap if snap is not None else self.snapshot()).records.get(source_id)
+        # The record and the text from the store's one row: a snapshot's record is of the
+        # version committed when it was read, and a replace since would pair it with the new
+        # text (offsets into the wrong one).
+        found = self.store.source(source_id) if known else None
+        if found is None:
             raise SourceNotFound(f"no source {source_id!r}; {LIST_SOURCES}")
-        return record, text
+        return found
 
     def corpus(self) -> Corpus:
         """The corpus's declarations without its sources: name, side vocabulary, outlets and

@@ -481,3 +481,19 @@ def test_a_bad_outlet_entry_names_itself_and_the_fix(tmp_path: Path) -> None:
     path.write_text('[[outlets]]\nname = "RT"\ndomain = "rt.com"\n', encoding="utf-8")
     with pytest.raises(ManifestError, match="unknown field.*'domain'"):
         load_manifest(path)
+
+
+def test_a_source_read_while_it_is_replaced_gives_one_versions_record_and_text(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """A source's record came from the snapshot and its text from the store: replaced in
+    between, the old record (its length, version, offsets' frame) was paired with the new text."""
+    doc = tmp_path / "note.txt"
+    doc.write_text("The council met on Monday. It voted for the plan.", "utf-8")
+    fresh.ingest([doc])
+    before = fresh.snapshot()
+    doc.write_text("The council met on Tuesday instead. It voted against the whole plan.", "utf-8")
+    fresh.ingest([doc])
+    record, text = fresh.source("note", before)
+    assert "Tuesday" in text and record.chars == len(text)
+    assert record.version != before.records["note"].version

@@ -418,9 +418,18 @@ class Store:
             out[(source, version)].append(Tally(kind, lang, count, total))
         return out
 
+    def source(self, source_id: str) -> tuple[SourceRecord, str] | None:
+        """A committed source's record and whole text, read together: one row, so they are of
+        one version even while the source is being replaced."""
+        col = self._col("-sources", False)
+        got = self._call(col.get, ids=[source_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        return record_of(source_id, got["metadatas"][0]), got["documents"][0]
+
     def source_text(self, source_id: str) -> str | None:
-        got = self._call(self._col("-sources", False).get, ids=[source_id], include=["documents"])
-        return got["documents"][0] if got["ids"] else None
+        found = self.source(source_id)
+        return found[1] if found else None
 
     def passage_count(self) -> int:
         return int(self._call(self._col("", False).count))
