@@ -71,6 +71,26 @@ def assert_same_index(plain: Any, on_ray: Any) -> None:
             assert np.allclose(vector, vector_b, atol=1e-5), row_id
 
 
+# Ray's workers embed in processes of their own: their vectors equal this process's to 1e-5 a
+# component (assert_same_index), which moves a fused score by about 1e-4 at most.
+TIE = 1e-3
+
+
+def assert_same_ranking(built: Assistant, plain: Assistant, question: str) -> None:
+    """The same passages in the same order, but for passages the plain index scores within TIE
+    of each other, which may come in either order: "Quelle aide le Japon a-t-il fournie ?"
+    ranks one document's first two passages 1.3e-4 apart, and a CI run swapped them."""
+    got, want = built.search(question, k=6), plain.search(question, k=6)
+    scores = {p.id: p.score for p in plain.search(question, k=12)}
+    assert len(got) == len(want), question
+    for g, w in zip(got, want, strict=True):
+        assert g.id == w.id or abs(scores.get(g.id, float("-inf")) - w.score) < TIE, (
+            question,
+            [p.id for p in got],
+            [p.id for p in want],
+        )
+
+
 def small_corpus(folder: Path, *names: str) -> Path:
     folder.mkdir()
     for name in (*names, "sources.toml"):
@@ -96,9 +116,7 @@ def test_ingest_dash_dash_ray_builds_the_index_a_plain_ingest_builds(
     assert_same_index(connect(str(tmp_path / "plain"), None), connect(str(tmp_path / "ray"), None))
     ray_built = Assistant(Settings.resolve(index_path=tmp_path / "ray", env={}), embedder=embedder)
     for question in ("Who is Bezpalko?", "Pourquoi le Japon aide-t-il l'Ukraine ?"):
-        assert [p.id for p in ray_built.search(question, k=6)] == [
-            p.id for p in plain.search(question, k=6)
-        ]
+        assert_same_ranking(ray_built, plain, question)
 
 
 def test_ray_ingest_into_a_chroma_server_is_the_plain_index(
@@ -116,9 +134,7 @@ def test_ray_ingest_into_a_chroma_server_is_the_plain_index(
     report = served.ingest([corpus], ray=True)
     assert sorted(report.added) == ["000_fa22c8dc189e4776", "004_c6b0d4f86fb433b5"]
     assert_same_index(connect(str(tmp_path / "plain"), None), connect("", chroma_server))
-    assert [p.id for p in served.search("Who is Bezpalko?", k=6)] == [
-        p.id for p in plain.search("Who is Bezpalko?", k=6)
-    ]
+    assert_same_ranking(served, plain, "Who is Bezpalko?")
 
 
 @pytest.fixture
@@ -186,9 +202,7 @@ def test_ingest_on_a_ray_start_cluster_into_chroma_run_is_the_plain_index(
         embedder=embedder,
     )
     for question in ("Who is Bezpalko?", "Quelle aide le Japon a-t-il fournie ?"):
-        assert [p.id for p in served.search(question, k=6)] == [
-            p.id for p in plain.search(question, k=6)
-        ]
+        assert_same_ranking(served, plain, question)
 
 
 def _building_workers() -> list[int]:
