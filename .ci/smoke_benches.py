@@ -38,6 +38,7 @@ SMOKE: dict[str, list[str]] = {
     "query.py": ["--skip-large", "--rounds", "1", "--out", "{out}"],
     "scale.py": ["--data", "{xquad}", "--passages", "30", "--rounds", "1", "--out", "{out}"],
     "sentence_vs_passage.py": ["--data", "{xquad}", "--lang", "ru"],
+    "sparse_head.py": ["--data", "{xquad}", "--debates", "{debates}", "--out", "{out}"],
     "suggestions.py": ["--out", "{out}"],
     "xquad.py": ["--data", "{xquad}", "--limit", "3", "--mixed", "--out", "{out}"],
 }
