@@ -154,6 +154,16 @@ def test_k_has_the_same_range_on_every_door(api: str) -> None:
     assert 8 < len(r.json()["results"]) <= 80
 
 
+def test_search_without_k_returns_the_top_k_setting(index_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """As /v1/ask and Python do (it was 8 whatever the setting)."""
+    a = Assistant(Settings.resolve(index_path=index_dir, top_k=3, env={}), embedder=embedder)
+    with Server(a) as s:
+        found = httpx.post(s.url + "/v1/search", json={"query": "aid"}, timeout=60)
+        assert found.status_code == 200 and len(found.json()["results"]) == 3, found.text
+        more = httpx.post(s.url + "/v1/search", json={"query": "aid", "k": 5}, timeout=60)
+        assert len(more.json()["results"]) == 5
+
+
 def test_path_traversal_in_source_ids_is_rejected(api: str) -> None:
     for path in ("/v1/sources/..%2F..%2Fetc%2Fpasswd", "/v1/sources/%2E%2E", "/v1/sources/..\\x"):
         r = httpx.get(api + path, timeout=30)

@@ -255,6 +255,8 @@ async def _use_mcp(server: Any) -> dict[str, Any]:
         out["ask"] = r.structured_content
         r = await c.call_tool("search", {"query": "军费预算", "k": 3})
         out["search"] = r.structured_content["result"]
+        r = await c.call_tool("search", {"query": "军费预算"})
+        out["search_default"] = len(r.structured_content["result"])
         r = await c.call_tool("search", {"query": "军费预算", "side": ["nope"]})
         out["bad"] = (r.is_error, r.content[0].text)
         r = await c.call_tool("search", {"query": "军费预算", "sidee": ["pro-Russia"]})
@@ -274,8 +276,10 @@ async def _use_mcp(server: Any) -> dict[str, Any]:
     return out
 
 
-def check_mcp(out: dict[str, Any]) -> None:
+def check_mcp(out: dict[str, Any], top_k: int = 8) -> None:
     assert out["tools"] == ["ask", "get_source", "list_sources", "search"]
+    # Without k, search returns the top_k setting's count (was 8 whatever the setting).
+    assert len(out["search"]) == 3 and out["search_default"] == top_k
     ask = out["ask"]
     assert not ask["abstained"] and {c["side"] for c in ask["citations"]} == {
         "pro-Russia",
@@ -309,7 +313,9 @@ def test_mcp_server_over_http_behind_the_keys(index_dir: Path, embedder) -> None
 
     from assistant.serve.mcp_server import http_app
 
-    settings = Settings.resolve(index_path=index_dir, api_keys="reader-key-0123456789", env={})
+    settings = Settings.resolve(
+        index_path=index_dir, api_keys="reader-key-0123456789", top_k=6, env={}
+    )
     with ThreadedServer(http_app(Assistant(settings, embedder=embedder))) as s:
         url = s.url + "/mcp"
         denied = httpx2.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
@@ -322,4 +328,4 @@ def test_mcp_server_over_http_behind_the_keys(index_dir: Path, embedder) -> None
             async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
                 return await _use_mcp(streamable_http_client(url, http_client=http))
 
-        check_mcp(asyncio.run(with_key()))
+        check_mcp(asyncio.run(with_key()), top_k=6)

@@ -132,7 +132,9 @@ def create_server(assistant: Assistant) -> AssistantMCP:
     @mcp.tool(structured_output=True)
     async def search(
         query: Annotated[str, Field(description="words or a question, any language")],
-        k: Annotated[int, Field(ge=1, le=MAX_K)] = 8,
+        k: Annotated[
+            int | None, Field(ge=1, le=MAX_K, description="how many (default: the top_k setting)")
+        ] = None,
         side: Filter = None,
         language: Filter = None,
         source: Filter = None,

@@ -148,7 +148,8 @@ def wants_markdown(accept: str) -> bool:
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str
-    k: int = Field(default=8, ge=1, le=MAX_K, strict=True)
+    # None: the top_k setting, as on /v1/ask and in Python.
+    k: int | None = Field(default=None, ge=1, le=MAX_K, strict=True)
     side: FilterValues = None
     language: FilterValues = None
     source: FilterValues = None
