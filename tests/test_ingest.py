@@ -35,8 +35,8 @@ def test_indexed_passages_are_exact_spans_with_labels(assistant: Assistant) -> N
     assert set(records) == {p.stem for p in CORPUS.glob("*.txt")}
     seen = 0
     for _, text, meta in assistant.store.iter_passages():
-        source_text = assistant.store.source_text(meta["source_id"])
-        assert source_text[meta["start"] : meta["end"]] == text
+        found = assistant.store.source(meta["source_id"])
+        assert found is not None and found[1][meta["start"] : meta["end"]] == text
         assert meta["side"] == records[meta["source_id"]].source.side
         for key in ("title", "outlet", "voice", "language", "date", "version"):
             assert key in meta

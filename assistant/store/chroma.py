@@ -427,10 +427,6 @@ class Store:
             return None
         return record_of(source_id, got["metadatas"][0]), got["documents"][0]
 
-    def source_text(self, source_id: str) -> str | None:
-        found = self.source(source_id)
-        return found[1] if found else None
-
     def passage_count(self) -> int:
         return int(self._call(self._col("", False).count))
 
