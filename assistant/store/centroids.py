@@ -16,6 +16,10 @@ source's tallies beside its rows and its record commits them with the rest (chro
 centroids follow the corpus as documents are added, replaced or deleted, nothing is embedded
 again, and every process on one Chroma server reads the same ones.
 
+The question's own language is also held back by the calibrated same/cross gap (`held`), scaled
+for each pair of languages by how far apart their centroids sit (`apart`) against the pair the
+gap was fitted on: the gain of a same-language match grows with that distance.
+
 Estimated as the mean of the language's sources' means (one long source does not stand for its
 language), shrunk towards the mean over every source by `PRIOR_SOURCES` pseudo-sources: a
 language with one document would otherwise be centred on that document, topic and all, and its
@@ -143,10 +147,27 @@ class Centroids:
         raw = {lang: float(v) for lang, v in zip(langs, values, strict=True)}
         return self.held(raw, kind, own, gap)
 
-    def held(self, raw: dict[str, float], kind: Kind, own: str, gap: float) -> dict[str, float]:
+    def held(
+        self,
+        raw: dict[str, float],
+        kind: Kind,
+        own: str,
+        gap: float,
+        reference: float | None = None,
+    ) -> dict[str, float]:
         """`baselines` with the question's language held to the gap, from the baselines
         without it (`baselines(query, kind)`), for a caller that needs both: the product
         with the centroids is made once.
+
+        With `reference` (the squared distance between the centroids of the two languages
+        the gap was calibrated on, `Thresholds.apart`), the gap to each other language is
+        scaled by how far apart this corpus puts the two languages' passages (`apart`) against
+        that reference: a match in the question's own language gains more over one in a
+        language the model puts far from it (English and Chinese) than in a close one
+        (English and German), and a single gap held close pairs' own language back too far
+        and far pairs' not far enough (docs/figures.md, "Mixed-language pools"). A pair whose
+        distance cannot be estimated (a language with fewer than PRIOR_SOURCES sources) keeps
+        the gap as calibrated.
 
         >>> one = {"a": [Tally("passage", "en", 1, np.array([1.0, 0.0]))]}
         >>> three = {f"a{i}": one["a"] for i in range(3)}
@@ -156,7 +177,36 @@ class Centroids:
         {'en': 0.75, 'ru': 0.85}
         """
         out = dict(raw)
-        others = [v for lang, v in out.items() if lang != own and lang in self._established[kind]]
+        others = [
+            v + gap * self._scale(own, lang, reference)
+            for lang, v in out.items()
+            if lang != own and lang in self._established[kind]
+        ]
         if gap > 0 and own in out and others:
-            out[own] = max(out[own], max(others) + gap)
+            out[own] = max(out[own], max(others))
         return out
+
+    def apart(self, a: str, b: str) -> float | None:
+        """How far apart the corpus puts two languages' passages: the squared distance between
+        their centroids, the ones each passage is measured against (a language of few sources
+        has its centroid drawn towards the all-language mean, so it counts as near the others
+        and its gap shrinks as its centring does). None unless both languages have
+        PRIOR_SOURCES sources or more.
+
+        >>> t = lambda lang, v: [Tally("passage", lang, 1, np.array(v))]
+        >>> c = Centroids({i: t("en", [1.0, 0.0]) for i in range(3)}
+        ...               | {3 + i: t("zh", [0.0, 1.0]) for i in range(3)}, 2)
+        >>> round(c.apart("en", "zh"), 3), c.apart("en", "fr")
+        (0.5, None)
+        """
+        established = self._established["passage"]
+        if a not in established or b not in established:
+            return None
+        langs, m = self._languages["passage"], self._matrix["passage"]
+        return float(np.sum((m[langs.index(a)] - m[langs.index(b)]) ** 2))
+
+    def _scale(self, a: str, b: str, reference: float | None) -> float:
+        """The gap's factor between two languages: `apart` over the reference; 1 without
+        either."""
+        d = self.apart(a, b) if reference else None
+        return 1.0 if d is None or not reference else d / reference
