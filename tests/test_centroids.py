@@ -138,13 +138,13 @@ def test_how_far_apart_two_languages_sit_follows_the_corpus(
     assert fresh.search(CHINESE_QUESTION, k=1)[0].source_id == "lyon"
 
 
-def test_the_gap_grows_with_how_far_apart_the_corpus_puts_two_languages() -> None:
-    """A match in the question's own language gains more over one in a far language than in a
-    close one: the question's language is held back by the gap times the pair's distance over
-    the reference, and a pair whose distance cannot be estimated keeps the gap."""
+def test_the_gap_shrinks_for_languages_closer_than_the_calibration_pair() -> None:
+    """A match in the question's own language gains less over one in a close language: the
+    question's language is held back by the gap times the pair's distance over the reference,
+    never more than the gap; a pair whose distance cannot be estimated keeps the gap."""
 
-    def sources(lang: str, centre: list[float]) -> dict[str, list[Tally]]:
-        spread = ([0.02, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 0.02])
+    def sources(lang: str, centre: list[float], n: int = 3) -> dict[str, list[Tally]]:
+        spread = ([0.02, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 0.02])[:n]
         return {
             f"{lang}{i}": [Tally("passage", lang, 1, np.add(centre, d))]
             for i, d in enumerate(spread)
@@ -153,23 +153,22 @@ def test_the_gap_grows_with_how_far_apart_the_corpus_puts_two_languages() -> Non
     english = sources("en", [1.0, 0.0, 0.0])
     close = Centroids(english | sources("de", [0.9, 0.3, 0.0]), 3)
     far = Centroids(english | sources("zh", [0.5, 0.0, 0.8]), 3)
-    reference = close.apart("en", "de")
-    assert reference is not None and far.apart("en", "zh") > 3 * reference
-    raw = {"en": 0.5, "de": 0.5, "zh": 0.5}
+    reference = far.apart("en", "zh")
+    assert reference is not None and close.apart("en", "de") < reference / 3
     held_close = close.held({"en": 0.5, "de": 0.5}, "passage", "en", 0.05, reference)
-    held_far = far.held({"en": 0.5, "zh": 0.5}, "passage", "en", 0.05, reference)
-    assert held_close["en"] == pytest.approx(0.55)
-    assert held_far["en"] == pytest.approx(0.5 + 0.05 * far.apart("en", "zh") / reference)
-    # Without a reference, or with a language of too few sources to estimate it, the gap as is.
-    assert far.held(dict(raw), "passage", "en", 0.05)["en"] == pytest.approx(0.55)
-    two = Centroids(
-        english
-        | {k: v for k, v in sources("zh", [0.5, 0.0, 0.8]).items() if k != "zh2"}
-        | sources("de", [0.9, 0.3, 0.0]),
-        3,
+    assert held_close["en"] == pytest.approx(0.5 + 0.05 * close.apart("en", "de") / reference)
+    # Farther apart than the reference: the gap as calibrated, not more.
+    small = close.apart("en", "de")
+    assert far.held({"en": 0.5, "zh": 0.5}, "passage", "en", 0.05, small)["en"] == pytest.approx(
+        0.55
     )
-    assert two.apart("en", "zh") is None
-    assert two.held(dict(raw), "passage", "zh", 0.05, reference)["zh"] == pytest.approx(0.5 + 0.05)
+    # Without a reference, or with a language of too few sources to estimate it, the gap as is.
+    assert close.held({"en": 0.5, "de": 0.5}, "passage", "en", 0.05)["en"] == pytest.approx(0.55)
+    two = Centroids(english | sources("de", [0.9, 0.3, 0.0], n=2), 3)
+    assert two.apart("en", "de") is None
+    assert two.held({"en": 0.5, "de": 0.5}, "passage", "de", 0.05, reference)[
+        "de"
+    ] == pytest.approx(0.55)
 
 
 def test_an_index_built_before_tallies_gets_them_from_its_vectors(
