@@ -144,7 +144,7 @@ class Assistant(Documents):
             raise ConfigError(
                 f"the embedder {self.embedder.name} has no calibrated relevance thresholds: fit "
                 f"them with `python bench/abstention.py --embedder {spec}` and set the "
-                "four it prints (ASSISTANT_RELEVANCE_SAME, ASSISTANT_RELEVANCE_CROSS, "
+                "four thresholds it prints (ASSISTANT_RELEVANCE_SAME, ASSISTANT_RELEVANCE_CROSS, "
                 "ASSISTANT_RELEVANCE_SENTENCE_SAME, ASSISTANT_RELEVANCE_SENTENCE_CROSS; and "
                 "ASSISTANT_RELEVANCE_APART, which it prints too)"
             )

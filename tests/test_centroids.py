@@ -159,6 +159,7 @@ def test_the_gap_shrinks_for_languages_closer_than_the_calibration_pair() -> Non
     assert held_close["en"] == pytest.approx(0.5 + 0.05 * close.apart("en", "de") / reference)
     # Farther apart than the reference: the gap as calibrated, not more.
     small = close.apart("en", "de")
+    assert small is not None
     assert far.held({"en": 0.5, "zh": 0.5}, "passage", "en", 0.05, small)["en"] == pytest.approx(
         0.55
     )

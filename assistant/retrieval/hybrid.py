@@ -8,7 +8,7 @@ languages, filtered by side, language and source, and balanced across sides.
 
 Fair across languages (store/centroids.py, fairness.py): each cosine is measured against its
 language's baseline, the question's own language against at least the others' plus the
-calibrated same/cross gap (relevance.py); fusion.py sums the dense evidence and lets BM25 order
+calibrated same/cross gap (relevance.py), shrunk for languages closer than the calibration pair; fusion.py sums the dense evidence and lets BM25 order
 passages within a language only. Every side (`Retriever._each_side`, result.balanced): each
 declared side within the filters has its best passages among the candidates, from the shared
 lists or a query of its own; the retrieval records how relevant each searched side can be, the

@@ -38,8 +38,9 @@ CROSS_LANGUAGE = 0.777
 SENTENCE_SAME_LANGUAGE = 0.840
 SENTENCE_CROSS_LANGUAGE = 0.791
 # How far apart the model puts the languages the gaps above were fitted on: the squared distance
-# between the mean vectors of XQuAD's English and Russian paragraphs (centroids.Centroids.apart;
-# bench/abstention.py prints it). A corpus whose languages sit closer together gets a smaller gap.
+# between the mean vectors of XQuAD's English and Russian passages, corrected for their sampling
+# (centroids.Centroids.apart, each passage counted as a source; bench/abstention.py prints it).
+# A pair of a corpus's languages closer together than that gets a smaller gap.
 LANGUAGES_APART = 0.1005
 
 # A pair of thresholds: (in the question's language, in another).
@@ -52,8 +53,8 @@ class Thresholds:
 
     passage: Pair
     sentence: Pair
-    # The squared distance between the two languages' centroids where they were fitted; None:
-    # the gaps are not scaled by a corpus's distance between languages.
+    # How far apart the two languages they were fitted on sit (Centroids.apart); None: the gaps
+    # are not shrunk for a corpus's closer languages.
     apart: float | None = None
 
 

