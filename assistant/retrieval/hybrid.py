@@ -8,8 +8,9 @@ languages, filtered by side, language and source, and balanced across sides.
 
 Fair across languages (store/centroids.py, fairness.py): each cosine is measured against its
 language's baseline, the question's own language against at least the others' plus the
-calibrated same/cross gap (relevance.py), shrunk for languages closer than the calibration pair; fusion.py sums the dense evidence and lets BM25 order
-passages within a language only. Every side (`Retriever._each_side`, result.balanced): each
+calibrated same/cross gap (relevance.py), scaled by how far apart the corpus puts the pair
+against the calibration pair (where it shows that beyond its sampling noise); fusion.py sums the
+dense evidence and lets BM25 order passages within a language only. Every side (`Retriever._each_side`, result.balanced): each
 declared side within the filters has its best passages among the candidates, from the shared
 lists or a query of its own; the retrieval records how relevant each searched side can be, the
 ground for any statement that a side has no evidence. Queries read one Snapshot (snapshot.py).
@@ -79,9 +80,9 @@ class Retriever:
             thresholds: calibrated relevance thresholds (same language, cross-language).
             sentence_thresholds: the same for the best sentence; only their gap is used.
             languages_apart: how far apart the model put the two languages the thresholds
-                were fitted on (Thresholds.apart); a pair of a corpus's languages closer than
-                that gets the gaps shrunk by its own distance against it. None: the gaps as
-                they are.
+                were fitted on (Thresholds.apart); a pair of a corpus's languages gets the
+                gaps scaled by its own distance against it (Centroids.held). None: the gaps
+                as they are.
             languages: ISO 639-1 codes a query's language is detected among, when the caller
                 does not give it (settings.languages).
             fair: measure each passage against its language's baseline (centroids.py);

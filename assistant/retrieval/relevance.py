@@ -54,7 +54,7 @@ class Thresholds:
     passage: Pair
     sentence: Pair
     # How far apart the two languages they were fitted on sit (Centroids.apart); None: the gaps
-    # are not shrunk for a corpus's closer languages.
+    # are not scaled by how far apart a corpus's languages sit.
     apart: float | None = None
 
 
