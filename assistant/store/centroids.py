@@ -99,7 +99,10 @@ class Centroids:
         """
         means: dict[Kind, dict[str, list[np.ndarray]]] = {k: defaultdict(list) for k in KINDS}
         counts: dict[Kind, dict[str, int]] = {k: defaultdict(int) for k in KINDS}
-        for parts in by_source.values():
+        # In key order: the covariance's subsample (Spread) is then the same in every process,
+        # whatever order the store returned the tallies in.
+        for key in sorted(by_source, key=str):
+            parts = by_source[key]
             for t in parts:
                 # Undetermined rows (too short to detect) are no language: they get no baseline
                 # and are measured by their raw cosine, as the highest language is.
@@ -241,9 +244,17 @@ class Centroids:
         return max(0.0, gap - sa.variance / sa.sources - sb.variance / sb.sources)
 
     def error(self, a: str, b: str) -> float | None:
-        """The standard error of `apart`: the difference of the two means is close to normal,
-        y ~ N(δ, C) with C = S_a/n_a + S_b/n_b (S a language's covariance of source means, n
-        its sources), and Var(|y|²) = 4 δᵀCδ + 2 tr(C²), δ taken as the observed difference.
+        """The standard error of `apart`, a plug-in approximation: the difference of the two
+        means is close to normal, y ~ N(δ, C) with C = S_a/n_a + S_b/n_b (S a language's
+        covariance of source means, from its strided subsample; n its sources), and
+        Var(|y|²) = 4 δᵀCδ + 2 tr(C²), with the observed difference for δ and the sample
+        covariances for the true ones. With far fewer sources than dimensions both plug-ins
+        overstate it: drawing 13, 10 or 3 of XQuAD's 114 Russian paragraphs 300 times (against
+        126 English) spread the distance by 0.0040, 0.0043 and 0.014, where this reads 0.0086,
+        0.012 and 0.076 (30 paragraphs: 0.0024 against 0.0036). So it errs towards keeping
+        the gap as fitted for a language of tens of sources; the unbiased estimates of the
+        same two terms were tried and understate it far more (±1% at 13 sources), the noise in
+        the observed difference lying in the span of the sample it is measured on.
         A language of 13 sources against one of 227 (XQuAD en/ru, 5% Russian) reads 0.094 ±
         0.008; 114 against 126, 0.098 ± 0.002. None where `apart` is.
 
@@ -258,7 +269,8 @@ class Centroids:
         sa, sb = self._spread[a], self._spread[b]
         delta = sa.mean - sb.mean
         cov = sa.covariance / sa.sources + sb.covariance / sb.sources
-        return float(np.sqrt(4 * delta @ cov @ delta + 2 * np.sum(cov * cov)))
+        # Floored: a rounding error below zero would make a NaN, and a NaN no bound at all.
+        return float(np.sqrt(max(0.0, 4 * delta @ cov @ delta + 2 * np.sum(cov * cov))))
 
     def _scale(self, a: str, b: str, reference: float | None) -> float:
         """The gap's factor between two languages: their distance over the reference, taken at
@@ -269,9 +281,13 @@ class Centroids:
         error, and moving the gap on noise costs either way. The 5% Russian pool of XQuAD (13
         sources) estimated at 0.93 of en/ru's distance lost three of 65 English questions'
         Russian paragraphs when the gap was shrunk by it; the contested set's Russian (10
-        sources, 1.18 ± 0.12 of the reference) lost citations when the gap was grown by it.
-        English and Chinese on XQuAD (114 sources, 1.67 ± 0.02) is far beyond its noise, and
-        its cross-language hit@1 went 0.65 → 0.77 with the gap grown (docs/figures.md).
+        sources, 1.18 of the reference, ± 0.12 one standard error as `error` reads it) lost
+        citations when the gap was grown by it. English and Chinese on XQuAD (114 sources,
+        1.67 ± 0.02) is far beyond its noise, and its cross-language hit@1 went 0.65 → 0.77 with
+        the gap grown (docs/figures.md). The interval is sampling noise only, and `error` is
+        conservative at tens of sources: the contested set keeps its gap by that conservatism
+        as much as by its noise, and a large corpus whose languages' documents are on different
+        subjects gets its gap grown (docs/how-it-works.md, Limits).
         """
         if reference is None or reference <= 0:
             return 1.0
