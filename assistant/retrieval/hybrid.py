@@ -81,8 +81,8 @@ class Retriever:
             sentence_thresholds: the same for the best sentence; only their gap is used.
             languages_apart: how far apart the model put the two languages the thresholds
                 were fitted on (Thresholds.apart); a pair of a corpus's languages gets the
-                gaps scaled by its own distance against it, at its confidence bound (Centroids.held). None: the gaps
-                as they are.
+                gaps scaled by its own distance against it, at its confidence bound
+                (Centroids.held). None: the gaps as they are.
             languages: ISO 639-1 codes a query's language is detected among, when the caller
                 does not give it (settings.languages).
             fair: measure each passage against its language's baseline (centroids.py);

@@ -100,8 +100,8 @@ class Centroids:
         means: dict[Kind, dict[str, list[np.ndarray]]] = {k: defaultdict(list) for k in KINDS}
         counts: dict[Kind, dict[str, int]] = {k: defaultdict(int) for k in KINDS}
         # In key order: the covariance's subsample (Spread) is then the same in every process,
-        # whatever order the store returned the tallies in.
-        for key in sorted(by_source, key=str):
+        # whatever order the store returned the tallies in (keys are (source, version) pairs).
+        for key in sorted(by_source):
             parts = by_source[key]
             for t in parts:
                 # Undetermined rows (too short to detect) are no language: they get no baseline
@@ -121,15 +121,18 @@ class Centroids:
         # Established languages' mean passage vectors (of their sources' means) and how those
         # means vary over their sources: what `apart` estimates a distance from, and `error` its
         # standard error.
+        # With one established language there is no pair to measure: its covariance, the
+        # costly part of a refresh here, is not worked out.
         self._spread: dict[str, Spread] = {}
         self._scales: dict[tuple[str, str, float], float] = {}
-        for lang in self._established["passage"]:
-            ms = np.array(means["passage"][lang])
-            some = ms[:: -(-len(ms) // COVARIANCE_SOURCES)]
-            self._spread[lang] = Spread(
-                ms.mean(axis=0), len(ms), float(ms.var(axis=0, ddof=1).sum()),
-                np.atleast_2d(np.cov(some, rowvar=False, ddof=1)),
-            )  # fmt: skip
+        if len(self._established["passage"]) >= 2:
+            for lang in self._established["passage"]:
+                ms = np.array(means["passage"][lang])
+                some = ms[:: -(-len(ms) // COVARIANCE_SOURCES)]
+                self._spread[lang] = Spread(
+                    ms.mean(axis=0), len(ms), float(ms.var(axis=0, ddof=1).sum()),
+                    np.atleast_2d(np.cov(some, rowvar=False, ddof=1)),
+                )  # fmt: skip
         for kind in KINDS:
             langs = sorted(means[kind])
             every = [m for lang in langs for m in means[kind][lang]]
@@ -237,9 +240,9 @@ class Centroids:
         >>> round(c.apart("en", "zh"), 3), c.apart("en", "fr")
         (1.993, None)
         """
-        if a not in self._spread or b not in self._spread:
+        if (pair := self._pair(a, b)) is None:
             return None
-        sa, sb = self._spread[a], self._spread[b]
+        sa, sb = pair
         gap = float(np.sum((sa.mean - sb.mean) ** 2))
         return max(0.0, gap - sa.variance / sa.sources - sb.variance / sb.sources)
 
@@ -264,13 +267,19 @@ class Centroids:
         >>> round(c.error("en", "zh"), 3)
         0.164
         """
-        if a not in self._spread or b not in self._spread:
+        if (pair := self._pair(a, b)) is None:
             return None
-        sa, sb = self._spread[a], self._spread[b]
+        sa, sb = pair
         delta = sa.mean - sb.mean
         cov = sa.covariance / sa.sources + sb.covariance / sb.sources
         # Floored: a rounding error below zero would make a NaN, and a NaN no bound at all.
         return float(np.sqrt(max(0.0, 4 * delta @ cov @ delta + 2 * np.sum(cov * cov))))
+
+    def _pair(self, a: str, b: str) -> tuple[Spread, Spread] | None:
+        """Both languages' spreads; None unless both are established."""
+        if a not in self._spread or b not in self._spread:
+            return None
+        return self._spread[a], self._spread[b]
 
     def _scale(self, a: str, b: str, reference: float | None) -> float:
         """The gap's factor between two languages: their distance over the reference, taken at
