@@ -38,6 +38,14 @@ CHINESE = {
     "metro": "上海地铁十八号线二期工程已经开工。新线路将连接浦东机场和市中心,全长三十公里。预计二零"
     "二八年通车。",
 }
+# Chinese documents nearer that question by their cosine than the English answer: libraries,
+# a council and new buildings in other cities.
+NEAR_CHINESE = {
+    "beijing": "北京市政府宣布,明年将在海淀区新建两座公共图书馆。图书馆将提供电子阅览室和儿童阅读区。",
+    "council": "市议会周四召开会议,讨论明年的城市预算。议员们对交通和住房问题进行了激烈辩论。",
+    "school": "这所中学的图书馆重新开放了。学生们可以借阅更多的新书,图书馆每天开放到晚上八点。",
+    "stadiums": "广州市决定建造三座新的体育馆,工程将于明年开工,预计耗资五亿元。",
+}
 # "How many new libraries did Lyon's city council decide to build?"
 CHINESE_QUESTION = "里昂市议会决定建造多少座新图书馆？"
 RUSSIAN_QUESTION = "Сколько новых библиотек решил построить городской совет Лиона?"
@@ -86,6 +94,35 @@ def test_a_question_in_a_language_the_corpus_lacks_finds_the_answer(mixed: Assis
 def test_a_filter_on_one_language_still_finds_its_best(mixed: Assistant) -> None:
     hits = mixed.search(CHINESE_QUESTION, k=3, language="en")
     assert [h.language for h in hits] == ["en"] * len(hits) and hits[0].source_id == "lyon"
+
+
+def test_the_answer_in_another_language_is_found_when_the_questions_language_fills_the_list(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """More rows in the question's language than the shared list has room for: the rows nearest
+    the question are all of its language, and only the moved query (Centroids.moved) reaches
+    the English answer, whatever k is asked for."""
+    # Eight copies each of four Chinese documents on other cities' councils and buildings,
+    # each nearer the question by its cosine than the English answer is.
+    many = {f"{name}{i}": text for name, text in NEAR_CHINESE.items() for i in range(8)}
+    fresh.ingest([_write(tmp_path / "docs", {**ENGLISH, **CHINESE, **many})])
+    snap = fresh.snapshot()
+    counts = snap.centroids.counts["passage"]
+    assert counts["zh"] == 35 and counts["en"] == 3
+    q = fresh.embedder.queries([CHINESE_QUESTION])[0]
+    room = 24 + 3  # max(3k, 24) rows of Chinese and the 3 English ones
+    shared = fresh.store.query_passages(q, room, None)
+    assert {snap.language(pid) for pid, _ in shared} == {"zh"}, "the premise: no English row"
+    for k in (1, 8, 30):
+        hits = fresh.search(CHINESE_QUESTION, k=k)
+        assert hits[0].source_id == "lyon", (k, [(p.source_id, p.score) for p in hits[:3]])
+    # The moved query ranks by the moved vector and scores by the question's own cosine.
+    lyon = next(p for p in fresh.search(CHINESE_QUESTION, k=1) if p.source_id == "lyon")
+    exact = dict(fresh.store.query_passages(q, 3, {"language": "en"}))[lyon.id]
+    moved = snap.centroids.moved(q, "passage", "zh")
+    assert moved is not None
+    again = dict(fresh.store.query_passages(moved, room, None, measured_by=q))
+    assert again[lyon.id] == pytest.approx(exact, abs=1e-5) and lyon.dense == pytest.approx(exact)
 
 
 def test_the_centroids_follow_documents_added_and_deleted(fresh: Assistant, tmp_path: Path) -> None:

@@ -5,19 +5,29 @@ In a pool that mixes languages the rows of another language than the question's 
 their language alone, so a list of `pool` rows can miss the ones that, measured against their own
 baseline, belong in the top. `nearest` reads room for `pool` rows of each language measured (at
 most DEEPEST times `pool`) in one shared query, so a corpus of one language costs one query of
-`pool` rows, as before.
+`pool` rows, as before. Where the question's language fills that list (a far pair, English and
+Chinese, or any pair in a large index), a second query, the question moved to the middle of the
+languages (Centroids.moved), finds the other languages' nearest rows, scored by their cosine
+with the question itself.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-# A vector search: (query vector, how many, Chroma where) → [(row id, cosine)], best first.
-Search = Callable[[np.ndarray, int, dict[str, Any] | None], list[tuple[str, float]]]
+# A vector search: (query vector, how many, Chroma where, the vector cosines are measured
+# against: None for the query's own) → [(row id, cosine)], nearest the query vector first.
+Search = Callable[
+    [np.ndarray, int, dict[str, Any] | None, np.ndarray | None], list[tuple[str, float]]
+]
+# The question moved to the middle of the languages (Centroids.moved), for passages and for
+# sentences: None where it cannot be (one language, or none of the question's own).
+Moved = tuple[np.ndarray | None, np.ndarray | None]
 # A shared list holds `pool` rows per language, for this many languages at most.
 DEEPEST = 4
 
@@ -31,6 +41,14 @@ class Hits:
     bound: float = 0.0
     # The list holds every row its filters allow (it came back shorter than asked).
     complete: bool = False
+    # Language → the most a row of it that no list returned can score, where a moved query
+    # (nearest) read that language's nearest rows: the lowest cosine among them, well under
+    # `bound` for a language the question's own filled the first list against.
+    bounds: dict[str, float] = field(default_factory=dict)
+
+    def bound_of(self, language: str) -> float:
+        """The most a row of this language that no list returned can score."""
+        return self.bounds.get(language, self.bound)
 
 
 def nearest(
@@ -40,6 +58,8 @@ def nearest(
     where: dict[str, Any] | None,
     baselines: dict[str, float],
     rows: dict[str, int],
+    moved: np.ndarray | None = None,
+    language_of: Callable[[str], str | None] = lambda _: None,
 ) -> Hits:
     """The rows nearest the query: `pool` of them, or, when several languages are measured
     against their baselines, room for `pool` of each language in one shared list (a language
@@ -51,6 +71,13 @@ def nearest(
     rows 10 ms (docs/figures.md, Query latency). Sizing by rows keeps a pool of one language with a few
     passages taken for another (lingua on names) at about `pool`, as before.
 
+    A list that holds fewer rows of a measured language than it has room for (the question's
+    own language took them: the rows nearest a question are those of its language) is followed
+    by one more unfiltered query of the same size, with `moved`, the question moved to the
+    middle of the languages (Centroids.moved): its rows are added with their cosine with the
+    question itself, and each language it returned is bounded by the lowest of its rows
+    (`Hits.bounds`), not by the first list's bound, which another language's rows set.
+
     Args:
         search: the Chroma query (passages or sentences).
         query: the query vector.
@@ -58,19 +85,44 @@ def nearest(
         where: the caller's filters as a Chroma where (None for none).
         baselines: language → baseline; empty or one language: one list, as a plain search.
         rows: language → how many rows the index holds in it (Centroids.counts).
+        moved: the query moved to the middle of the languages; None: one list only.
+        language_of: a row id → its language (None: not known, or not committed).
 
     >>> seen = []
-    >>> _ = nearest(lambda q, n, w: seen.append(n) or [], np.zeros(2), 24, None,
+    >>> _ = nearest(lambda q, n, w, m: seen.append(n) or [], np.zeros(2), 24, None,
     ...             {"en": 0.8, "fr": 0.7, "pl": 0.7}, {"en": 900, "fr": 300, "pl": 1})
     >>> seen
     [49]
+
+    Two English rows fill a list with room for one of each language; the moved query finds
+    the Russian one:
+
+    >>> rows = {"en1": ([1.0, 0.0], "en"), "en2": ([0.9, 0.1], "en"), "ru1": ([0.6, 0.8], "ru")}
+    >>> def search(q, n, w, m):
+    ...     got = sorted(rows, key=lambda i: -np.dot(q, rows[i][0]))[:n]
+    ...     return [(i, float(np.dot(q if m is None else m, rows[i][0]))) for i in got]
+    >>> hits = nearest(search, np.array([1.0, 0.0]), 1, None, {"en": 0.9, "ru": 0.6},
+    ...                {"en": 2, "ru": 1}, np.array([0.0, 1.0]), lambda i: rows[i][1])
+    >>> hits.cosines, hits.bounds
+    ({'en1': 1.0, 'en2': 0.9, 'ru1': 0.6}, {'ru': 0.6, 'en': 0.9})
     """
     n = pool
     if len(baselines) > 1:
         room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
         n = max(pool, min(room, DEEPEST * pool))
-    got = search(query, n, where)
-    return Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
+    got = search(query, n, where, None)
+    hits = Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
+    if moved is None or hits.complete or len(baselines) < 2:
+        return hits
+    held = Counter(language_of(i) for i in hits.cosines)
+    if all(held[lang] >= min(pool, rows.get(lang, pool)) for lang in baselines):
+        return hits
+    for i, cosine in search(moved, n, where, query):
+        hits.cosines.setdefault(i, cosine)
+        lang = language_of(i)
+        if lang is not None:
+            hits.bounds[lang] = min(hits.bounds.get(lang, hits.bound), cosine)
+    return hits
 
 
 def centred(
@@ -78,17 +130,23 @@ def centred(
 ) -> np.ndarray:
     """Each id's cosine lifted by how far its language's baseline sits below the highest, so that
     scores stay on the cosine's scale (and with one language are the cosines). An id the search
-    did not return gets the most it can score (`Hits.bound`).
+    did not return gets the most it can score (`Hits.bound_of` its language).
 
     >>> hits = Hits({"a": 0.9, "b": 0.7}, 0.65)
     >>> centred(hits, {"en": 0.5, "ru": 0.3}, ["a", "b", "c", "d"],
     ...         np.array(["en", "ru", "en", "ru"], dtype=object)).round(2).tolist()
     [0.9, 0.9, 0.65, 0.85]
+
+    Where a moved query bounded Russian rows lower (nearest), an unseen one gets that:
+
+    >>> hits.bounds["ru"] = 0.5
+    >>> centred(hits, {"en": 0.5, "ru": 0.3}, ["d"], np.array(["ru"], dtype=object)).tolist()
+    [0.7]
     """
     lift = _lifts(baselines)
     return np.array(
         [
-            hits.cosines.get(i, hits.bound) + lift(lang)
+            hits.cosines.get(i, hits.bound_of(lang)) + lift(lang)
             for i, lang in zip(ids, languages, strict=True)
         ],
         np.float64,

@@ -37,7 +37,7 @@ from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import Store
 from assistant.store.rows import parse, passage_of, sentence_ids
 
-from .fairness import Hits, nearest
+from .fairness import Hits, Moved, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
 from .persisted import SnapshotFiles
@@ -270,14 +270,18 @@ class Retriever:
             qv = self._query_vector(query, mode)
         passages, best_sentence = Hits(), Hits()
         hits: list[tuple[str, float]] = []
-        base_p, base_s, held = (
-            self._baselines(snap, qv, query_language) if mode != "bm25" else ({}, {}, ("", 0.0))
+        base_p, base_s, held, moved = (
+            self._baselines(snap, qv, query_language)
+            if mode != "bm25"
+            else ({}, {}, ("", 0.0), (None, None))
         )
         searched = snap.searched(filters)
         unseen: dict[str, float] = {}
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
-                passages, best_sentence, hits = self._dense(snap, qv, pool, filters, base_p, base_s)
+                passages, best_sentence, hits = self._dense(
+                    snap, qv, pool, filters, base_p, base_s, moved
+                )
                 unseen = self._each_side(
                     snap, qv, pool, filters, searched, passages, best_sentence, hits, balance
                 )
@@ -335,20 +339,23 @@ class Retriever:
         filters: Filters,
         base_p: dict[str, float],
         base_s: dict[str, float],
+        moved: Moved = (None, None),
     ) -> tuple[Hits, Hits, list[tuple[str, float]]]:
         """The shared passage and sentence lists: passage cosines, each passage's best
-        sentence, and the sentence hits (committed rows only)."""
+        sentence, and the sentence hits (committed rows only). `moved`: the query moved to
+        the middle of the languages, for passages and for sentences (fairness.nearest)."""
         near = nearest(
             self.store.query_passages, qv, pool, filters.where(), base_p,
-            snap.centroids.counts["passage"],
+            snap.centroids.counts["passage"], moved[0], snap.language,
         )  # fmt: skip
-        # Committed when the cache was built; the bound stays that of the whole list.
+        # Committed when the cache was built; the bounds stay those of the whole list.
         passages = Hits(
             {pid: c for pid, c in near.cosines.items() if pid in snap.rows},
             near.bound,
             near.complete,
+            near.bounds,
         )
-        best_sentence, hits = self._sentences(snap, qv, pool, filters, base_s)
+        best_sentence, hits = self._sentences(snap, qv, pool, filters, base_s, moved[1])
         return passages, best_sentence, hits
 
     def _each_side(
@@ -401,14 +408,15 @@ class Retriever:
 
     def _baselines(
         self, snap: Snapshot, qv: np.ndarray, query_language: str
-    ) -> tuple[dict[str, float], dict[str, float], tuple[str, float]]:
+    ) -> tuple[dict[str, float], dict[str, float], tuple[str, float], Moved]:
         """Language → baseline, for passages and for sentences (centroids.py); none when the
-        index holds one language (nothing to be fair between) or fairness is off. And the
+        index holds one language (nothing to be fair between) or fairness is off. The
         question's language with how far the gap raised its baselines past its centroids'
-        (fusion.fuse's `held`)."""
+        (fusion.fuse's `held`). And the query moved to the middle of the languages, for
+        passages and sentences (Centroids.moved; None where the question's language has none)."""
         c = snap.centroids
         if not self.fair or len(c.languages("passage")) < 2:
-            return {}, {}, ("", 0.0)
+            return {}, {}, ("", 0.0), (None, None)
         passage_gap, sentence_gap = self.gaps
         # An undetermined question has no language of its own to hold back (as in relevance.py).
         own = "" if query_language == UNDETERMINED else query_language
@@ -418,7 +426,8 @@ class Retriever:
         raised = (base_p.get(own, 0.0) - raw_p.get(own, 0.0)) + (
             base_s.get(own, 0.0) - raw_s.get(own, 0.0)
         )
-        return base_p, base_s, (own, raised)
+        moved = (c.moved(qv, "passage", own), c.moved(qv, "sentence", own))
+        return base_p, base_s, (own, raised), moved
 
     def _ranked(
         self,
@@ -469,14 +478,20 @@ class Retriever:
         pool: int,
         filters: Filters,
         baselines: dict[str, float],
+        moved: np.ndarray | None = None,
     ) -> tuple[Hits, list[tuple[str, float]]]:
-        """Passage id → its best sentence's cosine (with the sentence search's bound), and the
+        """Passage id → its best sentence's cosine (with the sentence search's bounds), and the
         sentence hits, best first; committed only."""
+
+        def language_of(sid: str) -> str | None:
+            pid = snap.owner(sid)
+            return None if pid is None else snap.language(pid)
+
         found = nearest(
             self.store.query_sentences, qv, pool, filters.where(), baselines,
-            snap.centroids.counts["sentence"],
+            snap.centroids.counts["sentence"], moved, language_of,
         )  # fmt: skip
-        best = Hits({}, found.bound)
+        best = Hits({}, found.bound, bounds=found.bounds)
         hits = []
         for sid, sim in found.cosines.items():
             pid = snap.owner(sid)

@@ -184,6 +184,30 @@ class Centroids:
         raw = {lang: float(v) for lang, v in zip(langs, values, strict=True)}
         return self.held(raw, kind, own, gap)
 
+    def moved(self, query: np.ndarray, kind: Kind, own: str) -> np.ndarray | None:
+        """The query moved from its language's centroid to the middle of the index's languages
+        (q − μ_own + the mean of every language's μ): a query for candidates that no language
+        leads by the language alone (retrieval/fairness.py). None when the index holds fewer
+        than two languages of this kind, or none of the query's own.
+
+        The rows nearest the question itself are those of its language: for a Chinese question
+        over English and Chinese XQuAD paragraphs, the English row it is nearest to is among
+        the 48 nearest rows 18% of the time, and among those nearest the moved query every time
+        (docs/figures.md).
+
+        >>> three = {f"{k}{i}": [Tally("passage", k, 1, np.array(v))] for i in range(3)
+        ...          for k, v in (("en", [1.0, 0.0]), ("ru", [0.0, 1.0]))}
+        >>> [round(float(x), 2) for x in Centroids(three, 2).moved(np.array([0.8, 0.6]), "passage", "en")]
+        [0.55, 0.85]
+        >>> Centroids(three, 2).moved(np.array([0.8, 0.6]), "passage", "fr") is None
+        True
+        """
+        langs = self._languages[kind]
+        if len(langs) < 2 or own not in langs:
+            return None
+        matrix = self._matrix[kind]
+        return np.asarray(query, np.float32) + matrix.mean(axis=0) - matrix[langs.index(own)]
+
     def held(
         self,
         raw: dict[str, float],
