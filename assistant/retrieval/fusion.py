@@ -32,7 +32,8 @@ def fuse(
     its language's baseline (fairness.centred): both come from one model on one scale, so
     their sum needs no weights, and unlike a rank fusion it keeps how far apart two
     passages are. A passage missing from one dense list gets the most it could score there
-    (the lowest cosine of that list, `Hits.bound`).
+    (the lowest cosine of that list, or of its language's rows a moved query read:
+    `Hits.bound_of`).
 
     In hybrid mode, within each language, both evidences are z-scored over that language's
     candidates and BM25's is added in proportion to the share of the query's tokens the

@@ -344,6 +344,11 @@ class Retriever:
         """The shared passage and sentence lists: passage cosines, each passage's best
         sentence, and the sentence hits (committed rows only). `moved`: the query moved to
         the middle of the languages, for passages and for sentences (fairness.nearest)."""
+        if filters.languages:
+            # A language the filters leave out is not measured: no room is kept for it in the
+            # list, and it is not short of rows there.
+            base_p = {lang: b for lang, b in base_p.items() if lang in filters.languages}
+            base_s = {lang: b for lang, b in base_s.items() if lang in filters.languages}
         near = nearest(
             self.store.query_passages, qv, pool, filters.where(), base_p,
             snap.centroids.counts["passage"], moved[0], snap.language,
@@ -413,7 +418,7 @@ class Retriever:
         index holds one language (nothing to be fair between) or fairness is off. The
         question's language with how far the gap raised its baselines past its centroids'
         (fusion.fuse's `held`). And the query moved to the middle of the languages, for
-        passages and sentences (Centroids.moved; None where the question's language has none)."""
+        passages and sentences (Centroids.moved)."""
         c = snap.centroids
         if not self.fair or len(c.languages("passage")) < 2:
             return {}, {}, ("", 0.0), (None, None)

@@ -187,8 +187,10 @@ class Centroids:
     def moved(self, query: np.ndarray, kind: Kind, own: str) -> np.ndarray | None:
         """The query moved from its language's centroid to the middle of the index's languages
         (q − μ_own + the mean of every language's μ): a query for candidates that no language
-        leads by the language alone (retrieval/fairness.py). None when the index holds fewer
-        than two languages of this kind, or none of the query's own.
+        leads by the language alone (retrieval/fairness.py). Where the index holds none of the
+        question's language (or it was not determined), the question is moved from the centroid
+        nearest it, that of the language that fills its list. None when the index holds fewer
+        than two languages of this kind.
 
         The rows nearest the question itself are those of its language: for a Chinese question
         over English and Chinese XQuAD paragraphs, the English row it is nearest to is among
@@ -199,14 +201,16 @@ class Centroids:
         ...          for k, v in (("en", [1.0, 0.0]), ("ru", [0.0, 1.0]))}
         >>> [round(float(x), 2) for x in Centroids(three, 2).moved(np.array([0.8, 0.6]), "passage", "en")]
         [0.55, 0.85]
-        >>> Centroids(three, 2).moved(np.array([0.8, 0.6]), "passage", "fr") is None
-        True
+        >>> [round(float(x), 2) for x in Centroids(three, 2).moved(np.array([0.8, 0.6]), "passage", "fr")]
+        [0.55, 0.85]
         """
         langs = self._languages[kind]
-        if len(langs) < 2 or own not in langs:
+        if len(langs) < 2:
             return None
         matrix = self._matrix[kind]
-        return np.asarray(query, np.float32) + matrix.mean(axis=0) - matrix[langs.index(own)]
+        q = np.asarray(query, np.float32)
+        at = langs.index(own) if own in langs else int(np.argmax(matrix @ q))
+        return q + matrix.mean(axis=0) - matrix[at]
 
     def held(
         self,
