@@ -188,9 +188,9 @@ class Centroids:
         """The query moved from its language's centroid to the middle of the index's languages
         (q − μ_own + the mean of every language's μ): a query for candidates that no language
         leads by the language alone (retrieval/fairness.py). Where the index holds none of the
-        question's language (or it was not determined), the question is moved from the centroid
-        nearest it, that of the language that fills its list. None when the index holds fewer
-        than two languages of this kind.
+        question's language (or it was not determined, or has too few sources), the question is
+        moved from the centroid nearest it, that of the language that fills its list. None when
+        the index holds fewer than two established languages of this kind.
 
         The rows nearest the question itself are those of its language: for a Chinese question
         over English and Chinese XQuAD paragraphs, the English row it is nearest to is among
@@ -204,10 +204,15 @@ class Centroids:
         >>> [round(float(x), 2) for x in Centroids(three, 2).moved(np.array([0.8, 0.6]), "passage", "fr")]
         [0.55, 0.85]
         """
-        langs = self._languages[kind]
+        # Established languages only (PRIOR_SOURCES sources or more), as in `held`: the centroid
+        # of a language of one or two documents is mostly the all-language mean, and moving
+        # toward it made the bundled corpus's one French interview a candidate of Chinese
+        # questions it does not answer (the 2024 defence budget quoted its aid figure).
+        langs = [lang for lang in self._languages[kind] if lang in self._established[kind]]
         if len(langs) < 2:
             return None
-        matrix = self._matrix[kind]
+        all_langs = self._languages[kind]
+        matrix = self._matrix[kind][[all_langs.index(lang) for lang in langs]]
         q = np.asarray(query, np.float32)
         at = langs.index(own) if own in langs else int(np.argmax(matrix @ q))
         return q + matrix.mean(axis=0) - matrix[at]
