@@ -26,7 +26,7 @@ Search = Callable[
     [np.ndarray, int, dict[str, Any] | None, np.ndarray | None], list[tuple[str, float]]
 ]
 # The question moved to the middle of the languages (Centroids.moved), for passages and for
-# sentences: None where it cannot be (one language, or none of the question's own).
+# sentences: None where it cannot be (fewer than two established languages).
 Moved = tuple[np.ndarray | None, np.ndarray | None]
 # A shared list holds `pool` rows per language, for this many languages at most.
 DEEPEST = 4
@@ -41,9 +41,9 @@ class Hits:
     bound: float = 0.0
     # The list holds every row its filters allow (it came back shorter than asked).
     complete: bool = False
-    # Language → what a row of it that the list did not return is taken to score, where the
-    # list was the moved question's (nearest): the lowest cosine of its rows there. An
-    # estimate, not a bound (that list ranks by another vector).
+    # Language → what a row of it that the lists did not return is taken to score, where one
+    # was the moved question's (nearest): the lowest cosine of its rows there. An estimate,
+    # not a bound (that list ranks by another vector).
     bounds: dict[str, float] = field(default_factory=dict)
 
     def bound_of(self, language: str) -> float:

@@ -488,8 +488,16 @@ class Retriever:
         """Passage id → its best sentence's cosine (with the sentence search's bounds), and the
         sentence hits, best first; committed only."""
 
+        # Sentence id → its passage: the moved list's bounds read it, and so does the loop below.
+        owners: dict[str, str | None] = {}
+
+        def owner(sid: str) -> str | None:
+            if sid not in owners:
+                owners[sid] = snap.owner(sid)
+            return owners[sid]
+
         def language_of(sid: str) -> str | None:
-            pid = snap.owner(sid)
+            pid = owner(sid)
             return None if pid is None else snap.language(pid)
 
         found = nearest(
@@ -499,7 +507,7 @@ class Retriever:
         best = Hits({}, found.bound, bounds=found.bounds)
         hits = []
         for sid, sim in found.cosines.items():
-            pid = snap.owner(sid)
+            pid = owner(sid)
             if pid is None:  # not committed when the cache was built
                 continue
             hits.append((sid, sim))

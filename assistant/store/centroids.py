@@ -185,8 +185,8 @@ class Centroids:
         return self.held(raw, kind, own, gap)
 
     def moved(self, query: np.ndarray, kind: Kind, own: str) -> np.ndarray | None:
-        """The query moved from its language's centroid to the middle of the index's languages
-        (q − μ_own + the mean of every language's μ): a query for candidates that no language
+        """The query moved from its language's centroid to the middle of the index's established
+        languages (q − μ_own + the mean of their μ): a query for candidates that no language
         leads by the language alone (retrieval/fairness.py). Where the index holds none of the
         question's language (or it was not determined, or has too few sources), the question is
         moved from the centroid nearest it, that of the language that fills its list. None when
