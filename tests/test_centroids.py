@@ -114,25 +114,31 @@ def test_the_answer_in_another_language_is_found_when_the_questions_language_fil
     room = 24 + 3  # max(3k, 24) rows of Chinese and the 3 English ones
     shared = fresh.store.query_passages(q, room, None)
     assert {snap.language(pid) for pid, _ in shared} == {"zh"}, "the premise: no English row"
-    for k in (1, 8, 30):
-        hits = fresh.search(CHINESE_QUESTION, k=k)
-        assert hits[0].source_id == "lyon", (k, [(p.source_id, p.score) for p in hits[:3]])
+    # At k = 30 the question's own list holds every row: the answer comes first.
+    hits = fresh.search(CHINESE_QUESTION, k=30)
+    assert hits[0].source_id == "lyon", [(p.source_id, p.score) for p in hits[:3]]
+    # At the k of an ask (a list of 24) only the moved list reaches it, in both dense lists.
+    # Its scores there are estimates (MovedQuery.cosine: about 0.004 from the exact cosine,
+    # docs/figures.md), and here the answer leads the library that reopened, copied eight
+    # times, by 0.005 (exact) against -0.003 (estimated): a tie at that scale may go either way.
+    base_p, base_s, _, moved_qs = fresh.retriever._baselines(snap, q, "zh")
+    passages, best, _ = fresh.retriever._dense(snap, q, 24, Filters(), base_p, base_s, moved_qs)
+    lyon = hits[0]
+    assert lyon.id in passages.cosines and lyon.id in best.cosines
+    assert passages.cosines[lyon.id] == pytest.approx(lyon.dense, abs=0.01)
     # Both dense lists keep each language's bound from the moved list: an English row a list
     # missed is taken to score no more than the lowest English row it holds, not the Chinese
     # rows' bound, which with English's lift would rank such a row first.
-    base_p, base_s, _, moved_qs = fresh.retriever._baselines(snap, q, "zh")
-    passages, best, _ = fresh.retriever._dense(snap, q, 24, Filters(), base_p, base_s, moved_qs)
     for found in (passages, best):
         assert found.bounds.keys() == {"en", "zh"}, found.bounds
         assert found.bounds["en"] < found.bounds["zh"], found.bounds
     assert list(passages.cosines.values()) == sorted(passages.cosines.values(), reverse=True)
-    # The moved query ranks by the moved vector and scores by the question's own cosine.
-    lyon = next(p for p in fresh.search(CHINESE_QUESTION, k=1) if p.source_id == "lyon")
-    exact = dict(fresh.store.query_passages(q, 3, {"language": "en"}))[lyon.id]
+    # The moved list ranks by the moved vector; each row's cosine with the question is read
+    # from its cosine with the moved vector and its language's mean.
     moved = snap.centroids.moved(q, "passage", "zh")
     assert moved is not None
-    again = dict(fresh.store.query_passages(moved, room, None, measured_by=q))
-    assert again[lyon.id] == pytest.approx(exact, abs=1e-5) and lyon.dense == pytest.approx(exact)
+    far = dict(fresh.store.query_passages(moved.vector, room, None))
+    assert moved.cosine(far[lyon.id], "en") == pytest.approx(passages.cosines[lyon.id])
 
 
 def test_the_centroids_follow_documents_added_and_deleted(fresh: Assistant, tmp_path: Path) -> None:

@@ -342,11 +342,17 @@ class Bm25Index:
         wanted = {self.vocab.get(t) for t in tokenize(query)}
         if not wanted or None in wanted:
             return set()
-        return {
-            i
-            for i in ids
-            if (r := self.row.get(i)) is not None and wanted <= set(self.tokens[r].tolist())
-        }
+        rows = [(i, r) for i in ids if (r := self.row.get(i)) is not None]
+        if not rows:
+            return set()
+        # All candidates' tokens in one array: each (candidate, wanted token) pair counted once.
+        parts = [self.tokens[r] for _, r in rows]
+        flat = np.concatenate(parts)
+        owner = np.repeat(np.arange(len(parts)), np.fromiter(map(len, parts), np.int64))
+        hit = np.isin(flat, np.fromiter(wanted, np.int64))
+        pairs = np.unique(owner[hit] * (len(self.vocab) + 1) + flat[hit])
+        held = np.bincount(pairs // (len(self.vocab) + 1), minlength=len(parts))
+        return {rows[k][0] for k in np.flatnonzero(held == len(wanted))}
 
     def scores(self, query: str, mask: np.ndarray | None) -> np.ndarray | None:
         """The BM25 score of every row for the query (0 where mask is false or the row is

@@ -6,10 +6,10 @@ their language alone, so a list of `pool` rows can miss the ones that, measured 
 baseline, belong in the top. `nearest` reads room for `pool` rows of each language measured (at
 most DEEPEST times `pool`) in one shared query, so a corpus of one language costs one query of
 `pool` rows, as before. With several languages that list is the one nearest the question moved
-to the middle of the languages (Centroids.moved), scored by each row's cosine with the question
-itself, with the question's own `pool` nearest: the rows nearest the question are those of its
-language, and across a far pair (English and Chinese) or in a large index a list of them holds
-no other.
+to the middle of the languages (Centroids.moved), its cosines read as the question's
+(MovedQuery.cosine), with the question's own `pool` nearest, both in one Chroma call: the rows
+nearest the question are those of its language, and across a far pair (English and Chinese) or
+in a large index a list of them holds no other.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 
-# A vector search: (query vector, how many, Chroma where, the vector cosines are measured
-# against: None for the query's own) → [(row id, cosine)], nearest the query vector first.
-Search = Callable[
-    [np.ndarray, int, dict[str, Any] | None, np.ndarray | None], list[tuple[str, float]]
-]
+from assistant.store.centroids import MovedQuery
+
+# A vector search, one Chroma call: (query vectors, how many, Chroma where) → for each vector,
+# [(row id, cosine)], nearest first.
+Search = Callable[[Sequence[np.ndarray], int, dict[str, Any] | None], list[list[tuple[str, float]]]]
 # The question moved to the middle of the languages (Centroids.moved), for passages and for
 # sentences: None where it cannot be (fewer than two established languages).
-Moved = tuple[np.ndarray | None, np.ndarray | None]
+Moved = tuple[MovedQuery | None, MovedQuery | None]
 # A shared list holds `pool` rows per language, for this many languages at most.
 DEEPEST = 4
 
@@ -58,7 +58,7 @@ def nearest(
     where: dict[str, Any] | None,
     baselines: dict[str, float],
     rows: dict[str, int],
-    moved: np.ndarray | None = None,
+    moved: MovedQuery | None = None,
     language_of: Callable[[str], str | None] = lambda _: None,
 ) -> Hits:
     """The rows nearest the query: `pool` of them, or, when several languages are measured
@@ -75,13 +75,16 @@ def nearest(
     centroid to the middle of the languages' (Centroids.moved), with the question's own `pool`
     nearest rows: the rows nearest the question itself are those of its language, and across
     a far pair a list of them holds no other (docs/figures.md, The first passage no longer
-    depends on k). The moved list's rows are scored by their cosine with the question
-    (`query`), read from their vectors, and each language's rows that neither list returned
-    are taken to score no more than the lowest of its rows in them (`Hits.bounds`: an
-    estimate, as the moved list ranks by another vector).
+    depends on k). Both lists come from one Chroma call, distances only. The moved list's rows
+    are scored by their cosine with the question (`query`) as MovedQuery.cosine reads it from
+    their cosine with the moved vector, by their language's mean: reading the rows' vectors
+    doubled the call's cost (docs/figures.md, The moved list without the rows' vectors). The
+    question's own list's cosines are exact and stand where both lists hold a row. Each
+    language's rows that neither list returned are taken to score no more than the lowest of
+    its rows in them (`Hits.bounds`: an estimate, as the moved list ranks by another vector).
 
     Args:
-        search: the Chroma query (passages or sentences).
+        search: the Chroma query (passages or sentences), of one or more vectors.
         query: the query vector.
         pool: how many rows a list holds per language.
         where: the caller's filters as a Chroma where (None for none).
@@ -91,38 +94,47 @@ def nearest(
         language_of: a row id → its language (None: not known, or not committed).
 
     >>> seen = []
-    >>> _ = nearest(lambda q, n, w, m: seen.append(n) or [], np.zeros(2), 24, None,
+    >>> _ = nearest(lambda qs, n, w: seen.append(n) or [[]], np.zeros(2), 24, None,
     ...             {"en": 0.8, "fr": 0.7, "pl": 0.7}, {"en": 900, "fr": 300, "pl": 1})
     >>> seen
     [49]
 
     Two English rows are nearer the question than the Russian one; the moved question's list
-    of two holds one of each, scored against the question, and the question's own list of one
-    adds the nearest:
+    of two holds one of each, its cosines read as the question's from each language's mean
+    (English [0.95, 0.05], Russian [0.6, 0.8]: δ·μ is -0.9 and 0.2), and the question's own
+    list of one adds the nearest. en2's exact cosine is 0.9: it sits off its language's mean
+    along δ, and that is the estimate's error:
 
     >>> rows = {"en1": ([1.0, 0.0], "en"), "en2": ([0.9, 0.1], "en"), "ru1": ([0.6, 0.8], "ru")}
-    >>> def search(q, n, w, m):
-    ...     got = sorted(rows, key=lambda i: -np.dot(q, rows[i][0]))[:n]
-    ...     return [(i, float(np.dot(q if m is None else m, rows[i][0]))) for i in got]
+    >>> def search(qs, n, w):
+    ...     return [[(i, float(np.dot(q, rows[i][0])))
+    ...              for i in sorted(rows, key=lambda i: -np.dot(q, rows[i][0]))[:n]] for q in qs]
+    >>> moved = MovedQuery(np.array([0.0, 1.0]), 1.0, {"en": -0.9, "ru": 0.2}, 0.0)
     >>> hits = nearest(search, np.array([1.0, 0.0]), 1, None, {"en": 0.9, "ru": 0.6},
-    ...                {"en": 2, "ru": 1}, np.array([0.0, 1.0]), lambda i: rows[i][1])
-    >>> hits.cosines, hits.bound, hits.bounds
-    ({'en1': 1.0, 'en2': 0.9, 'ru1': 0.6}, 0.6, {'en': 0.9, 'ru': 0.6})
+    ...                {"en": 2, "ru": 1}, moved, lambda i: rows[i][1])
+    >>> {i: round(c, 2) for i, c in hits.cosines.items()}, round(hits.bounds["ru"], 2)
+    ({'en2': 1.0, 'en1': 1.0, 'ru1': 0.6}, 0.6)
     """
     n = pool
     if len(baselines) > 1:
         room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
         n = max(pool, min(room, DEEPEST * pool))
     if moved is None or len(baselines) < 2:
-        got = search(query, n, where, None)
+        got = search([query], n, where)[0]
         return Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
-    # The moved question's list, and the question's own `pool` nearest (its language's best,
-    # which the moved list can rank lower: en/zh same-language hit@1 0.879 without, 0.897 with).
-    merged = {**dict(search(moved, n, where, query)), **dict(search(query, pool, where, None))}
+    # The moved question's list, and the question's own nearest (its language's best, which the
+    # moved list can rank lower: en/zh same-language hit@1 0.879 without, 0.897 with), in one
+    # call. The moved list's cosines are read as the question's (MovedQuery.cosine); the
+    # question's own list's are exact, and stand where both hold a row.
+    far, near = search([moved.vector, query], n, where)
+    near = near[:pool]
+    langs = {i: language_of(i) for i, _ in (*far, *near)}
+    merged = {i: moved.cosine(c, langs[i]) for i, c in far}
+    merged.update(near)
     got = sorted(merged.items(), key=lambda item: -item[1])
     hits = Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
     for i, cosine in got:
-        lang = language_of(i)
+        lang = langs[i]
         if lang is not None:
             hits.bounds[lang] = min(hits.bounds.get(lang, cosine), cosine)
     return hits
@@ -146,10 +158,10 @@ def centred(
     >>> centred(hits, {"en": 0.5, "ru": 0.3}, ["d"], np.array(["ru"], dtype=object)).tolist()
     [0.7]
     """
-    lift = _lifts(baselines)
+    lift, cosines = _lifts(baselines), hits.cosines
     return np.array(
         [
-            hits.cosines.get(i, hits.bound_of(lang)) + lift(lang)
+            (cosines[i] if i in cosines else hits.bound_of(lang)) + lift(lang)
             for i, lang in zip(ids, languages, strict=True)
         ],
         np.float64,

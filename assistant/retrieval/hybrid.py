@@ -33,7 +33,7 @@ from assistant.errors import InvalidRequest
 from assistant.ingest.language import UNDETERMINED, detect
 from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
-from assistant.store.centroids import Centroids, Tally
+from assistant.store.centroids import Centroids, MovedQuery, Tally
 from assistant.store.chroma import Store
 from assistant.store.rows import parse, passage_of, sentence_ids
 
@@ -110,6 +110,10 @@ class Retriever:
         # One saver thread: saves happen in order, and a superseded one is skipped (_keep).
         self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-save")
         self._saving: Future[None] | None = None
+        # The sentence list is read beside the passage list: Chroma's query leaves the GIL, so
+        # on two cores the two take about the time of the longer (docs/figures.md, Query
+        # latency). Threads start as needed, up to the searches running at once.
+        self._beside = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sentence-search")
 
     # -- cache ------------------------------------------------------------------------------
 
@@ -226,6 +230,7 @@ class Retriever:
         index folder is no longer written, so it can be deleted or copied (a later refresh
         merges and saves nothing in the background)."""
         self._saver.shutdown(wait=True)
+        self._beside.shutdown(wait=True)
 
     # -- search -----------------------------------------------------------------------------
 
@@ -349,8 +354,9 @@ class Retriever:
             # list, and it is not short of rows there.
             base_p = {lang: b for lang, b in base_p.items() if lang in filters.languages}
             base_s = {lang: b for lang, b in base_s.items() if lang in filters.languages}
+        sentences = self._beside.submit(self._sentences, snap, qv, pool, filters, base_s, moved[1])
         near = nearest(
-            self.store.query_passages, qv, pool, filters.where(), base_p,
+            self.store.query_passages_each, qv, pool, filters.where(), base_p,
             snap.centroids.counts["passage"], moved[0], snap.language,
         )  # fmt: skip
         # Committed when the cache was built; the bounds stay those of the whole list.
@@ -360,7 +366,7 @@ class Retriever:
             near.complete,
             near.bounds,
         )
-        best_sentence, hits = self._sentences(snap, qv, pool, filters, base_s, moved[1])
+        best_sentence, hits = sentences.result()
         return passages, best_sentence, hits
 
     def _each_side(
@@ -483,7 +489,7 @@ class Retriever:
         pool: int,
         filters: Filters,
         baselines: dict[str, float],
-        moved: np.ndarray | None = None,
+        moved: MovedQuery | None = None,
     ) -> tuple[Hits, list[tuple[str, float]]]:
         """Passage id → its best sentence's cosine (with the sentence search's bounds), and the
         sentence hits, best first; committed only."""
@@ -501,7 +507,7 @@ class Retriever:
             return None if pid is None else snap.language(pid)
 
         found = nearest(
-            self.store.query_sentences, qv, pool, filters.where(), baselines,
+            self.store.query_sentences_each, qv, pool, filters.where(), baselines,
             snap.centroids.counts["sentence"], moved, language_of,
         )  # fmt: skip
         best = Hits({}, found.bound, bounds=found.bounds)

@@ -88,6 +88,31 @@ def tallies(kind: Kind, languages: Sequence[str], vectors: np.ndarray) -> list[T
     return out
 
 
+@dataclass(frozen=True)
+class MovedQuery:
+    """The question moved to the middle of the languages (Centroids.moved), and how to read a
+    row's cosine with the question from its cosine with the moved vector, without the row's
+    vector: for a unit row r, q·r = m·r − δ·r with δ = m − q, and δ·r is taken to be δ·μ_L,
+    what it is on average over the rows of r's language L. δ runs between language centroids,
+    so most of what it meets in a row is the row's language; the rest is the estimate's error
+    (docs/figures.md, The moved list without the rows' vectors)."""
+
+    vector: np.ndarray
+    # |m| / |q|, and language → δ·μ_L / |q|; `offset` for a row of a language without one.
+    scale: float
+    offsets: dict[str, float]
+    offset: float
+
+    def cosine(self, moved: float, language: str | None) -> float:
+        """A row's cosine with the question, from its cosine with the moved vector.
+
+        >>> q = MovedQuery(np.array([0.6, 0.8]), 1.0, {"en": 0.1}, 0.0)
+        >>> round(q.cosine(0.9, "en"), 2), q.cosine(0.9, None)
+        (0.8, 0.9)
+        """
+        return self.scale * moved - self.offsets.get(language or "", self.offset)
+
+
 class Centroids:
     """Each language's centroid, per kind, from the tallies of the committed source versions."""
 
@@ -99,6 +124,7 @@ class Centroids:
         """
         means: dict[Kind, dict[str, list[np.ndarray]]] = {k: defaultdict(list) for k in KINDS}
         counts: dict[Kind, dict[str, int]] = {k: defaultdict(int) for k in KINDS}
+        sums: dict[Kind, dict[str, Any]] = {k: defaultdict(float) for k in KINDS}
         # In key order: the covariance's subsample (Spread) is then the same in every process,
         # whatever order the store returned the tallies in (keys are (source, version) pairs).
         for key in sorted(by_source):
@@ -109,8 +135,20 @@ class Centroids:
                 if t.count > 0 and t.language != UNDETERMINED:
                     means[t.kind][t.language].append(t.total / t.count)
                     counts[t.kind][t.language] += t.count
+                    sums[t.kind][t.language] = sums[t.kind][t.language] + t.total
         # Kind → language → rows of it in the index.
         self.counts = {kind: dict(c) for kind, c in counts.items()}
+        # Kind → language → the mean of its rows (not of its sources' means, and not shrunk):
+        # what a row of it is expected to be, to read a moved query's cosines (MovedQuery).
+        self._row_means = {
+            kind: {lang: total / counts[kind][lang] for lang, total in sums[kind].items()}
+            for kind in KINDS
+        }
+        # And of every row (for a row of a language without a centroid).
+        self._all_rows = {
+            kind: sum(sums[kind].values(), np.zeros(dim)) / max(1, sum(counts[kind].values()))
+            for kind in KINDS
+        }
         self._languages: dict[Kind, list[str]] = {}
         self._matrix: dict[Kind, np.ndarray] = {}
         # Languages with enough sources that their centroid is mostly their own.
@@ -184,7 +222,7 @@ class Centroids:
         raw = {lang: float(v) for lang, v in zip(langs, values, strict=True)}
         return self.held(raw, kind, own, gap)
 
-    def moved(self, query: np.ndarray, kind: Kind, own: str) -> np.ndarray | None:
+    def moved(self, query: np.ndarray, kind: Kind, own: str) -> MovedQuery | None:
         """The query moved from its language's centroid to the middle of the index's established
         languages (q − μ_own + the mean of their μ): a query for candidates that no language
         leads by the language alone (retrieval/fairness.py). Where the index holds none of the
@@ -199,10 +237,16 @@ class Centroids:
 
         >>> three = {f"{k}{i}": [Tally("passage", k, 1, np.array(v))] for i in range(3)
         ...          for k, v in (("en", [1.0, 0.0]), ("ru", [0.0, 1.0]))}
-        >>> [round(float(x), 2) for x in Centroids(three, 2).moved(np.array([0.8, 0.6]), "passage", "en")]
+        >>> c = Centroids(three, 2)
+        >>> [round(float(x), 2) for x in c.moved(np.array([0.8, 0.6]), "passage", "en").vector]
         [0.55, 0.85]
-        >>> [round(float(x), 2) for x in Centroids(three, 2).moved(np.array([0.8, 0.6]), "passage", "fr")]
+        >>> [round(float(x), 2) for x in c.moved(np.array([0.8, 0.6]), "passage", "fr").vector]
         [0.55, 0.85]
+
+        A Russian row, [0, 1], is 0.85 from the moved vector (|m| 1.01) and 0.6 from the question:
+
+        >>> round(c.moved(np.array([0.8, 0.6]), "passage", "en").cosine(0.85 / 1.01, "ru"), 2)
+        0.6
         """
         # Established languages only (PRIOR_SOURCES sources or more), as in `held`: the centroid
         # of a language of one or two documents is mostly the all-language mean, and moving
@@ -215,7 +259,15 @@ class Centroids:
         matrix = self._matrix[kind][[all_langs.index(lang) for lang in langs]]
         q = np.asarray(query, np.float32)
         at = langs.index(own) if own in langs else int(np.argmax(matrix @ q))
-        return q + matrix.mean(axis=0) - matrix[at]
+        delta = matrix.mean(axis=0) - matrix[at]
+        norm = max(float(np.linalg.norm(q)), 1e-12)
+        vector = q + delta
+        return MovedQuery(
+            vector,
+            float(np.linalg.norm(vector)) / norm,
+            {lang: float(delta @ mu) / norm for lang, mu in self._row_means[kind].items()},
+            float(delta @ self._all_rows[kind]) / norm,
+        )
 
     def held(
         self,

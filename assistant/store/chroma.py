@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -472,55 +472,44 @@ class Store:
             offset += len(got["ids"])
 
     def query_passages(
-        self,
-        vector: np.ndarray,
-        n: int,
-        where: dict[str, Any] | None,
-        measured_by: np.ndarray | None = None,
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
-        """Nearest passages: (id, cosine similarity). Ids only: callers hold the rows.
-
-        `measured_by`: rank by `vector` but give each row's cosine with this vector instead
-        (read from the rows' own vectors): a search for candidates with a moved query
-        (retrieval/fairness.py) whose scores stay those of the question."""
-        return self._nearest("", vector, n, where, measured_by)
+        """Nearest passages: (id, cosine similarity). Ids only: callers hold the rows."""
+        return self._nearest("", [vector], n, where)[0]
 
     def query_sentences(
-        self,
-        vector: np.ndarray,
-        n: int,
-        where: dict[str, Any] | None,
-        measured_by: np.ndarray | None = None,
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
         """Nearest sentences: (id, cosine similarity). Ids only: an id names its source, version
-        and position (rows.py), and fetching metadata would triple the query's cost.
-        `measured_by` as in query_passages."""
-        return self._nearest("-sentences", vector, n, where, measured_by)
+        and position (rows.py), and fetching metadata would triple the query's cost."""
+        return self._nearest("-sentences", [vector], n, where)[0]
+
+    def query_passages_each(
+        self, vectors: Sequence[np.ndarray], n: int, where: dict[str, Any] | None
+    ) -> list[list[tuple[str, float]]]:
+        """query_passages for each vector, in one Chroma call (two lists cost about one)."""
+        return self._nearest("", vectors, n, where)
+
+    def query_sentences_each(
+        self, vectors: Sequence[np.ndarray], n: int, where: dict[str, Any] | None
+    ) -> list[list[tuple[str, float]]]:
+        """query_sentences for each vector, in one Chroma call."""
+        return self._nearest("-sentences", vectors, n, where)
 
     def _nearest(
-        self,
-        suffix: str,
-        vector: np.ndarray,
-        n: int,
-        where: dict[str, Any] | None,
-        measured_by: np.ndarray | None = None,
-    ) -> list[tuple[str, float]]:
+        self, suffix: str, vectors: Sequence[np.ndarray], n: int, where: dict[str, Any] | None
+    ) -> list[list[tuple[str, float]]]:
         got = self._call(
             self._col(suffix, False).query,
-            query_embeddings=[vector.astype(np.float32)],
+            query_embeddings=[np.asarray(v, np.float32) for v in vectors],
             n_results=n,
             where=where or None,
-            include=["distances"] if measured_by is None else ["embeddings"],
+            include=["distances"],
         )
-        ids = got["ids"][0]
-        if measured_by is None:
-            return [(i, 1.0 - float(d)) for i, d in zip(ids, got["distances"][0], strict=True)]
-        if not ids:
-            return []
-        rows = np.asarray(got["embeddings"][0], np.float32)
-        norms = np.linalg.norm(rows, axis=1) * float(np.linalg.norm(measured_by))
-        cosines = rows @ measured_by.astype(np.float32) / np.maximum(norms, 1e-12)
-        return list(zip(ids, cosines.astype(float).tolist(), strict=True))
+        return [
+            [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+            for ids, distances in zip(got["ids"], got["distances"], strict=True)
+        ]
 
     def sentences(self, ids: list[str]) -> dict[str, Sentence]:
         """The given sentences with their vectors, by id (ids not stored are left out)."""
