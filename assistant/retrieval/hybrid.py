@@ -112,7 +112,8 @@ class Retriever:
         self._saving: Future[None] | None = None
         # The sentence list is read beside the passage list: Chroma's query leaves the GIL, so
         # on two cores the two take about the time of the longer (docs/figures.md, Query
-        # latency). Threads start as needed, up to the searches running at once.
+        # latency). Threads start as needed, 8 at most (more searches at once wait their turn).
+        # Never shut down: it writes nothing, and a closed retriever still searches.
         self._beside = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sentence-search")
 
     # -- cache ------------------------------------------------------------------------------
@@ -230,7 +231,6 @@ class Retriever:
         index folder is no longer written, so it can be deleted or copied (a later refresh
         merges and saves nothing in the background)."""
         self._saver.shutdown(wait=True)
-        self._beside.shutdown(wait=True)
 
     # -- search -----------------------------------------------------------------------------
 
@@ -355,10 +355,14 @@ class Retriever:
             base_p = {lang: b for lang, b in base_p.items() if lang in filters.languages}
             base_s = {lang: b for lang, b in base_s.items() if lang in filters.languages}
         sentences = self._beside.submit(self._sentences, snap, qv, pool, filters, base_s, moved[1])
-        near = nearest(
-            self.store.query_passages_each, qv, pool, filters.where(), base_p,
-            snap.centroids.counts["passage"], moved[0], snap.language,
-        )  # fmt: skip
+        try:
+            near = nearest(
+                self.store.query_passages_each, qv, pool, filters.where(), base_p,
+                snap.centroids.counts["passage"], moved[0], snap.language,
+            )  # fmt: skip
+        except BaseException:
+            sentences.cancel()  # not started yet: never run; running: its result is dropped
+            raise
         # Committed when the cache was built; the bounds stay those of the whole list.
         passages = Hits(
             {pid: c for pid, c in near.cosines.items() if pid in snap.rows},

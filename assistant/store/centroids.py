@@ -144,7 +144,8 @@ class Centroids:
             kind: {lang: total / counts[kind][lang] for lang, total in sums[kind].items()}
             for kind in KINDS
         }
-        # And of every row (for a row of a language without a centroid).
+        # And of every row of a determined language (for a row of a language without a
+        # centroid, undetermined ones included).
         self._all_rows = {
             kind: sum(sums[kind].values(), np.zeros(dim)) / max(1, sum(counts[kind].values()))
             for kind in KINDS
