@@ -350,8 +350,9 @@ class Bm25Index:
         flat = np.concatenate(parts)
         owner = np.repeat(np.arange(len(parts)), np.fromiter(map(len, parts), np.int64))
         hit = np.isin(flat, np.fromiter(wanted, np.int64))
-        pairs = np.unique(owner[hit] * (len(self.vocab) + 1) + flat[hit])
-        held = np.bincount(pairs // (len(self.vocab) + 1), minlength=len(parts))
+        width = len(self.vocab) + 1  # a (candidate, token) pair as one number
+        pairs = np.unique(owner[hit] * width + flat[hit])
+        held = np.bincount(pairs // width, minlength=len(parts))
         return {rows[k][0] for k in np.flatnonzero(held == len(wanted))}
 
     def scores(self, query: str, mask: np.ndarray | None) -> np.ndarray | None:

@@ -135,7 +135,7 @@ class Centroids:
                 if t.count > 0 and t.language != UNDETERMINED:
                     means[t.kind][t.language].append(t.total / t.count)
                     counts[t.kind][t.language] += t.count
-                    sums[t.kind][t.language] = sums[t.kind][t.language] + t.total
+                    sums[t.kind][t.language] += t.total
         # Kind → language → rows of it in the index.
         self.counts = {kind: dict(c) for kind, c in counts.items()}
         # Kind → language → the mean of its rows (not of its sources' means, and not shrunk):
