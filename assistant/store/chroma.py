@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -34,6 +35,9 @@ from .records import SourceRecord, record_meta, record_of, stamp
 from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
 
 TALLIES = "-tallies"
+# Seconds a database file must have been still before its unchanged state vouches for the
+# generation marker read from it (Store.generation): coarser than any local file system's clock.
+SETTLED = 3.0
 STAMPS = "-stamps"
 
 
@@ -52,6 +56,8 @@ class Store:
         self._cols: dict[str, Any] = {}
         self._reopening = threading.Lock()
         self._opened = 0  # how many times it was reopened (_reopened)
+        # The database file's state and the generation marker read from it (generation()).
+        self._marker: tuple[tuple[int, ...] | None, str] | None = None
         # An embedded index not built yet is opened when first written: Chroma creates its
         # files on opening, and a read or a refused ingest must leave nothing behind.
         if url or self._built():
@@ -214,7 +220,38 @@ class Store:
         return dict(col.metadata or {})
 
     def generation(self) -> str:
-        return str(self._sources_meta().get("generation", ""))
+        """The marker, read afresh (~0.5 ms, every query polls it), except that an embedded
+        index's is read again only once its database file has changed since the last read.
+        The rule is git's for a racily clean index: a file modified within SETTLED seconds of
+        the read could be written again within one tick of its clock unseen, so until it has
+        been still that long, the marker is read every time."""
+        state = self._file_state()
+        seen = self._marker
+        if state is not None and seen is not None and seen[0] == state:
+            return seen[1]
+        gen = str(self._sources_meta().get("generation", ""))
+        # Its newest modification or change time (the state holds each file's four).
+        settled = (
+            state is not None and max(state[::4] + state[3::4]) < time.time_ns() - SETTLED * 1e9
+        )
+        self._marker = (state, gen) if settled else None
+        return gen
+
+    def _file_state(self) -> tuple[int, ...] | None:
+        """The embedded database's modification time, size, inode and change time, with its
+        write-ahead log's where it keeps one (a write commits there first); None for a
+        server, whose files this process cannot see."""
+        if self.url:
+            return None
+        db = os.path.join(self.read_from, "chroma.sqlite3")
+        state: tuple[int, ...] = ()
+        for f in (db, db + "-wal"):
+            try:
+                st = os.stat(f)
+            except FileNotFoundError:
+                continue
+            state += (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+        return state or None
 
     def identity(self) -> str:
         """Which index this is: the sources collection's id, new whenever the index is deleted
