@@ -252,9 +252,10 @@ class Assistant(Documents):
     def _within_the_embedder(self, text: str) -> None:
         """Refuse a question longer than the embedder reads: characters do not bound the cost
         ("a" and 3,999 combining marks is 4,000 tokens and took seconds to embed), tokens do.
-        Counted only when a cheap bound on the count does not clear it (most_tokens): every
-        search and ask comes through here."""
-        if most_tokens(text) <= self.embedder.max_tokens:
+        Counted only when a cheap bound on the count does not clear it, for an embedder whose
+        tokenizer keeps within it (most_tokens): every search and ask comes through here."""
+        bounded = getattr(self.embedder, "byte_bounded", False)
+        if bounded and most_tokens(text) <= self.embedder.max_tokens:
             return
         n = self.embedder.count_tokens([text])[0]
         if n > self.embedder.max_tokens:

