@@ -38,6 +38,8 @@ TALLIES = "-tallies"
 # Seconds a database file must have been still before its unchanged state vouches for the
 # generation marker read from it (Store.generation): coarser than any local file system's clock.
 SETTLED = 3.0
+# Per database file (and its write-ahead log): modification time, size, inode, change time.
+FileState = tuple[tuple[int, int, int, int], ...]
 STAMPS = "-stamps"
 
 
@@ -57,7 +59,7 @@ class Store:
         self._reopening = threading.Lock()
         self._opened = 0  # how many times it was reopened (_reopened)
         # The database file's state and the generation marker read from it (generation()).
-        self._marker: tuple[tuple[int, ...] | None, str] | None = None
+        self._marker: tuple[FileState, str] | None = None
         # An embedded index not built yet is opened when first written: Chroma creates its
         # files on opening, and a read or a refused ingest must leave nothing behind.
         if url or self._built():
@@ -231,14 +233,15 @@ class Store:
         if state is not None and seen is not None and seen[0] == state:
             return seen[1]
         gen = str(self._sources_meta().get("generation", ""))
-        # Its newest modification or change time (the state holds each file's four).
-        settled = (
-            state is not None and max(state[::4] + state[3::4]) < time.time_ns() - SETTLED * 1e9
-        )
-        self._marker = (state, gen) if settled else None
+        if state is None:
+            self._marker = None
+            return gen
+        # Kept once its files' newest modification or change time is SETTLED seconds old.
+        newest = max(max(mtime, ctime) for mtime, _, _, ctime in state)
+        self._marker = (state, gen) if newest < time.time_ns() - SETTLED * 1e9 else None
         return gen
 
-    def _file_state(self) -> tuple[int, ...] | None:
+    def _file_state(self) -> FileState | None:
         """The embedded database's modification time, size, inode and change time, with its
         write-ahead log's where it keeps one (a write commits there first); None for a
         server, whose files this process cannot see. On a network file system, its client's
@@ -247,7 +250,7 @@ class Store:
         if self.url:
             return None
         db = os.path.join(self.read_from, "chroma.sqlite3")
-        state: tuple[int, ...] = ()
+        state: FileState = ()
         for f in (db, db + "-wal"):
             try:
                 st = os.stat(f)
@@ -255,7 +258,7 @@ class Store:
                 continue
             except OSError:
                 return None  # unreadable here: the marker is read, and Chroma says why
-            state += (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+            state += ((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns),)
         return state or None
 
     def identity(self) -> str:
