@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from assistant.config import MODES, Settings
 from assistant.core import Assistant
 from assistant.errors import AssistantError, InvalidRequest
+from assistant.ingest.pipeline import IngestReport
 from assistant.retrieval.hybrid import SEARCH_MODES
 from assistant.schema import Answer
 from assistant.sources.model import side_label, voice_label
@@ -94,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(p)
 
     p = sub.add_parser("sources", help="list indexed sources and their labels")
+    p.add_argument("--side", help="only sources of these sides (comma-separated)")
+    p.add_argument(
+        "--language", help="only sources declaring or holding these languages (comma-separated)"
+    )
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser(
@@ -376,11 +381,11 @@ def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
-    from assistant.serve.shapes import sources_out
+    from assistant.serve.shapes import listed, sources_out
 
     snap = assistant.snapshot()  # one generation for the records and their languages
     if args.json:
-        _print_json([s.model_dump() for s in sources_out(snap)])
+        _print_json([s.model_dump() for s in sources_out(snap, args.side, args.language)])
         return 0
     found = snap.source_languages
     rows = [
@@ -392,7 +397,7 @@ def _sources(assistant: Assistant, args: argparse.Namespace) -> int:
             _languages(found.get(r.source.id, []), r.source.languages),
             r.source.title[:60],
         )
-        for _, r in sorted(snap.records.items())
+        for r in listed(snap, args.side, args.language)
     ]
     # Columns as wide as their widest cell: ids and sides are the corpus's own, of any length.
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
@@ -445,12 +450,18 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        for path, reason in report.skipped:
-            _warn(f"skipped {path}: {reason}")
-        for path, note in report.notes:
-            _warn(f"note {path}: {note}")
-        print(report.summary())
+        _report(report)
     return 0
+
+
+def _report(report: IngestReport) -> None:
+    """An ingest's skipped files and notes (stderr), then its summary: after `ingest`, and
+    after `label` applies what it wrote (which said "1 with notes" and not the note)."""
+    for path, reason in report.skipped:
+        _warn(f"skipped {path}: {reason}")
+    for path, note in report.notes:
+        _warn(f"note {path}: {note}")
+    print(report.summary())
 
 
 def _label(assistant: Assistant, args: argparse.Namespace) -> int:
@@ -481,8 +492,7 @@ def _label(assistant: Assistant, args: argparse.Namespace) -> int:
         for change in write_labels(manifest, labels, assistant.sides()):
             print(f"{manifest}: {change}")
         files = [Path(records[a.source.id].path) for a in labels]
-        report = assistant.ingest([f for f in files if f.is_file()], manifest=manifest)
-        print(report.summary())
+        _report(assistant.ingest([f for f in files if f.is_file()], manifest=manifest))
     return 0
 
 

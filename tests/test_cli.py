@@ -184,6 +184,12 @@ def test_sources_lists_labels(index_dir: Path) -> None:
     assert len(table) == len(rows) and len(set(titles)) == 1, (
         table
     )  # one column, however long the side
+    # Narrowed by side and language (detected or declared), as a search is; a typo is named.
+    some = json.loads(run("sources", "--json", "--side", "pro-Russia", "--language", "fr",
+                          index=index_dir).stdout)  # fmt: skip
+    assert [r["id"] for r in some] == ["000_fa22c8dc189e4776"]  # the one French source
+    typo = run("sources", "--side", "pro-russia", index=index_dir)
+    assert typo.returncode == 2 and "unknown side filter 'pro-russia'" in typo.stderr
 
 
 def test_eval_fails_loudly_when_questions_fail_and_reads_its_gate_first(

@@ -261,7 +261,13 @@ async def _use_mcp(server: Any) -> dict[str, Any]:
         out["bad"] = (r.is_error, r.content[0].text)
         r = await c.call_tool("search", {"query": "军费预算", "sidee": ["pro-Russia"]})
         out["typo"] = (r.is_error, r.content[0].text)
-        out["sources"] = (await c.call_tool("list_sources", {})).structured_content["result"]
+        page = (await c.call_tool("list_sources", {})).structured_content
+        out["sources"] = page["sources"]
+        out["page"] = (page["total"], page["next_offset"])
+        r = await c.call_tool("list_sources", {"side": "pro-Russia", "limit": 1})
+        out["narrowed"] = r.structured_content
+        r = await c.call_tool("list_sources", {"limit": 5000})
+        out["too_many"] = (r.is_error, r.content[0].text)
         r = await c.call_tool("get_source", {"source_id": out["sources"][0]["id"]})
         out["source"] = r.structured_content
         resources = (await c.list_resources()).resources
@@ -293,6 +299,13 @@ def check_mcp(out: dict[str, Any], top_k: int = 8) -> None:
     is_error, message = out["typo"]
     assert is_error and "'sidee'" in message and "'side'" in message, message
     assert {s["side"] for s in out["sources"]} >= {"pro-Russia", "pro-Ukraine"}
+    # A page at a time: how many match, and where the next page starts (null: the last).
+    assert out["page"] == (len(out["sources"]), None)
+    narrowed = out["narrowed"]
+    russian = [s for s in out["sources"] if s["side"] == "pro-Russia"]
+    assert narrowed["total"] == len(russian) and narrowed["sources"] == russian[:1]
+    assert narrowed["next_offset"] == (1 if len(russian) > 1 else None)
+    assert out["too_many"][0] and "less than or equal to 1000" in out["too_many"][1]
     assert all(s["detected_languages"] for s in out["sources"])
     assert out["source"]["detected_languages"] == out["sources"][0]["detected_languages"]
     assert out["source"]["text"] == out["resource_text"]
@@ -305,6 +318,38 @@ def check_mcp(out: dict[str, Any], top_k: int = 8) -> None:
 
 def test_mcp_server_over_stdio(index_dir: Path) -> None:
     check_mcp(asyncio.run(_use_mcp(mcp_stdio(index_dir))))
+
+
+def test_mcp_resources_are_listed_a_page_at_a_time(assistant: Assistant) -> None:
+    """`resources/list` pages with the protocol's cursor (an archive of 6,000 sources listed
+    whole was megabytes a call); here two sources a page, in process."""
+    from mcp.client import Client
+
+    from assistant.serve.mcp_server import create_server
+
+    server = create_server(assistant)
+    server.resource_page = 2
+
+    async def pages() -> tuple[list[list[str]], str]:
+        got, cursor = [], None
+        async with Client(server) as c:
+            while True:
+                result = await c.list_resources(cursor=cursor)
+                got.append([str(r.uri) for r in result.resources])
+                if (cursor := result.next_cursor) is None:
+                    break
+            try:
+                await c.list_resources(cursor="page-two")
+                bad = "listed"
+            except Exception as exc:  # noqa: BLE001 - the SDK's error type, whatever its name
+                bad = str(exc)
+        return got, bad
+
+    got, bad = asyncio.run(pages())
+    ids = sorted(r.source.id for r in assistant.sources())
+    assert [len(page) for page in got] == [2, 2, 1][: len(got)] and len(got) == 3
+    assert [uri for page in got for uri in page] == [f"source://{i}" for i in ids]
+    assert "not a cursor: 'page-two'" in bad
 
 
 def test_mcp_server_over_http_behind_the_keys(index_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -279,8 +279,15 @@ def test_sources_and_label_commands_list_and_accept_suggestions(
     assert "the manifest was not changed" in bad.stderr
     assert manifest.read_text(encoding="utf-8") == before
 
+    # An entry matching no file: the ingest that applies the label notes it, and `label` says
+    # the note (it said "1 with notes" and not the note).
+    ghost = '\n[[sources]]\nfile = "ghost.txt"\nside = "pro-Russia"\n'
+    manifest.write_text(before + ghost, encoding="utf-8")
     done = cli("label", "unlabelled", "--voice", "state-media")
     assert done.returncode == 0, done.stderr
+    assert "1 with notes" in done.stdout
+    assert "the entry for file 'ghost.txt' matches no file" in done.stderr, done.stderr
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(ghost, ""), encoding="utf-8")
     assert "unlabelled: side pro-Russia, voice state-media" in done.stdout
     assert "1 relabelled" in done.stdout and "0 texts embedded" in done.stdout
     written = manifest.read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ import numpy as np
 
 from assistant.errors import InvalidRequest
 from assistant.ingest.language import UNDETERMINED
+from assistant.inputs import did_you_mean
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import Store
@@ -242,15 +243,13 @@ class Snapshot:
         }
 
     def check(self, filters: Filters) -> None:
-        """An unknown filter value would silently match nothing: name it and the valid ones."""
+        """An unknown filter value would silently match nothing: name it and the valid ones
+        (`unknown_filter`)."""
         for key, values in filters.fields():
             known = self.vocabulary()[key]
             bad = [v for v in values if v not in known]
             if bad:
-                raise InvalidRequest(
-                    f"unknown {key.removesuffix('_id')} filter {', '.join(map(repr, bad))}; "
-                    f"this index has: {', '.join(known) or 'none'}"
-                )
+                raise InvalidRequest(unknown_filter(key.removesuffix("_id"), bad, known))
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """The passages of the BM25 index the filters keep (None: every one)."""
@@ -269,6 +268,34 @@ class Snapshot:
         mask = self.mask(filters)
         present = self.present if mask is None else set(self.bm25.meta["side"][mask].tolist())
         return [side for side in self.sides if side in present]
+
+
+# The most valid values an unknown filter's message lists; past it, it gives their number, the
+# closest to each bad one and where to list them (an archive of 6,000 sources made it 66 KB, in
+# every door's error and the chat's reply).
+LISTED = 20
+
+
+def unknown_filter(name: str, bad: list[str], known: list[str]) -> str:
+    """The message for filter values the index does not hold: the valid ones when they are few,
+    else how many there are, the closest to each bad one, and how to list them.
+
+    >>> unknown_filter("side", ["pro-russia"], ["pro-Russia", "pro-Ukraine"])
+    "unknown side filter 'pro-russia'; this index has: pro-Russia, pro-Ukraine"
+    >>> print(unknown_filter("source", ["dco12"], [f"doc{i}" for i in range(30)]))
+    unknown source filter 'dco12' (did you mean 'doc12'?); this index has 30 sources: list them with `assistant sources`, GET /v1/sources or the MCP tool list_sources
+    """
+    if len(known) <= LISTED:
+        return f"unknown {name} filter {', '.join(map(repr, bad))}; this index has: " + (
+            ", ".join(known) or "none"
+        )
+    hints = [f"{v!r}" + (f" ({hint})" if (hint := did_you_mean(v, known)) else "") for v in bad]
+    where = (
+        ": list them with `assistant sources`, GET /v1/sources or the MCP tool list_sources"
+        if name == "source"
+        else ""
+    )
+    return f"unknown {name} filter {', '.join(hints)}; this index has {len(known):,} {name}s{where}"
 
 
 def lean(row: Row) -> Row:

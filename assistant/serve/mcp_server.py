@@ -8,10 +8,11 @@ Tools, each with structured output (the same JSON shapes as the HTTP API, `shape
     ask(question, side?, language?, source?, mode?)   an answer: verbatim quotes, citations with
                                                       side and voice, each side's summary
     search(query, k?, side?, language?, source?, mode?)  ranked passages with their labels
-    list_sources()                                    every source and its labels
+    list_sources(side?, language?, offset?, limit?)  the sources and their labels, a page at a
+                                                      time (total, next_offset)
     get_source(source_id)                             one source's labels and whole text
 Resources: `source://{source_id}`, each source's whole text (citation offsets point into it);
-`resources/list` lists the sources indexed now.
+`resources/list` lists the sources indexed now, a page at a time (nextCursor).
 Errors (an unknown filter value, an empty question) come back as tool errors whose text says
 the fix, as everywhere else.
 """
@@ -32,12 +33,22 @@ from assistant.retrieval.hybrid import SearchMode
 from assistant.schema import Passage
 
 from .access import READ_KEY_REQUIRED, Keys
-from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_text, sources_out
+from .shapes import (
+    PAGE,
+    PAGE_MOST,
+    AnswerOut,
+    SourcePage,
+    SourceText,
+    answer_out,
+    source_text,
+    sources_page,
+)
 
 try:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-    from mcp_types import Resource
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS, ListResourcesResult, PaginatedRequestParams, Resource
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ConfigError("the MCP server needs the mcp SDK: pip install -e '.[mcp]'") from exc
 
@@ -64,6 +75,8 @@ class AssistantMCP(MCPServer[Any]):
     def __init__(self, assistant: Assistant, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.assistant = assistant
+        # Sources a `resources/list` page holds.
+        self.resource_page = PAGE
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         """A call naming an argument its tool does not take is refused, naming it and the
@@ -79,19 +92,35 @@ class AssistantMCP(MCPServer[Any]):
                 )
         return await super().call_tool(name, arguments, context)
 
-    async def list_resources(self) -> list[Resource]:
-        records = await anyio.to_thread.run_sync(self.assistant.sources)
-        return [
-            Resource(
-                uri=f"source://{r.source.id}",
-                name=r.source.id,
-                title=r.source.title or r.source.id,
-                description=f"{r.source.label()}; {r.source.date or 'undated'}; "
-                f"{', '.join(r.source.languages)}",
-                mime_type="text/plain",
+    async def _handle_list_resources(
+        self, ctx: Any, params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        """`resources/list` a page of `resource_page` sources at a time, the protocol's way: the cursor
+        is where the page starts, `nextCursor` where the next one does (an archive of 6,000
+        sources listed whole was megabytes a call)."""
+        cursor = params.cursor if params is not None else None
+        start = int(cursor) if cursor and cursor.isdigit() else 0
+        if cursor and not cursor.isdigit():
+            raise MCPError(
+                INVALID_PARAMS, f"not a cursor: {cursor!r}; pass the nextCursor a page gave"
             )
-            for r in records
-        ]
+        records = await anyio.to_thread.run_sync(self.assistant.sources)
+        page = records[start : start + self.resource_page]
+        end = start + len(page)
+        return ListResourcesResult(
+            resources=[
+                Resource(
+                    uri=f"source://{r.source.id}",
+                    name=r.source.id,
+                    title=r.source.title or r.source.id,
+                    description=f"{r.source.label()}; {r.source.date or 'undated'}; "
+                    f"{', '.join(r.source.languages)}",
+                    mime_type="text/plain",
+                )
+                for r in page
+            ],
+            next_cursor=str(end) if end < len(records) else None,
+        )
 
 
 async def _call(fn: Callable[[], T]) -> T:
@@ -149,10 +178,20 @@ def create_server(assistant: Assistant) -> AssistantMCP:
         )
 
     @mcp.tool(structured_output=True)
-    async def list_sources() -> list[SourceOut]:
-        """Every indexed source with its labels: side, voice, outlet, author, date, languages
-        (declared, and detected_languages found in its text)."""
-        return await _call(lambda: sources_out(assistant.snapshot()))
+    async def list_sources(
+        side: Filter = None,
+        language: Filter = None,
+        offset: Annotated[int, Field(ge=0, description="how many matching sources to skip")] = 0,
+        limit: Annotated[
+            int, Field(ge=1, le=PAGE_MOST, description=f"how many to return (default {PAGE})")
+        ] = PAGE,
+    ) -> SourcePage:
+        """The indexed sources with their labels (side, voice, outlet, author, date,
+        languages declared and detected_languages found in the text), in id order, a page at
+        a time: `total` says how many match, `next_offset` where the next page starts."""
+        return await _call(
+            lambda: sources_page(assistant.snapshot(), side, language, offset, limit)
+        )
 
     @mcp.tool(structured_output=True)
     async def get_source(

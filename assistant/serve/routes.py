@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import anyio
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -35,7 +35,16 @@ from .access import READ_KEY_REQUIRED, Keys, presented_key
 from .errors import Denied
 from .jobs import UNFINISHED, Job, Jobs
 from .middleware import error_body
-from .shapes import AnswerOut, SourceOut, SourceText, answer_out, source_text, sources_out
+from .shapes import (
+    PAGE,
+    PAGE_MOST,
+    AnswerOut,
+    SourceOut,
+    SourceText,
+    answer_out,
+    source_text,
+    sources_page,
+)
 
 # -- what routes depend on ----------------------------------------------------------------------
 
@@ -279,9 +288,43 @@ def search(req: SearchRequest, assistant: AssistantDep) -> SearchResponse:
     return SearchResponse(results=hits)
 
 
+ListFilter = Annotated[
+    list[str] | None,
+    Query(description="keep only these values: repeated, or one or several comma-separated"),
+]
+
+
 @reading.get("/sources", response_model=list[SourceOut])
-def sources(assistant: AssistantDep) -> list[SourceOut]:
-    return sources_out(assistant.snapshot())
+def sources(
+    request: Request,
+    response: Response,
+    assistant: AssistantDep,
+    side: ListFilter = None,
+    language: ListFilter = None,
+    offset: Annotated[int, Query(description="how many matching sources to skip")] = 0,
+    limit: Annotated[int, Query(description=f"how many to return, 1 to {PAGE_MOST}")] = PAGE,
+) -> list[SourceOut]:
+    """The sources in id order, a page at a time: `X-Total-Count` says how many match the
+    filters, and `Link: <…>; rel="next"` gives the next page's address while there is one."""
+    unknown = sorted(set(request.query_params) - {"side", "language", "offset", "limit"})
+    if unknown:
+        raise InvalidRequest(
+            f"GET /v1/sources takes no parameter(s) {unknown}; it takes side, language, "
+            "offset and limit"
+        )
+    page = sources_page(
+        assistant.snapshot(),
+        ",".join(side) if side else None,
+        ",".join(language) if language else None,
+        offset,
+        limit,
+    )
+    response.headers["X-Total-Count"] = str(page.total)
+    if page.next_offset is not None:
+        # Relative (the path and query): right behind a proxy that rewrites the host too.
+        following = request.url.include_query_params(offset=page.next_offset, limit=limit)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return page.sources
 
 
 @reading.get("/sources/{source_id}", response_model=SourceText)
