@@ -18,6 +18,7 @@ from assistant.ingest.building import Progress, checkpoint
 from assistant.ingest.pipeline import IngestReport, earlier_suggestion, ingest_paths, ingest_text
 from assistant.ingest.uploads import declared_upload, read_upload
 from assistant.inputs import check_source_id
+from assistant.retrieval.filters import Filters
 from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest
 from assistant.sources.model import Source
 from assistant.sources.suggest import Suggester
@@ -139,11 +140,12 @@ class Documents:
 
         The suggestion is made here, not in check_upload, because an LLM may be asked: the
         server runs this as a job, not inside the request."""
+        corpus = self.corpus()  # before the index is made: into a new one, the default's
         self.store.open_for_write(self.embedder.name, self.embedder.dim)
         existing = self.snapshot().records.get(source.id)
         earlier = earlier_suggestion(existing, text, self.settings, self.embedder.name)
         check = checkpoint(progress, source.id)
-        source, notes = self.suggester().apply(source, text, earlier, check)
+        source, notes = self.suggester(corpus).apply(source, text, earlier, check)
         ingest_text(
             text,
             source,
@@ -151,7 +153,10 @@ class Documents:
             self.embedder,
             self.settings,
             path="",
-            corpus=None,
+            # The declarations the upload was checked against, recorded with it: into a new
+            # index those are settings.corpus_path's, and the index recorded none, so the next
+            # upload was checked against "unknown" alone and a side the first took was refused.
+            corpus=corpus,
             progress=progress,
         )
         self.refresh(everything=False)  # its own writes changed their records
@@ -164,9 +169,11 @@ class Documents:
             raise SourceNotFound(f"no source {source_id!r}; {LIST_SOURCES}")
         self.refresh(everything=False)  # its own writes changed their records
 
-    def sources(self) -> list[SourceRecord]:
-        """Every indexed source with its labels, sorted by id."""
-        return [r for _, r in sorted(self.snapshot().records.items())]
+    def sources(self, side: Any = None, language: Any = None) -> list[SourceRecord]:
+        """The indexed sources with their labels, sorted by id: every one, or those of the
+        sides in `side` and declaring or holding a language in `language` (one value, a list,
+        or comma-separated, as a search's filters)."""
+        return self.snapshot().listing(Filters.of(side, language))
 
     def source(self, source_id: str, snap: Snapshot | None = None) -> tuple[SourceRecord, str]:
         """A source's record and its whole text (offsets of citations point into it), of one

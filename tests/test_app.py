@@ -210,3 +210,41 @@ else:
         proc.stdin.flush()
     assert proc.wait(timeout=60) == (128 + signal.SIGTERM if stop == "SIGTERM" else 0)
     assert not path.parent.exists()
+
+
+class Archive:
+    """An index's sources as `Assistant.sources()` gives them: n short reports."""
+
+    def __init__(self, n: int) -> None:
+        from assistant.sources.model import Source
+        from assistant.store.records import SourceRecord
+
+        self.records = [
+            SourceRecord(Source(id=f"art-{i:05d}", title=f"Harbour Report {i}"), "v", "", 9, 1, 0.0)
+            for i in range(n)
+        ]
+
+    def sources(self) -> list[object]:
+        return self.records
+
+
+def test_the_sources_box_holds_a_page_and_finds_the_rest_by_what_is_typed() -> None:
+    """An archive of 6,000 sources put every one in the chat's Sources box: a 692 KB page
+    config, sent again on each load and focus, and a box slow to open on a slow CPU."""
+    from assistant.web.upload import SHOWN, source_choices, sources_hint
+
+    few = Archive(SHOWN)
+    assert len(source_choices(few)) == SHOWN and sources_hint(few) == ""  # as before
+    many = Archive(6000)
+    assert [i for _, i in source_choices(many)] == [f"art-{i:05d}" for i in range(SHOWN)]
+    assert sources_hint(many) == "6,000 sources: type part of an id or title to find one"
+    # What is typed finds sources past the first page, by id or title, in any case.
+    assert [i for _, i in source_choices(many, "ART-0432")][:3] == [
+        "art-04320",
+        "art-04321",
+        "art-04322",
+    ]
+    assert [i for _, i in source_choices(many, "harbour report 5999")] == ["art-05999"]
+    # A source already chosen stays an entry whatever is typed, so the box keeps showing it.
+    assert [i for _, i in source_choices(many, "zzz", ["art-05998"])] == ["art-05998"]
+    assert len(source_choices(many, "report", ["art-05998"])) == SHOWN + 1

@@ -338,18 +338,26 @@ def test_mcp_resources_are_listed_a_page_at_a_time(assistant: Assistant) -> None
                 got.append([str(r.uri) for r in result.resources])
                 if (cursor := result.next_cursor) is None:
                     break
-            try:
-                await c.list_resources(cursor="page-two")
-                bad = "listed"
-            except Exception as exc:  # noqa: BLE001 - the SDK's error type, whatever its name
-                bad = str(exc)
+            bad = []
+            for cursor in ("page-two", "-1", "²"):
+                try:
+                    await c.list_resources(cursor=cursor)
+                    bad.append("listed")
+                except Exception as exc:  # noqa: BLE001 - the SDK's error type, whatever its name
+                    bad.append(str(exc))
+            past = await c.list_resources(cursor="99")
+        assert past.resources == [] and past.next_cursor is None
         return got, bad
 
     got, bad = asyncio.run(pages())
     ids = sorted(r.source.id for r in assistant.sources())
     assert [len(page) for page in got] == [2, 2, 1][: len(got)] and len(got) == 3
     assert [uri for page in got for uri in page] == [f"source://{i}" for i in ids]
-    assert "not a cursor: 'page-two'" in bad
+    assert [b.split(";")[0] for b in bad] == [
+        "not a cursor: 'page-two'",
+        "not a cursor: '-1'",
+        "not a cursor: '²'",
+    ]
 
 
 def test_mcp_server_over_http_behind_the_keys(index_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import ManifestError
+from assistant import InvalidRequest, ManifestError
 from assistant.sources.manifest import load_manifest
 from assistant.sources.model import UNKNOWN, VOICES
 
@@ -63,3 +63,46 @@ def test_id_defaults_to_file_stem(tmp_path: Path) -> None:
     corpus = load_manifest(write(tmp_path, '[[sources]]\nfile = "report-1.txt"\nside = "left"\n'))
     assert list(corpus.sources) == ["report-1"]
     assert corpus.sources["report-1"].side == "left"
+
+
+def test_sources_are_listed_by_side_and_by_a_language_declared_or_detected(fresh, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`Assistant.sources` (and every door's list) narrowed as a search is: by side, and by a
+    language a source declares in its manifest, in any spelling, or holds in its text."""
+    (tmp_path / "memo.txt").write_text(
+        "Japan sent aid to Ukraine in 2024, the ministry said on Tuesday.", encoding="utf-8"
+    )
+    (tmp_path / "note.txt").write_text("Россия возразила против помощи Японии.", encoding="utf-8")
+    (tmp_path / "sources.toml").write_text(
+        '[corpus.sides]\n"pro-Ukraine" = "for"\n"pro-Russia" = "against"\n\n'
+        '[[sources]]\nfile = "memo.txt"\nside = "pro-Ukraine"\n'
+        'languages = ["French"]  # declared, though it is written in English\n\n'
+        '[[sources]]\nfile = "note.txt"\nside = "pro-Russia"\n',
+        encoding="utf-8",
+    )
+    fresh.ingest([tmp_path])
+    assert [r.source.id for r in fresh.sources()] == ["memo", "note"]
+    assert [r.source.id for r in fresh.sources(side="pro-Russia")] == ["note"]
+    assert [r.source.id for r in fresh.sources(language="fr")] == ["memo"]  # declared only
+    assert [r.source.id for r in fresh.sources(language="English")] == ["memo"]  # detected
+    assert [r.source.id for r in fresh.sources(side="pro-Russia", language="en")] == []
+    with pytest.raises(InvalidRequest, match="unknown language filter 'de'"):
+        fresh.sources(language="de")
+    with pytest.raises(InvalidRequest, match="unknown side filter 'pro-russia'"):
+        fresh.sources(side=["pro-russia"])
+
+
+def test_uploads_into_a_new_index_keep_the_sides_the_first_was_checked_against(fresh) -> None:  # type: ignore[no-untyped-def]
+    """Into an index with no manifest behind it, an upload is checked against the default
+    corpus's sides; the index recorded none, so the second upload was refused a side the first
+    had taken ("this corpus declares ['unknown']")."""
+    fresh.add_document("memo.txt", b"Japan sent aid to Ukraine in 2024.", {"side": "pro-Ukraine"})
+    fresh.add_document(
+        "note.txt", "Россия возразила против помощи Японии.".encode(), {"side": "pro-Russia"}
+    )
+    fresh.add_document("more.txt", b"Japan sent more aid in 2025.", {"side": "pro-Ukraine"})
+    assert {r.source.id: r.source.side for r in fresh.sources()} == {
+        "memo": "pro-Ukraine",
+        "more": "pro-Ukraine",
+        "note": "pro-Russia",
+    }
+    assert {"pro-Russia", "pro-Ukraine"} <= set(fresh.sides())

@@ -287,7 +287,9 @@ def test_sources_and_label_commands_list_and_accept_suggestions(
     assert done.returncode == 0, done.stderr
     assert "1 with notes" in done.stdout
     assert "the entry for file 'ghost.txt' matches no file" in done.stderr, done.stderr
-    manifest.write_text(manifest.read_text(encoding="utf-8").replace(ghost, ""), encoding="utf-8")
+    kept = manifest.read_text(encoding="utf-8")
+    assert ghost in kept  # the entry as written, so that taking it out leaves the file as it was
+    manifest.write_text(kept.replace(ghost, ""), encoding="utf-8")
     assert "unlabelled: side pro-Russia, voice state-media" in done.stdout
     assert "1 relabelled" in done.stdout and "0 texts embedded" in done.stdout
     written = manifest.read_text(encoding="utf-8")

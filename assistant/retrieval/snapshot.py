@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import InvalidRequest
-from assistant.ingest.language import UNDETERMINED
+from assistant.ingest.language import UNDETERMINED, language_code
 from assistant.inputs import did_you_mean
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
@@ -250,6 +250,35 @@ class Snapshot:
             bad = [v for v in values if v not in known]
             if bad:
                 raise InvalidRequest(unknown_filter(key.removesuffix("_id"), bad, known))
+
+    def listing(self, filters: Filters) -> list[SourceRecord]:
+        """The committed sources in id order: those of the filters' sides, declaring or holding
+        (detected in their passages) one of their languages; their source ids are not read.
+        A declared language counts as the code it names ("English", "en-US": en), and so does
+        a wanted one.
+
+        Raises:
+            InvalidRequest: a side, or a language neither declared nor detected, the index
+                does not hold (the closest named, as for a search).
+        """
+        self.check(Filters(sides=filters.sides))
+        declared = {
+            sid: {language_code(x) or x for x in r.source.languages}
+            for sid, r in self.records.items()
+        }
+        wanted = {language_code(x) or x for x in filters.languages}
+        if wanted:
+            known = sorted(set(self.languages).union(*declared.values()))
+            bad = [x for x in filters.languages if (language_code(x) or x) not in known]
+            if bad:
+                raise InvalidRequest(unknown_filter("language", bad, known))
+        found = self.source_languages
+        return [
+            r
+            for sid, r in sorted(self.records.items())
+            if (not filters.sides or r.source.side in filters.sides)
+            and (not wanted or wanted & {*declared[sid], *found.get(sid, ())})
+        ]
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """The passages of the BM25 index the filters keep (None: every one)."""

@@ -92,6 +92,8 @@ def _served(app: FastAPI, assistant: Assistant) -> tuple[Keys, Jobs]:
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
+        # A page on an allowed site reads how many sources match and where the next page is.
+        expose_headers=["X-Total-Count", "Link"],
     )
     app.router.on_startup.append(jobs.start)
     app.router.on_shutdown.append(jobs.stop)

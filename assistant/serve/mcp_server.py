@@ -95,15 +95,16 @@ class AssistantMCP(MCPServer[Any]):
     async def _handle_list_resources(
         self, ctx: Any, params: PaginatedRequestParams | None
     ) -> ListResourcesResult:
-        """`resources/list` a page of `resource_page` sources at a time, the protocol's way: the cursor
-        is where the page starts, `nextCursor` where the next one does (an archive of 6,000
-        sources listed whole was megabytes a call)."""
-        cursor = params.cursor if params is not None else None
-        start = int(cursor) if cursor and cursor.isdigit() else 0
-        if cursor and not cursor.isdigit():
+        """`resources/list` a page of `resource_page` sources at a time, the protocol's way:
+        the cursor is where the page starts, `nextCursor` where the next one does (an archive
+        of 6,000 sources listed whole was megabytes a call)."""
+        cursor = (params.cursor if params is not None else None) or "0"
+        # ASCII digits only: "²" is a digit to str.isdigit and not to int().
+        if not (cursor.isascii() and cursor.isdigit()):
             raise MCPError(
                 INVALID_PARAMS, f"not a cursor: {cursor!r}; pass the nextCursor a page gave"
             )
+        start = int(cursor)
         records = await anyio.to_thread.run_sync(self.assistant.sources)
         page = records[start : start + self.resource_page]
         end = start + len(page)

@@ -26,7 +26,7 @@ from assistant.errors import (
     StoreUnavailable,
     TooLarge,
 )
-from assistant.inputs import MAX_K, MAX_QUESTION_CHARS, check_question
+from assistant.inputs import MAX_K, MAX_QUESTION_CHARS, check_question, did_you_mean
 from assistant.retrieval.hybrid import SearchMode
 from assistant.schema import Passage
 from assistant.sources.model import DECLARED
@@ -306,11 +306,13 @@ def sources(
 ) -> list[SourceOut]:
     """The sources in id order, a page at a time: `X-Total-Count` says how many match the
     filters, and `Link: <…>; rel="next"` gives the next page's address while there is one."""
-    unknown = sorted(set(request.query_params) - {"side", "language", "offset", "limit"})
-    if unknown:
+    takes = ("side", "language", "offset", "limit")
+    unknown = sorted(set(request.query_params) - set(takes))
+    if unknown:  # a misspelt filter would otherwise list every source as if filtered
+        hint = " ".join(filter(None, (did_you_mean(u, takes) for u in unknown)))
         raise InvalidRequest(
-            f"GET /v1/sources takes no parameter(s) {unknown}; it takes side, language, "
-            "offset and limit"
+            f"GET /v1/sources takes no parameter(s) {unknown}; {hint + ' ' if hint else ''}"
+            f"it takes {', '.join(takes)}"
         )
     page = sources_page(
         assistant.snapshot(),
@@ -321,9 +323,10 @@ def sources(
     )
     response.headers["X-Total-Count"] = str(page.total)
     if page.next_offset is not None:
-        # Relative (the path and query): right behind a proxy that rewrites the host too.
+        # A query-only reference, resolved against the address the client used: right behind
+        # a proxy that serves the API under a prefix of its own, or another host.
         following = request.url.include_query_params(offset=page.next_offset, limit=limit)
-        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+        response.headers["Link"] = f'<?{following.query}>; rel="next"'
     return page.sources
 
 

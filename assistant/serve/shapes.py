@@ -122,23 +122,10 @@ def source_out(record: SourceRecord, detected: list[str] | None = None) -> Sourc
 
 
 def listed(snap: Snapshot, side: Any = None, language: Any = None) -> list[SourceRecord]:
-    """The sources of one index generation (Assistant.snapshot()) in id order: those of the
-    sides in `side`, declaring or holding (detected in their text) a language in `language`,
-    each one value, a list, or comma-separated, unset for every one; every door's list.
-
-    Raises:
-        InvalidRequest: a side or language the index does not hold, as in a search.
-    """
-    filters = Filters.of(side, language)
-    snap.check(filters)
-    sides, languages = set(filters.sides), set(filters.languages)
-    found = snap.source_languages
-    return [
-        r
-        for sid, r in sorted(snap.records.items())
-        if (not sides or r.source.side in sides)
-        and (not languages or languages & {*r.source.languages, *found.get(sid, ())})
-    ]
+    """The sources of one index generation (Assistant.snapshot()) in id order, of the sides in
+    `side` and declaring or holding a language in `language` (each one value, a list, or
+    comma-separated; unset: every one): every door's list (Snapshot.listing)."""
+    return snap.listing(Filters.of(side, language))
 
 
 def sources_out(snap: Snapshot, side: Any = None, language: Any = None) -> list[SourceOut]:

@@ -33,7 +33,7 @@ from assistant.serve.jobs import Jobs
 from assistant.sources.model import safe_id
 
 from .render import CSS, as_text, document_html, legend_html, sources_html
-from .upload import add_documents, source_choices
+from .upload import add_documents, source_choices, sources_hint
 
 # A conversation kept in the browser holds its latest messages and answers: localStorage holds
 # a few megabytes, and an answer with its citations is a few kilobytes.
@@ -174,12 +174,14 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
     language = gr.CheckboxGroup(
         language_choices(assistant), label="Languages", elem_id="language-filter"
     )
-    # Its entries follow the index (refreshed on page load and when opened, below); an id not
-    # among them, sent by an API client, reaches retrieval, which names the valid ones.
+    # Its entries follow the index (refreshed on page load and when opened, below), at most
+    # SHOWN of them, found by what is typed past that; an id not among them, typed or sent by
+    # an API client, reaches retrieval, which names the closest valid one.
     source = gr.Dropdown(
         source_choices(assistant),
         multiselect=True,
         label="Sources",
+        info=sources_hint(assistant),
         elem_id="source-filter",
         allow_custom_value=True,
     )
@@ -206,8 +208,16 @@ def create_app(
     def admin_only(request: gr.Request) -> Any:
         return gr.update(visible=keys.session_is_admin(getattr(request, "username", None)))
 
-    def current_sources() -> Any:
-        return gr.update(choices=source_choices(assistant))
+    def current_sources(chosen: list[str] | None = None) -> Any:
+        return gr.update(
+            choices=source_choices(assistant, chosen=chosen or []), info=sources_hint(assistant)
+        )
+
+    def matching_sources(chosen: list[str] | None, typed: gr.KeyUpData) -> Any:
+        """The sources whose entry holds what is typed, where the box cannot hold them all."""
+        if not sources_hint(assistant):
+            return gr.skip()  # every source is in the box, which filters as it is typed in
+        return gr.update(choices=source_choices(assistant, typed.input_value, chosen or []))
 
     def current_languages() -> Any:
         return gr.update(choices=language_choices(assistant))
@@ -234,7 +244,8 @@ def create_app(
         demo.load(admin_only, None, adder, api_visibility="private")
         # Documents added since start-up (by any client, or `assistant ingest`) appear.
         demo.load(current_sources, None, source, api_visibility="private")
-        source.focus(current_sources, None, source, api_visibility="private")
+        source.focus(current_sources, source, source, api_visibility="private")
+        source.key_up(matching_sources, source, source, api_visibility="private")
         demo.load(current_languages, None, language, api_visibility="private")
     return demo
 

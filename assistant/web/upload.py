@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,35 @@ from assistant.sources.model import DECLARED
 FILE_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 
 
-def source_choices(assistant: Assistant) -> list[tuple[str, str]]:
-    """The sources filter's entries: "id — title" shown, the id passed."""
-    return [(f"{r.source.id} — {r.source.title[:50]}", r.source.id) for r in assistant.sources()]
+# The most entries the Sources filter holds at once. An archive's 6,000 made the page's config
+# 692 KB, sent again on each load and focus, and the box slow to open and to type in on a slow
+# CPU (docs/RELIABILITY.md, ninth round); past this many, what is typed in the box finds them.
+SHOWN = 200
+
+
+def source_choices(
+    assistant: Assistant, typed: str = "", chosen: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """The sources filter's entries, "id — title" shown and the id passed: the first SHOWN
+    whose entry holds `typed` (in any case), and every `chosen` one, which the box keeps.
+
+    With no more than SHOWN sources, every one (the box filters them as it is typed in)."""
+    needle, keep = typed.strip().casefold(), set(chosen)
+    out, found = [], 0
+    for r in assistant.sources():
+        entry = (f"{r.source.id} — {r.source.title[:50]}", r.source.id)
+        if r.source.id in keep:
+            out.append(entry)
+        elif found < SHOWN and needle in entry[0].casefold():
+            out.append(entry)
+            found += 1
+    return out
+
+
+def sources_hint(assistant: Assistant) -> str:
+    """What the Sources box says under its name: how to find a source past SHOWN of them."""
+    n = len(assistant.sources())
+    return f"{n:,} sources: type part of an id or title to find one" if n > SHOWN else ""
 
 
 def upload(
