@@ -237,7 +237,7 @@ def test_the_sources_box_holds_a_page_and_finds_the_rest_by_what_is_typed() -> N
     assert len(source_choices(few)) == SHOWN and sources_hint(few) == ""  # as before
     many = Archive(6000)
     assert [i for _, i in source_choices(many)] == [f"art-{i:05d}" for i in range(SHOWN)]
-    assert sources_hint(many) == "6,000 sources: type part of an id or title to find one"
+    assert sources_hint(many) == "200 of 6,000 sources: find the others below"
     # What is typed finds sources past the first page, by id or title, in any case.
     assert [i for _, i in source_choices(many, "ART-0432")][:3] == [
         "art-04320",

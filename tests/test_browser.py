@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, finished_job, spawn
+from .conftest import ARTIFACTS, ThreadedServer, finished_job, spawn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -373,6 +373,58 @@ def test_the_sources_filter_follows_the_index(browser, fresh, tmp_path: Path) ->
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_sources_filter_finds_sources_past_those_it_holds(  # type: ignore[no-untyped-def]
+    browser, fresh, tmp_path: Path, monkeypatch
+) -> None:
+    """Past SHOWN sources (an archive's 6,000 made the page's config 692 KB and the box slow),
+    the filter holds the first ones and the "Find sources" box finds the others, typed fast;
+    a chosen source stays chosen through a second search. SHOWN is 2 here: four sources."""
+    from assistant.serve.http import create_chat
+    from assistant.web import upload
+
+    monkeypatch.setattr(upload, "SHOWN", 2)
+    for name, text in (
+        ("alpha", "Japan sent aid to Ukraine in 2024."),
+        ("bravo", "Russia objected to Japan's aid."),
+        ("charlie", "Japan's defence budget grew in 2024."),
+        ("delta", "Tokyo hosted a conference on Ukraine's recovery."),
+    ):
+        index_text(fresh, tmp_path / f"{name}.txt", text)
+    with ThreadedServer(create_chat(fresh)) as server:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(server.url + "/", wait_until="domcontentloaded")
+        box = page.locator("#source-filter input")
+        box.wait_for(timeout=60_000)
+        assert (
+            "2 of 4 sources: find the others below" in page.locator("#source-filter").inner_text()
+        )
+        options = page.locator("[role=listbox] [role=option]")
+        box.click()
+        options.first.wait_for(timeout=30_000)
+        assert [o.split(" ")[0] for o in options.all_inner_texts()] == ["alpha", "bravo"]
+        page.keyboard.press("Escape")
+        finder = page.locator("#source-finder textarea")
+        finder.click()
+        page.keyboard.type("delta", delay=20)  # faster than a reply comes back
+        page.wait_for_timeout(500)
+        box.click()
+        options.filter(has_text="delta").first.wait_for(timeout=30_000)
+        options.filter(has_text="delta").first.click()
+        page.keyboard.press("Escape")
+        finder.fill("charlie")
+        page.wait_for_timeout(500)
+        box.click()
+        options.filter(has_text="charlie").first.wait_for(timeout=30_000)
+        shown = [o.split("\n")[-1].split(" ")[0] for o in options.all_inner_texts()]
+        assert sorted(shown) == ["charlie", "delta"], shown  # delta kept: it is chosen
+        page.keyboard.press("Escape")
+        ask(page, "Where was a conference on Ukraine's recovery held?")
+        page.locator("#sources-panel .side-badge").first.wait_for(timeout=120_000)
+        cited = page.locator("#sources-panel").inner_text()
+        assert "delta" in cited and "alpha" not in cited, cited
+        page.close()
 
 
 def test_an_admin_cancels_an_upload_from_the_chat(browser, fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

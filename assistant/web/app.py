@@ -159,8 +159,9 @@ def language_choices(assistant: Assistant) -> list[tuple[str, str]]:
     return [(names.get(lang, lang), lang) for lang in sorted(languages)]
 
 
-def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
-    """The answering mode and the side, language and source filters; then the legend."""
+def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any, Any]:
+    """The answering mode and the side, language and source filters (and the box that finds
+    sources past the filter's SHOWN); then the legend."""
     modes = assistant.modes()
     mode = gr.Radio(
         modes,
@@ -175,8 +176,8 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
         language_choices(assistant), label="Languages", elem_id="language-filter"
     )
     # Its entries follow the index (refreshed on page load and when opened, below), at most
-    # SHOWN of them, found by what is typed past that; an id not among them, typed or sent by
-    # an API client, reaches retrieval, which names the closest valid one.
+    # SHOWN of them; past that, the box under it finds the others. An id not among them,
+    # typed or sent by an API client, reaches retrieval, which names the closest valid one.
     source = gr.Dropdown(
         source_choices(assistant),
         multiselect=True,
@@ -185,9 +186,24 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any]:
         elem_id="source-filter",
         allow_custom_value=True,
     )
+    # A box of its own, not the dropdown's typing (its key_up): the dropdown's text raced its
+    # own updates, and text typed faster than a reply came back searched for its first letters.
+    finder = gr.Textbox(
+        label="Find sources",
+        placeholder="part of an id or title",
+        visible=bool(sources_hint(assistant)),
+        elem_id="source-finder",
+    )
+    finder.change(
+        lambda typed, chosen: gr.update(choices=source_choices(assistant, typed, chosen or [])),
+        [finder, source],
+        source,
+        api_visibility="private",
+        trigger_mode="always_last",
+    )
     with gr.Accordion("Legend: sides and voices", open=False):
         gr.HTML(legend_html(assistant))
-    return mode, side, language, source
+    return mode, side, language, source, finder
 
 
 def create_app(
@@ -208,16 +224,14 @@ def create_app(
     def admin_only(request: gr.Request) -> Any:
         return gr.update(visible=keys.session_is_admin(getattr(request, "username", None)))
 
-    def current_sources(chosen: list[str] | None = None) -> Any:
+    def current_sources(chosen: list[str] | None = None, typed: str = "") -> Any:
+        """The filter's entries now: those the finder's text finds, the chosen ones kept."""
         return gr.update(
-            choices=source_choices(assistant, chosen=chosen or []), info=sources_hint(assistant)
+            choices=source_choices(assistant, typed, chosen or []), info=sources_hint(assistant)
         )
 
-    def matching_sources(chosen: list[str] | None, typed: gr.KeyUpData) -> Any:
-        """The sources whose entry holds what is typed, where the box cannot hold them all."""
-        if not sources_hint(assistant):
-            return gr.skip()  # every source is in the box, which filters as it is typed in
-        return gr.update(choices=source_choices(assistant, typed.input_value, chosen or []))
+    def current_finder() -> Any:
+        return gr.update(visible=bool(sources_hint(assistant)))
 
     def current_languages() -> Any:
         return gr.update(choices=language_choices(assistant))
@@ -237,15 +251,15 @@ def create_app(
             with gr.Column(scale=3):
                 chat = _conversation()
             with gr.Column(scale=2):
-                mode, side, language, source = controls(assistant)
+                mode, side, language, source, finder = controls(assistant)
         adder = add_documents(assistant, keys, jobs, list(assistant.sides()), source)
         restore = _answering(assistant, chat, [side, language, source, mode])
         restore(demo)
         demo.load(admin_only, None, adder, api_visibility="private")
         # Documents added since start-up (by any client, or `assistant ingest`) appear.
         demo.load(current_sources, None, source, api_visibility="private")
-        source.focus(current_sources, source, source, api_visibility="private")
-        source.key_up(matching_sources, source, source, api_visibility="private")
+        demo.load(current_finder, None, finder, api_visibility="private")
+        source.focus(current_sources, [source, finder], source, api_visibility="private")
         demo.load(current_languages, None, language, api_visibility="private")
     return demo
 

@@ -49,9 +49,10 @@ def source_choices(
 
 
 def sources_hint(assistant: Assistant) -> str:
-    """What the Sources box says under its name: how to find a source past SHOWN of them."""
+    """What the Sources box says under its name past SHOWN sources: that the "Find sources"
+    box finds the others (empty, and that box hidden, up to SHOWN)."""
     n = len(assistant.sources())
-    return f"{n:,} sources: type part of an id or title to find one" if n > SHOWN else ""
+    return f"{SHOWN} of {n:,} sources: find the others below" if n > SHOWN else ""
 
 
 def upload(
