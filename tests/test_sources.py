@@ -106,3 +106,39 @@ def test_uploads_into_a_new_index_keep_the_sides_the_first_was_checked_against(f
         "note": "pro-Russia",
     }
     assert {"pro-Russia", "pro-Ukraine"} <= set(fresh.sides())
+
+
+def test_the_chat_offers_the_corpus_s_own_example_questions(fresh, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The chat offered the bundled corpus's questions (Japan's aid) over any index; they are
+    the manifest's `examples` now, recorded with the index and followed when only they change
+    (no document changed, so no source's write recorded them)."""
+    from assistant.web.app import create_app
+
+    def offered() -> list[str]:
+        config = create_app(fresh).config
+        return [
+            str(sample[0])
+            for c in config["components"]
+            if c.get("type") == "dataset"
+            for sample in c["props"].get("samples", [])
+        ]
+
+    (tmp_path / "ban.txt").write_text(
+        "The city will ban cars from the centre in 2027.", encoding="utf-8"
+    )
+    manifest = tmp_path / "sources.toml"
+    head = '[corpus]\nname = "Car ban"\nexamples = ["When does the ban start?"]\n'
+    manifest.write_text(head, encoding="utf-8")
+    fresh.ingest([tmp_path])
+    assert fresh.corpus().examples == ("When does the ban start?",)
+    assert offered() == ["When does the ban start?"]
+    manifest.write_text(head.replace("When does the ban start?", "Qui paie ?"), encoding="utf-8")
+    report = fresh.ingest([tmp_path])
+    assert report.unchanged == ["ban"] and fresh.corpus().examples == ("Qui paie ?",)
+    assert offered() == ["Qui paie ?"]
+    generation = fresh.store.generation()
+    fresh.ingest([tmp_path])  # nothing new declared: the index is not marked changed
+    assert fresh.store.generation() == generation
+    manifest.write_text('[corpus]\nexamples = "Qui paie ?"\n', encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"examples must be a list of questions"):
+        fresh.ingest([tmp_path])

@@ -273,6 +273,8 @@ def ingest_paths(
         _commit(report, store, corpus, key, built)
     if prune:
         report.pruned = _prune(paths, records, set(seen), store)
+    if corpus is not None:
+        store.declare(corpus)  # what the manifest declares beside its documents
     report.seconds = time.perf_counter() - t0
     return report
 

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from assistant.errors import ManifestError
+from assistant.inputs import MAX_QUESTION_CHARS
 
 from .model import (
     DATE_PATTERN,
@@ -112,6 +113,9 @@ class Corpus:
     outlets: dict[str, Outlet] = field(default_factory=dict)
     # Per side, the framing phrases that evidence it ([corpus.markers]; suggest.py).
     markers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Questions the web chat offers to start with ([corpus] examples): the corpus's own, so
+    # that a chat over another debate does not offer questions about this one.
+    examples: tuple[str, ...] = ()
 
     def by_file(self, filename: str) -> Source | None:
         for s in self.sources.values():
@@ -129,12 +133,14 @@ class Corpus:
                 "sides": self.sides,
                 "outlets": [o.to_dict() for o in self.outlets.values()],
                 "markers": {side: list(ms) for side, ms in self.markers.items()},
+                "examples": list(self.examples),
             }
         )
 
     def updated_by(self, other: Corpus) -> Corpus:
         """These declarations with another corpus's added: its sides, outlets and markers join
-        (its own win where both declare one), its name and description replace when given.
+        (its own win where both declare one), its name, description and examples replace when
+        given.
         An index holding two corpora keeps both vocabularies: its documents keep their sides.
         A side renamed in a manifest stays declared under its old name too (harmless: only
         sides with passages are searched or reported); delete and rebuild the index to drop it.
@@ -152,6 +158,7 @@ class Corpus:
             sides={**self.sides, **other.sides, UNKNOWN: _unknown(self.sides, other.sides)},
             outlets={**self.outlets, **other.outlets},
             markers={**self.markers, **other.markers},
+            examples=other.examples or self.examples,
         )
 
     @classmethod
@@ -171,6 +178,7 @@ class Corpus:
             sides=sides,
             outlets=load_outlets(info.get("outlets", []), sides, where),
             markers=load_markers(info.get("markers", {}), sides, where),
+            examples=load_examples(info.get("examples", []), where),
         )
 
 
@@ -266,7 +274,7 @@ def load_manifest(path: Path) -> Corpus:
     corpus = data.get("corpus", {})
     if not isinstance(corpus, dict):
         raise ManifestError(f"{path}: [corpus] must be a table")
-    bad = set(corpus) - {"name", "description", "sides", "markers"}
+    bad = set(corpus) - {"name", "description", "sides", "markers", "examples"}
     if bad:
         raise ManifestError(f"{path}: [corpus] has unknown field(s) {sorted(bad)}")
     sides = corpus.get("sides", {})
@@ -295,7 +303,34 @@ def load_manifest(path: Path) -> Corpus:
         sources=sources,
         outlets=load_outlets(data.get("outlets", []), sides, f"{path}: "),
         markers=load_markers(corpus.get("markers", {}), sides, f"{path}: "),
+        examples=load_examples(corpus.get("examples", []), f"{path}: "),
     )
+
+
+# The most example questions a corpus offers, and the longest (a question's own limit).
+EXAMPLES_MOST = 12
+
+
+def load_examples(value: Any, where: str) -> tuple[str, ...]:
+    """Validate [corpus] examples: a list of questions, each non-empty and of at most
+    MAX_QUESTION_CHARS characters, EXAMPLES_MOST of them at most.
+
+    >>> load_examples(["How much aid?", " Où ? "], "")
+    ('How much aid?', 'Où ?')
+    >>> load_examples("How much aid?", "sources.toml: ")
+    Traceback (most recent call last):
+    ...
+    assistant.errors.ManifestError: sources.toml: [corpus] examples must be a list of questions, like examples = ["How much aid has Japan given Ukraine?"]
+    """
+    example = 'examples = ["How much aid has Japan given Ukraine?"]'
+    if not isinstance(value, list) or not all(isinstance(q, str) and q.strip() for q in value):
+        raise ManifestError(f"{where}[corpus] examples must be a list of questions, like {example}")
+    if len(value) > EXAMPLES_MOST or any(len(q) > MAX_QUESTION_CHARS for q in value):
+        raise ManifestError(
+            f"{where}[corpus] examples: at most {EXAMPLES_MOST} questions of at most "
+            f"{MAX_QUESTION_CHARS} characters each; keep the few a new user should start with"
+        )
+    return tuple(q.strip() for q in value)
 
 
 def load_markers(

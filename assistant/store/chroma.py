@@ -277,6 +277,17 @@ class Store:
             meta["corpus"] = recorded.updated_by(corpus).to_json()
         self._call(self._col("-sources", False).modify, metadata=meta)
 
+    def declare(self, corpus: Corpus) -> bool:
+        """Record a corpus's declarations where they add or change something the index does
+        not hold: a side, outlet, marker or example question added to a manifest whose
+        documents are unchanged, which no source's write records. True when they did (a new
+        generation); an ingest that changes nothing leaves the generation as it was."""
+        recorded = Corpus.from_json(self._sources_meta().get("corpus"))
+        if recorded.updated_by(corpus) == recorded:
+            return False
+        self.bump(corpus)
+        return True
+
     def recorded_corpus(self) -> Corpus:
         """The corpus declarations (name, sides, outlets, markers) recorded by the last ingest
         with a manifest (Corpus.from_json)."""

@@ -44,15 +44,7 @@ KEPT_ANSWERS = 50
 INTERRUPTED = (
     "⚠ This answer did not finish: the page was reloaded or closed while it was written. Ask again."
 )
-EXAMPLES = [
-    "How much aid has Japan given Ukraine?",
-    "Où Kaneko a-t-il été blessé ?",
-    "日本2024年的军费预算是多少？",
-    "Почему Япония помогает Украине?",
-    "Why does Russia call Japan an adversary?",
-]
-
-__all__ = ["CSS", "EXAMPLES", "create_app", "document_html", "main", "sources_html"]
+__all__ = ["CSS", "create_app", "document_html", "main", "sources_html"]
 
 
 def _text(content: Any) -> str:
@@ -249,7 +241,7 @@ def create_app(
         )
         with gr.Row():
             with gr.Column(scale=3):
-                chat = _conversation()
+                chat = _conversation(assistant.corpus().examples)
             with gr.Column(scale=2):
                 mode, side, language, source, finder = controls(assistant)
         adder = add_documents(assistant, keys, jobs, list(assistant.sides()), source)
@@ -275,14 +267,17 @@ class _Conversation:
     download: Any
 
 
-def _conversation() -> _Conversation:
+def _conversation(examples: tuple[str, ...]) -> _Conversation:
+    """The chat, its question box and buttons, and the corpus's example questions (none
+    offered when its manifest declares none: the bundled corpus's would not fit another)."""
     chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
     box = gr.Textbox(placeholder="Ask a question…", show_label=False, elem_id="question")
     with gr.Row():
         send = gr.Button("Ask", variant="primary", elem_id="ask")
         clear = gr.Button("Clear conversation", elem_id="clear")
         download = gr.DownloadButton("Export (Markdown)", interactive=False, elem_id="export")
-    gr.Examples(EXAMPLES, inputs=box)
+    if examples:
+        gr.Examples(list(examples), inputs=box)
     return _Conversation(chatbot, box, send, clear, download)
 
 
