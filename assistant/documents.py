@@ -141,6 +141,7 @@ class Documents:
         The suggestion is made here, not in check_upload, because an LLM may be asked: the
         server runs this as a job, not inside the request."""
         corpus = self.corpus()  # before the index is made: into a new one, the default's
+        new = not self.store.exists()
         self.store.open_for_write(self.embedder.name, self.embedder.dim)
         existing = self.snapshot().records.get(source.id)
         earlier = earlier_suggestion(existing, text, self.settings, self.embedder.name)
@@ -153,10 +154,11 @@ class Documents:
             self.embedder,
             self.settings,
             path="",
-            # The declarations the upload was checked against, recorded with it: into a new
-            # index those are settings.corpus_path's, and the index recorded none, so the next
-            # upload was checked against "unknown" alone and a side the first took was refused.
-            corpus=corpus,
+            # Into a new index, the declarations the upload was checked against (those of
+            # settings.corpus_path's manifest): the index recorded none, so the next upload was
+            # checked against "unknown" alone and a side the first took was refused. Into an
+            # index that has them, none: an ingest may have recorded newer ones meanwhile.
+            corpus=corpus if new else None,
             progress=progress,
         )
         self.refresh(everything=False)  # its own writes changed their records

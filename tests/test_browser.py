@@ -385,23 +385,28 @@ def test_the_sources_filter_finds_sources_past_those_it_holds(  # type: ignore[n
     from assistant.web import upload
 
     monkeypatch.setattr(upload, "SHOWN", 2)
-    for name, text in (
-        ("alpha", "Japan sent aid to Ukraine in 2024."),
-        ("bravo", "Russia objected to Japan's aid."),
-        ("charlie", "Japan's defence budget grew in 2024."),
-        ("delta", "Tokyo hosted a conference on Ukraine's recovery."),
-    ):
-        index_text(fresh, tmp_path / f"{name}.txt", text)
+    texts = {
+        "alpha": "Japan sent aid to Ukraine in 2024.",
+        "bravo": "Russia objected to Japan's aid.",
+        "charlie": "Japan's defence budget grew in 2024.",
+        "delta": "Tokyo hosted a conference on Ukraine's recovery.",
+    }
+    for name in ("alpha", "bravo"):
+        index_text(fresh, tmp_path / f"{name}.txt", texts[name])
     with ThreadedServer(create_chat(fresh)) as server:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(server.url + "/", wait_until="domcontentloaded")
         box = page.locator("#source-filter input")
         box.wait_for(timeout=60_000)
-        assert (
-            "2 of 4 sources: find the others below" in page.locator("#source-filter").inner_text()
-        )
+        page.wait_for_timeout(1000)
+        assert not page.locator("#source-finder").is_visible()  # every source is in the filter
+        for name in ("charlie", "delta"):  # the index grows past what the filter holds
+            index_text(fresh, tmp_path / f"{name}.txt", texts[name])
         options = page.locator("[role=listbox] [role=option]")
         box.click()
+        page.locator("#source-finder").wait_for(state="visible", timeout=30_000)
+        hint = page.locator("#source-filter").inner_text()
+        assert "2 of 4 sources: find the others below" in hint, hint
         options.first.wait_for(timeout=30_000)
         assert [o.split(" ")[0] for o in options.all_inner_texts()] == ["alpha", "bravo"]
         page.keyboard.press("Escape")

@@ -139,6 +139,9 @@ def test_the_chat_offers_the_corpus_s_own_example_questions(fresh, tmp_path) -> 
     generation = fresh.store.generation()
     fresh.ingest([tmp_path])  # nothing new declared: the index is not marked changed
     assert fresh.store.generation() == generation
+    manifest.write_text('[corpus]\nname = "Car ban, 2027"\n', encoding="utf-8")
+    fresh.ingest([tmp_path])  # a named corpus's examples are its own: none
+    assert fresh.corpus().examples == () and offered() == []
     manifest.write_text('[corpus]\nexamples = "Qui paie ?"\n', encoding="utf-8")
     with pytest.raises(ManifestError, match=r"examples must be a list of questions"):
         fresh.ingest([tmp_path])

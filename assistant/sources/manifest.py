@@ -139,8 +139,8 @@ class Corpus:
 
     def updated_by(self, other: Corpus) -> Corpus:
         """These declarations with another corpus's added: its sides, outlets and markers join
-        (its own win where both declare one), its name, description and examples replace when
-        given.
+        (its own win where both declare one), its name and description replace when given, and
+        its examples when it gives some or a name.
         An index holding two corpora keeps both vocabularies: its documents keep their sides.
         A side renamed in a manifest stays declared under its old name too (harmless: only
         sides with passages are searched or reported); delete and rebuild the index to drop it.
@@ -158,7 +158,9 @@ class Corpus:
             sides={**self.sides, **other.sides, UNKNOWN: _unknown(self.sides, other.sides)},
             outlets={**self.outlets, **other.outlets},
             markers={**self.markers, **other.markers},
-            examples=other.examples or self.examples,
+            # A named corpus's examples are its own, none included (the questions of another
+            # debate would not fit it); an unnamed one's replace only when it gives some.
+            examples=other.examples if other.examples or other.name else self.examples,
         )
 
     @classmethod

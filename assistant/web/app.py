@@ -187,7 +187,9 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any, Any]:
         elem_id="source-finder",
     )
     finder.change(
-        lambda typed, chosen: gr.update(choices=source_choices(assistant, typed, chosen or [])),
+        lambda typed, chosen: gr.update(
+            choices=source_choices(assistant, typed or "", chosen or [])
+        ),
         [finder, source],
         source,
         api_visibility="private",
@@ -216,14 +218,17 @@ def create_app(
     def admin_only(request: gr.Request) -> Any:
         return gr.update(visible=keys.session_is_admin(getattr(request, "username", None)))
 
-    def current_sources(chosen: list[str] | None = None, typed: str = "") -> Any:
-        """The filter's entries now: those the finder's text finds, the chosen ones kept."""
-        return gr.update(
-            choices=source_choices(assistant, typed, chosen or []), info=sources_hint(assistant)
+    def current_sources(
+        chosen: list[str] | None = None, typed: str | None = None
+    ) -> tuple[Any, Any]:
+        """The filter's entries now (those the finder's text finds, the chosen ones kept) and
+        whether the finder shows (past SHOWN sources: the index may have grown since)."""
+        hint = sources_hint(assistant)
+        return (
+            # A hidden finder's text comes as None.
+            gr.update(choices=source_choices(assistant, typed or "", chosen or []), info=hint),
+            gr.update(visible=bool(hint)),
         )
-
-    def current_finder() -> Any:
-        return gr.update(visible=bool(sources_hint(assistant)))
 
     def current_languages() -> Any:
         return gr.update(choices=language_choices(assistant))
@@ -244,14 +249,15 @@ def create_app(
                 chat = _conversation(assistant.corpus().examples)
             with gr.Column(scale=2):
                 mode, side, language, source, finder = controls(assistant)
-        adder = add_documents(assistant, keys, jobs, list(assistant.sides()), source)
+        adder, uploaded = add_documents(assistant, keys, jobs, list(assistant.sides()), source)
         restore = _answering(assistant, chat, [side, language, source, mode])
         restore(demo)
         demo.load(admin_only, None, adder, api_visibility="private")
         # Documents added since start-up (by any client, or `assistant ingest`) appear.
-        demo.load(current_sources, None, source, api_visibility="private")
-        demo.load(current_finder, None, finder, api_visibility="private")
-        source.focus(current_sources, [source, finder], source, api_visibility="private")
+        shown = [source, finder]
+        demo.load(current_sources, None, shown, api_visibility="private")
+        source.focus(current_sources, shown, shown, api_visibility="private")
+        uploaded.then(current_sources, shown, shown, api_visibility="private")
         demo.load(current_languages, None, language, api_visibility="private")
     return demo
 

@@ -133,7 +133,7 @@ def add_handler(
         message = ""
         for message, unfinished in upload(jobs, files, fields, bool(replace)):
             yield message, gr.update(), unfinished
-        yield message, gr.update(choices=source_choices(assistant)), []
+        yield message, gr.update(), []  # the filter is refreshed after, with what is chosen
 
     # Gradio names the API's parameters, and finds where to pass the request, from the
     # signature; every field may be left out (an empty form field, as in the browser).
@@ -181,7 +181,9 @@ def cancel_handler(keys: Keys, jobs: Jobs) -> Callable[..., str]:
 def add_documents(
     assistant: Assistant, keys: Keys, jobs: Jobs, sides: list[str], source: Any
 ) -> Any:
-    """The "Add documents" accordion, wired; visible to admin sessions only. Returns it."""
+    """The "Add documents" accordion, wired; visible to admin sessions only. Returns it and
+    its upload event (the page refreshes its Sources filter after it, with what is chosen and
+    what the finder holds)."""
     with gr.Accordion("Add documents", open=False, elem_id="add-documents") as adder:
         files = gr.File(
             file_count="multiple",
@@ -199,11 +201,11 @@ def add_documents(
         added = gr.Textbox(label="Result", interactive=False, elem_id="add-result", lines=3)
         cancelled = gr.Markdown(elem_id="cancel-result")
         unfinished = gr.State([])
-    add.click(
+    event = add.click(
         add_handler(assistant, keys, jobs),
         [files, *boxes.values(), replace],
         [added, source, unfinished],
         api_name="add_documents",
     )
     cancel.click(cancel_handler(keys, jobs), [unfinished], [cancelled], api_name="cancel_uploads")
-    return adder
+    return adder, event
