@@ -262,23 +262,24 @@ class Snapshot:
                 does not hold (the closest named, as for a search).
         """
         self.check(Filters(sides=filters.sides))
+        chosen = [
+            r
+            for _, r in sorted(self.records.items())
+            if not filters.sides or r.source.side in filters.sides
+        ]
+        if not filters.languages:  # the common listing: no language read or normalised
+            return chosen
+        wanted = {language_code(x) or x for x in filters.languages}
         declared = {
             sid: {language_code(x) or x for x in r.source.languages}
             for sid, r in self.records.items()
         }
-        wanted = {language_code(x) or x for x in filters.languages}
-        if wanted:
-            known = sorted(set(self.languages).union(*declared.values()))
-            bad = [x for x in filters.languages if (language_code(x) or x) not in known]
-            if bad:
-                raise InvalidRequest(unknown_filter("language", bad, known))
+        known = sorted(set(self.languages).union(*declared.values()))
+        bad = [x for x in filters.languages if (language_code(x) or x) not in known]
+        if bad:
+            raise InvalidRequest(unknown_filter("language", bad, known))
         found = self.source_languages
-        return [
-            r
-            for sid, r in sorted(self.records.items())
-            if (not filters.sides or r.source.side in filters.sides)
-            and (not wanted or wanted & {*declared[sid], *found.get(sid, ())})
-        ]
+        return [r for r in chosen if wanted & {*declared[r.source.id], *found.get(r.source.id, ())}]
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """The passages of the BM25 index the filters keep (None: every one)."""

@@ -40,6 +40,7 @@ from .shapes import (
     SourcePage,
     SourceText,
     answer_out,
+    paged,
     source_text,
     sources_page,
 )
@@ -104,10 +105,8 @@ class AssistantMCP(MCPServer[Any]):
             raise MCPError(
                 INVALID_PARAMS, f"not a cursor: {cursor!r}; pass the nextCursor a page gave"
             )
-        start = int(cursor)
         records = await anyio.to_thread.run_sync(self.assistant.sources)
-        page = records[start : start + self.resource_page]
-        end = start + len(page)
+        page, following = paged(records, int(cursor), self.resource_page)
         return ListResourcesResult(
             resources=[
                 Resource(
@@ -120,7 +119,7 @@ class AssistantMCP(MCPServer[Any]):
                 )
                 for r in page
             ],
-            next_cursor=str(end) if end < len(records) else None,
+            next_cursor=None if following is None else str(following),
         )
 
 

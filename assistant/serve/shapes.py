@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, Field, create_model
 
@@ -19,6 +20,8 @@ from assistant.retrieval.filters import Filters
 from assistant.schema import Answer, Passage
 from assistant.sources.model import Source
 from assistant.store.records import SourceRecord
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
@@ -164,13 +167,23 @@ def sources_page(
             f"limit {limit}); ask for the next page with the `next_offset` a page gives"
         )
     records, found = listed(snap, side, language), snap.source_languages
-    end = offset + limit
+    page, following = paged(records, offset, limit)
     return SourcePage(
         # Only the page's sources are shaped: 6,000 of them cost 0.28 s a request.
-        sources=[source_out(r, found.get(r.source.id)) for r in records[offset:end]],
+        sources=[source_out(r, found.get(r.source.id)) for r in page],
         total=len(records),
-        next_offset=end if end < len(records) else None,
+        next_offset=following,
     )
+
+
+def paged(items: Sequence[T], offset: int, limit: int) -> tuple[Sequence[T], int | None]:
+    """`limit` items from `offset`, and where the next page starts (None: this is the last).
+
+    >>> paged("abcde", 2, 2), paged("abcde", 4, 2), paged("abcde", 9, 2)
+    (('cd', 4), ('e', None), ('', None))
+    """
+    end = offset + limit
+    return items[offset:end], (end if end < len(items) else None)
 
 
 def source_text(assistant: Assistant, source_id: str) -> SourceText:
