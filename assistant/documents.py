@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.config import Settings
 from assistant.errors import IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
 from assistant.ingest.building import Progress, checkpoint
+from assistant.ingest.captions import Times
 from assistant.ingest.pipeline import IngestReport, earlier_suggestion, ingest_paths, ingest_text
 from assistant.ingest.uploads import declared_upload, read_upload
 from assistant.inputs import check_source_id
@@ -94,8 +95,8 @@ class Documents:
         steps apart: the check in the request, the reading and embedding in a job: jobs.py.)
         """
         declared = self.check_upload(filename, data, fields, replace)
-        source, text = self.read_upload(declared, filename, data)
-        self.index_upload(source, text, progress)
+        source, text, times = self.read_upload(declared, filename, data)
+        self.index_upload(source, text, progress, times)
         return source.id
 
     def check_upload(
@@ -124,16 +125,16 @@ class Documents:
         filename: str,
         data: bytes,
         check: Callable[[], None] | None = None,
-    ) -> tuple[Source, str]:
+    ) -> tuple[Source, str, Times]:
         """An upload's text (at most ASSISTANT_MAX_TEXT_CHARS) and its Source completed from
         the file's metadata. `check` is called while a PDF is read and may raise to abandon it.
-        Returns (source, text) for index_upload."""
+        Returns (source, text, a transcript's times) for index_upload."""
         return read_upload(
             declared, filename, data, self.corpus(), self.settings.max_text_chars, check
         )
 
     def index_upload(
-        self, source: Source, text: str, progress: Progress | None = None
+        self, source: Source, text: str, progress: Progress | None = None, times: Times = ()
     ) -> list[str]:
         """Suggest a side if the upload is unlabelled, then embed and commit it (see
         check_upload). Returns notes on the suggestion (an LLM proposal dropped, and why).
@@ -160,6 +161,7 @@ class Documents:
             # index that has them, none: an ingest may have recorded newer ones meanwhile.
             corpus=corpus if new else None,
             progress=progress,
+            times=times,
         )
         self.refresh(everything=False)  # its own writes changed their records
         return notes

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.ingest.captions import clock
 from assistant.sources.model import side_label, speaker, voice_label
 
 
@@ -66,9 +67,16 @@ class Citation:
     perspective: str = ""
     # The side suggested for an unlabelled source (suggest.py); side stays "unknown".
     suggested_side: str = ""
+    # Seconds into the recording where the quote is said, for a source read from captions
+    # (.vtt, .srt: ingest/captions.py); None for other sources.
+    at: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def when(self) -> str:
+        """'at 12:04' for a quote from a recording's captions, '' otherwise."""
+        return f"at {clock(self.at)}" if self.at is not None else ""
 
     def side_shown(self) -> str:
         """'pro-Russia', or 'unknown, suggested pro-Russia': a suggestion is called one."""

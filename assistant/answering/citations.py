@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.ingest.captions import time_at
 from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN
@@ -39,6 +40,7 @@ def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation
         # The side shown is the row's (ev.side); the record may lag a relabel made by another
         # process, so a suggestion is tied to the side the citation shows, not the record's.
         suggested_side=s.suggested_side if s and ev.side == UNKNOWN else "",
+        at=time_at(record.times, ev.start) if record else None,
     )
 
 

@@ -265,11 +265,12 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
         for c in (c for c in citations if c.side == side):
             quote = f"“{inert(oneline(c.quote))}” [{c.n}]"
             if c.source_id == previous:
-                lines[-1] += f" … {quote}"
+                when = f" ({c.when()})" if c.at is not None else ""  # each quote of a recording
+                lines[-1] += f" … {quote}{when}"
                 continue
             who = c.who()
             suggested = f"side suggested: {c.suggested_side}" if c.suggested_side else ""
-            meta = ", ".join(x for x in (suggested, c.voice_shown(), c.date) if x)
+            meta = ", ".join(x for x in (suggested, c.voice_shown(), c.date, c.when()) if x)
             lines.append(f"- {inert(who)} ({inert(meta)}) says: {quote}")
             previous = c.source_id
         lines.append("")

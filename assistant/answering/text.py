@@ -103,7 +103,8 @@ def markers(text: str) -> list[int]:
 
 def reference(c: Citation) -> str:
     """One reference: who (outlet, author), side and voice, date, language, the quote, where in
-    the source it is (id and character offsets), and the URL. Every field inert."""
+    the source it is (id and character offsets; for captions, when in the recording), and the
+    URL. Every field inert."""
     who = c.outlet or c.title or c.source_id
     if c.author and c.author not in who:  # "The Military Show" beside "The Military Show (YouTube)"
         who += f", {c.author}"
@@ -114,12 +115,14 @@ def reference(c: Citation) -> str:
         f"“{inert(oneline(c.quote))}”",
         f"{inert(c.source_id)} {c.start}–{c.end}",
     ]
+    if c.at is not None:
+        parts.append(c.when())  # where in the recording the quote is said
     if c.url:
         parts.append(inert(c.url, links=True))  # the source's own address, declared or extracted
     return f"- [{c.n}] " + " · ".join(parts)
 
 
-# Fields by position: who — side, voice · date · language · “quote” · id start–end[ · URL]. The
+# Fields by position: who — side, voice · date · language · “quote” · id start–end[ · at m:ss][ · URL]. The
 # quote may hold “ ” and ·, so it runs to the last "” · id start–end".
 _REFERENCE = re.compile(
     r"^- \[(?P<n>\d+)\] (?P<who>[^·\n]*?) · [^·\n]* · [^·\n]* · “(?P<quote>.*)” · "

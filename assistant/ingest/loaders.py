@@ -1,7 +1,9 @@
 """Files → source text and page metadata. The text returned here is *the* source text: every
 passage offset and every citation quote refers to it, and the index stores it whole.
 
-Supported: .txt and .md (UTF-8, kept as written), .html/.htm, .pdf (text layer, via pypdf).
+Supported: .txt and .md (UTF-8, kept as written), .html/.htm, .pdf (text layer, via pypdf), and
+a video's subtitles or captions, .vtt (WebVTT) and .srt (SubRip), read as its transcript with
+where each part is said (captions.py).
 HTML pages go through trafilatura, a library made for article extraction: the main text only
 (navigation, cookie banners, related-article teasers, comments and footers left out), and the
 page's metadata (`<meta>`, Open Graph, JSON-LD; the date via htmldate): title, author, date,
@@ -24,7 +26,9 @@ from typing import Any
 
 from assistant.errors import BadDocument
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+from .captions import Times, read_captions
+
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".vtt", ".srt")
 MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -35,8 +39,11 @@ class Document:
     text: str
     # Manifest field → value found in the file (title, author, date, outlet, url, languages).
     metadata: dict[str, str] = field(default_factory=dict)
-    method: str = "text"  # "text", "pdf", "article" (trafilatura) or "visible text"
+    method: str = "text"  # "text", "pdf", "captions", "article" (trafilatura) or "visible text"
     note: str = ""  # what a reader of the ingest report should know (e.g. a fallback)
+    # A transcript's (offset, seconds into the recording) at each cue (captions.py); () for
+    # documents that are not read from captions.
+    times: Times = ()
 
 
 def load_document(path: Path) -> Document:
@@ -93,6 +100,8 @@ def read_document(
         doc = Document(_pdf_text(data, name, max_chars, check), method="pdf")
     elif suffix in (".html", ".htm"):
         doc = _html_document(_decode(data, name))
+    elif suffix in (".vtt", ".srt"):
+        doc = _captions_document(_decode(data, name), name, suffix[1:], Path(name).stem)
     else:
         doc = Document(_decode(data, name))
     if max_chars is not None and len(doc.text) > max_chars:
@@ -109,7 +118,9 @@ def read_document(
 
 def _decode(data: bytes, name: str) -> str:
     if b"\x00" in data[:8192]:
-        raise BadDocument(name, "looks binary (NUL bytes); only text, HTML and PDF are read")
+        raise BadDocument(
+            name, "looks binary (NUL bytes); only text, HTML, PDF and captions are read"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -121,6 +132,20 @@ def _decode(data: bytes, name: str) -> str:
     # A BOM is an encoding mark, not text; keeping it would shift no offsets but would show up
     # at the start of the first quote.
     return text.removeprefix("\ufeff")
+
+
+def _captions_document(text: str, name: str, kind: str, stem: str) -> Document:
+    try:
+        transcript = read_captions(text, kind)
+    except ValueError as exc:
+        raise BadDocument(name, str(exc)) from exc
+    if not transcript.text.strip():
+        raise BadDocument(name, "no captions with text in the file")
+    meta = {"title": transcript.title or stem}
+    if transcript.language:
+        # "en", "en-US", "zh-Hans": the language, not its region or script
+        meta["languages"] = re.split(r"[-_]", transcript.language)[0].lower()
+    return Document(transcript.text, meta, method="captions", times=transcript.times)
 
 
 _BLANKS = re.compile(r"\n[ \t\r\f\v]*(?:\n[ \t\r\f\v]*)+")

@@ -32,6 +32,7 @@ from assistant.store.chroma import Store
 from assistant.store.records import SourceRecord
 
 from .building import Builder, Built, InProcess, Progress, build_rows
+from .captions import Times
 from .loaders import Document, guess_title, iter_files, load_document
 
 
@@ -88,8 +89,10 @@ def ingest_text(
     corpus: Corpus | None = None,
     records: dict[str, SourceRecord] | None = None,
     progress: Progress | None = None,
+    times: Times = (),
 ) -> tuple[str, int, int, int]:
     """Index one source text. Returns (status, texts embedded, tokens embedded, passages).
+    `times`: a transcript's (loaders.Document.times), kept with its record.
 
     status is "added", "updated", "relabelled" or "unchanged". `progress(done, total, name)` is
     called between embedding batches with the texts embedded so far, and with total 0 while the
@@ -98,19 +101,25 @@ def ingest_text(
     """
     version = version_of(text, settings, embedder.name)
     known = (records if records is not None else store.records()).get(source.id)
-    settled = _settled(text, source, version, store, path, corpus, known)
+    settled = _settled(text, source, version, store, path, corpus, known, times)
     if settled is not None:
         return settled, 0, 0, 0
     built = build_rows(text, source, version, path, settings, embedder, progress)
-    return _written(store, corpus, text, known, built)
+    return _written(store, corpus, text, known, built, times)
 
 
 def _written(
-    store: Store, corpus: Corpus | None, text: str, known: SourceRecord | None, built: Built
+    store: Store,
+    corpus: Corpus | None,
+    text: str,
+    known: SourceRecord | None,
+    built: Built,
+    times: Times = (),
 ) -> tuple[str, int, int, int]:
-    """Commit one built source version (its record last: Store.write_source); returns what
-    ingest_text returns."""
-    store.write_source(built.record, text, built.passages, built.sentences, corpus, built.tallies)
+    """Commit one built source version (its record last: Store.write_source), a transcript's
+    times with its record; returns what ingest_text returns."""
+    record = dataclasses.replace(built.record, times=times)
+    store.write_source(record, text, built.passages, built.sentences, corpus, built.tallies)
     return built.outcome(known)
 
 
@@ -145,15 +154,18 @@ def _settled(
     path: str,
     corpus: Corpus | None,
     known: SourceRecord | None,
+    times: Times = (),
 ) -> str | None:
-    """ "unchanged" or "relabelled" (its labels rewritten) when this version is indexed
-    already; None when its rows must be built."""
+    """ "unchanged" or "relabelled" (its labels, or a transcript's times, rewritten) when this
+    version is indexed already; None when its rows must be built."""
     if known is None or known.version != version:
         return None
-    if known.source == source:
+    if known.source == source and known.times == times:
         return "unchanged"
     store.relabel(
-        SourceRecord(source, version, path or known.path, len(text), known.passages, time.time()),
+        SourceRecord(
+            source, version, path or known.path, len(text), known.passages, time.time(), times
+        ),
         corpus,
     )
     return "relabelled"
@@ -258,11 +270,11 @@ def ingest_paths(
             known = records.get(source.id)
             if source.id == safe_id(f.stem):  # an id a manifest gives is the user's decision
                 _not_another(known, source.id, version, path, f)
-            settled = _settled(text, source, version, store, path, corpus, known)
+            settled = _settled(text, source, version, store, path, corpus, known, doc.times)
             if settled is not None:
                 getattr(report, settled).append(source.id)
             else:
-                builder.submit((f, text, known), text, source, version, path)
+                builder.submit((f, text, known, doc.times), text, source, version, path)
         except BadDocument as exc:  # other errors (the store, the manifest) stop the ingest
             report.skipped.append((str(f), exc.reason))
         for key, built in builder.results(wait=False):
@@ -308,15 +320,15 @@ def _commit(
     report: IngestReport,
     store: Store,
     corpus: Corpus | None,
-    key: tuple[Path, str, SourceRecord | None],
+    key: tuple[Path, str, SourceRecord | None, Times],
     built: Built | BadDocument,
 ) -> None:
     """Write one built source (_written) and count it in the report."""
-    f, text, known = key
+    f, text, known, times = key
     if isinstance(built, BadDocument):
         report.skipped.append((str(f), built.reason))
         return
-    status, n_texts, n_tok, n_pass = _written(store, corpus, text, known, built)
+    status, n_texts, n_tok, n_pass = _written(store, corpus, text, known, built, times)
     getattr(report, status).append(built.record.source.id)
     report.texts_embedded += n_texts
     report.tokens_embedded += n_tok

@@ -18,6 +18,7 @@ from assistant.inputs import check_filename, check_unicode
 from assistant.sources.manifest import Corpus, make_source
 from assistant.sources.model import Source
 
+from .captions import Times
 from .loaders import check_file, read_document
 from .pipeline import completed
 
@@ -47,9 +48,10 @@ def read_upload(
     corpus: Corpus,
     max_chars: int,
     check: Callable[[], None] | None = None,
-) -> tuple[Source, str]:
-    """The upload's text, and its Source with gaps filled from the file's metadata and declared
-    outlets. Raises BadDocument for unreadable content or text over `max_chars`; `check` may
-    raise to abandon the reading (loaders.read_document)."""
+) -> tuple[Source, str, Times]:
+    """The upload's Source with gaps filled from the file's metadata and declared outlets, its
+    text, and a transcript's times (() for other files). Raises BadDocument for unreadable
+    content or text over `max_chars`; `check` may raise to abandon the reading
+    (loaders.read_document)."""
     doc = read_document(data, filename, max_chars, check)
-    return completed(declared, doc, corpus.outlets, Path(filename).stem), doc.text
+    return completed(declared, doc, corpus.outlets, Path(filename).stem), doc.text, doc.times

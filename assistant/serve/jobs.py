@@ -43,6 +43,7 @@ from assistant.errors import (
     SourceExists,
     SourceNotFound,
 )
+from assistant.ingest.captions import Times
 from assistant.ingest.pipeline import version_of
 from assistant.sources.model import Source
 
@@ -95,7 +96,7 @@ class Jobs:
         self.assistant = assistant
         self.directory = directory or Path(assistant.settings.index_path) / "jobs"
         self._jobs: dict[str, Job] = {}
-        self._work: dict[str, tuple[Source, str]] = {}
+        self._work: dict[str, tuple[Source, str, Times]] = {}
         self._cancel: set[str] = set()  # running jobs an admin cancelled, until they stop
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-reader")
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -226,7 +227,7 @@ class Jobs:
         """Read the upload's text (reader thread); queue it for the embedder. Returns the error
         that failed the job, for a request still waiting on it (submit)."""
         try:
-            source, text = self.assistant.read_upload(
+            source, text, times = self.assistant.read_upload(
                 declared, job.filename, data, lambda: self._check(job)
             )
         except (Stopped, Cancelled):
@@ -247,7 +248,7 @@ class Jobs:
                 return None
             job.version = version_of(text, self.assistant.settings, self.assistant.embedder.name)
             job.message = "waiting for the embedder"
-            self._work[job.id] = (source, text)
+            self._work[job.id] = (source, text, times)
             self._save(job)
         self._queue.put(job.id)
         return None
@@ -264,7 +265,7 @@ class Jobs:
                     continue
                 job.state, job.message = "running", "splitting and detecting languages"
                 self._save(job)
-            source, text = work
+            source, text, times = work
 
             def progress(done: int, total: int, _: str, job: Job = job) -> None:
                 self._check(job)
@@ -273,7 +274,7 @@ class Jobs:
                     job.message = f"embedding {done}/{total} texts"
 
             try:
-                notes = self.assistant.index_upload(source, text, progress)
+                notes = self.assistant.index_upload(source, text, progress, times)
             except Stopped:
                 with self._lock:
                     self._fail(job, "Stopped", _STOPPED)

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.ingest.captions import Times
 from assistant.sources.model import Source
 
 
@@ -22,6 +23,8 @@ class SourceRecord:
     chars: int
     passages: int
     ingested_at: float
+    # A transcript's (offset, seconds into the recording) at each cue; () for other texts.
+    times: Times = ()
 
 
 def record_meta(r: SourceRecord) -> dict[str, Any]:
@@ -32,6 +35,7 @@ def record_meta(r: SourceRecord) -> dict[str, Any]:
         "chars": r.chars,
         "passages": r.passages,
         "ingested_at": r.ingested_at,
+        "times": _times_meta(r.times),
     }
 
 
@@ -44,6 +48,7 @@ def record_of(source_id: str, m: dict[str, Any]) -> SourceRecord:
         chars=int(m.get("chars", 0)),
         passages=int(m.get("passages", 0)),
         ingested_at=float(m.get("ingested_at", time.time())),
+        times=_times_of(m.get("times")),
     )
 
 
@@ -56,3 +61,18 @@ def stamp(r: SourceRecord) -> str:
     meta = {k: round(v, 3) if isinstance(v, float) else v for k, v in record_meta(r).items()}
     flat = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha1(flat.encode("utf-8")).hexdigest()[:20]
+
+
+def _times_meta(times: Times) -> str:
+    """A transcript's times as flat metadata: "offset:seconds" pairs, space-separated (about
+    10 KB for an hour of captions)."""
+    return " ".join(f"{o}:{s}" for o, s in times)
+
+
+def _times_of(raw: object) -> Times:
+    out = []
+    for pair in str(raw or "").split():
+        o, _, s = pair.partition(":")
+        if o.isdigit() and s.isdigit():
+            out.append((int(o), int(s)))
+    return tuple(out)

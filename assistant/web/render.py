@@ -92,7 +92,8 @@ def citation_html(
         f'<div class="cite" id="cite-{c.n}"><b>[{c.n}]</b> {badge(c.side, colours)}{suggested} '
         f'<span class="voice">{html.escape(c.voice)}</span> <b>{html.escape(who)}</b> · '
         f"{html.escape(c.title)} · {html.escape(c.date or 'undated')} · {html.escape(c.language)}"
-        f" · <code>{html.escape(c.source_id)}</code>"
+        + (f" · {html.escape(c.when())}" if c.at is not None else "")
+        + f" · <code>{html.escape(c.source_id)}</code>"
         f'<div class="ctx">…{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}…</div></div>'
     )
 

@@ -16,11 +16,13 @@ from typing import Any
 import gradio as gr
 
 from assistant import VOICES, Assistant, AssistantError
+from assistant.ingest.loaders import SUPPORTED
 from assistant.serve.access import Keys
 from assistant.serve.jobs import Jobs
 from assistant.sources.model import DECLARED
 
-FILE_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+# What the browser's file picker offers: every type an ingest reads (captions included).
+FILE_TYPES = list(SUPPORTED)
 
 
 # The most entries the Sources filter holds at once. An archive's 6,000 made the page's config

@@ -1,0 +1,177 @@
+"""A video's captions (.vtt, .srt) read as its transcript, and quotes from it that say when in
+the recording they are said."""
+
+from pathlib import Path
+
+import pytest
+
+from assistant import BadDocument
+from assistant.answering.text import read_references, references
+from assistant.ingest.captions import RUN, time_at
+from assistant.ingest.chunking import split_sentences
+from assistant.ingest.loaders import read_document
+from assistant.web.render import citation_html
+
+# Automatic captions as YouTube writes them: each cue rolls the line before it up, with a 10 ms
+# cue between that repeats it, words timed inline, a sound annotation on a line of its own.
+ROLLING = """WEBVTT
+Kind: captions
+Language: en-US
+
+00:00:00.000 --> 00:00:02.350 align:start position:0%
+ 
+so<00:00:00.320><c> today</c><00:00:00.640><c> we</c>
+
+00:00:02.350 --> 00:00:02.360 align:start position:0%
+so today we
+ 
+
+00:00:02.360 --> 00:00:05.030 align:start position:0%
+so today we
+are<00:00:02.879><c> talking</c><00:00:03.199><c> about</c><00:00:03.520><c> japan</c>
+
+00:00:05.030 --> 00:00:05.040 align:start position:0%
+are talking about japan
+ 
+
+00:00:05.040 --> 00:00:07.000 align:start position:0%
+are talking about japan
+[Music]
+
+00:00:10.000 --> 00:00:12.000
+<v Fumio Kishida>Japan will give &amp; keep giving.
+
+00:00:12.000 --> 00:00:14.000
+<v Fumio Kishida>Twelve billion dollars so far.
+
+00:00:14.000 --> 00:00:16.000
+<v Reporter>Is that enough?
+"""
+
+# A broadcaster's SubRip file: SSA placement and italics, and ">>" where the speaker changes.
+SUBRIP = """1
+00:00:01,000 --> 00:00:03,500
+{\\an8}<i>Good evening.</i>
+This is the news.
+
+2
+00:00:04,000 --> 00:00:06,000
+>> Moscow says the aid
+is a provocation.
+
+3
+00:01:05,000 --> 00:01:07,000
+(applause)
+"""
+
+
+def test_automatic_captions_are_a_transcript_with_each_line_once() -> None:
+    doc = read_document(ROLLING.encode(), "kishida-briefing.vtt")
+    assert doc.method == "captions"
+    assert doc.text == (
+        "so today we are talking about japan\n\n"
+        "Fumio Kishida: Japan will give & keep giving. Twelve billion dollars so far.\n\n"
+        "Reporter: Is that enough?"
+    )
+    # The header's language, without its region; a title from the file's name.
+    assert doc.metadata == {"title": "kishida-briefing", "languages": "en"}
+    # Where each cue's new words start, and when they are said.
+    said = {doc.text[o:].split()[0]: s for o, s in doc.times}
+    assert said == {"so": 0, "are": 2, "Fumio": 10, "Twelve": 12, "Reporter:": 14}
+    assert time_at(doc.times, doc.text.index("billion")) == 12
+    assert time_at(doc.times, doc.text.index("enough")) == 14
+
+
+def test_subrip_drops_styling_and_annotations_and_starts_a_turn_at_each_speaker() -> None:
+    doc = read_document(SUBRIP.encode(), "news.srt")
+    assert doc.text == "Good evening. This is the news.\n\nMoscow says the aid is a provocation."
+    assert doc.times == ((0, 1), (33, 4))
+    assert doc.metadata == {"title": "news"}  # SubRip declares no language
+
+
+def test_an_unpunctuated_run_ends_at_a_cue_so_that_quotes_stay_short() -> None:
+    """Automatic captions have no full stops: without a cut the whole talk is one "sentence"."""
+    cues = "".join(
+        f"00:00:{i:02d}.000 --> 00:00:{i + 1:02d}.000\nword{i} and then we talk about the aid\n\n"
+        for i in range(50)
+    )
+    doc = read_document(f"WEBVTT\n\n{cues}".encode(), "talk.vtt")
+    sentences = split_sentences(doc.text, "en", 512)
+    assert len(sentences) > 5
+    longest_cue = max(len(f"word{i} and then we talk about the aid") for i in range(50))
+    assert max(len(s.text) for s in sentences) <= RUN + longest_cue + 1
+    assert all(time_at(doc.times, s.start) is not None for s in sentences)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("a.vtt", b"00:00:01.000 --> 00:00:02.000\nno header\n", "not valid WebVTT"),
+        ("a.vtt", b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n[Music]\n", "no captions with text"),
+        ("a.srt", b"hello, this is not SubRip\n", "not valid SubRip"),
+        ("a.srt", b"1\n00:00:01,000 --> 00:00:02,000\n\xe9t\xe9\n", "not valid UTF-8"),
+    ],
+    ids=["no WEBVTT line", "only a sound", "not SubRip", "not UTF-8"],
+)
+def test_bad_caption_files_say_what_is_wrong(name: str, data: bytes, reason: str) -> None:
+    with pytest.raises(BadDocument) as err:
+        read_document(data, name)
+    assert err.value.path == name and reason in err.value.reason
+
+
+BRIEFING = """WEBVTT - Foreign ministry briefing
+Language: en
+
+00:00:01.000 --> 00:00:04.000
+<v Spokesperson>Good afternoon. Let me start with Japan's support for Ukraine.
+
+00:00:04.500 --> 00:00:09.000
+<v Spokesperson>Japan has so far provided twelve billion dollars in aid to Ukraine,
+including humanitarian and financial support.
+
+00:01:12.000 --> 00:01:15.000
+<v Reporter>Will Japan send weapons to Ukraine?
+
+00:01:15.500 --> 00:01:21.000
+<v Spokesperson>Japan does not provide lethal weapons. Our export rules forbid it.
+"""
+
+MANIFEST = """[corpus.sides]
+pro-Ukraine = "supports Ukraine"
+
+[[sources]]
+file = "briefing.vtt"
+id = "briefing"
+outlet = "Ministry of Foreign Affairs of Japan"
+side = "pro-Ukraine"
+voice = "government-official"
+"""
+
+
+def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "briefing.vtt").write_text(BRIEFING, encoding="utf-8")
+    (docs / "sources.toml").write_text(MANIFEST, encoding="utf-8")
+    assert fresh.ingest([docs]).added == ["briefing"]
+    record, text = fresh.source("briefing")
+    assert record.source.title == "Foreign ministry briefing"  # the WEBVTT line's text
+    assert "-->" not in text and "<v" not in text
+
+    answer = fresh.ask("Will Japan provide lethal weapons?")
+    cited = [c for c in answer.citations if c.source_id == "briefing"]
+    assert cited and all(c.at == time_at(record.times, c.start) for c in cited)
+    weapons = next(c for c in cited if "lethal weapons" in c.quote)
+    assert weapons.at == 75 and weapons.to_dict()["at"] == 75
+    # Every door's text says it: the answer's body, its references, the chat's source card.
+    assert "at 1:15" in answer.answer
+    listed = references(answer.citations)
+    assert "· at 1:15" in listed
+    parsed = read_references(listed)[weapons.n]  # still parsed back
+    assert (parsed["source_id"], parsed["quote"]) == ("briefing", weapons.quote)
+    assert "at 1:15" in citation_html(weapons, text, {})
+
+    # The times are the record's: an unchanged file is unchanged, and an upload keeps them too.
+    assert fresh.ingest([docs]).unchanged == ["briefing"]
+    fresh.add_document("news.srt", SUBRIP.encode(), {"side": "pro-Ukraine"})
+    assert fresh.source("news")[0].times == ((0, 1), (33, 4))
