@@ -145,6 +145,7 @@ id = "briefing"
 outlet = "Ministry of Foreign Affairs of Japan"
 side = "pro-Ukraine"
 voice = "government-official"
+url = "https://www.youtube.com/watch?v=briefing01"
 """
 
 
@@ -166,7 +167,8 @@ def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) ->
     # Every door's text says it: the answer's body, its references, the chat's source card.
     assert "at 1:15" in answer.answer
     listed = references(answer.citations)
-    assert "· at 1:15" in listed
+    # A YouTube address opens at the quote ("&" escaped, as every reference's text is).
+    assert "· at 1:15 · https://www.youtube.com/watch?v=briefing01\\&t=75s" in listed
     parsed = read_references(listed)[weapons.n]  # still parsed back
     assert (parsed["source_id"], parsed["quote"]) == ("briefing", weapons.quote)
     assert "at 1:15" in citation_html(weapons, text, {})

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.ingest.captions import at_moment
 from assistant.inputs import longest_fitting
 from assistant.schema import Answer, Citation
 
@@ -118,7 +119,9 @@ def reference(c: Citation) -> str:
     if c.at is not None:
         parts.append(c.when())  # where in the recording the quote is said
     if c.url:
-        parts.append(inert(c.url, links=True))  # the source's own address, declared or extracted
+        # The source's own address, declared or extracted; a video's opens at the quote.
+        url = at_moment(c.url, c.at) if c.at is not None else c.url
+        parts.append(inert(url, links=True))
     return f"- [{c.n}] " + " · ".join(parts)
 
 

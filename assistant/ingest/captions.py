@@ -27,6 +27,7 @@ import dataclasses
 import html
 import io
 import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
@@ -150,6 +151,23 @@ def time_at(times: Times, offset: int) -> int | None:
     """
     i = bisect.bisect_right(times, offset, key=lambda t: t[0])
     return times[i - 1][1] if i else None
+
+
+def at_moment(url: str, seconds: int) -> str:
+    """A video's address that opens at the given second, where the host takes one in its address
+    (YouTube's `t`); any other address as it is.
+
+    >>> at_moment("https://www.youtube.com/watch?v=abc&t=5s", 754)
+    'https://www.youtube.com/watch?v=abc&t=754s'
+    >>> at_moment("https://youtu.be/abc", 75), at_moment("https://example.org/v", 75)
+    ('https://youtu.be/abc?t=75s', 'https://example.org/v')
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not (host == "youtu.be" or host == "youtube.com" or host.endswith(".youtube.com")):
+        return url
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "t"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("t", f"{int(seconds)}s")])))
 
 
 def clock(seconds: int) -> str:
