@@ -270,7 +270,7 @@ def _search(assistant: Assistant, args: argparse.Namespace) -> int:
     for i, h in enumerate(hits, 1):
         print(
             f"{i}. [{h.source_id}] {h.who()} — {h.side}, {voice_label(h.voice)}, {h.language} "
-            f"(score {h.score:.4f}, chars {h.start}–{h.end})"
+            f"(score {h.score:.4f}, chars {h.start}–{h.end}{', ' + h.when() if h.when() else ''})"
         )
         print("   " + " ".join(h.text.split())[:300])
     return 0

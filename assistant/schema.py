@@ -38,12 +38,23 @@ class Passage:
     # Passage cosine minus the calibrated threshold of its language pair (relevance.py);
     # ≥ 0 means relevant. None when the passage was found by BM25 or a sentence alone.
     relevance: float | None = None
+    # Seconds into the recording where the passage starts, for a source read from captions
+    # (ingest/captions.py); None for other sources.
+    at: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def who(self) -> str:
         return speaker(self.outlet, "", self.title, self.source_id)
+
+    def when(self) -> str:
+        """'at 12:04' for a passage of a recording's captions, '' otherwise."""
+        return said_when(self.at)
+
+
+def said_when(at: int | None) -> str:
+    return f"at {clock(at)}" if at is not None else ""
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ class Citation:
 
     def when(self) -> str:
         """'at 12:04' for a quote from a recording's captions, '' otherwise."""
-        return f"at {clock(self.at)}" if self.at is not None else ""
+        return said_when(self.at)
 
     def side_shown(self) -> str:
         """'pro-Russia', or 'unknown, suggested pro-Russia': a suggestion is called one."""

@@ -173,6 +173,9 @@ def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) ->
     assert (parsed["source_id"], parsed["quote"]) == ("briefing", weapons.quote)
     assert "at 1:15" in citation_html(weapons, text, {})
 
+    hit = fresh.search("lethal weapons", 1)[0]  # a search hit says where its passage starts
+    assert (hit.source_id, hit.at) == ("briefing", time_at(record.times, hit.start))
+
     # The times are the record's: an unchanged file is unchanged, and an upload keeps them too.
     assert fresh.ingest([docs]).unchanged == ["briefing"]
     fresh.add_document("news.srt", SUBRIP.encode(), {"side": "pro-Ukraine"})

@@ -455,6 +455,7 @@ class Retriever:
                 dense.get(pid, best_sentence.get(pid, 0.0)),
                 lexical.get(pid, 0.0),
                 relevance.get(pid),
+                snap.said_at(pid),
             )
             # Ties (the same text in several sources) in id order, not in the order the
             # vector index returned them, which differs between builds of one corpus.

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import InvalidRequest
+from assistant.ingest.captions import time_at
 from assistant.ingest.language import UNDETERMINED, language_code
 from assistant.inputs import did_you_mean
 from assistant.sources.model import UNKNOWN
@@ -216,6 +217,15 @@ class Snapshot:
         """A passage's language, or None if it was not committed in this snapshot."""
         row = self.rows.get(pid)
         return None if row is None else str(row[2].get("language", UNDETERMINED))
+
+    def said_at(self, pid: str) -> int | None:
+        """Seconds into the recording where a passage of a transcript starts (None for a
+        passage of any other source, or one not committed in this snapshot)."""
+        row = self.rows.get(pid)
+        record = self.records.get(str(row[2].get("source_id"))) if row else None
+        if row is None or record is None or not record.times:
+            return None
+        return time_at(record.times, int(row[2]["start"]))
 
     @functools.cached_property
     def source_languages(self) -> dict[str, list[str]]:

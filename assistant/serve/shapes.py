@@ -220,4 +220,6 @@ def passage_metadata(p: Passage, record: SourceRecord | None) -> dict[str, Any]:
         # The calibrated margin (≥ 0: relevant; relevance.py); None when found by BM25 or a
         # sentence alone. The score ranks; this says whether a passage is on the question.
         "relevance": p.relevance,
+        # A transcript's passage: seconds into the recording where it starts (captions.py).
+        **({"at": p.at} if p.at is not None else {}),
     }

@@ -136,8 +136,10 @@ def passage_of(
     dense: float = 0.0,
     bm25: float = 0.0,
     relevance: float | None = None,
+    at: int | None = None,
 ) -> Passage:
-    """A stored passage row as a Passage, with the scores its retrieval gave it."""
+    """A stored passage row as a Passage, with the scores its retrieval gave it (and for a
+    transcript, when it starts in the recording)."""
     return Passage(
         id=pid,
         source_id=m["source_id"],
@@ -157,6 +159,7 @@ def passage_of(
         first=int(m.get("first", 0)),
         last=int(m.get("last", 0)),
         relevance=relevance,
+        at=at,
     )
 
 
