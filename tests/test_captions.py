@@ -85,8 +85,88 @@ def test_automatic_captions_are_a_transcript_with_each_line_once() -> None:
 def test_subrip_drops_styling_and_annotations_and_starts_a_turn_at_each_speaker() -> None:
     doc = read_document(SUBRIP.encode(), "news.srt")
     assert doc.text == "Good evening. This is the news.\n\nMoscow says the aid is a provocation."
-    assert doc.times == ((0, 1), (33, 4))
+    assert doc.times == ((0, 1), (14, 1), (33, 4), (53, 4))  # each line, when its cue starts
     assert doc.metadata == {"title": "news"}  # SubRip declares no language
+
+
+def vtt(*cues: str, header: str = "WEBVTT") -> bytes:
+    """A WebVTT file of cues one second apart, each cue's lines as given."""
+    blocks = [f"00:00:{i:02d}.000 --> 00:00:{i:02d}.900\n{c}" for i, c in enumerate(cues)]
+    return "\n\n".join([header, *blocks]).encode() + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("cues", "text"),
+    [
+        (  # two voices in one cue, and on one line; a voice class with a hyphen
+            [
+                "<v Akira Sato>A fair point, Olga.\n<v Olga Petrenko>Thank you.",
+                "<v.loud-voice Omar>Hi</v> <v Dana Lee>Hello</v>",
+            ],
+            "Akira Sato: A fair point, Olga.\n\nOlga Petrenko: Thank you.\n\nOmar: Hi"
+            "\n\nDana Lee: Hello",
+        ),
+        (  # a broadcast's three-line roll-up: each line once
+            [
+                ">> THE PRIME MINISTER SAID\nJAPAN WILL KEEP ITS SANCTIONS",
+                ">> THE PRIME MINISTER SAID\nJAPAN WILL KEEP ITS SANCTIONS\nUNTIL THE WAR",
+                "JAPAN WILL KEEP ITS SANCTIONS\nUNTIL THE WAR\nENDS.",
+            ],
+            "THE PRIME MINISTER SAID JAPAN WILL KEEP ITS SANCTIONS UNTIL THE WAR ENDS.",
+        ),
+        (  # speakers marked inside a cue: ">>", and a dialogue's dashes
+            [
+                ">> Moscow called it a provocation.\n>> That is untrue.",
+                "- Will Japan send weapons?\n- No.",
+            ],
+            "Moscow called it a provocation.\n\nThat is untrue.\n\nWill Japan send weapons?\n\nNo.",
+        ),
+        (  # ruby readings and bidi marks are not said; Chinese lines join without a space
+            [
+                "<ruby>発電機<rt>はつでんき</rt></ruby>を送る。",
+                "&lrm;That is all.",
+                "日本还向乌克兰提供了发电机",
+                "谢谢收看。",
+            ],
+            "発電機を送る。 That is all. 日本还向乌克兰提供了发电机谢谢收看。",
+        ),
+    ],
+    ids=["voices", "roll-up", "turn marks", "ruby, bidi, CJK"],
+)
+def test_captions_as_people_write_them(cues: list[str], text: str) -> None:
+    doc = read_document(vtt(*cues), "c.vtt")
+    assert doc.text == text
+    assert all(time_at(doc.times, o) is not None for o, _ in doc.times)
+
+
+def test_cues_that_are_not_read_are_reported_and_a_misnamed_file_is_read_as_what_it_is() -> None:
+    broken = (
+        "1\n00:00:01,000 --> 00:00:02,000\nFirst cue is fine.\n\n"
+        "2\n00:00:05,000 -> 00:00:08,000\nSecond cue says this.\n\n"
+        "3\n00:00:09 --> 00:00:10,000\nThird is lost.\n\n"
+        "4\n00:00:11,000 --> 00:00:12,000\nLast one.\n"
+    )
+    doc = read_document(broken.encode(), "b.srt")
+    assert doc.text == "First cue is fine. Second cue says this.\n\nLast one."  # no timing line
+    assert doc.note.startswith("2 cue(s) not read: their timing line is not valid SubRip")
+    assert "line 6: '00:00:05,000 -> 00:00:08,000'" in doc.note
+    assert "00:01:02,345 --> 00:01:04,000" in doc.note  # how to write one
+    # SubRip named .vtt, WebVTT named .srt: read as what they are, with a note saying so.
+    misnamed = read_document(SUBRIP.encode(), "news.vtt")
+    assert misnamed.text.startswith("Good evening.")
+    assert (
+        "its content is SubRip, not WebVTT" in misnamed.note and "rename it .srt" in misnamed.note
+    )
+    assert read_document(ROLLING.encode(), "a.srt").metadata["languages"] == "en"
+    # A language named in words is its code; one not known is left out, with a note.
+    assert (
+        read_document(vtt("Hello there.", header="WEBVTT\nLanguage: English"), "e.vtt").metadata[
+            "languages"
+        ]
+        == "en"
+    )
+    odd = read_document(vtt("Hello there.", header="WEBVTT\nLanguage: Elvish"), "o.vtt")
+    assert "languages" not in odd.metadata and "'Elvish' is not one known" in odd.note
 
 
 def test_an_unpunctuated_run_ends_at_a_cue_so_that_quotes_stay_short() -> None:
@@ -167,11 +247,13 @@ def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) ->
     # Every door's text says it: the answer's body, its references, the chat's source card.
     assert "at 1:15" in answer.answer
     listed = references(answer.citations)
-    # A YouTube address opens at the quote ("&" escaped, as every reference's text is).
-    assert "· at 1:15 · https://www.youtube.com/watch?v=briefing01\\&t=75s" in listed
+    # A YouTube address opens at the quote, as a link that copies as written.
+    assert "· at 1:15 · <https://www.youtube.com/watch?v=briefing01&t=75s>" in listed
     parsed = read_references(listed)[weapons.n]  # still parsed back
     assert (parsed["source_id"], parsed["quote"]) == ("briefing", weapons.quote)
-    assert "at 1:15" in citation_html(weapons, text, {})
+    card = citation_html(weapons, text, {})  # the chat's: a link to the video at that moment
+    assert 'href="https://www.youtube.com/watch?v=briefing01&amp;t=75s"' in card
+    assert 'rel="noopener noreferrer">at 1:15</a>' in card
 
     hit = fresh.search("lethal weapons", 1)[0]  # a search hit says where its passage starts
     assert (hit.source_id, hit.at) == ("briefing", time_at(record.times, hit.start))
@@ -179,4 +261,4 @@ def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) ->
     # The times are the record's: an unchanged file is unchanged, and an upload keeps them too.
     assert fresh.ingest([docs]).unchanged == ["briefing"]
     fresh.add_document("news.srt", SUBRIP.encode(), {"side": "pro-Ukraine"})
-    assert fresh.source("news")[0].times == ((0, 1), (33, 4))
+    assert fresh.source("news")[0].times == ((0, 1), (14, 1), (33, 4), (53, 4))

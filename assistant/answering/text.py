@@ -65,6 +65,19 @@ def inert(text: str, links: bool = False) -> str:
     return _INLINE.sub(r"\\\1", text if links else unlinked(text))
 
 
+def address(url: str) -> str:
+    r"""A source's own address as a link that reads, and copies, as written: an autolink
+    (`<https://…>`), inside which Markdown takes no backslash escapes, where inert() would write
+    `watch?v=a\_b\&t=5s`. An address an autolink cannot hold stays inert text.
+
+    >>> address("https://www.youtube.com/watch?v=a_b&t=5s"), address("https://x.example/a b")
+    ('<https://www.youtube.com/watch?v=a_b&t=5s>', 'https://x.example/a b')
+    """
+    if re.fullmatch(r"https?://[^\s<>\x00-\x1f\x7f]+", url, re.I):
+        return f"<{url}>"
+    return inert(url, links=True)
+
+
 def inert_but_markers(text: str) -> str:
     r"""inert(), with the [n] citation markers kept as markers.
 
@@ -120,8 +133,7 @@ def reference(c: Citation) -> str:
         parts.append(c.when())  # where in the recording the quote is said
     if c.url:
         # The source's own address, declared or extracted; a video's opens at the quote.
-        url = at_moment(c.url, c.at) if c.at is not None else c.url
-        parts.append(inert(url, links=True))
+        parts.append(address(at_moment(c.url, c.at) if c.at is not None else c.url))
     return f"- [{c.n}] " + " · ".join(parts)
 
 

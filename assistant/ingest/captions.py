@@ -3,21 +3,30 @@ part of it is said.
 
 A video's words reach researchers as caption files: WebVTT from YouTube (hand-made or
 automatic), SubRip from broadcasters and subtitlers. Read as plain text they are mostly noise:
-cue numbers, timings, styling tags, and in automatic captions every line twice (each cue repeats
-the line before it as it rolls up). webvtt-py parses both formats (cue timings, voice spans,
-the header's metadata); what is ours is turning cues into a transcript people can quote:
+cue numbers, timings, styling tags, and in roll-up captions (YouTube's automatic ones, most
+broadcasts) every line two or three times, each cue repeating the lines before it as they roll
+up. webvtt-py parses both formats (cue timings, the header's metadata); what is ours is turning
+cues into a transcript people can quote:
 
-- each caption line once, its tags removed and its entities decoded, in the order said;
-- a paragraph at each change of speaker (a WebVTT voice span `<v Name>`, or a broadcast
-  caption's `>>`) and after a pause of PAUSE seconds, so that one passage holds one turn;
+- each caption line once: a cue's first lines that repeat the last lines written are the roll-up,
+  not speech (a line said twice in a row, in two cues, is kept once);
+- tags, ruby readings (`<rt>`), SSA overrides (`{\\an8}`), bidi marks and sound annotations
+  alone on a line ("[Music]", "(applause)", "♪ … ♪") left out, entities decoded;
+- a paragraph at each change of speaker: a WebVTT voice span (`<v Name>`, kept as "Name: ",
+  several in one cue included), or a line opening with a broadcast's `>>` or a dialogue dash
+  ("- No."); and after a pause of PAUSE seconds, so that one passage holds one turn;
 - a paragraph also where an unpunctuated run (automatic captions have no full stops) reaches
-  RUN characters, at the next cue: the sentence splitter then ends a "sentence" there, and a quote
-  stays a few lines long instead of a passage-long run;
-- sound annotations alone on a line ("[Music]", "(applause)", "♪ … ♪") dropped: nobody says them.
+  RUN characters, at the next line: the sentence splitter then ends a "sentence" there, and a
+  quote stays a few lines long instead of a passage-long run;
+- lines of Chinese or Japanese joined without a space.
 
-`times` maps the text back to the recording: (character offset where a cue's first new line
-starts, whole seconds from the start of the recording), in text order. A citation of a quote
-says when it is said (answering/citations.py).
+A file in the other format than its name says is read as what it is, with a note; cues whose
+timing line is not valid (webvtt-py leaves them out, or joins them to the cue before) are
+counted in a note that names the first.
+
+`times` maps the text back to the recording: (character offset where a line starts, whole
+seconds from the start of the recording), in text order. A citation of a quote says when it is
+said (answering/citations.py).
 """
 
 from __future__ import annotations
@@ -32,9 +41,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
+from .language import CJK
+
 # A pause, in seconds, long enough to start a paragraph.
 PAUSE = 2.0
-# Characters of text with no sentence end after which the next cue starts a paragraph.
+# Characters of text with no sentence end after which the next line starts a paragraph.
 RUN = 200
 
 # (offset in the text, seconds into the recording)
@@ -45,7 +56,21 @@ _SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’»)\]]*\s*$")
 _ANNOTATION = re.compile(r"^\s*(?:\[[^\]]*\]|\([^)]*\)|♪[^♪]*♪?|♪)\s*$")
 # SubRip files carry SSA override tags ({\an8}, {\i1}) that webvtt-py leaves in the text.
 _SSA = re.compile(r"\{\\[^}]*\}")
-_SPEAKER_MARK = re.compile(r"^\s*>>\s*")
+# A voice span's opening tag, classes (with hyphens) allowed: <v.loud-voice Dana Lee>.
+_VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+([^>]+?)\s*>")
+# Ruby readings and their fallback parentheses: said once, by the base text.
+_RUBY_TEXT = re.compile(r"<(rt|rp)\b[^>]*>.*?</\1\s*>", re.S)
+_TAG = re.compile(r"<[^>]*>")
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A new speaker at a line's start: a broadcast's ">>", or a dialogue dash.
+_TURN = re.compile(r"^(?:>>+|[-–—](?=\s))\s*")
+# A timing line, valid or not: a cue webvtt-py could not read leaves one in the text or none.
+_TIMING = re.compile(r"\d+:\d+\S*\s*-+>\s*\d*:?\d+:\d+")
+_VALID = {
+    "vtt": re.compile(r"^(\d{2,}:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(\d{2,}:)?\d{2}:\d{2}\.\d{3}(\s|$)"),
+    "srt": re.compile(r"^\d{1,2}:\d{2}:\d{2},\d{3}\s*-->\s*\d{1,2}:\d{2}:\d{2},\d{3}(\s|$)"),
+}
+_NAMES = {"vtt": "WebVTT", "srt": "SubRip"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,23 +79,67 @@ class Transcript:
     times: Times
     language: str  # the WebVTT header's "Language:", "" when it declares none
     title: str  # the text after WEBVTT on a WebVTT file's first line ("WEBVTT - Briefing"), or ""
+    note: str = ""  # for the ingest's report: cues not read, a format other than the name's
 
 
 def read_captions(text: str, kind: str) -> Transcript:
-    """Parse caption text (`kind` "vtt" or "srt") into a transcript.
+    """Parse caption text (`kind` "vtt" or "srt", from the file's name) into a transcript.
 
     Raises:
-        ValueError: the file is not valid WebVTT or SubRip, with the reason; the loader turns it
-            into a BadDocument naming the file.
+        ValueError: the text is neither valid WebVTT nor SubRip, with what was expected; the
+            loader turns it into a BadDocument naming the file.
     """
+    other = "srt" if kind == "vtt" else "vtt"
+    try:
+        return _read(text, kind)
+    except ValueError as exc:
+        try:
+            found = _read(text, other)
+        except ValueError:
+            raise exc from None
+        if not found.text:
+            raise exc from None
+        note = (
+            f"its content is {_NAMES[other]}, not {_NAMES[kind]} as its name says: read as "
+            f"{_NAMES[other]} (rename it .{other})"
+        )
+        return dataclasses.replace(found, note="; ".join(x for x in (note, found.note) if x))
+
+
+def _read(text: str, kind: str) -> Transcript:
     try:
         parsed = webvtt.from_buffer(io.StringIO(text), format=kind)
     except (MalformedFileError, MalformedCaptionError) as exc:
         what = "WebVTT (it must start with a WEBVTT line)" if kind == "vtt" else "SubRip"
         raise ValueError(f"not valid {what}: {exc}") from exc
-    transcript = _assemble(parsed.captions, _header_language(parsed.metadata))
+    assembled = _Assembly()
+    for cue in parsed.captions:
+        assembled.add(cue)
+    language = _header_language(parsed.metadata) if kind == "vtt" else ""
     title = parsed.header_text.strip().lstrip("-–— ").strip() if kind == "vtt" else ""
-    return dataclasses.replace(transcript, title=title)
+    return Transcript(
+        assembled.text(), tuple(assembled.times), language, title, _unread(text, kind, parsed)
+    )
+
+
+def _unread(text: str, kind: str, parsed: webvtt.WebVTT) -> str:
+    """A note on the cues webvtt-py could not read: left out, or joined to the cue before with
+    their timing line (both happen to a malformed timing line)."""
+    timings = [
+        (n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if _TIMING.search(line)
+    ]
+    # Each timing line webvtt-py did not make a cue of: a cue left out, or joined to the one
+    # before it.
+    lost = len(timings) - len(parsed.captions)
+    if lost <= 0:
+        return ""
+    bad = next(((n, line) for n, line in timings if not _VALID[kind].match(line)), None)
+    where = f" (the first, line {bad[0]}: {bad[1][:80]!r})" if bad else ""
+    example = "00:01:02.345 --> 00:01:04.000" if kind == "vtt" else "00:01:02,345 --> 00:01:04,000"
+    return (
+        f"{lost} cue(s) not read: their timing line is not valid {_NAMES[kind]}{where}; "
+        f"write it as {example} and ingest again"
+    )
 
 
 def _header_language(metadata: list[str]) -> str:
@@ -82,63 +151,110 @@ def _header_language(metadata: list[str]) -> str:
     return ""
 
 
-def _assemble(captions: list[webvtt.Caption], language: str) -> Transcript:
-    parts: list[str] = []  # paragraphs, each a list of lines joined by spaces
-    times: list[tuple[int, int]] = []
-    paragraph: list[str] = []
-    offset = 0  # where the text built so far ends
-    last_line = ""
-    last_end: float | None = None
-    speaker: str | None = None
+@dataclasses.dataclass
+class _Line:
+    """One line of a cue as said: who (a voice span's name, or None) and whether it opens a turn."""
 
-    def close() -> None:
-        nonlocal paragraph, offset
-        if paragraph:
-            block = " ".join(paragraph)
-            parts.append(block)
-            offset += len(block) + 2  # the blank line between paragraphs
-            paragraph = []
+    text: str
+    voice: str | None
+    turn: bool
+    said: str  # what roll-up repeats of it are compared by: the line before voices were split
 
-    for cue in captions:
-        voice = cue.voice
-        lines = [_clean(line) for line in cue.text.split("\n")]
-        new = []
-        for line in lines:
-            if not line or line == last_line:
-                continue
-            new.append(line)
-            last_line = line
+
+class _Assembly:
+    """Cues in, a transcript out (see the module doc)."""
+
+    def __init__(self) -> None:
+        self.paragraphs: list[str] = []
+        self.times: list[tuple[int, int]] = []
+        self.paragraph = ""
+        self.offset = 0  # where the current paragraph starts in the text
+        self.said: list[str] = []  # the lines written, for the roll-up's repeats
+        self.last_end: float | None = None
+        self.speaker: str | None = None
+
+    def add(self, cue: webvtt.Caption) -> None:
+        lines = _lines(cue)
+        said = list(dict.fromkeys(x.said for x in lines))
+        skip = _rolled_up(said, self.said)
+        new = [x for x in lines if x.said not in said[:skip]]
         if not new:
+            return
+        self.said = (self.said + said[skip:])[-8:]
+        paused = self.last_end is not None and cue.start_in_seconds - self.last_end >= PAUSE
+        for i, line in enumerate(new):
+            speaks = line.voice is not None and line.voice != self.speaker
+            run = len(self.paragraph) >= RUN and not _SENTENCE_END.search(self.paragraph)
+            if (paused and i == 0) or speaks or line.turn or run:
+                self.close()
+            text = line.text
+            if speaks:
+                self.speaker = line.voice
+                text = f"{line.voice}: {text}"
+            sep = "" if not self.paragraph or _cjk_pair(self.paragraph[-1], text[0]) else " "
+            self.times.append(
+                (self.offset + len(self.paragraph) + len(sep), int(cue.start_in_seconds))
+            )
+            self.paragraph += sep + text
+        self.last_end = cue.end_in_seconds
+
+    def close(self) -> None:
+        if self.paragraph:
+            self.paragraphs.append(self.paragraph)
+            self.offset += len(self.paragraph) + 2  # the blank line between paragraphs
+            self.paragraph = ""
+
+    def text(self) -> str:
+        self.close()
+        return "\n\n".join(self.paragraphs)
+
+
+def _lines(cue: webvtt.Caption) -> list[_Line]:
+    """A cue's lines as said, each piece of a line after a voice span its own line of that
+    voice; a leaked timing line (a malformed cue joined to this one) and the cue number before
+    it left out."""
+    raw = list(cue.lines)
+    out: list[_Line] = []
+    voice: str | None = None
+    for n, line in enumerate(raw):
+        if _TIMING.search(line) or (
+            line.strip().isdigit() and n + 1 < len(raw) and _TIMING.search(raw[n + 1])
+        ):
             continue
-        paused = last_end is not None and cue.start_in_seconds - last_end >= PAUSE
-        turn = (voice is not None and voice != speaker) or bool(_SPEAKER_MARK.match(new[0]))
-        run = (
-            paragraph
-            and len(" ".join(paragraph)) >= RUN
-            and not _SENTENCE_END.search(paragraph[-1])
-        )
-        if paused or turn or run:
-            close()
-        if voice is not None and voice != speaker:
-            speaker = voice
-            new[0] = f"{voice}: {new[0]}"
-        new = [_SPEAKER_MARK.sub("", x) if i == 0 else x for i, x in enumerate(new)]
-        new = [x for x in new if x]
-        if not new:
+        said = _clean(line)
+        if not said:
             continue
-        start = offset + (len(" ".join(paragraph)) + 1 if paragraph else 0)
-        times.append((start, int(cue.start_in_seconds)))
-        paragraph.extend(new)
-        last_end = cue.end_in_seconds
-    close()
-    return Transcript("\n\n".join(parts), tuple(times), language, "")
+        pieces = _VOICE.split(line)  # [before, name, after, name, after, …]
+        spans = [(voice, pieces[0])] + [
+            (pieces[k].strip(), pieces[k + 1]) for k in range(1, len(pieces) - 1, 2)
+        ]
+        for who, piece in spans:
+            voice = who
+            text = _clean(piece)
+            turn = bool(_TURN.match(text))
+            text = _TURN.sub("", text)
+            if text:
+                out.append(_Line(text, who, turn, said))
+    return out
+
+
+def _rolled_up(lines: list[str], written: list[str]) -> int:
+    """How many of a cue's first lines repeat the last lines written (the roll-up)."""
+    for k in range(min(len(lines), len(written)), 0, -1):
+        if lines[:k] == written[-k:]:
+            return k
+    return 0
+
+
+def _cjk_pair(a: str, b: str) -> bool:
+    return bool(CJK.match(a) and CJK.match(b))
 
 
 def _clean(line: str) -> str:
-    """One caption line as said: tags and SSA overrides off, entities decoded, spaces squeezed,
-    a sound annotation alone on its line dropped."""
-    line = html.unescape(_SSA.sub("", line))
-    line = " ".join(line.split())
+    """One caption line as said: ruby readings, tags and SSA overrides off, entities decoded,
+    bidi marks off, spaces squeezed; a sound annotation alone on its line dropped."""
+    line = _TAG.sub("", _RUBY_TEXT.sub("", _SSA.sub("", line)))
+    line = " ".join(_BIDI.sub("", html.unescape(line)).split())
     return "" if _ANNOTATION.match(line) else line
 
 

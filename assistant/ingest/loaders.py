@@ -27,6 +27,7 @@ from typing import Any
 from assistant.errors import BadDocument
 
 from .captions import Times, read_captions
+from .language import language_code
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".vtt", ".srt")
 MAX_BYTES = 50 * 1024 * 1024
@@ -142,10 +143,17 @@ def _captions_document(text: str, name: str, kind: str, stem: str) -> Document:
     if not transcript.text.strip():
         raise BadDocument(name, "no captions with text in the file")
     meta = {"title": transcript.title or stem}
+    notes = [transcript.note] if transcript.note else []
     if transcript.language:
-        # "en", "en-US", "zh-Hans": the language, not its region or script
-        meta["languages"] = re.split(r"[-_]", transcript.language)[0].lower()
-    return Document(transcript.text, meta, method="captions", times=transcript.times)
+        # "en", "en-US", "zh-Hans", "English": the language, not its region or script
+        code = language_code(transcript.language)
+        if code:
+            meta["languages"] = code
+        else:
+            notes.append(f"its header's language {transcript.language!r} is not one known")
+    return Document(
+        transcript.text, meta, method="captions", note="; ".join(notes), times=transcript.times
+    )
 
 
 _BLANKS = re.compile(r"\n[ \t\r\f\v]*(?:\n[ \t\r\f\v]*)+")

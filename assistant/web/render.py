@@ -10,7 +10,8 @@ import html
 
 from assistant import VOICES, Answer, Assistant, Citation
 from assistant.answering.text import inert
-from assistant.sources.model import Source
+from assistant.ingest.captions import at_moment
+from assistant.sources.model import Source, web_address
 
 # Colours for side badges: assigned in vocabulary order, so any corpus's sides get one.
 PALETTE = ["#b91c1c", "#1d4ed8", "#047857", "#7c3aed", "#b45309", "#0e7490", "#be185d"]
@@ -92,10 +93,19 @@ def citation_html(
         f'<div class="cite" id="cite-{c.n}"><b>[{c.n}]</b> {badge(c.side, colours)}{suggested} '
         f'<span class="voice">{html.escape(c.voice)}</span> <b>{html.escape(who)}</b> · '
         f"{html.escape(c.title)} · {html.escape(c.date or 'undated')} · {html.escape(c.language)}"
-        + (f" · {html.escape(c.when())}" if c.at is not None else "")
+        + (f" · {_moment(c)}" if c.at is not None else "")
         + f" · <code>{html.escape(c.source_id)}</code>"
         f'<div class="ctx">…{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}…</div></div>'
     )
+
+
+def _moment(c: Citation) -> str:
+    """'at 1:15', a link to the video there when the source's address is a YouTube one."""
+    timed = at_moment(c.url, c.at) if c.url and c.at is not None else ""
+    if timed and timed != c.url and web_address(timed):
+        href = html.escape(timed, quote=True)
+        return f'<a href="{href}" target="_blank" rel="noopener noreferrer">{html.escape(c.when())}</a>'
+    return html.escape(c.when())
 
 
 def sources_html(assistant: Assistant, answer: Answer) -> str:
