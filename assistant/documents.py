@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from assistant.config import Settings
 from assistant.errors import IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
 from assistant.ingest.building import Progress, checkpoint
-from assistant.ingest.captions import Times
 from assistant.ingest.pipeline import IngestReport, earlier_suggestion, ingest_paths, ingest_text
 from assistant.ingest.uploads import declared_upload, read_upload
 from assistant.inputs import check_source_id
+from assistant.recording import Times
 from assistant.retrieval.filters import Filters
 from assistant.sources.manifest import MANIFEST_NAME, Corpus, Outlet, load_manifest
 from assistant.sources.model import Source

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.ingest.captions import clock
+from assistant.recording import clock
 from assistant.sources.model import side_label, speaker, voice_label
 
 

@@ -1,15 +1,21 @@
 """A video's captions (.vtt, .srt) read as its transcript, and quotes from it that say when in
 the recording they are said."""
 
+import dataclasses
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
 from assistant import BadDocument
 from assistant.answering.text import read_references, references
-from assistant.ingest.captions import RUN, time_at
+from assistant.ingest.captions import RUN
 from assistant.ingest.chunking import split_sentences
 from assistant.ingest.loaders import read_document
+from assistant.recording import time_at
+from assistant.sources.model import Source
+from assistant.store.records import SourceRecord, record_meta, record_of, stamp
 from assistant.web.render import citation_html
 
 # Automatic captions as YouTube writes them: each cue rolls the line before it up, with a 10 ms
@@ -73,8 +79,8 @@ def test_automatic_captions_are_a_transcript_with_each_line_once() -> None:
         "Fumio Kishida: Japan will give & keep giving. Twelve billion dollars so far.\n\n"
         "Reporter: Is that enough?"
     )
-    # The header's language, without its region; a title from the file's name.
-    assert doc.metadata == {"title": "kishida-briefing", "languages": "en"}
+    # The header's language, without its region (no title: the source is named after the file).
+    assert doc.metadata == {"languages": "en"} and doc.fallback_title == "kishida-briefing"
     # Where each cue's new words start, and when they are said.
     said = {doc.text[o:].split()[0]: s for o, s in doc.times}
     assert said == {"so": 0, "are": 2, "Fumio": 10, "Twelve": 12, "Reporter:": 14}
@@ -86,7 +92,7 @@ def test_subrip_drops_styling_and_annotations_and_starts_a_turn_at_each_speaker(
     doc = read_document(SUBRIP.encode(), "news.srt")
     assert doc.text == "Good evening. This is the news.\n\nMoscow says the aid is a provocation."
     assert doc.times == ((0, 1), (14, 1), (33, 4), (53, 4))  # each line, when its cue starts
-    assert doc.metadata == {"title": "news"}  # SubRip declares no language
+    assert doc.metadata == {}  # SubRip declares no language and no title
 
 
 def vtt(*cues: str, header: str = "WEBVTT") -> bytes:
@@ -130,12 +136,27 @@ def vtt(*cues: str, header: str = "WEBVTT") -> bytes:
             ],
             "発電機を送る。 That is all. 日本还向乌克兰提供了发电机谢谢收看。",
         ),
+        (  # roll-up is the first lines repeating the last written, by position and by voice
+            ["no no no", "no no no\nno no no", "<v Alice>Yes.", "<v Bob>Yes.", "A\nB\nA"],
+            "no no no no no no\n\nAlice: Yes.\n\nBob: Yes. A B A",
+        ),
+        (  # a hand-made transcript is cut at its sentences, however long a turn runs
+            [
+                "<v Ana>" + "They said the aid was ready" if i % 2 == 0 else "and would come soon."
+                for i in range(16)
+            ],
+            "Ana: " + " ".join(["They said the aid was ready and would come soon."] * 8),
+        ),
+        (  # a line of speech that looks like times is speech
+            ["Score went 2:1 -> 2:2 late.", "10:30 -> 11:45 is the schedule."],
+            "Score went 2:1 -> 2:2 late. 10:30 -> 11:45 is the schedule.",
+        ),
     ],
-    ids=["voices", "roll-up", "turn marks", "ruby, bidi, CJK"],
+    ids=["voices", "roll-up", "turn marks", "ruby, bidi, CJK", "repeats", "sentences", "times"],
 )
 def test_captions_as_people_write_them(cues: list[str], text: str) -> None:
     doc = read_document(vtt(*cues), "c.vtt")
-    assert doc.text == text
+    assert doc.text == text and not doc.note
     assert all(time_at(doc.times, o) is not None for o, _ in doc.times)
 
 
@@ -167,6 +188,15 @@ def test_cues_that_are_not_read_are_reported_and_a_misnamed_file_is_read_as_what
     )
     odd = read_document(vtt("Hello there.", header="WEBVTT\nLanguage: Elvish"), "o.vtt")
     assert "languages" not in odd.metadata and "'Elvish' is not one known" in odd.note
+    # Blank lines before the first cue and a space after a cue's number are no errors.
+    assert read_document(b"\n\n1 \n00:00:01,000 --> 00:00:02,000\nHi there.\n", "s.srt").text == (
+        "Hi there."
+    )
+    # A file whose every cue is unreadable says why, and how to write a timing line.
+    with pytest.raises(BadDocument) as err:
+        read_document(b"WEBVTT\n\n00:00:01,000 --> 00:00:02,000\nComma timings.\n", "c.vtt")
+    assert "no captions with text" in err.value.reason
+    assert "write it as 00:01:02.345 --> 00:01:04.000" in err.value.reason
 
 
 def test_an_unpunctuated_run_ends_at_a_cue_so_that_quotes_stay_short() -> None:
@@ -262,3 +292,19 @@ def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) ->
     assert fresh.ingest([docs]).unchanged == ["briefing"]
     fresh.add_document("news.srt", SUBRIP.encode(), {"side": "pro-Ukraine"})
     assert fresh.source("news")[0].times == ((0, 1), (14, 1), (33, 4), (53, 4))
+    # Replaced by a text, it keeps no times (Chroma merges a record's metadata when rewritten).
+    fresh.add_document("news.txt", b"Good evening. Moscow says the aid is a provocation.", {}, True)
+    assert fresh.source("news")[0].times == ()
+    assert all(c.at is None for c in fresh.ask("What does Moscow say about the aid?").citations)
+
+
+def test_a_source_without_times_keeps_the_stamp_it_had() -> None:
+    """Stamps written before transcripts had times must still match their records: a changed
+    stamp makes every refresh read every record again (Store.records), for good."""
+    r = SourceRecord(Source("a", title="T", side="pro-Ukraine"), "v1", "/p/a.txt", 10, 1, 1.5)
+    before = {k: v for k, v in record_meta(r).items() if k != "times"}  # the fields stored then
+    flat = json.dumps(before, sort_keys=True, ensure_ascii=False, default=str)
+    assert stamp(r) == hashlib.sha1(flat.encode("utf-8")).hexdigest()[:20]
+    assert record_meta(r)["times"] is None  # takes the key out of Chroma's merged metadata
+    timed = dataclasses.replace(r, times=((0, 3), (40, 7)))
+    assert record_of("a", record_meta(timed)).times == timed.times and stamp(timed) != stamp(r)

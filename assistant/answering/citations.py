@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.ingest.captions import time_at
+from assistant.recording import time_at
 from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN

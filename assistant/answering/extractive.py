@@ -265,7 +265,7 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
         for c in (c for c in citations if c.side == side):
             quote = f"“{inert(oneline(c.quote))}” [{c.n}]"
             if c.source_id == previous:
-                when = f" ({c.when()})" if c.at is not None else ""  # each quote of a recording
+                when = f" ({c.when()})" if c.when() else ""  # each quote of a recording
                 lines[-1] += f" … {quote}{when}"
                 continue
             who = c.who()

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.ingest.captions import at_moment
 from assistant.inputs import longest_fitting
+from assistant.recording import at_moment
 from assistant.schema import Answer, Citation
 
 from .markdown import parser

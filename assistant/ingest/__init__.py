@@ -1,6 +1,6 @@
 """From files to the rows the store keeps: read, detect languages, cut, embed.
 
-loaders.read_document: txt / md / html / pdf → text and page metadata (BadDocument if not)
+loaders.read_document: txt / md / html / pdf / vtt / srt → text and page metadata (captions: and when each line is said) (BadDocument if not)
 language.detect: the language of a text, among the configured ones (lingua)
 chunking.make_passages: token-sized passages with exact offsets, over sentences
 pipeline.ingest_paths: the incremental, resumable ingest of files and folders

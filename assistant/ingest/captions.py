@@ -31,15 +31,15 @@ said (answering/citations.py).
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import html
 import io
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+from assistant.recording import Times
 
 from .language import CJK
 
@@ -48,10 +48,9 @@ PAUSE = 2.0
 # Characters of text with no sentence end after which the next line starts a paragraph.
 RUN = 200
 
-# (offset in the text, seconds into the recording)
-Times = tuple[tuple[int, int], ...]
 
-_SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’»)\]]*\s*$")
+# Where a sentence ends: its mark, closing quotes or brackets, then a space or the line's end.
+_SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’»)\]]*(?=\s|$)")
 # A line that is only a sound annotation: [Music], (applause), ♪ la la ♪.
 _ANNOTATION = re.compile(r"^\s*(?:\[[^\]]*\]|\([^)]*\)|♪[^♪]*♪?|♪)\s*$")
 # SubRip files carry SSA override tags ({\an8}, {\i1}) that webvtt-py leaves in the text.
@@ -64,13 +63,22 @@ _TAG = re.compile(r"<[^>]*>")
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # A new speaker at a line's start: a broadcast's ">>", or a dialogue dash.
 _TURN = re.compile(r"^(?:>>+|[-–—](?=\s))\s*")
-# A timing line, valid or not: a cue webvtt-py could not read leaves one in the text or none.
-_TIMING = re.compile(r"\d+:\d+\S*\s*-+>\s*\d*:?\d+:\d+")
+# A timing line, valid or not (a comma for a dot, no milliseconds, one dash, no arrow): a cue
+# webvtt-py could not read leaves one in the text, or none. A time has milliseconds or hours,
+# so that a line of speech such as "10:30 -> 11:45" is not one.
+_STAMP = r"(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}|\d+:\d{2}:\d{2}"
+_TIMING = re.compile(rf"^\s*(?:{_STAMP})\s*(?:-+>|[–—]>|\s)\s*(?:{_STAMP})")
 _VALID = {
     "vtt": re.compile(r"^(\d{2,}:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(\d{2,}:)?\d{2}:\d{2}\.\d{3}(\s|$)"),
     "srt": re.compile(r"^\d{1,2}:\d{2}:\d{2},\d{3}\s*-->\s*\d{1,2}:\d{2}:\d{2},\d{3}(\s|$)"),
 }
 _NAMES = {"vtt": "WebVTT", "srt": "SubRip"}
+_SHAPES = {
+    "vtt": "WebVTT (a WEBVTT line first, then cues: a timing line such as "
+    "00:00:01.000 --> 00:00:02.500, the text, a blank line)",
+    "srt": "SubRip (cues: a number, a timing line such as 00:00:01,000 --> 00:00:02,500, the "
+    "text, a blank line)",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,11 +115,14 @@ def read_captions(text: str, kind: str) -> Transcript:
 
 
 def _read(text: str, kind: str) -> Transcript:
+    # Blank lines before the first cue and spaces after a line's text ("1 ") are not errors a
+    # person would see; webvtt-py refuses the file for them. A line of spaces alone is kept:
+    # inside a cue (YouTube writes " " lines) an empty line would end it.
+    text = "\n".join(x.rstrip() if x.strip() else x for x in text.lstrip().splitlines())
     try:
         parsed = webvtt.from_buffer(io.StringIO(text), format=kind)
     except (MalformedFileError, MalformedCaptionError) as exc:
-        what = "WebVTT (it must start with a WEBVTT line)" if kind == "vtt" else "SubRip"
-        raise ValueError(f"not valid {what}: {exc}") from exc
+        raise ValueError(f"not valid {_SHAPES[kind]}: {exc}") from exc
     assembled = _Assembly()
     for cue in parsed.captions:
         assembled.add(cue)
@@ -126,7 +137,7 @@ def _unread(text: str, kind: str, parsed: webvtt.WebVTT) -> str:
     """A note on the cues webvtt-py could not read: left out, or joined to the cue before with
     their timing line (both happen to a malformed timing line)."""
     timings = [
-        (n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if _TIMING.search(line)
+        (n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if _TIMING.match(line)
     ]
     # Each timing line webvtt-py did not make a cue of: a cue left out, or joined to the one
     # before it.
@@ -153,12 +164,21 @@ def _header_language(metadata: list[str]) -> str:
 
 @dataclasses.dataclass
 class _Line:
-    """One line of a cue as said: who (a voice span's name, or None) and whether it opens a turn."""
+    """A piece of a cue's line as said: who (a voice span's name, or None) and whether it opens
+    a turn."""
 
     text: str
     voice: str | None
     turn: bool
-    said: str  # what roll-up repeats of it are compared by: the line before voices were split
+
+
+@dataclasses.dataclass
+class _Row:
+    """One line of a cue: what roll-up repeats of it are compared by (its text with its voices'
+    names), and its pieces, one per voice span."""
+
+    key: str
+    pieces: list[_Line]
 
 
 class _Assembly:
@@ -169,26 +189,28 @@ class _Assembly:
         self.times: list[tuple[int, int]] = []
         self.paragraph = ""
         self.offset = 0  # where the current paragraph starts in the text
-        self.said: list[str] = []  # the lines written, for the roll-up's repeats
+        self.said: list[str] = []  # the last lines written (their keys), for the roll-up
         self.last_end: float | None = None
         self.speaker: str | None = None
+        self.run = 0  # characters of the paragraph since its last sentence end
 
     def add(self, cue: webvtt.Caption) -> None:
-        lines = _lines(cue)
-        said = list(dict.fromkeys(x.said for x in lines))
-        skip = _rolled_up(said, self.said)
-        new = [x for x in lines if x.said not in said[:skip]]
+        rows = _rows(cue)
+        keys = [r.key for r in rows]
+        skip = _rolled_up(keys, self.said)  # the first lines repeat the last written: roll-up
+        new = [piece for row in rows[skip:] for piece in row.pieces]
         if not new:
             return
-        self.said = (self.said + said[skip:])[-8:]
+        self.said = (self.said + keys[skip:])[-8:]
         paused = self.last_end is not None and cue.start_in_seconds - self.last_end >= PAUSE
         for i, line in enumerate(new):
             speaks = line.voice is not None and line.voice != self.speaker
-            run = len(self.paragraph) >= RUN and not _SENTENCE_END.search(self.paragraph)
-            if (paused and i == 0) or speaks or line.turn or run:
+            if (paused and i == 0) or speaks or line.turn or self.run >= RUN:
                 self.close()
             text = line.text
-            if speaks:
+            if line.voice is not None and (speaks or not self.paragraph):
+                # Who speaks opens each of their paragraphs, after a pause too: a quote of it
+                # names them.
                 self.speaker = line.voice
                 text = f"{line.voice}: {text}"
             sep = "" if not self.paragraph or _cjk_pair(self.paragraph[-1], text[0]) else " "
@@ -196,6 +218,8 @@ class _Assembly:
                 (self.offset + len(self.paragraph) + len(sep), int(cue.start_in_seconds))
             )
             self.paragraph += sep + text
+            ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+            self.run = len(text) - ends[-1] if ends else self.run + len(sep) + len(text)
         self.last_end = cue.end_in_seconds
 
     def close(self) -> None:
@@ -203,38 +227,41 @@ class _Assembly:
             self.paragraphs.append(self.paragraph)
             self.offset += len(self.paragraph) + 2  # the blank line between paragraphs
             self.paragraph = ""
+        self.run = 0
 
     def text(self) -> str:
         self.close()
         return "\n\n".join(self.paragraphs)
 
 
-def _lines(cue: webvtt.Caption) -> list[_Line]:
-    """A cue's lines as said, each piece of a line after a voice span its own line of that
+def _rows(cue: webvtt.Caption) -> list[_Row]:
+    """A cue's lines as said, each piece of a line after a voice span its own piece of that
     voice; a leaked timing line (a malformed cue joined to this one) and the cue number before
     it left out."""
     raw = list(cue.lines)
-    out: list[_Line] = []
+    out: list[_Row] = []
     voice: str | None = None
     for n, line in enumerate(raw):
-        if _TIMING.search(line) or (
-            line.strip().isdigit() and n + 1 < len(raw) and _TIMING.search(raw[n + 1])
+        if _TIMING.match(line) or (
+            line.strip().isdigit() and n + 1 < len(raw) and _TIMING.match(raw[n + 1])
         ):
             continue
-        said = _clean(line)
-        if not said:
+        key = _clean(_VOICE.sub(r"\1: ", line))
+        if not key:
             continue
-        pieces = _VOICE.split(line)  # [before, name, after, name, after, …]
-        spans = [(voice, pieces[0])] + [
-            (pieces[k].strip(), pieces[k + 1]) for k in range(1, len(pieces) - 1, 2)
+        parts = _VOICE.split(line)  # [before, name, after, name, after, …]
+        spans = [(voice, parts[0])] + [
+            (parts[k].strip(), parts[k + 1]) for k in range(1, len(parts) - 1, 2)
         ]
+        pieces = []
         for who, piece in spans:
             voice = who
             text = _clean(piece)
             turn = bool(_TURN.match(text))
             text = _TURN.sub("", text)
             if text:
-                out.append(_Line(text, who, turn, said))
+                pieces.append(_Line(text, who, turn))
+        out.append(_Row(key, pieces))
     return out
 
 
@@ -256,42 +283,3 @@ def _clean(line: str) -> str:
     line = _TAG.sub("", _RUBY_TEXT.sub("", _SSA.sub("", line)))
     line = " ".join(_BIDI.sub("", html.unescape(line)).split())
     return "" if _ANNOTATION.match(line) else line
-
-
-def time_at(times: Times, offset: int) -> int | None:
-    """Seconds into the recording at a character offset of the transcript: the start of the cue
-    it falls in. None for a text without times.
-
-    >>> time_at(((0, 3), (40, 7), (95, 12)), 60)
-    7
-    """
-    i = bisect.bisect_right(times, offset, key=lambda t: t[0])
-    return times[i - 1][1] if i else None
-
-
-def at_moment(url: str, seconds: int) -> str:
-    """A video's address that opens at the given second, where the host takes one in its address
-    (YouTube's `t`); any other address as it is.
-
-    >>> at_moment("https://www.youtube.com/watch?v=abc&t=5s", 754)
-    'https://www.youtube.com/watch?v=abc&t=754s'
-    >>> at_moment("https://youtu.be/abc", 75), at_moment("https://example.org/v", 75)
-    ('https://youtu.be/abc?t=75s', 'https://example.org/v')
-    """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if not (host == "youtu.be" or host == "youtube.com" or host.endswith(".youtube.com")):
-        return url
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "t"]
-    return urlunsplit(parts._replace(query=urlencode([*query, ("t", f"{int(seconds)}s")])))
-
-
-def clock(seconds: int) -> str:
-    """12:04, or 1:02:03 past an hour.
-
-    >>> clock(724), clock(3723)
-    ('12:04', '1:02:03')
-    """
-    h, rest = divmod(int(seconds), 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

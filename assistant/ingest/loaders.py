@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import BadDocument
+from assistant.recording import Times
 
-from .captions import Times, read_captions
+from .captions import read_captions
 from .language import language_code
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".vtt", ".srt")
@@ -42,16 +43,18 @@ class Document:
     metadata: dict[str, str] = field(default_factory=dict)
     method: str = "text"  # "text", "pdf", "captions", "article" (trafilatura) or "visible text"
     note: str = ""  # what a reader of the ingest report should know (e.g. a fallback)
-    # A transcript's (offset, seconds into the recording) at each cue (captions.py); () for
+    # A transcript's (offset, seconds into the recording) at each line (captions.py); () for
     # documents that are not read from captions.
     times: Times = ()
+    # The title when neither the manifest nor the file gives one ("" : the text's first line).
+    fallback_title: str = ""
 
 
 def load_document(path: Path) -> Document:
     """Read a file and return its text and metadata.
 
     Args:
-        path: a .txt, .md, .html or .pdf file.
+        path: a .txt, .md, .html, .pdf, .vtt or .srt file.
 
     Raises:
         BadDocument: naming the file and what is wrong with it.
@@ -141,8 +144,10 @@ def _captions_document(text: str, name: str, kind: str, stem: str) -> Document:
     except ValueError as exc:
         raise BadDocument(name, str(exc)) from exc
     if not transcript.text.strip():
-        raise BadDocument(name, "no captions with text in the file")
-    meta = {"title": transcript.title or stem}
+        raise BadDocument(
+            name, "; ".join(x for x in ("no captions with text in the file", transcript.note) if x)
+        )
+    meta = {"title": transcript.title} if transcript.title else {}
     notes = [transcript.note] if transcript.note else []
     if transcript.language:
         # "en", "en-US", "zh-Hans", "English": the language, not its region or script
@@ -152,7 +157,13 @@ def _captions_document(text: str, name: str, kind: str, stem: str) -> Document:
         else:
             notes.append(f"its header's language {transcript.language!r} is not one known")
     return Document(
-        transcript.text, meta, method="captions", note="; ".join(notes), times=transcript.times
+        transcript.text,
+        meta,
+        method="captions",
+        note="; ".join(notes),
+        times=transcript.times,
+        # Its first line is speech: a transcript without a title is named after its file.
+        fallback_title=stem,
     )
 
 

@@ -25,6 +25,7 @@ from assistant.config import Settings
 from assistant.embedders import Embedder
 from assistant.errors import BadDocument, InvalidRequest
 from assistant.inputs import did_you_mean
+from assistant.recording import Times
 from assistant.sources.manifest import Corpus, Outlet, find_manifest, find_outlet, load_manifest
 from assistant.sources.model import Source, Suggestion, safe_id
 from assistant.sources.suggest import Suggester
@@ -32,7 +33,6 @@ from assistant.store.chroma import Store
 from assistant.store.records import SourceRecord
 
 from .building import Builder, Built, InProcess, Progress, build_rows
-from .captions import Times
 from .loaders import Document, guess_title, iter_files, load_document
 
 
@@ -184,7 +184,9 @@ def completed(source: Source, doc: Document, outlets: Mapping[str, Outlet], stem
     source = source.filled_from(doc.metadata)  # a URL read from the page can name the outlet
     source = source.labelled_by(find_outlet(outlets, source))
     return (
-        source if source.title else dataclasses.replace(source, title=guess_title(doc.text, stem))
+        source
+        if source.title
+        else dataclasses.replace(source, title=doc.fallback_title or guess_title(doc.text, stem))
     )
 
 

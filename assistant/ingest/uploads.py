@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.inputs import check_filename, check_unicode
+from assistant.recording import Times
 from assistant.sources.manifest import Corpus, make_source
 from assistant.sources.model import Source
 
-from .captions import Times
 from .loaders import check_file, read_document
 from .pipeline import completed
 

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import InvalidRequest
-from assistant.ingest.captions import time_at
 from assistant.ingest.language import UNDETERMINED, language_code
 from assistant.inputs import did_you_mean
+from assistant.recording import time_at
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
 from assistant.store.chroma import Store

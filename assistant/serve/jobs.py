@@ -43,8 +43,8 @@ from assistant.errors import (
     SourceExists,
     SourceNotFound,
 )
-from assistant.ingest.captions import Times
 from assistant.ingest.pipeline import version_of
+from assistant.recording import Times
 from assistant.sources.model import Source
 
 # queued: being read, or waiting for the embedder; running: being embedded.

@@ -88,7 +88,9 @@ JobsDep = Annotated[Jobs, Depends(jobs_of)]
 # unknown field is refused by name rather than silently dropped.
 class UploadParts(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    file: UploadFile = Field(description="the document: txt, md, html or pdf")
+    file: UploadFile = Field(
+        description="the document: txt, md, html, pdf, or a video's captions (vtt, srt)"
+    )
     replace: bool = Field(False, description="replace an indexed source with the same id")
 
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.ingest.captions import Times
+from assistant.recording import Times
 from assistant.sources.model import Source
 
 
@@ -35,7 +35,10 @@ def record_meta(r: SourceRecord) -> dict[str, Any]:
         "chars": r.chars,
         "passages": r.passages,
         "ingested_at": r.ingested_at,
-        "times": _times_meta(r.times),
+        # None for a source without times: Chroma merges a record's metadata when it is written
+        # again, and None takes the key out (a transcript replaced by a text keeps no times),
+        # and stamp() leaves it out, so that the other sources' stamps stay as they were.
+        "times": _times_meta(r.times) or None,
     }
 
 
@@ -58,7 +61,11 @@ def stamp(r: SourceRecord) -> str:
     # Floats to the millisecond: Chroma keeps a float's last digits only approximately
     # (1796356202.5916119 comes back as 1796356202.591612), and a stamp must match the record
     # read back, not the one written.
-    meta = {k: round(v, 3) if isinstance(v, float) else v for k, v in record_meta(r).items()}
+    meta = {
+        k: round(v, 3) if isinstance(v, float) else v
+        for k, v in record_meta(r).items()
+        if v is not None
+    }
     flat = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha1(flat.encode("utf-8")).hexdigest()[:20]
 

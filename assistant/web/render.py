@@ -10,7 +10,7 @@ import html
 
 from assistant import VOICES, Answer, Assistant, Citation
 from assistant.answering.text import inert
-from assistant.ingest.captions import at_moment
+from assistant.recording import at_moment
 from assistant.sources.model import Source, web_address
 
 # Colours for side badges: assigned in vocabulary order, so any corpus's sides get one.

@@ -64,7 +64,7 @@ def upload(
     until every job is done, failed or cancelled. Yields (the lines, the unfinished job ids):
     the ids are what the Cancel button cancels."""
     if not files:
-        yield "Choose one or more files (txt, md, html, pdf) first.", []
+        yield "Choose one or more files (txt, md, html, pdf, or captions: vtt, srt) first.", []
         return
     lines: dict[str, str] = {}
     queued: dict[str, str] = {}
@@ -190,7 +190,7 @@ def add_documents(
         files = gr.File(
             file_count="multiple",
             file_types=FILE_TYPES,
-            label="Files (txt, md, html, pdf)",
+            label="Files (txt, md, html, pdf; a video's captions: vtt, srt)",
             elem_id="upload-files",
         )
         boxes = field_inputs(sides)
