@@ -167,10 +167,10 @@ def test_cues_that_are_not_read_are_reported_and_a_misnamed_file_is_read_as_what
         "3\n00:00:09 --> 00:00:10,000\nThird is lost.\n\n"
         "4\n00:00:11,000 --> 00:00:12,000\nLast one.\n"
     )
-    doc = read_document(broken.encode(), "b.srt")
+    doc = read_document(("\n\n" + broken).encode(), "b.srt")  # a line named is the file's
     assert doc.text == "First cue is fine. Second cue says this.\n\nLast one."  # no timing line
     assert doc.note.startswith("2 cue(s) not read: their timing line is not valid SubRip")
-    assert "line 6: '00:00:05,000 -> 00:00:08,000'" in doc.note
+    assert "line 8: '00:00:05,000 -> 00:00:08,000'" in doc.note
     assert "00:01:02,345 --> 00:01:04,000" in doc.note  # how to write one
     # SubRip named .vtt, WebVTT named .srt: read as what they are, with a note saying so.
     misnamed = read_document(SUBRIP.encode(), "news.vtt")

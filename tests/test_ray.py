@@ -143,8 +143,15 @@ def test_ingest_dash_dash_ray_builds_the_index_a_plain_ingest_builds(
     corpus = small_corpus(
         tmp_path / "corpus", "000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt"
     )
+    # A video's captions too: its record's times are written by the ingest, not the worker.
+    (corpus / "briefing.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:03,000\nJapan sends generators to Ukraine.\n\n"
+        "2\n00:01:05,000 --> 00:01:08,000\n>> Moscow calls the aid a provocation.\n",
+        encoding="utf-8",
+    )
     plain = Assistant(Settings.resolve(index_path=tmp_path / "plain", env={}), embedder=embedder)
     plain.ingest([corpus])
+    assert plain.source("briefing")[0].times == ((0, 1), (36, 65))
     assert main(["--index", str(tmp_path / "ray"), "ingest", str(corpus), "--ray", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"added": [' in out and "004_c6b0d4f86fb433b5" in out

@@ -118,6 +118,7 @@ def _read(text: str, kind: str) -> Transcript:
     # Blank lines before the first cue and spaces after a line's text ("1 ") are not errors a
     # person would see; webvtt-py refuses the file for them. A line of spaces alone is kept:
     # inside a cue (YouTube writes " " lines) an empty line would end it.
+    first = text[: len(text) - len(text.lstrip())].count("\n")  # blank lines before the first
     text = "\n".join(x.rstrip() if x.strip() else x for x in text.lstrip().splitlines())
     try:
         parsed = webvtt.from_buffer(io.StringIO(text), format=kind)
@@ -129,15 +130,22 @@ def _read(text: str, kind: str) -> Transcript:
     language = _header_language(parsed.metadata) if kind == "vtt" else ""
     title = parsed.header_text.strip().lstrip("-–— ").strip() if kind == "vtt" else ""
     return Transcript(
-        assembled.text(), tuple(assembled.times), language, title, _unread(text, kind, parsed)
+        assembled.text(),
+        tuple(assembled.times),
+        language,
+        title,
+        _unread(text, kind, parsed, first),
     )
 
 
-def _unread(text: str, kind: str, parsed: webvtt.WebVTT) -> str:
+def _unread(text: str, kind: str, parsed: webvtt.WebVTT, first: int = 0) -> str:
     """A note on the cues webvtt-py could not read: left out, or joined to the cue before with
-    their timing line (both happen to a malformed timing line)."""
+    their timing line (both happen to a malformed timing line). `first`: the file's lines
+    before `text`'s first, so that the note names a line of the file."""
     timings = [
-        (n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if _TIMING.match(line)
+        (n, line.strip())
+        for n, line in enumerate(text.splitlines(), first + 1)
+        if _TIMING.match(line)
     ]
     # Each timing line webvtt-py did not make a cue of: a cue left out, or joined to the one
     # before it.
