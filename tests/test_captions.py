@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from assistant import BadDocument
+from assistant.answering.generative import _label
 from assistant.answering.text import read_references, references
 from assistant.ingest.captions import RUN
 from assistant.ingest.chunking import split_sentences
 from assistant.ingest.loaders import read_document
-from assistant.recording import time_at
+from assistant.recording import clock, time_at
 from assistant.sources.model import Source
 from assistant.store.records import SourceRecord, record_meta, record_of, stamp
 from assistant.web.render import citation_html
@@ -287,6 +288,8 @@ def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) ->
 
     hit = fresh.search("lethal weapons", 1)[0]  # a search hit says where its passage starts
     assert (hit.source_id, hit.at) == ("briefing", time_at(record.times, hit.start))
+    # and so does its label in an LLM's prompt
+    assert _label(hit).endswith(f"; said at {clock(hit.at or 0)}")
 
     # The times are the record's: an unchanged file is unchanged, and an upload keeps them too.
     assert fresh.ingest([docs]).unchanged == ["briefing"]

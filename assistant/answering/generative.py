@@ -198,4 +198,7 @@ def _deltas(llm: Any, messages: list[Any]) -> Iterator[str]:
 
 
 def _label(p: Passage) -> str:
-    return f"{p.who()} — side: {p.side}; voice: {p.voice}; language: {p.language}; date: {p.date or 'unknown'}"
+    # A transcript's passage says where it starts in the recording, so that an answer can say
+    # when something was said.
+    when = f"; said {p.when()}" if p.when() else ""
+    return f"{p.who()} — side: {p.side}; voice: {p.voice}; language: {p.language}; date: {p.date or 'unknown'}{when}"
