@@ -301,12 +301,23 @@ def _pdf_text(
     return "\n\n".join(p for p in pages if p)
 
 
+# The longest first line taken for a title. A longer one is a paragraph, not a headline: as the
+# title of a source with no outlet it named the source in every citation (up to 200 characters).
+TITLE_MOST = 100
+
+
 def guess_title(text: str, fallback: str) -> str:
-    """The first non-empty line, as a title for documents without a manifest entry."""
+    """A title for a document that neither its manifest entry nor its own metadata names: its
+    first non-empty line when that is a headline (a Markdown heading's text; at most TITLE_MOST
+    characters), else `fallback` (the file's name).
+
+    >>> guess_title("# Japan's aid\\n\\nTokyo said…", "f"), guess_title("x" * 101, "f")
+    ("Japan's aid", 'f')
+    """
     for line in text.splitlines():
-        line = line.strip()
+        line = line.strip().lstrip("#").strip()
         if line:
-            return line[:200]
+            return line if len(line) <= TITLE_MOST else fallback
     return fallback
 
 
