@@ -224,27 +224,34 @@ class Archive:
             for i in range(n)
         ]
 
+    listed = 0
+
     def sources(self) -> list[object]:
+        self.listed += 1
         return self.records
 
 
 def test_the_sources_box_holds_a_page_and_finds_the_rest_by_what_is_typed() -> None:
     """An archive of 6,000 sources put every one in the chat's Sources box: a 692 KB page
     config, sent again on each load and focus, and a box slow to open on a slow CPU."""
-    from assistant.web.upload import SHOWN, source_choices, sources_hint
+    from assistant.web.upload import SHOWN, source_filter
+
+    def entries(archive: Archive, typed: str = "", chosen: list[str] | None = None) -> list[str]:
+        return [i for _, i in source_filter(archive, typed, chosen or [])[0]]
 
     few = Archive(SHOWN)
-    assert len(source_choices(few)) == SHOWN and sources_hint(few) == ""  # as before
+    assert len(entries(few)) == SHOWN and source_filter(few)[1] == ""
     many = Archive(6000)
-    assert [i for _, i in source_choices(many)] == [f"art-{i:05d}" for i in range(SHOWN)]
-    assert sources_hint(many) == "200 of 6,000 sources: find the others below"
+    assert entries(many) == [f"art-{i:05d}" for i in range(SHOWN)]
+    hint = source_filter(many)[1]
+    assert hint == "200 of 6,000 sources: find the others below"
     # What is typed finds sources past the first page, by id or title, in any case.
-    assert [i for _, i in source_choices(many, "ART-0432")][:3] == [
-        "art-04320",
-        "art-04321",
-        "art-04322",
-    ]
-    assert [i for _, i in source_choices(many, "harbour report 5999")] == ["art-05999"]
+    assert entries(many, "ART-0432")[:3] == ["art-04320", "art-04321", "art-04322"]
+    assert entries(many, "harbour report 5999") == ["art-05999"]
     # A source already chosen stays an entry whatever is typed, so the box keeps showing it.
-    assert [i for _, i in source_choices(many, "zzz", ["art-05998"])] == ["art-05998"]
-    assert len(source_choices(many, "report", ["art-05998"])) == SHOWN + 1
+    assert entries(many, "zzz", ["art-05998"]) == ["art-05998"]
+    assert len(entries(many, "report", ["art-05998"])) == SHOWN + 1
+    # One listing of the index a refresh (the filter's entries and its hint were two).
+    many.listed = 0
+    source_filter(many, "report")
+    assert many.listed == 1

@@ -33,7 +33,7 @@ from assistant.serve.jobs import Jobs
 from assistant.sources.model import safe_id
 
 from .render import CSS, as_text, document_html, legend_html, sources_html
-from .upload import add_documents, source_choices, sources_hint
+from .upload import add_documents, source_filter
 
 # A conversation kept in the browser holds its latest messages and answers: localStorage holds
 # a few megabytes, and an answer with its citations is a few kilobytes.
@@ -170,11 +170,12 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any, Any]:
     # Its entries follow the index (refreshed on page load and when opened, below), at most
     # SHOWN of them; past that, the box under it finds the others. An id not among them,
     # typed or sent by an API client, reaches retrieval, which names the closest valid one.
+    choices, hint = source_filter(assistant)
     source = gr.Dropdown(
-        source_choices(assistant),
+        choices,
         multiselect=True,
         label="Sources",
-        info=sources_hint(assistant),
+        info=hint,
         elem_id="source-filter",
         allow_custom_value=True,
     )
@@ -183,12 +184,12 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any, Any]:
     finder = gr.Textbox(
         label="Find sources",
         placeholder="part of an id or title",
-        visible=bool(sources_hint(assistant)),
+        visible=bool(hint),
         elem_id="source-finder",
     )
     finder.change(
         lambda typed, chosen: gr.update(
-            choices=source_choices(assistant, typed or "", chosen or [])
+            choices=source_filter(assistant, typed or "", chosen or [])[0]
         ),
         [finder, source],
         source,
@@ -223,12 +224,9 @@ def create_app(
     ) -> tuple[Any, Any]:
         """The filter's entries now (those the finder's text finds, the chosen ones kept) and
         whether the finder shows (past SHOWN sources: the index may have grown since)."""
-        hint = sources_hint(assistant)
-        return (
-            # A hidden finder's text comes as None.
-            gr.update(choices=source_choices(assistant, typed or "", chosen or []), info=hint),
-            gr.update(visible=bool(hint)),
-        )
+        # A hidden finder's text comes as None.
+        choices, hint = source_filter(assistant, typed or "", chosen or [])
+        return gr.update(choices=choices, info=hint), gr.update(visible=bool(hint))
 
     def current_languages() -> Any:
         return gr.update(choices=language_choices(assistant))

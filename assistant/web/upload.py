@@ -31,30 +31,28 @@ FILE_TYPES = list(SUPPORTED)
 SHOWN = 200
 
 
-def source_choices(
+def source_filter(
     assistant: Assistant, typed: str = "", chosen: Sequence[str] = ()
-) -> list[tuple[str, str]]:
-    """The sources filter's entries, "id — title" shown and the id passed: the first SHOWN
-    whose entry holds `typed` (in any case), and every `chosen` one, which the box keeps.
+) -> tuple[list[tuple[str, str]], str]:
+    """The sources filter's entries and what the box says under its name, from one listing.
 
-    With no more than SHOWN sources, every one (the box filters them as it is typed in)."""
+    Entries, "id — title" shown and the id passed: the first SHOWN whose entry holds `typed`
+    (in any case), and every `chosen` one, which the box keeps; with no more than SHOWN
+    sources, every one (the box filters them as it is typed in). The hint, past SHOWN
+    sources: that the "Find sources" box finds the others (empty, and that box hidden, up to
+    SHOWN)."""
     needle, keep = typed.strip().casefold(), set(chosen)
     out, found = [], 0
-    for r in assistant.sources():
+    records = assistant.sources()
+    for r in records:
         entry = (f"{r.source.id} — {r.source.title[:50]}", r.source.id)
         if r.source.id in keep:
             out.append(entry)
         elif found < SHOWN and needle in entry[0].casefold():
             out.append(entry)
             found += 1
-    return out
-
-
-def sources_hint(assistant: Assistant) -> str:
-    """What the Sources box says under its name past SHOWN sources: that the "Find sources"
-    box finds the others (empty, and that box hidden, up to SHOWN)."""
-    n = len(assistant.sources())
-    return f"{SHOWN} of {n:,} sources: find the others below" if n > SHOWN else ""
+    n = len(records)
+    return out, f"{SHOWN} of {n:,} sources: find the others below" if n > SHOWN else ""
 
 
 def upload(
