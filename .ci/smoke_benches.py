@@ -30,6 +30,7 @@ SMOKE: dict[str, list[str]] = {
     "abstention.py": ["--articles", "2", "--out", "{out}"],
     "attribution.py": ["--index", "{index}", "--out", "{out}"],
     "bm25_refresh.py": ["--data", "{xquad}", "--passages", "1000", "--out", "{out}"],
+    "captions.py": ["--hours", "0.05", "--repeat", "1", "--out", "{out}"],
     "balance.py": ["--set", "tiny={debates}", "--out", "{out}"],
     "ingest.py": ["--corpus", "{corpus}", "--repeat", "1"],
     "ingest_stages.py": ["--data", "{xquad}", "--passages", "10", "20", "--out", "{out}"],
