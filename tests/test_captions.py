@@ -15,6 +15,7 @@ from assistant.ingest.captions import RUN
 from assistant.ingest.chunking import split_sentences
 from assistant.ingest.loaders import read_document
 from assistant.recording import clock, time_at
+from assistant.serve.shapes import source_text
 from assistant.sources.model import Source
 from assistant.store.records import SourceRecord, record_meta, record_of, stamp
 from assistant.web.render import citation_html
@@ -286,6 +287,9 @@ def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) ->
     assert 'href="https://www.youtube.com/watch?v=briefing01&amp;t=75s"' in card
     assert 'rel="noopener noreferrer">at 1:15</a>' in card
 
+    shown = source_text(fresh, "briefing")  # GET /v1/sources/{id} and MCP's: text and times
+    assert shown.text == text and shown.times == list(record.times)
+    assert json.loads(shown.model_dump_json())["times"][-1] == [239, 75]
     hit = fresh.search("lethal weapons", 1)[0]  # a search hit says where its passage starts
     assert (hit.source_id, hit.at) == ("briefing", time_at(record.times, hit.start))
     # and so does its label in an LLM's prompt

@@ -109,6 +109,13 @@ else:
 
 class SourceText(SourceOut):
     text: str
+    # A transcript read from captions: [offset, seconds] where each line starts in `text` and
+    # when it is said, so that a client can show the text against the recording; [] otherwise.
+    times: list[tuple[int, int]] = Field(
+        default_factory=list,
+        description="for a transcript from captions, [offset, seconds into the recording] of "
+        "each line, in text order; empty for other sources",
+    )
 
 
 def answer_out(a: Answer) -> AnswerOut:
@@ -191,7 +198,9 @@ def source_text(assistant: Assistant, source_id: str) -> SourceText:
     snap = assistant.snapshot()  # one read: the record and its languages from the same index
     record, text = assistant.source(source_id, snap)
     detected = snap.source_languages.get(source_id)
-    return SourceText(**source_out(record, detected).model_dump(), text=text)
+    return SourceText(
+        **source_out(record, detected).model_dump(), text=text, times=list(record.times)
+    )
 
 
 def passage_metadata(p: Passage, record: SourceRecord | None) -> dict[str, Any]:
