@@ -16,7 +16,7 @@ from assistant.config import Settings
 from assistant.errors import IndexNotBuilt, InvalidRequest, SourceExists, SourceNotFound
 from assistant.ingest.building import Progress, checkpoint
 from assistant.ingest.pipeline import IngestReport, earlier_suggestion, ingest_paths, ingest_text
-from assistant.ingest.uploads import declared_upload, read_upload
+from assistant.ingest.uploads import ReadUpload, declared_upload, read_upload
 from assistant.inputs import check_source_id
 from assistant.recording import Times
 from assistant.retrieval.filters import Filters
@@ -95,9 +95,9 @@ class Documents:
         steps apart: the check in the request, the reading and embedding in a job: jobs.py.)
         """
         declared = self.check_upload(filename, data, fields, replace)
-        source, text, times = self.read_upload(declared, filename, data)
-        self.index_upload(source, text, progress, times)
-        return source.id
+        read = self.read_upload(declared, filename, data)
+        self.index_upload(read.source, read.text, progress, read.times)
+        return read.source.id
 
     def check_upload(
         self, filename: str, data: bytes, fields: dict[str, Any] | None, replace: bool = False
@@ -125,10 +125,11 @@ class Documents:
         filename: str,
         data: bytes,
         check: Callable[[], None] | None = None,
-    ) -> tuple[Source, str, Times]:
+    ) -> ReadUpload:
         """An upload's text (at most ASSISTANT_MAX_TEXT_CHARS) and its Source completed from
         the file's metadata. `check` is called while a PDF is read and may raise to abandon it.
-        Returns (source, text, a transcript's times) for index_upload."""
+        Returns the source, text, a transcript's times and the reading's note, for
+        index_upload."""
         return read_upload(
             declared, filename, data, self.corpus(), self.settings.max_text_chars, check
         )

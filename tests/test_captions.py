@@ -4,6 +4,7 @@ the recording they are said."""
 import dataclasses
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from assistant.recording import clock, time_at
 from assistant.serve.shapes import source_text
 from assistant.sources.model import Source
 from assistant.store.records import SourceRecord, record_meta, record_of, stamp
-from assistant.web.render import citation_html
+from assistant.web.render import citation_html, document_html
 
 # Automatic captions as YouTube writes them: each cue rolls the line before it up, with a 10 ms
 # cue between that repeats it, words timed inline, a sound annotation on a line of its own.
@@ -286,6 +287,10 @@ def test_a_quote_from_a_recording_says_when_it_is_said(fresh, tmp_path: Path) ->
     card = citation_html(weapons, text, {})  # the chat's: a link to the video at that moment
     assert 'href="https://www.youtube.com/watch?v=briefing01&amp;t=75s"' in card
     assert 'rel="noopener noreferrer">at 1:15</a>' in card
+    # The chat's whole-document view: when each paragraph is said, the quote marked.
+    page = document_html(fresh, "briefing", weapons.start, weapons.end)
+    assert '<span class="said">[1:12]</span> Reporter: Will Japan' in page
+    assert f"<mark>{weapons.quote}</mark>" in page
 
     shown = source_text(fresh, "briefing")  # GET /v1/sources/{id} and MCP's: text and times
     assert shown.text == text and shown.times == list(record.times)
@@ -315,3 +320,40 @@ def test_a_source_without_times_keeps_the_stamp_it_had() -> None:
     assert record_meta(r)["times"] is None  # takes the key out of Chroma's merged metadata
     timed = dataclasses.replace(r, times=((0, 3), (40, 7)))
     assert record_of("a", record_meta(timed)).times == timed.times and stamp(timed) != stamp(r)
+
+
+def test_an_upload_says_what_reading_its_captions_noticed(fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The job an upload becomes (the HTTP API's and the chat's) ends with the notes an ingest
+    prints for the same file: a cue not read, a language not known, a misnamed format."""
+    from assistant.serve.jobs import Jobs
+
+    bad = (
+        b"WEBVTT\nLanguage: Klingon\n\n00:00:01.000 --> 00:00:03.000\nThe aid arrived today.\n\n"
+        b"00:00:05 --> 00:00:07.000\nThese words are lost.\n\n"
+        b"00:00:08.000 --> 00:00:09.000\nMore will come.\n"
+    )
+    jobs = Jobs(fresh, tmp_path / "jobs")
+    try:
+        done = []
+        for name, data in (("bad.vtt", bad), ("misnamed.vtt", SUBRIP.encode())):
+            job = jobs.submit(name, data, {"side": "pro-Ukraine"})
+            for _ in range(600):
+                if jobs.get(job.id).state not in ("queued", "running"):
+                    break
+                time.sleep(0.1)
+            done.append(jobs.get(job.id))
+    finally:
+        jobs.stop()
+    assert [j.state for j in done] == ["done", "done"]
+    assert done[0].message.startswith("indexed; 1 cue(s) not read")
+    assert "line 7: '00:00:05 --> 00:00:07.000'" in done[0].message
+    assert "its header's language 'Klingon' is not one known" in done[0].message
+    assert "its content is SubRip, not WebVTT" in done[1].message
+    # A pause is measured to the millisecond: 1.1 s is no pause, 2.1 s is one.
+    gaps = read_document(
+        b"WEBVTT\n\n00:00:01.000 --> 00:00:02.900\nwe were told that the ships\n\n"
+        b"00:00:04.000 --> 00:00:06.000\nwould leave on monday\n\n"
+        b"00:00:08.100 --> 00:00:09.000\nthen\n",
+        "gaps.vtt",
+    )
+    assert gaps.text == "we were told that the ships would leave on monday\n\nthen"

@@ -299,6 +299,7 @@ def test_a_chunked_body_cannot_pass_the_limit(open_server: tuple[str, Assistant]
             timeout=120,
         )
     assert r.status_code == 413, r.text
+    assert "ASSISTANT_MAX_UPLOAD_MB=1 MiB: set it higher" in r.json()["error"]["message"]
     assert set(a.snapshot().records) == before
 
 

@@ -68,9 +68,12 @@ _TURN = re.compile(r"^(?:>>+|[-–—](?=\s))\s*")
 # so that a line of speech such as "10:30 -> 11:45" is not one.
 _STAMP = r"(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}|\d+:\d{2}:\d{2}"
 _TIMING = re.compile(rf"^\s*(?:{_STAMP})\s*(?:-+>|[–—]>|\s)\s*(?:{_STAMP})")
+# A valid timing line of each format, minutes and seconds under 60 (a cue at "00:30:60.000" is
+# not read, and the note names its line).
+_MS = r"[0-5]\d:[0-5]\d"
 _VALID = {
-    "vtt": re.compile(r"^(\d{2,}:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(\d{2,}:)?\d{2}:\d{2}\.\d{3}(\s|$)"),
-    "srt": re.compile(r"^\d{1,2}:\d{2}:\d{2},\d{3}\s*-->\s*\d{1,2}:\d{2}:\d{2},\d{3}(\s|$)"),
+    "vtt": re.compile(rf"^(\d{{2,}}:)?{_MS}\.\d{{3}}\s+-->\s+(\d{{2,}}:)?{_MS}\.\d{{3}}(\s|$)"),
+    "srt": re.compile(rf"^\d{{1,2}}:{_MS},\d{{3}}\s*-->\s*\d{{1,2}}:{_MS},\d{{3}}(\s|$)"),
 }
 _NAMES = {"vtt": "WebVTT", "srt": "SubRip"}
 _SHAPES = {
@@ -210,7 +213,10 @@ class _Assembly:
         if not new:
             return
         self.said = (self.said + keys[skip:])[-8:]
-        paused = self.last_end is not None and cue.start_in_seconds - self.last_end >= PAUSE
+        # To the millisecond: webvtt-py's *_in_seconds drop the fraction, and a 1.1 s gap read
+        # as 2 s cut a sentence in two.
+        start = cue.start_time.in_milliseconds() / 1000
+        paused = self.last_end is not None and start - self.last_end >= PAUSE
         for i, line in enumerate(new):
             speaks = line.voice is not None and line.voice != self.speaker
             if (paused and i == 0) or speaks or line.turn or self.run >= RUN:
@@ -228,7 +234,7 @@ class _Assembly:
             self.paragraph += sep + text
             ends = [m.end() for m in _SENTENCE_END.finditer(text)]
             self.run = len(text) - ends[-1] if ends else self.run + len(sep) + len(text)
-        self.last_end = cue.end_in_seconds
+        self.last_end = cue.end_time.in_milliseconds() / 1000
 
     def close(self) -> None:
         if self.paragraph:

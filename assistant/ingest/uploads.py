@@ -11,6 +11,7 @@ taken is the Assistant's question (documents.check_upload): it needs the index.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,18 @@ from assistant.sources.model import Source
 
 from .loaders import check_file, read_document
 from .pipeline import completed
+
+
+@dataclass(frozen=True)
+class ReadUpload:
+    """An upload once read (read_upload), for Assistant.index_upload."""
+
+    source: Source
+    text: str
+    times: Times = ()  # a transcript's (loaders.Document.times)
+    # What the reading noticed (a caption file's unread cues, a format other than its name's):
+    # the upload's job message says it, as `assistant ingest` prints a file's notes.
+    note: str = ""
 
 
 def declared_upload(
@@ -48,10 +61,11 @@ def read_upload(
     corpus: Corpus,
     max_chars: int,
     check: Callable[[], None] | None = None,
-) -> tuple[Source, str, Times]:
-    """The upload's Source with gaps filled from the file's metadata and declared outlets, its
-    text, and a transcript's times (() for other files). Raises BadDocument for unreadable
-    content or text over `max_chars`; `check` may raise to abandon the reading
+) -> ReadUpload:
+    """The upload as read: its Source with gaps filled from the file's metadata and declared
+    outlets, its text, a transcript's times, and what the reading noticed. Raises BadDocument
+    for unreadable content or text over `max_chars`; `check` may raise to abandon the reading
     (loaders.read_document)."""
     doc = read_document(data, filename, max_chars, check)
-    return completed(declared, doc, corpus.outlets, Path(filename).stem), doc.text, doc.times
+    source = completed(declared, doc, corpus.outlets, Path(filename).stem)
+    return ReadUpload(source, doc.text, doc.times, doc.note)

@@ -44,7 +44,7 @@ from assistant.errors import (
     SourceNotFound,
 )
 from assistant.ingest.pipeline import version_of
-from assistant.recording import Times
+from assistant.ingest.uploads import ReadUpload
 from assistant.sources.model import Source
 
 # queued: being read, or waiting for the embedder; running: being embedded.
@@ -96,7 +96,7 @@ class Jobs:
         self.assistant = assistant
         self.directory = directory or Path(assistant.settings.index_path) / "jobs"
         self._jobs: dict[str, Job] = {}
-        self._work: dict[str, tuple[Source, str, Times]] = {}
+        self._work: dict[str, ReadUpload] = {}
         self._cancel: set[str] = set()  # running jobs an admin cancelled, until they stop
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-reader")
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -227,7 +227,7 @@ class Jobs:
         """Read the upload's text (reader thread); queue it for the embedder. Returns the error
         that failed the job, for a request still waiting on it (submit)."""
         try:
-            source, text, times = self.assistant.read_upload(
+            read = self.assistant.read_upload(
                 declared, job.filename, data, lambda: self._check(job)
             )
         except (Stopped, Cancelled):
@@ -246,9 +246,11 @@ class Jobs:
         with self._lock:
             if job.state != "queued":  # cancelled while its last page was read
                 return None
-            job.version = version_of(text, self.assistant.settings, self.assistant.embedder.name)
+            job.version = version_of(
+                read.text, self.assistant.settings, self.assistant.embedder.name
+            )
             job.message = "waiting for the embedder"
-            self._work[job.id] = (source, text, times)
+            self._work[job.id] = read
             self._save(job)
         self._queue.put(job.id)
         return None
@@ -260,12 +262,11 @@ class Jobs:
                 return
             job = self._jobs[job_id]
             with self._lock:
-                work = self._work.pop(job_id, None)
-                if work is None or job.state != "queued":  # cancelled while waiting
+                read = self._work.pop(job_id, None)
+                if read is None or job.state != "queued":  # cancelled while waiting
                     continue
                 job.state, job.message = "running", "splitting and detecting languages"
                 self._save(job)
-            source, text, times = work
 
             def progress(done: int, total: int, _: str, job: Job = job) -> None:
                 self._check(job)
@@ -274,7 +275,7 @@ class Jobs:
                     job.message = f"embedding {done}/{total} texts"
 
             try:
-                notes = self.assistant.index_upload(source, text, progress, times)
+                notes = self.assistant.index_upload(read.source, read.text, progress, read.times)
             except Stopped:
                 with self._lock:
                     self._fail(job, "Stopped", _STOPPED)
@@ -294,7 +295,8 @@ class Jobs:
             with self._lock:
                 self._cancel.discard(job.id)  # a cancel that came after the last batch
                 job.state, job.finished = "done", time.time()
-                job.message = "; ".join(["indexed", *notes])
+                # What reading the file noticed, then what indexing it did (a suggested side).
+                job.message = "; ".join(["indexed", *[read.note] * bool(read.note), *notes])
                 self._save(job)
 
     def _fail(self, job: Job, kind: str, message: str) -> None:

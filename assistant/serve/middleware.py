@@ -49,9 +49,14 @@ MAX_JSON_BYTES = 256 * 1024
 MAX_UI_BYTES = 4 * 1024 * 1024
 
 
+def is_upload(path: str) -> bool:
+    """A path that takes a file: the API's, or the chat's (served by the API or `python app.py`)."""
+    return path == "/v1/documents" or path.endswith("/gradio_api/upload")
+
+
 def body_limit(path: str, max_upload: int) -> int:
     """The body limit in bytes for a request path, served by the API or by `python app.py`."""
-    if path == "/v1/documents" or path.endswith("/gradio_api/upload"):
+    if is_upload(path):
         return max_upload + 64 * 1024  # the file and its form fields
     return MAX_JSON_BYTES if path.startswith("/v1/") else MAX_UI_BYTES
 
@@ -166,6 +171,10 @@ class Guard:
             )  # fmt: skip
         return None
 
+    def _upload_mb(self, scope: Scope) -> int | None:
+        """The upload limit in MiB for an upload's path (the setting its 413 names), else None."""
+        return self.max_upload // 2**20 if is_upload(str(scope.get("path", ""))) else None
+
     async def _checked_body(
         self, scope: Scope, receive: Receive, refuse: Send, forward: Send, limit: int
     ) -> None:
@@ -174,7 +183,9 @@ class Guard:
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
-            await _error(refuse, 413, "TooLarge", _too_large(int(length), limit))
+            await _error(
+                refuse, 413, "TooLarge", _too_large(int(length), limit, self._upload_mb(scope))
+            )
             return
         is_json = _is_json(headers.get(b"content-type", b""))
         has_body = scope.get("method") in ("POST", "PUT", "PATCH")
@@ -187,7 +198,7 @@ class Guard:
         try:
             body = await _read(receive, limit)
         except BodyTooLarge:
-            await _error(refuse, 413, "TooLarge", _too_large(None, limit))
+            await _error(refuse, 413, "TooLarge", _too_large(None, limit, self._upload_mb(scope)))
             return
         problem = _json_problem(body) if is_json else None
         if problem:
@@ -310,9 +321,20 @@ class AdminUploads:
         return None
 
 
-def _too_large(size: int | None, limit: int) -> str:
+def _too_large(size: int | None, limit: int, upload_mb: int | None = None) -> str:
+    """The 413's message; for an upload (`upload_mb`: its limit), the setting that raises it.
+
+    >>> _too_large(3_000_000, 2_162_688, 2).split("; ")[2]
+    'an upload may be ASSISTANT_MAX_UPLOAD_MB=2 MiB: set it higher on the server, or split the file'
+    """
     what = f"is {size} bytes" if size is not None else "is over the limit"
-    return f"the request body {what}; the limit here is {limit} bytes"
+    message = f"the request body {what}; the limit here is {limit} bytes"
+    if upload_mb is not None:
+        message += (
+            f"; an upload may be ASSISTANT_MAX_UPLOAD_MB={upload_mb} MiB: set it higher on the "
+            "server, or split the file"
+        )
+    return message
 
 
 def _is_json(content_type: bytes) -> bool:

@@ -10,7 +10,7 @@ import html
 
 from assistant import VOICES, Answer, Assistant, Citation
 from assistant.answering.text import inert
-from assistant.recording import at_moment
+from assistant.recording import Times, at_moment, clock
 from assistant.sources.model import Source, web_address
 
 # Colours for side badges: assigned in vocabulary order, so any corpus's sides get one.
@@ -24,6 +24,7 @@ CSS = """
 .cite {border-left:4px solid #d1d5db;padding:6px 10px;margin:8px 0;background:#fafafa}
 .cite mark {background:#fde68a;padding:0 1px}
 .ctx {color:#4b5563;font-size:13px;white-space:pre-wrap}
+.said {color:#6b7280;font-size:11px;font-variant-numeric:tabular-nums;user-select:none}
 """
 
 
@@ -127,17 +128,28 @@ def document_html(assistant: Assistant, source_id: str, start: int | None, end: 
         f"<p><i>{html.escape(s.perspective)}</i></p><p><small>Label evidence: {html.escape(s.evidence)}</small></p>"
         + suggestion_html(s, colours)
     )
-    if start is not None and end is not None and 0 <= start <= end <= len(text):
-        body = (
-            html.escape(text[:start])
-            + "<mark>"
-            + html.escape(text[start:end])
-            + "</mark>"
-            + html.escape(text[end:])
-        )
-    else:
-        body = html.escape(text)
+    span = (start, end) if start is not None and end is not None else None
+    if span is not None and not 0 <= span[0] <= span[1] <= len(text):
+        span = None
+    body = _document_body(text, span, record.times)
     return head + f'<div class="ctx" id="document-text">{body}</div>'
+
+
+def _document_body(text: str, span: tuple[int, int] | None, times: Times) -> str:
+    """The text escaped, the cited span marked, and for a transcript, when each paragraph is
+    said before it ([1:15]): the offsets are the text's, the times only shown."""
+    said = {o: s for o, s in times if o == 0 or text[max(0, o - 2) : o] == "\n\n"}
+    cuts = sorted({0, len(text), *said, *(span or ())})
+    out = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        if a in said:  # before a mark opening there: the time is no part of the quote
+            out.append(f'<span class="said">[{clock(said[a])}]</span> ')
+        if span is not None and a == span[0]:
+            out.append("<mark></mark>" if span[0] == span[1] else "<mark>")
+        out.append(html.escape(text[a:b]))
+        if span is not None and b == span[1] and span[0] != span[1]:
+            out.append("</mark>")
+    return "".join(out)
 
 
 def as_text(text: str) -> str:
