@@ -175,6 +175,10 @@ def test_cues_that_are_not_read_are_reported_and_a_misnamed_file_is_read_as_what
     assert doc.note.startswith("2 cue(s) not read: their timing line is not valid SubRip")
     assert "line 8: '00:00:05,000 -> 00:00:08,000'" in doc.note
     assert "00:01:02,345 --> 00:01:04,000" in doc.note  # how to write one
+    sixty = read_document(
+        vtt("Fine.", "Not read.", "Last.").replace(b"00:00:01.000", b"00:00:60.000"), "s.vtt"
+    )
+    assert "1 cue(s) not read" in sixty.note and "line 6: '00:00:60.000 -->" in sixty.note
     # SubRip named .vtt, WebVTT named .srt: read as what they are, with a note saying so.
     misnamed = read_document(SUBRIP.encode(), "news.vtt")
     assert misnamed.text.startswith("Good evening.")
