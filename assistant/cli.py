@@ -268,9 +268,10 @@ def _search(assistant: Assistant, args: argparse.Namespace) -> int:
         _print_json([h.to_dict() for h in hits])
         return 0
     for i, h in enumerate(hits, 1):
+        when = f", {h.when()}" if h.at is not None else ""  # a transcript's: when it is said
         print(
             f"{i}. [{h.source_id}] {h.who()} — {h.side}, {voice_label(h.voice)}, {h.language} "
-            f"(score {h.score:.4f}, chars {h.start}–{h.end}{', ' + h.when() if h.when() else ''})"
+            f"(score {h.score:.4f}, chars {h.start}–{h.end}{when})"
         )
         print("   " + " ".join(h.text.split())[:300])
     return 0

@@ -31,6 +31,8 @@ from .captions import read_captions
 from .language import language_code
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".vtt", ".srt")
+# The same, as the upload form and the API describe it to people.
+READABLE = "txt, md, html, pdf, or a video's captions (vtt, srt)"
 MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -105,7 +107,7 @@ def read_document(
     elif suffix in (".html", ".htm"):
         doc = _html_document(_decode(data, name))
     elif suffix in (".vtt", ".srt"):
-        doc = _captions_document(_decode(data, name), name, suffix[1:], Path(name).stem)
+        doc = _captions_document(_decode(data, name), name)
     else:
         doc = Document(_decode(data, name))
     if max_chars is not None and len(doc.text) > max_chars:
@@ -138,9 +140,9 @@ def _decode(data: bytes, name: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _captions_document(text: str, name: str, kind: str, stem: str) -> Document:
+def _captions_document(text: str, name: str) -> Document:
     try:
-        transcript = read_captions(text, kind)
+        transcript = read_captions(text, Path(name).suffix.lower()[1:])
     except ValueError as exc:
         raise BadDocument(name, str(exc)) from exc
     if not transcript.text.strip():
@@ -163,7 +165,7 @@ def _captions_document(text: str, name: str, kind: str, stem: str) -> Document:
         note="; ".join(notes),
         times=transcript.times,
         # Its first line is speech: a transcript without a title is named after its file.
-        fallback_title=stem,
+        fallback_title=Path(name).stem,
     )
 
 

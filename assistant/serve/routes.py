@@ -26,6 +26,7 @@ from assistant.errors import (
     StoreUnavailable,
     TooLarge,
 )
+from assistant.ingest.loaders import READABLE
 from assistant.inputs import MAX_K, MAX_QUESTION_CHARS, check_question, did_you_mean
 from assistant.retrieval.hybrid import SearchMode
 from assistant.schema import Passage
@@ -88,9 +89,7 @@ JobsDep = Annotated[Jobs, Depends(jobs_of)]
 # unknown field is refused by name rather than silently dropped.
 class UploadParts(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    file: UploadFile = Field(
-        description="the document: txt, md, html, pdf, or a video's captions (vtt, srt)"
-    )
+    file: UploadFile = Field(description=f"the document: {READABLE}")
     replace: bool = Field(False, description="replace an indexed source with the same id")
 
 

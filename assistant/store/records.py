@@ -23,7 +23,7 @@ class SourceRecord:
     chars: int
     passages: int
     ingested_at: float
-    # A transcript's (offset, seconds into the recording) at each cue; () for other texts.
+    # A transcript's (offset, seconds into the recording) at each line; () for other texts.
     times: Times = ()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from assistant import VOICES, Assistant, AssistantError
-from assistant.ingest.loaders import SUPPORTED
+from assistant.ingest.loaders import READABLE, SUPPORTED
 from assistant.serve.access import Keys
 from assistant.serve.jobs import Jobs
 from assistant.sources.model import DECLARED
@@ -62,7 +62,7 @@ def upload(
     until every job is done, failed or cancelled. Yields (the lines, the unfinished job ids):
     the ids are what the Cancel button cancels."""
     if not files:
-        yield "Choose one or more files (txt, md, html, pdf, or captions: vtt, srt) first.", []
+        yield f"Choose one or more files ({READABLE}) first.", []
         return
     lines: dict[str, str] = {}
     queued: dict[str, str] = {}
@@ -188,7 +188,7 @@ def add_documents(
         files = gr.File(
             file_count="multiple",
             file_types=FILE_TYPES,
-            label="Files (txt, md, html, pdf; a video's captions: vtt, srt)",
+            label=f"Files ({READABLE})",
             elem_id="upload-files",
         )
         boxes = field_inputs(sides)
