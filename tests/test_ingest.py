@@ -170,13 +170,14 @@ def test_writes_in_small_batches_leave_the_same_rows_as_one_batch(
         '[corpus.sides]\n"a" = "side a"\n"b" = "side b"\n[[sources]]\nfile = "x.txt"\nside = "{}"\n'
     )
     (docs / "sources.toml").write_text(manifest.format("a"), encoding="utf-8")
-    query = embedder.queries(["trucks"])[0]
 
     def rows(store: Store) -> tuple[dict[str, str], dict[str, str]]:
-        """Every passage and sentence id with the side its row carries."""
-        passages = {i: str(m["side"]) for i, _, m in store.iter_passages()}
-        ids = [i for i, _ in store.query_sentences(query, 100, None)]
-        return passages, {i: s.side for i, s in store.sentences(ids).items()}
+        """Every passage id with the side its row carries, and every sentence its passages'
+        groups hold (passage id/j:start:end) with the side of the row that holds it."""
+        got = list(store.iter_passages())
+        passages = {i: str(m["side"]) for i, _, m in got}
+        held = {f"{i}/{s}": str(m["side"]) for i, _, m in got for s in m["sentences"].split(",")}
+        return passages, held
 
     stores = {batch: Store(str(tmp_path / f"idx{batch}"), batch=batch) for batch in (2, 2000)}
     assistants = {
@@ -245,8 +246,7 @@ def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
         from assistant.store.chroma import Store
         calls = []
         original = Store.write_source
-        def write_then_die(self, record, text, passages, sentences, corpus=None,
-                           language_tallies=None):
+        def write_then_die(self, record, text, passages, corpus=None, language_tallies=None):
             calls.append(1)
             if len(calls) == 3:
                 for suffix, rows in (("", passages), ("-tallies", language_tallies)):
@@ -254,7 +254,7 @@ def test_killed_ingest_is_completed_by_the_next_run_without_duplicates(
                         ids=[p[0] for p in rows], documents=[p[1] for p in rows],
                         metadatas=[p[2] for p in rows], embeddings=[p[3] for p in rows])
                 os.kill(os.getpid(), signal.SIGKILL)
-            return original(self, record, text, passages, sentences, corpus, language_tallies)
+            return original(self, record, text, passages, corpus, language_tallies)
         Store.write_source = write_then_die
         Assistant(Settings.resolve(index_path={str(index)!r})).ingest([{str(corpus)!r}])
     """)

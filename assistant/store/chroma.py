@@ -1,13 +1,16 @@
 """Chroma, embedded at index/ or a server: five collections per corpus.
 
-    <name>            passages: text, offsets, source labels; vector = the passage embedded whole
-    <name>-sentences  sentences with letters: vectors for quoting and for best-sentence ranking
+    <name>            passages: text, offsets, source labels, and the sentences each is the first
+                      to hold with their vectors (rows.Group); vector = the passage embedded whole
     <name>-tallies    per source, kind and language: row count; vector = the rows' sum (centroids.py)
     <name>-sources    one record per source: its whole text, labels and the committed version
     <name>-stamps     per source, a fingerprint of its record (records.stamp), written just
                       before it: a reader lists these to read only the records that changed
 
-A source's passages and sentences carry the `version` (content hash) they were built from; the
+An index written before groups also has `<name>-sentences`, a row per sentence: read once by a
+reader for the passages without a group (`old_sentence_rows`), and kept up by writes and deletes.
+
+A source's passages carry the `version` (content hash) they were built from; the
 source record, written last, *commits* that version. Readers keep only hits of committed
 versions, so an ingest killed midway never shows half a document, and the next run finishes it.
 The sources collection's metadata holds a `generation` that changes on every write, so other
@@ -32,7 +35,7 @@ from .centroids import KINDS, Kind, Tally
 from .client import connect, read_only_directory, writable_copy
 from .failures import explained, written_elsewhere
 from .records import SourceRecord, record_meta, record_of, stamp
-from .rows import Row, Sentence, parse, relabelled, sentence_of, tally_of
+from .rows import Row, group_of, parse, relabelled, tally_of
 
 TALLIES = "-tallies"
 # Seconds a database file must have been still before its unchanged state vouches for the
@@ -159,7 +162,6 @@ class Store:
             )
         meta = {"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim}
         self._col("", True, meta)
-        self._col("-sentences", True, meta)
         self._col(TALLIES, True, meta)
         self._col("-sources", True, {"generation": uuid.uuid4().hex})
         self.check_embedder(embedder_name, dim)
@@ -168,7 +170,16 @@ class Store:
         """The collections that hold a source's versioned rows. An index built before tallies
         existed has none: writing to it creates the collection (its tallies are then computed
         from the stored vectors by whoever reads them, `row_tallies`)."""
-        return [self._col("", False), self._col("-sentences", False), self._col(TALLIES, True)]
+        old = self._old_sentences()
+        return [self._col("", False), *([old] if old is not None else []), self._col(TALLIES, True)]
+
+    def _old_sentences(self) -> Any | None:
+        """`<name>-sentences`, in an index written before sentences were kept in their
+        passages' rows; None in one written since."""
+        try:
+            return self._col("-sentences", False)
+        except IndexNotBuilt:
+            return None
 
     def check_embedder(self, embedder_name: str, dim: int) -> None:
         meta = self._col("", False).metadata or {}
@@ -300,21 +311,16 @@ class Store:
         record: SourceRecord,
         text: str,
         passages: list[Row],
-        sentences: list[Row],
         corpus: Corpus | None = None,
         language_tallies: list[Row] | None = None,
     ) -> None:
-        """Add a source's passages, sentences and language tallies, then commit it, then drop
-        older versions.
+        """Add a source's passages (each with its sentences: rows.Group) and language tallies,
+        then commit it, then drop older versions.
 
         Each row is (id, text, metadata, vector). Ids embed the version, so a retry after a kill
         upserts the same rows instead of duplicating them.
         """
-        for suffix, rows in (
-            ("-sentences", sentences),
-            ("", passages),
-            (TALLIES, language_tallies),
-        ):
+        for suffix, rows in (("", passages), (TALLIES, language_tallies)):
             if rows:  # np.stack needs at least one vector
                 self._batched(
                     self._col(suffix, suffix == TALLIES).upsert,
@@ -337,8 +343,9 @@ class Store:
 
     def relabel(self, record: SourceRecord, corpus: Corpus | None = None) -> None:
         """New manifest labels for an unchanged source: update metadata, embed nothing."""
-        for suffix in ("", "-sentences"):
-            col = self._col(suffix, False)
+        for col in (self._col("", False), self._old_sentences()):
+            if col is None:
+                continue
             got = self._call(col.get, where={"source_id": record.source.id}, include=["metadatas"])
             metas = [relabelled(m, record.source) for m in got["metadatas"]]
             self._batched(col.update, ids=got["ids"], metadatas=metas)
@@ -461,14 +468,25 @@ class Store:
         sources ingested before tallies were written: one scan of the rows' vectors, nothing
         embedded."""
         sums: dict[tuple[str, str, Kind, str], list[Any]] = {}
-        for kind, suffix in zip(KINDS, ("", "-sentences"), strict=True):
+
+        def add(key: tuple[str, str], kind: Kind, language: str, vectors: np.ndarray) -> None:
+            acc = sums.setdefault((*key, kind, language), [0, 0.0])
+            acc[0] += len(vectors)
+            acc[1] = acc[1] + vectors.astype(np.float64).sum(axis=0)
+
+        old = [] if self._old_sentences() is None else ["-sentences"]
+        for kind, suffix in zip(KINDS, ["", *old], strict=False):
             for got in self._pages(["metadatas", "embeddings"], 5000, suffix):
                 for m, e in zip(got["metadatas"], got["embeddings"], strict=True):
                     key = (str(m.get("source_id")), str(m.get("version")))
-                    if key in keys:
-                        acc = sums.setdefault((*key, kind, str(m.get("language", "und"))), [0, 0.0])
-                        acc[0] += 1
-                        acc[1] = acc[1] + np.asarray(e, dtype=np.float64)
+                    if key not in keys:
+                        continue
+                    language = str(m.get("language", "und"))
+                    add(key, kind, language, np.asarray([e], dtype=np.float64))
+                    # A passage's own sentences (none in a row written before groups).
+                    group = group_of(m, len(e)) if kind == "passage" else None
+                    if group is not None and len(group):
+                        add(key, "sentence", language, group.vectors)
         out: dict[tuple[str, str], list[Tally]] = {key: [] for key in keys}
         for (source, version, kind, lang), (count, total) in sums.items():
             out[(source, version)].append(Tally(kind, lang, count, total))
@@ -492,10 +510,13 @@ class Store:
             yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
 
     def passages_of(
-        self, source_ids: list[str], chunk: int = 200
+        self, source_ids: list[str], chunk: int = 50
     ) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """The passage rows (id, text, metadata) of some sources, committed or not: what a
-        reader that holds the rest reads after an upload."""
+        reader that holds the rest reads after an upload. `chunk` sources a call: Chroma binds
+        the rows a call matches as variables of one SQLite statement (at most 32,766), and 200
+        sources' sentence rows (about 40,000) passed that on 10,052 passages ("too many SQL
+        variables"); 50 sources pass it only past 650 passages a source on average."""
         for got in self._of_sources("", source_ids, ["documents", "metadatas"], chunk):
             yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
 
@@ -533,24 +554,11 @@ class Store:
         """Nearest passages: (id, cosine similarity). Ids only: callers hold the rows."""
         return self._nearest("", [vector], n, where)[0]
 
-    def query_sentences(
-        self, vector: np.ndarray, n: int, where: dict[str, Any] | None
-    ) -> list[tuple[str, float]]:
-        """Nearest sentences: (id, cosine similarity). Ids only: an id names its source, version
-        and position (rows.py), and fetching metadata would triple the query's cost."""
-        return self._nearest("-sentences", [vector], n, where)[0]
-
     def query_passages_each(
         self, vectors: Sequence[np.ndarray], n: int, where: dict[str, Any] | None
     ) -> list[list[tuple[str, float]]]:
         """query_passages for each vector, in one Chroma call (two lists cost about one)."""
         return self._nearest("", vectors, n, where)
-
-    def query_sentences_each(
-        self, vectors: Sequence[np.ndarray], n: int, where: dict[str, Any] | None
-    ) -> list[list[tuple[str, float]]]:
-        """query_sentences for each vector, in one Chroma call."""
-        return self._nearest("-sentences", vectors, n, where)
 
     def _nearest(
         self, suffix: str, vectors: Sequence[np.ndarray], n: int, where: dict[str, Any] | None
@@ -567,18 +575,16 @@ class Store:
             for ids, distances in zip(got["ids"], got["distances"], strict=True)
         ]
 
-    def sentences(self, ids: list[str]) -> dict[str, Sentence]:
-        """The given sentences with their vectors, by id (ids not stored are left out)."""
-        if not ids:
-            return {}
-        got = self._call(
-            self._col("-sentences", False).get,
-            ids=ids,
-            include=["embeddings", "metadatas", "documents"],
-        )
-        return {
-            i: sentence_of(i, np.asarray(e, dtype=np.float32), m, d)
-            for i, e, m, d in zip(
-                got["ids"], got["embeddings"], got["metadatas"], got["documents"], strict=True
-            )
-        }
+    def old_sentence_rows(
+        self, source_ids: list[str]
+    ) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
+        """The sentence rows (metadata, vector) of some sources in an index written before
+        groups (none in one written since): a reader makes the groups of their passages from
+        them (rows.group_of_rows)."""
+        if self._old_sentences() is None:
+            return
+        # Several sentences a passage: 200 sources a call passed SQLite's limit on one
+        # statement's variables on an index of 10,052 passages (passages_of).
+        for got in self._of_sources("-sentences", source_ids, ["metadatas", "embeddings"], 20):
+            for m, e in zip(got["metadatas"], got["embeddings"], strict=True):
+                yield m, np.asarray(e, dtype=np.float32)

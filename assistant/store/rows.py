@@ -7,17 +7,27 @@ placed in its passage without fetching its metadata.
 
 Each row's metadata carries its source's labels (side, voice; a passage also title, outlet,
 author, date) so that a filter is a Chroma `where` and a hit is shown without another read.
-`passage_meta`/`sentence_meta` write it; `passage_of`/`sentence_of` read it back.
+`passage_meta` writes it; `passage_of`/`sentence_of` read it back.
+
+A passage row also carries the sentences it is the first to hold, with their vectors (float16),
+as two strings (`group_meta`, read back by `group_of`): retrieval scores the sentences of the
+passages a question finds from the reader's snapshot, and no sentence is a row of a vector index
+of its own (at about eight a passage, those rows were most of the index's memory and of an
+ingest's writes: docs/figures.md, Sentence vectors). An index written before keeps its sentence
+rows (`{source}@{version}#s{j}` in `<name>-sentences`), read once for the passages that lack a
+group (`group_of_rows`).
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from assistant.ingest.chunking import PassageSpan, Span
+from assistant.ingest.chunking import PassageSpan
 from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN, Source
 
@@ -101,18 +111,6 @@ def relabelled(m: dict[str, Any], source: Source) -> dict[str, Any]:
     return {**m, **{k: v for k, v in new.items() if k in m}}
 
 
-def sentence_meta(source: Source, version: str, j: int, s: Span, passage: int) -> dict[str, Any]:
-    """Sentence j's metadata; `passage` is the first passage that holds it."""
-    return {
-        **_labels(source, version),
-        "language": s.language,
-        "start": s.start,
-        "end": s.end,
-        "passage": passage,
-        "n": j,
-    }
-
-
 def passage_meta(source: Source, version: str, i: int, p: PassageSpan) -> dict[str, Any]:
     """Passage i's metadata."""
     return {
@@ -126,6 +124,83 @@ def passage_meta(source: Source, version: str, i: int, p: PassageSpan) -> dict[s
         "tokens": p.tokens,
         "n": i,
     }
+
+
+# The passage metadata keys of its group: "j:start:end" of each sentence, comma-separated, and
+# their vectors as float16, little-endian, base64.
+GROUP_SPANS, GROUP_VECTORS = "sentences", "sentence_vectors"
+
+
+@dataclass(frozen=True)
+class Group:
+    """The sentences a passage is the first to hold (each with letters enough for a vector):
+    their positions in the source version and spans in its text, `spans` (k, 3) int32 rows of
+    [j, start, end], and their vectors, `vectors` (k, dim) float32 of unit length (stored as
+    float16: converting float16 at query time cost more than the product itself)."""
+
+    spans: np.ndarray
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+
+def group_meta(spans: Iterable[tuple[int, int, int]], vectors: np.ndarray) -> dict[str, str]:
+    """A group as the two metadata strings its passage row carries.
+
+    >>> m = group_meta([(0, 0, 5), (2, 9, 20)], np.array([[1.0, 0.0], [0.6, 0.8]]))
+    >>> m["sentences"]
+    '0:0:5,2:9:20'
+    >>> g = group_of(m, 2)
+    >>> g.spans.tolist(), g.vectors.dtype.name, [[round(float(x), 4) for x in v] for v in g.vectors]
+    ([[0, 0, 5], [2, 9, 20]], 'float32', [[1.0, 0.0], [0.6002, 0.7999]])
+    """
+    packed = np.asarray(vectors, dtype="<f2").tobytes()
+    return {
+        GROUP_SPANS: ",".join(f"{j}:{a}:{b}" for j, a, b in spans),
+        GROUP_VECTORS: base64.b64encode(packed).decode("ascii"),
+    }
+
+
+def group_of(m: dict[str, Any], dim: int) -> Group | None:
+    """A passage row's group (None for a row written before groups: group_of_rows)."""
+    spans = m.get(GROUP_SPANS)
+    if spans is None:
+        return None
+    rows = [[int(x) for x in part.split(":")] for part in str(spans).split(",") if part]
+    vectors = np.frombuffer(base64.b64decode(str(m.get(GROUP_VECTORS, ""))), dtype="<f2")
+    return Group(np.asarray(rows, dtype=np.int32).reshape(-1, 3), _unit(vectors, dim))
+
+
+def _unit(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """Vectors as float32 rows of unit length again (float16's rounding moves a norm by up
+    to about 1e-3)."""
+    out = np.asarray(vectors, dtype=np.float32).reshape(-1, dim)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def without_group(m: dict[str, Any]) -> dict[str, Any]:
+    """A passage row's metadata without its group's strings (held as arrays once read)."""
+    return {k: v for k, v in m.items() if k not in (GROUP_SPANS, GROUP_VECTORS)}
+
+
+def group_of_rows(
+    rows: Iterable[tuple[dict[str, Any], np.ndarray]], dim: int
+) -> dict[tuple[str, str, int], Group]:
+    """The groups of passages written before groups, from their sentence rows (metadata,
+    vector): (source, version, passage position) → its group."""
+    parts: dict[tuple[str, str, int], list[tuple[list[int], np.ndarray]]] = {}
+    for m, vector in rows:
+        key = (str(m["source_id"]), str(m["version"]), int(m["passage"]))
+        parts.setdefault(key, []).append(([int(m["n"]), int(m["start"]), int(m["end"])], vector))
+    out = {}
+    for key, members in parts.items():
+        members.sort(key=lambda x: x[0][0])
+        out[key] = Group(
+            np.asarray([s for s, _ in members], dtype=np.int32).reshape(-1, 3),
+            _unit(np.asarray([v for _, v in members]), dim),
+        )
+    return out
 
 
 def passage_of(
@@ -163,14 +238,20 @@ def passage_of(
     )
 
 
-def sentence_of(sid: str, vector: np.ndarray, m: dict[str, Any], text: str) -> Sentence:
-    """A stored sentence row as a Sentence."""
+def sentence_of(
+    sid: str, vector: np.ndarray, span: np.ndarray, passage: tuple[str, dict[str, Any]]
+) -> Sentence:
+    """A sentence of a group as a Sentence: its text is its span of the passage that holds it
+    (passage text, metadata), and its language, side and voice are the passage's (a passage
+    holds sentences of one language)."""
+    text, m = passage
+    offset = int(m["start"])
     return Sentence(
         id=sid,
         source_id=m["source_id"],
-        start=int(m["start"]),
-        end=int(m["end"]),
-        text=text,
+        start=int(span[1]),
+        end=int(span[2]),
+        text=text[int(span[1]) - offset : int(span[2]) - offset],
         language=m.get("language", "und"),
         side=m.get("side", UNKNOWN),
         voice=m.get("voice", UNKNOWN),
