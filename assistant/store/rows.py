@@ -189,13 +189,14 @@ def group_of_rows(
 ) -> dict[tuple[str, str, int], Group]:
     """The groups of passages written before groups, from their sentence rows (metadata,
     vector): (source, version, passage position) → its group."""
-    parts: dict[tuple[str, str, int], list[tuple[list[int], np.ndarray]]] = {}
+    parts: dict[tuple[str, str, int], dict[int, tuple[list[int], np.ndarray]]] = {}
     for m, vector in rows:
         key = (str(m["source_id"]), str(m["version"]), int(m["passage"]))
-        parts.setdefault(key, []).append(([int(m["n"]), int(m["start"]), int(m["end"])], vector))
+        j = int(m["n"])  # a row read twice counts once
+        parts.setdefault(key, {})[j] = ([j, int(m["start"]), int(m["end"])], vector)
     out = {}
-    for key, members in parts.items():
-        members.sort(key=lambda x: x[0][0])
+    for key, by_position in parts.items():
+        members = sorted(by_position.values(), key=lambda x: x[0][0])
         out[key] = Group(
             np.asarray([s for s, _ in members], dtype=np.int32).reshape(-1, 3),
             _unit(np.asarray([v for _, v in members]), dim),
