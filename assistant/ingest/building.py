@@ -125,6 +125,20 @@ def build_rows(
     costly part of an ingest, and a pure function of its arguments, so that it can run in
     another process (ray_ingest.py) while the caller writes what comes back."""
     prep = prepare(text, settings, embedder, source.languages, checkpoint(progress, source.id))
+    return embed_rows(prep, text, source, version, path, embedder, progress)
+
+
+def embed_rows(
+    prep: Prepared,
+    text: str,
+    source: Source,
+    version: str,
+    path: str,
+    embedder: Embedder,
+    progress: Progress | None = None,
+) -> Built:
+    """Embed a prepared text's sentences and passages into one source version's rows. Apart
+    from `prepare` for what knows its sentences already (bench/query.py's bulk build)."""
     if not prep.passages:
         raise BadDocument(path or source.id, "no sentences found in the text")
     dense = [j for j, s in enumerate(prep.sentences) if letters(s.text) >= MIN_LETTERS]

@@ -326,7 +326,22 @@ class Store:
         Each row is (id, text, metadata, vector). Ids embed the version, so a retry after a kill
         upserts the same rows instead of duplicating them.
         """
-        for suffix, rows in (("", passages), (TALLIES, language_tallies)):
+        self.write_sources([(record, text, passages, language_tallies or [])], corpus)
+
+    def write_sources(
+        self,
+        sources: Sequence[tuple[SourceRecord, str, list[Row], list[Row]]],
+        corpus: Corpus | None = None,
+    ) -> None:
+        """`write_source` for many sources at once, each (record, text, passages, tallies):
+        every row first, then the stamps, then the records, in calls of `batch` rows, so that
+        a bulk load pays Chroma's cost per call once per batch, not once per source. A kill
+        midway leaves some sources committed and the rest invisible (their rows are orphans
+        that a retry upserts again)."""
+        for suffix, rows in (
+            ("", [r for s in sources for r in s[2]]),
+            (TALLIES, [r for s in sources for r in s[3]]),
+        ):
             if rows:  # np.stack needs at least one vector
                 self._batched(
                     self._col(suffix, suffix == TALLIES).upsert,
@@ -335,16 +350,17 @@ class Store:
                     metadatas=[r[2] for r in rows],
                     embeddings=np.stack([r[3] for r in rows]).astype(np.float32),
                 )
-        meta = record_meta(record)
-        self._stamp(record)
-        self._call(
+        records = [s[0] for s in sources]
+        self._stamp(records)
+        self._batched(
             self._col("-sources", False).upsert,
-            ids=[record.source.id],
-            documents=[text],
-            metadatas=[meta],
-            embeddings=[[1.0]],
+            ids=[r.source.id for r in records],
+            documents=[s[1] for s in sources],
+            metadatas=[record_meta(r) for r in records],
+            embeddings=[[1.0]] * len(records),
         )
-        self._drop_stale(record.source.id, record.version)
+        for r in records:
+            self._drop_stale(r.source.id, r.version)
         self.bump(corpus)
 
     def relabel(self, record: SourceRecord, corpus: Corpus | None = None) -> None:
@@ -356,18 +372,18 @@ class Store:
             metas = [relabelled(m, record.source) for m in got["metadatas"]]
             self._batched(col.update, ids=got["ids"], metadatas=metas)
         col = self._col("-sources", False)
-        self._stamp(record)
+        self._stamp([record])
         self._call(col.update, ids=[record.source.id], metadatas=[record_meta(record)])
         self.bump(corpus)
 
-    def _stamp(self, record: SourceRecord) -> None:
-        """Write a record's stamp, before the record: a reader that sees the new stamp with the
+    def _stamp(self, records: list[SourceRecord]) -> None:
+        """Write records' stamps, before the records: a reader that sees the new stamp with the
         old record reads that record again at its next refresh, never misses the new one."""
-        self._call(
+        self._batched(
             self._col(STAMPS, True).upsert,
-            ids=[record.source.id],
-            documents=[stamp(record)],
-            embeddings=[[1.0]],
+            ids=[r.source.id for r in records],
+            documents=[stamp(r) for r in records],
+            embeddings=[[1.0]] * len(records),
         )
 
     def _drop_stale(self, source_id: str, keep_version: str | None) -> int:
