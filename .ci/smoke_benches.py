@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DATA = ROOT / "data"
 
-# Each bench's arguments. {corpus}: a folder of one bundled document; {index}: a copy of the
+# Each bench's arguments (a name with flags after the file's: that bench run again with them).
+# {corpus}: a folder of one bundled document; {index}: a copy of the
 # bundled index; {xquad}: three paragraphs of XQuAD in en and ru; {debates}: three contested
 # claims laid out as a debate set; {out}: where the result goes.
 SMOKE: dict[str, list[str]] = {
@@ -38,6 +39,7 @@ SMOKE: dict[str, list[str]] = {
     + ["--out", "{out}"],
     "query.py": ["--skip-large", "--rounds", "1", "--out", "{out}"],
     "scale.py": ["--data", "{xquad}", "--passages", "30", "--rounds", "1", "--out", "{out}"],
+    "scale.py --bulk": ["--data", "{xquad}", "--passages", "30", "--rounds", "1", "--out", "{out}"],
     "sentence_vs_passage.py": ["--data", "{xquad}", "--lang", "ru"],
     "sparse_head.py": ["--data", "{xquad}", "--debates", "{debates}", "--out", "{out}"],
     "suggestions.py": ["--out", "{out}"],
@@ -93,15 +95,17 @@ def main() -> int:
         tmp = Path(d)
         paths = tiny_inputs(tmp)
         for name in names:
-            out = tmp / f"{Path(name).stem}.json"
-            index = tmp / f"index-{Path(name).stem}"
+            file, *flags = name.split()
+            stem = "-".join([Path(file).stem, *(f.strip("-") for f in flags)])
+            out = tmp / f"{stem}.json"
+            index = tmp / f"index-{stem}"
             if "{index}" in SMOKE[name]:
                 shutil.copytree(paths["index"], index)  # a bench may write to its index
-            argv = [a.format(**{**paths, "index": index}, out=out) for a in SMOKE[name]]
+            argv = flags + [a.format(**{**paths, "index": index}, out=out) for a in SMOKE[name]]
             t = time.perf_counter()
             try:
                 done = subprocess.run(
-                    [sys.executable, str(BENCH / name), *argv],
+                    [sys.executable, str(BENCH / file), *argv],
                     cwd=ROOT,
                     capture_output=True,
                     text=True,
