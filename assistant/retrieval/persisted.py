@@ -93,10 +93,9 @@ class SnapshotFiles:
             # to the reader: ignore it and read the store.
             return None
 
-    def save(self, snap: Snapshot, identity: str) -> dict[str, Group] | None:
+    def save(self, snap: Snapshot, identity: str) -> Path | None:
         """Keep this snapshot of the index `identity` for the next process (nothing when it
-        has no BM25 yet). Returns its sentence groups as saved, memory-mapped (the caller may
-        hold those instead of its own), or None when nothing was saved."""
+        has no BM25 yet). Returns the folder saved (for `mapped`), or None."""
         bm25 = snap.bm25
         if bm25 is None or bm25.model is None or bm25.segmented or snap.generation is None:
             return None  # nothing to keep, or segments (kept once merged: Retriever._keep)
@@ -105,7 +104,14 @@ class SnapshotFiles:
         with FileLock(self.folder / LOCK, timeout=LOCK_WAIT_S):
             return self._save(snap, bm25, identity)
 
-    def _save(self, snap: Snapshot, bm25: Bm25Index, identity: str) -> dict[str, Group]:
+    @staticmethod
+    def mapped(part: Path, snap: Snapshot) -> dict[str, Group]:
+        """The sentence groups of `snap` as saved in `part`, read through a map of the files:
+        the process that saved them may hold these instead of its own (Retriever._keep)."""
+        assert snap.bm25 is not None  # a saved snapshot has one
+        return _groups(part, [snap.rows[pid] for pid in snap.bm25.ids])
+
+    def _save(self, snap: Snapshot, bm25: Bm25Index, identity: str) -> Path:
         name = f"s-{uuid.uuid4().hex[:12]}"
         part = self.folder / name
         (part / "bm25").mkdir(parents=True)
@@ -139,23 +145,24 @@ class SnapshotFiles:
         for old in self.folder.glob("s-*"):
             if old.name != name:
                 # A process mapping an older save's arrays keeps reading them: the system
-                # frees a removed file's pages once its last map goes.
+                # frees a removed file's disk space once its last map goes.
                 shutil.rmtree(old, ignore_errors=True)
-        return _groups(part, rows)
+        return part
 
 
 def _stacked(path: Path, parts: list[np.ndarray], tail: tuple[int, ...], dtype: Any) -> None:
-    """`parts` stacked into one .npy file, written through a map of it: at a million passages
-    the sentence vectors are gigabytes, and a stacked copy in memory would double them."""
-    out = np.lib.format.open_memmap(
-        path, mode="w+", dtype=dtype, shape=(sum(len(x) for x in parts), *tail)
-    )
-    at = 0
-    for x in parts:
-        out[at : at + len(x)] = x
-        at += len(x)
-    out.flush()
-    del out
+    """`parts` stacked into one .npy file, written part by part: at a million passages the
+    sentence vectors are gigabytes, and a stacked copy in memory would double them. Written,
+    not mapped: a write to a full disk raises, where a map's page would kill the process."""
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+        "fortran_order": False,
+        "shape": (sum(len(x) for x in parts), *tail),
+    }
+    with path.open("wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for x in parts:
+            f.write(np.ascontiguousarray(x, dtype=dtype).tobytes())
 
 
 def _groups(part: Path, rows: list[Row]) -> dict[str, Group]:

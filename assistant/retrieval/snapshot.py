@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -30,8 +31,8 @@ from assistant.store.records import SourceRecord
 from assistant.store.rows import (
     Group,
     Sentence,
-    group_of,
     group_of_rows,
+    groups_of,
     parse,
     passage_id,
     sentence_id,
@@ -46,6 +47,8 @@ from .filters import Filters
 Row = tuple[str, str, dict[str, Any]]
 # Passages whose sentence vectors a scan of every sentence reads at once (nearest_sentences).
 SCAN = 4096
+# Rows whose sentence groups are decoded into one array as a read goes (_grouped).
+PAGE = 5000
 
 
 @dataclass(frozen=True)
@@ -462,14 +465,17 @@ def _grouped(store: Store, fetched: Iterable[Row], dim: int, groups: dict[str, G
     group from the old sentence rows of its source (Store.old_sentence_rows: read once, kept
     in the snapshot since)."""
     rows, old, wanted = [], set(), set()
-    for pid, text, m in fetched:
-        group = group_of(m, dim)
-        if group is None:
-            old.add(_source((pid, text, m)))
-            wanted.add(pid)
-        elif len(group):
-            groups[pid] = group
-        rows.append(lean((pid, text, without_group(m))))
+    fetched = iter(fetched)
+    # A page's groups decoded into one array (rows.groups_of): once a save maps them from disk
+    # (Retriever._keep), the page's memory goes back to the system whole.
+    while page := list(itertools.islice(fetched, PAGE)):
+        for (pid, text, m), group in zip(page, groups_of([r[2] for r in page], dim), strict=True):
+            if group is None:
+                old.add(_source((pid, text, m)))
+                wanted.add(pid)
+            elif len(group):
+                groups[pid] = group
+            rows.append(lean((pid, text, without_group(m))))
     if old:
         made = group_of_rows(store.old_sentence_rows(sorted(old)), dim)
         for (source, version, n), group in made.items():

@@ -24,6 +24,7 @@ import os
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -335,9 +336,21 @@ class Store:
     ) -> None:
         """`write_source` for many sources at once, each (record, text, passages, tallies):
         every row first, then the stamps, then the records, in calls of `batch` rows, so that
-        a bulk load pays Chroma's cost per call once per batch, not once per source. A kill
-        midway leaves some sources committed and the rest invisible (their rows are orphans
-        that a retry upserts again)."""
+        a bulk load pays Chroma's cost per write once per batch, not once per source (older
+        versions are still looked up source by source). A kill midway leaves some sources
+        committed and the rest invisible (their rows are orphans that a retry upserts again).
+
+        Raises:
+            ValueError: a source given twice (the second version's record would commit over
+                the first's, whose stale-version drop would then delete its rows).
+        """
+        twice = sorted(i for i, n in Counter(s[0].source.id for s in sources).items() if n > 1)
+        if twice:
+            raise ValueError(
+                f"sources given twice in one write: {', '.join(twice)}; give each once"
+            )
+        if not sources:
+            return
         for suffix, rows in (
             ("", [r for s in sources for r in s[2]]),
             (TALLIES, [r for s in sources for r in s[3]]),

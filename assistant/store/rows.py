@@ -21,7 +21,7 @@ group (`group_of_rows`).
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -164,12 +164,26 @@ def group_meta(spans: Iterable[tuple[int, int, int]], vectors: np.ndarray) -> di
 
 def group_of(m: dict[str, Any], dim: int) -> Group | None:
     """A passage row's group (None for a row written before groups: group_of_rows)."""
-    spans = m.get(GROUP_SPANS)
-    if spans is None:
-        return None
-    rows = [[int(x) for x in part.split(":")] for part in str(spans).split(",") if part]
-    vectors = np.frombuffer(base64.b64decode(str(m.get(GROUP_VECTORS, ""))), dtype="<f2")
-    return Group(np.asarray(rows, dtype=np.int32).reshape(-1, 3), _unit(vectors, dim))
+    return groups_of([m], dim)[0]
+
+
+def groups_of(metas: Sequence[dict[str, Any]], dim: int) -> list[Group | None]:
+    """Passage rows' groups (None for a row written before groups: group_of_rows), their
+    vectors views of one array: freed together once nothing holds them, which returns the
+    memory to the system (arrays of a few kilobytes each, freed among the strings a reader
+    keeps, leave holes its heap keeps)."""
+    spans = [m.get(GROUP_SPANS) for m in metas]
+    packed = [base64.b64decode(str(m.get(GROUP_VECTORS, ""))) for m in metas]
+    block = _unit(np.frombuffer(b"".join(packed), dtype="<f2"), dim)
+    ends = np.cumsum([len(b) // (2 * dim) for b in packed]).tolist()
+    out: list[Group | None] = []
+    for text, a, b in zip(spans, [0, *ends[:-1]], ends, strict=True):
+        if text is None:
+            out.append(None)
+            continue
+        rows = [[int(x) for x in part.split(":")] for part in str(text).split(",") if part]
+        out.append(Group(np.asarray(rows, dtype=np.int32).reshape(-1, 3), block[a:b]))
+    return out
 
 
 def _unit(vectors: np.ndarray, dim: int) -> np.ndarray:
