@@ -14,7 +14,10 @@ and built again under the same name) is ignored (the process then reads every ro
 it). Each save writes a folder of its own, then points `current.json` at it with one atomic
 rename, so a process loading never sees half a save; older folders are removed after. Savers
 take a file lock (filelock: the same on every platform), so that two processes saving at once
-never remove the folder the other one's `current.json` points at.
+never remove the folder the other one's `current.json` points at. A process that saved or
+loaded a folder reads its sentence vectors through a map of its file; removed by a later save,
+that file keeps its disk space until the process maps a newer one (at its next refresh that
+reads rows) or ends.
 """
 
 from __future__ import annotations
