@@ -104,6 +104,7 @@ def llama_index_baseline(
     """A plain VectorStoreIndex over Chroma holding the given passages and vectors, inserted
     5,000 at a time (at a million passages, every node at once would take more memory than
     the reader it is measured beside)."""
+    per_call = 5000
     import chromadb
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.embeddings import BaseEmbedding
@@ -124,9 +125,9 @@ def llama_index_baseline(
     col = client.get_or_create_collection("baseline", metadata={"hnsw:space": "cosine"})
     store = ChromaVectorStore(chroma_collection=col)
     ctx = StorageContext.from_defaults(vector_store=store)
-    index = VectorStoreIndex([], storage_context=ctx, embed_model=E5(), insert_batch_size=5000)
+    index = VectorStoreIndex([], storage_context=ctx, embed_model=E5(), insert_batch_size=per_call)
     rows = iter(passages)
-    while batch := list(itertools.islice(rows, 5000)):
+    while batch := list(itertools.islice(rows, per_call)):
         index.insert_nodes(
             [
                 TextNode(
