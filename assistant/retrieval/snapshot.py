@@ -76,7 +76,7 @@ class Snapshot:
     # sentence hit needs no metadata from Chroma.
     owners: dict[tuple[str, str], dict[int, str]]
     # Passage id → the sentences it is the first to hold, with their vectors (rows.Group):
-    # scored for the passages a question finds (`best`), quoted from (`sentences`).
+    # scored for the passages a question finds (`scored`), quoted from (`sentences`).
     groups: dict[str, Group]
     bm25: Bm25Index | None
     # Passage id → its row in `bm25`.
