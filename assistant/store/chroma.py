@@ -521,7 +521,7 @@ class Store:
                     # A passage's own sentences (none in a row written before groups).
                     group = group_of(m, len(e)) if kind == "passage" else None
                     if group is not None and len(group):
-                        add(key, "sentence", language, group.vectors)
+                        add(key, "sentence", language, group.unit())
         out: dict[tuple[str, str], list[Tally]] = {key: [] for key in keys}
         for (source, version, kind, lang), (count, total) in sums.items():
             out[(source, version)].append(Tally(kind, lang, count, total))
