@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from assistant import Assistant
 from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.filters import Filters
@@ -161,13 +163,20 @@ def test_a_side_the_shared_list_missed_gets_a_search_of_its_own(
     assert found.side_relevance["against"] >= 0 and found.sides_without_evidence() == []
 
 
-def test_bm25_matrix_is_the_one_bm25s_builds_row_by_row() -> None:
+@pytest.mark.parametrize("block", [65_536, 7])
+def test_bm25_matrix_is_the_one_bm25s_builds_row_by_row(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Our numpy build of the BM25 index (bm25._Bm25) gives bm25s's own matrix, bit for bit:
-    on the bundled corpus's paragraphs and on random token ids with repeats and empty rows."""
+    on the bundled corpus's paragraphs and on random token ids with repeats and empty rows,
+    its rows taken in one block or in blocks of 7."""
     import bm25s
     import numpy as np
 
+    from assistant.retrieval import bm25
     from assistant.retrieval.bm25 import _Bm25
+
+    monkeypatch.setattr(bm25, "BLOCK", block)
 
     from .conftest import CORPUS
 

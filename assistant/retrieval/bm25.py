@@ -133,16 +133,12 @@ class _Bm25(bm25s.BM25):
         self.nonoccurrence_array = None
         n_docs, n_vocab = len(corpus_token_ids), len(unique_token_ids)
         lengths = np.fromiter(map(len, corpus_token_ids), np.int64, n_docs)
-        tokens = np.concatenate([np.asarray(t, np.int64) for t in corpus_token_ids])
-        if tokens.size and (tokens.min() < 0 or tokens.max() >= n_vocab):
-            # Folded into (row, token) pairs, such an id would count for another pair.
-            raise IndexError(f"token ids must be in 0..{n_vocab - 1}")
-        # Each (row, token) once, with its count: the term frequencies, row by row.
-        pairs, tf = np.unique(
-            np.repeat(np.arange(n_docs, dtype=np.int64), lengths) * n_vocab + tokens,
-            return_counts=True,
-        )
-        rows, vocab = np.divmod(pairs, n_vocab)
+        # Each (row, token) once, with its count: the term frequencies, row by row. Found a
+        # block of rows at a time, so that the temporaries (every token, folded with its row,
+        # and np.unique's sorted copy: over a GB each at a million passages) stay a block's.
+        found = [_pairs(corpus_token_ids, lengths, a, n_vocab) for a in range(0, n_docs, BLOCK)]
+        rows, vocab, tf = (np.concatenate(part) for part in zip(*found, strict=True))
+        del found
         df, n_all, l_avg = np.bincount(vocab, minlength=n_vocab), n_docs, lengths.mean()
         if self.stats is not None:
             df, n_all, l_avg = self.stats
@@ -162,8 +158,8 @@ class _Bm25(bm25s.BM25):
         )
         data, indices, indptr = self._np_csc(
             data=(idf[vocab] * tfc).astype(self.dtype),
-            rows=rows.astype(self.int_dtype),
-            cols=vocab.astype(self.int_dtype),
+            rows=rows.astype(self.int_dtype, copy=False),
+            cols=vocab.astype(self.int_dtype, copy=False),
             shape=(n_docs, n_vocab),
         )
         return {
@@ -172,6 +168,28 @@ class _Bm25(bm25s.BM25):
             "indptr": indptr,
             "num_docs": n_docs,
         }
+
+
+# Rows a block when a matrix is built (_Bm25): its temporaries are a block's.
+BLOCK = 65_536
+
+
+def _pairs(
+    corpus: list[Any], lengths: np.ndarray, a: int, n_vocab: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows a..a+BLOCK's (row, token) pairs, each once, in order, with their counts:
+    rows, tokens and counts as int32 (a row, a token id and a count all fit)."""
+    part = corpus[a : a + BLOCK]
+    tokens = np.concatenate([np.asarray(t, np.int64) for t in part])
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= n_vocab):
+        # Folded into (row, token) pairs, such an id would count for another pair.
+        raise IndexError(f"token ids must be in 0..{n_vocab - 1}")
+    folded = np.repeat(np.arange(a, a + len(part), dtype=np.int64), lengths[a : a + len(part)])
+    folded *= n_vocab
+    folded += tokens
+    pairs, counts = np.unique(folded, return_counts=True)
+    rows, vocab = np.divmod(pairs, n_vocab)
+    return rows.astype(np.int32), vocab.astype(np.int32), counts.astype(np.int32)
 
 
 @dataclass
