@@ -160,14 +160,20 @@ _F32_OF_F16 = np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float
 def unit_rows(vectors: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """float16 rows and their norms (`_norms`) as float32 rows of unit length: the values
     that normalising their float32 cast gives, bit for bit."""
-    return _F32_OF_F16.take(np.asarray(vectors, dtype=np.float16).view(np.uint16)) / norms[:, None]
+    return _f32(np.asarray(vectors, dtype=np.float16)) / norms[:, None]
 
 
 def _norms(vectors: np.ndarray) -> np.ndarray:
     """float16 rows' norms as float32 (at least 1e-12: a zero row stays zero). float16's
     rounding moves a unit vector's norm by up to about 1e-3, so the rows are normalised again
     when they are scored."""
-    return np.maximum(np.linalg.norm(_F32_OF_F16.take(vectors.view(np.uint16)), axis=1), 1e-12)
+    return np.maximum(np.linalg.norm(_f32(vectors), axis=1), 1e-12)
+
+
+def _f32(vectors: np.ndarray) -> np.ndarray:
+    """float16 values as float32, exactly. Every index is in the table: "wrap" skips the bounds
+    check, a third of the lookup's time."""
+    return _F32_OF_F16.take(vectors.view(np.uint16), mode="wrap")
 
 
 def group_meta(spans: Iterable[tuple[int, int, int]], vectors: np.ndarray) -> dict[str, str]:
