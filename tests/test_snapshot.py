@@ -75,12 +75,13 @@ class CountingStore(Store):
 
 
 def assert_same_groups(a: Snapshot, b: Snapshot) -> None:
-    """The same sentences, with the same vectors (to float16's rounding: a group made from an
-    older release's sentence rows is rounded to float16 again), in each passage's group."""
+    """The same sentences, with the same vectors and norms, bit for bit (float16 as stored), in
+    each passage's group."""
     assert a.groups.keys() == b.groups.keys()
     for pid, group in a.groups.items():
         assert np.array_equal(group.spans, b.groups[pid].spans), pid
-        assert np.allclose(group.unit(), b.groups[pid].unit(), rtol=0, atol=5e-4), pid
+        assert np.array_equal(group.vectors, b.groups[pid].vectors), pid
+        assert np.array_equal(group.norms, b.groups[pid].norms), pid
 
 
 def assert_same(a: Snapshot, b: Snapshot) -> None:
