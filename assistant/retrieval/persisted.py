@@ -66,11 +66,17 @@ class SnapshotFiles:
     def of(cls, store: Store) -> SnapshotFiles:
         """Where a store's readers keep its snapshot: beside an embedded index; for a Chroma
         server, in the reader's local index folder (`store.path`), named after the server."""
-        if store.url is None:
-            return cls(Path(store.read_from) / f"snapshot-{store.name}")
-        host, port, _ = server_address(store.url)
+        return cls.at(store.read_from if store.url is None else store.path, store.name, store.url)
+
+    @classmethod
+    def at(cls, path: str | Path, name: str, url: str | None = None) -> SnapshotFiles:
+        """Where the readers of the index `name` keep its snapshot: beside an embedded index
+        at `path`, or, for the Chroma server at `url`, in the local index folder `path`."""
+        if url is None:
+            return cls(Path(path) / f"snapshot-{name}")
+        host, port, _ = server_address(url)
         server = re.sub(r"[^A-Za-z0-9.]+", "-", host).strip("-")
-        return cls(Path(store.path) / f"snapshot-{store.name}@{server}-{port}")
+        return cls(Path(path) / f"snapshot-{name}@{server}-{port}")
 
     def load(self, identity: str) -> Snapshot | None:
         """The snapshot last saved for the index `identity` (Store.identity); None when there
