@@ -13,7 +13,9 @@ size, every measurement runs in a process of its own, started as a user starts o
   no snapshot kept (it reads every row), then again from the snapshot the first one kept;
 - **search and ask**: in the second process, hybrid search p50/p95 and extractive ask p50,
   interleaved question by question with the anchor (a plain VectorStoreIndex on Chroma over the
-  same passages and vectors, built in that process after its peak RSS is taken);
+  same passages and vectors, built in that process after its peak RSS is taken, kept in
+  INDEX/anchor and used again while the index holds as many passages), every path first
+  warmed on every question;
 - **peak RSS** of each reading process: the one that read every row, the one starting from the
   kept snapshot (warmed by every question once, taken before the anchor), the server's reader;
 - **a new document searchable in another process**: `chroma run` serves the index, a reading
