@@ -256,7 +256,11 @@ def wait_for(port: int, server: subprocess.Popen[bytes], timeout: float = 60) ->
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--passages", type=int, nargs="+", default=[20_000, 100_000, 1_000_000])
-    ap.add_argument("--index", default="", help="keep (and extend) the index here")
+    ap.add_argument(
+        "--index",
+        default="",
+        help="keep (and extend) the index here, and its anchor in INDEX/anchor",
+    )
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--data", default=str(XQUAD), help="XQuAD's folder")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.json"))
