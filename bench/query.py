@@ -144,8 +144,9 @@ def llama_index_baseline(
 
     client = chromadb.PersistentClient(path=path)
     col = client.get_or_create_collection("baseline", metadata={"hnsw:space": "cosine"})
-    kept = count is not None and col.count() == count
-    if col.count() and not kept:
+    have = col.count()
+    kept = count is not None and have == count
+    if have and not kept:
         client.delete_collection("baseline")
         col = client.create_collection("baseline", metadata={"hnsw:space": "cosine"})
     store = ChromaVectorStore(chroma_collection=col)
