@@ -29,7 +29,6 @@ from assistant.errors import (
     InvalidRequest,
     TooLarge,
 )
-from assistant.ingest.language import detect
 from assistant.inputs import check_question, longest_fitting, most_tokens, passages_wanted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
@@ -317,14 +316,14 @@ class Assistant(Documents):
             condense(question, history, llm, self.settings.prompts_dir), question
         )
         t1 = time.perf_counter()
-        lang = detect(question, self.settings.languages)
+        lang = self.retriever.question_language(question)
         retrieval = self.retriever.retrieve(
             standalone,
             passages_wanted(k, self.settings.top_k),
             Filters.of(side, language, source),
             "hybrid",
             True,
-            detect(standalone, self.settings.languages) if standalone != question else lang,
+            self.retriever.question_language(standalone) if standalone != question else lang,
             sentences=answerer.sentences,
         )
         t2 = time.perf_counter()

@@ -104,6 +104,43 @@ def test_a_filter_on_one_language_still_finds_its_best(mixed: Assistant) -> None
     assert [h.language for h in hits] == ["en"] * len(hits) and hits[0].source_id == "lyon"
 
 
+# Romanian, which the default ASSISTANT_LANGUAGES leaves out: councils, libraries and stadiums
+# in other cities, near the Lyon question as the Chinese ones above are.
+ROMANIAN = {
+    "bucuresti": "Primăria Capitalei a anunțat marți că va construi două biblioteci publice noi în "
+    "sectorul 3. Bibliotecile vor avea săli de lectură pentru copii și vor fi deschise până la ora "
+    "opt seara.",
+    "consiliu": "Consiliul local din Cluj s-a reunit joi pentru a discuta bugetul orașului pe anul "
+    "viitor. Consilierii au dezbătut aprins problemele legate de transport și de locuințe.",
+    "scoala": "Biblioteca liceului din Iași s-a redeschis după renovare. Elevii pot împrumuta mai "
+    "multe cărți noi, iar biblioteca este deschisă zilnic până la ora opt seara.",
+    "stadioane": "Primăria din Timișoara a decis să construiască trei stadioane noi. Lucrările vor "
+    "începe anul viitor și vor costa cinci sute de milioane de lei, potrivit primarului.",
+}
+ROMANIAN_QUESTION = "Câte biblioteci noi a decis să construiască consiliul municipal din Lyon?"
+
+
+def test_a_language_the_configuration_leaves_out_is_indexed_and_asked_in_its_own(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """Before, Romanian documents under the default languages were labelled undetermined,
+    French or Portuguese, each label a language group of its own, and the Romanian question's
+    answer quoted five Romanian distractors beside the English source."""
+    assert "ro" not in fresh.settings.languages
+    fresh.ingest([_write(tmp_path / "docs", {**ENGLISH, **ROMANIAN})])
+    snap = fresh.retriever.snapshot()
+    assert {sid: snap.source_languages[sid] for sid in ROMANIAN} == {x: ["ro"] for x in ROMANIAN}
+    assert fresh.retriever.question_language(ROMANIAN_QUESTION) == "ro"
+    assert fresh.retriever.question_language("How many new libraries will Lyon build?") == "en"
+    hits = fresh.search(ROMANIAN_QUESTION, k=3)
+    assert hits[0].source_id == "lyon", [(p.source_id, p.score) for p in hits]
+    assert {h.source_id for h in fresh.search(ROMANIAN_QUESTION, k=4, language="ro")} == set(
+        ROMANIAN
+    )
+    answer = fresh.ask(ROMANIAN_QUESTION)
+    assert [c.source_id for c in answer.citations] == ["lyon"], answer.answer
+
+
 def test_the_answer_in_another_language_is_found_when_the_questions_language_fills_the_list(
     fresh: Assistant, tmp_path: Path
 ) -> None:

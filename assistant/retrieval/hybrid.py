@@ -124,6 +124,14 @@ class Retriever:
         self.refresh()
         return self._snapshot
 
+    def question_language(self, text: str, snap: Snapshot | None = None) -> str:
+        """A question's language, among the configured languages and those the index holds: a
+        document in a language the configuration leaves out is indexed in its own
+        (language.document_languages), and a question in it must be taken for one of it."""
+        held = (snap or self.snapshot()).languages
+        codes = tuple(dict.fromkeys([*self.languages, *(x for x in held if x != UNDETERMINED)]))
+        return detect(text, codes) if len(codes) > 1 else UNDETERMINED
+
     @property
     def centroids(self) -> Centroids:
         """The language centroids of the committed sources."""
@@ -270,7 +278,7 @@ class Retriever:
             balance: lead with the best PER_SIDE relevant passages of every side, side by
                 side (balanced()), and search a side the shared lists missed on its own.
             query_language: the query's language, for the relevance margins and the language
-                baselines; detected among `languages` when not given.
+                baselines; question_language when not given.
             sentences: also read the sentences, with their vectors, of the "relevant" chosen
                 passages or of "all" of them (from the snapshot), so that an answerer
                 needs nothing else (Retrieval.sentences, from the snapshot); an Answerer says
@@ -285,8 +293,8 @@ class Retriever:
         with _timed(timings, "refresh_ms"):
             snap = self.snapshot()  # this query reads this snapshot alone, whatever refreshes
             snap.check(filters)
-        if query_language is None and len(self.languages) > 1:
-            query_language = detect(query, self.languages)
+        if query_language is None:
+            query_language = self.question_language(query, snap)
         query_language, pool = query_language or UNDETERMINED, max(3 * k, 24)
         with _timed(timings, "embed_ms"):
             qv = self._query_vector(query, mode)
