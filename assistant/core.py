@@ -186,7 +186,7 @@ class Assistant(Documents):
             self.settings.prompts_dir,
             self.settings.llm_model or "",
             embed=self.embedder.queries,
-            languages=self.settings.languages,
+            languages=self.retriever.detection_languages(),
             elsewhere=self.retriever.nearest_sentences,
             thresholds=self.thresholds.sentence,
         )

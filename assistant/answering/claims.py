@@ -112,7 +112,7 @@ def attribute(
         candidates: passage number → its stored sentences (with vectors).
         passages: passage number → its text (for the quantity check).
         embed: the embedder's query encoder.
-        languages: the languages detection may give (settings.languages).
+        languages: the languages detection may give (Retriever.detection_languages).
         elsewhere: the index's nearest sentences to a claim (Retriever.nearest_sentences);
             None skips rule 2.
         thresholds: the embedder's calibrated sentence thresholds (same language, another;

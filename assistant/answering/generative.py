@@ -65,7 +65,7 @@ class GenerativeAnswerer:
             prompts_dir: where answer.system.md and answer.user.md are.
             model: the model's name, for `Answer.mode`.
             embed: the embedder's query encoder: claims are embedded to find their support.
-            languages: the languages detection may give a claim (settings.languages).
+            languages: the languages detection may give a claim (Retriever.detection_languages).
             elsewhere: the index's sentences nearest a claim (Retriever.nearest_sentences),
                 to flag a claim another source states better than the one it cites.
             thresholds: the embedder's calibrated sentence thresholds (Assistant.thresholds).

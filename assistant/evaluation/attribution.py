@@ -79,7 +79,7 @@ def measure(assistant: Assistant, items: list[dict[str, Any]]) -> dict[str, Any]
             raise InvalidRequest(f"no passage holds {item['sentence'][:60]!r}; is it indexed?")
         claims, _ = attribute_retrieval(
             f"{item['claim']} [{n}]", retrieval, assistant.embedder.queries,
-            assistant.settings.languages, assistant.retriever.nearest_sentences,
+            assistant.retriever.detection_languages(), assistant.retriever.nearest_sentences,
             assistant.thresholds.sentence,
         )  # fmt: skip
         claim = claims[0]

@@ -124,12 +124,17 @@ class Retriever:
         self.refresh()
         return self._snapshot
 
-    def question_language(self, text: str, snap: Snapshot | None = None) -> str:
-        """A question's language, among the configured languages and those the index holds: a
-        document in a language the configuration leaves out is indexed in its own
-        (language.document_languages), and a question in it must be taken for one of it."""
+    def detection_languages(self, snap: Snapshot | None = None) -> tuple[str, ...]:
+        """What a question or an answer's claim is detected among: the configured languages and
+        those the index holds. A document in a language the configuration leaves out is indexed
+        in its own (language.document_languages), and a question in it must be taken for one
+        of it."""
         held = (snap or self.snapshot()).languages
-        codes = tuple(dict.fromkeys([*self.languages, *(x for x in held if x != UNDETERMINED)]))
+        return tuple(dict.fromkeys([*self.languages, *(x for x in held if x != UNDETERMINED)]))
+
+    def question_language(self, text: str, snap: Snapshot | None = None) -> str:
+        """A question's language among detection_languages (UNDETERMINED when there is one)."""
+        codes = self.detection_languages(snap)
         return detect(text, codes) if len(codes) > 1 else UNDETERMINED
 
     @property
