@@ -70,10 +70,9 @@ def prepare(
     language when it is none of those (language.document_languages).
 
     `declared`: the languages the source's labels give. When it names exactly one, that language
-    is what a sentence too short to detect ("Prison is
-    punishment.") is taken to be, so that a one-language corpus of short texts stays one
-    language (a row of undetermined language is measured without a language baseline,
-    centroids.py).
+    is what a sentence too short to detect ("Prison is punishment.") is taken to be, so that a
+    one-language corpus of short texts stays one language (a row of undetermined language is
+    measured without a language baseline, centroids.py).
 
     `check` is called between steps and blocks of sentences; it may raise to abandon the work.
     """

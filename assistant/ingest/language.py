@@ -85,8 +85,8 @@ def _code(language: Language) -> str:
 def document_languages(text: str, codes: Sequence[str], declared: Sequence[str] = ()) -> list[str]:
     """The languages to detect a document's sentences among: `codes` (the configured ones), the
     languages its source declares, and the language the document itself is written in when it
-    is none of those. Without this, a Romanian article's sentences would be labelled English,
-    Italian or Spanish, and a Hindi one's undetermined, unless ASSISTANT_LANGUAGES named them.
+    is none of those. Without it, under the default languages, a Romanian article's sentences
+    were labelled Spanish, Portuguese, English and French, and a Hindi one's undetermined.
 
     >>> document_languages("Short text.", ["en", "ru"], ["Romanian"])
     ['en', 'ru', 'ro']
