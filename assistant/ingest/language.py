@@ -29,8 +29,13 @@ _MIN_LETTERS = 25
 _MIN_CONFIDENCE = 0.6
 
 
+def _detector(codes: Sequence[str]):  # type: ignore[no-untyped-def]
+    # One detector per set of languages, whatever their order (documents add theirs).
+    return _built(tuple(sorted(set(codes))))
+
+
 @lru_cache(maxsize=8)
-def _detector(codes: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _built(codes: tuple[str, ...]):  # type: ignore[no-untyped-def]
     langs = []
     for code in codes:
         try:
@@ -61,12 +66,15 @@ def language_code(value: str) -> str | None:
     return language.iso_code_639_1.name.lower() if isinstance(language, Language) else None
 
 
-# A document's own language, when it is none of the configured ones. Every language lingua knows
-# (75) in its low accuracy mode (trigram models only: about 3 ms a document, and no full models
-# of 75 languages in memory) names the candidates; the full models of those and the configured
-# languages choose among them, since trigrams alone take Hindi for Marathi. Only on enough text
-# and a sure verdict: on short texts 75 languages confuse (a 57-letter English debate
-# perspective read as Catalan), and a wrong language added would split a document's sentences.
+# A document's own language, when it is none of the configured ones, read from its first
+# _DOCUMENT_SAMPLE characters (a Romanian body behind a long English preamble is not found).
+# Every language lingua knows (75) in its low accuracy mode (trigram models only: about 3 ms a
+# document, 40 MB, not the full models of 75 languages) names up to three candidates (on long
+# text usually one: the others score 0); the full models of those and the configured languages
+# choose among them, since trigrams alone take Hindi for Marathi. A candidate's full models,
+# once loaded, stay, as every detector's do. Only on enough text and a sure verdict: on short
+# texts 75 languages confuse (a 57-letter English debate perspective read as Catalan), and a
+# wrong language added would split a document's sentences.
 _DOCUMENT_SAMPLE = 3000
 _DOCUMENT_MIN_LETTERS = 120
 _DOCUMENT_CANDIDATES = 3
@@ -101,7 +109,7 @@ def document_languages(text: str, codes: Sequence[str], declared: Sequence[str] 
     new = [c for c in new if c not in out]
     if not new:
         return out
-    best = _detector(tuple([*out, *new])).compute_language_confidence_values(sample)
+    best = _detector([*out, *new]).compute_language_confidence_values(sample)
     if best and best[0].value >= _DOCUMENT_MIN_CONFIDENCE and _code(best[0].language) in new:
         out.append(_code(best[0].language))
     return out

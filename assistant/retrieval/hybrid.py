@@ -90,7 +90,8 @@ class Retriever:
                 gaps scaled by its own distance against it, at its confidence bound
                 (Centroids.held). None: the gaps as they are.
             languages: ISO 639-1 codes a query's language is detected among, when the caller
-                does not give it (settings.languages).
+                does not give it (settings.languages), with the index's established languages
+                (detection_languages).
             fair: measure each passage against its language's baseline (centroids.py);
                 False ranks as before fairness: raw cosines, and BM25 standardised over every
                 candidate (the bench's "not fair" line).
@@ -126,14 +127,16 @@ class Retriever:
 
     def detection_languages(self, snap: Snapshot | None = None) -> tuple[str, ...]:
         """What a question or an answer's claim is detected among: the configured languages and
-        those the index holds. A document in a language the configuration leaves out is indexed
-        in its own (language.document_languages), and a question in it must be taken for one
-        of it."""
-        held = (snap or self.snapshot()).languages
-        return tuple(dict.fromkeys([*self.languages, *(x for x in held if x != UNDETERMINED)]))
+        the index's established ones (in PRIOR_SOURCES sources or more). A document in a
+        language the configuration leaves out is indexed in its own
+        (language.document_languages), and a question in it must be taken for one of it; a
+        stray label of one or two sources must not draw short questions to itself."""
+        held = (snap or self.snapshot()).centroids.established()
+        return tuple(dict.fromkeys([*self.languages, *held]))
 
     def question_language(self, text: str, snap: Snapshot | None = None) -> str:
-        """A question's language among detection_languages (UNDETERMINED when there is one)."""
+        """A question's language among detection_languages (UNDETERMINED when there is only
+        one language to choose among)."""
         codes = self.detection_languages(snap)
         return detect(text, codes) if len(codes) > 1 else UNDETERMINED
 

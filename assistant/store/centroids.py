@@ -188,6 +188,11 @@ class Centroids:
         """The languages that have rows of this kind."""
         return list(self._languages[kind])
 
+    def established(self, kind: Kind = "passage") -> list[str]:
+        """The languages with rows of this kind in PRIOR_SOURCES sources or more: a language of
+        the corpus, not a stray label (a list of names taken for Tagalog)."""
+        return sorted(self._established[kind])
+
     def baselines(
         self, query: np.ndarray, kind: Kind, own: str = "und", gap: float = 0.0
     ) -> dict[str, float]:
