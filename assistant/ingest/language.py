@@ -34,6 +34,19 @@ def _detector(codes: Sequence[str]):  # type: ignore[no-untyped-def]
     return _built(tuple(sorted(set(codes))))
 
 
+def _only(codes: Sequence[str]) -> str | None:
+    """The one language of a one-language list (ASSISTANT_LANGUAGES=en: nothing to choose
+    among, and lingua builds no detector of one language), checked as _built checks; None for
+    a list of several."""
+    if len(set(codes)) != 1:
+        return None
+    if language_code(codes[0]) != codes[0]:
+        raise ConfigError(
+            f"language {codes[0]!r} is not an ISO 639-1 code lingua knows (ASSISTANT_LANGUAGES)"
+        )
+    return codes[0]
+
+
 @lru_cache(maxsize=8)
 def _built(codes: tuple[str, ...]):  # type: ignore[no-untyped-def]
     langs = []
@@ -44,8 +57,8 @@ def _built(codes: tuple[str, ...]):  # type: ignore[no-untyped-def]
             raise ConfigError(
                 f"language {code!r} is not an ISO 639-1 code lingua knows (ASSISTANT_LANGUAGES)"
             ) from exc
-    if len(langs) < 2:
-        raise ConfigError("ASSISTANT_LANGUAGES needs at least two language codes")
+    if not langs:
+        raise ConfigError("ASSISTANT_LANGUAGES names no language: give ISO 639-1 codes, e.g. en,fr")
     return LanguageDetectorBuilder.from_languages(*langs).build()
 
 
@@ -117,6 +130,8 @@ def document_languages(text: str, codes: Sequence[str], declared: Sequence[str] 
 
 def detect(text: str, codes: Sequence[str]) -> str:
     """The ISO 639-1 code of one text (a question, say), or 'und'."""
+    if only := _only(codes):
+        return only
     lang = _detector(tuple(codes)).detect_language_of(text)
     return lang.iso_code_639_1.name.lower() if lang else UNDETERMINED
 
@@ -136,6 +151,8 @@ def sentence_languages(
         check: called between blocks of sentences; it may raise to abandon the work (a
             cancelled job: a long document's detection takes minutes).
     """
+    if only := _only(codes):
+        return [only] * len(sentences)
     detector = _detector(tuple(codes))
     confidences = []
     for start in range(0, len(sentences), _BLOCK):

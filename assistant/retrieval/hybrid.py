@@ -131,8 +131,11 @@ class Retriever:
         language the configuration leaves out is indexed in its own
         (language.document_languages), and a question in it must be taken for one of it; a
         stray label of one or two sources must not draw short questions to itself."""
-        held = (snap or self.snapshot()).centroids.established()
-        return tuple(dict.fromkeys([*self.languages, *held]))
+        if snap is None:
+            # The snapshot last read, if any: asking the store's generation again costs a Chroma
+            # call (0.4 ms), and the retrieval that follows a question's detection refreshes.
+            snap = self._snapshot if self._snapshot.bm25 is not None else self.snapshot()
+        return tuple(dict.fromkeys([*self.languages, *snap.centroids.established()]))
 
     def question_language(self, text: str, snap: Snapshot | None = None) -> str:
         """A question's language among detection_languages (UNDETERMINED when there is only
