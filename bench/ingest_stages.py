@@ -14,8 +14,8 @@ bench/ingest.py's figure; this bench says whether the rest stays small beside it
 Each stage is timed by wrapping the function that does it (no profiler: it would inflate the
 Python-heavy stages): cutting into sentences with token counts (chunking), language
 detection (of each sentence, and of a document's own language), passages, the embedding call,
-the Chroma writes (Store.write_source), and the rest of ingest_text. Per-stage figures are per passage, for the documents added since the last
-target, so growth shows as a rising figure.
+the Chroma writes (Store.write_source), and the rest of ingest_text. Per-stage figures are per
+passage, for the documents added since the last target, so growth shows as a rising figure.
 
 At each target it also times reading the index at query time (`reads`): a new process with no
 snapshot kept, one starting from the kept snapshot, and a refresh after one more document beside

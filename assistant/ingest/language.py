@@ -62,6 +62,10 @@ def _built(codes: tuple[str, ...]):  # type: ignore[no-untyped-def]
     return LanguageDetectorBuilder.from_languages(*langs).build()
 
 
+def _code(language: Language) -> str:
+    return language.iso_code_639_1.name.lower()
+
+
 def language_code(value: str) -> str | None:
     """The ISO 639-1 code a person meant by a language's code or English name, in any case, with
     a region or not ("en", "EN", "en-US", "English", "zh_Hans"), as lingua knows them; None for
@@ -76,7 +80,7 @@ def language_code(value: str) -> str | None:
     if isinstance(code, IsoCode639_1):
         return code.name.lower()
     language = getattr(Language, name.upper(), None)
-    return language.iso_code_639_1.name.lower() if isinstance(language, Language) else None
+    return _code(language) if isinstance(language, Language) else None
 
 
 # A document's own language, when it is none of the configured ones, read from its first
@@ -97,10 +101,6 @@ _DOCUMENT_MIN_CONFIDENCE = 0.9
 @lru_cache(maxsize=1)
 def _any_language_detector():  # type: ignore[no-untyped-def]
     return LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
-
-
-def _code(language: Language) -> str:
-    return language.iso_code_639_1.name.lower()
 
 
 def document_languages(text: str, codes: Sequence[str], declared: Sequence[str] = ()) -> list[str]:
@@ -133,7 +133,7 @@ def detect(text: str, codes: Sequence[str]) -> str:
     if only := _only(codes):
         return only
     lang = _detector(tuple(codes)).detect_language_of(text)
-    return lang.iso_code_639_1.name.lower() if lang else UNDETERMINED
+    return _code(lang) if lang else UNDETERMINED
 
 
 # Sentences detected between two checks: large enough to keep lingua's threads busy.
@@ -167,7 +167,7 @@ def sentence_languages(
         # CJK characters carry more signal each, so fewer of them suffice.
         enough = letters >= _MIN_LETTERS or cjk >= 6
         if conf and enough and conf[0].value >= _MIN_CONFIDENCE:
-            raw.append(conf[0].language.iso_code_639_1.name.lower())
+            raw.append(_code(conf[0].language))
         else:
             raw.append(None)
     # Fill unsure sentences from the previous sure one, or the next one at the start.
