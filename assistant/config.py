@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from assistant.errors import ConfigError
+from assistant.ingest.language import language_code
 from assistant.inputs import MAX_K
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +115,20 @@ class Settings:
         new.validate()
         return new
 
+    def __post_init__(self) -> None:
+        # A language as a person writes it ("EN", "en-US", "Romanian") is its ISO 639-1 code
+        # here, so that everything after reads one spelling; what is no language stays as
+        # given, for validate to name.
+        codes = (language_code(c) or c for c in self.languages)
+        object.__setattr__(self, "languages", tuple(dict.fromkeys(codes)))
+
     def validate(self) -> None:
+        unknown = [c for c in self.languages if language_code(c) != c]
+        if unknown or not self.languages:
+            raise ConfigError(
+                f"ASSISTANT_LANGUAGES holds {', '.join(map(repr, unknown)) or 'no language'}: "
+                "give ISO 639-1 codes or English names of languages lingua knows, e.g. en,fr,zh"
+            )
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r} (ASSISTANT_MODE)")
         if self.mode == "llm" and not self.llm_base_url:

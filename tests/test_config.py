@@ -17,6 +17,9 @@ def test_types_are_coerced_from_environment() -> None:
     s = Settings.resolve(env={"ASSISTANT_INDEX_PATH": "/tmp/x", "ASSISTANT_LANGUAGES": "en, fr"})
     assert s.index_path == Path("/tmp/x")
     assert s.languages == ("en", "fr")
+    # As people write them: one spelling each, once.
+    written = Settings.resolve(env={"ASSISTANT_LANGUAGES": "EN,en-US,Romanian,zh_Hans"})
+    assert written.languages == ("en", "ro", "zh")
 
 
 @pytest.mark.parametrize(
@@ -29,6 +32,9 @@ def test_types_are_coerced_from_environment() -> None:
         ({"ASSISTANT_COLLECTION": "ab"}, "3 characters"),
         ({"ASSISTANT_RELEVANCE_SAME": "83"}, "ASSISTANT_RELEVANCE_SAME is a cosine, -1 to 1"),
         ({"ASSISTANT_RELEVANCE_APART": "0"}, "ASSISTANT_RELEVANCE_APART .* above 0"),
+        # At start, not at the first document or question.
+        ({"ASSISTANT_LANGUAGES": "en,klingon,xx"}, "LANGUAGES holds 'klingon', 'xx': give ISO"),
+        ({"ASSISTANT_LANGUAGES": " , "}, "LANGUAGES holds no language"),
     ],
 )
 def test_bad_values_say_what_to_fix(env: dict[str, str], fragment: str) -> None:
