@@ -199,6 +199,31 @@ def test_bm25_matrix_is_the_one_bm25s_builds_row_by_row(
         assert np.array_equal(ours.get_scores(query), theirs.get_scores(query))
 
 
+def test_bm25s_top_rows_are_those_of_every_positive_score_partitioned() -> None:
+    """bm25.top reads a floor under the k-th best score from a sample of the rows, so that at
+    1M rows it partitions a few hundred scores, not every row holding a word of the question.
+    The rows are those of partitioning every positive score (ties to the first rows): on
+    large arrays of few distinct values (ties at the bar), sparse and dense, and small ones."""
+    import numpy as np
+
+    from assistant.retrieval.bm25 import top
+
+    def plain(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+        rows = np.flatnonzero(scores > 0)
+        order = rows[np.argsort(-scores[rows], kind="stable")][:k]
+        return [(int(i), float(scores[i])) for i in order]
+
+    rng = np.random.default_rng(7)
+    for n, share, levels, k in [
+        (400_000, 0.2, 40, 24), (400_000, 0.001, 5, 24), (300_000, 0.9, 3, 192),
+        (200_000, 0.00001, 10, 24), (50_000, 0.5, 1000, 8), (100, 0.5, 4, 24), (0, 0.0, 1, 24),
+    ]:  # fmt: skip
+        scores = np.zeros(n, np.float32)
+        held = rng.random(n) < share
+        scores[held] = rng.integers(1, levels + 1, int(held.sum())) / 4
+        assert top(scores, k) == plain(scores, k), (n, share, levels, k)
+
+
 def test_a_keyword_search_finds_the_one_document_of_its_language_holding_every_word(
     fresh: Assistant, tmp_path: Path
 ) -> None:

