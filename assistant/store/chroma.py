@@ -25,8 +25,10 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -38,6 +40,7 @@ from .client import connect, read_only_directory, writable_copy
 from .failures import explained, written_elsewhere
 from .records import SourceRecord, record_meta, record_of, stamp
 from .rows import Row, group_of, parse, relabelled, tally_of
+from .writing import WriteLock
 
 TALLIES = "-tallies"
 # Seconds a database file must have been still before its unchanged state vouches for the
@@ -46,6 +49,21 @@ SETTLED = 3.0
 # Per database file (and its write-ahead log): modification time, size, inode, change time.
 FileState = tuple[tuple[int, int, int, int], ...]
 STAMPS = "-stamps"
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _written(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """A Store method that writes, made under Store._writing."""
+
+    @wraps(method)
+    def under_lock(self: Store, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._writing():
+            return method(self, *args, **kwargs)
+
+    return under_lock
 
 
 class Store:
@@ -66,6 +84,10 @@ class Store:
         self._opened = 0  # how many times it was reopened (_reopened)
         # The database file's state and the generation marker read from it (generation()).
         self._marker: tuple[FileState, str] | None = None
+        # One writing process at a time (writing.py); the files' state this process last
+        # wrote or opened them in, so that a write after another process's opens afresh.
+        self._write_lock = WriteLock(path)
+        self._files_as_left: FileState | None = None
         # An embedded index not built yet is opened when first written: Chroma creates its
         # files on opening, and a read or a refused ingest must leave nothing behind.
         if url or self._built():
@@ -76,6 +98,7 @@ class Store:
 
     def _connect(self) -> Any:
         if self._client is None:
+            self._files_as_left = self._file_state()
             try:
                 self._client = connect(self.path, self.url)
             except StoreUnavailable:
@@ -86,18 +109,23 @@ class Store:
         return self._client
 
     def _reopened(self, fn: Any, opened: int) -> Any:
-        """Open this embedded index afresh and return `fn` bound to the new client or
-        collection. Chroma keeps one in-process system per path, and its vector index, loaded
-        when opened, does not see rows another process adds (a server running while
-        `assistant ingest` writes); a new system reads them from disk. The old system is
-        forgotten, not stopped: a call under way in another thread, or another Store on this
-        path, keeps working on it (and reopens in turn if it must)."""
+        """Open this embedded index afresh (_reopen) and return `fn` bound to the new client
+        or collection."""
+        return self._rebound(fn, self._reopen(opened))
+
+    def _reopen(self, opened: int) -> Any:
+        """Open this embedded index afresh; the client it replaces (None if another thread's
+        call reopened it meanwhile). Chroma keeps one in-process system per path, and its
+        vector index, loaded when opened, does not see rows another process adds (a server
+        running while `assistant ingest` writes); a new system reads them from disk. The old
+        system is forgotten, not stopped: a call under way in another thread, or another Store
+        on this path, keeps working on it (and reopens in turn if it must)."""
         from chromadb.api.shared_system_client import SharedSystemClient as Shared
 
         with self._reopening:
             old = self._client
-            if self._opened != opened:  # another thread's call reopened it meanwhile
-                return self._rebound(fn, None)
+            if self._opened != opened:
+                return None
             with Shared._refcount_lock:
                 Shared._identifier_to_system.pop(str(getattr(old, "_identifier", "")), None)
             # A marker kept from the old system's reads is read again (generation()).
@@ -105,7 +133,24 @@ class Store:
             self._no_old_sentences = False
             self._connect()
             self._opened += 1
-        return self._rebound(fn, old)
+        return old
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write to this index (writing.py): on an embedded one, under the index folder's
+        write lock, and from the files as they are, opened afresh if another process changed
+        them since this one last wrote or opened them."""
+        if self.url:  # a Chroma server orders its writers itself
+            yield
+            return
+        with self._write_lock.held() as outermost:
+            if outermost and self._client is not None and self._file_state() != self._files_as_left:
+                self._reopen(self._opened)
+            try:
+                yield
+            finally:
+                if outermost:
+                    self._files_as_left = self._file_state()
 
     def _not_built(self) -> IndexNotBuilt:
         # The fix names this index's place: a bare `assistant ingest` builds the default one.
@@ -165,9 +210,10 @@ class Store:
                 "copy it to a writable place and point ASSISTANT_INDEX_PATH there"
             )
         meta = {"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim}
-        self._col("", True, meta)
-        self._col(TALLIES, True, meta)
-        self._col("-sources", True, {"generation": uuid.uuid4().hex})
+        with self._writing():
+            self._col("", True, meta)
+            self._col(TALLIES, True, meta)
+            self._col("-sources", True, {"generation": uuid.uuid4().hex})
         self.check_embedder(embedder_name, dim)
 
     def _rows_cols(self) -> list[Any]:
@@ -284,6 +330,7 @@ class Store:
         and built again, though its name, records and generation may come back the same."""
         return str(self._col("-sources", False).id)
 
+    @_written
     def bump(self, corpus: Corpus | None = None) -> None:
         """Mark the index changed (a new generation, so every reader refreshes), adding the
         corpus's declarations to those recorded when given (Corpus.updated_by: a second corpus
@@ -295,6 +342,7 @@ class Store:
             meta["corpus"] = recorded.updated_by(corpus).to_json()
         self._call(self._col("-sources", False).modify, metadata=meta)
 
+    @_written
     def declare(self, corpus: Corpus) -> bool:
         """Record a corpus's declarations where they add or change something the index does
         not hold: a side, outlet, marker or example question added to a manifest whose
@@ -329,6 +377,7 @@ class Store:
         """
         self.write_sources([(record, text, passages, language_tallies or [])], corpus)
 
+    @_written
     def write_sources(
         self,
         sources: Sequence[tuple[SourceRecord, str, list[Row], list[Row]]],
@@ -376,6 +425,7 @@ class Store:
             self._drop_stale(r.source.id, r.version)
         self.bump(corpus)
 
+    @_written
     def relabel(self, record: SourceRecord, corpus: Corpus | None = None) -> None:
         """New manifest labels for an unchanged source: update metadata, embed nothing."""
         for col in (self._col("", False), self._old_sentences()):
@@ -410,6 +460,7 @@ class Store:
             dropped += len(got["ids"])
         return dropped
 
+    @_written
     def delete_source(self, source_id: str) -> bool:
         """Remove a source, its passages, sentences and language tallies. True if it existed."""
         col = self._col("-sources", False)
@@ -420,6 +471,7 @@ class Store:
         self.bump()
         return existed
 
+    @_written
     def orphans(self) -> int:
         """Delete rows whose version is not committed (left by killed ingests). Returns count."""
         committed = {sid: r.version for sid, r in self.records().items()}
