@@ -268,10 +268,11 @@ def test_a_server_searching_beside_an_ingest_leaves_the_index_whole(
 
 
 def test_index_lock_shares_reads_and_holds_writes_alone(tmp_path: Path) -> None:
-    """store/writing.py: reads share the lock, a write waits for them and holds it alone (a
-    lock of its own, on its own file handle, stands for another process), and past the wait
-    the error says what to do; within one thread a call inside another takes nothing more,
-    and a write inside a read is refused."""
+    """store/writing.py, a lock of its own on its own file handle standing for another
+    process: reads share the lock, a write holds it alone, and past the wait the error says
+    what to do. Within one process a read goes on beside its own write; a read after another
+    process changed the index takes the lock alone, and the Store opens the index afresh; a
+    write inside a read of the same thread is refused."""
     import threading
 
     from assistant.errors import StoreUnavailable
@@ -286,6 +287,11 @@ def test_index_lock_shares_reads_and_holds_writes_alone(tmp_path: Path) -> None:
             held.set()
             done.wait(10)
 
+    def refused(call: object) -> None:
+        with pytest.raises(StoreUnavailable, match="another process has been writing .* Chroma"):
+            with call:  # type: ignore[attr-defined]
+                pass
+
     for write in (False, True):
         held.clear()
         done.clear()
@@ -294,23 +300,34 @@ def test_index_lock_shares_reads_and_holds_writes_alone(tmp_path: Path) -> None:
         try:
             assert held.wait(10)
             waiting = IndexLock(folder, wait_s=0.2)
-            with (
-                pytest.raises(StoreUnavailable, match="another process has been writing .* Chroma"),
-                waiting.writing(),
-            ):
-                pass
+            refused(waiting.writing())
             if write:
-                with pytest.raises(StoreUnavailable), waiting.reading():
-                    pass
+                refused(waiting.reading())
             else:
-                with waiting.reading() as outermost:  # reads share it
-                    assert outermost
+                with waiting.reading():  # reads share it
+                    pass
         finally:
             done.set()
             thread.join()
-    lock = IndexLock(folder, wait_s=0.2)
-    with lock.writing() as outer, lock.reading() as inner:
-        assert (outer, inner) == (True, False)
+
+    # This process's write and its read, side by side in two threads.
+    lock, inside = IndexLock(folder, wait_s=0.2), threading.Event()
+
+    def read_beside() -> None:
+        with lock.reading():
+            inside.set()
+
+    with lock.writing():
+        reader = threading.Thread(target=read_beside)
+        reader.start()
+        reader.join(5)
+        assert inside.is_set()
+    # A read where the index changed elsewhere takes the lock alone, and says so once.
+    taken: list[str] = []
+    changed = IndexLock(folder, stale=lambda: True, taken=lambda: taken.append("taken"), wait_s=0.2)
+    with changed.reading():
+        refused(IndexLock(folder, wait_s=0.2).reading())
+    assert taken == ["taken"]
     with pytest.raises(RuntimeError, match="a write inside a read"), lock.reading(), lock.writing():
         pass
 

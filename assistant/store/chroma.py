@@ -85,9 +85,9 @@ class Store:
         # The database file's state and the generation marker read from it (generation()).
         self._marker: tuple[FileState, str] | None = None
         # Reads share the index with other processes, a write holds it alone (writing.py);
-        # the files' state as this process's last call left them (or as it opened them), so
-        # that a call after another process's write opens the index afresh (_held).
-        self._lock = IndexLock(path)
+        # the files' state as this process left them when it last let go of the lock (or as
+        # it opened them), so that it opens the index afresh after another's write (_taken).
+        self._lock = IndexLock(path, self._stale, self._taken, self._given)
         self._files_as_left: FileState | None = None
         # An embedded index not built yet is opened when first written: Chroma creates its
         # files on opening, and a read or a refused ingest must leave nothing behind.
@@ -99,7 +99,6 @@ class Store:
 
     def _connect(self) -> Any:
         if self._client is None:
-            self._files_as_left = self._file_state()
             try:
                 self._client = connect(self.path, self.url)
             except StoreUnavailable:
@@ -107,6 +106,7 @@ class Store:
                     raise
                 self.read_from = writable_copy(self.path)
                 self._client = connect(self.read_from, None)
+            self._files_as_left = self._file_state()  # what this client was opened on
         return self._client
 
     def _reopened(self, fn: Any, opened: int) -> Any:
@@ -137,24 +137,37 @@ class Store:
         return old
 
     @contextmanager
-    def _held(self, write: bool) -> Iterator[tuple[bool, Any]]:
-        """A call to this index (writing.py): on an embedded one, under the index folder's
-        lock, shared to read and alone to write, and made on the files as they are: opened
-        afresh first if another process changed them since this one's last call. Yields
-        whether it was reopened, and the client it replaced (_rebound)."""
+    def _held(self, write: bool) -> Iterator[None]:
+        """A call to this index: on an embedded one, under the index folder's lock, shared to
+        read and alone to write, on the files as they are (writing.py)."""
         if self.url or self.read_only:  # a server orders its callers; a private copy has none
-            yield False, None
-            return
-        with self._lock.writing() if write else self._lock.reading() as outermost:
-            stale = (
-                outermost and self._client is not None and self._file_state() != self._files_as_left
-            )
-            old = self._reopen(self._opened) if stale else None
-            try:
-                yield stale, old
-            finally:
-                if outermost:
-                    self._files_as_left = self._file_state()
+            yield
+        else:
+            with self._lock.writing() if write else self._lock.reading():
+                yield
+
+    def _stale(self) -> bool:
+        """Another process changed this embedded index's files since this one last let go of
+        its lock (or opened it)."""
+        return self._client is not None and self._file_state() != self._files_as_left
+
+    def _taken(self) -> None:
+        """This process has just taken the index's lock: where another process wrote since,
+        the index is opened afresh, so that no vector index held in memory from before is
+        brought up to date and saved over the other's."""
+        if self._stale():
+            self._reopen(self._opened)
+
+    def _given(self) -> None:
+        self._files_as_left = self._file_state()
+
+    def _current(self, fn: Any) -> Any:
+        """`fn`, a method of a client or collection, bound to the ones now open (the index may
+        have been opened afresh since it was bound)."""
+        owner = getattr(fn, "__self__", None)
+        if owner is None or owner is self._client or any(c is owner for c in self._cols.values()):
+            return fn
+        return self._rebound(fn, None)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -268,10 +281,8 @@ class Store:
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a Chroma call under the index's lock, on the files as they are (_held), turning
         transport and storage failures into StoreUnavailable (_made)."""
-        with self._held(write=False) as (reopened, old):
-            if reopened:
-                fn = self._rebound(fn, old)
-            return self._made(fn, *args, **kwargs)
+        with self._held(write=False):
+            return self._made(self._current(fn), *args, **kwargs)
 
     def _made(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """`fn` called; where it fails as on an embedded index written elsewhere, the index is

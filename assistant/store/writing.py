@@ -5,18 +5,20 @@ vector index in memory, brings it up to date from the log when it reads (and sav
 saves it over what another process saved. Measured with this product's own calls:
 - two processes committing sources at once (`write_sources`, 20–60 s) left every collection
   unreadable ("Error getting embedding"), with no error while they wrote: six runs of six;
-- one process committing while two others searched: the writer died, and the passages' vector
-  index (`link_lists.bin`) grew to 13 GB in a minute until the disk was full, as a bulk load
-  beside a profiling reader had once done at 400k passages (docs/figures.md).
+- one process committing while two others searched: a process died within 15 s, and in a
+  minute the passages' vector index (`link_lists.bin`) grew to 13 GB until the disk was full,
+  as a bulk load beside a profiling reader had once done at 400k passages (docs/figures.md).
 The product then said "one writing process" and nothing stopped a second, nor a reader beside
 one: an `assistant ingest` while `assistant serve` runs, which docs/RELIABILITY.md supported.
 
-Here every Chroma call on an embedded index holds `write.lock` in the index's folder: shared
-for a read, alone for a write (fcntl's flock; where there is none, alone for both); the threads
-of one process share their process's hold. A call whose index files another process changed
-since this one's last call opens the index afresh first (Store._fresh), so that nothing it
-holds in memory is saved over what the other wrote. A Chroma server needs none of this: it is
-the one process that reads and writes its files.
+Here a process holds `write.lock` in the index's folder while any of its threads reads rows
+(shared with other processes) or writes them (alone): fcntl's flock, where there is one; on
+Windows alone for both. Its threads share what it holds: a read goes on beside this process's
+own write, and a write waits for this process's reads under way (new ones wait behind it).
+When a process takes the lock it first checks whether another changed the index's files since
+it last held it; then it takes the lock alone, even to read, and its Store opens the index
+afresh (Store._taken), so that nothing it holds in memory is saved over what the other wrote.
+A Chroma server needs none of this: it is the one process that reads and writes its files.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from assistant.errors import StoreUnavailable
@@ -36,110 +38,120 @@ else:
     import fcntl
 
 LOCK = "write.lock"
-# How long a call waits for another process's write (or a write for the reads under way): one
-# commit (a source, or a bulk load's hundred) takes seconds at most, and an ingest lets go
+# How long a call waits for the lock: for another process's commit (a source, or a bulk load's
+# hundred, seconds at 1M passages), or for other processes' reads to pause; an ingest lets go
 # between documents.
 WAIT_S = 120.0
-# How often a waiting call tries the lock again.
+# How often a waiting call tries again.
 POLL_S = 0.005
 
 
 class IndexLock:
-    """The index folder's lock, for the threads of one process: reads share it, a write holds
-    it alone (threads of this process waiting to write go before new reads), and a call made
-    inside another of the same thread takes nothing more."""
+    """The index folder's lock for the threads of one process (above). `stale()` says whether
+    another process changed the index since this one last held it (a read then takes the lock
+    alone); `taken(alone)` runs once the process has it, `given()` as it lets go."""
 
-    def __init__(self, folder: str, wait_s: float = WAIT_S) -> None:
+    def __init__(
+        self,
+        folder: str,
+        stale: Callable[[], bool] = lambda: False,
+        taken: Callable[[], None] = lambda: None,
+        given: Callable[[], None] = lambda: None,
+        wait_s: float = WAIT_S,
+    ) -> None:
         self.folder, self.wait_s = folder, wait_s
+        self._stale, self._taken, self._given = stale, taken, given
         self._fd: int | None = None
         self._state = threading.Condition()
-        self._reading = 0  # this process's threads inside a read
-        self._writing = False  # a thread of this process inside a write
-        self._queued = 0  # threads of this process waiting to write
+        self._held = 0  # 0: nothing, 1: shared, 2: alone (what this process holds)
+        self._inside = 0  # this process's threads inside a read or a write
+        self._queued = 0  # this process's threads waiting to write
         self._mine = threading.local()  # this thread's depth, and whether it writes
 
     @contextmanager
-    def reading(self) -> Iterator[bool]:
-        """Hold the lock shared; yields True to the outermost call in this thread."""
-        if getattr(self._mine, "depth", 0):
-            yield from self._nested()
+    def reading(self) -> Iterator[None]:
+        """Hold the lock to read rows (shared, or as this process already holds it)."""
+        with self._entered(alone=False):
+            yield
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the lock alone to write rows."""
+        with self._entered(alone=True):
+            yield
+
+    @contextmanager
+    def _entered(self, alone: bool) -> Iterator[None]:
+        depth = getattr(self._mine, "depth", 0)
+        if depth:  # a call inside this thread's own read or write
+            if alone and not self._mine.writes:
+                raise RuntimeError("a write inside a read of the same thread: make it outside")
+            self._mine.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._mine.depth = depth
             return
-        with self._state:
-            while self._writing or self._queued:
-                self._state.wait()
-            if self._reading == 0:
-                self._take(shared=True)
-            self._reading += 1
-        self._mine.depth = 1
+        self._enter(alone)
+        self._mine.depth, self._mine.writes = 1, alone
         try:
-            yield True
+            yield
         finally:
-            self._mine.depth = 0
-            with self._state:
-                self._reading -= 1
-                if self._reading == 0:
+            self._mine.depth, self._mine.writes = 0, False
+            self._leave()
+
+    def _enter(self, alone: bool) -> None:
+        deadline = time.monotonic() + self.wait_s
+        with self._state:
+            self._queued += alone
+            try:
+                while not self._covered(alone):
+                    if time.monotonic() > deadline:
+                        raise StoreUnavailable(
+                            f"another process has been writing the index at {self.folder} for "
+                            f"over {self.wait_s:.0f} s, or reading it without a pause while "
+                            "this one waits to write (an `assistant ingest`, or a server); try "
+                            "again when it is done, or add the documents through that process; "
+                            "processes that write and serve at once need a Chroma server "
+                            "(`chroma run`, ASSISTANT_CHROMA_URL)"
+                        )
+                    self._state.wait(POLL_S)
+                self._inside += 1
+            finally:
+                self._queued -= alone
+
+    def _covered(self, alone: bool) -> bool:
+        """Whether what this process holds (or takes now, without waiting) covers the call."""
+        if self._held == 2 or (self._held == 1 and not alone and not self._queued):
+            return True
+        if self._held or (self._queued and not alone):  # a write waits for reads to end
+            return False
+        alone = alone or self._stale()
+        if not self._tried(shared=not alone):
+            return False
+        self._held = 2 if alone else 1
+        try:
+            self._taken()
+        except BaseException:
+            self._give()
+            raise
+        return True
+
+    def _leave(self) -> None:
+        with self._state:
+            self._inside -= 1
+            if self._inside == 0:
+                try:
+                    self._given()
+                finally:
                     self._give()
                     self._state.notify_all()
 
-    @contextmanager
-    def writing(self) -> Iterator[bool]:
-        """Hold the lock alone; yields True to the outermost call in this thread."""
-        if getattr(self._mine, "depth", 0):
-            if not getattr(self._mine, "writes", False):
-                raise RuntimeError("a write inside a read of the same thread: make it outside")
-            yield from self._nested()
-            return
-        with self._state:
-            self._queued += 1
-            try:
-                while self._writing or self._reading:
-                    self._state.wait()
-                self._take(shared=False)
-                self._writing = True
-            finally:
-                self._queued -= 1
-                self._state.notify_all()
-        self._mine.depth, self._mine.writes = 1, True
-        try:
-            yield True
-        finally:
-            self._mine.depth, self._mine.writes = 0, False
-            with self._state:
-                self._writing = False
-                self._give()
-                self._state.notify_all()
-
-    def _nested(self) -> Iterator[bool]:
-        self._mine.depth += 1
-        try:
-            yield False
-        finally:
-            self._mine.depth -= 1
-
-    def _take(self, shared: bool) -> None:
-        """The lock file's lock, waiting up to wait_s for other processes'."""
-        if self._fd is None:
-            try:
-                os.makedirs(self.folder, exist_ok=True)
-                self._fd = os.open(os.path.join(self.folder, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError:  # a folder this process cannot write: no other can write it either
-                self._fd = -1
-        if self._fd < 0:
-            return
-        deadline = time.monotonic() + self.wait_s
-        while not self._tried(shared):
-            if time.monotonic() > deadline:
-                raise StoreUnavailable(
-                    f"another process has been writing the index at {self.folder} for over "
-                    f"{self.wait_s:.0f} s, or reading it while this one waits to write (an "
-                    "`assistant ingest`, or a server); try again when it is done, or add the "
-                    "documents through that process; processes that write and serve at once "
-                    "need a Chroma server (`chroma run`, ASSISTANT_CHROMA_URL)"
-                )
-            time.sleep(POLL_S)
-
     def _tried(self, shared: bool) -> bool:
-        assert self._fd is not None
+        if self._fd is None:
+            self._fd = _opened(os.path.join(self.folder, LOCK))
+        if self._fd < 0:
+            return True  # no lock to take (_opened)
         try:
             if sys.platform == "win32":
                 msvcrt.locking(self._fd, msvcrt.LK_NBLCK, 1)
@@ -150,10 +162,26 @@ class IndexLock:
         return True
 
     def _give(self) -> None:
-        assert self._fd is not None
-        if self._fd < 0:
+        held, self._held = self._held, 0
+        if not held or self._fd is None or self._fd < 0:
             return
         if sys.platform == "win32":
             msvcrt.locking(self._fd, msvcrt.LK_UNLCK, 1)
         else:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _opened(path: str) -> int:
+    """The lock file, opened (made, writable by whoever may write the index, where it is not
+    there yet); -1 where it can be neither made nor opened: a folder nobody here may write,
+    whose index this process then reads from a private copy (client.writable_copy)."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError:
+        return -1
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):  # flock needs no write access
+        try:
+            return os.open(path, flags, 0o666)
+        except OSError:
+            continue
+    return -1
