@@ -3,6 +3,7 @@ API on 127.0.0.1 with httpx (docs/RELIABILITY.md lists each with its status and 
 
 from __future__ import annotations
 
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.serve.http import create_api
+from assistant.store.writing import IndexLock
 
 from .conftest import CORPUS, ThreadedServer, finished_job, refused
 
@@ -258,7 +260,17 @@ def test_a_read_only_index_is_read_and_nothing_advises_deleting_it(
         subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True)
         with pytest.raises(OSError):
             (ro / "probe").write_text("x")
+        # The copy is taken under the index's lock: not while another process writes.
         reader = Assistant(Settings.resolve(index_path=ro, env={}), embedder=embedder)
+        writer, opened = IndexLock(str(built)), []
+        with writer.writing():
+            opening = threading.Thread(target=lambda: opened.append(reader.store))
+            opening.start()
+            opening.join(1.0)
+            assert opening.is_alive() and not opened
+        writer.close()
+        opening.join(60)
+        assert opened and reader.store.read_only
         with ThreadedServer(create_api(reader)) as s:
             hits = httpx.post(s.url + "/v1/search", json={"query": "Bezpalko", "k": 2}, timeout=60)
             assert hits.status_code == 200 and hits.json()["results"]

@@ -161,6 +161,14 @@ class IndexLock:
             return False
         return True
 
+    def close(self) -> None:
+        """Let go of the lock file (a lock held for one call, not a Store's life)."""
+        with self._state:
+            self._give()
+            if self._fd is not None and self._fd >= 0:
+                os.close(self._fd)
+            self._fd = None
+
     def _give(self) -> None:
         held, self._held = self._held, 0
         if not held or self._fd is None or self._fd < 0:
