@@ -118,6 +118,11 @@ def test_a_side_searched_with_nothing_relevant_is_named(fresh: Assistant, tmp_pa
     assert "No passage of the against side was found relevant to this question" in answer.answer
     language = fresh.ask("Did the sugar tax reduce soda sales?", language="en")
     assert "No passage of the against side within the filters was found relevant" in language.answer
+    # An abstention under filters says that only part of the index was searched: the tax
+    # source, left out here, answers this.
+    rail_only = fresh.ask("Did the sugar tax reduce soda sales?", source="rail")
+    assert rail_only.abstained and not rail_only.citations
+    assert rail_only.answer.startswith("The indexed sources within the filters do not answer")
 
 
 def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(

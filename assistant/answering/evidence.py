@@ -147,11 +147,24 @@ def abstention(question: str, retrieval: Retrieval) -> str | None:
     return None
 
 
+# Under filters only part of the index was searched: saying the indexed sources do not answer
+# would be untrue where a source the filters left out does.
+NO_ANSWER_FILTERED = (
+    "The indexed sources within the filters do not answer this (widen the filters to search "
+    "the whole index)."
+)
+
+
+def no_answer(filtered: bool) -> str:
+    """The sentence that says the sources searched do not answer."""
+    return NO_ANSWER_FILTERED if filtered else NO_ANSWER
+
+
 def abstain(question: str, retrieval: Retrieval, why: str, mode: str) -> Answer:
-    """The answer that says the indexed sources do not answer, and why."""
+    """The answer that says the indexed sources (within the filters) do not answer, and why."""
     return Answer(
         question=question,
-        answer=f"{NO_ANSWER} ({why}.)",
+        answer=f"{no_answer(bool(retrieval.filters.fields()))} ({why}.)",
         citations=[],
         sides=[],
         abstained=True,

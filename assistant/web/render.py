@@ -111,7 +111,8 @@ def _moment(c: Citation) -> str:
 
 def sources_html(assistant: Assistant, answer: Answer) -> str:
     if answer.abstained or not answer.citations:
-        return "<i>No source quoted: the indexed sources do not answer this.</i>"
+        # The answer says why (and, under filters, that only part of the index was searched).
+        return "<i>No source quoted.</i>"
     colours = side_colours(list(assistant.sides()))
     texts = {c.source_id: assistant.source(c.source_id)[1] for c in answer.citations}
     return "".join(citation_html(c, texts[c.source_id], colours) for c in answer.citations)
