@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 
@@ -361,10 +361,11 @@ class Retriever:
         )
         relevance = self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
-        ranked = self._ranked(
-            snap, fused, len(fused) if balance else pool, dense, best, lexical, relevance
-        )
-        chosen = balanced(ranked, k) if balance else ranked[:k]
+        ranked = _ranked(snap, fused, len(fused) if balance else pool, relevance)
+        chosen = [
+            _passage(snap, c, dense, best, lexical)
+            for c in (balanced(ranked, k) if balance else ranked[:k])
+        ]
         found = Retrieval(
             chosen, qv, max(relevance.values(), default=float("-inf")), hits, timings,
             snap.records, snap.sides,
@@ -457,11 +458,7 @@ class Retriever:
             out = []
             for q in queries:
                 # A cosine, as Chroma's: the moved question is not of unit length.
-                cosines = (
-                    scored.cosines
-                    if q is qv
-                    else np.vecdot(scored.vectors, q) / max(float(np.linalg.norm(q)), 1e-12)
-                )
+                cosines = scored.cosines if q is qv else scored.cosine(q)
                 top = np.argsort(-cosines, kind="stable")[:n]
                 found = []
                 for i in top.tolist():
@@ -553,34 +550,6 @@ class Retriever:
         moved = (c.moved(qv, "passage", own), c.moved(qv, "sentence", own))
         return base_p, base_s, (own, raised), moved
 
-    def _ranked(
-        self,
-        snap: Snapshot,
-        fused: dict[str, float],
-        pool: int,
-        dense: dict[str, float],
-        best_sentence: dict[str, float],
-        lexical: dict[str, float],
-        relevance: dict[str, float],
-    ) -> list[Passage]:
-        """The top `pool` passages by fused score, each with the evidence it was ranked on."""
-        return [
-            passage_of(
-                pid,
-                snap.rows[pid][1],
-                snap.rows[pid][2],
-                fused[pid],
-                dense.get(pid, best_sentence.get(pid, 0.0)),
-                lexical.get(pid, 0.0),
-                relevance.get(pid),
-                snap.said_at(pid),
-            )
-            # Ties (the same text in several sources) in id order, not in the order the
-            # vector index returned them, which differs between builds of one corpus.
-            for pid in sorted(fused, key=lambda pid: (-fused[pid], pid))[:pool]
-            if pid in snap.rows  # committed after the snapshot was read: at the next refresh
-        ]
-
     def nearest_sentences(self, vector: np.ndarray, n: int = 4) -> list[tuple[str, str, float]]:
         """The committed sentences of the whole index nearest a vector, `n` in each language the
         index holds, as (source id, language, cosine): where else a claim could come from
@@ -589,6 +558,44 @@ class Retriever:
         Per language, because one list would hold the vector's own language alone (a
         multilingual encoder also encodes the language; see centroids.py)."""
         return self.snapshot().nearest_sentences(vector, n)
+
+
+class _Candidate(NamedTuple):
+    """A ranked passage before it is made a Passage: balancing reads these alone, and only the
+    k it keeps are made (a Passage for each of a few hundred candidates cost 1 ms a search)."""
+
+    id: str
+    side: str
+    relevance: float | None
+    score: float
+
+
+def _ranked(
+    snap: Snapshot, fused: dict[str, float], pool: int, relevance: dict[str, float]
+) -> list[_Candidate]:
+    """The top `pool` passages by fused score."""
+    return [
+        _Candidate(pid, snap.side(pid), relevance.get(pid), fused[pid])
+        # Ties (the same text in several sources) in id order, not in the order the vector
+        # index returned them, which differs between builds of one corpus.
+        for pid in sorted(fused, key=lambda pid: (-fused[pid], pid))[:pool]
+        if pid in snap.rows  # committed after the snapshot was read: at the next refresh
+    ]
+
+
+def _passage(
+    snap: Snapshot,
+    c: _Candidate,
+    dense: dict[str, float],
+    best_sentence: dict[str, float],
+    lexical: dict[str, float],
+) -> Passage:
+    """A chosen candidate as a Passage, with the evidence it was ranked on."""
+    _, text, meta = snap.rows[c.id]
+    return passage_of(
+        c.id, text, meta, c.score, dense.get(c.id, best_sentence.get(c.id, 0.0)),
+        lexical.get(c.id, 0.0), c.relevance, snap.said_at(c.id),
+    )  # fmt: skip
 
 
 def _side_relevance(

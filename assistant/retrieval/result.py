@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 
@@ -62,7 +62,21 @@ class Retrieval:
         return [s for s, best in self.side_relevance.items() if best < 0 and s != UNKNOWN]
 
 
-def balanced(passages: list[Passage], k: int) -> list[Passage]:
+class Ranked(Protocol):
+    """What balanced() reads of a ranked passage (a Passage, or a candidate not yet made one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def relevance(self) -> float | None: ...
+
+
+R = TypeVar("R", bound=Ranked)
+
+
+def balanced(passages: list[R], k: int) -> list[R]:
     """The top k with every relevant side side by side: the best PER_SIDE relevant passages
     (those that clear the calibrated threshold themselves) of each side, taken in turn, the
     side with the best passage first; then the rest by score.
@@ -74,7 +88,7 @@ def balanced(passages: list[Passage], k: int) -> list[Passage]:
 
     Example: relevant sides [A, A, A, B], k=3 → A, B, A (not A, A, A).
     """
-    queues: dict[str, list[Passage]] = {}
+    queues: dict[str, list[R]] = {}
     for p in passages:
         if p.relevance is not None and p.relevance >= 0:
             queues.setdefault(p.side, []).append(p)

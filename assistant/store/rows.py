@@ -165,7 +165,7 @@ def unit_rows(vectors: np.ndarray, norms: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float16)
     out = np.empty(vectors.shape, np.float32)
     for i in range(0, len(vectors), ROWS):
-        np.divide(_f32(vectors[i : i + ROWS]), norms[i : i + ROWS, None], out=out[i : i + ROWS])
+        np.divide(f32(vectors[i : i + ROWS]), norms[i : i + ROWS, None], out=out[i : i + ROWS])
     return out
 
 
@@ -176,10 +176,10 @@ def _norms(vectors: np.ndarray) -> np.ndarray:
     """float16 rows' norms as float32 (at least 1e-12: a zero row stays zero). float16's
     rounding moves a unit vector's norm by up to about 1e-3, so the rows are normalised again
     when they are scored."""
-    return np.maximum(np.linalg.norm(_f32(vectors), axis=1), 1e-12)
+    return np.maximum(np.linalg.norm(f32(vectors), axis=1), 1e-12)
 
 
-def _f32(vectors: np.ndarray) -> np.ndarray:
+def f32(vectors: np.ndarray) -> np.ndarray:
     """float16 values as float32, exactly. Every index is in the table: "wrap" skips the bounds
     check, a third of the lookup's time."""
     bits = np.asarray(vectors, dtype=np.float16).view(np.uint16)  # float16's bits, not a cast
