@@ -112,6 +112,25 @@ def test_abstaining_model_is_reported_as_abstained(
     assert answer.abstained and answer.citations == []
 
 
+def test_a_filtered_ask_tells_the_model_to_abstain_within_the_filters(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    """Under filters only part of the index is searched: the sentence the model is told to say
+    when the passages do not answer says so, and saying it is an abstention."""
+    server.script("The indexed sources within the filters do not answer this.")
+    asked = len(server.requests)
+    answer = llm_assistant.ask("Did Japan send military equipment to Ukraine?", language="zh")
+    assert len(server.requests) == asked + 1  # the model was asked
+    system = server.requests[-1]["messages"][0]["content"]
+    assert 'say exactly: "The indexed sources within the filters do not answer this."' in system
+    assert answer.abstained and answer.citations == []
+    server.script("The indexed sources do not answer this.")
+    llm_assistant.ask("Did Japan send military equipment to Ukraine?")
+    assert len(server.requests) == asked + 2
+    system = server.requests[-1]["messages"][0]["content"]
+    assert 'say exactly: "The indexed sources do not answer this."' in system
+
+
 def test_nothing_relevant_abstains_without_asking_the_model(
     llm_assistant: Assistant, server: ScriptedOpenAIServer
 ) -> None:

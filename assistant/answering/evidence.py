@@ -148,11 +148,8 @@ def abstention(question: str, retrieval: Retrieval) -> str | None:
 
 
 # Under filters only part of the index was searched: saying the indexed sources do not answer
-# would be untrue where a source the filters left out does.
-NO_ANSWER_FILTERED = (
-    "The indexed sources within the filters do not answer this (widen the filters to search "
-    "the whole index)."
-)
+# would be untrue where a source the filters left out does (the LLM is told this one then).
+NO_ANSWER_FILTERED = "The indexed sources within the filters do not answer this."
 
 
 def no_answer(filtered: bool) -> str:
@@ -160,11 +157,21 @@ def no_answer(filtered: bool) -> str:
     return NO_ANSWER_FILTERED if filtered else NO_ANSWER
 
 
+def says_no_answer(text: str) -> bool:
+    """Whether an answer's text says that the sources searched do not answer (an LLM's, told to
+    say exactly no_answer())."""
+    said = text.lower()
+    return any(s.lower().rstrip(".") in said for s in (NO_ANSWER, NO_ANSWER_FILTERED))
+
+
 def abstain(question: str, retrieval: Retrieval, why: str, mode: str) -> Answer:
     """The answer that says the indexed sources (within the filters) do not answer, and why."""
+    filtered = bool(retrieval.filters.fields())
+    if filtered and "widen the filters" not in why:
+        why += "; widen the filters to search the whole index"
     return Answer(
         question=question,
-        answer=f"{no_answer(bool(retrieval.filters.fields()))} ({why}.)",
+        answer=f"{no_answer(filtered)} ({why}.)",
         citations=[],
         sides=[],
         abstained=True,

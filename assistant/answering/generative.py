@@ -22,7 +22,7 @@ from assistant.schema import Answer, Passage
 from . import final
 from .citations import cited_answer, make_citation
 from .claims import Elsewhere, Embed, attribute_retrieval
-from .evidence import NO_ANSWER, Evidence, abstain, abstention
+from .evidence import Evidence, abstain, abstention, no_answer, says_no_answer
 from .markdown import SafeMarkdown
 from .text import MARKER, UNSUPPORTED, inert, inert_but_markers, markers
 
@@ -86,7 +86,10 @@ class GenerativeAnswerer:
         # sides searched with nothing relevant, and the sides the filters left out (unknown).
         shown = {p.side for p in retrieval.passages}
         empty = [s for s in retrieval.sides_without_evidence() if s not in shown]
-        system = render(self.prompts_dir, "answer.system.md")
+        system = render(
+            self.prompts_dir, "answer.system.md",
+            no_answer=no_answer(bool(retrieval.filters.fields())),
+        )  # fmt: skip
         user = render(
             self.prompts_dir, "answer.user.md", passages=items, question=question,
             sides_without_evidence=empty, sides_not_searched=retrieval.sides_not_searched,
@@ -160,7 +163,7 @@ class GenerativeAnswerer:
                 else Evidence.of_passage(passages[n - 1])
             )
             used.append(make_citation(n, ev, records.get(ev.source_id)))
-        abstained = NO_ANSWER.lower().rstrip(".") in body.lower()
+        abstained = says_no_answer(body)
         unsupported = [c for c in claims if not c.supported]
         shown = body if body.endswith("\n") else body + "\n"
         if dropped:
