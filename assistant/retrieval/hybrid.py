@@ -99,7 +99,7 @@ class Retriever:
                 starts from it and reads only what changed since; None keeps nothing.
         """
         self.store, self.embedder = store, embedder
-        self.thresholds = thresholds
+        self.thresholds, self.sentence_thresholds = thresholds, sentence_thresholds
         # How much higher a match in the question's own language scores than an equally good
         # one in another, for passages and for sentences (relevance.py).
         self.gaps = (thresholds[0] - thresholds[1], sentence_thresholds[0] - sentence_thresholds[1])
@@ -370,7 +370,12 @@ class Retriever:
             chosen, qv, max(relevance.values(), default=float("-inf")), hits, timings,
             snap.records, snap.sides,
             side_relevance=(
-                _side_relevance(snap, searched, relevance, unseen) if mode != "bm25" else {}
+                _side_relevance(
+                    snap, searched, relevance, unseen,
+                    self._sentence_relevance(snap, best, query_language),
+                )
+                if mode != "bm25"
+                else {}
             ),
             filters=filters,
             sides_not_searched=[
@@ -396,6 +401,17 @@ class Retriever:
         return {
             pid: margin(cos, query_language, snap.language(pid) or UNDETERMINED, *self.thresholds)
             for pid, cos in dense.items()
+        }
+
+    def _sentence_relevance(
+        self, snap: Snapshot, best: dict[str, float], query_language: str
+    ) -> dict[str, float]:
+        """Passage id → its best sentence's margin over the calibrated sentence threshold."""
+        return {
+            pid: margin(
+                cos, query_language, snap.language(pid) or UNDETERMINED, *self.sentence_thresholds
+            )
+            for pid, cos in best.items()
         }
 
     def _dense(
@@ -599,15 +615,26 @@ def _passage(
 
 
 def _side_relevance(
-    snap: Snapshot, searched: list[str], relevance: dict[str, float], unseen: dict[str, float]
+    snap: Snapshot,
+    searched: list[str],
+    relevance: dict[str, float],
+    unseen: dict[str, float],
+    sentences: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Each searched side → the most relevance any of its passages can have: its best
-    candidate's margin, or what an unseen row of it could score (Retrieval.side_relevance)."""
+    candidate's margin, or what an unseen row of it could score (Retrieval.side_relevance).
+
+    A candidate whose best sentence clears the sentence threshold (`sentences`: margins) counts
+    as relevant too: a short document's one sentence that answers is diluted in its passage's
+    vector, and the side was said to have nothing relevant ("Will air quality improve after
+    the car ban?": a French city-hall document saying that it will, its passage 0.002 under
+    the bar). Nothing else reads these: they only keep an absence from being claimed."""
     by_side = {side: unseen.get(side, float("-inf")) for side in searched}
-    for pid, m in relevance.items():
-        side = snap.side(pid)
-        if side in by_side:
-            by_side[side] = max(by_side[side], m)
+    for margins in (relevance, sentences or {}):
+        for pid, m in margins.items():
+            side = snap.side(pid)
+            if side in by_side:
+                by_side[side] = max(by_side[side], m)
     return by_side
 
 
