@@ -125,6 +125,38 @@ def test_a_side_searched_with_nothing_relevant_is_named(fresh: Assistant, tmp_pa
     assert rail_only.answer.startswith("The indexed sources within the filters do not answer")
 
 
+def test_a_side_whose_one_sentence_answers_is_not_said_to_have_nothing(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """A short document's one sentence that answers is diluted in its passage's vector: the
+    passage falls under the relevance bar, the sentence clears the sentence bar, and the side
+    was said to have nothing relevant. Written here, after a user's corpus where it happened."""
+    budget = (
+        "Mairie de Riverton : le budget du centre-ville sans voitures\n\n"
+        "Le conseil municipal a voté un budget de 40 millions d'euros pour le plan de "
+        "centre-ville sans voitures. Cette somme financera le nouveau tramway, les trois "
+        "parkings relais et l'élargissement des trottoirs. Selon l'adjoint aux finances, le "
+        "coût sera couvert pour moitié par une subvention régionale. La mairie affirme que la "
+        "qualité de l'air s'améliorera nettement dans le centre dès la première année."
+    )
+    study = (
+        "Will air quality improve after a car ban? Shopkeepers doubt it: traffic only moves to "
+        "the ring roads, where pollution rises, and the air downtown barely changes."
+    )
+    docs = debate_corpus(
+        tmp_path / "docs", {"budget": ("for", budget), "study": ("against", study)}
+    )
+    fresh.ingest([docs])
+    question = "Will air quality improve after the car ban?"
+    found = fresh.retriever.retrieve(question, 8, query_language="en")
+    for_side = [p for p in found.passages if p.side == "for"]
+    assert for_side and all((p.relevance or 0) < 0 for p in for_side)  # under the passage bar
+    assert found.side_relevance["for"] >= 0  # by its sentence
+    answer = fresh.ask(question)
+    assert not answer.abstained and answer.sides_without_evidence == []
+    assert "for side" not in answer.answer
+
+
 def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(
     fresh: Assistant, tmp_path: Path
 ) -> None:
