@@ -14,6 +14,7 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.serve.http import create_api
+from assistant.store import chroma
 from assistant.store.writing import IndexLock
 
 from .conftest import CORPUS, ThreadedServer, finished_job, refused
@@ -242,7 +243,7 @@ def test_a_job_interrupted_after_its_commit_says_done_after_a_restart(
 
 
 def test_a_read_only_index_is_read_and_nothing_advises_deleting_it(
-    tmp_path: Path, embedder
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     """The index on a read-only mount: search and ask work (from a private copy: Chroma's SQLite
     writes even to open), an upload's job fails saying why, and no message says to delete it."""
@@ -260,17 +261,25 @@ def test_a_read_only_index_is_read_and_nothing_advises_deleting_it(
         subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True)
         with pytest.raises(OSError):
             (ro / "probe").write_text("x")
-        # The copy is taken under the index's lock: not while another process writes.
+        # The copy is taken under the index's lock: not while another process writes. The
+        # lock is held until the copy starts or 5 s pass; the copy must start after it goes.
+        copied: list[float] = []
+        real_copy = chroma.writable_copy
+        monkeypatch.setattr(
+            chroma, "writable_copy", lambda path: copied.append(time.monotonic()) or real_copy(path)
+        )
         reader = Assistant(Settings.resolve(index_path=ro, env={}), embedder=embedder)
-        writer, opened = IndexLock(str(built)), []
+        writer = IndexLock(str(built))
         with writer.writing():
-            opening = threading.Thread(target=lambda: opened.append(reader.store))
+            opening = threading.Thread(target=lambda: reader.store)
             opening.start()
-            opening.join(1.0)
-            assert opening.is_alive() and not opened
+            deadline = time.monotonic() + 5
+            while not copied and time.monotonic() < deadline:
+                time.sleep(0.05)
+            released = time.monotonic()
         writer.close()
         opening.join(60)
-        assert opened and reader.store.read_only
+        assert copied and copied[0] >= released and reader.store.read_only
         with ThreadedServer(create_api(reader)) as s:
             hits = httpx.post(s.url + "/v1/search", json={"query": "Bezpalko", "k": 2}, timeout=60)
             assert hits.status_code == 200 and hits.json()["results"]

@@ -105,13 +105,18 @@ class Store:
                 if self.url or not read_only_directory(self.path):
                     raise
                 # Copied under the index's lock, as a read: a copy taken while another process
-                # (on another machine's writable mount, say) commits would be torn.
-                copying = IndexLock(self.path)
-                try:
-                    with copying.reading():
-                        self.read_from = writable_copy(self.path)
-                finally:
-                    copying.close()
+                # (on another machine's writable mount, say) commits would be torn. Where this
+                # process holds the lock already (opening the index afresh under it), that
+                # excludes the others; a second descriptor would wait on this one's own.
+                if self._lock.held:
+                    self.read_from = writable_copy(self.path)
+                else:
+                    copying = IndexLock(self.path)
+                    try:
+                        with copying.reading():
+                            self.read_from = writable_copy(self.path)
+                    finally:
+                        copying.close()
                 self._client = connect(self.read_from, None)
             self._files_as_left = self._file_state()  # what this client was opened on
         return self._client

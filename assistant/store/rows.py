@@ -136,7 +136,8 @@ class Group:
     """The sentences a passage is the first to hold (each with letters enough for a vector):
     their positions in the source version and spans in its text, `spans` (k, 3) int32 rows of
     [j, start, end], their vectors as stored, `vectors` (k, dim) float16, and each one's norm
-    as float32, `norms` (k,): `unit()` gives the float32 unit-length rows a search scores.
+    as float32, `norms` (k,): `unit()` gives them as float32 unit-length rows (a search divides
+    each product by the norm instead: Snapshot.scored).
     Held as float16, half of float32's memory (gigabytes at a million passages, in memory or
     in the kept snapshot's mapped file); made float32 for the candidates of a question only."""
 

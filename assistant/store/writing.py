@@ -161,9 +161,17 @@ class IndexLock:
             return False
         return True
 
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock now (shared or alone)."""
+        return bool(self._held)
+
     def close(self) -> None:
-        """Let go of the lock file (a lock held for one call, not a Store's life)."""
+        """Let go of the lock file (a lock held for one call, not a Store's life): only when
+        no thread is inside or waiting, or the lock would stop excluding anyone."""
         with self._state:
+            if self._inside or self._queued:
+                raise RuntimeError("the index lock is closed while a thread holds or awaits it")
             self._give()
             if self._fd is not None and self._fd >= 0:
                 os.close(self._fd)
