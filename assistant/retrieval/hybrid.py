@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Literal, NamedTuple, get_args
@@ -372,7 +372,7 @@ class Retriever:
             side_relevance=(
                 _side_relevance(
                     snap, searched, relevance, unseen,
-                    self._sentence_relevance(snap, best, query_language),
+                    best, lambda pid, cos: self._sentence_margin(snap, pid, cos, query_language),
                 )
                 if mode != "bm25"
                 else {}
@@ -403,16 +403,12 @@ class Retriever:
             for pid, cos in dense.items()
         }
 
-    def _sentence_relevance(
-        self, snap: Snapshot, best: dict[str, float], query_language: str
-    ) -> dict[str, float]:
-        """Passage id → its best sentence's margin over the calibrated sentence threshold."""
-        return {
-            pid: margin(
-                cos, query_language, snap.language(pid) or UNDETERMINED, *self.sentence_thresholds
-            )
-            for pid, cos in best.items()
-        }
+    def _sentence_margin(
+        self, snap: Snapshot, pid: str, cosine: float, query_language: str
+    ) -> float:
+        """A passage's best sentence's margin over the calibrated sentence threshold."""
+        language = snap.language(pid) or UNDETERMINED
+        return margin(cosine, query_language, language, *self.sentence_thresholds)
 
     def _dense(
         self,
@@ -619,22 +615,30 @@ def _side_relevance(
     searched: list[str],
     relevance: dict[str, float],
     unseen: dict[str, float],
-    sentences: dict[str, float] | None = None,
+    best_sentence: dict[str, float] | None = None,
+    sentence_margin: Callable[[str, float], float] | None = None,
 ) -> dict[str, float]:
     """Each searched side → the most relevance any of its passages can have: its best
     candidate's margin, or what an unseen row of it could score (Retrieval.side_relevance).
 
-    A candidate whose best sentence clears the sentence threshold (`sentences`: margins) counts
-    as relevant too: a short document's one sentence that answers is diluted in its passage's
-    vector, and the side was said to have nothing relevant ("Will air quality improve after
-    the car ban?": a French city-hall document saying that it will, its passage 0.002 under
-    the bar). Nothing else reads these: they only keep an absence from being claimed."""
+    A candidate whose best sentence (`best_sentence`: cosines) clears the sentence threshold
+    (`sentence_margin`) counts as relevant too, read only for a side with nothing relevant
+    yet: a short document's one sentence that answers is diluted in its passage's vector, and
+    the side was said to have nothing relevant ("Will air quality improve after the car ban?":
+    a French city-hall document saying that it will, its passage 0.002 under the bar).
+    Nothing else reads the values but their sign: they only keep an absence from being
+    claimed."""
     by_side = {side: unseen.get(side, float("-inf")) for side in searched}
-    for margins in (relevance, sentences or {}):
-        for pid, m in margins.items():
+    for pid, m in relevance.items():
+        side = snap.side(pid)
+        if side in by_side:
+            by_side[side] = max(by_side[side], m)
+    short = {side for side, m in by_side.items() if m < 0}
+    if short and best_sentence and sentence_margin is not None:
+        for pid, cosine in best_sentence.items():
             side = snap.side(pid)
-            if side in by_side:
-                by_side[side] = max(by_side[side], m)
+            if side in short:
+                by_side[side] = max(by_side[side], sentence_margin(pid, cosine))
     return by_side
 
 
