@@ -41,6 +41,7 @@ SMOKE: dict[str, list[str]] = {
     "scale.py": ["--data", "{xquad}", "--passages", "30", "--rounds", "1", "--out", "{out}"],
     "scale.py --bulk": ["--data", "{xquad}", "--passages", "30", "--rounds", "1", "--out", "{out}"],
     "sentence_vs_passage.py": ["--data", "{xquad}", "--lang", "ru"],
+    "side_bound.py": ["--set", "tiny={debates}", "--out", "{out}"],
     "sparse_head.py": ["--data", "{xquad}", "--debates", "{debates}", "--out", "{out}"],
     "suggestions.py": ["--out", "{out}"],
     "xquad.py": ["--data", "{xquad}", "--limit", "3", "--mixed", "--out", "{out}"],
