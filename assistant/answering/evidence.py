@@ -166,7 +166,7 @@ def says_no_answer(text: str) -> bool:
 
 def abstain(question: str, retrieval: Retrieval, why: str, mode: str) -> Answer:
     """The answer that says the indexed sources (within the filters) do not answer, and why."""
-    filtered = bool(retrieval.filters.fields())
+    filtered = retrieval.filtered
     if filtered and not is_junk(question) and "widen the filters" not in why:
         why += "; widen the filters to search the whole index"
     return Answer(

@@ -211,7 +211,7 @@ class ExtractiveAnswerer:
             for side in dict.fromkeys(e.side for e in pool)
             if side not in speaking and side != UNKNOWN
         ]
-        answer.answer = text + _coda(answer, bool(retrieval.filters.fields()), off_point)
+        answer.answer = text + _coda(answer, retrieval.filtered, off_point)
         return answer
 
 

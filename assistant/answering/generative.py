@@ -88,7 +88,7 @@ class GenerativeAnswerer:
         empty = [s for s in retrieval.sides_without_evidence() if s not in shown]
         system = render(
             self.prompts_dir, "answer.system.md",
-            no_answer=no_answer(bool(retrieval.filters.fields())),
+            no_answer=no_answer(retrieval.filtered),
         )  # fmt: skip
         user = render(
             self.prompts_dir, "answer.user.md", passages=items, question=question,

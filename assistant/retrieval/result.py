@@ -52,6 +52,12 @@ class Retrieval:
     filters: Filters = field(default_factory=Filters)
     sides_not_searched: list[str] = field(default_factory=list)
 
+    @property
+    def filtered(self) -> bool:
+        """The search was restricted to part of the index (a side, language or source filter):
+        what it did not find may be in the rest."""
+        return bool(self.filters.fields())
+
     def relevant(self) -> list[Passage]:
         """The passages that clear the calibrated relevance threshold themselves."""
         return [p for p in self.passages if p.relevance is not None and p.relevance >= 0]

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -108,15 +108,12 @@ class Store:
                 # (on another machine's writable mount, say) commits would be torn. Where this
                 # process holds the lock already (opening the index afresh under it), that
                 # excludes the others; a second descriptor would wait on this one's own.
-                if self._lock.held:
+                with ExitStack() as held:
+                    if not self._lock.held:
+                        copying = IndexLock(self.path)
+                        held.callback(copying.close)  # last, once the read below is over
+                        held.enter_context(copying.reading())
                     self.read_from = writable_copy(self.path)
-                else:
-                    copying = IndexLock(self.path)
-                    try:
-                        with copying.reading():
-                            self.read_from = writable_copy(self.path)
-                    finally:
-                        copying.close()
                 self._client = connect(self.read_from, None)
             self._files_as_left = self._file_state()  # what this client was opened on
         return self._client
