@@ -30,9 +30,15 @@ AnswerMode = Literal["extractive", "llm"]
 MODES: tuple[str, ...] = get_args(AnswerMode)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Settings:
-    """Everything the assistant can be configured with."""
+    """Everything the assistant can be configured with.
+
+    `Settings(top_k=5)` and `Settings.resolve(top_k=5)` are the same: each value given, else
+    its ASSISTANT_* variable, else the default, read as the field's type and checked. (A
+    dataclass's own constructor would have taken the defaults over the environment, and a
+    program meaning to search another index would have written into the default one.)
+    """
 
     index_path: Path = REPO_ROOT / "index"
     chroma_url: str | None = None
@@ -84,49 +90,53 @@ class Settings:
         default=("en", "fr", "zh", "ru", "uk", "ja", "de", "es", "it", "pt", "pl", "ar", "ko")
     )
 
-    @classmethod
-    def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from explicit values, then ASSISTANT_* variables, then defaults.
+    def __init__(self, env: Mapping[str, str] | None = None, **given: Any) -> None:
+        """Each setting from `given`, else its ASSISTANT_* variable in `env` (os.environ when
+        None), else its default; then validated.
 
         Args:
             env: the environment to read (defaults to os.environ).
-            **overrides: explicit values; None means "not given".
+            **given: explicit values, by field name; None means "not given".
         """
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = set(overrides) - set(names)
+        names = {f.name: f for f in dataclasses.fields(self)}
+        unknown = set(given) - set(names)
         if unknown:
             raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
         for name, f in names.items():
-            if overrides.get(name) is not None:
-                values[name] = _coerce(name, f.type, overrides[name])
-                continue
             var = f"ASSISTANT_{name.upper()}"
-            if env.get(var, "") != "":
-                values[name] = _coerce(var, f.type, env[var])
-        settings = cls(**values)
-        settings.validate()
-        return settings
-
-    def replace(self, **changes: Any) -> Settings:
-        """A copy with some values changed (validated)."""
-        new = dataclasses.replace(self, **changes)
-        new.validate()
-        return new
-
-    def __post_init__(self) -> None:
+            if given.get(name) is not None:
+                value = _coerce(name, f.type, given[name])
+            elif env.get(var, "") != "":
+                value = _coerce(var, f.type, env[var])
+            elif f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+            else:
+                value = f.default
+            object.__setattr__(self, name, value)
         # A language as a person writes it ("EN", "en-US", "Romanian") is its ISO 639-1 code
         # here, so that everything after reads one spelling; what is no language stays as
         # given, for validate to name.
         codes = (language_code(c) or c for c in self.languages)
         object.__setattr__(self, "languages", tuple(dict.fromkeys(codes)))
+        self.validate()
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from explicit values, then ASSISTANT_* variables, then defaults (the
+        constructor's own order; kept as the name the code and docs use)."""
+        return cls(env, **overrides)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed (validated); None leaves a value as it is."""
+        kept = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return Settings(env={}, **{**kept, **{k: v for k, v in changes.items() if v is not None}})
 
     def validate(self) -> None:
         unknown = [c for c in self.languages if language_code(c) != c]
         if unknown or not self.languages:
             raise ConfigError(
-                f"ASSISTANT_LANGUAGES holds {', '.join(map(repr, unknown)) or 'no language'}: "
+                f"languages (ASSISTANT_LANGUAGES) holds {', '.join(map(repr, unknown)) or 'no language'}: "
                 "give ISO 639-1 codes or English names of languages lingua knows, e.g. en,fr,zh"
             )
         if self.mode not in MODES:
@@ -171,8 +181,18 @@ class Settings:
                 f"above 0 and at most 4, got {self.relevance_apart}: take the value "
                 "bench/abstention.py prints for your embedder"
             )
-        if len(self.collection) < 3:
-            raise ConfigError(f"collection name needs ≥ 3 characters, got {self.collection!r}")
+        # Chroma's rule for a collection's name (it has no check of its own in Python, and
+        # its Rust one runs after the index's files are made), with room for the longest
+        # suffix the store adds ("-sentences").
+        name = self.collection
+        if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,500}[a-zA-Z0-9]", name) or (
+            ".." in name or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name)
+        ):
+            raise ConfigError(
+                "the collection name (--collection, ASSISTANT_COLLECTION) must be 3–502 "
+                "characters of a-z, A-Z, 0-9, '.', '_' or '-', starting and ending with a letter "
+                f"or digit, with no '..', and no IP address, e.g. news_2024; got {name!r}"
+            )
         for origin in self.allowed_origins:
             if not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise ConfigError(

@@ -59,6 +59,11 @@ class Assistant(Documents):
             llm: a llama-index LLM; defaults to OpenAILike at settings.llm_base_url, if set.
             **overrides: setting values, e.g. Assistant(index_path="/tmp/idx", top_k=5).
         """
+        if settings is not None and not isinstance(settings, Settings):
+            raise ConfigError(
+                f"settings must be a Settings, got {type(settings).__name__} {settings!r}; give "
+                "values by name instead, e.g. Assistant(index_path='/tmp/idx', top_k=5)"
+            )
         self.settings = settings.replace(**overrides) if settings else Settings.resolve(**overrides)
         self._embedder, self._store, self._llm = embedder, store, llm
         self._retriever: Retriever | None = None

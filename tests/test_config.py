@@ -29,12 +29,16 @@ def test_types_are_coerced_from_environment() -> None:
         ({"ASSISTANT_MODE": "magic"}, "ASSISTANT_MODE"),
         ({"ASSISTANT_MODE": "llm"}, "ASSISTANT_LLM_BASE_URL"),
         ({"ASSISTANT_CHUNK_OVERLAP": "150"}, "chunk_overlap"),
-        ({"ASSISTANT_COLLECTION": "ab"}, "3 characters"),
+        ({"ASSISTANT_COLLECTION": "ab"}, "3–502 characters"),
+        # Chroma's own rule, checked before its files are made (it said "damaged" and left them).
+        ({"ASSISTANT_COLLECTION": "bad name!"}, "starting and ending with a letter"),
+        ({"ASSISTANT_COLLECTION": "a..b"}, "no '..'"),
+        ({"ASSISTANT_COLLECTION": "10.0.0.1"}, "no IP address"),
         ({"ASSISTANT_RELEVANCE_SAME": "83"}, "ASSISTANT_RELEVANCE_SAME is a cosine, -1 to 1"),
         ({"ASSISTANT_RELEVANCE_APART": "0"}, "ASSISTANT_RELEVANCE_APART .* above 0"),
         # At start, not at the first document or question.
-        ({"ASSISTANT_LANGUAGES": "en,klingon,xx"}, "LANGUAGES holds 'klingon', 'xx': give ISO"),
-        ({"ASSISTANT_LANGUAGES": " , "}, "LANGUAGES holds no language"),
+        ({"ASSISTANT_LANGUAGES": "en,klingon,xx"}, r"LANGUAGES\) holds 'klingon', 'xx': give ISO"),
+        ({"ASSISTANT_LANGUAGES": " , "}, r"LANGUAGES\) holds no language"),
     ],
 )
 def test_bad_values_say_what_to_fix(env: dict[str, str], fragment: str) -> None:
@@ -45,3 +49,36 @@ def test_bad_values_say_what_to_fix(env: dict[str, str], fragment: str) -> None:
 def test_unknown_override_is_an_error() -> None:
     with pytest.raises(ConfigError, match="unknown setting"):
         Settings.resolve(env={}, colection="x")
+
+
+def test_settings_made_directly_read_the_environment_and_check_their_values(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`Settings(top_k=3)` took the defaults over ASSISTANT_*, so a program meaning another
+    index wrote into the default one; and it checked nothing (a str top_k failed at `ask`)."""
+    from assistant import Assistant
+
+    monkeypatch.setenv("ASSISTANT_INDEX_PATH", str(tmp_path / "elsewhere"))
+    made = Settings(top_k="3")
+    assert made.index_path == tmp_path / "elsewhere" and made.top_k == 3
+    assert Settings(env={}, top_k=3).index_path != made.index_path
+    assert Assistant(Settings(top_k=3)).settings.index_path == tmp_path / "elsewhere"
+    assert made.replace(top_k=5, chroma_url=None).top_k == 5  # None leaves a value as it is
+    with pytest.raises(ConfigError, match="languages .* holds 'xx'"):
+        Settings(env={}, languages="xx")  # one language, not the letters x and x
+    with pytest.raises(ConfigError, match="top_k must be 1"):
+        Settings(env={}, top_k=0)
+    with pytest.raises(ConfigError, match="settings must be a Settings.*index_path="):
+        Assistant("index")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Settings({}, 5)  # type: ignore[call-arg]
+
+
+def test_an_index_path_that_is_a_file_says_so(tmp_path: Path) -> None:
+    """Chroma said "no index" to a read of it and "File exists (os error 17)" to a write."""
+    from assistant.store.chroma import Store
+
+    file = tmp_path / "index"
+    file.write_text("not an index", "utf-8")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        Store(str(file))

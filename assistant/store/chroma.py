@@ -32,7 +32,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
-from assistant.errors import EmbedderMismatch, IndexNotBuilt, StoreUnavailable
+from assistant.errors import ConfigError, EmbedderMismatch, IndexNotBuilt, StoreUnavailable
 from assistant.sources.manifest import Corpus
 
 from .centroids import KINDS, Kind, Tally
@@ -75,6 +75,12 @@ class Store:
         """batch: rows per Chroma write; one call with every row of a long document can pass
         the limit Chroma sets on a batch."""
         self.path, self.url, self.name, self.batch = path, url, collection, batch
+        if not url and os.path.exists(path) and not os.path.isdir(path):
+            # Chroma would say "no index" to a read and "File exists" to a write.
+            raise ConfigError(
+                f"the index path {path} is a file, not a folder: give --index (or "
+                "ASSISTANT_INDEX_PATH) a folder, new or holding an index"
+            )
         # Where the index is read from: `path`, or a copy of it when `path` is read-only.
         self.read_from = path
         self._client: Any = None
