@@ -291,6 +291,10 @@ def _ask(assistant: Assistant, args: argparse.Namespace) -> int:
     from assistant.answering.text import export
 
     options = _ask_options(args)
+    if args.json and args.format not in ("text", "json"):
+        raise InvalidRequest(
+            f"--json and --format {args.format} ask for two formats; give one of them"
+        )
     fmt = "json" if args.json else args.format
     if fmt == "json":
         _print_json(assistant.ask(args.question, **options).to_dict(with_retrieved=False))
@@ -452,7 +456,9 @@ def _ingest(assistant: Assistant, args: argparse.Namespace) -> int:
         _print_json(report.to_dict())
     else:
         _report(report)
-    return 0
+    # A file skipped is a partial ingest: a script must see it, as a cp or rsync that could not
+    # copy one file does (the rest is indexed; the reasons are on stderr or in the JSON).
+    return 1 if report.skipped else 0
 
 
 def _report(report: IngestReport) -> None:

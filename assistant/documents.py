@@ -7,6 +7,7 @@ corpus's declarations. `Assistant` (core.py) inherits it, so `Assistant().ingest
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -52,13 +53,14 @@ class Documents:
 
     def ingest(
         self,
-        paths: Sequence[str | Path],
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         manifest: str | Path | None = None,
         prune: bool = False,
         progress: Progress | None = None,
         ray: str | bool | None = None,
     ) -> IngestReport:
-        """Index files and directories (see ingest/pipeline.ingest_paths).
+        """Index files and directories (see ingest/pipeline.ingest_paths): one path, or a list
+        of them; a path given twice is read once.
 
         `ray`: build the rows as Ray tasks (ingest/ray_ingest.py, the `ray` extra): True for a
         local cluster, or a running cluster's address; they are written here as they come back,
@@ -72,7 +74,7 @@ class Documents:
             )
         with builder as on:
             report = ingest_paths(
-                [Path(p) for p in paths], self.store, self.embedder, self.settings,
+                _paths(paths), self.store, self.embedder, self.settings,
                 Path(manifest) if manifest else None, prune, progress, self.llm, builder=on,
             )  # fmt: skip
         self.refresh(everything=False)  # its own writes changed their records
@@ -229,3 +231,18 @@ class Documents:
         if self.store.exists():
             return None
         return self.ingest([self.settings.corpus_path], progress=progress)
+
+
+def _paths(given: object) -> list[Path]:
+    """The paths an ingest was given: one path or a sequence of them (a string is one path, not
+    its characters), each once, in the order given."""
+    if isinstance(given, str | os.PathLike):
+        given = [given]
+    if not isinstance(given, Sequence | set | frozenset) or not given:
+        raise InvalidRequest(
+            f"give the files or folders to ingest, as a path or a list of paths; got {given!r}"
+        )
+    wrong = [p for p in given if not isinstance(p, str | os.PathLike)]
+    if wrong:
+        raise InvalidRequest(f"a path to ingest is a str or a Path, got {wrong[0]!r}")
+    return list(dict.fromkeys(Path(p) for p in given))

@@ -156,6 +156,13 @@ def test_ingest_reports_and_errors_are_one_clear_line(tmp_path: Path) -> None:
     out = run("ingest", str(two), index=tmp_path / "i")
     assert out.returncode == 0 and "2 added" in out.stdout
     assert "\r" not in out.stderr and "file/s" not in out.stderr, out.stderr
+    # A file skipped is a partial ingest (exit 1); a folder and a file in it, or one folder
+    # given twice, are read once (each file was skipped as claiming its own id).
+    (two / "noise.bin.txt").write_bytes(b"\x00\x01\x02 binary")
+    out = run("ingest", str(two), str(two / "a.txt"), str(two), index=tmp_path / "i")
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "2 unchanged, 1 skipped" in out.stdout and "noise.bin.txt" in out.stderr
+    assert "also" not in out.stderr, out.stderr
     out = run("search", "Japan", index=tmp_path / "missing")
     assert out.returncode == 2
     assert out.stderr.startswith("error: ") and "ingest data/corpus" in out.stderr

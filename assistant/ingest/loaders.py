@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
@@ -262,12 +263,19 @@ def _too_long(name: str, max_chars: int) -> BadDocument:
     )
 
 
+_QUIET = logging.NullHandler()
+
+
 def _pdf_text(
     data: bytes, name: str, max_chars: int | None, check: Callable[[], None] | None
 ) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    # pypdf logs what it repairs ("EOF marker not found"): with no logging set up, Python printed
+    # it on stderr above the one line that says whether the file was read. A program that sets
+    # up logging still gets it.
+    logging.getLogger("pypdf").addHandler(_QUIET)
     read = 0
 
     def count(text: str, *_: Any) -> None:
@@ -324,17 +332,21 @@ def guess_title(text: str, fallback: str) -> str:
 
 
 def iter_files(paths: list[Path]) -> list[Path]:
-    """Expand directories (recursively, sorted) and keep files; skip hidden and manifest files."""
-    out: list[Path] = []
+    """Expand directories (recursively, sorted) and keep files; skip hidden and manifest files.
+    A file reached twice (a folder and a file in it, or one folder given twice) is kept once,
+    where it was first reached: it is one source, not two that claim one id."""
+    out: dict[Path, Path] = {}
     for p in paths:
         if p.is_dir():
-            out.extend(
+            found = [
                 f
                 for f in sorted(p.rglob("*"))
                 if f.is_file()
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
                 and f.name != "sources.toml"
-            )
+            ]
         else:
-            out.append(p)
-    return out
+            found = [p]
+        for f in found:
+            out.setdefault(f.resolve(), f)
+    return list(out.values())
