@@ -84,6 +84,10 @@ class Busy(AssistantError):
         super().__init__(message)
 
 
+class JobNotFound(AssistantError):
+    """A job id names no ingest job the server holds (HTTP 404)."""
+
+
 class JobFinished(AssistantError):
     """A cancel for an ingest job that has finished already (HTTP 409)."""
 

@@ -161,6 +161,8 @@ def test_ask_json_and_server_sent_events(api: str) -> None:
         ("post", "/v1/search", {"query": "aid", "source": ["nope"]}, 400, "unknown source"),
         ("get", "/v1/nowhere", None, 404, "Not Found"),
         ("get", "/v1/jobs/nope", None, 404, "no job"),
+        ("get", "/v1/sources?limit=0", None, 400, "its Link header"),
+        ("post", "/v1/search", {"query": "aid", "language": "English"}, 200, ""),
         ("get", "/v1/sources/nope", None, 404, "no source"),
         ("get", "/v1/sources/a..b", None, 400, "'..'"),
         (
@@ -177,9 +179,37 @@ def test_errors_are_json_with_the_right_status(
 ) -> None:  # type: ignore[no-untyped-def]
     r = httpx.request(method, api + path, json=body, timeout=60)
     assert r.status_code == status, r.text
+    if status == 200:  # a language as people write it is the index's code ("English": en)
+        assert {h["language"] for h in r.json()["results"]} == {"en"}, r.text
+        return
     data = r.json()
     assert set(data) == {"error"} and data["error"]["type"], data  # one shape, 422 included
     assert fragment in data["error"]["message"]
+    assert data["error"]["type"] != "SourceNotFound" or "job" not in path
+
+
+def test_a_body_that_is_not_json_says_how_to_send_it(api: str) -> None:
+    """FastAPI said "Input should be a valid dictionary" of a body sent without its content
+    type, and "JSON decode error" at a character of a broken one; an upload's field error
+    dumped the server's own file object in `details`."""
+    plain = httpx.post(api + "/v1/ask", content=b'{"question": "aid"}', timeout=60)
+    assert plain.status_code == 422
+    assert "Content-Type: application/json" in plain.json()["error"]["message"], plain.text
+    broken = httpx.post(
+        api + "/v1/ask",
+        content=b'{"question": ',
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
+    message = broken.json()["error"]["message"]
+    assert broken.status_code == 422 and "not valid JSON" in message and "e.g." in message
+    upload = httpx.post(
+        api + "/v1/documents", files={"notfile": ("x.txt", b"text", "text/plain")}, timeout=60
+    )
+    assert upload.status_code == 422 and "file: Field required" in upload.text, upload.text
+    assert (
+        "_max_mem_size" not in upload.text and "input" not in upload.json()["error"]["details"][0]
+    )
 
 
 def test_filters_take_one_value_or_comma_separated_ones_as_in_python(api: str) -> None:

@@ -20,6 +20,7 @@ def test_public_names_are_pinned() -> None:
         "IngestReport",
         "InvalidRequest",
         "JobFinished",
+        "JobNotFound",
         "LLMError",
         "ManifestError",
         "Mark",
@@ -39,7 +40,7 @@ def test_public_names_are_pinned() -> None:
     exec("from assistant import *", namespace)  # what a user's star import gets
     assert set(assistant.__all__) <= set(namespace)
     errors = [n for n in assistant.__all__ if n in assistant.errors.__dict__]
-    assert len(errors) == 15 and all(
+    assert len(errors) == 16 and all(
         issubclass(getattr(assistant, n), assistant.AssistantError) for n in errors
     ), errors
 

@@ -7,6 +7,8 @@ field), unknown routes, and anything unexpected (500, with no internals).
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +24,7 @@ from assistant.errors import (
     IndexNotBuilt,
     InvalidRequest,
     JobFinished,
+    JobNotFound,
     LLMError,
     ManifestError,
     SourceExists,
@@ -39,6 +42,7 @@ STATUS = {  # first match wins: subclasses before their bases
     ManifestError: 422,
     BadDocument: 422,
     SourceNotFound: 404,
+    JobNotFound: 404,
     IndexNotBuilt: 503,
     StoreUnavailable: 503,
     LLMError: 502,
@@ -72,16 +76,18 @@ def install(app: FastAPI) -> None:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(x) for x in e.get('loc', ()) if x != 'body') or 'body'}: {e.get('msg')}"
-            for e in exc.errors()
-        ]
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [_problem(e, request.headers.get("content-type", "")) for e in exc.errors()]
         return JSONResponse(
             error_body(
                 "ValidationError",
-                "; ".join(problems) + " (see /docs for the request schema)",
-                details=jsonable_encoder(exc.errors()),
+                "; ".join(dict.fromkeys(problems)) + " (see /docs for the request schema)",
+                # Where and what, not the input: an upload's input is the server's own file
+                # object, and a body may hold what its sender would not have logged.
+                details=[
+                    {k: jsonable_encoder(e[k]) for k in ("type", "loc", "msg") if k in e}
+                    for e in exc.errors()
+                ],
             ),
             status_code=422,
         )
@@ -106,3 +112,27 @@ def install(app: FastAPI) -> None:
             error_body("InternalError", f"{type(exc).__name__}; see the server log"),
             status_code=500,
         )
+
+
+def _problem(error: Any, content_type: str) -> str:
+    """One validation error as its sender can fix it: a body that is not JSON says so (FastAPI
+    reads a body sent without `Content-Type: application/json` as text, and says only that it
+    is not a dictionary; a broken one as "JSON decode error" at a character)."""
+    where = ".".join(str(x) for x in error.get("loc", ()) if x != "body") or "body"
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        at = error.get("loc", ("body", "?"))[-1]
+        return (
+            f"the body is not valid JSON (at character {at}: {error.get('ctx', {}).get('error')}); "
+            'send one JSON object, e.g. {"question": "…"}'
+        )
+    if (
+        where == "body"
+        and kind in ("model_attributes_type", "dict_type")
+        and ("json" not in content_type.lower())
+    ):
+        return (
+            "the body was not read as JSON: send it with the header "
+            f"Content-Type: application/json (it came as {content_type or 'no content type'!r})"
+        )
+    return f"{where}: {error.get('msg')}"

@@ -40,8 +40,8 @@ from assistant.errors import (
     Busy,
     InvalidRequest,
     JobFinished,
+    JobNotFound,
     SourceExists,
-    SourceNotFound,
 )
 from assistant.ingest.pipeline import version_of
 from assistant.ingest.uploads import ReadUpload
@@ -167,7 +167,7 @@ class Jobs:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise SourceNotFound(f"no job {job_id!r}; GET /v1/jobs lists the known jobs")
+            raise JobNotFound(f"no job {job_id!r}; GET /v1/jobs lists the known jobs")
         return job
 
     def list(self) -> list[Job]:
@@ -181,7 +181,7 @@ class Jobs:
         batch), waited for up to `wait_s` seconds. Nothing of a cancelled job is indexed; a
         job whose commit came first is done.
 
-        Raises SourceNotFound for an unknown job, JobFinished for a finished one."""
+        Raises JobNotFound for an unknown job, JobFinished for a finished one."""
         job = self.get(job_id)
         with self._lock:
             if job.state not in UNFINISHED:

@@ -171,7 +171,8 @@ def sources_page(
     if offset < 0 or not 1 <= limit <= PAGE_MOST:
         raise InvalidRequest(
             f"a page is `offset` ≥ 0 and `limit` from 1 to {PAGE_MOST} (got offset {offset}, "
-            f"limit {limit}); ask for the next page with the `next_offset` a page gives"
+            f"limit {limit}); the next page starts where the last one says (HTTP: its Link header; MCP: "
+            "its next_offset)"
         )
     records, found = listed(snap, side, language), snap.source_languages
     page, following = paged(records, offset, limit)
