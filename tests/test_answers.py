@@ -336,6 +336,10 @@ def test_junk_questions_abstain(assistant: Assistant) -> None:
         answer = assistant.ask(q)
         assert answer.abstained and not answer.citations, q
         assert "no words" in answer.answer
+        # A search for it finds passages all the same, as any vector does; none is judged
+        # relevant to it (they were, with positive margins).
+        found = assistant.search(q)
+        assert found and all(p.relevance is None for p in found), q
 
 
 def test_cross_lingual_answerable_questions_do_not_abstain(assistant: Assistant) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant import Assistant, Settings
+from assistant import Assistant, ConfigError, InvalidRequest, Settings
 from assistant.serve.http import create_api
 from assistant.store import chroma
 from assistant.store.writing import IndexLock
@@ -458,3 +458,38 @@ print("whole")
         [sys.executable, "-c", child], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and "whole" in done.stdout, done.stderr[-2000:]
+
+
+def test_the_inputs_people_give_are_taken_as_meant_or_refused_saying_how(tmp_path: Path) -> None:
+    """What a new user tried: one path as a str (split into its characters) or a Path (not
+    iterable), a folder and a file in it (each file skipped as claiming the other's id), a
+    language filter in English, a port past 65535 (uvicorn listened on it modulo 65536) or in
+    use (uvicorn's log lines and exit 3), an upload's error naming its file twice."""
+    import socket
+
+    from assistant.documents import _paths
+    from assistant.ingest.loaders import iter_files
+    from assistant.retrieval.filters import Filters
+    from assistant.serve.http import listenable
+    from assistant.web.upload import _failed
+
+    assert _paths(str(tmp_path)) == [tmp_path] and _paths(tmp_path / "a") == [tmp_path / "a"]
+    assert _paths([tmp_path, str(tmp_path)]) == [tmp_path]
+    for wrong in (None, [], 5, [None]):
+        with pytest.raises(InvalidRequest, match="path"):
+            _paths(wrong)
+    (tmp_path / "d").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "d" / name).write_text("text", "utf-8")
+    files = iter_files([tmp_path / "d", tmp_path / "d" / "b.txt", tmp_path / "d"])
+    assert [f.name for f in files] == ["a.txt", "b.txt"]
+    assert Filters.of(language="English, en-US,fr,xx").languages == ("en", "fr", "xx")
+    with pytest.raises(ConfigError, match="1–65535, got 99999"):
+        listenable("127.0.0.1", 99999)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"port {port} on 127.0.0.1 is in use"):
+            listenable("127.0.0.1", port)
+    listenable("127.0.0.1", port)  # free again
+    assert _failed("x.txt", "x.txt: looks binary") == "✘ x.txt: looks binary"
+    assert _failed("x.txt", "cancelled") == "✘ x.txt: cancelled"

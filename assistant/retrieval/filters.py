@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.errors import InvalidRequest
+from assistant.ingest.language import language_code
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,13 @@ class Filters:
     sides: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A language as a person writes it ("English", "EN", "en-US") is the code the index
+        # holds, as the listing of sources and a question file read it; what is no language
+        # stays as given, for the index's check to name (Snapshot.check).
+        codes = (language_code(x) or x for x in self.languages)
+        object.__setattr__(self, "languages", tuple(dict.fromkeys(codes)))
 
     @classmethod
     def of(cls, side: Any = None, language: Any = None, source: Any = None) -> Filters:

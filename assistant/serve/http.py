@@ -20,8 +20,10 @@ admin keys also add and delete. Keys are compared in constant time and never log
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import socket
 import threading
 from types import FrameType
 from typing import Any
@@ -32,6 +34,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 
 from assistant.core import Assistant
+from assistant.errors import ConfigError
 from assistant.inputs import check_question
 
 from . import errors, openai_api, routes
@@ -149,6 +152,7 @@ def log_config() -> dict[str, Any]:
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the API and the mounted chat with uvicorn (blocks)."""
+    listenable(host, port)  # before building the index, not minutes after
     assistant.ensure_index()
     run_server(create_api(assistant), host, port, log_level="info", log_config=log_config())
 
@@ -161,9 +165,39 @@ def run_server(app: Any, host: str, port: int, **options: Any) -> None:
     SystemExit, they run."""
     import uvicorn
 
+    listenable(host, port)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _exit)
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=SHUTDOWN_GRACE_S, **options)
+
+
+def listenable(host: str, port: int) -> None:
+    """Say what is wrong, as one error, where the server could not listen: uvicorn takes a port
+    past 65535 modulo 65536 (99999 listened on 34463 while it logged 99999), and a port in use
+    ended it with its own log lines and exit code 3. A bind tried and closed at once; one taken
+    between this and uvicorn's own is still uvicorn's to report."""
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"the port must be 1–65535, got {port}; give --port another")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            s.bind((host, port))
+    except socket.gaierror as exc:
+        raise ConfigError(
+            f"cannot listen on {host!r} ({exc.strerror}): give --host an address of this "
+            "machine, e.g. 127.0.0.1, or 0.0.0.0 for every interface"
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is in use (another server?): stop that one, or give "
+                "--port a free one"
+            ) from exc
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): give --host an address of this "
+            "machine and --port a port this user may open (1024 or above without root)"
+        ) from exc
 
 
 def _exit(signum: int, frame: FrameType | None) -> None:

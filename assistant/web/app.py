@@ -421,16 +421,17 @@ def main(argv: list[str] | None = None) -> int:
         def progress(done: int, total: int, name: str) -> None:
             print(f"building the index: {done}/{total} {name}", file=sys.stderr, flush=True)
 
+        from assistant.serve.http import create_chat, listenable, log_config, run_server
+
+        listenable(args.host, args.port)  # before building the index, not minutes after
         report = assistant.ensure_index(progress)
         if report:
             print(f"index built: {report.summary()}", file=sys.stderr)
+        print(f"the chat: http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+        run_server(create_chat(assistant), args.host, args.port, log_config=log_config())
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from assistant.serve.http import create_chat, log_config, run_server
-
-    print(f"the chat: http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    run_server(create_chat(assistant), args.host, args.port, log_config=log_config())
     return 0
 
 

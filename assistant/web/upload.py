@@ -76,7 +76,7 @@ def upload(
             queued[path.name] = job.id
             lines[path.name] = f"… {path.name}: queued as {job.source_id}"
         except AssistantError as exc:
-            lines[path.name] = f"✘ {path.name}: {exc}"
+            lines[path.name] = _failed(path.name, str(exc))
     yield "\n".join(lines.values()), list(queued.values())
     while queued:
         time.sleep(0.5)
@@ -97,8 +97,14 @@ def _progress(jobs: Jobs, name: str, job_id: str) -> str:
         notes = job.message.removeprefix("indexed").lstrip("; ")
         return f"✔ {name}: indexed as {job.source_id}{labels}" + (f"; {notes}" if notes else "")
     if job.state in ("failed", "cancelled"):
-        return f"✘ {name}: {job.message}"
+        return _failed(name, job.message)
     return f"… {name}: {job.message} ({job.to_dict()['progress']:.0%})"
+
+
+def _failed(name: str, why: str) -> str:
+    """A file's ✘ line; a reason that names the file already ("x.txt: looks binary") is not
+    prefixed with it again."""
+    return f"✘ {name}: {why.removeprefix(f'{name}: ')}"
 
 
 def field_inputs(sides: list[str]) -> dict[str, Any]:
