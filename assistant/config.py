@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from assistant.errors import ConfigError
-from assistant.ingest.language import language_code
+from assistant.ingest.language import language_code, language_codes
 from assistant.inputs import MAX_K
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +98,11 @@ class Settings:
             env: the environment to read (defaults to os.environ).
             **given: explicit values, by field name; None means "not given".
         """
+        if env is not None and not isinstance(env, Mapping):
+            raise ConfigError(
+                f"Settings takes values by name, e.g. Settings(index_path={env!r}); its one "
+                "positional argument is the environment to read (a mapping)"
+            )
         env = os.environ if env is None else env
         names = {f.name: f for f in dataclasses.fields(self)}
         unknown = set(given) - set(names)
@@ -117,8 +122,7 @@ class Settings:
         # A language as a person writes it ("EN", "en-US", "Romanian") is its ISO 639-1 code
         # here, so that everything after reads one spelling; what is no language stays as
         # given, for validate to name.
-        codes = (language_code(c) or c for c in self.languages)
-        object.__setattr__(self, "languages", tuple(dict.fromkeys(codes)))
+        object.__setattr__(self, "languages", language_codes(self.languages))
         self.validate()
 
     @classmethod
@@ -130,7 +134,7 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with some values changed (validated); None leaves a value as it is."""
         kept = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return Settings(env={}, **{**kept, **{k: v for k, v in changes.items() if v is not None}})
+        return type(self)(env={}, **{**kept, **{k: v for k, v in changes.items() if v is not None}})
 
     def validate(self) -> None:
         unknown = [c for c in self.languages if language_code(c) != c]
@@ -181,17 +185,21 @@ class Settings:
                 f"above 0 and at most 4, got {self.relevance_apart}: take the value "
                 "bench/abstention.py prints for your embedder"
             )
-        # Chroma's rule for a collection's name (it has no check of its own in Python, and
-        # its Rust one runs after the index's files are made), with room for the longest
-        # suffix the store adds ("-sentences").
-        name = self.collection
-        if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,500}[a-zA-Z0-9]", name) or (
-            ".." in name or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name)
-        ):
+        # Chroma's own rule for a collection's name (checked there only once the index's files
+        # are made), in its Python form: 3–63 characters, as older Chroma servers require too.
+        from chromadb.api.segment import check_index_name
+
+        try:
+            check_index_name(self.collection)
+        except ValueError as exc:
             raise ConfigError(
-                "the collection name (--collection, ASSISTANT_COLLECTION) must be 3–502 "
-                "characters of a-z, A-Z, 0-9, '.', '_' or '-', starting and ending with a letter "
-                f"or digit, with no '..', and no IP address, e.g. news_2024; got {name!r}"
+                f"the collection name (--collection, ASSISTANT_COLLECTION): {exc}"
+            ) from exc
+        if len(self.collection) > 63 - len(LONGEST_SUFFIX):
+            raise ConfigError(
+                f"the collection name (--collection, ASSISTANT_COLLECTION) has at most "
+                f"{63 - len(LONGEST_SUFFIX)} characters (the index adds {LONGEST_SUFFIX!r} to "
+                f"it for a collection of its own), got {len(self.collection)}"
             )
         for origin in self.allowed_origins:
             if not re.fullmatch(r"https?://[^/\s]+", origin):
@@ -214,6 +222,8 @@ class Settings:
 
 
 MIN_KEY_CHARS = 16
+# The longest suffix the store adds to the collection's name (store/chroma.py).
+LONGEST_SUFFIX = "-sentences"
 
 
 def _coerce(name: str, type_: Any, value: Any) -> Any:

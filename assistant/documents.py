@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +53,7 @@ class Documents:
 
     def ingest(
         self,
-        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         manifest: str | Path | None = None,
         prune: bool = False,
         progress: Progress | None = None,
@@ -234,15 +234,16 @@ class Documents:
 
 
 def _paths(given: object) -> list[Path]:
-    """The paths an ingest was given: one path or a sequence of them (a string is one path, not
-    its characters), each once, in the order given."""
+    """The paths an ingest was given: one path or any iterable of them (a string is one path,
+    not its characters), each once, in the order given."""
     if isinstance(given, str | os.PathLike):
         given = [given]
-    if not isinstance(given, Sequence | set | frozenset) or not given:
+    paths = list(given) if isinstance(given, Iterable) and not isinstance(given, bytes) else []
+    if not paths:
         raise InvalidRequest(
             f"give the files or folders to ingest, as a path or a list of paths; got {given!r}"
         )
-    wrong = [p for p in given if not isinstance(p, str | os.PathLike)]
+    wrong = [p for p in paths if not isinstance(p, str | os.PathLike)]
     if wrong:
         raise InvalidRequest(f"a path to ingest is a str or a Path, got {wrong[0]!r}")
-    return list(dict.fromkeys(Path(p) for p in given))
+    return list(dict.fromkeys(Path(p) for p in paths))

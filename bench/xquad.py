@@ -54,7 +54,7 @@ from assistant.sources.model import Source  # noqa: E402
 DATA = ROOT / "data" / "xquad"
 MODES = ("dense", "bm25", "hybrid")
 # The passages an ask reads by default (Settings.top_k).
-DEFAULT_K = Settings().top_k
+DEFAULT_K = Settings(env={}).top_k
 
 
 def load(lang: str, data_dir: Path = DATA) -> tuple[list[str], list[tuple[str, int]]]:

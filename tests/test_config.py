@@ -29,11 +29,12 @@ def test_types_are_coerced_from_environment() -> None:
         ({"ASSISTANT_MODE": "magic"}, "ASSISTANT_MODE"),
         ({"ASSISTANT_MODE": "llm"}, "ASSISTANT_LLM_BASE_URL"),
         ({"ASSISTANT_CHUNK_OVERLAP": "150"}, "chunk_overlap"),
-        ({"ASSISTANT_COLLECTION": "ab"}, "3–502 characters"),
+        ({"ASSISTANT_COLLECTION": "ab"}, "contains 3-63 characters"),
         # Chroma's own rule, checked before its files are made (it said "damaged" and left them).
-        ({"ASSISTANT_COLLECTION": "bad name!"}, "starting and ending with a letter"),
-        ({"ASSISTANT_COLLECTION": "a..b"}, "no '..'"),
-        ({"ASSISTANT_COLLECTION": "10.0.0.1"}, "no IP address"),
+        ({"ASSISTANT_COLLECTION": "bad name!"}, "COLLECTION.*starts and ends with an alphanumeric"),
+        ({"ASSISTANT_COLLECTION": "a..b"}, "no two consecutive periods"),
+        ({"ASSISTANT_COLLECTION": "10.0.0.1"}, "not a valid IPv4"),
+        ({"ASSISTANT_COLLECTION": "x" * 60}, "at most 53 characters"),
         ({"ASSISTANT_RELEVANCE_SAME": "83"}, "ASSISTANT_RELEVANCE_SAME is a cosine, -1 to 1"),
         ({"ASSISTANT_RELEVANCE_APART": "0"}, "ASSISTANT_RELEVANCE_APART .* above 0"),
         # At start, not at the first document or question.

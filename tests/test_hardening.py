@@ -475,7 +475,8 @@ def test_the_inputs_people_give_are_taken_as_meant_or_refused_saying_how(tmp_pat
 
     assert _paths(str(tmp_path)) == [tmp_path] and _paths(tmp_path / "a") == [tmp_path / "a"]
     assert _paths([tmp_path, str(tmp_path)]) == [tmp_path]
-    for wrong in (None, [], 5, [None]):
+    assert _paths(map(Path, ["a", "b"])) == [Path("a"), Path("b")]
+    for wrong in (None, [], 5, [None], b"/tmp"):
         with pytest.raises(InvalidRequest, match="path"):
             _paths(wrong)
     (tmp_path / "d").mkdir()
@@ -484,8 +485,9 @@ def test_the_inputs_people_give_are_taken_as_meant_or_refused_saying_how(tmp_pat
     files = iter_files([tmp_path / "d", tmp_path / "d" / "b.txt", tmp_path / "d"])
     assert [f.name for f in files] == ["a.txt", "b.txt"]
     assert Filters.of(language="English, en-US,fr,xx").languages == ("en", "fr", "xx")
-    with pytest.raises(ConfigError, match="1–65535, got 99999"):
+    with pytest.raises(ConfigError, match="0–65535, got 99999"):
         listenable("127.0.0.1", 99999)
+    listenable("localhost", 0)  # any free port, as uvicorn takes it
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         with pytest.raises(ConfigError, match=f"port {port} on 127.0.0.1 is in use"):

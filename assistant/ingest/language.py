@@ -83,6 +83,16 @@ def language_code(value: str) -> str | None:
     return _code(language) if isinstance(language, Language) else None
 
 
+def language_codes(values: Sequence[str]) -> tuple[str, ...]:
+    """Each value's code (language_code), once, in order; what is no language stays as given,
+    for whoever checks them to name it.
+
+    >>> language_codes(["EN", "en-US", "fr", "klingon"])
+    ('en', 'fr', 'klingon')
+    """
+    return tuple(dict.fromkeys(language_code(v) or v for v in values))
+
+
 # A document's own language, when it is none of the configured ones, read from its first
 # _DOCUMENT_SAMPLE characters (a Romanian body behind a long English preamble is not found).
 # Every language lingua knows (75) in its low accuracy mode (trigram models only: about 3 ms a

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -348,5 +349,6 @@ def iter_files(paths: list[Path]) -> list[Path]:
         else:
             found = [p]
         for f in found:
-            out.setdefault(f.resolve(), f)
+            # Its absolute path, not the file a link leads to: a link is a source of its own.
+            out.setdefault(Path(os.path.abspath(f)), f)
     return list(out.values())

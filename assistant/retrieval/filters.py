@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.errors import InvalidRequest
-from assistant.ingest.language import language_code
+from assistant.ingest.language import language_codes
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,7 @@ class Filters:
         # A language as a person writes it ("English", "EN", "en-US") is the code the index
         # holds, as the listing of sources and a question file read it; what is no language
         # stays as given, for the index's check to name (Snapshot.check).
-        codes = (language_code(x) or x for x in self.languages)
-        object.__setattr__(self, "languages", tuple(dict.fromkeys(codes)))
+        object.__setattr__(self, "languages", language_codes(self.languages))
 
     @classmethod
     def of(cls, side: Any = None, language: Any = None, source: Any = None) -> Filters:

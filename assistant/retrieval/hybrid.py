@@ -360,8 +360,10 @@ class Retriever:
             snap, query, mode, passages, best_sentence, lexical, base_p, base_s, self.fair, held
         )
         # A query with no letter or digit ("?!?") lies near some passages, as any vector does:
-        # none is judged relevant to it (an answer says it has no words: evidence.abstention).
-        relevance = {} if is_junk(query) else self._relevance(snap, dense, query_language)
+        # none is judged relevant to it, nor any side able to be (an answer says it has no
+        # words: evidence.abstention).
+        junk = is_junk(query)
+        relevance = {} if junk else self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = _ranked(snap, fused, len(fused) if balance else pool, relevance)
         chosen = [
@@ -376,7 +378,7 @@ class Retriever:
                     snap, searched, relevance, unseen,
                     best, lambda pid, cos: self._sentence_margin(snap, pid, cos, query_language),
                 )
-                if mode != "bm25"
+                if mode != "bm25" and not junk
                 else {}
             ),
             filters=filters,

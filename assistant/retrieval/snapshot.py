@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import InvalidRequest
-from assistant.ingest.language import UNDETERMINED, language_code
+from assistant.ingest.language import UNDETERMINED, language_codes
 from assistant.inputs import did_you_mean
 from assistant.recording import time_at
 from assistant.sources.model import UNKNOWN
@@ -396,13 +396,10 @@ class Snapshot:
         ]
         if not filters.languages:  # the common listing: no language read or normalised
             return chosen
-        wanted = {language_code(x) or x for x in filters.languages}
-        declared = {
-            sid: {language_code(x) or x for x in r.source.languages}
-            for sid, r in self.records.items()
-        }
+        wanted = set(filters.languages)  # codes already (Filters)
+        declared = {sid: set(language_codes(r.source.languages)) for sid, r in self.records.items()}
         known = sorted(set(self.languages).union(*declared.values()))
-        bad = [x for x in filters.languages if (language_code(x) or x) not in known]
+        bad = [x for x in filters.languages if x not in known]
         if bad:
             raise InvalidRequest(unknown_filter("language", bad, known))
         found = self.source_languages

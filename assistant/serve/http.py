@@ -165,7 +165,6 @@ def run_server(app: Any, host: str, port: int, **options: Any) -> None:
     SystemExit, they run."""
     import uvicorn
 
-    listenable(host, port)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _exit)
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=SHUTDOWN_GRACE_S, **options)
@@ -174,30 +173,38 @@ def run_server(app: Any, host: str, port: int, **options: Any) -> None:
 def listenable(host: str, port: int) -> None:
     """Say what is wrong, as one error, where the server could not listen: uvicorn takes a port
     past 65535 modulo 65536 (99999 listened on 34463 while it logged 99999), and a port in use
-    ended it with its own log lines and exit code 3. A bind tried and closed at once; one taken
-    between this and uvicorn's own is still uvicorn's to report."""
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"the port must be 1–65535, got {port}; give --port another")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    ended it with its own log lines and exit code 3. Each address the host names is bound and
+    let go at once, as asyncio binds it for uvicorn (an IPv6 one for IPv6 alone); a port taken
+    between this and uvicorn's own bind is still uvicorn's to report. Port 0 (any free one) is
+    not tried."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"a port is 0–65535, got {port}: give another")
     try:
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-            s.bind((host, port))
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     except socket.gaierror as exc:
         raise ConfigError(
-            f"cannot listen on {host!r} ({exc.strerror}): give --host an address of this "
-            "machine, e.g. 127.0.0.1, or 0.0.0.0 for every interface"
+            f"cannot listen on {host!r} ({exc.strerror}): give an address of this machine as "
+            "the host, e.g. 127.0.0.1, or 0.0.0.0 for every interface"
         ) from exc
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
+    for family, kind, proto, _, address in addresses if port else ():
+        try:
+            with socket.socket(family, kind, proto) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                s.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is in use (another server?): stop that one, or "
+                    "give a free port"
+                ) from exc
             raise ConfigError(
-                f"port {port} on {host} is in use (another server?): stop that one, or give "
-                "--port a free one"
+                f"cannot listen on {host}:{port} ({exc.strerror}): give an address of this "
+                "machine as the host, and a port this user may open (1024 or above without root)"
             ) from exc
-        raise ConfigError(
-            f"cannot listen on {host}:{port} ({exc.strerror}): give --host an address of this "
-            "machine and --port a port this user may open (1024 or above without root)"
-        ) from exc
 
 
 def _exit(signum: int, frame: FrameType | None) -> None:

@@ -253,6 +253,7 @@ def serve(assistant: Assistant, http: str | None = None) -> None:
     host, _, port = http.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--http wants HOST:PORT, e.g. 127.0.0.1:8765; got {http!r}")
-    from assistant.serve.http import run_server
+    from assistant.serve.http import listenable, run_server
 
+    listenable(host, int(port))
     run_server(http_app(assistant, host), host, int(port), log_level="warning")
