@@ -108,6 +108,13 @@ class LLMError(AssistantError):
     @classmethod
     def failed(cls, exc: Exception) -> LLMError:
         """The client's exception, said with what to check."""
+        said = str(exc).lower()
+        if "context_length" in said or "context length" in said or "maximum context" in said:
+            return cls(
+                f"the model's context is too small for the question and its passages "
+                f"({type(exc).__name__}: {exc}); ask with fewer passages (k), or give the "
+                "server a larger context size or a model with one"
+            )
         return cls(
             f"the LLM endpoint failed ({type(exc).__name__}: {exc}); check ASSISTANT_LLM_BASE_URL "
             "and ASSISTANT_LLM_MODEL, that the server is running, or switch to mode 'extractive'"

@@ -69,6 +69,7 @@ def test_bad_and_missing_citations_are_dropped_and_flagged(
     assert answer.dropped_citations == [9]
     assert [c.n for c in answer.citations] == [1]
     assert "[9]" not in answer.answer.split("⚠")[0]
+    assert "coalition." in answer.answer, answer.answer  # its space went with it (was " .")
     assert any("Patriot" in s for s in answer.unsupported_sentences)
     assert any("Gulf coalition" in s for s in answer.unsupported_sentences)
     assert (
@@ -221,3 +222,16 @@ def test_the_prompt_names_a_filtered_out_side_as_not_searched_never_as_without_e
     assert "pro-Ukraine" in not_searched[1].splitlines()[0]
     assert "Sides searched with nothing relevant found" not in user["content"]
     assert answer.sides_without_evidence == []
+
+
+def test_a_context_too_small_says_to_ask_with_fewer_passages() -> None:
+    """It said to check the endpoint's address and model, which were right."""
+    from assistant import LLMError
+
+    said = str(
+        LLMError.failed(
+            Exception("Error code: 400 - {'error': {'code': 'context_length_exceeded'}}")
+        )
+    )
+    assert "context is too small" in said and "fewer passages (k)" in said
+    assert "ASSISTANT_LLM_BASE_URL" in str(LLMError.failed(Exception("Connection refused")))

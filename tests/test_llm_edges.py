@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant import Answer, Assistant, Settings
+from assistant import Answer, Assistant, LLMError, Settings
 from assistant.answering.text import MARKER, read_references
 from assistant.serve.http import create_api
 
 from .conftest import REPO, ThreadedServer, mcp_stdio
-from .scripted_openai import ScriptedOpenAIServer
+from .scripted_openai import Misbehaving, ScriptedOpenAIServer
 
 AID = "How much aid has Japan given Ukraine?"
 ESCAPED = re.compile(r"\\\*\\\*|\\\[\d+\\\]")  # Markdown escaped wholesale: \*\* or \[1\]
@@ -141,6 +141,47 @@ def test_openai_endpoint_plain_streamed_and_cut(
     assert kept_cited == set(int(n) for n in MARKER.findall(body)) and kept_cited
 
 
+def test_a_reply_that_did_not_end_whole_is_an_error_at_every_door(
+    index_dir: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    """A stream closed with no finish reason, a reply stopped at the token limit, and an empty
+    one were answers that looked whole (a side the model had not reached was lost without a
+    word; a blank answer, exit 0); a stall mid-stream on the OpenAI endpoint cut the connection
+    with no error ("peer closed connection without sending complete message body")."""
+    from openai import APIError, OpenAI
+
+    with ScriptedOpenAIServer() as llm:
+        settings = Settings.resolve(
+            index_path=index_dir, mode="llm", llm_base_url=llm.base_url, llm_model=llm.model,
+            llm_timeout=1, env={},
+        )  # fmt: skip
+        a = Assistant(settings, embedder=embedder)
+        for odd, fragment in (
+            (Misbehaving("Japan has pledged $12 billion [1].", finish=None), "cut off"),
+            (Misbehaving("Japan has pledged", finish="length"), "token limit"),
+            (Misbehaving(None), "returned no text"),
+        ):
+            llm.script(odd)
+            with pytest.raises(LLMError, match=fragment):
+                a.ask(AID)
+        with ThreadedServer(create_api(a)) as server:
+            client = OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+            # A first paragraph streams out whole (its block is complete), then the model stalls.
+            first = "Japan has pledged $12 billion [1].\n\nRussia says"
+            llm.script(Misbehaving(first + " otherwise [2].", stall_s=3, stall_after=6))
+            got = []
+            with pytest.raises(APIError, match="the LLM endpoint failed"):
+                for chunk in client.chat.completions.create(
+                    model="assistant-llm",
+                    messages=[{"role": "user", "content": AID}],
+                    stream=True,
+                ):
+                    got.append(chunk)
+            # The error came after the stream had begun, as a chunk the SDK raised.
+            assert "12 billion" in "".join(c.choices[0].delta.content or "" for c in got)
+
+
 def test_langchain_chat_model_on_our_endpoint(
     api: str, llm: ScriptedOpenAIServer, llm_assistant: Assistant
 ) -> None:
@@ -194,6 +235,17 @@ def test_cli_prints_text_with_references_and_exports_markdown(
         ).stdout  # fmt: skip
         check_text(out, llm_assistant)
         assert out.startswith(f"## {AID}") is (fmt == "markdown")
+    # `chat`: the LLM failing on one question (here a reply with no text) is said, and the next
+    # question is asked (it ended the run, the questions after it never asked); exit 2.
+    # (In LLM mode a follow-up is first rewritten by the model as a standalone question.)
+    llm.script(reply, "How much aid has Russia given?", Misbehaving(None), AID, reply)
+    chat = subprocess.run(
+        [sys.executable, "-m", "assistant", "--index", str(index_dir), "chat", "--mode", "llm"],
+        input=f"{AID}\nAnd Russia?\n{AID}\n", capture_output=True, text=True, env=env,
+        cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert chat.returncode == 2 and "returned no text" in chat.stderr, chat.stderr
+    assert chat.stdout.count("**Sources**") == 2, chat.stdout
 
 
 def test_llamaindex_tool_and_query_engine(

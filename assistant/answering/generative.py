@@ -129,7 +129,8 @@ class GenerativeAnswerer:
                     dropped.append(n)
                 return ""
 
-            return MARKER.sub(keep, text)
+            # With the spaces before it: "$7.6 billion [99]." left "$7.6 billion ."
+            return _SPACED_MARKER.sub(keep, text)
 
         safe, body = SafeMarkdown(), ""
         for delta in _deltas(self.llm, messages):
@@ -186,18 +187,61 @@ class GenerativeAnswerer:
         )  # fmt: skip
 
 
+_SPACED_MARKER = re.compile(r"[ \t]*" + MARKER.pattern)
+
+
 def _deltas(llm: Any, messages: list[Any]) -> Iterator[str]:
-    """The model's text as it streams; its failures (and only its) become LLMError."""
+    """The model's text as it streams; its failures (and only its) become LLMError, and so does
+    a reply that did not end as a whole one: an OpenAI-compatible stream that closed with no
+    finish reason (cut off), one the model stopped at its token limit ("length") or a filter
+    stopped, and an empty reply. Each was an answer that looked whole: a cut-off reply lost a
+    side it had not reached, and an empty one was a blank answer."""
+    shaped, finish, wrote = False, None, False
     try:
         stream = iter(llm.stream_chat(messages))
         while True:
             try:
                 chunk = next(stream)
             except StopIteration:
-                return
+                break
+            choices = _choices(getattr(chunk, "raw", None))
+            if choices is not None:
+                shaped = True
+                finish = next((c for c in choices if c), None) or finish
+            wrote = wrote or bool((chunk.delta or "").strip())
             yield chunk.delta or ""
     except Exception as exc:
         raise LLMError.failed(exc) from exc
+    if shaped and finish is None:
+        raise LLMError(
+            "the model's reply was cut off before its end (the stream closed with no finish "
+            "reason): ask again, and if it recurs check the server and any proxy before it"
+        )
+    if finish == "length":
+        raise LLMError(
+            "the model stopped at its token limit before its reply ended (finish reason "
+            "'length'): raise the server's limit on output tokens or its context size, or ask "
+            "with fewer passages (k)"
+        )
+    if finish == "content_filter":
+        raise LLMError("the endpoint's content filter stopped the model's reply")
+    if not wrote:
+        raise LLMError(
+            "the model returned no text: check that ASSISTANT_LLM_MODEL names a chat model the "
+            "server holds, or ask again"
+        )
+
+
+def _choices(raw: Any) -> list[str | None] | None:
+    """Each choice's finish reason in an OpenAI-compatible chunk (an object or its dict), or
+    None where the chunk is of another shape (another kind of llama-index LLM)."""
+    choices = raw.get("choices") if isinstance(raw, dict) else getattr(raw, "choices", None)
+    if not isinstance(choices, list):
+        return None
+    return [
+        c.get("finish_reason") if isinstance(c, dict) else getattr(c, "finish_reason", None)
+        for c in choices
+    ]
 
 
 def _label(p: Passage) -> str:

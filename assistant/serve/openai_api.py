@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,10 +34,12 @@ from pydantic import BaseModel, Field
 
 from assistant.answering.text import Cut, cut
 from assistant.core import Assistant
-from assistant.errors import InvalidRequest
+from assistant.errors import AssistantError, InvalidRequest
 from assistant.schema import Answer
 
 from .shapes import answer_out
+
+log = logging.getLogger(__name__)
 
 
 class ChatMessage(BaseModel):
@@ -173,20 +176,30 @@ def events(call: Call, items: Iterator[str | Answer]) -> Iterator[str]:
 
     yield chunk({"role": "assistant", "content": ""})
     sent = ""
-    for item in items:
-        if isinstance(item, str):
-            if limit is None:  # with a limit, the reply goes out once it is cut
-                sent += item  # safe Markdown in both modes (answering/text.py)
-                yield chunk({"content": item})
-            continue
-        r = reply(item, limit)
-        # The streamed text is the answer as written; the sources list follows it.
-        tail = r.content[len(sent) :] if r.content.startswith(sent) else "\n\n" + r.content
-        if tail:
-            yield chunk({"content": tail})
-        yield chunk({}, r.finish_reason, **extras(item, r))
-        if call.req.stream_options and call.req.stream_options.include_usage:
-            yield sse({"choices": [], "usage": usage(call.prompt_tokens, r.tokens)})
+    try:
+        for item in items:
+            if isinstance(item, str):
+                if limit is None:  # with a limit, the reply goes out once it is cut
+                    sent += item  # safe Markdown in both modes (answering/text.py)
+                    yield chunk({"content": item})
+                continue
+            r = reply(item, limit)
+            # The streamed text is the answer as written; the sources list follows it.
+            tail = r.content[len(sent) :] if r.content.startswith(sent) else "\n\n" + r.content
+            if tail:
+                yield chunk({"content": tail})
+            yield chunk({}, r.finish_reason, **extras(item, r))
+            if call.req.stream_options and call.req.stream_options.include_usage:
+                yield sse({"choices": [], "usage": usage(call.prompt_tokens, r.tokens)})
+    except Exception as exc:  # noqa: BLE001
+        # Past the first byte the status is sent: the error goes as OpenAI sends one mid-stream,
+        # a chunk holding `error`, which its SDKs raise as an APIError (the connection was cut,
+        # "peer closed connection without sending complete message body").
+        if not isinstance(exc, AssistantError):
+            log.exception("a streamed chat completion failed")
+        message = str(exc) if isinstance(exc, AssistantError) else "see the server log"
+        error = {"message": message, "type": type(exc).__name__, "code": None}
+        yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"
 
 
