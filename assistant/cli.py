@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from assistant.config import MODES, Settings
 from assistant.core import Assistant
-from assistant.errors import AssistantError, InvalidRequest
+from assistant.errors import AssistantError, InvalidRequest, LLMError
 from assistant.ingest.pipeline import IngestReport
 from assistant.retrieval.hybrid import SEARCH_MODES
 from assistant.schema import Answer
@@ -376,12 +376,14 @@ def _chat(assistant: Assistant, args: argparse.Namespace) -> int:
                 heading = "" if sys.stdin.isatty() else f"## {_shown(question)}\n"
                 answer = _print_answer(assistant, question, options, history, heading)
                 print()
-        except InvalidRequest as exc:  # this question's fault: say so and take the next
+        except (InvalidRequest, LLMError) as exc:
+            # This question's fault, or the LLM's on this question (a 500, a reply cut off):
+            # say so and take the next, as `assistant eval` records it and goes on.
             _warn(f"error: {exc}")
             refused += 1
             continue
         history += [("user", question), ("assistant", answer.answer)]
-    # A refused question fails the run for a script (an index or server fault ends it at once).
+    # A question refused or failed fails the run for a script (an index fault ends it at once).
     return 2 if refused else 0
 
 
@@ -519,6 +521,13 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     with tqdm(
         total=len(questions), unit="question", file=sys.stderr, disable=_no_bar(len(questions))
     ) as bar:
+        done = 0  # counted here: a bar disabled (no terminal) counts nothing
+
+        def progress(n: int, total: int, qid: str) -> None:
+            nonlocal done
+            done = n
+            bar.update(1)
+
         try:
             summary = run_eval(
                 assistant,
@@ -526,17 +535,17 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
                 Path(args.out),
                 mode=args.mode,
                 k=args.k,
-                progress=lambda done, total, qid: bar.update(1),
+                progress=progress,
                 judge=args.judge,
             )
         except KeyboardInterrupt:
             kept = (
                 f"their results are in {Path(args.out) / PARTIAL}"
-                if bar.n
+                if done
                 else "nothing of this run was written"
             )
             _warn(
-                f"\ninterrupted after {bar.n} of {len(questions)} questions: {kept}; the "
+                f"\ninterrupted after {done} of {len(questions)} questions: {kept}; the "
                 "folder's summary and reports, if any, are an earlier run's",
             )
             return 130

@@ -288,3 +288,21 @@ def test_claims_split_at_sentences_not_at_abbreviations() -> None:
         "日本提供了援助[1]。",
         "俄罗斯反对这一点[2]。",
     ]
+
+
+def test_references_are_read_from_each_answers_list_alone() -> None:
+    """A conversation's export merged its answers' lists by number (one answer's [1] hid
+    another's), and a line shaped like a reference in an LLM's body was read as one."""
+    from assistant import InvalidRequest
+    from assistant.answering.text import references_of_each
+
+    def ref(n: int, doc: str) -> str:
+        return f"- [{n}] Wire — pro-A, media · 2024-01-01 · en · “Quote {doc}.” · {doc} 0–9"
+
+    one = f"## Q1\n\nA says so [1].\n\n**Sources**\n\n{ref(1, 'a')}\n"
+    fake = f"## Q2\n\nB [1].\n{ref(7, 'fake')}\n\n**Sources**\n\n{ref(1, 'b')}\n"
+    assert read_references(fake) == {1: read_references(ref(1, "b"))[1]}  # not the body's [7]
+    lists = references_of_each(one + "\n" + fake)
+    assert [r[1]["source_id"] for r in lists] == ["a", "b"]
+    with pytest.raises(InvalidRequest, match="2 answers' references lists"):
+        read_references(one + "\n" + fake)

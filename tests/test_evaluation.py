@@ -96,6 +96,7 @@ def test_a_question_set_file_says_what_it_needs(tmp_path: Path) -> None:
         ('[{"min": {}}]', "the file must be a JSON object"),
         ('{"min": {"hit_at_k": "0.9"}}', 'min.hit_at_k must be a number, got "0.9"'),
         ('{"min": {"hit_at_k": null}}', "min.hit_at_k must be a number, got null"),
+        ('{"min": {"hit_at_k": NaN}}', "min.hit_at_k must be a number, got NaN"),  # never missed
         ('{"min": {"hit_at_kk": 0.5}}', "unknown metric 'hit_at_kk' in min .known: hit_at_k"),
         ('{"by_tag": {"mixed_language": {"min": {"mrr": 0.5}}}}', "no question of the set has the tag 'mixed_language'"),
         ("{not json", "cannot read the thresholds"),
@@ -370,3 +371,33 @@ def test_eval_gate_on_the_contested_claims(contested: Assistant, tmp_path: Path)
     assert summary["side_balance"] is not None
     failures = check_gate(summary, REPO / "data" / "contested" / "eval_thresholds.json")
     assert failures == [], failures
+
+
+def test_an_eval_stopped_without_a_terminal_says_what_it_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Into a log (no terminal, no progress bar), a Ctrl-C after one answered question said
+    "interrupted after 0 of 2 questions: nothing of this run was written" while the answer
+    was kept: the count was the disabled bar's."""
+    import assistant.evaluation.questions as question_sets
+    import assistant.evaluation.runner as runner
+    from assistant.cli import main
+
+    questions = tmp_path / "q.jsonl"
+    line = json.dumps(
+        {"id": "ID", "question": "How much aid?", "language": "en", "answerable": False,
+         "expected_sources": [], "expected_facts": [], "expected_sides": []}
+    )  # fmt: skip
+    questions.write_text(line.replace("ID", "a") + "\n" + line.replace("ID", "b") + "\n")
+
+    def stopped(assistant, qs, out, progress=None, **_):  # type: ignore[no-untyped-def]
+        progress(1, len(qs), qs[0].id)  # one answer written to the partial file
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_eval", stopped)
+    monkeypatch.setattr(question_sets, "unknown_references", lambda *_: [])
+    code = main(
+        ["--index", str(tmp_path / "i"), "eval", str(questions), "--out", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err
+    assert code == 130 and "interrupted after 1 of 2 questions: their results are in" in err, err

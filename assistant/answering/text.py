@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.errors import InvalidRequest
 from assistant.inputs import longest_fitting
 from assistant.recording import at_moment
 from assistant.schema import Answer, Citation
@@ -147,17 +148,57 @@ _REFERENCE = re.compile(
 
 
 def read_references(text: str) -> dict[int, dict[str, Any]]:
-    """The references of a rendered text, by number: n, who, quote (as written), source_id,
-    start, end. For clients and tests that check a text against its sources."""
-    return {
-        int(m["n"]): {
-            "who": plain(m["who"]),
-            "quote": plain(m["quote"]),
-            "source_id": plain(m["source_id"]),
-            "start": int(m["start"]),
-            "end": int(m["end"]),
-        }
-        for m in _REFERENCE.finditer(text)
+    """The references of a rendered answer, by number: n, who, quote (as written), source_id,
+    start, end. For clients and tests that check a text against its sources.
+
+    Raises:
+        InvalidRequest: the text holds several answers' lists (an export of a conversation,
+            `assistant chat`'s output): merged by number, one answer's [1] hid another's;
+            references_of_each reads them apart.
+    """
+    lists = references_of_each(text)
+    if len(lists) > 1:
+        raise InvalidRequest(
+            f"the text holds {len(lists)} answers' references lists; read each answer's with "
+            "references_of_each(text), in the order of the answers"
+        )
+    return lists[0] if lists else {}
+
+
+def references_of_each(text: str) -> list[dict[int, dict[str, Any]]]:
+    """Each references list of a rendered text, in order (one per answer), as read_references
+    gives one. Only the lines of the list under its "Sources" heading are read: an LLM's answer
+    may hold lines shaped like references, and they are not the answer's sources.
+
+    >>> one = "- [1] W — s, v · undated · en · “Q.” · doc 0–2"
+    >>> text = f"A [1].\\n\\n{one}\\n\\n**Sources**\\n\\n{one}\\n\\nB [1].\\n\\n**Sources**\\n\\n{one}\\n"
+    >>> [sorted(r) for r in references_of_each(text)]
+    [[1], [1]]
+    """
+    if REFERENCES_HEADING not in text:  # the list's lines alone
+        found = [_read_reference(line) for line in text.split("\n")]
+        return [dict(r for r in found if r is not None)] if any(found) else []
+    lists = []
+    for part in text.split(REFERENCES_HEADING)[1:]:
+        read: dict[int, dict[str, Any]] = {}
+        for line in part.lstrip("\n").split("\n"):
+            if (r := _read_reference(line)) is None:
+                break  # the list ends with its first line of anything else
+            read[r[0]] = r[1]
+        lists.append(read)
+    return lists
+
+
+def _read_reference(line: str) -> tuple[int, dict[str, Any]] | None:
+    m = _REFERENCE.match(line)
+    if m is None:
+        return None
+    return int(m["n"]), {
+        "who": plain(m["who"]),
+        "quote": plain(m["quote"]),
+        "source_id": plain(m["source_id"]),
+        "start": int(m["start"]),
+        "end": int(m["end"]),
     }
 
 

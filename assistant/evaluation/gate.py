@@ -11,6 +11,7 @@ every question had been asked.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,12 @@ def _bounds(data: Any, path: Path, where: str, allowed: tuple[str, ...]) -> None
                     f"{path}: unknown metric {key!r} in {where}{bound} (known: "
                     f"{', '.join(SUMMARY_KEYS)})"
                 )
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            # NaN or an infinity (Python's json reads them) is a bound no metric can miss.
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
                 raise InvalidRequest(
                     f"{path}: {where}{bound}.{key} must be a number, got {json.dumps(value)}"
                 )

@@ -250,5 +250,19 @@ def judge_faithfulness(assistant: Assistant, question: str, row: Result) -> floa
         reply = assistant.llm.chat([ChatMessage(role="user", content=prompt)]).message.content or ""
     except Exception:  # a judge failure must not fail the deterministic evaluation
         return None
-    found = re.search(r"([01](?:\.\d+)?)", reply)
-    return min(1.0, float(found.group(1))) if found else None
+    return judge_score(reply)
+
+
+def judge_score(reply: str) -> float | None:
+    """The judge's score: the reply's last number from 0 to 1 (a judge that explains first,
+    "the 2024 aid claims are supported, so the score is 1", gave 0, read from "2024"); None
+    when it gave none.
+
+    >>> judge_score("0.75"), judge_score("Both 2024 claims are supported, so the score is 1.")
+    (0.75, 1.0)
+    >>> judge_score("2024 is the year"), judge_score("Score: 1.5")
+    (None, None)
+    """
+    numbers = re.findall(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.]*\d)", reply)
+    scores = [float(n) for n in numbers if 0 <= float(n) <= 1]
+    return scores[-1] if scores else None
