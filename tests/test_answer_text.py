@@ -193,6 +193,11 @@ def test_a_limit_under_the_first_word_still_sends_what_fits() -> None:
         assert kept.content and kept.tokens <= limit and kept.finish_reason == "length"
         assert a.answer.startswith(kept.content) and kept.citations == []
     assert cut(a, 1, tokens).content == "**"
+    # Words that fit without the references: a marker goes with the space before it.
+    b = Answer("q", "Aid was $7.6 billion [1]. Russia disputes it [1].\n",
+               [citation(1, quote)], [], False, "extractive")  # fmt: skip
+    kept = cut(b, tokens("Aid was $7.6 billion. Russia disputes it."), tokens)
+    assert kept.content == "Aid was $7.6 billion. Russia disputes it.", kept.content
 
 
 def test_references_read_back_quotes_that_hold_quotation_marks() -> None:

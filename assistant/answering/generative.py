@@ -24,7 +24,7 @@ from .citations import cited_answer, make_citation
 from .claims import Elsewhere, Embed, attribute_retrieval
 from .evidence import Evidence, abstain, abstention, no_answer, says_no_answer
 from .markdown import SafeMarkdown
-from .text import MARKER, UNSUPPORTED, inert, inert_but_markers, markers
+from .text import SPACED_MARKER, UNSUPPORTED, inert, inert_but_markers, markers
 
 
 def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> Any:
@@ -129,8 +129,7 @@ class GenerativeAnswerer:
                     dropped.append(n)
                 return ""
 
-            # With the spaces before it: "$7.6 billion [99]." left "$7.6 billion ."
-            return _SPACED_MARKER.sub(keep, text)
+            return SPACED_MARKER.sub(keep, text)
 
         safe, body = SafeMarkdown(), ""
         for delta in _deltas(self.llm, messages):
@@ -185,9 +184,6 @@ class GenerativeAnswerer:
             unsupported_sentences=[c.text for c in unsupported], claims=claims,
             dropped_citations=dropped,
         )  # fmt: skip
-
-
-_SPACED_MARKER = re.compile(r"[ \t]*" + MARKER.pattern)
 
 
 def _deltas(llm: Any, messages: list[Any]) -> Iterator[str]:

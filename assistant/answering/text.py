@@ -29,6 +29,9 @@ from assistant.schema import Answer, Citation
 from .markdown import parser
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
+# A marker with the spaces before it: what to take out when a marker goes ("$7.6 billion [99]."
+# left "$7.6 billion .").
+SPACED_MARKER = re.compile(r"[ \t]*" + MARKER.pattern)
 # CommonMark lets a backslash escape any ASCII punctuation; escaping the characters that open
 # inline markup (emphasis, code, links, images, raw HTML, entities, strikethrough, table cells)
 # is enough for text that sits inside one line. `.`, `:` and `$` are left alone so that
@@ -299,7 +302,7 @@ def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
         return best
     # Not even one sentence fits with its references: the longest run of whole words, without
     # markers (a marker whose reference is not sent would point at nothing).
-    plain = MARKER.sub("", body)
+    plain = SPACED_MARKER.sub("", body)
     words = plain.split(" ")
     for i in range(len(words), 0, -1):
         head = " ".join(words[:i]).rstrip()
