@@ -195,11 +195,11 @@ class Settings:
             raise ConfigError(
                 f"the collection name (--collection, ASSISTANT_COLLECTION): {exc}"
             ) from exc
-        if len(self.collection) > 63 - len(LONGEST_SUFFIX):
+        if len(self.collection) > (most := 63 - len(LONGEST_SUFFIX)):
             raise ConfigError(
-                f"the collection name (--collection, ASSISTANT_COLLECTION) has at most "
-                f"{63 - len(LONGEST_SUFFIX)} characters (the index adds {LONGEST_SUFFIX!r} to "
-                f"it for a collection of its own), got {len(self.collection)}"
+                f"the collection name (--collection, ASSISTANT_COLLECTION) has at most {most} "
+                f"characters (the index adds {LONGEST_SUFFIX!r} to it for a collection of its "
+                f"own), got {len(self.collection)}"
             )
         for origin in self.allowed_origins:
             if not re.fullmatch(r"https?://[^/\s]+", origin):

@@ -264,7 +264,10 @@ def _too_long(name: str, max_chars: int) -> BadDocument:
     )
 
 
-_QUIET = logging.NullHandler()
+# pypdf logs what it repairs ("EOF marker not found"): with no logging set up, Python printed it
+# on stderr above the one line that says whether the file was read. A program that sets up
+# logging still gets it.
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
 
 
 def _pdf_text(
@@ -273,10 +276,6 @@ def _pdf_text(
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    # pypdf logs what it repairs ("EOF marker not found"): with no logging set up, Python printed
-    # it on stderr above the one line that says whether the file was read. A program that sets
-    # up logging still gets it.
-    logging.getLogger("pypdf").addHandler(_QUIET)
     read = 0
 
     def count(text: str, *_: Any) -> None:

@@ -619,8 +619,8 @@ def _side_relevance(
     searched: list[str],
     relevance: dict[str, float],
     unseen: dict[str, float],
-    best_sentence: dict[str, float] | None = None,
-    sentence_margin: Callable[[str, float], float] | None = None,
+    best_sentence: dict[str, float],
+    sentence_margin: Callable[[str, float], float],
 ) -> dict[str, float]:
     """Each searched side → the most relevance any of its passages can have: its best
     candidate's margin, or what an unseen row of it could score (Retrieval.side_relevance).
@@ -638,7 +638,7 @@ def _side_relevance(
         if side in by_side:
             by_side[side] = max(by_side[side], m)
     short = {side for side, m in by_side.items() if m < 0}
-    if short and best_sentence and sentence_margin is not None:
+    if short:
         for pid, cosine in best_sentence.items():
             side = snap.side(pid)
             if side in short:

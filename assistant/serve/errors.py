@@ -129,7 +129,7 @@ def _problem(error: Any, content_type: str) -> str:
     if (
         where == "body"
         and kind in ("model_attributes_type", "dict_type")
-        and ("json" not in content_type.lower())
+        and "json" not in content_type.lower()
     ):
         return (
             "the body was not read as JSON: send it with the header "
