@@ -98,3 +98,15 @@ def test_the_commands_take_the_index_options_before_or_after_the_command() -> No
     assert after.index == before.index == both.index == "/tmp/x"
     assert before.collection == "c1" and after.collection is None
     assert str(_settings(after).index_path) == "/tmp/x"
+
+
+def test_a_chroma_url_is_read_as_people_write_it_or_refused() -> None:
+    """A scheme Chroma's client does not speak is refused (ftp:// was taken as http://); a
+    path, a reverse proxy's prefix, is kept (it was dropped without a word)."""
+    from assistant import StoreUnavailable
+    from assistant.store.client import server_address
+
+    assert server_address("127.0.0.1:8001/") == ("127.0.0.1", 8001, False)
+    assert server_address("http://h/chroma") == ("http://h:8000/chroma", 8000, False)
+    with pytest.raises(StoreUnavailable, match=r"over http:// or https://, not ftp://"):
+        server_address("ftp://127.0.0.1:8123")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,17 @@ from assistant.store.rows import group_of, parse, without_group
 from .conftest import CORPUS, free_port, wait_port
 
 pytestmark = pytest.mark.slow  # starts a Ray cluster and its worker processes
+
+
+# A cluster's processes and its clients share a token, as the README says a cluster's nodes
+# must: with no mode set, Ray turns tokens on for a head started where ~/.ray/auth_token exists
+# (which a local cluster writes) and never for a client given an address, so a head, its
+# workers and an ingest disagreed, or agreed only when an earlier test had set the mode here.
+RAY_ENV = {
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "token",
+    "RAY_AUTH_TOKEN": "0123456789abcdef0123456789abcdef",
+}
 
 
 @pytest.fixture(scope="module")
@@ -189,16 +201,23 @@ def test_ray_ingest_into_a_chroma_server_is_the_plain_index(
 @pytest.fixture
 def ray_start_cluster() -> Iterator[str]:
     """A Ray cluster as a real one is run: `ray start --head` with no CPUs (it schedules, it
-    builds nothing) and a worker node of 1 CPU joined to it, each a process of its own
-    (`--block` keeps them in the foreground, so ending them stops every Ray process they
-    started). Yields the head's address."""
+    builds nothing) and a worker node of 1 CPU joined to it. Yields the head's address."""
+    with _ray_start(workers=1) as address:
+        yield address
+
+
+@contextmanager
+def _ray_start(workers: int) -> Iterator[str]:
+    """`ray start --head` with no CPUs and `workers` worker nodes of 1 CPU, each a process of
+    its own (`--block` keeps them in the foreground, so ending them stops every Ray process
+    they started). Yields the head's address."""
     ray = shutil.which("ray", path=str(Path(sys.executable).parent))
     assert ray, "the ray CLI comes with the ray extra"
     port = free_port()
     address = f"127.0.0.1:{port}"
     # Ray's socket paths must stay short: a temp dir of its own under /tmp, not tmp_path.
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, **RAY_ENV}
     common = ["--block", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
     head = subprocess.Popen(
         [ray, "start", "--head", f"--port={port}", "--num-cpus=0", "--include-dashboard=false",
@@ -208,14 +227,15 @@ def ray_start_cluster() -> Iterator[str]:
     nodes = [head]
     try:
         wait_port(port, timeout=60)
-        nodes.append(
+        nodes += [
             subprocess.Popen(
                 [ray, "start", f"--address={address}", "--num-cpus=1", *common],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        )
+            for _ in range(workers)
+        ]
         yield address
     finally:
         for node in reversed(nodes):
@@ -234,7 +254,7 @@ def test_ingest_on_a_ray_start_cluster_into_chroma_run_is_the_plain_index(
         tmp_path / "corpus", "000_fa22c8dc189e4776.txt", "004_c6b0d4f86fb433b5.txt"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env |= {"ASSISTANT_CHROMA_URL": chroma_server, "RAY_USAGE_STATS_ENABLED": "0"}
+    env |= {"ASSISTANT_CHROMA_URL": chroma_server, **RAY_ENV}
     done = subprocess.run(
         [sys.executable, "-m", "assistant", "ingest", str(corpus), "--ray", ray_start_cluster,
          "--json"],
@@ -301,3 +321,84 @@ def test_a_worker_killed_mid_build_is_retried_and_nothing_is_duplicated(
     plain.ingest([corpus])
     # The same rows once each: the retried task's rows replaced nothing and doubled nothing.
     assert_same_index(connect(str(tmp_path / "plain"), None), connect(str(tmp_path / "ray"), None))
+
+
+def _ingest(index: Path, *args: str, **run: Any) -> subprocess.CompletedProcess[str]:
+    """`assistant ingest` in a process of its own, with no ASSISTANT_ or RAY_ setting but
+    usage stats off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "RAY_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", "--index", str(index), "ingest", *args],
+        env=env | {"RAY_USAGE_STATS_ENABLED": "0"}, capture_output=True, text=True, **run,
+    )  # fmt: skip
+
+
+def test_a_cluster_address_that_cannot_work_is_one_error_line_at_once(tmp_path: Path) -> None:
+    """Ray's client retries an address where nothing answers for as long as it runs (the
+    ingest said "Connecting to existing Ray cluster" and hung); each of these is one line,
+    exit 2, nothing written."""
+    corpus = small_corpus(tmp_path / "corpus", "004_c6b0d4f86fb433b5.txt")
+    for args, words in (
+        ((str(corpus), "--ray", f"127.0.0.1:{free_port()}"), "nothing answers at the Ray address"),
+        ((str(corpus), "--ray", "http://127.0.0.1:6379"), "not a Ray cluster's address"),
+        (("--ray", str(corpus), str(corpus)), "give the paths first"),
+    ):
+        out = _ingest(tmp_path / "index", *args, timeout=120)
+        assert out.returncode == 2, (args, out.stderr[-2000:])
+        assert out.stderr.startswith("error: ") and words in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+    assert not (tmp_path / "index").exists()
+
+
+def test_a_cluster_with_no_cpu_is_waited_for_then_said(tmp_path: Path) -> None:
+    """A head started with --num-cpus 0 and no worker (the README's recipe, run too early):
+    the ingest says it waits for one, then stops, saying how to fix it (it waited in silence
+    for ever); the cluster it joined is left running."""
+    corpus = small_corpus(tmp_path / "corpus", "004_c6b0d4f86fb433b5.txt")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "RAY_"))}
+    with _ray_start(workers=0) as address:
+        # First without the cluster's token: Ray's retries, then the fix named (it said "start
+        # one with `ray start --head`" of a head that was up).
+        no_token = _ingest(tmp_path / "index", str(corpus), "--ray", address, timeout=300)
+        assert no_token.returncode == 2, no_token.stderr[-2000:]
+        assert "run with RAY_AUTH_MODE=token and its token" in no_token.stderr.splitlines()[-1]
+        out = subprocess.run(
+            [sys.executable, "-c",
+             "import sys, assistant.ingest.ray_ingest as r; r.NO_CPU_WAIT = 3\n"
+             "from assistant.cli import main; sys.exit(main(sys.argv[1:]))",
+             "--index", str(tmp_path / "index"), "ingest", str(corpus), "--ray", address],
+            env=env | RAY_ENV, capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "has no CPU for tasks" in out.stderr and "waiting up to 3 s" in out.stderr
+    assert "error: the Ray cluster has had no CPU for tasks for 3 s: start a worker" in out.stderr
+
+
+def test_sigterm_ends_a_ray_ingest_as_it_ends_a_plain_one(tmp_path: Path) -> None:
+    """SIGTERM mid-build: exit 143, as a plain ingest's, with the local cluster shut down on
+    the way (Ray's driver printed a crash dump and exited 1, the code of a skipped file)."""
+    import signal
+    import time
+
+    corpus = small_corpus(
+        tmp_path / "corpus", "002_9ece5d155ad6878c.txt", "004_c6b0d4f86fb433b5.txt"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "--index", str(tmp_path / "index"), "ingest",
+         str(corpus), "--ray"],
+        env=env | RAY_ENV, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while not _building_workers() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the ingest ended before a build was seen"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "SIGTERM received" not in err, err[-2000:]
+    deadline = time.monotonic() + 30
+    while _building_workers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _building_workers(), "a build task outlived the ingest's cluster"

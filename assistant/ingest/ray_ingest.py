@@ -19,6 +19,12 @@ need only `pip install '.[ray]'` and the model its package ships.
 from __future__ import annotations
 
 import functools
+import logging
+import os
+import signal
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +37,14 @@ from .building import Built, build_rows
 
 # How often Ray runs a task again whose worker died (a killed process, a lost node).
 RETRIES = 3
+# Seconds a cluster may have no CPU for tasks before the ingest stops waiting for one: a head
+# started with --num-cpus 0 whose workers have not joined yet, or have all been lost.
+NO_CPU_WAIT = 120.0
+# Seconds to open a connection to a cluster's address before saying nothing answers there
+# (Ray's own client retries a dead address for as long as it runs).
+CONNECT_TIMEOUT = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class OnRay:
@@ -55,13 +69,41 @@ class OnRay:
         self._started = not ray.is_initialized()
         if self._started:
             try:
-                ray.init(address=address or "local", include_dashboard=False, log_to_driver=False)
-            except (ConnectionError, ValueError, RuntimeError) as exc:
+                ray.init(
+                    address=_reachable(address) or "local",
+                    include_dashboard=False,
+                    log_to_driver=False,
+                )
+            except ray.exceptions.AuthenticationError as exc:
                 raise ConfigError(
-                    f"cannot reach the Ray cluster at {address!r} ({exc}); start one with "
-                    "`ray start --head`, or leave the address out for a local one"
+                    f"the Ray cluster at {address!r} asks for its token: run the ingest with "
+                    "RAY_AUTH_MODE=token and the token the head uses (RAY_AUTH_TOKEN, or the "
+                    "file ~/.ray/auth_token; `ray get-auth-token` on the head prints it)"
                 ) from exc
-        cpus = int(ray.cluster_resources().get("CPU", 1))
+            except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as exc:
+                # Something answered at the address (_reachable): a head that wants a token
+                # from a client that sends none fails this way, after Ray's retries. Ray turns
+                # a token on for a head started where one exists (~/.ray/auth_token), never
+                # for a client given an address.
+                token = os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
+                raise ConfigError(
+                    f"cannot connect to the Ray cluster at {address!r} ({exc}); "
+                    + (
+                        "check that the head is up (`ray status`) and that this is its address"
+                        if address is None or token
+                        else "if it uses token authentication (Ray's default for a head started "
+                        "where a token exists, ~/.ray/auth_token), run with RAY_AUTH_MODE=token "
+                        "and its token (RAY_AUTH_TOKEN, or that file), as its nodes do; "
+                        "otherwise check that this is the head's address (`ray status`)"
+                    )
+                ) from exc
+        self._terminated = _exit_on_sigterm()
+        self._no_cpu_since: float | None = None
+        try:
+            cpus = self._cpus()
+        except BaseException:
+            self.close()  # no caller's `with` holds this yet
+            raise
         # Twice the cluster's CPUs in flight: each worker has the next source ready, and the
         # texts held here for writing stay bounded.
         self.window = 2 * max(cpus, 1)
@@ -76,9 +118,10 @@ class OnRay:
     def results(self, wait: bool) -> Iterator[tuple[Any, Built | BadDocument]]:
         while self._pending:
             block = wait or len(self._pending) >= self.window
-            ready, _ = self._ray.wait(
-                list(self._pending), num_returns=1, timeout=None if block else 0
-            )
+            ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=0)
+            while block and not ready:
+                self._cpus()  # a cluster left with no CPU would keep this waiting for ever
+                ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=5)
             if not ready:
                 return
             for ref in ready:
@@ -99,16 +142,102 @@ class OnRay:
             return BadDocument(out[1], out[2])
         return out
 
+    def _cpus(self) -> int:
+        """The cluster's CPUs, once it has any: up to NO_CPU_WAIT seconds are waited for a
+        worker to join, said once, then ClusterError."""
+        while not (cpus := int(self._ray.cluster_resources().get("CPU", 0))):
+            now = time.monotonic()
+            if self._no_cpu_since is None:
+                self._no_cpu_since = now
+                log.warning(
+                    "the Ray cluster has no CPU for tasks (no worker has joined a head started "
+                    "with --num-cpus 0, or all were lost): waiting up to %.0f s for one",
+                    NO_CPU_WAIT,
+                )
+            if now - self._no_cpu_since > NO_CPU_WAIT:
+                raise ClusterError(
+                    f"the Ray cluster has had no CPU for tasks for {NO_CPU_WAIT:.0f} s: start a "
+                    "worker (`ray start --address HEAD:6379 --num-cpus N`) or give the head "
+                    "CPUs, then re-run the ingest (the sources written before stay committed)"
+                )
+            time.sleep(1.0)
+        self._no_cpu_since = None
+        return cpus
+
     def close(self) -> None:
-        """Shut down the local cluster this builder started."""
-        if self._started and self._ray.is_initialized():
-            self._ray.shutdown()
+        """Shut down the local cluster this builder started (then exit 143 if a SIGTERM
+        ended the ingest: _exit_on_sigterm)."""
+        try:
+            if self._started and self._ray.is_initialized():
+                self._ray.shutdown()
+        finally:
+            self._terminated()
 
     def __enter__(self) -> OnRay:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reachable(address: str | None) -> str | None:
+    """`address` for ray.init, once something answers there: Ray's client retries an address
+    where nothing listens for as long as it runs, saying only that it is retrying. None (a
+    local cluster) and "auto" (the cluster `ray start` left on this machine, or RAY_ADDRESS)
+    are Ray's to find."""
+    if address is None:
+        return None
+    if address != "auto" and os.path.exists(address):
+        raise ConfigError(
+            f"--ray took {address!r}, a file or folder, as the cluster's address: give the "
+            "paths first (`assistant ingest DIR --ray`) or an address (`--ray auto`)"
+        )
+    target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
+    if not target or target == "auto":
+        return address
+    bare = target.removeprefix("ray://")
+    host, _, port = bare.rpartition(":")
+    if "://" in bare or not host or not port.isdigit():
+        raise ConfigError(
+            f"{target!r} is not a Ray cluster's address: give HOST:PORT (the head's port, "
+            "6379 unless changed: `ray start --head` prints it), ray://HOST:10001 for Ray "
+            "Client, or auto"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"nothing answers at the Ray address {target!r} "
+            f"({exc.strerror or type(exc).__name__}): check that the head is up (`ray status`) "
+            "and the address it printed, or leave the address out for a local cluster"
+        ) from exc
+    return address
+
+
+def _exit_on_sigterm() -> Any:
+    """SIGTERM ends the ingest as it ends a plain one, exit 143, but through Python, so the
+    local cluster is shut down on the way (Ray's handler exited 1, the code of a skipped
+    file, and its driver printed a crash dump). Returns the function that puts the handler
+    back, and then exits 143 if the signal came; one that does nothing off the main thread,
+    where no handler can be set."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    before = signal.getsignal(signal.SIGTERM)
+    came: list[int] = []
+
+    def terminated(signum: int, frame: Any) -> None:
+        came.append(signum)
+        # Raised inside ray.wait, any other exception becomes Ray's SystemExit(1); an
+        # interrupt comes through as itself.
+        raise KeyboardInterrupt
+
+    def put_back() -> None:
+        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+        if came:
+            raise SystemExit(128 + came[0])
+
+    signal.signal(signal.SIGTERM, terminated)
+    return put_back
 
 
 @functools.cache

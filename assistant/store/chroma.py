@@ -55,6 +55,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _missing(exc: Exception) -> bool:
+    """Chroma's error for a collection that does not exist (any more)."""
+    return "does not exist" in str(exc) or "NotFound" in type(exc).__name__
+
+
 def _written(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
     """A Store method that writes, made under Store._writing."""
 
@@ -233,7 +238,7 @@ class Store:
             else:
                 col = self._connect().get_collection(name, embedding_function=None)
         except Exception as exc:
-            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+            if not create and _missing(exc):
                 raise self._not_built() from exc
             raise explained(exc, self.path, self.url) from exc
         self._cols[name] = col
@@ -250,9 +255,10 @@ class Store:
         meta = {"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim}
         with self._writing():
             self._col("", True, meta)
+            # Checked before the others are made: a refused write leaves nothing behind.
+            self.check_embedder(embedder_name, dim)
             self._col(TALLIES, True, meta)
             self._col("-sources", True, {"generation": uuid.uuid4().hex})
-        self.check_embedder(embedder_name, dim)
 
     def _rows_cols(self) -> list[Any]:
         """The collections that hold a source's versioned rows. An index built before tallies
@@ -274,6 +280,14 @@ class Store:
 
     def check_embedder(self, embedder_name: str, dim: int) -> None:
         meta = self._col("", False).metadata or {}
+        if "embedder" not in meta:
+            # A collection another program made under this name (no release writes one
+            # without its embedder).
+            where = f"on the Chroma server {self.url}" if self.url else f"at {self.path}"
+            raise ConfigError(
+                f"the collection {self.name!r} {where} is not an index of this assistant (it "
+                "records no embedder); name another with --collection (ASSISTANT_COLLECTION)"
+            )
         if meta.get("embedder") != embedder_name or int(meta.get("dim", -1)) != dim:
             raise EmbedderMismatch(
                 f"the index {self.name!r} was built with {meta.get('embedder')} "
@@ -308,6 +322,19 @@ class Store:
         except (IndexNotBuilt, EmbedderMismatch):
             raise
         except Exception as exc:
+            if self.url and _missing(exc):
+                # The collection was deleted on the server (and perhaps made again by an
+                # ingest) since this process bound it, by its id: bind the one of that name
+                # now, or say there is none. Every process serving it recovers on its own.
+                self._cols = {}
+                try:
+                    return self._rebound(fn, None)(*args, **kwargs)
+                except IndexNotBuilt:
+                    raise
+                except Exception as again:
+                    if _missing(again):
+                        raise self._not_built() from again
+                    raise explained(again, self.path, self.url) from again
             if not self.url and written_elsewhere(exc):
                 fn = self._reopened(fn, opened)
                 try:

@@ -16,14 +16,28 @@ from assistant.errors import StoreUnavailable
 
 def server_address(url: str) -> tuple[str, int, bool]:
     """A Chroma server URL's host, port (Chroma's 8000 when none is given, 443 for https) and
-    whether it is https."""
+    whether it is https. A URL with a path (a reverse proxy's prefix) is given whole as the
+    host, as Chroma's client takes it, with the port made explicit.
+
+    >>> server_address("localhost:8001"), server_address("https://proxy.example/chroma/")
+    (('localhost', 8001, False), ('https://proxy.example:443/chroma', 443, True))
+    """
     u = urlparse(url if "://" in url else f"http://{url}")
+    if u.scheme not in ("http", "https"):
+        raise StoreUnavailable(
+            f"ASSISTANT_CHROMA_URL {url!r}: a Chroma server is reached over http:// or "
+            f"https://, not {u.scheme}://; e.g. http://127.0.0.1:8001"
+        )
     if not u.hostname:
         raise StoreUnavailable(
-            f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8000"
+            f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8001"
         )
     https = u.scheme == "https"
-    return u.hostname, u.port or (443 if https else 8000), https
+    port = u.port or (443 if https else 8000)
+    path = u.path.rstrip("/")
+    if path:
+        return f"{u.scheme}://{u.netloc if u.port else f'{u.netloc}:{port}'}{path}", port, https
+    return u.hostname, port, https
 
 
 def connect(path: str, url: str | None) -> Any:
@@ -31,6 +45,7 @@ def connect(path: str, url: str | None) -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    https = bool(url) and server_address(str(url))[2]
     try:
         if url:
             host, port, https = server_address(url)
@@ -42,6 +57,7 @@ def connect(path: str, url: str | None) -> Any:
         where = f"the Chroma server at {url}" if url else f"the index at {path}"
         fix = (
             "start it with `chroma run --path DIR --host 127.0.0.1 --port PORT`"
+            + ("; a server `chroma run` started speaks http://, not https://" if https else "")
             if url
             else "check that this process may read and write it; if it is damaged, rebuild it "
             "with `assistant ingest data/corpus` into a new directory (`--index NEW`; nothing "
