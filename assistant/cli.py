@@ -140,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     # The index options are taken after the command too (`assistant eval Q --index DIR`), as
     # people type them; there they leave what was given before it unless given again.
-    for command in sub.choices.values():
-        _index_options(command, argparse.SUPPRESS)
+    for name, command in sub.choices.items():
+        if name != "eval-compare":  # it reads two runs' files, no index
+            _index_options(command, argparse.SUPPRESS)
     return parser
 
 

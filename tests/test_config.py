@@ -110,3 +110,19 @@ def test_a_chroma_url_is_read_as_people_write_it_or_refused() -> None:
     assert server_address("http://h/chroma") == ("http://h:8000/chroma", 8000, False)
     with pytest.raises(StoreUnavailable, match=r"over http:// or https://, not ftp://"):
         server_address("ftp://127.0.0.1:8123")
+
+
+def test_a_chroma_url_with_https_to_no_tls_server_says_chroma_run_speaks_http(
+    tmp_path: Path,
+) -> None:
+    """Nothing listens there; the message names `chroma run`'s http:// beside the fix."""
+    import socket
+
+    from assistant import StoreUnavailable
+    from assistant.store.client import connect
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreUnavailable, match=r"speaks http://, not https://"):
+        connect(str(tmp_path), f"https://127.0.0.1:{port}")

@@ -352,8 +352,8 @@ def test_a_cluster_address_that_cannot_work_is_one_error_line_at_once(tmp_path: 
 
 def test_a_cluster_with_no_cpu_is_waited_for_then_said(tmp_path: Path) -> None:
     """A head started with --num-cpus 0 and no worker (the README's recipe, run too early):
-    the ingest says it waits for one, then stops, saying how to fix it (it waited in silence
-    for ever); the cluster it joined is left running."""
+    once its tasks wait, the ingest says it waits for a worker, then stops, saying how to fix
+    it (it waited in silence for ever)."""
     corpus = small_corpus(tmp_path / "corpus", "004_c6b0d4f86fb433b5.txt")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "RAY_"))}
     with _ray_start(workers=0) as address:

@@ -37,9 +37,10 @@ from .building import Built, build_rows
 
 # How often Ray runs a task again whose worker died (a killed process, a lost node).
 RETRIES = 3
-# Seconds a cluster may have no CPU for tasks before the ingest stops waiting for one: a head
-# started with --num-cpus 0 whose workers have not joined yet, or have all been lost.
-NO_CPU_WAIT = 120.0
+# Seconds a cluster may have no CPU for the tasks waiting on it before the ingest stops: a
+# head started with --num-cpus 0 whose workers have not joined, or have all been lost. Long
+# enough for an autoscaler to start a cloud node for the waiting tasks.
+NO_CPU_WAIT = 600.0
 # Seconds to open a connection to a cluster's address before saying nothing answers there
 # (Ray's own client retries a dead address for as long as it runs).
 CONNECT_TIMEOUT = 5.0
@@ -67,6 +68,8 @@ class OnRay:
             ) from exc
         self._ray = ray
         self._started = not ray.is_initialized()
+        # SIGTERM as a plain ingest takes it, where the program left it as it is by default.
+        sigterm_default = signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
         if self._started:
             try:
                 ray.init(
@@ -81,32 +84,13 @@ class OnRay:
                     "file ~/.ray/auth_token; `ray get-auth-token` on the head prints it)"
                 ) from exc
             except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as exc:
-                # Something answered at the address (_reachable): a head that wants a token
-                # from a client that sends none fails this way, after Ray's retries. Ray turns
-                # a token on for a head started where one exists (~/.ray/auth_token), never
-                # for a client given an address.
-                token = os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
-                raise ConfigError(
-                    f"cannot connect to the Ray cluster at {address!r} ({exc}); "
-                    + (
-                        "check that the head is up (`ray status`) and that this is its address"
-                        if address is None or token
-                        else "if it uses token authentication (Ray's default for a head started "
-                        "where a token exists, ~/.ray/auth_token), run with RAY_AUTH_MODE=token "
-                        "and its token (RAY_AUTH_TOKEN, or that file), as its nodes do; "
-                        "otherwise check that this is the head's address (`ray status`)"
-                    )
-                ) from exc
-        self._terminated = _exit_on_sigterm()
+                raise ConfigError(_not_joined(address, exc)) from exc
+        self._terminated = _exit_on_sigterm() if sigterm_default else lambda: None
         self._no_cpu_since: float | None = None
-        try:
-            cpus = self._cpus()
-        except BaseException:
-            self.close()  # no caller's `with` holds this yet
-            raise
         # Twice the cluster's CPUs in flight: each worker has the next source ready, and the
-        # texts held here for writing stay bounded.
-        self.window = 2 * max(cpus, 1)
+        # texts held here for writing stay bounded. A cluster with none yet (its workers to
+        # come) is waited for once tasks wait on it (_cpus).
+        self.window = 2 * max(int(ray.cluster_resources().get("CPU", 0)), 1)
         self._task = ray.remote(num_cpus=1, max_retries=RETRIES)(_build)
         self._settings, self._embedder_name = settings, embedder_name
         self._pending: dict[Any, Any] = {}  # object ref → the caller's key
@@ -121,7 +105,7 @@ class OnRay:
             ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=0)
             while block and not ready:
                 self._cpus()  # a cluster left with no CPU would keep this waiting for ever
-                ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=5)
+                ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=1)
             if not ready:
                 return
             for ref in ready:
@@ -142,27 +126,27 @@ class OnRay:
             return BadDocument(out[1], out[2])
         return out
 
-    def _cpus(self) -> int:
-        """The cluster's CPUs, once it has any: up to NO_CPU_WAIT seconds are waited for a
-        worker to join, said once, then ClusterError."""
-        while not (cpus := int(self._ray.cluster_resources().get("CPU", 0))):
-            now = time.monotonic()
-            if self._no_cpu_since is None:
-                self._no_cpu_since = now
-                log.warning(
-                    "the Ray cluster has no CPU for tasks (no worker has joined a head started "
-                    "with --num-cpus 0, or all were lost): waiting up to %.0f s for one",
-                    NO_CPU_WAIT,
-                )
-            if now - self._no_cpu_since > NO_CPU_WAIT:
-                raise ClusterError(
-                    f"the Ray cluster has had no CPU for tasks for {NO_CPU_WAIT:.0f} s: start a "
-                    "worker (`ray start --address HEAD:6379 --num-cpus N`) or give the head "
-                    "CPUs, then re-run the ingest (the sources written before stay committed)"
-                )
-            time.sleep(1.0)
-        self._no_cpu_since = None
-        return cpus
+    def _cpus(self) -> None:
+        """With tasks waiting: a cluster with no CPU for them is said once, then waited for
+        (a worker to join, an autoscaler's node to start) up to NO_CPU_WAIT s, then a
+        ClusterError."""
+        if self._ray.cluster_resources().get("CPU", 0):
+            self._no_cpu_since = None
+            return
+        now = time.monotonic()
+        if self._no_cpu_since is None:
+            self._no_cpu_since = now
+            log.warning(
+                "the Ray cluster has no CPU for tasks (no worker has joined a head started "
+                "with --num-cpus 0, or all were lost): waiting up to %.0f s for one",
+                NO_CPU_WAIT,
+            )
+        elif now - self._no_cpu_since > NO_CPU_WAIT:
+            raise ClusterError(
+                f"the Ray cluster has had no CPU for tasks for {NO_CPU_WAIT:.0f} s: start a "
+                "worker (`ray start --address HEAD:6379 --num-cpus N`) or give the head "
+                "CPUs, then re-run the ingest (the sources written before stay committed)"
+            )
 
     def close(self) -> None:
         """Shut down the local cluster this builder started (then exit 143 if a SIGTERM
@@ -197,7 +181,7 @@ def _reachable(address: str | None) -> str | None:
         return address
     bare = target.removeprefix("ray://")
     host, _, port = bare.rpartition(":")
-    if "://" in bare or not host or not port.isdigit():
+    if "://" in bare or not host or not port.isdigit() or int(port) > 65535:
         raise ConfigError(
             f"{target!r} is not a Ray cluster's address: give HOST:PORT (the head's port, "
             "6379 unless changed: `ray start --head` prints it), ray://HOST:10001 for Ray "
@@ -214,16 +198,43 @@ def _reachable(address: str | None) -> str | None:
     return address
 
 
+def _not_joined(address: str | None, exc: Exception) -> str:
+    """What to say when ray.init failed for `address` (_reachable let it through)."""
+    if address is None:
+        return f"could not start a local Ray cluster ({exc})"
+    if address == "auto" and not os.environ.get("RAY_ADDRESS"):
+        return (
+            f"no Ray cluster found on this machine ({exc}); start one with `ray start --head`, "
+            "give its address, or leave the address out for a local cluster"
+        )
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+        return (
+            f"cannot connect to the Ray cluster at {address!r} ({exc}); check that the head "
+            "is up (`ray status`), that this is its address, and that its token is this one"
+        )
+    # Something answered at the address: a head that wants a token from a client that sends
+    # none fails this way, after Ray's retries. Ray turns tokens on for a head started where
+    # one exists (~/.ray/auth_token), never for a client given an address.
+    return (
+        f"cannot connect to the Ray cluster at {address!r} ({exc}); if it uses token "
+        "authentication (Ray's default for a head started where a token exists, "
+        "~/.ray/auth_token), run with RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN, or "
+        "that file), as its nodes do; otherwise check that this is the head's address "
+        "(`ray status`)"
+    )
+
+
 def _exit_on_sigterm() -> Any:
     """SIGTERM ends the ingest as it ends a plain one, exit 143, but through Python, so the
     local cluster is shut down on the way (Ray's handler exited 1, the code of a skipped
-    file, and its driver printed a crash dump). Returns the function that puts the handler
-    back, and then exits 143 if the signal came; one that does nothing off the main thread,
-    where no handler can be set."""
+    file, and its driver printed a crash dump). For a program that left SIGTERM as it is by
+    default (OnRay asks first). Returns the function, run once, that gives SIGTERM back its
+    default and then exits 143 if the signal came; one that does nothing off the main
+    thread, where no handler can be set."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    before = signal.getsignal(signal.SIGTERM)
     came: list[int] = []
+    done: list[bool] = []
 
     def terminated(signum: int, frame: Any) -> None:
         came.append(signum)
@@ -232,7 +243,10 @@ def _exit_on_sigterm() -> Any:
         raise KeyboardInterrupt
 
     def put_back() -> None:
-        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+        if done:
+            return
+        done.append(True)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if came:
             raise SystemExit(128 + came[0])
 

@@ -90,6 +90,10 @@ class Store:
         self.read_from = path
         self._client: Any = None
         self._cols: dict[str, Any] = {}
+        # The embedder the index was last checked against (check_embedder), checked again
+        # when the index is found built anew on a server; the writes under way per thread.
+        self._checked: tuple[str, int] | None = None
+        self._writes = threading.local()
         self._no_old_sentences = False
         self._reopening = threading.Lock()
         self._opened = 0  # how many times it was reopened (_reopened)
@@ -192,8 +196,12 @@ class Store:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """A write to this index, alone among the processes that hold it (_held)."""
-        with self._held(write=True):
-            yield
+        self._writes.depth = getattr(self._writes, "depth", 0) + 1
+        try:
+            with self._held(write=True):
+                yield
+        finally:
+            self._writes.depth -= 1
 
     def _not_built(self) -> IndexNotBuilt:
         # The fix names this index's place: a bare `assistant ingest` builds the default one.
@@ -279,6 +287,7 @@ class Store:
             return None
 
     def check_embedder(self, embedder_name: str, dim: int) -> None:
+        self._checked = (embedder_name, dim)
         meta = self._col("", False).metadata or {}
         if "embedder" not in meta:
             # A collection another program made under this name (no release writes one
@@ -324,12 +333,23 @@ class Store:
         except Exception as exc:
             if self.url and _missing(exc):
                 # The collection was deleted on the server (and perhaps made again by an
-                # ingest) since this process bound it, by its id: bind the one of that name
-                # now, or say there is none. Every process serving it recovers on its own.
+                # ingest) since this process bound it, by its id: a read binds the one of that
+                # name now, checked against the embedder as the old one was, or says there is
+                # none, so that every process serving it recovers on its own. A write stops:
+                # its source's rows before the deletion are gone, and its record must not
+                # vouch for the rest in another index.
                 self._cols = {}
+                if getattr(self._writes, "depth", 0):
+                    raise StoreUnavailable(
+                        f"the index {self.name!r} was deleted on the Chroma server {self.url} "
+                        "during this write; run the ingest again (the source being written "
+                        "was not committed)"
+                    ) from exc
                 try:
+                    if self._checked is not None:
+                        self.check_embedder(*self._checked)
                     return self._rebound(fn, None)(*args, **kwargs)
-                except IndexNotBuilt:
+                except (IndexNotBuilt, EmbedderMismatch, ConfigError):
                     raise
                 except Exception as again:
                     if _missing(again):

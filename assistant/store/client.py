@@ -28,16 +28,24 @@ def server_address(url: str) -> tuple[str, int, bool]:
             f"ASSISTANT_CHROMA_URL {url!r}: a Chroma server is reached over http:// or "
             f"https://, not {u.scheme}://; e.g. http://127.0.0.1:8001"
         )
-    if not u.hostname:
-        raise StoreUnavailable(
-            f"ASSISTANT_CHROMA_URL {url!r} has no host; e.g. http://127.0.0.1:8001"
+    try:
+        given = u.port
+    except ValueError:
+        given = -1
+    if not u.hostname or given == -1 or u.username is not None:
+        what = (
+            "has no host" if not u.hostname else "has a port that is not a number from 0 to 65535"
         )
+        if u.username is not None:
+            what = "holds a user name, which Chroma's client does not send"
+        raise StoreUnavailable(f"ASSISTANT_CHROMA_URL {url!r} {what}; e.g. http://127.0.0.1:8001")
     https = u.scheme == "https"
-    port = u.port or (443 if https else 8000)
+    port = given if given is not None else (443 if https else 8000)
+    host = f"[{u.hostname}]" if ":" in u.hostname else u.hostname  # IPv6, as a URL writes it
     path = u.path.rstrip("/")
     if path:
-        return f"{u.scheme}://{u.netloc if u.port else f'{u.netloc}:{port}'}{path}", port, https
-    return u.hostname, port, https
+        return f"{u.scheme}://{host}:{port}{path}", port, https
+    return host, port, https
 
 
 def connect(path: str, url: str | None) -> Any:
@@ -45,10 +53,9 @@ def connect(path: str, url: str | None) -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    https = bool(url) and server_address(str(url))[2]
+    host, port, https = server_address(url) if url else ("", 0, False)
     try:
         if url:
-            host, port, https = server_address(url)
             return chromadb.HttpClient(host=host, port=port, ssl=https, settings=chroma_settings)
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except StoreUnavailable:
