@@ -591,7 +591,8 @@ def test_a_save_waits_for_another_process_saving(tmp_path: Path, embedder: NanoE
 
 def test_a_server_reader_keeps_one_folder_per_server_address(tmp_path: Path) -> None:
     """The folder names the server as the client connects to it: the port Chroma's default
-    when none is given, credentials never in the name."""
+    when none is given. Credentials in the URL are refused (Chroma's client never sent them)."""
+    from assistant import StoreUnavailable
     from assistant.store.client import server_address
 
     def folder(url: str) -> str:
@@ -604,9 +605,10 @@ def test_a_server_reader_keeps_one_folder_per_server_address(tmp_path: Path) -> 
         == folder("http://localhost:8000/")
         == "snapshot-corpus@localhost-8000"
     )
-    assert (
-        folder("https://user:s3cret@chroma.example.org") == "snapshot-corpus@chroma.example.org-443"
-    )
+    assert folder("https://chroma.example.org") == "snapshot-corpus@chroma.example.org-443"
+    with pytest.raises(StoreUnavailable, match="holds a user name") as refused:
+        folder("https://user:s3cret@chroma.example.org")
+    assert "s3cret" not in str(refused.value)
     assert folder("http://[::1]:8001") == "snapshot-corpus@1-8001"
     assert server_address("127.0.0.1:9000") == ("127.0.0.1", 9000, False)
 

@@ -32,12 +32,15 @@ def server_address(url: str) -> tuple[str, int, bool]:
         given = u.port
     except ValueError:
         given = -1
-    if not u.hostname or given == -1 or u.username is not None:
+    if u.username is not None:  # not echoed: it may hold a password
+        raise StoreUnavailable(
+            "ASSISTANT_CHROMA_URL holds a user name, which Chroma's client does not send; give "
+            "the server's address alone, e.g. http://127.0.0.1:8001"
+        )
+    if not u.hostname or given == -1:
         what = (
             "has no host" if not u.hostname else "has a port that is not a number from 0 to 65535"
         )
-        if u.username is not None:
-            what = "holds a user name, which Chroma's client does not send"
         raise StoreUnavailable(f"ASSISTANT_CHROMA_URL {url!r} {what}; e.g. http://127.0.0.1:8001")
     https = u.scheme == "https"
     port = given if given is not None else (443 if https else 8000)
