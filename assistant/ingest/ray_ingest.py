@@ -67,13 +67,28 @@ class OnRay:
                 "ingest on Ray needs the ray extra: pip install '.[ray]' (on the workers too)"
             ) from exc
         self._ray = ray
+        # Checked now, so that a bad address is said even when nothing is to be built.
+        self._address, self._given = _reachable(address), address
+        self._settings, self._embedder_name = settings, embedder_name
+        self._started, self._task = False, None
+        self._terminated: Any = lambda: None
+        self._no_cpu_since: float | None = None
+        self.window = 2
+        self._pending: dict[Any, Any] = {}  # object ref → the caller's key
+
+    def _join(self) -> Any:
+        """The build task, the cluster started or joined at the first source to build: an
+        ingest with nothing to build (every file unchanged) starts none (5-7 s here)."""
+        if self._task is not None:
+            return self._task
+        ray, address = self._ray, self._given
         self._started = not ray.is_initialized()
         # SIGTERM as a plain ingest takes it, where the program left it as it is by default.
         sigterm_default = signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
         if self._started:
             try:
                 ray.init(
-                    address=_reachable(address) or "local",
+                    address=self._address or "local",
                     include_dashboard=False,
                     log_to_driver=False,
                 )
@@ -85,18 +100,18 @@ class OnRay:
                 ) from exc
             except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as exc:
                 raise ConfigError(_not_joined(address, exc)) from exc
-        self._terminated = _exit_on_sigterm() if sigterm_default else lambda: None
-        self._no_cpu_since: float | None = None
+        if sigterm_default:
+            self._terminated = _exit_on_sigterm()
         # Twice the cluster's CPUs in flight: each worker has the next source ready, and the
         # texts held here for writing stay bounded. A cluster with none yet (its workers to
         # come) is waited for once tasks wait on it (_cpus).
         self.window = 2 * max(int(ray.cluster_resources().get("CPU", 0)), 1)
         self._task = ray.remote(num_cpus=1, max_retries=RETRIES)(_build)
-        self._settings, self._embedder_name = settings, embedder_name
-        self._pending: dict[Any, Any] = {}  # object ref → the caller's key
+        return self._task
 
     def submit(self, key: Any, text: str, source: Source, version: str, path: str) -> None:
-        ref = self._task.remote(text, source, version, path, self._settings, self._embedder_name)
+        task = self._join()
+        ref = task.remote(text, source, version, path, self._settings, self._embedder_name)
         self._pending[ref] = key
 
     def results(self, wait: bool) -> Iterator[tuple[Any, Built | BadDocument]]:
@@ -116,9 +131,12 @@ class OnRay:
         try:
             out = self._ray.get(ref)
         except self._ray.exceptions.RayError as exc:
+            died = (self._ray.exceptions.NodeDiedError, self._ray.exceptions.LocalRayletDiedError)
+            node = isinstance(exc, died)
             raise ClusterError(
                 f"building {key[0] if isinstance(key, tuple) else key} failed on the Ray cluster "
-                f"({type(exc).__name__}: {str(exc)[:300]}; a lost worker's task is run again "
+                + ("(the Ray node running it stopped: a `ray stop`, or its machine lost) " * node)
+                + f"({type(exc).__name__}: {str(exc)[:300]}; a lost worker's task is run again "
                 f"up to {RETRIES} times); the sources written before it are committed, and "
                 "re-running the ingest completes the rest"
             ) from exc
