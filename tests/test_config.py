@@ -116,13 +116,11 @@ def test_a_chroma_url_with_https_to_no_tls_server_says_chroma_run_speaks_http(
     tmp_path: Path,
 ) -> None:
     """Nothing listens there; the message names `chroma run`'s http:// beside the fix."""
-    import socket
-
     from assistant import StoreUnavailable
     from assistant.store.client import connect
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from .conftest import free_port
+
+    port = free_port()
     with pytest.raises(StoreUnavailable, match=r"speaks http://, not https://"):
         connect(str(tmp_path), f"https://127.0.0.1:{port}")

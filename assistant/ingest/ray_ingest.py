@@ -68,7 +68,8 @@ class OnRay:
             ) from exc
         self._ray = ray
         # Checked now, so that a bad address is said even when nothing is to be built.
-        self._address, self._given = _reachable(address), address
+        _check_reachable(address)
+        self._address = address
         self._settings, self._embedder_name = settings, embedder_name
         self._started, self._task = False, None
         self._terminated: Any = lambda: None
@@ -81,14 +82,14 @@ class OnRay:
         ingest with nothing to build (every file unchanged) starts none (5-7 s here)."""
         if self._task is not None:
             return self._task
-        ray, address = self._ray, self._given
+        ray, address = self._ray, self._address
         self._started = not ray.is_initialized()
         # SIGTERM as a plain ingest takes it, where the program left it as it is by default.
         sigterm_default = signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
         if self._started:
             try:
                 ray.init(
-                    address=self._address or "local",
+                    address=address or "local",
                     include_dashboard=False,
                     log_to_driver=False,
                 )
@@ -104,7 +105,7 @@ class OnRay:
             self._terminated = _exit_on_sigterm()
         # Twice the cluster's CPUs in flight: each worker has the next source ready, and the
         # texts held here for writing stay bounded. A cluster with none yet (its workers to
-        # come) is waited for once tasks wait on it (_cpus).
+        # come) is waited for once tasks wait on it (_check_cpus).
         self.window = 2 * max(int(ray.cluster_resources().get("CPU", 0)), 1)
         self._task = ray.remote(num_cpus=1, max_retries=RETRIES)(_build)
         return self._task
@@ -119,7 +120,7 @@ class OnRay:
             block = wait or len(self._pending) >= self.window
             ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=0)
             while block and not ready:
-                self._cpus()  # a cluster left with no CPU would keep this waiting for ever
+                self._check_cpus()  # a cluster left with no CPU would keep this waiting for ever
                 ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=1)
             if not ready:
                 return
@@ -144,7 +145,7 @@ class OnRay:
             return BadDocument(out[1], out[2])
         return out
 
-    def _cpus(self) -> None:
+    def _check_cpus(self) -> None:
         """With tasks waiting: a cluster with no CPU for them is said once, then waited for
         (a worker to join, an autoscaler's node to start) up to NO_CPU_WAIT s, then a
         ClusterError."""
@@ -182,13 +183,13 @@ class OnRay:
         self.close()
 
 
-def _reachable(address: str | None) -> str | None:
-    """`address` for ray.init, once something answers there: Ray's client retries an address
+def _check_reachable(address: str | None) -> None:
+    """ConfigError unless something answers at `address`: Ray's client retries an address
     where nothing listens for as long as it runs, saying only that it is retrying. None (a
     local cluster) and "auto" (the cluster `ray start` left on this machine, or RAY_ADDRESS)
     are Ray's to find."""
     if address is None:
-        return None
+        return
     if address != "auto" and os.path.exists(address):
         raise ConfigError(
             f"--ray took {address!r}, a file or folder, as the cluster's address: give the "
@@ -196,7 +197,7 @@ def _reachable(address: str | None) -> str | None:
         )
     target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
     if not target or target == "auto":
-        return address
+        return
     bare = target.removeprefix("ray://")
     host, _, port = bare.rpartition(":")
     if "://" in bare or not host or not port.isdigit() or int(port) > 65535:
@@ -213,11 +214,10 @@ def _reachable(address: str | None) -> str | None:
             f"({exc.strerror or type(exc).__name__}): check that the head is up (`ray status`) "
             "and the address it printed, or leave the address out for a local cluster"
         ) from exc
-    return address
 
 
 def _not_joined(address: str | None, exc: Exception) -> str:
-    """What to say when ray.init failed for `address` (_reachable let it through)."""
+    """What to say when ray.init failed for `address` (_check_reachable let it through)."""
     if address is None:
         return f"could not start a local Ray cluster ({exc})"
     if address == "auto" and not os.environ.get("RAY_ADDRESS"):
