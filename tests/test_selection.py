@@ -100,6 +100,17 @@ def test_an_answerer_works_from_a_retrieval_alone() -> None:
     with pytest.raises(ValueError, match="sentences=.relevant. or .all."):
         ExtractiveAnswerer().answer("How much aid?", dataclasses.replace(retrieval, sentences=None))
 
+    # Every searched side is accounted for: quoted, off the point, without evidence, or, where
+    # nothing of it clears the bar but something comes near (a sentence, or a row not read),
+    # said to be near it, never passed over in silence.
+    near = dataclasses.replace(
+        retrieval, side_relevance={"A": 0.01, "B": 0.01, "C": 0.002, "D": -0.1}
+    )
+    text = ExtractiveAnswerer().answer("How much aid did Japan send?", near, "en").answer
+    assert "No C source is quoted: none of its passages here is relevant enough" in text, text
+    assert "No passage of the D side was found relevant" in text, text
+    assert "No A source" not in text and "No B source" not in text
+
 
 def test_selection_takes_each_sources_first_quote_before_any_second(assistant: Assistant) -> None:
     """Within a side, a second quote from one source comes after the first quote of every other

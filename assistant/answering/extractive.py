@@ -211,8 +211,27 @@ class ExtractiveAnswerer:
             for side in dict.fromkeys(e.side for e in pool)
             if side not in speaking and side != UNKNOWN
         ]
-        answer.answer = text + _coda(answer, retrieval.filtered, off_point)
+        near = near_the_bar(retrieval, {c.side for c in citations} | set(off_point))
+        answer.answer = text + _coda(answer, retrieval.filtered, off_point, near)
         return answer
+
+
+def near_the_bar(retrieval: Retrieval, accounted: set[str]) -> list[str]:
+    """The searched sides an answer would otherwise pass over in silence: not quoted, not
+    off the point (`accounted`), and not without evidence either, as none of their passages
+    clears the relevance bar but one of their sentences does, or a row of theirs the search did
+    not read could (Retrieval.side_relevance). A four-sided debate's regulator was left out of
+    an answer without a word ("¿Cuántas muestras de orina se analizaron?").
+
+    >>> r = Retrieval([], None, side_relevance={"a": 0.2, "b": -0.1, "c": 0.01, UNKNOWN: 1})
+    >>> near_the_bar(r, {"a"})
+    ['c']
+    """
+    return [
+        side
+        for side, best in retrieval.side_relevance.items()
+        if best >= 0 and side != UNKNOWN and side not in accounted
+    ]
 
 
 def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence], set[str]]:
@@ -277,7 +296,12 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _coda(answer: Answer, filtered: bool = False, off_point: Sequence[str] = ()) -> str:
+def _coda(
+    answer: Answer,
+    filtered: bool = False,
+    off_point: Sequence[str] = (),
+    near: Sequence[str] = (),
+) -> str:
     parts = []
     if answer.disagreements:
         parts.append(
@@ -310,6 +334,17 @@ def _coda(answer: Answer, filtered: bool = False, off_point: Sequence[str] = ())
                 f"No {inert(s)} source is quoted: its passages here are on the subject, but "
                 "none of their sentences speaks to this question."
                 for s in off_point
+            )
+        )
+    if near:
+        # Not silence either: the side has something close, too weak to quote, too strong to
+        # say it has nothing.
+        parts.append(
+            "\n"
+            + "; ".join(
+                f"No {inert(s)} source is quoted: none of its passages here is relevant enough "
+                "to quote, though one comes near (try rewording, or filter by that side)."
+                for s in near
             )
         )
     return ("\n".join(parts) + "\n") if parts else ""
