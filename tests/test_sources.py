@@ -1,3 +1,4 @@
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,29 @@ def test_sources_are_listed_by_side_and_by_a_language_declared_or_detected(fresh
         fresh.sources(language="de")
     with pytest.raises(InvalidRequest, match="unknown side filter 'pro-russia'"):
         fresh.sources(side=["pro-russia"])
+
+
+def test_a_side_filter_matches_the_side_in_another_unicode_form(fresh, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A manifest written with decomposed letters (macOS, text copied from its file names) and
+    a filter typed with composed ones name the same side: it was refused with an error whose
+    two names read alike ("unknown side filter 'Umweltverbände'; this index has:
+    Umweltverbände")."""
+    nfd, nfc = (unicodedata.normalize(form, "Umweltverbände") for form in ("NFD", "NFC"))
+    assert nfd != nfc
+    (tmp_path / "memo.txt").write_text(
+        "Die Umweltverbände fordern ein Verbot von Glyphosat bis 2025.", encoding="utf-8"
+    )
+    (tmp_path / "sources.toml").write_text(
+        f'[corpus.sides]\n"{nfd}" = "NGOs"\n\n[[sources]]\nfile = "memo.txt"\nside = "{nfd}"\n',
+        encoding="utf-8",
+    )
+    fresh.ingest([tmp_path])
+    assert [r.source.id for r in fresh.sources(side=nfc)] == ["memo"]
+    passages = fresh.search("Verbot von Glyphosat", side=nfc)
+    assert [p.source_id for p in passages] == ["memo"] and passages[0].side == nfd
+    assert fresh.ask("Wann soll Glyphosat verboten werden?", side=[nfc]).citations
+    with pytest.raises(InvalidRequest, match="unknown side filter 'Umweltverbande'"):
+        fresh.search("Glyphosat", side="Umweltverbande")
 
 
 def test_uploads_into_a_new_index_keep_the_sides_the_first_was_checked_against(fresh) -> None:  # type: ignore[no-untyped-def]

@@ -303,7 +303,7 @@ class Retriever:
         timings: dict[str, float] = {}
         with _timed(timings, "refresh_ms"):
             snap = self.snapshot()  # this query reads this snapshot alone, whatever refreshes
-            snap.check(filters)
+            filters = snap.check(filters)
         if query_language is None:
             query_language = self.question_language(query, snap)
         query_language, pool = query_language or UNDETERMINED, max(3 * k, 24)

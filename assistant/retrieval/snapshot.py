@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import itertools
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -369,14 +370,30 @@ class Snapshot:
             "source_id": sorted(self.records),
         }
 
-    def check(self, filters: Filters) -> None:
-        """An unknown filter value would silently match nothing: name it and the valid ones
-        (`unknown_filter`)."""
+    def check(self, filters: Filters) -> Filters:
+        """The filters with each value as the index spells it. An unknown value would silently
+        match nothing: name it and the valid ones (`unknown_filter`). A value that differs from
+        a known one only in its Unicode form is that one: "Umweltverbände" typed with ä as one
+        code point matches the side a manifest wrote with a and a combining mark (macOS file
+        names and text copied from them are decomposed), where the two read alike in the
+        error that refused it."""
+        spelt = {}
         for key, values in filters.fields():
             known = self.vocabulary()[key]
-            bad = [v for v in values if v not in known]
+            every = set(known)
+            forms = {unicodedata.normalize("NFC", k): k for k in known}
+            values = tuple(
+                v if v in every else forms.get(unicodedata.normalize("NFC", v), v) for v in values
+            )
+            bad = [v for v in values if v not in every]
             if bad:
                 raise InvalidRequest(unknown_filter(key.removesuffix("_id"), bad, known))
+            spelt[key] = values
+        return Filters(
+            spelt.get("side", filters.sides),
+            spelt.get("language", filters.languages),
+            spelt.get("source_id", filters.sources),
+        )
 
     def listing(self, filters: Filters) -> list[SourceRecord]:
         """The committed sources in id order: those of the filters' sides, declaring or holding
@@ -388,12 +405,8 @@ class Snapshot:
             InvalidRequest: a side, or a language neither declared nor detected, the index
                 does not hold (the closest named, as for a search).
         """
-        self.check(Filters(sides=filters.sides))
-        chosen = [
-            r
-            for _, r in sorted(self.records.items())
-            if not filters.sides or r.source.side in filters.sides
-        ]
+        sides = self.check(Filters(sides=filters.sides)).sides
+        chosen = [r for _, r in sorted(self.records.items()) if not sides or r.source.side in sides]
         if not filters.languages:  # the common listing: no language read or normalised
             return chosen
         wanted = set(filters.languages)  # codes already (Filters)
