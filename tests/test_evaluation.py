@@ -50,6 +50,16 @@ def test_bundled_question_set_is_valid_and_covers_what_it_must() -> None:
             '"expected_sides": [], "answerable": "yes"}',
             "line 2: field 'answerable' must be a bool",
         ),
+        (  # a misspelt field is named beside the one it stands for
+            '{"id": "x", "question": "q", "language": "en", "expected_sources": [], "expected_facts": [], '
+            '"expected_sids": [], "answerable": true}',
+            "line 2: field 'expected_sides' is missing \\(the line has 'expected_sids': rename it",
+        ),
+        (
+            '{"id": "x", "question": "q", "language": "en", "expected_sources": [], "expected_facts": [], '
+            '"expected_sides": [], "answerable": true, "tag": []}',
+            "line 2: unknown field\\(s\\) 'tag' \\(did you mean 'tags'\\?\\)",
+        ),
         (  # crashed the run once every question had been answered, and nothing was written
             '{"id": "x", "question": "q", "language": "en", "expected_sources": [], "expected_facts": [], '
             '"expected_sides": [], "answerable": true, "tags": [1, "a"]}',

@@ -34,6 +34,10 @@ def write(tmp_path: Path, body: str) -> Path:
     [
         ('[[sources]]\nfile = "a.txt"\nside = "middle"\n', ["entry 1 (a.txt)", "'side'", "middle"]),
         ('[[sources]]\nfile = "a.txt"\nvoice = "blogger"\n', ["entry 1 (a.txt)", "'voice'"]),
+        # A near miss is named: a side, a voice, a field's name.
+        ('[[sources]]\nfile = "a.txt"\nside = "Left"\n', ["(did you mean 'left'?)"]),
+        ('[[sources]]\nfile = "a.txt"\nvoice = "comentary"\n', ["(did you mean 'commentary'?)"]),
+        ('[[sources]]\nfile = "a.txt"\nsied = "left"\n', ["(did you mean 'side'?)"]),
         ('[[sources]]\nfile = "a.txt"\ndate = "May 2024"\n', ["'date'", "YYYY-MM-DD"]),
         ('[[sources]]\ntitle = "x"\n', ["entry 1", "'file' is missing"]),
         (

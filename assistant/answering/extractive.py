@@ -330,7 +330,7 @@ def _coda(
         # Not silence: the side was found, and its sentences were judged (select).
         parts.append(
             "\n"
-            + "; ".join(
+            + " ".join(
                 f"No {inert(s)} source is quoted: its passages here are on the subject, but "
                 "none of their sentences speaks to this question."
                 for s in off_point
@@ -341,7 +341,7 @@ def _coda(
         # say it has nothing.
         parts.append(
             "\n"
-            + "; ".join(
+            + " ".join(
                 f"No {inert(s)} source is quoted: none of its passages here is relevant enough "
                 "to quote, though one comes near (try rewording, or filter by that side)."
                 for s in near

@@ -24,7 +24,7 @@ from typing import Any
 
 from assistant.errors import InvalidRequest
 from assistant.ingest.language import language_code
-from assistant.inputs import did_you_mean
+from assistant.inputs import closest, did_you_mean
 
 REQUIRED = {
     "id": str,
@@ -64,17 +64,24 @@ def parse_line(line: str, where: str) -> Question:
         raise InvalidRequest(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
     if not isinstance(data, dict):
         raise InvalidRequest(f"{where}: each line must be a JSON object")
+    fields = [*REQUIRED, *OPTIONAL]
+    unknown = sorted(set(data) - set(fields))
     for key, kind in REQUIRED.items():
         if key not in data:
-            raise InvalidRequest(f"{where}: field {key!r} is missing")
+            # A misspelt name is an unknown field and a missing one: say both.
+            typo = closest(key, unknown)
+            raise InvalidRequest(
+                f"{where}: field {key!r} is missing"
+                + (f" (the line has {typo!r}: rename it {key!r})" if typo else "")
+            )
         if not isinstance(data[key], kind):
             raise InvalidRequest(f"{where}: field {key!r} must be a {kind.__name__}")
     for key, kind in OPTIONAL.items():
         if key in data and not isinstance(data[key], kind):
             raise InvalidRequest(f"{where}: field {key!r} must be a {kind.__name__}")
-    unknown = set(data) - set(REQUIRED) - set(OPTIONAL)
     if unknown:
-        raise InvalidRequest(f"{where}: unknown field(s) {sorted(unknown)}")
+        hints = [f"{k!r}" + (f" ({h})" if (h := did_you_mean(k, fields)) else "") for k in unknown]
+        raise InvalidRequest(f"{where}: unknown field(s) {', '.join(hints)}; known: {fields}")
     if not data["question"].strip():
         raise InvalidRequest(f"{where}: field 'question' is empty")
     facts = data["expected_facts"]

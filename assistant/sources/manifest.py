@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from assistant.errors import ManifestError
-from assistant.inputs import MAX_QUESTION_CHARS
+from assistant.inputs import MAX_QUESTION_CHARS, did_you_mean
 
 from .model import (
     DATE_PATTERN,
@@ -210,7 +210,12 @@ def make_source(
     known = {f.name for f in DECLARED} | {"file"}
     for key in fields:
         if key not in known:
-            raise ManifestError(f"{where}: unknown field {key!r}; known fields: {sorted(known)}")
+            hint = did_you_mean(str(key), known)
+            raise ManifestError(
+                f"{where}: unknown field {key!r}"
+                + (f" ({hint})" if hint else "")
+                + f"; known fields: {sorted(known)}"
+            )
     values: dict[str, Any] = {}
     for key in TEXT_FIELDS + ("file",):
         if key in fields and fields[key] is not None:
@@ -245,13 +250,21 @@ def check_labels(
     """(side, voice) of an entry, each checked against its vocabulary ("unknown" if absent)."""
     side = fields.get("side") or UNKNOWN
     if side != UNKNOWN and side not in sides:
+        declared = sorted(set(sides) | {UNKNOWN})
+        hint = did_you_mean(str(side), declared)
         raise ManifestError(
-            f"{where}: field 'side' is {side!r}; this corpus declares "
-            f"{sorted(set(sides) | {UNKNOWN})} in [corpus.sides]"
+            f"{where}: field 'side' is {side!r}"
+            + (f" ({hint})" if hint else "")
+            + f"; this corpus declares {declared} in [corpus.sides]"
         )
     voice = fields.get("voice") or UNKNOWN
     if voice not in VOICES:
-        raise ManifestError(f"{where}: field 'voice' is {voice!r}; use one of {sorted(VOICES)}")
+        hint = did_you_mean(str(voice), VOICES)
+        raise ManifestError(
+            f"{where}: field 'voice' is {voice!r}"
+            + (f" ({hint})" if hint else "")
+            + f"; use one of {sorted(VOICES)}"
+        )
     return side, voice
 
 
