@@ -140,6 +140,14 @@ def test_a_failed_question_is_not_scored_and_a_run_that_cannot_start_does_not_st
     rows = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert all(v is None for v in rows[1]["scores"].values()) and rows[1]["error"]
     assert "error: TooLarge" in (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    # What the set names that the index lacks is in the run's files, not on a terminal alone;
+    # and a report read alone says what its metrics are.
+    note = "question long: expected_sources names 'x', no source of the index"
+    assert summary["notes"] == [note]
+    for report in ("report.md", "report.html"):
+        text = (tmp_path / "run" / report).read_text(encoding="utf-8")
+        assert note.replace("'", "&#x27;" if report == "report.html" else "'") in text
+        assert "side_balance" in text and "every one is cited" in text
     # No index, or a mode with no LLM: refused before any question, nothing written.
     empty = Assistant(Settings.resolve(index_path=tmp_path / "none", env={}), embedder=embedder)
     with pytest.raises(IndexNotBuilt, match="ingest data/corpus"):

@@ -44,6 +44,23 @@ METRICS = (
     "unsupported_claim_rate",
 )
 SUMMARY_KEYS = (*METRICS, "latency_p50_ms", "latency_p95_ms")
+# What each one measures, in a line: the reports carry it, so that a report read alone says
+# what its figures are (docs/evaluation.md, Metrics, says the same at more length).
+MEANINGS = {
+    "hit_at_k": "1 if an expected or related source is among the first k distinct retrieved sources",
+    "mrr": "1 / rank of the first expected or related source among the retrieved (0 if none)",
+    "citation_precision": "share of the cited sources that are expected or related",
+    "citation_recall": "share of the expected sources that are cited",
+    "quote_validity": "share of citations whose quote is the source's text at its offsets",
+    "fact_recall": "share of the expected facts found in the answer",
+    "side_coverage": "share of the expected sides among the cited sources' sides",
+    "side_balance": "questions with two or more expected sides: 1 if every one is cited",
+    "abstention_accuracy": "unanswerable questions refused and answerable ones answered",
+    "wrong_abstention_rate": "share of the answerable questions refused",
+    "unsupported_claim_rate": "LLM mode: share of the answer's sentences no citation supports",
+    "latency_p50_ms": "median time to answer a question, in milliseconds",
+    "latency_p95_ms": "95th percentile of that time",
+}
 
 
 def distinct(ids: Iterable[str]) -> list[str]:

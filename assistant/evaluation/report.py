@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import METRICS, SUMMARY_KEYS
+from .metrics import MEANINGS, METRICS, SUMMARY_KEYS
 from .results import Result
 
 PLOTS = ("metrics.png", "languages.png", "latency.png")
@@ -131,6 +131,11 @@ def _markdown(summary: dict[str, Any], rows: list[Result]) -> str:
             f"LLM-judged faithfulness (not deterministic): {summary['llm_judged']['faithfulness']:.3f} "
             f"over {summary['llm_judged']['questions']} questions.",
         ]
+    if summary.get("notes"):
+        md += ["", "**Notes** (each scores zero where it counts):", ""]
+        md += [f"- {_cell(n)}" for n in summary["notes"]]
+    md += ["", "Metrics:", ""]
+    md += [f"- `{k}`: {MEANINGS[k]}" for k in keys]
     md += [
         "",
         *[f"![{p}]({p})" for p in PLOTS],
@@ -202,6 +207,14 @@ def _html(out_dir: Path, summary: dict[str, Any], rows: list[Result]) -> str:
             f"<p>LLM-judged faithfulness (not deterministic): {j['faithfulness']:.3f} over "
             f"{j['questions']} questions.</p>"
         )
+    if summary.get("notes"):
+        judged += "<p><b>Notes</b> (each scores zero where it counts):</p><ul>"
+        judged += "".join(f"<li>{html.escape(n)}</li>" for n in summary["notes"]) + "</ul>"
+    judged += (
+        "<p>Metrics:</p><ul>"
+        + "".join(f"<li><code>{k}</code>: {html.escape(MEANINGS[k])}</li>" for k in keys)
+        + "</ul>"
+    )
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Evaluation — {html.escape(summary["mode"])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ddd;padding:3px 6px;vertical-align:top}}</style></head><body>

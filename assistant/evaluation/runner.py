@@ -29,7 +29,7 @@ from assistant.prompts import render
 
 from . import metrics as m
 from .metrics import METRICS
-from .questions import Question
+from .questions import Question, unknown_references
 from .report import write_reports
 from .results import Result, Scores
 
@@ -162,6 +162,8 @@ def run_eval(
             if progress:
                 progress(i, len(questions), q.id)
     summary = summarise(rows, run_meta(assistant, mode, k))
+    # What the set names that the index lacks scores zero without a word: the report says it.
+    summary["notes"] = unknown_references(questions, assistant)
     judged = [r.llm_faithfulness for r in rows if r.llm_faithfulness is not None]
     if judged:
         summary["llm_judged"] = {
