@@ -38,6 +38,10 @@ def write(tmp_path: Path, body: str) -> Path:
         ('[[sources]]\nfile = "a.txt"\nside = "Left"\n', ["(did you mean 'left'?)"]),
         ('[[sources]]\nfile = "a.txt"\nvoice = "comentary"\n', ["(did you mean 'commentary'?)"]),
         ('[[sources]]\nfile = "a.txt"\nsied = "left"\n', ["(did you mean 'side'?)"]),
+        (
+            '[[sources]]\nfile = "a.txt"\nlanguages = ["uk", "ua"]\n',
+            ["field 'languages': 'ua' is a country's code: write 'uk' (Ukrainian)"],
+        ),
         ('[[sources]]\nfile = "a.txt"\ndate = "May 2024"\n', ["'date'", "YYYY-MM-DD"]),
         ('[[sources]]\ntitle = "x"\n', ["entry 1", "'file' is missing"]),
         (
@@ -92,6 +96,10 @@ def test_sources_are_listed_by_side_and_by_a_language_declared_or_detected(fresh
     assert [r.source.id for r in fresh.sources(side="pro-Russia", language="en")] == []
     with pytest.raises(InvalidRequest, match="unknown language filter 'de'"):
         fresh.sources(language="de")
+    with pytest.raises(InvalidRequest, match=r"'ua' is a country's code: write 'uk' \(Ukrainian\)"):
+        fresh.sources(language="ua")
+    with pytest.raises(InvalidRequest, match=r"'ua' is a country's code: write 'uk'"):
+        fresh.search("aid", language="ua")
     with pytest.raises(InvalidRequest, match="unknown side filter 'pro-russia'"):
         fresh.sources(side=["pro-russia"])
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import InvalidRequest
-from assistant.ingest.language import language_code
+from assistant.ingest.language import country_hint, language_code
 from assistant.inputs import closest, did_you_mean
 
 REQUIRED = {
@@ -98,8 +98,11 @@ def parse_line(line: str, where: str) -> Question:
     code = language_code(data["language"])
     if code is None:
         raise InvalidRequest(
-            f"{where}: field 'language' is {data['language']!r}, not a language; write its "
-            "ISO 639-1 code, such as 'en', 'fr', 'zh' or 'ru'"
+            f"{where}: field 'language' is {data['language']!r}, not a language; "
+            + (
+                country_hint(data["language"])
+                or "write its ISO 639-1 code, such as 'en', 'fr', 'zh' or 'ru'"
+            )
         )
     data["language"] = code  # "English" and "en-GB" are one column of the report with "en"
     if any(not t.strip() for t in data.get("tags", [])):

@@ -83,6 +83,29 @@ def language_code(value: str) -> str | None:
     return _code(language) if isinstance(language, Language) else None
 
 
+# A country's code written for its language ("ua" for Ukrainian): none of these is a language
+# lingua knows, and each country has one language people mean by it.
+COUNTRY_CODES = {
+    "ua": "uk", "cn": "zh", "jp": "ja", "kr": "ko", "gr": "el", "cz": "cs", "dk": "da",
+    "ee": "et", "il": "he", "vn": "vi", "rs": "sr", "by": "be", "kz": "kk", "ir": "fa",
+    "al": "sq",
+}  # fmt: skip
+
+
+def country_hint(value: str) -> str:
+    """The fix for a country's code given as a language's ('' for anything else).
+
+    >>> country_hint("UA"), country_hint("uk"), country_hint("klingon")
+    ("'UA' is a country's code: write 'uk' (Ukrainian)", '', '')
+    """
+    code = COUNTRY_CODES.get(value.strip().lower())
+    if code is None or language_code(value) is not None:
+        return ""
+    name = getattr(IsoCode639_1, code.upper())
+    language = next(lang for lang in Language.all() if lang.iso_code_639_1 == name)
+    return f"{value!r} is a country's code: write {code!r} ({language.name.title()})"
+
+
 def language_codes(values: Sequence[str]) -> tuple[str, ...]:
     """Each value's code (language_code), once, in order; what is no language stays as given,
     for whoever checks them to name it.

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import InvalidRequest
-from assistant.ingest.language import UNDETERMINED, language_codes
+from assistant.ingest.language import UNDETERMINED, country_hint, language_codes
 from assistant.inputs import did_you_mean
 from assistant.recording import time_at
 from assistant.sources.model import UNKNOWN
@@ -387,7 +387,8 @@ class Snapshot:
             )
             bad = [v for v in values if v not in every]
             if bad:
-                raise InvalidRequest(unknown_filter(key.removesuffix("_id"), bad, known))
+                hints = "".join(f"; {h}" for h in map(country_hint, bad) if h)
+                raise InvalidRequest(unknown_filter(key.removesuffix("_id"), bad, known) + hints)
             spelt[key] = values
         return Filters(
             spelt.get("side", filters.sides),
@@ -414,7 +415,8 @@ class Snapshot:
         known = sorted(set(self.languages).union(*declared.values()))
         bad = [x for x in filters.languages if x not in known]
         if bad:
-            raise InvalidRequest(unknown_filter("language", bad, known))
+            hints = "".join(f"; {h}" for h in map(country_hint, bad) if h)
+            raise InvalidRequest(unknown_filter("language", bad, known) + hints)
         found = self.source_languages
         return [r for r in chosen if wanted & {*declared[r.source.id], *found.get(r.source.id, ())}]
 

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from assistant.errors import ManifestError
+from assistant.ingest.language import country_hint
 from assistant.inputs import MAX_QUESTION_CHARS, did_you_mean
 
 from .model import (
@@ -234,6 +235,9 @@ def make_source(
         langs = [x.strip() for x in langs.split(",") if x.strip()]
     if not isinstance(langs, list | tuple) or not all(isinstance(x, str) for x in langs):
         raise ManifestError(f"{where}: field 'languages' must be a list of language codes")
+    for lang in langs:
+        if hint := country_hint(lang):  # taken for no language, it would pass without a word
+            raise ManifestError(f"{where}: field 'languages': {hint}")
     values["languages"] = tuple(langs)
     side, voice = check_labels(fields, sides, where)
     source_id = fields.get("id") or safe_id(Path(values.get("file", "")).stem)
