@@ -153,6 +153,9 @@ class Answer:
     dropped_citations: list[int] = field(default_factory=list)
     retrieved: list[Passage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # What the search was restricted to (side, language, source → values; empty: the whole
+    # index): an answer quoting one side alone says whether that was asked for.
+    filters: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self, with_retrieved: bool = True) -> dict[str, Any]:
         """Everything; with_retrieved=False gives the public form (CLI, HTTP, evaluation),

@@ -6,6 +6,7 @@ import pytest
 
 from assistant import Answer, Assistant
 from assistant.answering.figures import find_figures
+from assistant.answering.text import export
 from assistant.retrieval.filters import Filters
 
 from .conftest import debate_corpus
@@ -218,6 +219,16 @@ def test_answer_is_json_serialisable_with_the_documented_fields(assistant: Assis
 def test_filters_apply_to_answers(assistant: Assistant) -> None:
     answer = assistant.ask("How much aid has Japan given Ukraine?", side="pro-Russia")
     assert answer.citations and {c.side for c in answer.citations} == {"pro-Russia"}
+    # The answer says what it searched within, in JSON and in an export: an answer quoting one
+    # side alone was exported with no word that the other side was filtered out.
+    assert answer.to_dict(with_retrieved=False)["filters"] == {"side": ["pro-Russia"]}
+    text = export([answer])
+    assert "*Searched within the filters: side pro-Russia.*" in text
+    assert Answer.from_dict(answer.to_dict()).filters == {"side": ["pro-Russia"]}
+    whole = assistant.ask("How much aid has Japan given Ukraine?")
+    assert whole.filters == {} and "Searched within" not in export([whole])
+    refused = assistant.ask("What is the Moon made of?", language="zh")
+    assert refused.abstained and refused.filters == {"language": ["zh"]}
 
 
 def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:

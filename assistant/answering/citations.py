@@ -118,5 +118,6 @@ def cited_answer(
         retrieved=retrieval.passages,
         sides_without_evidence=sides_without_evidence(citations, retrieval) if citations else [],
         disagreements=disagreements(citations),
+        filters=retrieval.filters.public(),
         **extra,
     )

@@ -177,4 +177,5 @@ def abstain(question: str, retrieval: Retrieval, why: str, mode: str) -> Answer:
         abstained=True,
         mode=mode,
         retrieved=retrieval.passages,
+        filters=retrieval.filters.public(),
     )

@@ -323,8 +323,25 @@ def export(answers: Sequence[Answer], title: str = "") -> str:
     references (quote, outlet, author, date, language, side, voice, offsets, URL)."""
     parts = [f"# {inert(title)}\n"] if title else []
     for a in answers:
-        parts.append(f"## {inert(oneline(a.question))}\n\n{full(a)}")
+        parts.append(f"## {inert(oneline(a.question))}\n\n{searched(a)}{full(a)}")
     return "\n".join(parts)
+
+
+def searched(a: Answer) -> str:
+    """The line saying what the search was restricted to ('' for the whole index): an export
+    of an answer quoting one side alone did not say that the side was all that was asked for.
+
+    >>> from assistant.schema import Answer
+    >>> print(searched(Answer("q", "a", [], [], False, "extractive", filters={"side": ["pro-Russia"],
+    ...                                                                     "language": ["uk", "ru"]})))
+    *Searched within the filters: side pro-Russia; language uk, ru.*
+    <BLANKLINE>
+    <BLANKLINE>
+    """
+    if not a.filters:
+        return ""
+    within = "; ".join(f"{key} {', '.join(vals)}" for key, vals in a.filters.items())
+    return f"*Searched within the filters: {inert(within)}.*\n\n"
 
 
 def linked(body: str) -> str:

@@ -45,6 +45,14 @@ class Filters:
         pairs = (("side", self.sides), ("language", self.languages), ("source_id", self.sources))
         return tuple((key, vals) for key, vals in pairs if vals)
 
+    def public(self) -> dict[str, list[str]]:
+        """The filters that are set, as an answer reports them: side, language, source.
+
+        >>> Filters.of(side="pro-Russia", language="uk").public()
+        {'side': ['pro-Russia'], 'language': ['uk']}
+        """
+        return {key.removesuffix("_id"): list(vals) for key, vals in self.fields()}
+
     def where(self) -> dict[str, Any] | None:
         parts = [{key: {"$in": list(vals)}} for key, vals in self.fields()]
         if not parts:
