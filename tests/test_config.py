@@ -40,6 +40,10 @@ def test_types_are_coerced_from_environment() -> None:
         # At start, not at the first document or question.
         ({"ASSISTANT_LANGUAGES": "en,klingon,xx"}, r"LANGUAGES\) holds 'klingon', 'xx': give ISO"),
         ({"ASSISTANT_LANGUAGES": " , "}, r"LANGUAGES\) holds no language"),
+        (
+            {"ASSISTANT_LANGUAGES": "en,ua"},
+            r"holds 'ua'.*'ua' is a country's code: write 'uk' \(Ukrainian\)",
+        ),
     ],
 )
 def test_bad_values_say_what_to_fix(env: dict[str, str], fragment: str) -> None:

@@ -50,6 +50,11 @@ def test_bundled_question_set_is_valid_and_covers_what_it_must() -> None:
             '"expected_sides": [], "answerable": "yes"}',
             "line 2: field 'answerable' must be a bool",
         ),
+        (
+            '{"id": "x", "question": "q", "language": "ua", "expected_sources": [], "expected_facts": [], '
+            '"expected_sides": [], "answerable": true}',
+            "line 2: field 'language' is 'ua', not a language; 'ua' is a country's code: write 'uk'",
+        ),
         (  # a misspelt field is named beside the one it stands for
             '{"id": "x", "question": "q", "language": "en", "expected_sources": [], "expected_facts": [], '
             '"expected_sids": [], "answerable": true}',
