@@ -22,6 +22,13 @@ def test_contested_aid_question_shows_both_sides_and_their_figures(assistant: As
     assert len({s for d in answer.disagreements for s in d["sides"]}) == 2
     assert "Sources disagree" in answer.answer
     assert "$7.6 billion" in answer.answer
+    # RT's "environ 12 milliards de dollars" is listed as written beside "$12 billion": the
+    # figure alone would say more than the quote does.
+    answer = assistant.ask("Сколько помощи Япония оказала Украине?")
+    twelve = next(d for d in answer.disagreements if d["figure"] == "$12 billion")
+    rt = next(c.n for c in answer.citations if "environ 12 milliards" in c.quote)
+    assert {"text": "environ 12 milliards de dollars", "citation": rt} in twelve["qualified"]
+    assert f"(as written: “environ 12 milliards de dollars” [{rt}])" in answer.answer
     for c in answer.citations:
         assert f"[{c.n}]" in answer.answer
     by_side = {s.side: s for s in answer.sides}

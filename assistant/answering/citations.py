@@ -63,6 +63,9 @@ def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
 
     Returns [] unless at least two different amounts come from at least two sources.
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
+    `as_written` holds each mention as its quote words it, and `qualified` the mentions a word
+    bounds or rounds ({"text": "less than €1 billion", "citation": 6}): the figure alone says
+    more than they do.
     """
     by_value: dict[tuple[str, float], dict[str, Any]] = {}
     for c in citations:
@@ -72,12 +75,15 @@ def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
                 {
                     "figure": f.display(),
                     "as_written": [],
+                    "qualified": [],
                     "citations": [],
                     "sources": [],
                     "sides": [],
                 },
             )
-            entry["as_written"].append(f.text)
+            entry["as_written"].append(f.written)
+            if f.qualifier:
+                entry["qualified"].append({"text": f.written, "citation": c.n})
             for key, val in (("citations", c.n), ("sources", c.source_id), ("sides", c.side)):
                 if val not in entry[key]:
                     entry[key].append(val)

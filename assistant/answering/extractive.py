@@ -313,7 +313,13 @@ def _coda(
                 dict.fromkeys(inert(f"{by_n[n].who()} ({by_n[n].side})") for n in d["citations"])
             )
             refs = " ".join(f"[{n}]" for n in d["citations"])
-            parts.append(f"- {inert(d['figure'])} — {who} {refs}")
+            # A bounded or rounded mention is shown as written: "€1 billion" alone would say
+            # more than "under €1 billion" does.
+            written = "; ".join(
+                f"“{inert(q['text'])}” [{q['citation']}]" for q in d.get("qualified", [])
+            )
+            written = f" (as written: {written})" if written else ""
+            parts.append(f"- {inert(d['figure'])} — {who} {refs}{written}")
     if answer.sides_without_evidence:
         # Only searched sides are named (citations.sides_without_evidence). What is known is
         # that none of their passages cleared the relevance bar, not that the index holds

@@ -22,6 +22,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.ingest.language import CJK
+
 # Scale words. Latin ones as written (a plural "s" allowed), Cyrillic ones with any ending
 # ("миллиардов", "тысячи"), CJK ones exact; longest first so that "万亿" wins over "万".
 _SCALES = {
@@ -93,15 +95,53 @@ _QUANTITY = re.compile(
 )
 
 
+# Words that bound or round the figure after them ("less than €1 billion", "около 12 млрд"):
+# the figure alone would say more than its source does. Latin and Cyrillic entries are whole
+# words before the number; CJK ones touch it. Not "over": "handed over $5 billion" is aid given,
+# not a bound.
+QUALIFIERS = (
+    "less than", "more than", "fewer than", "under", "below", "above", "about",
+    "around", "nearly", "almost", "up to", "at least", "at most", "roughly", "approximately",
+    "moins de", "plus de", "environ", "près de", "presque", "jusqu'à", "au moins",
+    "weniger als", "mehr als", "über", "unter", "etwa", "rund", "fast", "knapp", "bis zu",
+    "mindestens", "ungefähr",
+    "menos de", "más de", "cerca de", "casi", "alrededor de", "hasta", "al menos",
+    "менее", "меньше", "более", "больше", "свыше", "около", "почти", "примерно", "до",
+    "не менее", "не более", "порядка", "понад", "близько", "майже", "приблизно", "щонайменше",
+    "不到", "超过", "逾", "约", "近", "大约", "将近", "至少", "多达", "高达",
+)  # fmt: skip
+_QUALIFIED = re.compile(
+    r"(?:^|(?<=[\s(«“\"'’]))(?P<q>"
+    + "|".join(
+        r"\s+".join(map(re.escape, q.split()))
+        if _LATIN.search(q) or _CYRILLIC.search(q)
+        else re.escape(q)
+        for q in sorted(QUALIFIERS, key=len, reverse=True)
+    )
+    + r")\s*$",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Quantity:
     """A quantity as written and as read: amount (scale applied) and unit.
 
-    unit: an ISO currency code, "%", or "" for a count or a bare number."""
+    unit: an ISO currency code, "%", or "" for a count or a bare number.
+    qualifier: the word bounding or rounding it, as written ("less than"), or ""."""
 
     text: str
     amount: float
     unit: str
+    qualifier: str = ""
+
+    @property
+    def written(self) -> str:
+        """The figure as its source writes it, qualifier and all ("less than €1 billion")."""
+        if not self.qualifier:
+            return self.text
+        space = "" if CJK.match(self.qualifier) else " "
+        return f"{self.qualifier}{space}{self.text}"
 
     @property
     def money(self) -> bool:
@@ -168,6 +208,12 @@ def find_quantities(text: str) -> list[Quantity]:
 
     >>> [q.display() for q in find_quantities("$12bn to 19 states, 120 亿美元, €2,3 млрд, 5 %")]
     ['$12 billion', '19', '$12 billion', '€2.3 billion', '5%']
+
+    A word that bounds or rounds a figure is kept beside it:
+
+    >>> [q.written for q in find_quantities("less than €1 billion, около 12 млрд долларов, 约120亿美元, "
+    ...                                     "Kunden 5 Mio. Euro, d’environ 12 milliards")]
+    ['less than €1 billion', 'около 12 млрд долларов', '约120亿美元', '5 Mio. Euro', 'environ 12 milliards']
     """
     out = []
     for m in _QUANTITY.finditer(text):
@@ -185,7 +231,10 @@ def find_quantities(text: str) -> list[Quantity]:
             unit = "%"
         else:
             unit = _code(m.group("pre")) or _code(post) or ""
-        out.append(Quantity(m.group(0).strip(), amount, unit))
+        q = _QUALIFIED.search(text, max(0, m.start() - 24), m.start())
+        out.append(
+            Quantity(m.group(0).strip(), amount, unit, " ".join(q["q"].split()) if q else "")
+        )
     return out
 
 
