@@ -223,6 +223,25 @@ def test_answer_is_json_serialisable_with_the_documented_fields(assistant: Assis
         assert key in d["citations"][0]
 
 
+def test_a_question_for_a_share_lists_the_percentages_the_sources_give(
+    assistant: Assistant,
+) -> None:
+    """Percentages are compared when the question asks for a share, as money figures always
+    are: the RT interview's "plus de 90 %" (pro-Russia) beside the pro-Ukraine sources' 77% and
+    85% (they may count different things, which the list says). A money question lists no
+    percentage, and money is not compared with percentages."""
+    answer = assistant.ask(
+        "Quel pourcentage de Japonais jugeaient la Russie seule responsable au début du conflit ?"
+    )
+    figures = {d["figure"]: d for d in answer.disagreements}
+    assert {"77%", "85%", "90%"} <= set(figures), answer.answer
+    assert figures["90%"]["sides"] == ["pro-Russia"] and figures["85%"]["sides"] == ["pro-Ukraine"]
+    assert figures["90%"]["qualified"][0]["text"] == "plus de 90 %"
+    assert "Sources disagree on the figures" in answer.answer
+    money = assistant.ask("How much aid has Japan given Ukraine?")
+    assert money.disagreements and all(not d["figure"].endswith("%") for d in money.disagreements)
+
+
 def test_filters_apply_to_answers(assistant: Assistant) -> None:
     answer = assistant.ask("How much aid has Japan given Ukraine?", side="pro-Russia")
     assert answer.citations and {c.side for c in answer.citations} == {"pro-Russia"}

@@ -15,8 +15,8 @@ from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN
 from assistant.store.records import SourceRecord
 
-from .evidence import Evidence
-from .figures import find_figures
+from .evidence import Evidence, asks_share
+from .figures import find_figures, find_shares
 
 
 def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation:
@@ -58,8 +58,10 @@ def side_summaries(citations: Sequence[Citation]) -> list[SideSummary]:
     return list(out.values())
 
 
-def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
-    """Money figures that differ between sources: one entry per distinct amount.
+def disagreements(citations: Sequence[Citation], shares: bool = False) -> list[dict[str, Any]]:
+    """Money figures that differ between sources: one entry per distinct amount; with `shares`
+    (the question asks for a share: evidence.asks_share), percentages too, compared with each
+    other only.
 
     Returns [] unless at least two different amounts come from at least two sources.
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
@@ -69,7 +71,7 @@ def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
     """
     by_value: dict[tuple[str, float], dict[str, Any]] = {}
     for c in citations:
-        for f in find_figures(c.quote):
+        for f in [*find_figures(c.quote), *(find_shares(c.quote) if shares else [])]:
             entry = by_value.setdefault(
                 (f.unit, f.amount),
                 {
@@ -87,10 +89,14 @@ def disagreements(citations: Sequence[Citation]) -> list[dict[str, Any]]:
             for key, val in (("citations", c.n), ("sources", c.source_id), ("sides", c.side)):
                 if val not in entry[key]:
                     entry[key].append(val)
-    sources = {s for e in by_value.values() for s in e["sources"]}
-    if len(by_value) < 2 or len(sources) < 2:
-        return []
-    return [by_value[v] for v in sorted(by_value)]
+    # Money in any currency is one comparison (as before percentages were), percentages
+    # another: a share does not disagree with a dollar amount.
+    out = []
+    for share in (False, True):
+        entries = [by_value[v] for v in sorted(by_value) if (v[0] == "%") is share]
+        if len(entries) >= 2 and len({s for e in entries for s in e["sources"]}) >= 2:
+            out += entries
+    return out
 
 
 def sides_without_evidence(citations: Sequence[Citation], retrieval: Retrieval) -> list[str]:
@@ -123,7 +129,7 @@ def cited_answer(
         mode=mode,
         retrieved=retrieval.passages,
         sides_without_evidence=sides_without_evidence(citations, retrieval) if citations else [],
-        disagreements=disagreements(citations),
+        disagreements=disagreements(citations, asks_share(question)),
         filters=retrieval.filters.public(),
         **extra,
     )

@@ -26,7 +26,16 @@ from assistant.store.rows import Sentence, sentence_ids
 from .figures import find_quantities
 
 QUANTITY = re.compile(
-    r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м",
+    r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м"
+    # The other languages of the default `languages`: German, Spanish, Ukrainian, Italian and
+    # Portuguese, Polish ("¿Cuánto costaría prohibir el glifosato?" was not read as one).
+    r"|wie ?viel|cuánt[oa]s?|скільки|\bquant[oa]s?\b|\bile\b",
+    re.I,
+)
+# A question for a share: its percentages are compared between sources (citations.disagreements).
+SHARE = re.compile(
+    r"percent|pourcentage|pour cent|процент|відсот|prozent|porcentaje|por ciento|percentual"
+    r"|百分|比例|\bshare\b|proportion|quelle part|дол[яюи]|частк|anteil|cuota",
     re.I,
 )
 NO_ANSWER = "The indexed sources do not answer this."
@@ -96,8 +105,22 @@ def asks_amount(question: str) -> bool:
 
     >>> asks_amount("How much aid has Japan given?"), asks_amount("Who is Kaneko?")
     (True, False)
+    >>> [asks_amount(q) for q in ("¿Cuánto costaría?", "Wie viel kostet das?", "Скільки зерна?",
+    ...                           "Ile kosztuje?", "Quant à la Russie ?", "Is it mobile?")]
+    [True, True, True, True, False, False]
     """
     return bool(QUANTITY.search(question))
+
+
+def asks_share(question: str) -> bool:
+    """Whether the question asks for a share or percentage.
+
+    >>> [asks_share(q) for q in ("What share of the grain went to poor countries?",
+    ...  "Какая доля зерна ушла бедным странам?", "谷物中有多大比例运往了贫穷国家？",
+    ...  "How much aid has Japan given?", "Who shares this view?")]
+    [True, True, True, False, False]
+    """
+    return bool(SHARE.search(question))
 
 
 def is_claim(question: str) -> bool:

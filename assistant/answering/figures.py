@@ -56,7 +56,10 @@ _WORDS = {
     "юан": "CNY", "hryvnia": "UAH", "гривн": "UAH", "гривен": "UAH",
     "dólares": "USD", "dólar": "USD", "dollari": "USD",
 }  # fmt: skip
-_PERCENT = ("%", "％", "percent", "per cent", "pour cent", "pourcent", "процент")
+_PERCENT = (
+    "%", "％", "percent", "per cent", "pour cent", "pourcent", "процент", "відсот", "prozent",
+    "por ciento", "por cento", "per cento",
+)  # fmt: skip
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _LATIN = re.compile(r"[a-z]", re.I)
@@ -247,6 +250,19 @@ def find_figures(text: str) -> list[Quantity]:
     found: list[Quantity] = []
     for q in find_quantities(text):
         if q.money and q.amount >= 1e6 and not any(q.same(f) for f in found):
+            found.append(q)
+    return found
+
+
+def find_shares(text: str) -> list[Quantity]:
+    """The percentages of a text, in order, without repeats.
+
+    >>> [f.display() for f in find_shares("3 % of the grain, 57 відсотків, about 3%, 45 por ciento")]
+    ['3%', '57%', '45%']
+    """
+    found: list[Quantity] = []
+    for q in find_quantities(text):
+        if q.unit == "%" and not any(q.same(f) for f in found):
             found.append(q)
     return found
 
