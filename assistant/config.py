@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from assistant.errors import ConfigError
-from assistant.ingest.language import country_hint, language_code, language_codes
+from assistant.ingest.language import country_hints, language_code, language_codes
 from assistant.inputs import MAX_K
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +142,7 @@ class Settings:
             raise ConfigError(
                 f"languages (ASSISTANT_LANGUAGES) holds {', '.join(map(repr, unknown)) or 'no language'}: "
                 "give ISO 639-1 codes or English names of languages lingua knows, e.g. en,fr,zh"
-                + "".join(f"; {h}" for h in map(country_hint, unknown) if h)
+                + country_hints(unknown)
             )
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r} (ASSISTANT_MODE)")

@@ -84,6 +84,16 @@ def check_filename(name: str) -> None:
     check_unicode(name, "the file name")
 
 
+def composed(name: str) -> str:
+    """A name in one Unicode form (NFC), so that "ä" typed as one code point and as "a" and a
+    combining mark (macOS file names, text copied from them) compare equal.
+
+    >>> composed("Umwelt\u0061\u0308") == "Umwelt\u00e4"
+    True
+    """
+    return unicodedata.normalize("NFC", name)
+
+
 def closest(name: str, known: Iterable[str]) -> str | None:
     """The known name closest to a mistyped one (difflib's ratio ≥ 0.6), or None.
 

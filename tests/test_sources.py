@@ -68,6 +68,17 @@ def test_malformed_manifest_names_file_entry_and_field(
         assert fragment in message
 
 
+def test_an_entrys_side_in_another_unicode_form_is_the_declared_side(tmp_path: Path) -> None:
+    """Declared composed, written decomposed in an entry (two editors, or a name pasted from a
+    macOS file name): the same side, spelt as declared (was: "field 'side' is 'Umweltverbände'
+    (did you mean 'Umweltverbände'?)")."""
+    nfc = unicodedata.normalize("NFC", "Umweltverbände")
+    nfd = unicodedata.normalize("NFD", nfc)
+    body = f'[corpus.sides]\n"{nfc}" = "NGOs"\n[[sources]]\nfile = "a.txt"\nside = "{nfd}"\n'
+    (tmp_path / "sources.toml").write_text(body, encoding="utf-8")
+    assert load_manifest(tmp_path / "sources.toml").sources["a"].side == nfc
+
+
 def test_id_defaults_to_file_stem(tmp_path: Path) -> None:
     corpus = load_manifest(write(tmp_path, '[[sources]]\nfile = "report-1.txt"\nside = "left"\n'))
     assert list(corpus.sources) == ["report-1"]
@@ -122,7 +133,8 @@ def test_a_side_filter_matches_the_side_in_another_unicode_form(fresh, tmp_path)
     assert [r.source.id for r in fresh.sources(side=nfc)] == ["memo"]
     passages = fresh.search("Verbot von Glyphosat", side=nfc)
     assert [p.source_id for p in passages] == ["memo"] and passages[0].side == nfd
-    assert fresh.ask("Wann soll Glyphosat verboten werden?", side=[nfc]).citations
+    answer = fresh.ask("Wann soll Glyphosat verboten werden?", side=[nfc])
+    assert answer.citations and answer.filters == {"side": [nfd]}  # as the index spells it
     with pytest.raises(InvalidRequest, match="unknown side filter 'Umweltverbande'"):
         fresh.search("Glyphosat", side="Umweltverbande")
 

@@ -9,10 +9,12 @@ Without one (the offline default), a rule that needs no model:
    "это", "其", "这", "dazu", "eso", "це", …) with at most `MAX_WITH_BACK_REFERENCE` content
    words; or it has at most `MAX_CONTENT_WORDS` content words ("Why?"). Measured on questions
    that stand alone (docs/usage.md, "Follow-ups"): 1 of 56 bundled, 1 of 32 contested, 33 of
-   1,190 XQuAD-en, 10 of 1,190 XQuAD-ru, 31 of 1,190 XQuAD-de and 27 of 1,190 XQuAD-es
+   1,190 XQuAD-en, 10 of 1,190 XQuAD-ru, 30 of 1,190 XQuAD-de and 27 of 1,190 XQuAD-es
    questions are read as elliptical (German's possessives "ihr", "ihre" … are left out: with
-   them, 45). The tables cover the question languages and German, Spanish and Ukrainian; a
-   follow-up in another language is read as one only by its length.
+   them, 45). The tables cover the question languages and German, Spanish and Ukrainian. The
+   question's language is not known here, so every table is read for every question, and a
+   word that is another language's too is left out or bound: German "dies" (English "dies")
+   and "damit" (a conjunction), Spanish "y" only after "¿" (French "Y a-t-il … ?").
 2. Its **subject** is the last user question that stood on its own (not elliptical), so that a
    chain of follow-ups keeps the topic of the question that opened it.
 3. The standalone question is the subject followed by the follow-up: retrieval then sees the
@@ -75,7 +77,7 @@ BACK_REFERENCES = {
     "fr": "cela ça ceci celui celle ceux celles il elle ils elles leur leurs",
     "ru": "это этом этого этому этим тот та те того тому там он она оно они их него неё нему ней них",
     "zh": "这 那 它 此 其 该 他们 她们 它们",
-    "de": "dies diese dieser dieses diesem diesen dazu darüber davon dafür dagegen damit daran ihn ihm",
+    "de": "diese dieser dieses diesem diesen dazu darüber davon dafür dagegen daran ihn ihm",
     "es": "esto eso ello este esta estos estas ese esa esos esas ellos ellas",
     "uk": "це цього цьому цим цей ця ці той ті того тому там він вона воно вони їх його її них ним нею",
 }
@@ -86,7 +88,7 @@ CONTINUATIONS = {
     "ru": "а, и, ещё, еще, тогда, а что",
     "zh": "那, 那么, 还有, 而, 另外",
     "de": "und, auch, was ist mit, wie steht es mit, und was, dann",
-    "es": "y, también, qué hay de, y qué, entonces",
+    "es": "¿y, también, qué hay de, entonces",
     "uk": "а, і, й, ще, тоді, а що",
 }
 
@@ -100,6 +102,11 @@ def _entries(table: dict[str, str], sep: str | None) -> tuple[frozenset[str], tu
 
 _BACK_WORDS, _BACK_CJK = _entries(BACK_REFERENCES, None)
 _CONT_WORDS, _CONT_CJK = _entries(CONTINUATIONS, ",")
+# Spanish opens a question with ¿: "¿Y cuánto cuesta?" continues, where French "Y a-t-il … ?"
+# does not, so "y" counts only after its mark.
+_CONT_MARKED = tuple(w + " " for w in _CONT_WORDS if w.startswith("¿"))
+# The most words a continuation has ("wie steht es mit").
+_CONT_LONGEST = max(len(w.split()) for w in _CONT_WORDS)
 # Hyphens stay inside a word: French "a-t-il", "combat-il" invert a subject, they do not
 # point back.
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}'-]+")
@@ -170,14 +177,17 @@ def elliptical(question: str) -> bool:
     debate's user asked in (an article is not a back reference):
 
     >>> [elliptical(q) for q in ("Und was sagen die Umweltverbände dazu?", "¿Y cuánto cuesta?",
-    ...                           "А що про це каже Росія?", "Was kostet das Verbot?")]
-    [True, True, True, False]
+    ...     "І що каже Росія про зерно та ціни?", "Was ist mit den Kosten für die Landwirte?",
+    ...     "¿Qué hay de los costes para los agricultores?", "Was kostet das Verbot?",
+    ...     "Y a-t-il des preuves que le glyphosate est cancérigène ?",
+    ...     "What happens if a bee colony dies?",
+    ...     "Was muss passieren, damit Glyphosat in der EU verboten wird?")]
+    [True, True, True, True, True, False, False, False, False]
     """
     text = question.strip().lower()
     words = [w.strip("'") for w in _WORD.findall(text)]
-    if words and (
-        words[0] in _CONT_WORDS or " ".join(words[:2]) in _CONT_WORDS or text.startswith(_CONT_CJK)
-    ):
+    opens = (" ".join(words[:n]) for n in range(1, _CONT_LONGEST + 1))
+    if any(w in _CONT_WORDS for w in opens) or text.startswith((*_CONT_CJK, *_CONT_MARKED)):
         return True
     content = len(tokenize(question))
     refers_back = any(w in _BACK_WORDS for w in words) or any(c in text for c in _BACK_CJK)

@@ -29,13 +29,15 @@ QUANTITY = re.compile(
     r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м"
     # The other languages of the default `languages`: German, Spanish, Ukrainian, Italian and
     # Portuguese, Polish ("¿Cuánto costaría prohibir el glifosato?" was not read as one).
-    r"|wie ?viel|cuánt[oa]s?|скільки|\bquant[oa]s?\b|\bile\b",
+    # Not "quanto a", "per quanto" ("as for", as French "quant à").
+    r"|wie ?viel|cuánt[oa]s?|скільки|(?<!per )\bquant[oa]s?\b(?!\s+(?:a|à|ao|al|alla)\b)|\bile\b",
     re.I,
 )
 # A question for a share: its percentages are compared between sources (citations.disagreements).
 SHARE = re.compile(
     r"percent|pourcentage|pour cent|процент|відсот|prozent|porcentaje|por ciento|percentual"
-    r"|百分|比例|\bshare\b|proportion|quelle part|дол[яюи]|частк|anteil|cuota",
+    r"|百分|比例|\b(?:what|which) share\b|\bshare of\b|proportion|quelle part|дол[яюи]|частк"
+    r"|anteil|cuota",
     re.I,
 )
 NO_ANSWER = "The indexed sources do not answer this."
@@ -106,8 +108,9 @@ def asks_amount(question: str) -> bool:
     >>> asks_amount("How much aid has Japan given?"), asks_amount("Who is Kaneko?")
     (True, False)
     >>> [asks_amount(q) for q in ("¿Cuánto costaría?", "Wie viel kostet das?", "Скільки зерна?",
-    ...                           "Ile kosztuje?", "Quant à la Russie ?", "Is it mobile?")]
-    [True, True, True, True, False, False]
+    ...     "Ile kosztuje?", "Quanto custa?", "Quant à la Russie ?", "Quanto à Rússia, o que diz?",
+    ...     "Per quanto riguarda la Russia?", "Is it mobile?")]
+    [True, True, True, True, True, False, False, False, False]
     """
     return bool(QUANTITY.search(question))
 
@@ -117,8 +120,8 @@ def asks_share(question: str) -> bool:
 
     >>> [asks_share(q) for q in ("What share of the grain went to poor countries?",
     ...  "Какая доля зерна ушла бедным странам?", "谷物中有多大比例运往了贫穷国家？",
-    ...  "How much aid has Japan given?", "Who shares this view?")]
-    [True, True, True, False, False]
+    ...  "How much aid has Japan given?", "Who shares this view?", "Do they share a border?")]
+    [True, True, True, False, False, False]
     """
     return bool(SHARE.search(question))
 

@@ -218,19 +218,20 @@ class ExtractiveAnswerer:
 
 def near_the_bar(retrieval: Retrieval, accounted: set[str]) -> list[str]:
     """The searched sides an answer would otherwise pass over in silence: not quoted, not
-    off the point (`accounted`), and not without evidence either, as none of their passages
-    clears the relevance bar but one of their sentences does, or a row of theirs the search did
-    not read could (Retrieval.side_relevance). A four-sided debate's regulator was left out of
-    an answer without a word ("¿Cuántas muestras de orina se analizaron?").
+    off the point (`accounted`), with no passage that clears the relevance bar, and not
+    without evidence either, as one of their sentences clears its bar, or a row of theirs the
+    search did not read could (Retrieval.side_relevance). A four-sided debate's regulator was
+    left out of an answer without a word ("¿Cuántas muestras de orina se analizaron?").
 
     >>> r = Retrieval([], None, side_relevance={"a": 0.2, "b": -0.1, "c": 0.01, UNKNOWN: 1})
     >>> near_the_bar(r, {"a"})
     ['c']
     """
+    cleared = {p.side for p in retrieval.relevant()}
     return [
         side
         for side, best in retrieval.side_relevance.items()
-        if best >= 0 and side != UNKNOWN and side not in accounted
+        if best >= 0 and side != UNKNOWN and side not in accounted and side not in cleared
     ]
 
 
@@ -316,7 +317,7 @@ def _coda(
             # A bounded or rounded mention is shown as written: "€1 billion" alone would say
             # more than "under €1 billion" does.
             written = "; ".join(
-                f"“{inert(q['text'])}” [{q['citation']}]" for q in d.get("qualified", [])
+                f"“{inert(oneline(q['text']))}” [{q['citation']}]" for q in d.get("qualified", [])
             )
             written = f" (as written: {written})" if written else ""
             parts.append(f"- {inert(d['figure'])} — {who} {refs}{written}")
@@ -343,13 +344,14 @@ def _coda(
             )
         )
     if near:
-        # Not silence either: the side has something close, too weak to quote, too strong to
-        # say it has nothing.
+        # Not silence either: the side has something too weak to quote and too close to the bar
+        # (a sentence that clears its own, or rows not read) to say it has nothing.
         parts.append(
             "\n"
             + " ".join(
                 f"No {inert(s)} source is quoted: none of its passages here is relevant enough "
-                "to quote, though one comes near (try rewording, or filter by that side)."
+                "to quote, though it is not shown to have nothing on this (try rewording, or "
+                "filter by that side)."
                 for s in near
             )
         )

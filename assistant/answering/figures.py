@@ -2,9 +2,10 @@
 
 "$12bn", "12 billion dollars", "12 milliards de dollars", "120 亿美元" and "12 млрд долларов" are
 all 12e9 USD; "€2.3 млрд" is 2.3e9 EUR; "19 states" is the count 19, which no "$19 billion" can
-support. Two uses:
+support. Three uses:
 - `find_figures`: the money amounts of quotes, for side summaries and for saying that sources
   give different figures (citations.disagreements);
+- `find_shares`: their percentages, compared the same way where a question asks for a share;
 - `quantities_missing`: whether a sentence of an LLM's answer states a quantity that none of its
   cited passages states (the same amount in the same unit), the way small models borrow a
   figure from an unrelated sentence.
@@ -40,6 +41,7 @@ _SCALES = {
     "mio.": 1e6, "mio": 1e6, "billionen": 1e12,
     "трлн": 1e12, "триллион": 1e12, "млрд": 1e9, "миллиард": 1e9, "млн": 1e6,
     "миллион": 1e6, "тыс": 1e3, "тысяч": 1e3,
+    "мільярд": 1e9, "мільйон": 1e6, "тис": 1e3,
     "万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3,
 }  # fmt: skip
 # Currency signs and ISO codes (before or after the number) and words (after it) → ISO code.
@@ -53,7 +55,8 @@ _WORDS = {
     "dollar": "USD", "美元": "USD", "долл": "USD", "euro": "EUR", "欧元": "EUR", "евро": "EUR",
     "pound": "GBP", "yen": "JPY", "円": "JPY", "日元": "JPY", "иен": "JPY", "rouble": "RUB",
     "ruble": "RUB", "卢布": "RUB", "рубл": "RUB", "руб": "RUB", "yuan": "CNY", "人民币": "CNY",
-    "юан": "CNY", "hryvnia": "UAH", "гривн": "UAH", "гривен": "UAH",
+    "юан": "CNY", "hryvnia": "UAH", "гривн": "UAH", "гривен": "UAH", "гривень": "UAH",
+    "долар": "USD", "євро": "EUR",
     "dólares": "USD", "dólar": "USD", "dollari": "USD",
 }  # fmt: skip
 _PERCENT = (
@@ -61,7 +64,8 @@ _PERCENT = (
     "por ciento", "por cento", "per cento",
 )  # fmt: skip
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-_CYRILLIC = re.compile(r"[а-яё]", re.I)
+# Russian and Ukrainian letters (і, ї, є, ґ: "відсотків", "мільярдів").
+_CYRILLIC = re.compile(r"[а-яёіїєґ]", re.I)
 _LATIN = re.compile(r"[a-z]", re.I)
 
 
@@ -72,7 +76,7 @@ def _words(words: Sequence[str], plural: bool = True) -> str:
     out = []
     for w in sorted(words, key=len, reverse=True):
         if _CYRILLIC.search(w):
-            out.append(re.escape(w) + r"[а-яё]*\.?")
+            out.append(re.escape(w) + r"[а-яёіїєґ]*\.?")
         elif _LATIN.search(w):
             # Words of a multi-word entry ("mil millones") apart by any space, a line break too.
             word = r"\s+".join(re.escape(part) for part in w.split())
@@ -100,28 +104,31 @@ _QUANTITY = re.compile(
 
 # Words that bound or round the figure after them ("less than €1 billion", "около 12 млрд"):
 # the figure alone would say more than its source does. Latin and Cyrillic entries are whole
-# words before the number; CJK ones touch it. Not "over": "handed over $5 billion" is aid given,
-# not a bound.
+# words before the number (a negated bound with its negation: "no more than" is not "more
+# than"); CJK ones touch it. Not "over": "handed over $5 billion" is aid given, not a bound.
 QUALIFIERS = (
-    "less than", "more than", "fewer than", "under", "below", "above", "about",
-    "around", "nearly", "almost", "up to", "at least", "at most", "roughly", "approximately",
-    "moins de", "plus de", "environ", "près de", "presque", "jusqu'à", "au moins",
-    "weniger als", "mehr als", "über", "unter", "etwa", "rund", "fast", "knapp", "bis zu",
-    "mindestens", "ungefähr",
-    "menos de", "más de", "cerca de", "casi", "alrededor de", "hasta", "al menos",
+    "less than", "more than", "fewer than", "no more than", "not more than", "no less than",
+    "not less than", "no fewer than", "under", "below", "above", "about", "around", "nearly",
+    "almost", "up to", "at least", "at most", "roughly", "approximately",
+    "moins de", "plus de", "pas plus de", "pas moins de", "environ", "près de", "presque",
+    "jusqu'à", "jusqu’à", "au moins",
+    "weniger als", "mehr als", "nicht mehr als", "nicht weniger als", "über", "unter", "etwa",
+    "rund", "fast", "knapp", "bis zu", "mindestens", "ungefähr",
+    "menos de", "más de", "no más de", "no menos de", "cerca de", "casi", "alrededor de",
+    "hasta", "al menos",
     "менее", "меньше", "более", "больше", "свыше", "около", "почти", "примерно", "до",
     "не менее", "не более", "порядка", "понад", "близько", "майже", "приблизно", "щонайменше",
     "不到", "超过", "逾", "约", "近", "大约", "将近", "至少", "多达", "高达",
 )  # fmt: skip
+_WORDY = sorted((q for q in QUALIFIERS if not CJK.search(q)), key=len, reverse=True)
 _QUALIFIED = re.compile(
-    r"(?:^|(?<=[\s(«“\"'’]))(?P<q>"
+    r"(?:(?:^|(?<=[\s(«“\"'’]))(?P<q>"
+    + "|".join(r"\s+".join(map(re.escape, q.split())) for q in _WORDY)
+    + r")|(?P<cjk>"
     + "|".join(
-        r"\s+".join(map(re.escape, q.split()))
-        if _LATIN.search(q) or _CYRILLIC.search(q)
-        else re.escape(q)
-        for q in sorted(QUALIFIERS, key=len, reverse=True)
+        map(re.escape, sorted((q for q in QUALIFIERS if CJK.search(q)), key=len, reverse=True))
     )
-    + r")\s*$",
+    + r"))\s*$",
     re.IGNORECASE,
 )
 
@@ -131,7 +138,8 @@ class Quantity:
     """A quantity as written and as read: amount (scale applied) and unit.
 
     unit: an ISO currency code, "%", or "" for a count or a bare number.
-    qualifier: the word bounding or rounding it, as written ("less than"), or ""."""
+    qualifier: the words bounding or rounding it and the space after them, verbatim ("less
+    than "), or ""."""
 
     text: str
     amount: float
@@ -141,10 +149,7 @@ class Quantity:
     @property
     def written(self) -> str:
         """The figure as its source writes it, qualifier and all ("less than €1 billion")."""
-        if not self.qualifier:
-            return self.text
-        space = "" if CJK.match(self.qualifier) else " "
-        return f"{self.qualifier}{space}{self.text}"
+        return self.qualifier + self.text
 
     @property
     def money(self) -> bool:
@@ -214,9 +219,13 @@ def find_quantities(text: str) -> list[Quantity]:
 
     A word that bounds or rounds a figure is kept beside it:
 
-    >>> [q.written for q in find_quantities("less than €1 billion, около 12 млрд долларов, 约120亿美元, "
-    ...                                     "Kunden 5 Mio. Euro, d’environ 12 milliards")]
-    ['less than €1 billion', 'около 12 млрд долларов', '约120亿美元', '5 Mio. Euro', 'environ 12 milliards']
+    >>> [q.written for q in find_quantities("less than €1 billion, около 12 млрд долларов, "
+    ...     "援助超过120亿美元, Kunden 5 Mio. Euro, d’environ 12 milliards, no more than $5bn, "
+    ...     "jusqu’à 3 milliards, 12 мільярдів доларів")]  # doctest: +NORMALIZE_WHITESPACE
+    ['less than €1 billion', 'около 12 млрд долларов', '超过120亿美元', '5 Mio. Euro',
+     'environ 12 milliards', 'no more than $5bn', 'jusqu’à 3 milliards', '12 мільярдів доларів']
+    >>> [(q.display(), q.qualifier) for q in find_quantities("less than\\n€1 billion; 12 мільярдів доларів")]
+    [('€1 billion', 'less than\\n'), ('$12 billion', '')]
     """
     out = []
     for m in _QUANTITY.finditer(text):
@@ -234,10 +243,10 @@ def find_quantities(text: str) -> list[Quantity]:
             unit = "%"
         else:
             unit = _code(m.group("pre")) or _code(post) or ""
-        q = _QUALIFIED.search(text, max(0, m.start() - 24), m.start())
-        out.append(
-            Quantity(m.group(0).strip(), amount, unit, " ".join(q["q"].split()) if q else "")
-        )
+        figure = m.group(0).strip()
+        at = m.start() + m.group(0).index(figure)
+        q = _QUALIFIED.search(text, max(0, at - 32), at)
+        out.append(Quantity(figure, amount, unit, text[q.start() : at] if q else ""))
     return out
 
 

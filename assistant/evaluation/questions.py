@@ -24,7 +24,7 @@ from typing import Any
 
 from assistant.errors import InvalidRequest
 from assistant.ingest.language import country_hint, language_code
-from assistant.inputs import closest, did_you_mean
+from assistant.inputs import closest, composed, did_you_mean
 
 REQUIRED = {
     "id": str,
@@ -159,6 +159,7 @@ def unknown_references(questions: Sequence[Question], assistant: Any) -> list[st
     "pro-Russia"); each note gives the likely meant name."""
     ids = [r.source.id for r in assistant.sources()]
     sides = list(assistant.sides())
+    composed_sides = {composed(s) for s in sides}  # a side in another Unicode form scores (runner)
     notes = []
     for q in questions:
         for field_name, names, known in (
@@ -167,7 +168,9 @@ def unknown_references(questions: Sequence[Question], assistant: Any) -> list[st
             ("expected_sides", q.expected_sides, sides),
         ):
             for name in names:
-                if name not in known:
+                if name not in known and not (
+                    field_name == "expected_sides" and composed(name) in composed_sides
+                ):
                     hint = did_you_mean(name, known)
                     hint = f"; {hint}" if hint else ""
                     what = "side" if field_name == "expected_sides" else "source"

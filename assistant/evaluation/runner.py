@@ -24,7 +24,7 @@ from typing import Any
 
 from assistant.core import Assistant
 from assistant.errors import AssistantError, InvalidRequest
-from assistant.inputs import passages_wanted
+from assistant.inputs import composed, passages_wanted
 from assistant.prompts import render
 
 from . import metrics as m
@@ -49,13 +49,17 @@ def score(q: Question, answer: Result, texts: dict[str, str], k: int) -> Scores:
         "citation_recall": m.citation_recall(cited, q.expected_sources) if ok else None,
         "quote_validity": m.quote_validity(quotes),
         "fact_recall": m.fact_recall(answer.answer, q.expected_facts) if ok else None,
-        "side_coverage": m.side_coverage([c.side for c in answer.citations], q.expected_sides)
+        # Sides compared in one Unicode form: a set's "Umweltverbände" is the index's, however
+        # either was typed.
+        "side_coverage": m.side_coverage(
+            [composed(c.side) for c in answer.citations], [composed(s) for s in q.expected_sides]
+        )
         if ok
         else None,
         "side_balance": m.side_balance(
-            [(c.source_id, c.side) for c in answer.citations],
+            [(c.source_id, composed(c.side)) for c in answer.citations],
             relevant,
-            q.expected_sides,
+            [composed(s) for s in q.expected_sides],
         )
         if ok
         else None,

@@ -106,6 +106,15 @@ def country_hint(value: str) -> str:
     return f"{value!r} is a country's code: write {code!r} ({language.name.title()})"
 
 
+def country_hints(values: Sequence[str]) -> str:
+    """Each value's country_hint, each after "; ", to end an error that lists them ('' if none).
+
+    >>> country_hints(["xx", "ua"])
+    "; 'ua' is a country's code: write 'uk' (Ukrainian)"
+    """
+    return "".join(f"; {h}" for h in map(country_hint, values) if h)
+
+
 def language_codes(values: Sequence[str]) -> tuple[str, ...]:
     """Each value's code (language_code), once, in order; what is no language stays as given,
     for whoever checks them to name it.

@@ -630,8 +630,8 @@ def _side_relevance(
     yet: a short document's one sentence that answers is diluted in its passage's vector, and
     the side was said to have nothing relevant ("Will air quality improve after the car ban?":
     a French city-hall document saying that it will, its passage 0.002 under the bar).
-    Nothing else reads the values but their sign: they only keep an absence from being
-    claimed."""
+    Nothing else reads the values but their sign: they keep an absence from being claimed,
+    and name a side not quoted that has nothing over the bar (extractive.near_the_bar)."""
     by_side = {side: unseen.get(side, float("-inf")) for side in searched}
     for pid, m in relevance.items():
         side = snap.side(pid)

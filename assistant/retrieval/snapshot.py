@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import itertools
 import sys
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import InvalidRequest
-from assistant.ingest.language import UNDETERMINED, country_hint, language_codes
-from assistant.inputs import did_you_mean
+from assistant.ingest.language import UNDETERMINED, country_hints, language_codes
+from assistant.inputs import composed, did_you_mean
 from assistant.recording import time_at
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
@@ -381,14 +380,12 @@ class Snapshot:
         for key, values in filters.fields():
             known = self.vocabulary()[key]
             every = set(known)
-            forms = {unicodedata.normalize("NFC", k): k for k in known}
-            values = tuple(
-                v if v in every else forms.get(unicodedata.normalize("NFC", v), v) for v in values
-            )
+            forms = {composed(k): k for k in known}
+            values = tuple(v if v in every else forms.get(composed(v), v) for v in values)
             bad = [v for v in values if v not in every]
             if bad:
-                hints = "".join(f"; {h}" for h in map(country_hint, bad) if h)
-                raise InvalidRequest(unknown_filter(key.removesuffix("_id"), bad, known) + hints)
+                message = unknown_filter(key.removesuffix("_id"), bad, known)
+                raise InvalidRequest(message + country_hints(bad))
             spelt[key] = values
         return Filters(
             spelt.get("side", filters.sides),
@@ -415,8 +412,7 @@ class Snapshot:
         known = sorted(set(self.languages).union(*declared.values()))
         bad = [x for x in filters.languages if x not in known]
         if bad:
-            hints = "".join(f"; {h}" for h in map(country_hint, bad) if h)
-            raise InvalidRequest(unknown_filter("language", bad, known) + hints)
+            raise InvalidRequest(unknown_filter("language", bad, known) + country_hints(bad))
         found = self.source_languages
         return [r for r in chosen if wanted & {*declared[r.source.id], *found.get(r.source.id, ())}]
 

@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 
 from assistant.errors import ManifestError
 from assistant.ingest.language import country_hint
-from assistant.inputs import MAX_QUESTION_CHARS, did_you_mean
+from assistant.inputs import MAX_QUESTION_CHARS, composed, did_you_mean
 
 from .model import (
     DATE_PATTERN,
@@ -253,6 +253,8 @@ def check_labels(
 ) -> tuple[str, str]:
     """(side, voice) of an entry, each checked against its vocabulary ("unknown" if absent)."""
     side = fields.get("side") or UNKNOWN
+    if isinstance(side, str) and side not in sides:  # the declared spelling, in either form
+        side = next((s for s in sides if composed(s) == composed(side)), side)
     if side != UNKNOWN and side not in sides:
         declared = sorted(set(sides) | {UNKNOWN})
         hint = did_you_mean(str(side), declared)
