@@ -63,7 +63,8 @@ def disagreements(citations: Sequence[Citation], shares: bool = False) -> list[d
     (the question asks for a share: evidence.asks_share), percentages too, compared with each
     other only.
 
-    Returns [] unless at least two different amounts come from at least two sources.
+    Each kind (money in any currency; percentages) is listed when at least two different
+    amounts of it come from at least two sources.
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
     `as_written` holds each mention as its quote words it, and `qualified` the mentions a word
     bounds or rounds ({"text": "less than €1 billion", "citation": 6}): the figure alone says
@@ -89,8 +90,8 @@ def disagreements(citations: Sequence[Citation], shares: bool = False) -> list[d
             for key, val in (("citations", c.n), ("sources", c.source_id), ("sides", c.side)):
                 if val not in entry[key]:
                     entry[key].append(val)
-    # Money in any currency is one comparison (as before percentages were), percentages
-    # another: a share does not disagree with a dollar amount.
+    # Money in any currency is one comparison, as it always was, and percentages another: a
+    # share does not disagree with a dollar amount.
     out = []
     for share in (False, True):
         entries = [by_value[v] for v in sorted(by_value) if (v[0] == "%") is share]
