@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from assistant.errors import InvalidRequest, TooLarge
 from assistant.sources.model import check_id
@@ -94,6 +94,21 @@ def composed(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
+def as_known(name: str, known: Collection[str]) -> str:
+    """The known name a given one is, in the known name's Unicode form: itself when known
+    as given, the one it equals once both are composed, or itself (unknown).
+
+    >>> as_known("Umwelt\u00e4", ["Umwelt\u0061\u0308"]) == "Umwelt\u0061\u0308"
+    True
+    >>> as_known("zzz", ["a"])
+    'zzz'
+    """
+    if name in known:
+        return name
+    want = composed(name)
+    return next((k for k in known if composed(k) == want), name)
+
+
 def closest(name: str, known: Iterable[str]) -> str | None:
     """The known name closest to a mistyped one (difflib's ratio ≥ 0.6), or None.
 
@@ -115,6 +130,17 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """
     near = closest(name, known)
     return f"did you mean {near!r}?" if near else ""
+
+
+def hinted(name: str, known: Iterable[str]) -> str:
+    """A mistyped name as an error quotes it, with the closest known name after it when one
+    is close.
+
+    >>> hinted("pro-russia", ["pro-Russia", "pro-Ukraine"]), hinted("zzz", ["pro-Russia"])
+    ("'pro-russia' (did you mean 'pro-Russia'?)", "'zzz'")
+    """
+    hint = did_you_mean(name, known)
+    return f"{name!r} ({hint})" if hint else repr(name)
 
 
 def longest_fitting(n: int, fits: Callable[[int], bool]) -> int:

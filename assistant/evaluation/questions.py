@@ -24,7 +24,7 @@ from typing import Any
 
 from assistant.errors import InvalidRequest
 from assistant.ingest.language import country_hint, language_code
-from assistant.inputs import closest, composed, did_you_mean
+from assistant.inputs import closest, composed, did_you_mean, hinted
 
 REQUIRED = {
     "id": str,
@@ -80,8 +80,8 @@ def parse_line(line: str, where: str) -> Question:
         if key in data and not isinstance(data[key], kind):
             raise InvalidRequest(f"{where}: field {key!r} must be a {kind.__name__}")
     if unknown:
-        hints = [f"{k!r}" + (f" ({h})" if (h := did_you_mean(k, fields)) else "") for k in unknown]
-        raise InvalidRequest(f"{where}: unknown field(s) {', '.join(hints)}; known: {fields}")
+        hints = ", ".join(hinted(k, fields) for k in unknown)
+        raise InvalidRequest(f"{where}: unknown field(s) {hints}; known: {fields}")
     if not data["question"].strip():
         raise InvalidRequest(f"{where}: field 'question' is empty")
     facts = data["expected_facts"]

@@ -97,12 +97,13 @@ def country_hint(value: str) -> str:
 
     >>> country_hint("UA"), country_hint("uk"), country_hint("klingon")
     ("'UA' is a country's code: write 'uk' (Ukrainian)", '', '')
+    >>> [c for c in COUNTRY_CODES if language_code(c)]  # none is a language lingua knows
+    []
     """
     code = COUNTRY_CODES.get(value.strip().lower())
-    if code is None or language_code(value) is not None:
+    if code is None:
         return ""
-    name = getattr(IsoCode639_1, code.upper())
-    language = next(lang for lang in Language.all() if lang.iso_code_639_1 == name)
+    language = Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
     return f"{value!r} is a country's code: write {code!r} ({language.name.title()})"
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.errors import InvalidRequest
 from assistant.ingest.language import UNDETERMINED, country_hints, language_codes
-from assistant.inputs import composed, did_you_mean
+from assistant.inputs import as_known, hinted
 from assistant.recording import time_at
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, Tally
@@ -380,8 +380,7 @@ class Snapshot:
         for key, values in filters.fields():
             known = self.vocabulary()[key]
             every = set(known)
-            forms = {composed(k): k for k in known}
-            values = tuple(v if v in every else forms.get(composed(v), v) for v in values)
+            values = tuple(as_known(v, every) for v in values)
             bad = [v for v in values if v not in every]
             if bad:
                 message = unknown_filter(key.removesuffix("_id"), bad, known)
@@ -454,7 +453,7 @@ def unknown_filter(name: str, bad: list[str], known: list[str]) -> str:
         return f"unknown {name} filter {', '.join(map(repr, bad))}; this index has: " + (
             ", ".join(known) or "none"
         )
-    hints = [f"{v!r}" + (f" ({hint})" if (hint := did_you_mean(v, known)) else "") for v in bad]
+    hints = [hinted(v, known) for v in bad]
     where = (
         ": list them with `assistant sources`, GET /v1/sources or the MCP tool list_sources"
         if name == "source"

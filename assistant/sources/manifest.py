@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 
 from assistant.errors import ManifestError
 from assistant.ingest.language import country_hint
-from assistant.inputs import MAX_QUESTION_CHARS, composed, did_you_mean
+from assistant.inputs import MAX_QUESTION_CHARS, as_known, hinted
 
 from .model import (
     DATE_PATTERN,
@@ -211,11 +211,8 @@ def make_source(
     known = {f.name for f in DECLARED} | {"file"}
     for key in fields:
         if key not in known:
-            hint = did_you_mean(str(key), known)
             raise ManifestError(
-                f"{where}: unknown field {key!r}"
-                + (f" ({hint})" if hint else "")
-                + f"; known fields: {sorted(known)}"
+                f"{where}: unknown field {hinted(str(key), known)}; known fields: {sorted(known)}"
             )
     values: dict[str, Any] = {}
     for key in TEXT_FIELDS + ("file",):
@@ -253,23 +250,18 @@ def check_labels(
 ) -> tuple[str, str]:
     """(side, voice) of an entry, each checked against its vocabulary ("unknown" if absent)."""
     side = fields.get("side") or UNKNOWN
-    if isinstance(side, str) and side not in sides:  # the declared spelling, in either form
-        side = next((s for s in sides if composed(s) == composed(side)), side)
+    if isinstance(side, str):  # the declared spelling, in either Unicode form
+        side = as_known(side, sides)
     if side != UNKNOWN and side not in sides:
         declared = sorted(set(sides) | {UNKNOWN})
-        hint = did_you_mean(str(side), declared)
         raise ManifestError(
-            f"{where}: field 'side' is {side!r}"
-            + (f" ({hint})" if hint else "")
-            + f"; this corpus declares {declared} in [corpus.sides]"
+            f"{where}: field 'side' is {hinted(str(side), declared)}; this corpus declares "
+            f"{declared} in [corpus.sides]"
         )
     voice = fields.get("voice") or UNKNOWN
     if voice not in VOICES:
-        hint = did_you_mean(str(voice), VOICES)
         raise ManifestError(
-            f"{where}: field 'voice' is {voice!r}"
-            + (f" ({hint})" if hint else "")
-            + f"; use one of {sorted(VOICES)}"
+            f"{where}: field 'voice' is {hinted(str(voice), VOICES)}; use one of {sorted(VOICES)}"
         )
     return side, voice
 
