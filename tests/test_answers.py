@@ -28,7 +28,8 @@ def test_contested_aid_question_shows_both_sides_and_their_figures(assistant: As
     twelve = next(d for d in answer.disagreements if d["figure"] == "$12 billion")
     rt = next(c.n for c in answer.citations if "environ 12 milliards" in c.quote)
     assert {"text": "environ 12 milliards de dollars", "citation": rt} in twelve["qualified"]
-    assert f"(as written: “environ 12 milliards de dollars” [{rt}])" in answer.answer
+    # Worded in the question's language (prompts/wording/ru.toml), the quote as written.
+    assert f" (в тексте: “environ 12 milliards de dollars” [{rt}])" in answer.answer
     for c in answer.citations:
         assert f"[{c.n}]" in answer.answer
     by_side = {s.side: s for s in answer.sides}
@@ -36,25 +37,25 @@ def test_contested_aid_question_shows_both_sides_and_their_figures(assistant: As
 
 
 @pytest.mark.parametrize(
-    "question",
+    ("question", "heading"),
     [
-        "日本向乌克兰提供了多少援助？",
-        "Combien d'aide le Japon a-t-il donnée à l'Ukraine ?",
-        "Сколько помощи Япония оказала Украине?",
+        ("日本向乌克兰提供了多少援助？", "**各来源的数字不一致**"),
+        ("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?", "**Les sources divergent"),
+        ("Сколько помощи Япония оказала Украине?", "**Источники расходятся в цифрах**"),
     ],
 )
 def test_the_aid_question_in_other_languages_shows_both_sides_figures(
-    assistant: Assistant, question: str
+    assistant: Assistant, question: str, heading: str
 ) -> None:
     """Asked in Chinese, French or Russian, the answer quotes across languages and shows the two
-    sides' figures, as in English. (Before language fairness, the Chinese question quoted only
-    the Chinese half of one pro-Ukraine document.)"""
+    sides' figures, as in English, in words of the question's language. (Before language
+    fairness, the Chinese question quoted only the Chinese half of one pro-Ukraine document.)"""
     answer = assistant.ask(question)
     assert not answer.abstained
     assert {"pro-Russia", "pro-Ukraine"} <= {c.side for c in answer.citations}
     assert len({c.language for c in answer.citations}) >= 2, answer.answer
     assert len({s for d in answer.disagreements for s in d["sides"]}) == 2, answer.answer
-    assert "Sources disagree" in answer.answer
+    assert heading in answer.answer and "Sources disagree" not in answer.answer
 
 
 def test_french_question_quotes_avdeevka(assistant: Assistant) -> None:
@@ -70,17 +71,17 @@ def test_chinese_budget_question_cites_003(assistant: Assistant) -> None:
     # The pro-Russia source states no budget: its headline ("Tokyo positions itself as a
     # military adversary to Moscow – 2024-09-06 12:46:30") was quoted as its answer.
     assert {c.side for c in answer.citations} == {"pro-Ukraine"}, answer.answer
-    assert "No pro-Russia source is quoted" in answer.answer
+    assert "未引用“pro-Russia”一方的来源" in answer.answer  # worded in the question's language
 
 
 def test_unanswerable_question_abstains(assistant: Assistant) -> None:
-    for q in (
-        "When did humans first land on the Moon?",
-        "Quelle est la recette de la ratatouille ?",
+    for q, said in (
+        ("When did humans first land on the Moon?", "do not answer"),
+        ("Quelle est la recette de la ratatouille ?", "ne répondent pas"),
     ):
         answer = assistant.ask(q)
         assert answer.abstained and not answer.citations
-        assert "do not answer" in answer.answer
+        assert said in answer.answer
 
 
 @pytest.mark.xfail(
@@ -93,7 +94,7 @@ def test_unanswerable_question_abstains(assistant: Assistant) -> None:
 def test_answer_reports_sides_without_evidence(assistant: Assistant) -> None:
     answer = assistant.ask("Où Kaneko a-t-il été blessé ?")
     assert "pro-Ukraine" in answer.sides_without_evidence
-    assert "No passage of the pro-Ukraine side" in answer.answer
+    assert "Aucun passage du camp pro-Ukraine" in answer.answer
 
 
 def test_a_filtered_ask_says_nothing_of_the_sides_it_left_out(contested: Assistant) -> None:
@@ -237,7 +238,7 @@ def test_a_question_for_a_share_lists_the_percentages_the_sources_give(
     assert {"77%", "85%", "90%"} <= set(figures), answer.answer
     assert figures["90%"]["sides"] == ["pro-Russia"] and figures["85%"]["sides"] == ["pro-Ukraine"]
     assert figures["90%"]["qualified"][0]["text"] == "plus de 90 %"
-    assert "Sources disagree on the figures" in answer.answer
+    assert "**Les sources divergent sur les chiffres**" in answer.answer
     money = assistant.ask("How much aid has Japan given Ukraine?")
     assert money.disagreements and all(not d["figure"].endswith("%") for d in money.disagreements)
 

@@ -132,6 +132,27 @@ def test_a_filtered_ask_tells_the_model_to_abstain_within_the_filters(
     assert 'say exactly: "The indexed sources do not answer this."' in system
 
 
+def test_the_model_is_told_to_abstain_in_the_questions_language(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    """The model answers in the question's language, and so says the sources do not answer in
+    it (prompts/wording/): saying it is an abstention, in that language or in English."""
+    for said in (
+        "Les sources indexées ne répondent pas à cette question.",
+        "The indexed sources do not answer this.",
+    ):
+        server.script(said)
+        asked = len(server.requests)
+        answer = llm_assistant.ask("Le Japon a-t-il envoyé des chars à l'Ukraine ?")
+        assert len(server.requests) == asked + 1  # the model was asked, and said it
+        system = server.requests[-1]["messages"][0]["content"]
+        assert 'say exactly: "Les sources indexées ne répondent pas à cette question."' in system
+        assert answer.abstained and answer.citations == [], said
+    # Without the model (nothing relevant): in the question's language too.
+    answer = llm_assistant.ask("Какая погода на Марсе сегодня?")
+    assert answer.abstained and answer.answer.startswith("Источники в индексе не дают ответа")
+
+
 def test_nothing_relevant_abstains_without_asking_the_model(
     llm_assistant: Assistant, server: ScriptedOpenAIServer
 ) -> None:

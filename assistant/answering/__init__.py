@@ -12,6 +12,7 @@ end with the `Answer`.
     claims.attribute: an LLM answer's sentences matched to the passages that support them
     condense.condense: a follow-up made a question that stands alone
     text.full: the answer's one text: its body, then the references list
+    wording.Wordings: an answer's own words in its question's language (prompts/wording/)
     markdown.SafeMarkdown: an LLM's Markdown made safe as it streams (no HTML, images, links)
 """
 

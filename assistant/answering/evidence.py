@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,6 +27,7 @@ from assistant.schema import Answer, Passage
 from assistant.store.rows import Sentence, sentence_ids
 
 from .figures import find_quantities
+from .wording import FALLBACK, Wording, Wordings
 
 QUANTITY = re.compile(
     r"how (much|many)|amount|total|combien|quel montant|多少|几|金额|сколько|какую сумму|объ[её]м"
@@ -40,7 +44,6 @@ SHARE = re.compile(
     r"|anteil|cuota",
     re.I,
 )
-NO_ANSWER = "The indexed sources do not answer this."
 # Question marks of the scripts the detector knows (Latin, CJK full-width, Arabic, Greek), their
 # doubled, mixed and interrobang forms.
 QUESTION_MARKS = "?\uff1f\u061f\u037e\u2047\u2048\u2049\ufe56\u203d"
@@ -153,51 +156,61 @@ def is_claim(question: str) -> bool:
     return not (greek and question.rstrip().endswith(";"))
 
 
-def abstention(question: str, retrieval: Retrieval) -> str | None:
+class Why(NamedTuple):
+    """Why an answer is not attempted: a key of the wording (prompts/wording/) and its fields."""
+
+    key: str
+    values: Mapping[str, str] = MappingProxyType({})
+
+    def widens(self) -> bool:
+        """Whether widening the filters could find an answer (not for a question with no
+        words, nor where the reason already says to)."""
+        return self.key not in ("why_junk", "why_nothing")
+
+
+def abstention(question: str, retrieval: Retrieval) -> Why | None:
     """Why no answer should be attempted (junk, or nothing relevant retrieved), or None.
 
     Quoting unrelated text, or handing it to a model to misread, is worse than saying the
     sources do not answer."""
     if is_junk(question):
-        return "the question has no words to search for; type a question"
+        return Why("why_junk")
     if retrieval.relevance == float("-inf"):  # not one passage was scored
-        return (
-            "no passage was found: the index holds no documents, or none within the filters; "
-            "add documents (`assistant ingest DIR`, or an upload) or widen the filters"
-        )
+        return Why("why_nothing")
     if retrieval.relevance < 0:
-        return (
-            f"no passage is close enough to the question: the best falls "
-            f"{-retrieval.relevance:.3f} short of the calibrated threshold"
-        )
+        return Why("why_short", {"short": f"{-retrieval.relevance:.3f}"})
     return None
 
 
-# Under filters only part of the index was searched: saying the indexed sources do not answer
-# would be untrue where a source the filters left out does (the LLM is told this one then).
-NO_ANSWER_FILTERED = "The indexed sources within the filters do not answer this."
+def no_answer(filtered: bool, wording: Wording) -> str:
+    """The sentence that says the sources searched do not answer. Under filters only part of
+    the index was searched: saying the indexed sources do not answer would be untrue where a
+    source the filters left out does (the LLM is told this one then)."""
+    return wording.text("no_answer_filtered" if filtered else "no_answer")
 
 
-def no_answer(filtered: bool) -> str:
-    """The sentence that says the sources searched do not answer."""
-    return NO_ANSWER_FILTERED if filtered else NO_ANSWER
-
-
-def says_no_answer(text: str) -> bool:
+def says_no_answer(text: str, wording: Wording) -> bool:
     """Whether an answer's text says that the sources searched do not answer (an LLM's, told to
-    say exactly no_answer())."""
+    say exactly no_answer(), in the question's language; or in English)."""
     said = text.lower()
-    return any(s.lower().rstrip(".") in said for s in (NO_ANSWER, NO_ANSWER_FILTERED))
+    english = Wordings.bundled().of(FALLBACK)
+    return any(
+        no_answer(filtered, w).lower().rstrip(".。") in said
+        for w in (wording, english)
+        for filtered in (False, True)
+    )
 
 
-def abstain(question: str, retrieval: Retrieval, why: str, mode: str) -> Answer:
-    """The answer that says the indexed sources (within the filters) do not answer, and why."""
+def abstain(question: str, retrieval: Retrieval, why: Why, mode: str, wording: Wording) -> Answer:
+    """The answer that says the indexed sources (within the filters) do not answer, and why,
+    in the question's language (`wording`)."""
     filtered = retrieval.filtered
-    if filtered and not is_junk(question) and "widen the filters" not in why:
-        why += "; widen the filters to search the whole index"
+    reason = wording.text(why.key, **why.values)
+    if filtered and why.widens():
+        reason += wording.text("why_widen")
     return Answer(
         question=question,
-        answer=f"{no_answer(filtered)} ({why}.)",
+        answer=wording.text("because", no_answer=no_answer(filtered, wording), why=reason),
         citations=[],
         sides=[],
         abstained=True,

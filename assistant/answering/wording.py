@@ -1,0 +1,177 @@
+r"""An answer's own words in its question's language: prompts/wording/<code>.toml, one file per
+language, English (en.toml) where a language has none.
+
+The quotes are verbatim whatever the language; what is worded here is the frame around them
+("… says:", the figures' heading, which sides are not quoted and why, the sentence that says the
+sources do not answer). A language is added by a file, not by code, and a file is checked when
+it is read: every key of en.toml, each with the same {placeholders}, so that a translation
+cannot lose a figure or a side's name, nor fail in the middle of an answer.
+
+>>> w = Wordings.bundled()
+>>> w.of("fr").text("says", who="RT", about="state-media", quote="“…” [1]")
+'RT (state-media) dit\xa0: “…” [1]'
+>>> w.of("de") is w.of("en"), w.of("zh").names(["a", "b", "c"], "side")
+(True, '“a”一方、“b”一方或“c”一方')
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from assistant.config import REPO_ROOT
+from assistant.errors import PromptError
+
+FALLBACK = "en"
+BUNDLED = REPO_ROOT / "prompts" / "wording"
+
+
+def placeholders(template: str) -> set[str]:
+    """The named fields of a str.format template. A field with no name ("{}"), a conversion
+    ("{side!r}") or a format ("{side:>9}") is refused: the code fills fields by name, as text.
+
+    >>> sorted(placeholders("{who} ({about}) says: {quote}"))
+    ['about', 'quote', 'who']
+    >>> placeholders("says {}")
+    Traceback (most recent call last):
+    ...
+    ValueError: '{}' has no name: write a field as {name}, one of the English file's
+    """
+    out = set()
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            shown = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(
+                f"'{{{shown}}}' has no name: write a field as {{name}}, one of the English file's"
+                if not field
+                else f"'{{{shown}}}' is not a plain field: write it as {{name}}"
+            )
+        out.add(field)
+    return out
+
+
+class Wording:
+    """One language's words: each a template filled by name."""
+
+    def __init__(self, language: str, templates: dict[str, str]) -> None:
+        self.language, self.templates = language, templates
+
+    def text(self, key: str, **fields: Any) -> str:
+        return self.templates[key].format(**fields)
+
+    def names(self, items: Sequence[str], key: str) -> str:
+        """Items, each worded by `key` ("the {side} side"), listed: "a, b or c"."""
+        named = [self.text(key, side=item) for item in items]
+        if len(named) < 2:
+            return "".join(named)
+        rest = self.templates["separator"].join(named[:-1])
+        return self.text("either", rest=rest, last=named[-1])
+
+
+class Wordings:
+    """Every language's Wording in a folder, read and checked when made."""
+
+    def __init__(self, directory: Path, default: str = FALLBACK) -> None:
+        self.directory, self.default = directory, default
+        files = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+        # Read again when a file changes (a new Assistant sees an edited translation).
+        self._of = _read(str(directory), tuple((p.name, p.stat().st_mtime_ns) for p in files))
+
+    @classmethod
+    def bundled(cls) -> Wordings:
+        return cls(BUNDLED)
+
+    @classmethod
+    def in_prompts(cls, prompts_dir: Path) -> Wordings:
+        """The wording/ folder of a prompts folder (Settings.prompts_dir); the bundled one where
+        it has none (a folder of one's own LLM prompts made before answers were worded)."""
+        own = prompts_dir / "wording"
+        return cls(own if own.is_dir() else BUNDLED)
+
+    def defaulting_to(self, language: str) -> Wordings:
+        """These wordings, with `language` for a question whose language is not determined
+        (an index of one configured language detects none)."""
+        out = object.__new__(Wordings)
+        out.directory, out.default, out._of = self.directory, language, self._of
+        return out
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(self._of)
+
+    def of(self, language: str | None) -> Wording:
+        """The wording of a language code ("fr"; "zh-Hant" reads zh-hant.toml, else zh.toml),
+        the default language's for "und" or none, and English where the folder has none."""
+        code = (language or "").lower()
+        if code in ("", "und"):
+            code = self.default
+        return self._of.get(code) or self._of.get(code.split("-")[0]) or self._of[FALLBACK]
+
+
+@lru_cache(maxsize=8)
+def _read(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Wording]:
+    folder = Path(directory)
+    # Every folder is held to the bundled English file, its own en.toml too: the code fills
+    # those keys and placeholders, and nothing else.
+    reference = _load(BUNDLED / f"{FALLBACK}.toml")
+    if not (folder / f"{FALLBACK}.toml").is_file():
+        raise PromptError(
+            f"{folder / (FALLBACK + '.toml')} is missing: an answer's words fall back to it; copy "
+            f"it from {BUNDLED}, or remove the folder {folder} to use the bundled words"
+        )
+    out = {}
+    for path in sorted(folder.glob("*.toml")):
+        templates = _load(path)
+        missing = [k for k in reference if k not in templates]
+        unknown = [k for k in templates if k not in reference]
+        if missing:
+            raise PromptError(
+                f"{path}: missing {', '.join(missing)}; copy each from {FALLBACK}.toml and "
+                "translate it"
+            )
+        if unknown:
+            raise PromptError(
+                f"{path}: unknown {', '.join(unknown)} (not in the bundled {FALLBACK}.toml): "
+                "remove or rename it"
+            )
+        for key, template in templates.items():
+            want, got = placeholders(reference[key]), placeholders(template)
+            if want != got:
+                lacks = ", ".join(f"{{{f}}}" for f in sorted(want - got))
+                extra = ", ".join(f"{{{f}}}" for f in sorted(got - want))
+                raise PromptError(
+                    f"{path}: {key} "
+                    + "; ".join(
+                        x for x in (lacks and f"lacks {lacks}", extra and f"has {extra}") if x
+                    )
+                    + f"; keep each placeholder of {FALLBACK}.toml's {key}, in braces, and "
+                    "add none"
+                )
+        out[path.stem.lower()] = Wording(path.stem.lower(), templates)
+    return out
+
+
+def _load(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PromptError(f"{path} is not UTF-8 text: save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PromptError(f"{path} is not valid TOML: {exc}; fix it there") from exc
+    bad = [k for k, v in data.items() if not isinstance(v, str)]
+    if bad:
+        raise PromptError(f"{path}: {', '.join(bad)} must be text in quotes")
+    for key, template in data.items():
+        try:
+            placeholders(template)
+        except ValueError as exc:
+            raise PromptError(
+                f"{path}: {key}: {exc} (a literal brace is written twice: {{{{ or }}}})"
+            ) from exc
+    return data

@@ -1,0 +1,149 @@
+"""An answer's own words in its question's language (prompts/wording/), the quotes as written."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.answering.text import inert, oneline
+from assistant.answering.wording import BUNDLED, Wordings
+from assistant.errors import PromptError
+
+from .conftest import CORPUS, QuoteCheckingAssistant
+
+ENGLISH = (BUNDLED / "en.toml").read_text(encoding="utf-8")
+
+
+def test_every_bundled_language_is_a_whole_translation() -> None:
+    """The product's four languages have a file each; each has every key and placeholder of
+    English (checked when read), and its sentences are its own, not English left in place."""
+    w = Wordings.bundled()
+    assert w.languages == ["en", "fr", "ru", "zh"]
+    english = w.of("en").templates
+    for code in ("fr", "ru", "zh"):
+        own = w.of(code).templates
+        assert own.keys() == english.keys()
+        same = {k for k in own if own[k] == english[k]}
+        assert same <= {"about_separator", "separator", "because"}, (code, same)
+    # A language with no file, a regional code, a missing one: English, or the language's own.
+    assert w.of("de") is w.of("en") and w.of("und") is w.of("en") and w.of(None) is w.of("en")
+    assert w.of("zh-Hant") is w.of("zh") and w.of("FR") is w.of("fr")
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda t: t.replace('says = "{who} ({about}) says: {quote}"\n', ""), "missing says"),
+        (lambda t: t + 'greeting = "hello"\n', "unknown greeting"),
+        (lambda t: t.replace("{quote}", "{quotation}"), r"says lacks \{quote\}; has \{quotation\}"),
+        (lambda t: t.replace("{short} short", "short"), r"why_short lacks \{short\};"),
+        (lambda t: t.replace('separator = ", "', "separator = 3"), "separator must be text"),
+        (
+            lambda t: t.replace('separator = ", "', 'separator = ", '),
+            "not valid TOML: .*line 1[0-9]",
+        ),
+        (lambda t: t.replace("says: {quote}", "says: {quote"), "a literal brace is written"),
+        (lambda t: t.replace("says: {quote}", "says: {}"), "'{}' has no name"),
+        (lambda t: t.replace("says: {quote}", "says: {quote!r}"), "not a plain field"),
+    ],
+)
+def test_a_broken_translation_is_refused_at_start_up_naming_its_file_and_key(
+    tmp_path: Path, change, said: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A translation that lost a placeholder would drop a figure or a side's name from every
+    answer, or fail in the middle of one: it fails when the Assistant is made, saying where."""
+    folder = tmp_path / "prompts"
+    shutil.copytree(BUNDLED.parent, folder)
+    (folder / "wording" / "de.toml").write_text(change(ENGLISH), encoding="utf-8")
+    with pytest.raises(PromptError, match=said) as caught:
+        Assistant(Settings.resolve(index_path=tmp_path / "idx", prompts_dir=folder, env={}))
+    assert "de.toml" in str(caught.value)
+    # The folder's own English file is held to the bundled one too: the code fills its keys.
+    (folder / "wording" / "de.toml").unlink()
+    (folder / "wording" / "en.toml").write_text(change(ENGLISH), encoding="utf-8")
+    with pytest.raises(PromptError, match=said):
+        Assistant(Settings.resolve(index_path=tmp_path / "idx", prompts_dir=folder, env={}))
+
+
+def test_a_prompts_folder_without_wording_keeps_the_bundled_words(tmp_path: Path) -> None:
+    """A folder of one's own LLM prompts made before answers were worded still works."""
+    folder = tmp_path / "prompts"
+    shutil.copytree(BUNDLED.parent, folder, ignore=shutil.ignore_patterns("wording"))
+    a = Assistant(Settings.resolve(index_path=tmp_path / "idx", prompts_dir=folder, env={}))
+    assert a.wordings.directory == BUNDLED
+
+
+@pytest.mark.parametrize(
+    ("question", "says", "heading"),
+    [
+        (
+            "How much aid has Japan given Ukraine?",
+            ") says: “",
+            "**Sources disagree on the figures**",
+        ),
+        (
+            "Combien d'aide le Japon a-t-il donnée à l'Ukraine ?",
+            ") dit\u00a0: “",
+            "**Les sources divergent",
+        ),
+        ("日本向乌克兰提供了多少援助？", "）称：“", "**各来源的数字不一致**"),
+        # German has no file here: English.
+        ("Wie viel Hilfe hat Japan der Ukraine gegeben?", ") says: “", "**Sources disagree"),
+    ],
+)
+def test_an_answer_is_worded_in_its_questions_language(
+    assistant: QuoteCheckingAssistant, question: str, says: str, heading: str
+) -> None:
+    answer = assistant.ask(question)
+    assert says in answer.answer and heading in answer.answer, answer.answer
+    if says != ") says: “":
+        assert "says:" not in answer.answer and "Sources disagree" not in answer.answer
+    # Each quote as written, whatever the frame's language (conftest checks every quote
+    # against its source's text).
+    for c in answer.citations:
+        assert f"“{inert(oneline(c.quote))}” [{c.n}]" in answer.answer
+
+
+def test_an_abstention_is_worded_in_its_questions_language(
+    assistant: QuoteCheckingAssistant,
+) -> None:
+    answer = assistant.ask("Какая погода на Марсе сегодня?")
+    assert answer.abstained
+    assert answer.answer.startswith("Источники в индексе не дают ответа на этот вопрос. (")
+    assert "до откалиброванного порога" in answer.answer
+    # Under filters: only part of the index was searched, and widening them is the way on.
+    answer = assistant.ask("Quel temps fait-il sur Mars aujourd'hui ?", side="pro-Russia")
+    assert answer.abstained
+    assert answer.answer.startswith("Les sources indexées correspondant aux filtres ne répondent")
+    assert answer.answer.endswith("élargissez les filtres pour chercher dans tout l’index.)")
+    answer = assistant.ask("？？？")
+    assert answer.abstained and "问题中没有可供检索的词语" not in answer.answer  # und: English
+    assert "no words to search for" in answer.answer
+
+
+def test_a_language_is_added_by_a_file(tmp_path: Path, index_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "prompts"
+    shutil.copytree(BUNDLED.parent, folder)
+    german = ENGLISH.replace(") says: {quote}", ") sagt: {quote}").replace(
+        "**Sources disagree on the figures** (they may count different things; read the quotes):",
+        "**Die Quellen nennen verschiedene Zahlen** (sie zählen vielleicht Verschiedenes; lesen Sie die Zitate):",
+    )
+    (folder / "wording" / "de.toml").write_text(german, encoding="utf-8")
+    a = QuoteCheckingAssistant(
+        Settings.resolve(index_path=index_dir, prompts_dir=folder, env={}), embedder=embedder
+    )
+    answer = a.ask("Wie viel Hilfe hat Japan der Ukraine gegeben?")
+    assert ") sagt: “" in answer.answer and "**Die Quellen nennen" in answer.answer, answer.answer
+    assert ") says: “" in a.ask("How much aid has Japan given Ukraine?").answer
+
+
+def test_one_configured_language_words_its_answers_in_it(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """With one language configured no question's language is detected ("und"): its answers
+    are worded in that language, not in English."""
+    a = QuoteCheckingAssistant(
+        Settings.resolve(index_path=tmp_path / "idx", languages="fr", env={}), embedder=embedder
+    )
+    a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
+    answer = a.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?")
+    assert " dit\u00a0: “" in answer.answer and "says:" not in answer.answer, answer.answer
