@@ -296,8 +296,9 @@ def compose(citations: list[Citation], wording: Wording) -> str:
             suggested = (
                 wording.text("side_suggested", side=c.suggested_side) if c.suggested_side else ""
             )
+            voice = wording.text("voice_unknown") if c.voice == UNKNOWN else c.voice
             about = wording.templates["about_separator"].join(
-                x for x in (suggested, c.voice_shown(), c.date, c.when()) if x
+                x for x in (suggested, voice, c.date, c.when()) if x
             )
             lines.append(
                 "- " + wording.text("says", who=inert(c.who()), about=inert(about), quote=quote)
