@@ -224,6 +224,37 @@ def test_answer_is_json_serialisable_with_the_documented_fields(assistant: Assis
         assert key in d["citations"][0]
 
 
+def test_a_question_for_a_count_lists_what_each_source_counts(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """Two sides count the same thing differently (a user's car-ban debate: 4,000 against 9,500
+    parking spaces): the answer lists both counts with their sides, as it does money; a count
+    both give alike, a year and a span of time are not listed, nor a count of another thing."""
+    city = (
+        "Riverton city hall: the car ban one year on\n\n"
+        "The city says the car ban removed 4,000 parking spaces from the centre in 2023, "
+        "and that the 3 districts it covers have seen 12 new bus lines."
+    )
+    traders = (
+        "Riverton traders: what the car ban cost us\n\n"
+        "The traders' association counted 9,500 parking spaces lost in the 3 districts since "
+        "the ban began 2 years ago, and 40 shops closed."
+    )
+    docs = debate_corpus(
+        tmp_path / "docs", {"city": ("for", city), "traders": ("against", traders)}
+    )
+    fresh.ingest([docs])
+    answer = fresh.ask("How many parking spaces did the car ban remove?")
+    counts = {d["figure"]: d for d in answer.disagreements}
+    assert set(counts) == {"4,000 parking spaces", "9,500 parking spaces"}, answer.disagreements
+    assert counts["4,000 parking spaces"]["sides"] == ["for"]
+    assert counts["9,500 parking spaces"]["sides"] == ["against"]
+    assert "**Sources disagree on the figures**" in answer.answer
+    assert "- 9,500 parking spaces — " in answer.answer
+    # A question that does not ask how many compares no counts.
+    assert not fresh.ask("What did the car ban do to parking?").disagreements
+
+
 def test_a_question_for_a_share_lists_the_percentages_the_sources_give(
     assistant: Assistant,
 ) -> None:

@@ -15,8 +15,8 @@ from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN
 from assistant.store.records import SourceRecord
 
-from .evidence import Evidence, asks_share
-from .figures import find_figures, find_shares
+from .evidence import Evidence, asks_count, asks_share
+from .figures import find_counts, find_figures, find_shares
 
 
 def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation:
@@ -58,25 +58,33 @@ def side_summaries(citations: Sequence[Citation]) -> list[SideSummary]:
     return list(out.values())
 
 
-def disagreements(citations: Sequence[Citation], shares: bool = False) -> list[dict[str, Any]]:
+def disagreements(
+    citations: Sequence[Citation], shares: bool = False, counts: bool = False
+) -> list[dict[str, Any]]:
     """Money figures that differ between sources: one entry per distinct amount; with `shares`
-    (the question asks for a share: evidence.asks_share), percentages too, compared with each
-    other only.
+    (the question asks for a share: evidence.asks_share), percentages too, and with `counts`
+    (it asks how many: evidence.asks_count), the numbers of a thing (figures.find_counts:
+    "4,000 parking spaces" against "9,500 parking spaces"), each kind compared with itself only.
 
-    Each kind (money in any currency; percentages) is listed when at least two different
-    amounts of it come from at least two sources.
+    Each kind (money in any currency; percentages; the counts of one thing) is listed when at
+    least two different amounts of it come from at least two sources.
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
     `as_written` holds each mention as its quote words it, and `qualified` the mentions a word
     bounds or rounds ({"text": "less than €1 billion", "citation": 6}): the figure alone says
     more than they do.
     """
-    by_value: dict[tuple[str, float], dict[str, Any]] = {}
+    by_value: dict[tuple[str, str, float], dict[str, Any]] = {}
     for c in citations:
-        for f in [*find_figures(c.quote), *(find_shares(c.quote) if shares else [])]:
+        found = [("$", f, f.display()) for f in find_figures(c.quote)]
+        found += [("%", f, f.display()) for f in (find_shares(c.quote) if shares else [])]
+        found += [
+            ("#" + n.key, n.quantity, n.display()) for n in (find_counts(c.quote) if counts else [])
+        ]
+        for kind, f, shown in found:
             entry = by_value.setdefault(
-                (f.unit, f.amount),
+                (kind, f.unit, f.amount),
                 {
-                    "figure": f.display(),
+                    "figure": shown,
                     "as_written": [],
                     "qualified": [],
                     "citations": [],
@@ -90,14 +98,20 @@ def disagreements(citations: Sequence[Citation], shares: bool = False) -> list[d
             for key, val in (("citations", c.n), ("sources", c.source_id), ("sides", c.side)):
                 if val not in entry[key]:
                     entry[key].append(val)
-    # Money in any currency is one comparison, as it always was, and percentages another: a
-    # share does not disagree with a dollar amount.
+    # Money in any currency is one comparison, as it always was, percentages another, and the
+    # counts of each thing one each: a share does not disagree with a dollar amount, nor a
+    # number of tanks with a number of soldiers.
     out = []
-    for share in (False, True):
-        entries = [by_value[v] for v in sorted(by_value) if (v[0] == "%") is share]
+    for kind in dict.fromkeys(v[0] for v in sorted(by_value, key=_kinds_in_order)):
+        entries = [by_value[v] for v in sorted(by_value) if v[0] == kind]
         if len(entries) >= 2 and len({s for e in entries for s in e["sources"]}) >= 2:
             out += entries
     return out
+
+
+def _kinds_in_order(value: tuple[str, str, float]) -> tuple[int, str]:
+    """Money first, then percentages, then counts by what they count."""
+    return ({"$": 0, "%": 1}.get(value[0], 2), value[0])
 
 
 def sides_without_evidence(citations: Sequence[Citation], retrieval: Retrieval) -> list[str]:
@@ -130,7 +144,7 @@ def cited_answer(
         mode=mode,
         retrieved=retrieval.passages,
         sides_without_evidence=sides_without_evidence(citations, retrieval) if citations else [],
-        disagreements=disagreements(citations, asks_share(question)),
+        disagreements=disagreements(citations, asks_share(question), asks_count(question)),
         filters=retrieval.filters.public(),
         **extra,
     )

@@ -6,6 +6,8 @@ support. Three uses:
 - `find_figures`: the money amounts of quotes, for side summaries and for saying that sources
   give different figures (citations.disagreements);
 - `find_shares`: their percentages, compared the same way where a question asks for a share;
+- `find_counts`: their numbers of a thing ("9,500 parking spaces"), compared the same way, each
+  thing's with its own, where a question asks how many;
 - `quantities_missing`: whether a sentence of an LLM's answer states a quantity that none of its
   cited passages states (the same amount in the same unit), the way small models borrow a
   figure from an unrelated sentence.
@@ -20,7 +22,7 @@ which evidence is often written (tests/test_answer_text.py, the figure table).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.ingest.language import CJK
@@ -227,7 +229,11 @@ def find_quantities(text: str) -> list[Quantity]:
     >>> [(q.display(), q.qualifier) for q in find_quantities("less than\\n€1 billion; 12 мільярдів доларів")]
     [('€1 billion', 'less than\\n'), ('$12 billion', '')]
     """
-    out = []
+    return [q for q, _ in _spans(text)]
+
+
+def _spans(text: str) -> Iterator[tuple[Quantity, int]]:
+    """find_quantities, each with where its figure ends in the text."""
     for m in _QUANTITY.finditer(text):
         try:
             amount = _value(m.group("num"))
@@ -246,7 +252,96 @@ def find_quantities(text: str) -> list[Quantity]:
         figure = m.group(0).strip()
         at = m.start() + m.group(0).index(figure)
         q = _QUALIFIED.search(text, max(0, at - 32), at)
-        out.append(Quantity(figure, amount, unit, text[q.start() : at] if q else ""))
+        yield Quantity(figure, amount, unit, text[q.start() : at] if q else ""), at + len(figure)
+
+
+# What a count counts: the word or two after its number ("9,500 parking spaces", "50 тысяч
+# военных", "3.000 Tonnen"), or the CJK characters after it and its measure word ("5万名士兵").
+_THING = re.compile(
+    r"[\s\u00a0\u202f]*(?P<first>[^\W\d_]{3,})(?:[ \u00a0](?P<second>[^\W\d_]{3,}))?"
+)
+_CJK_THING = re.compile(
+    r"\s*(?P<measure>[名个位架辆艘枚门座家所条头只件辆台]?)(?P<first>[\u4e00-\u9fff]{1,3})"
+)
+# Words after a number that make it a date, a time or a span, or that are no thing at all
+# ("24 February", "3 years", "2 of them"): the whole word, in any case; Cyrillic ones with any
+# ending ("года", "марта", "тижнів").
+_NOT_THING = re.compile(
+    r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|times?|am|pm|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|"
+    r"ans?|années?|mois|semaines?|jours?|heures?|fois|janvier|février|mars|avril|mai|juin|"
+    r"juillet|août|septembre|octobre|novembre|décembre|"
+    r"jahre?n?|monate?n?|wochen?|tage?n?|stunden?|mal|januar|februar|märz|juni|juli|oktober|"
+    r"dezember|años?|mes(?:es)?|semanas?|días?|horas?|vez|veces|enero|febrero|marzo|abril|mayo|"
+    r"junio|julio|agosto|septiembre|octubre|noviembre|diciembre|ann[io]|giorni|giorno|mesi|"
+    r"settimane|ore|volte|"
+    r"(?:год|лет|месяц|недел|дн|день|час|минут|январ|феврал|март|апрел|мая|май|июн|июл|"
+    r"август|сентябр|октябр|ноябр|декабр|рок|рік|міся|тижн|годин|січн|лют|берез|квітн|травн|"
+    r"червн|липн|серпн|вересн|жовтн|листопад|грудн)[а-яёіїєґ]*|раз|разы?|"
+    r"and|the|of|per|out|for|with|than|who|which|that|to|in|on|at|et|les|des|pour|sur|par|"
+    r"dont|qui|und|der|die|das|von|mit|los|las|del|con|por|para|que|из|для|при|что|как|или)",
+    re.IGNORECASE,
+)
+_NOT_CJK_THINGS = ("年", "月", "日", "天", "时", "小时", "点", "号", "岁", "次", "分", "周")
+# The second word of a thing, unless it is a word that joins ("tonnes of grain": "tonnes").
+_JOINING = {
+    "of", "de", "des", "du", "la", "le", "les", "and", "et", "in", "en", "to", "per", "par",
+    "pour", "for", "the", "und", "der", "die", "das", "von", "im", "el", "los", "las", "y",
+    "del", "con", "и", "в", "на", "по", "из", "для", "a", "à", "that", "which", "who", "qui",
+    "were", "was", "have", "had", "ont", "sont", "wurden", "были", "был",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Count:
+    """A number of things, as written with them ("9,500 parking spaces"), and what it counts:
+    `thing` as written, `key` the same thing however it is inflected ("space", "военн")."""
+
+    quantity: Quantity
+    thing: str
+    key: str
+
+    def display(self) -> str:
+        """'9,500 parking spaces', '1.2 million tonnes', '50,000 военных'."""
+        a = self.quantity.amount
+        number = f"{a:,.0f}" if a < 1e6 and a == int(a) else Quantity("", a, "").display()
+        return f"{number} {self.thing}"
+
+
+def find_counts(text: str) -> list[Count]:
+    """The numbers of things in a text, each with what it counts; not money, percentages,
+    years, dates or spans of time, and not one thing alone.
+
+    >>> [c.display() for c in find_counts("In 2022 the city removed 4,000 parking spaces of "
+    ...     "9 500 places, 3.000 Tonnen Glyphosat, 50 тысяч военных, 5万名士兵; on 24 February, "
+    ...     "for 3 years, $5 billion, 40 %")]  # doctest: +NORMALIZE_WHITESPACE
+    ['4,000 parking spaces', '9,500 places', '3,000 Tonnen Glyphosat', '50,000 военных',
+     '50,000 士兵']
+    >>> [c.key for c in find_counts("4,000 parking spaces; 5 Parkplätze; 9,500 places")]
+    ['parki', 'parkp', 'place']
+    """
+    out = []
+    for q, end in _spans(text):
+        if q.unit or q.amount < 2 or re.fullmatch(r"1[0-9]\d\d|20\d\d", q.text):
+            continue  # money, a share, one thing, or a year
+        cjk = _CJK_THING.match(text, end)
+        if cjk and CJK.match(text, cjk.start("first")):
+            first = cjk.group("first")
+            if any(first.startswith(w) for w in _NOT_CJK_THINGS):
+                continue
+            out.append(Count(q, first, first[:2]))
+            continue
+        m = _THING.match(text, end)
+        if not m:
+            continue
+        first = m.group("first")
+        low = first.casefold()
+        if CJK.search(first) or _NOT_THING.fullmatch(low):
+            continue
+        second = m.group("second")
+        thing = f"{first} {second}" if second and second.casefold() not in _JOINING else first
+        out.append(Count(q, thing, low[:5]))
     return out
 
 
