@@ -349,6 +349,7 @@ class Assistant(Documents):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone
+                item.question_language = lang
                 item.timings = {
                     "condense_ms": (t1 - t0) * 1000,
                     "retrieve_ms": (t2 - t1) * 1000,

@@ -156,6 +156,9 @@ class Answer:
     # What the search was restricted to (side, language, source → values; empty: the whole
     # index): an answer quoting one side alone says whether that was asked for.
     filters: dict[str, list[str]] = field(default_factory=dict)
+    # The question's language as detected ("und": not determined), which the answer's own
+    # words follow (answering/wording.py) and an LLM answers in.
+    question_language: str = ""
 
     def to_dict(self, with_retrieved: bool = True) -> dict[str, Any]:
         """Everything; with_retrieved=False gives the public form (CLI, HTTP, evaluation),

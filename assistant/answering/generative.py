@@ -24,7 +24,7 @@ from .citations import cited_answer, make_citation
 from .claims import Elsewhere, Embed, attribute_retrieval
 from .evidence import Evidence, abstain, abstention, no_answer, says_no_answer
 from .markdown import SafeMarkdown
-from .text import SPACED_MARKER, UNSUPPORTED, inert, inert_but_markers, markers
+from .text import SPACED_MARKER, inert, inert_but_markers, markers
 from .wording import Wording, Wordings
 
 
@@ -161,7 +161,7 @@ class GenerativeAnswerer:
         sentence of its passage that best supports a claim citing it."""
         records, passages = retrieval.records, retrieval.passages
         claims, support = attribute_retrieval(
-            body, retrieval, self.embed, self.languages, self.elsewhere, self.thresholds
+            body, retrieval, self.embed, self.languages, self.elsewhere, self.thresholds, wording
         )
         used = []
         for n in sorted(set(markers(body)) & set(range(1, len(passages) + 1))):
@@ -177,15 +177,11 @@ class GenerativeAnswerer:
         shown = body if body.endswith("\n") else body + "\n"
         if dropped:
             # Numbers, not markers: a marker here would link to no citation.
-            shown += (
-                "\n⚠ Citation numbers removed because they name no retrieved passage: "
-                + ", ".join(str(n) for n in dropped)
-                + "\n"
-            )
+            numbers = wording.templates["separator"].join(str(n) for n in dropped)
+            shown += "\n" + wording.text("dropped", numbers=numbers) + "\n"
         if unsupported and not abstained:
             shown += (
-                f"\n{UNSUPPORTED} — treat these sentences as unverified; they cite no "
-                "source, or their cited passages do not support them:\n\n"
+                f"\n{wording.text('unsupported_heading')} — {wording.text('unsupported')}\n\n"
                 + "".join(f"- {inert_but_markers(c.text)} — {inert(c.why)}\n" for c in unsupported)
             )
         return cited_answer(

@@ -27,6 +27,7 @@ from assistant.recording import at_moment
 from assistant.schema import Answer, Citation
 
 from .markdown import parser
+from .wording import Wording, Wordings
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # A marker with the spaces before it: what to take out when a marker goes ("$7.6 billion [99]."
@@ -206,7 +207,6 @@ def _read_reference(line: str) -> tuple[int, dict[str, Any]] | None:
 
 
 REFERENCES_HEADING = "**Sources**"
-UNSUPPORTED = "⚠ **Unsupported**"  # opens the notes on flagged sentences (generative.py)
 
 
 def references(citations: Sequence[Citation]) -> str:
@@ -270,12 +270,16 @@ def _kept(text: str, citations: Sequence[Citation]) -> list[Citation]:
     return [c for c in citations if c.n in cited]
 
 
-def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
+def cut(
+    a: Answer, limit: int | None, count: Callable[[str], int], wording: Wording | None = None
+) -> Cut:
     """`full(a)` in at most `limit` tokens: the longest prefix of the body that ends at a
     sentence boundary and, with the references of the citations it still holds, fits. If not
     even one sentence fits, the body's words that fit, without markers or references; if not
     even one word fits, the characters that do (as a model stops mid-word at its limit: an
-    empty reply would say the limit was met by nothing)."""
+    empty reply would say the limit was met by nothing). Its note on flagged sentences is
+    worded in the question's language (`wording`; the bundled one of a.question_language)."""
+    w = wording or Wordings.bundled().of(a.question_language)
     whole = full(a)
     tokens = count(whole)
     if limit is None or tokens <= limit:
@@ -287,12 +291,9 @@ def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
         cites = _kept(text, a.citations)
         if a.citations and not cites:
             continue  # a heading alone says nothing: the first cut point holds a citation
-        if a.unsupported_sentences and UNSUPPORTED not in text:
+        if a.unsupported_sentences and w.text("unsupported_heading") not in text:
             # The flags sit at the end of the answer: a cut must not pass its claims as checked.
-            text += (
-                f"\n\n⚠ Cut for length: {len(a.unsupported_sentences)} sentence(s) of the whole "
-                "answer are flagged unsupported (`claims`); treat figures as unverified."
-            )
+            text += "\n\n" + w.text("cut_flagged", count=len(a.unsupported_sentences))
         content = text + "\n\n" + references(cites) if cites else text
         n = count(content)
         if n > limit:
