@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assistant.answering.citations import disagreements
 from assistant.answering.figures import find_quantities, quantities_missing
 from assistant.answering.markdown import SafeMarkdown, safe_markdown
 from assistant.answering.text import (
@@ -311,3 +312,50 @@ def test_references_are_read_from_each_answers_list_alone() -> None:
     assert [r[1]["source_id"] for r in lists] == ["a", "b"]
     with pytest.raises(InvalidRequest, match="2 answers' references lists"):
         read_references(one + "\n" + fake)
+
+
+def _said(n: int, source: str, side: str, quote: str) -> Citation:
+    return Citation(
+        n, source, "T", source, "", side, "unknown", "en", "", quote, 0, len(quote), 1.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "quotes", "listed"),
+    [
+        # Two sources count the thing asked about differently.
+        ("How many tanks were lost?",
+         [("a", "for", "Russia lost 21 tanks near the town."),
+          ("b", "against", "Moscow says it lost only 12 tanks.")],
+         ["12 tanks", "21 tanks"]),
+        # Both say 300 arrested: one counting the marchers too is no disagreement.
+        ("How many people were arrested?",
+         [("a", "for", "Police arrested 300 people among the 5,000 people who marched."),
+          ("b", "against", "Police said 300 people were arrested.")],
+         []),
+        # The counts of what the question asks, not of everything the quotes count.
+        ("How many tanks were sent?",
+         [("a", "for", "The ministry says 14 tanks and 300 soldiers were sent."),
+          ("b", "against", "Images show 14 tanks and 900 soldiers were sent.")],
+         []),
+        # Russian case forms are one thing (PyStemmer, as BM25 reads words).
+        ("Сколько танков потеряли?",
+         [("a", "for", "ВСУ потеряли 21 танк за неделю."),
+          ("b", "against", "Потеряно всего 5 танков.")],
+         ["5 танков", "21 танк"]),
+        # Names, models, ranges and years are no counts.
+        ("How many tanks were delivered?",
+         [("a", "for", "Germany delivered 40 T-72 tanks, 3-5 tanks more, and under Resolution "
+                        "2334 tanks were sent in 2023."),
+          ("b", "against", "Critics say Germany delivered 40 tanks.")],
+         []),
+    ],
+)  # fmt: skip
+def test_counts_are_compared_where_two_sources_count_the_asked_thing_apart(
+    question: str, quotes: list[tuple[str, str, str]], listed: list[str]
+) -> None:
+    cites = [_said(n, src, side, q) for n, (src, side, q) in enumerate(quotes, 1)]
+    found = disagreements(cites, count_question=question)
+    assert [d["figure"] for d in found] == listed, found
+    # Where the question does not ask how many, counts are not compared.
+    assert disagreements(cites) == []

@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.ingest.language import CJK
 from assistant.recording import time_at
+from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN
 from assistant.store.records import SourceRecord
 
 from .evidence import Evidence, asks_count, asks_share
-from .figures import find_counts, find_figures, find_shares
+from .figures import Quantity, find_counts, find_figures, find_shares
 
 
 def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation:
@@ -59,15 +61,15 @@ def side_summaries(citations: Sequence[Citation]) -> list[SideSummary]:
 
 
 def disagreements(
-    citations: Sequence[Citation], shares: bool = False, counts: bool = False
+    citations: Sequence[Citation], shares: bool = False, count_question: str = ""
 ) -> list[dict[str, Any]]:
     """Money figures that differ between sources: one entry per distinct amount; with `shares`
-    (the question asks for a share: evidence.asks_share), percentages too, and with `counts`
-    (it asks how many: evidence.asks_count), the numbers of a thing (figures.find_counts:
-    "4,000 parking spaces" against "9,500 parking spaces"), each kind compared with itself only.
+    (the question asks for a share: evidence.asks_share), percentages too, compared with each
+    other only; with `count_question` (a question that asks how many: evidence.asks_count), the
+    counts of a thing two sources give differently (`counted`).
 
-    Each kind (money in any currency; percentages; the counts of one thing) is listed when at
-    least two different amounts of it come from at least two sources.
+    Each kind (money in any currency; percentages) is listed when at least two different
+    amounts of it come from at least two sources.
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
     `as_written` holds each mention as its quote words it, and `qualified` the mentions a word
     bounds or rounds ({"text": "less than €1 billion", "citation": 6}): the figure alone says
@@ -77,9 +79,7 @@ def disagreements(
     for c in citations:
         found = [("$", f, f.display()) for f in find_figures(c.quote)]
         found += [("%", f, f.display()) for f in (find_shares(c.quote) if shares else [])]
-        found += [
-            ("#" + n.key, n.quantity, n.display()) for n in (find_counts(c.quote) if counts else [])
-        ]
+        found += counted(c, count_question) if count_question else []
         for kind, f, shown in found:
             entry = by_value.setdefault(
                 (kind, f.unit, f.amount),
@@ -104,9 +104,46 @@ def disagreements(
     out = []
     for kind in dict.fromkeys(v[0] for v in sorted(by_value, key=_kinds_in_order)):
         entries = [by_value[v] for v in sorted(by_value) if v[0] == kind]
-        if len(entries) >= 2 and len({s for e in entries for s in e["sources"]}) >= 2:
+        if kind.startswith("#"):
+            listed = _counted_apart(entries)
+        else:
+            listed = len(entries) >= 2 and len({s for e in entries for s in e["sources"]}) >= 2
+        if listed:
             out += entries
     return out
+
+
+def counted(c: Citation, question: str) -> list[tuple[str, Quantity, str]]:
+    """A quote's counts of what the question asks the number of, as (kind, quantity, as
+    written). A count whose word the question has (its stem, as BM25 reads words) counts that
+    thing ("How many tanks…": "12 tanks", "12 more tanks", "21 танк" for "сколько танков"); where
+    the question names none of them (asked in another language), each counts its first word's
+    thing."""
+    asked = set(tokenize(question)) | {ch for ch in question if CJK.match(ch)}
+    asked |= {t[:5] for t in asked}
+    out = []
+    found = find_counts(c.quote)
+    named = [n for n in found if any(k in asked for k in n.keys)]
+    for n in named or found:
+        key = next((k for k in n.keys if k in asked), n.keys[0])
+        # Two words where the question has the second or names neither ("9,500 parking
+        # spaces"), one where it names the first alone ("3,000 protesters", not "… marched").
+        written = n.longer if n.longer and (n.keys[-1] in asked or not named) else n.written
+        q = n.quantity
+        out.append(("#" + key, Quantity(written, q.amount, q.unit, q.qualifier), written))
+    return out
+
+
+def _counted_apart(entries: list[dict[str, Any]]) -> bool:
+    """Whether two sources count a thing differently: each gives it, and no number is given by
+    both (a source that counts 300 arrested among 5,000 marchers does not disagree with one
+    that counts 300 arrested)."""
+    amounts: dict[str, set[int]] = {}
+    for i, e in enumerate(entries):
+        for source in e["sources"]:
+            amounts.setdefault(source, set()).add(i)
+    given = list(amounts.values())
+    return any(not (a & b) for j, a in enumerate(given) for b in given[j + 1 :])
 
 
 def _kinds_in_order(value: tuple[str, str, float]) -> tuple[int, str]:
@@ -144,7 +181,9 @@ def cited_answer(
         mode=mode,
         retrieved=retrieval.passages,
         sides_without_evidence=sides_without_evidence(citations, retrieval) if citations else [],
-        disagreements=disagreements(citations, asks_share(question), asks_count(question)),
+        disagreements=disagreements(
+            citations, asks_share(question), question if asks_count(question) else ""
+        ),
         filters=retrieval.filters.public(),
         **extra,
     )

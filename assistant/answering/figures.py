@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.ingest.language import CJK
+from assistant.retrieval.bm25 import stem
 
 # Scale words. Latin ones as written (a plural "s" allowed), Cyrillic ones with any ending
 # ("миллиардов", "тысячи"), CJK ones exact; longest first so that "万亿" wins over "万".
@@ -256,93 +257,137 @@ def _spans(text: str) -> Iterator[tuple[Quantity, int]]:
 
 
 # What a count counts: the word or two after its number ("9,500 parking spaces", "50 тысяч
-# военных", "3.000 Tonnen"), or the CJK characters after it and its measure word ("5万名士兵").
+# военных", "2 millions de manifestants"), or the CJK characters after it, past "多" and a
+# measure word ("1200多名抗议者").
 _THING = re.compile(
-    r"[\s\u00a0\u202f]*(?P<first>[^\W\d_]{3,})(?:[ \u00a0](?P<second>[^\W\d_]{3,}))?"
+    r"[\s\u00a0\u202f]*(?:(?:de|of|di|d['’])[\s\u00a0]*)?"
+    r"(?P<first>[^\W\d_]{3,})(?:[ \u00a0](?P<second>[^\W\d_]{3,}))?"
 )
 _CJK_THING = re.compile(
-    r"\s*(?P<measure>[名个位架辆艘枚门座家所条头只件辆台]?)(?P<first>[\u4e00-\u9fff]{1,3})"
+    r"\s*[多余]?(?P<measure>[名个位架辆艘枚门座家所条头只件台批]?)(?P<first>[\u4e00-\u9fff]{1,3})"
 )
-# Words after a number that make it a date, a time or a span, or that are no thing at all
-# ("24 February", "3 years", "2 of them"): the whole word, in any case; Cyrillic ones with any
-# ending ("года", "марта", "тижнів").
+# Words after a number that make it no count of a thing: a date, a time, a span ("24 February",
+# "3 years", "10 Uhr"), a reading ("7.8 magnitude", "40 degrees"), a word that joins or a verb
+# ("2 of them", "under 18 were"), whose source ("50 000 selon les syndicats"). Whole words, any
+# case; Cyrillic ones with any ending ("года", "марта", "тижнів").
 _NOT_THING = re.compile(
     r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|times?|am|pm|"
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
     r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|"
     r"ans?|années?|mois|semaines?|jours?|heures?|fois|janvier|février|mars|avril|mai|juin|"
     r"juillet|août|septembre|octobre|novembre|décembre|"
-    r"jahre?n?|monate?n?|wochen?|tage?n?|stunden?|mal|januar|februar|märz|juni|juli|oktober|"
-    r"dezember|años?|mes(?:es)?|semanas?|días?|horas?|vez|veces|enero|febrero|marzo|abril|mayo|"
-    r"junio|julio|agosto|septiembre|octubre|noviembre|diciembre|ann[io]|giorni|giorno|mesi|"
-    r"settimane|ore|volte|"
+    r"jahre?n?|monate?n?|wochen?|tage?n?|stunden?|mal|uhr|januar|februar|märz|juni|juli|"
+    r"oktober|dezember|años?|mes(?:es)?|semanas?|días?|horas?|vez|veces|enero|febrero|marzo|"
+    r"abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|ann[io]|giorni|"
+    r"giorno|mesi|settimane|ore|volte|magnitude|degrees?|degrés?|grad|"
     r"(?:год|лет|месяц|недел|дн|день|час|минут|январ|феврал|март|апрел|мая|май|июн|июл|"
     r"август|сентябр|октябр|ноябр|декабр|рок|рік|міся|тижн|годин|січн|лют|берез|квітн|травн|"
-    r"червн|липн|серпн|вересн|жовтн|листопад|грудн)[а-яёіїєґ]*|раз|разы?|"
-    r"and|the|of|per|out|for|with|than|who|which|that|to|in|on|at|et|les|des|pour|sur|par|"
-    r"dont|qui|und|der|die|das|von|mit|los|las|del|con|por|para|que|из|для|при|что|как|или)",
+    r"червн|липн|серпн|вересн|жовтн|листопад|грудн|градус)[а-яёіїєґ]*|раз|разы?|"
+    r"and|the|per|out|for|with|than|who|which|that|them|these|those|were|was|are|have|had|has|"
+    r"said|says|according|les|des|pour|sur|par|dont|qui|eux|ont|sont|selon|und|der|die|das|"
+    r"von|mit|sind|waren|wurden|laut|los|las|del|con|por|para|que|según|secondo|"
+    r"из|для|при|что|как|или|были|было|был|них|по)",
     re.IGNORECASE,
 )
-_NOT_CJK_THINGS = ("年", "月", "日", "天", "时", "小时", "点", "号", "岁", "次", "分", "周")
-# The second word of a thing, unless it is a word that joins ("tonnes of grain": "tonnes").
-_JOINING = {
-    "of", "de", "des", "du", "la", "le", "les", "and", "et", "in", "en", "to", "per", "par",
-    "pour", "for", "the", "und", "der", "die", "das", "von", "im", "el", "los", "las", "y",
-    "del", "con", "и", "в", "на", "по", "из", "для", "a", "à", "that", "which", "who", "qui",
-    "were", "was", "have", "had", "ont", "sont", "wurden", "были", "был",
-}  # fmt: skip
+# A word between a number and its thing that the thing is read past ("12 more tanks").
+_PAST = re.compile(
+    r"(?:more|new|other|additional|further|extra|plus|autres|nouveaux|nouvelles|"
+    r"supplémentaires|weitere|neue|más|nuevos|nuevas|otros|ещё|еще|новых|других)",
+    re.IGNORECASE,
+)
+_NOT_CJK_THING = ("年", "月", "日", "天", "时", "小时", "点", "号", "岁", "次", "分", "周", "度")
+# A number that is part of a name, a model or a range: after a letter, a hyphen, a slash, "№",
+# "#", "第" ("T-72", "F-16", "COVID-19", "第3旅"); before a hyphen ("3-5"); either end of
+# "2,000 and 3,000", "2 000 à 3 000", "от 2 до 3".
+_JOINED_BEFORE = re.compile(r"(?:[A-Za-zÀ-ɏА-яЁёІіЇїЄєҐґ]|[-‐‑–/#№第])$")
+_RANGE_BEFORE = re.compile(
+    r"\d[\s\u00a0]*(?:-|–|to|and|or|à|et|ou|bis|und|oder|a|y|o|e|до|и|или)[\s\u00a0]*$", re.I
+)
+_RANGE_AFTER = re.compile(
+    r"[\s\u00a0]*(?:[-‐‑–]|(?:to|and|or|à|et|ou|bis|und|oder|a|y|o|e|до|и|или)[\s\u00a0]+)"
+    r"[\s\u00a0]*\d",
+    re.I,
+)
+# A capitalised word right before a number of lower-case things names it ("Leopard 2 tanks",
+# "Patriot 3 systems"), unless it opens the sentence; not before a capitalised thing, as
+# German writes every noun ("am Samstag 85 Demonstranten").
+_NAMED_BEFORE = re.compile(r"(?:^|[^.!?:;\n]\s)(?P<name>[A-ZА-ЯЁІЇЄҐ][^\W\d_]*)[ \u00a0]$")
+_LOWER_AFTER = re.compile(r"[\s\u00a0]*[a-zà-ÿа-яёіїєґ]")
 
 
 @dataclass(frozen=True)
 class Count:
-    """A number of things, as written with them ("9,500 parking spaces"), and what it counts:
-    `thing` as written, `key` the same thing however it is inflected ("space", "военн")."""
+    """A number of things as written with them ("9 500 places", "50 тысяч военных"): `keys`, what
+    it may count, each word's stem, first five letters (PyStemmer, as BM25 reads words: "танка"
+    and "танков" alike), or for CJK the measure word and first character, and the character."""
 
     quantity: Quantity
-    thing: str
-    key: str
-
-    def display(self) -> str:
-        """'9,500 parking spaces', '1.2 million tonnes', '50,000 военных'."""
-        a = self.quantity.amount
-        number = f"{a:,.0f}" if a < 1e6 and a == int(a) else Quantity("", a, "").display()
-        return f"{number} {self.thing}"
+    written: str
+    keys: tuple[str, ...]
+    # With the second word too ("9,500 parking spaces"), where it may be part of the thing.
+    longer: str = ""
 
 
 def find_counts(text: str) -> list[Count]:
-    """The numbers of things in a text, each with what it counts; not money, percentages,
-    years, dates or spans of time, and not one thing alone.
+    """The numbers of things in a text, each with what it may count; not money, percentages,
+    years, dates, spans of time, fractions, names and models, ranges, or one thing alone.
 
-    >>> [c.display() for c in find_counts("In 2022 the city removed 4,000 parking spaces of "
-    ...     "9 500 places, 3.000 Tonnen Glyphosat, 50 тысяч военных, 5万名士兵; on 24 February, "
-    ...     "for 3 years, $5 billion, 40 %")]  # doctest: +NORMALIZE_WHITESPACE
-    ['4,000 parking spaces', '9,500 places', '3,000 Tonnen Glyphosat', '50,000 военных',
-     '50,000 士兵']
-    >>> [c.key for c in find_counts("4,000 parking spaces; 5 Parkplätze; 9,500 places")]
-    ['parki', 'parkp', 'place']
+    >>> [c.longer or c.written for c in find_counts("In 2022 the city removed 4,000 parking spaces of "
+    ...     "9 500 places, 1200 Demonstranten, 50 тысяч военных, 5万名士兵, 2 millions de "
+    ...     "manifestants, 12 more tanks; on 24 February, for 3 years, $5 billion, 40 %, 40 T-72 "
+    ...     "tanks, 14 Leopard 2 tanks, 3-5 tanks, between 2,000 and 3,000 people, 3.5 soldiers, "
+    ...     "Resolution 2334 says")]  # doctest: +NORMALIZE_WHITESPACE
+    ['4,000 parking spaces', '9 500 places', '1200 Demonstranten', '50 тысяч военных', '5万名士兵',
+     '2 millions de manifestants', '12 more tanks', '14 Leopard']
+    >>> [c.keys for c in find_counts("21 танк, 300 танков, 1200多名抗议者")]
+    [('танк',), ('танк',), ('名抗', '抗')]
     """
     out = []
     for q, end in _spans(text):
-        if q.unit or q.amount < 2 or re.fullmatch(r"1[0-9]\d\d|20\d\d", q.text):
-            continue  # money, a share, one thing, or a year
+        start = end - len(q.text)
+        if (
+            q.unit
+            or q.amount < 2
+            or q.amount != int(q.amount)  # "3.5 soldiers", "7.8 magnitude", "10.30 Uhr"
+            or re.fullmatch(r"19\d\d|20\d\d", q.text)  # a year
+            or _JOINED_BEFORE.search(text[max(0, start - 1) : start])
+            or _RANGE_BEFORE.search(text[max(0, start - 24) : start])
+            or _RANGE_AFTER.match(text, end)
+            or text[end : end + 1] in "-‐‑–/"
+            and end < len(text)
+            or _NAMED_BEFORE.search(text[max(0, start - 40) : start])
+            and _LOWER_AFTER.match(text, end)
+        ):
+            continue
         cjk = _CJK_THING.match(text, end)
         if cjk and CJK.match(text, cjk.start("first")):
             first = cjk.group("first")
-            if any(first.startswith(w) for w in _NOT_CJK_THINGS):
+            if any(first.startswith(w) for w in _NOT_CJK_THING):
                 continue
-            out.append(Count(q, first, first[:2]))
+            keys = (
+                (cjk.group("measure") + first[0], first[0]) if cjk.group("measure") else (first[0],)
+            )
+            out.append(Count(q, text[start : cjk.end()], keys))
             continue
         m = _THING.match(text, end)
         if not m:
             continue
-        first = m.group("first")
-        low = first.casefold()
-        if CJK.search(first) or _NOT_THING.fullmatch(low):
-            continue
-        second = m.group("second")
-        thing = f"{first} {second}" if second and second.casefold() not in _JOINING else first
-        out.append(Count(q, thing, low[:5]))
+        first, second = m.group("first"), m.group("second")
+        if second and _PAST.fullmatch(first):
+            out.append(Count(q, text[start : m.end()], (_key(second),)))
+        elif not (_NOT_THING.fullmatch(first) or CJK.search(first)):
+            longer = second and not _NOT_THING.fullmatch(second) and not CJK.search(second)
+            keys = (_key(first), _key(second)) if longer else (_key(first),)
+            out.append(
+                Count(
+                    q, text[start : m.end("first")], keys, text[start : m.end()] if longer else ""
+                )
+            )
     return out
+
+
+def _key(word: str) -> str:
+    return stem(word.casefold())[:5]
 
 
 def find_figures(text: str) -> list[Quantity]:

@@ -72,7 +72,7 @@ SEGMENT_FROM = 20_000
 SEGMENT_SHARE = 0.1
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """Snowball stem by script: Russian for Cyrillic words, English for the rest.
 
     Stemming matters most for Russian, whose inflections otherwise split one word into many
@@ -100,7 +100,7 @@ def tokenize(text: str) -> list[str]:
         if cjk:
             out.extend(t for t in _jieba().lcut_for_search(cjk) if t not in stop)
         elif word not in stop:
-            out.append(_stem(word))
+            out.append(stem(word))
     return out
 
 
