@@ -122,7 +122,7 @@ def asks_amount(question: str) -> bool:
 # with its own (citations.disagreements). "сколько" and "多少" ask for money too: a count is
 # listed only where two sources count the same thing differently.
 COUNT = re.compile(
-    r"how many|combien d|nombre d[e']|number of|wie viele|anzahl|cuánt[oa]s\b|número de"
+    r"how many|death toll|combien|nombre d[e']|number of|wie ?viele|anzahl|cuánt[oa]s\b|número de"
     r"|\bquant[ie]\b|\bquant[oa]s\b|\bile\b|сколько|скільки|количеств|кількість|число"
     r"|多少|几[个名位架辆艘座台家所条头只件]|数量",
     re.I,
@@ -133,8 +133,8 @@ def asks_count(question: str) -> bool:
     """Whether the question asks how many of a thing.
 
     >>> [asks_count(q) for q in ("How many parking spaces were lost?", "Combien de soldats ?",
-    ...  "Wie viele Tonnen Glyphosat?", "How much aid has Japan given?", "Who counts?")]
-    [True, True, True, False, False]
+    ...  "Wieviele Tonnen?", "What is the death toll?", "How much aid?", "Who counts?")]
+    [True, True, True, True, False, False]
     """
     return bool(COUNT.search(question))
 
