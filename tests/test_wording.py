@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answering.text import inert, oneline
+from assistant.answering.text import export, inert, oneline
 from assistant.answering.wording import BUNDLED, Wordings
 from assistant.errors import PromptError
 
@@ -147,3 +147,14 @@ def test_one_configured_language_words_its_answers_in_it(tmp_path: Path, embedde
     a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
     answer = a.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?")
     assert " dit\u00a0: “" in answer.answer and "says:" not in answer.answer, answer.answer
+
+
+def test_an_export_says_its_filters_in_the_questions_language(
+    assistant: QuoteCheckingAssistant,
+) -> None:
+    answer = assistant.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?", side="pro-Russia")
+    assert answer.question_language == "fr"
+    text = export([answer])
+    assert "*Recherche limitée par les filtres\u00a0: side pro-Russia.*" in text, text
+    english = export([assistant.ask("How much aid has Japan given?", side="pro-Russia")])
+    assert "*Searched within the filters: side pro-Russia.*" in english

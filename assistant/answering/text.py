@@ -341,8 +341,9 @@ def searched(a: Answer) -> str:
     """
     if not a.filters:
         return ""
+    w = Wordings.bundled().of(a.question_language)  # the question's language, as its answer
     within = "; ".join(f"{key} {', '.join(vals)}" for key, vals in a.filters.items())
-    return f"*Searched within the filters: {inert(within)}.*\n\n"
+    return w.text("searched", filters=inert(within)) + "\n\n"
 
 
 def linked(body: str) -> str:
