@@ -29,7 +29,13 @@ def test_contested_aid_question_shows_both_sides_and_their_figures(assistant: As
     rt = next(c.n for c in answer.citations if "environ 12 milliards" in c.quote)
     assert {"text": "environ 12 milliards de dollars", "citation": rt} in twelve["qualified"]
     # Worded in the question's language (prompts/wording/ru.toml), the quote as written.
-    assert f" (в тексте: “environ 12 milliards de dollars” [{rt}])" in answer.answer
+    listed = next(line for line in answer.answer.splitlines() if line.startswith("- $12 billion"))
+    assert f" (в тексте: “environ 12 milliards de dollars” [{rt}]" in listed, listed
+    # Each mention written otherwise than "$12 billion" is shown as written, so that the
+    # figure can be found in its quote ("120 亿美元").
+    for m in twelve["mentions"]:
+        shown = f"“{m['text']}” [{m['citation']}]" in listed
+        assert shown == (m["text"] != "$12 billion"), (m, listed)
     for c in answer.citations:
         assert f"[{c.n}]" in answer.answer
     by_side = {s.side: s for s in answer.sides}

@@ -102,6 +102,8 @@ def test_french_question_streams_a_cited_answer_and_opens_the_source(browser, ap
     badge = page.locator("#sources-panel .side-badge").first
     badge.wait_for(timeout=60_000)
     assert badge.inner_text() == "pro-Russia" and badge.is_visible()
+    # White on the side's colour: Gradio's own styles had made it dark grey (2.2:1 on blue).
+    assert badge.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
     assert page.locator("#sources-panel mark", has_text="Avdeevka").count() >= 1
 
     page.locator("#open-source input").click()

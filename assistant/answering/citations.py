@@ -71,9 +71,10 @@ def disagreements(
     Each kind (money in any currency; percentages) is listed when at least two different
     amounts of it come from at least two sources.
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
-    `as_written` holds each mention as its quote words it, and `qualified` the mentions a word
-    bounds or rounds ({"text": "less than €1 billion", "citation": 6}): the figure alone says
-    more than they do.
+    `as_written` holds each mention as its quote words it, `mentions` each with the citation it
+    is in ({"text": "120 亿美元", "citation": 2}), and `qualified` the mentions a word bounds or
+    rounds ({"text": "less than €1 billion", "citation": 6}): the figure alone says more than
+    they do.
     """
     by_value: dict[tuple[str, str, float], dict[str, Any]] = {}
     for c in citations:
@@ -86,6 +87,7 @@ def disagreements(
                 {
                     "figure": shown,
                     "as_written": [],
+                    "mentions": [],
                     "qualified": [],
                     "citations": [],
                     "sources": [],
@@ -93,6 +95,7 @@ def disagreements(
                 },
             )
             entry["as_written"].append(f.written)
+            entry["mentions"].append({"text": f.written, "citation": c.n})
             if f.qualifier:
                 entry["qualified"].append({"text": f.written, "citation": c.n})
             for key, val in (("citations", c.n), ("sources", c.source_id), ("sides", c.side)):

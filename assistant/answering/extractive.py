@@ -321,13 +321,21 @@ def _coda(
         by_n = {c.n: c for c in answer.citations}
         for d in answer.disagreements:
             who = "; ".join(
-                dict.fromkeys(inert(f"{by_n[n].who()} ({by_n[n].side})") for n in d["citations"])
+                dict.fromkeys(
+                    inert(wording.text("who_side", who=by_n[n].who(), side=by_n[n].side))
+                    for n in d["citations"]
+                )
             )
             refs = " ".join(f"[{n}]" for n in d["citations"])
-            # A bounded or rounded mention is shown as written: "€1 billion" alone would say
-            # more than "under €1 billion" does.
+            # A mention written otherwise than the figure is shown as written: "€1 billion"
+            # alone would say more than "under €1 billion" does, and "$12 billion" is not to be
+            # found in a quote that says "120 亿美元".
             written = "; ".join(
-                f"“{inert(oneline(q['text']))}” [{q['citation']}]" for q in d.get("qualified", [])
+                dict.fromkeys(
+                    f"“{inert(oneline(m['text']))}” [{m['citation']}]"
+                    for m in d.get("mentions", [])
+                    if oneline(m["text"]) != d["figure"]
+                )
             )
             written = wording.text("as_written", mentions=written) if written else ""
             parts.append(f"- {inert(d['figure'])} — {who} {refs}{written}")

@@ -36,7 +36,7 @@ def side_colours(sides: list[str]) -> dict[str, str]:
 
 
 def badge(side: str, colours: dict[str, str]) -> str:
-    return f'<span class="badge side-badge" style="background:{colours.get(side, UNKNOWN_COLOUR)}">{html.escape(side)}</span>'
+    return f'<span class="badge side-badge" style="background:{colours.get(side, UNKNOWN_COLOUR)};color:#fff">{html.escape(side)}</span>'
 
 
 def suggested_badge(side: str, colours: dict[str, str], title: str = "") -> str:
