@@ -343,6 +343,16 @@ def _said(n: int, source: str, side: str, quote: str) -> Citation:
          [("a", "for", "ВСУ потеряли 21 танк за неделю."),
           ("b", "against", "Потеряно всего 5 танков.")],
          ["5 танков", "21 танк"]),
+        # The question's thing, however each source words it; a count opening its sentence.
+        ("How many parking spaces were removed?",
+         [("a", "for", "Some 4,000 parking spaces were removed."),
+          ("b", "against", "Traders say 9,500 spaces went.")],
+         ["4,000 parking spaces", "9,500 spaces"]),
+        # Where one quote names the thing asked about, counts of other things are not compared.
+        ("How many protesters were arrested?",
+         [("a", "for", "Police arrested 300 protesters; 300 officers were deployed."),
+          ("b", "against", "Organisers say 500 officers were deployed.")],
+         []),
         # Names, models, ranges and years are no counts.
         ("How many tanks were delivered?",
          [("a", "for", "Germany delivered 40 T-72 tanks, 3-5 tanks more, and under Resolution "

@@ -7,7 +7,7 @@ Shared by both answerers so that an extractive and an LLM answer carry the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from assistant.ingest.language import CJK
 from assistant.recording import time_at
@@ -19,6 +19,7 @@ from assistant.store.records import SourceRecord
 
 from .evidence import Evidence, asks_count, asks_share
 from .figures import Quantity, find_counts, find_figures, find_shares
+from .text import oneline
 
 
 def make_citation(n: int, ev: Evidence, record: SourceRecord | None) -> Citation:
@@ -60,27 +61,37 @@ def side_summaries(citations: Sequence[Citation]) -> list[SideSummary]:
     return list(out.values())
 
 
+class Mention(NamedTuple):
+    """A figure in a quote: its kind ("$" money, "%" a share, "#" and a key: a count of one
+    thing), the quantity and the figure it is listed as."""
+
+    kind: str
+    quantity: Quantity
+    figure: str
+
+
 def disagreements(
     citations: Sequence[Citation], shares: bool = False, count_question: str = ""
 ) -> list[dict[str, Any]]:
-    """Money figures that differ between sources: one entry per distinct amount; with `shares`
-    (the question asks for a share: evidence.asks_share), percentages too, compared with each
-    other only; with `count_question` (a question that asks how many: evidence.asks_count), the
-    counts of a thing two sources give differently (`counted`).
+    """Figures that differ between sources: one entry per distinct amount. Money always (any
+    currency, one comparison), listed when at least two amounts of it come from at least two
+    sources; with `shares` (the question asks for a share: evidence.asks_share), percentages,
+    the same way and apart; with `count_question` (a question that asks how many:
+    evidence.asks_count), the counts of each thing, listed where two sources give it and share
+    no number for it (`counted`, `_counted_apart`).
 
-    Each kind (money in any currency; percentages) is listed when at least two different
-    amounts of it come from at least two sources.
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
     `as_written` holds each mention as its quote words it, `mentions` each with the citation it
     is in ({"text": "120 亿美元", "citation": 2}), and `qualified` the mentions a word bounds or
     rounds ({"text": "less than €1 billion", "citation": 6}): the figure alone says more than
     they do.
     """
+    counts = counted(citations, count_question) if count_question else {}
     by_value: dict[tuple[str, str, float], dict[str, Any]] = {}
     for c in citations:
-        found = [("$", f, f.display()) for f in find_figures(c.quote)]
-        found += [("%", f, f.display()) for f in (find_shares(c.quote) if shares else [])]
-        found += counted(c, count_question) if count_question else []
+        found = [Mention("$", f, f.display()) for f in find_figures(c.quote)]
+        found += [Mention("%", f, f.display()) for f in (find_shares(c.quote) if shares else [])]
+        found += counts.get(c.n, [])
         for kind, f, shown in found:
             entry = by_value.setdefault(
                 (kind, f.unit, f.amount),
@@ -116,24 +127,36 @@ def disagreements(
     return out
 
 
-def counted(c: Citation, question: str) -> list[tuple[str, Quantity, str]]:
-    """A quote's counts of what the question asks the number of, as (kind, quantity, as
-    written). A count whose word the question has (its stem, as BM25 reads words) counts that
-    thing ("How many tanks…": "12 tanks", "12 more tanks", "21 танк" for "сколько танков"); where
-    the question names none of them (asked in another language), each counts its first word's
-    thing."""
+def counted(citations: Sequence[Citation], question: str) -> dict[int, list[Mention]]:
+    """Each quote's counts of what the question asks the number of (citation n → mentions),
+    one mention per thing and number. A count whose thing the question names (a word's stem,
+    as BM25 reads words) counts that thing, the last word it shares with the question ("How
+    many parking spaces…": "4,000 parking spaces" and "9,500 spaces" are both of "spaces");
+    where the question names none in any quote (asked in another language), each counts its
+    first word's thing."""
     asked = set(tokenize(question)) | {ch for ch in question if CJK.match(ch)}
     asked |= {t[:5] for t in asked}
-    out = []
-    found = find_counts(c.quote)
-    named = [n for n in found if any(k in asked for k in n.keys)]
-    for n in named or found:
-        key = next((k for k in n.keys if k in asked), n.keys[0])
-        # Two words where the question has the second or names neither ("9,500 parking
-        # spaces"), one where it names the first alone ("3,000 protesters", not "… marched").
-        written = n.longer if n.longer and (n.keys[-1] in asked or not named) else n.written
-        q = n.quantity
-        out.append(("#" + key, Quantity(written, q.amount, q.unit, q.qualifier), written))
+    found = {c.n: find_counts(c.quote) for c in citations}
+    named = any(k in asked for counts in found.values() for n in counts for k in n.keys)
+    out: dict[int, list[Mention]] = {}
+    for number, counts in found.items():
+        mine: dict[tuple[str, float], Mention] = {}
+        for n in counts:
+            keys = [k for k in n.keys if k in asked]
+            if named and not keys:
+                continue
+            # Two words where the question has the second or names no thing, one where it
+            # names the first alone ("3,000 protesters", not "… marched").
+            written = oneline(
+                n.longer if n.longer and (n.keys[-1] in asked or not named) else n.written
+            )
+            q = n.quantity
+            kind = "#" + (keys[-1] if keys else n.keys[0])
+            mine.setdefault(
+                (kind, q.amount),
+                Mention(kind, Quantity(written, q.amount, q.unit, q.qualifier), written),
+            )
+        out[number] = list(mine.values())
     return out
 
 
@@ -141,11 +164,11 @@ def _counted_apart(entries: list[dict[str, Any]]) -> bool:
     """Whether two sources count a thing differently: each gives it, and no number is given by
     both (a source that counts 300 arrested among 5,000 marchers does not disagree with one
     that counts 300 arrested)."""
-    amounts: dict[str, set[int]] = {}
+    numbers_of: dict[str, set[int]] = {}  # a source → the entries (numbers) it gives
     for i, e in enumerate(entries):
         for source in e["sources"]:
-            amounts.setdefault(source, set()).add(i)
-    given = list(amounts.values())
+            numbers_of.setdefault(source, set()).add(i)
+    given = list(numbers_of.values())
     return any(not (a & b) for j, a in enumerate(given) for b in given[j + 1 :])
 
 

@@ -334,11 +334,11 @@ def _coda(
                 dict.fromkeys(
                     f"“{inert(oneline(m['text']))}” [{m['citation']}]"
                     for m in d.get("mentions", [])
-                    if oneline(m["text"]) != d["figure"]
+                    if oneline(m["text"]) != oneline(d["figure"])
                 )
             )
             written = wording.text("as_written", mentions=written) if written else ""
-            parts.append(f"- {inert(d['figure'])} — {who} {refs}{written}")
+            parts.append(f"- {inert(oneline(d['figure']))} — {who} {refs}{written}")
     if answer.sides_without_evidence:
         # Only searched sides are named (citations.sides_without_evidence). What is known is
         # that none of their passages cleared the relevance bar, not that the index holds

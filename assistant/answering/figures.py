@@ -2,7 +2,7 @@
 
 "$12bn", "12 billion dollars", "12 milliards de dollars", "120 亿美元" and "12 млрд долларов" are
 all 12e9 USD; "€2.3 млрд" is 2.3e9 EUR; "19 states" is the count 19, which no "$19 billion" can
-support. Three uses:
+support. Four uses:
 - `find_figures`: the money amounts of quotes, for side summaries and for saying that sources
   give different figures (citations.disagreements);
 - `find_shares`: their percentages, compared the same way where a question asks for a share;
@@ -21,6 +21,7 @@ which evidence is often written (tests/test_answer_text.py, the figure table).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -259,13 +260,16 @@ def _spans(text: str) -> Iterator[tuple[Quantity, int]]:
 # What a count counts: the word or two after its number ("9,500 parking spaces", "50 тысяч
 # военных", "2 millions de manifestants"), or the CJK characters after it, past "多" and a
 # measure word ("1200多名抗议者").
+_GAP = r"[ \t\u00a0\u202f]"  # within a line: a count and its thing are not a line apart
 _THING = re.compile(
-    r"[\s\u00a0\u202f]*(?:(?:de|of|di|d['’])[\s\u00a0]*)?"
-    r"(?P<first>[^\W\d_]{3,})(?:[ \u00a0](?P<second>[^\W\d_]{3,}))?"
+    rf"{_GAP}*(?:(?:de|of|di){_GAP}+|d['’]{_GAP}*)?"
+    rf"(?P<first>[^\W\d_]{{3,}})(?:{_GAP}(?P<second>[^\W\d_]{{3,}}))?"
 )
 _CJK_THING = re.compile(
-    r"\s*[多余]?(?P<measure>[名个位架辆艘枚门座家所条头只件台批]?)(?P<first>[\u4e00-\u9fff]{1,3})"
+    r"[ \t]*[多余]?(?P<measure>[名个位架辆艘枚门座家所条头只件台批]?)(?P<first>[\u4e00-\u9fff]{1,3})"
 )
+# Characters that end a CJK thing ("5万名士兵在…": "士兵"): particles, prepositions, verbs' aspect.
+_CJK_AFTER_THING = re.compile(r"[在被的了和与是于从到将已共并及等]")
 # Words after a number that make it no count of a thing: a date, a time, a span ("24 February",
 # "3 years", "10 Uhr"), a reading ("7.8 magnitude", "40 degrees"), a word that joins or a verb
 # ("2 of them", "under 18 were"), whose source ("50 000 selon les syndicats"). Whole words, any
@@ -309,22 +313,39 @@ _RANGE_AFTER = re.compile(
     re.I,
 )
 # A capitalised word right before a number of lower-case things names it ("Leopard 2 tanks",
-# "Patriot 3 systems"), unless it opens the sentence; not before a capitalised thing, as
-# German writes every noun ("am Samstag 85 Demonstranten").
-_NAMED_BEFORE = re.compile(r"(?:^|[^.!?:;\n]\s)(?P<name>[A-ZА-ЯЁІЇЄҐ][^\W\d_]*)[ \u00a0]$")
-_LOWER_AFTER = re.compile(r"[\s\u00a0]*[a-zà-ÿа-яёіїєґ]")
+# "Patriot 3 systems"), unless it opens the sentence or bounds the number ("Some 300
+# soldiers"); not before a capitalised thing, as German writes every noun ("am Samstag 85
+# Demonstranten").
+_WORD_BEFORE = re.compile(r"(?P<word>[^\W\d_]+)[ \u00a0]$")
+_LOWER_AFTER = re.compile(r"[ \t\u00a0\u202f]*[a-zà-ÿа-яёіїєґ]")
+_BOUNDING = {q.split()[-1].casefold() for q in QUALIFIERS} | {"some", "only", "just", "all"}
+
+
+def _named(text: str, start: int, end: int) -> bool:
+    """Whether the number at `start` belongs to the capitalised name before it (see above)."""
+    m = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    if not m or not m["word"][0].isupper() or m["word"].casefold() in _BOUNDING:
+        return False
+    before = text[: m.start()].rstrip()
+    return (
+        bool(before)
+        and before[-1] not in '.!?:;\n"“«('
+        and _LOWER_AFTER.match(text, end) is not None
+    )
 
 
 @dataclass(frozen=True)
 class Count:
-    """A number of things as written with them ("9 500 places", "50 тысяч военных"): `keys`, what
-    it may count, each word's stem, first five letters (PyStemmer, as BM25 reads words: "танка"
-    and "танков" alike), or for CJK the measure word and first character, and the character."""
+    """A number of things as written with them ("9 500 places", "50 тысяч военных").
+
+    keys: what it may count, one key per word of its thing, each the word's stem (PyStemmer,
+    as BM25 reads words, so "танка" and "танков" are one) cut to five letters; for a CJK
+    thing, its first character, then that character after its measure word ("士", "名士").
+    longer: the count with the second word of its thing too, where it has one."""
 
     quantity: Quantity
     written: str
     keys: tuple[str, ...]
-    # With the second word too ("9,500 parking spaces"), where it may be part of the thing.
     longer: str = ""
 
 
@@ -333,14 +354,14 @@ def find_counts(text: str) -> list[Count]:
     years, dates, spans of time, fractions, names and models, ranges, or one thing alone.
 
     >>> [c.longer or c.written for c in find_counts("In 2022 the city removed 4,000 parking spaces of "
-    ...     "9 500 places, 1200 Demonstranten, 50 тысяч военных, 5万名士兵, 2 millions de "
+    ...     "9 500 places, 1200 Demonstranten, 50 тысяч военных, 5万名士兵在前线, 2 millions de "
     ...     "manifestants, 12 more tanks; on 24 February, for 3 years, $5 billion, 40 %, 40 T-72 "
     ...     "tanks, 14 Leopard 2 tanks, 3-5 tanks, between 2,000 and 3,000 people, 3.5 soldiers, "
-    ...     "Resolution 2334 says")]  # doctest: +NORMALIZE_WHITESPACE
+    ...     "Resolution 2334 says, 300 deaths. Some 300 soldiers died")]  # doctest: +NORMALIZE_WHITESPACE
     ['4,000 parking spaces', '9 500 places', '1200 Demonstranten', '50 тысяч военных', '5万名士兵',
-     '2 millions de manifestants', '12 more tanks', '14 Leopard']
-    >>> [c.keys for c in find_counts("21 танк, 300 танков, 1200多名抗议者")]
-    [('танк',), ('танк',), ('名抗', '抗')]
+     '2 millions de manifestants', '12 more tanks', '14 Leopard', '300 deaths', '300 soldiers died']
+    >>> [c.keys for c in find_counts("Уничтожено 21 танк, 300 танков, 1200多名抗议者")]
+    [('танк',), ('танк',), ('抗', '名抗')]
     """
     out = []
     for q, end in _spans(text):
@@ -348,41 +369,38 @@ def find_counts(text: str) -> list[Count]:
         if (
             q.unit
             or q.amount < 2
-            or q.amount != int(q.amount)  # "3.5 soldiers", "7.8 magnitude", "10.30 Uhr"
-            or re.fullmatch(r"19\d\d|20\d\d", q.text)  # a year
-            or _JOINED_BEFORE.search(text[max(0, start - 1) : start])
-            or _RANGE_BEFORE.search(text[max(0, start - 24) : start])
+            or not math.isfinite(q.amount)
+            or not q.amount.is_integer()  # "3.5 soldiers", "7.8 magnitude", "10.30 Uhr"
+            or re.fullmatch(r"19\d\d|20\d\d", q.text)  # a year (and "2000 troops" with it)
+            or _JOINED_BEFORE.search(text, max(0, start - 1), start)
+            or _RANGE_BEFORE.search(text, max(0, start - 24), start)
             or _RANGE_AFTER.match(text, end)
-            or text[end : end + 1] in "-‐‑–/"
-            and end < len(text)
-            or _NAMED_BEFORE.search(text[max(0, start - 40) : start])
-            and _LOWER_AFTER.match(text, end)
+            or text.startswith(tuple("-‐‑–/"), end)
+            or _named(text, start, end)
         ):
             continue
         cjk = _CJK_THING.match(text, end)
-        if cjk and CJK.match(text, cjk.start("first")):
-            first = cjk.group("first")
-            if any(first.startswith(w) for w in _NOT_CJK_THING):
-                continue
-            keys = (
-                (cjk.group("measure") + first[0], first[0]) if cjk.group("measure") else (first[0],)
-            )
-            out.append(Count(q, text[start : cjk.end()], keys))
+        if cjk:
+            first = _CJK_AFTER_THING.split(cjk["first"])[0]
+            if first and not any(first.startswith(w) for w in _NOT_CJK_THING):
+                measure = cjk["measure"]
+                keys = (first[0], measure + first[0]) if measure else (first[0],)
+                thing_end = cjk.start("first") + len(first)
+                out.append(Count(q, text[start:thing_end], keys))
             continue
         m = _THING.match(text, end)
         if not m:
             continue
-        first, second = m.group("first"), m.group("second")
+        first, second = m["first"], m["second"]
         if second and _PAST.fullmatch(first):
             out.append(Count(q, text[start : m.end()], (_key(second),)))
         elif not (_NOT_THING.fullmatch(first) or CJK.search(first)):
-            longer = second and not _NOT_THING.fullmatch(second) and not CJK.search(second)
-            keys = (_key(first), _key(second)) if longer else (_key(first),)
-            out.append(
-                Count(
-                    q, text[start : m.end("first")], keys, text[start : m.end()] if longer else ""
-                )
+            longer = bool(second) and not (
+                _NOT_THING.fullmatch(second) or _PAST.fullmatch(second) or CJK.search(second)
             )
+            keys = (_key(first), _key(second)) if longer else (_key(first),)
+            whole = text[start : m.end()] if longer else ""
+            out.append(Count(q, text[start : m.end("first")], keys, whole))
     return out
 
 
