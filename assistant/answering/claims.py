@@ -161,7 +161,7 @@ def attribute(
             figures = w.templates["separator"].join(q.text for q in missing)
             why = w.text("claim_figures", figures=figures)
         elif best is None or best.margin < 0:
-            closest = w.text("claim_closest", n=best.n, cosine=f"{best.cosine:.3f}") if best else ""
+            closest = w.text("claim_closest", n=best.n, cosine=best.cosine) if best else ""
             why = w.text("claim_far") + closest
         elif rival and rival[0] > best.margin + ELSEWHERE_MARGIN:
             why = w.text("claim_rival", source=rival[1])

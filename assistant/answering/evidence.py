@@ -181,7 +181,7 @@ class Why(NamedTuple):
     """Why an answer is not attempted: a key of the wording (prompts/wording/) and its fields."""
 
     key: str
-    values: Mapping[str, str] = MappingProxyType({})
+    values: Mapping[str, str | float] = MappingProxyType({})
 
     def widens(self) -> bool:
         """Whether widening the filters could find an answer (not for a question with no
@@ -199,7 +199,7 @@ def abstention(question: str, retrieval: Retrieval) -> Why | None:
     if retrieval.relevance == float("-inf"):  # not one passage was scored
         return Why("why_nothing")
     if retrieval.relevance < 0:
-        return Why("why_short", {"short": f"{-retrieval.relevance:.3f}"})
+        return Why("why_short", {"short": -retrieval.relevance})
     return None
 
 

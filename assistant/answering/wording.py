@@ -63,7 +63,14 @@ class Wording:
         self.language, self.templates = language, templates
 
     def text(self, key: str, **fields: Any) -> str:
-        return self.templates[key].format(**fields)
+        """The template `key` filled; a float field written as number() writes it."""
+        return self.templates[key].format(
+            **{k: self.number(v) if isinstance(v, float) else v for k, v in fields.items()}
+        )
+
+    def number(self, value: float, digits: int = 3) -> str:
+        """A measure written with the language's decimal mark: 0.016, 0,016."""
+        return f"{value:.{digits}f}".replace(".", self.templates["decimal_mark"])
 
     def names(self, items: Sequence[str], key: str) -> str:
         """Items, each worded by `key` ("the {side} side"), listed: "a, b or c"."""
