@@ -30,6 +30,7 @@ from assistant.errors import (
     InvalidRequest,
     TooLarge,
 )
+from assistant.ingest.language import UNDETERMINED
 from assistant.inputs import check_question, longest_fitting, most_tokens, passages_wanted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
@@ -349,7 +350,12 @@ class Assistant(Documents):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone
-                item.question_language = lang
+                # The language its own words follow: the one configured, where only one is
+                # and none is detected (_wordings).
+                single = self.settings.languages
+                item.question_language = (
+                    single[0] if lang == UNDETERMINED and len(single) == 1 else lang
+                )
                 item.timings = {
                     "condense_ms": (t1 - t0) * 1000,
                     "retrieve_ms": (t2 - t1) * 1000,

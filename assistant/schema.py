@@ -156,8 +156,8 @@ class Answer:
     # What the search was restricted to (side, language, source → values; empty: the whole
     # index): an answer quoting one side alone says whether that was asked for.
     filters: dict[str, list[str]] = field(default_factory=dict)
-    # The question's language as detected ("und": not determined), which the answer's own
-    # words follow (answering/wording.py) and an LLM answers in.
+    # The language the answer's own words follow (answering/wording.py): the question's as
+    # detected, the one configured where only one is and none is detected, "und" otherwise.
     question_language: str = ""
 
     def to_dict(self, with_retrieved: bool = True) -> dict[str, Any]:

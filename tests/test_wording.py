@@ -75,7 +75,8 @@ def test_a_prompts_folder_without_wording_keeps_the_bundled_words(tmp_path: Path
     folder = tmp_path / "prompts"
     shutil.copytree(BUNDLED.parent, folder, ignore=shutil.ignore_patterns("wording"))
     a = Assistant(Settings.resolve(index_path=tmp_path / "idx", prompts_dir=folder, env={}))
-    assert a.wordings.directory == BUNDLED
+    assert a.wordings.languages == ["en", "fr", "ru", "zh"]
+    assert a.wordings.of("fr").templates == Wordings.bundled().of("fr").templates
 
 
 @pytest.mark.parametrize(
@@ -128,8 +129,10 @@ def test_an_abstention_is_worded_in_its_questions_language(
 
 
 def test_a_language_is_added_by_a_file(tmp_path: Path, index_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    # A wording/ of one's own with German alone: laid over the bundled files, which stay.
     folder = tmp_path / "prompts"
-    shutil.copytree(BUNDLED.parent, folder)
+    shutil.copytree(BUNDLED.parent, folder, ignore=shutil.ignore_patterns("wording"))
+    (folder / "wording").mkdir()
     german = ENGLISH.replace(") says: {quote}", ") sagt: {quote}").replace(
         "**Sources disagree on the figures** (they may count different things; read the quotes):",
         "**Die Quellen nennen verschiedene Zahlen** (sie zählen vielleicht Verschiedenes; lesen Sie die Zitate):",
@@ -138,8 +141,10 @@ def test_a_language_is_added_by_a_file(tmp_path: Path, index_dir: Path, embedder
     a = QuoteCheckingAssistant(
         Settings.resolve(index_path=index_dir, prompts_dir=folder, env={}), embedder=embedder
     )
+    assert a.wordings.languages == ["de", "en", "fr", "ru", "zh"]
     answer = a.ask("Wie viel Hilfe hat Japan der Ukraine gegeben?")
     assert ") sagt: “" in answer.answer and "**Die Quellen nennen" in answer.answer, answer.answer
+    assert ") dit\u00a0: “" in a.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?").answer
     assert ") says: “" in a.ask("How much aid has Japan given Ukraine?").answer
 
 
@@ -150,8 +155,11 @@ def test_one_configured_language_words_its_answers_in_it(tmp_path: Path, embedde
         Settings.resolve(index_path=tmp_path / "idx", languages="fr", env={}), embedder=embedder
     )
     a.ingest([CORPUS / "000_fa22c8dc189e4776.txt"])
-    answer = a.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?")
+    answer = a.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?", side="pro-Russia")
     assert " dit\u00a0: “" in answer.answer and "says:" not in answer.answer, answer.answer
+    # The answer says which language its words follow, and its export's line follows it too.
+    assert answer.question_language == "fr"
+    assert "*Recherche limitée par les filtres\u00a0: side pro-Russia.*" in export([answer])
 
 
 def test_an_export_says_its_filters_in_the_questions_language(

@@ -82,11 +82,12 @@ class Wording:
 
 
 class Wordings:
-    """Every language's Wording in a folder, read and checked when made."""
+    """Every language's Wording: the bundled files, and a folder's own over them, read and
+    checked when made."""
 
     def __init__(self, directory: Path, default: str = FALLBACK) -> None:
         self.directory, self.default = directory, default
-        files = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+        files = [*BUNDLED.glob("*.toml"), *(directory.glob("*.toml") if directory.is_dir() else [])]
         # Read again when a file changes (a new Assistant sees an edited translation).
         self._of = _read(str(directory), tuple((p.name, p.stat().st_mtime_ns) for p in files))
 
@@ -96,10 +97,9 @@ class Wordings:
 
     @classmethod
     def in_prompts(cls, prompts_dir: Path) -> Wordings:
-        """The wording/ folder of a prompts folder (Settings.prompts_dir); the bundled one where
-        it has none (a folder of one's own LLM prompts made before answers were worded)."""
-        own = prompts_dir / "wording"
-        return cls(own if own.is_dir() else BUNDLED)
+        """The bundled words with those of a prompts folder's wording/ (Settings.prompts_dir)
+        laid over them: a file there adds its language or replaces the bundled one's."""
+        return cls(prompts_dir / "wording")
 
     def defaulting_to(self, language: str) -> Wordings:
         """These wordings, with `language` for a question whose language is not determined
@@ -123,45 +123,46 @@ class Wordings:
 
 @lru_cache(maxsize=8)
 def _read(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Wording]:
-    folder = Path(directory)
-    # Every folder is held to the bundled English file, its own en.toml too: the code fills
-    # those keys and placeholders, and nothing else.
+    """The bundled files, then the folder's own (if it is not the bundled one) over them."""
     reference = _load(BUNDLED / f"{FALLBACK}.toml")
-    if not (folder / f"{FALLBACK}.toml").is_file():
-        raise PromptError(
-            f"{folder / (FALLBACK + '.toml')} is missing: an answer's words fall back to it; copy "
-            f"it from {BUNDLED}, or remove the folder {folder} to use the bundled words"
-        )
-    out = {}
-    for path in sorted(folder.glob("*.toml")):
-        templates = _load(path)
-        missing = [k for k in reference if k not in templates]
-        unknown = [k for k in templates if k not in reference]
-        if missing:
-            raise PromptError(
-                f"{path}: missing {', '.join(missing)}; copy each from {FALLBACK}.toml and "
-                "translate it"
-            )
-        if unknown:
-            raise PromptError(
-                f"{path}: unknown {', '.join(unknown)} (not in the bundled {FALLBACK}.toml): "
-                "remove or rename it"
-            )
-        for key, template in templates.items():
-            want, got = placeholders(reference[key]), placeholders(template)
-            if want != got:
-                lacks = ", ".join(f"{{{f}}}" for f in sorted(want - got))
-                extra = ", ".join(f"{{{f}}}" for f in sorted(got - want))
-                raise PromptError(
-                    f"{path}: {key} "
-                    + "; ".join(
-                        x for x in (lacks and f"lacks {lacks}", extra and f"has {extra}") if x
-                    )
-                    + f"; keep each placeholder of {FALLBACK}.toml's {key}, in braces, and "
-                    "add none"
-                )
-        out[path.stem.lower()] = Wording(path.stem.lower(), templates)
+    out = {FALLBACK: Wording(FALLBACK, reference)}
+    folders = [BUNDLED] + (
+        [Path(directory)] if Path(directory).resolve() != BUNDLED.resolve() else []
+    )
+    for folder in folders:
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            code = path.stem.lower()
+            out[code] = Wording(code, _checked(path, reference))
     return out
+
+
+def _checked(path: Path, reference: dict[str, str]) -> dict[str, str]:
+    """A file's templates, held to the bundled English file's keys and placeholders: the code
+    fills those, and nothing else."""
+    templates = _load(path)
+    missing = [k for k in reference if k not in templates]
+    unknown = [k for k in templates if k not in reference]
+    if missing:
+        raise PromptError(
+            f"{path}: missing {', '.join(missing)}; copy each from the bundled "
+            f"{BUNDLED / (FALLBACK + '.toml')} and translate it"
+        )
+    if unknown:
+        raise PromptError(
+            f"{path}: unknown {', '.join(unknown)} (not in the bundled {FALLBACK}.toml): "
+            "remove or rename it"
+        )
+    for key, template in templates.items():
+        want, got = placeholders(reference[key]), placeholders(template)
+        if want != got:
+            lacks = ", ".join(f"{{{f}}}" for f in sorted(want - got))
+            extra = ", ".join(f"{{{f}}}" for f in sorted(got - want))
+            raise PromptError(
+                f"{path}: {key} "
+                + "; ".join(x for x in (lacks and f"lacks {lacks}", extra and f"has {extra}") if x)
+                + f"; keep each placeholder of {FALLBACK}.toml's {key}, in braces, and add none"
+            )
+    return templates
 
 
 def _load(path: Path) -> dict[str, str]:
