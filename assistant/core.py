@@ -21,7 +21,7 @@ from assistant.answering import Answerer, final
 from assistant.answering.condense import History, condense
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generative import GenerativeAnswerer, make_llm
-from assistant.answering.wording import Wordings
+from assistant.answering.wording import FALLBACK, Wordings
 from assistant.config import MODES, Settings
 from assistant.documents import Documents
 from assistant.embedders import Embedder, make_embedder
@@ -73,7 +73,13 @@ class Assistant(Documents):
         self._closed = False  # close(): a retriever built after it runs no background work
         # An answer's own words in each language, read and checked now: a translation that
         # lost a placeholder fails here, with its file and key, not in the middle of an answer.
-        self.wordings = Wordings.in_prompts(self.settings.prompts_dir)
+        # Where only one language is configured no question's language is detected, and its
+        # answers are worded in that language, not in English.
+        single = self.settings.languages
+        self._sole_language = single[0] if len(single) == 1 else None
+        self.wordings = Wordings.in_prompts(
+            self.settings.prompts_dir, self._sole_language or FALLBACK
+        )
 
     def close(self) -> None:
         """Finish the background work on the index folder (a snapshot being merged or kept on
@@ -185,9 +191,7 @@ class Assistant(Documents):
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {MODES}, got {mode!r}")
         if mode == "extractive":
-            return ExtractiveAnswerer(
-                thresholds=self.thresholds.sentence, wordings=self._wordings()
-            )
+            return ExtractiveAnswerer(thresholds=self.thresholds.sentence, wordings=self.wordings)
         if self.llm is None:
             raise ConfigError(
                 "mode 'llm' needs an OpenAI-compatible endpoint: set ASSISTANT_LLM_BASE_URL and "
@@ -201,14 +205,8 @@ class Assistant(Documents):
             languages=self.retriever.detection_languages(),
             elsewhere=self.retriever.nearest_sentences,
             thresholds=self.thresholds.sentence,
-            wordings=self._wordings(),
+            wordings=self.wordings,
         )
-
-    def _wordings(self) -> Wordings:
-        """An answer's words; where only one language is configured, no question's language is
-        detected, and its answers are worded in that language, not in English."""
-        codes = self.settings.languages
-        return self.wordings.defaulting_to(codes[0]) if len(codes) == 1 else self.wordings
 
     def mode_label(self, mode: str | None = None) -> str:
         mode = mode or self.settings.mode
@@ -350,11 +348,9 @@ class Assistant(Documents):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone
-                # The language its own words follow: the one configured, where only one is
-                # and none is detected (_wordings).
-                single = self.settings.languages
+                # The language its own words follow (the one configured where only one is).
                 item.question_language = (
-                    single[0] if lang == UNDETERMINED and len(single) == 1 else lang
+                    self._sole_language if lang == UNDETERMINED and self._sole_language else lang
                 )
                 item.timings = {
                     "condense_ms": (t1 - t0) * 1000,

@@ -7,6 +7,7 @@ Shared by both answerers so that an extractive and an LLM answer carry the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
 from typing import Any, NamedTuple
 
 from assistant.ingest.language import CJK
@@ -116,8 +117,9 @@ def disagreements(
     # counts of each thing one each: a share does not disagree with a dollar amount, nor a
     # number of tanks with a number of soldiers.
     out = []
-    for kind in dict.fromkeys(v[0] for v in sorted(by_value, key=_kinds_in_order)):
-        entries = [by_value[v] for v in sorted(by_value) if v[0] == kind]
+    in_order = sorted(by_value, key=lambda v: (_rank(v[0]), v))
+    for kind, values in groupby(in_order, key=lambda v: v[0]):
+        entries = [by_value[v] for v in values]
         if kind.startswith("#"):
             listed = _counted_apart(entries)
         else:
@@ -172,9 +174,9 @@ def _counted_apart(entries: list[dict[str, Any]]) -> bool:
     return any(not (a & b) for j, a in enumerate(given) for b in given[j + 1 :])
 
 
-def _kinds_in_order(value: tuple[str, str, float]) -> tuple[int, str]:
-    """Money first, then percentages, then counts by what they count."""
-    return ({"$": 0, "%": 1}.get(value[0], 2), value[0])
+def _rank(kind: str) -> int:
+    """Money first, then percentages, then counts (by what they count)."""
+    return {"$": 0, "%": 1}.get(kind, 2)
 
 
 def sides_without_evidence(citations: Sequence[Citation], retrieval: Retrieval) -> list[str]:

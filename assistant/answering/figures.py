@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.ingest.language import CJK
@@ -304,14 +304,9 @@ _NOT_CJK_THING = ("年", "月", "日", "天", "时", "小时", "点", "号", "�
 # "#", "第" ("T-72", "F-16", "COVID-19", "第3旅"); before a hyphen ("3-5"); either end of
 # "2,000 and 3,000", "2 000 à 3 000", "от 2 до 3".
 _JOINED_BEFORE = re.compile(r"(?:[A-Za-zÀ-ɏА-яЁёІіЇїЄєҐґ]|[-‐‑–/#№第])$")
-_RANGE_BEFORE = re.compile(
-    r"\d[\s\u00a0]*(?:-|–|to|and|or|à|et|ou|bis|und|oder|a|y|o|e|до|и|или)[\s\u00a0]*$", re.I
-)
-_RANGE_AFTER = re.compile(
-    r"[\s\u00a0]*(?:[-‐‑–]|(?:to|and|or|à|et|ou|bis|und|oder|a|y|o|e|до|и|или)[\s\u00a0]+)"
-    r"[\s\u00a0]*\d",
-    re.I,
-)
+_JOINER = r"(?:to|and|or|à|et|ou|bis|und|oder|a|y|o|e|до|и|или)"
+_RANGE_BEFORE = re.compile(rf"\d[\s\u00a0]*(?:-|–|{_JOINER})[\s\u00a0]*$", re.I)
+_RANGE_AFTER = re.compile(rf"[\s\u00a0]*(?:[-‐‑–]|{_JOINER}[\s\u00a0]+)[\s\u00a0]*\d", re.I)
 # A capitalised word right before a number of lower-case things names it ("Leopard 2 tanks",
 # "Patriot 3 systems"), unless it opens the sentence or bounds the number ("Some 300
 # soldiers"); not before a capitalised thing, as German writes every noun ("am Samstag 85
@@ -414,11 +409,7 @@ def find_figures(text: str) -> list[Quantity]:
     >>> [f.display() for f in find_figures("aid totaling $7.6 billion; 120 亿美元; 76 亿美元")]
     ['$7.6 billion', '$12 billion']
     """
-    found: list[Quantity] = []
-    for q in find_quantities(text):
-        if q.money and q.amount >= 1e6 and not any(q.same(f) for f in found):
-            found.append(q)
-    return found
+    return _distinct(q for q in find_quantities(text) if q.money and q.amount >= 1e6)
 
 
 def find_shares(text: str) -> list[Quantity]:
@@ -427,9 +418,14 @@ def find_shares(text: str) -> list[Quantity]:
     >>> [f.display() for f in find_shares("3 % of the grain, 57 відсотків, about 3%, 45 por ciento")]
     ['3%', '57%', '45%']
     """
+    return _distinct(q for q in find_quantities(text) if q.unit == "%")
+
+
+def _distinct(quantities: Iterable[Quantity]) -> list[Quantity]:
+    """The quantities in order, each amount in its unit once."""
     found: list[Quantity] = []
-    for q in find_quantities(text):
-        if q.unit == "%" and not any(q.same(f) for f in found):
+    for q in quantities:
+        if not any(q.same(f) for f in found):
             found.append(q)
     return found
 

@@ -27,7 +27,7 @@ from assistant.recording import at_moment
 from assistant.schema import Answer, Citation
 
 from .markdown import parser
-from .wording import Wording, Wordings
+from .wording import Wordings
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # A marker with the spaces before it: what to take out when a marker goes ("$7.6 billion [99]."
@@ -270,16 +270,14 @@ def _kept(text: str, citations: Sequence[Citation]) -> list[Citation]:
     return [c for c in citations if c.n in cited]
 
 
-def cut(
-    a: Answer, limit: int | None, count: Callable[[str], int], wording: Wording | None = None
-) -> Cut:
+def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
     """`full(a)` in at most `limit` tokens: the longest prefix of the body that ends at a
     sentence boundary and, with the references of the citations it still holds, fits. If not
     even one sentence fits, the body's words that fit, without markers or references; if not
     even one word fits, the characters that do (as a model stops mid-word at its limit: an
     empty reply would say the limit was met by nothing). Its note on flagged sentences is
-    worded in the question's language (`wording`; the bundled one of a.question_language)."""
-    w = wording or Wordings.bundled().of(a.question_language)
+    worded in the answer's question_language (the bundled words)."""
+    w = Wordings.bundled().of(a.question_language)
     whole = full(a)
     tokens = count(whole)
     if limit is None or tokens <= limit:

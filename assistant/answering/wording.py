@@ -19,7 +19,7 @@ from __future__ import annotations
 import string
 import tomllib
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -93,20 +93,17 @@ class Wordings:
 
     @classmethod
     def bundled(cls) -> Wordings:
-        return cls(BUNDLED)
+        """The bundled words alone, read once per process (they ship with the code): a default
+        where no Assistant passes its own, and for an Answer's text read on its own (text.cut)."""
+        return _bundled()
 
     @classmethod
-    def in_prompts(cls, prompts_dir: Path) -> Wordings:
+    def in_prompts(cls, prompts_dir: Path, default: str = FALLBACK) -> Wordings:
         """The bundled words with those of a prompts folder's wording/ (Settings.prompts_dir)
-        laid over them: a file there adds its language or replaces the bundled one's."""
-        return cls(prompts_dir / "wording")
-
-    def defaulting_to(self, language: str) -> Wordings:
-        """These wordings, with `language` for a question whose language is not determined
-        (an index of one configured language detects none)."""
-        out = object.__new__(Wordings)
-        out.directory, out.default, out._of = self.directory, language, self._of
-        return out
+        laid over them: a file there adds its language or replaces the bundled one's.
+        `default`: the language of a question whose language is not determined (an index of
+        one configured language detects none)."""
+        return cls(prompts_dir / "wording", default)
 
     @property
     def languages(self) -> list[str]:
@@ -119,6 +116,11 @@ class Wordings:
         if code in ("", "und"):
             code = self.default
         return self._of.get(code) or self._of.get(code.split("-")[0]) or self._of[FALLBACK]
+
+
+@cache
+def _bundled() -> Wordings:
+    return Wordings(BUNDLED)
 
 
 @lru_cache(maxsize=8)
