@@ -126,7 +126,7 @@ def test_references_round_trip_with_every_field() -> None:
         assert field in line, field
     # Document text stays inert in the references: no tag, emphasis or link takes effect.
     assert "\\<b\\>" in text and "\\*claims\\*" in text and "\\[x\\](y)" in text
-    assert "unknown, suggested pro-Ukraine" in text
+    assert "unknown, side suggested: pro-Ukraine" in text
 
 
 def test_full_text_has_one_references_list_and_a_cut_keeps_whole_sentences() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answering.text import export, inert, oneline
+from assistant.answering.text import cut, export, full, inert, oneline, references_of_each
 from assistant.answering.wording import BUNDLED, Wordings
 from assistant.errors import PromptError
 
@@ -26,7 +26,9 @@ def test_every_bundled_language_is_a_whole_translation() -> None:
         own = w.of(code).templates
         assert own.keys() == english.keys()
         same = {k for k in own if own[k] == english[k]}
-        assert same <= {"about_separator", "separator", "because", "who_side", "decimal_mark"}, (
+        # French calls its references "Sources" too.
+        alike = {"about_separator", "separator", "because", "who_side", "decimal_mark"}
+        assert same <= alike | {"sources_heading"}, (
             code,
             same,
         )
@@ -171,3 +173,53 @@ def test_an_export_says_its_filters_in_the_questions_language(
     assert "*Recherche limitée par les filtres\u00a0: side pro-Russia.*" in text, text
     english = export([assistant.ask("How much aid has Japan given?", side="pro-Russia")])
     assert "*Searched within the filters: side pro-Russia.*" in english
+
+
+def test_references_are_headed_in_the_questions_language_and_read_back(
+    assistant: QuoteCheckingAssistant,
+) -> None:
+    """The references list of a Russian or Chinese answer is headed in its language, its
+    words ("undated", an unknown voice) too, and every reader of the text still finds it: the
+    export, a cut to a token budget, references_of_each."""
+    for question, heading in (
+        ("Сколько помощи Япония оказала Украине?", "**Источники**"),
+        ("日本向乌克兰提供了多少援助？", "**来源**"),
+    ):
+        answer = assistant.ask(question)
+        assert answer.citations, answer.answer
+        whole = full(answer)
+        assert f"\n\n{heading}\n\n- [1] " in whole and "**Sources**" not in whole, whole
+        read = references_of_each(export([answer]))
+        assert len(read) == 1 and sorted(read[0]) == [c.n for c in answer.citations]
+        assert all(read[0][c.n]["quote"] == oneline(c.quote) for c in answer.citations)
+        kept = cut(answer, 120, lambda s: len(s.split()))
+        assert kept.finish_reason == "length" and kept.content.count(heading) == 1, kept.content
+        assert sorted(references_of_each(kept.content)[0]) == [c.n for c in kept.citations]
+    # A conversation's export in two languages: each answer's list, in order.
+    two = [assistant.ask("How much aid has Japan given Ukraine?"), answer]
+    assert [sorted(r) for r in references_of_each(export(two))] == [
+        [c.n for c in a.citations] for a in two
+    ]
+
+
+def test_the_web_chats_panel_and_export_speak_the_answers_language(
+    assistant: QuoteCheckingAssistant,
+) -> None:
+    """The sources panel of a refused Russian question, and a French conversation's exported
+    file: their words in the language the answer is worded in."""
+    from types import SimpleNamespace
+
+    from assistant.web.app import exporter
+    from assistant.web.render import sources_html
+
+    refused = assistant.ask("Какая погода на Марсе сегодня?")
+    assert sources_html(assistant, refused) == "<i>Ни один источник не цитируется.</i>"
+    english = assistant.ask("What is the weather on Mars today?")
+    assert sources_html(assistant, english) == "<i>No source quoted.</i>"
+
+    french = assistant.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?")
+    export_file = exporter()  # its folder lives as long as it does
+    update = export_file([french, english], SimpleNamespace(session_hash="fr"))
+    text = Path(update["value"]).read_text(encoding="utf-8")
+    assert re.match(r"# Conversation, exportée le \d{4}-\d\d-\d\d \d\d:\d\d\n", text), text[:80]
+    assert text.count("**Sources**") == 1 + bool(english.citations)

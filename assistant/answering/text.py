@@ -19,15 +19,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from assistant.errors import InvalidRequest
 from assistant.inputs import longest_fitting
 from assistant.recording import at_moment
 from assistant.schema import Answer, Citation
+from assistant.sources.model import UNKNOWN
 
 from .markdown import parser
-from .wording import Wordings
+from .wording import FALLBACK, Wording, Wordings
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # A marker with the spaces before it: what to take out when a marker goes ("$7.6 billion [99]."
@@ -120,16 +122,22 @@ def markers(text: str) -> list[int]:
 # -- references ---------------------------------------------------------------------------------
 
 
-def reference(c: Citation) -> str:
+def reference(c: Citation, wording: Wording | None = None) -> str:
     """One reference: who (outlet, author), side and voice, date, language, the quote, where in
     the source it is (id and character offsets; for captions, when in the recording), and the
-    URL. Every field inert."""
+    URL. Every field inert; the words around the data ("undated", an unknown voice, a suggested
+    side) in `wording`'s language (English by default)."""
+    w = wording or Wordings.bundled().of(FALLBACK)
     who = c.outlet or c.title or c.source_id
     if c.author and c.author not in who:  # "The Military Show" beside "The Military Show (YouTube)"
         who += f", {c.author}"
+    side = c.side
+    if c.suggested_side and c.side == UNKNOWN:  # a suggestion is always called one
+        side += ", " + w.text("side_suggested", side=c.suggested_side)
+    voice = w.text("voice_unknown") if c.voice == UNKNOWN else c.voice
     parts = [
-        f"{inert(who)} — {inert(c.side_shown())}, {inert(c.voice_shown())}",
-        inert(c.date or "undated"),
+        f"{inert(who)} — {inert(side)}, {inert(voice)}",
+        inert(c.date or w.text("undated")),
         inert(c.language),
         f"“{inert(oneline(c.quote))}”",
         f"{inert(c.source_id)} {c.start}–{c.end}",
@@ -171,19 +179,21 @@ def read_references(text: str) -> dict[int, dict[str, Any]]:
 
 def references_of_each(text: str) -> list[dict[int, dict[str, Any]]]:
     """Each references list of a rendered text, in order (one per answer), as read_references
-    gives one. Only the lines of the list under its "Sources" heading are read: an LLM's answer
-    may hold lines shaped like references, and they are not the answer's sources.
+    gives one. Only the lines of the list under its heading (`sources_heading` of any bundled
+    language: "**Sources**", "**Источники**", "**来源**") are read: an LLM's answer may hold
+    lines shaped like references, and they are not the answer's sources.
 
     >>> one = "- [1] W — s, v · undated · en · “Q.” · doc 0–2"
-    >>> text = f"A [1].\\n\\n{one}\\n\\n**Sources**\\n\\n{one}\\n\\nB [1].\\n\\n**Sources**\\n\\n{one}\\n"
+    >>> text = f"A [1].\\n\\n{one}\\n\\n**Sources**\\n\\n{one}\\n\\nB [1].\\n\\n**来源**\\n\\n{one}\\n"
     >>> [sorted(r) for r in references_of_each(text)]
     [[1], [1]]
     """
-    if REFERENCES_HEADING not in text:  # the list's lines alone
+    parts = _headings().split(text)
+    if len(parts) == 1:  # the list's lines alone
         found = [_read_reference(line) for line in text.split("\n")]
         return [dict(r for r in found if r is not None)] if any(found) else []
     lists = []
-    for part in text.split(REFERENCES_HEADING)[1:]:
+    for part in parts[1:]:
         read: dict[int, dict[str, Any]] = {}
         for line in part.lstrip("\n").split("\n"):
             if (r := _read_reference(line)) is None:
@@ -191,6 +201,14 @@ def references_of_each(text: str) -> list[dict[int, dict[str, Any]]]:
             read[r[0]] = r[1]
         lists.append(read)
     return lists
+
+
+@cache
+def _headings() -> re.Pattern[str]:
+    """A references heading of any bundled language, alone on its line."""
+    bundled = Wordings.bundled()
+    names = {bundled.of(code).text("sources_heading") for code in bundled.languages}
+    return re.compile("^(?:" + "|".join(map(re.escape, sorted(names))) + r")[ \t]*\r?$", re.M)
 
 
 def _read_reference(line: str) -> tuple[int, dict[str, Any]] | None:
@@ -206,27 +224,33 @@ def _read_reference(line: str) -> tuple[int, dict[str, Any]] | None:
     }
 
 
-REFERENCES_HEADING = "**Sources**"
-
-
-def references(citations: Sequence[Citation]) -> str:
-    """The references list, one bullet per citation, under a 'Sources' heading ('' if none)."""
+def references(citations: Sequence[Citation], wording: Wording | None = None) -> str:
+    """The references list, one bullet per citation, under its heading ('' if none), in
+    `wording`'s language (English by default)."""
     if not citations:
         return ""
-    return REFERENCES_HEADING + "\n\n" + "\n".join(reference(c) for c in citations) + "\n"
+    w = wording or Wordings.bundled().of(FALLBACK)
+    lines = "\n".join(reference(c, w) for c in citations)
+    return w.text("sources_heading") + "\n\n" + lines + "\n"
+
+
+def worded(a: Answer) -> Wording:
+    """The bundled words of an answer's question_language: an Answer's text read on its own
+    (its references, its cut, its export) speaks its answer's language."""
+    return Wordings.bundled().of(a.question_language)
 
 
 def full(a: Answer) -> str:
     """The body, then the references list: for clients that only show text."""
     body = a.answer.rstrip()
-    return body + "\n\n" + references(a.citations) if a.citations else body + "\n"
+    return body + "\n\n" + references(a.citations, worded(a)) if a.citations else body + "\n"
 
 
 def stream_full(items: Iterator[str | Answer]) -> Iterator[str | Answer]:
     """An answer stream whose text ends with the references list; the Answer passes through."""
     for item in items:
         if isinstance(item, Answer) and item.citations:
-            yield "\n" + references(item.citations)
+            yield "\n" + references(item.citations, worded(item))
         yield item
 
 
@@ -277,7 +301,7 @@ def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
     even one word fits, the characters that do (as a model stops mid-word at its limit: an
     empty reply would say the limit was met by nothing). Its note on flagged sentences is
     worded in the answer's question_language (the bundled words)."""
-    w = Wordings.bundled().of(a.question_language)
+    w = worded(a)
     whole = full(a)
     tokens = count(whole)
     if limit is None or tokens <= limit:
@@ -292,7 +316,7 @@ def cut(a: Answer, limit: int | None, count: Callable[[str], int]) -> Cut:
         if a.unsupported_sentences and w.text("unsupported_heading") not in text:
             # The flags sit at the end of the answer: a cut must not pass its claims as checked.
             text += "\n\n" + w.text("cut_flagged", count=len(a.unsupported_sentences))
-        content = text + "\n\n" + references(cites) if cites else text
+        content = text + "\n\n" + references(cites, w) if cites else text
         n = count(content)
         if n > limit:
             break  # a longer prefix holds at least as many tokens
@@ -339,7 +363,7 @@ def searched(a: Answer) -> str:
     """
     if not a.filters:
         return ""
-    w = Wordings.bundled().of(a.question_language)  # the question's language, as its answer
+    w = worded(a)  # the question's language, as its answer
     within = "; ".join(f"{key} {', '.join(vals)}" for key, vals in a.filters.items())
     return w.text("searched", filters=inert(within)) + "\n\n"
 

@@ -26,7 +26,7 @@ from typing import Any
 import gradio as gr
 
 from assistant import Answer, Assistant, AssistantError
-from assistant.answering.text import export, linked, plain
+from assistant.answering.text import export, linked, plain, worded
 from assistant.ingest.language import UNDETERMINED
 from assistant.serve.access import Keys
 from assistant.serve.jobs import Jobs
@@ -137,7 +137,9 @@ def exporter() -> Callable[..., Any]:
         # One file per session, rewritten after each answer.
         session = getattr(request, "session_hash", None) or uuid.uuid4().hex
         path = Path(folder[0].name) / f"conversation-{safe_id(str(session))[:40]}.md"
-        path.write_text(export(answers, f"Conversation, exported {stamp}"), encoding="utf-8")
+        # Titled in the language the conversation opened in, as its first answer is worded.
+        title = worded(answers[0]).text("exported", stamp=stamp)
+        path.write_text(export(answers, title), encoding="utf-8")
         return gr.update(value=str(path), interactive=True)
 
     return export_file

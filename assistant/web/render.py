@@ -79,9 +79,14 @@ def legend_html(assistant: Assistant) -> str:
 
 
 def citation_html(
-    c: Citation, source_text: str, colours: dict[str, str], context: int = 300
+    c: Citation,
+    source_text: str,
+    colours: dict[str, str],
+    context: int = 300,
+    undated: str = "undated",
 ) -> str:
-    """One cited source: labels, then the quote highlighted inside its surrounding text."""
+    """One cited source: labels, then the quote highlighted inside its surrounding text.
+    `undated`: the date shown where the source has none, in the answer's language."""
     before = source_text[max(0, c.start - context) : c.start]
     after = source_text[c.end : c.end + context]
     who = c.who()
@@ -93,7 +98,7 @@ def citation_html(
     return (
         f'<div class="cite" id="cite-{c.n}"><b>[{c.n}]</b> {badge(c.side, colours)}{suggested} '
         f'<span class="voice">{html.escape(c.voice)}</span> <b>{html.escape(who)}</b> · '
-        f"{html.escape(c.title)} · {html.escape(c.date or 'undated')} · {html.escape(c.language)}"
+        f"{html.escape(c.title)} · {html.escape(c.date or undated)} · {html.escape(c.language)}"
         + (f" · {_moment(c)}" if c.at is not None else "")
         + f" · <code>{html.escape(c.source_id)}</code>"
         f'<div class="ctx">…{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}…</div></div>'
@@ -110,12 +115,17 @@ def _moment(c: Citation) -> str:
 
 
 def sources_html(assistant: Assistant, answer: Answer) -> str:
+    """The sources panel of an answer, its words in the answer's language."""
+    w = assistant.wordings.of(answer.question_language)
     if answer.abstained or not answer.citations:
         # The answer says why (and, under filters, that only part of the index was searched).
-        return "<i>No source quoted.</i>"
+        return f"<i>{html.escape(w.text('no_source_quoted'))}</i>"
     colours = side_colours(list(assistant.sides()))
     texts = {c.source_id: assistant.source(c.source_id)[1] for c in answer.citations}
-    return "".join(citation_html(c, texts[c.source_id], colours) for c in answer.citations)
+    undated = w.text("undated")
+    return "".join(
+        citation_html(c, texts[c.source_id], colours, undated=undated) for c in answer.citations
+    )
 
 
 def document_html(assistant: Assistant, source_id: str, start: int | None, end: int | None) -> str:
