@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, Assistant
+from assistant.answering.extractive import states_amount
 from assistant.answering.figures import find_figures
 from assistant.answering.text import export
 from assistant.retrieval.filters import Filters
@@ -259,6 +260,17 @@ def test_a_question_for_a_count_lists_what_each_source_counts(
     assert "- 9,500 parking spaces — " in answer.answer
     # A question that does not ask how many compares no counts.
     assert not fresh.ask("What did the car ban do to parking?").disagreements
+
+
+def test_a_headline_stating_no_amount_does_not_answer_how_much(assistant: Assistant) -> None:
+    """ZN.ua's headline "Putin raised the stakes: how Japan helps Ukraine" was quoted as its
+    source's answer to how much aid Japan gave, beside its own side's "$12 billion": a heading
+    that states no amount names the subject."""
+    headline = "Putin raised the stakes: how Japan helps Ukraine"
+    answer = assistant.ask("Combien d'aide le Japon a-t-il donné à l'Ukraine ?")
+    assert {c.side for c in answer.citations} == {"pro-Russia", "pro-Ukraine"}, answer.answer
+    assert all(c.quote != headline for c in answer.citations), answer.answer
+    assert all(states_amount(c.quote) for c in answer.citations), answer.answer
 
 
 def test_a_question_for_a_share_lists_the_percentages_the_sources_give(

@@ -14,7 +14,9 @@
    not against another side's: the side that argues against a claim words it differently and
    scores lower, and must not drop out for that. Within a side, every relevant source's first
    quote comes before any source's second. Near-duplicates are dropped (a translation of a
-   sentence already quoted counts as one; the one in the question's language wins).
+   sentence already quoted counts as one; the one in the question's language wins). To a
+   question asking an amount, a heading that states none is not quoted for a side whose
+   sentences state one.
 5. Compose Markdown by side, quotes in that order, each with who says it; list figures that
    differ between sources; name sides whose sources say nothing on it.
 """
@@ -41,7 +43,7 @@ from .evidence import (
     is_claim,
     score,
 )
-from .figures import find_figures
+from .figures import find_counts, find_figures
 from .quotable import line_kind, quotable, surroundings
 from .text import inert, oneline
 from .wording import Wording, Wordings
@@ -201,7 +203,10 @@ class ExtractiveAnswerer:
         if why is not None:
             return abstain(question, retrieval, why, self.name, wording)
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
-        speaking = self.speaking(pool, question_language, is_claim(question), asks_amount(question))
+        amount = asks_amount(question)
+        speaking = self.speaking(pool, question_language, is_claim(question), amount)
+        if amount:
+            pool = without_bare_headings(pool, headings)
         chosen = self._quotes(pool, speaking, question_language, headings)
         if not chosen:
             return abstain(question, retrieval, Why("why_unquotable"), self.name, wording)
@@ -258,6 +263,31 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
         if kind == "heading":
             headings.add(e.id)
     return pool, headings
+
+
+def states_amount(text: str) -> bool:
+    """Whether a sentence states an amount: money, or a number of things (figures.py)."""
+    return bool(find_figures(text) or find_counts(text))
+
+
+def without_bare_headings(pool: list[Evidence], headings: Set[str]) -> list[Evidence]:
+    """For a question asking an amount: the pool less the headings (ids) that state none, of
+    the sides whose other sentences do. Such a heading names the subject, it does not answer
+    ("Putin raised the stakes: how Japan helps Ukraine", quoted as its source's evidence for
+    "How much aid has Japan given?" beside its own side's "$12 billion"); a side with no
+    sentence stating an amount keeps its headings, as the answer's one word from that side.
+
+    >>> def E(id, side, text):
+    ...     return Evidence(id=id, source_id=id, start=0, end=len(text), text=text,
+    ...         language="en", side=side, voice="", score=0.5, dense=0.5, lexical=0.0)
+    >>> pool = [E("a", "x", "How Japan helps Ukraine"), E("b", "x", "Japan gave $12 billion."),
+    ...         E("c", "y", "Japan and Ukraine"), E("d", "x", "Japan sends 100 trucks")]
+    >>> [e.id for e in without_bare_headings(pool, {"a", "c", "d"})]
+    ['b', 'c', 'd']
+    """
+    bare = {e.id for e in pool if e.id in headings and not states_amount(e.text)}
+    answering = {e.side for e in pool if e.id not in bare and states_amount(e.text)}
+    return [e for e in pool if e.id not in bare or e.side not in answering]
 
 
 def _round_robin(queues: list[list[T]]) -> list[T]:
