@@ -468,3 +468,27 @@ def test_an_admin_cancels_an_upload_from_the_chat(browser, fresh, tmp_path: Path
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_pages_labels_follow_the_browsers_language(browser, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A French, Chinese or German browser: the page's own labels in its language where a file
+    has it (prompts/page/), English otherwise; Gradio's own parts in its own translations."""
+    for locale, ask_label, placeholder, heading in (
+        ("fr-FR", "Demander", "Posez une question…", "Sources citées"),
+        ("zh-CN", "提问", "请输入问题…", "引用的来源"),
+        ("de-DE", "Ask", "Ask a question…", "Cited sources"),
+    ):
+        context = browser.new_context(locale=locale)
+        page = context.new_page()
+        page.goto(app_url, wait_until="domcontentloaded")
+        button = page.locator("#ask")
+        button.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "([text]) => document.querySelector('#ask').innerText.trim() === text",
+            arg=[ask_label],
+            timeout=30_000,
+        )
+        assert page.locator("#question textarea").get_attribute("placeholder") == placeholder
+        assert page.get_by_role("heading", name=heading).is_visible()
+        assert "__i18n__" not in page.locator("body").inner_text()
+        context.close()

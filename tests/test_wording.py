@@ -223,3 +223,33 @@ def test_the_web_chats_panel_and_export_speak_the_answers_language(
     text = Path(update["value"]).read_text(encoding="utf-8")
     assert re.match(r"# Conversation, exportée le \d{4}-\d\d-\d\d \d\d:\d\d\n", text), text[:80]
     assert text.count("**Sources**") == 1 + bool(english.citations)
+
+
+def test_the_pages_labels_are_whole_translations_and_a_language_is_added_by_a_file(
+    tmp_path: Path,
+) -> None:
+    """The web chat's own labels (prompts/page/): every bundled language has every label and
+    every upload field's; a page/ folder of one's own adds a language over them, and a label
+    the page does not have is refused naming its file."""
+    from assistant.sources.model import DECLARED
+    from assistant.web.labels import FIELD, Labels
+
+    t = Labels.bundled()
+    assert sorted(t.translations) == ["en", "fr", "ru", "zh"]
+    assert {FIELD + f.name for f in DECLARED} <= set(t.english)
+    for code in ("fr", "ru", "zh"):
+        assert set(t.translations[code]) == set(t.english.values()), code
+    assert '"Ask"' in str(t("ask"))  # keyed by its English, shown as such untranslated
+
+    folder = tmp_path / "prompts"
+    (folder / "page").mkdir(parents=True)
+    (folder / "page" / "de.toml").write_text('ask = "Fragen"\n', encoding="utf-8")
+    own = Labels(folder)
+    assert own.translations["de"] == {"Ask": "Fragen"}  # the rest falls back to English
+    assert own.translations["fr"] == t.translations["fr"]
+    (folder / "page" / "de.toml").write_text('ask = "Fragen"\nsubmit = "Los"\n', encoding="utf-8")
+    with pytest.raises(PromptError, match=r"de\.toml: unknown submit .*remove or rename it"):
+        Labels(folder)
+    (folder / "page" / "de.toml").write_text('ask = "Fragen', encoding="utf-8")
+    with pytest.raises(PromptError, match=r"de\.toml is not valid TOML"):
+        Labels(folder)

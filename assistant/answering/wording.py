@@ -126,7 +126,7 @@ def _bundled() -> Wordings:
 @lru_cache(maxsize=8)
 def _read(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Wording]:
     """The bundled files, then the folder's own (if it is not the bundled one) over them."""
-    reference = _load(BUNDLED / f"{FALLBACK}.toml")
+    reference = load_templates(BUNDLED / f"{FALLBACK}.toml")
     out = {FALLBACK: Wording(FALLBACK, reference)}
     folders = [BUNDLED] + (
         [Path(directory)] if Path(directory).resolve() != BUNDLED.resolve() else []
@@ -141,7 +141,7 @@ def _read(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Wordi
 def _checked(path: Path, reference: dict[str, str]) -> dict[str, str]:
     """A file's templates, held to the bundled English file's keys and placeholders: the code
     fills those, and nothing else."""
-    templates = _load(path)
+    templates = load_templates(path)
     missing = [k for k in reference if k not in templates]
     unknown = [k for k in templates if k not in reference]
     if missing:
@@ -167,7 +167,9 @@ def _checked(path: Path, reference: dict[str, str]) -> dict[str, str]:
     return templates
 
 
-def _load(path: Path) -> dict[str, str]:
+def load_templates(path: Path) -> dict[str, str]:
+    """A TOML file of text values, each a str.format template with named fields only (the web
+    chat's labels are read with it too): its errors say the file, the key and the fix."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:

@@ -108,12 +108,14 @@ def _mount_chat(app: FastAPI, assistant: Assistant, keys: Keys, jobs: Jobs, path
 
     from assistant.web.app import create_app
 
+    blocks = create_app(assistant, keys=keys, jobs=jobs)
     app = gr.mount_gradio_app(
         app,
-        create_app(assistant, keys=keys, jobs=jobs),
+        blocks,
         path=path,
         auth=keys.login(),
         auth_message=LOGIN_MESSAGE,
+        i18n=blocks.i18n_instance,  # the page's labels in the browser's language
     )
     ui: Any = [r for r in app.routes if isinstance(r, Mount)][-1].app
     ui.add_middleware(AdminUploads, keys=keys, gradio=lambda: ui)

@@ -32,6 +32,7 @@ from assistant.serve.access import Keys
 from assistant.serve.jobs import Jobs
 from assistant.sources.model import safe_id
 
+from .labels import Labels
 from .render import CSS, as_text, document_html, legend_html, sources_html
 from .upload import add_documents, source_filter
 
@@ -153,21 +154,21 @@ def language_choices(assistant: Assistant) -> list[tuple[str, str]]:
     return [(names.get(lang, lang), lang) for lang in sorted(languages)]
 
 
-def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any, Any]:
+def controls(assistant: Assistant, t: Labels) -> tuple[Any, Any, Any, Any, Any]:
     """The answering mode and the side, language and source filters (and the box that finds
     sources past the filter's SHOWN); then the legend."""
     modes = assistant.modes()
     mode = gr.Radio(
         modes,
         value=assistant.settings.mode if assistant.settings.mode in modes else "extractive",
-        label=f"Answering mode (now: {assistant.mode_label()})",
+        label=t("mode") + f" ({assistant.mode_label()})",
         elem_id="mode",
     )
-    side = gr.CheckboxGroup(list(assistant.sides()), label="Sides", elem_id="side-filter")
+    side = gr.CheckboxGroup(list(assistant.sides()), label=t("sides"), elem_id="side-filter")
     # The index's own languages (refreshed with the sources, below): one it lacks, offered,
     # could only be refused.
     language = gr.CheckboxGroup(
-        language_choices(assistant), label="Languages", elem_id="language-filter"
+        language_choices(assistant), label=t("languages"), elem_id="language-filter"
     )
     # Its entries follow the index (refreshed on page load and when opened, below), at most
     # SHOWN of them; past that, the box under it finds the others. An id not among them,
@@ -176,7 +177,7 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any, Any]:
     source = gr.Dropdown(
         choices,
         multiselect=True,
-        label="Sources",
+        label=t("sources"),
         info=hint,
         elem_id="source-filter",
         allow_custom_value=True,
@@ -184,8 +185,8 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any, Any]:
     # A box of its own, not the dropdown's typing (its key_up): the dropdown's text raced its
     # own updates, and text typed faster than a reply came back searched for its first letters.
     finder = gr.Textbox(
-        label="Find sources",
-        placeholder="part of an id or title",
+        label=t("find_sources"),
+        placeholder=t("find_sources_hint"),
         visible=bool(hint),
         elem_id="source-finder",
     )
@@ -198,7 +199,7 @@ def controls(assistant: Assistant) -> tuple[Any, Any, Any, Any, Any]:
         api_visibility="private",
         trigger_mode="always_last",
     )
-    with gr.Accordion("Legend: sides and voices", open=False):
+    with gr.Accordion(t("legend"), open=False):
         gr.HTML(legend_html(assistant))
     return mode, side, language, source, finder
 
@@ -217,6 +218,8 @@ def create_app(
     """
     keys = keys or Keys()
     jobs = jobs or Jobs(assistant)
+    # The page's own labels in the browser's language (labels.py); checked now, not on a visit.
+    t = Labels(assistant.settings.prompts_dir)
 
     def admin_only(request: gr.Request) -> Any:
         return gr.update(visible=keys.session_is_admin(getattr(request, "username", None)))
@@ -240,17 +243,15 @@ def create_app(
         analytics_enabled=False,
         delete_cache=(3600, 3600),
     ) as demo:
-        gr.Markdown(
-            "## Perspective-aware research assistant\nAsk in any language; answers quote the sources "
-            "verbatim, in their own language, and say which side and voice each speaks for."
-        )
+        gr.Markdown(t("intro"))
         with gr.Row():
             with gr.Column(scale=3):
-                chat = _conversation(assistant.corpus().examples)
+                chat = _conversation(assistant.corpus().examples, t)
             with gr.Column(scale=2):
-                mode, side, language, source, finder = controls(assistant)
-        adder, uploaded = add_documents(assistant, keys, jobs, list(assistant.sides()), source)
-        restore = _answering(assistant, chat, [side, language, source, mode])
+                mode, side, language, source, finder = controls(assistant, t)
+        sides = list(assistant.sides())
+        adder, uploaded = add_documents(assistant, keys, jobs, sides, source, t)
+        restore = _answering(assistant, chat, [side, language, source, mode], t)
         restore(demo)
         demo.load(admin_only, None, adder, api_visibility="private")
         # Documents added since start-up (by any client, or `assistant ingest`) appear.
@@ -259,6 +260,9 @@ def create_app(
         source.focus(current_sources, shown, shown, api_visibility="private")
         uploaded.then(current_sources, shown, shown, api_visibility="private")
         demo.load(current_languages, None, language, api_visibility="private")
+    # What mount_gradio_app is given (serve/http.py); `demo.launch(i18n=demo.i18n_instance)`
+    # keeps them too (a bare launch() drops them: the page is then in English).
+    demo.i18n_instance = t.i18n()
     return demo
 
 
@@ -273,17 +277,17 @@ class _Conversation:
     download: Any
 
 
-def _conversation(examples: tuple[str, ...]) -> _Conversation:
+def _conversation(examples: tuple[str, ...], t: Labels) -> _Conversation:
     """The chat, its question box and buttons, and the corpus's example questions (none
     offered when its manifest declares none: the bundled corpus's would not fit another)."""
-    chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
-    box = gr.Textbox(placeholder="Ask a question…", show_label=False, elem_id="question")
+    chatbot = gr.Chatbot(label=t("conversation"), height=480, elem_id="chat")
+    box = gr.Textbox(placeholder=t("question"), show_label=False, elem_id="question")
     with gr.Row():
-        send = gr.Button("Ask", variant="primary", elem_id="ask")
-        clear = gr.Button("Clear conversation", elem_id="clear")
-        download = gr.DownloadButton("Export (Markdown)", interactive=False, elem_id="export")
+        send = gr.Button(t("ask"), variant="primary", elem_id="ask")
+        clear = gr.Button(t("clear"), elem_id="clear")
+        download = gr.DownloadButton(t("export"), interactive=False, elem_id="export")
     if examples:
-        gr.Examples(list(examples), inputs=box)
+        gr.Examples(list(examples), inputs=box, label=t("examples"))
     return _Conversation(chatbot, box, send, clear, download)
 
 
@@ -313,7 +317,7 @@ def restored(saved: Any, user: str) -> tuple[list[dict[str, Any]], list[Answer]]
 
 
 def _answering(
-    assistant: Assistant, chat: _Conversation, filters: list[Any]
+    assistant: Assistant, chat: _Conversation, filters: list[Any], t: Labels
 ) -> Callable[[gr.Blocks], None]:
     """The cited sources under the conversation, and the events that ask, export, clear and
     open a cited document. `filters`: side, language, source and mode, as `respond` takes them.
@@ -321,9 +325,9 @@ def _answering(
     The conversation is kept in the browser (its localStorage, encrypted with a secret of this
     server's run) and restored when the page loads, so a reload keeps it; a server restart or
     Clear conversation forgets it. Returns what registers the restoring on the page's load."""
-    gr.Markdown("### Cited sources")
+    gr.Markdown(t("cited_sources"))
     panel = gr.HTML(elem_id="sources-panel")
-    opener = gr.Dropdown([], label="Open a cited source document", elem_id="open-source")
+    opener = gr.Dropdown([], label=t("open_source"), elem_id="open-source")
     document = gr.HTML(elem_id="document")
     gr.HTML(f"<style>{CSS}</style>")
 

@@ -21,6 +21,8 @@ from assistant.serve.access import Keys
 from assistant.serve.jobs import Jobs
 from assistant.sources.model import DECLARED
 
+from .labels import FIELD, Labels
+
 # What the browser's file picker offers: every type an ingest reads (captions included).
 FILE_TYPES = list(SUPPORTED)
 
@@ -107,17 +109,19 @@ def _failed(name: str, why: str) -> str:
     return f"✘ {name}: {why.removeprefix(f'{name}: ')}"
 
 
-def field_inputs(sides: list[str]) -> dict[str, Any]:
-    """One input per declared field, four to a row: a dropdown for a vocabulary, else a box."""
+def field_inputs(sides: list[str], t: Labels) -> dict[str, Any]:
+    """One input per declared field, four to a row: a dropdown for a vocabulary, else a box;
+    each labelled in the browser's language (`t`)."""
     boxes: dict[str, Any] = {}
     for row in range(0, len(DECLARED), 4):
         with gr.Row():
             for f in DECLARED[row : row + 4]:
                 if f.choices:
                     vocabulary = sides if f.choices == "sides" else list(VOICES)
-                    boxes[f.name] = gr.Dropdown(vocabulary, value="unknown", label=f.label)
+                    label = t(FIELD + f.name)
+                    boxes[f.name] = gr.Dropdown(vocabulary, value="unknown", label=label)
                 else:
-                    boxes[f.name] = gr.Textbox(value="", label=f.label)
+                    boxes[f.name] = gr.Textbox(value="", label=t(FIELD + f.name))
     return boxes
 
 
@@ -185,26 +189,24 @@ def cancel_handler(keys: Keys, jobs: Jobs) -> Callable[..., str]:
 
 
 def add_documents(
-    assistant: Assistant, keys: Keys, jobs: Jobs, sides: list[str], source: Any
+    assistant: Assistant, keys: Keys, jobs: Jobs, sides: list[str], source: Any, t: Labels
 ) -> Any:
     """The "Add documents" accordion, wired; visible to admin sessions only. Returns it and
     its upload event (the page refreshes its Sources filter after it, with what is chosen and
     what the finder holds)."""
-    with gr.Accordion("Add documents", open=False, elem_id="add-documents") as adder:
+    with gr.Accordion(t("add_documents"), open=False, elem_id="add-documents") as adder:
         files = gr.File(
             file_count="multiple",
             file_types=FILE_TYPES,
-            label=f"Files ({READABLE})",
+            label=t("files") + f" ({READABLE})",
             elem_id="upload-files",
         )
-        boxes = field_inputs(sides)
-        replace = gr.Checkbox(
-            False, label="Replace a source with the same id (otherwise it is refused)"
-        )
+        boxes = field_inputs(sides, t)
+        replace = gr.Checkbox(False, label=t("replace"))
         with gr.Row():
-            add = gr.Button("Add to the index", elem_id="add")
-            cancel = gr.Button("Cancel", elem_id="cancel-upload", variant="stop")
-        added = gr.Textbox(label="Result", interactive=False, elem_id="add-result", lines=3)
+            add = gr.Button(t("add"), elem_id="add")
+            cancel = gr.Button(t("cancel"), elem_id="cancel-upload", variant="stop")
+        added = gr.Textbox(label=t("result"), interactive=False, elem_id="add-result", lines=3)
         cancelled = gr.Markdown(elem_id="cancel-result")
         unfinished = gr.State([])
     event = add.click(
