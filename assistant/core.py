@@ -333,14 +333,19 @@ class Assistant(Documents):
             condense(question, history, llm, self.settings.prompts_dir), question
         )
         t1 = time.perf_counter()
-        lang = self.retriever.question_language(question)
+        # A follow-up is worded in its own language, its conversation's where it is too short
+        # to tell ("Et quand ?" after a French question).
+        conversation = (
+            self.retriever.question_language(standalone) if standalone != question else None
+        )
+        lang = self.retriever.question_language(question, prior=conversation)
         retrieval = self.retriever.retrieve(
             standalone,
             passages_wanted(k, self.settings.top_k),
             Filters.of(side, language, source),
             "hybrid",
             True,
-            self.retriever.question_language(standalone) if standalone != question else lang,
+            conversation or lang,
             sentences=answerer.sentences,
         )
         t2 = time.perf_counter()

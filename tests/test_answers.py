@@ -312,6 +312,26 @@ def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
     answer = assistant.ask("Et quand ?", history=history)
     assert answer.standalone_question.startswith("Où Kaneko")
     assert any("Avdeevka" in c.quote for c in answer.citations)
+    # Too short to tell on its own (Portuguese 0.28, French 0.23), it is French after a French
+    # question, and worded so; "And when?" after it is still English.
+    assert answer.question_language == "fr" and " dit\u00a0: “" in answer.answer, answer.answer
+    assert assistant.ask("And when?", history=history).question_language == "en"
+
+
+def test_a_question_that_names_nothing_asks_for_its_subject(assistant: Assistant) -> None:
+    """Asked alone, "Et quand ?" quoted a site's comment footer ("Learn how your comment data
+    is processed.") and "Why?" a headline: what lies nearest a bare question word. A question
+    of question words alone says what it lacks, in its language, and quotes nothing."""
+    for question, said in (
+        ("Why?", "the question names nothing to search for"),
+        ("Почему?", "в вопросе не названо, что искать"),
+        ("为什么？", "问题只有疑问词"),
+        ("How much?", "ask it whole, or right after the question it follows"),
+    ):
+        answer = assistant.ask(question)
+        assert answer.abstained and not answer.citations and said in answer.answer, answer.answer
+    # A name alone is a question ("Kaneko?"), as a follow-up after a question is.
+    assert not assistant.ask("Kaneko ?").abstained
 
 
 def test_a_follow_up_takes_langchain_and_llamaindex_messages(assistant: Assistant) -> None:

@@ -92,6 +92,18 @@ CONTINUATIONS = {
     "uk": "а, і, й, ще, тоді, а що",
 }
 
+# The words that ask rather than name (lower case): a question of these and stopwords alone
+# ("Et quand ?", "Why?", "那呢？") names nothing to search for, and leans on an earlier one.
+QUESTION_WORDS = {
+    "en": "who what when where why how which whom whose much many",
+    "fr": "qui quoi quand où pourquoi comment combien quel quelle quels quelles lequel laquelle",
+    "ru": "кто что когда где почему зачем как сколько какой какая какое какие чей откуда куда",
+    "zh": "谁 什么 何时 什么时候 哪里 哪儿 为什么 怎么 怎样 多少 几 哪",
+    "de": "wer was wann wo warum wie wieviel wieviele welche welcher welches weshalb wozu",
+    "es": "quién qué cuándo dónde porqué cómo cuánto cuántos cuánta cuántas cuál cuáles",
+    "uk": "хто що коли де чому навіщо як скільки який яка яке які чий",
+}
+
 
 def _entries(table: dict[str, str], sep: str | None) -> tuple[frozenset[str], tuple[str, ...]]:
     """(word-script entries, Chinese entries) of a table."""
@@ -110,6 +122,8 @@ _CONT_LONGEST = max(len(w.split()) for w in _CONT_WORDS)
 # Hyphens stay inside a word: French "a-t-il", "combat-il" invert a subject, they do not
 # point back.
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}'-]+")
+# The question words as BM25 reads them (stemmed, stopwords gone).
+_ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for t in tokenize(w))
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -192,6 +206,18 @@ def elliptical(question: str) -> bool:
     content = len(tokenize(question))
     refers_back = any(w in _BACK_WORDS for w in words) or any(c in text for c in _BACK_CJK)
     return content <= MAX_CONTENT_WORDS or (refers_back and content <= MAX_WITH_BACK_REFERENCE)
+
+
+def names_nothing(question: str) -> bool:
+    """Whether a question holds nothing to search for but question words and stopwords: on
+    its own it leans on a question before it, and an answer to it would quote whatever lies
+    nearest a bare "when" (a site's comment footer, for "Et quand ?").
+
+    >>> [names_nothing(q) for q in ("Et quand ?", "Why?", "那呢？", "How much?", "А что?",
+    ...                              "Kaneko?", "2024?", "Why does Russia call Japan an adversary?")]
+    [True, True, True, True, True, False, False, False]
+    """
+    return all(t in _ASKING for t in tokenize(question))
 
 
 def condense_rule(question: str, history: History | None) -> str:

@@ -26,6 +26,7 @@ from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Passage
 from assistant.store.rows import Sentence, sentence_ids
 
+from .condense import names_nothing
 from .figures import find_quantities
 from .wording import FALLBACK, Wording, Wordings
 
@@ -186,7 +187,7 @@ class Why(NamedTuple):
     def widens(self) -> bool:
         """Whether widening the filters could find an answer (not for a question with no
         words, nor where the reason already says to)."""
-        return self.key not in ("why_junk", "why_nothing")
+        return self.key not in ("why_junk", "why_nothing", "why_context")
 
 
 def abstention(question: str, retrieval: Retrieval) -> Why | None:
@@ -196,6 +197,8 @@ def abstention(question: str, retrieval: Retrieval) -> Why | None:
     sources do not answer."""
     if is_junk(question):
         return Why("why_junk")
+    if names_nothing(question):  # a follow-up asked alone ("Et quand ?")
+        return Why("why_context")
     if retrieval.relevance == float("-inf"):  # not one passage was scored
         return Why("why_nothing")
     if retrieval.relevance < 0:

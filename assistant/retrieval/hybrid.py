@@ -137,11 +137,14 @@ class Retriever:
             snap = self._snapshot if self._snapshot.bm25 is not None else self.snapshot()
         return tuple(dict.fromkeys([*self.languages, *snap.centroids.established()]))
 
-    def question_language(self, text: str, snap: Snapshot | None = None) -> str:
+    def question_language(
+        self, text: str, snap: Snapshot | None = None, prior: str | None = None
+    ) -> str:
         """A question's language among detection_languages (UNDETERMINED when there is only
-        one language to choose among)."""
+        one language to choose among); `prior`: its conversation's, for a text too short to
+        tell (language.detect)."""
         codes = self.detection_languages(snap)
-        return detect(text, codes) if len(codes) > 1 else UNDETERMINED
+        return detect(text, codes, prior) if len(codes) > 1 else UNDETERMINED
 
     @property
     def centroids(self) -> Centroids:
