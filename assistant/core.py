@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from assistant.answering import Answerer, final
-from assistant.answering.condense import History, condense
+from assistant.answering.condense import History, condense, searched_for
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generative import GenerativeAnswerer, make_llm
 from assistant.answering.wording import FALLBACK, Wordings
@@ -339,17 +339,20 @@ class Assistant(Documents):
             self.retriever.question_language(standalone) if standalone != question else None
         )
         lang = self.retriever.question_language(question, prior=conversation)
+        # A follow-up that changes topic is searched for its own words, within its subject.
+        query, context = searched_for(question, standalone) if llm is None else (standalone, None)
         retrieval = self.retriever.retrieve(
-            standalone,
+            query,
             passages_wanted(k, self.settings.top_k),
             Filters.of(side, language, source),
             "hybrid",
             True,
             conversation or lang,
             sentences=answerer.sentences,
+            context=context,
         )
         t2 = time.perf_counter()
-        for item in answerer.stream(standalone, retrieval, lang):
+        for item in answerer.stream(query, retrieval, lang):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone

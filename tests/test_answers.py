@@ -318,6 +318,26 @@ def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
     assert assistant.ask("And when?", history=history).question_language == "en"
 
 
+def test_a_follow_up_that_changes_topic_is_searched_for_its_own_words(
+    assistant: Assistant,
+) -> None:
+    """Searched as its subject followed by it, "What about the sanctions?" after a question on
+    aid quoted six sentences on aid and none on sanctions: a follow-up naming a thing of its
+    own is searched for it, within its subject. One that asks more of the same ("And what did
+    Russia say about it?") is still answered on aid."""
+    history = [("user", "How much aid has Japan given Ukraine?"), ("assistant", "$12 billion [1]")]
+    answer = assistant.ask("What about the sanctions?", history=history)
+    assert (
+        answer.standalone_question
+        == "How much aid has Japan given Ukraine? What about the sanctions?"
+    )
+    on_it = [c for c in answer.citations if "sanction" in c.quote.lower()]
+    assert len(on_it) * 2 > len(answer.citations), answer.answer
+    assert {c.side for c in on_it} == {"pro-Russia", "pro-Ukraine"}, answer.answer
+    same = assistant.ask("And what did Russia say about it?", history=history)
+    assert any(find_figures(c.quote) for c in same.citations if c.side == "pro-Russia"), same.answer
+
+
 def test_a_question_that_names_nothing_asks_for_its_subject(assistant: Assistant) -> None:
     """Asked alone, "Et quand ?" quoted a site's comment footer ("Learn how your comment data
     is processed.") and "Why?" a headline: what lies nearest a bare question word. A question

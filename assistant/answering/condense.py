@@ -220,6 +220,56 @@ def names_nothing(question: str) -> bool:
     return all(t in _ASKING for t in tokenize(question))
 
 
+def changes_topic(question: str, subject: str) -> bool:
+    """Whether an elliptical follow-up names a thing of its own in place of its subject's
+    ("And the jobs?" after "How much will the dam cost?", "What about the sanctions?",
+    "那制裁呢？") rather than asking more of the same ("And what did Russia say about it?",
+    "Et quand ?"): it holds words the subject does not, besides question words, and points
+    back at nothing once its opening ("and", "那") is set aside. Where those words are all
+    names (capitalised past the first word: "Et la Russie ?"), the follow-up puts another
+    party to the same question, which the subject still asks.
+
+    >>> aid = "How much aid has Japan given Ukraine?"
+    >>> [changes_topic(q, aid) for q in ("What about the sanctions?", "那制裁呢？",
+    ...     "Et combien d'habitants ?", "And what did Russia say about it?", "Et quand ?",
+    ...     "And the aid?", "А где он был ранен?", "Et la Russie ?", "What about Kaneko?",
+    ...     "Jobs?")]
+    [True, True, True, False, False, False, False, False, False, True]
+    """
+    text = question.strip().lower()
+    words = [w.strip("'") for w in _WORD.findall(text)]
+    opening = max(
+        (n for n in range(1, _CONT_LONGEST + 1) if " ".join(words[:n]) in _CONT_WORDS), default=0
+    )
+    rest = words[opening:]
+    cjk = next((w for w in _CONT_CJK if text.startswith(w)), "")
+    if any(w in _BACK_WORDS for w in rest) or any(c in text[len(cjk) :] for c in _BACK_CJK):
+        return False
+    body = text[len(cjk) :] if cjk else " ".join(rest)
+    own = set(tokenize(body)) - _ASKING - set(tokenize(subject))
+    written = _WORD.findall(question.strip())
+    named = {t for w in written[1:] if w[:1].isupper() for t in tokenize(w)}
+    return bool(own - named)
+
+
+def searched_for(question: str, standalone: str) -> tuple[str, str | None]:
+    """What retrieval searches for a question the rule condensed: the standalone question, or
+    for a follow-up that changes topic, the follow-up itself with its subject as context
+    (retrieval weighs the subject's vector at half the follow-up's: hybrid.CONTEXT_WEIGHT).
+    Searched as the subject followed by the follow-up, "What about the sanctions?" after
+    "How much aid has Japan given Ukraine?" quoted six sentences on aid and none on sanctions.
+
+    >>> searched_for("What about the sanctions?", "How much aid? What about the sanctions?")
+    ('What about the sanctions?', 'How much aid?')
+    >>> searched_for("And what did Russia say about it?", "How much aid? And what did Russia say about it?")
+    ('How much aid? And what did Russia say about it?', None)
+    """
+    if standalone == question or not standalone.endswith(question):
+        return standalone, None  # stood alone, or an LLM's rewrite
+    subject = standalone[: -len(question)].strip()
+    return (question, subject) if changes_topic(question, subject) else (standalone, None)
+
+
 def condense_rule(question: str, history: History | None) -> str:
     """The follow-up prefixed with its subject, the last user question that stood alone."""
     if not elliptical(question):
