@@ -232,6 +232,11 @@ def _coerce(name: str, type_: Any, value: Any) -> Any:
     t = str(type_)
     try:
         if t.startswith("Path"):
+            if not str(value).strip():  # Path("") is the current folder, not "no path"
+                raise ConfigError(
+                    f"{name} is an empty path: give a folder, or leave the setting out for its "
+                    "default"
+                )
             return Path(value).expanduser()
         if t.startswith("int"):
             return int(value)

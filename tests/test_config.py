@@ -89,6 +89,14 @@ def test_an_index_path_that_is_a_file_says_so(tmp_path: Path) -> None:
         Store(str(file))
 
 
+def test_an_empty_path_is_refused_not_read_as_the_current_folder() -> None:
+    """`--index ""` searched the current folder and said to build an index there."""
+    with pytest.raises(ConfigError, match="index_path is an empty path: give a folder"):
+        Settings.resolve(index_path="", env={})
+    # An empty variable is an unset one, as for every setting.
+    assert Settings.resolve(env={"ASSISTANT_INDEX_PATH": ""}).index_path.name == "index"
+
+
 def test_the_commands_take_the_index_options_before_or_after_the_command() -> None:
     """`assistant eval Q --out R --index DIR`, as people type it, names the index as
     `assistant --index DIR eval …` does (argparse refused it: "unrecognized arguments");
