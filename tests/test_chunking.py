@@ -61,6 +61,21 @@ def test_bilingual_document_splits_into_chinese_then_english_passages(embedder: 
     )
 
 
+def test_a_persons_initials_do_not_end_a_sentence() -> None:
+    """World Today News's "… of the Russian Federation A. Yu. Rudenko summoned the Ambassador"
+    was two sentences, and the quote began at "Rudenko", without its date or the speaker's
+    office; "J.-P." was cut in two. "U.S." and a lone letter still end one where sentencex
+    ends it."""
+    text = (Path(__file__).parents[1] / "data/corpus/001_5fc457110d24e7fd.txt").read_text("utf-8")
+    (rudenko,) = [s for s in split_sentences(text, "en", 500) if "Rudenko summoned" in s.text]
+    assert "On June 9, the Deputy Minister" in rudenko.text and "A. Yu. Rudenko" in rudenko.text
+    assert text[rudenko.start : rudenko.end] == rudenko.text
+    french = "Selon M. Dupont et J.-P. Martin, le projet est viable. Fin."
+    assert [s.text for s in split_sentences(french, "fr", 500)][0].endswith("est viable.")
+    english = "The plan moved to the U.S. Then it failed. He got an A. Then he left."
+    assert len(split_sentences(english, "en", 500)) == 4
+
+
 def test_passages_overlap_by_trailing_sentences() -> None:
     text = " ".join(f"Sentence number {i} says something about Japan and aid." for i in range(40))
     sents = split_sentences(text, "en", 60)

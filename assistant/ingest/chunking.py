@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import regex
 import sentencex
 import tiktoken
 
@@ -105,8 +106,13 @@ def split_sentences(
         count: the token counter (default cl100k_base; ingest passes the embedder's).
     """
     spans: list[Span] = []
-    for b in sentencex.get_sentence_boundaries(language, text):
-        start, end = b["start_index"], b["end_index"]
+    for start, end in _joined_initials(
+        text,
+        [
+            (b["start_index"], b["end_index"])
+            for b in sentencex.get_sentence_boundaries(language, text)
+        ],
+    ):
         raw = text[start:end]
         stripped = raw.strip()
         if not stripped:
@@ -120,6 +126,46 @@ def split_sentences(
             out.append(Span(span.start, span.end, span.text, tokens=n))
         else:
             out.extend(_cut(span, max_tokens, count))
+    return out
+
+
+# A person's initials, two or more, each spaced or hyphenated from the next ("A. Yu.",
+# "J. M.", "J.-P."), ending a piece of text: sentencex breaks after a two-letter initial
+# ("Yu.", "Zh.": Russian names written in English) and inside "J.-P.", cutting a name from its
+# sentence. "U.S." (unspaced) and a lone "A." are left to sentencex.
+_INITIALS_END = regex.compile(
+    r"(?:^|[^\p{L}\p{M}])\p{Lu}\p{Ll}?\.(?:(?:\s+|-)\p{Lu}\p{Ll}?\.)+\s*$"
+)
+_INITIAL_END = regex.compile(r"(?:^|[^\p{L}\p{M}])\p{Lu}\.$")
+_HYPHENED_INITIAL = regex.compile(r"-\p{Lu}\p{Ll}?\.")
+
+
+def _joined_initials(text: str, bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence bounds with a break after a person's initials taken out: "the Russian
+    Federation A. Yu. Rudenko summoned the Ambassador" was two sentences, the second a quote
+    without its date or its speaker's office.
+
+    >>> s = "On June 9, the Minister A. Yu. Rudenko summoned him. Selon J.-P. Martin, non. Fin."
+    >>> bounds = [(b["start_index"], b["end_index"]) for b in sentencex.get_sentence_boundaries("en", s)]
+    >>> [s[a:b].strip() for a, b in bounds][:2]
+    ['On June 9, the Minister A. Yu.', 'Rudenko summoned him.']
+    >>> [s[a:b].strip() for a, b in _joined_initials(s, bounds)]
+    ['On June 9, the Minister A. Yu. Rudenko summoned him.', 'Selon J.-P. Martin, non.', 'Fin.']
+    >>> t = "He moved to the U.S. Then he left. Grade A. Then more."
+    >>> len(_joined_initials(t, [(b["start_index"], b["end_index"])
+    ...                          for b in sentencex.get_sentence_boundaries("en", t)]))
+    4
+    """
+    out: list[tuple[int, int]] = []
+    for start, end in bounds:
+        if out:
+            before = text[out[-1][0] : out[-1][1]].rstrip()
+            if (_INITIALS_END.search(before) and text[start:end].lstrip()[:1].isupper()) or (
+                _INITIAL_END.search(before) and _HYPHENED_INITIAL.match(text, start)
+            ):
+                out[-1] = (out[-1][0], end)
+                continue
+        out.append((start, end))
     return out
 
 

@@ -75,7 +75,7 @@ class IngestReport:
 def version_of(text: str, settings: Settings, embedder_name: str) -> str:
     """Content hash + everything that changes the rows built from it."""
     h = hashlib.sha256(text.encode("utf-8"))
-    h.update(f"|{settings.chunk_tokens}|{settings.chunk_overlap}|{embedder_name}|v4".encode())
+    h.update(f"|{settings.chunk_tokens}|{settings.chunk_overlap}|{embedder_name}|v5".encode())
     return h.hexdigest()[:16]
 
 
