@@ -113,8 +113,10 @@ def test_an_answerer_works_from_a_retrieval_alone() -> None:
 
 
 def test_selection_takes_each_sources_first_quote_before_any_second(assistant: Assistant) -> None:
-    """Within a side, a second quote from one source comes after the first quote of every other
-    relevant source; another side is judged against its own best, not the first side's."""
+    """Within a side, a second quote from one source is taken after the first quote of every
+    other relevant source (b's is in though a's second scores higher), and shown beside its
+    source's first (one line per source); another side is judged against its own best, not the
+    first side's."""
     evidence = [
         _ev("a", 0, "A", 0.95),
         _ev("a", 1, "A", 0.94),
@@ -131,10 +133,13 @@ def test_selection_takes_each_sources_first_quote_before_any_second(assistant: A
     chosen = ExtractiveAnswerer().select(evidence, retrieval, "en")
     assert [(e.source_id, e.id[-1]) for e in chosen] == [
         ("a", "0"),
-        ("b", "0"),
         ("a", "1"),
+        ("b", "0"),
         ("c", "0"),
     ]
+    # With room for three quotes, b's first is taken, not a's second.
+    three = ExtractiveAnswerer(max_quotes=3).select(evidence, retrieval, "en")
+    assert [(e.source_id, e.id[-1]) for e in three] == [("a", "0"), ("b", "0"), ("c", "0")]
 
 
 def _sides_quoted(

@@ -124,8 +124,10 @@ class ExtractiveAnswerer:
         question_language: str,
         claim: bool = False,
     ) -> list[Evidence]:
-        """The quotes to show, in order: sides by their best quote, then within each side every
-        relevant source's first quote before any second one; no duplicates or translations.
+        """The quotes to show, in order: sides by their best quote, then within each side its
+        sources by their best quote, each source's quotes together; while max_quotes lasts,
+        every relevant source's first quote is taken before any second one; no duplicates or
+        translations.
 
         `claim`: the question puts a claim (evidence.is_claim), so every side with a relevant
         passage argues it."""
@@ -181,7 +183,15 @@ class ExtractiveAnswerer:
             elif twin.language != question_language and e.language == question_language:
                 chosen[chosen.index(twin)] = e
         kept = {id(e) for e in chosen}
-        return [e for of_side in ranked.values() for e in of_side if id(e) in kept]
+        # Shown side by side, and within a side source by source, in the order each source's
+        # best quote ranks: a source quoted twice is one line, not two with another between.
+        return [
+            e
+            for of_side in ranked.values()
+            for source in dict.fromkeys(e.source_id for e in of_side if id(e) in kept)
+            for e in of_side
+            if id(e) in kept and e.source_id == source
+        ]
 
     # -- composing --------------------------------------------------------------------------
 
