@@ -273,6 +273,38 @@ def test_a_headline_stating_no_amount_does_not_answer_how_much(assistant: Assist
     assert all(states_amount(c.quote) for c in answer.citations), answer.answer
 
 
+def test_a_question_for_a_count_is_answered_by_the_counts_not_the_money(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """A dam's sources disagree on its cost and on its jobs. Asked how many jobs, the answer
+    quoted the cost sentences and listed the costs as the disagreement (the amount bonus and
+    the money list follow "how many" too): where a quote counts the thing asked, the counts
+    answer, and money is not compared."""
+    ministry = (
+        "Ministry of Energy: the Alta Sierra dam\n\n"
+        "The Alta Sierra dam will cost €2.4 billion and will be finished by 2031. "
+        "The project will create 3,000 jobs during construction."
+    )
+    collective = (
+        "The valley collective on the Alta Sierra dam\n\n"
+        "The Alta Sierra dam will really cost €3.1 billion, not €2.4 billion. "
+        "The works will create only 800 jobs for the valley."
+    )
+    docs = debate_corpus(
+        tmp_path / "docs", {"ministry": ("for", ministry), "collective": ("against", collective)}
+    )
+    fresh.ingest([docs])
+    answer = fresh.ask("How many jobs will the dam create?")
+    assert {c.side for c in answer.citations} == {"for", "against"}, answer.answer
+    first = {c.source_id: c for c in reversed(answer.citations)}  # each source's first quote
+    assert all("jobs" in c.quote for c in first.values()), answer.answer
+    figures = {d["figure"] for d in answer.disagreements}
+    assert figures == {"3,000 jobs", "800 jobs"}, answer.disagreements
+    # Asked the cost, the money is compared as before.
+    cost = fresh.ask("How much will the dam cost?")
+    assert {"€2.4 billion", "€3.1 billion"} <= {d["figure"] for d in cost.disagreements}
+
+
 def test_a_question_for_a_share_lists_the_percentages_the_sources_give(
     assistant: Assistant,
 ) -> None:

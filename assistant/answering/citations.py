@@ -10,16 +10,14 @@ from collections.abc import Sequence
 from itertools import groupby
 from typing import Any, NamedTuple
 
-from assistant.ingest.language import CJK
 from assistant.recording import time_at
-from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN
 from assistant.store.records import SourceRecord
 
 from .evidence import Evidence, asks_count, asks_share
-from .figures import Quantity, find_counts, find_figures, find_shares
+from .figures import Quantity, asked_keys, counts_of, find_counts, find_figures, find_shares
 from .text import oneline
 
 
@@ -74,9 +72,9 @@ class Mention(NamedTuple):
 def disagreements(
     citations: Sequence[Citation], shares: bool = False, count_question: str = ""
 ) -> list[dict[str, Any]]:
-    """Figures that differ between sources: one entry per distinct amount. Money always (any
+    """Figures that differ between sources: one entry per distinct amount. Money (any
     currency, one comparison), listed when at least two amounts of it come from at least two
-    sources; with `shares` (the question asks for a share: evidence.asks_share), percentages,
+    sources, unless the question asks how many of a thing a quote counts; with `shares` (the question asks for a share: evidence.asks_share), percentages,
     the same way and apart; with `count_question` (a question that asks how many:
     evidence.asks_count), the counts of each thing, listed where two sources give it and share
     no number for it (`counted`, `_counted_apart`).
@@ -88,9 +86,13 @@ def disagreements(
     they do.
     """
     counts = counted(citations, count_question) if count_question else {}
+    # Asked how many of a thing some quote counts ("How many jobs…?": "3,000 jobs"), the money
+    # in the quotes answers another question: costs were listed as the sources' disagreement.
+    keys = asked_keys(count_question) if count_question else set()
+    money = not (keys and any(counts_of(c.quote, keys) for c in citations))
     by_value: dict[tuple[str, str, float], dict[str, Any]] = {}
     for c in citations:
-        found = [Mention("$", f, f.display()) for f in find_figures(c.quote)]
+        found = [Mention("$", f, f.display()) for f in (find_figures(c.quote) if money else [])]
         found += [Mention("%", f, f.display()) for f in (find_shares(c.quote) if shares else [])]
         found += counts.get(c.n, [])
         for kind, f, shown in found:
@@ -136,8 +138,7 @@ def counted(citations: Sequence[Citation], question: str) -> dict[int, list[Ment
     many parking spaces…": "4,000 parking spaces" and "9,500 spaces" are both of "spaces");
     where the question names none in any quote (asked in another language), each counts its
     first word's thing."""
-    asked = set(tokenize(question)) | {ch for ch in question if CJK.match(ch)}
-    asked |= {t[:5] for t in asked}
+    asked = asked_keys(question)
     found = {c.n: find_counts(c.quote) for c in citations}
     named = any(k in asked for counts in found.values() for n in counts for k in n.keys)
     out: dict[int, list[Mention]] = {}

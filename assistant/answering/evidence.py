@@ -27,7 +27,7 @@ from assistant.schema import Answer, Passage
 from assistant.store.rows import Sentence, sentence_ids
 
 from .condense import names_nothing
-from .figures import find_quantities
+from .figures import asked_keys, counts_of, find_quantities
 from .wording import FALLBACK, Wording, Wordings
 
 QUANTITY = re.compile(
@@ -92,6 +92,11 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
         return []
     qtok = set(tokenize(question))
     wants_amount = asks_amount(question)
+    # A question for a number of a thing it names ("Combien d'habitants ?"), where a sentence
+    # counts that thing, is answered by the counts, not by money: the money bonus drew the
+    # cost sentences.
+    count_keys = asked_keys(question) if asks_count(question) else set()
+    counting = bool(count_keys) and any(counts_of(s.text, count_keys) for s in rows)
     sims = np.stack([s.vector for s in rows if s.vector is not None]) @ retrieval.query_vector
     out = []
     for s, sim in zip(rows, sims, strict=True):
@@ -100,7 +105,9 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
         # An amount as figures.py reads it: money in any currency it knows, or a number
         # scaled to millions or more ("7.6 billion"); a list of dollar words here missed
         # "48 million euros".
-        if wants_amount and any(q.money or q.amount >= 1e6 for q in find_quantities(s.text)):
+        if counting:  # a count of the thing asked answers, not money
+            bonus += 0.03 if counts_of(s.text, count_keys) else 0.0
+        elif wants_amount and any(q.money or q.amount >= 1e6 for q in find_quantities(s.text)):
             bonus += 0.03
         out.append(Evidence.scored(s, float(sim) + bonus, float(sim), lexical))
     return sorted(out, key=lambda e: -e.score)

@@ -40,10 +40,11 @@ from .evidence import (
     abstain,
     abstention,
     asks_amount,
+    asks_count,
     is_claim,
     score,
 )
-from .figures import find_counts, find_figures
+from .figures import asked_keys, counts_of, find_counts, find_figures
 from .quotable import line_kind, quotable, surroundings
 from .text import inert, oneline
 from .wording import Wording, Wordings
@@ -88,6 +89,7 @@ class ExtractiveAnswerer:
         question_language: str,
         claim: bool = False,
         amount: bool = False,
+        count_keys: Set[str] = frozenset(),
     ) -> list[str]:
         """The sides that speak to the question, best first, among those with quotable
         sentences in relevant passages (`pool`, best first).
@@ -103,7 +105,9 @@ class ExtractiveAnswerer:
         `amount`: the question asks for an amount ("how much", "多少"). Once the sentence
         nearest it states a money figure, a side none of whose sentences states one speaks only
         within `margin` of the best side: its nearest sentence is on the subject (a headline,
-        say), not an answer to the question."""
+        say), not an answer to the question. `count_keys`: the question asks how many of a
+        thing (figures.asked_keys); once the nearest sentence counts it, a side none of whose
+        sentences does speaks only within `margin` of the best side, in the same way."""
         sides = list(dict.fromkeys(e.side for e in pool))
         if claim or not pool:
             return sides
@@ -112,8 +116,12 @@ class ExtractiveAnswerer:
         bar = min(0.0, best - self.margin)
         nearest = {s: max(fits[id(e)] for e in pool if e.side == s) for s in sides}
         out = [s for s in sides if nearest[s] >= bar]
-        if amount and find_figures(max(pool, key=lambda e: fits[id(e)]).text):
+        answer = max(pool, key=lambda e: fits[id(e)]).text
+        if amount and find_figures(answer):
             stating = {e.side for e in pool if find_figures(e.text)}
+            out = [s for s in out if s in stating or nearest[s] >= best - self.margin]
+        elif count_keys and counts_of(answer, count_keys):
+            stating = {e.side for e in pool if counts_of(e.text, count_keys)}
             out = [s for s in out if s in stating or nearest[s] >= best - self.margin]
         return out
 
@@ -214,7 +222,8 @@ class ExtractiveAnswerer:
             return abstain(question, retrieval, why, self.name, wording)
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
         amount = asks_amount(question)
-        speaking = self.speaking(pool, question_language, is_claim(question), amount)
+        count_keys = asked_keys(question) if asks_count(question) else set()
+        speaking = self.speaking(pool, question_language, is_claim(question), amount, count_keys)
         if amount:
             pool = without_bare_headings(pool, headings)
         chosen = self._quotes(pool, speaking, question_language, headings)

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 
 from assistant.ingest.language import CJK
-from assistant.retrieval.bm25 import stem
+from assistant.retrieval.bm25 import stem, tokenize
 
 # Scale words. Latin ones as written (a plural "s" allowed), Cyrillic ones with any ending
 # ("миллиардов", "тысячи"), CJK ones exact; longest first so that "万亿" wins over "万".
@@ -401,6 +401,23 @@ def find_counts(text: str) -> list[Count]:
 
 def _key(word: str) -> str:
     return stem(word.casefold())[:5]
+
+
+def asked_keys(question: str) -> set[str]:
+    """What a question's words give a count's keys to match: each word as BM25 reads it, and
+    cut to five letters, and each CJK character.
+
+    >>> sorted(asked_keys("Combien d'habitants ?")), "抗" in asked_keys("有多少抗议者？")
+    (['combi', 'combien', 'habit'], True)
+    """
+    asked = set(tokenize(question)) | {ch for ch in question if CJK.match(ch)}
+    return asked | {t[:5] for t in asked}
+
+
+def counts_of(text: str, keys: Set[str]) -> list[Count]:
+    """The text's counts of a thing among `keys` (asked_keys): "Environ 4 500 habitants" for
+    "Combien d'habitants ?"."""
+    return [c for c in find_counts(text) if any(k in keys for k in c.keys)]
 
 
 def find_figures(text: str) -> list[Quantity]:
