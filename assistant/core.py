@@ -347,7 +347,7 @@ class Assistant(Documents):
             Filters.of(side, language, source),
             "hybrid",
             True,
-            conversation or lang,
+            lang if context is not None else conversation or lang,  # the query's own language
             sentences=answerer.sentences,
             context=context,
         )
