@@ -280,20 +280,16 @@ def test_a_question_for_a_count_is_answered_by_the_counts_not_the_money(
     quoted the cost sentences and listed the costs as the disagreement (the amount bonus and
     the money list follow "how many" too): where a quote counts the thing asked, the counts
     answer, and money is not compared."""
-    ministry = (
-        "Ministry of Energy: the Alta Sierra dam\n\n"
-        "The Alta Sierra dam will cost €2.4 billion and will be finished by 2031. "
-        "The project will create 3,000 jobs during construction."
-    )
-    collective = (
-        "The valley collective on the Alta Sierra dam\n\n"
-        "The Alta Sierra dam will really cost €3.1 billion, not €2.4 billion. "
-        "The works will create only 800 jobs for the valley."
-    )
-    docs = debate_corpus(
-        tmp_path / "docs", {"ministry": ("for", ministry), "collective": ("against", collective)}
-    )
-    fresh.ingest([docs])
+    said = {
+        "ministry": ("for", "will cost €2.4 billion and will be finished by 2031. "
+                     "The project will create 3,000 jobs during construction."),
+        "collective": ("against", "will really cost €3.1 billion, not €2.4 billion. "
+                       "The works will create only 800 jobs for the valley."),
+    }  # fmt: skip
+    fresh.ingest([debate_corpus(tmp_path / "docs", {
+        who: (side, f"The {who} on the Alta Sierra dam\n\nThe Alta Sierra dam {text}")
+        for who, (side, text) in said.items()
+    })])  # fmt: skip
     answer = fresh.ask("How many jobs will the dam create?")
     assert {c.side for c in answer.citations} == {"for", "against"}, answer.answer
     first = {c.source_id: c for c in reversed(answer.citations)}  # each source's first quote
