@@ -19,6 +19,7 @@ from typing import Any
 
 from assistant.answering import Answerer, final
 from assistant.answering.condense import History, condense, searched_for
+from assistant.answering.evidence import is_claim
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generative import GenerativeAnswerer, make_llm
 from assistant.answering.wording import FALLBACK, Wordings
@@ -288,8 +289,9 @@ class Assistant(Documents):
         limit = self.embedder.max_tokens
         if self.embedder.count_tokens([standalone])[0] <= limit:
             return standalone
-        if standalone.endswith(question):  # the rule's form: the subject, then the follow-up
-            words, tail = standalone[: -len(question)].split(), " " + question
+        asked = question.strip()
+        if asked and standalone.endswith(asked):  # the rule's form: the subject, then the follow-up
+            words, tail = standalone[: -len(asked)].split(), " " + asked
         else:
             words, tail = standalone.split(), ""
         # The most words in front that fit (a longer prefix never has fewer tokens).
@@ -339,8 +341,11 @@ class Assistant(Documents):
             self.retriever.question_language(standalone) if standalone != question else None
         )
         lang = self.retriever.question_language(question, prior=conversation)
-        # A follow-up that changes topic is searched for its own words, within its subject.
+        # A follow-up that changes topic is searched for its own words, within its subject; it
+        # is a question even typed without its mark ("and the jobs"), not a claim to weigh.
         query, context = searched_for(question, standalone) if llm is None else (standalone, None)
+        if context is not None and is_claim(query) and not is_claim(standalone):
+            query += "?"
         retrieval = self.retriever.retrieve(
             query,
             passages_wanted(k, self.settings.top_k),

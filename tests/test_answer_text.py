@@ -369,3 +369,38 @@ def test_counts_are_compared_where_two_sources_count_the_asked_thing_apart(
     assert [d["figure"] for d in found] == listed, found
     # Where the question does not ask how many, counts are not compared.
     assert disagreements(cites) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "listed"),
+    [
+        # "How many" asks for a number of things and nothing else: the jobs, not the costs.
+        ("How many jobs will the dam create?", ["800 jobs", "3,000 jobs"]),
+        # "Сколько", "combien", "多少" ask for money too: the money stays beside the counts.
+        ("Сколько помощи Япония оказала Украине?", ["$7.6 billion", "$12 billion"]),
+        ("日本向乌克兰提供了多少援助？", ["$7.6 billion", "$12 billion"]),
+    ],
+)
+def test_money_gives_way_to_counts_only_where_the_question_asks_how_many(
+    question: str, listed: list[str]
+) -> None:
+    """A quote counting the thing asked ("3,000 jobs", "3 пакета помощи", "100名援助人员")
+    set money aside whatever the question's words: "Сколько помощи…?" lost its two dollar
+    figures because "сколько" asks how many too."""
+    quotes = {
+        "How many jobs will the dam create?": [
+            ("a", "for", "The dam will cost €2.4 billion and create 3,000 jobs."),
+            ("b", "against", "It will cost €3.1 billion and create 800 jobs."),
+        ],
+        "Сколько помощи Япония оказала Украине?": [
+            ("a", "for", "Япония выделила 12 млрд долларов помощи."),
+            ("b", "against", "Япония дала 7,6 млрд долларов и отправила 3 пакета помощи."),
+        ],
+        "日本向乌克兰提供了多少援助？": [
+            ("a", "for", "日本提供了 120 亿美元援助。"),
+            ("b", "against", "日本提供了 76 亿美元，并派出100名援助人员。"),
+        ],
+    }[question]
+    cites = [_said(n, src, side, q) for n, (src, side, q) in enumerate(quotes, 1)]
+    found = disagreements(cites, count_question=question)
+    assert [d["figure"] for d in found] == listed, found

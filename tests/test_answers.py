@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, Assistant
-from assistant.answering.extractive import states_amount
+from assistant.answering.evidence import states_amount
 from assistant.answering.figures import find_figures
 from assistant.answering.text import export
 from assistant.retrieval.filters import Filters
@@ -364,6 +364,11 @@ def test_a_follow_up_that_changes_topic_is_searched_for_its_own_words(
     assert {c.side for c in on_it} == {"pro-Russia", "pro-Ukraine"}, answer.answer
     same = assistant.ask("And what did Russia say about it?", history=history)
     assert any(find_figures(c.quote) for c in same.citations if c.side == "pro-Russia"), same.answer
+    # Typed without its mark, or with a space after it, it is the same question (without its
+    # mark it was weighed as a claim; with the space, searched as before).
+    quoted = [c.quote for c in answer.citations]
+    for typed in ("what about the sanctions", "What about the sanctions? "):
+        assert [c.quote for c in assistant.ask(typed, history=history).citations] == quoted
 
 
 def test_a_question_that_names_nothing_asks_for_its_subject(assistant: Assistant) -> None:

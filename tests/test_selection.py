@@ -252,3 +252,23 @@ def test_a_counter_argument_worded_far_from_the_claim_is_retrieved_and_quoted(
 def test_a_document_of_an_unrelated_claim_is_not_quoted(debate: Assistant) -> None:
     answer = debate.ask("Should all museums be free of charge?")
     assert "rail_against" not in {c.source_id for c in answer.citations}, answer.answer
+
+
+def test_asked_how_many_a_side_stating_only_money_is_not_kept_by_it() -> None:
+    """ "How many jobs will the dam create?": the nearest sentence states a cost, but a quote
+    counts the jobs. A side that states money and counts nothing was kept by the money rule
+    (a cost answers "how much", not "how many"); it speaks only near the best side."""
+    import dataclasses
+
+    def said(sid: str, side: str, score: float, text: str) -> Evidence:
+        return dataclasses.replace(_ev(sid, 0, side, score), text=text)
+
+    pool = [
+        said("a", "x", 0.93, "The dam will cost €2.4 billion, the ministry says."),
+        said("b", "x", 0.90, "The project will create 3,000 jobs during construction."),
+        said("c", "y", 0.86, "The collective says it will cost €3.1 billion."),
+    ]
+    answerer = ExtractiveAnswerer()
+    assert answerer.speaking(pool, "en", question="How many jobs will the dam create?") == ["x"]
+    # Asked how much, the cost answers and both sides speak.
+    assert answerer.speaking(pool, "en", question="How much will the dam cost?") == ["x", "y"]

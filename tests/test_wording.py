@@ -218,11 +218,14 @@ def test_the_web_chats_panel_and_export_speak_the_answers_language(
     assert sources_html(assistant, english) == "<i>No source quoted.</i>"
 
     french = assistant.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?")
+    russian = assistant.ask("Сколько помощи Япония оказала Украине?")
     export_file = exporter()  # its folder lives as long as it does
-    update = export_file([french, english], SimpleNamespace(session_hash="fr"))
+    update = export_file([french, russian], SimpleNamespace(session_hash="fr"))
     text = Path(update["value"]).read_text(encoding="utf-8")
     assert re.match(r"# Conversation, exportée le \d{4}-\d\d-\d\d \d\d:\d\d\n", text), text[:80]
-    assert text.count("**Sources**") == 1 + bool(english.citations)
+    # Each answer's references under its own language's heading.
+    assert french.citations and russian.citations
+    assert text.count("**Sources**") == 1 and text.count("**Источники**") == 1, text
 
 
 def test_the_pages_labels_are_whole_translations_and_a_language_is_added_by_a_file(
@@ -239,13 +242,16 @@ def test_the_pages_labels_are_whole_translations_and_a_language_is_added_by_a_fi
     assert {FIELD + f.name for f in DECLARED} <= set(t.english)
     for code in ("fr", "ru", "zh"):
         assert set(t.translations[code]) == set(t.english.values()), code
-    assert '"Ask"' in str(t("ask"))  # keyed by its English, shown as such untranslated
+    assert t.english["ask"] == "Ask" and t.translations["en"]["Ask"] == "Ask"
 
     folder = tmp_path / "prompts"
     (folder / "page").mkdir(parents=True)
     (folder / "page" / "de.toml").write_text('ask = "Fragen"\n', encoding="utf-8")
     own = Labels(folder)
     assert own.translations["de"] == {"Ask": "Fragen"}  # the rest falls back to English
+    # A label is shown as written, braces included (it is no template).
+    (folder / "page" / "de.toml").write_text('ask = "Fragen {jetzt}"\n', encoding="utf-8")
+    assert Labels(folder).translations["de"] == {"Ask": "Fragen {jetzt}"}
     assert own.translations["fr"] == t.translations["fr"]
     (folder / "page" / "de.toml").write_text('ask = "Fragen"\nsubmit = "Los"\n', encoding="utf-8")
     with pytest.raises(PromptError, match=r"de\.toml: unknown submit .*remove or rename it"):

@@ -16,8 +16,8 @@ from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN
 from assistant.store.records import SourceRecord
 
-from .evidence import Evidence, asks_count, asks_share
-from .figures import Quantity, asked_keys, counts_of, find_counts, find_figures, find_shares
+from .evidence import Evidence, asks_count, asks_share, counts_answer
+from .figures import Quantity, asked_keys, find_counts, find_figures, find_shares
 from .text import oneline
 
 
@@ -74,7 +74,7 @@ def disagreements(
 ) -> list[dict[str, Any]]:
     """Figures that differ between sources: one entry per distinct amount. Money (any
     currency, one comparison), listed when at least two amounts of it come from at least two
-    sources, unless the question asks how many of a thing a quote counts; with `shares` (the question asks for a share: evidence.asks_share), percentages,
+    sources, unless the counts answer the question instead (evidence.counts_answer); with `shares` (the question asks for a share: evidence.asks_share), percentages,
     the same way and apart; with `count_question` (a question that asks how many:
     evidence.asks_count), the counts of each thing, listed where two sources give it and share
     no number for it (`counted`, `_counted_apart`).
@@ -88,8 +88,7 @@ def disagreements(
     counts = counted(citations, count_question) if count_question else {}
     # Asked how many of a thing some quote counts ("How many jobs…?": "3,000 jobs"), the money
     # in the quotes answers another question: costs were listed as the sources' disagreement.
-    keys = asked_keys(count_question) if count_question else set()
-    money = not (keys and any(counts_of(c.quote, keys) for c in citations))
+    money = not counts_answer(count_question, [c.quote for c in citations])
     by_value: dict[tuple[str, str, float], dict[str, Any]] = {}
     for c in citations:
         found = [Mention("$", f, f.display()) for f in (find_figures(c.quote) if money else [])]

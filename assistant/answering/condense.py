@@ -81,6 +81,9 @@ BACK_REFERENCES = {
     "es": "esto eso ello este esta estos estas ese esa esos esas ellos ellas",
     "uk": "це цього цьому цим цей ця ці той ті того тому там він вона воно вони їх його її них ним нею",
 }
+# Personal pronouns the back-reference table leaves out (there they would take standalone
+# questions for follow-ups), which a follow-up changing topic does not hold.
+_PERSONAL = frozenset("he him his she her hers él".split())
 # Words and phrases that open a follow-up as a continuation of the previous question.
 CONTINUATIONS = {
     "en": "and, also, what about, how about, then",
@@ -200,12 +203,23 @@ def elliptical(question: str) -> bool:
     """
     text = question.strip().lower()
     words = [w.strip("'") for w in _WORD.findall(text)]
-    opens = (" ".join(words[:n]) for n in range(1, _CONT_LONGEST + 1))
-    if any(w in _CONT_WORDS for w in opens) or text.startswith((*_CONT_CJK, *_CONT_MARKED)):
+    if _after_opening(text) != text:
         return True
     content = len(tokenize(question))
     refers_back = any(w in _BACK_WORDS for w in words) or any(c in text for c in _BACK_CJK)
     return content <= MAX_CONTENT_WORDS or (refers_back and content <= MAX_WITH_BACK_REFERENCE)
+
+
+def _after_opening(text: str) -> str:
+    """A lower-cased question without the continuation it opens with ("and", "what about",
+    "¿y", "那"): the text itself where it opens with none."""
+    for opening in (*_CONT_CJK, *_CONT_MARKED):
+        if text.startswith(opening):
+            return text[len(opening) :]
+    found = list(_WORD.finditer(text))[:_CONT_LONGEST]
+    spoken = [m.group().strip("'") for m in found]
+    n = max((n for n in range(1, len(found) + 1) if " ".join(spoken[:n]) in _CONT_WORDS), default=0)
+    return text[found[n - 1].end() :] if n else text
 
 
 def names_nothing(question: str) -> bool:
@@ -226,30 +240,31 @@ def changes_topic(question: str, subject: str) -> bool:
     "那制裁呢？") rather than asking more of the same ("And what did Russia say about it?",
     "Et quand ?"): it holds words the subject does not, besides question words, and points
     back at nothing once its opening ("and", "那") is set aside. Where those words are all
-    names (capitalised past the first word: "Et la Russie ?"), the follow-up puts another
-    party to the same question, which the subject still asks.
+    names (capitalised past the first word: "Et la Russie ?") or numbers ("And in 2023?"), the
+    follow-up puts another party or time to the same question, which the subject still asks.
+    A name that is the follow-up's first word ("Russia?") or is written in Chinese ("那俄罗斯呢？")
+    is not told from a thing, and is searched as one.
 
     >>> aid = "How much aid has Japan given Ukraine?"
     >>> [changes_topic(q, aid) for q in ("What about the sanctions?", "那制裁呢？",
     ...     "Et combien d'habitants ?", "And what did Russia say about it?", "Et quand ?",
     ...     "And the aid?", "А где он был ранен?", "Et la Russie ?", "What about Kaneko?",
-    ...     "Jobs?")]
-    [True, True, True, False, False, False, False, False, False, True]
+    ...     "And in 2023?", "Et où a-t-il été blessé ?", "And his wounds?", "Jobs?")]
+    [True, True, True, False, False, False, False, False, False, False, False, False, True]
     """
-    text = question.strip().lower()
-    words = [w.strip("'") for w in _WORD.findall(text)]
-    opening = max(
-        (n for n in range(1, _CONT_LONGEST + 1) if " ".join(words[:n]) in _CONT_WORDS), default=0
-    )
-    rest = words[opening:]
-    cjk = next((w for w in _CONT_CJK if text.startswith(w)), "")
-    if any(w in _BACK_WORDS for w in rest) or any(c in text[len(cjk) :] for c in _BACK_CJK):
+    body = _after_opening(question.strip().lower())
+    # Here an inverted pronoun points back too ("Et où a-t-il été blessé ?" asks more of the
+    # subject's Kaneko), and so does an English personal one ("And his wounds?"): read as the
+    # same topic, a follow-up is answered as before.
+    words = [part.strip("'") for w in _WORD.findall(body) for part in w.split("-")]
+    pointing = _BACK_WORDS | _PERSONAL
+    if any(w in pointing for w in words) or any(c in body for c in _BACK_CJK):
         return False
-    body = text[len(cjk) :] if cjk else " ".join(rest)
     own = set(tokenize(body)) - _ASKING - set(tokenize(subject))
     written = _WORD.findall(question.strip())
     named = {t for w in written[1:] if w[:1].isupper() for t in tokenize(w)}
-    return bool(own - named)
+    # A year or a number narrows the same question ("And in 2023?"), it names no new thing.
+    return any(not any(ch.isdigit() for ch in t) for t in own - named)
 
 
 def searched_for(question: str, standalone: str) -> tuple[str, str | None]:
@@ -264,10 +279,11 @@ def searched_for(question: str, standalone: str) -> tuple[str, str | None]:
     >>> searched_for("And what did Russia say about it?", "How much aid? And what did Russia say about it?")
     ('How much aid? And what did Russia say about it?', None)
     """
-    if standalone == question or not standalone.endswith(question):
+    asked = question.strip()  # as the rule wrote it after its subject
+    if standalone == question or not asked or not standalone.endswith(asked):
         return standalone, None  # stood alone, or an LLM's rewrite
-    subject = standalone[: -len(question)].strip()
-    return (question, subject) if changes_topic(question, subject) else (standalone, None)
+    subject = standalone[: -len(asked)].strip()
+    return (asked, subject) if changes_topic(asked, subject) else (standalone, None)
 
 
 def condense_rule(question: str, history: History | None) -> str:

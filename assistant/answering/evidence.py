@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import NamedTuple
@@ -27,7 +27,7 @@ from assistant.schema import Answer, Passage
 from assistant.store.rows import Sentence, sentence_ids
 
 from .condense import names_nothing
-from .figures import asked_keys, counts_of, find_quantities
+from .figures import asked_keys, counts_of, find_counts, find_quantities
 from .wording import FALLBACK, Wording, Wordings
 
 QUANTITY = re.compile(
@@ -92,22 +92,20 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
         return []
     qtok = set(tokenize(question))
     wants_amount = asks_amount(question)
-    # A question for a number of a thing it names ("Combien d'habitants ?"), where a sentence
-    # counts that thing, is answered by the counts, not by money: the money bonus drew the
-    # cost sentences.
+    # A sentence counting the thing the question asks the number of answers it as money does
+    # ("Combien d'habitants ?": "Environ 4 500 habitants"); where the question asks how many
+    # and nothing else, and a sentence counts the thing, money does not (the money bonus drew
+    # the cost sentences to "How many jobs…?").
     count_keys = asked_keys(question) if asks_count(question) else set()
-    counting = bool(count_keys) and any(counts_of(s.text, count_keys) for s in rows)
+    only_counts = counts_answer(question, [s.text for s in rows])
     sims = np.stack([s.vector for s in rows if s.vector is not None]) @ retrieval.query_vector
     out = []
     for s, sim in zip(rows, sims, strict=True):
         lexical = len(qtok & set(tokenize(s.text))) / len(qtok) if qtok else 0.0
         bonus = 0.04 * lexical
-        # An amount as figures.py reads it: money in any currency it knows, or a number
-        # scaled to millions or more ("7.6 billion"); a list of dollar words here missed
-        # "48 million euros".
-        if counting:  # a count of the thing asked answers, not money
-            bonus += 0.03 if counts_of(s.text, count_keys) else 0.0
-        elif wants_amount and any(q.money or q.amount >= 1e6 for q in find_quantities(s.text)):
+        counts = bool(count_keys) and bool(counts_of(s.text, count_keys))
+        money = wants_amount and not only_counts and states_money(s.text)
+        if counts or money:
             bonus += 0.03
         out.append(Evidence.scored(s, float(sim) + bonus, float(sim), lexical))
     return sorted(out, key=lambda e: -e.score)
@@ -135,6 +133,42 @@ COUNT = re.compile(
     r"|多少|几[个名位架辆艘座台家所条头只件]|数量",
     re.I,
 )
+
+
+def states_money(text: str) -> bool:
+    """Whether a sentence states an amount as figures.py reads one: money in any currency it
+    knows, or a number scaled to millions or more ("7.6 billion"; a list of dollar words missed
+    "48 million euros")."""
+    return any(q.money or q.amount >= 1e6 for q in find_quantities(text))
+
+
+def states_amount(text: str) -> bool:
+    """Whether a sentence states an amount: money (states_money) or a number of things."""
+    return states_money(text) or bool(find_counts(text))
+
+
+# The words that ask for a number of things and nothing else: "сколько", "多少", "combien",
+# "ile" ask for money as well, and keep money beside the counts.
+ONLY_COUNT = re.compile(
+    r"how many|death toll|nombre d[e']|number of|wie ?viele|anzahl|cuánt[oa]s\b|número de"
+    r"|\bquant[ie]\b|\bquant[oa]s\b|количеств|кількість|число|几[个名位架辆艘座台家所条头只件]|数量",
+    re.I,
+)
+
+
+def counts_answer(question: str, texts: Iterable[str]) -> bool:
+    """Whether the counts answer the question and money does not: it asks how many and
+    nothing else (ONLY_COUNT), and one of `texts` counts the thing it asks the number of.
+
+    >>> counts_answer("How many jobs will it create?", ["It costs €2bn.", "It creates 3,000 jobs."])
+    True
+    >>> counts_answer("Сколько помощи дала Япония?", ["Япония отправила 3 пакета помощи."])
+    False
+    """
+    if not ONLY_COUNT.search(question):
+        return False
+    keys = asked_keys(question)
+    return any(counts_of(text, keys) for text in texts)
 
 
 def asks_count(question: str) -> bool:

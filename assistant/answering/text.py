@@ -26,7 +26,6 @@ from assistant.errors import InvalidRequest
 from assistant.inputs import longest_fitting
 from assistant.recording import at_moment
 from assistant.schema import Answer, Citation
-from assistant.sources.model import UNKNOWN
 
 from .markdown import parser
 from .wording import FALLBACK, Wording, Wordings
@@ -131,12 +130,9 @@ def reference(c: Citation, wording: Wording | None = None) -> str:
     who = c.outlet or c.title or c.source_id
     if c.author and c.author not in who:  # "The Military Show" beside "The Military Show (YouTube)"
         who += f", {c.author}"
-    side = c.side
-    if c.suggested_side and c.side == UNKNOWN:  # a suggestion is always called one
-        side += ", " + w.text("side_suggested", side=c.suggested_side)
-    voice = w.text("voice_unknown") if c.voice == UNKNOWN else c.voice
+    side = ", ".join(x for x in (c.side, w.suggested(c.suggested_side)) if x)
     parts = [
-        f"{inert(who)} — {inert(side)}, {inert(voice)}",
+        f"{inert(who)} — {inert(side)}, {inert(w.voice(c.voice))}",
         inert(c.date or w.text("undated")),
         inert(c.language),
         f"“{inert(oneline(c.quote))}”",

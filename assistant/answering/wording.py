@@ -25,6 +25,7 @@ from typing import Any
 
 from assistant.config import REPO_ROOT
 from assistant.errors import PromptError
+from assistant.sources.model import UNKNOWN
 
 FALLBACK = "en"
 BUNDLED = REPO_ROOT / "prompts" / "wording"
@@ -71,6 +72,15 @@ class Wording:
     def number(self, value: float, digits: int = 3) -> str:
         """A measure written with the language's decimal mark: 0.016, 0,016."""
         return f"{value:.{digits}f}".replace(".", self.templates["decimal_mark"])
+
+    def voice(self, voice: str) -> str:
+        """A source's voice as shown beside its side: "voice unknown" where its corpus declares
+        none (a bare "unknown" after a side reads as the side's)."""
+        return self.text("voice_unknown") if voice == UNKNOWN else voice
+
+    def suggested(self, side: str) -> str:
+        """A side the assistant suggested, called a suggestion ("" for none)."""
+        return self.text("side_suggested", side=side) if side else ""
 
     def names(self, items: Sequence[str], key: str) -> str:
         """Items, each worded by `key` ("the {side} side"), listed: "a, b or c"."""
@@ -126,7 +136,7 @@ def _bundled() -> Wordings:
 @lru_cache(maxsize=8)
 def _read(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Wording]:
     """The bundled files, then the folder's own (if it is not the bundled one) over them."""
-    reference = load_templates(BUNDLED / f"{FALLBACK}.toml")
+    reference = load_texts(BUNDLED / f"{FALLBACK}.toml")
     out = {FALLBACK: Wording(FALLBACK, reference)}
     folders = [BUNDLED] + (
         [Path(directory)] if Path(directory).resolve() != BUNDLED.resolve() else []
@@ -141,7 +151,7 @@ def _read(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Wordi
 def _checked(path: Path, reference: dict[str, str]) -> dict[str, str]:
     """A file's templates, held to the bundled English file's keys and placeholders: the code
     fills those, and nothing else."""
-    templates = load_templates(path)
+    templates = load_texts(path)
     missing = [k for k in reference if k not in templates]
     unknown = [k for k in templates if k not in reference]
     if missing:
@@ -167,9 +177,10 @@ def _checked(path: Path, reference: dict[str, str]) -> dict[str, str]:
     return templates
 
 
-def load_templates(path: Path) -> dict[str, str]:
-    """A TOML file of text values, each a str.format template with named fields only (the web
-    chat's labels are read with it too): its errors say the file, the key and the fix."""
+def load_texts(path: Path, templates: bool = True) -> dict[str, str]:
+    """A TOML file of text values, each a str.format template with named fields only (or,
+    with templates=False, text shown as written: the web chat's labels): its errors say the
+    file, the key and the fix."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -179,7 +190,7 @@ def load_templates(path: Path) -> dict[str, str]:
     bad = [k for k, v in data.items() if not isinstance(v, str)]
     if bad:
         raise PromptError(f"{path}: {', '.join(bad)} must be text in quotes")
-    for key, template in data.items():
+    for key, template in data.items() if templates else ():
         try:
             placeholders(template)
         except ValueError as exc:

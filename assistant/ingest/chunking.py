@@ -129,12 +129,11 @@ def split_sentences(
     return out
 
 
-# A person's initials, two or more, each spaced or hyphenated from the next ("A. Yu.",
-# "J. M.", "J.-P."), ending a piece of text: sentencex breaks after a two-letter initial
-# ("Yu.", "Zh.": Russian names written in English) and inside "J.-P.", cutting a name from its
-# sentence. "U.S." (unspaced) and a lone "A." are left to sentencex.
+# A person's initials ending a piece of text where sentencex breaks after them: an initial and
+# a two-letter one of a Russian name written in English ("A. Yu.", "V. Zh."), or a
+# hyphenated pair ("J.-P."). "U.S.", "Dr.", "D. C." and a lone "A." are left to sentencex.
 _INITIALS_END = regex.compile(
-    r"(?:^|[^\p{L}\p{M}])\p{Lu}\p{Ll}?\.(?:(?:\s+|-)\p{Lu}\p{Ll}?\.)+\s*$"
+    r"(?:^|[^\p{L}\p{M}])\p{Lu}\.(?:\s+(?:Yu|Ya|Ye|Yo|Zh|Kh|Ch|Sh|Ts)|-\p{Lu}\p{Ll}?)\.$"
 )
 _INITIAL_END = regex.compile(r"(?:^|[^\p{L}\p{M}])\p{Lu}\.$")
 _HYPHENED_INITIAL = regex.compile(r"-\p{Lu}\p{Ll}?\.")
@@ -151,17 +150,20 @@ def _joined_initials(text: str, bounds: list[tuple[int, int]]) -> list[tuple[int
     ['On June 9, the Minister A. Yu.', 'Rudenko summoned him.']
     >>> [s[a:b].strip() for a, b in _joined_initials(s, bounds)]
     ['On June 9, the Minister A. Yu. Rudenko summoned him.', 'Selon J.-P. Martin, non.', 'Fin.']
-    >>> t = "He moved to the U.S. Then he left. Grade A. Then more."
-    >>> len(_joined_initials(t, [(b["start_index"], b["end_index"])
-    ...                          for b in sentencex.get_sentence_boundaries("en", t)]))
-    4
+    >>> t = "He moved to the U.S. Then he left. Grade A. Then more. Signed, Dr. Jo.\\nNext day."
+    >>> [t[a:b].strip() for a, b in _joined_initials(t, [(b["start_index"], b["end_index"])
+    ...                          for b in sentencex.get_sentence_boundaries("en", t)])]
+    ['He moved to the U.S.', 'Then he left.', 'Grade A.', 'Then more.', 'Signed, Dr. Jo.', 'Next day.']
     """
     out: list[tuple[int, int]] = []
     for start, end in bounds:
         if out:
-            before = text[out[-1][0] : out[-1][1]].rstrip()
-            if (_INITIALS_END.search(before) and text[start:end].lstrip()[:1].isupper()) or (
-                _INITIAL_END.search(before) and _HYPHENED_INITIAL.match(text, start)
+            raw = text[out[-1][0] : out[-1][1]]
+            before = raw.rstrip()
+            on_one_line = "\n" not in raw[len(before) :] + text[start:end][:1]
+            if on_one_line and (
+                (_INITIALS_END.search(before) and text[start:end].lstrip()[:1].isupper())
+                or (_INITIAL_END.search(before) and _HYPHENED_INITIAL.match(text, start))
             ):
                 out[-1] = (out[-1][0], end)
                 continue

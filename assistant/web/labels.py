@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.wording import load_templates
+from assistant.answering.wording import load_texts
 from assistant.config import REPO_ROOT
 from assistant.errors import PromptError
 from assistant.sources.model import DECLARED
@@ -33,7 +33,7 @@ class Labels:
     English text (what gr.I18n takes)."""
 
     def __init__(self, prompts_dir: Path | None = None) -> None:
-        english = load_templates(BUNDLED / "en.toml")
+        english = load_texts(BUNDLED / "en.toml", templates=False)
         english |= {FIELD + f.name: f.label for f in DECLARED}
         self.english = english
         self.translations: dict[str, dict[str, str]] = {"en": {v: v for v in english.values()}}
@@ -53,7 +53,7 @@ class Labels:
 
     def _checked(self, path: Path) -> dict[str, str]:
         """A file's labels, each one a key of the bundled en.toml or a form field's."""
-        labels = load_templates(path)
+        labels = load_texts(path, templates=False)
         unknown = [k for k in labels if k not in self.english]
         if unknown:
             raise PromptError(
