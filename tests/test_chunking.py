@@ -74,6 +74,10 @@ def test_a_persons_initials_do_not_end_a_sentence() -> None:
     assert [s.text for s in split_sentences(french, "fr", 500)][0].endswith("est viable.")
     english = "The plan moved to the U.S. Then it failed. He got an A. Then he left."
     assert len(split_sentences(english, "en", 500)) == 4
+    # In the name's own script too; "D. C." and a title before a line break still end one.
+    russian = "Министр А. Ю. Руденко вызвал посла. Затем он уехал."
+    assert [s.text for s in split_sentences(russian, "ru", 500)][0].endswith("вызвал посла.")
+    assert len(split_sentences("Washington D. C. The mayor came.", "en", 500)) == 2
 
 
 def test_passages_overlap_by_trailing_sentences() -> None:

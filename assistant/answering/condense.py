@@ -81,9 +81,14 @@ BACK_REFERENCES = {
     "es": "esto eso ello este esta estos estas ese esa esos esas ellos ellas",
     "uk": "це цього цьому цим цей ця ці той ті того тому там він вона воно вони їх його її них ним нею",
 }
-# Personal pronouns the back-reference table leaves out (there they would take standalone
-# questions for follow-ups), which a follow-up changing topic does not hold.
-_PERSONAL = frozenset("he him his she her hers él".split())
+# Personal and possessive pronouns the back-reference table leaves out (there they would take
+# standalone questions for follow-ups), which a follow-up changing topic does not hold; in
+# Chinese 他 and 她, except in 其他 ("other").
+_PERSONAL = frozenset(
+    "he him his she her hers son sa ses lui его ему её ей ним нём "
+    "його її йому їй sein seine seiner seinem seinen ihre ihrer ihrem ihren él su sus".split()
+)
+_PERSONAL_CJK = regex.compile(r"(?<!其)[他她]")
 # Words and phrases that open a follow-up as a continuation of the previous question.
 CONTINUATIONS = {
     "en": "and, also, what about, how about, then",
@@ -249,8 +254,9 @@ def changes_topic(question: str, subject: str) -> bool:
     >>> [changes_topic(q, aid) for q in ("What about the sanctions?", "那制裁呢？",
     ...     "Et combien d'habitants ?", "And what did Russia say about it?", "Et quand ?",
     ...     "And the aid?", "А где он был ранен?", "Et la Russie ?", "What about Kaneko?",
-    ...     "And in 2023?", "Et où a-t-il été blessé ?", "And his wounds?", "Jobs?")]
-    [True, True, True, False, False, False, False, False, False, False, False, False, True]
+    ...     "And in 2023?", "Et où a-t-il été blessé ?", "And his wounds?", "А где его ранили?",
+    ...     "那他在哪里受伤？", "¿Y sus heridas?", "Jobs?")]
+    [True, True, True, False, False, False, False, False, False, False, False, False, False, False, False, True]
     """
     body = _after_opening(question.strip().lower())
     # Here an inverted pronoun points back too ("Et où a-t-il été blessé ?" asks more of the
@@ -258,7 +264,11 @@ def changes_topic(question: str, subject: str) -> bool:
     # same topic, a follow-up is answered as before.
     words = [part.strip("'") for w in _WORD.findall(body) for part in w.split("-")]
     pointing = _BACK_WORDS | _PERSONAL
-    if any(w in pointing for w in words) or any(c in body for c in _BACK_CJK):
+    if (
+        any(w in pointing for w in words)
+        or any(c in body for c in _BACK_CJK)
+        or _PERSONAL_CJK.search(body)
+    ):
         return False
     own = set(tokenize(body)) - _ASKING - set(tokenize(subject))
     written = _WORD.findall(question.strip())
@@ -283,6 +293,8 @@ def searched_for(question: str, standalone: str) -> tuple[str, str | None]:
     if standalone == question or not asked or not standalone.endswith(asked):
         return standalone, None  # stood alone, or an LLM's rewrite
     subject = standalone[: -len(asked)].strip()
+    if not subject:  # cut whole to fit the embedder (core._fitted)
+        return standalone, None
     return (asked, subject) if changes_topic(asked, subject) else (standalone, None)
 
 

@@ -164,8 +164,12 @@ def counts_answer(question: str, texts: Iterable[str]) -> bool:
     True
     >>> counts_answer("Сколько помощи дала Япония?", ["Япония отправила 3 пакета помощи."])
     False
+    >>> counts_answer("How much will it cost and how many jobs will it create?", ["3,000 jobs."])
+    False
     """
-    if not ONLY_COUNT.search(question):
+    # "And nothing else": the question without its count words asks for no amount ("How much
+    # will it cost and how many jobs…?", "Combien coûte l'accueil d'un grand nombre de…").
+    if not ONLY_COUNT.search(question) or asks_amount(ONLY_COUNT.sub(" ", question)):
         return False
     keys = asked_keys(question)
     return any(counts_of(text, keys) for text in texts)

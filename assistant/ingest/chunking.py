@@ -130,10 +130,12 @@ def split_sentences(
 
 
 # A person's initials ending a piece of text where sentencex breaks after them: an initial and
-# a two-letter one of a Russian name written in English ("A. Yu.", "V. Zh."), or a
-# hyphenated pair ("J.-P."). "U.S.", "Dr.", "D. C." and a lone "A." are left to sentencex.
+# a two-letter one of a Russian name written in English ("A. Yu.", "V. Zh."), two Cyrillic
+# ones ("А. Ю.", "А.Ю."), or a hyphenated pair ("J.-P."). "U.S.", "Dr.", "D. C." and a lone
+# "A." are left to sentencex.
 _INITIALS_END = regex.compile(
-    r"(?:^|[^\p{L}\p{M}])\p{Lu}\.(?:\s+(?:Yu|Ya|Ye|Yo|Zh|Kh|Ch|Sh|Ts)|-\p{Lu}\p{Ll}?)\.$"
+    r"(?:^|[^\p{L}\p{M}])\p{Lu}\."
+    r"(?:\s*(?:Yu|Ya|Ye|Yo|Zh|Kh|Ch|Sh|Ts|(?=\p{Cyrillic})\p{Lu})|-\p{Lu}\p{Ll}?)\.$"
 )
 _INITIAL_END = regex.compile(r"(?:^|[^\p{L}\p{M}])\p{Lu}\.$")
 _HYPHENED_INITIAL = regex.compile(r"-\p{Lu}\p{Ll}?\.")

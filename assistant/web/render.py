@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from assistant import VOICES, Answer, Assistant, Citation
-from assistant.answering.text import inert, worded
+from assistant.answering.text import inert
 from assistant.recording import Times, at_moment, clock
 from assistant.sources.model import Source, web_address
 
@@ -115,9 +115,9 @@ def _moment(c: Citation) -> str:
 
 
 def sources_html(assistant: Assistant, answer: Answer) -> str:
-    """The sources panel of an answer, its words in the answer's language (the bundled words,
-    as its references' and its export's: text.worded)."""
-    w = worded(answer)
+    """The sources panel of an answer, its words in the answer's language (the Assistant's
+    own wording files over the bundled ones)."""
+    w = assistant.wordings.of(answer.question_language)
     if answer.abstained or not answer.citations:
         # The answer says why (and, under filters, that only part of the index was searched).
         return f"<i>{html.escape(w.text('no_source_quoted'))}</i>"
