@@ -74,8 +74,9 @@ def disagreements(
 ) -> list[dict[str, Any]]:
     """Figures that differ between sources: one entry per distinct amount. Money (any
     currency, one comparison), listed when at least two amounts of it come from at least two
-    sources, unless the counts answer the question instead (evidence.counts_answer); with `shares` (the question asks for a share: evidence.asks_share), percentages,
-    the same way and apart; with `count_question` (a question that asks how many:
+    sources, unless the counts answer the question instead (evidence.counts_answer); with
+    `shares` (the question asks for a share: evidence.asks_share), percentages, the same way
+    and apart; with `count_question` (a question that asks how many:
     evidence.asks_count), the counts of each thing, listed where two sources give it and share
     no number for it (`counted`, `_counted_apart`).
 

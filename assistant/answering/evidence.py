@@ -96,14 +96,14 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
     # ("Combien d'habitants ?": "Environ 4 500 habitants"); where the question asks how many
     # and nothing else, and a sentence counts the thing, money does not (the money bonus drew
     # the cost sentences to "How many jobs…?").
-    count_keys = asked_keys(question) if asks_count(question) else set()
+    keys = count_keys(question)
     only_counts = counts_answer(question, [s.text for s in rows])
     sims = np.stack([s.vector for s in rows if s.vector is not None]) @ retrieval.query_vector
     out = []
     for s, sim in zip(rows, sims, strict=True):
         lexical = len(qtok & set(tokenize(s.text))) / len(qtok) if qtok else 0.0
         bonus = 0.04 * lexical
-        counts = bool(count_keys) and bool(counts_of(s.text, count_keys))
+        counts = bool(keys) and bool(counts_of(s.text, keys))
         money = wants_amount and not only_counts and states_money(s.text)
         if counts or money:
             bonus += 0.03
@@ -171,8 +171,14 @@ def counts_answer(question: str, texts: Iterable[str]) -> bool:
     # will it cost and how many jobs…?", "Combien coûte l'accueil d'un grand nombre de…").
     if not ONLY_COUNT.search(question) or asks_amount(ONLY_COUNT.sub(" ", question)):
         return False
-    keys = asked_keys(question)
+    keys = count_keys(question)
     return any(counts_of(text, keys) for text in texts)
+
+
+def count_keys(question: str) -> set[str]:
+    """The keys of the thing a question asks the number of (figures.asked_keys); none where it
+    does not ask how many, so that no sentence's counts are read for it."""
+    return asked_keys(question) if asks_count(question) else set()
 
 
 def asks_count(question: str) -> bool:

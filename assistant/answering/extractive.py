@@ -41,13 +41,13 @@ from .evidence import (
     abstain,
     abstention,
     asks_amount,
-    asks_count,
+    count_keys,
     counts_answer,
     is_claim,
     score,
     states_amount,
 )
-from .figures import asked_keys, counts_of, find_figures
+from .figures import counts_of, find_figures
 from .quotable import line_kind, quotable, surroundings
 from .text import inert, oneline
 from .wording import Wording, Wordings
@@ -105,13 +105,13 @@ class ExtractiveAnswerer:
         words it differently.
 
         `question`, for the rules on amounts and counts. Asked for an amount ("how much",
-        "多少"), once the sentence nearest it states a money figure, a side none of whose sentences states one speaks only
-        within `margin` of the best side: its nearest sentence is on the subject (a headline,
-        say), not an answer to the question. Asked how many of a thing (figures.asked_keys),
-        once the nearest sentence counts it, a side none of whose
-        sentences does speaks only within `margin` of the best side, in the same way. Where
-        the counts answer and money does not (evidence.counts_answer), that holds whatever the
-        nearest sentence states: a cost does not keep a side that counts nothing."""
+        "多少"), once the sentence nearest it states a money figure, a side none of whose
+        sentences states one speaks only within `margin` of the best side: its nearest
+        sentence is on the subject (a headline, say), not an answer to the question. Asked how
+        many of a thing (evidence.count_keys), once the nearest sentence counts it, a side none
+        of whose sentences does speaks only within `margin` of the best side, in the same way.
+        Where the counts answer and money does not (evidence.counts_answer), that holds whatever
+        the nearest sentence states: a cost does not keep a side that counts nothing."""
         sides = list(dict.fromkeys(e.side for e in pool))
         if claim or not pool:
             return sides
@@ -121,7 +121,7 @@ class ExtractiveAnswerer:
         nearest = {s: max(fits[id(e)] for e in pool if e.side == s) for s in sides}
         out = [s for s in sides if nearest[s] >= bar]
         answer = max(pool, key=lambda e: fits[id(e)]).text
-        keys = asked_keys(question) if asks_count(question) else set()
+        keys = count_keys(question)
         amount = asks_amount(question)
 
         def counts(text: str) -> bool:

@@ -97,9 +97,9 @@ class Wordings:
 
     def __init__(self, directory: Path, default: str = FALLBACK) -> None:
         self.directory, self.default = directory, default
-        files = [*BUNDLED.glob("*.toml"), *(directory.glob("*.toml") if directory.is_dir() else [])]
+        files = layered(BUNDLED, directory)
         # Read again when a file changes (a new Assistant sees an edited translation).
-        self._of = _read(str(directory), tuple((p.name, p.stat().st_mtime_ns) for p in files))
+        self._of = _read(tuple((str(p), p.stat().st_mtime_ns) for p in files))
 
     @classmethod
     def bundled(cls) -> Wordings:
@@ -133,18 +133,26 @@ def _bundled() -> Wordings:
     return Wordings(BUNDLED)
 
 
+def layered(bundled: Path, own: Path | None) -> list[Path]:
+    """The .toml files of a bundled folder, then those of one's own folder (where it exists and
+    is another), each folder's sorted: a later file of one name is laid over an earlier one.
+    The web chat's labels are found so too (web/labels.py)."""
+    folders = [bundled]
+    if own is not None and own.is_dir() and own.resolve() != bundled.resolve():
+        folders.append(own)
+    return [path for folder in folders for path in sorted(folder.glob("*.toml"))]
+
+
 @lru_cache(maxsize=8)
-def _read(directory: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Wording]:
-    """The bundled files, then the folder's own (if it is not the bundled one) over them."""
+def _read(stamp: tuple[tuple[str, int], ...]) -> dict[str, Wording]:
+    """The files of `stamp` (path, modification time), in its order, each over the last of its
+    language."""
     reference = load_texts(BUNDLED / f"{FALLBACK}.toml")
     out = {FALLBACK: Wording(FALLBACK, reference)}
-    folders = [BUNDLED] + (
-        [Path(directory)] if Path(directory).resolve() != BUNDLED.resolve() else []
-    )
-    for folder in folders:
-        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-            code = path.stem.lower()
-            out[code] = Wording(code, _checked(path, reference))
+    for name, _ in stamp:
+        path = Path(name)
+        code = path.stem.lower()
+        out[code] = Wording(code, _checked(path, reference))
     return out
 
 

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.wording import load_texts
+from assistant.answering.wording import layered, load_texts
 from assistant.config import REPO_ROOT
 from assistant.errors import PromptError
 from assistant.sources.model import DECLARED
@@ -37,15 +37,9 @@ class Labels:
         english |= {FIELD + f.name: f.label for f in DECLARED}
         self.english = english
         self.translations: dict[str, dict[str, str]] = {"en": {v: v for v in english.values()}}
-        folders = [BUNDLED]
-        own = prompts_dir / "page" if prompts_dir is not None else None
-        if own is not None and own.is_dir() and own.resolve() != BUNDLED.resolve():
-            folders.append(own)
-        for folder in folders:
-            for path in sorted(folder.glob("*.toml")):
-                code = path.stem.lower()
-                mine = self.translations.setdefault(code, {})
-                mine |= {english[k]: v for k, v in self._checked(path).items()}
+        for path in layered(BUNDLED, prompts_dir / "page" if prompts_dir is not None else None):
+            mine = self.translations.setdefault(path.stem.lower(), {})
+            mine |= {english[k]: v for k, v in self._checked(path).items()}
 
     @classmethod
     def bundled(cls) -> Labels:
