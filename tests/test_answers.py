@@ -9,6 +9,7 @@ from assistant.answering.evidence import states_amount
 from assistant.answering.figures import find_figures
 from assistant.answering.text import export
 from assistant.retrieval.filters import Filters
+from assistant.retrieval.relevance import SAME_LANGUAGE
 
 from .conftest import debate_corpus
 
@@ -171,6 +172,25 @@ def test_a_side_whose_one_sentence_answers_is_not_said_to_have_nothing(
     answer = fresh.ask(question)
     assert not answer.abstained and answer.sides_without_evidence == []
     assert "for side" not in answer.answer
+
+
+def test_the_sentence_that_answers_is_quoted_though_its_passage_is_under_the_bar(
+    assistant: Assistant,
+) -> None:
+    """The report of the summons is one sentence of a long English passage that falls under
+    the same-language bar, while a French passage clears the lower cross-language bar: the
+    answer quoted the French passage's lines on Kaneko's love of Russia. A passage in the
+    question's language whose nearest sentence clears the sentence bar by more than any
+    relevant passage's does is relevant by that sentence."""
+    question = "When was the Japanese ambassador summoned?"
+    found = assistant.retriever.retrieve(question, 8, query_language="en")
+    summons = next(p for p in found.passages if "summoned the Ambassador of Japan" in p.text)
+    # Under the passage bar, relevant by its sentence.
+    assert summons.dense < SAME_LANGUAGE and (summons.relevance or -1) >= 0
+    answer = assistant.ask(question)
+    first = answer.citations[0]
+    assert first.source_id == "001_5fc457110d24e7fd" and "June 9" in first.quote, first.quote
+    assert not any(c.language == "fr" for c in answer.citations), answer.answer
 
 
 def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(

@@ -378,8 +378,14 @@ class Retriever:
         relevance = {} if junk else self._relevance(snap, dense, query_language)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = _ranked(snap, fused, len(fused) if balance else pool, relevance)
+        # Ranked by their own margins; a passage in the question's language may be relevant by
+        # its sentence where only other languages' clear their lower bar (_by_sentence).
+        quoting = _by_sentence(
+            snap, relevance, best, query_language,
+            lambda pid, cos: self._sentence_margin(snap, pid, cos, query_language),
+        )  # fmt: skip
         chosen = [
-            _passage(snap, c, dense, best, lexical)
+            _passage(snap, c, dense, best, lexical, quoting.get(c.id))
             for c in (balanced(ranked, k) if balance else ranked[:k])
         ]
         found = Retrieval(
@@ -622,13 +628,50 @@ def _passage(
     dense: dict[str, float],
     best_sentence: dict[str, float],
     lexical: dict[str, float],
+    relevance: float | None,
 ) -> Passage:
-    """A chosen candidate as a Passage, with the evidence it was ranked on."""
+    """A chosen candidate as a Passage, with the evidence it was ranked on and its relevance
+    margin."""
     _, text, meta = snap.rows[c.id]
     return passage_of(
         c.id, text, meta, c.score, dense.get(c.id, best_sentence.get(c.id, 0.0)),
-        lexical.get(c.id, 0.0), c.relevance, snap.said_at(c.id),
+        lexical.get(c.id, 0.0), relevance, snap.said_at(c.id),
     )  # fmt: skip
+
+
+def _by_sentence(
+    snap: Snapshot,
+    relevance: dict[str, float],
+    best_sentence: dict[str, float],
+    question_language: str,
+    sentence_margin: Callable[[str, float], float],
+) -> dict[str, float]:
+    """The passages' relevance margins, with a passage in the question's language counted
+    relevant by its best sentence (that sentence's margin over the sentence threshold) where
+    only passages in other languages clear their bar and the sentence clears its own by more
+    than every one of theirs does.
+
+    A passage in another language is held to a lower bar than one in the question's, and a
+    passage's vector dilutes the one sentence in it that answers: "When was the Japanese
+    ambassador summoned?" was answered from a French passage just over the cross-language bar
+    (lines on Kaneko's love of Russia), not from the English one reporting the summons, 0.008
+    under the same-language bar while its sentence cleared its own by 0.012. Only then:
+    counting every passage whose sentence clears its bar quoted lines on other people for "Who
+    is Bogdan Bezpalko?" (bundled citation precision 0.692 → 0.642) and, within one language,
+    other claims' documents on Perspectrum (docs/figures.md). Ranking is the passages' own, and
+    so is whether anything is relevant at all.
+    """
+    cleared = {snap.language(pid) for pid, m in relevance.items() if m >= 0}
+    if not cleared or question_language in cleared:
+        return relevance
+    margins = {pid: sentence_margin(pid, cosine) for pid, cosine in best_sentence.items()}
+    inside = max((m for pid, m in margins.items() if relevance.get(pid, -1.0) >= 0), default=0.0)
+    out = dict(relevance)
+    for pid, m in margins.items():
+        # A relevant passage's own sentence sets `inside`: only one under the bar gets past it.
+        if m >= 0 and m > inside and snap.language(pid) == question_language:
+            out[pid] = m
+    return out
 
 
 def _side_relevance(
