@@ -156,7 +156,8 @@ def main() -> None:
     data = {lang: load(lang, embedder, settings, args.articles) for lang in LANGS}
     X, y, where = features(data)
     same, cross = fit_thresholds(X, y)
-    s_same, s_cross = fit_thresholds(*features(data, "S")[:2])
+    XS = features(data, "S")[0]
+    s_same, s_cross = fit_thresholds(XS, y)
     apart = languages_apart(data)
     one = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(X[:, :1], y)
     single = -one.intercept_[0] / one.coef_[0][0]
@@ -166,6 +167,20 @@ def main() -> None:
         "rates": rates(X[:, 0] >= np.where(X[:, 1] > 0, same, cross), y, where),
         "one_threshold": round(float(single), 3),
         "rates_with_one_threshold": rates(X[:, 0] >= single, y, where),
+        # Answering where the best passage clears its bar or the best sentence its own (a
+        # passage's vector dilutes the one sentence that answers): how many more wrong answers.
+        "rates_passage_or_sentence": rates(
+            (X[:, 0] >= np.where(X[:, 1] > 0, same, cross))
+            | (XS[:, 0] >= np.where(XS[:, 1] > 0, s_same, s_cross)),
+            y,
+            where,
+        ),
+        "rates_passage_or_same_language_sentence": rates(
+            (X[:, 0] >= np.where(X[:, 1] > 0, same, cross))
+            | ((XS[:, 1] > 0) & (XS[:, 0] >= s_same)),
+            y,
+            where,
+        ),
         "questions": int(len(y)),
         "sentence_same_language": round(float(s_same), 3),
         "sentence_cross_language": round(float(s_cross), 3),
