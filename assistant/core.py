@@ -19,7 +19,6 @@ from typing import Any
 
 from assistant.answering import Answerer, final
 from assistant.answering.condense import History, condense, searched_for
-from assistant.answering.evidence import is_claim
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generative import GenerativeAnswerer, make_llm
 from assistant.answering.wording import FALLBACK, Wordings
@@ -36,7 +35,7 @@ from assistant.inputs import check_question, longest_fitting, most_tokens, passa
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.persisted import SnapshotFiles
-from assistant.retrieval.relevance import Thresholds
+from assistant.retrieval.relevance import Thresholds, is_claim
 from assistant.retrieval.snapshot import Snapshot
 from assistant.schema import Answer, Passage
 from assistant.store.chroma import Store

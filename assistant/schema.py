@@ -36,10 +36,10 @@ class Passage:
     first: int = 0
     last: int = 0
     # Passage cosine minus the calibrated threshold of its language pair (relevance.py);
-    # ≥ 0 means relevant. For a passage in the question's language under that bar, where only
-    # other languages' passages clear theirs, its nearest sentence's margin where that one
-    # outdoes theirs (hybrid._by_sentence). None when the passage was found by BM25 or a
-    # sentence alone.
+    # ≥ 0 means relevant. For a passage in the question's language under that bar, its nearest
+    # sentence's margin where that one outdoes every relevant passage's and either no passage
+    # in that language clears the bar or, asked a question, it is the nearest sentence of all
+    # (hybrid._by_sentence). None when the passage was found by BM25 or a sentence alone.
     relevance: float | None = None
     # Seconds into the recording where the passage starts, for a source read from captions
     # (ingest/captions.py); None for other sources.

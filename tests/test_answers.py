@@ -193,6 +193,27 @@ def test_the_sentence_that_answers_is_quoted_though_its_passage_is_under_the_bar
     assert not any(c.language == "fr" for c in answer.citations), answer.answer
 
 
+def test_a_questions_nearest_sentence_is_quoted_though_its_passage_is_under_the_bar(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """A Russian article's "проект создаст около 2000 рабочих мест" is the nearest sentence to
+    a Russian question on jobs, in a passage under the bar while another passage of the
+    article clears it: the answer quoted that passage's lines on support for the project and
+    on protests. Asked a question (not a claim), its nearest sentence in its language counts."""
+    data = Path(__file__).parent / "data" / "lithium"
+    docs = debate_corpus(
+        tmp_path / "docs",
+        {
+            "vestnik": ("for", (data / "vestnik_ru.txt").read_text(encoding="utf-8")),
+            "ministerio": ("against", (data / "ministerio_es.txt").read_text(encoding="utf-8")),
+        },
+    )
+    fresh.ingest([docs])
+    answer = fresh.ask("Сколько рабочих мест создаст проект?")
+    quotes = [c.quote for c in answer.citations if c.source_id == "vestnik"]
+    assert quotes and "около 2000 рабочих мест" in quotes[0], quotes
+
+
 def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(
     fresh: Assistant, tmp_path: Path
 ) -> None:

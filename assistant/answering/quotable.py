@@ -33,10 +33,9 @@ from typing import Literal
 
 from assistant.ingest.chunking import MARKDOWN_HEADING, letters
 from assistant.ingest.language import CJK
+from assistant.retrieval.relevance import QUESTION_MARKS
 from assistant.retrieval.result import Passage
 from assistant.store.rows import Sentence
-
-from .evidence import QUESTION_MARKS
 
 # How a sentence ends, in the scripts the corpora use.
 SENTENCE_END = tuple(".!…。！" + QUESTION_MARKS)

