@@ -30,6 +30,10 @@ AnswerMode = Literal["extractive", "llm"]
 MODES: tuple[str, ...] = get_args(AnswerMode)
 
 
+# What questions and documents are detected among where nothing is configured.
+DEFAULT_LANGUAGES = ("en", "fr", "zh", "ru", "uk", "ja", "de", "es", "it", "pt", "pl", "ar", "ko")
+
+
 @dataclass(frozen=True, init=False)
 class Settings:
     """Everything the assistant can be configured with.
@@ -86,9 +90,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     prompts_dir: Path = REPO_ROOT / "prompts"
     corpus_path: Path = REPO_ROOT / "data" / "corpus"
-    languages: tuple[str, ...] = field(
-        default=("en", "fr", "zh", "ru", "uk", "ja", "de", "es", "it", "pt", "pl", "ar", "ko")
-    )
+    languages: tuple[str, ...] = field(default=DEFAULT_LANGUAGES)
 
     def __init__(self, env: Mapping[str, str] | None = None, **given: Any) -> None:
         """Each setting from `given`, else its ASSISTANT_* variable in `env` (os.environ when

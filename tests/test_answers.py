@@ -214,6 +214,43 @@ def test_a_questions_nearest_sentence_is_quoted_though_its_passage_is_under_the_
     assert quotes and "около 2000 рабочих мест" in quotes[0], quotes
 
 
+def test_an_interviews_questions_are_not_the_interviewees_answer(
+    fresh: Assistant, tmp_path: Path
+) -> None:
+    """In an interview the questions are the interviewer's, set in bold: quoted as the port
+    company's answer, "The city says … 900 jobs" gave the city's figure as the company's, and
+    "When will the terminal open?" stood for its answer. Asked when, the sentence stating a
+    year is quoted, which the embedder ranked under the one on jobs."""
+    interview = (
+        "*Harbour Weekly, 2 May 2025. Interview with Ana Ruiz, director of the port company.*\n\n"
+        "**The city says the new container terminal will create 900 jobs. Is that right?**\n\n"
+        "No. The terminal will employ 400 people once it runs; about 900 will work on the site "
+        "only while it is being built.\n\n"
+        "**When will the terminal open?**\n\n"
+        "We expect the first ships in the spring of 2027, if the dredging permit arrives this "
+        "year.\n"
+    )
+    city = (
+        "The city council says the new container terminal will create 900 permanent jobs in "
+        "the harbour district. The mayor calls it the largest investment in the port for "
+        "decades, and promises that most of the jobs will go to residents of the district."
+    )
+    docs = debate_corpus(
+        tmp_path / "docs", {"interview": ("against", interview), "city": ("for", city)}
+    )
+    fresh.ingest([docs])
+    jobs = fresh.ask("How many jobs will the new terminal create?")
+    said = [c.quote for c in jobs.citations if c.source_id == "interview"]
+    assert said and said[0].startswith("The terminal will employ 400 people"), said
+    opening = fresh.ask("When will the terminal open?")
+    said = [c.quote for c in opening.citations if c.source_id == "interview"]
+    assert any("spring of 2027" in q for q in said), said
+    for answer in (jobs, opening):
+        quotes = [c.quote for c in answer.citations]
+        assert not any(q.startswith(("**", "*Harbour", "Interview with")) for q in quotes), quotes
+        assert not any(q.rstrip("*").endswith("?") for q in quotes), quotes
+
+
 def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(
     fresh: Assistant, tmp_path: Path
 ) -> None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from functools import cache
 from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
 
+from assistant.config import DEFAULT_LANGUAGES
 from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.relevance import is_junk
 from assistant.retrieval.result import Retrieval
@@ -37,6 +39,16 @@ QUANTITY = re.compile(
     r"|wie ?viel|cuánt[oa]s?|скільки|(?<!per )\bquant[oa]s?\b(?!\s+(?:a|à|ao|al|alla)\b)|\bile\b",
     re.I,
 )
+# A question for a time: "when", "what year", in the languages of the default `languages`.
+WHEN = re.compile(
+    r"\bwhen\b|\b(?:what|which) (?:year|date|day|month)\b|\bquand\b|quelle (?:année|date)"
+    r"|en quel mois|когда|в каком году|какого числа|\bколи\b|у якому році|什么时候|何时|哪一?年"
+    r"|几月|几号|\bwann\b|welchem (?:jahr|monat|tag)|cuándo|qué (?:año|fecha|día)|\bquando\b"
+    r"|\bkiedy\b|w którym roku|متى|언제|いつ",
+    re.I,
+)
+# A year of the last four centuries, as a word of its own ("2,000 jobs" is not one).
+_YEAR = r"(?<![\d.,])\b(?:1[6-9]|20)\d\d\b(?![.,]\d)"
 # A question for a share: its percentages are compared between sources (citations.disagreements).
 SHARE = re.compile(
     r"percent|pourcentage|pour cent|процент|відсот|prozent|porcentaje|por ciento|percentual"
@@ -92,6 +104,10 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
     # the cost sentences to "How many jobs…?").
     keys = count_keys(question)
     only_counts = counts_answer(question, [s.text for s in rows])
+    # Asked when, a sentence stating a date or year answers it as an amount answers "how
+    # much": the embedder put "We expect the first ships in the spring of 2027" under "The
+    # terminal will employ 400 people" for "When will the terminal open?".
+    wants_time = asks_time(question)
     sims = np.stack([s.vector for s in rows if s.vector is not None]) @ retrieval.query_vector
     out = []
     for s, sim in zip(rows, sims, strict=True):
@@ -99,7 +115,7 @@ def score(question: str, retrieval: Retrieval, passages: list[Passage]) -> list[
         bonus = 0.04 * lexical
         counts = bool(keys) and bool(counts_of(s.text, keys))
         money = wants_amount and not only_counts and states_money(s.text)
-        if counts or money:
+        if counts or money or (wants_time and states_time(s.text)):
             bonus += 0.03
         out.append(Evidence.scored(s, float(sim) + bonus, float(sim), lexical))
     return sorted(out, key=lambda e: -e.score)
@@ -116,6 +132,48 @@ def asks_amount(question: str) -> bool:
     [True, True, True, True, True, False, False, False, False]
     """
     return bool(QUANTITY.search(question))
+
+
+def asks_time(question: str) -> bool:
+    """Whether the question asks when ("when", "quand", "когда", "什么时候", "wann", "cuándo").
+
+    >>> [asks_time(q) for q in ("When was the ambassador summoned?", "En quelle année ?",
+    ...     "Когда начнётся добыча?", "项目什么时候开始？", "How much aid?", "Whenever?")]
+    [True, True, True, True, False, False]
+    """
+    return bool(WHEN.search(question))
+
+
+def states_time(text: str) -> bool:
+    """Whether the text states a date: a year, a day or year beside a month's name (as Babel
+    names months in the default `languages`), or a CJK or Korean date. A count that reads as
+    a year ("2000 рабочих мест") counts too: a small bonus, the sentence's cosine still first.
+
+    >>> [states_time(t) for t in ("On June 9, the minister…", "le 2 mai 2024", "12 марта",
+    ...     "2023年5月", "in the spring of 2027", "about 2,000 jobs", "Japan may send more",
+    ...     "Im Mai 2024", "2000 рабочих мест")]
+    [True, True, True, True, True, False, False, True, True]
+    """
+    return bool(_dates().search(text))
+
+
+@cache
+def _dates() -> re.Pattern[str]:
+    """A year, a month's name beside a number (a day or a year: "may" alone is a verb), or a
+    CJK or Korean date; the names from Babel's locale data (CLDR), every form it knows."""
+    from babel.dates import get_month_names
+
+    names: set[str] = set()
+    for code in DEFAULT_LANGUAGES:
+        for context in ("format", "stand-alone"):
+            names |= {n.lower() for n in get_month_names("wide", context, code).values()}
+    # Longest first, so that a name is not matched by one it starts with.
+    month = "|".join(sorted((re.escape(n) for n in names if n.isalpha()), key=len, reverse=True))
+    return re.compile(
+        rf"{_YEAR}|\b\d{{1,2}}\.?\s+(?:{month})\b|\b(?:{month})\s+\d{{1,4}}\b"
+        r"|\d{1,4}\s*[年月]|\d{1,2}\s*[日号]|\d{1,2}\s*월",
+        re.I,
+    )
 
 
 # A question for a number of things: their counts are compared between sources, each thing's

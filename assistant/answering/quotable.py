@@ -8,8 +8,12 @@ Lines of a page that are not running text score high against a question on their
 because they name it, and quoted as a side's answer they crowd out the sentences that answer
 (found by trying a corpus of a user's own, with a Markdown post, an HTML page and a signed
 letter). By their form, not their words (`line_kind`):
-- **never quoted**: a line of its own in italics ("*By Tom Reyes — posted 2 March 2025*", a
-  byline or caption; a line in bold is a key sentence);
+- **never quoted**: any sentence of a line in italics ("*By Tom Reyes — posted 2 March
+  2025*", "*Rohstoff-Kurier, 20 March 2024. Interview with Jürgen Albrecht, CEO.*": a byline
+  or caption), or of a line in bold that ends in a question (an interview's question, "**The
+  government speaks of 2,400 jobs. Is that right?**": the interviewer's words, which quoted
+  as the interviewee's side gave the government's figure as the company's); a line in bold
+  that does not ask is a key sentence;
 - **headings, not a source's first quote while it has running text near its side's best**
   (extractive.py): a Markdown heading, a line of its own that does not end as a sentence ends
   (a headline, a title, a signature), or a question standing as a line of its own ("Who tells
@@ -19,10 +23,10 @@ letter). By their form, not their words (`line_kind`):
   science stop?", 29 of Perspectrum's 3,583 lines), so neither is left out;
 - a list item is content, with or without a full stop.
 
-Whether a sentence stands on a line of its own is read from the passage that holds it (the
-source's text between its first and last sentence, so with the line breaks between them), and
-at the passage's edges from where the source starts and ends; where neither tells, it is taken
-for running text.
+Whether a sentence stands on a line of its own, and the line it is part of, are read from
+the passage that holds it (the source's text between its first and last sentence, so with the
+line breaks between them), and at the passage's edges from where the source starts and ends;
+where neither tells, it is taken for running text.
 """
 
 from __future__ import annotations
@@ -46,6 +50,16 @@ _CLOSERS = "\"'”’»)*_ \u00a0\u202f"
 _LIST_ITEM = re.compile(r"^\s*(?:[-–—•·▪*+]\s|\(?\w{1,2}[.)]\s)")
 # A whole line in italics (one * or _): a byline or caption; bold is a key sentence.
 _EMPHASIS = re.compile(r"^\s*([*_])(?![*_])\S.*\S(?<![*_])\1\s*$", re.S)
+# A whole line in bold or italics (an italic one a byline or caption, a bold one asking a
+# question an interview's question).
+_MARKED = re.compile(r"^\s*(\*\*|__|[*_])(?![*_])\S.*\S(?<![*_])\1\s*$", re.S)
+# How much of a line around a sentence is read: past this, it is taken for running text.
+_LINE = 2000
+# A whole line in bold or italics (an italic one a byline or caption, a bold one asking a
+# question an interview's question).
+_MARKED = re.compile(r"^\s*(\*\*|__|[*_])(?![*_])\S.*\S(?<![*_])\1\s*$", re.S)
+# How much of a line around a sentence is read: past this, it is taken for running text.
+_LINE = 2000
 
 
 def quotable(text: str) -> bool:
@@ -92,13 +106,21 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     'text'
     >>> line_kind("Those talks were extremely productive", "said. ", "\\n")  # running text
     'text'
+    >>> line_kind("Stimmt diese Zahl?**", "\\n**Die Regierung spricht von 2.400 Jobs. ", "\\n")
+    'furniture'
+    >>> line_kind("**Die Regierung spricht von 2.400 Jobs.", "\\n", " Stimmt diese Zahl?**\\n")
+    'furniture'
+    >>> line_kind("**Die Regierung spricht von 2.400 Jobs.**", "\\n", "\\n")  # a key sentence
+    'text'
+    >>> line_kind("Interview mit Jürgen Albrecht, CEO.*", "\\n*Rohstoff-Kurier, 20. März. ", "\\n")
+    'furniture'
     """
     heading = bool(MARKDOWN_HEADING.match(text.lstrip()))
     if before is None or after is None or _LIST_ITEM.match(text):
         return "heading" if heading else "text"
     own_line = before.rstrip(" \t\r").endswith("\n") or before.strip(" \t") == ""
     own_line = own_line and (after.lstrip(" \t\r").startswith("\n") or after.strip() == "")
-    if own_line and _EMPHASIS.match(text):
+    if (own_line and _EMPHASIS.match(text)) or _in_marked_line(text, before, after):
         return "furniture"
     body = text.strip().rstrip(_CLOSERS)
     ends = body.endswith(SENTENCE_END) and not body.endswith(tuple(QUESTION_MARKS))
@@ -107,10 +129,26 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     return "text"
 
 
+def _in_marked_line(text: str, before: str, after: str) -> bool:
+    """Whether the sentence is part of a whole line in italics, or in bold and ending in a
+    question (known only where the line's start and end are: a line break or the source's
+    edge)."""
+    head, tail = before.rsplit("\n", 1), after.split("\n", 1)
+    if (len(head) == 1 and before) or (len(tail) == 1 and after.strip()):
+        return False
+    line = (head[-1] + text + tail[0]).strip()
+    marked = _MARKED.match(line)
+    if not marked:
+        return False
+    return len(marked.group(1)) == 1 or line.rstrip(_CLOSERS).endswith(tuple(QUESTION_MARKS))
+
+
 def surroundings(
     s: Sentence, passages: Iterable[Passage], length: int | None
 ) -> tuple[str | None, str | None]:
-    """The text just before and after a sentence, from a passage holding it (module doc).
+    """The text before and after a sentence on its line, from a passage holding it (module
+    doc): back to and with the line break before it, on to and with the one after it (at most
+    _LINE characters each way).
 
     Args:
         s: the sentence.
@@ -123,11 +161,13 @@ def surroundings(
         if p.source_id != s.source_id or not (p.start <= s.start and s.end <= p.end):
             continue
         if s.start > p.start:
-            before = p.text[: s.start - p.start][-12:]
+            head = p.text[: s.start - p.start][-_LINE:]
+            before = head[head.rfind("\n") :] if "\n" in head else head
         elif p.start == 0 or s.start == 0:
             before = ""
         if s.end < p.end:
-            after = p.text[s.end - p.start :][:12]
+            tail = p.text[s.end - p.start :][:_LINE]
+            after = tail[: tail.find("\n") + 1] if "\n" in tail else tail
         elif length is not None and length - s.end <= 2:
             after = ""  # the source's last sentence (line breaks at most follow)
         if before is not None and after is not None:
