@@ -204,14 +204,31 @@ def test_a_questions_nearest_sentence_is_quoted_though_its_passage_is_under_the_
     docs = debate_corpus(
         tmp_path / "docs",
         {
-            "vestnik": ("for", (data / "vestnik_ru.txt").read_text(encoding="utf-8")),
-            "ministerio": ("against", (data / "ministerio_es.txt").read_text(encoding="utf-8")),
+            "vestnik": ("for", (data / "04_vestnik_ru.txt").read_text(encoding="utf-8")),
+            "ministerio": ("against", (data / "01_ministerio_es.txt").read_text(encoding="utf-8")),
         },
     )
     fresh.ingest([docs])
     answer = fresh.ask("Сколько рабочих мест создаст проект?")
     quotes = [c.quote for c in answer.citations if c.source_id == "vestnik"]
     assert quotes and "около 2000 рабочих мест" in quotes[0], quotes
+
+
+def test_money_is_not_the_disagreement_where_the_question_asks_another_amount(
+    fresh: Assistant,
+) -> None:
+    """Asked how much water, on a corpus of eight documents in five languages (tests/data/
+    lithium, written by a helper trying the product), "1,2 Millionen Kubikmetern pro Jahr"
+    answers: the investments and funds the other quotes state were listed as the sources'
+    disagreement. Asked how much will be invested, they are."""
+    fresh.ingest([Path(__file__).parent / "data" / "lithium"])
+    water = fresh.ask("How much water will the project use each year?")
+    assert any("Kubikmeter" in c.quote or "cúbicos" in c.quote for c in water.citations)
+    money = [d["figure"] for d in water.disagreements if d["figure"].startswith(("$", "€"))]
+    assert not money, water.disagreements
+    invested = fresh.ask("How much will the company invest?")
+    listed = {d["figure"] for d in invested.disagreements}
+    assert {"€1.4 billion", "$1.2 billion"} <= listed, invested.disagreements
 
 
 def test_an_interviews_questions_are_not_the_interviewees_answer(

@@ -16,8 +16,15 @@ from assistant.schema import Answer, Citation, SideSummary
 from assistant.sources.model import UNKNOWN
 from assistant.store.records import SourceRecord
 
-from .evidence import Evidence, asks_count, asks_share, counts_answer
-from .figures import Quantity, asked_keys, find_counts, find_figures, find_shares
+from .evidence import Evidence, asks_amount, asks_count, asks_share, counts_answer
+from .figures import (
+    Quantity,
+    asked_keys,
+    find_counts,
+    find_figures,
+    find_quantities,
+    find_shares,
+)
 from .text import oneline
 
 
@@ -70,7 +77,10 @@ class Mention(NamedTuple):
 
 
 def disagreements(
-    citations: Sequence[Citation], shares: bool = False, count_question: str = ""
+    citations: Sequence[Citation],
+    shares: bool = False,
+    count_question: str = "",
+    amount_question: bool = False,
 ) -> list[dict[str, Any]]:
     """Figures that differ between sources: one entry per distinct amount. Money (any
     currency, one comparison), listed when at least two amounts of it come from at least two
@@ -78,7 +88,11 @@ def disagreements(
     `shares` (the question asks for a share: evidence.asks_share), percentages, the same way
     and apart; with `count_question` (a question that asks how many:
     evidence.asks_count), the counts of each thing, listed where two sources give it and share
-    no number for it (`counted`, `_counted_apart`).
+    no number for it (`counted`, `_counted_apart`). With `amount_question` (it asks how much:
+    evidence.asks_amount), money is not listed where the best-scored quote states a number
+    and no money: "How much water will the project use each year?", answered by "1,2
+    Millionen Kubikmetern pro Jahr", listed the investments and a fund of the other quotes
+    as the sources' disagreement.
 
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
     `as_written` holds each mention as its quote words it, `mentions` each with the citation it
@@ -90,6 +104,9 @@ def disagreements(
     # Asked how many of a thing some quote counts ("How many jobs…?": "3,000 jobs"), the money
     # in the quotes answers another question: costs were listed as the sources' disagreement.
     money = not counts_answer(count_question, [c.quote for c in citations])
+    if money and amount_question and citations:
+        best = find_quantities(max(citations, key=lambda c: c.score).quote)
+        money = not best or any(q.money for q in best)
     by_value: dict[tuple[str, str, float], dict[str, Any]] = {}
     for c in citations:
         found = [Mention("$", f, f.display()) for f in (find_figures(c.quote) if money else [])]
@@ -211,7 +228,10 @@ def cited_answer(
         retrieved=retrieval.passages,
         sides_without_evidence=sides_without_evidence(citations, retrieval) if citations else [],
         disagreements=disagreements(
-            citations, asks_share(question), question if asks_count(question) else ""
+            citations,
+            asks_share(question),
+            question if asks_count(question) else "",
+            asks_amount(question),
         ),
         filters=retrieval.filters.public(),
         **extra,
