@@ -342,7 +342,9 @@ class Assistant(Documents):
         lang = self.retriever.question_language(question, prior=conversation)
         # A follow-up that changes topic is searched for its own words, within its subject; it
         # is a question even typed without its mark ("and the jobs"), not a claim to weigh.
-        query, context = searched_for(question, standalone) if llm is None else (standalone, None)
+        query, context = (
+            searched_for(question, standalone, lang) if llm is None else (standalone, None)
+        )
         if context is not None and is_claim(query) and not is_claim(standalone):
             query += "?"
         retrieval = self.retriever.retrieve(

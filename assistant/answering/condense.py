@@ -67,6 +67,8 @@ MAX_CONTENT_WORDS = 1
 # A question that refers back but has more content words than this usually names its subject
 # itself ("Is space exploration worth its cost?").
 MAX_WITH_BACK_REFERENCE = 6
+# Languages that capitalise every noun: a capitalised word in them is not a name.
+NOUNS_CAPITALISED = frozenset({"de", "lb"})
 
 # Words that point back at an earlier turn, per language (lower case). No offline library
 # resolves anaphora in these languages; a short closed list of pronouns and demonstratives is
@@ -239,7 +241,7 @@ def names_nothing(question: str) -> bool:
     return all(t in _ASKING for t in tokenize(question))
 
 
-def changes_topic(question: str, subject: str) -> bool:
+def changes_topic(question: str, subject: str, language: str = "") -> bool:
     """Whether an elliptical follow-up names a thing of its own in place of its subject's
     ("And the jobs?" after "How much will the dam cost?", "What about the sanctions?",
     "那制裁呢？") rather than asking more of the same ("And what did Russia say about it?",
@@ -248,7 +250,9 @@ def changes_topic(question: str, subject: str) -> bool:
     names (capitalised past the first word: "Et la Russie ?") or numbers ("And in 2023?"), the
     follow-up puts another party or time to the same question, which the subject still asks.
     A name that is the follow-up's first word ("Russia?") or is written in Chinese ("那俄罗斯呢？")
-    is not told from a thing, and is searched as one.
+    is not told from a thing, and is searched as one; so is every capitalised word of a
+    `language` that capitalises its nouns (German: "Und die Arbeitsplätze?" after "Wie viel
+    Wasser verbraucht das Projekt?" was answered on water again).
 
     >>> aid = "How much aid has Japan given Ukraine?"
     >>> [changes_topic(q, aid) for q in ("What about the sanctions?", "那制裁呢？",
@@ -257,6 +261,9 @@ def changes_topic(question: str, subject: str) -> bool:
     ...     "And in 2023?", "Et où a-t-il été blessé ?", "And his wounds?", "А где его ранили?",
     ...     "那他在哪里受伤？", "¿Y sus heridas?", "Jobs?")]
     [True, True, True, False, False, False, False, False, False, False, False, False, False, False, False, True]
+    >>> water = "Wie viel Wasser verbraucht das Projekt?"
+    >>> changes_topic("Und die Arbeitsplätze?", water, "de"), changes_topic("Und 2023?", water, "de")
+    (True, False)
     """
     body = _after_opening(question.strip().lower())
     # Here an inverted pronoun points back too ("Et où a-t-il été blessé ?" asks more of the
@@ -271,16 +278,17 @@ def changes_topic(question: str, subject: str) -> bool:
     ):
         return False
     own = set(tokenize(body)) - _ASKING - set(tokenize(subject))
-    written = _WORD.findall(question.strip())
+    written = _WORD.findall(question.strip()) if language not in NOUNS_CAPITALISED else []
     named = {t for w in written[1:] if w[:1].isupper() for t in tokenize(w)}
     # A year or a number narrows the same question ("And in 2023?"), it names no new thing.
     return any(not any(ch.isdigit() for ch in t) for t in own - named)
 
 
-def searched_for(question: str, standalone: str) -> tuple[str, str | None]:
+def searched_for(question: str, standalone: str, language: str = "") -> tuple[str, str | None]:
     """What retrieval searches for a question the rule condensed: the standalone question, or
-    for a follow-up that changes topic, the follow-up itself with its subject as context
-    (retrieval weighs the subject's vector at half the follow-up's: hybrid.CONTEXT_WEIGHT).
+    for a follow-up that changes topic (in its `language`: changes_topic), the follow-up
+    itself with its subject as context (retrieval weighs the subject's vector at half the
+    follow-up's: hybrid.CONTEXT_WEIGHT).
     Searched as the subject followed by the follow-up, "What about the sanctions?" after
     "How much aid has Japan given Ukraine?" quoted six sentences on aid and none on sanctions.
 
@@ -295,7 +303,7 @@ def searched_for(question: str, standalone: str) -> tuple[str, str | None]:
     subject = standalone[: -len(asked)].strip()
     if not subject:  # cut whole to fit the embedder (core._fitted)
         return standalone, None
-    return (asked, subject) if changes_topic(asked, subject) else (standalone, None)
+    return (asked, subject) if changes_topic(asked, subject, language) else (standalone, None)
 
 
 def condense_rule(question: str, history: History | None) -> str:
