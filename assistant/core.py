@@ -30,7 +30,7 @@ from assistant.errors import (
     InvalidRequest,
     TooLarge,
 )
-from assistant.ingest.language import UNDETERMINED, without_names
+from assistant.ingest.language import UNDETERMINED
 from assistant.inputs import check_question, longest_fitting, most_tokens, passages_wanted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
@@ -340,10 +340,6 @@ class Assistant(Documents):
             self.retriever.question_language(standalone) if standalone != question else None
         )
         lang = self.retriever.question_language(question, prior=conversation)
-        # Worded, and its quotes judged, in the language of the question's own words: a name
-        # outweighs a short question's words ("Qui est Tomás Quispe ?" read as Spanish had an
-        # English frame). Retrieval keeps the whole question's (docs/figures.md).
-        worded = self.retriever.question_language(without_names(question), prior=conversation)
         # A follow-up that changes topic is searched for its own words, within its subject; it
         # is a question even typed without its mark ("and the jobs"), not a claim to weigh.
         query, context = (
@@ -362,15 +358,13 @@ class Assistant(Documents):
             context=context,
         )
         t2 = time.perf_counter()
-        for item in answerer.stream(query, retrieval, worded):
+        for item in answerer.stream(query, retrieval, lang):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone
                 # The language its own words follow (the one configured where only one is).
                 item.question_language = (
-                    self._sole_language
-                    if worded == UNDETERMINED and self._sole_language
-                    else worded
+                    self._sole_language if lang == UNDETERMINED and self._sole_language else lang
                 )
                 item.timings = {
                     "condense_ms": (t1 - t0) * 1000,

@@ -27,8 +27,6 @@ CJK = re.compile(f"[{CJK_RANGES}]")
 
 _MIN_LETTERS = 25
 _MIN_CONFIDENCE = 0.6
-# A word of any script: letters, marks and digits (without_names).
-_NAME_WORD = re.compile(r"[^\W_][\w'’-]*")
 
 
 def _detector(codes: Sequence[str]):  # type: ignore[no-untyped-def]
@@ -171,22 +169,6 @@ def document_languages(text: str, codes: Sequence[str], declared: Sequence[str] 
     if best and best[0].value >= _DOCUMENT_MIN_CONFIDENCE and _code(best[0].language) in new:
         out.append(_code(best[0].language))
     return out
-
-
-def without_names(text: str) -> str:
-    """The text without its capitalised words past the first, the names a question holds (or
-    the text itself where nothing else is left): they tell nothing of the language it is
-    asked in, and outweigh a short question's own words ("Who is Daisaku Kaneko?" reads as
-    Polish, "Qui est Tomás Quispe ?" as Spanish).
-
-    >>> without_names("Qui est Tomás Quispe ?"), without_names("Kaneko ?")
-    ('Qui est   ?', 'Kaneko ?')
-    """
-    words = list(_NAME_WORD.finditer(text))
-    out = text
-    for m in reversed([m for m in words[1:] if m.group()[:1].isupper()]):
-        out = out[: m.start()] + out[m.end() :]
-    return out if _NAME_WORD.search(out) else text
 
 
 def detect(text: str, codes: Sequence[str], prior: str | None = None) -> str:
