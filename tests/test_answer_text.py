@@ -404,3 +404,21 @@ def test_money_gives_way_to_counts_only_where_the_question_asks_how_many(
     cites = [_said(n, src, side, q) for n, (src, side, q) in enumerate(quotes, 1)]
     found = disagreements(cites, count_question=question)
     assert [d["figure"] for d in found] == listed, found
+
+
+def test_money_disagreements_give_way_only_to_another_amount_of_millions() -> None:
+    """Asked how much, money is set aside where the best quote states millions of something
+    else ("1.2 million cubic metres"), not where it states a year or a small number."""
+
+    def cite(n: int, quote: str, score: float) -> Citation:
+        return Citation(n, f"s{n}", "", "", "", f"side{n}", "", "en", "", quote, 0, 1, score)
+
+    money = [cite(2, "Japan gave $7.6 billion.", 0.8), cite(3, "Japan gave $1.2 billion.", 0.7)]
+    for best, listed in (
+        ("Since 2022, Japan has been among Ukraine's largest donors.", True),
+        ("Japan sent 3 aid packages.", True),
+        ("The plant will use 1.2 million cubic metres of water a year.", False),
+    ):
+        found = disagreements([cite(1, best, 0.9), *money], amount_question=True)
+        assert bool(found) == listed, (best, found)
+    assert disagreements([cite(1, "The plant uses 1.2 million m³.", 0.9), *money])

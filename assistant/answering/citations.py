@@ -90,9 +90,9 @@ def disagreements(
     evidence.asks_count), the counts of each thing, listed where two sources give it and share
     no number for it (`counted`, `_counted_apart`). With `amount_question` (it asks how much:
     evidence.asks_amount), money is not listed where the best-scored quote states a number
-    and no money: "How much water will the project use each year?", answered by "1,2
-    Millionen Kubikmetern pro Jahr", listed the investments and a fund of the other quotes
-    as the sources' disagreement.
+    of millions or more and no money: "How much water will the project use each year?",
+    answered by "1,2 Millionen Kubikmetern pro Jahr", listed the investments and a fund of
+    the other quotes as the sources' disagreement.
 
     Example: [{"figure": "$7.6 billion", "citations": [1], "sources": ["001_…"], "sides": ["pro-Russia"]}, …]
     `as_written` holds each mention as its quote words it, `mentions` each with the citation it
@@ -105,8 +105,9 @@ def disagreements(
     # in the quotes answers another question: costs were listed as the sources' disagreement.
     money = not counts_answer(count_question, [c.quote for c in citations])
     if money and amount_question and citations:
+        # Years and small numbers ("Since 2022, …", "3 packages") say nothing of the kind.
         best = find_quantities(max(citations, key=lambda c: c.score).quote)
-        money = not best or any(q.money for q in best)
+        money = any(q.money for q in best) or not any(q.amount >= 1e6 for q in best)
     by_value: dict[tuple[str, str, float], dict[str, Any]] = {}
     for c in citations:
         found = [Mention("$", f, f.display()) for f in (find_figures(c.quote) if money else [])]

@@ -67,8 +67,12 @@ MAX_CONTENT_WORDS = 1
 # A question that refers back but has more content words than this usually names its subject
 # itself ("Is space exploration worth its cost?").
 MAX_WITH_BACK_REFERENCE = 6
-# Languages that capitalise every noun: a capitalised word in them is not a name.
+# Languages that capitalise every noun: a capitalised word after an article is not a name.
 NOUNS_CAPITALISED = frozenset({"de", "lb"})
+_ARTICLES = frozenset(
+    "der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner "
+    "d' dat déi en eng".split()
+)
 
 # Words that point back at an earlier turn, per language (lower case). No offline library
 # resolves anaphora in these languages; a short closed list of pronouns and demonstratives is
@@ -250,9 +254,10 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
     names (capitalised past the first word: "Et la Russie ?") or numbers ("And in 2023?"), the
     follow-up puts another party or time to the same question, which the subject still asks.
     A name that is the follow-up's first word ("Russia?") or is written in Chinese ("那俄罗斯呢？")
-    is not told from a thing, and is searched as one; so is every capitalised word of a
-    `language` that capitalises its nouns (German: "Und die Arbeitsplätze?" after "Wie viel
-    Wasser verbraucht das Projekt?" was answered on water again).
+    is not told from a thing, and is searched as one; so is a capitalised word after an
+    article in a `language` that capitalises its nouns (German: "Und die Arbeitsplätze?"
+    after "Wie viel Wasser verbraucht das Projekt?" was answered on water again; "Und
+    Russland?" still names another party).
 
     >>> aid = "How much aid has Japan given Ukraine?"
     >>> [changes_topic(q, aid) for q in ("What about the sanctions?", "那制裁呢？",
@@ -262,8 +267,9 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
     ...     "那他在哪里受伤？", "¿Y sus heridas?", "Jobs?")]
     [True, True, True, False, False, False, False, False, False, False, False, False, False, False, False, True]
     >>> water = "Wie viel Wasser verbraucht das Projekt?"
-    >>> changes_topic("Und die Arbeitsplätze?", water, "de"), changes_topic("Und 2023?", water, "de")
-    (True, False)
+    >>> [changes_topic(q, water, "de") for q in ("Und die Arbeitsplätze?", "Und 2023?",
+    ...                                            "Und Russland?", "Und die Kosten?")]
+    [True, False, False, True]
     """
     body = _after_opening(question.strip().lower())
     # Here an inverted pronoun points back too ("Et où a-t-il été blessé ?" asks more of the
@@ -278,8 +284,14 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
     ):
         return False
     own = set(tokenize(body)) - _ASKING - set(tokenize(subject))
-    written = _WORD.findall(question.strip()) if language not in NOUNS_CAPITALISED else []
-    named = {t for w in written[1:] if w[:1].isupper() for t in tokenize(w)}
+    written = _WORD.findall(question.strip())
+    named = {
+        t
+        for before, w in zip(written, written[1:], strict=False)
+        # In German every noun is capitalised: one after an article is a thing.
+        if w[:1].isupper() and not (language in NOUNS_CAPITALISED and before.lower() in _ARTICLES)
+        for t in tokenize(w)
+    }
     # A year or a number narrows the same question ("And in 2023?"), it names no new thing.
     return any(not any(ch.isdigit() for ch in t) for t in own - named)
 

@@ -50,14 +50,10 @@ _CLOSERS = "\"'”’»)*_ \u00a0\u202f"
 _LIST_ITEM = re.compile(r"^\s*(?:[-–—•·▪*+]\s|\(?\w{1,2}[.)]\s)")
 # A whole line in italics (one * or _): a byline or caption; bold is a key sentence.
 _EMPHASIS = re.compile(r"^\s*([*_])(?![*_])\S.*\S(?<![*_])\1\s*$", re.S)
-# A whole line in bold or italics (an italic one a byline or caption, a bold one asking a
-# question an interview's question).
-_MARKED = re.compile(r"^\s*(\*\*|__|[*_])(?![*_])\S.*\S(?<![*_])\1\s*$", re.S)
-# How much of a line around a sentence is read: past this, it is taken for running text.
-_LINE = 2000
-# A whole line in bold or italics (an italic one a byline or caption, a bold one asking a
-# question an interview's question).
-_MARKED = re.compile(r"^\s*(\*\*|__|[*_])(?![*_])\S.*\S(?<![*_])\1\s*$", re.S)
+# A whole line in bold or italics, its marker nowhere inside ("*Le Monde* reported … *jobs*"
+# is running text): an italic one is a byline or caption, a bold one asking a question an
+# interview's question.
+_MARKED = re.compile(r"^\s*(\*\*|__|\*|_)(?![*_\s])(?:(?!\1).)+(?<![*_\s])\1\s*$", re.S)
 # How much of a line around a sentence is read: past this, it is taken for running text.
 _LINE = 2000
 
@@ -114,6 +110,8 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     'text'
     >>> line_kind("Interview mit Jürgen Albrecht, CEO.*", "\\n*Rohstoff-Kurier, 20. März. ", "\\n")
     'furniture'
+    >>> line_kind("*Le Monde* reported that the minister resigned.", "\\n", " Others: *Reuters*\\n")
+    'text'
     """
     heading = bool(MARKDOWN_HEADING.match(text.lstrip()))
     if before is None or after is None or _LIST_ITEM.match(text):

@@ -675,7 +675,8 @@ def _by_sentence(
     out = dict(relevance)
     for pid, m in margins.items():
         # A relevant passage's own sentence sets `inside`: only one under the bar gets past it.
-        if m >= 0 and m > inside and snap.language(pid) == question_language:
+        # One with no margin of its own (found by BM25 or a sentence alone) stays without one.
+        if pid in relevance and m >= 0 and m > inside and snap.language(pid) == question_language:
             if question_language not in cleared or (asks and m == top):
                 out[pid] = m
     return out
