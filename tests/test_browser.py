@@ -471,12 +471,14 @@ def test_an_admin_cancels_an_upload_from_the_chat(browser, fresh, tmp_path: Path
 
 
 def test_the_pages_labels_follow_the_browsers_language(browser, app_url: str) -> None:  # type: ignore[no-untyped-def]
-    """A French, Chinese or German browser: the page's own labels in its language where a file
-    has it (prompts/page/), English otherwise; Gradio's own parts in its own translations."""
+    """A French, Chinese, German or Italian browser: the page's own labels in its language
+    where a file has it (prompts/page/), English otherwise; Gradio's own parts in its own
+    translations."""
     for locale, ask_label, placeholder, heading in (
         ("fr-FR", "Demander", "Posez une question…", "Sources citées"),
         ("zh-CN", "提问", "请输入问题…", "引用的来源"),
-        ("de-DE", "Ask", "Ask a question…", "Cited sources"),
+        ("de-DE", "Fragen", "Stellen Sie eine Frage…", "Zitierte Quellen"),
+        ("it-IT", "Ask", "Ask a question…", "Cited sources"),
     ):
         context = browser.new_context(locale=locale)
         page = context.new_page()

@@ -17,12 +17,12 @@ ENGLISH = (BUNDLED / "en.toml").read_text(encoding="utf-8")
 
 
 def test_every_bundled_language_is_a_whole_translation() -> None:
-    """The product's four languages have a file each; each has every key and placeholder of
-    English (checked when read), and its sentences are its own, not English left in place."""
+    """The bundled languages have a file each; each has every key and placeholder of English
+    (checked when read), and its sentences are its own, not English left in place."""
     w = Wordings.bundled()
-    assert w.languages == ["en", "fr", "ru", "zh"]
+    assert w.languages == ["de", "en", "es", "fr", "ru", "zh"]
     english = w.of("en").templates
-    for code in ("fr", "ru", "zh"):
+    for code in ("de", "es", "fr", "ru", "zh"):
         own = w.of(code).templates
         assert own.keys() == english.keys()
         same = {k for k in own if own[k] == english[k]}
@@ -33,7 +33,7 @@ def test_every_bundled_language_is_a_whole_translation() -> None:
             same,
         )
     # A language with no file, a regional code, a missing one: English, or the language's own.
-    assert w.of("de") is w.of("en") and w.of("und") is w.of("en") and w.of(None) is w.of("en")
+    assert w.of("it") is w.of("en") and w.of("und") is w.of("en") and w.of(None) is w.of("en")
     assert w.of("zh-Hant") is w.of("zh") and w.of("FR") is w.of("fr")
 
 
@@ -77,7 +77,7 @@ def test_a_prompts_folder_without_wording_keeps_the_bundled_words(tmp_path: Path
     folder = tmp_path / "prompts"
     shutil.copytree(BUNDLED.parent, folder, ignore=shutil.ignore_patterns("wording"))
     a = Assistant(Settings.resolve(index_path=tmp_path / "idx", prompts_dir=folder, env={}))
-    assert a.wordings.languages == ["en", "fr", "ru", "zh"]
+    assert a.wordings.languages == ["de", "en", "es", "fr", "ru", "zh"]
     assert a.wordings.of("fr").templates == Wordings.bundled().of("fr").templates
 
 
@@ -95,8 +95,18 @@ def test_a_prompts_folder_without_wording_keeps_the_bundled_words(tmp_path: Path
             "**Les sources divergent",
         ),
         ("日本向乌克兰提供了多少援助？", "）称：“", "**各来源的数字不一致**"),
-        # German has no file here: English.
-        ("Wie viel Hilfe hat Japan der Ukraine gegeben?", ") says: “", "**Sources disagree"),
+        (
+            "Wie viel Hilfe hat Japan der Ukraine gegeben?",
+            ") sagt: “",
+            "**Die Quellen nennen unterschiedliche Zahlen**",
+        ),
+        (
+            "¿Cuánta ayuda ha dado Japón a Ucrania?",
+            ") dice: “",
+            "**Las fuentes discrepan en las cifras**",
+        ),
+        # Italian has no file here: English.
+        ("Quanti aiuti ha dato il Giappone all'Ucraina?", ") says: “", "**Sources disagree"),
     ],
 )
 def test_an_answer_is_worded_in_its_questions_language(
@@ -131,21 +141,21 @@ def test_an_abstention_is_worded_in_its_questions_language(
 
 
 def test_a_language_is_added_by_a_file(tmp_path: Path, index_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    # A wording/ of one's own with German alone: laid over the bundled files, which stay.
+    # A wording/ of one's own with Italian alone: laid over the bundled files, which stay.
     folder = tmp_path / "prompts"
     shutil.copytree(BUNDLED.parent, folder, ignore=shutil.ignore_patterns("wording"))
     (folder / "wording").mkdir()
-    german = ENGLISH.replace(") says: {quote}", ") sagt: {quote}").replace(
+    italian = ENGLISH.replace(") says: {quote}", ") afferma: {quote}").replace(
         "**Sources disagree on the figures** (they may count different things; read the quotes):",
-        "**Die Quellen nennen verschiedene Zahlen** (sie zählen vielleicht Verschiedenes; lesen Sie die Zitate):",
+        "**Le fonti non concordano sulle cifre** (forse non contano la stessa cosa; leggete le citazioni):",
     )
-    (folder / "wording" / "de.toml").write_text(german, encoding="utf-8")
+    (folder / "wording" / "it.toml").write_text(italian, encoding="utf-8")
     a = QuoteCheckingAssistant(
         Settings.resolve(index_path=index_dir, prompts_dir=folder, env={}), embedder=embedder
     )
-    assert a.wordings.languages == ["de", "en", "fr", "ru", "zh"]
-    answer = a.ask("Wie viel Hilfe hat Japan der Ukraine gegeben?")
-    assert ") sagt: “" in answer.answer and "**Die Quellen nennen" in answer.answer, answer.answer
+    assert a.wordings.languages == ["de", "en", "es", "fr", "it", "ru", "zh"]
+    answer = a.ask("Quanti aiuti ha dato il Giappone all'Ucraina?")
+    assert ") afferma: “" in answer.answer and "**Le fonti non" in answer.answer, answer.answer
     assert ") dit\u00a0: “" in a.ask("Combien d'aide le Japon a-t-il donnée à l'Ukraine ?").answer
     assert ") says: “" in a.ask("How much aid has Japan given Ukraine?").answer
 
@@ -238,24 +248,24 @@ def test_the_pages_labels_are_whole_translations_and_a_language_is_added_by_a_fi
     from assistant.web.labels import FIELD, Labels
 
     t = Labels.bundled()
-    assert sorted(t.translations) == ["en", "fr", "ru", "zh"]
+    assert sorted(t.translations) == ["de", "en", "es", "fr", "ru", "zh"]
     assert {FIELD + f.name for f in DECLARED} <= set(t.english)
-    for code in ("fr", "ru", "zh"):
+    for code in ("de", "es", "fr", "ru", "zh"):
         assert set(t.translations[code]) == set(t.english.values()), code
     assert t.english["ask"] == "Ask" and t.translations["en"]["Ask"] == "Ask"
 
     folder = tmp_path / "prompts"
     (folder / "page").mkdir(parents=True)
-    (folder / "page" / "de.toml").write_text('ask = "Fragen"\n', encoding="utf-8")
+    (folder / "page" / "it.toml").write_text('ask = "Chiedi"\n', encoding="utf-8")
     own = Labels(folder)
-    assert own.translations["de"] == {"Ask": "Fragen"}  # the rest falls back to English
+    assert own.translations["it"] == {"Ask": "Chiedi"}  # the rest falls back to English
     # A label is shown as written, braces included (it is no template).
-    (folder / "page" / "de.toml").write_text('ask = "Fragen {jetzt}"\n', encoding="utf-8")
-    assert Labels(folder).translations["de"] == {"Ask": "Fragen {jetzt}"}
+    (folder / "page" / "it.toml").write_text('ask = "Chiedi {ora}"\n', encoding="utf-8")
+    assert Labels(folder).translations["it"] == {"Ask": "Chiedi {ora}"}
     assert own.translations["fr"] == t.translations["fr"]
-    (folder / "page" / "de.toml").write_text('ask = "Fragen"\nsubmit = "Los"\n', encoding="utf-8")
-    with pytest.raises(PromptError, match=r"de\.toml: unknown submit .*remove or rename it"):
+    (folder / "page" / "it.toml").write_text('ask = "Chiedi"\nsubmit = "Vai"\n', encoding="utf-8")
+    with pytest.raises(PromptError, match=r"it\.toml: unknown submit .*remove or rename it"):
         Labels(folder)
-    (folder / "page" / "de.toml").write_text('ask = "Fragen', encoding="utf-8")
-    with pytest.raises(PromptError, match=r"de\.toml is not valid TOML"):
+    (folder / "page" / "it.toml").write_text('ask = "Chiedi', encoding="utf-8")
+    with pytest.raises(PromptError, match=r"it\.toml is not valid TOML"):
         Labels(folder)

@@ -10,7 +10,7 @@ cannot lose a figure or a side's name, nor fail in the middle of an answer.
 >>> w = Wordings.bundled()
 >>> w.of("fr").text("says", who="RT", about="state-media", quote="“…” [1]")
 'RT (state-media) dit\xa0: “…” [1]'
->>> w.of("de") is w.of("en"), w.of("zh").names(["a", "b", "c"], "side")
+>>> w.of("it") is w.of("en"), w.of("zh").names(["a", "b", "c"], "side")
 (True, '“a”一方、“b”一方或“c”一方')
 """
 
