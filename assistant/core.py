@@ -340,6 +340,10 @@ class Assistant(Documents):
             self.retriever.question_language(standalone) if standalone != question else None
         )
         lang = self.retriever.question_language(question, prior=conversation)
+        # Worded, and its quotes judged, in the language it is asked in: a name can outweigh a
+        # short question's words ("Who is Carmen Ibarra?" reads as Spanish: language.asked_in).
+        # Retrieval keeps the whole question's (docs/figures.md, Abstention).
+        worded = self.retriever.question_language(question, prior=conversation, asked=True)
         # A follow-up that changes topic is searched for its own words, within its subject; it
         # is a question even typed without its mark ("and the jobs"), not a claim to weigh.
         query, context = (
@@ -358,13 +362,15 @@ class Assistant(Documents):
             context=context,
         )
         t2 = time.perf_counter()
-        for item in answerer.stream(query, retrieval, lang):
+        for item in answerer.stream(query, retrieval, worded):
             if isinstance(item, Answer):
                 item.question = question
                 item.standalone_question = standalone
                 # The language its own words follow (the one configured where only one is).
                 item.question_language = (
-                    self._sole_language if lang == UNDETERMINED and self._sole_language else lang
+                    self._sole_language
+                    if worded == UNDETERMINED and self._sole_language
+                    else worded
                 )
                 item.timings = {
                     "condense_ms": (t1 - t0) * 1000,

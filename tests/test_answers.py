@@ -241,6 +241,22 @@ def test_a_german_follow_up_naming_a_noun_changes_topic(lithium: Assistant) -> N
     assert not any("Kubikmeter" in c.quote for c in answer.citations), answer.answer
 
 
+def test_a_question_about_a_person_is_answered_in_its_own_language_by_what_names_them(
+    lithium: Assistant, assistant: Assistant
+) -> None:
+    """A name outweighs a short question's words: "Who is Carmen Ibarra?" reads as Spanish and,
+    Spanish being bundled, was framed in Spanish; "Who is Daisaku Kaneko?" reads as Polish,
+    and quoted the other side's "One of those people is Atsuko Higashino…" as its answer: any
+    sentence describing a person lies near "who is …?"."""
+    english = lithium.ask("Who is Carmen Ibarra?")
+    assert english.question_language == "en" and "**Fuentes**" not in english.answer
+    assert lithium.ask("¿Quién es Carmen Ibarra?").question_language == "es"
+    kaneko = assistant.ask("Who is Daisaku Kaneko?")
+    assert kaneko.question_language == "en"
+    assert all("Kaneko" in c.quote for c in kaneko.citations), kaneko.answer
+    assert "No pro-Ukraine source is quoted" in kaneko.answer  # accounted for, not quoted
+
+
 def test_an_interviews_questions_are_not_the_interviewees_answer(
     fresh: Assistant, tmp_path: Path
 ) -> None:

@@ -245,6 +245,23 @@ def names_nothing(question: str) -> bool:
     return all(t in _ASKING for t in tokenize(question))
 
 
+def asked_names(question: str) -> set[str]:
+    """The names a question asks about, as BM25 reads them, where it asks about nothing else:
+    its words past the first that are capitalised, once question words are set aside ("Who is
+    Bogdan Bezpalko?", "Qui est Tomás Quispe ?"); none for a question with another word of
+    its own ("Where was Kaneko wounded?") or in a script without capitals.
+
+    >>> sorted(asked_names("Who is Daisaku Kaneko?")), asked_names("Where was Kaneko wounded?")
+    (['daisaku', 'kaneko'], set())
+    >>> asked_names("谁是金子大作？"), sorted(asked_names("Кто такой Канеко?"))
+    (set(), ['канек'])
+    """
+    written = _WORD.findall(question.strip())
+    names = {t for w in written[1:] if w[:1].isupper() for t in tokenize(w)}
+    own = set(tokenize(question)) - _ASKING
+    return names if names and own <= names else set()
+
+
 def changes_topic(question: str, subject: str, language: str = "") -> bool:
     """Whether an elliptical follow-up names a thing of its own in place of its subject's
     ("And the jobs?" after "How much will the dam cost?", "What about the sanctions?",

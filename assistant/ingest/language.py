@@ -27,6 +27,8 @@ CJK = re.compile(f"[{CJK_RANGES}]")
 
 _MIN_LETTERS = 25
 _MIN_CONFIDENCE = 0.6
+# A word in Latin script (asked_in sets aside its capitalised ones, the names).
+_LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ'’-]*")
 
 
 def _detector(codes: Sequence[str]):  # type: ignore[no-untyped-def]
@@ -190,6 +192,38 @@ def detect(text: str, codes: Sequence[str], prior: str | None = None) -> str:
                 return prior
     lang = detector.detect_language_of(text)
     return _code(lang) if lang else UNDETERMINED
+
+
+def asked_in(text: str, codes: Sequence[str], prior: str | None = None) -> str:
+    """The language a question is asked in: detect()'s, unless that language came from its
+    names. A question's capitalised Latin-script words past the first (names: "Carmen Ibarra",
+    "Jürgen Albrecht") tell nothing of the language it is asked in and can outweigh its own
+    words ("Who is Carmen Ibarra?" reads as Spanish, "Who is Daisaku Kaneko?" as Polish); read
+    without them, where the whole text's language is not even half as close as the best
+    (the rule detect() keeps a prior by), the question is in that best language. Where its
+    own words still read as it, the whole text's stands: "¿Qué dice el Gobierno?" stays
+    Spanish, though "¿Qué dice el ?" reads a little more French. Cyrillic and other scripts'
+    capitals are left in ("Що каже Уряд?": read without "Уряд", Russian).
+
+    >>> from assistant.config import DEFAULT_LANGUAGES as L
+    >>> [asked_in(q, L) for q in ("Who is Carmen Ibarra?", "Who is Daisaku Kaneko?",
+    ...     "¿Qué dice el Gobierno?", "Що каже Уряд?", "Cosa pensa la Commissione Europea?")]
+    ['en', 'en', 'es', 'uk', 'it']
+    """
+    lang = detect(text, codes, prior)
+    if _only(codes) or lang == UNDETERMINED:
+        return lang
+    words = list(_LATIN_WORD.finditer(text))
+    bare = text
+    for m in reversed([m for m in words[1:] if m.group()[:1].isupper()]):
+        bare = bare[: m.start()] + bare[m.end() :]
+    if bare == text or not _LATIN_WORD.search(bare):
+        return lang
+    confidences = _detector(tuple(codes)).compute_language_confidence_values(bare)
+    if not confidences:
+        return lang
+    own = next((c.value for c in confidences if _code(c.language) == lang), 0.0)
+    return _code(confidences[0].language) if own < confidences[0].value / 2 else lang
 
 
 # Sentences detected between two checks: large enough to keep lingua's threads busy.

@@ -32,7 +32,7 @@ import numpy as np
 
 from assistant.embedders import Embedder
 from assistant.errors import InvalidRequest
-from assistant.ingest.language import UNDETERMINED, detect
+from assistant.ingest.language import UNDETERMINED, asked_in, detect
 from assistant.schema import Passage
 from assistant.sources.model import UNKNOWN
 from assistant.store.centroids import Centroids, MovedQuery, Tally
@@ -143,13 +143,20 @@ class Retriever:
         return tuple(dict.fromkeys([*self.languages, *snap.centroids.established()]))
 
     def question_language(
-        self, text: str, snap: Snapshot | None = None, prior: str | None = None
+        self,
+        text: str,
+        snap: Snapshot | None = None,
+        prior: str | None = None,
+        asked: bool = False,
     ) -> str:
         """A question's language among detection_languages (UNDETERMINED when there is only
         one language to choose among); `prior`: its conversation's, for a text too short to
-        tell (language.detect)."""
+        tell (language.detect); `asked`: the language it is asked in, its names set aside
+        where they outweigh its words (language.asked_in), for the answer's words."""
         codes = self.detection_languages(snap)
-        return detect(text, codes, prior) if len(codes) > 1 else UNDETERMINED
+        if len(codes) <= 1:
+            return UNDETERMINED
+        return asked_in(text, codes, prior) if asked else detect(text, codes, prior)
 
     @property
     def centroids(self) -> Centroids:
