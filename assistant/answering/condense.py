@@ -249,15 +249,22 @@ def asked_names(question: str) -> set[str]:
     """The names a question asks about, as BM25 reads them, where it asks about nothing else:
     its words past the first that are capitalised, once question words are set aside ("Who is
     Bogdan Bezpalko?", "Qui est Tomás Quispe ?"); none for a question with another word of
-    its own ("Where was Kaneko wounded?") or in a script without capitals.
+    its own ("Where was Kaneko wounded?"), in a script without capitals, or in a title whose
+    capitalised words are the more ("A Doping Cheat's Entire Team Should Be Stripped").
 
     >>> sorted(asked_names("Who is Daisaku Kaneko?")), asked_names("Where was Kaneko wounded?")
     (['daisaku', 'kaneko'], set())
     >>> asked_names("谁是金子大作？"), sorted(asked_names("Кто такой Канеко?"))
     (set(), ['канек'])
+    >>> asked_names("A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")
+    set()
     """
     written = _WORD.findall(question.strip())
-    names = {t for w in written[1:] if w[:1].isupper() for t in tokenize(w)}
+    capitalised = [w for w in written[1:] if w[:1].isupper()]
+    # Names are the fewer words: a title in capitals names no one.
+    if len(capitalised) > len(written) - len(capitalised):
+        return set()
+    names = {t for w in capitalised for t in tokenize(w)}
     own = set(tokenize(question)) - _ASKING
     return names if names and own <= names else set()
 

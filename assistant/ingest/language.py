@@ -203,22 +203,27 @@ def asked_in(text: str, codes: Sequence[str], prior: str | None = None) -> str:
     (the rule detect() keeps a prior by), the question is in that best language. Where its
     own words still read as it, the whole text's stands: "¿Qué dice el Gobierno?" stays
     Spanish, though "¿Qué dice el ?" reads a little more French. Cyrillic and other scripts'
-    capitals are left in ("Що каже Уряд?": read without "Уряд", Russian).
+    capitals are left in ("Що каже Уряд?": read without "Уряд", Russian), and so is a title
+    whose capitalised words are the more.
 
     >>> from assistant.config import DEFAULT_LANGUAGES as L
     >>> [asked_in(q, L) for q in ("Who is Carmen Ibarra?", "Who is Daisaku Kaneko?",
-    ...     "¿Qué dice el Gobierno?", "Що каже Уряд?", "Cosa pensa la Commissione Europea?")]
-    ['en', 'en', 'es', 'uk', 'it']
+    ...     "¿Qué dice el Gobierno?", "Що каже Уряд?", "Cosa pensa la Commissione Europea?",
+    ...     "A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")]
+    ['en', 'en', 'es', 'uk', 'it', 'en']
     """
     lang = detect(text, codes, prior)
     if _only(codes) or lang == UNDETERMINED:
         return lang
     words = list(_LATIN_WORD.finditer(text))
-    bare = text
-    for m in reversed([m for m in words[1:] if m.group()[:1].isupper()]):
-        bare = bare[: m.start()] + bare[m.end() :]
-    if bare == text or not _LATIN_WORD.search(bare):
+    names = [m for m in words[1:] if m.group()[:1].isupper()]
+    # Names are the fewer words: a title in capitals ("A Doping Cheat's Entire Team Should…")
+    # is read whole.
+    if not names or len(names) > len(words) - len(names):
         return lang
+    bare = text
+    for m in reversed(names):
+        bare = bare[: m.start()] + bare[m.end() :]
     confidences = _detector(tuple(codes)).compute_language_confidence_values(bare)
     if not confidences:
         return lang
