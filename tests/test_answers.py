@@ -257,6 +257,23 @@ def test_a_question_about_a_person_is_answered_in_its_own_language_by_what_names
     assert "No pro-Ukraine source is quoted" in kaneko.answer  # accounted for, not quoted
 
 
+# An interview in Markdown, its questions in bold, and the city's statement it answers.
+PORT_INTERVIEW = (
+    "*Harbour Weekly, 2 May 2025. Interview with Ana Ruiz, director of the port company.*\n\n"
+    "**The city says the new container terminal will create 900 jobs. Is that right?**\n\n"
+    "No. The terminal will employ 400 people once it runs; about 900 will work on the site "
+    "only while it is being built.\n\n"
+    "**When will the terminal open?**\n\n"
+    "We expect the first ships in the spring of 2027, if the dredging permit arrives this "
+    "year.\n"
+)
+PORT_CITY = (
+    "The city council says the new container terminal will create 900 permanent jobs in the "
+    "harbour district. The mayor calls it the largest investment in the port for decades, and "
+    "promises that most of the jobs will go to residents of the district."
+)
+
+
 def test_an_interviews_questions_are_not_the_interviewees_answer(
     fresh: Assistant, tmp_path: Path
 ) -> None:
@@ -264,24 +281,8 @@ def test_an_interviews_questions_are_not_the_interviewees_answer(
     company's answer, "The city says … 900 jobs" gave the city's figure as the company's, and
     "When will the terminal open?" stood for its answer. Asked when, the sentence stating a
     year is quoted, which the embedder ranked under the one on jobs."""
-    interview = (
-        "*Harbour Weekly, 2 May 2025. Interview with Ana Ruiz, director of the port company.*\n\n"
-        "**The city says the new container terminal will create 900 jobs. Is that right?**\n\n"
-        "No. The terminal will employ 400 people once it runs; about 900 will work on the site "
-        "only while it is being built.\n\n"
-        "**When will the terminal open?**\n\n"
-        "We expect the first ships in the spring of 2027, if the dredging permit arrives this "
-        "year.\n"
-    )
-    city = (
-        "The city council says the new container terminal will create 900 permanent jobs in "
-        "the harbour district. The mayor calls it the largest investment in the port for "
-        "decades, and promises that most of the jobs will go to residents of the district."
-    )
-    docs = debate_corpus(
-        tmp_path / "docs", {"interview": ("against", interview), "city": ("for", city)}
-    )
-    fresh.ingest([docs])
+    port = {"interview": ("against", PORT_INTERVIEW), "city": ("for", PORT_CITY)}
+    fresh.ingest([debate_corpus(tmp_path / "docs", port)])
     jobs = fresh.ask("How many jobs will the new terminal create?")
     said = [c.quote for c in jobs.citations if c.source_id == "interview"]
     assert said and said[0].startswith("The terminal will employ 400 people"), said
