@@ -343,7 +343,7 @@ class Assistant(Documents):
         # Worded, and its quotes judged, in the language it is asked in: a name can outweigh a
         # short question's words ("Who is Carmen Ibarra?" reads as Spanish: language.asked_in).
         # Retrieval keeps the whole question's (docs/figures.md, Abstention).
-        worded = self.retriever.question_language(question, prior=conversation, asked=True)
+        worded = self.retriever.asked_language(question, lang)
         # A follow-up that changes topic is searched for its own words, within its subject; it
         # is a question even typed without its mark ("and the jobs"), not a claim to weigh.
         query, context = (

@@ -40,6 +40,7 @@ from typing import Any
 import regex
 
 from assistant.errors import InvalidRequest, LLMError
+from assistant.ingest.language import names_among
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
 
@@ -259,12 +260,8 @@ def asked_names(question: str) -> set[str]:
     >>> asked_names("A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")
     set()
     """
-    written = _WORD.findall(question.strip())
-    capitalised = [w for w in written[1:] if w[:1].isupper()]
-    # Names are the fewer words: a title in capitals names no one.
-    if len(capitalised) > len(written) - len(capitalised):
-        return set()
-    names = {t for w in capitalised for t in tokenize(w)}
+    written = list(_WORD.finditer(question.strip()))
+    names = {t for m in names_among(written) for t in tokenize(m.group())}
     own = set(tokenize(question)) - _ASKING
     return names if names and own <= names else set()
 

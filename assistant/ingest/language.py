@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
@@ -194,9 +195,23 @@ def detect(text: str, codes: Sequence[str], prior: str | None = None) -> str:
     return _code(lang) if lang else UNDETERMINED
 
 
-def asked_in(text: str, codes: Sequence[str], prior: str | None = None) -> str:
-    """The language a question is asked in: detect()'s, unless that language came from its
-    names. A question's capitalised Latin-script words past the first (names: "Carmen Ibarra",
+def names_among(words: Sequence[Any]) -> list[Any]:
+    """Of a text's words (re or regex matches, in order), those past the first that are
+    capitalised: a question's names. None where they are the more: a title in capitals ("A
+    Doping Cheat's Entire Team Should…") names no one.
+
+    >>> [m.group() for m in names_among(list(re.finditer(r"\\w+", "Who is Daisaku Kaneko")))]
+    ['Daisaku', 'Kaneko']
+    >>> names_among(list(re.finditer(r"\\w+", "A Doping Cheat Wins")))
+    []
+    """
+    capitalised = [m for m in words[1:] if m.group()[:1].isupper()]
+    return capitalised if len(capitalised) <= len(words) - len(capitalised) else []
+
+
+def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
+    """The language a question is asked in, given `lang`, detect()'s: that one, unless it came
+    from its names. A question's capitalised Latin-script words past the first (names: "Carmen Ibarra",
     "Jürgen Albrecht") tell nothing of the language it is asked in and can outweigh its own
     words ("Who is Carmen Ibarra?" reads as Spanish, "Who is Daisaku Kaneko?" as Polish); read
     without them, where the whole text's language is not even half as close as the best
@@ -207,20 +222,14 @@ def asked_in(text: str, codes: Sequence[str], prior: str | None = None) -> str:
     whose capitalised words are the more.
 
     >>> from assistant.config import DEFAULT_LANGUAGES as L
-    >>> [asked_in(q, L) for q in ("Who is Carmen Ibarra?", "Who is Daisaku Kaneko?",
+    >>> [asked_in(q, detect(q, L), L) for q in ("Who is Carmen Ibarra?", "Who is Daisaku Kaneko?",
     ...     "¿Qué dice el Gobierno?", "Що каже Уряд?", "Cosa pensa la Commissione Europea?",
     ...     "A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")]
     ['en', 'en', 'es', 'uk', 'it', 'en']
     """
-    lang = detect(text, codes, prior)
-    if _only(codes) or lang == UNDETERMINED:
-        return lang
-    words = list(_LATIN_WORD.finditer(text))
-    names = [m for m in words[1:] if m.group()[:1].isupper()]
-    # Names are the fewer words: a title in capitals ("A Doping Cheat's Entire Team Should…")
-    # is read whole.
-    if not names or len(names) > len(words) - len(names):
-        return lang
+    names = names_among(list(_LATIN_WORD.finditer(text)))
+    if _only(codes) or lang == UNDETERMINED or not names:
+        return lang  # detected no other way, or nothing set aside: a second reading is moot
     bare = text
     for m in reversed(names):
         bare = bare[: m.start()] + bare[m.end() :]

@@ -143,20 +143,19 @@ class Retriever:
         return tuple(dict.fromkeys([*self.languages, *snap.centroids.established()]))
 
     def question_language(
-        self,
-        text: str,
-        snap: Snapshot | None = None,
-        prior: str | None = None,
-        asked: bool = False,
+        self, text: str, snap: Snapshot | None = None, prior: str | None = None
     ) -> str:
         """A question's language among detection_languages (UNDETERMINED when there is only
         one language to choose among); `prior`: its conversation's, for a text too short to
-        tell (language.detect); `asked`: the language it is asked in, its names set aside
-        where they outweigh its words (language.asked_in), for the answer's words."""
+        tell (language.detect)."""
         codes = self.detection_languages(snap)
-        if len(codes) <= 1:
-            return UNDETERMINED
-        return asked_in(text, codes, prior) if asked else detect(text, codes, prior)
+        return detect(text, codes, prior) if len(codes) > 1 else UNDETERMINED
+
+    def asked_language(self, text: str, detected: str) -> str:
+        """The language a question is asked in, given its `detected` one (question_language):
+        its names set aside where they outweigh its words (language.asked_in), for the
+        answer's words."""
+        return asked_in(text, detected, self.detection_languages())
 
     @property
     def centroids(self) -> Centroids:
