@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from assistant.answering import Answerer, final
-from assistant.answering.condense import History, condense, searched_for
+from assistant.answering.condense import History, asked_about, condense, searched_for
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generative import GenerativeAnswerer, make_llm
 from assistant.answering.wording import FALLBACK, Wordings
@@ -360,6 +360,7 @@ class Assistant(Documents):
             lang if context is not None else conversation or lang,  # the query's own language
             sentences=answerer.sentences,
             context=context,
+            names=asked_about(query),
         )
         t2 = time.perf_counter()
         for item in answerer.stream(query, retrieval, worded):

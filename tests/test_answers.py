@@ -257,6 +257,33 @@ def test_a_question_about_a_person_is_answered_in_its_own_language_by_what_names
     assert "No pro-Ukraine source is quoted" in kaneko.answer  # accounted for, not quoted
 
 
+def test_a_question_about_someone_a_source_names_is_answered_from_that_sentence(
+    lithium: Assistant, assistant: Assistant
+) -> None:
+    """A person named once, in a passage about something else, lies far from "Who is …?":
+    "Who is Atsuko Higashino?" was refused 0.003 short of the bar, and "Wer ist Jonas Krüger?"
+    as well, beside the sentence naming each. A name no source writes is refused, saying so,
+    and so is one a source writes in lower case only."""
+    higashino = assistant.ask("Who is Atsuko Higashino?")
+    assert not higashino.abstained, higashino.answer
+    assert [c.source_id for c in higashino.citations] == ["003_3836cd8526ff3a53"]
+    assert "University of Tsukuba" in higashino.citations[0].quote
+    krueger = lithium.ask("Wer ist Jonas Krüger?")
+    assert not krueger.abstained and krueger.question_language == "de", krueger.answer
+    assert all("Jonas Krüger" in c.quote for c in krueger.citations), krueger.answer
+    # "deficit" is in the passage on Higashino, in lower case only.
+    assert assistant.ask("Who is Deficit?").abstained
+    # No source names him: the lines describing other people that lie near "Who is …?" are
+    # not his answer ("Sergiy Korsunsky, the Ambassador…" was).
+    absent = assistant.ask("Who is Jonas Krüger?")
+    assert absent.abstained and "no relevant passage names Jonas Krüger" in absent.answer
+    # A title its sources translate is not refused for being unwritten ("La ministre des Mines").
+    minister = lithium.ask("Who is the Mining Minister?")
+    assert any("Carmen Ibarra" in c.quote for c in minister.citations), minister.answer
+    daisaku = assistant.ask("Who is Daisaku?")  # a first name alone names him too
+    assert daisaku.citations and all("Daisaku" in c.quote for c in daisaku.citations)
+
+
 # An interview in Markdown, its questions in bold, and the city's statement it answers.
 PORT_INTERVIEW = (
     "*Harbour Weekly, 2 May 2025. Interview with Ana Ruiz, director of the port company.*\n\n"

