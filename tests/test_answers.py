@@ -251,6 +251,9 @@ def test_a_question_about_a_person_is_answered_in_its_own_language_by_what_names
     english = lithium.ask("Who is Carmen Ibarra?")
     assert english.question_language == "en" and "**Fuentes**" not in english.answer
     assert lithium.ask("¿Quién es Carmen Ibarra?").question_language == "es"
+    # Its own words read French first ("Qui est ?"), and it opens with French "qui".
+    quispe = lithium.ask("Qui est Tomás Quispe ?")
+    assert quispe.question_language == "fr" and " dit\u00a0: “" in quispe.answer, quispe.answer
     kaneko = assistant.ask("Who is Daisaku Kaneko?")
     assert kaneko.question_language == "en"
     assert all("Kaneko" in c.quote for c in kaneko.citations), kaneko.answer

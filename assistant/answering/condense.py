@@ -40,7 +40,7 @@ from typing import Any
 import regex
 
 from assistant.errors import InvalidRequest, LLMError
-from assistant.ingest.language import names_among
+from assistant.ingest.language import QUESTION_WORDS, names_among
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.relevance import WORD, is_claim
@@ -106,18 +106,6 @@ CONTINUATIONS = {
     "de": "und, auch, was ist mit, wie steht es mit, und was, dann",
     "es": "¿y, también, qué hay de, entonces",
     "uk": "а, і, й, ще, тоді, а що",
-}
-
-# The words that ask rather than name (lower case): a question of these and stopwords alone
-# ("Et quand ?", "Why?", "那呢？") names nothing to search for, and leans on an earlier one.
-QUESTION_WORDS = {
-    "en": "who what when where why how which whom whose much many",
-    "fr": "qui quoi quand où pourquoi comment combien quel quelle quels quelles lequel laquelle",
-    "ru": "кто что когда где почему зачем как сколько какой какая какое какие чей откуда куда",
-    "zh": "谁 什么 何时 什么时候 哪里 哪儿 为什么 怎么 怎样 多少 几 哪",
-    "de": "wer was wann wo warum wie wieviel wieviele welche welcher welches weshalb wozu",
-    "es": "quién qué cuándo dónde porqué cómo cuánto cuántos cuánta cuántas cuál cuáles",
-    "uk": "хто що коли де чому навіщо як скільки який яка яке які чий",
 }
 
 

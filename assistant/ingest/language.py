@@ -26,8 +26,27 @@ UNDETERMINED = "und"
 CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 CJK = re.compile(f"[{CJK_RANGES}]")
 
+# The words that ask rather than name (lower case): a question of these and stopwords alone
+# ("Et quand ?", "Why?", "那呢？") names nothing to search for, and leans on an earlier one
+# (condense); one that opens a question tells which language it is asked in (asked_in).
+QUESTION_WORDS = {
+    "en": "who what when where why how which whom whose much many",
+    "fr": "qui quoi quand où pourquoi comment combien quel quelle quels quelles lequel laquelle",
+    "ru": "кто что когда где почему зачем как сколько какой какая какое какие чей откуда куда",
+    "zh": "谁 什么 何时 什么时候 哪里 哪儿 为什么 怎么 怎样 多少 几 哪",
+    "de": "wer was wann wo warum wie wieviel wieviele welche welcher welches weshalb wozu",
+    "es": "quién qué cuándo dónde porqué cómo cuánto cuántos cuánta cuántas cuál cuáles",
+    "uk": "хто що коли де чому навіщо як скільки який яка яке які чий",
+}
+
 _MIN_LETTERS = 25
 _MIN_CONFIDENCE = 0.6
+# A question word of one language alone → that language ("wo" is German; "was" is not told).
+_ASKED_IN = {
+    word: langs.pop()
+    for word in {w for ws in QUESTION_WORDS.values() for w in ws.split()}
+    if len(langs := {code for code, ws in QUESTION_WORDS.items() if word in ws.split()}) == 1
+}
 # A word in Latin script (asked_in sets aside its capitalised ones, the names).
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ'’-]*")
 
@@ -217,15 +236,19 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     without them, where the whole text's language is not even half as close as the best
     (the rule detect() keeps a prior by), the question is in that best language. Where its
     own words still read as it, the whole text's stands: "¿Qué dice el Gobierno?" stays
-    Spanish, though "¿Qué dice el ?" reads a little more French. Cyrillic and other scripts'
+    Spanish, though "¿Qué dice el ?" reads a little more French; where the language its
+    own words read first is also the one whose question word opens it, it is that one ("Qui
+    est Tomás Quispe ?": "Qui est ?" reads French 0.24 and Spanish 0.18, and opens with
+    French "qui"). Cyrillic and other scripts'
     capitals are left in ("Що каже Уряд?": read without "Уряд", Russian), and so is a title
     whose capitalised words are the more.
 
     >>> from assistant.config import DEFAULT_LANGUAGES as L
     >>> [asked_in(q, detect(q, L), L) for q in ("Who is Carmen Ibarra?", "Who is Daisaku Kaneko?",
     ...     "¿Qué dice el Gobierno?", "Що каже Уряд?", "Cosa pensa la Commissione Europea?",
-    ...     "A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")]
-    ['en', 'en', 'es', 'uk', 'it', 'en']
+    ...     "A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals",
+    ...     "Qui est Tomás Quispe ?", "Was Kaneko wounded?")]
+    ['en', 'en', 'es', 'uk', 'it', 'en', 'fr', 'en']
     """
     names = names_among(list(_LATIN_WORD.finditer(text)))
     if _only(codes) or lang == UNDETERMINED or not names:
@@ -236,8 +259,17 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     confidences = _detector(tuple(codes)).compute_language_confidence_values(bare)
     if not confidences:
         return lang
+    best = _code(confidences[0].language)
+    if best != lang and _ASKED_IN.get(_first_word(bare)) == best:
+        return best  # its own words read it first, and it opens with that language's "who"
     own = next((c.value for c in confidences if _code(c.language) == lang), 0.0)
-    return _code(confidences[0].language) if own < confidences[0].value / 2 else lang
+    return best if own < confidences[0].value / 2 else lang
+
+
+def _first_word(text: str) -> str:
+    """A text's first word, lower case, past any opening mark ("¿Qué …" → "qué")."""
+    words = re.findall(r"\w+", text.lower())
+    return words[0] if words else ""
 
 
 # Sentences detected between two checks: large enough to keep lingua's threads busy.
