@@ -280,9 +280,26 @@ def test_a_question_about_someone_a_source_names_is_answered_from_that_sentence(
     # not his answer ("Sergiy Korsunsky, the Ambassador…" was).
     absent = assistant.ask("Who is Jonas Krüger?")
     assert absent.abstained and "no relevant passage names Jonas Krüger" in absent.answer
-    # A title its sources translate is not refused for being unwritten ("La ministre des Mines").
+    # A name is a run of words: Higashino's line is no answer on a Jonas Higashino.
+    assert assistant.ask("Who is Jonas Higashino?").abstained
+    # Another spelling, or the name typed without its accents, is still theirs.
+    rachmaninov = assistant.ask("Who is Rachmaninov?")
+    assert any("Rachmaninoff" in c.quote for c in rachmaninov.citations), rachmaninov.answer
+    albrecht = lithium.ask("Who is Jurgen Albrecht?")
+    assert any("Jürgen Albrecht" in c.quote for c in albrecht.citations), albrecht.answer
+    # A title its sources translate is not refused for being unwritten ("La ministre des Mines"),
+    # and capitalised words its sources write in lower case are no name ("the water permit").
     minister = lithium.ask("Who is the Mining Minister?")
     assert any("Carmen Ibarra" in c.quote for c in minister.citations), minister.answer
+    permit = lithium.ask("What is the Water Permit?")
+    assert any("water permit" in c.quote for c in permit.citations), permit.answer
+    # A name of more capitalised words than others is a question's still, not a title's.
+    kim = assistant.ask("Who is Kim Jong Un?")
+    assert kim.citations and all("Kim Jong Un" in c.quote for c in kim.citations), kim.answer
+    # After a question about someone, "And …?" asks the same of another, in its language.
+    follow = lithium.ask("And Jürgen Albrecht?", [("user", "Who is Carmen Ibarra?")])
+    assert follow.question_language == "en", follow.answer
+    assert follow.citations and all("Albrecht" in c.quote for c in follow.citations)
     daisaku = assistant.ask("Who is Daisaku?")  # a first name alone names him too
     assert daisaku.citations and all("Daisaku" in c.quote for c in daisaku.citations)
 

@@ -40,7 +40,7 @@ from typing import Any
 import regex
 
 from assistant.errors import InvalidRequest, LLMError
-from assistant.ingest.language import QUESTION_WORDS, names_among
+from assistant.ingest.language import CONTINUATIONS, QUESTION_WORDS, names_among
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.relevance import WORD, is_claim
@@ -97,16 +97,6 @@ _PERSONAL = frozenset(
     "його її йому їй sein seine seiner seinem seinen ihre ihrer ihrem ihren él su sus".split()
 )
 _PERSONAL_CJK = regex.compile(r"(?<!其)[他她]")
-# Words and phrases that open a follow-up as a continuation of the previous question.
-CONTINUATIONS = {
-    "en": "and, also, what about, how about, then",
-    "fr": "et, aussi, quid, et si, alors",
-    "ru": "а, и, ещё, еще, тогда, а что",
-    "zh": "那, 那么, 还有, 而, 另外",
-    "de": "und, auch, was ist mit, wie steht es mit, und was, dann",
-    "es": "¿y, también, qué hay de, entonces",
-    "uk": "а, і, й, ще, тоді, а що",
-}
 
 
 def _entries(table: dict[str, str], sep: str | None) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -234,27 +224,49 @@ def names_nothing(question: str) -> bool:
 
 def asked_about(question: str) -> tuple[str, ...]:
     """The names a question asks about, as it writes them, where it asks about nothing else:
-    its words past the first that are capitalised, once question words are set aside ("Who is
-    Bogdan Bezpalko?", "Qui est Tomás Quispe ?"); none for a question with another word of
+    its runs of capitalised words past the first, once question words are set aside ("Who
+    is Bogdan Bezpalko?", "Qui est Tomás Quispe ?"); none for a question with another word of
     its own ("Where was Kaneko wounded?"), in a script without capitals, or in a title whose
     capitalised words are the more ("A Doping Cheat's Entire Team Should Be Stripped"), nor
     for a claim put to weigh ("The War in Iraq was Worth the Cost": relevance.is_claim).
+    Retrieval and the answer find them as written (retrieval/names.py).
 
     >>> asked_about("Who is Daisaku Kaneko?"), asked_about("Where was Kaneko wounded?")
-    (('Daisaku', 'Kaneko'), ())
+    (('Daisaku Kaneko',), ())
     >>> asked_about("谁是金子大作？"), asked_about("Кто такой Канеко?")
     ((), ('Канеко',))
     >>> asked_about("A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")
     ()
     >>> asked_about("The War in Iraq was Worth the Cost"), asked_about("Kaneko?")
     ((), ())
+    >>> asked_about("Who is Ursula von der Leyen?"), asked_about("Who is Kim Jong Un?")
+    (('Ursula', 'Leyen'), ('Kim Jong Un',))
+    >>> asked_about("And Jürgen Albrecht?"), asked_about("And the jobs?")
+    (('Jürgen Albrecht',), ())
     """
     if is_claim(question):
         return ()
-    written = names_among(list(WORD.finditer(question.strip())))
+    text = question.strip()
+    after = _after_opening(text.lower())
+    if len(after) < len(text) == len(text.lower()):
+        # A follow-up's continuation ("And Jürgen Albrecht?") is no word of a name; every
+        # capitalised word after it is one.
+        text = text[len(text) - len(after) :]
+        written = [m for m in WORD.finditer(text) if m.group()[:1].isupper()]
+    else:
+        written = names_among(list(WORD.finditer(text)))
     names = {t for m in written for t in tokenize(m.group())}
-    own = set(tokenize(question)) - _ASKING
-    return tuple(m.group() for m in written) if names and own <= names else ()
+    own = set(tokenize(text)) - _ASKING
+    if not names or not own <= names:
+        return ()
+    runs = [[written[0]]]
+    for m in written[1:]:
+        # One name while only spaces stand between its words ("Kim Jong Un").
+        if text[runs[-1][-1].end() : m.start()].isspace():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return tuple(text[run[0].start() : run[-1].end()] for run in runs)
 
 
 def changes_topic(question: str, subject: str, language: str = "") -> bool:
@@ -320,6 +332,13 @@ def searched_for(question: str, standalone: str, language: str = "") -> tuple[st
     ('What about the sanctions?', 'How much aid?')
     >>> searched_for("And what did Russia say about it?", "How much aid? And what did Russia say about it?")
     ('How much aid? And what did Russia say about it?', None)
+
+    After a question about someone, a follow-up naming someone else and nothing more asks the
+    same of them, and is one (asked_about): "And Jürgen Albrecht?" after "Who is Carmen
+    Ibarra?" was searched and answered as both, with lines on neither.
+
+    >>> searched_for("And Jürgen Albrecht?", "Who is Carmen Ibarra? And Jürgen Albrecht?")
+    ('And Jürgen Albrecht?', None)
     """
     asked = question.strip()  # as the rule wrote it after its subject
     if standalone == question or not asked or not standalone.endswith(asked):
@@ -327,6 +346,8 @@ def searched_for(question: str, standalone: str, language: str = "") -> tuple[st
     subject = standalone[: -len(asked)].strip()
     if not subject:  # cut whole to fit the embedder (core._fitted)
         return standalone, None
+    if asked_about(subject) and asked_about(asked):
+        return asked, None  # another person asked about (asked_about)
     return (asked, subject) if changes_topic(asked, subject, language) else (standalone, None)
 
 

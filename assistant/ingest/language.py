@@ -41,11 +41,34 @@ QUESTION_WORDS = {
 
 _MIN_LETTERS = 25
 _MIN_CONFIDENCE = 0.6
-# A question word of one language alone → that language ("wo" is German; "was" is not told).
+# Words and phrases that open a follow-up as a continuation of the previous question
+# (condense); a name after one is not a title's capitalised word (names_among).
+CONTINUATIONS = {
+    "en": "and, also, what about, how about, then",
+    "fr": "et, aussi, quid, et si, alors",
+    "ru": "а, и, ещё, еще, тогда, а что",
+    "zh": "那, 那么, 还有, 而, 另外",
+    "de": "und, auch, was ist mit, wie steht es mit, und was, dann",
+    "es": "¿y, también, qué hay de, entonces",
+    "uk": "а, і, й, ще, тоді, а що",
+}
+
+
+def _openers(code: str) -> set[str]:
+    """The words a question or a follow-up opens with, in one language: its question words
+    and its continuations' first words ("what about" → "what", "¿y" → "y")."""
+    continuing = (w.strip().split()[0].lstrip("¿") for w in CONTINUATIONS.get(code, "").split(","))
+    return {*QUESTION_WORDS[code].split(), *(w for w in continuing if w)}
+
+
+# The words that say a text is a question or a follow-up, not a title (names_among).
+_OPENING = frozenset(w for code in QUESTION_WORDS for w in _openers(code))
+# Such a word of one language alone → that language (asked_in: "wo" and "und" are German;
+# "а" is Russian and Ukrainian, and tells neither).
 _ASKED_IN = {
     word: langs.pop()
-    for word in {w for ws in QUESTION_WORDS.values() for w in ws.split()}
-    if len(langs := {code for code, ws in QUESTION_WORDS.items() if word in ws.split()}) == 1
+    for word in _OPENING
+    if len(langs := {code for code in QUESTION_WORDS if word in _openers(code)}) == 1
 }
 # A word in Latin script (asked_in sets aside its capitalised ones, the names).
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ'’-]*")
@@ -216,15 +239,21 @@ def detect(text: str, codes: Sequence[str], prior: str | None = None) -> str:
 
 def names_among(words: Sequence[Any]) -> list[Any]:
     """Of a text's words (re or regex matches, in order), those past the first that are
-    capitalised: a question's names. None where they are the more: a title in capitals ("A
-    Doping Cheat's Entire Team Should…") names no one.
+    capitalised: a question's names. None where they are the more, in a text that does not
+    open with a question word or a follow-up's continuation: a title in capitals ("A Doping
+    Cheat's Entire Team Should…") names no one, where "Who is Kim Jong Un?" and "And Jürgen
+    Albrecht?" do.
 
     >>> [m.group() for m in names_among(list(re.finditer(r"\\w+", "Who is Daisaku Kaneko")))]
     ['Daisaku', 'Kaneko']
     >>> names_among(list(re.finditer(r"\\w+", "A Doping Cheat Wins")))
     []
+    >>> len(names_among(list(re.finditer(r"\\w+", "Who is Kim Jong Un"))))
+    3
     """
     capitalised = [m for m in words[1:] if m.group()[:1].isupper()]
+    if words and words[0].group().lower() in _OPENING:
+        return capitalised  # a question, not a title: "Who is Kim Jong Un?", "And Jürgen …?"
     return capitalised if len(capitalised) <= len(words) - len(capitalised) else []
 
 
@@ -239,7 +268,8 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     Spanish, though "¿Qué dice el ?" reads a little more French; where the language its
     own words read first is also the one whose question word opens it, it is that one ("Qui
     est Tomás Quispe ?": "Qui est ?" reads French 0.24 and Spanish 0.18, and opens with
-    French "qui"). Cyrillic and other scripts'
+    French "qui"). Lingua reads a few words alone loosely ("Was in ?" English 0.30 and German
+    0.23; "¿Qué es ?" French 0.57), so the opening word alone decides nothing. Cyrillic and other scripts'
     capitals are left in ("Що каже Уряд?": read without "Уряд", Russian), and so is a title
     whose capitalised words are the more.
 
@@ -247,8 +277,9 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     >>> [asked_in(q, detect(q, L), L) for q in ("Who is Carmen Ibarra?", "Who is Daisaku Kaneko?",
     ...     "¿Qué dice el Gobierno?", "Що каже Уряд?", "Cosa pensa la Commissione Europea?",
     ...     "A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals",
-    ...     "Qui est Tomás Quispe ?", "Was Kaneko wounded?")]
-    ['en', 'en', 'es', 'uk', 'it', 'en', 'fr', 'en']
+    ...     "Qui est Tomás Quispe ?", "Was Kaneko wounded?", "Was Kishida in Kyiv?",
+    ...     "And Jürgen Albrecht?", "¿Y Jürgen Albrecht?")]
+    ['en', 'en', 'es', 'uk', 'it', 'en', 'fr', 'en', 'en', 'en', 'es']
     """
     names = names_among(list(_LATIN_WORD.finditer(text)))
     if _only(codes) or lang == UNDETERMINED or not names:
@@ -259,9 +290,11 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     confidences = _detector(tuple(codes)).compute_language_confidence_values(bare)
     if not confidences:
         return lang
-    best = _code(confidences[0].language)
-    if best != lang and _ASKED_IN.get(_first_word(bare)) == best:
-        return best  # its own words read it first, and it opens with that language's "who"
+    best, opener = _code(confidences[0].language), _ASKED_IN.get(_first_word(bare))
+    if opener in codes and (opener == best or len(re.findall(r"\w+", bare)) == 1):
+        # Its own words read it first, and it opens with that language's "who"; or its one
+        # word of its own is that language's ("¿Y Jürgen Albrecht?": "¿Y ?" reads Polish).
+        return opener
     own = next((c.value for c in confidences if _code(c.language) == lang), 0.0)
     return best if own < confidences[0].value / 2 else lang
 

