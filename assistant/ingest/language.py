@@ -290,7 +290,7 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     confidences = _detector(tuple(codes)).compute_language_confidence_values(bare)
     if not confidences:
         return lang
-    best, opener = _code(confidences[0].language), _ASKED_IN.get(_first_word(bare))
+    best, opener = _code(confidences[0].language), _ASKED_IN.get(_first_word(bare), "")
     if opener in codes and (opener == best or len(re.findall(r"\w+", bare)) == 1):
         # Its own words read it first, and it opens with that language's "who"; or its one
         # word of its own is that language's ("¿Y Jürgen Albrecht?": "¿Y ?" reads Polish).
