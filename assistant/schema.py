@@ -39,7 +39,8 @@ class Passage:
     # ≥ 0 means relevant. For a passage in the question's language under that bar, its nearest
     # sentence's margin where that one outdoes every relevant passage's and either no passage
     # in that language clears the bar or, asked a question, it is the nearest sentence of all
-    # (hybrid._by_sentence). None when the passage was found by BM25 or a sentence alone.
+    # (hybrid._by_sentence). None when the passage was found by BM25 or a sentence alone,
+    # unless it names the person a question asks about (at the bar, 0: hybrid._naming).
     relevance: float | None = None
     # Seconds into the recording where the passage starts, for a source read from captions
     # (ingest/captions.py); None for other sources.

@@ -40,7 +40,7 @@ from typing import Any
 import regex
 
 from assistant.errors import InvalidRequest, LLMError
-from assistant.ingest.language import CONTINUATIONS, QUESTION_WORDS, names_among
+from assistant.ingest.language import CONTINUATIONS, QUESTION_WORDS, names_among, opens_question
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.relevance import WORD, is_claim
@@ -115,6 +115,7 @@ _CONT_MARKED = tuple(w + " " for w in _CONT_WORDS if w.startswith("¿"))
 _CONT_LONGEST = max(len(w.split()) for w in _CONT_WORDS)
 # The question words as BM25 reads them (stemmed, stopwords gone).
 _ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for t in tokenize(w))
+_QUESTION = frozenset(w for ws in QUESTION_WORDS.values() for w in ws.split())
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -243,8 +244,14 @@ def asked_about(question: str) -> tuple[str, ...]:
     (('Ursula', 'Leyen'), ('Kim Jong Un',))
     >>> asked_about("And Jürgen Albrecht?"), asked_about("And the jobs?")
     (('Jürgen Albrecht',), ())
+    >>> asked_about("Why Does Russia Want Ukraine?"), asked_about("WHO IS DAISAKU KANEKO?")
+    ((), ())
+    >>> asked_about("What Is NATO?"), asked_about("What is NATO?"), asked_about("who is Kaneko")
+    ((), ('NATO',), ('Kaneko',))
+    >>> asked_about("Who is Atsuko Higashino"), asked_about("and Jürgen Albrecht")
+    (('Atsuko Higashino',), ('Jürgen Albrecht',))
     """
-    if is_claim(question):
+    if is_claim(question) and not opens_question(question):
         return ()
     text = question.strip()
     after = _after_opening(text.lower())
@@ -257,7 +264,7 @@ def asked_about(question: str) -> tuple[str, ...]:
         written = names_among(list(WORD.finditer(text)))
     names = {t for m in written for t in tokenize(m.group())}
     own = set(tokenize(text)) - _ASKING
-    if not names or not own <= names:
+    if not names or not own <= names or _title(question):
         return ()
     runs = [[written[0]]]
     for m in written[1:]:
@@ -267,6 +274,22 @@ def asked_about(question: str) -> tuple[str, ...]:
         else:
             runs.append([m])
     return tuple(text[run[0].start() : run[-1].end()] for run in runs)
+
+
+def _title(question: str) -> bool:
+    """Whether a question is written as a title or a shout, every word capitalised after a
+    question word: "Why Does Russia Want Ukraine?", "WHO IS DAISAKU KANEKO?" (a follow-up's
+    "And Jürgen Albrecht?" is not).
+
+    >>> _title("Why Does Russia Want Ukraine?"), _title("Who is Kim Jong Un?")
+    (True, False)
+    """
+    words = WORD.findall(question)
+    return (
+        len(words) > 1
+        and words[0].lower() in _QUESTION
+        and all(w[:1].isupper() for w in words if w[:1].isalpha())
+    )
 
 
 def changes_topic(question: str, subject: str, language: str = "") -> bool:
@@ -334,11 +357,12 @@ def searched_for(question: str, standalone: str, language: str = "") -> tuple[st
     ('How much aid? And what did Russia say about it?', None)
 
     After a question about someone, a follow-up naming someone else and nothing more asks the
-    same of them, and is one (asked_about): "And Jürgen Albrecht?" after "Who is Carmen
-    Ibarra?" was searched and answered as both, with lines on neither.
+    same of them, and is one (asked_about), searched within its subject as one changing topic
+    is: "And Jürgen Albrecht?" after "Who is Carmen Ibarra?" was searched and answered as
+    both, with lines on neither.
 
     >>> searched_for("And Jürgen Albrecht?", "Who is Carmen Ibarra? And Jürgen Albrecht?")
-    ('And Jürgen Albrecht?', None)
+    ('And Jürgen Albrecht?', 'Who is Carmen Ibarra?')
     """
     asked = question.strip()  # as the rule wrote it after its subject
     if standalone == question or not asked or not standalone.endswith(asked):
@@ -347,7 +371,7 @@ def searched_for(question: str, standalone: str, language: str = "") -> tuple[st
     if not subject:  # cut whole to fit the embedder (core._fitted)
         return standalone, None
     if asked_about(subject) and asked_about(asked):
-        return asked, None  # another person asked about (asked_about)
+        return asked, subject  # another person asked about (asked_about), within the subject
     return (asked, subject) if changes_topic(asked, subject, language) else (standalone, None)
 
 

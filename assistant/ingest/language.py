@@ -237,6 +237,16 @@ def detect(text: str, codes: Sequence[str], prior: str | None = None) -> str:
     return _code(lang) if lang else UNDETERMINED
 
 
+def opens_question(text: str) -> bool:
+    """Whether a text opens as a question or a follow-up does, with a question word or a
+    continuation ("Who is Kaneko", "and the jobs"), asked with its mark or without.
+
+    >>> opens_question("Who is Kaneko"), opens_question("¿Y Ibarra?"), opens_question("Kaneko")
+    (True, True, False)
+    """
+    return _first_word(text) in _OPENING
+
+
 def names_among(words: Sequence[Any]) -> list[Any]:
     """Of a text's words (re or regex matches, in order), those past the first that are
     capitalised: a question's names. None where they are the more, in a text that does not

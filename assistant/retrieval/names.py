@@ -2,16 +2,18 @@
 found in passages and sentences as they write them.
 
 A name is a run of capitalised words ("Atsuko Higashino"), found where the text has the same
-words, capitalised, one after the other. Words are compared as BM25 stems them, with their
-accents set aside, so that an inflected name counts ("Путина" names "Путин") and so does one
-typed without its accents ("Jurgen Albrecht"); an elided article does not hide one ("d'Hélène
-Marchand"). A run the texts also write in lower case is a word, not a name ("Who is May?"
-beside "may lose"; "What is the Water Permit?" beside "the water permit"): `common`.
+words, capitalised, one after the other. Words are split at apostrophes and hyphens ("d'Hélène
+Marchand", "Kim Jong-un") and compared as BM25 stems them, Latin letters' accents set aside
+and case folded, so that an inflected name counts ("Путина" names "Путин", "Толстого"
+"Толстой") and so does one typed without its accents ("Jurgen Albrecht", "Strauss"). A run
+the texts also write in lower case is a word, not a name ("Who is May?" beside "may lose";
+"What is the Water Permit?" beside "the water permit"): `proper`.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -20,44 +22,62 @@ import regex
 
 from .bm25 import tokenize
 
-# A word, split at apostrophes ("d'Hélène" is "d" and "Hélène").
-_WORD = regex.compile(r"[\p{L}\p{M}\p{N}-]+")
-_MARKS = regex.compile(r"\p{M}+")
-# How alike a name and a text's words must be to be taken for another spelling of it
-# ("Rachmaninov" and "Rachmaninoff", 0.87; "Zelenskyy" and "Zelensky", 0.94), not another
-# name ("Jonas Higashino" and "Atsuko Higashino", 0.65; "Carmen Albrecht" and "Carmen
-# Ibarra", 0.71): difflib's ratio, twice the letters in common over the letters of both.
+# A word, split at apostrophes ("d'Hélène" is "d" and "Hélène"); hyphens are split after
+# (_words), each part as capitalised as the word ("Kim Jong-un").
+_WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:-[\p{L}\p{M}\p{N}]+)*")
+# A Latin letter's accents; other scripts' marks are letters of their own (Cyrillic "й").
+_ACCENTS = regex.compile(r"(?<=\p{Latin})\p{M}+")
+# How alike each word of a name and of a text must be, past this and from the same first
+# letter, to be taken for another spelling of it ("Rachmaninov" and "Rachmaninoff", 0.87;
+# "Zelenskyy" and "Zelensky", 0.82, as stems), not another name ("Maria" and "Mario", 0.80;
+# "Jürgen" and "Carmen", 0.50; "Anna" and "Hanna", 0.89, another first letter): difflib's
+# ratio, twice the letters in common over the letters of both, word by word.
 SPELLING = 0.8
 
-Word = tuple[str, bool]  # (the word folded: stemmed, no accents; whether it is capitalised)
+Word = tuple[str, bool]  # (the word folded: stemmed, accents set aside; whether capitalised)
 
 
 def _bare(text: str) -> str:
-    """Lower case, accents set aside."""
-    return _MARKS.sub("", unicodedata.normalize("NFKD", text)).lower()
+    """Case folded, Latin letters' accents set aside."""
+    nfkd = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", _ACCENTS.sub("", nfkd)).casefold()
 
 
 @lru_cache(maxsize=65536)
 def _fold(word: str) -> str:
     bare = _bare(word)
     stems = tokenize(bare)
-    return stems[0] if len(stems) == 1 else bare  # a stopword is kept as written
+    # A stopword ("May", "Un") is kept as written: it still names where it is written.
+    return (stems[0] if len(stems) == 1 else bare).casefold()
 
 
-def _may_hold(text: str, runs: Sequence[str]) -> bool:
-    """A quick test that passes every text naming one of the runs (each word's first four
-    letters, lower case and without accents, are in it), and few others: most texts are
-    read no further."""
-    bare = _bare(text)
-    return any(all(w[:4] in bare for w in _bare(run).split()) for run in runs)
+def _key(word: str) -> str:
+    """What a text holding the word surely holds, case folded and without accents: the start
+    its stem and its written form share, up to four letters ("ан" for "Анна", "Анну")."""
+    return os.path.commonprefix([_fold(word), _bare(word)])[:4]
 
 
 def _words(text: str) -> list[Word]:
-    return [(_fold(w), w[:1].isupper()) for w in _WORD.findall(text)]
+    return [
+        (_fold(part), word[:1].isupper())
+        for word in _WORD.findall(text)
+        for part in word.split("-")
+    ]
 
 
 def _runs(runs: Sequence[str]) -> list[list[str]]:
-    return [[w for w, _ in _words(run)] for run in runs]
+    """Each run's folded words; an empty run names no one and is left out."""
+    return [folded for run in runs if (folded := [w for w, _ in _words(run)])]
+
+
+def _may_hold(text: str, runs: Sequence[str], every: bool) -> bool:
+    """A quick test that passes every text naming all (`every`) or any of the runs' words,
+    and few others: most texts are read no further."""
+    bare = _bare(text)
+    keys = [[_key(w) for word in _WORD.findall(run) for w in word.split("-")] for run in runs]
+    if every:
+        return all(all(k in bare for k in ks) for ks in keys)
+    return any(k in bare for ks in keys for k in ks)
 
 
 def _occurs(words: list[Word], run: list[str], capitalised: bool) -> bool:
@@ -81,66 +101,90 @@ def names_all(text: str, runs: Sequence[str]) -> bool:
     [True, False, False, False]
     >>> names_all("Визит Путина", ["Путин"]), names_all("Itochu said", ["Ito"])
     (True, False)
-    >>> names_all("Chronique d'Hélène Marchand", ["Helene Marchand"])
-    True
+    >>> [names_all(t, [n]) for t, n in (("Chronique d'Hélène Marchand", "Helene Marchand"),
+    ...     ("Kim Jong-un spoke", "Kim Jong Un"), ("Анну Петрову", "Анна Петрова"),
+    ...     ("O’Brien said", "O'Brien"), ("Толстого", "Толстой"), ("Strauß", "Strauss"))]
+    [True, True, True, True, True, True]
+    >>> names_all("Kaneko", [""])
+    False
     """
-    if not runs or not all(_may_hold(text, [run]) for run in runs):
+    folded = _runs(runs)
+    if not folded or not _may_hold(text, runs, every=True):
         return False
     words = _words(text)
-    return all(_occurs(words, run, True) for run in _runs(runs))
+    return all(_occurs(words, run, True) for run in folded)
 
 
 def names_any(text: str, runs: Sequence[str]) -> bool:
-    """Whether a text names any word of the runs ("She … Higashino" for "Atsuko Higashino"),
-    capitalised.
+    """Whether a text names any word of the runs that is not a stopword ("She … Higashino"
+    names Atsuko Higashino; "Un homme" names no Kim Jong Un), capitalised.
 
     >>> names_any("Higashino spoke.", ["Atsuko Higashino"]), names_any("Prices rose", ["Rose"])
     (True, False)
+    >>> names_any("Un homme", ["Kim Jong Un"])
+    False
     """
-    wanted = {w for run in _runs(runs) for w in run}
-    bare = _bare(text)
-    if not any(w[:4] in bare for run in runs for w in _bare(run).split()):
+    wanted = {
+        _fold(w)
+        for run in runs
+        for word in _WORD.findall(run)
+        for w in word.split("-")
+        if tokenize(w)
+    }
+    if not wanted or not _may_hold(text, runs, every=False):
         return False
     return any(cap and w in wanted for w, cap in _words(text))
 
 
 def names_like(text: str, runs: Sequence[str]) -> bool:
-    """Whether a text names any of the runs in another spelling (SPELLING): as many
-    capitalised words one after the other, spelt nearly alike.
+    """Whether a text names any of the runs in another spelling: as many capitalised words one
+    after the other, each spelt nearly alike (SPELLING).
 
     >>> names_like("nostalgic for Sergei Rachmaninoff", ["Rachmaninov"])
     True
-    >>> names_like("One is Atsuko Higashino", ["Jonas Higashino"])
-    False
+    >>> [names_like(t, [n]) for t, n in (("One is Atsuko Higashino", "Jonas Higashino"),
+    ...     ("Jürgen Albrecht signed", "Carmen Albrecht"), ("Mario said", "Maria"),
+    ...     ("Hanna said", "Anna"), ("Volodymyr Zelensky said", "Volodymyr Zelenskyy"))]
+    [False, False, False, False, True]
     """
     words = _words(text)
     for run in _runs(runs):
-        wanted, n = " ".join(run), len(run)
+        n = len(run)
         for i in range(len(words) - n + 1):
             window = words[i : i + n]
-            if all(cap for _, cap in window):
-                seen = " ".join(w for w, _ in window)
-                if difflib.SequenceMatcher(None, wanted, seen).ratio() >= SPELLING:
-                    return True
+            if all(cap for _, cap in window) and all(
+                want[:1] == seen[:1]
+                and difflib.SequenceMatcher(None, want, seen).ratio() > SPELLING
+                for want, (seen, _) in zip(run, window, strict=True)
+            ):
+                return True
     return False
 
 
-def common(texts: Iterable[str], runs: Sequence[str]) -> list[str]:
+def proper(texts: Iterable[str], runs: Sequence[str]) -> list[str]:
     """The runs that are names: those none of the texts writes in lower case ("may" in "may
-    lose" makes "May" a word; "water permit" makes "Water Permit" one).
+    lose" makes "May" a word; "water permit" makes "Water Permit" one). An address or a tag
+    does not count ("higashino@tsukuba.ac.jp", "#zelensky").
 
-    >>> common(["They may lose.", "May 2023 saw"], ["May"]), common(["Rose Choque"], ["Rose"])
+    >>> proper(["They may lose.", "May 2023 saw"], ["May"]), proper(["Rose Choque"], ["Rose"])
     ([], ['Rose'])
+    >>> proper(["Atsuko Higashino (higashino@tsukuba.ac.jp)"], ["Higashino"])
+    ['Higashino']
     """
     folded = _runs(runs)
-    lower = [False] * len(runs)
+    kept = [run for run in runs if _runs([run])]
+    lower = [False] * len(folded)
     for text in texts:
-        if not _may_hold(text, runs):
+        if not _may_hold(text, kept, every=False):
             continue
-        words = _words(text)
+        words = _words(_ADDRESS.sub(" ", text))
         for i, run in enumerate(folded):
             lower[i] = lower[i] or _occurs(words, run, False)
-    return [run for run, is_lower in zip(runs, lower, strict=True) if not is_lower]
+    return [run for run, is_lower in zip(kept, lower, strict=True) if not is_lower]
+
+
+# An e-mail address, a web address or a tag: its words are not written as prose writes them.
+_ADDRESS = regex.compile(r"\S*[@#/]\S*|\S+\.\S+\.\S+")
 
 
 def in_their_script(text: str, runs: Sequence[str]) -> bool:

@@ -51,6 +51,10 @@ class Retrieval:
     # The filters it searched within, and the declared sides with passages they left out.
     filters: Filters = field(default_factory=Filters)
     sides_not_searched: list[str] = field(default_factory=list)
+    # For a question about someone and nothing else, the names it asks about that the
+    # candidates write as names, not words (retrieve's `names`, names.proper): what an answer
+    # quotes is what names them (extractive.naming).
+    names: tuple[str, ...] = ()
 
     @property
     def filtered(self) -> bool:
