@@ -195,6 +195,17 @@ def test_nothing_relevant_abstains_without_asking_the_model(
     assert server.requests == []
 
 
+def test_a_question_about_someone_no_passage_names_abstains_without_asking_the_model(
+    llm_assistant: Assistant, server: ScriptedOpenAIServer
+) -> None:
+    """As in extractive mode: the passages describing other people lie near "Who is …?", and
+    a model handed them could take one for the person asked about."""
+    answer = llm_assistant.ask("Who is Jonas Krüger?")
+    assert answer.abstained and answer.citations == []
+    assert "no relevant passage names Jonas Krüger" in answer.answer
+    assert server.requests == []
+
+
 def test_the_prompt_asks_for_every_side_of_balanced_passages(
     llm_assistant: Assistant, server: ScriptedOpenAIServer
 ) -> None:

@@ -46,6 +46,7 @@ from .evidence import (
     counts_answer,
     score,
     states_amount,
+    unnamed,
 )
 from .figures import counts_of, find_figures
 from .quotable import line_kind, quotable, surroundings
@@ -233,7 +234,7 @@ class ExtractiveAnswerer:
     def _compose(self, question: str, retrieval: Retrieval, question_language: str) -> Answer:
         records = retrieval.records
         wording = self.wordings.of(question_language)
-        why = abstention(question, retrieval)
+        why = abstention(question, retrieval) or unnamed(retrieval, question_language)
         if why is not None:
             return abstain(question, retrieval, why, self.name, wording)
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)

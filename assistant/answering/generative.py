@@ -22,7 +22,7 @@ from assistant.schema import Answer, Passage
 from . import final
 from .citations import cited_answer, make_citation
 from .claims import Elsewhere, Embed, attribute_retrieval
-from .evidence import Evidence, abstain, abstention, no_answer, says_no_answer
+from .evidence import Evidence, abstain, abstention, no_answer, says_no_answer, unnamed
 from .markdown import SafeMarkdown
 from .text import SPACED_MARKER, inert, inert_but_markers, markers
 from .wording import Wording, Wordings
@@ -111,11 +111,12 @@ class GenerativeAnswerer:
         """Yield the answer's safe Markdown as the model writes it (block by block), then the
         notes on what was removed or is unsupported, then the verified Answer.
 
-        Junk questions and questions no passage is relevant to abstain as in extractive mode,
-        without asking the model: it would only have unrelated passages to misread.
+        Junk questions, questions no passage is relevant to, and questions about someone no
+        relevant passage names (evidence.unnamed) abstain as in extractive mode, without
+        asking the model: it would only have unrelated passages to misread.
         """
         wording = self.wordings.of(question_language)
-        why = abstention(question, retrieval)
+        why = abstention(question, retrieval) or unnamed(retrieval, question_language)
         if why is not None:
             answer = abstain(question, retrieval, why, self.name, wording)
             yield answer.answer
