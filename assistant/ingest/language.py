@@ -39,8 +39,6 @@ QUESTION_WORDS = {
     "uk": "хто що коли де чому навіщо як скільки який яка яке які чий",
 }
 
-_MIN_LETTERS = 25
-_MIN_CONFIDENCE = 0.6
 # Words and phrases that open a follow-up as a continuation of the previous question
 # (condense); a name after one is not a title's capitalised word (names_among).
 CONTINUATIONS = {
@@ -52,6 +50,9 @@ CONTINUATIONS = {
     "es": "¿y, también, qué hay de, entonces",
     "uk": "а, і, й, ще, тоді, а що",
 }
+
+_MIN_LETTERS = 25
+_MIN_CONFIDENCE = 0.6
 
 
 def _openers(code: str) -> set[str]:
@@ -275,11 +276,13 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     without them, where the whole text's language is not even half as close as the best
     (the rule detect() keeps a prior by), the question is in that best language. Where its
     own words still read as it, the whole text's stands: "¿Qué dice el Gobierno?" stays
-    Spanish, though "¿Qué dice el ?" reads a little more French; where the language its
-    own words read first is also the one whose question word opens it, it is that one ("Qui
-    est Tomás Quispe ?": "Qui est ?" reads French 0.24 and Spanish 0.18, and opens with
-    French "qui"). Lingua reads a few words alone loosely ("Was in ?" English 0.30 and German
-    0.23; "¿Qué es ?" French 0.57), so the opening word alone decides nothing. Cyrillic and other scripts'
+    Spanish, though "¿Qué dice el ?" reads a little more French. Where the language its own
+    words read first is also the one whose opening word (a question word or a continuation
+    of one language alone) it is, it is that one ("Qui est Tomás Quispe ?": "Qui est ?"
+    reads French 0.24 and Spanish 0.18, and opens with French "qui"); so it is where that
+    word is the question's one word of its own ("¿Y Jürgen Albrecht?": "¿Y ?" reads Polish).
+    Lingua reads a few words loosely ("Was in ?" English 0.30 and German 0.23; "¿Qué es ?"
+    French 0.57), so an opening word decides nothing more. Cyrillic and other scripts'
     capitals are left in ("Що каже Уряд?": read without "Уряд", Russian), and so is a title
     whose capitalised words are the more.
 
