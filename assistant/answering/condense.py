@@ -236,6 +236,8 @@ def asked_about(question: str) -> tuple[str, ...]:
     (('Daisaku Kaneko',), ())
     >>> asked_about("谁是金子大作？"), asked_about("Кто такой Канеко?")
     ((), ('Канеко',))
+    >>> asked_about("Кто такая Кармен Ибарра?"), asked_about("Що таке Уралредмет?")
+    (('Кармен Ибарра',), ('Уралредмет',))
     >>> asked_about("A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")
     ()
     >>> asked_about("The War in Iraq was Worth the Cost"), asked_about("Kaneko?")

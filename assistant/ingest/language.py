@@ -26,17 +26,19 @@ UNDETERMINED = "und"
 CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 CJK = re.compile(f"[{CJK_RANGES}]")
 
-# The words that ask rather than name (lower case): a question of these and stopwords alone
-# ("Et quand ?", "Why?", "那呢？") names nothing to search for, and leans on an earlier one
-# (condense); one that opens a question tells which language it is asked in (asked_in).
+# The words that ask rather than name (lower case; "такая" and "это" as in "Кто такая …?",
+# "Кто это …?"): a question of these and stopwords alone ("Et quand ?", "Why?", "那呢？")
+# names nothing to search for, and leans on an earlier one (condense); one that opens a
+# question tells which language it is asked in (asked_in).
 QUESTION_WORDS = {
     "en": "who what when where why how which whom whose much many",
     "fr": "qui quoi quand où pourquoi comment combien quel quelle quels quelles lequel laquelle",
-    "ru": "кто что когда где почему зачем как сколько какой какая какое какие чей откуда куда",
+    "ru": "кто что когда где почему зачем как сколько какой какая какое какие чей откуда куда "
+    "такой такая такое такие это",
     "zh": "谁 什么 何时 什么时候 哪里 哪儿 为什么 怎么 怎样 多少 几 哪",
     "de": "wer was wann wo warum wie wieviel wieviele welche welcher welches weshalb wozu",
     "es": "quién qué cuándo dónde porqué cómo cuánto cuántos cuánta cuántas cuál cuáles",
-    "uk": "хто що коли де чому навіщо як скільки який яка яке які чий",
+    "uk": "хто що коли де чому навіщо як скільки який яка яке які чий такий така таке такі це",
 }
 
 # Words and phrases that open a follow-up as a continuation of the previous question
