@@ -12,7 +12,7 @@ sentences that state an amount.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
 from types import MappingProxyType
@@ -316,6 +316,12 @@ def unnamed(retrieval: Retrieval, language: str) -> Why | None:
             return None
         if not in_their_script(p.text, names):
             return None
+    return why_unnamed(names)
+
+
+def why_unnamed(names: Sequence[str]) -> Why:
+    """The reason an answer gives for not answering a question about `names`: no relevant
+    passage names them."""
     return Why("why_unnamed", {"names": ", ".join(names)})
 
 

@@ -47,6 +47,7 @@ from .evidence import (
     score,
     states_amount,
     unnamed,
+    why_unnamed,
 )
 from .figures import counts_of, find_figures
 from .quotable import line_kind, quotable, surroundings
@@ -242,8 +243,7 @@ class ExtractiveAnswerer:
         # included.
         whole, pool = pool, naming(pool, retrieval.names, question_language, retrieval.relevant())
         if whole and not pool:
-            names = {"names": ", ".join(retrieval.names)}
-            return abstain(question, retrieval, Why("why_unnamed", names), self.name, wording)
+            return abstain(question, retrieval, why_unnamed(retrieval.names), self.name, wording)
         speaking = self.speaking(pool, question_language, is_claim(question), question)
         if asks_amount(question):
             pool = without_bare_headings(pool, headings)

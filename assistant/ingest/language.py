@@ -65,13 +65,14 @@ def _openers(code: str) -> set[str]:
 
 
 # The words that say a text is a question or a follow-up, not a title (names_among).
-_OPENING = frozenset(w for code in QUESTION_WORDS for w in _openers(code))
+_OPENERS = {code: _openers(code) for code in QUESTION_WORDS}
+_OPENING = frozenset(w for words in _OPENERS.values() for w in words)
 # Such a word of one language alone → that language (asked_in: "wo" and "und" are German;
 # "а" is Russian and Ukrainian, and tells neither).
 _ASKED_IN = {
     word: langs.pop()
     for word in _OPENING
-    if len(langs := {code for code in QUESTION_WORDS if word in _openers(code)}) == 1
+    if len(langs := {code for code, words in _OPENERS.items() if word in words}) == 1
 }
 # A word in Latin script (asked_in sets aside its capitalised ones, the names).
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ'’-]*")

@@ -48,7 +48,7 @@ def _fold(word: str) -> str:
     bare = _bare(word)
     stems = tokenize(bare)
     # A stopword ("May", "Un") is kept as written: it still names where it is written.
-    return (stems[0] if len(stems) == 1 else bare).casefold()
+    return stems[0] if len(stems) == 1 else bare
 
 
 def _key(word: str) -> str:
@@ -57,12 +57,13 @@ def _key(word: str) -> str:
     return os.path.commonprefix([_fold(word), _bare(word)])[:4]
 
 
+def _parts(text: str) -> list[tuple[str, bool]]:
+    """A text's words as written, split at hyphens, each with whether its word is capitalised."""
+    return [(part, word[:1].isupper()) for word in _WORD.findall(text) for part in word.split("-")]
+
+
 def _words(text: str) -> list[Word]:
-    return [
-        (_fold(part), word[:1].isupper())
-        for word in _WORD.findall(text)
-        for part in word.split("-")
-    ]
+    return [(_fold(part), cap) for part, cap in _parts(text)]
 
 
 def _runs(runs: Sequence[str]) -> list[list[str]]:
@@ -74,7 +75,7 @@ def _may_hold(text: str, runs: Sequence[str], every: bool) -> bool:
     """A quick test that passes every text naming all (`every`) or any of the runs' words,
     and few others: most texts are read no further."""
     bare = _bare(text)
-    keys = [[_key(w) for word in _WORD.findall(run) for w in word.split("-")] for run in runs]
+    keys = [[_key(w) for w, _ in _parts(run)] for run in runs]
     if every:
         return all(all(k in bare for k in ks) for ks in keys)
     return any(k in bare for ks in keys for k in ks)
@@ -124,13 +125,7 @@ def names_any(text: str, runs: Sequence[str]) -> bool:
     >>> names_any("Un homme", ["Kim Jong Un"])
     False
     """
-    wanted = {
-        _fold(w)
-        for run in runs
-        for word in _WORD.findall(run)
-        for w in word.split("-")
-        if tokenize(w)
-    }
+    wanted = {_fold(w) for run in runs for w, _ in _parts(run) if tokenize(w)}
     if not wanted or not _may_hold(text, runs, every=False):
         return False
     return any(cap and w in wanted for w, cap in _words(text))
@@ -171,8 +166,8 @@ def proper(texts: Iterable[str], runs: Sequence[str]) -> list[str]:
     >>> proper(["Atsuko Higashino (higashino@tsukuba.ac.jp)"], ["Higashino"])
     ['Higashino']
     """
-    folded = _runs(runs)
     kept = [run for run in runs if _runs([run])]
+    folded = _runs(kept)
     lower = [False] * len(folded)
     for text in texts:
         if not _may_hold(text, kept, every=False):
