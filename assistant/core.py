@@ -263,6 +263,8 @@ class Assistant(Documents):
             Filters.of(side, language, source),
             mode,
             balance,
+            # A question about someone finds the passages naming them, as an answer does.
+            names=asked_about(query),
         ).passages
 
     def _within_the_embedder(self, text: str) -> None:
