@@ -280,8 +280,13 @@ def test_a_question_about_someone_a_source_names_is_answered_from_that_sentence(
     # not his answer ("Sergiy Korsunsky, the Ambassador…" was).
     absent = assistant.ask("Who is Jonas Krüger?")
     assert absent.abstained and "no relevant passage names Jonas Krüger" in absent.answer
-    # A name is a run of words: Higashino's line is no answer on a Jonas Higashino.
+    # A name is a run of words: Higashino's line is no answer on a Jonas Higashino, nor are
+    # RT's French lines on Daisaku Kaneko one on a Takeshi Kaneko (they were: no relevant
+    # sentence was in English), nor Tomás Quispe's and Rosa Choque's on a Rosa Quispe.
     assert assistant.ask("Who is Jonas Higashino?").abstained
+    takeshi = assistant.ask("Who is Takeshi Kaneko?")
+    assert takeshi.abstained and "names Takeshi Kaneko" in takeshi.answer, takeshi.answer
+    assert lithium.ask("Who is Rosa Quispe?").abstained
     # Another spelling, or the name typed without its accents, is still theirs.
     rachmaninov = assistant.ask("Who is Rachmaninov?")
     assert any("Rachmaninoff" in c.quote for c in rachmaninov.citations), rachmaninov.answer

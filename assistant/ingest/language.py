@@ -53,6 +53,16 @@ CONTINUATIONS = {
     "uk": "а, і, й, ще, тоді, а що",
 }
 
+# Articles: a run of capitalised words after one describes ("Who is the Mining Minister?",
+# "Wer ist der Bürgermeister?"), it does not name (condense.asked_about). Russian, Ukrainian
+# and Chinese have none.
+ARTICLES = {
+    "en": "the a an",
+    "fr": "le la les l un une des du",
+    "de": "der die das den dem des ein eine einen einem einer eines",
+    "es": "el la los las lo un una unos unas",
+}
+
 _MIN_LETTERS = 25
 _MIN_CONFIDENCE = 0.6
 

@@ -200,6 +200,18 @@ def proper(texts: Iterable[str], runs: Sequence[str]) -> list[str]:
 _ADDRESS = regex.compile(r"\S*[@#/]\S*|\S+\.\S+\.\S+")
 
 
+def acronyms(runs: Sequence[str]) -> bool:
+    """Whether every run is one word in capitals, which sources in other languages may write
+    otherwise ("NATO": "l'OTAN", "НАТО"), as they would not a person's name.
+
+    >>> acronyms(["NATO"]), acronyms(["NATO", "Kishida"]), acronyms(["Kim Jong Un"])
+    (True, False, False)
+    """
+    return bool(runs) and all(
+        len(parts := _parts(run)) == 1 and len(w := parts[0][0]) > 1 and w.isupper() for run in runs
+    )
+
+
 def in_their_script(text: str, runs: Sequence[str]) -> bool:
     """Whether a text holds a letter of the script the runs are written in (a script as the
     first word of a letter's Unicode name: "LATIN", "CYRILLIC").
