@@ -18,7 +18,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from assistant.answering import Answerer, final
-from assistant.answering.condense import History, asked_about, condense, searched_for
+from assistant.answering.condense import (
+    History,
+    asked_about,
+    asked_about_uncased,
+    capitalised,
+    condense,
+    searched_for,
+)
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generative import GenerativeAnswerer, make_llm
 from assistant.answering.wording import FALLBACK, Wordings
@@ -264,7 +271,7 @@ class Assistant(Documents):
             mode,
             balance,
             # A question about someone finds the passages naming them, as an answer does.
-            names=asked_about(query),
+            names=asked_about(query) or asked_about_uncased(query),
         ).passages
 
     def _within_the_embedder(self, text: str) -> None:
@@ -345,7 +352,10 @@ class Assistant(Documents):
         # Worded, and its quotes judged, in the language it is asked in: a name can outweigh a
         # short question's words ("Who is Carmen Ibarra?" reads as Spanish: language.asked_in).
         # Retrieval keeps the whole question's (docs/figures.md, Abstention).
-        worded = self.retriever.asked_language(question, lang)
+        uncased = asked_about_uncased(question)  # "who is daisaku kaneko?": its names set aside
+        worded = self.retriever.asked_language(
+            capitalised(question, uncased) if uncased else question, lang
+        )
         # A follow-up that changes topic is searched for its own words, within its subject; it
         # is a question even typed without its mark ("and the jobs"), not a claim to weigh.
         query, context = (
@@ -362,7 +372,7 @@ class Assistant(Documents):
             lang if context is not None else conversation or lang,  # the query's own language
             sentences=answerer.sentences,
             context=context,
-            names=asked_about(query),
+            names=asked_about(query) or asked_about_uncased(query),
         )
         t2 = time.perf_counter()
         for item in answerer.stream(query, retrieval, worded):

@@ -305,6 +305,15 @@ def test_a_question_about_someone_a_source_names_is_answered_from_that_sentence(
         zelensky = assistant.ask(asked)
         assert zelensky.citations, zelensky.answer
         assert all("Volodymyr Zelensky" in c.quote for c in zelensky.citations), zelensky.answer
+    # Typed without capitals or all in them, a question asking who someone is reads as names
+    # the words its candidates write capitalised (was: lines on flamingos and herders, the
+    # first framed in Spanish), and one they do not write is refused as one.
+    for asked in ("who is carmen ibarra?", "WHO IS CARMEN IBARRA?"):
+        ibarra = lithium.ask(asked)
+        assert ibarra.question_language == "en" and ibarra.citations, ibarra.answer
+        assert all("Ibarra" in c.quote for c in ibarra.citations), ibarra.answer
+    lower = assistant.ask("who is jonas krüger")
+    assert lower.abstained and "names jonas krüger" in lower.answer, lower.answer
     # A name of more capitalised words than others is a question's still, not a title's.
     kim = assistant.ask("Who is Kim Jong Un?")
     assert kim.citations and all("Kim Jong Un" in c.quote for c in kim.citations), kim.answer

@@ -44,6 +44,7 @@ from assistant.ingest.language import (
     ARTICLES,
     CONTINUATIONS,
     QUESTION_WORDS,
+    WHO,
     names_among,
     opens_question,
 )
@@ -123,6 +124,7 @@ _CONT_LONGEST = max(len(w.split()) for w in _CONT_WORDS)
 _ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for t in tokenize(w))
 _QUESTION = frozenset(w for ws in QUESTION_WORDS.values() for w in ws.split())
 _ARTICLES = frozenset(w for ws in ARTICLES.values() for w in ws.split())
+_WHO = frozenset(w for ws in WHO.values() for w in ws.split())
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -286,10 +288,61 @@ def asked_about(question: str) -> tuple[str, ...]:
             runs[-1].append(m)
         else:
             runs.append([m])
-    # The first run only: an article inside a name is a particle of it ("Ursula von der Leyen").
-    before = WORD.findall(text[: runs[0][0].start()])[-1:]
-    if before and before[0].lower().strip("'’") in _ARTICLES:
+    if _described(text, runs[0][0].start()):
         return ()  # "the Mining Minister" describes someone: its sources may translate it
+    return tuple(text[run[0].start() : run[-1].end()] for run in runs)
+
+
+def _described(text: str, start: int) -> bool:
+    """Whether the word before `start` is an article: what follows describes someone. The
+    first run's only: an article inside a name is a particle of it ("Ursula von der Leyen")."""
+    before = WORD.findall(text[:start])[-1:]
+    return bool(before) and before[0].lower().strip("'’") in _ARTICLES
+
+
+def asked_about_uncased(question: str) -> tuple[str, ...]:
+    """For a question asking who someone is, typed without capitals or all in them, where case
+    tells no name from a word ("who is carmen ibarra?", "WHO IS TOMÁS QUISPE?"; both were
+    answered with lines on flamingos and herders): the runs of its own words, in lower case,
+    that may name them. Retrieval keeps them where no candidate passage writes one of their
+    words in lower case (names.proper: "who is right" asks about no one). Another question
+    ("what does russia want") is read as it is.
+
+    >>> asked_about_uncased("who is carmen ibarra?"), asked_about_uncased("WHO IS TOMÁS QUISPE?")
+    (('carmen ibarra',), ('tomás quispe',))
+    >>> asked_about_uncased("who is the mining minister"), asked_about_uncased("Who is Kaneko?")
+    ((), ())
+    >>> asked_about_uncased("and who is jürgen albrecht?"), asked_about_uncased("谁是金子大作？")
+    (('jürgen albrecht',), ())
+    >>> asked_about_uncased("what does russia want"), asked_about_uncased("кто такой канеко")
+    ((), ('канеко',))
+    >>> asked_about_uncased("who won the election?"), asked_about_uncased("wer ist jonas krüger")
+    ((), ('jonas krüger',))
+    """
+    if is_claim(question) and not opens_question(question):
+        return ()
+    text = question.strip()
+    cased = [ch for ch in text if ch.lower() != ch.upper()]
+    if not cased or (any(ch.isupper() for ch in cased) and any(ch.islower() for ch in cased)):
+        return ()
+    text = _after_opening(text.lower())
+    # "who is …", "qui est …", "кто такой …": the question word and another word of asking
+    # or a stopword ("who won?" asks who did something).
+    first = WORD.findall(text)[:2]
+    if len(first) < 2 or first[0] not in _WHO or set(tokenize(first[1])) - _ASKING:
+        return ()
+    runs: list[list[regex.Match[str]]] = []
+    for m in WORD.finditer(text):
+        if not set(tokenize(m.group())) - _ASKING:  # a question word or a stopword
+            if runs and runs[-1]:
+                runs.append([])
+            continue
+        if not runs:
+            runs.append([])
+        runs[-1].append(m)
+    runs = [run for run in runs if run]
+    if not runs or _described(text, runs[0][0].start()):
+        return ()
     return tuple(text[run[0].start() : run[-1].end()] for run in runs)
 
 
@@ -307,6 +360,20 @@ def _title(question: str) -> bool:
         and words[0].lower() in _QUESTION
         and all(w[:1].isupper() for w in words if w[:1].isalpha())
     )
+
+
+def capitalised(question: str, runs: Sequence[str]) -> str:
+    """A question asked without capitals, in lower case with its runs' words capitalised (its
+    names, asked_about_uncased), as language.asked_in reads names: "who is daisaku kaneko?"
+    read as Polish, "who is carmen ibarra?" as Spanish.
+
+    >>> capitalised("WHO IS TOMÁS QUISPE?", ("tomás quispe",))
+    'who is Tomás Quispe?'
+    """
+    text = question.lower()
+    for run in runs:
+        text = text.replace(run, run.title())
+    return text
 
 
 def changes_topic(question: str, subject: str, language: str = "") -> bool:

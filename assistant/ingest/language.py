@@ -53,6 +53,17 @@ CONTINUATIONS = {
     "uk": "а, і, й, ще, тоді, а що",
 }
 
+# The question words that ask who someone is: a question typed without capitals that opens
+# with one is read for names by its candidates' case (condense.asked_about_uncased).
+WHO = {
+    "en": "who whom whose",
+    "fr": "qui",
+    "ru": "кто",
+    "de": "wer wen wem wessen",
+    "es": "quién quiénes",
+    "uk": "хто",
+}
+
 # Articles: a run of capitalised words after one describes ("Who is the Mining Minister?",
 # "Wer ist der Bürgermeister?"), it does not name (condense.asked_about). Russian, Ukrainian
 # and Chinese have none.

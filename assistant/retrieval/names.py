@@ -177,22 +177,34 @@ def names_like(text: str, runs: Sequence[str]) -> bool:
 def proper(texts: Iterable[str], runs: Sequence[str]) -> list[str]:
     """The runs that are names: those none of the texts writes in lower case ("may" in "may
     lose" makes "May" a word; "water permit" makes "Water Permit" one). An address or a tag
-    does not count ("higashino@tsukuba.ac.jp", "#zelensky").
+    does not count ("higashino@tsukuba.ac.jp", "#zelensky"). Runs written in lower case come
+    from a question whose case tells nothing (condense.asked_about_uncased): they are names
+    where the texts write none of their words in lower case, and all of them, or none is (the
+    question asks about nothing else).
 
     >>> proper(["They may lose.", "May 2023 saw"], ["May"]), proper(["Rose Choque"], ["Rose"])
     ([], ['Rose'])
     >>> proper(["Atsuko Higashino (higashino@tsukuba.ac.jp)"], ["Higashino"])
     ['Higashino']
+    >>> texts = ["Carmen Ibarra signed. Russia wants lithium.", "Russia said"]
+    >>> proper(texts, ["carmen ibarra"]), proper(texts, ["russia want"]), proper(texts, ["zorb"])
+    (['carmen ibarra'], [], ['zorb'])
     """
     kept = [run for run in runs if _runs([run])]
     folded = _runs(kept)
     lower = [False] * len(folded)
+    # The words of the runs written in lower case, and those of them the texts write so too.
+    unsure = {w for run, f in zip(kept, folded, strict=True) if run == run.lower() for w in f}
+    uncapitalised: set[str] = set()
     for text in texts:
         if not _may_hold(text, kept, every=False):
             continue
         words = _words(_ADDRESS.sub(" ", text))
         for i, run in enumerate(folded):
             lower[i] = lower[i] or _occurs(words, run, False)
+        uncapitalised.update(w for w, cap in words if not cap and w in unsure)
+    if uncapitalised:
+        return []
     return [run for run, is_lower in zip(kept, lower, strict=True) if not is_lower]
 
 
