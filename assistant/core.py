@@ -22,7 +22,6 @@ from assistant.answering.condense import (
     History,
     asked_about,
     asked_about_uncased,
-    capitalised,
     condense,
     searched_for,
 )
@@ -352,9 +351,8 @@ class Assistant(Documents):
         # Worded, and its quotes judged, in the language it is asked in: a name can outweigh a
         # short question's words ("Who is Carmen Ibarra?" reads as Spanish: language.asked_in).
         # Retrieval keeps the whole question's (docs/figures.md, Abstention).
-        uncased = asked_about_uncased(question)  # "who is daisaku kaneko?": its names set aside
         worded = self.retriever.asked_language(
-            capitalised(question, uncased) if uncased else question, lang
+            question, lang, asked_about(question) or asked_about_uncased(question)
         )
         # A follow-up that changes topic is searched for its own words, within its subject; it
         # is a question even typed without its mark ("and the jobs"), not a claim to weigh.

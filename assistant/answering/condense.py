@@ -43,6 +43,7 @@ from assistant.errors import InvalidRequest, LLMError
 from assistant.ingest.language import (
     ARTICLES,
     CONTINUATIONS,
+    HONORIFICS,
     QUESTION_WORDS,
     WHO,
     names_among,
@@ -125,6 +126,7 @@ _ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for 
 _QUESTION = frozenset(w for ws in QUESTION_WORDS.values() for w in ws.split())
 _ARTICLES = frozenset(w for ws in ARTICLES.values() for w in ws.split())
 _WHO = frozenset(w for ws in WHO.values() for w in ws.split())
+_HONORIFICS = frozenset(w for ws in HONORIFICS.values() for w in ws.split())
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -265,6 +267,8 @@ def asked_about(question: str) -> tuple[str, ...]:
     (('Atsuko Higashino',), ('Jürgen Albrecht',))
     >>> asked_about("Who is the Mining Minister?"), asked_about("Wer ist der Bürgermeister?")
     ((), ())
+    >>> asked_about("Who is Mr Kaneko?"), asked_about("Who is Mr. Kaneko?")
+    (('Kaneko',), ('Kaneko',))
     """
     if is_claim(question) and not opens_question(question):
         return ()
@@ -290,7 +294,19 @@ def asked_about(question: str) -> tuple[str, ...]:
             runs.append([m])
     if _described(text, runs[0][0].start()):
         return ()  # "the Mining Minister" describes someone: its sources may translate it
-    return tuple(text[run[0].start() : run[-1].end()] for run in runs)
+    return _spans(text, runs)
+
+
+def _spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
+    """Each run as the text writes it, without the honorifics it opens with ("Mr Kaneko" is
+    "Kaneko": its sources write "Daisaku Kaneko"); a run of honorifics alone is none."""
+    out = []
+    for run in runs:
+        while run and run[0].group().lower() in _HONORIFICS:
+            run = run[1:]
+        if run:
+            out.append(text[run[0].start() : run[-1].end()])
+    return tuple(out)
 
 
 def _described(text: str, start: int) -> bool:
@@ -343,7 +359,7 @@ def asked_about_uncased(question: str) -> tuple[str, ...]:
     runs = [run for run in runs if run]
     if not runs or _described(text, runs[0][0].start()):
         return ()
-    return tuple(text[run[0].start() : run[-1].end()] for run in runs)
+    return _spans(text, runs)
 
 
 def _title(question: str) -> bool:
@@ -360,20 +376,6 @@ def _title(question: str) -> bool:
         and words[0].lower() in _QUESTION
         and all(w[:1].isupper() for w in words if w[:1].isalpha())
     )
-
-
-def capitalised(question: str, runs: Sequence[str]) -> str:
-    """A question asked without capitals, in lower case with its runs' words capitalised (its
-    names, asked_about_uncased), as language.asked_in reads names: "who is daisaku kaneko?"
-    read as Polish, "who is carmen ibarra?" as Spanish.
-
-    >>> capitalised("WHO IS TOMÁS QUISPE?", ("tomás quispe",))
-    'who is Tomás Quispe?'
-    """
-    text = question.lower()
-    for run in runs:
-        text = text.replace(run, run.title())
-    return text
 
 
 def changes_topic(question: str, subject: str, language: str = "") -> bool:

@@ -64,6 +64,17 @@ WHO = {
     "uk": "хто",
 }
 
+# Honorifics: a name asked with one is the name ("Who is Mr Kaneko?", "Wer ist Frau Wendt?"),
+# whether its sources write one or not (condense.asked_about).
+HONORIFICS = {
+    "en": "mr mrs ms miss mx dr prof professor sir dame",
+    "fr": "m mme mlle monsieur madame mademoiselle dr pr professeur",
+    "de": "herr frau dr prof professor",
+    "es": "sr sra srta señor señora señorita doña dr profesor",
+    "ru": "господин госпожа г-н г-жа профессор",
+    "uk": "пан пані професор",
+}
+
 # Articles: a run of capitalised words after one describes ("Who is the Mining Minister?",
 # "Wer ist der Bürgermeister?"), it does not name (condense.asked_about). Russian, Ukrainian
 # and Chinese have none.
@@ -292,7 +303,7 @@ def names_among(words: Sequence[Any]) -> list[Any]:
     return capitalised if len(capitalised) <= len(words) - len(capitalised) else []
 
 
-def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
+def asked_in(text: str, lang: str, codes: Sequence[str], asked: Sequence[str] = ()) -> str:
     """The language a question is asked in, given `lang`, detect()'s: that one, unless it came
     from its names. A question's capitalised Latin-script words past the first (names: "Carmen Ibarra",
     "Jürgen Albrecht") tell nothing of the language it is asked in and can outweigh its own
@@ -308,7 +319,10 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     Lingua reads a few words loosely ("Was in ?" English 0.30 and German 0.23; "¿Qué es ?"
     French 0.57), so an opening word decides nothing more. Cyrillic and other scripts'
     capitals are left in ("Що каже Уряд?": read without "Уряд", Russian), and so is a title
-    whose capitalised words are the more.
+    whose capitalised words are the more, but for the names a question asks about (`asked`:
+    condense.asked_about, or typed in one case: asked_about_uncased), set aside in any script
+    and case ("Кто такой Богдан Безпалько?" reads as Ukrainian, "Кто такой ?" as Russian;
+    "who is daisaku kaneko?" as Polish).
 
     >>> from assistant.config import DEFAULT_LANGUAGES as L
     >>> [asked_in(q, detect(q, L), L) for q in ("Who is Carmen Ibarra?", "Who is Daisaku Kaneko?",
@@ -317,13 +331,20 @@ def asked_in(text: str, lang: str, codes: Sequence[str]) -> str:
     ...     "Qui est Tomás Quispe ?", "Was Kaneko wounded?", "Was Kishida in Kyiv?",
     ...     "And Jürgen Albrecht?", "¿Y Jürgen Albrecht?")]
     ['en', 'en', 'es', 'uk', 'it', 'en', 'fr', 'en', 'en', 'en', 'es']
+    >>> q = "Кто такой Богдан Безпалько?"
+    >>> detect(q, L), asked_in(q, detect(q, L), L, ["Богдан Безпалько"])
+    ('uk', 'ru')
     """
-    names = names_among(list(_LATIN_WORD.finditer(text)))
-    if _only(codes) or lang == UNDETERMINED or not names:
+    spans = [(m.start(), m.end()) for m in names_among(list(_LATIN_WORD.finditer(text)))]
+    for name in asked:
+        spans += [(m.start(), m.end()) for m in re.finditer(re.escape(name), text, re.I)]
+    if _only(codes) or lang == UNDETERMINED or not spans:
         return lang  # detected no other way, or nothing set aside: a second reading is moot
-    bare = text
-    for m in reversed(names):
-        bare = bare[: m.start()] + bare[m.end() :]
+    bare, cut = "", 0
+    for start, end in sorted(spans):  # overlapping spans (a name found both ways) cut once
+        bare += text[cut:start] if start > cut else ""
+        cut = max(cut, end)
+    bare += text[cut:]
     confidences = _detector(tuple(codes)).compute_language_confidence_values(bare)
     if not confidences:
         return lang

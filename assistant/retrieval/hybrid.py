@@ -152,11 +152,11 @@ class Retriever:
         codes = self.detection_languages(snap)
         return detect(text, codes, prior) if len(codes) > 1 else UNDETERMINED
 
-    def asked_language(self, text: str, detected: str) -> str:
+    def asked_language(self, text: str, detected: str, names: Sequence[str] = ()) -> str:
         """The language a question is asked in, given its `detected` one (question_language):
-        its names set aside where they outweigh its words (language.asked_in), for the
-        answer's words."""
-        return asked_in(text, detected, self.detection_languages())
+        its names (and the `names` it asks about) set aside where they outweigh its words
+        (language.asked_in), for the answer's words."""
+        return asked_in(text, detected, self.detection_languages(), names)
 
     @property
     def centroids(self) -> Centroids:

@@ -2,8 +2,9 @@
 found in passages and sentences as they write them.
 
 A name is a run of capitalised words ("Atsuko Higashino"), found where the text has the same
-words in the same order within one stretch of capitalised words ("President Volodymyr Zelensky"
-names "President Zelensky"; "Atsuko Tanaka met Higashino" names no Atsuko Higashino). Words are split at apostrophes and hyphens ("d'Hélène
+words within one stretch of capitalised words ("President Volodymyr Zelensky" names "President
+Zelensky", "Fumio Kishida" "Kishida Fumio"; "Atsuko Tanaka met Higashino" names no Atsuko
+Higashino). Words are split at apostrophes and hyphens ("d'Hélène
 Marchand", "Kim Jong-un") and compared as BM25 stems them, Latin letters' accents set aside
 and case folded, so that an inflected name counts ("Путина" names "Путин", "Толстого"
 "Толстой") and so does one typed without its accents ("Jurgen Albrecht", "Strauss"). A run
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 import regex
+from anyascii import anyascii
 
 from .bm25 import tokenize
 
@@ -96,27 +98,38 @@ def _occurs(words: list[Word], run: list[str], capitalised: bool) -> bool:
 
 
 def _named(words: list[Word], run: list[str], same: Callable[[str, str], bool]) -> bool:
-    """Whether the run's words occur in its order within one stretch of capitalised words
-    ("President Volodymyr Zelensky" names "President Zelensky"; "Atsuko Tanaka met
-    Higashino" no "Atsuko Higashino"), each word the `same` as the text's."""
+    """Whether the run's words all occur within one stretch of capitalised words, each the
+    `same` as a word of its own: "President Volodymyr Zelensky" names "President Zelensky",
+    "Fumio Kishida" "Kishida Fumio" (a family name first, as Japanese names are written),
+    "Atsuko Tanaka met Higashino" no "Atsuko Higashino"."""
     stretch: list[str] = []
     for w, cap in [*words, ("", False)]:
         if cap:
             stretch.append(w)
             continue
-        i = 0
-        for seen in stretch:
-            if i < len(run) and same(run[i], seen):
-                i += 1
-        if i == len(run):
+        left = list(stretch)
+        for want in run:
+            seen = next((i for i, w in enumerate(left) if same(want, w)), None)
+            if seen is None:
+                break
+            del left[seen]
+        else:
             return True
         stretch = []
     return False
 
 
+@lru_cache(maxsize=65536)
+def _latin(word: str) -> str:
+    """A folded word in Latin letters (anyascii's transliteration): "безпальк" is "bezpalk"."""
+    return "".join(ch for ch in anyascii(word).lower() if ch.isalpha())
+
+
 def _alike(want: str, seen: str) -> bool:
-    """Another spelling of the word: from the same first letter, and nearly alike (SPELLING)."""
-    return want[:1] == seen[:1] and difflib.SequenceMatcher(None, want, seen).ratio() > SPELLING
+    """Another spelling of the word, in any script: in Latin letters, from the same first
+    letter and nearly alike (SPELLING): "Безпалько" and "Bezpalko", "Кисида" and "Kishida"."""
+    a, b = _latin(want), _latin(seen)
+    return bool(a) and a[:1] == b[:1] and difflib.SequenceMatcher(None, a, b).ratio() > SPELLING
 
 
 def names_all(text: str, runs: Sequence[str]) -> bool:
@@ -134,6 +147,8 @@ def names_all(text: str, runs: Sequence[str]) -> bool:
     >>> [names_all(t, ["President Zelensky"]) for t in ("President Volodymyr Zelensky said",
     ...     "Zelensky, the President", "President Biden met Zelensky")]
     [True, False, False]
+    >>> names_all("Fumio Kishida spoke", ["Kishida Fumio"])
+    True
     >>> names_all("Kaneko", [""])
     False
     """
@@ -160,8 +175,8 @@ def names_any(text: str, runs: Sequence[str]) -> bool:
 
 
 def names_like(text: str, runs: Sequence[str]) -> bool:
-    """Whether a text names any of the runs in another spelling: each of its words spelt nearly
-    alike (SPELLING), in its order within one stretch of capitalised words.
+    """Whether a text names any of the runs in another spelling, or script: each of its words
+    spelt nearly alike (SPELLING, in Latin letters), within one stretch of capitalised words.
 
     >>> names_like("nostalgic for Sergei Rachmaninoff", ["Rachmaninov"])
     True
@@ -169,9 +184,20 @@ def names_like(text: str, runs: Sequence[str]) -> bool:
     ...     ("Jürgen Albrecht signed", "Carmen Albrecht"), ("Mario said", "Maria"),
     ...     ("Hanna said", "Anna"), ("Volodymyr Zelensky said", "Volodymyr Zelenskyy"))]
     [False, False, False, False, True]
+    >>> [names_like(t, [n]) for t, n in (("Channel Five quotes Bezpalko", "Безпалько"),
+    ...     ("Fumio Kishida", "Фумио Кисида"), ("Канеко", "Kaneko"), ("Kaneko", "金子"))]
+    [True, True, True, False]
+    >>> names_like("Kaneko", [""])
+    False
     """
-    words = _words(text)
-    return any(_named(words, run, _alike) for run in _runs(runs))
+    # As stemmed, and as written: stemmers of two scripts cut a name differently ("Фумио" is
+    # "фум", "Fumio" "fumio").
+    stemmed, written = _words(text), [(_bare(part), cap) for part, cap in _parts(text)]
+    return any(_named(stemmed, run, _alike) for run in _runs(runs)) or any(
+        _named(written, [_bare(part) for part, _ in _parts(run)], _alike)
+        for run in runs
+        if _parts(run)
+    )
 
 
 def proper(texts: Iterable[str], runs: Sequence[str]) -> list[str]:
