@@ -12,6 +12,7 @@ other apps can pass their own; they are built lazily so that constructing is che
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from assistant.answering.condense import (
     asked_about,
     asked_about_uncased,
     condense,
+    names_nothing,
     searched_for,
 )
 from assistant.answering.extractive import ExtractiveAnswerer
@@ -40,6 +42,7 @@ from assistant.ingest.language import UNDETERMINED
 from assistant.inputs import check_question, longest_fitting, most_tokens, passages_wanted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
+from assistant.retrieval.outlets import named_sources
 from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.relevance import Thresholds, is_claim
 from assistant.retrieval.snapshot import Snapshot
@@ -361,20 +364,41 @@ class Assistant(Documents):
         )
         if context is not None and is_claim(query) and not is_claim(standalone):
             query += "?"
+        names = asked_about(query) or asked_about_uncased(query)
+        filters = Filters.of(side, language, source)
+        # A question naming an outlet ("What does RT say about Japan?") is asked of its sources
+        # alone, and the answer says so; not one asking who someone is, nor one with sources
+        # chosen already.
+        outlets: list[str] = []
+        if not names and not filters.sources:
+            ids, outlets, asked = named_sources(query, self._outlets())
+            if ids:
+                filters = dataclasses.replace(filters, sources=tuple(ids))
+                # Searched for what it asks of them, where it asks more than what they say.
+                query = query if names_nothing(asked) else asked
         retrieval = self.retriever.retrieve(
             query,
             passages_wanted(k, self.settings.top_k),
-            Filters.of(side, language, source),
+            filters,
             "hybrid",
             True,
             lang if context is not None else conversation or lang,  # the query's own language
             sentences=answerer.sentences,
             context=context,
-            names=asked_about(query) or asked_about_uncased(query),
+            names=names,
         )
         t2 = time.perf_counter()
+        wording = self.wordings.of(worded)
+        note = (
+            "\n\n" + wording.text("named_sources", outlets=wording.text("separator").join(outlets))
+            if outlets
+            else ""
+        )
         for item in answerer.stream(query, retrieval, worded):
             if isinstance(item, Answer):
+                if note:
+                    yield note  # streamed as the answer's last words, as its text ends with them
+                    item.answer += note
                 item.question = question
                 item.standalone_question = standalone
                 # The language its own words follow (the one configured where only one is).
@@ -391,6 +415,10 @@ class Assistant(Documents):
                     "total_ms": (time.perf_counter() - t0) * 1000,
                 }
             yield item
+
+    def _outlets(self) -> dict[str, str]:
+        """Each committed source's outlet label, by source id."""
+        return {sid: r.source.outlet for sid, r in self.retriever.snapshot().records.items()}
 
     # -- as components of other frameworks (assistant/integrations/) ---------------------------
 

@@ -534,6 +534,34 @@ def test_filters_apply_to_answers(assistant: Assistant) -> None:
     assert refused.abstained and refused.filters == {"language": ["zh"]}
 
 
+def test_a_question_naming_an_outlet_is_asked_of_its_sources_and_says_so(
+    assistant: Assistant,
+) -> None:
+    """ "What does RT say about Japan?" quoted World Today News, and "What does Bbabo NET say
+    about sanctions?" RT: an outlet the question names is where it looks, and the answer says
+    that it looked there alone, in the question's language."""
+    rt = assistant.ask("What does RT say about Japan?")
+    assert rt.citations and {c.source_id for c in rt.citations} == {"000_fa22c8dc189e4776"}
+    assert rt.answer.endswith("*Searched only RT, which the question names; ask without naming "
+                              "an outlet to search every source.*"), rt.answer  # fmt: skip
+    assert rt.filters == {"source": ["000_fa22c8dc189e4776"]}
+    streamed = "".join(t for t in assistant.stream("What does RT say about Japan?")
+                       if isinstance(t, str))  # fmt: skip
+    assert streamed == rt.answer
+    french = assistant.ask("Que dit RT sur le Japon ?")
+    assert french.answer.endswith("*Recherche limitée à RT, que la question nomme\u00a0; posez-la "
+                                  "sans nommer de média pour chercher dans toutes les sources.*")  # fmt: skip
+    bbabo = assistant.ask("What does Bbabo NET say about sanctions?")
+    assert {c.source_id for c in bbabo.citations} <= {"004_c6b0d4f86fb433b5"}
+    assert "Searched only Bbabo NET" in bbabo.answer
+    # A source chosen by the caller, or no outlet named ("French" is a word of RT's label, not
+    # its name), leaves the question as it is.
+    chosen = assistant.ask("What does RT say about Japan?", source="002_9ece5d155ad6878c")
+    assert "Searched only" not in chosen.answer
+    assert {c.source_id for c in chosen.citations} <= {"002_9ece5d155ad6878c"}
+    assert "Searched only" not in assistant.ask("What do French-language sites say?").answer
+
+
 def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
     history = [("user", "Où Kaneko a-t-il été blessé ?"), ("assistant", "À Avdeevka [1]")]
     answer = assistant.ask("Et quand ?", history=history)

@@ -200,6 +200,50 @@ def names_like(text: str, runs: Sequence[str]) -> bool:
     )
 
 
+def phrase_spans(text: str, phrase: str) -> list[tuple[int, int]]:
+    """Where a text holds a phrase's words one after the other, compared as names are, its
+    first word capitalised where the phrase's is, unless the text has no capitals or is all
+    in them (typed in one case): "What does RT say?" names "RT", "what time is it" no "Time".
+    An article the phrase opens with may be written otherwise ("the Military Show").
+
+    >>> [bool(phrase_spans(t, p)) for t, p in (("What does RT say?", "RT"),
+    ...     ("what does rt say", "RT"), ("What time is it?", "Time"),
+    ...     ("Que dit le Courrier des Andes ?", "Le Courrier des Andes"),
+    ...     ("Was the Military Show right?", "The Military Show"))]
+    [True, True, False, True, True]
+    >>> phrase_spans("Is ZN.ua right?", "ZN.ua")
+    [(3, 8)]
+    """
+    want = _words(phrase)
+    while len(want) > 1 and not tokenize(want[0][0]):
+        want = want[1:]
+    if not want:
+        return []
+    located = [
+        (_fold(part), word.group()[:1].isupper(), start, start + len(part))
+        for word in _WORD.finditer(text)
+        for part, start in _hyphen_parts(word)
+    ]
+    one_case = text == text.lower() or text == text.upper()
+    n, out = len(want), []
+    for i in range(len(located) - n + 1):
+        window = located[i : i + n]
+        if [w for w, *_ in window] == [w for w, _ in want] and (
+            one_case or window[0][1] == want[0][1]
+        ):
+            out.append((window[0][2], window[-1][3]))
+    return out
+
+
+def _hyphen_parts(word: regex.Match[str]) -> list[tuple[str, int]]:
+    """A word's parts split at hyphens, each with where it starts in the text."""
+    parts, start = [], word.start()
+    for part in word.group().split("-"):
+        parts.append((part, start))
+        start += len(part) + 1
+    return parts
+
+
 def proper(texts: Iterable[str], runs: Sequence[str]) -> list[str]:
     """The runs that are names: those none of the texts writes in lower case ("may" in "may
     lose" makes "May" a word; "water permit" makes "Water Permit" one). An address or a tag
