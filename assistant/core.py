@@ -21,9 +21,9 @@ from typing import Any
 from assistant.answering import Answerer, final
 from assistant.answering.condense import (
     History,
-    asked_about,
-    asked_about_uncased,
+    asks_who,
     condense,
+    names_asked,
     names_nothing,
     searched_for,
 )
@@ -45,6 +45,7 @@ from assistant.retrieval.hybrid import Retriever
 from assistant.retrieval.outlets import named_sources
 from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.relevance import Thresholds, is_claim
+from assistant.retrieval.result import Retrieval
 from assistant.retrieval.snapshot import Snapshot
 from assistant.schema import Answer, Passage
 from assistant.store.chroma import Store
@@ -273,7 +274,7 @@ class Assistant(Documents):
             mode,
             balance,
             # A question about someone finds the passages naming them, as an answer does.
-            names=asked_about(query) or asked_about_uncased(query),
+            names=names_asked(query),
         ).passages
 
     def _within_the_embedder(self, text: str) -> None:
@@ -354,9 +355,7 @@ class Assistant(Documents):
         # Worded, and its quotes judged, in the language it is asked in: a name can outweigh a
         # short question's words ("Who is Carmen Ibarra?" reads as Spanish: language.asked_in).
         # Retrieval keeps the whole question's (docs/figures.md, Abstention).
-        worded = self.retriever.asked_language(
-            question, lang, asked_about(question) or asked_about_uncased(question)
-        )
+        worded = self.retriever.asked_language(question, lang, names_asked(question))
         # A follow-up that changes topic is searched for its own words, within its subject; it
         # is a question even typed without its mark ("and the jobs"), not a claim to weigh.
         query, context = (
@@ -364,41 +363,59 @@ class Assistant(Documents):
         )
         if context is not None and is_claim(query) and not is_claim(standalone):
             query += "?"
-        names = asked_about(query) or asked_about_uncased(query)
+        names = names_asked(query)
         filters = Filters.of(side, language, source)
-        # A question naming an outlet ("What does RT say about Japan?") is asked of its sources
-        # alone, and the answer says so; not one asking who someone is, nor one with sources
-        # chosen already.
-        outlets: list[str] = []
-        if not names and not filters.sources:
-            ids, outlets, asked = named_sources(query, self._outlets())
-            if ids:
-                filters = dataclasses.replace(filters, sources=tuple(ids))
-                # Searched for what it asks of them, where it asks more than what they say.
-                query = query if names_nothing(asked) else asked
-        retrieval = self.retriever.retrieve(
-            query,
-            passages_wanted(k, self.settings.top_k),
-            filters,
-            "hybrid",
-            True,
-            lang if context is not None else conversation or lang,  # the query's own language
-            sentences=answerer.sentences,
-            context=context,
-            names=names,
+
+        def retrieve(query: str, filters: Filters) -> Retrieval:
+            return self.retriever.retrieve(
+                query,
+                passages_wanted(k, self.settings.top_k),
+                filters,
+                "hybrid",
+                True,
+                lang if context is not None else conversation or lang,  # the query's own
+                sentences=answerer.sentences,
+                context=context,
+                names=names,
+            )
+
+        # A question naming an outlet ("What does RT say about Japan?", or a follow-up to one)
+        # is asked of its sources alone, for what it asks of them; not one asking who someone
+        # is, nor one whose sources are chosen already. Where none of theirs is relevant, every
+        # source is searched, as before ("What does World Today News say about sanctions?"
+        # falls under the bar within it, the saying frame weighing on a short question).
+        ids, outlets, asked = (
+            named_sources(standalone, self._outlets())
+            if not names and not filters.sources and not asks_who(query)
+            else ([], [], "")
         )
+        key = "named_sources"
+        if ids:
+            within = dataclasses.replace(filters, sources=tuple(ids))
+            _, _, without = named_sources(query, self._outlets())
+            # What it asks of them ("What does say about Japan?"), then the question whole
+            # ("What does RT say?" asks nothing but what they say), then every source.
+            for asked in dict.fromkeys(q for q in (without, query) if not names_nothing(q)):
+                retrieval = retrieve(asked, within)
+                if retrieval.relevant():
+                    query = asked
+                    break
+            else:
+                key, retrieval = "named_sources_none", retrieve(query, filters)
+        else:
+            retrieval = retrieve(query, filters)
         t2 = time.perf_counter()
         wording = self.wordings.of(worded)
-        note = (
-            "\n\n" + wording.text("named_sources", outlets=wording.text("separator").join(outlets))
-            if outlets
-            else ""
-        )
+        joined = wording.text("separator").join(outlets)
+        note = wording.text(key, outlets=joined) if outlets else ""
         for item in answerer.stream(query, retrieval, worded):
             if isinstance(item, Answer):
                 if note:
-                    yield note  # streamed as the answer's last words, as its text ends with them
-                    item.answer += note
+                    # Streamed as the answer's last paragraph, as its text ends with it.
+                    ends = len(item.answer) - len(item.answer.rstrip("\n"))
+                    last = "\n" * max(0, 2 - ends) + note if item.answer else note
+                    yield last
+                    item.answer += last
                 item.question = question
                 item.standalone_question = standalone
                 # The language its own words follow (the one configured where only one is).

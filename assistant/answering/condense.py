@@ -127,6 +127,8 @@ _QUESTION = frozenset(w for ws in QUESTION_WORDS.values() for w in ws.split())
 _ARTICLES = frozenset(w for ws in ARTICLES.values() for w in ws.split())
 _WHO = frozenset(w for ws in WHO.values() for w in ws.split())
 _HONORIFICS = frozenset(w for ws in HONORIFICS.values() for w in ws.split())
+# As BM25 reads them: an honorific in lower case is no word of a question's own ("господин").
+_HONORIFIC_TOKENS = frozenset(t for w in _HONORIFICS for t in tokenize(w))
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -267,8 +269,10 @@ def asked_about(question: str) -> tuple[str, ...]:
     (('Atsuko Higashino',), ('Jürgen Albrecht',))
     >>> asked_about("Who is the Mining Minister?"), asked_about("Wer ist der Bürgermeister?")
     ((), ())
-    >>> asked_about("Who is Mr Kaneko?"), asked_about("Who is Mr. Kaneko?")
+    >>> asked_about("Who is Mr Kaneko?"), asked_about("Qui est le Dr Kaneko ?")
     (('Kaneko',), ('Kaneko',))
+    >>> asked_about("¿Quién es el Sr. López?"), asked_about("Кто такой господин Канеко?")
+    (('López',), ('Канеко',))
     """
     if is_claim(question) and not opens_question(question):
         return ()
@@ -282,7 +286,7 @@ def asked_about(question: str) -> tuple[str, ...]:
     else:
         written = names_among(list(WORD.finditer(text)))
     names = {t for m in written for t in tokenize(m.group())}
-    own = set(tokenize(text)) - _ASKING
+    own = set(tokenize(text)) - _ASKING - _HONORIFIC_TOKENS
     if not names or not own <= names or _title(question):
         return ()
     runs = [[written[0]]]
@@ -292,28 +296,46 @@ def asked_about(question: str) -> tuple[str, ...]:
             runs[-1].append(m)
         else:
             runs.append([m])
-    if _described(text, runs[0][0].start()):
-        return ()  # "the Mining Minister" describes someone: its sources may translate it
     return _spans(text, runs)
 
 
 def _spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
     """Each run as the text writes it, without the honorifics it opens with ("Mr Kaneko" is
-    "Kaneko": its sources write "Daisaku Kaneko"); a run of honorifics alone is none."""
-    out = []
+    "Kaneko": its sources write "Daisaku Kaneko"; a run of honorifics alone is none); none
+    where an article stands before the first ("the Mining Minister" describes someone, in
+    words its sources may translate; "le Dr Kaneko" names him). The first run's only: an
+    article inside a name is a particle of it ("Ursula von der Leyen")."""
+    out: list[str] = []
     for run in runs:
-        while run and run[0].group().lower() in _HONORIFICS:
+        while run and run[0].group().lower().rstrip(".") in _HONORIFICS:
             run = run[1:]
         if run:
+            if not out and _ARTICLES & {w.lower().strip("'’") for w in _before(text, run[0])}:
+                return ()
             out.append(text[run[0].start() : run[-1].end()])
     return tuple(out)
 
 
-def _described(text: str, start: int) -> bool:
-    """Whether the word before `start` is an article: what follows describes someone. The
-    first run's only: an article inside a name is a particle of it ("Ursula von der Leyen")."""
-    before = WORD.findall(text[:start])[-1:]
-    return bool(before) and before[0].lower().strip("'’") in _ARTICLES
+def _before(text: str, word: regex.Match[str]) -> list[str]:
+    """The word before a word of the text, if any."""
+    return WORD.findall(text[: word.start()])[-1:]
+
+
+def names_asked(question: str) -> tuple[str, ...]:
+    """The names a question asks about, as written (asked_about) or typed in one case
+    (asked_about_uncased)."""
+    return asked_about(question) or asked_about_uncased(question)
+
+
+def asks_who(question: str) -> bool:
+    """Whether a question opens with a word asking who, past a follow-up's continuation
+    ("Who is the Military Show?", "Et qui est Kaneko ?", "кто такой …").
+
+    >>> asks_who("Who is the Military Show?"), asks_who("And who said it?"), asks_who("Why?")
+    (True, True, False)
+    """
+    first = WORD.findall(_after_opening(question.strip().lower()))[:1]
+    return bool(first) and first[0] in _WHO
 
 
 def asked_about_uncased(question: str) -> tuple[str, ...]:
@@ -345,7 +367,7 @@ def asked_about_uncased(question: str) -> tuple[str, ...]:
     # "who is …", "qui est …", "кто такой …": the question word and another word of asking
     # or a stopword ("who won?" asks who did something).
     first = WORD.findall(text)[:2]
-    if len(first) < 2 or first[0] not in _WHO or set(tokenize(first[1])) - _ASKING:
+    if not asks_who(text) or len(first) < 2 or set(tokenize(first[1])) - _ASKING:
         return ()
     runs: list[list[regex.Match[str]]] = []
     for m in WORD.finditer(text):
@@ -356,10 +378,7 @@ def asked_about_uncased(question: str) -> tuple[str, ...]:
         if not runs:
             runs.append([])
         runs[-1].append(m)
-    runs = [run for run in runs if run]
-    if not runs or _described(text, runs[0][0].start()):
-        return ()
-    return _spans(text, runs)
+    return _spans(text, [run for run in runs if run])
 
 
 def _title(question: str) -> bool:

@@ -325,14 +325,15 @@ def naming(
 
     Where a relevant passage names them but none of its quotable sentences does (a byline, an
     interviewer's question), the pool stays whole. Otherwise the sentences naming them in
-    another spelling ("Rachmaninoff" for "Rachmaninov", names.names_like), where any does.
+    another spelling or script ("Rachmaninoff" for "Rachmaninov", "Bezpalko" for
+    "Безпалько", names.names_like), where any does.
     Otherwise a sentence in the names' script does not speak of them, and is left out ("Who is
     Takeshi Kaneko?" was answered with RT's French lines on Daisaku Kaneko, the pool holding
     no English sentence): but an acronym its sources may translate ("What is NATO?": "l'OTAN",
     names.acronyms) keeps a pool without a sentence in the question's own `language` whole
     (words after an article, "the Mining Minister", are no names: condense.asked_about), and a
-    name written in another script than its sources' ("Канеко") keeps the sentences in
-    theirs, unread for the name. An empty list: nothing left to quote (the answer says no
+    name written in another script than its sources', and not read in Latin letters as theirs
+    ("金子" for Kaneko), keeps the sentences in theirs. An empty list: nothing left to quote (the answer says no
     relevant passage names them).
 
     >>> def E(id, text, language="en"):

@@ -337,7 +337,9 @@ def asked_in(text: str, lang: str, codes: Sequence[str], asked: Sequence[str] = 
     """
     spans = [(m.start(), m.end()) for m in names_among(list(_LATIN_WORD.finditer(text)))]
     for name in asked:
-        spans += [(m.start(), m.end()) for m in re.finditer(re.escape(name), text, re.I)]
+        # As a whole word or words: "Ito" is no part of "Itochu".
+        found = re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.I)
+        spans += [(m.start(), m.end()) for m in found]
     if _only(codes) or lang == UNDETERMINED or not spans:
         return lang  # detected no other way, or nothing set aside: a second reading is moot
     bare, cut = "", 0

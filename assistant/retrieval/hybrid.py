@@ -663,9 +663,9 @@ def _naming(
     "Who is Atsuko Higashino?" was refused (0.003 short) beside the one passage saying "One of
     those people is Atsuko Higashino, who is a professor at the University of Tsukuba", a
     sentence in a passage on Japan's arms deliveries. Where no candidate names them as
-    written, those naming them in another spelling ("Volodymyr Zelenskyy": "Volodymyr
-    Zelensky", names.names_like), as the answer reads them (extractive.naming). A name the
-    sources do not write, or write in another script, makes nothing relevant."""
+    written, those naming them in another spelling or script ("Volodymyr Zelenskyy":
+    "Volodymyr Zelensky"; "Безпалько": "Bezpalko", names.names_like), as the answer reads
+    them (extractive.naming). A name the sources do not write makes nothing relevant."""
     texts = {pid: snap.rows[pid][1] for pid in candidates if pid in snap.rows}
     proper_names = proper(texts.values(), names)
     out = dict(relevance)
