@@ -45,7 +45,6 @@ from assistant.ingest.language import (
     CONTINUATIONS,
     HONORIFICS,
     QUESTION_WORDS,
-    WHO,
     names_among,
     opens_question,
 )
@@ -122,10 +121,10 @@ _CONT_MARKED = tuple(w + " " for w in _CONT_WORDS if w.startswith("¿"))
 # The most words a continuation has ("wie steht es mit").
 _CONT_LONGEST = max(len(w.split()) for w in _CONT_WORDS)
 # The question words as BM25 reads them (stemmed, stopwords gone).
-_ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for t in tokenize(w))
+ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for t in tokenize(w))
 _QUESTION = frozenset(w for ws in QUESTION_WORDS.values() for w in ws.split())
-_ARTICLES = frozenset(w for ws in ARTICLES.values() for w in ws.split())
-_WHO = frozenset(w for ws in WHO.values() for w in ws.split())
+# Every language's articles (language.ARTICLES): a run of capitalised words after one describes.
+_ANY_ARTICLE = frozenset(w for ws in ARTICLES.values() for w in ws.split())
 _HONORIFICS = frozenset(w for ws in HONORIFICS.values() for w in ws.split())
 # As BM25 reads them: an honorific in lower case is no word of a question's own ("господин").
 _HONORIFIC_TOKENS = frozenset(t for w in _HONORIFICS for t in tokenize(w))
@@ -205,14 +204,14 @@ def elliptical(question: str) -> bool:
     """
     text = question.strip().lower()
     words = [w.strip("'") for w in WORD.findall(text)]
-    if _after_opening(text) != text:
+    if after_opening(text) != text:
         return True
     content = len(tokenize(question))
     refers_back = any(w in _BACK_WORDS for w in words) or any(c in text for c in _BACK_CJK)
     return content <= MAX_CONTENT_WORDS or (refers_back and content <= MAX_WITH_BACK_REFERENCE)
 
 
-def _after_opening(text: str) -> str:
+def after_opening(text: str) -> str:
     """A lower-cased question without the continuation it opens with ("and", "what about",
     "¿y", "那"): the text itself where it opens with none."""
     for opening in (*_CONT_CJK, *_CONT_MARKED):
@@ -233,7 +232,7 @@ def names_nothing(question: str) -> bool:
     ...                              "Kaneko?", "2024?", "Why does Russia call Japan an adversary?")]
     [True, True, True, True, True, False, False, False]
     """
-    return all(t in _ASKING for t in tokenize(question))
+    return all(t in ASKING for t in tokenize(question))
 
 
 def asked_about(question: str) -> tuple[str, ...]:
@@ -277,7 +276,7 @@ def asked_about(question: str) -> tuple[str, ...]:
     if is_claim(question) and not opens_question(question):
         return ()
     text = question.strip()
-    after = _after_opening(text.lower())
+    after = after_opening(text.lower())
     if len(after) < len(text) == len(text.lower()):
         # A follow-up's continuation ("And Jürgen Albrecht?") is no word of a name; every
         # capitalised word after it is one.
@@ -286,7 +285,7 @@ def asked_about(question: str) -> tuple[str, ...]:
     else:
         written = names_among(list(WORD.finditer(text)))
     names = {t for m in written for t in tokenize(m.group())}
-    own = set(tokenize(text)) - _ASKING - _HONORIFIC_TOKENS
+    own = set(tokenize(text)) - ASKING - _HONORIFIC_TOKENS
     if not names or not own <= names or _title(question):
         return ()
     runs = [[written[0]]]
@@ -296,10 +295,10 @@ def asked_about(question: str) -> tuple[str, ...]:
             runs[-1].append(m)
         else:
             runs.append([m])
-    return _spans(text, runs)
+    return name_spans(text, runs)
 
 
-def _spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
+def name_spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
     """Each run as the text writes it, without the honorifics it opens with ("Mr Kaneko" is
     "Kaneko": its sources write "Daisaku Kaneko"; a run of honorifics alone is none); none
     where an article stands before the first ("the Mining Minister" describes someone, in
@@ -310,7 +309,7 @@ def _spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
         while run and run[0].group().lower().rstrip(".") in _HONORIFICS:
             run = run[1:]
         if run:
-            if not out and _ARTICLES & {w.lower().strip("'’") for w in _before(text, run[0])}:
+            if not out and _ANY_ARTICLE & {w.lower().strip("'’") for w in _before(text, run[0])}:
                 return ()
             out.append(text[run[0].start() : run[-1].end()])
     return tuple(out)
@@ -319,66 +318,6 @@ def _spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
 def _before(text: str, word: regex.Match[str]) -> list[str]:
     """The word before a word of the text, if any."""
     return WORD.findall(text[: word.start()])[-1:]
-
-
-def names_asked(question: str) -> tuple[str, ...]:
-    """The names a question asks about, as written (asked_about) or typed in one case
-    (asked_about_uncased)."""
-    return asked_about(question) or asked_about_uncased(question)
-
-
-def asks_who(question: str) -> bool:
-    """Whether a question opens with a word asking who, past a follow-up's continuation
-    ("Who is the Military Show?", "Et qui est Kaneko ?", "кто такой …").
-
-    >>> asks_who("Who is the Military Show?"), asks_who("And who said it?"), asks_who("Why?")
-    (True, True, False)
-    """
-    first = WORD.findall(_after_opening(question.strip().lower()))[:1]
-    return bool(first) and first[0] in _WHO
-
-
-def asked_about_uncased(question: str) -> tuple[str, ...]:
-    """For a question asking who someone is, typed without capitals or all in them, where case
-    tells no name from a word ("who is carmen ibarra?", "WHO IS TOMÁS QUISPE?"; both were
-    answered with lines on flamingos and herders): the runs of its own words, in lower case,
-    that may name them. Retrieval keeps them where no candidate passage writes one of their
-    words in lower case (names.proper: "who is right" asks about no one). Another question
-    ("what does russia want") is read as it is.
-
-    >>> asked_about_uncased("who is carmen ibarra?"), asked_about_uncased("WHO IS TOMÁS QUISPE?")
-    (('carmen ibarra',), ('tomás quispe',))
-    >>> asked_about_uncased("who is the mining minister"), asked_about_uncased("Who is Kaneko?")
-    ((), ())
-    >>> asked_about_uncased("and who is jürgen albrecht?"), asked_about_uncased("谁是金子大作？")
-    (('jürgen albrecht',), ())
-    >>> asked_about_uncased("what does russia want"), asked_about_uncased("кто такой канеко")
-    ((), ('канеко',))
-    >>> asked_about_uncased("who won the election?"), asked_about_uncased("wer ist jonas krüger")
-    ((), ('jonas krüger',))
-    """
-    if is_claim(question) and not opens_question(question):
-        return ()
-    text = question.strip()
-    cased = [ch for ch in text if ch.lower() != ch.upper()]
-    if not cased or (any(ch.isupper() for ch in cased) and any(ch.islower() for ch in cased)):
-        return ()
-    text = _after_opening(text.lower())
-    # "who is …", "qui est …", "кто такой …": the question word and another word of asking
-    # or a stopword ("who won?" asks who did something).
-    first = WORD.findall(text)[:2]
-    if not asks_who(text) or len(first) < 2 or set(tokenize(first[1])) - _ASKING:
-        return ()
-    runs: list[list[regex.Match[str]]] = []
-    for m in WORD.finditer(text):
-        if not set(tokenize(m.group())) - _ASKING:  # a question word or a stopword
-            if runs and runs[-1]:
-                runs.append([])
-            continue
-        if not runs:
-            runs.append([])
-        runs[-1].append(m)
-    return _spans(text, [run for run in runs if run])
 
 
 def _title(question: str) -> bool:
@@ -423,7 +362,7 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
     ...                                            "Und Russland?", "Und die Kosten?")]
     [True, False, False, True]
     """
-    body = _after_opening(question.strip().lower())
+    body = after_opening(question.strip().lower())
     # Here an inverted pronoun points back too ("Et où a-t-il été blessé ?" asks more of the
     # subject's Kaneko), and so does an English personal one ("And his wounds?"): read as the
     # same topic, a follow-up is answered as before.
@@ -435,7 +374,7 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
         or _PERSONAL_CJK.search(body)
     ):
         return False
-    own = set(tokenize(body)) - _ASKING - set(tokenize(subject))
+    own = set(tokenize(body)) - ASKING - set(tokenize(subject))
     written = WORD.findall(question.strip())
     named = {
         t

@@ -54,7 +54,7 @@ CONTINUATIONS = {
 }
 
 # The question words that ask who someone is: a question typed without capitals that opens
-# with one is read for names by its candidates' case (condense.asked_about_uncased).
+# with one is read for names by its candidates' case (asking.asked_about_uncased).
 WHO = {
     "en": "who whom whose",
     "fr": "qui",
@@ -320,7 +320,7 @@ def asked_in(text: str, lang: str, codes: Sequence[str], asked: Sequence[str] = 
     French 0.57), so an opening word decides nothing more. Cyrillic and other scripts'
     capitals are left in ("Що каже Уряд?": read without "Уряд", Russian), and so is a title
     whose capitalised words are the more, but for the names a question asks about (`asked`:
-    condense.asked_about, or typed in one case: asked_about_uncased), set aside in any script
+    condense.asked_about, or typed in one case: asking.asked_about_uncased), set aside in any script
     and case ("Кто такой Богдан Безпалько?" reads as Ukrainian, "Кто такой ?" as Russian;
     "who is daisaku kaneko?" as Polish).
 

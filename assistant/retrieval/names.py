@@ -313,7 +313,7 @@ def proper(texts: Iterable[str], runs: Sequence[str]) -> list[str]:
     """The runs that are names: those none of the texts writes in lower case ("may" in "may
     lose" makes "May" a word; "water permit" makes "Water Permit" one). An address or a tag
     does not count ("higashino@tsukuba.ac.jp", "#zelensky"). Runs written in lower case come
-    from a question whose case tells nothing (condense.asked_about_uncased): they are names
+    from a question whose case tells nothing (asking.asked_about_uncased): they are names
     where the texts write none of their words in lower case, and all of them, or none is (the
     question asks about nothing else).
 
