@@ -383,15 +383,15 @@ class Assistant(Documents):
         # is, nor one whose sources are chosen already. Where none of theirs is relevant, every
         # source is searched, as before ("What does World Today News say about sanctions?"
         # falls under the bar within it, the saying frame weighing on a short question).
-        ids, outlets, asked = (
-            named_sources(standalone, self._outlets())
-            if not names and not filters.sources and not asks_who(query)
-            else ([], [], "")
-        )
+        ids: list[str] = []
+        outlets: list[str] = []
+        labels = {} if names or filters.sources or asks_who(query) else self._outlets()
+        if labels:
+            ids, outlets, _ = named_sources(standalone, labels)
         key = "named_sources"
         if ids:
             within = dataclasses.replace(filters, sources=tuple(ids))
-            _, _, without = named_sources(query, self._outlets())
+            _, _, without = named_sources(query, labels)
             # What it asks of them ("What does say about Japan?"), then the question whole
             # ("What does RT say?" asks nothing but what they say), then every source.
             for asked in dict.fromkeys(q for q in (without, query) if not names_nothing(q)):
