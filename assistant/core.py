@@ -387,11 +387,12 @@ class Assistant(Documents):
         outlets: list[str] = []
         labels = {} if names or filters.sources or asks_who(query) else self._outlets()
         if labels:
-            ids, outlets, _ = named_sources(standalone, labels)
+            ids, outlets, without = named_sources(standalone, labels)
         key = "named_sources"
         if ids:
             within = dataclasses.replace(filters, sources=tuple(ids))
-            _, _, without = named_sources(query, labels)
+            if query != standalone:  # a follow-up searched on its own words
+                _, _, without = named_sources(query, labels)
             # What it asks of them ("What does say about Japan?"), then the question whole
             # ("What does RT say?" asks nothing but what they say), then every source.
             for asked in dict.fromkeys(q for q in (without, query) if not names_nothing(q)):

@@ -267,20 +267,27 @@ def phrase_spans(text: str, phrase: str) -> list[tuple[int, int]]:
     >>> phrase_spans("Is ZN.ua right?", "ZN.ua")
     [(3, 8)]
     """
-    want = [(_bare(p), c) for p, c in _parts(phrase)]
-    while len(want) > 1 and not tokenize(want[0][0]):
-        want = want[1:]
+    return phrases_in(text, [phrase])[phrase]
+
+
+def phrases_in(text: str, phrases: Iterable[str]) -> dict[str, list[tuple[int, int]]]:
+    """phrase_spans of each phrase, the text read once (a question against every outlet's
+    name: outlets.named_sources)."""
     one_case = text == text.lower() or text == text.upper()
-    if not want or (one_case and not all(p.isupper() for p, _ in _parts(phrase) if p)):
-        return []
     located = [(_bare(p), cap, start, end) for p, cap, start, end in _located(text)]
-    n, out = len(want), []
-    for i in range(len(located) - n + 1):
-        window = located[i : i + n]
-        if [w for w, *_ in window] == [w for w, _ in want] and (
-            one_case or window[0][1] == want[0][1]
-        ):
-            out.append((window[0][2], window[-1][3]))
+    out: dict[str, list[tuple[int, int]]] = {}
+    for phrase in phrases:
+        want = [(_bare(p), c) for p, c in _parts(phrase)]
+        while len(want) > 1 and not tokenize(want[0][0]):
+            want = want[1:]
+        out[phrase] = []
+        if not want or (one_case and not all(p.isupper() for p, _ in _parts(phrase) if p)):
+            continue
+        n, words = len(want), [w for w, _ in want]
+        for i in range(len(located) - n + 1):
+            window = located[i : i + n]
+            if [w for w, *_ in window] == words and (one_case or window[0][1] == want[0][1]):
+                out[phrase].append((window[0][2], window[-1][3]))
     return out
 
 

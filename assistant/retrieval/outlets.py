@@ -5,7 +5,7 @@ An outlet's label is data a corpus declares, often more than a name ("RT intervi
 by a French-language site", "Agencia Valdoriana de Noticias (AVN)"): its names are the label
 before its first comma or bracket, less the lower-case Latin words it ends with, and an acronym
 in brackets. A question names one where it holds that name's words one after the other
-(names.phrase_spans).
+(names.phrases_in).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from assistant.ingest.language import ARTICLES
 
-from .names import phrase_spans
+from .names import phrases_in
 
 # A bracketed part of a label: an alias ("(AVN)") or a platform ("(YouTube)").
 _BRACKETED = re.compile(r"\(([^()]*)\)")
@@ -68,7 +68,11 @@ def named_sources(question: str, outlets: Mapping[str, str]) -> tuple[list[str],
             names.setdefault(name, []).append(sid)
     # The longest name where two overlap ("World Today News", not "World Today" in it).
     found = sorted(
-        ((start, end, name) for name in names for start, end in phrase_spans(question, name)),
+        (
+            (start, end, name)
+            for name, spans in phrases_in(question, names).items()
+            for start, end in spans
+        ),
         key=lambda f: f[0] - f[1],
     )
     taken: list[tuple[int, int, str]] = []
