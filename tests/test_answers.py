@@ -323,15 +323,29 @@ def test_a_question_about_someone_a_source_names_is_answered_from_that_sentence(
         assert got.citations and any(named in c.quote for c in got.citations), got.answer
     # ... and the Russian question is worded in Russian, its Ukrainian name set aside.
     assert got.question_language == "ru", got.answer
-    # A name of more capitalised words than others is a question's still, not a title's.
+    # A name of more capitalised words than others is a question's still, not a title's; each
+    # side writing it speaks (ZN.ua's "Kim Jong-un launches another ballistic missile").
     kim = assistant.ask("Who is Kim Jong Un?")
-    assert kim.citations and all("Kim Jong Un" in c.quote for c in kim.citations), kim.answer
+    quoted = [c.quote for c in kim.citations]
+    assert quoted and all("Kim Jong" in q for q in quoted), kim.answer
+    assert {c.side for c in kim.citations} == {"pro-Russia", "pro-Ukraine"}, kim.answer
     # After a question about someone, "And …?" asks the same of another, in its language.
     follow = lithium.ask("And Jürgen Albrecht?", [("user", "Who is Carmen Ibarra?")])
     assert follow.question_language == "en", follow.answer
     assert follow.citations and all("Albrecht" in c.quote for c in follow.citations)
     daisaku = assistant.ask("Who is Daisaku?")  # a first name alone names him too
     assert daisaku.citations and all("Daisaku" in c.quote for c in daisaku.citations)
+    # "Who's" asks who as "Who is" does (was: lines on herders, worded in Spanish).
+    whos = lithium.ask("Who's Carmen Ibarra?")
+    assert whos.question_language == "en", whos.answer
+    assert whos.citations and all("Ibarra" in c.quote for c in whos.citations), whos.answer
+    # The caption of an interview says who its interviewee is: quoted to a question about
+    # him (was: the ministry's one line naming him, the company's side said to be off the
+    # point), beside the lines of the other sides naming him.
+    albrecht = lithium.ask("Who is Jürgen Albrecht?")
+    quotes = {c.source_id: c.quote for c in albrecht.citations}
+    assert quotes.get("03_albrecht_de", "").startswith("Interview mit Jürgen Albrecht"), quotes
+    assert "Jürgen Albrecht" in quotes.get("01_ministerio_es", ""), quotes
 
 
 # An interview in Markdown, its questions in bold, and the city's statement it answers.
@@ -370,6 +384,12 @@ def test_an_interviews_questions_are_not_the_interviewees_answer(
         quotes = [c.quote for c in answer.citations]
         assert not any(q.startswith(("**", "*Harbour", "Interview with")) for q in quotes), quotes
         assert not any(q.rstrip("*").endswith("?") for q in quotes), quotes
+    # Asked who the interviewee is, the caption naming her says it; the questions are still
+    # the interviewer's.
+    ruiz = fresh.ask("Who is Ana Ruiz?")
+    quotes = [c.quote for c in ruiz.citations]
+    assert quotes and quotes[0].startswith("Interview with Ana Ruiz, director"), ruiz.answer
+    assert not any(q.rstrip("*").endswith("?") for q in quotes), quotes
 
 
 def test_headings_bylines_and_signatures_do_not_stand_for_a_sides_answer(

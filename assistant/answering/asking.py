@@ -8,7 +8,7 @@ from __future__ import annotations
 import regex
 
 from assistant.answering.condense import ASKING, after_opening, asked_about, name_spans
-from assistant.ingest.language import WHO, opens_question
+from assistant.ingest.language import WHO, opens_question, uncontracted
 from assistant.retrieval.bm25 import tokenize
 from assistant.retrieval.relevance import WORD, is_claim
 
@@ -28,7 +28,7 @@ def asks_who(question: str) -> bool:
     >>> asks_who("Who is the Military Show?"), asks_who("And who said it?"), asks_who("Why?")
     (True, True, False)
     """
-    first = WORD.findall(after_opening(question.strip().lower()))[:1]
+    first = WORD.findall(after_opening(uncontracted(question).strip().lower()))[:1]
     return bool(first) and first[0] in _WHO
 
 
@@ -50,7 +50,10 @@ def asked_about_uncased(question: str) -> tuple[str, ...]:
     ((), ('канеко',))
     >>> asked_about_uncased("who won the election?"), asked_about_uncased("wer ist jonas krüger")
     ((), ('jonas krüger',))
+    >>> asked_about_uncased("who's carmen ibarra"), asks_who("Who's Carmen Ibarra?")
+    (('carmen ibarra',), True)
     """
+    question = uncontracted(question)  # "who's carmen ibarra"
     if is_claim(question) and not opens_question(question):
         return ()
     text = question.strip()

@@ -47,6 +47,7 @@ from assistant.ingest.language import (
     QUESTION_WORDS,
     names_among,
     opens_question,
+    uncontracted,
 )
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
@@ -268,34 +269,63 @@ def asked_about(question: str) -> tuple[str, ...]:
     (('Atsuko Higashino',), ('Jürgen Albrecht',))
     >>> asked_about("Who is the Mining Minister?"), asked_about("Wer ist der Bürgermeister?")
     ((), ())
+    >>> asked_about("Who's Carmen Ibarra?"), asked_about("What's Uralredmet?")
+    (('Carmen Ibarra',), ('Uralredmet',))
     >>> asked_about("Who is Mr Kaneko?"), asked_about("Qui est le Dr Kaneko ?")
     (('Kaneko',), ('Kaneko',))
     >>> asked_about("¿Quién es el Sr. López?"), asked_about("Кто такой господин Канеко?")
     (('López',), ('Канеко',))
     """
+    question = uncontracted(question)  # "Who's Carmen Ibarra?"
     if is_claim(question) and not opens_question(question):
         return ()
+    text, written = _written(question)
+    names = {t for m in written for t in tokenize(m.group())}
+    own = set(tokenize(text)) - ASKING - _HONORIFIC_TOKENS
+    if not names or not own <= names or _title(question):
+        return ()
+    return name_spans(text, _runs(text, written))
+
+
+def named_in(question: str) -> tuple[str, ...]:
+    """The names a question writes, whatever else it asks (asked_about's runs of capitalised
+    words): where a follow-up's "she" may point (pronouns.py).
+
+    >>> named_in("What did Carmen Ibarra say about water?"), named_in("Who's Jürgen Albrecht?")
+    (('Carmen Ibarra',), ('Jürgen Albrecht',))
+    >>> named_in("How much aid has Japan given Ukraine?"), named_in("How much water?")
+    (('Japan', 'Ukraine'), ())
+    """
+    question = uncontracted(question)
+    if _title(question):
+        return ()
+    text, written = _written(question)
+    return name_spans(text, _runs(text, written)) if written else ()
+
+
+def _written(question: str) -> tuple[str, list[regex.Match[str]]]:
+    """The question (past a follow-up's continuation) and its capitalised words past the
+    first (language.names_among)."""
     text = question.strip()
     after = after_opening(text.lower())
     if len(after) < len(text) == len(text.lower()):
         # A follow-up's continuation ("And Jürgen Albrecht?") is no word of a name; every
         # capitalised word after it is one.
         text = text[len(text) - len(after) :]
-        written = [m for m in WORD.finditer(text) if m.group()[:1].isupper()]
-    else:
-        written = names_among(list(WORD.finditer(text)))
-    names = {t for m in written for t in tokenize(m.group())}
-    own = set(tokenize(text)) - ASKING - _HONORIFIC_TOKENS
-    if not names or not own <= names or _title(question):
-        return ()
-    runs = [[written[0]]]
-    for m in written[1:]:
-        # One name while only spaces stand between its words ("Kim Jong Un").
-        if text[runs[-1][-1].end() : m.start()].isspace():
+        return text, [m for m in WORD.finditer(text) if m.group()[:1].isupper()]
+    return text, names_among(list(WORD.finditer(text)))
+
+
+def _runs(text: str, written: list[regex.Match[str]]) -> list[list[regex.Match[str]]]:
+    """The capitalised words grouped into names: one while only spaces stand between its
+    words ("Kim Jong Un")."""
+    runs: list[list[regex.Match[str]]] = []
+    for m in written:
+        if runs and text[runs[-1][-1].end() : m.start()].isspace():
             runs[-1].append(m)
         else:
             runs.append([m])
-    return name_spans(text, runs)
+    return runs
 
 
 def name_spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:

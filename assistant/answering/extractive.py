@@ -251,6 +251,13 @@ class ExtractiveAnswerer:
         if whole and not pool:
             return abstain(question, retrieval, why_unnamed(retrieval.names), self.name, wording)
         speaking = self.speaking(pool, question_language, is_claim(question), question)
+        if retrieval.names:
+            # Asked who someone is, a side writing their name speaks to it, however near its
+            # line lies to the question beside another's: "Interview mit Jürgen Albrecht,
+            # Vorstandsvorsitzender …" (a caption) left out the ministry's "… junto al director
+            # general de Ostwerk Lithium, Jürgen Albrecht".
+            named = (e.side for e in pool if names_any(e.text, retrieval.names))
+            speaking = list(dict.fromkeys([*speaking, *named]))
         if asks_amount(question):
             pool = without_bare_headings(pool, headings)
         chosen = self._quotes(pool, speaking, question_language, headings)
@@ -292,7 +299,8 @@ def near_the_bar(retrieval: Retrieval, accounted: set[str]) -> list[str]:
 
 def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence], set[str]]:
     """The quotable sentences of the passages that clear the calibrated threshold themselves,
-    best first, bylines and captions left out: the only ones an answer quotes; and the ids of
+    best first, bylines and captions left out but for one naming whom the question asks
+    about (Retrieval.names): the only ones an answer quotes; and the ids of
     those among them that are headings, never a source's first quote while it has running
     text near its side's best (quotable.py)."""
     relevant = retrieval.relevant()
@@ -304,7 +312,9 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
         record = retrieval.records.get(e.source_id)
         length = record.chars if record and record.chars else None  # 0: not recorded
         kind = line_kind(e.text, *surroundings(e, relevant, length))
-        if kind != "furniture":
+        if kind == "caption" and retrieval.names and names_any(e.text, retrieval.names):
+            kind = "text"  # "Interview mit Jürgen Albrecht, Vorstandsvorsitzender der …"
+        if kind not in ("furniture", "caption"):
             pool.append(e)
         if kind == "heading":
             headings.add(e.id)

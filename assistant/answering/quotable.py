@@ -10,10 +10,12 @@ because they name it, and quoted as a side's answer they crowd out the sentences
 letter). By their form, not their words (`line_kind`):
 - **never quoted**: any sentence of a line in italics ("*By Tom Reyes — posted 2 March
   2025*", "*Rohstoff-Kurier, 20 March 2024. Interview with Jürgen Albrecht, CEO.*": a byline
-  or caption), or of a line in bold that ends in a question (an interview's question, "**The
-  government speaks of 2,400 jobs. Is that right?**": the interviewer's words, which quoted
-  as the interviewee's side gave the government's figure as the company's); a line in bold
-  that does not ask is a key sentence;
+  or caption), but to a question about someone it names, to whom it says who they are ("Who
+  is Jürgen Albrecht?" was answered with the ministry's one line naming him); or of a line in
+  bold that ends in a question (an interview's question, "**The government speaks of 2,400
+  jobs. Is that right?**": the interviewer's words, which quoted as the interviewee's side
+  gave the government's figure as the company's); a line in bold that does not ask is a key
+  sentence;
 - **headings, not a source's first quote while it has running text near its side's best**
   (extractive.py): a Markdown heading, a line of its own that does not end as a sentence ends
   (a headline, a title, a signature), or a question standing as a line of its own ("Who tells
@@ -75,11 +77,13 @@ def quotable(text: str) -> bool:
     return n >= 15 and words >= 3 and body.endswith(SENTENCE_END)
 
 
-LineKind = Literal["text", "heading", "furniture"]
+LineKind = Literal["text", "heading", "caption", "furniture"]
 
 
 def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
-    """Running text, a heading (quoted last) or furniture (never quoted): the module doc.
+    """Running text, a heading (quoted last), a caption (a line in italics: quoted only to
+    a question about someone it names, extractive._pool) or furniture (never quoted): the
+    module doc.
 
     Args:
         text: the sentence.
@@ -89,7 +93,7 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     >>> line_kind("# Why Lyon's cyclists back the charge", None, None)
     'heading'
     >>> line_kind("*By Tom Reyes, volunteer — posted 2 March 2025*", "\\n", "\\r\\n")
-    'furniture'
+    'caption'
     >>> line_kind("**The charge will raise 48 million euros a year.**", "\\n", "\\n")
     'text'
     >>> line_kind("Tokyo positions itself as a military adversary to Moscow – 2024-09-06", "", "\\n")
@@ -109,7 +113,7 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     >>> line_kind("**Die Regierung spricht von 2.400 Jobs.**", "\\n", "\\n")  # a key sentence
     'text'
     >>> line_kind("Interview mit Jürgen Albrecht, CEO.*", "\\n*Rohstoff-Kurier, 20. März. ", "\\n")
-    'furniture'
+    'caption'
     >>> line_kind("*Le Monde* reported that the minister resigned.", "\\n", " Others: *Reuters*\\n")
     'text'
     """
@@ -118,8 +122,10 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
         return "heading" if heading else "text"
     own_line = before.rstrip(" \t\r").endswith("\n") or before.strip(" \t") == ""
     own_line = own_line and (after.lstrip(" \t\r").startswith("\n") or after.strip() == "")
-    if (own_line and _EMPHASIS.match(text)) or _in_marked_line(text, before, after):
-        return "furniture"
+    if own_line and _EMPHASIS.match(text):
+        return "caption"
+    if marked := _in_marked_line(text, before, after):
+        return marked
     body = text.strip().rstrip(_CLOSERS)
     ends = body.endswith(SENTENCE_END) and not body.endswith(tuple(QUESTION_MARKS))
     if heading or (own_line and not ends):
@@ -127,18 +133,20 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     return "text"
 
 
-def _in_marked_line(text: str, before: str, after: str) -> bool:
-    """Whether the sentence is part of a whole line in italics, or in bold and ending in a
-    question (known only where the line's start and end are: a line break or the source's
-    edge)."""
+def _in_marked_line(text: str, before: str, after: str) -> LineKind | None:
+    """ "caption" where the sentence is part of a whole line in italics, "furniture" where of
+    one in bold ending in a question (known only where the line's start and end are: a line
+    break or the source's edge)."""
     head, tail = before.rsplit("\n", 1), after.split("\n", 1)
     if (len(head) == 1 and before) or (len(tail) == 1 and after.strip()):
-        return False
+        return None
     line = (head[-1] + text + tail[0]).strip()
     marked = _MARKED.match(line)
     if not marked:
-        return False
-    return len(marked.group(1)) == 1 or line.rstrip(_CLOSERS).endswith(tuple(QUESTION_MARKS))
+        return None
+    if len(marked.group(1)) == 1:
+        return "caption"
+    return "furniture" if line.rstrip(_CLOSERS).endswith(tuple(QUESTION_MARKS)) else None
 
 
 def surroundings(

@@ -273,6 +273,23 @@ def detect(text: str, codes: Sequence[str], prior: str | None = None) -> str:
     return _code(lang) if lang else UNDETERMINED
 
 
+# English contracts "is" onto a question word ("Who's Carmen Ibarra?"): the word is then not
+# one of the question words, and the name after it read as a title's ("Who's" opens no
+# question names_among knows).
+_CONTRACTED = re.compile(r"\b(who|what|where|when|how|why)['’]s\b", re.I)
+
+
+def uncontracted(text: str) -> str:
+    """The text with a question word's contracted "is" written out.
+
+    >>> uncontracted("Who's Carmen Ibarra?"), uncontracted("What’s Uralredmet?")
+    ('Who is Carmen Ibarra?', 'What is Uralredmet?')
+    >>> uncontracted("Whose aid is it? Russia's")
+    "Whose aid is it? Russia's"
+    """
+    return _CONTRACTED.sub(r"\1 is", text)
+
+
 def opens_question(text: str) -> bool:
     """Whether a text opens as a question or a follow-up does, with a question word or a
     continuation ("Who is Kaneko", "and the jobs"), asked with its mark or without.
