@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, Assistant, Settings
+from assistant.answering.condense import condense_rule
 from assistant.answering.evidence import states_amount
 from assistant.answering.figures import find_figures
 from assistant.answering.text import export
@@ -626,6 +627,33 @@ def test_a_follow_up_that_changes_topic_is_searched_for_its_own_words(
     quoted = [c.quote for c in answer.citations]
     for typed in ("what about the sanctions", "What about the sanctions? "):
         assert [c.quote for c in assistant.ask(typed, history=history).citations] == quoted
+
+
+def test_a_follow_ups_he_or_she_is_the_one_person_asked_about_before(
+    assistant: Assistant, lithium: Assistant
+) -> None:
+    """A follow-up asking about "she" after "Who is Carmen Ibarra?" stands on its own by its
+    words, and was searched as it is: "What did she say about water?" quoted a hunger
+    striker's words and an NGO's on water, none naming her, and "Where was he wounded?" after
+    "Who is Daisaku Kaneko?" was refused. Each is searched with the name, and so is a
+    follow-up to it."""
+    kaneko = [("user", "Who is Daisaku Kaneko?"), ("assistant", "A Japanese volunteer [1]")]
+    for asked in ("Where was he wounded?", "Où a-t-il été blessé ?"):
+        wounded = assistant.ask(asked, history=kaneko)
+        assert "(Daisaku Kaneko)" in wounded.standalone_question, wounded.standalone_question
+        assert any("Avdeevka" in c.quote for c in wounded.citations), wounded.answer
+    history = [("user", "Who is Carmen Ibarra?"), ("assistant", "The minister [1]")]
+    answer = lithium.ask("What did she say about water?", history=history)
+    assert answer.standalone_question == "What did she (Carmen Ibarra) say about water?"
+    cited = {c.source_id for c in answer.citations}
+    named = {p.source_id for p in answer.retrieved if "Ibarra" in p.text}
+    assert cited and cited <= named, answer.answer
+    history += [("user", "What did she say about water?"), ("assistant", answer.answer)]
+    more = lithium.ask("And about the consultation?", history=history)
+    assert "(Carmen Ibarra)" in more.standalone_question, more.standalone_question
+    # Two named before: whom "he" means is not guessed.
+    two = [("user", "What did Jürgen Albrecht sign with Carmen Ibarra?")]
+    assert condense_rule("What did he promise?", two) == "What did he promise?"
 
 
 def test_a_question_that_names_nothing_asks_for_its_subject(assistant: Assistant) -> None:

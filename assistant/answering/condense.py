@@ -39,6 +39,7 @@ from typing import Any
 
 import regex
 
+from assistant.answering.pronouns import pronoun, with_referent
 from assistant.errors import InvalidRequest, LLMError
 from assistant.ingest.language import (
     ARTICLES,
@@ -97,14 +98,6 @@ BACK_REFERENCES = {
     "es": "esto eso ello este esta estos estas ese esa esos esas ellos ellas",
     "uk": "це цього цьому цим цей ця ці той ті того тому там він вона воно вони їх його її них ним нею",
 }
-# Personal and possessive pronouns the back-reference table leaves out (there they would take
-# standalone questions for follow-ups), which a follow-up changing topic does not hold; in
-# Chinese 他 and 她, except in 其他 ("other").
-_PERSONAL = frozenset(
-    "he him his she her hers son sa ses lui его ему её ей ним нём "
-    "його її йому їй sein seine seiner seinem seinen ihre ihrer ihrem ihren él su sus".split()
-)
-_PERSONAL_CJK = regex.compile(r"(?<!其)[他她]")
 
 
 def _entries(table: dict[str, str], sep: str | None) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -394,15 +387,11 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
     """
     body = after_opening(question.strip().lower())
     # Here an inverted pronoun points back too ("Et où a-t-il été blessé ?" asks more of the
-    # subject's Kaneko), and so does an English personal one ("And his wounds?"): read as the
-    # same topic, a follow-up is answered as before.
+    # subject's Kaneko), and so does a personal one the back-reference table leaves out (there
+    # it would take standalone questions for follow-ups: "And his wounds?", pronouns.py): read
+    # as the same topic, a follow-up is answered as before.
     words = [part.strip("'") for w in WORD.findall(body) for part in w.split("-")]
-    pointing = _BACK_WORDS | _PERSONAL
-    if (
-        any(w in pointing for w in words)
-        or any(c in body for c in _BACK_CJK)
-        or _PERSONAL_CJK.search(body)
-    ):
+    if any(w in _BACK_WORDS for w in words) or any(c in body for c in _BACK_CJK) or pronoun(body):
         return False
     own = set(tokenize(body)) - ASKING - set(tokenize(subject))
     written = WORD.findall(question.strip())
@@ -450,14 +439,45 @@ def searched_for(question: str, standalone: str, language: str = "") -> tuple[st
 
 
 def condense_rule(question: str, history: History | None) -> str:
-    """The follow-up prefixed with its subject, the last user question that stood alone."""
-    if not elliptical(question):
-        return question
+    """The follow-up prefixed with its subject, the last user question that stood alone; or,
+    after a question asking who one person is, with a personal pronoun pointing at them and
+    no name or article before it, the follow-up with their name beside it (pronouns.py): the
+    subject held nothing but the name, and "Who is Carmen Ibarra? What did she say?" reads
+    as a question about who she is.
+
+    >>> condense_rule("What did she say about water?", [("user", "Who is Carmen Ibarra?")])
+    'What did she (Carmen Ibarra) say about water?'
+    >>> condense_rule("Что он сказал о санкциях?", [("user", "Кто такой Сергей Волков?")])
+    'Что он (Сергей Волков) сказал о санкциях?'
+    >>> condense_rule("And about jobs?", [("user", "Who is Carmen Ibarra?"),
+    ...                                   ("user", "What did she say about water?")])
+    'What did she (Carmen Ibarra) say about water? And about jobs?'
+
+    After a question naming anything else, whom "he" means is not guessed:
+
+    >>> condense_rule("What did she say?", [("user", "Who is Carmen Ibarra?"),
+    ...                                     ("user", "How much water will Ostwerk use?")])
+    'What did she say?'
+    """
     asked = [text.strip() for role, text in turns(history) if role == "user" and text.strip()]
     if not asked:
         return question
+    person = _referent(asked)
+    if person and (written := with_referent(question.strip(), person)) != question.strip():
+        return written
+    if not elliptical(question):
+        return question
     subject = next((q for q in reversed(asked) if not elliptical(q)), asked[0])
-    return f"{subject} {question.strip()}"
+    standalone = f"{subject} {question.strip()}"
+    return with_referent(standalone, person) if person else standalone
+
+
+def _referent(asked: list[str]) -> str | None:
+    """The one person the latest question naming anyone asks who is ("Who is Carmen
+    Ibarra?"); None where that question names anything else or more than one."""
+    latest = next((q for q in reversed(asked) if named_in(q)), "")
+    names = asked_about(latest) if latest else ()
+    return names[0] if len(names) == 1 else None
 
 
 def condense_llm(llm: Any, prompts_dir: Path, question: str, history: History | None) -> str:
