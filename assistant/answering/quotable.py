@@ -116,10 +116,23 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     'caption'
     >>> line_kind("*Le Monde* reported that the minister resigned.", "\\n", " Others: *Reuters*\\n")
     'text'
+    >>> line_kind("**Und die Gemeinden vor Ort?", "\\n", None), line_kind("*Ana Ruiz*", None, None)
+    ('furniture', 'caption')
     """
     heading = bool(MARKDOWN_HEADING.match(text.lstrip()))
-    if before is None or after is None or _LIST_ITEM.match(text):
+    if _LIST_ITEM.match(text):
         return "heading" if heading else "text"
+    if before is None or after is None:
+        # Its line unknown (a passage's first or last sentence), a sentence that opens a
+        # marked line is taken to be one where the passage's edge cuts its close: "**Und die
+        # Gemeinden vor Ort?" ending a passage was quoted as the interviewee's answer.
+        line = text.strip()
+        for mark in ("**", "__", "*", "_"):
+            if before is None and line.endswith(mark) and not line.startswith(mark):
+                line = mark + line
+            if after is None and line.startswith(mark) and not line.endswith(mark):
+                line += mark
+        return _in_marked_line(line, "", "") or ("heading" if heading else "text")
     own_line = before.rstrip(" \t\r").endswith("\n") or before.strip(" \t") == ""
     own_line = own_line and (after.lstrip(" \t\r").startswith("\n") or after.strip() == "")
     if own_line and _EMPHASIS.match(text):
