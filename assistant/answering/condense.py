@@ -21,7 +21,9 @@ Without one (the offline default), a rule that needs no model:
    topic ("aid") and what the follow-up adds ("Russia"), and balanced retrieval brings each
    side's evidence on that topic.
 
-A follow-up that stands on its own is left as it is.
+A follow-up that stands on its own is left as it is, but where it says "he" or "she" after a
+question asking who one person is: the name is written beside the pronoun (pronouns.py,
+condense_rule).
 
     >>> condense_rule("And what did Russia say about it?",
     ...               [("user", "How much aid has Japan given Ukraine?")])
@@ -37,22 +39,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import regex
-
+from assistant.answering.asking import asked_about, asks_who, capitalised
+from assistant.answering.openings import ASKING, after_opening, entries
 from assistant.answering.pronouns import pronoun, with_referent
 from assistant.errors import InvalidRequest, LLMError
-from assistant.ingest.language import (
-    ARTICLES,
-    CONTINUATIONS,
-    HONORIFICS,
-    QUESTION_WORDS,
-    names_among,
-    opens_question,
-    uncontracted,
-)
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
-from assistant.retrieval.relevance import WORD, is_claim
+from assistant.retrieval.relevance import WORD
 
 # (role, text) pairs, OpenAI-style {"role", "content"} dicts, or a framework's message objects
 # (LangChain's HumanMessage/AIMessage…, LlamaIndex's ChatMessage), read by their attributes.
@@ -100,28 +93,7 @@ BACK_REFERENCES = {
 }
 
 
-def _entries(table: dict[str, str], sep: str | None) -> tuple[frozenset[str], tuple[str, ...]]:
-    """(word-script entries, Chinese entries) of a table."""
-    items = [w.strip() for ws in table.values() for w in ws.split(sep) if w.strip()]
-    cjk = tuple(w for w in items if regex.match(r"\p{Han}", w))
-    return frozenset(w for w in items if w not in cjk), cjk
-
-
-_BACK_WORDS, _BACK_CJK = _entries(BACK_REFERENCES, None)
-_CONT_WORDS, _CONT_CJK = _entries(CONTINUATIONS, ",")
-# Spanish opens a question with ¿: "¿Y cuánto cuesta?" continues, where French "Y a-t-il … ?"
-# does not, so "y" counts only after its mark.
-_CONT_MARKED = tuple(w + " " for w in _CONT_WORDS if w.startswith("¿"))
-# The most words a continuation has ("wie steht es mit").
-_CONT_LONGEST = max(len(w.split()) for w in _CONT_WORDS)
-# The question words as BM25 reads them (stemmed, stopwords gone).
-ASKING = frozenset(t for ws in QUESTION_WORDS.values() for w in ws.split() for t in tokenize(w))
-_QUESTION = frozenset(w for ws in QUESTION_WORDS.values() for w in ws.split())
-# Every language's articles (language.ARTICLES): a run of capitalised words after one describes.
-_ANY_ARTICLE = frozenset(w for ws in ARTICLES.values() for w in ws.split())
-_HONORIFICS = frozenset(w for ws in HONORIFICS.values() for w in ws.split())
-# As BM25 reads them: an honorific in lower case is no word of a question's own ("господин").
-_HONORIFIC_TOKENS = frozenset(t for w in _HONORIFICS for t in tokenize(w))
+_BACK_WORDS, _BACK_CJK = entries(BACK_REFERENCES, None)
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -205,18 +177,6 @@ def elliptical(question: str) -> bool:
     return content <= MAX_CONTENT_WORDS or (refers_back and content <= MAX_WITH_BACK_REFERENCE)
 
 
-def after_opening(text: str) -> str:
-    """A lower-cased question without the continuation it opens with ("and", "what about",
-    "¿y", "那"): the text itself where it opens with none."""
-    for opening in (*_CONT_CJK, *_CONT_MARKED):
-        if text.startswith(opening):
-            return text[len(opening) :]
-    found = list(WORD.finditer(text))[:_CONT_LONGEST]
-    spoken = [m.group().strip("'") for m in found]
-    n = max((n for n in range(1, len(found) + 1) if " ".join(spoken[:n]) in _CONT_WORDS), default=0)
-    return text[found[n - 1].end() :] if n else text
-
-
 def names_nothing(question: str) -> bool:
     """Whether a question holds nothing to search for but question words and stopwords: on
     its own it leans on a question before it, and an answer to it would quote whatever lies
@@ -227,136 +187,6 @@ def names_nothing(question: str) -> bool:
     [True, True, True, True, True, False, False, False]
     """
     return all(t in ASKING for t in tokenize(question))
-
-
-def asked_about(question: str) -> tuple[str, ...]:
-    """The names a question asks about, as it writes them, where it asks about nothing else:
-    its runs of capitalised words past the first, once question words are set aside ("Who
-    is Bogdan Bezpalko?", "Qui est Tomás Quispe ?"); none for a question with another word of
-    its own ("Where was Kaneko wounded?"), in a script without capitals, or in a title whose
-    capitalised words are the more ("A Doping Cheat's Entire Team Should Be Stripped"), nor
-    for a claim put to weigh ("The War in Iraq was Worth the Cost": relevance.is_claim), nor
-    for words after an article, which describe someone ("Who is the Mining Minister?"), in
-    words its sources may translate ("La ministre des Mines").
-    Retrieval and the answer find them as written (retrieval/names.py).
-
-    >>> asked_about("Who is Daisaku Kaneko?"), asked_about("Where was Kaneko wounded?")
-    (('Daisaku Kaneko',), ())
-    >>> asked_about("谁是金子大作？"), asked_about("Кто такой Канеко?")
-    ((), ('Канеко',))
-    >>> asked_about("Кто такая Кармен Ибарра?"), asked_about("Що таке Уралредмет?")
-    (('Кармен Ибарра',), ('Уралредмет',))
-    >>> asked_about("A Doping Cheat's Entire Olympic Team Should Be Stripped Of Their Medals")
-    ()
-    >>> asked_about("The War in Iraq was Worth the Cost"), asked_about("Kaneko?")
-    ((), ())
-    >>> asked_about("Who is Ursula von der Leyen?"), asked_about("Who is Kim Jong Un?")
-    (('Ursula', 'Leyen'), ('Kim Jong Un',))
-    >>> asked_about("And Jürgen Albrecht?"), asked_about("And the jobs?")
-    (('Jürgen Albrecht',), ())
-    >>> asked_about("Why Does Russia Want Ukraine?"), asked_about("WHO IS DAISAKU KANEKO?")
-    ((), ())
-    >>> asked_about("What Is NATO?"), asked_about("What is NATO?"), asked_about("who is Kaneko")
-    ((), ('NATO',), ('Kaneko',))
-    >>> asked_about("Who is Atsuko Higashino"), asked_about("and Jürgen Albrecht")
-    (('Atsuko Higashino',), ('Jürgen Albrecht',))
-    >>> asked_about("Who is the Mining Minister?"), asked_about("Wer ist der Bürgermeister?")
-    ((), ())
-    >>> asked_about("Who's Carmen Ibarra?"), asked_about("What's Uralredmet?")
-    (('Carmen Ibarra',), ('Uralredmet',))
-    >>> asked_about("Who is Mr Kaneko?"), asked_about("Qui est le Dr Kaneko ?")
-    (('Kaneko',), ('Kaneko',))
-    >>> asked_about("¿Quién es el Sr. López?"), asked_about("Кто такой господин Канеко?")
-    (('López',), ('Канеко',))
-    """
-    question = uncontracted(question)  # "Who's Carmen Ibarra?"
-    if is_claim(question) and not opens_question(question):
-        return ()
-    text, written = _written(question)
-    names = {t for m in written for t in tokenize(m.group())}
-    own = set(tokenize(text)) - ASKING - _HONORIFIC_TOKENS
-    if not names or not own <= names or _title(question):
-        return ()
-    return name_spans(text, _runs(text, written))
-
-
-def named_in(question: str) -> tuple[str, ...]:
-    """The names a question writes, whatever else it asks (asked_about's runs of capitalised
-    words): where a follow-up's "she" may point (pronouns.py).
-
-    >>> named_in("What did Carmen Ibarra say about water?"), named_in("Who's Jürgen Albrecht?")
-    (('Carmen Ibarra',), ('Jürgen Albrecht',))
-    >>> named_in("How much aid has Japan given Ukraine?"), named_in("How much water?")
-    (('Japan', 'Ukraine'), ())
-    """
-    question = uncontracted(question)
-    if _title(question):
-        return ()
-    text, written = _written(question)
-    return name_spans(text, _runs(text, written)) if written else ()
-
-
-def _written(question: str) -> tuple[str, list[regex.Match[str]]]:
-    """The question (past a follow-up's continuation) and its capitalised words past the
-    first (language.names_among)."""
-    text = question.strip()
-    after = after_opening(text.lower())
-    if len(after) < len(text) == len(text.lower()):
-        # A follow-up's continuation ("And Jürgen Albrecht?") is no word of a name; every
-        # capitalised word after it is one.
-        text = text[len(text) - len(after) :]
-        return text, [m for m in WORD.finditer(text) if m.group()[:1].isupper()]
-    return text, names_among(list(WORD.finditer(text)))
-
-
-def _runs(text: str, written: list[regex.Match[str]]) -> list[list[regex.Match[str]]]:
-    """The capitalised words grouped into names: one while only spaces stand between its
-    words ("Kim Jong Un")."""
-    runs: list[list[regex.Match[str]]] = []
-    for m in written:
-        if runs and text[runs[-1][-1].end() : m.start()].isspace():
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-    return runs
-
-
-def name_spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
-    """Each run as the text writes it, without the honorifics it opens with ("Mr Kaneko" is
-    "Kaneko": its sources write "Daisaku Kaneko"; a run of honorifics alone is none); none
-    where an article stands before the first ("the Mining Minister" describes someone, in
-    words its sources may translate; "le Dr Kaneko" names him). The first run's only: an
-    article inside a name is a particle of it ("Ursula von der Leyen")."""
-    out: list[str] = []
-    for run in runs:
-        while run and run[0].group().lower().rstrip(".") in _HONORIFICS:
-            run = run[1:]
-        if run:
-            if not out and _ANY_ARTICLE & {w.lower().strip("'’") for w in _before(text, run[0])}:
-                return ()
-            out.append(text[run[0].start() : run[-1].end()])
-    return tuple(out)
-
-
-def _before(text: str, word: regex.Match[str]) -> list[str]:
-    """The word before a word of the text, if any."""
-    return WORD.findall(text[: word.start()])[-1:]
-
-
-def _title(question: str) -> bool:
-    """Whether a question is written as a title or a shout, every word capitalised after a
-    question word: "Why Does Russia Want Ukraine?", "WHO IS DAISAKU KANEKO?" (a follow-up's
-    "And Jürgen Albrecht?" is not).
-
-    >>> _title("Why Does Russia Want Ukraine?"), _title("Who is Kim Jong Un?")
-    (True, False)
-    """
-    words = WORD.findall(question)
-    return (
-        len(words) > 1
-        and words[0].lower() in _QUESTION
-        and all(w[:1].isupper() for w in words if w[:1].isalpha())
-    )
 
 
 def changes_topic(question: str, subject: str, language: str = "") -> bool:
@@ -439,45 +269,56 @@ def searched_for(question: str, standalone: str, language: str = "") -> tuple[st
 
 
 def condense_rule(question: str, history: History | None) -> str:
-    """The follow-up prefixed with its subject, the last user question that stood alone; or,
-    after a question asking who one person is, with a personal pronoun pointing at them and
-    no name or article before it, the follow-up with their name beside it (pronouns.py): the
-    subject held nothing but the name, and "Who is Carmen Ibarra? What did she say?" reads
-    as a question about who she is.
+    """The follow-up prefixed with its subject, the last user question that stood alone;
+    where the latest question naming anyone asked who one person is, with their name beside
+    a personal pronoun that has no name or article before it (pronouns.py): one standing on
+    its own ("What did she say about water?") is searched with the name, and so is a
+    subject holding such a pronoun; an elliptical one whose subject is that question itself
+    is the follow-up with the name, as "Who is Kaneko? Where was he wounded?" reads as a
+    question about who he is.
 
     >>> condense_rule("What did she say about water?", [("user", "Who is Carmen Ibarra?")])
     'What did she (Carmen Ibarra) say about water?'
     >>> condense_rule("Что он сказал о санкциях?", [("user", "Кто такой Сергей Волков?")])
     'Что он (Сергей Волков) сказал о санкциях?'
-    >>> condense_rule("And about jobs?", [("user", "Who is Carmen Ibarra?"),
-    ...                                   ("user", "What did she say about water?")])
+    >>> water = [("user", "Who is Carmen Ibarra?"), ("user", "What did she say about water?")]
+    >>> condense_rule("And about jobs?", water)
     'What did she (Carmen Ibarra) say about water? And about jobs?'
+    >>> condense_rule("And what did she say about it?", water)
+    'What did she (Carmen Ibarra) say about water? And what did she say about it?'
 
-    After a question naming anything else, whom "he" means is not guessed:
+    After a question naming anything else, or asking who in one case, whom "he" means is not
+    guessed:
 
-    >>> condense_rule("What did she say?", [("user", "Who is Carmen Ibarra?"),
-    ...                                     ("user", "How much water will Ostwerk use?")])
-    'What did she say?'
+    >>> [condense_rule("What did she say?", [("user", "Who is Carmen Ibarra?"), ("user", q)])
+    ...  for q in ("How much water will Ostwerk use?", "What is Ostwerk?", "who is rosa choque")]
+    ['What did she say?', 'What did she say?', 'What did she say?']
     """
     asked = [text.strip() for role, text in turns(history) if role == "user" and text.strip()]
     if not asked:
         return question
-    person = _referent(asked)
-    if person and (written := with_referent(question.strip(), person)) != question.strip():
-        return written
+    person, about = _referent(asked)
     if not elliptical(question):
-        return question
+        return with_referent(question, person) if person else question
     subject = next((q for q in reversed(asked) if not elliptical(q)), asked[0])
+    if person and subject == about:
+        # The subject held nothing but the name ("Кто такой Сергей Волков?").
+        if (written := with_referent(question.strip(), person)) != question.strip():
+            return written
     standalone = f"{subject} {question.strip()}"
     return with_referent(standalone, person) if person else standalone
 
 
-def _referent(asked: list[str]) -> str | None:
-    """The one person the latest question naming anyone asks who is ("Who is Carmen
-    Ibarra?"); None where that question names anything else or more than one."""
-    latest = next((q for q in reversed(asked) if named_in(q)), "")
-    names = asked_about(latest) if latest else ()
-    return names[0] if len(names) == 1 else None
+def _referent(asked: list[str]) -> tuple[str | None, str]:
+    """The one person the latest question naming anyone (or asking who) asks who is, and
+    that question ("Who is Carmen Ibarra?"); no one where it names anything else ("What is
+    Ostwerk?", "Where is Potosí?"), more than one, or asks in one case ("who is rosa
+    choque", whose names asking.asked_about_uncased reads against the passages)."""
+    for q in reversed(asked):
+        if capitalised(q) or asks_who(q):
+            who = asked_about(q) if asks_who(q) else ()
+            return (who[0], q) if len(who) == 1 else (None, q)
+    return None, ""
 
 
 def condense_llm(llm: Any, prompts_dir: Path, question: str, history: History | None) -> str:

@@ -333,7 +333,7 @@ def naming(
     "Sergiy Korsunsky, the Ambassador…" its answer on Bezpalko, and on Jonas Krüger, whom no
     source names.
 
-    Where a relevant passage names them but none of its quotable sentences does (a byline, an
+    Where a relevant passage names them but none of its quotable sentences does (an
     interviewer's question), the pool stays whole. Otherwise the sentences naming them in
     another spelling or script ("Rachmaninoff" for "Rachmaninov", "Bezpalko" for
     "Безпалько", names.names_like), where any does.
@@ -341,7 +341,7 @@ def naming(
     Takeshi Kaneko?" was answered with RT's French lines on Daisaku Kaneko, the pool holding
     no English sentence): but an acronym its sources may translate ("What is NATO?": "l'OTAN",
     names.acronyms) keeps a pool without a sentence in the question's own `language` whole
-    (words after an article, "the Mining Minister", are no names: condense.asked_about), and a
+    (words after an article, "the Mining Minister", are no names: asking.asked_about), and a
     name written in another script than its sources', and not read in Latin letters as theirs
     ("金子" for Kaneko), keeps the sentences in theirs. An empty list: nothing left to quote (the answer says no
     relevant passage names them).

@@ -118,23 +118,31 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     'text'
     >>> line_kind("**Und die Gemeinden vor Ort?", "\\n", None), line_kind("*Ana Ruiz*", None, None)
     ('furniture', 'caption')
+    >>> [line_kind(*args) for args in (("**Who pays for the water?", "The report asks: ", None),
+    ...     ("*This matters a great deal.*", None, " More text follows.\\n"),
+    ...     ("The ministry confirmed the figure.*", None, "\\n"))]
+    ['text', 'text', 'text']
     """
     heading = bool(MARKDOWN_HEADING.match(text.lstrip()))
     if _LIST_ITEM.match(text):
         return "heading" if heading else "text"
     if before is None or after is None:
         # Its line unknown (a passage's first or last sentence), a sentence that opens a
-        # marked line is taken to be one where the passage's edge cuts its close: "**Und die
-        # Gemeinden vor Ort?" ending a passage was quoted as the interviewee's answer.
+        # line in bold, where the side that is known starts or ends a line, is taken to be
+        # that line where the passage's edge cuts its close: "**Und die Gemeinden vor Ort?"
+        # ending a passage was quoted as the interviewee's answer. Italics are left to the
+        # known text: a footnote's "*" or "_id" would make running text a caption.
+        starts = before is None or _line_starts(before)
+        ends = after is None or _line_ends(after)
         line = text.strip()
-        for mark in ("**", "__", "*", "_"):
+        for mark in ("**", "__"):
             if before is None and line.endswith(mark) and not line.startswith(mark):
                 line = mark + line
             if after is None and line.startswith(mark) and not line.endswith(mark):
                 line += mark
-        return _in_marked_line(line, "", "") or ("heading" if heading else "text")
-    own_line = before.rstrip(" \t\r").endswith("\n") or before.strip(" \t") == ""
-    own_line = own_line and (after.lstrip(" \t\r").startswith("\n") or after.strip() == "")
+        marked = _in_marked_line(line, "", "") if starts and ends else None
+        return marked or ("heading" if heading else "text")
+    own_line = _line_starts(before) and _line_ends(after)
     if own_line and _EMPHASIS.match(text):
         return "caption"
     if marked := _in_marked_line(text, before, after):
@@ -144,6 +152,16 @@ def line_kind(text: str, before: str | None, after: str | None) -> LineKind:
     if heading or (own_line and not ends):
         return "heading"
     return "text"
+
+
+def _line_starts(before: str) -> bool:
+    """Whether the text before a sentence ends a line (or is the source's start)."""
+    return before.rstrip(" \t\r").endswith("\n") or before.strip(" \t") == ""
+
+
+def _line_ends(after: str) -> bool:
+    """Whether the text after a sentence starts a new line (or is the source's end)."""
+    return after.lstrip(" \t\r").startswith("\n") or after.strip() == ""
 
 
 def _in_marked_line(text: str, before: str, after: str) -> LineKind | None:

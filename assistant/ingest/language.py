@@ -65,7 +65,7 @@ WHO = {
 }
 
 # Honorifics: a name asked with one is the name ("Who is Mr Kaneko?", "Wer ist Frau Wendt?"),
-# whether its sources write one or not (condense.asked_about).
+# whether its sources write one or not (asking.asked_about).
 HONORIFICS = {
     "en": "mr mrs ms miss mx dr prof professor sir dame",
     "fr": "m mme mlle monsieur madame mademoiselle dr pr professeur",
@@ -76,7 +76,7 @@ HONORIFICS = {
 }
 
 # Articles: a run of capitalised words after one describes ("Who is the Mining Minister?",
-# "Wer ist der Bürgermeister?"), it does not name (condense.asked_about). Russian, Ukrainian
+# "Wer ist der Bürgermeister?"), it does not name (asking.asked_about). Russian, Ukrainian
 # and Chinese have none.
 ARTICLES = {
     "en": "the a an",
@@ -84,6 +84,8 @@ ARTICLES = {
     "de": "der die das den dem des ein eine einen einem einer eines",
     "es": "el la los las lo un una unos unas",
 }
+# Every language's, as one set: a question's language is not known where they are read.
+ARTICLE_WORDS = frozenset(w for ws in ARTICLES.values() for w in ws.split())
 
 _MIN_LETTERS = 25
 _MIN_CONFIDENCE = 0.6
@@ -276,18 +278,25 @@ def detect(text: str, codes: Sequence[str], prior: str | None = None) -> str:
 # English contracts "is" onto a question word ("Who's Carmen Ibarra?"): the word is then not
 # one of the question words, and the name after it read as a title's ("Who's" opens no
 # question names_among knows).
-_CONTRACTED = re.compile(r"\b(who|what|where|when|how|why)['’]s\b", re.I)
+_CONTRACTED = re.compile(r"\b(who|what|where|when|how|why)['’]s\b|\b(who)s\b", re.I)
 
 
 def uncontracted(text: str) -> str:
-    """The text with a question word's contracted "is" written out.
+    """The text with a question word's contracted "is" written out, in its case.
 
     >>> uncontracted("Who's Carmen Ibarra?"), uncontracted("What’s Uralredmet?")
     ('Who is Carmen Ibarra?', 'What is Uralredmet?')
+    >>> uncontracted("WHO'S DAISAKU KANEKO?"), uncontracted("whos kaneko")
+    ('WHO IS DAISAKU KANEKO?', 'who is kaneko')
     >>> uncontracted("Whose aid is it? Russia's")
     "Whose aid is it? Russia's"
     """
-    return _CONTRACTED.sub(r"\1 is", text)
+
+    def written(m: re.Match[str]) -> str:
+        word = m.group(1) or m.group(2)
+        return f"{word} {'IS' if word.isupper() else 'is'}"
+
+    return _CONTRACTED.sub(written, text)
 
 
 def opens_question(text: str) -> bool:
@@ -337,7 +346,7 @@ def asked_in(text: str, lang: str, codes: Sequence[str], asked: Sequence[str] = 
     French 0.57), so an opening word decides nothing more. Cyrillic and other scripts'
     capitals are left in ("Що каже Уряд?": read without "Уряд", Russian), and so is a title
     whose capitalised words are the more, but for the names a question asks about (`asked`:
-    condense.asked_about, or typed in one case: asking.asked_about_uncased), set aside in any script
+    asking.asked_about, or typed in one case: asking.asked_about_uncased), set aside in any script
     and case ("Кто такой Богдан Безпалько?" reads as Ukrainian, "Кто такой ?" as Russian;
     "who is daisaku kaneko?" as Polish).
 

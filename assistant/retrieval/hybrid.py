@@ -315,7 +315,7 @@ class Retriever:
                 follow-up changes topic: condense.searched_for): its vector is added to the
                 query's at CONTEXT_WEIGHT; BM25 reads the query's words alone.
             names: the names, as written, of a question about someone and nothing else
-                ("Who is Atsuko Higashino?": condense.asked_about): a candidate naming them
+                ("Who is Atsuko Higashino?": asking.asked_about): a candidate naming them
                 all is relevant (_naming).
         """
         if mode not in SEARCH_MODES:

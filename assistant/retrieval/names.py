@@ -1,4 +1,4 @@
-"""Whom a text names: a question's names ("Who is Atsuko Higashino?": condense.asked_about)
+"""Whom a text names: a question's names ("Who is Atsuko Higashino?": asking.asked_about)
 found in passages and sentences as they write them.
 
 A name is a run of capitalised words ("Atsuko Higashino"), found where the text has the same
