@@ -128,22 +128,6 @@ def asked_about(question: str) -> tuple[str, ...]:
     return name_spans(text, _runs(text, written))
 
 
-def named_in(question: str) -> tuple[str, ...]:
-    """The names a question writes, whatever else it asks (asked_about's runs of capitalised
-    words): where a follow-up's "she" may point (pronouns.py).
-
-    >>> named_in("What did Carmen Ibarra say about water?"), named_in("Who's Jürgen Albrecht?")
-    (('Carmen Ibarra',), ('Jürgen Albrecht',))
-    >>> named_in("How much aid has Japan given Ukraine?"), named_in("How much water?")
-    (('Japan', 'Ukraine'), ())
-    """
-    question = uncontracted(question)
-    if _title(question):
-        return ()
-    text, written = _written(question)
-    return name_spans(text, _runs(text, written)) if written else ()
-
-
 def capitalised(question: str) -> list[str]:
     """The capitalised words a question writes past its first (but "I"), whatever they name:
     "Ostwerk" in "What does the Ostwerk CEO think?".
@@ -215,6 +199,26 @@ def _title(question: str) -> bool:
         and words[0].lower() in QUESTION
         and all(w[:1].isupper() for w in words if w[:1].isalpha())
     )
+
+
+# "谁是岸田文雄？", "岸田文雄是谁？": Chinese has no capitals to tell a name by, but this frame
+# holds one and nothing else.
+_CHINESE_WHO = regex.compile(
+    r"^\s*(?:谁是|誰是)(\p{Han}{2,12})\s*[？?]?\s*$|^\s*(\p{Han}{2,12})是[谁誰]\s*[？?]?\s*$"
+)
+
+
+def asked_about_chinese(question: str) -> str | None:
+    """Whom a Chinese question asking who someone is asks about, as written; retrieval does
+    not read Chinese names (retrieval/names.py), so only the pronoun rule takes it.
+
+    >>> asked_about_chinese("谁是岸田文雄？"), asked_about_chinese("金子大作是谁?")
+    ('岸田文雄', '金子大作')
+    >>> asked_about_chinese("谁是日本首相，他说了什么？"), asked_about_chinese("Who is Kaneko?")
+    (None, None)
+    """
+    m = _CHINESE_WHO.match(question)
+    return (m.group(1) or m.group(2)) if m else None
 
 
 def asks_who(question: str) -> bool:

@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.asking import asked_about, asks_who, capitalised
+from assistant.answering.asking import asked_about, asked_about_chinese, asks_who, capitalised
 from assistant.answering.openings import ASKING, after_opening, entries
 from assistant.answering.pronouns import pronoun, with_referent
 from assistant.errors import InvalidRequest, LLMError
@@ -286,6 +286,8 @@ def condense_rule(question: str, history: History | None) -> str:
     'What did she (Carmen Ibarra) say about water? And about jobs?'
     >>> condense_rule("And what did she say about it?", water)
     'What did she (Carmen Ibarra) say about water? And what did she say about it?'
+    >>> condense_rule("他在国会说了什么？", [("user", "谁是岸田文雄？")])
+    '他 (岸田文雄)在国会说了什么？'
 
     After a question naming anything else, or asking who in one case, whom "he" means is not
     guessed:
@@ -315,6 +317,8 @@ def _referent(asked: list[str]) -> tuple[str | None, str]:
     Ostwerk?", "Where is Potosí?"), more than one, or asks in one case ("who is rosa
     choque", whose names asking.asked_about_uncased reads against the passages)."""
     for q in reversed(asked):
+        if chinese := asked_about_chinese(q):
+            return chinese, q
         if capitalised(q) or asks_who(q):
             who = asked_about(q) if asks_who(q) else ()
             return (who[0], q) if len(who) == 1 else (None, q)
