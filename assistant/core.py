@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from assistant.answering import Answerer, final
-from assistant.answering.asking import names_asked
+from assistant.answering.asking import asks_who, names_asked
 from assistant.answering.condense import (
     History,
-    asks_who,
     condense,
     names_nothing,
     searched_for,

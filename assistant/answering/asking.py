@@ -201,10 +201,11 @@ def _title(question: str) -> bool:
     )
 
 
-# "谁是岸田文雄？", "岸田文雄是谁？": Chinese has no capitals to tell a name by, but this frame
-# holds one and nothing else.
+# "谁是岸田文雄？", "请问岸田文雄是谁呢？": Chinese has no capitals to tell a name by, but this
+# frame holds one and nothing else.
 _CHINESE_WHO = regex.compile(
-    r"^\s*(?:谁是|誰是)(\p{Han}{2,12})\s*[？?]?\s*$|^\s*(\p{Han}{2,12})是[谁誰]\s*[？?]?\s*$"
+    r"^\s*(?:请问)?(?:谁是|誰是)(\p{Han}{2,12})\s*[？?]?\s*$"
+    r"|^\s*(?:请问)?(\p{Han}{2,12}?)是(?:谁|誰|什么人)呢?\s*[？?]?\s*$"
 )
 
 
@@ -212,7 +213,7 @@ def asked_about_chinese(question: str) -> str | None:
     """Whom a Chinese question asking who someone is asks about, as written; retrieval does
     not read Chinese names (retrieval/names.py), so only the pronoun rule takes it.
 
-    >>> asked_about_chinese("谁是岸田文雄？"), asked_about_chinese("金子大作是谁?")
+    >>> asked_about_chinese("谁是岸田文雄？"), asked_about_chinese("请问金子大作是谁呢?")
     ('岸田文雄', '金子大作')
     >>> asked_about_chinese("谁是日本首相，他说了什么？"), asked_about_chinese("Who is Kaneko?")
     (None, None)

@@ -39,9 +39,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.asking import asked_about, asked_about_chinese, asks_who, capitalised
+import regex
+
+from assistant.answering.asking import (
+    asked_about,
+    asked_about_chinese,
+    asked_about_uncased,
+    asks_who,
+    capitalised,
+)
 from assistant.answering.openings import ASKING, after_opening, entries
-from assistant.answering.pronouns import pronoun, with_referent
+from assistant.answering.pronouns import POINTING, pronoun, with_referent
 from assistant.errors import InvalidRequest, LLMError
 from assistant.prompts import render
 from assistant.retrieval.bm25 import tokenize
@@ -50,7 +58,6 @@ from assistant.retrieval.relevance import WORD
 # (role, text) pairs, OpenAI-style {"role", "content"} dicts, or a framework's message objects
 # (LangChain's HumanMessage/AIMessage…, LlamaIndex's ChatMessage), read by their attributes.
 History = Sequence[tuple[str, str]] | Sequence[dict[str, str]] | Sequence[Any]
-# A question of at most this many content words cannot name its own topic ("Et quand ?").
 # How many of the latest history turns a follow-up is condensed from.
 KEPT_TURNS = 50
 ROLES = ("user", "assistant", "system")
@@ -67,6 +74,7 @@ FRAMEWORK_ROLES = {
     "model": "assistant",
     "function": "tool",
 }
+# A question of at most this many content words cannot name its own topic ("Et quand ?").
 MAX_CONTENT_WORDS = 1
 # A question that refers back but has more content words than this usually names its subject
 # itself ("Is space exploration worth its cost?").
@@ -94,6 +102,7 @@ BACK_REFERENCES = {
 
 
 _BACK_WORDS, _BACK_CJK = entries(BACK_REFERENCES, None)
+_HAN = regex.compile(r"\p{Han}")
 
 
 def turns(history: History | None) -> list[tuple[str, str]]:
@@ -221,7 +230,8 @@ def changes_topic(question: str, subject: str, language: str = "") -> bool:
     # it would take standalone questions for follow-ups: "And his wounds?", pronouns.py): read
     # as the same topic, a follow-up is answered as before.
     words = [part.strip("'") for w in WORD.findall(body) for part in w.split("-")]
-    if any(w in _BACK_WORDS for w in words) or any(c in body for c in _BACK_CJK) or pronoun(body):
+    pointing = _BACK_WORDS | POINTING
+    if any(w in pointing for w in words) or any(c in body for c in _BACK_CJK) or pronoun(body):
         return False
     own = set(tokenize(body)) - ASKING - set(tokenize(subject))
     written = WORD.findall(question.strip())
@@ -293,8 +303,18 @@ def condense_rule(question: str, history: History | None) -> str:
     guessed:
 
     >>> [condense_rule("What did she say?", [("user", "Who is Carmen Ibarra?"), ("user", q)])
-    ...  for q in ("How much water will Ostwerk use?", "What is Ostwerk?", "who is rosa choque")]
-    ['What did she say?', 'What did she say?', 'What did she say?']
+    ...  for q in ("How much water will Ostwerk use?", "What is Ostwerk?", "who is rosa choque",
+    ...            "石破茂对此怎么看？")]
+    ['What did she say?', 'What did she say?', 'What did she say?', 'What did she say?']
+
+    A question naming no one ("Who does she work for?") leaves the person as they were:
+
+    >>> condense_rule("What did she say about water?", [("user", "Who is Carmen Ibarra?"),
+    ...     ("user", "Who does she work for?"), ("user", "How much water will the mine use?")])
+    'What did she (Carmen Ibarra) say about water?'
+    >>> condense_rule("And what does she think about it?", [("user", "Who is Carmen Ibarra?"),
+    ...     ("user", "How much water will the mine use?")])
+    'How much water will the mine use? And what does she (Carmen Ibarra) think about it?'
     """
     asked = [text.strip() for role, text in turns(history) if role == "user" and text.strip()]
     if not asked:
@@ -302,24 +322,32 @@ def condense_rule(question: str, history: History | None) -> str:
     person, about = _referent(asked)
     if not elliptical(question):
         return with_referent(question, person) if person else question
-    subject = next((q for q in reversed(asked) if not elliptical(q)), asked[0])
-    if person and subject == about:
-        # The subject held nothing but the name ("Кто такой Сергей Волков?").
-        if (written := with_referent(question.strip(), person)) != question.strip():
-            return written
-    standalone = f"{subject} {question.strip()}"
-    return with_referent(standalone, person) if person else standalone
+    subject, question = (
+        next((q for q in reversed(asked) if not elliptical(q)), asked[0]),
+        question.strip(),
+    )
+    if not person:
+        return f"{subject} {question}"
+    written = with_referent(question, person)
+    if subject == about and written != question:
+        return written  # the subject held nothing but the name ("Кто такой Сергей Волков?")
+    # The name beside the subject's pronoun, or else the follow-up's, each read in its own
+    # question (the subject's words are no antecedent of the follow-up's "she").
+    if (in_subject := with_referent(subject, person)) != subject:
+        return f"{in_subject} {question}"
+    return f"{subject} {written}"
 
 
 def _referent(asked: list[str]) -> tuple[str | None, str]:
-    """The one person the latest question naming anyone (or asking who) asks who is, and
-    that question ("Who is Carmen Ibarra?"); no one where it names anything else ("What is
-    Ostwerk?", "Where is Potosí?"), more than one, or asks in one case ("who is rosa
-    choque", whose names asking.asked_about_uncased reads against the passages)."""
+    """The one person the latest question naming anyone asks who is, and that question
+    ("Who is Carmen Ibarra?", "谁是岸田文雄？"); no one where it names anything else ("What is
+    Ostwerk?", "Where is Potosí?", "石破茂对此怎么看？"), more than one, or asks who in one case
+    ("who is rosa choque", whose names asking.asked_about_uncased reads against the passages,
+    not here). A question naming no one ("Who does she work for?") is passed over."""
     for q in reversed(asked):
-        if chinese := asked_about_chinese(q):
-            return chinese, q
-        if capitalised(q) or asks_who(q):
+        if _HAN.search(q):  # Chinese names are not told from words but in "谁是 …？"
+            return asked_about_chinese(q), q
+        if capitalised(q) or asked_about_uncased(q):
             who = asked_about(q) if asks_who(q) else ()
             return (who[0], q) if len(who) == 1 else (None, q)
     return None, ""

@@ -19,24 +19,32 @@ import regex
 from assistant.ingest.language import ARTICLE_WORDS
 
 # Third-person singular personal and possessive pronouns, per language (lower case), none of
-# which is also plural: German "sie" and "ihr", Russian "им" are "they" or "them" as often
-# ("Was sagen sie zu den Arbeitsplätzen?" asks what the sources say). Chinese 他 and 她 stand
-# alone (其他 is "other", 他们 "they").
+# which is also plural or another word: German "sie" and "ihr", Russian "им" and "ним",
+# Spanish "su" and "sus" are "they", "them" or "their" as often ("Was sagen sie zu den
+# Arbeitsplätzen?" asks what the sources say), German "sein" is also "to be" ("Wann wird es
+# fertig sein?"). Chinese 他 and 她 stand alone (其他 is "other", 他们 "they").
 PERSONAL = {
     "en": "he him his himself she her hers herself",
     "fr": "il elle lui son sa ses",
-    "ru": "он она его ему него нему ним нём её ей неё ней ею нею ее нее",
+    "ru": "он она его ему него нему нём её ей неё ней ею нею ее нее",
     "uk": "він вона його йому нього нім її їй неї нею",
-    "de": "er ihn ihm sein seine seiner seinem seinen seines",
-    "es": "él ella su sus",
+    "de": "er ihn ihm seine seiner seinem seinen seines",
+    "es": "él ella",
 }
 WORDS = frozenset(w for ws in PERSONAL.values() for w in ws.split())
+# Those that also point back, though not at one person: a follow-up holding one asks more of
+# its subject (condense.changes_topic: "¿Y sus heridas?").
+POINTING = WORDS | frozenset("ним sein ihre ihrer ihrem ihren su sus".split())
 # French "il" of an impersonal phrase points at no one ("Combien d'emplois y aura-t-il ?",
-# "Il est très probable que le projet soit annulé ?", "Faudra-t-il attendre ?").
+# "Il est très probable que le projet soit annulé ?", "Faudra-t-il attendre ?", "Que se
+# passe-t-il ?", "Il reste combien d'argent ?"): the verbs that take it, before it or inverted.
+_IMPERSONAL_VERBS = (
+    r"(?:y\s+a|y\s+aura|y\s+aurait|y\s+avait|faut|faudra|faudrait|fallait|s['’]agit|semble"
+    r"|paraît|reste|se\s+passe|se\s+peut|vaut)"
+)
 _IMPERSONAL = regex.compile(
-    r"\b(?:il\s+y\s+a|y\s+a(?:ura|urait|vait)?-t-il|il\s+(?:faut|faudra|faudrait|fallait)"
-    r"|(?:faut|faudra|faudrait|fallait)-il|il\s+s['’]agit|s['’]agit-il|il\s+(?:semble|paraît)"
-    r"|il\s+est\s+(?:\w+\s+){1,2}(?:que|qu['’]|de|d['’])|est-il\s+(?:\w+\s+){1,2}(?:que|qu['’]))",
+    rf"\bil\s+{_IMPERSONAL_VERBS}\b|\b{_IMPERSONAL_VERBS}(?:-t)?-il\b"
+    r"|\b(?:il\s+est|est-il)\s+(?:\w+\s+){1,2}(?:que|qu['’]|de|d['’])",
     regex.I,
 )
 # A pronoun as a word of its own: a hyphen or an apostrophe bounds it ("Qu'a-t-elle dit ?").
@@ -58,8 +66,10 @@ def pronoun(text: str) -> regex.Match[str] | None:
     >>> [m.group() if (m := pronoun(q)) else None for q in ("What did she say about water?",
     ...     "Qu'a-t-elle dit sur l'eau ?", "Combien d'emplois y aura-t-il ?", "他为什么去乌克兰？",
     ...     "其他国家呢？", "What does it cost?", "Was sagen sie dazu?",
-    ...     "Il est très probable que le projet échoue ?", "Est-il vrai que le projet échoue ?")]
-    ['she', 'elle', None, '他', None, None, None, None, None]
+    ...     "Il est très probable que le projet échoue ?", "Est-il vrai que le projet échoue ?",
+    ...     "Faudra-t-il attendre ?", "Que se passe-t-il ?", "Est-il possible d'arrêter ?",
+    ...     "Il reste combien d'argent ?", "Wann wird es fertig sein?", "Что им обещали?")]
+    ['she', 'elle', None, '他', None, None, None, None, None, None, None, None, None, None, None]
     """
     impersonal = [m.span() for m in _IMPERSONAL.finditer(text)]
     for m in _PRONOUN.finditer(text):
