@@ -74,7 +74,7 @@ def asked_about_uncased(question: str) -> tuple[str, ...]:
         if not runs:
             runs.append([])
         runs[-1].append(m)
-    return name_spans(text, [run for run in runs if run])
+    return _name_spans(text, [run for run in runs if run])
 
 
 def asked_about(question: str) -> tuple[str, ...]:
@@ -125,7 +125,7 @@ def asked_about(question: str) -> tuple[str, ...]:
     own = set(tokenize(text)) - ASKING - _HONORIFIC_TOKENS
     if not names or not own <= names or _title(question):
         return ()
-    return name_spans(text, _runs(text, written))
+    return _name_spans(text, _runs(text, written))
 
 
 def capitalised(question: str) -> list[str]:
@@ -163,7 +163,7 @@ def _runs(text: str, written: list[regex.Match[str]]) -> list[list[regex.Match[s
     return runs
 
 
-def name_spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
+def _name_spans(text: str, runs: list[list[regex.Match[str]]]) -> tuple[str, ...]:
     """Each run as the text writes it, without the honorifics it opens with ("Mr Kaneko" is
     "Kaneko": its sources write "Daisaku Kaneko"; a run of honorifics alone is none); none
     where an article stands before the first ("the Mining Minister" describes someone, in

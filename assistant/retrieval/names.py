@@ -308,11 +308,11 @@ def _may_be_like(text: str, runs: Sequence[str]) -> bool:
                 _alike(_bare_word(want), _bare_word(c)) or _alike(_fold(want), _fold(c))
                 for c in caps
             )
-            for want, _ in _parts(run)
+            for want, _ in parts
             if want
         )
         for run in runs
-        if _parts(run)
+        if (parts := _parts(run))
     )
 
 

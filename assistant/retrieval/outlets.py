@@ -13,13 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from assistant.ingest.language import ARTICLES
+from assistant.ingest.language import ARTICLE_WORDS
 
 from .names import phrases_in
 
 # A bracketed part of a label: an alias ("(AVN)") or a platform ("(YouTube)").
 _BRACKETED = re.compile(r"\(([^()]*)\)")
-_ARTICLES = frozenset(w for ws in ARTICLES.values() for w in ws.split())
 
 
 def outlet_names(outlet: str) -> list[str]:
@@ -83,7 +82,7 @@ def named_sources(question: str, outlets: Mapping[str, str]) -> tuple[list[str],
     for start, end, _ in sorted(taken, reverse=True):
         # An article before the name goes with it ("que dit le Courrier des Andes").
         before = re.search(r"(?:^|\s)(\w+)['’\s]*$", asked[:start])
-        if before and before.group(1).lower() in _ARTICLES:
+        if before and before.group(1).lower() in ARTICLE_WORDS:
             start = before.start(1)
         asked = asked[:start].rstrip() + " " + asked[end:].lstrip()
     named = list(dict.fromkeys(name for _, _, name in sorted(taken)))
