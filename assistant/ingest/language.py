@@ -290,10 +290,18 @@ def uncontracted(text: str) -> str:
     ('WHO IS DAISAKU KANEKO?', 'who is kaneko')
     >>> uncontracted("Whose aid is it? Russia's")
     "Whose aid is it? Russia's"
+
+    Capitalised inside the text, it is a name's ("the gender of Doctor Who's companion"):
+
+    >>> uncontracted("What is the gender of Doctor Who's companion?")
+    "What is the gender of Doctor Who's companion?"
     """
 
     def written(m: re.Match[str]) -> str:
         word = m.group(1) or m.group(2)
+        opening = not re.search(r"\w", text[: m.start()])
+        if word[:1].isupper() and not word.isupper() and not opening:
+            return m.group()
         return f"{word} {'IS' if word.isupper() else 'is'}"
 
     return _CONTRACTED.sub(written, text)
