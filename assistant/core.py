@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from assistant.answering import Answerer, final
@@ -28,6 +28,7 @@ from assistant.answering.condense import (
 )
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generative import GenerativeAnswerer, make_llm
+from assistant.answering.speakers import speaker
 from assistant.answering.wording import FALLBACK, Wordings
 from assistant.config import MODES, Settings
 from assistant.documents import Documents
@@ -41,6 +42,7 @@ from assistant.ingest.language import UNDETERMINED
 from assistant.inputs import check_question, longest_fitting, most_tokens, passages_wanted
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import Retriever
+from assistant.retrieval.names import mentions
 from assistant.retrieval.outlets import named_sources
 from assistant.retrieval.persisted import SnapshotFiles
 from assistant.retrieval.relevance import Thresholds, is_claim
@@ -402,6 +404,11 @@ class Assistant(Documents):
                     break
             else:
                 key, retrieval = "named_sources_none", retrieve(query, filters)
+        elif not (names or filters.sources or asks_who(query)) and (said := speaker(query)):
+            # Asked what someone said: searched in their sources (_spoken); the note names
+            # them where an outlet's would name it.
+            key, retrieval, query = self._spoken(*said, query, filters, retrieve)
+            outlets = [said[0]] if key else []
         else:
             retrieval = retrieve(query, filters)
         t2 = time.perf_counter()
@@ -432,6 +439,44 @@ class Assistant(Documents):
                     "total_ms": (time.perf_counter() - t0) * 1000,
                 }
             yield item
+
+    def _spoken(
+        self,
+        who: str,
+        without: str,
+        query: str,
+        filters: Filters,
+        retrieve: Callable[[str, Filters], Retrieval],
+    ) -> tuple[str, Retrieval, str]:
+        """For a question asking what someone said ("What did Kaneko say about the Japanese
+        media?": speakers.speaker): the note's key ("" for none), the retrieval and the query
+        searched. What it asks of them is searched in the sources that name them among those
+        the whole question finds, or that they wrote (their author's label names them). Where
+        every source found names them, the name tells none apart ("What does Russia say
+        about Japan?"), and the question is searched whole, as where none of theirs is
+        relevant; where none names them, that is said."""
+        whole = retrieve(query, filters)
+        found = {p.source_id for p in whole.passages}
+        naming = {p.source_id for p in whole.passages if mentions(p.text, [who])}
+        records = self.retriever.snapshot().records
+        authors = {r.source.author for r in records.values() if r.source.author}
+        by = {a for a in authors if mentions(a, [who])}  # "Daisaku Kaneko (interviewee)"
+        if by:
+            naming |= {sid for sid, r in records.items() if r.source.author in by}
+        if not naming:
+            return "speaker_unnamed", whole, query
+        if found <= naming:
+            return "", whole, query
+        within = dataclasses.replace(filters, sources=tuple(sorted(naming)))
+        written = tuple(sorted(sid for sid in naming if records[sid].source.author in by))
+        for asked in dict.fromkeys(q for q in (without, query) if not names_nothing(q)):
+            retrieval = retrieve(asked, within)
+            # Theirs: a relevant passage they wrote or naming them; others' lines on the
+            # subject in a source naming them elsewhere are not what they said.
+            if any(p.source_id in written or mentions(p.text, [who]) for p in retrieval.relevant()):
+                retrieval.speaker, retrieval.written_by = who, written
+                return "speaker_sources", retrieval, asked
+        return "", whole, query
 
     def _outlets(self) -> dict[str, str]:
         """Each committed source's outlet label, by source id."""

@@ -593,6 +593,41 @@ def test_a_question_naming_an_outlet_is_asked_of_its_sources_and_says_so(
     assert "Searched only" not in assistant.ask("What do French-language sites say?").answer
 
 
+def test_a_question_asking_what_someone_said_quotes_their_words_and_says_where_it_looked(
+    assistant: Assistant,
+) -> None:
+    """ "What did Kaneko say about the Japanese media?" quoted lines naming Kaneko on anything
+    ("Kaneko affirme cependant que l'attitude … change", "je trouve l'histoire de Daisaku
+    Kaneko … intrigante"), the name outweighing the media. Now what it asks of him is searched
+    in the sources naming him or written by him (RT's interview: its author's label names
+    him), and the answer says so; from a source he did not write, only lines naming him."""
+    media = "Il est décourageant de voir comment les médias japonais présentent les événements"
+    for asked in (
+        "What did Kaneko say about the Japanese media?",
+        "Qu'a dit Kaneko sur les médias japonais ?",
+    ):
+        kaneko = assistant.ask(asked)
+        assert kaneko.citations[0].quote.startswith(media), kaneko.answer
+        assert kaneko.filters == {"source": ["000_fa22c8dc189e4776"]}, kaneko.answer
+    assert kaneko.answer.endswith("*Recherche limitée aux sources qui nomment Kaneko ou qu’a "
+                                  "écrites Kaneko\u00a0; posez la question sans le nom pour "
+                                  "chercher dans toutes les sources.*"), kaneko.answer  # fmt: skip
+    # The Military Show names Kishida, and wrote of Ukraine without him too: only his lines.
+    kishida = assistant.ask("What did Kishida say about Ukraine?")
+    assert kishida.citations and all("Kishida" in c.quote for c in kishida.citations)
+    assert any("Japan will continue to stand with Ukraine" in c.quote for c in kishida.citations)
+    assert kishida.answer.endswith("*Searched only the sources that name Kishida or that "
+                                   "Kishida wrote; ask without the name to search every "
+                                   "source.*"), kishida.answer  # fmt: skip
+    # No source names her: the answer says so, instead of quoting others as if hers.
+    zakharova = assistant.ask("What did Zakharova say about Japan?")
+    assert zakharova.answer.endswith("*No source found names Zakharova: the quotes are other "
+                                     "sources' words on the question, not Zakharova's.*")  # fmt: skip
+    # Every source names Russia: the name tells none apart, and the question is searched whole.
+    russia = assistant.ask("What does Russia say about Japan's sanctions?")
+    assert russia.citations and russia.filters == {} and "*Searched only" not in russia.answer
+
+
 def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
     history = [("user", "Où Kaneko a-t-il été blessé ?"), ("assistant", "À Avdeevka [1]")]
     answer = assistant.ask("Et quand ?", history=history)

@@ -30,6 +30,7 @@ from typing import TypeVar
 from assistant.retrieval.names import (
     acronyms,
     in_their_script,
+    mentions,
     names_all,
     names_any,
     names_like,
@@ -250,6 +251,7 @@ class ExtractiveAnswerer:
         whole, pool = pool, naming(pool, retrieval.names, question_language, retrieval.relevant())
         if whole and not pool:
             return abstain(question, retrieval, why_unnamed(retrieval.names), self.name, wording)
+        pool = spoken(pool, retrieval)
         speaking = self.speaking(pool, question_language, is_claim(question), question)
         if retrieval.names:
             # Asked who someone is, a side writing their name speaks to it, however near its
@@ -319,6 +321,28 @@ def _pool(evidence: list[Evidence], retrieval: Retrieval) -> tuple[list[Evidence
         if kind == "heading":
             headings.add(e.id)
     return pool, headings
+
+
+def spoken(pool: list[Evidence], retrieval: Retrieval) -> list[Evidence]:
+    """For a question asking what someone said (Retrieval.speaker): the pool's sentences from
+    the sources they wrote, and the others' that name them ("La ministre des Mines, Carmen
+    Ibarra, a répondu que …"), not the lines of a source naming them elsewhere on the subject;
+    the whole pool where none is theirs.
+
+    >>> e = lambda sid, text: Evidence(id=sid, source_id=sid, start=0, end=0, text=text,
+    ...     language="", side="", voice="", score=0.0, dense=0.0, lexical=0.0)
+    >>> pool = [e("a", "Kaneko affirme que"), e("b", "Ils disent"), e("c", "Je pense")]
+    >>> [x.text for x in spoken(pool, Retrieval([], None, speaker="Kaneko", written_by=("c",)))]
+    ['Kaneko affirme que', 'Je pense']
+    """
+    if not retrieval.speaker:
+        return pool
+    theirs = [
+        e
+        for e in pool
+        if e.source_id in retrieval.written_by or mentions(e.text, [retrieval.speaker])
+    ]
+    return theirs or pool
 
 
 def naming(

@@ -396,6 +396,16 @@ def acronyms(runs: Sequence[str]) -> bool:
     )
 
 
+def mentions(text: str, runs: Sequence[str]) -> bool:
+    """Whether a text names every one of the runs as written (names_all) or any in another
+    spelling or script (names_like): "Kaneko" for "Канеко".
+
+    >>> mentions("Daisaku Kaneko", ["Канеко"]), mentions("Kaneko's view", ["Kishida"])
+    (True, False)
+    """
+    return names_all(text, runs) or names_like(text, runs)
+
+
 def in_their_script(text: str, runs: Sequence[str]) -> bool:
     """Whether a text holds a letter of the script the runs are written in (a script as the
     first word of a letter's Unicode name: "LATIN", "CYRILLIC").

@@ -55,6 +55,11 @@ class Retrieval:
     # candidates write as names, not words (retrieve's `names`, names.proper): what an answer
     # quotes is what names them (extractive.naming).
     names: tuple[str, ...] = ()
+    # For a question asking what someone said, searched within the sources naming them
+    # (core, speakers.py): their name, and the sources they wrote. An answer quotes those
+    # sources' sentences and the others' that name them (extractive.spoken).
+    speaker: str = ""
+    written_by: tuple[str, ...] = ()
 
     @property
     def filtered(self) -> bool:
