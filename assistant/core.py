@@ -28,7 +28,7 @@ from assistant.answering.condense import (
 )
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.generative import GenerativeAnswerer, make_llm
-from assistant.answering.speakers import speaker
+from assistant.answering.speakers import names_speaker, spoken_by
 from assistant.answering.wording import FALLBACK, Wordings
 from assistant.config import MODES, Settings
 from assistant.documents import Documents
@@ -404,7 +404,9 @@ class Assistant(Documents):
                     break
             else:
                 key, retrieval = "named_sources_none", retrieve(query, filters)
-        elif not (names or filters.sources or asks_who(query)) and (said := speaker(query)):
+        elif not (names or filters.sources or asks_who(query)) and (
+            said := spoken_by(query, question)
+        ):
             # Asked what someone said: searched in their sources (_spoken); the note names
             # them where an outlet's would name it.
             key, retrieval, query = self._spoken(*said, query, filters, retrieve)
@@ -456,15 +458,15 @@ class Assistant(Documents):
         about Japan?"), and the question is searched whole, as where none of theirs is
         relevant; where none names them, that is said."""
         whole = retrieve(query, filters)
+        records = whole.records  # the snapshot it searched: every id it names is there
         found = {p.source_id for p in whole.passages}
-        naming = {p.source_id for p in whole.passages if mentions(p.text, [who])}
-        records = self.retriever.snapshot().records
+        naming = {p.source_id for p in whole.passages if names_speaker(p.text, who)}
         authors = {r.source.author for r in records.values() if r.source.author}
         by = {a for a in authors if mentions(a, [who])}  # "Daisaku Kaneko (interviewee)"
-        if by:
-            naming |= {sid for sid, r in records.items() if r.source.author in by}
+        naming |= {sid for sid, r in records.items() if r.source.author in by}
         if not naming:
-            return "speaker_unnamed", whole, query
+            # Said only over quotes: an answer quoting nothing says why on its own.
+            return ("speaker_unnamed" if whole.relevant() else ""), whole, query
         if found <= naming:
             return "", whole, query
         within = dataclasses.replace(filters, sources=tuple(sorted(naming)))
@@ -473,7 +475,8 @@ class Assistant(Documents):
             retrieval = retrieve(asked, within)
             # Theirs: a relevant passage they wrote or naming them; others' lines on the
             # subject in a source naming them elsewhere are not what they said.
-            if any(p.source_id in written or mentions(p.text, [who]) for p in retrieval.relevant()):
+            relevant = retrieval.relevant()
+            if any(p.source_id in written or names_speaker(p.text, who) for p in relevant):
                 retrieval.speaker, retrieval.written_by = who, written
                 return "speaker_sources", retrieval, asked
         return "", whole, query

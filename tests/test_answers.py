@@ -619,10 +619,14 @@ def test_a_question_asking_what_someone_said_quotes_their_words_and_says_where_i
     assert kishida.answer.endswith("*Searched only the sources that name Kishida or that "
                                    "Kishida wrote; ask without the name to search every "
                                    "source.*"), kishida.answer  # fmt: skip
+    # A follow-up asking for another's words is not searched as the first speaker's.
+    asked = [("user", "What did Kaneko say about the Japanese media?"), ("assistant", "…")]
+    follow = assistant.ask("And what did Kishida say about Ukraine?", history=asked)
+    assert follow.citations and "name Kaneko" not in follow.answer, follow.answer
     # No source names her: the answer says so, instead of quoting others as if hers.
     zakharova = assistant.ask("What did Zakharova say about Japan?")
     assert zakharova.answer.endswith("*No source found names Zakharova: the quotes are other "
-                                     "sources' words on the question, not Zakharova's.*")  # fmt: skip
+                                     "sources' words on the question, not theirs.*")  # fmt: skip
     # Every source names Russia: the name tells none apart, and the question is searched whole.
     russia = assistant.ask("What does Russia say about Japan's sanctions?")
     assert russia.citations and russia.filters == {} and "*Searched only" not in russia.answer

@@ -30,7 +30,6 @@ from typing import TypeVar
 from assistant.retrieval.names import (
     acronyms,
     in_their_script,
-    mentions,
     names_all,
     names_any,
     names_like,
@@ -58,6 +57,7 @@ from .evidence import (
 )
 from .figures import counts_of, find_figures
 from .quotable import line_kind, quotable, surroundings
+from .speakers import names_speaker
 from .text import inert, oneline
 from .wording import Wording, Wordings
 
@@ -246,12 +246,12 @@ class ExtractiveAnswerer:
         if why is not None:
             return abstain(question, retrieval, why, self.name, wording)
         pool, headings = _pool(score(question, retrieval, retrieval.relevant()), retrieval)
+        pool = spoken(pool, retrieval)
         # The sides of the whole pool are accounted for below, those naming no one asked about
         # included.
         whole, pool = pool, naming(pool, retrieval.names, question_language, retrieval.relevant())
         if whole and not pool:
             return abstain(question, retrieval, why_unnamed(retrieval.names), self.name, wording)
-        pool = spoken(pool, retrieval)
         speaking = self.speaking(pool, question_language, is_claim(question), question)
         if retrieval.names:
             # Asked who someone is, a side writing their name speaks to it, however near its
@@ -327,7 +327,7 @@ def spoken(pool: list[Evidence], retrieval: Retrieval) -> list[Evidence]:
     """For a question asking what someone said (Retrieval.speaker): the pool's sentences from
     the sources they wrote, and the others' that name them ("La ministre des Mines, Carmen
     Ibarra, a répondu que …"), not the lines of a source naming them elsewhere on the subject;
-    the whole pool where none is theirs.
+    none where none is theirs (the answer then says nothing quotable speaks to it).
 
     >>> e = lambda sid, text: Evidence(id=sid, source_id=sid, start=0, end=0, text=text,
     ...     language="", side="", voice="", score=0.0, dense=0.0, lexical=0.0)
@@ -337,12 +337,11 @@ def spoken(pool: list[Evidence], retrieval: Retrieval) -> list[Evidence]:
     """
     if not retrieval.speaker:
         return pool
-    theirs = [
+    return [
         e
         for e in pool
-        if e.source_id in retrieval.written_by or mentions(e.text, [retrieval.speaker])
+        if e.source_id in retrieval.written_by or names_speaker(e.text, retrieval.speaker)
     ]
-    return theirs or pool
 
 
 def naming(

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import regex
 
-# A name: capitalised words, with the particles names hold ("Ursula von der Leyen").
+from assistant.retrieval.names import mentions, names_all
+
+# A name: capitalised words, with the Germanic particles names hold ("Ursula von der Leyen");
+# not "de", "du", "del": after the verb they start what is asked ("Que pense Kaneko de Kishida ?").
 _NAME = (
     r"(?P<name>\p{Lu}[\p{L}\p{M}’'.-]*"
-    r"(?:\s+(?:(?:von|van|de|der|del|da|di|du|le|la|bin|al)\s+)*\p{Lu}[\p{L}\p{M}’'.-]*)*)"
+    r"(?:\s+(?:(?:von|van)\s+(?:der\s+|den\s+)?)?\p{Lu}[\p{L}\p{M}’'.-]*)*)"
 )
 # Asking what someone says, thinks or wrote, with the name after the verb ("Qu'a dit X",
 # "Что сказал X") or between the question word and the verb ("What did X say", "Что X сказал").
@@ -32,11 +35,14 @@ _FORMS = [
     + _NAME
     + r"\s+(?i:сказал[аи]?|говори[тл][аи]?|думает|пишет|писал[аи]?|заявил[аи]?)\b",
     r"(?i:¿?\s*(?:y\s+)?qué\s+(?:dijo|dice|decía|piensa|opina|escribió|ha\s+dicho)\s+)" + _NAME,
-    r"(?i:(?:und\s+)?was\s+(?:sagt|sagte|denkt|meint|schreibt|schrieb|hat)\s+)" + _NAME,
+    r"(?i:(?:und\s+)?was\s+(?:sagt|sagte|denkt|meint|schreibt|schrieb)\s+)" + _NAME,
 ]
 _ASKING = [regex.compile(r"^\s*" + form) for form in _FORMS]
-# Words a form takes for a name that are not one ("What does He say", "Que dit Le Monde" is one).
-_NOT_NAMES = frozenset({"he", "she", "it", "they", "il", "elle", "ils", "он", "она", "они"})
+# Words a form takes for a name that are not one: pronouns ("What did I say", "Was sagt er").
+_NOT_NAMES = frozenset(
+    "i you he she it we they je tu il elle on nous vous ils elles я ты он она оно мы вы они "
+    "ich du er sie es wir ihr yo tú él ella usted nosotros ustedes ellos ellas".split()
+)
 
 
 def speaker(question: str) -> tuple[str, str] | None:
@@ -57,6 +63,10 @@ def speaker(question: str) -> tuple[str, str] | None:
     (None, None)
     >>> speaker("Why does Russia call Japan an adversary?"), speaker("岸田文雄说了什么？")
     (None, None)
+    >>> speaker("Que pense Kaneko de Kishida ?")[0], speaker("¿Qué piensa Ibarra del Gobierno?")[0]
+    ('Kaneko', 'Ibarra')
+    >>> speaker("Was hat Japan beschlossen?"), speaker("What did I say about water?")
+    (None, None)
     """
     for form in _ASKING:
         found = form.match(question)
@@ -65,3 +75,35 @@ def speaker(question: str) -> tuple[str, str] | None:
             without = question[:start].rstrip() + " " + question[end:].lstrip()
             return found.group("name"), without.strip()
     return None
+
+
+def spoken_by(searched: str, question: str) -> tuple[str, str] | None:
+    """speaker() of the text searched for a question, where the question itself asks for the
+    same one's words: a follow-up condensed with the question before it ("What did Kaneko say
+    …? And what did Albrecht say?") reads the earlier one, and one asking no one's ("And
+    about jobs?") is searched as any follow-up.
+
+    >>> spoken_by("What did Kaneko say about the media? And what did Albrecht say?",
+    ...           "And what did Albrecht say?")
+    >>> spoken_by("What did Kaneko say about the media?", "What did Kaneko say about the media?")
+    ('Kaneko', 'What did say about the media?')
+    """
+    said = speaker(searched)
+    if said is None or searched == question:
+        return said
+    own = speaker(question)
+    return said if own is not None and own[0] == said[0] else None
+
+
+def names_speaker(text: str, who: str) -> bool:
+    """Whether a text names the speaker: as the question writes them, in another spelling or
+    script (names.mentions), or by the last word of a name of several ("la ministra Ibarra"
+    for "Carmen Ibarra").
+
+    >>> names_speaker("La ministra Ibarra recordó", "Carmen Ibarra")
+    True
+    >>> names_speaker("Daisaku Kaneko", "Канеко"), names_speaker("Carmen said", "Carmen Ibarra")
+    (True, False)
+    """
+    words = who.split()
+    return mentions(text, [who]) or (len(words) > 1 and names_all(text, [words[-1]]))
