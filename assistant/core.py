@@ -387,7 +387,9 @@ class Assistant(Documents):
         # falls under the bar within it, the saying frame weighing on a short question).
         ids: list[str] = []
         outlets: list[str] = []
-        labels = {} if names or filters.sources or asks_who(query) else self._outlets()
+        # Not for a question asking who someone is, nor one whose sources are chosen already.
+        narrows = not (names or filters.sources or asks_who(query))
+        labels = self._outlets() if narrows else {}
         if labels:
             ids, outlets, without = named_sources(standalone, labels)
         key = "named_sources"
@@ -397,16 +399,11 @@ class Assistant(Documents):
                 _, _, without = named_sources(query, labels)
             # What it asks of them ("What does say about Japan?"), then the question whole
             # ("What does RT say?" asks nothing but what they say), then every source.
-            for asked in dict.fromkeys(q for q in (without, query) if not names_nothing(q)):
-                retrieval = retrieve(asked, within)
-                if retrieval.relevant():
-                    query = asked
-                    break
+            if first := _first_within(retrieve, within, (without, query), Retrieval.relevant):
+                query, retrieval = first
             else:
                 key, retrieval = "named_sources_none", retrieve(query, filters)
-        elif not (names or filters.sources or asks_who(query)) and (
-            said := spoken_by(query, question)
-        ):
+        elif narrows and (said := spoken_by(query, question)):
             # Asked what someone said: searched in their sources (_spoken); the note names
             # them where an outlet's would name it.
             key, retrieval, query = self._spoken(*said, query, filters, retrieve)
@@ -471,15 +468,19 @@ class Assistant(Documents):
             return "", whole, query
         within = dataclasses.replace(filters, sources=tuple(sorted(naming)))
         written = tuple(sorted(sid for sid in naming if records[sid].source.author in by))
-        for asked in dict.fromkeys(q for q in (without, query) if not names_nothing(q)):
-            retrieval = retrieve(asked, within)
-            # Theirs: a relevant passage they wrote or naming them; others' lines on the
-            # subject in a source naming them elsewhere are not what they said.
-            relevant = retrieval.relevant()
-            if any(p.source_id in written or names_speaker(p.text, who) for p in relevant):
-                retrieval.speaker, retrieval.written_by = who, written
-                return "speaker_sources", retrieval, asked
-        return "", whole, query
+
+        def theirs(retrieval: Retrieval) -> bool:
+            # A relevant passage they wrote or naming them; others' lines on the subject in a
+            # source naming them elsewhere are not what they said.
+            return any(
+                p.source_id in written or names_speaker(p.text, who) for p in retrieval.relevant()
+            )
+
+        if not (first := _first_within(retrieve, within, (without, query), theirs)):
+            return "", whole, query
+        asked, retrieval = first
+        retrieval.speaker, retrieval.written_by = who, written
+        return "speaker_sources", retrieval, asked
 
     def _outlets(self) -> dict[str, str]:
         """Each committed source's outlet label, by source id."""
@@ -520,3 +521,19 @@ class Assistant(Documents):
         # is one) into its own ValidationError.
         search_options({**options, "k": k})
         return AssistantLangChainRetriever(assistant=self, k=k, search_kwargs=options)
+
+
+def _first_within(
+    retrieve: Callable[[str, Filters], Retrieval],
+    within: Filters,
+    asked: tuple[str, ...],
+    found: Callable[[Retrieval], object],
+) -> tuple[str, Retrieval] | None:
+    """The first of a question's forms (what it asks of the sources it names, then the
+    question whole) whose search within those sources `found` accepts, with that search; a
+    form naming nothing but a saying verb ("What does say?") is not searched."""
+    for form in dict.fromkeys(q for q in asked if not names_nothing(q)):
+        retrieval = retrieve(form, within)
+        if found(retrieval):
+            return form, retrieval
+    return None
